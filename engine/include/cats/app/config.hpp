@@ -1,0 +1,92 @@
+// The run configuration: a TOML file plus --set overrides, validated against a schema.
+//
+// Every error names where the value came from ("config/backtest.toml:12:10" or
+// "--set backtest.fee_bps=abc"), what was wrong and what is accepted. toml++ stays inside
+// config.cpp; the rest of the engine sees plain structs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cats/backtest/sim_exchange.hpp"
+#include "cats/plugin/loader.hpp"
+#include "cats/plugin/params.hpp"
+
+namespace cats {
+
+/// A configuration or usage error; the message is complete and ready to print.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct config_value {
+  enum class kind { boolean, integer, floating, string, other };
+  kind type = kind::other;
+  bool b = false;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;
+  std::string type_name;  ///< TOML type for messages ("array", "table", ...)
+  std::string where;      ///< "file:line:col" or "--set ..."
+};
+
+struct engine_section {
+  std::filesystem::path plugin_dir;  ///< empty = default_plugin_dir()
+  std::string log_level = "info";
+  std::filesystem::path log_file;
+};
+
+struct data_section {
+  std::string symbol;
+  std::vector<std::filesystem::path> files;
+  std::string format = "binance_klines";
+  bool skip_malformed = false;
+  int64_t tick_size = 1;  // fixed; 1 = 10^-8 (no rounding beyond 8 decimals)
+  int64_t lot_size = 1;
+  int64_t min_quantity = 0;
+  int64_t min_notional = 0;
+  std::string base, quote;
+};
+
+struct backtest_section {
+  int64_t initial_cash = 10'000 * fixed_scale;
+  sim_exchange_config sim;
+  std::optional<int64_t> start_ns, end_ns;
+  double fee_bps = 10, maker_fee_bps = 10, slippage_bps = 0, leverage = 1;
+};
+
+struct strategy_section {
+  std::string name;
+  std::string plugin;
+  bool enabled = true;
+  std::string where;  ///< location of the [[strategy]] table
+  std::vector<std::pair<std::string, config_value>> params;
+};
+
+struct run_config {
+  std::filesystem::path file;
+  engine_section engine;
+  data_section data;
+  backtest_section backtest;
+  std::vector<strategy_section> strategies;
+};
+
+/// Reads and validates a config file with --set overrides ("key=value", value in TOML syntax;
+/// a bare word is taken as a string). Throws config_error.
+run_config load_config(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+
+/// The strategy's parameters checked against what the plugin declares, with defaults filled in.
+/// Throws config_error naming the offending key.
+param_set build_params(const strategy_section& s, const plugin_library& lib);
+
+/// Parses a parameter default as the plugin declares it (a TOML literal) into `out`.
+bool parse_param_default(const plugin_library::param_info& spec, param_set::entry& out,
+                         std::string& error);
+
+}  // namespace cats

@@ -1,0 +1,76 @@
+// Streaming reader for Binance public-data kline CSV files (data.binance.vision layout):
+//   open_time,open,high,low,close,volume,close_time,quote_volume,count,
+//   taker_buy_base_volume,taker_buy_quote_volume,ignore
+// with or without a header row; times in epoch milliseconds or (spot files from 2025 on)
+// microseconds, detected per file. Reads through a fixed buffer, so memory does not grow with the
+// file. Every number is parsed exactly into 8-decimal fixed point, never through double.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cats {
+
+struct kline_row {
+  int64_t open_time_ns = 0;
+  int64_t close_time_ns = 0;  ///< as in the file: the last instant of the interval
+  int64_t open = 0, high = 0, low = 0, close = 0;
+  int64_t volume = 0, quote_volume = 0, taker_buy_volume = 0, taker_buy_quote_volume = 0;
+  int64_t trade_count = 0;
+  uint64_t line = 0;  ///< 1-based line number in the file
+};
+
+enum class time_unit : uint8_t { unknown, milliseconds, microseconds };
+
+struct kline_reader_options {
+  bool skip_malformed = false;       ///< skip and count bad rows instead of stopping
+  size_t buffer_size = 1u << 20;     ///< read size; also the longest line accepted
+  size_t max_kept_messages = 20;     ///< how many skip messages to keep for the report
+};
+
+class kline_csv_reader {
+ public:
+  enum class status { row, end, error };
+
+  explicit kline_csv_reader(std::string path, kline_reader_options options = {});
+  ~kline_csv_reader();
+  kline_csv_reader(const kline_csv_reader&) = delete;
+  kline_csv_reader& operator=(const kline_csv_reader&) = delete;
+
+  /// Opens the file; false with error() set if it cannot be read.
+  bool open();
+  /// The next valid row, the end of the file, or an error ("file:line: what was wrong").
+  status next(kline_row& row);
+
+  const std::string& path() const noexcept { return path_; }
+  const std::string& error() const noexcept { return error_; }
+  time_unit unit() const noexcept { return unit_; }
+  bool had_header() const noexcept { return had_header_; }
+  uint64_t rows() const noexcept { return rows_; }
+  uint64_t skipped() const noexcept { return skipped_; }
+  const std::vector<std::string>& skip_messages() const noexcept { return skip_messages_; }
+
+ private:
+  bool fill();
+  bool parse_line(const char* begin, const char* end, kline_row& row);
+  bool reject(uint64_t line, const std::string& what);
+
+  std::string path_;
+  kline_reader_options options_;
+  int fd_ = -1;
+  std::unique_ptr<char[]> buf_;
+  size_t pos_ = 0, len_ = 0;
+  bool eof_ = false;
+  uint64_t line_ = 0;
+  time_unit unit_ = time_unit::unknown;
+  bool had_header_ = false;
+  uint64_t rows_ = 0;
+  uint64_t skipped_ = 0;
+  std::vector<std::string> skip_messages_;
+  std::string error_;
+  std::string pending_error_;
+};
+
+}  // namespace cats

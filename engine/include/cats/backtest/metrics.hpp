@@ -1,0 +1,76 @@
+// Performance metrics computed online from the equity curve and the round-trip trades, in O(1)
+// memory. The README's "Metrics" section gives every formula.
+#pragma once
+
+#include <cstdint>
+
+#include "cats/core/portfolio.hpp"
+
+namespace cats {
+
+struct backtest_metrics {
+  uint64_t samples = 0;  ///< equity samples (one per bar close time)
+  int64_t start_ts_ns = 0, end_ts_ns = 0;
+  int64_t initial_equity = 0, final_equity = 0;
+  double total_return_pct = 0;
+  double cagr_pct = 0;
+  double max_drawdown_pct = 0;
+  int64_t max_drawdown_peak_ts = 0;
+  int64_t max_drawdown_trough_ts = 0;
+  int64_t max_drawdown_end_ts = 0;  ///< recovery time, or the end of the data if not recovered
+  bool max_drawdown_recovered = false;
+  int64_t max_drawdown_duration_ns = 0;
+  uint64_t max_drawdown_duration_bars = 0;
+  double volatility_pct = 0;  ///< annualised stdev of per-bar returns
+  double sharpe = 0;          ///< NaN when undefined
+  double sortino = 0;
+  double calmar = 0;
+  uint64_t trades = 0, wins = 0, losses = 0;
+  double win_rate_pct = 0;
+  double profit_factor = 0;
+  int64_t gross_profit = 0, gross_loss = 0;
+  double avg_trade_pnl = 0;
+  double avg_trade_return_pct = 0;
+  double best_trade_pct = 0, worst_trade_pct = 0;
+  double avg_win = 0, avg_loss = 0;
+  double avg_trade_duration_ns = 0;
+  double exposure_pct = 0;
+  double periods_per_year = 0;
+};
+
+class metrics_accumulator {
+ public:
+  /// Starts the curve at `ts_ns` (the first bar's open) with the initial equity.
+  void begin(int64_t ts_ns, int64_t initial_equity) noexcept;
+  /// One equity sample at a bar close.
+  void sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept;
+  void add_trade(const round_trip& t) noexcept;
+  /// Final figures; `interval_ns` annualises the per-bar statistics on a 365-day year.
+  backtest_metrics finish(int64_t interval_ns) const noexcept;
+
+  /// Current drawdown from the running peak, in percent (for the equity CSV).
+  double drawdown_pct() const noexcept { return drawdown_pct_; }
+
+ private:
+  int64_t start_ts_ = 0, last_ts_ = 0;
+  int64_t initial_ = 0, last_equity_ = 0;
+  uint64_t n_ = 0;
+  // Welford's running mean and variance of the per-bar returns.
+  double mean_ = 0, m2_ = 0;
+  double downside_sq_ = 0;
+  uint64_t exposed_ = 0;
+  // Drawdown state.
+  int64_t peak_ = 0, peak_ts_ = 0;
+  uint64_t peak_index_ = 0;
+  double drawdown_pct_ = 0;
+  double max_dd_ = 0;
+  int64_t max_dd_peak_ts_ = 0, max_dd_trough_ts_ = 0, max_dd_end_ts_ = 0;
+  uint64_t max_dd_peak_index_ = 0, max_dd_end_index_ = 0;
+  bool max_dd_open_ = false;  // the deepest drawdown has not recovered yet
+  // Trades.
+  uint64_t trades_ = 0, wins_ = 0, losses_ = 0;
+  int64_t gross_profit_ = 0, gross_loss_ = 0, pnl_sum_ = 0;
+  double return_sum_ = 0, best_ = 0, worst_ = 0, duration_sum_ = 0;
+};
+
+}  // namespace cats

@@ -1,0 +1,36 @@
+// Runs one backtest: replay -> simulated exchange -> engine -> strategies, with metrics and
+// reports.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cats/app/config.hpp"
+#include "cats/backtest/report.hpp"
+#include "cats/plugin/loader.hpp"
+#include "cats/plugin/params.hpp"
+
+namespace cats {
+
+struct prepared_strategy {
+  std::string name;
+  std::shared_ptr<plugin_library> library;
+  param_set params;
+};
+
+struct backtest_outcome {
+  int exit_code = 0;  ///< 0 ok, 1 run failure (bad data, strategy refused or failed), 2 config
+  std::string error;  ///< set when the run could not complete
+  backtest_report report;
+  double seconds = 0;  ///< wall time of the replay loop
+};
+
+/// Runs the backtest described by `config` with already loaded strategies. Writes summary.json,
+/// fills.csv, trades.csv and equity.csv into `out_dir` when given.
+backtest_outcome run_backtest(const run_config& config, std::vector<prepared_strategy> strategies,
+                              const std::optional<std::filesystem::path>& out_dir);
+
+}  // namespace cats

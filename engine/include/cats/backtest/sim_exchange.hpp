@@ -1,0 +1,107 @@
+// The simulated exchange of a bar backtest.
+//
+// Rules (README "Fill rules" documents them for users):
+//  - Market orders fill at the next bar's open (fill = next_open, the default) or at the close of
+//    the bar being processed (fill = close), moved against the order by the slippage, rounded to
+//    the tick against the order, and pay the taker fee.
+//  - Limit orders rest from the next bar on. A buy fills when the bar trades below its price
+//    (low < limit): at the limit as maker, or at the open as taker when the bar opens below the
+//    limit. Sells mirror this. IOC limits get only the next bar's open.
+//  - Quantities are rounded down to the lot size. A fill never takes the account beyond its
+//    buying power (equity x leverage, gross exposure, fees included): the affordable part fills
+//    and the rest is cancelled with a reason; nothing affordable means a rejection.
+#pragma once
+
+#include <cats/sdk.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cats/core/engine.hpp"
+
+namespace cats {
+
+enum class fill_model { next_open, close };
+
+struct sim_exchange_config {
+  fill_model fill = fill_model::next_open;
+  int64_t taker_fee_rate = 0;  ///< fixed-point fraction: 10 bps = 0.001 = 100000
+  int64_t maker_fee_rate = 0;
+  int64_t slippage_rate = 0;
+  int64_t leverage = fixed_scale;  ///< 1.0 = no borrowing beyond equity
+};
+
+struct sim_exchange_stats {
+  uint64_t orders = 0;
+  uint64_t fills = 0;
+  uint64_t rejected = 0;
+  uint64_t canceled = 0;
+};
+
+/// Receives every fill and every closed round trip (for reports).
+class fill_listener {
+ public:
+  virtual ~fill_listener() = default;
+  virtual void on_fill(const strategy_slot& owner, const instrument& inst,
+                       const cats_fill_event_t& fill, int64_t cash_after) = 0;
+  virtual void on_round_trip(const strategy_slot& owner, const instrument& inst,
+                             const round_trip& trade) = 0;
+};
+
+class sim_exchange final : public order_router {
+ public:
+  sim_exchange(engine& eng, sim_exchange_config config);
+
+  void set_listener(fill_listener* l) noexcept { listener_ = l; }
+
+  cats_status_t submit(uint32_t owner, const cats_order_request_t& request, uint64_t& order_id,
+                       std::string& error) override;
+  cats_status_t cancel(uint32_t owner, uint64_t order_id, std::string& error) override;
+  void cancel_all(uint32_t owner, std::string_view reason) override;
+
+  /// A bar of an instrument begins (engine clock at its open time): fills the orders waiting for
+  /// it, then remembers its close for close-mode fills. Call before the bar is dispatched.
+  void on_bar(const cats_bar_event_t& bar);
+  /// Cancels every working order (end of data).
+  void finish(std::string_view reason);
+
+  const sim_exchange_stats& stats() const noexcept { return stats_; }
+  size_t working_orders() const noexcept { return working_.size(); }
+
+ private:
+  struct order {
+    uint64_t id;
+    uint32_t owner;
+    uint32_t instrument_id;
+    int32_t side;  // cats_side
+    int32_t type;  // cats_order_type
+    int32_t tif;
+    int64_t quantity;
+    int64_t limit_price;
+    int64_t filled = 0;
+    int64_t filled_notional = 0;
+    uint64_t client_tag;
+    int64_t submitted_ts;
+  };
+  struct market_state {
+    int64_t last_close = 0;
+    bool has_close = false;
+  };
+
+  /// Fills what the account can afford of `o` at `base_price`; returns true if the order is done.
+  bool execute(order& o, int64_t base_price, bool apply_slippage, cats_liquidity liquidity);
+  void post_update(const order& o, cats_order_status status, std::string reason);
+  market_state& market(uint32_t instrument_id);
+
+  engine& engine_;
+  sim_exchange_config config_;
+  fill_listener* listener_ = nullptr;
+  std::vector<order> working_;
+  std::vector<market_state> markets_;
+  uint64_t next_order_id_ = 1;
+  uint64_t next_fill_id_ = 1;
+  sim_exchange_stats stats_;
+};
+
+}  // namespace cats

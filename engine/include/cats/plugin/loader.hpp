@@ -1,0 +1,57 @@
+// Loading strategy plugins: open the shared library, find the one entry symbol, check the ABI
+// before anything else is called, and keep a zero-filled host-side copy of the descriptor.
+#pragma once
+
+#include <cats/sdk.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cats {
+
+class plugin_library {
+ public:
+  /// Loads and checks a plugin. On failure returns null and sets `error` to a message that names
+  /// the file and the reason.
+  static std::shared_ptr<plugin_library> load(const std::filesystem::path& file,
+                                              std::string& error);
+  ~plugin_library();
+  plugin_library(const plugin_library&) = delete;
+  plugin_library& operator=(const plugin_library&) = delete;
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+  const cats_strategy_descriptor_t& descriptor() const noexcept { return desc_; }
+  std::string name() const;
+  std::string version() const;
+  std::string description() const;
+  /// The declared parameters (empty if none), copied out of the plugin.
+  struct param_info {
+    std::string name;
+    cats_param_type type;
+    std::string default_value;  ///< TOML literal; empty = required
+    std::string description;
+  };
+  const std::vector<param_info>& params() const noexcept { return params_; }
+
+ private:
+  plugin_library() = default;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::filesystem::path path_;
+  cats_strategy_descriptor_t desc_{};
+  std::vector<param_info> params_;
+};
+
+/// "ma_crossover" -> "<dir>/ma_crossover.so" (or lib<name>.so); a name with a '/' or ending in
+/// ".so" is a path. Returns an empty path and an explanation when nothing matches.
+std::filesystem::path resolve_plugin(const std::string& plugin, const std::filesystem::path& dir,
+                                     std::string& error);
+
+/// Where plugins live by default: <dir of the cats executable>/../lib/cats/plugins.
+std::filesystem::path default_plugin_dir();
+
+const char* param_type_name(int32_t type) noexcept;
+
+}  // namespace cats

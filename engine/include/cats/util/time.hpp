@@ -1,0 +1,38 @@
+// Calendar conversions for UTC timestamps in nanoseconds since the Unix epoch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cats {
+
+inline constexpr int64_t ns_per_ms = 1'000'000;
+inline constexpr int64_t ns_per_s = 1'000'000'000;
+inline constexpr int64_t ns_per_day = 86'400 * ns_per_s;
+
+/// Days since 1970-01-01 for a proleptic Gregorian date.
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) noexcept;
+
+struct civil_time {
+  int64_t year;
+  unsigned month, day, hour, minute, second;
+  int64_t nanos;
+};
+civil_time to_civil(int64_t ts_ns) noexcept;
+
+/// "2024-01-31T23:59:00Z"; sub-second digits are added only when present (".123Z").
+std::string format_iso8601(int64_t ts_ns);
+/// Writes the seconds-precision form ("2024-01-31T23:59:00Z", 20 chars) into buf; returns 20.
+int format_iso8601_seconds(int64_t ts_ns, char* buf) noexcept;
+
+/// Accepts "2024-01-31", "2024-01-31T12:00:00", "2024-01-31 12:00", with optional "Z".
+std::optional<int64_t> parse_iso8601(std::string_view text) noexcept;
+
+/// "1m", "15m", "1h", "4h", "1d" for whole-unit intervals, else "N s".
+std::string format_interval(int64_t interval_ns);
+/// "3d 04:05:06" style duration.
+std::string format_duration(int64_t ns);
+
+}  // namespace cats

@@ -1,0 +1,638 @@
+#include "cats/app/config.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <toml++/toml.h>
+
+#include "cats/util/json_writer.hpp"
+#include "cats/util/time.hpp"
+
+namespace cats {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view set_prefix = "--set ";
+
+struct key_info {
+  std::string_view name;
+  std::string_view expect;  // what the value must be, for messages
+};
+
+const std::vector<key_info> top_keys = {
+    {"engine", "table"}, {"data", "table"}, {"backtest", "table"}, {"strategy", "array of tables"}};
+const std::vector<key_info> engine_keys = {
+    {"plugin_dir", "a path"},
+    {"log_level", "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"off\""},
+    {"log_file", "a path"}};
+const std::vector<key_info> data_keys = {
+    {"symbol", "an instrument name such as \"BINANCE:BTCUSDT\""},
+    {"files", "a list of kline CSV paths"},
+    {"format", "\"binance_klines\""},
+    {"on_error", "\"stop\" or \"skip\""},
+    {"tick_size", "a positive decimal"},
+    {"lot_size", "a positive decimal"},
+    {"min_quantity", "a decimal >= 0"},
+    {"min_notional", "a decimal >= 0"},
+    {"base", "an asset name"},
+    {"quote", "an asset name"}};
+const std::vector<key_info> backtest_keys = {
+    {"initial_cash", "a positive decimal"},
+    {"fill", "\"next_open\" or \"close\""},
+    {"fee_bps", "a number >= 0 (taker fee in basis points)"},
+    {"maker_fee_bps", "a number >= 0 (maker fee in basis points)"},
+    {"slippage_bps", "a number >= 0"},
+    {"leverage", "a number > 0"},
+    {"start", "a date or date-time (UTC)"},
+    {"end", "a date or date-time (UTC)"}};
+const std::vector<key_info> strategy_keys = {{"name", "a string"},
+                                             {"plugin", "a plugin name or .so path"},
+                                             {"enabled", "a boolean"},
+                                             {"params", "a table"}};
+
+std::string key_list(const std::vector<key_info>& keys) {
+  std::string out;
+  for (const key_info& k : keys) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out;
+}
+
+const key_info* find_key(const std::vector<key_info>& keys, std::string_view name) {
+  for (const key_info& k : keys)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+std::string where(const toml::source_region& r, const std::string& fallback) {
+  const std::string path = r.path ? *r.path : fallback;
+  if (path.rfind(set_prefix, 0) == 0) return path;
+  if (r.begin.line == 0) return path;
+  return path + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+std::string describe(const toml::node& n) {
+  std::string out;
+  switch (n.type()) {
+    case toml::node_type::string:
+      out = "string ";
+      json_writer::escape(n.as_string()->get(), out);
+      return out;
+    case toml::node_type::integer: return "integer " + std::to_string(n.as_integer()->get());
+    case toml::node_type::floating_point:
+      return "float " + json_writer::format_double(n.as_floating_point()->get());
+    case toml::node_type::boolean: return n.as_boolean()->get() ? "boolean true" : "boolean false";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+// Reads one [section] table, knowing its valid keys and where it came from.
+class section {
+ public:
+  section(const toml::table* t, std::string name, const std::vector<key_info>& keys,
+          std::string file)
+      : t_(t), name_(std::move(name)), keys_(keys), file_(std::move(file)) {
+    if (t_ == nullptr) return;
+    for (auto&& [k, v] : *t_) {
+      if (find_key(keys_, k.str()) == nullptr) {
+        throw config_error(where(k.source(), file_) + ": unknown key '" + std::string(k.str()) +
+                           "' in " + name_ + "; valid keys: " + key_list(keys_));
+      }
+    }
+  }
+
+  const toml::node* get(std::string_view key) const {
+    return t_ == nullptr ? nullptr : t_->get(key);
+  }
+  std::string loc(const toml::node& n) const { return where(n.source(), file_); }
+  std::string loc() const {
+    return t_ == nullptr ? file_ : where(t_->source(), file_);
+  }
+  [[noreturn]] void fail(const toml::node& n, std::string_view key) const {
+    const key_info* k = find_key(keys_, key);
+    throw config_error(loc(n) + ": " + dotted(key) + ": expected " +
+                       std::string(k != nullptr ? k->expect : "something else") + ", got " +
+                       describe(n));
+  }
+  [[noreturn]] void fail(const toml::node& n, std::string_view key, const std::string& why) const {
+    throw config_error(loc(n) + ": " + dotted(key) + ": " + why);
+  }
+  [[noreturn]] void missing(std::string_view key) const {
+    const key_info* k = find_key(keys_, key);
+    throw config_error(loc() + ": " + name_ + " is missing the required key '" +
+                       std::string(key) + "' (" + std::string(k != nullptr ? k->expect : "") +
+                       ")");
+  }
+  std::string dotted(std::string_view key) const {
+    std::string prefix = name_;
+    if (!prefix.empty() && prefix.front() == '[') prefix = prefix.substr(1, prefix.size() - 2);
+    return prefix + "." + std::string(key);
+  }
+
+  std::optional<std::string> string(std::string_view key) const {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_string()) fail(*n, key);
+    return n->as_string()->get();
+  }
+  std::optional<bool> boolean(std::string_view key) const {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::nullopt;
+    if (!n->is_boolean()) fail(*n, key);
+    return n->as_boolean()->get();
+  }
+  std::optional<double> number(std::string_view key) const {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::nullopt;
+    if (n->is_integer()) return static_cast<double>(n->as_integer()->get());
+    if (n->is_floating_point()) {
+      const double v = n->as_floating_point()->get();
+      if (!std::isfinite(v)) fail(*n, key);
+      return v;
+    }
+    fail(*n, key);
+  }
+  // A decimal as a string ("0.01", exact) or a number.
+  std::optional<int64_t> decimal(std::string_view key) const {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::nullopt;
+    int64_t out = 0;
+    if (n->is_string()) {
+      const parse_error e = parse_fixed(n->as_string()->get(), out);
+      if (e != parse_error::ok) fail(*n, key, std::string(describe(e)) + ": " + describe(*n));
+      return out;
+    }
+    if (n->is_integer()) {
+      const int64_t v = n->as_integer()->get();
+      if (v > INT64_MAX / fixed_scale || v < INT64_MIN / fixed_scale)
+        fail(*n, key, "number too large: " + describe(*n));
+      return v * fixed_scale;
+    }
+    if (n->is_floating_point()) {
+      if (!fixed_from_double(n->as_floating_point()->get(), out))
+        fail(*n, key, "number out of range: " + describe(*n));
+      return out;
+    }
+    fail(*n, key);
+  }
+  std::optional<int64_t> timestamp(std::string_view key) const {
+    const toml::node* n = get(key);
+    if (n == nullptr) return std::nullopt;
+    auto from_date = [](const toml::date& d) {
+      return days_from_civil(d.year, d.month, d.day) * ns_per_day;
+    };
+    if (n->is_date()) return from_date(n->as_date()->get());
+    if (n->is_date_time()) {
+      const toml::date_time dt = n->as_date_time()->get();
+      int64_t ts = from_date(dt.date) +
+                   (int64_t{dt.time.hour} * 3600 + int64_t{dt.time.minute} * 60 + dt.time.second) *
+                       ns_per_s +
+                   dt.time.nanosecond;
+      if (dt.offset) ts -= int64_t{dt.offset->minutes} * 60 * ns_per_s;
+      return ts;
+    }
+    if (n->is_string()) {
+      if (auto ts = parse_iso8601(n->as_string()->get())) return ts;
+    }
+    fail(*n, key);
+  }
+  std::string name() const { return name_; }
+  const toml::table* table() const { return t_; }
+
+ private:
+  const toml::table* t_;
+  std::string name_;
+  const std::vector<key_info>& keys_;
+  std::string file_;
+};
+
+fs::path resolve_path(const toml::node& n, const std::string& text, const fs::path& base) {
+  fs::path p(text);
+  if (p.is_absolute()) return p;
+  const bool from_cli = n.source().path && n.source().path->rfind(set_prefix, 0) == 0;
+  if (from_cli || base.empty()) return p.lexically_normal();
+  return (base / p).lexically_normal();
+}
+
+config_value to_value(const toml::node& n, const std::string& file) {
+  config_value v;
+  v.where = where(n.source(), file);
+  switch (n.type()) {
+    case toml::node_type::boolean:
+      v.type = config_value::kind::boolean;
+      v.b = n.as_boolean()->get();
+      v.type_name = "boolean";
+      break;
+    case toml::node_type::integer:
+      v.type = config_value::kind::integer;
+      v.i = n.as_integer()->get();
+      v.type_name = "integer";
+      break;
+    case toml::node_type::floating_point:
+      v.type = config_value::kind::floating;
+      v.f = n.as_floating_point()->get();
+      v.type_name = "float";
+      break;
+    case toml::node_type::string:
+      v.type = config_value::kind::string;
+      v.s = n.as_string()->get();
+      v.type_name = "string";
+      break;
+    default: v.type = config_value::kind::other; v.type_name = describe(n);
+  }
+  return v;
+}
+
+// ---- --set ------------------------------------------------------------------------------------
+
+std::vector<std::string> split_dots(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = s.find('.', start);
+    out.emplace_back(s.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  const size_t e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// Parses the right-hand side as TOML; a bare word that is not TOML becomes a string.
+toml::table parse_override_value(const std::string& expr, const std::string& value_text) {
+  const std::string source = std::string(set_prefix) + expr;
+  try {
+    return toml::parse("v = " + value_text, source);
+  } catch (const toml::parse_error&) {
+    std::string quoted;
+    json_writer::escape(value_text, quoted);
+    try {
+      return toml::parse("v = " + quoted, source);
+    } catch (const toml::parse_error& e) {
+      throw config_error(source + ": value is not valid TOML: " + std::string(e.description()));
+    }
+  }
+}
+
+void put(toml::table& into, const std::string& key, toml::table& holder) {
+  toml::node* n = holder.get("v");
+  n->visit([&](auto&& node) { into.insert_or_assign(key, std::move(node)); });
+}
+
+void apply_override(toml::table& root, const std::string& expr) {
+  const std::string source = std::string(set_prefix) + expr;
+  const size_t eq = expr.find('=');
+  if (eq == std::string::npos)
+    throw config_error(source + ": expected key=value, e.g. backtest.fee_bps=10");
+  const std::string key = trim(std::string_view(expr).substr(0, eq));
+  const std::string value_text = trim(std::string_view(expr).substr(eq + 1));
+  const std::vector<std::string> path = split_dots(key);
+  for (const std::string& part : path)
+    if (part.empty()) throw config_error(source + ": empty component in key '" + key + "'");
+  if (value_text.empty()) throw config_error(source + ": missing value after '='");
+  toml::table holder = parse_override_value(expr, value_text);
+
+  const std::string& head = path[0];
+  if (head == "engine" || head == "data" || head == "backtest") {
+    if (path.size() != 2)
+      throw config_error(source + ": expected " + head + ".<key>; keys of [" + head + "]: " +
+                         key_list(head == "engine" ? engine_keys
+                                  : head == "data" ? data_keys
+                                                   : backtest_keys));
+    if (!root.contains(head)) root.insert(head, toml::table{});
+    toml::table* sec = root.get_as<toml::table>(head);
+    if (sec == nullptr) throw config_error(source + ": '" + head + "' in the config is not a table");
+    put(*sec, path[1], holder);
+    return;
+  }
+  if (head == "strategy") {
+    toml::array* list = root.get_as<toml::array>("strategy");
+    std::vector<std::string> names;
+    toml::table* target = nullptr;
+    if (list != nullptr) {
+      for (toml::node& n : *list) {
+        toml::table* t = n.as_table();
+        if (t == nullptr) continue;
+        const std::string name = t->get_as<std::string>("name") != nullptr
+                                     ? t->get_as<std::string>("name")->get()
+                                     : std::string();
+        names.push_back(name);
+        if (path.size() >= 2 && name == path[1]) target = t;
+      }
+    }
+    if (path.size() < 3) {
+      throw config_error(source + ": expected strategy.<name>.<param> (or .plugin, .enabled)");
+    }
+    if (target == nullptr) {
+      std::string known;
+      for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+      throw config_error(source + ": no [[strategy]] named '" + path[1] + "' (strategies: " +
+                         (known.empty() ? "none" : known) + ")");
+    }
+    const std::string& field = path[2];
+    if (path.size() == 3 && (field == "plugin" || field == "enabled")) {
+      put(*target, field, holder);
+      return;
+    }
+    if (path.size() == 3 && field == "name")
+      throw config_error(source + ": a strategy's name cannot be overridden");
+    const bool explicit_params = field == "params";
+    if ((explicit_params && path.size() != 4) || (!explicit_params && path.size() != 3))
+      throw config_error(source + ": expected strategy." + path[1] + ".<param>");
+    const std::string& param = explicit_params ? path[3] : field;
+    if (!target->contains("params")) target->insert("params", toml::table{});
+    toml::table* params = target->get_as<toml::table>("params");
+    if (params == nullptr)
+      throw config_error(source + ": strategy '" + path[1] + "' has 'params' that is not a table");
+    put(*params, param, holder);
+    return;
+  }
+  throw config_error(source + ": unknown section '" + head + "'; valid: " + key_list(top_keys));
+}
+
+}  // namespace
+
+run_config load_config(const fs::path& file, const std::vector<std::string>& overrides) {
+  run_config cfg;
+  cfg.file = file;
+  const std::string fname = file.string();
+  toml::table root;
+  {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) throw config_error(fname + ": config file not found");
+    try {
+      root = toml::parse_file(fname);
+    } catch (const toml::parse_error& e) {
+      throw config_error(where(e.source(), fname) + ": invalid TOML: " +
+                         std::string(e.description()));
+    }
+  }
+  for (const std::string& o : overrides) apply_override(root, o);
+
+  for (auto&& [k, v] : root) {
+    if (find_key(top_keys, k.str()) == nullptr)
+      throw config_error(where(k.source(), fname) + ": unknown top-level key '" +
+                         std::string(k.str()) + "'; valid keys: " + key_list(top_keys));
+    const bool want_array = k.str() == "strategy";
+    if (want_array ? !v.is_array_of_tables() : !v.is_table())
+      throw config_error(where(v.source(), fname) + ": '" + std::string(k.str()) +
+                         "' must be " + (want_array ? "[[strategy]] tables" : "a [table]") +
+                         ", got " + describe(v));
+  }
+  const fs::path base = file.parent_path();
+
+  // [engine]
+  {
+    section s(root.get_as<toml::table>("engine"), "[engine]", engine_keys, fname);
+    if (auto v = s.string("plugin_dir")) cfg.engine.plugin_dir = resolve_path(*s.get("plugin_dir"), *v, base);
+    if (auto v = s.string("log_level")) {
+      static const std::vector<std::string> levels = {"trace", "debug", "info",
+                                                      "warn",  "error", "off"};
+      if (std::find(levels.begin(), levels.end(), *v) == levels.end())
+        s.fail(*s.get("log_level"), "log_level");
+      cfg.engine.log_level = *v;
+    }
+    if (auto v = s.string("log_file")) cfg.engine.log_file = resolve_path(*s.get("log_file"), *v, base);
+  }
+  // [data]
+  {
+    const toml::table* t = root.get_as<toml::table>("data");
+    if (t == nullptr) throw config_error(fname + ": missing the [data] section");
+    section s(t, "[data]", data_keys, fname);
+    auto symbol = s.string("symbol");
+    if (!symbol) s.missing("symbol");
+    std::string venue, name;
+    if (!split_symbol(*symbol, "BINANCE", venue, name))
+      s.fail(*s.get("symbol"), "symbol", "not an instrument name: \"" + *symbol + "\"");
+    cfg.data.symbol = venue + ":" + name;
+    const toml::node* files = s.get("files");
+    if (files == nullptr) s.missing("files");
+    if (files->is_string()) {
+      cfg.data.files.push_back(resolve_path(*files, files->as_string()->get(), base));
+    } else if (files->is_array()) {
+      for (const toml::node& f : *files->as_array()) {
+        if (!f.is_string()) s.fail(f, "files");
+        cfg.data.files.push_back(resolve_path(f, f.as_string()->get(), base));
+      }
+      if (cfg.data.files.empty()) s.fail(*files, "files", "the list is empty");
+    } else {
+      s.fail(*files, "files");
+    }
+    if (auto v = s.string("format")) {
+      if (*v != "binance_klines") s.fail(*s.get("format"), "format");
+      cfg.data.format = *v;
+    }
+    if (auto v = s.string("on_error")) {
+      if (*v != "stop" && *v != "skip") s.fail(*s.get("on_error"), "on_error");
+      cfg.data.skip_malformed = *v == "skip";
+    }
+    auto positive = [&](std::string_view key, int64_t& out, bool allow_zero) {
+      if (auto v = s.decimal(key)) {
+        if (*v < 0 || (!allow_zero && *v == 0)) s.fail(*s.get(key), key);
+        out = *v;
+      }
+    };
+    positive("tick_size", cfg.data.tick_size, false);
+    positive("lot_size", cfg.data.lot_size, false);
+    positive("min_quantity", cfg.data.min_quantity, true);
+    positive("min_notional", cfg.data.min_notional, true);
+    guess_base_quote(name, cfg.data.base, cfg.data.quote);
+    if (auto v = s.string("base")) cfg.data.base = *v;
+    if (auto v = s.string("quote")) cfg.data.quote = *v;
+  }
+  // [backtest]
+  {
+    section s(root.get_as<toml::table>("backtest"), "[backtest]", backtest_keys, fname);
+    backtest_section& b = cfg.backtest;
+    if (auto v = s.decimal("initial_cash")) {
+      if (*v <= 0) s.fail(*s.get("initial_cash"), "initial_cash");
+      b.initial_cash = *v;
+    }
+    if (auto v = s.string("fill")) {
+      if (*v == "next_open")
+        b.sim.fill = fill_model::next_open;
+      else if (*v == "close")
+        b.sim.fill = fill_model::close;
+      else
+        s.fail(*s.get("fill"), "fill");
+    }
+    auto non_negative = [&](std::string_view key, double& out) {
+      if (auto v = s.number(key)) {
+        if (*v < 0) s.fail(*s.get(key), key);
+        out = *v;
+      }
+    };
+    non_negative("fee_bps", b.fee_bps);
+    b.maker_fee_bps = b.fee_bps;
+    non_negative("maker_fee_bps", b.maker_fee_bps);
+    non_negative("slippage_bps", b.slippage_bps);
+    if (auto v = s.number("leverage")) {
+      if (*v <= 0) s.fail(*s.get("leverage"), "leverage");
+      b.leverage = *v;
+    }
+    fixed_from_double(b.fee_bps / 1e4, b.sim.taker_fee_rate);
+    fixed_from_double(b.maker_fee_bps / 1e4, b.sim.maker_fee_rate);
+    fixed_from_double(b.slippage_bps / 1e4, b.sim.slippage_rate);
+    fixed_from_double(b.leverage, b.sim.leverage);
+    b.start_ns = s.timestamp("start");
+    b.end_ns = s.timestamp("end");
+    if (b.start_ns && b.end_ns && *b.end_ns <= *b.start_ns)
+      s.fail(*s.get("end"), "end", "must be after start");
+  }
+  // [[strategy]]
+  if (const toml::array* list = root.get_as<toml::array>("strategy")) {
+    for (const toml::node& n : *list) {
+      const toml::table& t = *n.as_table();
+      section s(&t, "[[strategy]]", strategy_keys, fname);
+      strategy_section st;
+      st.where = s.loc();
+      auto name = s.string("name");
+      if (!name) s.missing("name");
+      if (name->empty() || name->find_first_of(". =") != std::string::npos)
+        s.fail(*s.get("name"), "name", "a strategy name must be non-empty and have no '.', ' ' or '='");
+      for (const strategy_section& other : cfg.strategies)
+        if (other.name == *name)
+          s.fail(*s.get("name"), "name", "two strategies are named '" + *name + "'");
+      st.name = *name;
+      auto plugin = s.string("plugin");
+      if (!plugin) s.missing("plugin");
+      st.plugin = *plugin;
+      if (auto v = s.boolean("enabled")) st.enabled = *v;
+      if (const toml::node* p = s.get("params")) {
+        if (!p->is_table()) s.fail(*p, "params");
+        for (auto&& [k, v] : *p->as_table()) st.params.emplace_back(std::string(k.str()), to_value(v, fname));
+      }
+      cfg.strategies.push_back(std::move(st));
+    }
+  }
+  if (cfg.strategies.empty())
+    throw config_error(fname + ": no [[strategy]] configured; add one with name and plugin");
+  return cfg;
+}
+
+bool parse_param_default(const plugin_library::param_info& spec, param_set::entry& out,
+                         std::string& error) {
+  out = {};
+  out.name = spec.name;
+  out.type = spec.type;
+  const std::string& t = spec.default_value;
+  switch (spec.type) {
+    case CATS_PARAM_BOOL:
+      if (t == "true" || t == "false") {
+        out.b = t == "true";
+        return true;
+      }
+      break;
+    case CATS_PARAM_INT: {
+      const auto r = std::from_chars(t.data(), t.data() + t.size(), out.i);
+      if (r.ec == std::errc() && r.ptr == t.data() + t.size()) return true;
+      break;
+    }
+    case CATS_PARAM_FLOAT: {
+      const auto r = std::from_chars(t.data(), t.data() + t.size(), out.f);
+      if (r.ec == std::errc() && r.ptr == t.data() + t.size()) return true;
+      break;
+    }
+    case CATS_PARAM_STRING:
+      try {
+        const toml::table tbl = toml::parse("v = " + t);
+        if (const auto* s = tbl.get_as<std::string>("v")) {
+          out.s = s->get();
+          return true;
+        }
+      } catch (const toml::parse_error&) {
+      }
+      out.s = t;  // a bare word is taken as it is
+      return true;
+    default: break;
+  }
+  error = "default value '" + t + "' of parameter '" + spec.name + "' is not a valid " +
+          param_type_name(spec.type);
+  return false;
+}
+
+param_set build_params(const strategy_section& s, const plugin_library& lib) {
+  param_set out;
+  const std::string label = "strategy '" + s.name + "' (" + lib.name() + " " + lib.version() + ")";
+  const auto& specs = lib.params();
+  std::string valid;
+  for (const auto& p : specs) valid += (valid.empty() ? "" : ", ") + p.name;
+  for (const auto& [key, v] : s.params) {
+    const plugin_library::param_info* spec = nullptr;
+    for (const auto& p : specs)
+      if (p.name == key) spec = &p;
+    if (spec == nullptr && !specs.empty())
+      throw config_error(v.where + ": " + label + " has no parameter '" + key +
+                         "'; valid: " + valid);
+    param_set::entry e;
+    e.name = key;
+    const cats_param_type want =
+        spec != nullptr ? spec->type
+        : v.type == config_value::kind::boolean ? CATS_PARAM_BOOL
+        : v.type == config_value::kind::integer ? CATS_PARAM_INT
+        : v.type == config_value::kind::floating ? CATS_PARAM_FLOAT
+                                                 : CATS_PARAM_STRING;
+    e.type = want;
+    bool ok = false;
+    switch (want) {
+      case CATS_PARAM_BOOL:
+        ok = v.type == config_value::kind::boolean;
+        e.b = v.b;
+        break;
+      case CATS_PARAM_INT:
+        ok = v.type == config_value::kind::integer;
+        e.i = v.i;
+        break;
+      case CATS_PARAM_FLOAT:
+        ok = v.type == config_value::kind::floating || v.type == config_value::kind::integer;
+        e.f = v.type == config_value::kind::integer ? static_cast<double>(v.i) : v.f;
+        break;
+      default:
+        ok = v.type == config_value::kind::string;
+        e.s = v.s;
+        break;
+    }
+    if (!ok) {
+      std::string got = v.type_name;
+      if (v.type == config_value::kind::string) {
+        got += ' ';
+        json_writer::escape(v.s, got);
+      } else if (v.type == config_value::kind::integer) {
+        got += " " + std::to_string(v.i);
+      }
+      throw config_error(v.where + ": strategy." + s.name + "." + key + ": expected " +
+                         param_type_name(want) + ", got " + got);
+    }
+    out.set(std::move(e));
+  }
+  for (const auto& spec : specs) {
+    if (out.find(spec.name) != nullptr) continue;
+    if (spec.default_value.empty())
+      throw config_error(s.where + ": " + label + " requires the parameter '" + spec.name + "' (" +
+                         spec.description + ")");
+    param_set::entry e;
+    std::string err;
+    if (!parse_param_default(spec, e, err)) throw config_error(lib.path().string() + ": " + err);
+    out.set(std::move(e));
+  }
+  // Declared order first, so that reports list parameters the way the plugin documents them.
+  param_set ordered;
+  for (const auto& spec : specs)
+    if (const auto* e = out.find(spec.name)) ordered.set(*e);
+  for (const auto& e : out.entries())
+    if (ordered.find(e.name) == nullptr) ordered.set(e);
+  return ordered;
+}
+
+}  // namespace cats

@@ -1,0 +1,200 @@
+#include "cats/backtest/sample_data.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "cats/core/fixed.hpp"
+
+namespace cats {
+
+namespace {
+
+// xoshiro256** seeded through splitmix64: small, fast and the same on every platform.
+class rng {
+ public:
+  explicit rng(uint64_t seed) {
+    for (uint64_t& v : s_) {
+      seed += 0x9E3779B97F4A7C15ull;
+      uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      v = z ^ (z >> 31);
+    }
+  }
+  uint64_t next() {
+    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    double u = 0;
+    while (u <= 1e-300) u = uniform();
+    const double v = uniform();
+    const double r = std::sqrt(-2.0 * std::log(u));
+    spare_ = r * std::sin(2.0 * M_PI * v);
+    has_spare_ = true;
+    return r * std::cos(2.0 * M_PI * v);
+  }
+
+ private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t s_[4];
+  double spare_ = 0;
+  bool has_spare_ = false;
+};
+
+struct regime {
+  double drift;       // annual log drift
+  double vol;         // annual volatility
+  double volume;      // relative activity
+  double mean_days;   // expected length
+};
+
+constexpr regime regimes[] = {
+    {0.9, 0.45, 1.0, 9.0},    // calm bull
+    {-0.8, 0.55, 1.2, 6.0},   // calm bear
+    {0.0, 0.35, 0.7, 7.0},    // chop
+    {0.0, 1.10, 2.5, 2.0},    // turbulence
+};
+
+void put_fixed8(std::string& out, int64_t raw) {
+  // Binance pads prices and volumes to 8 decimals ("46216.93000000").
+  char buf[32];
+  const int n = format_fixed(raw, buf);
+  out.append(buf, static_cast<size_t>(n));
+  const char* dot = static_cast<const char*>(std::memchr(buf, '.', static_cast<size_t>(n)));
+  const int decimals = dot == nullptr ? 0 : static_cast<int>(buf + n - dot - 1);
+  if (dot == nullptr) out += '.';
+  out.append(static_cast<size_t>(8 - decimals), '0');
+}
+
+int64_t to_fixed(double v, int64_t step, rounding mode) {
+  int64_t raw = 0;
+  fixed_from_double(v, raw);
+  return round_to_step(raw, step, mode);
+}
+
+}  // namespace
+
+void write_sample_klines(const std::filesystem::path& file, const sample_options& o) {
+  std::FILE* f = std::fopen(file.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
+  rng r(o.seed);
+  const double year_ns = 365.0 * 86400.0 * 1e9;
+  const double dt = static_cast<double>(o.interval_ns) / year_ns;
+  const double bars_per_day = 86400.0 * 1e9 / static_cast<double>(o.interval_ns);
+  const int64_t tick = 1'000'000;     // 0.01
+  const int64_t lot = 1'000;          // 0.00001
+  const int64_t unit = o.microseconds ? 1000 : 1'000'000;  // ns per output time unit
+  int state = 2;
+  double price = o.start_price;
+  std::string out;
+  out.reserve(1u << 21);
+  if (o.header)
+    out += "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+           "taker_buy_base_volume,taker_buy_quote_volume,ignore\n";
+  bool write_failed = false;
+  constexpr int steps = 6;  // sub-steps per bar for a realistic high/low
+  for (uint64_t i = 0; i < o.bars; ++i) {
+    const regime& g = regimes[state];
+    if (r.uniform() < 1.0 / (g.mean_days * bars_per_day)) {
+      // Switch to another regime; turbulence is rarer than the others.
+      const double u = r.uniform();
+      int next = u < 0.36 ? 0 : u < 0.68 ? 1 : u < 0.9 ? 2 : 3;
+      if (next == state) next = (next + 1) % 4;
+      state = next;
+    }
+    // Mean reversion towards the start price keeps a year-long sample in a plausible range.
+    const double anchor = -0.15 * std::log(price / o.start_price);
+    const double sigma = g.vol * std::sqrt(dt / steps);
+    const double mu = (g.drift + anchor - 0.5 * g.vol * g.vol) * dt / steps;
+    const double open = price;
+    double hi = open, lo = open, p = open;
+    for (int k = 0; k < steps; ++k) {
+      double z = r.normal();
+      if (r.uniform() < 0.004) z *= 4.0;  // fat tails
+      p *= std::exp(mu + sigma * z);
+      hi = std::max(hi, p);
+      lo = std::min(lo, p);
+    }
+    const double wick = g.vol * std::sqrt(dt) * 0.25;
+    hi *= 1.0 + std::fabs(r.normal()) * wick;
+    lo *= 1.0 - std::fabs(r.normal()) * wick;
+    price = p;
+
+    const int64_t o_fx = to_fixed(open, tick, rounding::nearest);
+    const int64_t c_fx = to_fixed(p, tick, rounding::nearest);
+    int64_t h_fx = std::max({to_fixed(hi, tick, rounding::up), o_fx, c_fx});
+    int64_t l_fx = std::min({to_fixed(lo, tick, rounding::down), o_fx, c_fx});
+    if (l_fx <= 0) l_fx = tick;
+    if (h_fx < l_fx) h_fx = l_fx;
+
+    const double move = std::fabs(std::log(p / open)) / (g.vol * std::sqrt(dt));
+    const double base_volume = 25.0 * static_cast<double>(o.interval_ns) / 60e9;
+    const double vol = base_volume * g.volume * (0.4 + 0.6 * move) * std::exp(0.5 * r.normal());
+    const int64_t v_fx = std::max<int64_t>(lot, to_fixed(vol, lot, rounding::nearest));
+    const double vwap = (open + p + hi + lo) / 4.0;
+    const int64_t qv_fx = to_fixed(static_cast<double>(v_fx) / 1e8 * vwap, 1, rounding::nearest);
+    const double buy_share = std::clamp(0.5 + 0.25 * std::tanh(std::log(p / open) / (g.vol * std::sqrt(dt))) +
+                                            0.05 * r.normal(),
+                                        0.05, 0.95);
+    const int64_t tb_fx = round_to_step(static_cast<int64_t>(static_cast<double>(v_fx) * buy_share), lot,
+                                        rounding::down);
+    const int64_t tbq_fx = to_fixed(static_cast<double>(tb_fx) / 1e8 * vwap, 1, rounding::nearest);
+    const int64_t trades = 1 + static_cast<int64_t>(static_cast<double>(v_fx) / 1e8 * 38.0 *
+                                                    (0.8 + 0.4 * r.uniform()));
+
+    const int64_t open_t = (o.start_ns + static_cast<int64_t>(i) * o.interval_ns) / unit;
+    const int64_t close_t = open_t + o.interval_ns / unit - 1;
+    out += std::to_string(open_t);
+    out += ',';
+    put_fixed8(out, o_fx);
+    out += ',';
+    put_fixed8(out, h_fx);
+    out += ',';
+    put_fixed8(out, l_fx);
+    out += ',';
+    put_fixed8(out, c_fx);
+    out += ',';
+    put_fixed8(out, v_fx);
+    out += ',';
+    out += std::to_string(close_t);
+    out += ',';
+    put_fixed8(out, qv_fx);
+    out += ',';
+    out += std::to_string(trades);
+    out += ',';
+    put_fixed8(out, tb_fx);
+    out += ',';
+    put_fixed8(out, tbq_fx);
+    out += ",0\n";
+    if (out.size() >= (1u << 21) - 512) {
+      if (std::fwrite(out.data(), 1, out.size(), f) != out.size()) {
+        write_failed = true;
+        break;
+      }
+      out.clear();
+    }
+  }
+  const bool ok = !write_failed && std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  if (std::fclose(f) != 0 || !ok)
+    throw std::runtime_error(file.string() + ": write failed: " + std::strerror(errno));
+}
+
+}  // namespace cats

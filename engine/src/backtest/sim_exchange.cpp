@@ -1,0 +1,281 @@
+#include "cats/backtest/sim_exchange.hpp"
+
+#include <algorithm>
+
+namespace cats {
+
+namespace {
+int64_t abs64(int64_t v) noexcept { return v < 0 ? -v : v; }
+const char* side_name(int32_t side) { return side == CATS_SIDE_BUY ? "buy" : "sell"; }
+}  // namespace
+
+sim_exchange::sim_exchange(engine& eng, sim_exchange_config config)
+    : engine_(eng), config_(config) {}
+
+sim_exchange::market_state& sim_exchange::market(uint32_t instrument_id) {
+  if (instrument_id >= markets_.size()) markets_.resize(instrument_id + 1);
+  return markets_[instrument_id];
+}
+
+void sim_exchange::post_update(const order& o, cats_order_status status, std::string reason) {
+  cats_order_update_event_t u{};
+  u.header.struct_size = sizeof u;
+  u.header.type = CATS_EVENT_ORDER_UPDATE;
+  u.header.instrument_id = o.instrument_id;
+  u.header.flags = CATS_EVENT_FLAG_REPLAY;
+  u.header.exchange_ts_ns = engine_.now();
+  u.header.local_ts_ns = engine_.now();
+  u.order_id = o.id;
+  u.client_tag = o.client_tag;
+  u.side = o.side;
+  u.order_type = o.type;
+  u.status = status;
+  u.time_in_force = o.tif;
+  u.quantity = o.quantity;
+  u.limit_price = o.limit_price;
+  u.filled_quantity = o.filled;
+  u.avg_fill_price =
+      o.filled == 0 ? 0 : fixed_div(o.filled_notional, o.filled, rounding::nearest);
+  if (status == CATS_ORDER_REJECTED) ++stats_.rejected;
+  if (status == CATS_ORDER_CANCELED) ++stats_.canceled;
+  engine_.post_order_update(o.owner, u, std::move(reason));
+}
+
+cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r,
+                                   uint64_t& order_id, std::string& error) {
+  const instrument* inst = engine_.instruments().get(r.instrument_id);
+  if (inst == nullptr) {
+    error = "no instrument with id " + std::to_string(r.instrument_id);
+    return CATS_E_NOT_FOUND;
+  }
+  if (r.side != CATS_SIDE_BUY && r.side != CATS_SIDE_SELL) {
+    error = "side must be CATS_SIDE_BUY or CATS_SIDE_SELL, got " + std::to_string(r.side);
+    return CATS_E_INVALID_ARGUMENT;
+  }
+  if (r.order_type != CATS_ORDER_MARKET && r.order_type != CATS_ORDER_LIMIT) {
+    error = "unsupported order type " + std::to_string(r.order_type);
+    return CATS_E_UNSUPPORTED;
+  }
+  if (r.order_type == CATS_ORDER_LIMIT && r.time_in_force != CATS_TIF_GTC &&
+      r.time_in_force != CATS_TIF_IOC) {
+    error = "unsupported time in force " + std::to_string(r.time_in_force);
+    return CATS_E_UNSUPPORTED;
+  }
+  if (r.quantity <= 0) {
+    error = "quantity must be positive, got " + fixed_to_string(r.quantity);
+    return CATS_E_INVALID_ARGUMENT;
+  }
+  if (r.order_type == CATS_ORDER_LIMIT && r.limit_price <= 0) {
+    error = "a limit order needs a positive limit_price, got " + fixed_to_string(r.limit_price);
+    return CATS_E_INVALID_ARGUMENT;
+  }
+  order o{};
+  o.id = next_order_id_++;
+  o.owner = owner;
+  o.instrument_id = r.instrument_id;
+  o.side = r.side;
+  o.type = r.order_type;
+  o.tif = r.order_type == CATS_ORDER_LIMIT ? r.time_in_force : CATS_TIF_GTC;
+  o.quantity = round_to_step(r.quantity, inst->lot_size, rounding::down);
+  // Never worse than asked: buys round the limit down to the tick, sells up.
+  o.limit_price = r.order_type == CATS_ORDER_LIMIT
+                      ? round_to_step(r.limit_price, inst->tick_size,
+                                      r.side == CATS_SIDE_BUY ? rounding::down : rounding::up)
+                      : 0;
+  o.client_tag = r.client_tag;
+  o.submitted_ts = engine_.now();
+  order_id = o.id;
+  ++stats_.orders;
+
+  if (o.quantity <= 0) {
+    post_update(o, CATS_ORDER_REJECTED,
+                "quantity " + fixed_to_string(r.quantity) + " is below the lot size " +
+                    fixed_to_string(inst->lot_size) + " of " + inst->symbol);
+    return CATS_OK;
+  }
+  if (o.type == CATS_ORDER_LIMIT && o.limit_price <= 0) {
+    post_update(o, CATS_ORDER_REJECTED,
+                "limit price " + fixed_to_string(r.limit_price) + " rounds to 0 at tick " +
+                    fixed_to_string(inst->tick_size));
+    return CATS_OK;
+  }
+  post_update(o, CATS_ORDER_NEW, {});
+  const market_state& m = market(o.instrument_id);
+  if (o.type == CATS_ORDER_MARKET && config_.fill == fill_model::close && m.has_close) {
+    execute(o, m.last_close, true, CATS_LIQUIDITY_TAKER);
+    return CATS_OK;
+  }
+  working_.push_back(o);
+  return CATS_OK;
+}
+
+cats_status_t sim_exchange::cancel(uint32_t owner, uint64_t order_id, std::string& error) {
+  for (auto it = working_.begin(); it != working_.end(); ++it) {
+    if (it->id == order_id && it->owner == owner) {
+      const order o = *it;
+      working_.erase(it);
+      post_update(o, CATS_ORDER_CANCELED, "cancelled by the strategy");
+      return CATS_OK;
+    }
+  }
+  error = "no working order " + std::to_string(order_id) + " of this strategy";
+  return CATS_E_NOT_FOUND;
+}
+
+void sim_exchange::cancel_all(uint32_t owner, std::string_view reason) {
+  std::vector<order> keep;
+  for (const order& o : working_) {
+    if (o.owner == owner)
+      post_update(o, CATS_ORDER_CANCELED, std::string(reason));
+    else
+      keep.push_back(o);
+  }
+  working_.swap(keep);
+}
+
+void sim_exchange::finish(std::string_view reason) {
+  std::vector<order> all;
+  all.swap(working_);
+  for (const order& o : all) post_update(o, CATS_ORDER_CANCELED, std::string(reason));
+}
+
+void sim_exchange::on_bar(const cats_bar_event_t& bar) {
+  const uint32_t inst = bar.header.instrument_id;
+  if (!working_.empty()) {
+    // Orders are matched in submission order; ones submitted while this bar is processed wait.
+    for (size_t i = 0; i < working_.size();) {
+      order& o = working_[i];
+      bool done = false;
+      if (o.instrument_id != inst || o.submitted_ts > bar.open_time_ns) {
+        ++i;
+        continue;
+      }
+      const bool buy = o.side == CATS_SIDE_BUY;
+      if (o.type == CATS_ORDER_MARKET) {
+        done = execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
+      } else if (o.tif == CATS_TIF_IOC) {
+        const bool crosses = buy ? bar.open <= o.limit_price : bar.open >= o.limit_price;
+        if (crosses) done = execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
+        if (!done) {
+          post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the open");
+          done = true;
+        }
+      } else if (buy ? bar.open < o.limit_price : bar.open > o.limit_price) {
+        done = execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
+      } else if (buy ? bar.low < o.limit_price : bar.high > o.limit_price) {
+        done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
+      }
+      if (done) {
+        working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+  market_state& m = market(inst);
+  m.last_close = bar.close;
+  m.has_close = true;
+}
+
+bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
+                           cats_liquidity liquidity) {
+  const instrument& inst = *engine_.instruments().get(o.instrument_id);
+  portfolio& acct = engine_.account();
+  const int dir = o.side == CATS_SIDE_BUY ? 1 : -1;
+
+  int64_t price = base_price;
+  if (apply_slippage && config_.slippage_rate != 0) {
+    price = fixed_mul(base_price, fixed_scale + dir * config_.slippage_rate,
+                      dir > 0 ? rounding::up : rounding::down);
+  }
+  price = round_to_step(price, inst.tick_size, dir > 0 ? rounding::up : rounding::down);
+  if (price <= 0) price = inst.tick_size > 0 ? inst.tick_size : 1;
+  const int64_t fee_rate =
+      liquidity == CATS_LIQUIDITY_MAKER ? config_.maker_fee_rate : config_.taker_fee_rate;
+
+  // What the account can afford: reducing a position is always allowed; the opening part is
+  // capped so that gross exposure stays within leverage x equity after fees.
+  const int64_t remaining = o.quantity - o.filled;
+  const position_state& pos = acct.position(o.instrument_id);
+  int64_t closing = 0;
+  if (pos.quantity != 0 && (pos.quantity > 0) != (dir > 0))
+    closing = std::min(remaining, abs64(pos.quantity));
+  int64_t opening = remaining - closing;
+  if (opening > 0) {
+    const int64_t pos_value_at_price = fixed_mul(pos.quantity, price, rounding::nearest);
+    const int64_t closing_fee = fixed_mul(fixed_mul(closing, price, rounding::nearest), fee_rate,
+                                          rounding::up);
+    const int64_t equity_at_price =
+        acct.equity() - pos.market_value + pos_value_at_price - closing_fee;
+    const int64_t other_gross = acct.gross_exposure() - abs64(pos.market_value);
+    const int64_t left_after_close = abs64(pos.quantity) - closing;  // same side as the order
+    const int128_t headroom = static_cast<int128_t>(fixed_mul(config_.leverage, equity_at_price,
+                                                              rounding::down)) -
+                              other_gross - fixed_mul(left_after_close, price, rounding::up);
+    // opening x price x (1 + leverage x fee_rate) <= headroom
+    const int128_t unit_cost =
+        static_cast<int128_t>(price) *
+        (fixed_scale + fixed_mul(config_.leverage, fee_rate, rounding::up));  // scale 10^16
+    int64_t affordable = 0;
+    if (headroom > 0 && unit_cost > 0) {
+      const int128_t q = div_round(headroom * fixed_scale * fixed_scale, unit_cost, rounding::down);
+      affordable = q > remaining ? remaining : static_cast<int64_t>(q);
+      affordable = round_to_step(affordable, inst.lot_size, rounding::down);
+    }
+    opening = std::min(opening, affordable);
+  }
+  const int64_t qty = closing + opening;
+  const std::string funds_note = "insufficient buying power for " + std::string(side_name(o.side)) +
+                                 " " + fixed_to_string(remaining) + " " + inst.symbol + " at " +
+                                 fixed_to_string(price) + " (equity " +
+                                 fixed_to_string(acct.equity()) + ")";
+  if (qty <= 0) {
+    post_update(o, o.filled == 0 ? CATS_ORDER_REJECTED : CATS_ORDER_CANCELED, funds_note);
+    return true;
+  }
+  const int64_t notional = fixed_mul(qty, price, rounding::nearest);
+  if (inst.min_notional > 0 && notional < inst.min_notional && closing == 0) {
+    post_update(o, o.filled == 0 ? CATS_ORDER_REJECTED : CATS_ORDER_CANCELED,
+                "notional " + fixed_to_string(notional) + " is below the minimum " +
+                    fixed_to_string(inst.min_notional) + " of " + inst.symbol);
+    return true;
+  }
+  const int64_t fee = fixed_mul(notional, fee_rate, rounding::up);
+  const auto closed = acct.apply_fill(o.instrument_id, dir, qty, price, fee, engine_.now());
+  o.filled += qty;
+  o.filled_notional += notional;
+  ++stats_.fills;
+
+  cats_fill_event_t f{};
+  f.header.struct_size = sizeof f;
+  f.header.type = CATS_EVENT_FILL;
+  f.header.instrument_id = o.instrument_id;
+  f.header.flags = CATS_EVENT_FLAG_REPLAY;
+  f.header.exchange_ts_ns = engine_.now();
+  f.header.local_ts_ns = engine_.now();
+  f.order_id = o.id;
+  f.client_tag = o.client_tag;
+  f.fill_id = next_fill_id_++;
+  f.side = o.side;
+  f.liquidity = liquidity;
+  f.price = price;
+  f.quantity = qty;
+  f.fee = fee;
+  f.position_after = acct.position(o.instrument_id).quantity;
+  engine_.post_fill(o.owner, f);
+  const strategy_slot& owner = *engine_.strategies()[o.owner];
+  if (listener_ != nullptr) {
+    listener_->on_fill(owner, inst, f, acct.cash());
+    if (closed) listener_->on_round_trip(owner, inst, *closed);
+  }
+  if (o.filled == o.quantity) {
+    post_update(o, CATS_ORDER_FILLED, {});
+    return true;
+  }
+  post_update(o, CATS_ORDER_CANCELED,
+              funds_note + "; filled " + fixed_to_string(o.filled) + " of " +
+                  fixed_to_string(o.quantity));
+  return true;
+}
+
+}  // namespace cats

@@ -1,0 +1,453 @@
+#include "cats/core/engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+#include "cats/util/time.hpp"
+
+namespace cats {
+
+namespace {
+
+std::string str(cats_str_t s) {
+  return s.size == 0 || s.data == nullptr ? std::string()
+                                          : std::string(s.data, static_cast<size_t>(s.size));
+}
+
+// A strategy that keeps producing events from its own callbacks would never let the loop advance;
+// this bounds one flush.
+constexpr size_t max_events_per_flush = 10'000'000;
+
+}  // namespace
+
+const char* event_type_name(int32_t type) noexcept {
+  switch (type) {
+    case CATS_EVENT_TRADE: return "trade";
+    case CATS_EVENT_QUOTE: return "quote";
+    case CATS_EVENT_BAR: return "bar";
+    case CATS_EVENT_ORDER_UPDATE: return "order_update";
+    case CATS_EVENT_FILL: return "fill";
+    case CATS_EVENT_TIMER: return "timer";
+    default: return "event";
+  }
+}
+
+std::string strategy_slot::label() const {
+  return "'" + name + "' (" + (library ? library->name() + " " + library->version() : "?") + ")";
+}
+
+engine::engine(instrument_registry& instruments, portfolio& account)
+    : instruments_(instruments), account_(account) {}
+
+engine::~engine() { destroy_all(); }
+
+void engine::destroy_all() noexcept {
+  for (auto& s : slots_) {
+    if (s->instance != nullptr) {
+      s->library->descriptor().destroy(s->instance);
+      s->instance = nullptr;
+    }
+    s->running = false;
+  }
+}
+
+bool engine::add_strategy(const std::string& name, std::shared_ptr<plugin_library> library,
+                          param_set params, std::string& error) {
+  auto owned = std::make_unique<strategy_slot>();
+  strategy_slot& slot = *owned;
+  slot.name = name;
+  slot.library = std::move(library);
+  slot.params = std::move(params);
+  slot.host.engine = this;
+  slot.host.slot = static_cast<uint32_t>(slots_.size());
+  // In the list before create() so that logging from the constructor is attributed.
+  slots_.push_back(std::move(owned));
+  const cats_strategy_descriptor_t& d = slot.library->descriptor();
+  char message[1024] = {0};
+  cats_strategy_t* instance = nullptr;
+  const cats_status_t st = d.create(&host_api(), &slot.host, slot.params.c_params(), &instance,
+                                    message, sizeof message);
+  message[sizeof message - 1] = '\0';
+  if (st != CATS_OK || instance == nullptr) {
+    error = "strategy " + slot.label() + " refused to start: " +
+            (message[0] != '\0' ? std::string(message) : std::string("create() failed")) +
+            " (status " + std::to_string(st) + ")";
+    if (instance != nullptr) d.destroy(instance);
+    slots_.pop_back();
+    return false;
+  }
+  slot.instance = instance;
+  slot.on_event = d.on_event;
+  slot.running = true;
+  return true;
+}
+
+size_t engine::running_count() const noexcept {
+  return static_cast<size_t>(
+      std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->running; }));
+}
+
+void engine::fail(strategy_slot& slot, std::string where, cats_status_t status,
+                  std::string message) {
+  if (message.empty()) message = "no message";
+  spdlog::error("strategy {} failed in {} at {}: {} (status {}); it is disabled, the run goes on",
+                slot.label(), where, format_iso8601(now_), message, status);
+  slot.failure = strategy_failure{std::move(where), std::move(message), status, now_};
+  slot.running = false;
+  if (router_ != nullptr) router_->cancel_all(slot.host.slot, "strategy disabled after a failure");
+}
+
+bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
+  ++slot.events;
+  const cats_status_t st = slot.on_event(slot.instance, &event);
+  if (st == CATS_OK) [[likely]]
+    return true;
+  fail(slot, std::string("on_event(") + event_type_name(event.type) + ")", st,
+       str(slot.library->descriptor().last_error(slot.instance)));
+  return false;
+}
+
+void engine::start() {
+  for (auto& s : slots_) {
+    if (!s->running) continue;
+    const auto on_start = s->library->descriptor().on_start;
+    if (on_start == nullptr) continue;
+    const cats_status_t st = on_start(s->instance);
+    if (st != CATS_OK)
+      fail(*s, "on_start", st, str(s->library->descriptor().last_error(s->instance)));
+  }
+  flush();
+}
+
+void engine::stop() {
+  for (auto& s : slots_) {
+    if (!s->running) continue;
+    const auto on_stop = s->library->descriptor().on_stop;
+    if (on_stop != nullptr) {
+      const cats_status_t st = on_stop(s->instance);
+      if (st != CATS_OK) {
+        fail(*s, "on_stop", st, str(s->library->descriptor().last_error(s->instance)));
+        continue;
+      }
+    }
+  }
+  flush();
+  for (auto& s : slots_) s->running = false;
+}
+
+void engine::dispatch(const cats_event_t& event) {
+  for (auto& s : slots_) {
+    if (s->running) deliver(*s, event);
+  }
+  if (pending_head_ < pending_.size()) flush();
+}
+
+void engine::post_order_update(uint32_t owner, const cats_order_update_event_t& event,
+                               std::string reason) {
+  pending_event p{};
+  p.owner = owner;
+  p.update = event;
+  p.is_fill = false;
+  p.reason = std::move(reason);
+  pending_.push_back(std::move(p));
+}
+
+void engine::post_fill(uint32_t owner, const cats_fill_event_t& event) {
+  pending_event p{};
+  p.owner = owner;
+  p.fill = event;
+  p.is_fill = true;
+  pending_.push_back(std::move(p));
+  if (owner < slots_.size()) ++slots_[owner]->fills;
+}
+
+void engine::flush() {
+  if (flushing_) return;  // the outer flush will get to it
+  flushing_ = true;
+  size_t delivered = 0;
+  while (pending_head_ < pending_.size()) {
+    pending_event p = std::move(pending_[pending_head_++]);
+    if (p.owner >= slots_.size()) continue;
+    strategy_slot& s = *slots_[p.owner];
+    if (!s.running) continue;
+    if (p.is_fill) {
+      deliver(s, p.fill.header);
+    } else {
+      p.update.reason = {p.reason.data(), p.reason.size()};
+      deliver(s, p.update.header);
+    }
+    if (++delivered > max_events_per_flush) {
+      fail(s, "event delivery", CATS_E_FAILED,
+           "more than " + std::to_string(max_events_per_flush) +
+               " order events without time advancing (an order loop?)");
+    }
+  }
+  pending_.clear();
+  pending_head_ = 0;
+  flushing_ = false;
+}
+
+uint64_t engine::add_timer(uint32_t owner, int64_t fire_at_ns, uint64_t user_data) {
+  const uint64_t id = next_timer_id_++;
+  timers_.push_back({fire_at_ns, id, owner, user_data});
+  std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
+  return id;
+}
+
+bool engine::cancel_timer(uint32_t owner, uint64_t timer_id) {
+  for (const timer_entry& t : timers_) {
+    if (t.id == timer_id && t.owner == owner) return cancelled_timers_.insert(timer_id).second;
+  }
+  return false;
+}
+
+void engine::run_timers_until(int64_t ts_ns) {
+  while (!timers_.empty() && timers_.front().at <= ts_ns) {
+    std::pop_heap(timers_.begin(), timers_.end(), std::greater<>());
+    const timer_entry t = timers_.back();
+    timers_.pop_back();
+    if (cancelled_timers_.erase(t.id) != 0) continue;
+    if (t.owner >= slots_.size() || !slots_[t.owner]->running) continue;
+    if (t.at > now_) now_ = t.at;
+    cats_timer_event_t ev{};
+    ev.header.struct_size = sizeof ev;
+    ev.header.type = CATS_EVENT_TIMER;
+    ev.header.exchange_ts_ns = now_;
+    ev.header.local_ts_ns = now_;
+    ev.timer_id = t.id;
+    ev.user_data = t.user_data;
+    ev.scheduled_ts_ns = t.at;
+    deliver(*slots_[t.owner], ev.header);
+    flush();
+  }
+}
+
+void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message) const {
+  const std::string& name = slot < slots_.size() ? slots_[slot]->name : std::string();
+  spdlog::level::level_enum lvl = spdlog::level::info;
+  switch (level) {
+    case CATS_LOG_TRACE: lvl = spdlog::level::trace; break;
+    case CATS_LOG_DEBUG: lvl = spdlog::level::debug; break;
+    case CATS_LOG_INFO: lvl = spdlog::level::info; break;
+    case CATS_LOG_WARN: lvl = spdlog::level::warn; break;
+    default: lvl = spdlog::level::err; break;
+  }
+  if (!spdlog::should_log(lvl)) return;
+  if (now_ == 0)
+    spdlog::log(lvl, "[{}] {}", name, message);
+  else
+    spdlog::log(lvl, "[{} {}] {}", name, format_iso8601(now_), message);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The host API table. Every function is noexcept in practice: nothing may unwind into a plugin.
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+
+engine* eng(cats_host_t* h) noexcept { return h != nullptr ? h->engine : nullptr; }
+
+cats_status_t error_out(cats_host_t* h, cats_status_t st, std::string message) noexcept {
+  try {
+    h->last_error = std::move(message);
+  } catch (...) {
+  }
+  return st;
+}
+
+// Copies a host-side struct into a caller struct of possibly different (older or newer) size.
+template <class T>
+void copy_out(const T& full, T* out) noexcept {
+  const uint32_t want = out->struct_size;
+  const size_t n = std::min<size_t>(want, sizeof(T));
+  std::memcpy(out, &full, n);
+  out->struct_size = static_cast<uint32_t>(n);
+}
+
+void fill_instrument(const instrument& i, cats_instrument_t& out) noexcept {
+  out = {};
+  out.struct_size = sizeof out;
+  out.instrument_id = i.id;
+  out.symbol = {i.symbol.data(), i.symbol.size()};
+  out.venue = {i.venue.data(), i.venue.size()};
+  out.base = {i.base.data(), i.base.size()};
+  out.quote = {i.quote.data(), i.quote.size()};
+  out.tick_size = i.tick_size;
+  out.lot_size = i.lot_size;
+  out.min_quantity = i.min_quantity;
+  out.min_notional = i.min_notional;
+}
+
+void api_log(cats_host_t* h, int32_t level, cats_str_t message) {
+  try {
+    if (engine* e = eng(h)) e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
+  } catch (...) {
+  }
+}
+
+int64_t api_now(cats_host_t* h) {
+  engine* e = eng(h);
+  return e != nullptr ? e->now() : 0;
+}
+
+cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol, cats_instrument_t* out) {
+  engine* e = eng(h);
+  if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
+    return CATS_E_INVALID_ARGUMENT;
+  const std::string_view name(symbol.data, symbol.size);
+  const instrument* i = e->instruments().find(name);
+  if (i == nullptr) {
+    std::string known;
+    for (const instrument& x : e->instruments().all()) known += (known.empty() ? "" : ", ") + x.symbol;
+    return error_out(h, CATS_E_NOT_FOUND,
+                     "no instrument '" + std::string(name) + "' in this run (known: " +
+                         (known.empty() ? "none" : known) + ")");
+  }
+  cats_instrument_t full;
+  fill_instrument(*i, full);
+  copy_out(full, out);
+  return CATS_OK;
+}
+
+cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t* out) {
+  engine* e = eng(h);
+  if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
+    return CATS_E_INVALID_ARGUMENT;
+  const instrument* i = e->instruments().get(id);
+  if (i == nullptr) return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(id));
+  cats_instrument_t full;
+  fill_instrument(*i, full);
+  copy_out(full, out);
+  return CATS_OK;
+}
+
+cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* request,
+                               uint64_t* out_order_id) {
+  engine* e = eng(h);
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  if (request == nullptr || out_order_id == nullptr)
+    return error_out(h, CATS_E_INVALID_ARGUMENT, "request and out_order_id must not be NULL");
+  if (request->struct_size < offsetof(cats_order_request_t, client_tag) + sizeof(uint64_t))
+    return error_out(h, CATS_E_INVALID_ARGUMENT,
+                     "order request struct_size " + std::to_string(request->struct_size) +
+                         " is smaller than ABI 1.0's " + std::to_string(sizeof(cats_order_request_t)));
+  if (e->router() == nullptr)
+    return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
+  cats_order_request_t req{};
+  std::memcpy(&req, request, std::min<size_t>(request->struct_size, sizeof req));
+  try {
+    std::string err;
+    const cats_status_t st = e->router()->submit(h->slot, req, *out_order_id, err);
+    if (st != CATS_OK) return error_out(h, st, std::move(err));
+    ++e->strategies()[h->slot]->orders;
+    return CATS_OK;
+  } catch (const std::exception& ex) {
+    return error_out(h, CATS_E_FAILED, ex.what());
+  }
+}
+
+cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) {
+  engine* e = eng(h);
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  if (e->router() == nullptr) return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
+  try {
+    std::string err;
+    const cats_status_t st = e->router()->cancel(h->slot, order_id, err);
+    return st == CATS_OK ? CATS_OK : error_out(h, st, std::move(err));
+  } catch (const std::exception& ex) {
+    return error_out(h, CATS_E_FAILED, ex.what());
+  }
+}
+
+cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id, cats_position_t* out) {
+  engine* e = eng(h);
+  if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
+    return CATS_E_INVALID_ARGUMENT;
+  if (e->instruments().get(instrument_id) == nullptr)
+    return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(instrument_id));
+  const position_state& p = e->account().position(instrument_id);
+  cats_position_t full{};
+  full.struct_size = sizeof full;
+  full.instrument_id = instrument_id;
+  full.quantity = p.quantity;
+  full.avg_entry_price = p.avg_entry_price();
+  full.realized_pnl = p.realized_pnl;
+  full.unrealized_pnl = p.unrealized_pnl();
+  full.mark_price = p.mark_price;
+  copy_out(full, out);
+  return CATS_OK;
+}
+
+cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) {
+  engine* e = eng(h);
+  if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
+    return CATS_E_INVALID_ARGUMENT;
+  const portfolio& a = e->account();
+  cats_account_t full{};
+  full.struct_size = sizeof full;
+  full.cash = a.cash();
+  full.equity = a.equity();
+  full.fees_paid = a.fees_paid();
+  full.currency = {a.currency().data(), a.currency().size()};
+  copy_out(full, out);
+  return CATS_OK;
+}
+
+cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_data,
+                            uint64_t* out_timer_id) {
+  engine* e = eng(h);
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  try {
+    const uint64_t id = e->add_timer(h->slot, fire_at_ns, user_data);
+    if (out_timer_id != nullptr) *out_timer_id = id;
+    return CATS_OK;
+  } catch (const std::exception& ex) {
+    return error_out(h, CATS_E_FAILED, ex.what());
+  }
+}
+
+cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) {
+  engine* e = eng(h);
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  try {
+    if (e->cancel_timer(h->slot, timer_id)) return CATS_OK;
+  } catch (const std::exception& ex) {
+    return error_out(h, CATS_E_FAILED, ex.what());
+  }
+  return error_out(h, CATS_E_NOT_FOUND,
+                   "no pending timer " + std::to_string(timer_id) + " of this strategy");
+}
+
+cats_str_t api_last_error(cats_host_t* h) {
+  if (h == nullptr) return {nullptr, 0};
+  return {h->last_error.data(), h->last_error.size()};
+}
+
+}  // namespace
+
+const cats_host_api_t& host_api() noexcept {
+  static const cats_host_api_t api = [] {
+    cats_host_api_t a{};
+    a.struct_size = sizeof a;
+    a.abi_major = CATS_ABI_MAJOR;
+    a.abi_minor = CATS_ABI_MINOR;
+    a.log = api_log;
+    a.now_ns = api_now;
+    a.find_instrument = api_find_instrument;
+    a.get_instrument = api_get_instrument;
+    a.submit_order = api_submit_order;
+    a.cancel_order = api_cancel_order;
+    a.get_position = api_get_position;
+    a.get_account = api_get_account;
+    a.set_timer = api_set_timer;
+    a.cancel_timer = api_cancel_timer;
+    a.last_error = api_last_error;
+    return a;
+  }();
+  return api;
+}
+
+}  // namespace cats

@@ -1,0 +1,182 @@
+#include "cats/plugin/loader.hpp"
+
+#include <dlfcn.h>
+
+#include <array>
+#include <boost/dll/shared_library.hpp>
+#include <cstddef>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+#include "cats/version.hpp"
+
+namespace cats {
+
+namespace fs = std::filesystem;
+
+struct plugin_library::impl {
+  boost::dll::shared_library lib;
+};
+
+namespace {
+
+std::string str(cats_str_t s) {
+  return s.size == 0 || s.data == nullptr ? std::string()
+                                          : std::string(s.data, static_cast<size_t>(s.size));
+}
+
+// The smallest descriptor an ABI 1.x plugin may have: everything up to last_error.
+constexpr size_t min_descriptor_size = offsetof(cats_strategy_descriptor_t, last_error) +
+                                       sizeof(cats_strategy_descriptor_t::last_error);
+
+// Why a file is not a loadable library, in the user's terms.
+std::string describe_unloadable(const fs::path& file, const std::string& system_message) {
+  std::ifstream in(file, std::ios::binary);
+  std::array<char, 4> magic{};
+  if (in.read(magic.data(), 4) && std::memcmp(magic.data(), "\x7f" "ELF", 4) != 0)
+    return "not a shared library (no ELF header)";
+  return "cannot be loaded as a shared library: " + system_message;
+}
+
+}  // namespace
+
+plugin_library::~plugin_library() = default;
+
+std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::string& error) {
+  const std::string where = "plugin " + file.string() + ": ";
+  std::error_code fec;
+  if (!fs::is_regular_file(file, fec)) {
+    error = where + (fs::exists(file, fec) ? "not a regular file" : "no such file");
+    return nullptr;
+  }
+  std::shared_ptr<plugin_library> p(new plugin_library());
+  p->impl_ = std::make_unique<impl>();
+  p->path_ = file;
+  boost::dll::fs::error_code ec;
+  // RTLD_LOCAL: plugins never see each other's symbols. RTLD_NOW: fail here, not mid-run.
+  p->impl_->lib.load(file, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now,
+                     ec);
+  if (ec) {
+    const char* dl = dlerror();
+    error = where + describe_unloadable(file, dl != nullptr ? dl : ec.message());
+    return nullptr;
+  }
+  if (!p->impl_->lib.has(CATS_ENTRY_SYMBOL)) {
+    error = where + "no entry symbol '" CATS_ENTRY_SYMBOL
+            "' (build strategies with CATS_EXPORT_STRATEGY and cats_add_strategy)";
+    return nullptr;
+  }
+  auto entry = p->impl_->lib.get<const cats_strategy_descriptor_t*(uint32_t, uint32_t)>(
+      CATS_ENTRY_SYMBOL);
+  const cats_strategy_descriptor_t* d = entry(CATS_ABI_MAJOR, CATS_ABI_MINOR);
+  if (d == nullptr) {
+    error = where + "the plugin declined this host (ABI " + abi_version_string() +
+            "): its entry point returned no descriptor";
+    return nullptr;
+  }
+  if (d->struct_size < min_descriptor_size) {
+    error = where + "descriptor too small: " + std::to_string(d->struct_size) +
+            " bytes, ABI 1.0 needs at least " + std::to_string(min_descriptor_size);
+    return nullptr;
+  }
+  if (d->abi_major != CATS_ABI_MAJOR) {
+    error = where + "built for ABI major " + std::to_string(d->abi_major) +
+            ", this engine speaks ABI " + abi_version_string() +
+            "; rebuild the plugin against SDK " + std::to_string(CATS_ABI_MAJOR) + ".x";
+    return nullptr;
+  }
+  if (d->abi_minor > CATS_ABI_MINOR) {
+    error = where + "needs ABI " + std::to_string(d->abi_major) + "." +
+            std::to_string(d->abi_minor) + " but this engine is older (ABI " +
+            abi_version_string() + "); upgrade the engine or rebuild against an older SDK";
+    return nullptr;
+  }
+  if (d->struct_size > sizeof(cats_strategy_descriptor_t)) {
+    error = where + "descriptor is " + std::to_string(d->struct_size) +
+            " bytes, larger than ABI " + std::to_string(d->abi_major) + "." +
+            std::to_string(d->abi_minor) + " defines (" +
+            std::to_string(sizeof(cats_strategy_descriptor_t)) + "); the plugin is corrupt";
+    return nullptr;
+  }
+  std::memcpy(&p->desc_, d, d->struct_size);  // the rest stays zero
+  const cats_strategy_descriptor_t& desc = p->desc_;
+  const char* missing = desc.create == nullptr       ? "create"
+                        : desc.destroy == nullptr    ? "destroy"
+                        : desc.on_event == nullptr   ? "on_event"
+                        : desc.last_error == nullptr ? "last_error"
+                                                     : nullptr;
+  if (missing != nullptr) {
+    error = where + "descriptor has no '" + missing + "' function (required)";
+    return nullptr;
+  }
+  if (desc.name.size == 0 || desc.name.data == nullptr) {
+    error = where + "descriptor has no name (required)";
+    return nullptr;
+  }
+  if (desc.param_count > 0) {
+    if (desc.params == nullptr || desc.param_spec_size < offsetof(cats_param_spec_t, description) +
+                                                             sizeof(cats_str_t)) {
+      error = where + "descriptor declares " + std::to_string(desc.param_count) +
+              " parameters but no valid table";
+      return nullptr;
+    }
+    const auto* base = reinterpret_cast<const unsigned char*>(desc.params);
+    for (uint32_t i = 0; i < desc.param_count; ++i) {
+      const auto* s = reinterpret_cast<const cats_param_spec_t*>(
+          base + static_cast<size_t>(i) * desc.param_spec_size);
+      param_info info{str(s->name), static_cast<cats_param_type>(s->type), str(s->default_value),
+                      str(s->description)};
+      if (info.name.empty() || info.type < CATS_PARAM_BOOL || info.type > CATS_PARAM_STRING) {
+        error = where + "parameter #" + std::to_string(i + 1) + " has no name or an unknown type";
+        return nullptr;
+      }
+      p->params_.push_back(std::move(info));
+    }
+  }
+  return p;
+}
+
+std::string plugin_library::name() const { return str(desc_.name); }
+std::string plugin_library::version() const { return str(desc_.version); }
+std::string plugin_library::description() const { return str(desc_.description); }
+
+fs::path resolve_plugin(const std::string& plugin, const fs::path& dir, std::string& error) {
+  std::error_code ec;
+  const bool is_path = plugin.find('/') != std::string::npos ||
+                       (plugin.size() > 3 && plugin.compare(plugin.size() - 3, 3, ".so") == 0);
+  if (is_path) {
+    fs::path p(plugin);
+    if (p.is_relative() && !fs::exists(p, ec)) p = dir / p;
+    if (fs::exists(p, ec)) return p;
+    error = "plugin file " + plugin + " does not exist";
+    return {};
+  }
+  for (const std::string& candidate : {plugin + ".so", "lib" + plugin + ".so"}) {
+    const fs::path p = dir / candidate;
+    if (fs::exists(p, ec)) return p;
+  }
+  error = "no plugin '" + plugin + "' in " + dir.string() + " (looked for " + plugin + ".so and lib" +
+          plugin + ".so)";
+  if (!fs::is_directory(dir, ec)) error += "; that folder does not exist";
+  return {};
+}
+
+fs::path default_plugin_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return fs::path("plugins");
+  return (exe.parent_path() / ".." / "lib" / "cats" / "plugins").lexically_normal();
+}
+
+const char* param_type_name(int32_t type) noexcept {
+  switch (type) {
+    case CATS_PARAM_BOOL: return "bool";
+    case CATS_PARAM_INT: return "int";
+    case CATS_PARAM_FLOAT: return "float";
+    case CATS_PARAM_STRING: return "string";
+    default: return "unknown";
+  }
+}
+
+}  // namespace cats
