@@ -100,7 +100,9 @@ class section {
     if (t_ == nullptr) return;
     for (auto&& [k, v] : *t_) {
       if (find_key(keys_, k.str()) == nullptr) {
-        throw config_error(where(k.source(), file_) + ": unknown key '" + std::string(k.str()) +
+        // Keys inserted by --set carry no source of their own; their values do.
+        const toml::source_region& src = k.source().path ? k.source() : v.source();
+        throw config_error(where(src, file_) + ": unknown key '" + std::string(k.str()) +
                            "' in " + name_ + "; valid keys: " + key_list(keys_));
       }
     }
@@ -129,8 +131,9 @@ class section {
                        ")");
   }
   std::string dotted(std::string_view key) const {
-    std::string prefix = name_;
-    if (!prefix.empty() && prefix.front() == '[') prefix = prefix.substr(1, prefix.size() - 2);
+    std::string prefix;
+    for (char c : name_)
+      if (c != '[' && c != ']') prefix += c;
     return prefix + "." + std::string(key);
   }
 
@@ -382,7 +385,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
 
   for (auto&& [k, v] : root) {
     if (find_key(top_keys, k.str()) == nullptr)
-      throw config_error(where(k.source(), fname) + ": unknown top-level key '" +
+      throw config_error(where(k.source().path ? k.source() : v.source(), fname) +
+                         ": unknown top-level key '" +
                          std::string(k.str()) + "'; valid keys: " + key_list(top_keys));
     const bool want_array = k.str() == "strategy";
     if (want_array ? !v.is_array_of_tables() : !v.is_table())

@@ -160,7 +160,7 @@ bool kline_csv_reader::reject(uint64_t line, const std::string& what) {
   }
   ++skipped_;
   if (skip_messages_.size() < options_.max_kept_messages) skip_messages_.push_back(std::move(msg));
-  return true;
+  return false;  // no row either way; error_ tells the caller whether to stop
 }
 
 kline_csv_reader::status kline_csv_reader::next(kline_row& row) {

@@ -271,7 +271,7 @@ void fills_recorder::open(const std::filesystem::path& dir) {
                "exit_price,pnl,return_pct,fees");
 }
 
-void fills_recorder::on_fill(const strategy_slot& owner, const instrument& inst,
+void fills_recorder::on_fill(const strategy_slot& owner, const instrument_info& inst,
                              const cats_fill_event_t& f, int64_t cash_after) {
   if (!fills_.is_open()) return;
   std::string& o = fills_.row();
@@ -301,7 +301,7 @@ void fills_recorder::on_fill(const strategy_slot& owner, const instrument& inst,
   fills_.maybe_flush();
 }
 
-void fills_recorder::on_round_trip(const strategy_slot& owner, const instrument& inst,
+void fills_recorder::on_round_trip(const strategy_slot& owner, const instrument_info& inst,
                                    const round_trip& t) {
   if (metrics != nullptr) metrics->add_trade(t);
   if (!trades_.is_open()) return;

@@ -33,7 +33,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   backtest_report& rep = result.report;
 
   instrument_registry instruments;
-  instrument inst;
+  instrument_info inst;
   inst.symbol = cfg.data.symbol;
   split_symbol(cfg.data.symbol, "BINANCE", inst.venue, inst.name);
   inst.base = cfg.data.base;
@@ -182,8 +182,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     for (const auto& slot : eng.strategies()) {
       strategy_report s;
       s.name = slot->name;
-      s.plugin = slot->library->name();
-      s.version = slot->library->version();
+      s.plugin = slot->kind();
+      s.version = slot->version();
       s.params = slot->params.to_string();
       s.param_values = slot->params.entries();
       s.events = slot->events;

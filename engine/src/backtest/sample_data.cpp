@@ -124,7 +124,8 @@ void write_sample_klines(const std::filesystem::path& file, const sample_options
     const double anchor = -0.15 * std::log(price / o.start_price);
     const double sigma = g.vol * std::sqrt(dt / steps);
     const double mu = (g.drift + anchor - 0.5 * g.vol * g.vol) * dt / steps;
-    const double open = price;
+    // The first trade of a bar rarely prints exactly at the previous close.
+    const double open = price * std::exp(0.2 * sigma * r.normal());
     double hi = open, lo = open, p = open;
     for (int k = 0; k < steps; ++k) {
       double z = r.normal();

@@ -43,7 +43,7 @@ void sim_exchange::post_update(const order& o, cats_order_status status, std::st
 
 cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r,
                                    uint64_t& order_id, std::string& error) {
-  const instrument* inst = engine_.instruments().get(r.instrument_id);
+  const instrument_info* inst = engine_.instruments().get(r.instrument_id);
   if (inst == nullptr) {
     error = "no instrument with id " + std::to_string(r.instrument_id);
     return CATS_E_NOT_FOUND;
@@ -179,7 +179,7 @@ void sim_exchange::on_bar(const cats_bar_event_t& bar) {
 
 bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
                            cats_liquidity liquidity) {
-  const instrument& inst = *engine_.instruments().get(o.instrument_id);
+  const instrument_info& inst = *engine_.instruments().get(o.instrument_id);
   portfolio& acct = engine_.account();
   const int dir = o.side == CATS_SIDE_BUY ? 1 : -1;
 
@@ -263,8 +263,8 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
   f.fee = fee;
   f.position_after = acct.position(o.instrument_id).quantity;
   engine_.post_fill(o.owner, f);
-  const strategy_slot& owner = *engine_.strategies()[o.owner];
-  if (listener_ != nullptr) {
+  if (listener_ != nullptr && o.owner < engine_.strategies().size()) {
+    const strategy_slot& owner = *engine_.strategies()[o.owner];
     listener_->on_fill(owner, inst, f, acct.cash());
     if (closed) listener_->on_round_trip(owner, inst, *closed);
   }

@@ -35,8 +35,10 @@ const char* event_type_name(int32_t type) noexcept {
   }
 }
 
+std::string strategy_slot::kind() const { return str(desc.name); }
+std::string strategy_slot::version() const { return str(desc.version); }
 std::string strategy_slot::label() const {
-  return "'" + name + "' (" + (library ? library->name() + " " + library->version() : "?") + ")";
+  return "'" + name + "' (" + kind() + " " + version() + ")";
 }
 
 engine::engine(instrument_registry& instruments, portfolio& account)
@@ -47,7 +49,7 @@ engine::~engine() { destroy_all(); }
 void engine::destroy_all() noexcept {
   for (auto& s : slots_) {
     if (s->instance != nullptr) {
-      s->library->descriptor().destroy(s->instance);
+      s->desc.destroy(s->instance);
       s->instance = nullptr;
     }
     s->running = false;
@@ -56,16 +58,29 @@ void engine::destroy_all() noexcept {
 
 bool engine::add_strategy(const std::string& name, std::shared_ptr<plugin_library> library,
                           param_set params, std::string& error) {
+  const cats_strategy_descriptor_t desc = library->descriptor();
+  return add_strategy(name, desc, std::move(library), std::move(params), error);
+}
+
+bool engine::add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
+                          param_set params, std::string& error) {
+  return add_strategy(name, desc, nullptr, std::move(params), error);
+}
+
+bool engine::add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
+                          std::shared_ptr<plugin_library> library, param_set params,
+                          std::string& error) {
   auto owned = std::make_unique<strategy_slot>();
   strategy_slot& slot = *owned;
   slot.name = name;
   slot.library = std::move(library);
+  slot.desc = desc;
   slot.params = std::move(params);
   slot.host.engine = this;
   slot.host.slot = static_cast<uint32_t>(slots_.size());
   // In the list before create() so that logging from the constructor is attributed.
   slots_.push_back(std::move(owned));
-  const cats_strategy_descriptor_t& d = slot.library->descriptor();
+  const cats_strategy_descriptor_t& d = slot.desc;
   char message[1024] = {0};
   cats_strategy_t* instance = nullptr;
   const cats_status_t st = d.create(&host_api(), &slot.host, slot.params.c_params(), &instance,
@@ -106,18 +121,18 @@ bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
   if (st == CATS_OK) [[likely]]
     return true;
   fail(slot, std::string("on_event(") + event_type_name(event.type) + ")", st,
-       str(slot.library->descriptor().last_error(slot.instance)));
+       str(slot.desc.last_error(slot.instance)));
   return false;
 }
 
 void engine::start() {
   for (auto& s : slots_) {
     if (!s->running) continue;
-    const auto on_start = s->library->descriptor().on_start;
+    const auto on_start = s->desc.on_start;
     if (on_start == nullptr) continue;
     const cats_status_t st = on_start(s->instance);
     if (st != CATS_OK)
-      fail(*s, "on_start", st, str(s->library->descriptor().last_error(s->instance)));
+      fail(*s, "on_start", st, str(s->desc.last_error(s->instance)));
   }
   flush();
 }
@@ -125,11 +140,11 @@ void engine::start() {
 void engine::stop() {
   for (auto& s : slots_) {
     if (!s->running) continue;
-    const auto on_stop = s->library->descriptor().on_stop;
+    const auto on_stop = s->desc.on_stop;
     if (on_stop != nullptr) {
       const cats_status_t st = on_stop(s->instance);
       if (st != CATS_OK) {
-        fail(*s, "on_stop", st, str(s->library->descriptor().last_error(s->instance)));
+        fail(*s, "on_stop", st, str(s->desc.last_error(s->instance)));
         continue;
       }
     }
@@ -267,7 +282,7 @@ void copy_out(const T& full, T* out) noexcept {
   out->struct_size = static_cast<uint32_t>(n);
 }
 
-void fill_instrument(const instrument& i, cats_instrument_t& out) noexcept {
+void fill_instrument(const instrument_info& i, cats_instrument_t& out) noexcept {
   out = {};
   out.struct_size = sizeof out;
   out.instrument_id = i.id;
@@ -298,10 +313,10 @@ cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol, cats_instru
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
   const std::string_view name(symbol.data, symbol.size);
-  const instrument* i = e->instruments().find(name);
+  const instrument_info* i = e->instruments().find(name);
   if (i == nullptr) {
     std::string known;
-    for (const instrument& x : e->instruments().all()) known += (known.empty() ? "" : ", ") + x.symbol;
+    for (const instrument_info& x : e->instruments().all()) known += (known.empty() ? "" : ", ") + x.symbol;
     return error_out(h, CATS_E_NOT_FOUND,
                      "no instrument '" + std::string(name) + "' in this run (known: " +
                          (known.empty() ? "none" : known) + ")");
@@ -316,7 +331,7 @@ cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t*
   engine* e = eng(h);
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
-  const instrument* i = e->instruments().get(id);
+  const instrument_info* i = e->instruments().get(id);
   if (i == nullptr) return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(id));
   cats_instrument_t full;
   fill_instrument(*i, full);

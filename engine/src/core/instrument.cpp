@@ -63,17 +63,17 @@ void guess_base_quote(std::string_view name, std::string& base, std::string& quo
   }
 }
 
-uint32_t instrument_registry::add(instrument inst) {
-  if (const instrument* existing = find(inst.symbol)) return existing->id;
+uint32_t instrument_registry::add(instrument_info inst) {
+  if (const instrument_info* existing = find(inst.symbol)) return existing->id;
   inst.id = static_cast<uint32_t>(items_.size() + 1);
   items_.push_back(std::move(inst));
   return items_.back().id;
 }
 
-const instrument* instrument_registry::find(std::string_view symbol) const noexcept {
+const instrument_info* instrument_registry::find(std::string_view symbol) const noexcept {
   const bool qualified = symbol.find(':') != std::string_view::npos;
-  const instrument* match = nullptr;
-  for (const instrument& i : items_) {
+  const instrument_info* match = nullptr;
+  for (const instrument_info& i : items_) {
     if (qualified) {
       if (iequals(i.symbol, symbol)) return &i;
     } else if (iequals(i.name, symbol)) {
@@ -84,7 +84,7 @@ const instrument* instrument_registry::find(std::string_view symbol) const noexc
   return match;
 }
 
-const instrument* instrument_registry::get(uint32_t id) const noexcept {
+const instrument_info* instrument_registry::get(uint32_t id) const noexcept {
   if (id == 0 || id > items_.size()) return nullptr;
   return &items_[id - 1];
 }

@@ -145,6 +145,8 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
     const int64_t held = p.quantity < 0 ? -p.quantity : p.quantity;
     if (held > p.trade_max_qty) p.trade_max_qty = held;
   }
+  // Marks come from market data (bar closes, trades); our own fill price, slippage included,
+  // is not the market. It only stands in until the first market price arrives.
   if (p.mark_price == 0) p.mark_price = price;
   set_market_value(p, p.quantity == 0 ? 0 : notional_of(p.quantity, p.mark_price));
   return closed;

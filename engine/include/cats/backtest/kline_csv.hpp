@@ -55,6 +55,7 @@ class kline_csv_reader {
  private:
   bool fill();
   bool parse_line(const char* begin, const char* end, kline_row& row);
+  /// Records a bad row (an error, or a skip in skip mode); always returns false.
   bool reject(uint64_t line, const std::string& what);
 
   std::string path_;

@@ -43,9 +43,9 @@ struct sim_exchange_stats {
 class fill_listener {
  public:
   virtual ~fill_listener() = default;
-  virtual void on_fill(const strategy_slot& owner, const instrument& inst,
+  virtual void on_fill(const strategy_slot& owner, const instrument_info& inst,
                        const cats_fill_event_t& fill, int64_t cash_after) = 0;
-  virtual void on_round_trip(const strategy_slot& owner, const instrument& inst,
+  virtual void on_round_trip(const strategy_slot& owner, const instrument_info& inst,
                              const round_trip& trade) = 0;
 };
 

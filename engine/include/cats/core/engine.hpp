@@ -55,7 +55,8 @@ struct strategy_failure {
 
 struct strategy_slot {
   std::string name;  ///< the instance name from the config
-  std::shared_ptr<plugin_library> library;
+  std::shared_ptr<plugin_library> library;  ///< null for a strategy compiled into the host
+  cats_strategy_descriptor_t desc{};        ///< host-side copy, zero-filled beyond struct_size
   param_set params;
   cats_strategy_t* instance = nullptr;
   cats_host_t host;
@@ -67,6 +68,8 @@ struct strategy_slot {
   cats_status_t (*on_event)(cats_strategy_t*, const cats_event_t*) = nullptr;
 
   std::string label() const;  ///< "'sma' (ma_crossover 1.0.0)"
+  std::string kind() const;   ///< descriptor name, "ma_crossover"
+  std::string version() const;
 };
 
 class engine {
@@ -84,6 +87,9 @@ class engine {
   /// Creates an instance of `library` named `name`. On failure returns false and sets `error` to
   /// the strategy's own message.
   bool add_strategy(const std::string& name, std::shared_ptr<plugin_library> library,
+                    param_set params, std::string& error);
+  /// The same for a strategy linked into the host (tests, built-ins); `desc` must be checked.
+  bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                     param_set params, std::string& error);
 
   /// on_start for every strategy; one that fails is disabled.
@@ -137,6 +143,8 @@ class engine {
     std::string reason;
   };
 
+  bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
+                    std::shared_ptr<plugin_library> library, param_set params, std::string& error);
   bool deliver(strategy_slot& slot, const cats_event_t& event);
   void fail(strategy_slot& slot, std::string where, cats_status_t status, std::string message);
 

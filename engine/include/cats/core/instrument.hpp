@@ -8,7 +8,7 @@
 
 namespace cats {
 
-struct instrument {
+struct instrument_info {
   uint32_t id = 0;
   std::string symbol;  ///< "BINANCE:BTCUSDT"
   std::string venue;   ///< "BINANCE"
@@ -33,15 +33,15 @@ void guess_base_quote(std::string_view name, std::string& base, std::string& quo
 class instrument_registry {
  public:
   /// Adds an instrument and returns its id (ids start at 1). An existing symbol keeps its id.
-  uint32_t add(instrument inst);
+  uint32_t add(instrument_info inst);
   /// By full "VENUE:SYMBOL", or by bare symbol when exactly one venue lists it.
-  const instrument* find(std::string_view symbol) const noexcept;
-  const instrument* get(uint32_t id) const noexcept;
+  const instrument_info* find(std::string_view symbol) const noexcept;
+  const instrument_info* get(uint32_t id) const noexcept;
   size_t size() const noexcept { return items_.size(); }
-  const std::deque<instrument>& all() const noexcept { return items_; }
+  const std::deque<instrument_info>& all() const noexcept { return items_; }
 
  private:
-  std::deque<instrument> items_;  // deque: pointers stay valid as instruments are added
+  std::deque<instrument_info> items_;  // deque: pointers stay valid as instruments are added
 };
 
 }  // namespace cats

@@ -1,0 +1,299 @@
+// The real `cats` binary with real plugin .so files, driven the way a user drives it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run;
+using test::run_result;
+
+const std::string cats_bin = CATS_BINARY;
+const std::string test_plugins = CATS_TEST_PLUGIN_DIR;
+
+// Finds `"key": <number>` in the summary JSON; NaN when absent or null.
+double json_number(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\": ";
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return std::nan("");
+  return std::strtod(json.c_str() + at + needle.size(), nullptr);
+}
+
+std::string json_string(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\": \"";
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return "<absent>";
+  const size_t start = at + needle.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::temp_dir();
+    // Two weeks of 1-minute bars: enough for trades, fast enough for many runs.
+    const run_result g = run({cats_bin, "generate", "--out", data(), "--days", "14", "--seed", "7"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string data() { return (dir_->path() / "sample.csv").string(); }
+
+  // A config in its own folder; `extra_strategy` is appended verbatim.
+  static std::string config(const std::string& name, const std::string& data_file,
+                            const std::string& extra = "") {
+    const fs::path file = dir_->path() / (name + ".toml");
+    test::write_file(file, "[engine]\nlog_level = \"warn\"\n\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                           "files = [\"" + data_file + "\"]\ntick_size = \"0.01\"\n"
+                           "lot_size = \"0.00001\"\n\n[backtest]\ninitial_cash = 10000\nfee_bps = 10\n"
+                           "slippage_bps = 1\n\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n"
+                           "[strategy.params]\nfast = 30\nslow = 120\n" + extra);
+    return file.string();
+  }
+
+  static test::temp_dir* dir_;
+};
+test::temp_dir* Cli::dir_ = nullptr;
+
+TEST_F(Cli, VersionAndHelp) {
+  run_result r = run({cats_bin, "version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "cats 0.1.0 (SDK ABI 1.0)\n");
+  r = run({cats_bin, "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("backtest"), std::string::npos);
+  r = run({cats_bin});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run({cats_bin, "bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command 'bogus'"), std::string::npos);
+  r = run({cats_bin, "backtest", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--set"), std::string::npos);
+  r = run({cats_bin, "backtest"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--config"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, BacktestPrintsATableAndJson) {
+  const std::string cfg = config("basic", data());
+  run_result r = run({cats_bin, "backtest", "--config", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* label : {"Total return", "Max drawdown", "Sharpe", "Sortino", "Calmar",
+                            "Win rate", "Profit factor", "Exposure", "Fees paid", "Buy & hold"})
+    EXPECT_NE(r.out.find(label), std::string::npos) << label;
+  r = run({cats_bin, "backtest", "--config", cfg, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* key : {"bars", "trades", "final_equity", "total_return_pct", "max_drawdown_pct",
+                          "sharpe", "sortino", "win_rate_pct", "profit_factor", "fees_paid",
+                          "buy_hold_return_pct", "cagr_pct", "calmar", "exposure_pct"})
+    EXPECT_NE(r.out.find(std::string("\"") + key + "\": "), std::string::npos) << key;
+  EXPECT_EQ(json_number(r.out, "bars"), 14 * 1440);
+  EXPECT_GT(json_number(r.out, "trades"), 0);
+  EXPECT_EQ(json_string(r.out, "interval"), "1m");
+  EXPECT_EQ(r.out.front(), '{');
+  EXPECT_EQ(r.out.substr(r.out.size() - 2), "}\n");
+}
+
+TEST_F(Cli, OutputIsByteIdenticalForIdenticalInput) {
+  const std::string cfg = config("determinism", data());
+  const fs::path a = dir_->path() / "out_a", b = dir_->path() / "out_b";
+  const run_result ra = run({cats_bin, "backtest", "--config", cfg, "--out", a.string(), "--json"});
+  const run_result rb = run({cats_bin, "backtest", "--config", cfg, "--out", b.string(), "--json"});
+  ASSERT_EQ(ra.exit_code, 0) << ra.err;
+  ASSERT_EQ(rb.exit_code, 0) << rb.err;
+  EXPECT_EQ(ra.out, rb.out);
+  for (const char* f : {"summary.json", "fills.csv", "trades.csv", "equity.csv"}) {
+    ASSERT_TRUE(fs::exists(a / f)) << f;
+    EXPECT_EQ(test::read_file(a / f), test::read_file(b / f)) << f;
+  }
+  EXPECT_EQ(test::read_file(a / "summary.json"), ra.out);
+  // One equity row per bar, one fills row per fill.
+  const std::string equity = test::read_file(a / "equity.csv");
+  EXPECT_EQ(std::count(equity.begin(), equity.end(), '\n'), 14 * 1440 + 1);
+  EXPECT_EQ(equity.substr(0, equity.find('\n')), "time,equity,cash,position_value,drawdown_pct");
+  const std::string fills = test::read_file(a / "fills.csv");
+  EXPECT_EQ(std::count(fills.begin(), fills.end(), '\n'), json_number(ra.out, "fills") + 1);
+  const std::string trades = test::read_file(a / "trades.csv");
+  EXPECT_EQ(std::count(trades.begin(), trades.end(), '\n'), json_number(ra.out, "trades") + 1);
+}
+
+TEST_F(Cli, SetOverridesChangeTheRun) {
+  const std::string cfg = config("overrides", data());
+  const run_result base = run({cats_bin, "backtest", "--config", cfg, "--json"});
+  const run_result fast = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
+                               "strategy.sma.fast=10", "--set", "strategy.sma.slow=40"});
+  const run_result close = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
+                                "backtest.fill=close"});
+  const run_result fees = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
+                               "backtest.fee_bps=0", "--set", "backtest.slippage_bps=0"});
+  ASSERT_EQ(base.exit_code, 0) << base.err;
+  ASSERT_EQ(fast.exit_code, 0) << fast.err;
+  ASSERT_EQ(close.exit_code, 0) << close.err;
+  ASSERT_EQ(fees.exit_code, 0) << fees.err;
+  EXPECT_GT(json_number(fast.out, "trades"), json_number(base.out, "trades"));
+  EXPECT_EQ(json_string(close.out, "fill"), "close");
+  EXPECT_NE(json_number(close.out, "final_equity"), json_number(base.out, "final_equity"));
+  EXPECT_EQ(json_number(fees.out, "fees_paid"), 0);
+  EXPECT_EQ(json_number(fees.out, "trades"), json_number(base.out, "trades"));
+  EXPECT_NE(fast.out.find("\"fast\": 10"), std::string::npos);
+}
+
+TEST_F(Cli, ConfigErrorsExitWithCodeTwoAndSayWhere) {
+  const std::string cfg = config("errors", data());
+  run_result r = run({cats_bin, "backtest", "--config", cfg, "--set", "backtest.fee_bps=abc"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--set backtest.fee_bps=abc: backtest.fee_bps: expected a number"),
+            std::string::npos) << r.err;
+  r = run({cats_bin, "backtest", "--config", cfg, "--set", "strategy.sma.fsat=3"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--set strategy.sma.fsat=3: strategy 'sma' (ma_crossover 1.0.0) has no "
+                       "parameter 'fsat'; valid: fast, slow, symbol, fraction, allow_short"),
+            std::string::npos) << r.err;
+  r = run({cats_bin, "backtest", "--config", cfg, "--set", "strategy.sma.fast=150"});
+  EXPECT_EQ(r.exit_code, 1);  // the strategy itself refuses fast >= slow
+  EXPECT_NE(r.err.find("fast (150) must be shorter than slow (120)"), std::string::npos) << r.err;
+  const std::string bad = (dir_->path() / "bad.toml").string();
+  test::write_file(bad, test::read_file(cfg) + "\n[backtest2]\n");
+  r = run({cats_bin, "backtest", "--config", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(bad + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown top-level key 'backtest2'"), std::string::npos) << r.err;
+  r = run({cats_bin, "backtest", "--config", config("nodata", "/nonexistent/x.csv")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent/x.csv: cannot open"), std::string::npos) << r.err;
+  r = run({cats_bin, "backtest", "--config", cfg, "--set", "strategy.sma.plugin=no_such_plugin"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no plugin 'no_such_plugin'"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MalformedDataStopsWithFileAndLineOrIsSkipped) {
+  const std::string bad = (dir_->path() / "bad.csv").string();
+  std::string text = test::read_file(data()).substr(0, 200'000);
+  text = text.substr(0, text.rfind('\n') + 1);
+  const size_t line3 = text.find('\n', text.find('\n') + 1) + 1;
+  text.insert(line3, "1704067320000,1,2,3\n");
+  test::write_file(bad, text);
+  const std::string cfg = config("malformed", bad);
+  run_result r = run({cats_bin, "backtest", "--config", cfg, "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(bad + ":3: expected 12 comma-separated columns, found 4"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  r = run({cats_bin, "backtest", "--config", cfg, "--json", "--set", "data.on_error=skip"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json_number(r.out, "skipped_rows"), 1);
+}
+
+TEST_F(Cli, MicrosecondFilesGiveTheSameResult) {
+  const std::string us = (dir_->path() / "sample_us.csv").string();
+  const run_result g = run({cats_bin, "generate", "--out", us, "--days", "14", "--seed", "7", "--micros", "--header"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  const run_result a = run({cats_bin, "backtest", "--config", config("ms", data()), "--json"});
+  const run_result b = run({cats_bin, "backtest", "--config", config("us", us), "--json"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (const char* key : {"bars", "trades", "final_equity", "sharpe", "max_drawdown_pct"})
+    EXPECT_EQ(json_number(a.out, key), json_number(b.out, key)) << key;
+}
+
+TEST_F(Cli, AFailingStrategyIsDisabledAndTheOthersRunOn) {
+  const std::string cfg = config(
+      "failing", data(),
+      "\n[[strategy]]\nname = \"probe\"\nplugin = \"" + test_plugins + "/probe_strategy.so\"\n"
+      "[strategy.params]\nthrow_at_bar = 100\n");
+  const run_result r = run({cats_bin, "backtest", "--config", cfg, "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("strategy 'probe' (probe 2.3.4) failed in on_event(bar) at "
+                       "2024-01-01T01:40:00Z: probe: deliberate failure at bar 100"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("\"status\": \"failed\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"error\": \"probe: deliberate failure at bar 100\""), std::string::npos);
+  // The probe saw 100 bars; the SMA strategy went on to the end and traded.
+  EXPECT_NE(r.out.find("\"events\": 100,"), std::string::npos) << r.out;
+  EXPECT_EQ(json_number(r.out, "bars"), 14 * 1440);
+  EXPECT_GT(json_number(r.out, "trades"), 0);
+}
+
+TEST_F(Cli, RefusedPluginsAreNamedWithTheReason) {
+  const std::string cfg = config("refused", data());
+  const run_result r = run({cats_bin, "backtest", "--config", cfg, "--set",
+                            "strategy.sma.plugin=" + test_plugins + "/c_strategy_major.so"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("plugin " + test_plugins + "/c_strategy_major.so: built for ABI major 2"),
+            std::string::npos) << r.err;
+}
+
+TEST_F(Cli, EventsReachTheStrategyInOrder) {
+  const std::string log = (dir_->path() / "probe.log").string();
+  const std::string cfg = (dir_->path() / "probe.toml").string();
+  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                        "files = [\"" + data() + "\"]\nlot_size = \"0.00001\"\n"
+                        "[backtest]\nfee_bps = 10\nend = 2024-01-01T00:06:00\n"
+                        "[[strategy]]\nname = \"p\"\nplugin = \"" + test_plugins +
+                        "/probe_strategy.so\"\n[strategy.params]\nlog = \"" + log + "\"\n"
+                        "buy_at_bar = 3\nsell_at_bar = 5\ntimer_at_bar = 2\nquantity = 0.01\n");
+  const run_result r = run({cats_bin, "backtest", "--config", cfg, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string got = test::read_file(log);
+  // Expected from the first six rows of the sample (closes), the fill rules and the event rules:
+  // a timer set at bar 2's close (00:02:00) for 30 s later fires between bar 2 and bar 3; the buy
+  // submitted on bar 3 is accepted at once and fills at bar 4's open before bar 4 is delivered.
+  std::vector<std::string> lines;
+  for (size_t s = 0, e; (e = got.find('\n', s)) != std::string::npos; s = e + 1)
+    lines.push_back(got.substr(s, e - s));
+  ASSERT_EQ(lines.size(), 15u) << got;
+  EXPECT_EQ(lines[0], "start");
+  EXPECT_EQ(lines[1].rfind("bar 1 1704067260000000000 ", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[2].rfind("bar 2 1704067320000000000 ", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[3], "timer 1704067350000000000 data 7");
+  EXPECT_EQ(lines[4].rfind("bar 3 1704067380000000000 ", 0), 0u) << lines[4];
+  EXPECT_EQ(lines[5], "order 1 status 1 filled 0 reason ");
+  EXPECT_EQ(lines[6].rfind("fill 1 0.01 @ ", 0), 0u) << lines[6];
+  EXPECT_NE(lines[6].find(" pos 0.01"), std::string::npos) << lines[6];
+  EXPECT_EQ(lines[7], "order 1 status 3 filled 0.01 reason ");
+  EXPECT_EQ(lines[8].rfind("bar 4 1704067440000000000 ", 0), 0u) << lines[8];
+  EXPECT_EQ(lines[9].rfind("bar 5 ", 0), 0u) << lines[9];
+  EXPECT_EQ(lines[10], "order 2 status 1 filled 0 reason ");
+  EXPECT_EQ(lines[11].rfind("fill 2 0.01 @ ", 0), 0u) << lines[11];
+  EXPECT_NE(lines[11].find(" pos 0"), std::string::npos) << lines[11];
+  EXPECT_EQ(lines[12], "order 2 status 3 filled 0.01 reason ");
+  EXPECT_EQ(lines[13].rfind("bar 6 ", 0), 0u) << lines[13];
+  EXPECT_EQ(lines[14], "stop");
+  EXPECT_EQ(json_number(r.out, "trades"), 1);
+  EXPECT_EQ(json_number(r.out, "bars"), 6);
+}
+
+TEST_F(Cli, PluginsInspectAndList) {
+  run_result r = run({cats_bin, "plugins", "inspect", std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ma_crossover 1.0.0  (ABI 1.0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("allow_short"), std::string::npos) << r.out;
+  r = run({cats_bin, "plugins", "list", "--dir", test_plugins});
+  EXPECT_EQ(r.exit_code, 1);  // some test plugins are refused on purpose
+  EXPECT_NE(r.out.find("probe 2.3.4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("refused: plugin " + test_plugins + "/c_strategy_major.so"), std::string::npos);
+  r = run({cats_bin, "plugins", "inspect", test_plugins + "/no_entry.so"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no entry symbol"), std::string::npos);
+}
+
+TEST_F(Cli, GenerateRefusesBadArguments) {
+  EXPECT_EQ(run({cats_bin, "generate", "--out", "/tmp/x.csv", "--interval", "7q"}).exit_code, 2);
+  EXPECT_EQ(run({cats_bin, "generate", "--out", "/tmp/x.csv", "--start", "soon"}).exit_code, 2);
+  EXPECT_EQ(run({cats_bin, "generate"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cats

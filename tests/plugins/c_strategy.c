@@ -1,0 +1,117 @@
+/* A strategy written in plain C against cats/sdk.h (proof that the ABI needs no C++), built in
+ * several variants: one good, the others each broken in one way the loader must refuse.
+ *
+ *   CATS_TEST_GOOD            counts bars; param fail_at_bar = N returns an error on bar N
+ *   CATS_TEST_MAJOR           claims ABI major CATS_ABI_MAJOR + 1
+ *   CATS_TEST_MINOR           needs ABI minor CATS_ABI_MINOR + 1
+ *   CATS_TEST_SMALL           descriptor smaller than ABI 1.0 allows
+ *   CATS_TEST_NO_ON_EVENT     descriptor without the required on_event
+ *   CATS_TEST_DECLINE         entry point returns NULL
+ *   CATS_TEST_CREATE_FAILS    create() fails with its own message
+ */
+#include <cats/sdk.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cats_strategy_t {
+  const cats_host_api_t* api;
+  cats_host_t* host;
+  int64_t bars;
+  int64_t fail_at_bar;
+  char error[128];
+};
+
+static cats_status_t c_create(const cats_host_api_t* api, cats_host_t* host,
+                              const cats_params_t* params, cats_strategy_t** out, char* error,
+                              uint32_t error_capacity) {
+#ifdef CATS_TEST_CREATE_FAILS
+  (void)api;
+  (void)host;
+  (void)params;
+  (void)out;
+  snprintf(error, error_capacity, "c strategy: cannot start without an API key");
+  return CATS_E_INVALID_ARGUMENT;
+#else
+  cats_strategy_t* s = (cats_strategy_t*)calloc(1, sizeof *s);
+  uint32_t i;
+  if (s == NULL) {
+    snprintf(error, error_capacity, "out of memory");
+    return CATS_E_FAILED;
+  }
+  s->api = api;
+  s->host = host;
+  for (i = 0; params != NULL && i < params->count; ++i) {
+    const cats_param_value_t* v =
+        (const cats_param_value_t*)((const char*)params->items + (size_t)i * params->item_size);
+    if (v->name.size == 11 && memcmp(v->name.data, "fail_at_bar", 11) == 0)
+      s->fail_at_bar = v->int_value;
+  }
+  *out = s;
+  return CATS_OK;
+#endif
+}
+
+static void c_destroy(cats_strategy_t* s) { free(s); }
+
+static cats_status_t c_on_event(cats_strategy_t* s, const cats_event_t* e) {
+  if (e->type != CATS_EVENT_BAR) return CATS_OK;
+  ++s->bars;
+  if (s->fail_at_bar != 0 && s->bars == s->fail_at_bar) {
+    snprintf(s->error, sizeof s->error, "c strategy: refused bar %lld", (long long)s->bars);
+    return CATS_E_FAILED;
+  }
+  return CATS_OK;
+}
+
+static cats_str_t c_last_error(cats_strategy_t* s) {
+  cats_str_t r;
+  r.data = s->error;
+  r.size = strlen(s->error);
+  return r;
+}
+
+static const cats_param_spec_t c_params[] = {
+    {sizeof(cats_param_spec_t), CATS_PARAM_INT, {"fail_at_bar", 11}, {"0", 1},
+     {"return an error on this bar (0 = never)", 39}},
+};
+
+static cats_strategy_descriptor_t descriptor = {
+    sizeof(cats_strategy_descriptor_t),
+    CATS_ABI_MAJOR,
+    CATS_ABI_MINOR,
+    0,
+    {"c_strategy", 10},
+    {"0.1.0", 5},
+    {"a strategy in plain C", 21},
+    c_params,
+    1,
+    sizeof(cats_param_spec_t),
+    c_create,
+    c_destroy,
+    NULL,
+    c_on_event,
+    NULL,
+    NULL,
+    NULL,
+    c_last_error,
+};
+
+CATS_EXPORT const cats_strategy_descriptor_t* cats_strategy_entry(uint32_t host_major,
+                                                                  uint32_t host_minor) {
+  (void)host_major;
+  (void)host_minor;
+#if defined(CATS_TEST_MAJOR)
+  descriptor.abi_major = CATS_ABI_MAJOR + 1;
+#elif defined(CATS_TEST_MINOR)
+  descriptor.abi_minor = CATS_ABI_MINOR + 1;
+#elif defined(CATS_TEST_SMALL)
+  descriptor.struct_size = (uint32_t)offsetof(cats_strategy_descriptor_t, on_event);
+#elif defined(CATS_TEST_NO_ON_EVENT)
+  descriptor.on_event = NULL;
+#elif defined(CATS_TEST_DECLINE)
+  return NULL;
+#endif
+  return &descriptor;
+}

@@ -1,0 +1,243 @@
+#include "cats/app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+const char* const good = R"([engine]
+log_level = "warn"
+
+[data]
+symbol = "BINANCE:BTCUSDT"
+files = ["a.csv", "sub/b.csv"]
+tick_size = "0.01"
+lot_size = 0.00001
+
+[backtest]
+initial_cash = 5000
+fee_bps = 7.5
+fill = "close"
+start = 2024-01-02
+
+[[strategy]]
+name = "sma"
+plugin = "ma_crossover"
+[strategy.params]
+fast = 5
+slow = 20
+)";
+
+// Loads `text` as <dir>/cfg.toml; returns the error message with the folder removed ("" if ok).
+struct loaded {
+  run_config cfg;
+  std::string error;
+};
+loaded load(const std::string& text, const std::vector<std::string>& sets = {}) {
+  test::temp_dir d;
+  const auto file = d / "cfg.toml";
+  test::write_file(file, text);
+  loaded out;
+  try {
+    out.cfg = load_config(file, sets);
+  } catch (const config_error& e) {
+    out.error = e.what();
+    const std::string prefix = file.string();
+    for (size_t at; (at = out.error.find(prefix)) != std::string::npos;)
+      out.error.replace(at, prefix.size(), "cfg.toml");
+  }
+  return out;
+}
+
+TEST(Config, ReadsEverySection) {
+  const auto r = load(good);
+  ASSERT_EQ(r.error, "");
+  const run_config& c = r.cfg;
+  EXPECT_EQ(c.engine.log_level, "warn");
+  EXPECT_EQ(c.data.symbol, "BINANCE:BTCUSDT");
+  ASSERT_EQ(c.data.files.size(), 2u);
+  // Paths in the file are relative to the file's folder.
+  EXPECT_EQ(c.data.files[1].filename(), "b.csv");
+  EXPECT_EQ(c.data.files[1].parent_path().filename(), "sub");
+  EXPECT_TRUE(c.data.files[0].is_absolute());
+  EXPECT_EQ(c.data.tick_size, 1'000'000);
+  EXPECT_EQ(c.data.lot_size, 1'000);
+  EXPECT_EQ(c.data.base, "BTC");
+  EXPECT_EQ(c.data.quote, "USDT");
+  EXPECT_EQ(c.backtest.initial_cash, 5000 * fixed_scale);
+  EXPECT_EQ(c.backtest.sim.taker_fee_rate, 75'000);  // 7.5 bps = 0.00075
+  EXPECT_EQ(c.backtest.sim.maker_fee_rate, 75'000);  // defaults to the taker fee
+  EXPECT_EQ(c.backtest.sim.fill, fill_model::close);
+  EXPECT_EQ(c.backtest.start_ns, int64_t{1'704'153'600} * 1'000'000'000);
+  ASSERT_EQ(c.strategies.size(), 1u);
+  EXPECT_EQ(c.strategies[0].name, "sma");
+  ASSERT_EQ(c.strategies[0].params.size(), 2u);
+  EXPECT_EQ(c.strategies[0].params[0].first, "fast");
+  EXPECT_EQ(c.strategies[0].params[0].second.i, 5);
+  const std::string& where = c.strategies[0].params[0].second.where;
+  EXPECT_EQ(where.substr(where.size() - 14), "/cfg.toml:20:8");
+}
+
+TEST(Config, UnknownKeysListTheValidOnes) {
+  std::string text = good;
+  text.replace(text.find("fee_bps = 7.5"), 13, "fe_bps = 7.5");
+  EXPECT_EQ(load(text).error,
+            "cfg.toml:12:1: unknown key 'fe_bps' in [backtest]; valid keys: initial_cash, fill, "
+            "fee_bps, maker_fee_bps, slippage_bps, leverage, start, end");
+  EXPECT_EQ(load(std::string(good) + "\n[extra]\n").error,
+            "cfg.toml:23:2: unknown top-level key 'extra'; valid keys: engine, data, backtest, "
+            "strategy");
+}
+
+TEST(Config, WrongTypesSayWhatWasExpected) {
+  std::string text = good;
+  text.replace(text.find("fee_bps = 7.5"), 13, "fee_bps = \"abc\"");
+  EXPECT_EQ(load(text).error,
+            "cfg.toml:12:11: backtest.fee_bps: expected a number >= 0 (taker fee in basis points), "
+            "got string \"abc\"");
+  text = good;
+  text.replace(text.find("fill = \"close\""), 14, "fill = \"nxt\"");
+  EXPECT_EQ(load(text).error,
+            "cfg.toml:13:8: backtest.fill: expected \"next_open\" or \"close\", got string \"nxt\"");
+  text = good;
+  text.replace(text.find("tick_size = \"0.01\""), 18, "tick_size = \"0.001x\"");
+  EXPECT_EQ(load(text).error,
+            "cfg.toml:7:13: data.tick_size: not a decimal number: string \"0.001x\"");
+}
+
+TEST(Config, MissingRequiredKeys) {
+  std::string text = good;
+  text.erase(text.find("files = "), std::string("files = [\"a.csv\", \"sub/b.csv\"]\n").size());
+  EXPECT_EQ(load(text).error,
+            "cfg.toml:4:1: [data] is missing the required key 'files' (a list of kline CSV paths)");
+  EXPECT_EQ(load("[engine]\n").error, "cfg.toml: missing the [data] section");
+  text = good;
+  text.erase(text.find("[[strategy]]"));
+  EXPECT_EQ(load(text).error, "cfg.toml: no [[strategy]] configured; add one with name and plugin");
+}
+
+TEST(Config, InvalidTomlPointsAtTheProblem) {
+  const auto r = load("[data\nsymbol = 1\n");
+  EXPECT_EQ(r.error.rfind("cfg.toml:1:", 0), 0u) << r.error;
+  EXPECT_NE(r.error.find("invalid TOML"), std::string::npos) << r.error;
+  test::temp_dir d;
+  try {
+    load_config(d / "nope.toml", {});
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()), (d / "nope.toml").string() + ": config file not found");
+  }
+}
+
+TEST(Config, SetOverridesAnyKey) {
+  const auto r = load(good, {"backtest.fee_bps=10", "data.files=[\"x.csv\",\"y.csv\"]",
+                             "strategy.sma.fast=20", "strategy.sma.params.slow=50",
+                             "backtest.fill=next_open", "engine.log_level=debug",
+                             "backtest.end=2024-03-01", "strategy.sma.enabled=false"});
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.backtest.sim.taker_fee_rate, 100'000);
+  ASSERT_EQ(r.cfg.data.files.size(), 2u);
+  EXPECT_EQ(r.cfg.data.files[0], "x.csv");  // --set paths are relative to the current folder
+  EXPECT_EQ(r.cfg.backtest.sim.fill, fill_model::next_open);  // bare word taken as a string
+  EXPECT_EQ(r.cfg.engine.log_level, "debug");
+  EXPECT_TRUE(r.cfg.backtest.end_ns.has_value());
+  EXPECT_FALSE(r.cfg.strategies[0].enabled);
+  const auto& p = r.cfg.strategies[0].params;
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].second.i, 20);
+  EXPECT_EQ(p[0].second.where, "--set strategy.sma.fast=20");
+  EXPECT_EQ(p[1].second.i, 50);
+}
+
+TEST(Config, SetErrorsNameTheOverride) {
+  EXPECT_EQ(load(good, {"backtest.fee_bps=abc"}).error,
+            "--set backtest.fee_bps=abc: backtest.fee_bps: expected a number >= 0 (taker fee in "
+            "basis points), got string \"abc\"");
+  EXPECT_EQ(load(good, {"backtest.fe_bps=1"}).error,
+            "--set backtest.fe_bps=1: unknown key 'fe_bps' in [backtest]; valid keys: "
+            "initial_cash, fill, fee_bps, maker_fee_bps, slippage_bps, leverage, start, end");
+  EXPECT_EQ(load(good, {"strategy.nope.fast=1"}).error,
+            "--set strategy.nope.fast=1: no [[strategy]] named 'nope' (strategies: sma)");
+  EXPECT_EQ(load(good, {"fee_bps"}).error,
+            "--set fee_bps: expected key=value, e.g. backtest.fee_bps=10");
+  EXPECT_EQ(load(good, {"risk.max=1"}).error,
+            "--set risk.max=1: unknown section 'risk'; valid: engine, data, backtest, strategy");
+  EXPECT_EQ(load(good, {"backtest.fee_bps="}).error, "--set backtest.fee_bps=: missing value after '='");
+}
+
+TEST(Config, StrategyNamesMustBeUnique) {
+  std::string text = std::string(good) + "\n[[strategy]]\nname = \"sma\"\nplugin = \"x\"\n";
+  EXPECT_EQ(load(text).error, "cfg.toml:24:8: strategy.name: two strategies are named 'sma'");
+}
+
+// ---- parameters against a plugin's declaration --------------------------------------------------
+
+std::shared_ptr<plugin_library> probe() {
+  std::string err;
+  auto lib = plugin_library::load(std::string(CATS_TEST_PLUGIN_DIR) + "/probe_strategy.so", err);
+  EXPECT_TRUE(lib) << err;
+  return lib;
+}
+
+strategy_section with_params(std::vector<std::pair<std::string, config_value>> params) {
+  strategy_section s;
+  s.name = "p";
+  s.plugin = "probe_strategy";
+  s.where = "cfg.toml:10:1";
+  s.params = std::move(params);
+  return s;
+}
+
+config_value integer(int64_t v) {
+  config_value c;
+  c.type = config_value::kind::integer;
+  c.i = v;
+  c.type_name = "integer";
+  c.where = "cfg.toml:12:5";
+  return c;
+}
+
+config_value text(const std::string& s) {
+  config_value c;
+  c.type = config_value::kind::string;
+  c.s = s;
+  c.type_name = "string";
+  c.where = "cfg.toml:13:5";
+  return c;
+}
+
+TEST(Params, DefaultsAreFilledInDeclaredOrder) {
+  auto lib = probe();
+  const param_set p = build_params(with_params({{"throw_at_bar", integer(3)}, {"quantity", integer(2)}}), *lib);
+  ASSERT_EQ(p.entries().size(), 7u);
+  EXPECT_EQ(p.entries()[0].name, "log");
+  EXPECT_EQ(p.entries()[0].s, "");
+  EXPECT_EQ(p.find("throw_at_bar")->i, 3);
+  EXPECT_EQ(p.find("quantity")->type, CATS_PARAM_FLOAT);  // an integer is a fine float
+  EXPECT_DOUBLE_EQ(p.find("quantity")->f, 2.0);
+  EXPECT_EQ(p.find("buy_at_bar")->i, 0);
+}
+
+TEST(Params, UnknownAndMistypedParametersAreConfigErrors) {
+  auto lib = probe();
+  try {
+    build_params(with_params({{"throw_at", integer(3)}}), *lib);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cfg.toml:12:5: strategy 'p' (probe 2.3.4) has no parameter 'throw_at'; valid: log, "
+              "fail_create, throw_at_bar, buy_at_bar, sell_at_bar, quantity, timer_at_bar");
+  }
+  try {
+    build_params(with_params({{"throw_at_bar", text("3")}}), *lib);
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cfg.toml:13:5: strategy.p.throw_at_bar: expected int, got string \"3\"");
+  }
+}
+
+}  // namespace
+}  // namespace cats

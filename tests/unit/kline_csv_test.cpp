@@ -1,0 +1,190 @@
+#include "cats/backtest/kline_csv.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+// Two rows of the real binance_spot_BTCUSDT-1h-2022-01.csv, copied by hand as test input.
+const std::string row1 =
+    "1640995200000,46216.93000000,46731.39000000,46208.37000000,46656.13000000,1503.33095000,"
+    "1640998799999,69879986.39049930,38608,806.06536000,37462156.91764400,0";
+const std::string row2 =
+    "1640998800000,46656.14000000,46949.99000000,46574.06000000,46778.14000000,943.81539000,"
+    "1641002399999,44127148.11760220,31872,491.18067000,22963272.85537420,0";
+const std::string header =
+    "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+    "taker_buy_quote_volume,ignore";
+
+struct read_result {
+  std::vector<kline_row> rows;
+  std::string error;
+  uint64_t skipped = 0;
+  std::vector<std::string> messages;
+  bool header = false;
+  time_unit unit = time_unit::unknown;
+};
+
+read_result read_all(const std::string& text, kline_reader_options opts = {}) {
+  test::temp_dir dir;
+  const auto file = dir / "k.csv";
+  test::write_file(file, text);
+  kline_csv_reader r(file.string(), opts);
+  read_result out;
+  EXPECT_TRUE(r.open());
+  kline_row row;
+  for (;;) {
+    const auto st = r.next(row);
+    if (st == kline_csv_reader::status::row) {
+      out.rows.push_back(row);
+      continue;
+    }
+    if (st == kline_csv_reader::status::error) {
+      out.error = r.error();
+      // Strip the temp folder so tests can compare messages.
+      const std::string prefix = file.string();
+      if (out.error.rfind(prefix, 0) == 0) out.error = "k.csv" + out.error.substr(prefix.size());
+    }
+    break;
+  }
+  out.skipped = r.skipped();
+  out.messages = r.skip_messages();
+  out.header = r.had_header();
+  out.unit = r.unit();
+  return out;
+}
+
+TEST(KlineCsv, ParsesEveryFieldExactly) {
+  const auto r = read_all(row1 + "\n" + row2 + "\n");
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.rows.size(), 2u);
+  const kline_row& k = r.rows[0];
+  EXPECT_EQ(k.open_time_ns, 1'640'995'200'000'000'000);
+  EXPECT_EQ(k.close_time_ns, 1'640'998'799'999'000'000);
+  EXPECT_EQ(k.open, 4'621'693'000'000);
+  EXPECT_EQ(k.high, 4'673'139'000'000);
+  EXPECT_EQ(k.low, 4'620'837'000'000);
+  EXPECT_EQ(k.close, 4'665'613'000'000);
+  EXPECT_EQ(k.volume, 150'333'095'000);
+  EXPECT_EQ(k.quote_volume, 6'987'998'639'049'930);
+  EXPECT_EQ(k.trade_count, 38608);
+  EXPECT_EQ(k.taker_buy_volume, 80'606'536'000);
+  EXPECT_EQ(k.taker_buy_quote_volume, 3'746'215'691'764'400);
+  EXPECT_EQ(k.line, 1u);
+  EXPECT_EQ(r.rows[1].line, 2u);
+  EXPECT_FALSE(r.header);
+  EXPECT_EQ(r.unit, time_unit::milliseconds);
+}
+
+TEST(KlineCsv, HeaderCrlfAndMissingFinalNewline) {
+  const auto r = read_all(header + "\r\n" + row1 + "\r\n" + row2);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_TRUE(r.header);
+  EXPECT_EQ(r.rows[0].line, 2u);
+  EXPECT_EQ(r.rows[1].close, 4'677'814'000'000);
+}
+
+TEST(KlineCsv, MicrosecondFilesAreDetected) {
+  // Binance spot files from 2025 on carry microseconds.
+  const auto r = read_all(
+      "1735689600000000,93576.00000000,93610.93000000,93537.50000000,93610.93000000,8.21827000,"
+      "1735689659999999,768978.57280920,1134,3.84318000,359573.61225850,0\n");
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_EQ(r.unit, time_unit::microseconds);
+  EXPECT_EQ(r.rows[0].open_time_ns, 1'735'689'600'000'000'000);
+  EXPECT_EQ(r.rows[0].close_time_ns, 1'735'689'659'999'999'000);
+}
+
+TEST(KlineCsv, MixedTimeUnitsAreAnError) {
+  const auto r = read_all(row1 + "\n" +
+                          "1640998800000000,1,1,1,1,1,1640998859999999,1,1,1,1,0\n");
+  EXPECT_EQ(r.error,
+            "k.csv:2: open_time 1640998800000000 is in microseconds but the file started in "
+            "milliseconds");
+}
+
+TEST(KlineCsv, MalformedRowsNameFileLineAndField) {
+  EXPECT_EQ(read_all(row1 + "\n1640998800000,1,2,0.5,1.5,10,1641002399999,1,1,1\n").error,
+            "k.csv:2: expected 12 comma-separated columns, found 10");
+  EXPECT_EQ(read_all(row1 + ",extra\n").error,
+            "k.csv:1: expected 12 comma-separated columns, found 13");
+  EXPECT_EQ(read_all("1640998800000,1,abc,0.5,1.5,10,1641002399999,1,1,1,1,0\n").error,
+            "k.csv:1: column 3 (high): not a number: 'abc'");
+  EXPECT_EQ(read_all("1640998800000,1,2,0.5,1.123456789,10,1641002399999,1,1,1,1,0\n").error,
+            "k.csv:1: column 5 (close): more than 8 decimal places: '1.123456789'");
+  EXPECT_EQ(read_all("1640998800000,1,2,0.5,,10,1641002399999,1,1,1,1,0\n").error,
+            "k.csv:1: column 5 (close): empty value: ''");
+  EXPECT_EQ(read_all("1640998800000,1,2,0.5,-1,10,1641002399999,1,1,1,1,0\n").error,
+            "k.csv:1: column 5 (close): not a number: '-1'");
+  EXPECT_EQ(read_all("1640998800000,1,2,0.5,1.5,10,1641002399999,1,x1,1,1,0\n").error,
+            "k.csv:1: column 9 (count): not a number: 'x1'");
+  EXPECT_EQ(read_all("1640998800000,1,0.5,2,1.5,10,1641002399999,1,1,1,1,0\n").error,
+            "k.csv:1: inconsistent prices: open 1 high 0.5 low 2 close 1.5 (need low <= open, "
+            "close <= high)");
+  EXPECT_EQ(read_all("1640998800000,0,2,0,1.5,10,1641002399999,1,1,1,1,0\n").error,
+            "k.csv:1: prices must be positive");
+  EXPECT_EQ(read_all("1640998800000,1,2,0.5,1.5,10,1640998800000,1,1,1,1,0\n").error,
+            "k.csv:1: close_time 1640998800000 is not after open_time 1640998800000");
+  EXPECT_EQ(read_all(row1 + "\nopen_time,open\n").error,
+            "k.csv:2: column 1 (open_time): not a number: 'open_time'");
+}
+
+TEST(KlineCsv, SkipModeCountsAndKeepsGoing) {
+  kline_reader_options o;
+  o.skip_malformed = true;
+  const auto r = read_all(row1 + "\ngarbage\n" + row2 + "\n", o);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.skipped, 1u);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_NE(r.messages[0].find(":2: "), std::string::npos) << r.messages[0];
+}
+
+TEST(KlineCsv, StreamsThroughASmallBuffer) {
+  // 5000 rows through a 4 KiB buffer: every refill boundary falls somewhere inside a row.
+  std::string text;
+  for (int i = 0; i < 5000; ++i) {
+    const int64_t t = 1'640'995'200'000 + int64_t{i} * 60'000;
+    text += std::to_string(t) + ",100." + std::to_string(i % 100) + ",101,99,100.5,1.25," +
+            std::to_string(t + 59'999) + ",125.5," + std::to_string(i) + ",0.5,50.25,0\n";
+  }
+  kline_reader_options o;
+  o.buffer_size = 4096;
+  const auto r = read_all(text, o);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.rows.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(r.rows[i].trade_count, i);
+    ASSERT_EQ(r.rows[i].open, 10'000'000'000 + int64_t{i % 100} * (i % 100 < 10 ? 10'000'000 : 1'000'000))
+        << i;
+    ASSERT_EQ(r.rows[i].line, static_cast<uint64_t>(i + 1));
+  }
+}
+
+TEST(KlineCsv, OverlongLineIsAnErrorNotAHang) {
+  kline_reader_options o;
+  o.buffer_size = 4096;
+  const auto r = read_all(std::string(10000, '1') + "\n", o);
+  EXPECT_EQ(r.error, "k.csv:1: line longer than 4096 bytes");
+}
+
+TEST(KlineCsv, MissingFile) {
+  kline_csv_reader r("/nonexistent/k.csv");
+  EXPECT_FALSE(r.open());
+  EXPECT_EQ(r.error(), "/nonexistent/k.csv: cannot open: No such file or directory");
+}
+
+TEST(KlineCsv, EmptyFileHasNoRows) {
+  const auto r = read_all("");
+  EXPECT_EQ(r.error, "");
+  EXPECT_TRUE(r.rows.empty());
+}
+
+}  // namespace
+}  // namespace cats

@@ -1,0 +1,212 @@
+// Every refusal of the plugin loader, each provoked by a purpose-made plugin, and what happens
+// when a loaded strategy fails at run time.
+#include "cats/plugin/loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cats/app/config.hpp"
+#include "cats/core/engine.hpp"
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+std::string plugin(const std::string& name) {
+  return std::string(CATS_TEST_PLUGIN_DIR) + "/" + name + ".so";
+}
+
+std::string refusal(const std::string& file) {
+  std::string err;
+  auto lib = plugin_library::load(file, err);
+  EXPECT_FALSE(lib) << file << " loaded but should not have";
+  return err;
+}
+
+TEST(PluginLoader, LoadsAGoodCPlugin) {
+  std::string err;
+  auto lib = plugin_library::load(plugin("c_strategy_good"), err);
+  ASSERT_TRUE(lib) << err;
+  EXPECT_EQ(lib->name(), "c_strategy");
+  EXPECT_EQ(lib->version(), "0.1.0");
+  EXPECT_EQ(lib->description(), "a strategy in plain C");
+  ASSERT_EQ(lib->params().size(), 1u);
+  EXPECT_EQ(lib->params()[0].name, "fail_at_bar");
+  EXPECT_EQ(lib->params()[0].type, CATS_PARAM_INT);
+  EXPECT_EQ(lib->descriptor().abi_major, 1u);
+}
+
+TEST(PluginLoader, LoadsTheReferencePlugin) {
+  std::string err;
+  auto lib = plugin_library::load(std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so", err);
+  ASSERT_TRUE(lib) << err;
+  EXPECT_EQ(lib->name(), "ma_crossover");
+  ASSERT_EQ(lib->params().size(), 5u);
+  EXPECT_EQ(lib->params()[0].name, "fast");
+  EXPECT_EQ(lib->params()[0].default_value, "10");
+  EXPECT_EQ(lib->params()[1].default_value, "30");
+}
+
+TEST(PluginLoader, RefusesAFileThatIsNotALibrary) {
+  test::temp_dir d;
+  const auto f = (d / "notes.so").string();
+  test::write_file(f, "this is a text file\n");
+  EXPECT_EQ(refusal(f), "plugin " + f + ": not a shared library (no ELF header)");
+  EXPECT_EQ(refusal((d / "missing.so").string()), "plugin " + (d / "missing.so").string() + ": no such file");
+}
+
+TEST(PluginLoader, RefusesATruncatedLibrary) {
+  test::temp_dir d;
+  const std::string good = test::read_file(plugin("c_strategy_good"));
+  const auto f = (d / "truncated.so").string();
+  test::write_file(f, good.substr(0, 200));
+  const std::string e = refusal(f);
+  EXPECT_EQ(e.rfind("plugin " + f + ": cannot be loaded as a shared library: ", 0), 0u) << e;
+}
+
+TEST(PluginLoader, RefusesALibraryWithoutTheEntrySymbol) {
+  EXPECT_EQ(refusal(plugin("no_entry")),
+            "plugin " + plugin("no_entry") +
+                ": no entry symbol 'cats_strategy_entry' (build strategies with "
+                "CATS_EXPORT_STRATEGY and cats_add_strategy)");
+}
+
+TEST(PluginLoader, RefusesAnotherAbiMajor) {
+  EXPECT_EQ(refusal(plugin("c_strategy_major")),
+            "plugin " + plugin("c_strategy_major") +
+                ": built for ABI major 2, this engine speaks ABI 1.0; rebuild the plugin against "
+                "SDK 1.x");
+}
+
+TEST(PluginLoader, RefusesANewerAbiMinor) {
+  EXPECT_EQ(refusal(plugin("c_strategy_minor")),
+            "plugin " + plugin("c_strategy_minor") +
+                ": needs ABI 1.1 but this engine is older (ABI 1.0); upgrade the engine or "
+                "rebuild against an older SDK");
+}
+
+TEST(PluginLoader, RefusesADescriptorThatIsTooSmall) {
+  EXPECT_EQ(refusal(plugin("c_strategy_small")),
+            "plugin " + plugin("c_strategy_small") +
+                ": descriptor too small: 104 bytes, ABI 1.0 needs at least 144");
+}
+
+TEST(PluginLoader, RefusesADescriptorWithoutOnEvent) {
+  EXPECT_EQ(refusal(plugin("c_strategy_no_on_event")),
+            "plugin " + plugin("c_strategy_no_on_event") +
+                ": descriptor has no 'on_event' function (required)");
+}
+
+TEST(PluginLoader, ReportsAPluginThatDeclinesTheHost) {
+  EXPECT_EQ(refusal(plugin("c_strategy_decline")),
+            "plugin " + plugin("c_strategy_decline") +
+                ": the plugin declined this host (ABI 1.0): its entry point returned no descriptor");
+}
+
+TEST(PluginLoader, ResolvesNamesInTheFolder) {
+  std::string err;
+  EXPECT_EQ(resolve_plugin("probe_strategy", CATS_TEST_PLUGIN_DIR, err),
+            std::filesystem::path(plugin("probe_strategy")));
+  EXPECT_TRUE(resolve_plugin("nothing", CATS_TEST_PLUGIN_DIR, err).empty());
+  EXPECT_EQ(err, std::string("no plugin 'nothing' in ") + CATS_TEST_PLUGIN_DIR +
+                     " (looked for nothing.so and libnothing.so)");
+}
+
+// ---- run-time failures ------------------------------------------------------------------------
+
+struct run_env {
+  instrument_registry instruments;
+  portfolio account{1000 * fixed_scale, "USDT"};
+  engine eng{instruments, account};
+  uint32_t inst = 0;
+  run_env() {
+    instrument_info i;
+    i.symbol = "BINANCE:TEST";
+    i.venue = "BINANCE";
+    i.name = "TEST";
+    inst = instruments.add(i);
+  }
+  bool add(const std::string& name, const std::string& file,
+           std::vector<std::pair<std::string, config_value>> params, std::string& err) {
+    auto lib = plugin_library::load(file, err);
+    if (!lib) return false;
+    strategy_section s;
+    s.name = name;
+    s.params = std::move(params);
+    return eng.add_strategy(name, lib, build_params(s, *lib), err);
+  }
+  void bars(int n) {
+    for (int k = 1; k <= n; ++k) {
+      cats_bar_event_t b{};
+      b.header.struct_size = sizeof b;
+      b.header.type = CATS_EVENT_BAR;
+      b.header.instrument_id = inst;
+      b.header.exchange_ts_ns = int64_t{k} * 60'000'000'000;
+      b.open = b.high = b.low = b.close = fixed_scale;
+      eng.set_time(b.header.exchange_ts_ns);
+      eng.dispatch(b.header);
+    }
+  }
+};
+
+config_value int_value(int64_t v) {
+  config_value c;
+  c.type = config_value::kind::integer;
+  c.i = v;
+  c.type_name = "integer";
+  return c;
+}
+
+config_value str_value(const std::string& v) {
+  config_value c;
+  c.type = config_value::kind::string;
+  c.s = v;
+  c.type_name = "string";
+  return c;
+}
+
+TEST(PluginRuntime, CreateFailureCarriesTheStrategysMessage) {
+  run_env env;
+  std::string err;
+  EXPECT_FALSE(env.add("c", plugin("c_strategy_create_fails"), {}, err));
+  EXPECT_EQ(err, "strategy 'c' (c_strategy 0.1.0) refused to start: c strategy: cannot start "
+                 "without an API key (status -2)");
+  EXPECT_FALSE(env.add("p", plugin("probe_strategy"), {{"fail_create", str_value("no API key set")}}, err));
+  EXPECT_EQ(err, "strategy 'p' (probe 2.3.4) refused to start: no API key set (status -7)");
+  EXPECT_TRUE(env.eng.strategies().empty());
+}
+
+TEST(PluginRuntime, AnErrorStatusDisablesOnlyThatStrategy) {
+  run_env env;
+  std::string err;
+  ASSERT_TRUE(env.add("c", plugin("c_strategy_good"), {{"fail_at_bar", int_value(3)}}, err)) << err;
+  ASSERT_TRUE(env.add("p", plugin("probe_strategy"), {}, err)) << err;
+  env.eng.start();
+  env.bars(5);
+  const auto& s = env.eng.strategies();
+  EXPECT_FALSE(s[0]->running);
+  ASSERT_TRUE(s[0]->failure);
+  EXPECT_EQ(s[0]->failure->where, "on_event(bar)");
+  EXPECT_EQ(s[0]->failure->message, "c strategy: refused bar 3");
+  EXPECT_EQ(s[0]->failure->status, CATS_E_FAILED);
+  EXPECT_EQ(s[0]->failure->ts_ns, 3 * 60'000'000'000);
+  EXPECT_EQ(s[0]->events, 3u);
+  EXPECT_TRUE(s[1]->running);
+  EXPECT_EQ(s[1]->events, 5u);
+}
+
+TEST(PluginRuntime, AnExceptionIsCaughtAtTheBoundary) {
+  run_env env;
+  std::string err;
+  ASSERT_TRUE(env.add("p", plugin("probe_strategy"), {{"throw_at_bar", int_value(2)}}, err)) << err;
+  env.eng.start();
+  env.bars(4);
+  const auto& s = *env.eng.strategies()[0];
+  EXPECT_FALSE(s.running);
+  ASSERT_TRUE(s.failure);
+  EXPECT_EQ(s.failure->message, "probe: deliberate failure at bar 2");
+  EXPECT_EQ(s.failure->status, CATS_E_EXCEPTION);
+  EXPECT_EQ(s.events, 2u);
+}
+
+}  // namespace
+}  // namespace cats

@@ -1,0 +1,220 @@
+// The C++ SDK layer: exceptions become status codes at the boundary, parameters, fixed values,
+// and the state hand-over of the reference strategy.
+#include <cats/strategy.hpp>
+#include <gtest/gtest.h>
+
+#include "cats/app/config.hpp"
+#include "cats/core/engine.hpp"
+
+namespace cats {
+namespace {
+
+class thrower final : public cats::strategy {
+ public:
+  thrower(cats::context& c, const cats::params& p) : strategy(c), mode_(p.get_int("mode", 0)) {}
+  void on_bar(const cats::bar&) override {
+    if (mode_ == 1) throw cats::error("rejected on purpose", CATS_E_REJECTED);
+    if (mode_ == 2) throw std::runtime_error("runtime trouble");
+    if (mode_ == 3) throw 42;
+  }
+
+ private:
+  int64_t mode_;
+};
+
+struct wrapper_case {
+  const cats_strategy_descriptor_t* d = cats::detail::entry<thrower>("thrower", "1.0", "throws");
+  cats_strategy_t* s = nullptr;
+  param_set ps;
+  explicit wrapper_case(int64_t mode) {
+    ps.set({"mode", CATS_PARAM_INT, false, mode, 0, ""});
+    char err[64];
+    EXPECT_EQ(d->create(&host_api(), nullptr, ps.c_params(), &s, err, sizeof err), CATS_OK);
+  }
+  ~wrapper_case() { d->destroy(s); }
+  cats_status_t bar() {
+    cats_bar_event_t b{};
+    b.header.struct_size = sizeof b;
+    b.header.type = CATS_EVENT_BAR;
+    return d->on_event(s, &b.header);
+  }
+  std::string error() const { return std::string(to_string_view(d->last_error(s))); }
+};
+
+TEST(StrategyWrapper, ExceptionsBecomeStatusCodesWithMessages) {
+  {
+    wrapper_case w(0);
+    EXPECT_EQ(w.bar(), CATS_OK);
+  }
+  {
+    wrapper_case w(1);
+    EXPECT_EQ(w.bar(), CATS_E_REJECTED);
+    EXPECT_EQ(w.error(), "rejected on purpose");
+  }
+  {
+    wrapper_case w(2);
+    EXPECT_EQ(w.bar(), CATS_E_EXCEPTION);
+    EXPECT_EQ(w.error(), "runtime trouble");
+  }
+  {
+    wrapper_case w(3);
+    EXPECT_EQ(w.bar(), CATS_E_EXCEPTION);
+    EXPECT_EQ(w.error(), "unknown exception");
+  }
+}
+
+TEST(StrategyWrapper, UnknownEventTypesAreIgnored) {
+  wrapper_case w(1);
+  cats_event_t e{};
+  e.struct_size = sizeof e;
+  e.type = 99;
+  EXPECT_EQ(w.d->on_event(w.s, &e), CATS_OK);
+}
+
+TEST(StrategyWrapper, DescriptorIsComplete) {
+  const auto* d = cats::detail::entry<thrower>("thrower", "1.0", "throws");
+  EXPECT_EQ(d->struct_size, sizeof(cats_strategy_descriptor_t));
+  EXPECT_EQ(d->abi_major, uint32_t{CATS_ABI_MAJOR});
+  EXPECT_EQ(to_string_view(d->name), "thrower");
+  EXPECT_EQ(d->param_count, 0u);
+  EXPECT_NE(d->save_state, nullptr);
+  EXPECT_NE(d->load_state, nullptr);
+}
+
+TEST(StrategyWrapper, ParamsAccessors) {
+  param_set ps;
+  ps.set({"n", CATS_PARAM_INT, false, 7, 0, ""});
+  ps.set({"x", CATS_PARAM_FLOAT, false, 0, 2.5, ""});
+  ps.set({"b", CATS_PARAM_BOOL, true, 0, 0, ""});
+  ps.set({"s", CATS_PARAM_STRING, false, 0, 0, "hello"});
+  const cats::params p(ps.c_params());
+  EXPECT_EQ(p.get_int("n"), 7);
+  EXPECT_DOUBLE_EQ(p.get_float("n"), 7.0);  // ints are numbers too
+  EXPECT_DOUBLE_EQ(p.get_float("x"), 2.5);
+  EXPECT_TRUE(p.get_bool("b"));
+  EXPECT_EQ(p.get_string("s"), "hello");
+  EXPECT_EQ(p.get_int("missing", 3), 3);
+  EXPECT_THROW(p.get_int("x"), cats::error);
+  try {
+    p.get_string("nope");
+  } catch (const cats::error& e) {
+    EXPECT_STREQ(e.what(), "parameter 'nope' is missing");
+    EXPECT_EQ(e.status(), CATS_E_INVALID_ARGUMENT);
+  }
+}
+
+TEST(StrategyWrapper, FixedValues) {
+  EXPECT_EQ(cats::fixed::from_double(0.1).raw(), 10'000'000);
+  EXPECT_EQ(cats::fixed::from_raw(123'456'789).to_string(), "1.23456789");
+  EXPECT_EQ(cats::fixed::from_raw(-150'000'000).to_string(), "-1.5");
+  EXPECT_EQ(cats::fixed::from_raw(123'456'789).truncate_to(cats::fixed::from_raw(100'000)).raw(),
+            123'400'000);
+  EXPECT_EQ(cats::fixed::from_raw(-123'456'789).truncate_to(cats::fixed::from_raw(100'000)).raw(),
+            -123'400'000);
+  EXPECT_THROW(cats::fixed::from_double(1e300), cats::error);
+  EXPECT_LT(cats::fixed::from_int(1), cats::fixed::from_int(2));
+}
+
+// ---- state hand-over of the reference strategy ---------------------------------------------------
+
+class order_log final : public order_router {
+ public:
+  std::vector<std::string> orders;
+  cats_status_t submit(uint32_t, const cats_order_request_t& r, uint64_t& id,
+                       std::string&) override {
+    orders.push_back((r.side == CATS_SIDE_BUY ? "buy " : "sell ") + fixed_to_string(r.quantity));
+    id = orders.size();
+    return CATS_OK;
+  }
+  cats_status_t cancel(uint32_t, uint64_t, std::string&) override { return CATS_E_NOT_FOUND; }
+  void cancel_all(uint32_t, std::string_view) override {}
+};
+
+struct sma_engine {
+  instrument_registry instruments;
+  portfolio account{10'000 * fixed_scale, "USDT"};
+  engine eng{instruments, account};
+  order_log router;
+  uint32_t inst = 0;
+  sma_engine() {
+    instrument_info i;
+    i.symbol = "BINANCE:BTCUSDT";
+    i.venue = "BINANCE";
+    i.name = "BTCUSDT";
+    i.lot_size = 1000;
+    inst = instruments.add(i);
+    eng.set_router(&router);
+    std::string err;
+    auto lib = plugin_library::load(std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so", err);
+    EXPECT_TRUE(lib) << err;
+    strategy_section s;
+    s.name = "sma";
+    config_value fast, slow;
+    fast.type = slow.type = config_value::kind::integer;
+    fast.i = 2;
+    slow.i = 4;
+    s.params = {{"fast", fast}, {"slow", slow}, {"allow_short", [] {
+                                                  config_value v;
+                                                  v.type = config_value::kind::boolean;
+                                                  v.b = true;
+                                                  return v;
+                                                }()}};
+    EXPECT_TRUE(eng.add_strategy("sma", lib, build_params(s, *lib), err)) << err;
+    eng.start();
+  }
+  void bar(int k, double close) {
+    cats_bar_event_t b{};
+    b.header.struct_size = sizeof b;
+    b.header.type = CATS_EVENT_BAR;
+    b.header.instrument_id = inst;
+    b.header.exchange_ts_ns = int64_t{k} * 60'000'000'000;
+    fixed_from_double(close, b.close);
+    b.open = b.high = b.low = b.close;
+    eng.set_time(b.header.exchange_ts_ns);
+    account.mark(inst, b.close);
+    eng.dispatch(b.header);
+  }
+  strategy_slot& slot() { return *eng.strategies()[0]; }
+};
+
+cats_status_t collect(void* ctx, const void* data, uint64_t size) {
+  auto* blob = static_cast<std::vector<unsigned char>*>(ctx);
+  const auto* p = static_cast<const unsigned char*>(data);
+  blob->insert(blob->end(), p, p + size);
+  return CATS_OK;
+}
+
+TEST(StrategyState, ReferenceStrategyContinuesFromHandedOverState) {
+  const double closes[] = {100, 101, 102, 103, 104, 103, 101, 99, 98, 99, 102, 105, 107, 104, 100, 97};
+  sma_engine a, b;
+  const int handover = 6;
+  for (int k = 0; k < handover; ++k) a.bar(k + 1, closes[k]);
+  const size_t before = a.router.orders.size();
+
+  std::vector<unsigned char> blob;
+  cats_state_sink_t sink{sizeof(cats_state_sink_t), 0, &blob, collect};
+  uint32_t version = 0;
+  ASSERT_EQ(a.slot().desc.save_state(a.slot().instance, &sink, &version), CATS_OK);
+  EXPECT_EQ(version, 1u);
+  ASSERT_EQ(b.slot().desc.load_state(b.slot().instance, version, blob.data(), blob.size()), CATS_OK);
+
+  for (int k = handover; k < 16; ++k) {
+    a.bar(k + 1, closes[k]);
+    b.bar(k + 1, closes[k]);
+  }
+  const std::vector<std::string> after_a(a.router.orders.begin() + static_cast<long>(before),
+                                         a.router.orders.end());
+  EXPECT_FALSE(after_a.empty());
+  EXPECT_EQ(b.router.orders, after_a);
+
+  // A state it does not understand is refused, not misread.
+  sma_engine c;
+  EXPECT_EQ(c.slot().desc.load_state(c.slot().instance, 99, blob.data(), blob.size()), CATS_E_BAD_STATE);
+  EXPECT_EQ(c.slot().desc.load_state(c.slot().instance, 1, blob.data(), blob.size() / 2),
+            CATS_E_BAD_STATE);
+  EXPECT_EQ(std::string(to_string_view(c.slot().desc.last_error(c.slot().instance))),
+            "state blob truncated");
+}
+
+}  // namespace
+}  // namespace cats

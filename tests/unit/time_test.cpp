@@ -1,0 +1,45 @@
+#include "cats/util/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cats {
+namespace {
+
+TEST(Time, FormatsUtc) {
+  EXPECT_EQ(format_iso8601(0), "1970-01-01T00:00:00Z");
+  // 1640995200000 ms is the first bar of binance BTCUSDT-1h-2022-01.
+  EXPECT_EQ(format_iso8601(1'640'995'200'000 * ns_per_ms), "2022-01-01T00:00:00Z");
+  EXPECT_EQ(format_iso8601(1'643'673'599'999 * ns_per_ms), "2022-01-31T23:59:59.999Z");
+  EXPECT_EQ(format_iso8601(1'709'164'800 * ns_per_s), "2024-02-29T00:00:00Z");  // leap day
+  EXPECT_EQ(format_iso8601(951'782'400 * ns_per_s), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(format_iso8601(1'735'689'600 * ns_per_s + 5), "2025-01-01T00:00:00.000000005Z");
+}
+
+TEST(Time, ParsesDatesAndDateTimes) {
+  EXPECT_EQ(parse_iso8601("2022-01-01"), 1'640'995'200 * ns_per_s);
+  EXPECT_EQ(parse_iso8601("2024-02-29T12:30:15Z"), (1'709'164'800 + 12 * 3600 + 30 * 60 + 15) * ns_per_s);
+  EXPECT_EQ(parse_iso8601("2024-02-29 12:30"), (1'709'164'800 + 12 * 3600 + 30 * 60) * ns_per_s);
+  EXPECT_FALSE(parse_iso8601("2024-13-01"));
+  EXPECT_FALSE(parse_iso8601("2024-01-01T25:00"));
+  EXPECT_FALSE(parse_iso8601("yesterday"));
+  EXPECT_FALSE(parse_iso8601("2024-01-01x"));
+}
+
+TEST(Time, DaysFromCivilRoundTrips) {
+  for (int64_t d = -100'000; d <= 100'000; d += 97) {
+    const civil_time c = to_civil(d * ns_per_day);
+    EXPECT_EQ(days_from_civil(c.year, c.month, c.day), d);
+  }
+}
+
+TEST(Time, Intervals) {
+  EXPECT_EQ(format_interval(60 * ns_per_s), "1m");
+  EXPECT_EQ(format_interval(3600 * ns_per_s), "1h");
+  EXPECT_EQ(format_interval(4 * 3600 * ns_per_s), "4h");
+  EXPECT_EQ(format_interval(ns_per_day), "1d");
+  EXPECT_EQ(format_interval(90 * ns_per_s), "90s");
+  EXPECT_EQ(format_duration(ns_per_day + 3661 * ns_per_s), "1d 01:01:01");
+}
+
+}  // namespace
+}  // namespace cats
