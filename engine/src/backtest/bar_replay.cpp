@@ -77,8 +77,9 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
       }
       return status::end;
     }
-    const kline_row row = heads_[best].row;
-    if (!advance(best)) return status::error;
+    // Read the row in place; the head advances once the bar is built (an error reading the next
+    // row is reported by the next call, after this valid bar).
+    const kline_row& row = heads_[best].row;
 
     const uint32_t inst = files_[best].instrument_id;
     instrument_track& t = tracks_[inst];
@@ -92,18 +93,21 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
         if (!reject(where() + "duplicate bar: open_time " + format_iso8601(row.open_time_ns) +
                     " was already given at " + prev()))
           return status::error;
+        if (!advance(best)) return status::error;
         continue;
       }
       if (row.open_time_ns < t.last_open) {
         if (!reject(where() + "time goes backwards: open_time " + format_iso8601(row.open_time_ns) +
                     " is before " + format_iso8601(t.last_open) + " at " + prev()))
           return status::error;
+        if (!advance(best)) return status::error;
         continue;
       }
       if (interval != t.interval) {
         if (!reject(where() + "bar interval " + format_interval(interval) + " differs from " +
                     format_interval(t.interval) + " of the earlier bars"))
           return status::error;
+        if (!advance(best)) return status::error;
         continue;
       }
       const int64_t expected = t.last_open + t.interval;
@@ -142,6 +146,7 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
     bar.taker_buy_quote_volume = row.taker_buy_quote_volume;
     bar.trade_count = row.trade_count;
     ++stats_.bars;
+    advance(best);
     return status::bar;
   }
 }

@@ -1,5 +1,6 @@
 #include "cats/backtest/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -18,15 +19,18 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
   initial_ = last_equity_ = initial_equity;
   peak_ = initial_equity;
   peak_ts_ = ts_ns;
+  dd_threshold_ = static_cast<double>(initial_equity);
 }
 
 void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
   const double r = last_equity_ > 0 ? static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0
                                     : 0.0;
+  // Sums shifted by the first return keep the variance accurate without a division per sample.
+  if (n_ == 0) shift_ = r;
   ++n_;
-  const double delta = r - mean_;
-  mean_ += delta / static_cast<double>(n_);
-  m2_ += delta * (r - mean_);
+  const double d = r - shift_;
+  sum_ += d;
+  sum_sq_ += d * d;
   if (r < 0) downside_sq_ += r * r;
   if (exposed) ++exposed_;
   last_equity_ = equity;
@@ -41,18 +45,26 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
     peak_ = equity;
     peak_ts_ = ts_ns;
     peak_index_ = n_;
-    drawdown_pct_ = 0;
+    dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
     return;
   }
-  drawdown_pct_ = peak_ > 0 ? (1.0 - static_cast<double>(equity) / static_cast<double>(peak_)) * 100.0
-                            : 100.0;
-  if (drawdown_pct_ > max_dd_) {
-    max_dd_ = drawdown_pct_;
+  // Below the peak; only a new maximum drawdown needs the division.
+  if (static_cast<double>(equity) >= dd_threshold_) return;
+  const double dd = peak_ > 0 ? (1.0 - static_cast<double>(equity) / static_cast<double>(peak_)) * 100.0
+                              : 100.0;
+  if (dd > max_dd_) {
+    max_dd_ = dd;
     max_dd_peak_ts_ = peak_ts_;
     max_dd_peak_index_ = peak_index_;
     max_dd_trough_ts_ = ts_ns;
     max_dd_open_ = true;
+    dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
   }
+}
+
+double metrics_accumulator::drawdown_pct() const noexcept {
+  if (last_equity_ >= peak_ || peak_ <= 0) return 0.0;
+  return (1.0 - static_cast<double>(last_equity_) / static_cast<double>(peak_)) * 100.0;
 }
 
 void metrics_accumulator::add_trade(const round_trip& t) noexcept {
@@ -100,12 +112,15 @@ backtest_metrics metrics_accumulator::finish(int64_t interval_ns) const noexcept
   }
 
   m.periods_per_year = interval_ns > 0 ? year_ns / static_cast<double>(interval_ns) : nan;
-  const double sd = n_ > 1 ? std::sqrt(m2_ / static_cast<double>(n_ - 1)) : nan;
+  const double n = static_cast<double>(n_);
+  const double mean = n_ > 0 ? shift_ + sum_ / n : nan;
+  const double var = n_ > 1 ? std::max(0.0, (sum_sq_ - sum_ * sum_ / n) / (n - 1)) : nan;
+  const double sd = std::sqrt(var);
   const double dd = n_ > 1 ? std::sqrt(downside_sq_ / static_cast<double>(n_ - 1)) : nan;
   const double ann = std::sqrt(m.periods_per_year);
   m.volatility_pct = sd * ann * 100.0;
-  m.sharpe = sd > 0 ? mean_ / sd * ann : nan;
-  m.sortino = dd > 0 ? mean_ / dd * ann : nan;
+  m.sharpe = sd > 0 ? mean / sd * ann : nan;
+  m.sortino = dd > 0 ? mean / dd * ann : nan;
   m.calmar = max_dd_ > 0 ? m.cagr_pct / max_dd_ : nan;
 
   m.trades = trades_;

@@ -49,21 +49,21 @@ class metrics_accumulator {
   backtest_metrics finish(int64_t interval_ns) const noexcept;
 
   /// Current drawdown from the running peak, in percent (for the equity CSV).
-  double drawdown_pct() const noexcept { return drawdown_pct_; }
+  double drawdown_pct() const noexcept;
 
  private:
   int64_t start_ts_ = 0, last_ts_ = 0;
   int64_t initial_ = 0, last_equity_ = 0;
   uint64_t n_ = 0;
-  // Welford's running mean and variance of the per-bar returns.
-  double mean_ = 0, m2_ = 0;
+  // Sums of the per-bar returns minus the first one (a shift that keeps the variance exact).
+  double shift_ = 0, sum_ = 0, sum_sq_ = 0;
   double downside_sq_ = 0;
   uint64_t exposed_ = 0;
   // Drawdown state.
   int64_t peak_ = 0, peak_ts_ = 0;
   uint64_t peak_index_ = 0;
-  double drawdown_pct_ = 0;
   double max_dd_ = 0;
+  double dd_threshold_ = 0;  // equity below this is a new maximum drawdown
   int64_t max_dd_peak_ts_ = 0, max_dd_trough_ts_ = 0, max_dd_end_ts_ = 0;
   uint64_t max_dd_peak_index_ = 0, max_dd_end_index_ = 0;
   bool max_dd_open_ = false;  // the deepest drawdown has not recovered yet
