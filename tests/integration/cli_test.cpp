@@ -194,6 +194,13 @@ TEST_F(Cli, MalformedDataStopsWithFileAndLineOrIsSkipped) {
   r = run({cats_bin, "backtest", "--config", cfg, "--json", "--set", "data.on_error=skip"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json_number(r.out, "skipped_rows"), 1);
+  // A bad first row is a data error too (exit 1), not a usage error.
+  const std::string first = (dir_->path() / "bad_first.csv").string();
+  test::write_file(first, "1704067200000,1,2\n" + text);
+  r = run({cats_bin, "backtest", "--config", config("bad_first", first)});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(first + ":1: expected 12 comma-separated columns, found 3"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(Cli, MicrosecondFilesGiveTheSameResult) {

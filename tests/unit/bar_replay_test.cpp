@@ -131,6 +131,32 @@ TEST(BarReplay, ChangingIntervalIsAnError) {
   EXPECT_EQ(r.error, f + ":2: bar interval 1m differs from 1h of the earlier bars");
 }
 
+TEST(BarReplay, BarsOffTheGridAreRefused) {
+  test::temp_dir d;
+  const auto f = (d / "k.csv").string();
+  test::write_file(f, bar_row(t0, "1") + bar_row(t0 + hour_ms + 60'000, "2"));
+  const auto r = run({{f, 1}});
+  EXPECT_EQ(r.error, f + ":2: open_time 2022-01-01T01:01:00Z is off the 1h grid of the earlier bars "
+                         "(2022-01-01T00:00:00Z at " + f + ":1)");
+}
+
+TEST(BarReplay, SkipCountsAreCompleteEvenWhenTheReplayStopsEarly) {
+  test::temp_dir d;
+  const auto f = (d / "k.csv").string();
+  test::write_file(f, bar_row(t0, "1") + "junk\n" + bar_row(t0 + hour_ms, "2") +
+                          bar_row(t0 + 2 * hour_ms, "3"));
+  kline_reader_options o;
+  o.skip_malformed = true;
+  bar_replay r({{f, 1}}, o);
+  ASSERT_TRUE(r.open());
+  cats_bar_event_t b{};
+  ASSERT_EQ(r.next(b), bar_replay::status::bar);
+  ASSERT_EQ(r.next(b), bar_replay::status::bar);  // stop here, as backtest.end would
+  EXPECT_EQ(r.stats().skipped, 1u);
+  ASSERT_EQ(r.stats().messages.size(), 1u);
+  EXPECT_EQ(r.stats().messages[0], f + ":2: column 1 (open_time): not a number: 'junk'");
+}
+
 TEST(BarReplay, UnreadableFileFailsOpen) {
   const auto r = run({{"/nonexistent/x.csv", 1}});
   EXPECT_EQ(r.error, "/nonexistent/x.csv: cannot open: No such file or directory");

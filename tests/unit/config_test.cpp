@@ -167,6 +167,16 @@ TEST(Config, SetErrorsNameTheOverride) {
   EXPECT_EQ(load(good, {"backtest.fee_bps="}).error, "--set backtest.fee_bps=: missing value after '='");
 }
 
+TEST(Config, AbsurdCostsAndLeverageAreRefused) {
+  EXPECT_EQ(load(good, {"backtest.fee_bps=2000"}).error,
+            "--set backtest.fee_bps=2000: backtest.fee_bps: at most 1000 bps (10 %), got 2000");
+  EXPECT_EQ(load(good, {"backtest.leverage=1000"}).error,
+            "--set backtest.leverage=1000: backtest.leverage: must be in (0, 100], got 1000");
+  EXPECT_EQ(load(good, {"backtest.initial_cash=20000000000"}).error,
+            "--set backtest.initial_cash=20000000000: backtest.initial_cash: initial_cash x "
+            "leverage must stay at or below 10,000,000,000, got 20000000000");
+}
+
 TEST(Config, StrategyNamesMustBeUnique) {
   std::string text = std::string(good) + "\n[[strategy]]\nname = \"sma\"\nplugin = \"x\"\n";
   EXPECT_EQ(load(text).error, "cfg.toml:24:8: strategy.name: two strategies are named 'sma'");

@@ -135,6 +135,22 @@ TEST(KlineCsv, MalformedRowsNameFileLineAndField) {
             "k.csv:2: column 1 (open_time): not a number: 'open_time'");
 }
 
+TEST(KlineCsv, OnlyALetterStartsAHeader) {
+  // A bad first row is an error like any other, not a header to drop silently.
+  EXPECT_EQ(read_all("-1640995200000,1,2,0.5,1.5,10,1640998799999,1,1,1,1,0\n" + row2 + "\n").error,
+            "k.csv:1: column 1 (open_time): not a number: '-1640995200000'");
+  EXPECT_EQ(read_all(" 1640995200000,1,2,0.5,1.5,10,1640998799999,1,1,1,1,0\n").error,
+            "k.csv:1: column 1 (open_time): not a number: ' 1640995200000'");
+}
+
+TEST(KlineCsv, TimestampsBeyondTheNanosecondRangeAreRefused) {
+  EXPECT_EQ(read_all("9300000000000,1,2,0.5,1.5,10,9300000059999,1,1,1,1,0\n").error,
+            "k.csv:1: open_time 9300000000000 or close_time 9300000059999 is out of range (after "
+            "the year 2262)");
+  EXPECT_EQ(read_all("1640995200000,1,2,0.5,1.5,10,16409951999990000000,1,1,1,1,0\n").error,
+            "k.csv:1: column 7 (close_time): number out of range: '16409951999990000000'");
+}
+
 TEST(KlineCsv, SkipModeCountsAndKeepsGoing) {
   kline_reader_options o;
   o.skip_malformed = true;

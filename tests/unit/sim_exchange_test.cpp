@@ -50,7 +50,8 @@ struct harness {
   int64_t next_open = t0;
   uint32_t inst = 0;
 
-  explicit harness(int64_t cash, fill_model fill = fill_model::next_open, int64_t min_notional = 0)
+  explicit harness(int64_t cash, fill_model fill = fill_model::next_open, int64_t min_notional = 0,
+                   int64_t min_quantity = 0)
       : account(cash, "USDT"),
         eng(instruments, account),
         exchange(eng, [&] {
@@ -69,6 +70,7 @@ struct harness {
     i.tick_size = px("0.01");
     i.lot_size = px("0.001");
     i.min_notional = min_notional;
+    i.min_quantity = min_quantity;
     inst = instruments.add(i);
     eng.set_router(&exchange);
     g_events = &events;
@@ -92,11 +94,13 @@ struct harness {
     b.low = px(l);
     b.close = px(c);
     eng.set_time(next_open);
-    exchange.on_bar(b);
+    exchange.on_bar_open(b);
     eng.flush();
     next_open += minute;
     eng.set_time(next_open);
     account.mark(inst, b.close);
+    exchange.on_bar_close(b);
+    eng.flush();
   }
 
   uint64_t submit(cats_side side, const char* qty, cats_order_type type = CATS_ORDER_MARKET,
@@ -148,6 +152,18 @@ TEST(SimExchange, CloseModeFillsAtTheSignalBarsCloseRoundedAgainstTheOrder) {
   // 100.5 x 0.9995 = 100.44975, rounded down: 100.44; fee 0.10044.
   EXPECT_EQ(h.take(), (strings{"order 2 new filled 0", "fill 2 1 @ 100.44 fee 0.10044 taker pos 0",
                                "order 2 filled filled 1"}));
+}
+
+TEST(SimExchange, CloseModeNeverFillsAtAPriceNotYetKnown) {
+  harness h(10'000 * U, fill_model::close);
+  h.bar("100", "101", "99", "100.5");
+  // Submitted inside the next bar (as from a timer at +30 s): its close is not known yet.
+  h.eng.set_time(h.next_open + 30'000'000'000);
+  h.submit(CATS_SIDE_BUY, "1");
+  EXPECT_EQ(h.take(), strings{"order 1 new filled 0"});
+  h.bar("100.5", "103", "100", "102");
+  // It fills at that bar's close: 102 x 1.0005 = 102.051, up to the tick 102.06; fee 0.10206.
+  EXPECT_EQ(h.take(), (strings{"fill 1 1 @ 102.06 fee 0.10206 taker pos 1", "order 1 filled filled 1"}));
 }
 
 TEST(SimExchange, LimitBuyRestsUntilTheBarTradesThroughIt) {
@@ -304,6 +320,16 @@ TEST(SimExchange, MinimumNotional) {
   EXPECT_EQ(e[1], "order 1 rejected filled 0 (notional 1.0005 is below the minimum 5 of BINANCE:TEST)");
 }
 
+TEST(SimExchange, MinimumQuantity) {
+  harness h(10'000 * U, fill_model::next_open, 0, px("0.01"));
+  h.bar("100", "101", "99", "100");
+  h.submit(CATS_SIDE_BUY, "0.005");
+  h.bar("100", "101", "99", "100");
+  const strings e = h.take();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[1], "order 1 rejected filled 0 (quantity 0.005 is below the minimum 0.01 of BINANCE:TEST)");
+}
+
 TEST(SimExchange, ValidationErrorsAreImmediate) {
   harness h(10'000 * U);
   cats_order_request_t r{};
@@ -323,6 +349,9 @@ TEST(SimExchange, ValidationErrorsAreImmediate) {
   r.order_type = CATS_ORDER_LIMIT;
   EXPECT_EQ(h.exchange.submit(0, r, id, err), CATS_E_INVALID_ARGUMENT);
   EXPECT_EQ(err, "a limit order needs a positive limit_price, got 0");
+  r.order_type = CATS_ORDER_MARKET;
+  r.quantity = int64_t{2'000'000'000} * U;
+  EXPECT_EQ(h.exchange.submit(0, r, id, err), CATS_E_INVALID_ARGUMENT);
   r.instrument_id = 99;
   EXPECT_EQ(h.exchange.submit(0, r, id, err), CATS_E_NOT_FOUND);
   EXPECT_TRUE(h.take().empty());

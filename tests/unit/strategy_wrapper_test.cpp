@@ -3,6 +3,8 @@
 #include <cats/strategy.hpp>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "cats/app/config.hpp"
 #include "cats/core/engine.hpp"
 
@@ -113,6 +115,52 @@ TEST(StrategyWrapper, FixedValues) {
             -123'400'000);
   EXPECT_THROW(cats::fixed::from_double(1e300), cats::error);
   EXPECT_LT(cats::fixed::from_int(1), cats::fixed::from_int(2));
+}
+
+// ---- the host side of the ABI -------------------------------------------------------------------
+
+class rearm final : public cats::strategy {
+ public:
+  rearm(cats::context& c, const cats::params&) : strategy(c) {}
+  void on_start() override { ctx().set_timer(ctx().now_ns()); }
+  // Re-arming for "now" would keep time from ever moving on.
+  void on_timer(const cats::timer&) override { ctx().set_timer(ctx().now_ns()); }
+};
+
+TEST(HostApi, ATimerLoopStopsTheStrategyInsteadOfHanging) {
+  instrument_registry instruments;
+  portfolio account(1000 * fixed_scale, "USDT");
+  engine eng(instruments, account);
+  std::string err;
+  ASSERT_TRUE(eng.add_strategy("loop", *cats::detail::entry<rearm>("rearm", "1", ""), {}, err));
+  eng.set_time(1000);
+  eng.start();
+  eng.run_timers_until(2000);
+  const strategy_slot& s = *eng.strategies()[0];
+  EXPECT_FALSE(s.running);
+  ASSERT_TRUE(s.failure);
+  EXPECT_EQ(s.failure->where, "on_event(timer)");
+}
+
+TEST(HostApi, LargerStructsFromNewerPluginsAreZeroFilledBeyondWhatTheHostKnows) {
+  instrument_registry instruments;
+  portfolio account(1000 * fixed_scale, "USDT");
+  engine eng(instruments, account);
+  std::string err;
+  ASSERT_TRUE(eng.add_strategy("t", *cats::detail::entry<thrower>("thrower", "1", ""), {}, err));
+  cats_host_t* host = &eng.strategies()[0]->host;
+  unsigned char buf[96];
+  std::memset(buf, 0xAB, sizeof buf);
+  auto* acct = reinterpret_cast<cats_account_t*>(buf);
+  acct->struct_size = sizeof buf;  // as if the plugin's cats_account_t had grown to 96 bytes
+  ASSERT_EQ(host_api().get_account(host, acct), CATS_OK);
+  EXPECT_EQ(acct->struct_size, sizeof(cats_account_t));
+  EXPECT_EQ(acct->cash, 1000 * fixed_scale);
+  for (size_t i = sizeof(cats_account_t); i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0) << i;
+  // A string with no data but a length is refused, not dereferenced.
+  cats_instrument_t inst{};
+  inst.struct_size = sizeof inst;
+  EXPECT_EQ(host_api().find_instrument(host, cats_str_t{nullptr, 5}, &inst), CATS_E_INVALID_ARGUMENT);
 }
 
 // ---- state hand-over of the reference strategy ---------------------------------------------------

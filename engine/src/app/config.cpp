@@ -481,14 +481,28 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
     b.maker_fee_bps = b.fee_bps;
     non_negative("maker_fee_bps", b.maker_fee_bps);
     non_negative("slippage_bps", b.slippage_bps);
+    // 1000 bps (10 %) per fill is already far beyond any exchange; more is a typo.
+    for (const char* key : {"fee_bps", "maker_fee_bps", "slippage_bps"}) {
+      const double v = std::string_view(key) == "fee_bps"         ? b.fee_bps
+                       : std::string_view(key) == "maker_fee_bps" ? b.maker_fee_bps
+                                                                  : b.slippage_bps;
+      if (v > 1000) s.fail(*s.get(key), key, "at most 1000 bps (10 %), got " + json_writer::format_double(v));
+    }
     if (auto v = s.number("leverage")) {
-      if (*v <= 0) s.fail(*s.get("leverage"), "leverage");
+      if (*v <= 0 || *v > 100) s.fail(*s.get("leverage"), "leverage", "must be in (0, 100], got " + json_writer::format_double(*v));
       b.leverage = *v;
     }
     fixed_from_double(b.fee_bps / 1e4, b.sim.taker_fee_rate);
     fixed_from_double(b.maker_fee_bps / 1e4, b.sim.maker_fee_rate);
     fixed_from_double(b.slippage_bps / 1e4, b.sim.slippage_rate);
     fixed_from_double(b.leverage, b.sim.leverage);
+    // Amounts are 8-decimal int64: about 9.2e10 at most. Keep the account's buying power well
+    // inside that range.
+    const double buying_power = fixed_to_double(b.initial_cash) * b.leverage;
+    if (buying_power > 1e10)
+      s.fail(s.get("initial_cash") != nullptr ? *s.get("initial_cash") : *s.table(), "initial_cash",
+             "initial_cash x leverage must stay at or below 10,000,000,000, got " +
+                 json_writer::format_double(buying_power, 2));
     b.start_ns = s.timestamp("start");
     b.end_ns = s.timestamp("end");
     if (b.start_ns && b.end_ns && *b.end_ns <= *b.start_ns)

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -143,19 +144,16 @@ int cmd_backtest(const std::vector<std::string>& args) {
 // ---- generate ---------------------------------------------------------------------------------
 
 std::optional<int64_t> parse_interval(const std::string& s) {
-  if (s.size() < 2) return std::nullopt;
-  size_t digits = 0;
-  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
-  if (digits == 0) return std::nullopt;
-  const int64_t n = std::stoll(s.substr(0, digits));
-  const std::string unit = s.substr(digits);
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || n <= 0 || n > 1'000'000) return std::nullopt;
+  const std::string unit(end, s.data() + s.size());
   int64_t mult = 0;
   if (unit == "s") mult = cats::ns_per_s;
   else if (unit == "m") mult = 60 * cats::ns_per_s;
   else if (unit == "h") mult = 3600 * cats::ns_per_s;
   else if (unit == "d") mult = cats::ns_per_day;
   else return std::nullopt;
-  if (n <= 0) return std::nullopt;
   return n * mult;
 }
 

@@ -42,6 +42,18 @@ bool bar_replay::advance(size_t i) {
   return false;
 }
 
+replay_stats bar_replay::stats() const {
+  // The readers' own skips are folded in here, so the figures are complete however the replay
+  // ended (end of data, backtest.end, an error).
+  replay_stats out = stats_;
+  for (const auto& r : readers_) {
+    out.skipped += r->skipped();
+    for (const std::string& m : r->skip_messages())
+      if (out.messages.size() < options_.max_kept_messages) out.messages.push_back(m);
+  }
+  return out;
+}
+
 void bar_replay::note(std::string message) {
   if (stats_.messages.size() < options_.max_kept_messages)
     stats_.messages.push_back(std::move(message));
@@ -68,13 +80,6 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
         best = i;
     }
     if (best == heads_.size()) {
-      if (!finished_) {
-        finished_ = true;
-        for (const auto& r : readers_) {
-          stats_.skipped += r->skipped();
-          for (const std::string& m : r->skip_messages()) note(m);
-        }
-      }
       return status::end;
     }
     // Read the row in place; the head advances once the bar is built (an error reading the next
@@ -106,6 +111,14 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
       if (interval != t.interval) {
         if (!reject(where() + "bar interval " + format_interval(interval) + " differs from " +
                     format_interval(t.interval) + " of the earlier bars"))
+          return status::error;
+        if (!advance(best)) return status::error;
+        continue;
+      }
+      if ((row.open_time_ns - t.last_open) % t.interval != 0) {
+        if (!reject(where() + "open_time " + format_iso8601(row.open_time_ns) +
+                    " is off the " + format_interval(t.interval) + " grid of the earlier bars (" +
+                    format_iso8601(t.last_open) + " at " + prev() + ")"))
           return status::error;
         if (!advance(best)) return status::error;
         continue;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -240,7 +241,8 @@ kline_csv_reader::status kline_csv_reader::next(kline_row& row) {
     if (e > b && e[-1] == '\r') --e;
     if (line_ == 1 && e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;  // UTF-8 BOM
     if (b == e) continue;                                                             // blank line
-    if (line_ == 1 && !is_digit(*b)) {
+    // A header row starts with a letter ("open_time,open,..."); anything else is data.
+    if (line_ == 1 && std::isalpha(static_cast<unsigned char>(*b))) {
       had_header_ = true;
       continue;
     }
@@ -306,6 +308,10 @@ bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
                              (unit_ == time_unit::microseconds ? "microseconds" : "milliseconds"));
   }
   const int64_t mult = unit_ == time_unit::microseconds ? 1000 : ns_per_ms;
+  // Nanoseconds since the epoch fit in int64 until 2262; later times are corrupt data here.
+  if (open_time > INT64_MAX / mult || close_time > INT64_MAX / mult)
+    return reject(line_, "open_time " + std::to_string(open_time) + " or close_time " +
+                             std::to_string(close_time) + " is out of range (after the year 2262)");
   r.open_time_ns = open_time * mult;
   r.close_time_ns = close_time * mult;
   if (close_time <= open_time)

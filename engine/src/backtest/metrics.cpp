@@ -23,6 +23,8 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
 }
 
 void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
+  // Once equity has gone to zero or below, returns have no meaning (the account is ruined).
+  if (last_equity_ <= 0) ruined_ = true;
   const double r = last_equity_ > 0 ? static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0
                                     : 0.0;
   // Sums shifted by the first return keep the variance accurate without a division per sample.
@@ -118,9 +120,9 @@ backtest_metrics metrics_accumulator::finish(int64_t interval_ns) const noexcept
   const double sd = std::sqrt(var);
   const double dd = n_ > 1 ? std::sqrt(downside_sq_ / static_cast<double>(n_ - 1)) : nan;
   const double ann = std::sqrt(m.periods_per_year);
-  m.volatility_pct = sd * ann * 100.0;
-  m.sharpe = sd > 0 ? mean / sd * ann : nan;
-  m.sortino = dd > 0 ? mean / dd * ann : nan;
+  m.volatility_pct = ruined_ ? nan : sd * ann * 100.0;
+  m.sharpe = sd > 0 && !ruined_ ? mean / sd * ann : nan;
+  m.sortino = dd > 0 && !ruined_ ? mean / dd * ann : nan;
   m.calmar = max_dd_ > 0 ? m.cagr_pct / max_dd_ : nan;
 
   m.trades = trades_;

@@ -202,7 +202,9 @@ std::string summary_table(const backtest_report& r) {
   out += std::string(64, '-') + "\n";
   line(out, "Round-trip trades", std::to_string(m.trades));
   line(out, "Win rate", num(m.win_rate_pct, 2), "%");
-  line(out, "Profit factor", num(m.profit_factor, 3));
+  line(out, "Profit factor",
+       m.gross_loss == 0 && m.gross_profit > 0 ? std::string("inf (no losing trade)")
+                                               : num(m.profit_factor, 3));
   line(out, "Average trade", num(m.avg_trade_pnl, 2), c);
   line(out, "Average trade return", num(m.avg_trade_return_pct, 3), "%");
   line(out, "Best / worst trade",

@@ -57,9 +57,21 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   for (const fs::path& f : cfg.data.files) files.push_back({f.string(), inst_id});
   kline_reader_options ropts;
   ropts.skip_malformed = cfg.data.skip_malformed;
+  // A file that cannot be opened is a configuration error; bad content is a run failure.
+  for (const bar_file& f : files) {
+    std::ifstream probe(f.path);
+    if (!probe) {
+      std::error_code ec;
+      result.exit_code = 2;
+      result.error = f.path + ": cannot open: " +
+                     (fs::exists(f.path, ec) ? "permission denied or not a file"
+                                             : "No such file or directory");
+      return result;
+    }
+  }
   bar_replay replay(std::move(files), ropts);
   if (!replay.open()) {
-    result.exit_code = 2;
+    result.exit_code = 1;
     result.error = replay.error();
     return result;
   }
@@ -143,12 +155,15 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       // The bar opens: timers due before it fire, waiting orders fill at its prices.
       eng.run_timers_until(bar.open_time_ns);
       if (eng.now() < bar.open_time_ns) eng.set_time(bar.open_time_ns);
-      exchange.on_bar(bar);
+      exchange.on_bar_open(bar);
       eng.flush();
-      // The bar closes: timers inside it fire, the account is marked, strategies see the bar.
+      // The bar closes: timers inside it fire, the account is marked, close-mode orders fill,
+      // and the strategies see the bar.
       eng.run_timers_until(close_ts);
       eng.set_time(close_ts);
       account.mark(bar.header.instrument_id, bar.close);
+      exchange.on_bar_close(bar);
+      eng.flush();
       eng.dispatch(bar.header);
     }
     if (started) take_sample(pending_ts);
@@ -158,7 +173,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    const replay_stats& rs = replay.stats();
+    const replay_stats rs = replay.stats();
     rep.interval_ns = replay.interval_ns();
     rep.rows = rs.rows;
     rep.skipped_rows = rs.skipped;

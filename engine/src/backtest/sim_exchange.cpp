@@ -69,6 +69,13 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
     error = "a limit order needs a positive limit_price, got " + fixed_to_string(r.limit_price);
     return CATS_E_INVALID_ARGUMENT;
   }
+  // Far beyond any real order; keeps every later product inside 128-bit arithmetic.
+  constexpr int64_t max_value = int64_t{1'000'000'000} * fixed_scale;
+  if (r.quantity > max_value || r.limit_price > max_value) {
+    error = "quantity or limit price above 1e9: " + fixed_to_string(r.quantity) + " @ " +
+            fixed_to_string(r.limit_price);
+    return CATS_E_INVALID_ARGUMENT;
+  }
   order o{};
   o.id = next_order_id_++;
   o.owner = owner;
@@ -101,7 +108,8 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
   }
   post_update(o, CATS_ORDER_NEW, {});
   const market_state& m = market(o.instrument_id);
-  if (o.type == CATS_ORDER_MARKET && config_.fill == fill_model::close && m.has_close) {
+  if (o.type == CATS_ORDER_MARKET && config_.fill == fill_model::close && m.has_close &&
+      m.close_ts == engine_.now()) {
     execute(o, m.last_close, true, CATS_LIQUIDITY_TAKER);
     return CATS_OK;
   }
@@ -139,7 +147,24 @@ void sim_exchange::finish(std::string_view reason) {
   for (const order& o : all) post_update(o, CATS_ORDER_CANCELED, std::string(reason));
 }
 
-void sim_exchange::on_bar(const cats_bar_event_t& bar) {
+void sim_exchange::on_bar_close(const cats_bar_event_t& bar) {
+  const uint32_t inst = bar.header.instrument_id;
+  market_state& m = market(inst);
+  m.last_close = bar.close;
+  m.close_ts = engine_.now();
+  m.has_close = true;
+  if (config_.fill != fill_model::close) return;
+  for (size_t i = 0; i < working_.size();) {
+    order& o = working_[i];
+    if (o.instrument_id == inst && o.type == CATS_ORDER_MARKET && execute(o, bar.close, true, CATS_LIQUIDITY_TAKER)) {
+      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
   const uint32_t inst = bar.header.instrument_id;
   if (!working_.empty()) {
     // Orders are matched in submission order; ones submitted while this bar is processed wait.
@@ -152,7 +177,8 @@ void sim_exchange::on_bar(const cats_bar_event_t& bar) {
       }
       const bool buy = o.side == CATS_SIDE_BUY;
       if (o.type == CATS_ORDER_MARKET) {
-        done = execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
+        // In close mode market orders wait for the close (on_bar_close).
+        if (config_.fill == fill_model::next_open) done = execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
       } else if (o.tif == CATS_TIF_IOC) {
         const bool crosses = buy ? bar.open <= o.limit_price : bar.open >= o.limit_price;
         if (crosses) done = execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
@@ -172,9 +198,20 @@ void sim_exchange::on_bar(const cats_bar_event_t& bar) {
       }
     }
   }
-  market_state& m = market(inst);
-  m.last_close = bar.close;
-  m.has_close = true;
+}
+
+bool sim_exchange::below_minimums(const order& o, const instrument_info& inst, int64_t qty,
+                                  int64_t notional) {
+  std::string why;
+  if (inst.min_quantity > 0 && qty < inst.min_quantity)
+    why = "quantity " + fixed_to_string(qty) + " is below the minimum " +
+          fixed_to_string(inst.min_quantity) + " of " + inst.symbol;
+  else if (inst.min_notional > 0 && notional < inst.min_notional)
+    why = "notional " + fixed_to_string(notional) + " is below the minimum " +
+          fixed_to_string(inst.min_notional) + " of " + inst.symbol;
+  if (why.empty()) return false;
+  post_update(o, o.filled == 0 ? CATS_ORDER_REJECTED : CATS_ORDER_CANCELED, std::move(why));
+  return true;
 }
 
 bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
@@ -209,9 +246,11 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
         acct.equity() - pos.market_value + pos_value_at_price - closing_fee;
     const int64_t other_gross = acct.gross_exposure() - abs64(pos.market_value);
     const int64_t left_after_close = abs64(pos.quantity) - closing;  // same side as the order
-    const int128_t headroom = static_cast<int128_t>(fixed_mul(config_.leverage, equity_at_price,
-                                                              rounding::down)) -
-                              other_gross - fixed_mul(left_after_close, price, rounding::up);
+    // In 128 bits: leverage x equity may exceed the int64 range of a single amount.
+    const int128_t headroom =
+        div_round(static_cast<int128_t>(config_.leverage) * equity_at_price, fixed_scale,
+                  rounding::down) -
+        other_gross - fixed_mul(left_after_close, price, rounding::up);
     // opening x price x (1 + leverage x fee_rate) <= headroom
     const int128_t unit_cost =
         static_cast<int128_t>(price) *
@@ -234,12 +273,8 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
     return true;
   }
   const int64_t notional = fixed_mul(qty, price, rounding::nearest);
-  if (inst.min_notional > 0 && notional < inst.min_notional && closing == 0) {
-    post_update(o, o.filled == 0 ? CATS_ORDER_REJECTED : CATS_ORDER_CANCELED,
-                "notional " + fixed_to_string(notional) + " is below the minimum " +
-                    fixed_to_string(inst.min_notional) + " of " + inst.symbol);
-    return true;
-  }
+  // Minimums apply to orders that open a position; closing one is always allowed.
+  if (closing == 0 && below_minimums(o, inst, qty, notional)) return true;
   const int64_t fee = fixed_mul(notional, fee_rate, rounding::up);
   const auto closed = acct.apply_fill(o.instrument_id, dir, qty, price, fee, engine_.now());
   o.filled += qty;

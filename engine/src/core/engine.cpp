@@ -220,6 +220,10 @@ bool engine::cancel_timer(uint32_t owner, uint64_t timer_id) {
 }
 
 void engine::run_timers_until(int64_t ts_ns) {
+  // A strategy that re-arms a timer for "now" from on_timer would never let time move on; one
+  // that fires this many timers in a single step is stopped.
+  constexpr uint64_t max_timers_per_step = 1'000'000;
+  uint64_t fired = 0;
   while (!timers_.empty() && timers_.front().at <= ts_ns) {
     std::pop_heap(timers_.begin(), timers_.end(), std::greater<>());
     const timer_entry t = timers_.back();
@@ -237,6 +241,10 @@ void engine::run_timers_until(int64_t ts_ns) {
     ev.scheduled_ts_ns = t.at;
     deliver(*slots_[t.owner], ev.header);
     flush();
+    if (++fired > max_timers_per_step && slots_[t.owner]->running)
+      fail(*slots_[t.owner], "on_event(timer)", CATS_E_FAILED,
+           "more than " + std::to_string(max_timers_per_step) +
+               " timers fired without time advancing (a timer re-armed for the past?)");
   }
 }
 
@@ -279,8 +287,12 @@ void copy_out(const T& full, T* out) noexcept {
   const uint32_t want = out->struct_size;
   const size_t n = std::min<size_t>(want, sizeof(T));
   std::memcpy(out, &full, n);
+  // A newer plugin's struct is larger: the fields this host does not know are zero.
+  if (want > n) std::memset(reinterpret_cast<char*>(out) + n, 0, want - n);
   out->struct_size = static_cast<uint32_t>(n);
 }
+
+bool bad_str(cats_str_t s) noexcept { return s.data == nullptr && s.size != 0; }
 
 void fill_instrument(const instrument_info& i, cats_instrument_t& out) noexcept {
   out = {};
@@ -296,43 +308,55 @@ void fill_instrument(const instrument_info& i, cats_instrument_t& out) noexcept 
   out.min_notional = i.min_notional;
 }
 
-void api_log(cats_host_t* h, int32_t level, cats_str_t message) {
+void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
+  if (bad_str(message)) return;
   try {
     if (engine* e = eng(h)) e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
   } catch (...) {
   }
 }
 
-int64_t api_now(cats_host_t* h) {
+int64_t api_now(cats_host_t* h) noexcept {
   engine* e = eng(h);
   return e != nullptr ? e->now() : 0;
 }
 
-cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol, cats_instrument_t* out) {
+cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol, cats_instrument_t* out) noexcept {
   engine* e = eng(h);
-  if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
+  if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2 || bad_str(symbol))
     return CATS_E_INVALID_ARGUMENT;
-  const std::string_view name(symbol.data, symbol.size);
-  const instrument_info* i = e->instruments().find(name);
-  if (i == nullptr) {
-    std::string known;
-    for (const instrument_info& x : e->instruments().all()) known += (known.empty() ? "" : ", ") + x.symbol;
-    return error_out(h, CATS_E_NOT_FOUND,
-                     "no instrument '" + std::string(name) + "' in this run (known: " +
-                         (known.empty() ? "none" : known) + ")");
+  try {
+    const std::string_view name(symbol.data, symbol.size);
+    const instrument_info* i = e->instruments().find(name);
+    if (i == nullptr) {
+      std::string known;
+      for (const instrument_info& x : e->instruments().all())
+        known += (known.empty() ? "" : ", ") + x.symbol;
+      return error_out(h, CATS_E_NOT_FOUND,
+                       "no instrument '" + std::string(name) + "' in this run (known: " +
+                           (known.empty() ? "none" : known) + ")");
+    }
+    cats_instrument_t full;
+    fill_instrument(*i, full);
+    copy_out(full, out);
+    return CATS_OK;
+  } catch (...) {
+    return CATS_E_FAILED;
   }
-  cats_instrument_t full;
-  fill_instrument(*i, full);
-  copy_out(full, out);
-  return CATS_OK;
 }
 
-cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t* out) {
+cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t* out) noexcept {
   engine* e = eng(h);
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
   const instrument_info* i = e->instruments().get(id);
-  if (i == nullptr) return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(id));
+  if (i == nullptr) {
+    try {
+      return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(id));
+    } catch (...) {
+      return CATS_E_NOT_FOUND;
+    }
+  }
   cats_instrument_t full;
   fill_instrument(*i, full);
   copy_out(full, out);
@@ -340,20 +364,21 @@ cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t*
 }
 
 cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* request,
-                               uint64_t* out_order_id) {
+                               uint64_t* out_order_id) noexcept {
   engine* e = eng(h);
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  if (request == nullptr || out_order_id == nullptr)
-    return error_out(h, CATS_E_INVALID_ARGUMENT, "request and out_order_id must not be NULL");
-  if (request->struct_size < offsetof(cats_order_request_t, client_tag) + sizeof(uint64_t))
-    return error_out(h, CATS_E_INVALID_ARGUMENT,
-                     "order request struct_size " + std::to_string(request->struct_size) +
-                         " is smaller than ABI 1.0's " + std::to_string(sizeof(cats_order_request_t)));
-  if (e->router() == nullptr)
-    return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
-  cats_order_request_t req{};
-  std::memcpy(&req, request, std::min<size_t>(request->struct_size, sizeof req));
   try {
+    if (request == nullptr || out_order_id == nullptr)
+      return error_out(h, CATS_E_INVALID_ARGUMENT, "request and out_order_id must not be NULL");
+    if (request->struct_size < offsetof(cats_order_request_t, client_tag) + sizeof(uint64_t))
+      return error_out(h, CATS_E_INVALID_ARGUMENT,
+                       "order request struct_size " + std::to_string(request->struct_size) +
+                           " is smaller than ABI 1.0's " +
+                           std::to_string(sizeof(cats_order_request_t)));
+    if (e->router() == nullptr)
+      return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
+    cats_order_request_t req{};
+    std::memcpy(&req, request, std::min<size_t>(request->struct_size, sizeof req));
     std::string err;
     const cats_status_t st = e->router()->submit(h->slot, req, *out_order_id, err);
     if (st != CATS_OK) return error_out(h, st, std::move(err));
@@ -361,28 +386,39 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
     return CATS_OK;
   } catch (const std::exception& ex) {
     return error_out(h, CATS_E_FAILED, ex.what());
+  } catch (...) {
+    return CATS_E_FAILED;
   }
 }
 
-cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) {
+cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) noexcept {
   engine* e = eng(h);
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  if (e->router() == nullptr) return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
   try {
+    if (e->router() == nullptr)
+      return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
     std::string err;
     const cats_status_t st = e->router()->cancel(h->slot, order_id, err);
     return st == CATS_OK ? CATS_OK : error_out(h, st, std::move(err));
   } catch (const std::exception& ex) {
     return error_out(h, CATS_E_FAILED, ex.what());
+  } catch (...) {
+    return CATS_E_FAILED;
   }
 }
 
-cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id, cats_position_t* out) {
+cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id,
+                               cats_position_t* out) noexcept {
   engine* e = eng(h);
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
-  if (e->instruments().get(instrument_id) == nullptr)
-    return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(instrument_id));
+  if (e->instruments().get(instrument_id) == nullptr) {
+    try {
+      return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(instrument_id));
+    } catch (...) {
+      return CATS_E_NOT_FOUND;
+    }
+  }
   const position_state& p = e->account().position(instrument_id);
   cats_position_t full{};
   full.struct_size = sizeof full;
@@ -396,7 +432,7 @@ cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id, cats_posi
   return CATS_OK;
 }
 
-cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) {
+cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) noexcept {
   engine* e = eng(h);
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
@@ -412,7 +448,7 @@ cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) {
 }
 
 cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_data,
-                            uint64_t* out_timer_id) {
+                            uint64_t* out_timer_id) noexcept {
   engine* e = eng(h);
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   try {
@@ -421,22 +457,24 @@ cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_da
     return CATS_OK;
   } catch (const std::exception& ex) {
     return error_out(h, CATS_E_FAILED, ex.what());
+  } catch (...) {
+    return CATS_E_FAILED;
   }
 }
 
-cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) {
+cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) noexcept {
   engine* e = eng(h);
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   try {
     if (e->cancel_timer(h->slot, timer_id)) return CATS_OK;
-  } catch (const std::exception& ex) {
-    return error_out(h, CATS_E_FAILED, ex.what());
+    return error_out(h, CATS_E_NOT_FOUND,
+                     "no pending timer " + std::to_string(timer_id) + " of this strategy");
+  } catch (...) {
+    return CATS_E_FAILED;
   }
-  return error_out(h, CATS_E_NOT_FOUND,
-                   "no pending timer " + std::to_string(timer_id) + " of this strategy");
 }
 
-cats_str_t api_last_error(cats_host_t* h) {
+cats_str_t api_last_error(cats_host_t* h) noexcept {
   if (h == nullptr) return {nullptr, 0};
   return {h->last_error.data(), h->last_error.size()};
 }

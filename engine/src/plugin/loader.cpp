@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/dll/shared_library.hpp>
 #include <cstddef>
@@ -92,14 +93,10 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
             abi_version_string() + "); upgrade the engine or rebuild against an older SDK";
     return nullptr;
   }
-  if (d->struct_size > sizeof(cats_strategy_descriptor_t)) {
-    error = where + "descriptor is " + std::to_string(d->struct_size) +
-            " bytes, larger than ABI " + std::to_string(d->abi_major) + "." +
-            std::to_string(d->abi_minor) + " defines (" +
-            std::to_string(sizeof(cats_strategy_descriptor_t)) + "); the plugin is corrupt";
-    return nullptr;
-  }
-  std::memcpy(&p->desc_, d, d->struct_size);  // the rest stays zero
+  // A plugin compiled with a newer header that asks only for this host's minor may have a longer
+  // descriptor; the fields this host does not know are ignored (the minor check above already
+  // refused every plugin that needs them). Fields it lacks stay zero.
+  std::memcpy(&p->desc_, d, std::min<size_t>(d->struct_size, sizeof p->desc_));
   const cats_strategy_descriptor_t& desc = p->desc_;
   const char* missing = desc.create == nullptr       ? "create"
                         : desc.destroy == nullptr    ? "destroy"

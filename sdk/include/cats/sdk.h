@@ -321,6 +321,8 @@ typedef struct cats_param_spec_t {
   cats_str_t description;    /**< one line for `cats plugins inspect` */
 } cats_param_spec_t;
 
+/** One parameter value. Items carry no struct_size of their own: cats_params_t.item_size is the
+ * stride and says how much of each item the host wrote; a reader copies at most that much. */
 typedef struct cats_param_value_t {
   cats_str_t name;
   int32_t type;      /**< cats_param_type; decides which of the fields below is set */

@@ -22,6 +22,7 @@
 #include <cats/sdk.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -290,17 +291,21 @@ class params {
  public:
   params() = default;
   explicit params(const cats_params_t* p) {
-    if (p == nullptr || p->items == nullptr) return;
+    // Items are read with the host's stride and never beyond it: a shorter (older) item leaves
+    // the fields it lacks zero.
+    if (p == nullptr || p->items == nullptr || p->item_size < sizeof(cats_str_t) + 4) return;
     const auto* base = reinterpret_cast<const unsigned char*>(p->items);
     for (uint32_t i = 0; i < p->count; ++i) {
-      const auto* v = reinterpret_cast<const cats_param_value_t*>(base + size_t{i} * p->item_size);
+      cats_param_value_t v{};
+      std::memcpy(&v, base + size_t{i} * p->item_size,
+                  std::min<size_t>(p->item_size, sizeof(cats_param_value_t)));
       value val;
-      val.type = static_cast<cats_param_type>(v->type);
-      val.b = v->bool_value != 0;
-      val.i = v->int_value;
-      val.f = v->float_value;
-      val.s = std::string(to_string_view(v->string_value));
-      values_.emplace_back(std::string(to_string_view(v->name)), std::move(val));
+      val.type = static_cast<cats_param_type>(v.type);
+      val.b = v.bool_value != 0;
+      val.i = v.int_value;
+      val.f = v.float_value;
+      val.s = std::string(to_string_view(v.string_value));
+      values_.emplace_back(std::string(to_string_view(v.name)), std::move(val));
     }
   }
 
@@ -665,25 +670,39 @@ inline void copy_error(char* buf, uint32_t cap, const char* msg) noexcept {
   buf[n] = '\0';
 }
 
+// The event as the struct this SDK knows: used in place when the host wrote at least that much,
+// otherwise copied into a zeroed local so fields an older host did not write read as zero.
+template <class Event, class View, class Call>
+void deliver_as(const cats_event_t& e, Call&& call) {
+  if (e.struct_size >= sizeof(Event)) {
+    call(View(reinterpret_cast<const Event&>(e)));
+  } else {
+    Event copy{};
+    std::memcpy(&copy, &e, e.struct_size);
+    call(View(copy));
+  }
+}
+
 inline void dispatch(strategy& s, const cats_event_t& e) {
   switch (e.type) {
     case CATS_EVENT_BAR:
-      s.on_bar(bar(reinterpret_cast<const cats_bar_event_t&>(e)));
+      deliver_as<cats_bar_event_t, bar>(e, [&](const bar& v) { s.on_bar(v); });
       break;
     case CATS_EVENT_TRADE:
-      s.on_trade(trade(reinterpret_cast<const cats_trade_event_t&>(e)));
+      deliver_as<cats_trade_event_t, trade>(e, [&](const trade& v) { s.on_trade(v); });
       break;
     case CATS_EVENT_QUOTE:
-      s.on_quote(quote(reinterpret_cast<const cats_quote_event_t&>(e)));
+      deliver_as<cats_quote_event_t, quote>(e, [&](const quote& v) { s.on_quote(v); });
       break;
     case CATS_EVENT_ORDER_UPDATE:
-      s.on_order_update(order_update(reinterpret_cast<const cats_order_update_event_t&>(e)));
+      deliver_as<cats_order_update_event_t, order_update>(
+          e, [&](const order_update& v) { s.on_order_update(v); });
       break;
     case CATS_EVENT_FILL:
-      s.on_fill(fill(reinterpret_cast<const cats_fill_event_t&>(e)));
+      deliver_as<cats_fill_event_t, fill>(e, [&](const fill& v) { s.on_fill(v); });
       break;
     case CATS_EVENT_TIMER:
-      s.on_timer(timer(reinterpret_cast<const cats_timer_event_t&>(e)));
+      deliver_as<cats_timer_event_t, timer>(e, [&](const timer& v) { s.on_timer(v); });
       break;
     default:
       s.on_other_event(e);
@@ -691,24 +710,31 @@ inline void dispatch(strategy& s, const cats_event_t& e) {
   }
 }
 
+// The declared parameters as a C table, built at compile time: the entry point allocates nothing.
 template <class T>
-const cats_param_spec_t* param_table(uint32_t& count) {
+constexpr auto make_param_table() {
+  std::array<cats_param_spec_t, std::size(T::params)> out{};
+  for (size_t i = 0; i < out.size(); ++i) {
+    const param_spec& p = T::params[i];
+    out[i].struct_size = sizeof(cats_param_spec_t);
+    out[i].type = p.type;
+    out[i].name = {p.name, std::char_traits<char>::length(p.name)};
+    out[i].default_value = {p.default_value, std::char_traits<char>::length(p.default_value)};
+    out[i].description = {p.description, std::char_traits<char>::length(p.description)};
+  }
+  return out;
+}
+
+template <class T>
+struct param_table_holder {
+  static constexpr auto table = make_param_table<T>();
+};
+
+template <class T>
+const cats_param_spec_t* param_table(uint32_t& count) noexcept {
   if constexpr (requires { T::params; }) {
-    static const std::vector<cats_param_spec_t> table = [] {
-      std::vector<cats_param_spec_t> out;
-      for (const param_spec& p : T::params) {
-        cats_param_spec_t s{};
-        s.struct_size = sizeof s;
-        s.type = p.type;
-        s.name = {p.name, std::strlen(p.name)};
-        s.default_value = {p.default_value, std::strlen(p.default_value)};
-        s.description = {p.description, std::strlen(p.description)};
-        out.push_back(s);
-      }
-      return out;
-    }();
-    count = static_cast<uint32_t>(table.size());
-    return table.data();
+    count = static_cast<uint32_t>(param_table_holder<T>::table.size());
+    return param_table_holder<T>::table.data();
   } else {
     count = 0;
     return nullptr;
@@ -797,7 +823,8 @@ const cats_strategy_descriptor_t* entry(const char* name, const char* version,
 }  // namespace detail
 }  // namespace cats
 
-/// Exports `Class` as this plugin's strategy. Use exactly once per plugin.
+/// Exports `Class` as this plugin's strategy. Use exactly once per plugin. The descriptor is
+/// returned whatever the host's version: the host compares versions and explains a refusal.
 #define CATS_EXPORT_STRATEGY(Class, Name, Version, Description)                          \
   extern "C" CATS_EXPORT const cats_strategy_descriptor_t* cats_strategy_entry(          \
       uint32_t host_abi_major, uint32_t host_abi_minor) {                                \

@@ -44,7 +44,8 @@ class bar_replay {
   status next(cats_bar_event_t& bar);
 
   const std::string& error() const noexcept { return error_; }
-  const replay_stats& stats() const noexcept { return stats_; }
+  /// Rows, bars, skips and gaps so far, with the first messages about them.
+  replay_stats stats() const;
   /// Interval of the first instrument's bars (0 before the first bar).
   int64_t interval_ns() const noexcept { return interval_ns_; }
   const std::vector<std::unique_ptr<kline_csv_reader>>& readers() const noexcept {
@@ -75,7 +76,6 @@ class bar_replay {
   replay_stats stats_;
   std::string error_;
   int64_t interval_ns_ = 0;
-  bool finished_ = false;
 };
 
 }  // namespace cats

@@ -59,6 +59,7 @@ class metrics_accumulator {
   double shift_ = 0, sum_ = 0, sum_sq_ = 0;
   double downside_sq_ = 0;
   uint64_t exposed_ = 0;
+  bool ruined_ = false;  // equity reached zero or below: return statistics are undefined
   // Drawdown state.
   int64_t peak_ = 0, peak_ts_ = 0;
   uint64_t peak_index_ = 0;

@@ -3,7 +3,9 @@
 // Rules (README "Fill rules" documents them for users):
 //  - Market orders fill at the next bar's open (fill = next_open, the default) or at the close of
 //    the bar being processed (fill = close), moved against the order by the slippage, rounded to
-//    the tick against the order, and pay the taker fee.
+//    the tick against the order, and pay the taker fee. In close mode an order submitted before a
+//    bar has closed (from a timer inside the bar, or on a fill at its open) waits for that close:
+//    no order ever fills at a price that was not known when it was submitted.
 //  - Limit orders rest from the next bar on. A buy fills when the bar trades below its price
 //    (low < limit): at the limit as maker, or at the open as taker when the bar opens below the
 //    limit. Sells mirror this. IOC limits get only the next bar's open.
@@ -60,9 +62,12 @@ class sim_exchange final : public order_router {
   cats_status_t cancel(uint32_t owner, uint64_t order_id, std::string& error) override;
   void cancel_all(uint32_t owner, std::string_view reason) override;
 
-  /// A bar of an instrument begins (engine clock at its open time): fills the orders waiting for
-  /// it, then remembers its close for close-mode fills. Call before the bar is dispatched.
-  void on_bar(const cats_bar_event_t& bar);
+  /// A bar of an instrument begins (engine clock at its open time): fills the orders it matches.
+  void on_bar_open(const cats_bar_event_t& bar);
+  /// The bar has closed (engine clock at its close): close-mode market orders waiting for it
+  /// fill, and orders submitted from now on until the next bar fill at this close. Call before the
+  /// bar is dispatched to the strategies.
+  void on_bar_close(const cats_bar_event_t& bar);
   /// Cancels every working order (end of data).
   void finish(std::string_view reason);
 
@@ -86,11 +91,14 @@ class sim_exchange final : public order_router {
   };
   struct market_state {
     int64_t last_close = 0;
+    int64_t close_ts = 0;  ///< when last_close became known
     bool has_close = false;
   };
 
   /// Fills what the account can afford of `o` at `base_price`; returns true if the order is done.
   bool execute(order& o, int64_t base_price, bool apply_slippage, cats_liquidity liquidity);
+  /// Rejects (or, after a partial fill, cancels) an opening order below the instrument's minimums.
+  bool below_minimums(const order& o, const instrument_info& inst, int64_t qty, int64_t notional);
   void post_update(const order& o, cats_order_status status, std::string reason);
   market_state& market(uint32_t instrument_id);
 
