@@ -61,7 +61,8 @@ class ma_crossover final : public cats::strategy {
   static constexpr cats::param_spec params[] = {
       {"fast", CATS_PARAM_INT, "10", "bars in the fast moving average"},
       {"slow", CATS_PARAM_INT, "30", "bars in the slow moving average"},
-      {"symbol", CATS_PARAM_STRING, "\"\"", "instrument to trade; empty = the first one that has bars"},
+      {"symbol", CATS_PARAM_STRING, "\"\"",
+       "instrument to trade; empty = the first one that has bars"},
       {"fraction", CATS_PARAM_FLOAT, "1.0", "fraction of equity committed per entry (0, 1]"},
       {"allow_short", CATS_PARAM_BOOL, "false", "go short on a downward cross instead of flat"},
   };

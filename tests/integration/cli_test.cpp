@@ -41,7 +41,8 @@ class Cli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new test::temp_dir();
     // Two weeks of 1-minute bars: enough for trades, fast enough for many runs.
-    const run_result g = run({cats_bin, "generate", "--out", data(), "--days", "14", "--seed", "7"});
+    const run_result g =
+        run({cats_bin, "generate", "--out", data(), "--days", "14", "--seed", "7"});
     ASSERT_EQ(g.exit_code, 0) << g.err;
   }
   static void TearDownTestSuite() {
@@ -54,11 +55,16 @@ class Cli : public ::testing::Test {
   static std::string config(const std::string& name, const std::string& data_file,
                             const std::string& extra = "") {
     const fs::path file = dir_->path() / (name + ".toml");
-    test::write_file(file, "[engine]\nlog_level = \"warn\"\n\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
-                           "files = [\"" + data_file + "\"]\ntick_size = \"0.01\"\n"
-                           "lot_size = \"0.00001\"\n\n[backtest]\ninitial_cash = 10000\nfee_bps = 10\n"
-                           "slippage_bps = 1\n\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n"
-                           "[strategy.params]\nfast = 30\nslow = 120\n" + extra);
+    test::write_file(
+        file,
+        "[engine]\nlog_level = \"warn\"\n\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+        "files = [\"" +
+            data_file +
+            "\"]\ntick_size = \"0.01\"\n"
+            "lot_size = \"0.00001\"\n\n[backtest]\ninitial_cash = 10000\nfee_bps = 10\n"
+            "slippage_bps = 1\n\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n"
+            "[strategy.params]\nfast = 30\nslow = 120\n" +
+            extra);
     return file.string();
   }
 
@@ -134,8 +140,8 @@ TEST_F(Cli, SetOverridesChangeTheRun) {
   const run_result base = run({cats_bin, "backtest", "--config", cfg, "--json"});
   const run_result fast = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
                                "strategy.sma.fast=10", "--set", "strategy.sma.slow=40"});
-  const run_result close = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
-                                "backtest.fill=close"});
+  const run_result close =
+      run({cats_bin, "backtest", "--config", cfg, "--json", "--set", "backtest.fill=close"});
   const run_result fees = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
                                "backtest.fee_bps=0", "--set", "backtest.slippage_bps=0"});
   ASSERT_EQ(base.exit_code, 0) << base.err;
@@ -155,12 +161,14 @@ TEST_F(Cli, ConfigErrorsExitWithCodeTwoAndSayWhere) {
   run_result r = run({cats_bin, "backtest", "--config", cfg, "--set", "backtest.fee_bps=abc"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--set backtest.fee_bps=abc: backtest.fee_bps: expected a number"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   r = run({cats_bin, "backtest", "--config", cfg, "--set", "strategy.sma.fsat=3"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--set strategy.sma.fsat=3: strategy 'sma' (ma_crossover 1.0.0) has no "
                        "parameter 'fsat'; valid: fast, slow, symbol, fraction, allow_short"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   r = run({cats_bin, "backtest", "--config", cfg, "--set", "strategy.sma.fast=150"});
   EXPECT_EQ(r.exit_code, 1);  // the strategy itself refuses fast >= slow
   EXPECT_NE(r.err.find("fast (150) must be shorter than slow (120)"), std::string::npos) << r.err;
@@ -199,13 +207,15 @@ TEST_F(Cli, MalformedDataStopsWithFileAndLineOrIsSkipped) {
   test::write_file(first, "1704067200000,1,2\n" + text);
   r = run({cats_bin, "backtest", "--config", config("bad_first", first)});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(first + ":1: expected 12 comma-separated columns, found 3"), std::string::npos)
+  EXPECT_NE(r.err.find(first + ":1: expected 12 comma-separated columns, found 3"),
+            std::string::npos)
       << r.err;
 }
 
 TEST_F(Cli, MicrosecondFilesGiveTheSameResult) {
   const std::string us = (dir_->path() / "sample_us.csv").string();
-  const run_result g = run({cats_bin, "generate", "--out", us, "--days", "14", "--seed", "7", "--micros", "--header"});
+  const run_result g = run(
+      {cats_bin, "generate", "--out", us, "--days", "14", "--seed", "7", "--micros", "--header"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
   const run_result a = run({cats_bin, "backtest", "--config", config("ms", data()), "--json"});
   const run_result b = run({cats_bin, "backtest", "--config", config("us", us), "--json"});
@@ -216,15 +226,16 @@ TEST_F(Cli, MicrosecondFilesGiveTheSameResult) {
 }
 
 TEST_F(Cli, AFailingStrategyIsDisabledAndTheOthersRunOn) {
-  const std::string cfg = config(
-      "failing", data(),
-      "\n[[strategy]]\nname = \"probe\"\nplugin = \"" + test_plugins + "/probe_strategy.so\"\n"
-      "[strategy.params]\nthrow_at_bar = 100\n");
+  const std::string cfg = config("failing", data(),
+                                 "\n[[strategy]]\nname = \"probe\"\nplugin = \"" + test_plugins +
+                                     "/probe_strategy.so\"\n"
+                                     "[strategy.params]\nthrow_at_bar = 100\n");
   const run_result r = run({cats_bin, "backtest", "--config", cfg, "--json"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("strategy 'probe' (probe 2.3.4) failed in on_event(bar) at "
                        "2024-01-01T01:40:00Z: probe: deliberate failure at bar 100"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.out.find("\"status\": \"failed\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"error\": \"probe: deliberate failure at bar 100\""), std::string::npos);
   // The probe saw 100 bars; the SMA strategy went on to the end and traded.
@@ -239,18 +250,23 @@ TEST_F(Cli, RefusedPluginsAreNamedWithTheReason) {
                             "strategy.sma.plugin=" + test_plugins + "/c_strategy_major.so"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("plugin " + test_plugins + "/c_strategy_major.so: built for ABI major 2"),
-            std::string::npos) << r.err;
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(Cli, EventsReachTheStrategyInOrder) {
   const std::string log = (dir_->path() / "probe.log").string();
   const std::string cfg = (dir_->path() / "probe.toml").string();
-  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
-                        "files = [\"" + data() + "\"]\nlot_size = \"0.00001\"\n"
-                        "[backtest]\nfee_bps = 10\nend = 2024-01-01T00:06:00\n"
-                        "[[strategy]]\nname = \"p\"\nplugin = \"" + test_plugins +
-                        "/probe_strategy.so\"\n[strategy.params]\nlog = \"" + log + "\"\n"
-                        "buy_at_bar = 3\nsell_at_bar = 5\ntimer_at_bar = 2\nquantity = 0.01\n");
+  test::write_file(cfg,
+                   "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                   "files = [\"" +
+                       data() +
+                       "\"]\nlot_size = \"0.00001\"\n"
+                       "[backtest]\nfee_bps = 10\nend = 2024-01-01T00:06:00\n"
+                       "[[strategy]]\nname = \"p\"\nplugin = \"" +
+                       test_plugins + "/probe_strategy.so\"\n[strategy.params]\nlog = \"" + log +
+                       "\"\n"
+                       "buy_at_bar = 3\nsell_at_bar = 5\ntimer_at_bar = 2\nquantity = 0.01\n");
   const run_result r = run({cats_bin, "backtest", "--config", cfg, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string got = test::read_file(log);
@@ -283,14 +299,16 @@ TEST_F(Cli, EventsReachTheStrategyInOrder) {
 }
 
 TEST_F(Cli, PluginsInspectAndList) {
-  run_result r = run({cats_bin, "plugins", "inspect", std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so"});
+  run_result r =
+      run({cats_bin, "plugins", "inspect", std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("ma_crossover 1.0.0  (ABI 1.0)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("allow_short"), std::string::npos) << r.out;
   r = run({cats_bin, "plugins", "list", "--dir", test_plugins});
   EXPECT_EQ(r.exit_code, 1);  // some test plugins are refused on purpose
   EXPECT_NE(r.out.find("probe 2.3.4"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("refused: plugin " + test_plugins + "/c_strategy_major.so"), std::string::npos);
+  EXPECT_NE(r.out.find("refused: plugin " + test_plugins + "/c_strategy_major.so"),
+            std::string::npos);
   r = run({cats_bin, "plugins", "inspect", test_plugins + "/no_entry.so"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no entry symbol"), std::string::npos);

@@ -77,7 +77,9 @@ struct scenario {
 };
 
 // Test names and failure messages show the scenario's name, not its bytes.
-void PrintTo(const scenario& s, std::ostream* os) { *os << s.name; }
+void PrintTo(const scenario& s, std::ostream* os) {
+  *os << s.name;
+}
 
 class RealData : public ::testing::TestWithParam<scenario> {};
 
@@ -89,24 +91,32 @@ TEST_P(RealData, MatchesTheIndependentReference) {
                  << " (set CATS_SHARED_DATA to the folder holding klines/)";
   test::temp_dir d;
   const fs::path cfg = d / "real.toml";
-  test::write_file(cfg, std::string("[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"") + sc.symbol +
-                            "\"\nfiles = [\"" + csv.string() +
+  test::write_file(cfg, std::string("[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"") +
+                            sc.symbol + "\"\nfiles = [\"" + csv.string() +
                             "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n[backtest]\n"
-                            "initial_cash = 10000\nfee_bps = 10\nslippage_bps = " + sc.slippage_bps +
-                            "\nfill = \"" + sc.fill + "\"\n[[strategy]]\nname = \"sma\"\n"
+                            "initial_cash = 10000\nfee_bps = 10\nslippage_bps = " +
+                            sc.slippage_bps + "\nfill = \"" + sc.fill +
+                            "\"\n[[strategy]]\nname = \"sma\"\n"
                             "plugin = \"ma_crossover\"\n[strategy.params]\nfast = " +
                             std::to_string(sc.fast) + "\nslow = " + std::to_string(sc.slow) +
                             "\nallow_short = " + (sc.allow_short ? "true" : "false") + "\n");
-  const test::run_result eng = test::run({CATS_BINARY, "backtest", "--config", cfg.string(), "--json"});
+  const test::run_result eng =
+      test::run({CATS_BINARY, "backtest", "--config", cfg.string(), "--json"});
   ASSERT_EQ(eng.exit_code, 0) << eng.err;
-  std::vector<std::string> ref_cmd = {CATS_PYTHON,
-                                      std::string(CATS_SOURCE_DIR) + "/tests/reference/sma_backtest.py",
-                                      csv.string(),
-                                      "--fast", std::to_string(sc.fast),
-                                      "--slow", std::to_string(sc.slow),
-                                      "--fee-bps", "10",
-                                      "--slippage-bps", sc.slippage_bps,
-                                      "--fill", sc.fill};
+  std::vector<std::string> ref_cmd = {
+      CATS_PYTHON,
+      std::string(CATS_SOURCE_DIR) + "/tests/reference/sma_backtest.py",
+      csv.string(),
+      "--fast",
+      std::to_string(sc.fast),
+      "--slow",
+      std::to_string(sc.slow),
+      "--fee-bps",
+      "10",
+      "--slippage-bps",
+      sc.slippage_bps,
+      "--fill",
+      sc.fill};
   if (sc.allow_short) ref_cmd.push_back("--allow-short");
   const test::run_result ref = test::run(ref_cmd);
   ASSERT_EQ(ref.exit_code, 0) << ref.err;
@@ -127,7 +137,8 @@ TEST_P(RealData, MatchesTheIndependentReference) {
     const double rv = std::strtod(r.at(key).c_str(), nullptr);
     EXPECT_NEAR(ev, rv, 2e-6 + 1e-9 * std::fabs(rv)) << key;
   }
-  EXPECT_NEAR(std::strtod(e.at("buy_hold_return_pct").c_str(), nullptr), buy_and_hold_pct(csv), 1e-6);
+  EXPECT_NEAR(std::strtod(e.at("buy_hold_return_pct").c_str(), nullptr), buy_and_hold_pct(csv),
+              1e-6);
   EXPECT_GT(std::strtol(e.at("trades").c_str(), nullptr, 10), 10);
 }
 
@@ -153,16 +164,20 @@ TEST(RealDataGaps, TheMissingHourOf2023IsReported) {
   if (!fs::exists(csv)) GTEST_SKIP() << "real market data not found at " << csv;
   test::temp_dir d;
   const fs::path cfg = d / "gap.toml";
-  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BTCUSDT\"\nfiles = [\"" +
-                            csv.string() + "\"]\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n");
-  const test::run_result r = test::run({CATS_BINARY, "backtest", "--config", cfg.string(), "--json"});
+  test::write_file(
+      cfg, "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BTCUSDT\"\nfiles = [\"" +
+               csv.string() + "\"]\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n");
+  const test::run_result r =
+      test::run({CATS_BINARY, "backtest", "--config", cfg.string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto e = flat_json(r.out);
   EXPECT_EQ(e.at("bars"), "8759");
   EXPECT_EQ(e.at("gaps"), "1");
   EXPECT_EQ(e.at("missing_bars"), "1");
-  EXPECT_NE(r.out.find("gap: 1 bar(s) missing between 2023-03-24T12:00:00Z and 2023-03-24T14:00:00Z"),
-            std::string::npos) << r.out;
+  EXPECT_NE(
+      r.out.find("gap: 1 bar(s) missing between 2023-03-24T12:00:00Z and 2023-03-24T14:00:00Z"),
+      std::string::npos)
+      << r.out;
 }
 
 }  // namespace

@@ -53,7 +53,9 @@ static cats_status_t c_create(const cats_host_api_t* api, cats_host_t* host,
 #endif
 }
 
-static void c_destroy(cats_strategy_t* s) { free(s); }
+static void c_destroy(cats_strategy_t* s) {
+  free(s);
+}
 
 static cats_status_t c_on_event(cats_strategy_t* s, const cats_event_t* e) {
   if (e->type != CATS_EVENT_BAR) return CATS_OK;
@@ -73,7 +75,10 @@ static cats_str_t c_last_error(cats_strategy_t* s) {
 }
 
 static const cats_param_spec_t c_params[] = {
-    {sizeof(cats_param_spec_t), CATS_PARAM_INT, {"fail_at_bar", 11}, {"0", 1},
+    {sizeof(cats_param_spec_t),
+     CATS_PARAM_INT,
+     {"fail_at_bar", 11},
+     {"0", 1},
      {"return an error on this bar (0 = never)", 39}},
 };
 

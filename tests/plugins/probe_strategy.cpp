@@ -43,7 +43,8 @@ class probe final : public cats::strategy {
     ++bars_;
     write("bar " + std::to_string(bars_) + " " + std::to_string(b.time_ns()) + " " +
           b.close().to_string());
-    if (bars_ == throw_at_) throw std::runtime_error("probe: deliberate failure at bar " + std::to_string(bars_));
+    if (bars_ == throw_at_)
+      throw std::runtime_error("probe: deliberate failure at bar " + std::to_string(bars_));
     if (bars_ == buy_at_) ctx().buy_market(b.instrument_id(), qty_);
     if (bars_ == sell_at_) ctx().sell_market(b.instrument_id(), qty_);
     if (bars_ == timer_at_) ctx().set_timer(b.time_ns() + 30'000'000'000, 7);

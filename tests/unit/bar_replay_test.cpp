@@ -48,7 +48,8 @@ replay_run run(const std::vector<std::pair<std::string, uint32_t>>& files, bool 
 
 TEST(BarReplay, MergesFilesInTimeOrderWhateverTheirListOrder) {
   test::temp_dir d;
-  test::write_file(d / "feb.csv", bar_row(t0 + 2 * hour_ms, "103") + bar_row(t0 + 3 * hour_ms, "104"));
+  test::write_file(d / "feb.csv",
+                   bar_row(t0 + 2 * hour_ms, "103") + bar_row(t0 + 3 * hour_ms, "104"));
   test::write_file(d / "jan.csv", bar_row(t0, "101") + bar_row(t0 + hour_ms, "102"));
   const auto r = run({{(d / "feb.csv").string(), 1}, {(d / "jan.csv").string(), 1}});
   ASSERT_EQ(r.error, "");
@@ -92,8 +93,10 @@ TEST(BarReplay, TimeGoingBackwardsStopsTheRun) {
   const auto f = (d / "k.csv").string();
   test::write_file(f, bar_row(t0 + hour_ms, "1") + bar_row(t0, "2"));
   const auto r = run({{f, 1}});
-  EXPECT_EQ(r.error, f + ":2: time goes backwards: open_time 2022-01-01T00:00:00Z is before "
-                         "2022-01-01T01:00:00Z at " + f + ":1");
+  EXPECT_EQ(r.error, f +
+                         ":2: time goes backwards: open_time 2022-01-01T00:00:00Z is before "
+                         "2022-01-01T01:00:00Z at " +
+                         f + ":1");
 }
 
 TEST(BarReplay, SkipModeDropsOutOfOrderBarsAndCountsThem) {
@@ -112,7 +115,8 @@ TEST(BarReplay, SkipModeDropsOutOfOrderBarsAndCountsThem) {
 TEST(BarReplay, GapsAreCountedNotFilled) {
   test::temp_dir d;
   const auto f = (d / "k.csv").string();
-  test::write_file(f, bar_row(t0, "1") + bar_row(t0 + 3 * hour_ms, "2") + bar_row(t0 + 4 * hour_ms, "3"));
+  test::write_file(
+      f, bar_row(t0, "1") + bar_row(t0 + 3 * hour_ms, "2") + bar_row(t0 + 4 * hour_ms, "3"));
   const auto r = run({{f, 1}});
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.bars.size(), 3u);
@@ -136,15 +140,18 @@ TEST(BarReplay, BarsOffTheGridAreRefused) {
   const auto f = (d / "k.csv").string();
   test::write_file(f, bar_row(t0, "1") + bar_row(t0 + hour_ms + 60'000, "2"));
   const auto r = run({{f, 1}});
-  EXPECT_EQ(r.error, f + ":2: open_time 2022-01-01T01:01:00Z is off the 1h grid of the earlier bars "
-                         "(2022-01-01T00:00:00Z at " + f + ":1)");
+  EXPECT_EQ(r.error,
+            f +
+                ":2: open_time 2022-01-01T01:01:00Z is off the 1h grid of the earlier bars "
+                "(2022-01-01T00:00:00Z at " +
+                f + ":1)");
 }
 
 TEST(BarReplay, SkipCountsAreCompleteEvenWhenTheReplayStopsEarly) {
   test::temp_dir d;
   const auto f = (d / "k.csv").string();
-  test::write_file(f, bar_row(t0, "1") + "junk\n" + bar_row(t0 + hour_ms, "2") +
-                          bar_row(t0 + 2 * hour_ms, "3"));
+  test::write_file(
+      f, bar_row(t0, "1") + "junk\n" + bar_row(t0 + hour_ms, "2") + bar_row(t0 + 2 * hour_ms, "3"));
   kline_reader_options o;
   o.skip_malformed = true;
   bar_replay r({{f, 1}}, o);

@@ -99,8 +99,9 @@ TEST(Config, WrongTypesSayWhatWasExpected) {
             "got string \"abc\"");
   text = good;
   text.replace(text.find("fill = \"close\""), 14, "fill = \"nxt\"");
-  EXPECT_EQ(load(text).error,
-            "cfg.toml:13:8: backtest.fill: expected \"next_open\" or \"close\", got string \"nxt\"");
+  EXPECT_EQ(
+      load(text).error,
+      "cfg.toml:13:8: backtest.fill: expected \"next_open\" or \"close\", got string \"nxt\"");
   text = good;
   text.replace(text.find("tick_size = \"0.01\""), 18, "tick_size = \"0.001x\"");
   EXPECT_EQ(load(text).error,
@@ -132,10 +133,10 @@ TEST(Config, InvalidTomlPointsAtTheProblem) {
 }
 
 TEST(Config, SetOverridesAnyKey) {
-  const auto r = load(good, {"backtest.fee_bps=10", "data.files=[\"x.csv\",\"y.csv\"]",
-                             "strategy.sma.fast=20", "strategy.sma.params.slow=50",
-                             "backtest.fill=next_open", "engine.log_level=debug",
-                             "backtest.end=2024-03-01", "strategy.sma.enabled=false"});
+  const auto r = load(
+      good, {"backtest.fee_bps=10", "data.files=[\"x.csv\",\"y.csv\"]", "strategy.sma.fast=20",
+             "strategy.sma.params.slow=50", "backtest.fill=next_open", "engine.log_level=debug",
+             "backtest.end=2024-03-01", "strategy.sma.enabled=false"});
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.cfg.backtest.sim.taker_fee_rate, 100'000);
   ASSERT_EQ(r.cfg.data.files.size(), 2u);
@@ -164,7 +165,8 @@ TEST(Config, SetErrorsNameTheOverride) {
             "--set fee_bps: expected key=value, e.g. backtest.fee_bps=10");
   EXPECT_EQ(load(good, {"risk.max=1"}).error,
             "--set risk.max=1: unknown section 'risk'; valid: engine, data, backtest, strategy");
-  EXPECT_EQ(load(good, {"backtest.fee_bps="}).error, "--set backtest.fee_bps=: missing value after '='");
+  EXPECT_EQ(load(good, {"backtest.fee_bps="}).error,
+            "--set backtest.fee_bps=: missing value after '='");
 }
 
 TEST(Config, AbsurdCostsAndLeverageAreRefused) {
@@ -220,7 +222,8 @@ config_value text(const std::string& s) {
 
 TEST(Params, DefaultsAreFilledInDeclaredOrder) {
   auto lib = probe();
-  const param_set p = build_params(with_params({{"throw_at_bar", integer(3)}, {"quantity", integer(2)}}), *lib);
+  const param_set p =
+      build_params(with_params({{"throw_at_bar", integer(3)}, {"quantity", integer(2)}}), *lib);
   ASSERT_EQ(p.entries().size(), 7u);
   EXPECT_EQ(p.entries()[0].name, "log");
   EXPECT_EQ(p.entries()[0].s, "");

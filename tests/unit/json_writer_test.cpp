@@ -9,8 +9,21 @@ namespace {
 
 TEST(JsonWriter, WritesCompactAndPretty) {
   json_writer j;
-  j.begin_object().key("a").value(int64_t{1}).key("b").begin_array().value("x").value(true).null()
-      .end_array().key("c").fixed(150'000'000).key("d").begin_object().end_object().end_object();
+  j.begin_object()
+      .key("a")
+      .value(int64_t{1})
+      .key("b")
+      .begin_array()
+      .value("x")
+      .value(true)
+      .null()
+      .end_array()
+      .key("c")
+      .fixed(150'000'000)
+      .key("d")
+      .begin_object()
+      .end_object()
+      .end_object();
   EXPECT_EQ(j.str(), R"({"a":1,"b":["x",true,null],"c":1.5,"d":{}})");
   json_writer p(2);
   p.begin_object().key("k").value(int64_t{2}).end_object();

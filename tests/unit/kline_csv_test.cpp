@@ -102,8 +102,7 @@ TEST(KlineCsv, MicrosecondFilesAreDetected) {
 }
 
 TEST(KlineCsv, MixedTimeUnitsAreAnError) {
-  const auto r = read_all(row1 + "\n" +
-                          "1640998800000000,1,1,1,1,1,1640998859999999,1,1,1,1,0\n");
+  const auto r = read_all(row1 + "\n" + "1640998800000000,1,1,1,1,1,1640998859999999,1,1,1,1,0\n");
   EXPECT_EQ(r.error,
             "k.csv:2: open_time 1640998800000000 is in microseconds but the file started in "
             "milliseconds");
@@ -177,7 +176,8 @@ TEST(KlineCsv, StreamsThroughASmallBuffer) {
   ASSERT_EQ(r.rows.size(), 5000u);
   for (int i = 0; i < 5000; ++i) {
     ASSERT_EQ(r.rows[i].trade_count, i);
-    ASSERT_EQ(r.rows[i].open, 10'000'000'000 + int64_t{i % 100} * (i % 100 < 10 ? 10'000'000 : 1'000'000))
+    ASSERT_EQ(r.rows[i].open,
+              10'000'000'000 + int64_t{i % 100} * (i % 100 < 10 ? 10'000'000 : 1'000'000))
         << i;
     ASSERT_EQ(r.rows[i].line, static_cast<uint64_t>(i + 1));
   }

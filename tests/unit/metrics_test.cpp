@@ -72,7 +72,7 @@ TEST(Metrics, UnrecoveredDrawdownRunsToTheEnd) {
   metrics_accumulator m;
   m.begin(0, 100 * U);
   m.sample(1 * ns_per_day, 120 * U, false);
-  m.sample(2 * ns_per_day, 90 * U, false);   // 25 % below 120
+  m.sample(2 * ns_per_day, 90 * U, false);  // 25 % below 120
   m.sample(3 * ns_per_day, 100 * U, false);
   m.sample(4 * ns_per_day, 95 * U, false);
   const backtest_metrics r = m.finish(ns_per_day);

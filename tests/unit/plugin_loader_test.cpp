@@ -51,7 +51,8 @@ TEST(PluginLoader, RefusesAFileThatIsNotALibrary) {
   const auto f = (d / "notes.so").string();
   test::write_file(f, "this is a text file\n");
   EXPECT_EQ(refusal(f), "plugin " + f + ": not a shared library (no ELF header)");
-  EXPECT_EQ(refusal((d / "missing.so").string()), "plugin " + (d / "missing.so").string() + ": no such file");
+  EXPECT_EQ(refusal((d / "missing.so").string()),
+            "plugin " + (d / "missing.so").string() + ": no such file");
 }
 
 TEST(PluginLoader, RefusesATruncatedLibrary) {
@@ -97,9 +98,10 @@ TEST(PluginLoader, RefusesADescriptorWithoutOnEvent) {
 }
 
 TEST(PluginLoader, ReportsAPluginThatDeclinesTheHost) {
-  EXPECT_EQ(refusal(plugin("c_strategy_decline")),
-            "plugin " + plugin("c_strategy_decline") +
-                ": the plugin declined this host (ABI 1.0): its entry point returned no descriptor");
+  EXPECT_EQ(
+      refusal(plugin("c_strategy_decline")),
+      "plugin " + plugin("c_strategy_decline") +
+          ": the plugin declined this host (ABI 1.0): its entry point returned no descriptor");
 }
 
 TEST(PluginLoader, ResolvesNamesInTheFolder) {
@@ -168,9 +170,11 @@ TEST(PluginRuntime, CreateFailureCarriesTheStrategysMessage) {
   run_env env;
   std::string err;
   EXPECT_FALSE(env.add("c", plugin("c_strategy_create_fails"), {}, err));
-  EXPECT_EQ(err, "strategy 'c' (c_strategy 0.1.0) refused to start: c strategy: cannot start "
-                 "without an API key (status -2)");
-  EXPECT_FALSE(env.add("p", plugin("probe_strategy"), {{"fail_create", str_value("no API key set")}}, err));
+  EXPECT_EQ(err,
+            "strategy 'c' (c_strategy 0.1.0) refused to start: c strategy: cannot start "
+            "without an API key (status -2)");
+  EXPECT_FALSE(
+      env.add("p", plugin("probe_strategy"), {{"fail_create", str_value("no API key set")}}, err));
   EXPECT_EQ(err, "strategy 'p' (probe 2.3.4) refused to start: no API key set (status -7)");
   EXPECT_TRUE(env.eng.strategies().empty());
 }

@@ -6,7 +6,9 @@ namespace cats {
 namespace {
 
 constexpr int64_t U = fixed_scale;  // one unit
-constexpr int64_t cents(int64_t c) { return c * U / 100; }
+constexpr int64_t cents(int64_t c) {
+  return c * U / 100;
+}
 
 TEST(Portfolio, LongRoundTripByHand) {
   portfolio p(10'000 * U, "USDT");

@@ -1,8 +1,8 @@
 // Fill rules of the simulated exchange, each checked against fills worked out by hand.
 #include "cats/backtest/sim_exchange.hpp"
 
-#include <cats/strategy.hpp>
 #include <gtest/gtest.h>
+#include <cats/strategy.hpp>
 
 #include <string>
 #include <vector>
@@ -28,8 +28,8 @@ class recorder final : public cats::strategy {
   recorder(cats::context& c, const cats::params&) : strategy(c) {}
   void on_order_update(const cats::order_update& u) override {
     static const char* names[] = {"?", "new", "partial", "filled", "canceled", "rejected"};
-    std::string s = "order " + std::to_string(u.order_id()) + " " + names[u.status()] +
-                    " filled " + u.filled_quantity().to_string();
+    std::string s = "order " + std::to_string(u.order_id()) + " " + names[u.status()] + " filled " +
+                    u.filled_quantity().to_string();
     if (!u.reason().empty()) s += " (" + std::string(u.reason()) + ")";
     g_events->push_back(s);
   }
@@ -52,9 +52,7 @@ struct harness {
 
   explicit harness(int64_t cash, fill_model fill = fill_model::next_open, int64_t min_notional = 0,
                    int64_t min_quantity = 0)
-      : account(cash, "USDT"),
-        eng(instruments, account),
-        exchange(eng, [&] {
+      : account(cash, "USDT"), eng(instruments, account), exchange(eng, [&] {
           sim_exchange_config c;
           c.fill = fill;
           c.taker_fee_rate = px("0.001");   // 10 bps
@@ -136,7 +134,8 @@ TEST(SimExchange, MarketOrderFillsAtNextOpenWithSlippageAndTakerFee) {
   EXPECT_EQ(h.take(), strings{"order 1 new filled 0"});
   h.bar("100", "102", "99", "101");
   // 100 x 1.0005 = 100.05 (already on the tick); fee 100.05 x 0.001 = 0.10005.
-  EXPECT_EQ(h.take(), (strings{"fill 1 1 @ 100.05 fee 0.10005 taker pos 1", "order 1 filled filled 1"}));
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 100.05 fee 0.10005 taker pos 1", "order 1 filled filled 1"}));
   EXPECT_EQ(h.account.cash(), px("9899.84995"));
   EXPECT_EQ(h.account.equity(), px("9899.84995") + 101 * U);
 }
@@ -163,7 +162,8 @@ TEST(SimExchange, CloseModeNeverFillsAtAPriceNotYetKnown) {
   EXPECT_EQ(h.take(), strings{"order 1 new filled 0"});
   h.bar("100.5", "103", "100", "102");
   // It fills at that bar's close: 102 x 1.0005 = 102.051, up to the tick 102.06; fee 0.10206.
-  EXPECT_EQ(h.take(), (strings{"fill 1 1 @ 102.06 fee 0.10206 taker pos 1", "order 1 filled filled 1"}));
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 102.06 fee 0.10206 taker pos 1", "order 1 filled filled 1"}));
 }
 
 TEST(SimExchange, LimitBuyRestsUntilTheBarTradesThroughIt) {
@@ -225,8 +225,9 @@ TEST(SimExchange, BelowTheLotIsRejectedWithAReason) {
   harness h(10'000 * U);
   h.bar("100", "101", "99", "100");
   h.submit(CATS_SIDE_BUY, "0.0004");
-  EXPECT_EQ(h.take(), strings{"order 1 rejected filled 0 (quantity 0.0004 is below the lot size 0.001 "
-                              "of BINANCE:TEST)"});
+  EXPECT_EQ(h.take(),
+            strings{"order 1 rejected filled 0 (quantity 0.0004 is below the lot size 0.001 "
+                    "of BINANCE:TEST)"});
   EXPECT_EQ(h.exchange.stats().rejected, 1u);
 }
 
@@ -240,7 +241,8 @@ TEST(SimExchange, NeverBuysBeyondBuyingPower) {
   const strings e = h.take();
   ASSERT_EQ(e.size(), 2u);
   EXPECT_EQ(e[0], "fill 1 9.985 @ 100.05 fee 0.99899925 taker pos 9.985");
-  EXPECT_EQ(e[1].rfind("order 1 canceled filled 9.985 (insufficient buying power for buy 20", 0), 0u)
+  EXPECT_EQ(e[1].rfind("order 1 canceled filled 9.985 (insufficient buying power for buy 20", 0),
+            0u)
       << e[1];
   EXPECT_GE(h.account.cash(), 0);
   EXPECT_EQ(h.account.cash(), 1'000 * U - px("998.99925") - px("0.99899925"));
@@ -317,7 +319,8 @@ TEST(SimExchange, MinimumNotional) {
   h.bar("100", "101", "99", "100");
   const strings e = h.take();
   ASSERT_EQ(e.size(), 2u);
-  EXPECT_EQ(e[1], "order 1 rejected filled 0 (notional 1.0005 is below the minimum 5 of BINANCE:TEST)");
+  EXPECT_EQ(e[1],
+            "order 1 rejected filled 0 (notional 1.0005 is below the minimum 5 of BINANCE:TEST)");
 }
 
 TEST(SimExchange, MinimumQuantity) {
@@ -327,7 +330,8 @@ TEST(SimExchange, MinimumQuantity) {
   h.bar("100", "101", "99", "100");
   const strings e = h.take();
   ASSERT_EQ(e.size(), 2u);
-  EXPECT_EQ(e[1], "order 1 rejected filled 0 (quantity 0.005 is below the minimum 0.01 of BINANCE:TEST)");
+  EXPECT_EQ(e[1],
+            "order 1 rejected filled 0 (quantity 0.005 is below the minimum 0.01 of BINANCE:TEST)");
 }
 
 TEST(SimExchange, ValidationErrorsAreImmediate) {

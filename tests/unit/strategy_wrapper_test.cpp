@@ -1,7 +1,7 @@
 // The C++ SDK layer: exceptions become status codes at the boundary, parameters, fixed values,
 // and the state hand-over of the reference strategy.
-#include <cats/strategy.hpp>
 #include <gtest/gtest.h>
+#include <cats/strategy.hpp>
 
 #include <cstring>
 
@@ -160,10 +160,12 @@ TEST(HostApi, LargerStructsFromNewerPluginsAreZeroFilledBeyondWhatTheHostKnows) 
   // A string with no data but a length is refused, not dereferenced.
   cats_instrument_t inst{};
   inst.struct_size = sizeof inst;
-  EXPECT_EQ(host_api().find_instrument(host, cats_str_t{nullptr, 5}, &inst), CATS_E_INVALID_ARGUMENT);
+  EXPECT_EQ(host_api().find_instrument(host, cats_str_t{nullptr, 5}, &inst),
+            CATS_E_INVALID_ARGUMENT);
 }
 
-// ---- state hand-over of the reference strategy ---------------------------------------------------
+// ---- state hand-over of the reference strategy
+// ---------------------------------------------------
 
 class order_log final : public order_router {
  public:
@@ -202,11 +204,11 @@ struct sma_engine {
     fast.i = 2;
     slow.i = 4;
     s.params = {{"fast", fast}, {"slow", slow}, {"allow_short", [] {
-                                                  config_value v;
-                                                  v.type = config_value::kind::boolean;
-                                                  v.b = true;
-                                                  return v;
-                                                }()}};
+                                                   config_value v;
+                                                   v.type = config_value::kind::boolean;
+                                                   v.b = true;
+                                                   return v;
+                                                 }()}};
     EXPECT_TRUE(eng.add_strategy("sma", lib, build_params(s, *lib), err)) << err;
     eng.start();
   }
@@ -233,7 +235,8 @@ cats_status_t collect(void* ctx, const void* data, uint64_t size) {
 }
 
 TEST(StrategyState, ReferenceStrategyContinuesFromHandedOverState) {
-  const double closes[] = {100, 101, 102, 103, 104, 103, 101, 99, 98, 99, 102, 105, 107, 104, 100, 97};
+  const double closes[] = {100, 101, 102, 103, 104, 103, 101, 99,
+                           98,  99,  102, 105, 107, 104, 100, 97};
   sma_engine a, b;
   const int handover = 6;
   for (int k = 0; k < handover; ++k) a.bar(k + 1, closes[k]);
@@ -244,7 +247,8 @@ TEST(StrategyState, ReferenceStrategyContinuesFromHandedOverState) {
   uint32_t version = 0;
   ASSERT_EQ(a.slot().desc.save_state(a.slot().instance, &sink, &version), CATS_OK);
   EXPECT_EQ(version, 1u);
-  ASSERT_EQ(b.slot().desc.load_state(b.slot().instance, version, blob.data(), blob.size()), CATS_OK);
+  ASSERT_EQ(b.slot().desc.load_state(b.slot().instance, version, blob.data(), blob.size()),
+            CATS_OK);
 
   for (int k = handover; k < 16; ++k) {
     a.bar(k + 1, closes[k]);
@@ -257,7 +261,8 @@ TEST(StrategyState, ReferenceStrategyContinuesFromHandedOverState) {
 
   // A state it does not understand is refused, not misread.
   sma_engine c;
-  EXPECT_EQ(c.slot().desc.load_state(c.slot().instance, 99, blob.data(), blob.size()), CATS_E_BAD_STATE);
+  EXPECT_EQ(c.slot().desc.load_state(c.slot().instance, 99, blob.data(), blob.size()),
+            CATS_E_BAD_STATE);
   EXPECT_EQ(c.slot().desc.load_state(c.slot().instance, 1, blob.data(), blob.size() / 2),
             CATS_E_BAD_STATE);
   EXPECT_EQ(std::string(to_string_view(c.slot().desc.last_error(c.slot().instance))),

@@ -17,7 +17,8 @@ TEST(Time, FormatsUtc) {
 
 TEST(Time, ParsesDatesAndDateTimes) {
   EXPECT_EQ(parse_iso8601("2022-01-01"), 1'640'995'200 * ns_per_s);
-  EXPECT_EQ(parse_iso8601("2024-02-29T12:30:15Z"), (1'709'164'800 + 12 * 3600 + 30 * 60 + 15) * ns_per_s);
+  EXPECT_EQ(parse_iso8601("2024-02-29T12:30:15Z"),
+            (1'709'164'800 + 12 * 3600 + 30 * 60 + 15) * ns_per_s);
   EXPECT_EQ(parse_iso8601("2024-02-29 12:30"), (1'709'164'800 + 12 * 3600 + 30 * 60) * ns_per_s);
   EXPECT_FALSE(parse_iso8601("2024-13-01"));
   EXPECT_FALSE(parse_iso8601("2024-01-01T25:00"));

@@ -1,6 +1,6 @@
 // Replay throughput, measured side by side in one run:
-//   ceiling  = a bare parse of the kline file: every field of every row to fixed point, nothing else
-//   backtest = the real `cats backtest` process with the reference plugin on the same file
+//   ceiling  = a bare parse of the kline file: every field of every row to fixed point, nothing
+//   else backtest = the real `cats backtest` process with the reference plugin on the same file
 // and the ratio between them, plus the backtest's peak RSS at each size (it must not grow with
 // the number of bars). Usage: cats_backtest_bench [--bars N,N,...] [--repeat R] [--keep DIR]
 #include <sys/resource.h>
@@ -101,8 +101,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const fs::path dir = keep.empty() ? fs::temp_directory_path() / ("cats-bench-" + std::to_string(getpid()))
-                                    : fs::path(keep);
+  const fs::path dir = keep.empty()
+                           ? fs::temp_directory_path() / ("cats-bench-" + std::to_string(getpid()))
+                           : fs::path(keep);
   fs::create_directories(dir);
 
   std::printf("%10s %9s %14s %14s %8s %12s %10s\n", "bars", "file MB", "parse M rows/s",
@@ -117,7 +118,9 @@ int main(int argc, char** argv) {
     }
     const fs::path cfg = dir / ("bench-" + std::to_string(n) + ".toml");
     std::ofstream(cfg) << "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
-                          "files = [\"" << csv.string() << "\"]\ntick_size = \"0.01\"\n"
+                          "files = [\""
+                       << csv.string()
+                       << "\"]\ntick_size = \"0.01\"\n"
                           "lot_size = \"0.00001\"\n[backtest]\nfee_bps = 10\n[[strategy]]\n"
                           "name = \"sma\"\nplugin = \"ma_crossover\"\n";
     bare_parse(csv.string());  // warm the page cache
@@ -155,8 +158,8 @@ int main(int argc, char** argv) {
     const double run_rate = static_cast<double>(rows) / best_run / 1e6;
     std::printf("%10llu %9.1f %14.2f %14.2f %7.1f%% %12.1f %10s\n",
                 static_cast<unsigned long long>(n), static_cast<double>(fs::file_size(csv)) / 1e6,
-                parse_rate, run_rate, run_rate / parse_rate * 100.0, static_cast<double>(rss) / 1024.0,
-                trades.c_str());
+                parse_rate, run_rate, run_rate / parse_rate * 100.0,
+                static_cast<double>(rss) / 1024.0, trades.c_str());
     std::fflush(stdout);
   }
   if (keep.empty()) fs::remove_all(dir);

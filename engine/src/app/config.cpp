@@ -1,9 +1,9 @@
 #include "cats/app/config.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <toml++/toml.h>
 
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
@@ -78,16 +78,24 @@ std::string describe(const toml::node& n) {
       out = "string ";
       json_writer::escape(n.as_string()->get(), out);
       return out;
-    case toml::node_type::integer: return "integer " + std::to_string(n.as_integer()->get());
+    case toml::node_type::integer:
+      return "integer " + std::to_string(n.as_integer()->get());
     case toml::node_type::floating_point:
       return "float " + json_writer::format_double(n.as_floating_point()->get());
-    case toml::node_type::boolean: return n.as_boolean()->get() ? "boolean true" : "boolean false";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::boolean:
+      return n.as_boolean()->get() ? "boolean true" : "boolean false";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -102,8 +110,8 @@ class section {
       if (find_key(keys_, k.str()) == nullptr) {
         // Keys inserted by --set carry no source of their own; their values do.
         const toml::source_region& src = k.source().path ? k.source() : v.source();
-        throw config_error(where(src, file_) + ": unknown key '" + std::string(k.str()) +
-                           "' in " + name_ + "; valid keys: " + key_list(keys_));
+        throw config_error(where(src, file_) + ": unknown key '" + std::string(k.str()) + "' in " +
+                           name_ + "; valid keys: " + key_list(keys_));
       }
     }
   }
@@ -112,9 +120,7 @@ class section {
     return t_ == nullptr ? nullptr : t_->get(key);
   }
   std::string loc(const toml::node& n) const { return where(n.source(), file_); }
-  std::string loc() const {
-    return t_ == nullptr ? file_ : where(t_->source(), file_);
-  }
+  std::string loc() const { return t_ == nullptr ? file_ : where(t_->source(), file_); }
   [[noreturn]] void fail(const toml::node& n, std::string_view key) const {
     const key_info* k = find_key(keys_, key);
     throw config_error(loc(n) + ": " + dotted(key) + ": expected " +
@@ -126,9 +132,8 @@ class section {
   }
   [[noreturn]] void missing(std::string_view key) const {
     const key_info* k = find_key(keys_, key);
-    throw config_error(loc() + ": " + name_ + " is missing the required key '" +
-                       std::string(key) + "' (" + std::string(k != nullptr ? k->expect : "") +
-                       ")");
+    throw config_error(loc() + ": " + name_ + " is missing the required key '" + std::string(key) +
+                       "' (" + std::string(k != nullptr ? k->expect : "") + ")");
   }
   std::string dotted(std::string_view key) const {
     std::string prefix;
@@ -246,7 +251,9 @@ config_value to_value(const toml::node& n, const std::string& file) {
       v.s = n.as_string()->get();
       v.type_name = "string";
       break;
-    default: v.type = config_value::kind::other; v.type_name = describe(n);
+    default:
+      v.type = config_value::kind::other;
+      v.type_name = describe(n);
   }
   return v;
 }
@@ -315,7 +322,8 @@ void apply_override(toml::table& root, const std::string& expr) {
                                                    : backtest_keys));
     if (!root.contains(head)) root.insert(head, toml::table{});
     toml::table* sec = root.get_as<toml::table>(head);
-    if (sec == nullptr) throw config_error(source + ": '" + head + "' in the config is not a table");
+    if (sec == nullptr)
+      throw config_error(source + ": '" + head + "' in the config is not a table");
     put(*sec, path[1], holder);
     return;
   }
@@ -340,8 +348,8 @@ void apply_override(toml::table& root, const std::string& expr) {
     if (target == nullptr) {
       std::string known;
       for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
-      throw config_error(source + ": no [[strategy]] named '" + path[1] + "' (strategies: " +
-                         (known.empty() ? "none" : known) + ")");
+      throw config_error(source + ": no [[strategy]] named '" + path[1] +
+                         "' (strategies: " + (known.empty() ? "none" : known) + ")");
     }
     const std::string& field = path[2];
     if (path.size() == 3 && (field == "plugin" || field == "enabled")) {
@@ -377,8 +385,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
     try {
       root = toml::parse_file(fname);
     } catch (const toml::parse_error& e) {
-      throw config_error(where(e.source(), fname) + ": invalid TOML: " +
-                         std::string(e.description()));
+      throw config_error(where(e.source(), fname) +
+                         ": invalid TOML: " + std::string(e.description()));
     }
   }
   for (const std::string& o : overrides) apply_override(root, o);
@@ -386,20 +394,21 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
   for (auto&& [k, v] : root) {
     if (find_key(top_keys, k.str()) == nullptr)
       throw config_error(where(k.source().path ? k.source() : v.source(), fname) +
-                         ": unknown top-level key '" +
-                         std::string(k.str()) + "'; valid keys: " + key_list(top_keys));
+                         ": unknown top-level key '" + std::string(k.str()) +
+                         "'; valid keys: " + key_list(top_keys));
     const bool want_array = k.str() == "strategy";
     if (want_array ? !v.is_array_of_tables() : !v.is_table())
-      throw config_error(where(v.source(), fname) + ": '" + std::string(k.str()) +
-                         "' must be " + (want_array ? "[[strategy]] tables" : "a [table]") +
-                         ", got " + describe(v));
+      throw config_error(where(v.source(), fname) + ": '" + std::string(k.str()) + "' must be " +
+                         (want_array ? "[[strategy]] tables" : "a [table]") + ", got " +
+                         describe(v));
   }
   const fs::path base = file.parent_path();
 
   // [engine]
   {
     section s(root.get_as<toml::table>("engine"), "[engine]", engine_keys, fname);
-    if (auto v = s.string("plugin_dir")) cfg.engine.plugin_dir = resolve_path(*s.get("plugin_dir"), *v, base);
+    if (auto v = s.string("plugin_dir"))
+      cfg.engine.plugin_dir = resolve_path(*s.get("plugin_dir"), *v, base);
     if (auto v = s.string("log_level")) {
       static const std::vector<std::string> levels = {"trace", "debug", "info",
                                                       "warn",  "error", "off"};
@@ -407,7 +416,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
         s.fail(*s.get("log_level"), "log_level");
       cfg.engine.log_level = *v;
     }
-    if (auto v = s.string("log_file")) cfg.engine.log_file = resolve_path(*s.get("log_file"), *v, base);
+    if (auto v = s.string("log_file"))
+      cfg.engine.log_file = resolve_path(*s.get("log_file"), *v, base);
   }
   // [data]
   {
@@ -486,10 +496,13 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       const double v = std::string_view(key) == "fee_bps"         ? b.fee_bps
                        : std::string_view(key) == "maker_fee_bps" ? b.maker_fee_bps
                                                                   : b.slippage_bps;
-      if (v > 1000) s.fail(*s.get(key), key, "at most 1000 bps (10 %), got " + json_writer::format_double(v));
+      if (v > 1000)
+        s.fail(*s.get(key), key, "at most 1000 bps (10 %), got " + json_writer::format_double(v));
     }
     if (auto v = s.number("leverage")) {
-      if (*v <= 0 || *v > 100) s.fail(*s.get("leverage"), "leverage", "must be in (0, 100], got " + json_writer::format_double(*v));
+      if (*v <= 0 || *v > 100)
+        s.fail(*s.get("leverage"), "leverage",
+               "must be in (0, 100], got " + json_writer::format_double(*v));
       b.leverage = *v;
     }
     fixed_from_double(b.fee_bps / 1e4, b.sim.taker_fee_rate);
@@ -518,7 +531,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       auto name = s.string("name");
       if (!name) s.missing("name");
       if (name->empty() || name->find_first_of(". =") != std::string::npos)
-        s.fail(*s.get("name"), "name", "a strategy name must be non-empty and have no '.', ' ' or '='");
+        s.fail(*s.get("name"), "name",
+               "a strategy name must be non-empty and have no '.', ' ' or '='");
       for (const strategy_section& other : cfg.strategies)
         if (other.name == *name)
           s.fail(*s.get("name"), "name", "two strategies are named '" + *name + "'");
@@ -529,7 +543,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       if (auto v = s.boolean("enabled")) st.enabled = *v;
       if (const toml::node* p = s.get("params")) {
         if (!p->is_table()) s.fail(*p, "params");
-        for (auto&& [k, v] : *p->as_table()) st.params.emplace_back(std::string(k.str()), to_value(v, fname));
+        for (auto&& [k, v] : *p->as_table())
+          st.params.emplace_back(std::string(k.str()), to_value(v, fname));
       }
       cfg.strategies.push_back(std::move(st));
     }
@@ -573,7 +588,8 @@ bool parse_param_default(const plugin_library::param_info& spec, param_set::entr
       }
       out.s = t;  // a bare word is taken as it is
       return true;
-    default: break;
+    default:
+      break;
   }
   error = "default value '" + t + "' of parameter '" + spec.name + "' is not a valid " +
           param_type_name(spec.type);
@@ -595,12 +611,11 @@ param_set build_params(const strategy_section& s, const plugin_library& lib) {
                          "'; valid: " + valid);
     param_set::entry e;
     e.name = key;
-    const cats_param_type want =
-        spec != nullptr ? spec->type
-        : v.type == config_value::kind::boolean ? CATS_PARAM_BOOL
-        : v.type == config_value::kind::integer ? CATS_PARAM_INT
-        : v.type == config_value::kind::floating ? CATS_PARAM_FLOAT
-                                                 : CATS_PARAM_STRING;
+    const cats_param_type want = spec != nullptr                          ? spec->type
+                                 : v.type == config_value::kind::boolean  ? CATS_PARAM_BOOL
+                                 : v.type == config_value::kind::integer  ? CATS_PARAM_INT
+                                 : v.type == config_value::kind::floating ? CATS_PARAM_FLOAT
+                                                                          : CATS_PARAM_STRING;
     e.type = want;
     bool ok = false;
     switch (want) {

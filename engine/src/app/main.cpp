@@ -70,16 +70,17 @@ int cmd_backtest(const std::vector<std::string>& args) {
   std::vector<std::string> overrides;
   std::string out_dir;
   po::options_description desc("options");
-  desc.add_options()("help,h", "show this help")(
-      "config,c", po::value(&config_file)->required(), "TOML config file (see config/backtest.toml)")(
+  desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
+                                                 "TOML config file (see config/backtest.toml)")(
       "set", po::value(&overrides)->composing(),
       "override a config key with a TOML value, e.g. --set backtest.fee_bps=10, "
       "--set 'data.files=[\"a.csv\"]', --set strategy.sma.fast=20 (repeatable)")(
       "out,o", po::value(&out_dir), "write summary.json, fills.csv, trades.csv, equity.csv here")(
       "json", "print the summary as one JSON object on stdout instead of the table");
   po::variables_map vm;
-  if (auto rc = parse(args, desc, nullptr, vm,
-                      "usage: cats backtest --config FILE [--set key=value]... [--out DIR] [--json]"))
+  if (auto rc =
+          parse(args, desc, nullptr, vm,
+                "usage: cats backtest --config FILE [--set key=value]... [--out DIR] [--json]"))
     return *rc;
   const bool json = vm.count("json") != 0;
 
@@ -125,18 +126,21 @@ int cmd_backtest(const std::vector<std::string>& args) {
   std::optional<fs::path> out;
   if (!out_dir.empty()) out = fs::path(out_dir);
   const cats::backtest_outcome result = cats::run_backtest(cfg, std::move(strategies), out);
-  const bool completed = result.report.bars > 0 && (result.error.empty() || result.report.any_strategy_failed());
+  const bool completed =
+      result.report.bars > 0 && (result.error.empty() || result.report.any_strategy_failed());
   if (!result.error.empty()) spdlog::error("{}", result.error);
   if (result.exit_code == exit_usage) return usage_error(result.error);
   if (completed) {
-    const double rate = result.seconds > 0 ? static_cast<double>(result.report.bars) / result.seconds : 0;
+    const double rate =
+        result.seconds > 0 ? static_cast<double>(result.report.bars) / result.seconds : 0;
     spdlog::info("replayed {} bars in {:.3f} s ({:.2f} M bars/s)", result.report.bars,
                  result.seconds, rate / 1e6);
     const std::string text =
         json ? cats::summary_json(result.report) : cats::summary_table(result.report);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
-    if (out) spdlog::info("wrote summary.json, fills.csv, trades.csv and equity.csv to {}", out->string());
+    if (out)
+      spdlog::info("wrote summary.json, fills.csv, trades.csv and equity.csv to {}", out->string());
   }
   return result.exit_code;
 }
@@ -149,11 +153,16 @@ std::optional<int64_t> parse_interval(const std::string& s) {
   if (ec != std::errc() || n <= 0 || n > 1'000'000) return std::nullopt;
   const std::string unit(end, s.data() + s.size());
   int64_t mult = 0;
-  if (unit == "s") mult = cats::ns_per_s;
-  else if (unit == "m") mult = 60 * cats::ns_per_s;
-  else if (unit == "h") mult = 3600 * cats::ns_per_s;
-  else if (unit == "d") mult = cats::ns_per_day;
-  else return std::nullopt;
+  if (unit == "s")
+    mult = cats::ns_per_s;
+  else if (unit == "m")
+    mult = 60 * cats::ns_per_s;
+  else if (unit == "h")
+    mult = 3600 * cats::ns_per_s;
+  else if (unit == "d")
+    mult = cats::ns_per_day;
+  else
+    return std::nullopt;
   return n * mult;
 }
 
@@ -167,17 +176,19 @@ int cmd_generate(const std::vector<std::string>& args) {
                                                  "output CSV file")(
       "bars", po::value(&bars), "number of bars (default: one year)")(
       "days", po::value(&days_opt), "number of days instead of --bars")(
-      "interval", po::value(&interval)->default_value("1m"), "bar interval: 1s, 1m, 15m, 1h, 1d ...")(
+      "interval", po::value(&interval)->default_value("1m"),
+      "bar interval: 1s, 1m, 15m, 1h, 1d ...")(
       "start", po::value(&start)->default_value("2024-01-01"), "first bar's open time (UTC)")(
       "seed", po::value(&o.seed)->default_value(42), "random seed")(
       "price", po::value(&o.start_price)->default_value(42000.0), "starting price")(
-      "micros", "write times in microseconds (Binance spot files from 2025)")(
-      "header", "write a header row");
+      "micros", "write times in microseconds (Binance spot files from 2025)")("header",
+                                                                              "write a header row");
   po::variables_map vm;
   if (auto rc = parse(args, desc, nullptr, vm, "usage: cats generate --out FILE [options]"))
     return *rc;
   const auto iv = parse_interval(interval);
-  if (!iv) return usage_error("--interval: expected a number and s, m, h or d, got '" + interval + "'");
+  if (!iv)
+    return usage_error("--interval: expected a number and s, m, h or d, got '" + interval + "'");
   const auto st = cats::parse_iso8601(start);
   if (!st) return usage_error("--start: expected a date like 2024-01-01, got '" + start + "'");
   if (!(o.start_price > 0)) return usage_error("--price must be positive");
@@ -185,10 +196,12 @@ int cmd_generate(const std::vector<std::string>& args) {
   o.start_ns = *st;
   o.microseconds = vm.count("micros") != 0;
   o.header = vm.count("header") != 0;
-  if (vm.count("bars") != 0 && vm.count("days") != 0) return usage_error("give --bars or --days, not both");
+  if (vm.count("bars") != 0 && vm.count("days") != 0)
+    return usage_error("give --bars or --days, not both");
   if (vm.count("days") != 0) {
     if (!(days_opt > 0)) return usage_error("--days must be positive");
-    bars = static_cast<uint64_t>(days_opt * static_cast<double>(cats::ns_per_day) / static_cast<double>(*iv));
+    bars = static_cast<uint64_t>(days_opt * static_cast<double>(cats::ns_per_day) /
+                                 static_cast<double>(*iv));
   } else if (vm.count("bars") == 0) {
     bars = static_cast<uint64_t>(365 * cats::ns_per_day / *iv);
   }
@@ -229,8 +242,8 @@ int cmd_plugins(const std::vector<std::string>& args) {
   std::string action, target, dir;
   po::options_description desc("options");
   desc.add_options()("help,h", "show this help")("action", po::value(&action)->required(),
-                                                 "list | inspect")(
-      "target", po::value(&target), "plugin file (inspect)")(
+                                                 "list | inspect")("target", po::value(&target),
+                                                                   "plugin file (inspect)")(
       "dir", po::value(&dir), "plugin folder (list; default: the installed plugin folder)");
   po::positional_options_description pos;
   pos.add("action", 1).add("target", 1);
@@ -286,7 +299,8 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (cmd == "version" || cmd == "--version") {
-      std::printf("cats %s (SDK ABI %s)\n", cats::engine_version, cats::abi_version_string().c_str());
+      std::printf("cats %s (SDK ABI %s)\n", cats::engine_version,
+                  cats::abi_version_string().c_str());
       return exit_ok;
     }
     if (cmd == "backtest") return cmd_backtest(rest);

@@ -116,8 +116,8 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
         continue;
       }
       if ((row.open_time_ns - t.last_open) % t.interval != 0) {
-        if (!reject(where() + "open_time " + format_iso8601(row.open_time_ns) +
-                    " is off the " + format_interval(t.interval) + " grid of the earlier bars (" +
+        if (!reject(where() + "open_time " + format_iso8601(row.open_time_ns) + " is off the " +
+                    format_interval(t.interval) + " grid of the earlier bars (" +
                     format_iso8601(t.last_open) + " at " + prev() + ")"))
           return status::error;
         if (!advance(best)) return status::error;

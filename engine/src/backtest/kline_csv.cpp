@@ -16,10 +16,18 @@ namespace {
 
 constexpr size_t padding = 64;
 
-constexpr const char* field_names[12] = {
-    "open_time", "open",         "high",  "low",
-    "close",     "volume",       "close_time", "quote_volume",
-    "count",     "taker_buy_base_volume", "taker_buy_quote_volume", "ignore"};
+constexpr const char* field_names[12] = {"open_time",
+                                         "open",
+                                         "high",
+                                         "low",
+                                         "close",
+                                         "volume",
+                                         "close_time",
+                                         "quote_volume",
+                                         "count",
+                                         "taker_buy_base_volume",
+                                         "taker_buy_quote_volume",
+                                         "ignore"};
 
 // Millisecond epochs stay below 1e14 until the year 5138; microsecond epochs pass 1e14 in 1973.
 constexpr int64_t us_threshold = 100'000'000'000'000;
@@ -29,17 +37,25 @@ enum class field_error : uint8_t { none, empty, bad_char, too_many_decimals, ran
 
 const char* describe(field_error e) {
   switch (e) {
-    case field_error::none: return "ok";
-    case field_error::empty: return "empty value";
-    case field_error::bad_char: return "not a number";
-    case field_error::too_many_decimals: return "more than 8 decimal places";
-    case field_error::range: return "number out of range";
-    case field_error::missing: return "missing (fewer than 12 columns)";
+    case field_error::none:
+      return "ok";
+    case field_error::empty:
+      return "empty value";
+    case field_error::bad_char:
+      return "not a number";
+    case field_error::too_many_decimals:
+      return "more than 8 decimal places";
+    case field_error::range:
+      return "number out of range";
+    case field_error::missing:
+      return "missing (fewer than 12 columns)";
   }
   return "?";
 }
 
-inline bool is_digit(char c) { return static_cast<unsigned char>(c - '0') <= 9; }
+inline bool is_digit(char c) {
+  return static_cast<unsigned char>(c - '0') <= 9;
+}
 
 // Eight ASCII digits at once (SWAR). Binance pads every decimal to 8 places and millisecond
 // timestamps have 13 digits, so most digits of a row go through here instead of a byte loop.
@@ -88,16 +104,17 @@ inline uint64_t digits8_value(uint64_t v) {
 
 // Parses a non-negative decimal field exactly into fixed point; same contract as parse_int.
 // Values with more than 8 decimals are refused unless the extra digits are zeros.
-[[gnu::always_inline]] inline field_error parse_decimal(const char*& p, const char* end, int64_t& out) {
+[[gnu::always_inline]] inline field_error parse_decimal(const char*& p, const char* end,
+                                                        int64_t& out) {
   if (p >= end) return field_error::missing;
   const char* s = p;
   uint64_t ip = 0;
   // The integer part, up to 8 digits in one step: find the first non-digit of the next 8 bytes,
   // move the digits to the top of the word, pad the bottom with '0' and convert.
   const uint64_t chunk = load8(p);
-  const uint64_t not_digit = ((chunk & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
-                             (((chunk + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^
-                              0x3030303030303030ull);
+  const uint64_t not_digit =
+      ((chunk & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
+      (((chunk + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull);
   const int n = not_digit == 0 ? 8 : __builtin_ctzll(not_digit) / 8;
   if (n == 8) {
     ip = digits8_value(chunk);
@@ -240,7 +257,7 @@ kline_csv_reader::status kline_csv_reader::next(kline_row& row) {
     ++line_;
     if (e > b && e[-1] == '\r') --e;
     if (line_ == 1 && e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;  // UTF-8 BOM
-    if (b == e) continue;                                                             // blank line
+    if (b == e) continue;                                                            // blank line
     // A header row starts with a letter ("open_time,open,..."); anything else is data.
     if (line_ == 1 && std::isalpha(static_cast<unsigned char>(*b))) {
       had_header_ = true;
@@ -266,16 +283,14 @@ bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
     field = idx;
     return false;
   };
-  const bool ok = check(parse_int(p, e, open_time), 0) && check(parse_decimal(p, e, r.open), 1) &&
-                  check(parse_decimal(p, e, r.high), 2) && check(parse_decimal(p, e, r.low), 3) &&
-                  check(parse_decimal(p, e, r.close), 4) &&
-                  check(parse_decimal(p, e, r.volume), 5) &&
-                  check(parse_int(p, e, close_time), 6) &&
-                  check(parse_decimal(p, e, r.quote_volume), 7) &&
-                  check(parse_int(p, e, r.trade_count), 8) &&
-                  check(parse_decimal(p, e, r.taker_buy_volume), 9) &&
-                  check(parse_decimal(p, e, r.taker_buy_quote_volume), 10) &&
-                  check(skip_field(p, e), 11);
+  const bool ok =
+      check(parse_int(p, e, open_time), 0) && check(parse_decimal(p, e, r.open), 1) &&
+      check(parse_decimal(p, e, r.high), 2) && check(parse_decimal(p, e, r.low), 3) &&
+      check(parse_decimal(p, e, r.close), 4) && check(parse_decimal(p, e, r.volume), 5) &&
+      check(parse_int(p, e, close_time), 6) && check(parse_decimal(p, e, r.quote_volume), 7) &&
+      check(parse_int(p, e, r.trade_count), 8) &&
+      check(parse_decimal(p, e, r.taker_buy_volume), 9) &&
+      check(parse_decimal(p, e, r.taker_buy_quote_volume), 10) && check(skip_field(p, e), 11);
   if (!ok) {
     if (err == field_error::missing || (field == 11 && err == field_error::bad_char)) {
       int columns = 1;
@@ -315,8 +330,8 @@ bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
   r.open_time_ns = open_time * mult;
   r.close_time_ns = close_time * mult;
   if (close_time <= open_time)
-    return reject(line_, "close_time " + std::to_string(close_time) +
-                             " is not after open_time " + std::to_string(open_time));
+    return reject(line_, "close_time " + std::to_string(close_time) + " is not after open_time " +
+                             std::to_string(open_time));
   if (r.open == 0 || r.high == 0 || r.low == 0 || r.close == 0)
     return reject(line_, "prices must be positive");
   if (r.high < r.low || r.high < r.open || r.high < r.close || r.low > r.open || r.low > r.close)

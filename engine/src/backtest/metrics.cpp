@@ -25,8 +25,9 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
 void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
   // Once equity has gone to zero or below, returns have no meaning (the account is ruined).
   if (last_equity_ <= 0) ruined_ = true;
-  const double r = last_equity_ > 0 ? static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0
-                                    : 0.0;
+  const double r = last_equity_ > 0
+                       ? static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0
+                       : 0.0;
   // Sums shifted by the first return keep the variance accurate without a division per sample.
   if (n_ == 0) shift_ = r;
   ++n_;
@@ -52,8 +53,8 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
   }
   // Below the peak; only a new maximum drawdown needs the division.
   if (static_cast<double>(equity) >= dd_threshold_) return;
-  const double dd = peak_ > 0 ? (1.0 - static_cast<double>(equity) / static_cast<double>(peak_)) * 100.0
-                              : 100.0;
+  const double dd =
+      peak_ > 0 ? (1.0 - static_cast<double>(equity) / static_cast<double>(peak_)) * 100.0 : 100.0;
   if (dd > max_dd_) {
     max_dd_ = dd;
     max_dd_peak_ts_ = peak_ts_;
@@ -92,8 +93,8 @@ backtest_metrics metrics_accumulator::finish(int64_t interval_ns) const noexcept
   m.end_ts_ns = last_ts_;
   m.initial_equity = initial_;
   m.final_equity = last_equity_;
-  const double growth = initial_ > 0 ? static_cast<double>(last_equity_) / static_cast<double>(initial_)
-                                     : nan;
+  const double growth =
+      initial_ > 0 ? static_cast<double>(last_equity_) / static_cast<double>(initial_) : nan;
   m.total_return_pct = (growth - 1.0) * 100.0;
   const double years = static_cast<double>(last_ts_ - start_ts_) / year_ns;
   if (years > 0 && growth > 0)
@@ -130,17 +131,19 @@ backtest_metrics metrics_accumulator::finish(int64_t interval_ns) const noexcept
   m.losses = losses_;
   m.gross_profit = gross_profit_;
   m.gross_loss = gross_loss_;
-  m.win_rate_pct = trades_ > 0 ? static_cast<double>(wins_) / static_cast<double>(trades_) * 100.0 : nan;
-  m.profit_factor = gross_loss_ > 0 ? static_cast<double>(gross_profit_) / static_cast<double>(gross_loss_)
-                                    : nan;
+  m.win_rate_pct =
+      trades_ > 0 ? static_cast<double>(wins_) / static_cast<double>(trades_) * 100.0 : nan;
+  m.profit_factor =
+      gross_loss_ > 0 ? static_cast<double>(gross_profit_) / static_cast<double>(gross_loss_) : nan;
   const double t = static_cast<double>(trades_);
   m.avg_trade_pnl = trades_ > 0 ? static_cast<double>(pnl_sum_) / 1e8 / t : nan;
   m.avg_trade_return_pct = trades_ > 0 ? return_sum_ / t : nan;
   m.best_trade_pct = trades_ > 0 ? best_ : nan;
   m.worst_trade_pct = trades_ > 0 ? worst_ : nan;
-  m.avg_win = wins_ > 0 ? static_cast<double>(gross_profit_) / 1e8 / static_cast<double>(wins_) : nan;
-  m.avg_loss = losses_ > 0 ? -static_cast<double>(gross_loss_) / 1e8 / static_cast<double>(losses_)
-                           : nan;
+  m.avg_win =
+      wins_ > 0 ? static_cast<double>(gross_profit_) / 1e8 / static_cast<double>(wins_) : nan;
+  m.avg_loss =
+      losses_ > 0 ? -static_cast<double>(gross_loss_) / 1e8 / static_cast<double>(losses_) : nan;
   m.avg_trade_duration_ns = trades_ > 0 ? duration_sum_ / t : nan;
   m.exposure_pct = n_ > 0 ? static_cast<double>(exposed_) / static_cast<double>(n_) * 100.0 : nan;
   return m;

@@ -31,7 +31,9 @@ namespace {
 
 constexpr int decimals = 6;  // ratios and percentages in JSON
 
-double days(int64_t ns) { return static_cast<double>(ns) / static_cast<double>(ns_per_day); }
+double days(int64_t ns) {
+  return static_cast<double>(ns) / static_cast<double>(ns_per_day);
+}
 
 }  // namespace
 
@@ -51,9 +53,12 @@ std::string summary_json(const backtest_report& r) {
   j.key("cagr_pct").value(m.cagr_pct, decimals);
   j.key("buy_hold_return_pct").value(r.buy_hold_return_pct, decimals);
   j.key("max_drawdown_pct").value(m.max_drawdown_pct, decimals);
-  j.key("max_drawdown_start").value(m.max_drawdown_pct > 0 ? format_iso8601(m.max_drawdown_peak_ts) : "");
-  j.key("max_drawdown_trough").value(m.max_drawdown_pct > 0 ? format_iso8601(m.max_drawdown_trough_ts) : "");
-  j.key("max_drawdown_end").value(m.max_drawdown_pct > 0 ? format_iso8601(m.max_drawdown_end_ts) : "");
+  j.key("max_drawdown_start")
+      .value(m.max_drawdown_pct > 0 ? format_iso8601(m.max_drawdown_peak_ts) : "");
+  j.key("max_drawdown_trough")
+      .value(m.max_drawdown_pct > 0 ? format_iso8601(m.max_drawdown_trough_ts) : "");
+  j.key("max_drawdown_end")
+      .value(m.max_drawdown_pct > 0 ? format_iso8601(m.max_drawdown_end_ts) : "");
   j.key("max_drawdown_recovered").value(m.max_drawdown_recovered);
   j.key("max_drawdown_duration_bars").value(m.max_drawdown_duration_bars);
   j.key("max_drawdown_duration_days").value(days(m.max_drawdown_duration_ns), decimals);
@@ -112,10 +117,18 @@ std::string summary_json(const backtest_report& r) {
     for (const param_set::entry& e : s.param_values) {
       j.key(e.name);
       switch (e.type) {
-        case CATS_PARAM_BOOL: j.value(e.b); break;
-        case CATS_PARAM_INT: j.value(e.i); break;
-        case CATS_PARAM_FLOAT: j.value(e.f); break;
-        default: j.value(e.s); break;
+        case CATS_PARAM_BOOL:
+          j.value(e.b);
+          break;
+        case CATS_PARAM_INT:
+          j.value(e.i);
+          break;
+        case CATS_PARAM_FLOAT:
+          j.value(e.f);
+          break;
+        default:
+          j.value(e.s);
+          break;
       }
     }
     j.end_object();
@@ -191,8 +204,7 @@ std::string summary_table(const backtest_report& r) {
   line(out, "CAGR", num(m.cagr_pct, 2), "%");
   line(out, "Max drawdown", num(m.max_drawdown_pct, 2), "%");
   if (m.max_drawdown_pct > 0)
-    line(out, "Max drawdown duration",
-         format_duration(m.max_drawdown_duration_ns),
+    line(out, "Max drawdown duration", format_duration(m.max_drawdown_duration_ns),
          m.max_drawdown_recovered ? "" : "(not recovered)");
   line(out, "Volatility (annual)", num(m.volatility_pct, 2), "%");
   line(out, "Sharpe", num(m.sharpe, 3));
@@ -207,11 +219,12 @@ std::string summary_table(const backtest_report& r) {
                                                : num(m.profit_factor, 3));
   line(out, "Average trade", num(m.avg_trade_pnl, 2), c);
   line(out, "Average trade return", num(m.avg_trade_return_pct, 3), "%");
-  line(out, "Best / worst trade",
-       num(m.best_trade_pct, 2) + " / " + num(m.worst_trade_pct, 2), "%");
+  line(out, "Best / worst trade", num(m.best_trade_pct, 2) + " / " + num(m.worst_trade_pct, 2),
+       "%");
   line(out, "Average trade duration", num(m.avg_trade_duration_ns / 3.6e12, 1), "h");
   line(out, "Fees paid", money(r.fees_paid), c);
-  line(out, "Orders / fills", std::to_string(r.orders.orders) + " / " + std::to_string(r.orders.fills));
+  line(out, "Orders / fills",
+       std::to_string(r.orders.orders) + " / " + std::to_string(r.orders.fills));
   if (r.orders.rejected > 0) line(out, "Rejected orders", std::to_string(r.orders.rejected));
   if (r.final_position != 0) line(out, "Open position at end", fixed_to_string(r.final_position));
   if (r.skipped_rows > 0 || r.gaps > 0) {

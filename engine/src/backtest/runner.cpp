@@ -170,8 +170,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     eng.stop();
     exchange.finish("end of data");
     eng.flush();
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const replay_stats rs = replay.stats();
     rep.interval_ns = replay.interval_ns();
@@ -185,14 +184,15 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.final_position = account.position(inst_id).quantity;
     rep.orders = exchange.stats();
     rep.buy_hold_return_pct =
-        first_open > 0 ? (static_cast<double>(last_close) / static_cast<double>(first_open) - 1.0) * 100.0
-                       : 0.0;
+        first_open > 0
+            ? (static_cast<double>(last_close) / static_cast<double>(first_open) - 1.0) * 100.0
+            : 0.0;
     if (!started && result.error.empty()) {
       result.exit_code = 1;
-      result.error = "no bars to replay" +
-                     std::string(cfg.backtest.start_ns || cfg.backtest.end_ns
-                                     ? " between backtest.start and backtest.end"
-                                     : " in the data files");
+      result.error =
+          "no bars to replay" + std::string(cfg.backtest.start_ns || cfg.backtest.end_ns
+                                                ? " between backtest.start and backtest.end"
+                                                : " in the data files");
     }
     for (const auto& slot : eng.strategies()) {
       strategy_report s;

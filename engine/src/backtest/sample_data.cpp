@@ -60,17 +60,17 @@ class rng {
 };
 
 struct regime {
-  double drift;       // annual log drift
-  double vol;         // annual volatility
-  double volume;      // relative activity
-  double mean_days;   // expected length
+  double drift;      // annual log drift
+  double vol;        // annual volatility
+  double volume;     // relative activity
+  double mean_days;  // expected length
 };
 
 constexpr regime regimes[] = {
-    {0.9, 0.45, 1.0, 9.0},    // calm bull
-    {-0.8, 0.55, 1.2, 6.0},   // calm bear
-    {0.0, 0.35, 0.7, 7.0},    // chop
-    {0.0, 1.10, 2.5, 2.0},    // turbulence
+    {0.9, 0.45, 1.0, 9.0},   // calm bull
+    {-0.8, 0.55, 1.2, 6.0},  // calm bear
+    {0.0, 0.35, 0.7, 7.0},   // chop
+    {0.0, 1.10, 2.5, 2.0},   // turbulence
 };
 
 void put_fixed8(std::string& out, int64_t raw) {
@@ -94,21 +94,23 @@ int64_t to_fixed(double v, int64_t step, rounding mode) {
 
 void write_sample_klines(const std::filesystem::path& file, const sample_options& o) {
   std::FILE* f = std::fopen(file.c_str(), "wb");
-  if (f == nullptr) throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
+  if (f == nullptr)
+    throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
   rng r(o.seed);
   const double year_ns = 365.0 * 86400.0 * 1e9;
   const double dt = static_cast<double>(o.interval_ns) / year_ns;
   const double bars_per_day = 86400.0 * 1e9 / static_cast<double>(o.interval_ns);
-  const int64_t tick = 1'000'000;     // 0.01
-  const int64_t lot = 1'000;          // 0.00001
+  const int64_t tick = 1'000'000;                          // 0.01
+  const int64_t lot = 1'000;                               // 0.00001
   const int64_t unit = o.microseconds ? 1000 : 1'000'000;  // ns per output time unit
   int state = 2;
   double price = o.start_price;
   std::string out;
   out.reserve(1u << 21);
   if (o.header)
-    out += "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
-           "taker_buy_base_volume,taker_buy_quote_volume,ignore\n";
+    out +=
+        "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+        "taker_buy_base_volume,taker_buy_quote_volume,ignore\n";
   bool write_failed = false;
   constexpr int steps = 6;  // sub-steps per bar for a realistic high/low
   for (uint64_t i = 0; i < o.bars; ++i) {
@@ -152,11 +154,11 @@ void write_sample_klines(const std::filesystem::path& file, const sample_options
     const int64_t v_fx = std::max<int64_t>(lot, to_fixed(vol, lot, rounding::nearest));
     const double vwap = (open + p + hi + lo) / 4.0;
     const int64_t qv_fx = to_fixed(static_cast<double>(v_fx) / 1e8 * vwap, 1, rounding::nearest);
-    const double buy_share = std::clamp(0.5 + 0.25 * std::tanh(std::log(p / open) / (g.vol * std::sqrt(dt))) +
-                                            0.05 * r.normal(),
-                                        0.05, 0.95);
-    const int64_t tb_fx = round_to_step(static_cast<int64_t>(static_cast<double>(v_fx) * buy_share), lot,
-                                        rounding::down);
+    const double buy_share = std::clamp(
+        0.5 + 0.25 * std::tanh(std::log(p / open) / (g.vol * std::sqrt(dt))) + 0.05 * r.normal(),
+        0.05, 0.95);
+    const int64_t tb_fx = round_to_step(static_cast<int64_t>(static_cast<double>(v_fx) * buy_share),
+                                        lot, rounding::down);
     const int64_t tbq_fx = to_fixed(static_cast<double>(tb_fx) / 1e8 * vwap, 1, rounding::nearest);
     const int64_t trades = 1 + static_cast<int64_t>(static_cast<double>(v_fx) / 1e8 * 38.0 *
                                                     (0.8 + 0.4 * r.uniform()));

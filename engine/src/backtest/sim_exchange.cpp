@@ -5,8 +5,12 @@
 namespace cats {
 
 namespace {
-int64_t abs64(int64_t v) noexcept { return v < 0 ? -v : v; }
-const char* side_name(int32_t side) { return side == CATS_SIDE_BUY ? "buy" : "sell"; }
+int64_t abs64(int64_t v) noexcept {
+  return v < 0 ? -v : v;
+}
+const char* side_name(int32_t side) {
+  return side == CATS_SIDE_BUY ? "buy" : "sell";
+}
 }  // namespace
 
 sim_exchange::sim_exchange(engine& eng, sim_exchange_config config)
@@ -34,8 +38,7 @@ void sim_exchange::post_update(const order& o, cats_order_status status, std::st
   u.quantity = o.quantity;
   u.limit_price = o.limit_price;
   u.filled_quantity = o.filled;
-  u.avg_fill_price =
-      o.filled == 0 ? 0 : fixed_div(o.filled_notional, o.filled, rounding::nearest);
+  u.avg_fill_price = o.filled == 0 ? 0 : fixed_div(o.filled_notional, o.filled, rounding::nearest);
   if (status == CATS_ORDER_REJECTED) ++stats_.rejected;
   if (status == CATS_ORDER_CANCELED) ++stats_.canceled;
   engine_.post_order_update(o.owner, u, std::move(reason));
@@ -156,7 +159,8 @@ void sim_exchange::on_bar_close(const cats_bar_event_t& bar) {
   if (config_.fill != fill_model::close) return;
   for (size_t i = 0; i < working_.size();) {
     order& o = working_[i];
-    if (o.instrument_id == inst && o.type == CATS_ORDER_MARKET && execute(o, bar.close, true, CATS_LIQUIDITY_TAKER)) {
+    if (o.instrument_id == inst && o.type == CATS_ORDER_MARKET &&
+        execute(o, bar.close, true, CATS_LIQUIDITY_TAKER)) {
       working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
       ++i;
@@ -178,7 +182,8 @@ void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
       const bool buy = o.side == CATS_SIDE_BUY;
       if (o.type == CATS_ORDER_MARKET) {
         // In close mode market orders wait for the close (on_bar_close).
-        if (config_.fill == fill_model::next_open) done = execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
+        if (config_.fill == fill_model::next_open)
+          done = execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
       } else if (o.tif == CATS_TIF_IOC) {
         const bool crosses = buy ? bar.open <= o.limit_price : bar.open >= o.limit_price;
         if (crosses) done = execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
@@ -240,17 +245,16 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
   int64_t opening = remaining - closing;
   if (opening > 0) {
     const int64_t pos_value_at_price = fixed_mul(pos.quantity, price, rounding::nearest);
-    const int64_t closing_fee = fixed_mul(fixed_mul(closing, price, rounding::nearest), fee_rate,
-                                          rounding::up);
+    const int64_t closing_fee =
+        fixed_mul(fixed_mul(closing, price, rounding::nearest), fee_rate, rounding::up);
     const int64_t equity_at_price =
         acct.equity() - pos.market_value + pos_value_at_price - closing_fee;
     const int64_t other_gross = acct.gross_exposure() - abs64(pos.market_value);
     const int64_t left_after_close = abs64(pos.quantity) - closing;  // same side as the order
     // In 128 bits: leverage x equity may exceed the int64 range of a single amount.
-    const int128_t headroom =
-        div_round(static_cast<int128_t>(config_.leverage) * equity_at_price, fixed_scale,
-                  rounding::down) -
-        other_gross - fixed_mul(left_after_close, price, rounding::up);
+    const int128_t headroom = div_round(static_cast<int128_t>(config_.leverage) * equity_at_price,
+                                        fixed_scale, rounding::down) -
+                              other_gross - fixed_mul(left_after_close, price, rounding::up);
     // opening x price x (1 + leverage x fee_rate) <= headroom
     const int128_t unit_cost =
         static_cast<int128_t>(price) *
@@ -307,9 +311,9 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
     post_update(o, CATS_ORDER_FILLED, {});
     return true;
   }
-  post_update(o, CATS_ORDER_CANCELED,
-              funds_note + "; filled " + fixed_to_string(o.filled) + " of " +
-                  fixed_to_string(o.quantity));
+  post_update(
+      o, CATS_ORDER_CANCELED,
+      funds_note + "; filled " + fixed_to_string(o.filled) + " of " + fixed_to_string(o.quantity));
   return true;
 }
 

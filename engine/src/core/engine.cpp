@@ -25,18 +25,29 @@ constexpr size_t max_events_per_flush = 10'000'000;
 
 const char* event_type_name(int32_t type) noexcept {
   switch (type) {
-    case CATS_EVENT_TRADE: return "trade";
-    case CATS_EVENT_QUOTE: return "quote";
-    case CATS_EVENT_BAR: return "bar";
-    case CATS_EVENT_ORDER_UPDATE: return "order_update";
-    case CATS_EVENT_FILL: return "fill";
-    case CATS_EVENT_TIMER: return "timer";
-    default: return "event";
+    case CATS_EVENT_TRADE:
+      return "trade";
+    case CATS_EVENT_QUOTE:
+      return "quote";
+    case CATS_EVENT_BAR:
+      return "bar";
+    case CATS_EVENT_ORDER_UPDATE:
+      return "order_update";
+    case CATS_EVENT_FILL:
+      return "fill";
+    case CATS_EVENT_TIMER:
+      return "timer";
+    default:
+      return "event";
   }
 }
 
-std::string strategy_slot::kind() const { return str(desc.name); }
-std::string strategy_slot::version() const { return str(desc.version); }
+std::string strategy_slot::kind() const {
+  return str(desc.name);
+}
+std::string strategy_slot::version() const {
+  return str(desc.version);
+}
 std::string strategy_slot::label() const {
   return "'" + name + "' (" + kind() + " " + version() + ")";
 }
@@ -44,7 +55,9 @@ std::string strategy_slot::label() const {
 engine::engine(instrument_registry& instruments, portfolio& account)
     : instruments_(instruments), account_(account) {}
 
-engine::~engine() { destroy_all(); }
+engine::~engine() {
+  destroy_all();
+}
 
 void engine::destroy_all() noexcept {
   for (auto& s : slots_) {
@@ -83,8 +96,8 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
   const cats_strategy_descriptor_t& d = slot.desc;
   char message[1024] = {0};
   cats_strategy_t* instance = nullptr;
-  const cats_status_t st = d.create(&host_api(), &slot.host, slot.params.c_params(), &instance,
-                                    message, sizeof message);
+  const cats_status_t st =
+      d.create(&host_api(), &slot.host, slot.params.c_params(), &instance, message, sizeof message);
   message[sizeof message - 1] = '\0';
   if (st != CATS_OK || instance == nullptr) {
     error = "strategy " + slot.label() + " refused to start: " +
@@ -131,8 +144,7 @@ void engine::start() {
     const auto on_start = s->desc.on_start;
     if (on_start == nullptr) continue;
     const cats_status_t st = on_start(s->instance);
-    if (st != CATS_OK)
-      fail(*s, "on_start", st, str(s->desc.last_error(s->instance)));
+    if (st != CATS_OK) fail(*s, "on_start", st, str(s->desc.last_error(s->instance)));
   }
   flush();
 }
@@ -252,11 +264,21 @@ void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message
   const std::string& name = slot < slots_.size() ? slots_[slot]->name : std::string();
   spdlog::level::level_enum lvl = spdlog::level::info;
   switch (level) {
-    case CATS_LOG_TRACE: lvl = spdlog::level::trace; break;
-    case CATS_LOG_DEBUG: lvl = spdlog::level::debug; break;
-    case CATS_LOG_INFO: lvl = spdlog::level::info; break;
-    case CATS_LOG_WARN: lvl = spdlog::level::warn; break;
-    default: lvl = spdlog::level::err; break;
+    case CATS_LOG_TRACE:
+      lvl = spdlog::level::trace;
+      break;
+    case CATS_LOG_DEBUG:
+      lvl = spdlog::level::debug;
+      break;
+    case CATS_LOG_INFO:
+      lvl = spdlog::level::info;
+      break;
+    case CATS_LOG_WARN:
+      lvl = spdlog::level::warn;
+      break;
+    default:
+      lvl = spdlog::level::err;
+      break;
   }
   if (!spdlog::should_log(lvl)) return;
   if (now_ == 0)
@@ -271,7 +293,9 @@ void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message
 
 namespace {
 
-engine* eng(cats_host_t* h) noexcept { return h != nullptr ? h->engine : nullptr; }
+engine* eng(cats_host_t* h) noexcept {
+  return h != nullptr ? h->engine : nullptr;
+}
 
 cats_status_t error_out(cats_host_t* h, cats_status_t st, std::string message) noexcept {
   try {
@@ -292,7 +316,9 @@ void copy_out(const T& full, T* out) noexcept {
   out->struct_size = static_cast<uint32_t>(n);
 }
 
-bool bad_str(cats_str_t s) noexcept { return s.data == nullptr && s.size != 0; }
+bool bad_str(cats_str_t s) noexcept {
+  return s.data == nullptr && s.size != 0;
+}
 
 void fill_instrument(const instrument_info& i, cats_instrument_t& out) noexcept {
   out = {};
@@ -311,7 +337,8 @@ void fill_instrument(const instrument_info& i, cats_instrument_t& out) noexcept 
 void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
   if (bad_str(message)) return;
   try {
-    if (engine* e = eng(h)) e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
+    if (engine* e = eng(h))
+      e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
   } catch (...) {
   }
 }
@@ -321,7 +348,8 @@ int64_t api_now(cats_host_t* h) noexcept {
   return e != nullptr ? e->now() : 0;
 }
 
-cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol, cats_instrument_t* out) noexcept {
+cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol,
+                                  cats_instrument_t* out) noexcept {
   engine* e = eng(h);
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2 || bad_str(symbol))
     return CATS_E_INVALID_ARGUMENT;
@@ -333,8 +361,8 @@ cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol, cats_instru
       for (const instrument_info& x : e->instruments().all())
         known += (known.empty() ? "" : ", ") + x.symbol;
       return error_out(h, CATS_E_NOT_FOUND,
-                       "no instrument '" + std::string(name) + "' in this run (known: " +
-                           (known.empty() ? "none" : known) + ")");
+                       "no instrument '" + std::string(name) +
+                           "' in this run (known: " + (known.empty() ? "none" : known) + ")");
     }
     cats_instrument_t full;
     fill_instrument(*i, full);
@@ -414,7 +442,8 @@ cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id,
     return CATS_E_INVALID_ARGUMENT;
   if (e->instruments().get(instrument_id) == nullptr) {
     try {
-      return error_out(h, CATS_E_NOT_FOUND, "no instrument with id " + std::to_string(instrument_id));
+      return error_out(h, CATS_E_NOT_FOUND,
+                       "no instrument with id " + std::to_string(instrument_id));
     } catch (...) {
       return CATS_E_NOT_FOUND;
     }

@@ -6,11 +6,16 @@ namespace cats {
 
 const char* describe(parse_error e) noexcept {
   switch (e) {
-    case parse_error::ok: return "ok";
-    case parse_error::empty: return "empty value, expected a decimal number";
-    case parse_error::invalid_character: return "not a decimal number";
-    case parse_error::too_many_decimals: return "more than 8 decimal places";
-    case parse_error::out_of_range: return "number too large for 8-decimal fixed point";
+    case parse_error::ok:
+      return "ok";
+    case parse_error::empty:
+      return "empty value, expected a decimal number";
+    case parse_error::invalid_character:
+      return "not a decimal number";
+    case parse_error::too_many_decimals:
+      return "more than 8 decimal places";
+    case parse_error::out_of_range:
+      return "number too large for 8-decimal fixed point";
   }
   return "unknown error";
 }
@@ -61,9 +66,12 @@ int128_t div_round(int128_t a, int128_t b, rounding mode) noexcept {
   const int128_t r = a % b;
   if (r == 0) return q;
   switch (mode) {
-    case rounding::toward_zero: return q;
-    case rounding::down: return a < 0 ? q - 1 : q;
-    case rounding::up: return a > 0 ? q + 1 : q;
+    case rounding::toward_zero:
+      return q;
+    case rounding::down:
+      return a < 0 ? q - 1 : q;
+    case rounding::up:
+      return a > 0 ? q + 1 : q;
     case rounding::nearest: {
       const int128_t twice = (r < 0 ? -r : r) * 2;
       if (twice >= b) return a < 0 ? q - 1 : q + 1;

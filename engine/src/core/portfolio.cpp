@@ -27,7 +27,8 @@ portfolio::portfolio(int64_t initial_cash, std::string currency)
 
 int64_t portfolio::gross_exposure() const noexcept {
   int64_t g = 0;
-  for (const position_state& p : positions_) g += p.market_value < 0 ? -p.market_value : p.market_value;
+  for (const position_state& p : positions_)
+    g += p.market_value < 0 ? -p.market_value : p.market_value;
   return g;
 }
 
@@ -72,20 +73,21 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
   }
   const int64_t opening = quantity - closing;
   const int64_t fee_close =
-      closing == 0 ? 0
-                   : (opening == 0 ? fee
-                                   : static_cast<int64_t>(div_round(
-                                         static_cast<int128_t>(fee) * closing, quantity,
-                                         rounding::nearest)));
+      closing == 0
+          ? 0
+          : (opening == 0 ? fee
+                          : static_cast<int64_t>(div_round(static_cast<int128_t>(fee) * closing,
+                                                           quantity, rounding::nearest)));
   const int64_t fee_open = fee - fee_close;
 
   if (closing > 0) {
     const int64_t held = p.quantity < 0 ? -p.quantity : p.quantity;
     const int64_t notional = notional_of(closing, price);
     const int64_t cost_removed =
-        closing == held ? p.entry_cost
-                        : static_cast<int64_t>(div_round(static_cast<int128_t>(p.entry_cost) * closing,
-                                                         held, rounding::nearest));
+        closing == held
+            ? p.entry_cost
+            : static_cast<int64_t>(div_round(static_cast<int128_t>(p.entry_cost) * closing, held,
+                                             rounding::nearest));
     const int pos_dir = p.quantity > 0 ? 1 : -1;
     cash_ -= dir * notional;
     p.realized_pnl += pos_dir * (notional - cost_removed) - fee_close;
@@ -111,10 +113,10 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
       t.entry_notional = p.trade_open_notional;
       t.fees = p.trade_fees;
       t.pnl = p.trade_cash_flow - p.trade_fees;
-      t.return_pct = p.trade_open_notional == 0
-                         ? 0.0
-                         : static_cast<double>(t.pnl) / static_cast<double>(p.trade_open_notional) *
-                               100.0;
+      t.return_pct =
+          p.trade_open_notional == 0
+              ? 0.0
+              : static_cast<double>(t.pnl) / static_cast<double>(p.trade_open_notional) * 100.0;
       closed = t;
       p.in_trade = false;
       p.entry_cost = 0;

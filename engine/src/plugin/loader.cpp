@@ -35,7 +35,10 @@ constexpr size_t min_descriptor_size = offsetof(cats_strategy_descriptor_t, last
 std::string describe_unloadable(const fs::path& file, const std::string& system_message) {
   std::ifstream in(file, std::ios::binary);
   std::array<char, 4> magic{};
-  if (in.read(magic.data(), 4) && std::memcmp(magic.data(), "\x7f" "ELF", 4) != 0)
+  if (in.read(magic.data(), 4) && std::memcmp(magic.data(),
+                                              "\x7f"
+                                              "ELF",
+                                              4) != 0)
     return "not a shared library (no ELF header)";
   return "cannot be loaded as a shared library: " + system_message;
 }
@@ -56,8 +59,7 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
   p->path_ = file;
   boost::dll::fs::error_code ec;
   // RTLD_LOCAL: plugins never see each other's symbols. RTLD_NOW: fail here, not mid-run.
-  p->impl_->lib.load(file, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now,
-                     ec);
+  p->impl_->lib.load(file, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now, ec);
   if (ec) {
     const char* dl = dlerror();
     error = where + describe_unloadable(file, dl != nullptr ? dl : ec.message());
@@ -65,11 +67,11 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
   }
   if (!p->impl_->lib.has(CATS_ENTRY_SYMBOL)) {
     error = where + "no entry symbol '" CATS_ENTRY_SYMBOL
-            "' (build strategies with CATS_EXPORT_STRATEGY and cats_add_strategy)";
+                    "' (build strategies with CATS_EXPORT_STRATEGY and cats_add_strategy)";
     return nullptr;
   }
-  auto entry = p->impl_->lib.get<const cats_strategy_descriptor_t*(uint32_t, uint32_t)>(
-      CATS_ENTRY_SYMBOL);
+  auto entry =
+      p->impl_->lib.get<const cats_strategy_descriptor_t*(uint32_t, uint32_t)>(CATS_ENTRY_SYMBOL);
   const cats_strategy_descriptor_t* d = entry(CATS_ABI_MAJOR, CATS_ABI_MINOR);
   if (d == nullptr) {
     error = where + "the plugin declined this host (ABI " + abi_version_string() +
@@ -112,16 +114,16 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
     return nullptr;
   }
   if (desc.param_count > 0) {
-    if (desc.params == nullptr || desc.param_spec_size < offsetof(cats_param_spec_t, description) +
-                                                             sizeof(cats_str_t)) {
+    if (desc.params == nullptr ||
+        desc.param_spec_size < offsetof(cats_param_spec_t, description) + sizeof(cats_str_t)) {
       error = where + "descriptor declares " + std::to_string(desc.param_count) +
               " parameters but no valid table";
       return nullptr;
     }
     const auto* base = reinterpret_cast<const unsigned char*>(desc.params);
     for (uint32_t i = 0; i < desc.param_count; ++i) {
-      const auto* s = reinterpret_cast<const cats_param_spec_t*>(
-          base + static_cast<size_t>(i) * desc.param_spec_size);
+      const auto* s = reinterpret_cast<const cats_param_spec_t*>(base + static_cast<size_t>(i) *
+                                                                            desc.param_spec_size);
       param_info info{str(s->name), static_cast<cats_param_type>(s->type), str(s->default_value),
                       str(s->description)};
       if (info.name.empty() || info.type < CATS_PARAM_BOOL || info.type > CATS_PARAM_STRING) {
@@ -134,9 +136,15 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
   return p;
 }
 
-std::string plugin_library::name() const { return str(desc_.name); }
-std::string plugin_library::version() const { return str(desc_.version); }
-std::string plugin_library::description() const { return str(desc_.description); }
+std::string plugin_library::name() const {
+  return str(desc_.name);
+}
+std::string plugin_library::version() const {
+  return str(desc_.version);
+}
+std::string plugin_library::description() const {
+  return str(desc_.description);
+}
 
 fs::path resolve_plugin(const std::string& plugin, const fs::path& dir, std::string& error) {
   std::error_code ec;
@@ -153,8 +161,8 @@ fs::path resolve_plugin(const std::string& plugin, const fs::path& dir, std::str
     const fs::path p = dir / candidate;
     if (fs::exists(p, ec)) return p;
   }
-  error = "no plugin '" + plugin + "' in " + dir.string() + " (looked for " + plugin + ".so and lib" +
-          plugin + ".so)";
+  error = "no plugin '" + plugin + "' in " + dir.string() + " (looked for " + plugin +
+          ".so and lib" + plugin + ".so)";
   if (!fs::is_directory(dir, ec)) error += "; that folder does not exist";
   return {};
 }
@@ -168,11 +176,16 @@ fs::path default_plugin_dir() {
 
 const char* param_type_name(int32_t type) noexcept {
   switch (type) {
-    case CATS_PARAM_BOOL: return "bool";
-    case CATS_PARAM_INT: return "int";
-    case CATS_PARAM_FLOAT: return "float";
-    case CATS_PARAM_STRING: return "string";
-    default: return "unknown";
+    case CATS_PARAM_BOOL:
+      return "bool";
+    case CATS_PARAM_INT:
+      return "int";
+    case CATS_PARAM_FLOAT:
+      return "float";
+    case CATS_PARAM_STRING:
+      return "string";
+    default:
+      return "unknown";
   }
 }
 

@@ -42,8 +42,10 @@ const cats_params_t* param_set::c_params() {
 
 std::string param_set::value_text(const entry& e) {
   switch (e.type) {
-    case CATS_PARAM_BOOL: return e.b ? "true" : "false";
-    case CATS_PARAM_INT: return std::to_string(e.i);
+    case CATS_PARAM_BOOL:
+      return e.b ? "true" : "false";
+    case CATS_PARAM_INT:
+      return std::to_string(e.i);
     case CATS_PARAM_FLOAT: {
       std::string s = json_writer::format_double(e.f);
       if (s.find_first_of(".en") == std::string::npos) s += ".0";

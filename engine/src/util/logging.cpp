@@ -6,7 +6,8 @@
 
 namespace cats {
 
-bool setup_logging(const std::string& level, const std::filesystem::path& file, std::string& error) {
+bool setup_logging(const std::string& level, const std::filesystem::path& file,
+                   std::string& error) {
   const spdlog::level::level_enum lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") {
     error = "unknown log level '" + level + "'";

@@ -125,8 +125,8 @@ std::string format_interval(int64_t ns) {
     int64_t ns;
     const char* suffix;
   };
-  static constexpr unit units[] = {{7 * ns_per_day, "w"},  {ns_per_day, "d"},  {3600 * ns_per_s, "h"},
-                                   {60 * ns_per_s, "m"},   {ns_per_s, "s"},    {ns_per_ms, "ms"}};
+  static constexpr unit units[] = {{7 * ns_per_day, "w"}, {ns_per_day, "d"}, {3600 * ns_per_s, "h"},
+                                   {60 * ns_per_s, "m"},  {ns_per_s, "s"},   {ns_per_ms, "ms"}};
   for (const unit& u : units)
     if (ns > 0 && ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
   return std::to_string(ns) + "ns";

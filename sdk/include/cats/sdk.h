@@ -245,7 +245,7 @@ typedef struct cats_fill_event_t {
   int32_t liquidity;
   cats_fixed_t price;
   cats_fixed_t quantity;
-  cats_fixed_t fee;           /**< in the quote currency; positive is a cost */
+  cats_fixed_t fee;            /**< in the quote currency; positive is a cost */
   cats_fixed_t position_after; /**< the account's net position in the instrument after this fill */
 } cats_fill_event_t;
 
@@ -266,10 +266,10 @@ typedef struct cats_instrument_t {
   uint32_t struct_size;
   uint32_t instrument_id; /**< non-zero; stable for the run */
   /* All strings below are owned by the host and stay valid until the instance is destroyed. */
-  cats_str_t symbol; /**< "VENUE:SYMBOL", e.g. "BINANCE:BTCUSDT" */
-  cats_str_t venue;  /**< "BINANCE" */
-  cats_str_t base;   /**< "BTC" if known, else empty */
-  cats_str_t quote;  /**< "USDT" if known, else empty */
+  cats_str_t symbol;      /**< "VENUE:SYMBOL", e.g. "BINANCE:BTCUSDT" */
+  cats_str_t venue;       /**< "BINANCE" */
+  cats_str_t base;        /**< "BTC" if known, else empty */
+  cats_str_t quote;       /**< "USDT" if known, else empty */
   cats_fixed_t tick_size; /**< prices are multiples of this */
   cats_fixed_t lot_size;  /**< quantities are multiples of this */
   cats_fixed_t min_quantity;
@@ -279,7 +279,7 @@ typedef struct cats_instrument_t {
 typedef struct cats_position_t {
   uint32_t struct_size;
   uint32_t instrument_id;
-  cats_fixed_t quantity;       /**< signed: negative is short */
+  cats_fixed_t quantity;        /**< signed: negative is short */
   cats_fixed_t avg_entry_price; /**< 0 when flat */
   cats_fixed_t realized_pnl;    /**< since the start of the run, after fees */
   cats_fixed_t unrealized_pnl;  /**< at the last mark price */
@@ -299,11 +299,11 @@ typedef struct cats_account_t {
 typedef struct cats_order_request_t {
   uint32_t struct_size;
   uint32_t instrument_id;
-  int32_t side;          /**< CATS_SIDE_BUY or CATS_SIDE_SELL */
-  int32_t order_type;    /**< cats_order_type */
-  int32_t time_in_force; /**< cats_time_in_force; ignored for market orders */
-  uint32_t flags;        /**< reserved, 0 */
-  cats_fixed_t quantity; /**< > 0; the host rounds it down to the lot size */
+  int32_t side;             /**< CATS_SIDE_BUY or CATS_SIDE_SELL */
+  int32_t order_type;       /**< cats_order_type */
+  int32_t time_in_force;    /**< cats_time_in_force; ignored for market orders */
+  uint32_t flags;           /**< reserved, 0 */
+  cats_fixed_t quantity;    /**< > 0; the host rounds it down to the lot size */
   cats_fixed_t limit_price; /**< limit orders only; the host rounds it to the tick size */
   uint64_t client_tag;      /**< echoed in order updates and fills */
 } cats_order_request_t;
@@ -315,17 +315,18 @@ typedef struct cats_order_request_t {
 
 typedef struct cats_param_spec_t {
   uint32_t struct_size;
-  int32_t type;              /**< cats_param_type */
-  cats_str_t name;           /**< required, e.g. "fast" */
-  cats_str_t default_value;  /**< a TOML literal ("10", "1.0", "false", "\"BTC\""); empty = required */
-  cats_str_t description;    /**< one line for `cats plugins inspect` */
+  int32_t type;    /**< cats_param_type */
+  cats_str_t name; /**< required, e.g. "fast" */
+  cats_str_t
+      default_value;      /**< a TOML literal ("10", "1.0", "false", "\"BTC\""); empty = required */
+  cats_str_t description; /**< one line for `cats plugins inspect` */
 } cats_param_spec_t;
 
 /** One parameter value. Items carry no struct_size of their own: cats_params_t.item_size is the
  * stride and says how much of each item the host wrote; a reader copies at most that much. */
 typedef struct cats_param_value_t {
   cats_str_t name;
-  int32_t type;      /**< cats_param_type; decides which of the fields below is set */
+  int32_t type;       /**< cats_param_type; decides which of the fields below is set */
   int32_t bool_value; /**< 0 or 1 */
   int64_t int_value;
   double float_value;
@@ -430,8 +431,8 @@ typedef struct cats_strategy_descriptor_t {
    * most `error_capacity` bytes (including the NUL) into `error`, which the host owns.
    */
   cats_status_t (*create)(const cats_host_api_t* api, cats_host_t* host,
-                          const cats_params_t* params, cats_strategy_t** out_instance,
-                          char* error, uint32_t error_capacity);
+                          const cats_params_t* params, cats_strategy_t** out_instance, char* error,
+                          uint32_t error_capacity);
   /** Required. Frees an instance. Never fails. */
   void (*destroy)(cats_strategy_t* instance);
   /** Optional. Called once after all instances were created, before the first event. */

@@ -64,7 +64,9 @@ class bad_state : public error {
 inline std::string_view to_string_view(cats_str_t s) noexcept {
   return s.size == 0 ? std::string_view{} : std::string_view(s.data, static_cast<size_t>(s.size));
 }
-inline cats_str_t to_cats_str(std::string_view s) noexcept { return {s.data(), s.size()}; }
+inline cats_str_t to_cats_str(std::string_view s) noexcept {
+  return {s.data(), s.size()};
+}
 
 // ------------------------------------------------------------------------------------------------
 // Fixed-point value (8 decimals), the unit of every price, quantity and amount.
@@ -125,7 +127,9 @@ class fixed {
   int64_t raw_ = 0;
 };
 
-inline std::ostream& operator<<(std::ostream& os, fixed f) { return os << f.to_string(); }
+inline std::ostream& operator<<(std::ostream& os, fixed f) {
+  return os << f.to_string();
+}
 
 // ------------------------------------------------------------------------------------------------
 // Event views. Cheap wrappers over the borrowed C structs; valid for the callback only.
@@ -384,13 +388,21 @@ class context {
   }
   /// Logs its arguments concatenated with operator<< (fixed values print exactly).
   template <class... Args>
-  void debug(const Args&... args) const { log(CATS_LOG_DEBUG, concat(args...)); }
+  void debug(const Args&... args) const {
+    log(CATS_LOG_DEBUG, concat(args...));
+  }
   template <class... Args>
-  void info(const Args&... args) const { log(CATS_LOG_INFO, concat(args...)); }
+  void info(const Args&... args) const {
+    log(CATS_LOG_INFO, concat(args...));
+  }
   template <class... Args>
-  void warn(const Args&... args) const { log(CATS_LOG_WARN, concat(args...)); }
+  void warn(const Args&... args) const {
+    log(CATS_LOG_WARN, concat(args...));
+  }
   template <class... Args>
-  void error(const Args&... args) const { log(CATS_LOG_ERROR, concat(args...)); }
+  void error(const Args&... args) const {
+    log(CATS_LOG_ERROR, concat(args...));
+  }
 
   /// The instrument called `symbol` ("BINANCE:BTCUSDT", or "BTCUSDT" when unambiguous).
   instrument find_instrument(std::string_view symbol) const {
@@ -428,12 +440,12 @@ class context {
     return id;
   }
   uint64_t buy_market(uint32_t instrument_id, fixed quantity, uint64_t client_tag = 0) const {
-    return submit({instrument_id, CATS_SIDE_BUY, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {},
-                   client_tag});
+    return submit(
+        {instrument_id, CATS_SIDE_BUY, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {}, client_tag});
   }
   uint64_t sell_market(uint32_t instrument_id, fixed quantity, uint64_t client_tag = 0) const {
-    return submit({instrument_id, CATS_SIDE_SELL, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {},
-                   client_tag});
+    return submit(
+        {instrument_id, CATS_SIDE_SELL, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {}, client_tag});
   }
   uint64_t buy_limit(uint32_t instrument_id, fixed quantity, fixed price,
                      uint64_t client_tag = 0) const {
@@ -637,7 +649,9 @@ struct instance {
   std::string last_error;
 };
 
-inline instance* from(cats_strategy_t* s) noexcept { return reinterpret_cast<instance*>(s); }
+inline instance* from(cats_strategy_t* s) noexcept {
+  return reinterpret_cast<instance*>(s);
+}
 
 template <class F>
 cats_status_t guard(instance* in, F&& f) noexcept {
@@ -825,12 +839,12 @@ const cats_strategy_descriptor_t* entry(const char* name, const char* version,
 
 /// Exports `Class` as this plugin's strategy. Use exactly once per plugin. The descriptor is
 /// returned whatever the host's version: the host compares versions and explains a refusal.
-#define CATS_EXPORT_STRATEGY(Class, Name, Version, Description)                          \
-  extern "C" CATS_EXPORT const cats_strategy_descriptor_t* cats_strategy_entry(          \
-      uint32_t host_abi_major, uint32_t host_abi_minor) {                                \
-    (void)host_abi_major;                                                                \
-    (void)host_abi_minor;                                                                \
-    return ::cats::detail::entry<Class>(Name, Version, Description);                     \
+#define CATS_EXPORT_STRATEGY(Class, Name, Version, Description)                 \
+  extern "C" CATS_EXPORT const cats_strategy_descriptor_t* cats_strategy_entry( \
+      uint32_t host_abi_major, uint32_t host_abi_minor) {                       \
+    (void)host_abi_major;                                                       \
+    (void)host_abi_minor;                                                       \
+    return ::cats::detail::entry<Class>(Name, Version, Description);            \
   }
 
 #endif  // CATS_STRATEGY_HPP

@@ -79,7 +79,8 @@ struct run_config {
 
 /// Reads and validates a config file with --set overrides ("key=value", value in TOML syntax;
 /// a bare word is taken as a string). Throws config_error.
-run_config load_config(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+run_config load_config(const std::filesystem::path& file,
+                       const std::vector<std::string>& overrides);
 
 /// The strategy's parameters checked against what the plugin declares, with defaults filled in.
 /// Throws config_error naming the offending key.

@@ -23,10 +23,10 @@ struct bar_file {
 };
 
 struct replay_stats {
-  uint64_t rows = 0;        ///< valid rows read
-  uint64_t bars = 0;        ///< bars delivered
-  uint64_t skipped = 0;     ///< malformed or out-of-order rows skipped
-  uint64_t gaps = 0;        ///< places where bars are missing
+  uint64_t rows = 0;     ///< valid rows read
+  uint64_t bars = 0;     ///< bars delivered
+  uint64_t skipped = 0;  ///< malformed or out-of-order rows skipped
+  uint64_t gaps = 0;     ///< places where bars are missing
   uint64_t missing_bars = 0;
   std::vector<std::string> messages;  ///< first skip and gap messages, for the report
 };

@@ -25,9 +25,9 @@ struct kline_row {
 enum class time_unit : uint8_t { unknown, milliseconds, microseconds };
 
 struct kline_reader_options {
-  bool skip_malformed = false;       ///< skip and count bad rows instead of stopping
-  size_t buffer_size = 1u << 20;     ///< read size; also the longest line accepted
-  size_t max_kept_messages = 20;     ///< how many skip messages to keep for the report
+  bool skip_malformed = false;    ///< skip and count bad rows instead of stopping
+  size_t buffer_size = 1u << 20;  ///< read size; also the longest line accepted
+  size_t max_kept_messages = 20;  ///< how many skip messages to keep for the report
 };
 
 class kline_csv_reader {

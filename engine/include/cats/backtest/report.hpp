@@ -70,8 +70,8 @@ class csv_file {
 class fills_recorder final : public fill_listener {
  public:
   void open(const std::filesystem::path& dir);
-  void on_fill(const strategy_slot& owner, const instrument_info& inst, const cats_fill_event_t& fill,
-               int64_t cash_after) override;
+  void on_fill(const strategy_slot& owner, const instrument_info& inst,
+               const cats_fill_event_t& fill, int64_t cash_after) override;
   void on_round_trip(const strategy_slot& owner, const instrument_info& inst,
                      const round_trip& trade) override;
   /// Round trips are also counted into the metrics through this hook.

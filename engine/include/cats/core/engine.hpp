@@ -54,7 +54,7 @@ struct strategy_failure {
 };
 
 struct strategy_slot {
-  std::string name;  ///< the instance name from the config
+  std::string name;                         ///< the instance name from the config
   std::shared_ptr<plugin_library> library;  ///< null for a strategy compiled into the host
   cats_strategy_descriptor_t desc{};        ///< host-side copy, zero-filled beyond struct_size
   param_set params;
@@ -115,9 +115,7 @@ class engine {
   /// Delivers queued events until none is left.
   void flush();
 
-  const std::vector<std::unique_ptr<strategy_slot>>& strategies() const noexcept {
-    return slots_;
-  }
+  const std::vector<std::unique_ptr<strategy_slot>>& strategies() const noexcept { return slots_; }
   size_t running_count() const noexcept;
 
   // Used by the host API table.

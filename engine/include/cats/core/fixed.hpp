@@ -13,10 +13,10 @@ inline constexpr int64_t fixed_scale = 100000000;  // 10^8, CATS_FIXED_SCALE
 
 enum class parse_error : uint8_t {
   ok = 0,
-  empty,             ///< no digits at all
-  invalid_character, ///< anything but digits, one '.', a leading '-' or '+'
-  too_many_decimals, ///< a non-zero digit beyond the 8th decimal
-  out_of_range,      ///< larger than int64 allows at scale 10^8 (about 9.2e10)
+  empty,              ///< no digits at all
+  invalid_character,  ///< anything but digits, one '.', a leading '-' or '+'
+  too_many_decimals,  ///< a non-zero digit beyond the 8th decimal
+  out_of_range,       ///< larger than int64 allows at scale 10^8 (about 9.2e10)
 };
 
 /// Human text for a parse_error ("more than 8 decimal places", ...).

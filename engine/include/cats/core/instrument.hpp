@@ -10,11 +10,11 @@ namespace cats {
 
 struct instrument_info {
   uint32_t id = 0;
-  std::string symbol;  ///< "BINANCE:BTCUSDT"
-  std::string venue;   ///< "BINANCE"
-  std::string name;    ///< "BTCUSDT", the venue's own symbol
-  std::string base;    ///< "BTC", or empty if unknown
-  std::string quote;   ///< "USDT", or empty if unknown
+  std::string symbol;     ///< "BINANCE:BTCUSDT"
+  std::string venue;      ///< "BINANCE"
+  std::string name;       ///< "BTCUSDT", the venue's own symbol
+  std::string base;       ///< "BTC", or empty if unknown
+  std::string quote;      ///< "USDT", or empty if unknown
   int64_t tick_size = 1;  ///< fixed-point; 1 = 10^-8
   int64_t lot_size = 1;
   int64_t min_quantity = 0;

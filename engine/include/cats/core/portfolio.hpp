@@ -28,11 +28,11 @@ struct round_trip {
 };
 
 struct position_state {
-  int64_t quantity = 0;        ///< signed
-  int64_t entry_cost = 0;      ///< |quantity| x average entry price
-  int64_t mark_price = 0;      ///< last price seen (bar close or fill)
-  int64_t market_value = 0;    ///< quantity x mark_price
-  int64_t realized_pnl = 0;    ///< net of fees
+  int64_t quantity = 0;      ///< signed
+  int64_t entry_cost = 0;    ///< |quantity| x average entry price
+  int64_t mark_price = 0;    ///< last price seen (bar close or fill)
+  int64_t market_value = 0;  ///< quantity x mark_price
+  int64_t realized_pnl = 0;  ///< net of fees
   int64_t fees = 0;
   uint64_t fills = 0;
 
