@@ -1,5 +1,6 @@
 #include "cats/backtest/bar_replay.hpp"
 
+#include "cats/core/events.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -141,12 +142,8 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
     t.last_line = row.line;
 
     bar = cats_bar_event_t{};
-    bar.header.struct_size = sizeof bar;
-    bar.header.type = CATS_EVENT_BAR;
-    bar.header.instrument_id = inst;
-    bar.header.flags = CATS_EVENT_FLAG_REPLAY;
-    bar.header.exchange_ts_ns = row.open_time_ns + interval;
-    bar.header.local_ts_ns = bar.header.exchange_ts_ns;
+    bar.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, inst, row.open_time_ns + interval,
+                                                CATS_EVENT_FLAG_REPLAY);
     bar.open_time_ns = row.open_time_ns;
     bar.interval_ns = interval;
     bar.open = row.open;

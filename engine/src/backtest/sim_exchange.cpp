@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cats/core/events.hpp"
+
 namespace cats {
 
 namespace {
@@ -23,12 +25,8 @@ sim_exchange::market_state& sim_exchange::market(uint32_t instrument_id) {
 
 void sim_exchange::post_update(const order& o, cats_order_status status, std::string reason) {
   cats_order_update_event_t u{};
-  u.header.struct_size = sizeof u;
-  u.header.type = CATS_EVENT_ORDER_UPDATE;
-  u.header.instrument_id = o.instrument_id;
-  u.header.flags = CATS_EVENT_FLAG_REPLAY;
-  u.header.exchange_ts_ns = engine_.now();
-  u.header.local_ts_ns = engine_.now();
+  u.header = event_header<cats_order_update_event_t>(CATS_EVENT_ORDER_UPDATE, o.instrument_id,
+                                                     engine_.now(), CATS_EVENT_FLAG_REPLAY);
   u.order_id = o.id;
   u.client_tag = o.client_tag;
   u.side = o.side;
@@ -286,12 +284,8 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
   ++stats_.fills;
 
   cats_fill_event_t f{};
-  f.header.struct_size = sizeof f;
-  f.header.type = CATS_EVENT_FILL;
-  f.header.instrument_id = o.instrument_id;
-  f.header.flags = CATS_EVENT_FLAG_REPLAY;
-  f.header.exchange_ts_ns = engine_.now();
-  f.header.local_ts_ns = engine_.now();
+  f.header = event_header<cats_fill_event_t>(CATS_EVENT_FILL, o.instrument_id, engine_.now(),
+                                             CATS_EVENT_FLAG_REPLAY);
   f.order_id = o.id;
   f.client_tag = o.client_tag;
   f.fill_id = next_fill_id_++;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 
+#include "cats/core/events.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -244,10 +245,7 @@ void engine::run_timers_until(int64_t ts_ns) {
     if (t.owner >= slots_.size() || !slots_[t.owner]->running) continue;
     if (t.at > now_) now_ = t.at;
     cats_timer_event_t ev{};
-    ev.header.struct_size = sizeof ev;
-    ev.header.type = CATS_EVENT_TIMER;
-    ev.header.exchange_ts_ns = now_;
-    ev.header.local_ts_ns = now_;
+    ev.header = event_header<cats_timer_event_t>(CATS_EVENT_TIMER, 0, now_, 0);
     ev.timer_id = t.id;
     ev.user_data = t.user_data;
     ev.scheduled_ts_ns = t.at;

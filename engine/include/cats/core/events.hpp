@@ -1,0 +1,25 @@
+// Helpers for the SDK's event structs as the engine builds them.
+#pragma once
+
+#include <cats/sdk.h>
+
+#include <cstdint>
+
+namespace cats {
+
+/// The common header of an event of struct `Event`, stamped at `ts_ns` (exchange and local time
+/// are the same for events the engine makes itself).
+template <class Event>
+cats_event_t event_header(cats_event_type type, uint32_t instrument_id, int64_t ts_ns,
+                          uint32_t flags) noexcept {
+  cats_event_t h{};
+  h.struct_size = sizeof(Event);
+  h.type = type;
+  h.instrument_id = instrument_id;
+  h.flags = flags;
+  h.exchange_ts_ns = ts_ns;
+  h.local_ts_ns = ts_ns;
+  return h;
+}
+
+}  // namespace cats
