@@ -173,9 +173,14 @@ std::string money(int64_t raw) {
 void line(std::string& out, std::string_view label, const std::string& value,
           std::string_view unit = {}) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "  %-26.*s %18s %.*s\n", static_cast<int>(label.size()),
-                label.data(), value.c_str(), static_cast<int>(unit.size()), unit.data());
+  std::snprintf(buf, sizeof buf, "  %-26.*s %18s", static_cast<int>(label.size()), label.data(),
+                value.c_str());
   out += buf;
+  if (!unit.empty()) {
+    out += ' ';
+    out += unit;
+  }
+  out += '\n';
 }
 
 }  // namespace
