@@ -25,9 +25,10 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
 void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
   // Once equity has gone to zero or below, returns have no meaning (the account is ruined).
   if (last_equity_ <= 0) ruined_ = true;
-  const double r = last_equity_ > 0
-                       ? static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0
-                       : 0.0;
+  // Flat periods (equity unchanged) are common and need no division.
+  const double r = equity == last_equity_ || last_equity_ <= 0
+                       ? 0.0
+                       : static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0;
   // Sums shifted by the first return keep the variance accurate without a division per sample.
   if (n_ == 0) shift_ = r;
   ++n_;

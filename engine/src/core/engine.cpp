@@ -232,7 +232,7 @@ bool engine::cancel_timer(uint32_t owner, uint64_t timer_id) {
   return false;
 }
 
-void engine::run_timers_until(int64_t ts_ns) {
+void engine::fire_timers_until(int64_t ts_ns) {
   // A strategy that re-arms a timer for "now" from on_timer would never let time move on; one
   // that fires this many timers in a single step is stopped.
   constexpr uint64_t max_timers_per_step = 1'000'000;

@@ -103,7 +103,9 @@ class engine {
   void set_time(int64_t ts_ns) noexcept { now_ = ts_ns; }
 
   /// Fires every timer due at or before `ts_ns`, in time order, each at its own time.
-  void run_timers_until(int64_t ts_ns);
+  void run_timers_until(int64_t ts_ns) {
+    if (!timers_.empty() && timers_.front().at <= ts_ns) fire_timers_until(ts_ns);
+  }
   bool has_timers() const noexcept { return !timers_.empty(); }
 
   /// Delivers a market event to every running strategy, then everything that caused.
@@ -144,6 +146,7 @@ class engine {
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                     std::shared_ptr<plugin_library> library, param_set params, std::string& error);
   bool deliver(strategy_slot& slot, const cats_event_t& event);
+  void fire_timers_until(int64_t ts_ns);
   void fail(strategy_slot& slot, std::string where, cats_status_t status, std::string message);
 
   instrument_registry& instruments_;
