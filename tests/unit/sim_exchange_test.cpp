@@ -246,6 +246,8 @@ TEST(SimExchange, NeverBuysBeyondBuyingPower) {
       << e[1];
   EXPECT_GE(h.account.cash(), 0);
   EXPECT_EQ(h.account.cash(), 1'000 * U - px("998.99925") - px("0.99899925"));
+  EXPECT_EQ(h.exchange.stats().capped, 1u);
+  EXPECT_EQ(h.exchange.stats().canceled, 0u);
 }
 
 TEST(SimExchange, NothingAffordableIsARejection) {

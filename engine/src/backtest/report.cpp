@@ -87,6 +87,7 @@ std::string summary_json(const backtest_report& r) {
   j.key("fills").value(r.orders.fills);
   j.key("rejected_orders").value(r.orders.rejected);
   j.key("cancelled_orders").value(r.orders.canceled);
+  j.key("capped_orders").value(r.orders.capped);
   j.key("periods_per_year").value(m.periods_per_year, decimals);
 
   j.key("settings").begin_object();
@@ -231,6 +232,8 @@ std::string summary_table(const backtest_report& r) {
   line(out, "Orders / fills",
        std::to_string(r.orders.orders) + " / " + std::to_string(r.orders.fills));
   if (r.orders.rejected > 0) line(out, "Rejected orders", std::to_string(r.orders.rejected));
+  if (r.orders.capped > 0)
+    line(out, "Capped by buying power", std::to_string(r.orders.capped), "orders");
   if (r.final_position != 0) line(out, "Open position at end", fixed_to_string(r.final_position));
   if (r.skipped_rows > 0 || r.gaps > 0) {
     out += std::string(64, '-') + "\n";

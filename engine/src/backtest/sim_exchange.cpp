@@ -23,7 +23,8 @@ sim_exchange::market_state& sim_exchange::market(uint32_t instrument_id) {
   return markets_[instrument_id];
 }
 
-void sim_exchange::post_update(const order& o, cats_order_status status, std::string reason) {
+void sim_exchange::post_update(const order& o, cats_order_status status, std::string reason,
+                               bool count) {
   cats_order_update_event_t u{};
   u.header = event_header<cats_order_update_event_t>(CATS_EVENT_ORDER_UPDATE, o.instrument_id,
                                                      engine_.now(), CATS_EVENT_FLAG_REPLAY);
@@ -37,8 +38,8 @@ void sim_exchange::post_update(const order& o, cats_order_status status, std::st
   u.limit_price = o.limit_price;
   u.filled_quantity = o.filled;
   u.avg_fill_price = o.filled == 0 ? 0 : fixed_div(o.filled_notional, o.filled, rounding::nearest);
-  if (status == CATS_ORDER_REJECTED) ++stats_.rejected;
-  if (status == CATS_ORDER_CANCELED) ++stats_.canceled;
+  if (count && status == CATS_ORDER_REJECTED) ++stats_.rejected;
+  if (count && status == CATS_ORDER_CANCELED) ++stats_.canceled;
   engine_.post_order_update(o.owner, u, std::move(reason));
 }
 
@@ -305,9 +306,13 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
     post_update(o, CATS_ORDER_FILLED, {});
     return true;
   }
+  // Capped, not cancelled by anyone: counted apart so that sizing beyond buying power (common
+  // with fraction = 1 and costs) does not read as cancellations in the report.
+  ++stats_.capped;
   post_update(
       o, CATS_ORDER_CANCELED,
-      funds_note + "; filled " + fixed_to_string(o.filled) + " of " + fixed_to_string(o.quantity));
+      funds_note + "; filled " + fixed_to_string(o.filled) + " of " + fixed_to_string(o.quantity),
+      false);
   return true;
 }
 

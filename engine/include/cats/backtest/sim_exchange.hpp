@@ -38,7 +38,8 @@ struct sim_exchange_stats {
   uint64_t orders = 0;
   uint64_t fills = 0;
   uint64_t rejected = 0;
-  uint64_t canceled = 0;
+  uint64_t canceled = 0;  ///< by the strategy, IOC, end of data or a disabled strategy
+  uint64_t capped = 0;    ///< partly filled, the rest beyond buying power
 };
 
 /// Receives every fill and every closed round trip (for reports).
@@ -99,7 +100,8 @@ class sim_exchange final : public order_router {
   bool execute(order& o, int64_t base_price, bool apply_slippage, cats_liquidity liquidity);
   /// Rejects (or, after a partial fill, cancels) an opening order below the instrument's minimums.
   bool below_minimums(const order& o, const instrument_info& inst, int64_t qty, int64_t notional);
-  void post_update(const order& o, cats_order_status status, std::string reason);
+  /// Queues an order update; `count` = false keeps it out of the rejected/cancelled statistics.
+  void post_update(const order& o, cats_order_status status, std::string reason, bool count = true);
   market_state& market(uint32_t instrument_id);
 
   engine& engine_;
