@@ -297,7 +297,11 @@ toml::table parse_override_value(const std::string& expr, const std::string& val
 
 void put(toml::table& into, const std::string& key, toml::table& holder) {
   toml::node* n = holder.get("v");
-  n->visit([&](auto&& node) { into.insert_or_assign(key, std::move(node)); });
+  // Moved, not copied: a copy would drop the node's source location ("--set ...") that error
+  // messages cite. `holder` is thrown away afterwards.
+  n->visit([&](auto&& node) {
+    into.insert_or_assign(key, std::move(node));  // NOLINT(bugprone-move-forwarding-reference)
+  });
 }
 
 void apply_override(toml::table& root, const std::string& expr) {

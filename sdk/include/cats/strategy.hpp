@@ -346,7 +346,7 @@ class params {
     return has(name) ? get_bool(name) : fallback;
   }
   std::string get_string(std::string_view name, std::string fallback) const {
-    return has(name) ? get_string(name) : fallback;
+    return has(name) ? get_string(name) : std::move(fallback);
   }
 
  private:
