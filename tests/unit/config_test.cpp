@@ -179,6 +179,19 @@ TEST(Config, AbsurdCostsAndLeverageAreRefused) {
             "leverage must stay at or below 10,000,000,000, got 20000000000");
 }
 
+TEST(Config, PluginPathsAreRelativeToTheConfigButNamesAreNot) {
+  std::string text = good;
+  text.replace(text.find("plugin = \"ma_crossover\""), 23, "plugin = \"plug/ma.so\"");
+  const auto r = load(text);
+  ASSERT_EQ(r.error, "");
+  const std::filesystem::path p = r.cfg.strategies[0].plugin;
+  EXPECT_TRUE(p.is_absolute()) << p;
+  EXPECT_EQ(p.filename(), "ma.so");
+  EXPECT_EQ(p.parent_path().filename(), "plug");
+  EXPECT_EQ(load(good).cfg.strategies[0].plugin, "ma_crossover");  // looked up in plugin_dir
+  EXPECT_EQ(load(good, {"strategy.sma.plugin=plug/ma.so"}).cfg.strategies[0].plugin, "plug/ma.so");
+}
+
 TEST(Config, StrategyNamesMustBeUnique) {
   std::string text = std::string(good) + "\n[[strategy]]\nname = \"sma\"\nplugin = \"x\"\n";
   EXPECT_EQ(load(text).error, "cfg.toml:24:8: strategy.name: two strategies are named 'sma'");

@@ -544,6 +544,10 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       auto plugin = s.string("plugin");
       if (!plugin) s.missing("plugin");
       st.plugin = *plugin;
+      // A path (not a bare name looked up in plugin_dir) is relative to the config like data.files.
+      const bool is_path = plugin->find('/') != std::string::npos ||
+                           (plugin->size() > 3 && plugin->compare(plugin->size() - 3, 3, ".so") == 0);
+      if (is_path) st.plugin = resolve_path(*s.get("plugin"), *plugin, base).string();
       if (auto v = s.boolean("enabled")) st.enabled = *v;
       if (const toml::node* p = s.get("params")) {
         if (!p->is_table()) s.fail(*p, "params");

@@ -38,7 +38,8 @@ struct sim_exchange_stats {
   uint64_t orders = 0;
   uint64_t fills = 0;
   uint64_t rejected = 0;
-  uint64_t canceled = 0;  ///< by the strategy, IOC, end of data or a disabled strategy
+  uint64_t canceled = 0;  ///< by the strategy, IOC, end of data, a disabled strategy, or a
+                          ///< remainder below the minimums after a partial fill
   uint64_t capped = 0;    ///< partly filled, the rest beyond buying power
 };
 
@@ -66,8 +67,8 @@ class sim_exchange final : public order_router {
   /// A bar of an instrument begins (engine clock at its open time): fills the orders it matches.
   void on_bar_open(const cats_bar_event_t& bar);
   /// The bar has closed (engine clock at its close): close-mode market orders waiting for it
-  /// fill, and orders submitted from now on until the next bar fill at this close. Call before the
-  /// bar is dispatched to the strategies.
+  /// fill, and close-mode orders submitted while the clock is still at this close (from the bar's
+  /// callbacks) fill at it; later ones wait for the next close. Call before the bar is dispatched.
   void on_bar_close(const cats_bar_event_t& bar);
   /// Cancels every working order (end of data).
   void finish(std::string_view reason);
