@@ -105,7 +105,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     }
 
     const auto t0 = std::chrono::steady_clock::now();
-    eng.start();
     cats_bar_event_t bar{};
     bool started = false;
     int64_t pending_ts = 0;  // close time of the bars whose equity sample is not yet taken
@@ -142,7 +141,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) break;
       const int64_t close_ts = bar.header.exchange_ts_ns;
       if (!started) {
+        // Strategies start at the first bar's open, so that now_ns() in on_start is a real time.
         started = true;
+        eng.set_time(bar.open_time_ns);
+        eng.start();
         metrics.begin(bar.open_time_ns, account.equity());
       } else if (close_ts != pending_ts) {
         take_sample(pending_ts);
@@ -166,7 +168,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       eng.flush();
       eng.dispatch(bar.header);
     }
-    if (started) take_sample(pending_ts);
+    if (started)
+      take_sample(pending_ts);
+    else
+      eng.start();  // no bars: strategies still get on_start before on_stop
     eng.stop();
     exchange.finish("end of data");
     eng.flush();
