@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.hpp"
+#include "unit/config_values.hpp"
 
 namespace cats {
 namespace {
@@ -216,21 +217,10 @@ strategy_section with_params(std::vector<std::pair<std::string, config_value>> p
 }
 
 config_value integer(int64_t v) {
-  config_value c;
-  c.type = config_value::kind::integer;
-  c.i = v;
-  c.type_name = "integer";
-  c.where = "cfg.toml:12:5";
-  return c;
+  return test::int_value(v, "cfg.toml:12:5");
 }
-
 config_value text(const std::string& s) {
-  config_value c;
-  c.type = config_value::kind::string;
-  c.s = s;
-  c.type_name = "string";
-  c.where = "cfg.toml:13:5";
-  return c;
+  return test::str_value(s, "cfg.toml:13:5");
 }
 
 TEST(Params, DefaultsAreFilledInDeclaredOrder) {

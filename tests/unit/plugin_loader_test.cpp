@@ -7,6 +7,7 @@
 #include "cats/app/config.hpp"
 #include "cats/core/engine.hpp"
 #include "test_util.hpp"
+#include "unit/config_values.hpp"
 
 namespace cats {
 namespace {
@@ -150,21 +151,8 @@ struct run_env {
   }
 };
 
-config_value int_value(int64_t v) {
-  config_value c;
-  c.type = config_value::kind::integer;
-  c.i = v;
-  c.type_name = "integer";
-  return c;
-}
-
-config_value str_value(const std::string& v) {
-  config_value c;
-  c.type = config_value::kind::string;
-  c.s = v;
-  c.type_name = "string";
-  return c;
-}
+using test::int_value;
+using test::str_value;
 
 TEST(PluginRuntime, CreateFailureCarriesTheStrategysMessage) {
   run_env env;

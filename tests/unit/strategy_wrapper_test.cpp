@@ -7,6 +7,7 @@
 
 #include "cats/app/config.hpp"
 #include "cats/core/engine.hpp"
+#include "unit/config_values.hpp"
 
 namespace cats {
 namespace {
@@ -199,16 +200,9 @@ struct sma_engine {
     EXPECT_TRUE(lib) << err;
     strategy_section s;
     s.name = "sma";
-    config_value fast, slow;
-    fast.type = slow.type = config_value::kind::integer;
-    fast.i = 2;
-    slow.i = 4;
-    s.params = {{"fast", fast}, {"slow", slow}, {"allow_short", [] {
-                                                   config_value v;
-                                                   v.type = config_value::kind::boolean;
-                                                   v.b = true;
-                                                   return v;
-                                                 }()}};
+    s.params = {{"fast", test::int_value(2)},
+                {"slow", test::int_value(4)},
+                {"allow_short", test::bool_value(true)}};
     EXPECT_TRUE(eng.add_strategy("sma", lib, build_params(s, *lib), err)) << err;
     eng.start();
   }

@@ -496,10 +496,9 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
     non_negative("maker_fee_bps", b.maker_fee_bps);
     non_negative("slippage_bps", b.slippage_bps);
     // 1000 bps (10 %) per fill is already far beyond any exchange; more is a typo.
-    for (const char* key : {"fee_bps", "maker_fee_bps", "slippage_bps"}) {
-      const double v = std::string_view(key) == "fee_bps"         ? b.fee_bps
-                       : std::string_view(key) == "maker_fee_bps" ? b.maker_fee_bps
-                                                                  : b.slippage_bps;
+    for (const auto& [key, v] :
+         {std::pair{"fee_bps", b.fee_bps}, std::pair{"maker_fee_bps", b.maker_fee_bps},
+          std::pair{"slippage_bps", b.slippage_bps}}) {
       if (v > 1000)
         s.fail(*s.get(key), key, "at most 1000 bps (10 %), got " + json_writer::format_double(v));
     }
@@ -545,9 +544,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       if (!plugin) s.missing("plugin");
       st.plugin = *plugin;
       // A path (not a bare name looked up in plugin_dir) is relative to the config like data.files.
-      const bool is_path = plugin->find('/') != std::string::npos ||
-                           (plugin->size() > 3 && plugin->compare(plugin->size() - 3, 3, ".so") == 0);
-      if (is_path) st.plugin = resolve_path(*s.get("plugin"), *plugin, base).string();
+      if (is_plugin_path(*plugin))
+        st.plugin = resolve_path(*s.get("plugin"), *plugin, base).string();
       if (auto v = s.boolean("enabled")) st.enabled = *v;
       if (const toml::node* p = s.get("params")) {
         if (!p->is_table()) s.fail(*p, "params");

@@ -15,6 +15,7 @@ bool bar_replay::open() {
     auto r = std::make_unique<kline_csv_reader>(f.path, options_);
     if (!r->open()) {
       error_ = r->error();
+      unreadable_ = true;
       return false;
     }
     readers_.push_back(std::move(r));

@@ -57,21 +57,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   for (const fs::path& f : cfg.data.files) files.push_back({f.string(), inst_id});
   kline_reader_options ropts;
   ropts.skip_malformed = cfg.data.skip_malformed;
-  // A file that cannot be opened is a configuration error; bad content is a run failure.
-  for (const bar_file& f : files) {
-    std::ifstream probe(f.path);
-    if (!probe) {
-      std::error_code ec;
-      result.exit_code = 2;
-      result.error = f.path + ": cannot open: " +
-                     (fs::exists(f.path, ec) ? "permission denied or not a file"
-                                             : "No such file or directory");
-      return result;
-    }
-  }
   bar_replay replay(std::move(files), ropts);
   if (!replay.open()) {
-    result.exit_code = 1;
+    // A file that cannot be opened is a configuration error; bad content is a run failure.
+    result.exit_code = replay.unreadable() ? 2 : 1;
     result.error = replay.error();
     return result;
   }

@@ -13,11 +13,6 @@ namespace cats {
 
 namespace {
 
-std::string str(cats_str_t s) {
-  return s.size == 0 || s.data == nullptr ? std::string()
-                                          : std::string(s.data, static_cast<size_t>(s.size));
-}
-
 // A strategy that keeps producing events from its own callbacks would never let the loop advance;
 // this bounds one flush.
 constexpr size_t max_events_per_flush = 10'000'000;
@@ -44,10 +39,10 @@ const char* event_type_name(int32_t type) noexcept {
 }
 
 std::string strategy_slot::kind() const {
-  return str(desc.name);
+  return to_string(desc.name);
 }
 std::string strategy_slot::version() const {
-  return str(desc.version);
+  return to_string(desc.version);
 }
 std::string strategy_slot::label() const {
   return "'" + name + "' (" + kind() + " " + version() + ")";
@@ -135,7 +130,7 @@ bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
   if (st == CATS_OK) [[likely]]
     return true;
   fail(slot, std::string("on_event(") + event_type_name(event.type) + ")", st,
-       str(slot.desc.last_error(slot.instance)));
+       to_string(slot.desc.last_error(slot.instance)));
   return false;
 }
 
@@ -145,7 +140,7 @@ void engine::start() {
     const auto on_start = s->desc.on_start;
     if (on_start == nullptr) continue;
     const cats_status_t st = on_start(s->instance);
-    if (st != CATS_OK) fail(*s, "on_start", st, str(s->desc.last_error(s->instance)));
+    if (st != CATS_OK) fail(*s, "on_start", st, to_string(s->desc.last_error(s->instance)));
   }
   flush();
 }
@@ -157,7 +152,7 @@ void engine::stop() {
     if (on_stop != nullptr) {
       const cats_status_t st = on_stop(s->instance);
       if (st != CATS_OK) {
-        fail(*s, "on_stop", st, str(s->desc.last_error(s->instance)));
+        fail(*s, "on_stop", st, to_string(s->desc.last_error(s->instance)));
         continue;
       }
     }
@@ -170,7 +165,7 @@ void engine::dispatch(const cats_event_t& event) {
   for (auto& s : slots_) {
     if (s->running) deliver(*s, event);
   }
-  if (pending_head_ < pending_.size()) flush();
+  flush();
 }
 
 void engine::post_order_update(uint32_t owner, const cats_order_update_event_t& event,
@@ -193,7 +188,8 @@ void engine::post_fill(uint32_t owner, const cats_fill_event_t& event) {
 }
 
 void engine::flush() {
-  if (flushing_) return;  // the outer flush will get to it
+  // Called after every step of a bar; nothing queued is the common case.
+  if (flushing_ || pending_head_ == pending_.size()) return;  // an outer flush gets to it
   flushing_ = true;
   size_t delivered = 0;
   while (pending_head_ < pending_.size()) {

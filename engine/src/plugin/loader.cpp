@@ -10,6 +10,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "cats/core/events.hpp"
 #include "cats/version.hpp"
 
 namespace cats {
@@ -21,11 +22,6 @@ struct plugin_library::impl {
 };
 
 namespace {
-
-std::string str(cats_str_t s) {
-  return s.size == 0 || s.data == nullptr ? std::string()
-                                          : std::string(s.data, static_cast<size_t>(s.size));
-}
 
 // The smallest descriptor an ABI 1.x plugin may have: everything up to last_error.
 constexpr size_t min_descriptor_size = offsetof(cats_strategy_descriptor_t, last_error) +
@@ -124,8 +120,8 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
     for (uint32_t i = 0; i < desc.param_count; ++i) {
       const auto* s = reinterpret_cast<const cats_param_spec_t*>(base + static_cast<size_t>(i) *
                                                                             desc.param_spec_size);
-      param_info info{str(s->name), static_cast<cats_param_type>(s->type), str(s->default_value),
-                      str(s->description)};
+      param_info info{to_string(s->name), static_cast<cats_param_type>(s->type),
+                      to_string(s->default_value), to_string(s->description)};
       if (info.name.empty() || info.type < CATS_PARAM_BOOL || info.type > CATS_PARAM_STRING) {
         error = where + "parameter #" + std::to_string(i + 1) + " has no name or an unknown type";
         return nullptr;
@@ -137,20 +133,23 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
 }
 
 std::string plugin_library::name() const {
-  return str(desc_.name);
+  return to_string(desc_.name);
 }
 std::string plugin_library::version() const {
-  return str(desc_.version);
+  return to_string(desc_.version);
 }
 std::string plugin_library::description() const {
-  return str(desc_.description);
+  return to_string(desc_.description);
+}
+
+bool is_plugin_path(const std::string& plugin) noexcept {
+  return plugin.find('/') != std::string::npos ||
+         (plugin.size() > 3 && plugin.compare(plugin.size() - 3, 3, ".so") == 0);
 }
 
 fs::path resolve_plugin(const std::string& plugin, const fs::path& dir, std::string& error) {
   std::error_code ec;
-  const bool is_path = plugin.find('/') != std::string::npos ||
-                       (plugin.size() > 3 && plugin.compare(plugin.size() - 3, 3, ".so") == 0);
-  if (is_path) {
+  if (is_plugin_path(plugin)) {
     fs::path p(plugin);
     if (p.is_relative() && !fs::exists(p, ec)) p = dir / p;
     if (fs::exists(p, ec)) return p;

@@ -38,8 +38,10 @@ class bar_replay {
   bar_replay(std::vector<bar_file> files, kline_reader_options options);
   ~bar_replay();
 
-  /// Opens every file; false with error() set if one cannot be read.
+  /// Opens every file and reads the first row of each; false with error() set if a file cannot
+  /// be opened (then unreadable() is true) or its first row is bad.
   bool open();
+  bool unreadable() const noexcept { return unreadable_; }
   /// The next bar in time order. header.exchange_ts_ns = open_time + interval.
   status next(cats_bar_event_t& bar);
 
@@ -76,6 +78,7 @@ class bar_replay {
   replay_stats stats_;
   std::string error_;
   int64_t interval_ns_ = 0;
+  bool unreadable_ = false;
 };
 
 }  // namespace cats

@@ -1,9 +1,10 @@
-// Helpers for the SDK's event structs as the engine builds them.
+// Helpers for the SDK's structs on the engine side.
 #pragma once
 
 #include <cats/sdk.h>
 
 #include <cstdint>
+#include <string>
 
 namespace cats {
 
@@ -20,6 +21,12 @@ cats_event_t event_header(cats_event_type type, uint32_t instrument_id, int64_t 
   h.exchange_ts_ns = ts_ns;
   h.local_ts_ns = ts_ns;
   return h;
+}
+
+/// A copy of an SDK string; empty for a null or zero-length one.
+inline std::string to_string(cats_str_t s) {
+  return s.size == 0 || s.data == nullptr ? std::string()
+                                          : std::string(s.data, static_cast<size_t>(s.size));
 }
 
 }  // namespace cats

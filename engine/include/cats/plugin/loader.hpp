@@ -44,6 +44,9 @@ class plugin_library {
   std::vector<param_info> params_;
 };
 
+/// True when `plugin` names a file (has a '/' or ends in ".so") rather than a plugin in the folder.
+bool is_plugin_path(const std::string& plugin) noexcept;
+
 /// "ma_crossover" -> "<dir>/ma_crossover.so" (or lib<name>.so); a name with a '/' or ending in
 /// ".so" is a path. Returns an empty path and an explanation when nothing matches.
 std::filesystem::path resolve_plugin(const std::string& plugin, const std::filesystem::path& dir,
