@@ -45,4 +45,15 @@ inline std::string read_file(const std::filesystem::path& p) {
   return s.str();
 }
 
+/// The shared market-data folder (its PROVENANCE.md describes the files): $CATS_SHARED_DATA if
+/// set, else `shared/data` next to the source tree. The folder may be absent; tests skip then.
+inline std::filesystem::path shared_data_dir() {
+  if (const char* env = std::getenv("CATS_SHARED_DATA"); env != nullptr && *env != '\0') return env;
+#ifdef CATS_SOURCE_DIR
+  return std::filesystem::path(CATS_SOURCE_DIR) / ".." / "shared" / "data";
+#else
+  return std::filesystem::path("..") / "shared" / "data";
+#endif
+}
+
 }  // namespace cats::test

@@ -15,4 +15,43 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& cwd = {},
                int timeout_s = 600);
 
+/// A program running in the background (a server, or `cats live`), its output sent to files.
+/// Killed with SIGKILL when the object goes away if it is still running.
+class background {
+ public:
+  background(const std::vector<std::string>& argv, const std::string& out_file,
+             const std::string& err_file);
+  ~background();
+  background(const background&) = delete;
+  background& operator=(const background&) = delete;
+  /// Sends a signal (SIGINT, SIGTERM, ...).
+  void signal(int sig);
+  /// Waits up to `timeout_s` for the exit; returns the exit code, -1 on a signal or timeout.
+  int wait(int timeout_s);
+  bool running();
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+/// Polls `pred` every 20 ms until it is true or `timeout_s` has passed; returns its last value.
+template <class Pred>
+bool wait_until(Pred pred, double timeout_s);
+
 }  // namespace cats::test
+
+#include <chrono>
+#include <thread>
+
+template <class Pred>
+bool cats::test::wait_until(Pred pred, double timeout_s) {
+  const auto end = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}

@@ -19,6 +19,8 @@ class probe final : public cats::strategy {
       {"sell_at_bar", CATS_PARAM_INT, "0", "market-sell `quantity` on this bar"},
       {"quantity", CATS_PARAM_FLOAT, "0.01", "order quantity"},
       {"timer_at_bar", CATS_PARAM_INT, "0", "on this bar, set a timer for 30 s later"},
+      {"buy_at_trade", CATS_PARAM_INT, "0", "market-buy `quantity` on this trade (1-based)"},
+      {"log_books", CATS_PARAM_BOOL, "true", "log book events (one line each)"},
   };
 
   probe(cats::context& ctx, const cats::params& p)
@@ -27,6 +29,8 @@ class probe final : public cats::strategy {
         buy_at_(p.get_int("buy_at_bar")),
         sell_at_(p.get_int("sell_at_bar")),
         timer_at_(p.get_int("timer_at_bar")),
+        buy_at_trade_(p.get_int("buy_at_trade")),
+        log_books_(p.get_bool("log_books")),
         qty_(cats::fixed::from_double(p.get_float("quantity"))) {
     const std::string fail = p.get_string("fail_create");
     if (!fail.empty()) throw std::invalid_argument(fail);
@@ -48,6 +52,24 @@ class probe final : public cats::strategy {
     if (bars_ == buy_at_) ctx().buy_market(b.instrument_id(), qty_);
     if (bars_ == sell_at_) ctx().sell_market(b.instrument_id(), qty_);
     if (bars_ == timer_at_) ctx().set_timer(b.time_ns() + 30'000'000'000, 7);
+  }
+  void on_trade(const cats::trade& t) override {
+    ++trades_;
+    write("trade " + std::to_string(t.instrument_id()) + " " + std::to_string(t.trade_id()) + " " +
+          t.price().to_string() + " " + t.quantity().to_string() + " " +
+          std::to_string(t.aggressor_side()) + " " + std::to_string(t.time_ns()));
+    if (trades_ == buy_at_trade_) ctx().buy_market(t.instrument_id(), qty_);
+  }
+  void on_quote(const cats::quote& q) override {
+    write("quote " + std::to_string(q.instrument_id()) + " " + q.bid_price().to_string() + " " +
+          q.ask_price().to_string());
+  }
+  void on_book(const cats::book& b) override {
+    if (!log_books_) return;
+    write("book " + std::to_string(b.instrument_id()) + " flags " +
+          std::to_string(b.raw().book_flags) + " seq " + std::to_string(b.sequence()) + " levels " +
+          std::to_string(b.bids().size()) + "/" + std::to_string(b.asks().size()) + " best " +
+          b.best_bid().to_string() + " " + b.best_ask().to_string());
   }
   void on_order_update(const cats::order_update& u) override {
     write("order " + std::to_string(u.order_id()) + " status " + std::to_string(u.status()) +
@@ -81,7 +103,9 @@ class probe final : public cats::strategy {
     std::fflush(log_.get());
   }
 
-  int64_t throw_at_, buy_at_, sell_at_, timer_at_;
+  int64_t throw_at_, buy_at_, sell_at_, timer_at_, buy_at_trade_;
+  bool log_books_;
+  int64_t trades_ = 0;
   cats::fixed qty_;
   int64_t bars_ = 0;
   std::unique_ptr<std::FILE, closer> log_;

@@ -89,7 +89,7 @@ TEST(Config, UnknownKeysListTheValidOnes) {
             "fee_bps, maker_fee_bps, slippage_bps, leverage, start, end");
   EXPECT_EQ(load(std::string(good) + "\n[extra]\n").error,
             "cfg.toml:23:2: unknown top-level key 'extra'; valid keys: engine, data, backtest, "
-            "strategy");
+            "strategy, live, record, venues, instrument");
 }
 
 TEST(Config, WrongTypesSayWhatWasExpected) {
@@ -113,7 +113,8 @@ TEST(Config, MissingRequiredKeys) {
   std::string text = good;
   text.erase(text.find("files = "), std::string("files = [\"a.csv\", \"sub/b.csv\"]\n").size());
   EXPECT_EQ(load(text).error,
-            "cfg.toml:4:1: [data] is missing the required key 'files' (a list of kline CSV paths)");
+            "cfg.toml:4:1: [data] is missing the required key 'files' (a list of kline CSV (or "
+            ".catsrec) paths)");
   EXPECT_EQ(load("[engine]\n").error, "cfg.toml: missing the [data] section");
   text = good;
   text.erase(text.find("[[strategy]]"));
@@ -165,7 +166,8 @@ TEST(Config, SetErrorsNameTheOverride) {
   EXPECT_EQ(load(good, {"fee_bps"}).error,
             "--set fee_bps: expected key=value, e.g. backtest.fee_bps=10");
   EXPECT_EQ(load(good, {"risk.max=1"}).error,
-            "--set risk.max=1: unknown section 'risk'; valid: engine, data, backtest, strategy");
+            "--set risk.max=1: unknown section 'risk'; valid: engine, data, backtest, strategy, "
+            "live, record, venues, instrument");
   EXPECT_EQ(load(good, {"backtest.fee_bps="}).error,
             "--set backtest.fee_bps=: missing value after '='");
 }
@@ -227,7 +229,7 @@ TEST(Params, DefaultsAreFilledInDeclaredOrder) {
   auto lib = probe();
   const param_set p =
       build_params(with_params({{"throw_at_bar", integer(3)}, {"quantity", integer(2)}}), *lib);
-  ASSERT_EQ(p.entries().size(), 7u);
+  ASSERT_EQ(p.entries().size(), 9u);
   EXPECT_EQ(p.entries()[0].name, "log");
   EXPECT_EQ(p.entries()[0].s, "");
   EXPECT_EQ(p.find("throw_at_bar")->i, 3);
@@ -244,7 +246,8 @@ TEST(Params, UnknownAndMistypedParametersAreConfigErrors) {
   } catch (const config_error& e) {
     EXPECT_EQ(std::string(e.what()),
               "cfg.toml:12:5: strategy 'p' (probe 2.3.4) has no parameter 'throw_at'; valid: log, "
-              "fail_create, throw_at_bar, buy_at_bar, sell_at_bar, quantity, timer_at_bar");
+              "fail_create, throw_at_bar, buy_at_bar, sell_at_bar, quantity, timer_at_bar, "
+              "buy_at_trade, log_books");
   }
   try {
     build_params(with_params({{"throw_at_bar", text("3")}}), *lib);

@@ -72,18 +72,23 @@ TEST(PluginLoader, RefusesALibraryWithoutTheEntrySymbol) {
                 "CATS_EXPORT_STRATEGY and cats_add_strategy)");
 }
 
+// This engine's ABI version as the messages write it ("1.1").
+std::string abi() {
+  return std::to_string(CATS_ABI_MAJOR) + "." + std::to_string(CATS_ABI_MINOR);
+}
+
 TEST(PluginLoader, RefusesAnotherAbiMajor) {
   EXPECT_EQ(refusal(plugin("c_strategy_major")),
             "plugin " + plugin("c_strategy_major") +
-                ": built for ABI major 2, this engine speaks ABI 1.0; rebuild the plugin against "
-                "SDK 1.x");
+                ": built for ABI major 2, this engine speaks ABI " + abi() +
+                "; rebuild the plugin against SDK 1.x");
 }
 
 TEST(PluginLoader, RefusesANewerAbiMinor) {
   EXPECT_EQ(refusal(plugin("c_strategy_minor")),
-            "plugin " + plugin("c_strategy_minor") +
-                ": needs ABI 1.1 but this engine is older (ABI 1.0); upgrade the engine or "
-                "rebuild against an older SDK");
+            "plugin " + plugin("c_strategy_minor") + ": needs ABI 1." +
+                std::to_string(CATS_ABI_MINOR + 1) + " but this engine is older (ABI " + abi() +
+                "); upgrade the engine or rebuild against an older SDK");
 }
 
 TEST(PluginLoader, RefusesADescriptorThatIsTooSmall) {
@@ -99,10 +104,9 @@ TEST(PluginLoader, RefusesADescriptorWithoutOnEvent) {
 }
 
 TEST(PluginLoader, ReportsAPluginThatDeclinesTheHost) {
-  EXPECT_EQ(
-      refusal(plugin("c_strategy_decline")),
-      "plugin " + plugin("c_strategy_decline") +
-          ": the plugin declined this host (ABI 1.0): its entry point returned no descriptor");
+  EXPECT_EQ(refusal(plugin("c_strategy_decline")),
+            "plugin " + plugin("c_strategy_decline") + ": the plugin declined this host (ABI " +
+                abi() + "): its entry point returned no descriptor");
 }
 
 TEST(PluginLoader, ResolvesNamesInTheFolder) {

@@ -21,16 +21,39 @@ struct key_info {
   std::string_view expect;  // what the value must be, for messages
 };
 
-const std::vector<key_info> top_keys = {
-    {"engine", "table"}, {"data", "table"}, {"backtest", "table"}, {"strategy", "array of tables"}};
+const std::vector<key_info> top_keys = {{"engine", "table"},   {"data", "table"},
+                                        {"backtest", "table"}, {"strategy", "array of tables"},
+                                        {"live", "table"},     {"record", "table"},
+                                        {"venues", "table"},   {"instrument", "array of tables"}};
+const std::vector<key_info> live_keys = {{"broker", "\"paper\""},
+                                         {"book_depth", "an integer in [1, 1000]"},
+                                         {"queue_capacity", "an integer in [1024, 16777216]"},
+                                         {"overflow", "\"drop_quotes\" or \"block\""},
+                                         {"status_interval", "seconds >= 0 (0 = no status line)"},
+                                         {"duration", "seconds >= 0 (0 = until SIGINT/SIGTERM)"}};
+const std::vector<key_info> record_keys = {
+    {"dir", "a path"}, {"prefix", "a file name prefix"}, {"csv", "a boolean"}};
+const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
+                                          {"rest_url", "an https:// URL"},
+                                          {"ca_file", "a PEM file path"},
+                                          {"read_timeout", "seconds > 0"},
+                                          {"permessage_deflate", "a boolean"}};
+const std::vector<key_info> instrument_keys = {
+    {"symbol", "\"BINANCE:BTCUSDT\" or \"OKX:BTC-USDT\""},
+    {"channels", "a list of \"trades\", \"agg_trades\", \"quotes\", \"book\", \"bars\""},
+    {"bar_interval", "\"1m\", \"5m\", \"1h\" ..."},
+    {"tick_size", "a positive decimal"},
+    {"lot_size", "a positive decimal"},
+    {"min_quantity", "a decimal >= 0"},
+    {"min_notional", "a decimal >= 0"}};
 const std::vector<key_info> engine_keys = {
     {"plugin_dir", "a path"},
     {"log_level", "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"off\""},
     {"log_file", "a path"}};
 const std::vector<key_info> data_keys = {
     {"symbol", "an instrument name such as \"BINANCE:BTCUSDT\""},
-    {"files", "a list of kline CSV paths"},
-    {"format", "\"binance_klines\""},
+    {"files", "a list of kline CSV (or .catsrec) paths"},
+    {"format", "\"binance_klines\" or \"cats_record\" (files written by cats record)"},
     {"on_error", "\"stop\" or \"skip\""},
     {"tick_size", "a positive decimal"},
     {"lot_size", "a positive decimal"},
@@ -318,12 +341,28 @@ void apply_override(toml::table& root, const std::string& expr) {
   toml::table holder = parse_override_value(expr, value_text);
 
   const std::string& head = path[0];
-  if (head == "engine" || head == "data" || head == "backtest") {
+  if (head == "venues") {
+    if (path.size() != 3)
+      throw config_error(source +
+                         ": expected venues.<binance|okx>.<key>; keys: " + key_list(venue_keys));
+    if (!root.contains("venues")) root.insert("venues", toml::table{});
+    toml::table* v = root.get_as<toml::table>("venues");
+    if (v == nullptr) throw config_error(source + ": 'venues' in the config is not a table");
+    if (!v->contains(path[1])) v->insert(path[1], toml::table{});
+    toml::table* sec = v->get_as<toml::table>(path[1]);
+    if (sec == nullptr) throw config_error(source + ": 'venues." + path[1] + "' is not a table");
+    put(*sec, path[2], holder);
+    return;
+  }
+  if (head == "engine" || head == "data" || head == "backtest" || head == "live" ||
+      head == "record") {
     if (path.size() != 2)
       throw config_error(source + ": expected " + head + ".<key>; keys of [" + head + "]: " +
-                         key_list(head == "engine" ? engine_keys
-                                  : head == "data" ? data_keys
-                                                   : backtest_keys));
+                         key_list(head == "engine"   ? engine_keys
+                                  : head == "data"   ? data_keys
+                                  : head == "live"   ? live_keys
+                                  : head == "record" ? record_keys
+                                                     : backtest_keys));
     if (!root.contains(head)) root.insert(head, toml::table{});
     toml::table* sec = root.get_as<toml::table>(head);
     if (sec == nullptr)
@@ -378,7 +417,11 @@ void apply_override(toml::table& root, const std::string& expr) {
 
 }  // namespace
 
-run_config load_config(const fs::path& file, const std::vector<std::string>& overrides) {
+void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
+                        config_purpose purpose, run_config& cfg);
+
+run_config load_config(const fs::path& file, const std::vector<std::string>& overrides,
+                       config_purpose purpose) {
   run_config cfg;
   cfg.file = file;
   const std::string fname = file.string();
@@ -400,11 +443,11 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       throw config_error(where(k.source().path ? k.source() : v.source(), fname) +
                          ": unknown top-level key '" + std::string(k.str()) +
                          "'; valid keys: " + key_list(top_keys));
-    const bool want_array = k.str() == "strategy";
+    const bool want_array = k.str() == "strategy" || k.str() == "instrument";
     if (want_array ? !v.is_array_of_tables() : !v.is_table())
       throw config_error(where(v.source(), fname) + ": '" + std::string(k.str()) + "' must be " +
-                         (want_array ? "[[strategy]] tables" : "a [table]") + ", got " +
-                         describe(v));
+                         (want_array ? "[[" + std::string(k.str()) + "]] tables" : "a [table]") +
+                         ", got " + describe(v));
   }
   const fs::path base = file.parent_path();
 
@@ -423,8 +466,9 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
     if (auto v = s.string("log_file"))
       cfg.engine.log_file = resolve_path(*s.get("log_file"), *v, base);
   }
+  load_live_sections(root, base, fname, purpose, cfg);
   // [data]
-  {
+  if (purpose == config_purpose::backtest || root.contains("data")) {
     const toml::table* t = root.get_as<toml::table>("data");
     if (t == nullptr) throw config_error(fname + ": missing the [data] section");
     section s(t, "[data]", data_keys, fname);
@@ -448,7 +492,7 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       s.fail(*files, "files");
     }
     if (auto v = s.string("format")) {
-      if (*v != "binance_klines") s.fail(*s.get("format"), "format");
+      if (*v != "binance_klines" && *v != "cats_record") s.fail(*s.get("format"), "format");
       cfg.data.format = *v;
     }
     if (auto v = s.string("on_error")) {
@@ -555,9 +599,171 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       cfg.strategies.push_back(std::move(st));
     }
   }
-  if (cfg.strategies.empty())
+  if (cfg.strategies.empty() && purpose != config_purpose::record)
     throw config_error(fname + ": no [[strategy]] configured; add one with name and plugin");
   return cfg;
+}
+
+namespace {
+
+int64_t seconds_to_ms(const section& s, std::string_view key, double v, bool allow_zero) {
+  if (v < 0 || (!allow_zero && v == 0) || v > 1e9) s.fail(*s.get(key), key);
+  return static_cast<int64_t>(v * 1000.0 + 0.5);
+}
+
+}  // namespace
+
+void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
+                        config_purpose purpose, run_config& cfg) {
+  if (purpose == config_purpose::backtest) return;  // a backtest ignores the live sections
+  // [live]
+  {
+    section s(root.get_as<toml::table>("live"), "[live]", live_keys, fname);
+    live_section& l = cfg.live;
+    l.present = s.table() != nullptr;
+    if (auto v = s.string("broker")) {
+      if (*v != "paper")
+        s.fail(*s.get("broker"), "broker",
+               "only \"paper\" is available: orders are simulated against the live market");
+      l.broker = *v;
+    }
+    auto int_in = [&](std::string_view key, int64_t lo, int64_t hi, int64_t& out) {
+      const toml::node* n = s.get(key);
+      if (n == nullptr) return;
+      if (!n->is_integer() || n->as_integer()->get() < lo || n->as_integer()->get() > hi)
+        s.fail(*n, key);
+      out = n->as_integer()->get();
+    };
+    int_in("book_depth", 1, 1000, l.book_depth);
+    int_in("queue_capacity", 1024, 16777216, l.queue_capacity);
+    if (auto v = s.string("overflow")) {
+      if (*v != "drop_quotes" && *v != "block") s.fail(*s.get("overflow"), "overflow");
+      l.drop_quotes_when_full = *v == "drop_quotes";
+    }
+    if (auto v = s.number("status_interval"))
+      l.status_interval_ms = seconds_to_ms(s, "status_interval", *v, true);
+    if (auto v = s.number("duration")) l.duration_ms = seconds_to_ms(s, "duration", *v, true);
+  }
+  // [record]
+  {
+    section s(root.get_as<toml::table>("record"), "[record]", record_keys, fname);
+    record_section& r = cfg.record;
+    r.present = s.table() != nullptr;
+    if (auto v = s.string("dir")) r.dir = resolve_path(*s.get("dir"), *v, base);
+    if (auto v = s.string("prefix")) {
+      if (v->empty() || v->find_first_of("/\\") != std::string::npos)
+        s.fail(*s.get("prefix"), "prefix", "must be a non-empty file name without '/'");
+      r.prefix = *v;
+    }
+    if (auto v = s.boolean("csv")) r.csv = *v;
+    if (purpose == config_purpose::record && r.dir.empty())
+      throw config_error(s.loc() + ": [record] needs 'dir' (where the daily files go)");
+  }
+  // [[instrument]]
+  const toml::array* list = root.get_as<toml::array>("instrument");
+  if (list == nullptr || list->empty())
+    throw config_error(fname +
+                       ": no [[instrument]] configured; add one with symbol = "
+                       "\"BINANCE:BTCUSDT\" and channels = [\"trades\", \"book\"]");
+  for (const toml::node& n : *list) {
+    section s(n.as_table(), "[[instrument]]", instrument_keys, fname);
+    instrument_section in;
+    in.where = s.loc();
+    auto symbol = s.string("symbol");
+    if (!symbol) s.missing("symbol");
+    if (!split_symbol(*symbol, "", in.venue, in.name) || in.venue.empty())
+      s.fail(*s.get("symbol"), "symbol", "expected VENUE:SYMBOL, got \"" + *symbol + "\"");
+    if (in.venue != "BINANCE" && in.venue != "OKX")
+      s.fail(*s.get("symbol"), "symbol",
+             "unknown venue '" + in.venue + "'; live data is available from BINANCE and OKX");
+    in.symbol = in.venue + ":" + in.name;
+    for (const instrument_section& other : cfg.instruments)
+      if (other.symbol == in.symbol)
+        s.fail(*s.get("symbol"), "symbol", "listed twice: " + in.symbol);
+    if (const toml::node* c = s.get("channels")) {
+      if (!c->is_array() || c->as_array()->empty()) s.fail(*c, "channels");
+      in.trades = in.quotes = false;
+      for (const toml::node& ch : *c->as_array()) {
+        const auto* str = ch.as_string();
+        const std::string v = str != nullptr ? str->get() : std::string();
+        if (v == "trades")
+          in.trades = true;
+        else if (v == "agg_trades")
+          in.agg_trades = true;
+        else if (v == "quotes")
+          in.quotes = true;
+        else if (v == "book")
+          in.book = true;
+        else if (v == "bars")
+          in.bars = true;
+        else
+          s.fail(ch, "channels");
+      }
+    }
+    if (auto v = s.string("bar_interval")) {
+      static const std::vector<std::string> ok = {"1m", "3m", "5m", "15m", "30m", "1h",
+                                                  "2h", "4h", "6h", "12h", "1d"};
+      if (std::find(ok.begin(), ok.end(), *v) == ok.end())
+        s.fail(*s.get("bar_interval"), "bar_interval");
+      in.bar_interval = *v;
+    }
+    auto dec = [&](std::string_view key, int64_t& out, bool allow_zero) {
+      if (auto v = s.decimal(key)) {
+        if (*v < 0 || (!allow_zero && *v == 0)) s.fail(*s.get(key), key);
+        out = *v;
+      }
+    };
+    dec("tick_size", in.tick_size, false);
+    dec("lot_size", in.lot_size, false);
+    dec("min_quantity", in.min_quantity, true);
+    dec("min_notional", in.min_notional, true);
+    cfg.instruments.push_back(std::move(in));
+  }
+  // [venues.<name>]
+  const toml::table* venues = root.get_as<toml::table>("venues");
+  if (venues != nullptr) {
+    for (auto&& [k, v] : *venues) {
+      if (k.str() != "binance" && k.str() != "okx")
+        throw config_error(where(v.source(), fname) + ": unknown venue [venues." +
+                           std::string(k.str()) + "]; valid: binance, okx");
+      if (!v.is_table())
+        throw config_error(where(v.source(), fname) + ": venues." + std::string(k.str()) +
+                           " must be a table");
+    }
+  }
+  for (const char* name : {"binance", "okx"}) {
+    const std::string upper = name == std::string("binance") ? "BINANCE" : "OKX";
+    bool used = false;
+    for (const auto& in : cfg.instruments) used = used || in.venue == upper;
+    if (!used) continue;
+    venue_section v;
+    v.name = name;
+    v.ws_url =
+        upper == "BINANCE" ? "wss://stream.binance.com:9443" : "wss://ws.okx.com:8443/ws/v5/public";
+    v.rest_url = upper == "BINANCE" ? "https://api.binance.com" : "https://www.okx.com";
+    section s(venues != nullptr ? venues->get_as<toml::table>(name) : nullptr,
+              std::string("[venues.") + name + "]", venue_keys, fname);
+    if (auto u = s.string("ws_url")) {
+      if (u->rfind("wss://", 0) != 0) s.fail(*s.get("ws_url"), "ws_url");
+      v.ws_url = *u;
+    }
+    if (auto u = s.string("rest_url")) {
+      if (u->rfind("https://", 0) != 0) s.fail(*s.get("rest_url"), "rest_url");
+      v.rest_url = *u;
+    }
+    while (!v.rest_url.empty() && v.rest_url.back() == '/') v.rest_url.pop_back();
+    while (!v.ws_url.empty() && v.ws_url.back() == '/' && upper == "BINANCE") v.ws_url.pop_back();
+    if (auto u = s.string("ca_file")) {
+      v.ca_file = resolve_path(*s.get("ca_file"), *u, base);
+      std::error_code ec;
+      if (!fs::is_regular_file(v.ca_file, ec))
+        s.fail(*s.get("ca_file"), "ca_file", "no such file: " + v.ca_file.string());
+    }
+    if (auto t = s.number("read_timeout"))
+      v.read_timeout_ms = seconds_to_ms(s, "read_timeout", *t, false);
+    if (auto b = s.boolean("permessage_deflate")) v.permessage_deflate = *b;
+    cfg.venues.push_back(std::move(v));
+  }
 }
 
 bool parse_param_default(const plugin_library::param_info& spec, param_set::entry& out,

@@ -1,8 +1,10 @@
 // The `cats` command line. Exit codes: 0 ok, 1 run failure, 2 usage or config error.
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/program_options.hpp>
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -12,6 +14,7 @@
 #include "cats/app/config.hpp"
 #include "cats/backtest/runner.hpp"
 #include "cats/backtest/sample_data.hpp"
+#include "cats/live/live_runner.hpp"
 #include "cats/plugin/loader.hpp"
 #include "cats/util/logging.hpp"
 #include "cats/util/time.hpp"
@@ -31,6 +34,8 @@ const char* const main_help =
     "\n"
     "commands:\n"
     "  backtest   replay historical data through strategy plugins and report metrics\n"
+    "  live       paper-trade strategies on live market data (Binance, OKX)\n"
+    "  record     record live market data to daily files that backtests replay\n"
     "  generate   write deterministic sample kline data (for demos and benchmarks)\n"
     "  plugins    list the plugins in a folder or inspect one plugin file\n"
     "  version    print the engine version and the SDK ABI version\n"
@@ -59,6 +64,39 @@ std::optional<int> parse(const std::vector<std::string>& args, const po::options
     po::notify(vm);
   } catch (const po::error& e) {
     return usage_error(std::string(e.what()) + "\n" + usage);
+  }
+  return std::nullopt;
+}
+
+// Loads the config's enabled strategies; returns an exit code on failure.
+std::optional<int> load_strategies(const cats::run_config& cfg,
+                                   std::vector<cats::prepared_strategy>& strategies) {
+  const fs::path plugin_dir =
+      cfg.engine.plugin_dir.empty() ? cats::default_plugin_dir() : cfg.engine.plugin_dir;
+  for (const cats::strategy_section& s : cfg.strategies) {
+    if (!s.enabled) {
+      spdlog::info("strategy '{}' is disabled in the config", s.name);
+      continue;
+    }
+    std::string why;
+    const fs::path file = cats::resolve_plugin(s.plugin, plugin_dir, why);
+    if (file.empty()) return usage_error(s.where + ": strategy '" + s.name + "': " + why);
+    auto lib = cats::plugin_library::load(file, why);
+    if (!lib) {
+      spdlog::error("{}", why);
+      return exit_failure;
+    }
+    cats::prepared_strategy p;
+    p.name = s.name;
+    p.library = lib;
+    try {
+      p.params = cats::build_params(s, *lib);
+    } catch (const cats::config_error& e) {
+      return usage_error(e.what());
+    }
+    spdlog::info("strategy '{}': {} {} from {} ({})", s.name, lib->name(), lib->version(),
+                 file.string(), p.params.to_string());
+    strategies.push_back(std::move(p));
   }
   return std::nullopt;
 }
@@ -93,34 +131,8 @@ int cmd_backtest(const std::vector<std::string>& args) {
   std::string err;
   if (!cats::setup_logging(cfg.engine.log_level, cfg.engine.log_file, err)) return usage_error(err);
 
-  const fs::path plugin_dir =
-      cfg.engine.plugin_dir.empty() ? cats::default_plugin_dir() : cfg.engine.plugin_dir;
   std::vector<cats::prepared_strategy> strategies;
-  for (const cats::strategy_section& s : cfg.strategies) {
-    if (!s.enabled) {
-      spdlog::info("strategy '{}' is disabled in the config", s.name);
-      continue;
-    }
-    std::string why;
-    const fs::path file = cats::resolve_plugin(s.plugin, plugin_dir, why);
-    if (file.empty()) return usage_error(s.where + ": strategy '" + s.name + "': " + why);
-    auto lib = cats::plugin_library::load(file, why);
-    if (!lib) {
-      spdlog::error("{}", why);
-      return exit_failure;
-    }
-    cats::prepared_strategy p;
-    p.name = s.name;
-    p.library = lib;
-    try {
-      p.params = cats::build_params(s, *lib);
-    } catch (const cats::config_error& e) {
-      return usage_error(e.what());
-    }
-    spdlog::info("strategy '{}': {} {} from {} ({})", s.name, lib->name(), lib->version(),
-                 file.string(), p.params.to_string());
-    strategies.push_back(std::move(p));
-  }
+  if (auto rc = load_strategies(cfg, strategies)) return *rc;
   if (strategies.empty()) return usage_error(config_file + ": every strategy is disabled");
 
   std::optional<fs::path> out;
@@ -143,6 +155,62 @@ int cmd_backtest(const std::vector<std::string>& args) {
       spdlog::info("wrote summary.json, fills.csv, trades.csv and equity.csv to {}", out->string());
   }
   return result.exit_code;
+}
+
+// ---- live / record -----------------------------------------------------------------------------
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+int cmd_live(const std::vector<std::string>& args, bool record) {
+  std::string config_file;
+  std::vector<std::string> overrides;
+  std::string out_dir;
+  po::options_description desc("options");
+  desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
+                                                 record
+                                                     ? "TOML config file (see config/record.toml)"
+                                                     : "TOML config file (see config/paper.toml)")(
+      "set", po::value(&overrides)->composing(),
+      "override a config key, e.g. --set live.duration=60 (repeatable)")(
+      "out,o", po::value(&out_dir), "write summary.json (with the final order books) here")(
+      "json", "print the summary as one JSON object on stdout");
+  po::variables_map vm;
+  const std::string usage = std::string("usage: cats ") + (record ? "record" : "live") +
+                            " --config FILE [--set key=value]... [--out DIR] [--json]\n"
+                            "Runs until SIGINT/SIGTERM or [live] duration; then prints a summary.";
+  if (auto rc = parse(args, desc, nullptr, vm, usage.c_str())) return *rc;
+
+  cats::run_config cfg;
+  try {
+    cfg = cats::load_config(config_file, overrides,
+                            record ? cats::config_purpose::record : cats::config_purpose::live);
+  } catch (const cats::config_error& e) {
+    return usage_error(e.what());
+  }
+  std::string err;
+  if (!cats::setup_logging(cfg.engine.log_level, cfg.engine.log_file, err)) return usage_error(err);
+  std::vector<cats::prepared_strategy> strategies;
+  if (!record) {
+    if (auto rc = load_strategies(cfg, strategies)) return *rc;
+    if (strategies.empty()) return usage_error(config_file + ": every strategy is disabled");
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  cats::live_options opt;
+  opt.record_only = record;
+  opt.json = vm.count("json") != 0;
+  if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
+  opt.stop = &g_stop;
+  return cats::run_live(cfg, std::move(strategies), opt);
 }
 
 // ---- generate ---------------------------------------------------------------------------------
@@ -305,6 +373,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "backtest") return cmd_backtest(rest);
     if (cmd == "generate") return cmd_generate(rest);
+    if (cmd == "live") return cmd_live(rest, false);
+    if (cmd == "record") return cmd_live(rest, true);
     if (cmd == "plugins") return cmd_plugins(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cats: unexpected error: %s\n", e.what());

@@ -2,13 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
+#include <unordered_map>
 
 #include "cats/backtest/bar_replay.hpp"
 #include "cats/backtest/metrics.hpp"
 #include "cats/backtest/sim_exchange.hpp"
+#include "cats/book/book_builder.hpp"
 #include "cats/core/engine.hpp"
+#include "cats/live/record_file.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
 
@@ -58,7 +64,16 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   kline_reader_options ropts;
   ropts.skip_malformed = cfg.data.skip_malformed;
   bar_replay replay(std::move(files), ropts);
-  if (!replay.open()) {
+  if (cfg.data.format == "cats_record") {
+    for (const fs::path& f : cfg.data.files) {
+      std::ifstream probe(f, std::ios::binary);
+      if (!probe) {
+        result.exit_code = 2;
+        result.error = f.string() + ": cannot open: " + std::strerror(errno);
+        return result;
+      }
+    }
+  } else if (!replay.open()) {
     // A file that cannot be opened is a configuration error; bad content is a run failure.
     result.exit_code = replay.unreadable() ? 2 : 1;
     result.error = replay.error();
@@ -118,44 +133,142 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       ++rep.bars;
     };
 
-    for (;;) {
-      const bar_replay::status st = replay.next(bar);
-      if (st == bar_replay::status::error) {
-        result.exit_code = 1;
-        result.error = replay.error();
-        break;
+    if (cfg.data.format == "cats_record") {
+      // Tick-level replay of the engine's recordings: trades, best bid/ask and book updates in
+      // the order they were received, on the clock they were received at (what a live strategy
+      // saw). Orders fill by the tick rules of the simulated exchange. The equity curve is
+      // sampled every minute of replayed time.
+      constexpr int64_t sample_ns = 60 * ns_per_s;
+      rep.interval_ns = sample_ns;
+      book_builder books(20);
+      std::unordered_map<std::string, uint32_t> ids;
+      ids[inst.symbol] = inst_id;
+      int64_t next_sample = 0;
+      record_item it;
+      for (const fs::path& file : cfg.data.files) {
+        record_reader reader(file);
+        while (reader.next(it)) {
+          auto found = ids.find(it.symbol);
+          if (found == ids.end()) {
+            instrument_info extra;
+            extra.symbol = it.symbol;
+            split_symbol(it.symbol, "BINANCE", extra.venue, extra.name);
+            guess_base_quote(extra.name, extra.base, extra.quote);
+            found = ids.emplace(it.symbol, instruments.add(extra)).first;
+          }
+          const uint32_t id = found->second;
+          cats_event_t* header = nullptr;
+          switch (it.type) {
+            case record_item::kind::trade:
+              header = &it.trade.header;
+              break;
+            case record_item::kind::quote:
+              header = &it.quote.header;
+              break;
+            case record_item::kind::bar:
+              header = &it.bar.header;
+              break;
+            case record_item::kind::book:
+              break;
+          }
+          const int64_t ts = header != nullptr ? header->local_ts_ns : it.book.local_ts_ns;
+          ++rep.rows;
+          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
+          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) break;
+          if (!started) {
+            started = true;
+            eng.set_time(ts);
+            eng.start();
+            metrics.begin(ts, account.equity());
+            next_sample = (ts / sample_ns + 1) * sample_ns;
+          }
+          while (ts >= next_sample) {
+            take_sample(next_sample);
+            next_sample += sample_ns;
+          }
+          // The clock never goes back, even if the recording machine's clock did.
+          const int64_t now = std::max(ts, eng.now());
+          eng.run_timers_until(now);
+          eng.set_time(now);
+          if (header != nullptr) {
+            header->instrument_id = id;
+            header->flags |= CATS_EVENT_FLAG_REPLAY;
+          }
+          switch (it.type) {
+            case record_item::kind::trade:
+              account.mark(id, it.trade.price);
+              if (id == inst_id) {
+                if (first_open == 0) first_open = it.trade.price;
+                last_close = it.trade.price;
+              }
+              exchange.on_trade(it.trade);
+              break;
+            case record_item::kind::quote:
+              exchange.on_quote(id, it.quote.bid_price, it.quote.ask_price);
+              break;
+            case record_item::kind::bar:
+              account.mark(id, it.bar.close);
+              break;
+            case record_item::kind::book: {
+              it.book.instrument_id = id;
+              const cats_book_event_t& ev = books.apply(it.book, it.book_flags);
+              const_cast<cats_event_t&>(ev.header).flags |= CATS_EVENT_FLAG_REPLAY;
+              exchange.on_quote(id, ev.bid_count != 0 ? ev.bids[0].price : 0,
+                                ev.ask_count != 0 ? ev.asks[0].price : 0);
+              header = const_cast<cats_event_t*>(&ev.header);
+              break;
+            }
+          }
+          eng.flush();
+          eng.dispatch(*header);
+          pending_ts = now;
+        }
+        if (!reader.error().empty()) {
+          result.exit_code = 1;
+          result.error = reader.error();
+          break;
+        }
       }
-      if (st == bar_replay::status::end) break;
-      if (cfg.backtest.start_ns && bar.open_time_ns < *cfg.backtest.start_ns) continue;
-      if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) break;
-      const int64_t close_ts = bar.header.exchange_ts_ns;
-      if (!started) {
-        // Strategies start at the first bar's open, so that now_ns() in on_start is a real time.
-        started = true;
-        eng.set_time(bar.open_time_ns);
-        eng.start();
-        metrics.begin(bar.open_time_ns, account.equity());
-      } else if (close_ts != pending_ts) {
-        take_sample(pending_ts);
+    } else {
+      for (;;) {
+        const bar_replay::status st = replay.next(bar);
+        if (st == bar_replay::status::error) {
+          result.exit_code = 1;
+          result.error = replay.error();
+          break;
+        }
+        if (st == bar_replay::status::end) break;
+        if (cfg.backtest.start_ns && bar.open_time_ns < *cfg.backtest.start_ns) continue;
+        if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) break;
+        const int64_t close_ts = bar.header.exchange_ts_ns;
+        if (!started) {
+          // Strategies start at the first bar's open, so that now_ns() in on_start is a real time.
+          started = true;
+          eng.set_time(bar.open_time_ns);
+          eng.start();
+          metrics.begin(bar.open_time_ns, account.equity());
+        } else if (close_ts != pending_ts) {
+          take_sample(pending_ts);
+        }
+        pending_ts = close_ts;
+        if (bar.header.instrument_id == inst_id) {
+          if (first_open == 0) first_open = bar.open;
+          last_close = bar.close;
+        }
+        // The bar opens: timers due before it fire, waiting orders fill at its prices.
+        eng.run_timers_until(bar.open_time_ns);
+        if (eng.now() < bar.open_time_ns) eng.set_time(bar.open_time_ns);
+        exchange.on_bar_open(bar);
+        eng.flush();
+        // The bar closes: timers inside it fire, the account is marked, close-mode orders fill,
+        // and the strategies see the bar.
+        eng.run_timers_until(close_ts);
+        eng.set_time(close_ts);
+        account.mark(bar.header.instrument_id, bar.close);
+        exchange.on_bar_close(bar);
+        eng.flush();
+        eng.dispatch(bar.header);
       }
-      pending_ts = close_ts;
-      if (bar.header.instrument_id == inst_id) {
-        if (first_open == 0) first_open = bar.open;
-        last_close = bar.close;
-      }
-      // The bar opens: timers due before it fire, waiting orders fill at its prices.
-      eng.run_timers_until(bar.open_time_ns);
-      if (eng.now() < bar.open_time_ns) eng.set_time(bar.open_time_ns);
-      exchange.on_bar_open(bar);
-      eng.flush();
-      // The bar closes: timers inside it fire, the account is marked, close-mode orders fill,
-      // and the strategies see the bar.
-      eng.run_timers_until(close_ts);
-      eng.set_time(close_ts);
-      account.mark(bar.header.instrument_id, bar.close);
-      exchange.on_bar_close(bar);
-      eng.flush();
-      eng.dispatch(bar.header);
     }
     if (started)
       take_sample(pending_ts);
@@ -167,7 +280,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const replay_stats rs = replay.stats();
-    rep.interval_ns = replay.interval_ns();
+    if (cfg.data.format != "cats_record") rep.interval_ns = replay.interval_ns();
     rep.rows = rs.rows;
     rep.skipped_rows = rs.skipped;
     rep.gaps = rs.gaps;

@@ -27,7 +27,7 @@ void sim_exchange::post_update(const order& o, cats_order_status status, std::st
                                bool count) {
   cats_order_update_event_t u{};
   u.header = event_header<cats_order_update_event_t>(CATS_EVENT_ORDER_UPDATE, o.instrument_id,
-                                                     engine_.now(), CATS_EVENT_FLAG_REPLAY);
+                                                     engine_.now(), config_.event_flags);
   u.order_id = o.id;
   u.client_tag = o.client_tag;
   u.side = o.side;
@@ -204,6 +204,67 @@ void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
   }
 }
 
+void sim_exchange::on_quote(uint32_t instrument_id, int64_t bid, int64_t ask) {
+  market_state& m = market(instrument_id);
+  m.bid = bid;
+  m.ask = ask;
+  for (size_t i = 0; i < working_.size();) {
+    order& o = working_[i];
+    bool done = false;
+    if (o.instrument_id == instrument_id) {
+      const bool buy = o.side == CATS_SIDE_BUY;
+      const int64_t touch = buy ? ask : bid;
+      if (touch > 0) {
+        if (o.type == CATS_ORDER_MARKET) {
+          done = execute(o, touch, true, CATS_LIQUIDITY_TAKER);
+        } else if (buy ? touch <= o.limit_price : touch >= o.limit_price) {
+          done = execute(o, touch, false, CATS_LIQUIDITY_TAKER);
+        } else if (o.tif == CATS_TIF_IOC) {
+          post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the touch");
+          done = true;
+        }
+      }
+    }
+    if (done)
+      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
+    else
+      ++i;
+  }
+}
+
+void sim_exchange::on_trade(const cats_trade_event_t& t) {
+  const uint32_t inst = t.header.instrument_id;
+  const market_state& m = market(inst);
+  const int64_t px = t.price;
+  for (size_t i = 0; i < working_.size();) {
+    order& o = working_[i];
+    bool done = false;
+    if (o.instrument_id == inst) {
+      const bool buy = o.side == CATS_SIDE_BUY;
+      const bool touch_known = (buy ? m.ask : m.bid) > 0;
+      if (o.type == CATS_ORDER_MARKET) {
+        if (!touch_known) done = execute(o, px, true, CATS_LIQUIDITY_TAKER);
+      } else if (o.tif == CATS_TIF_IOC) {
+        if (!touch_known) {
+          if (buy ? px <= o.limit_price : px >= o.limit_price)
+            done = execute(o, px, false, CATS_LIQUIDITY_TAKER);
+          if (!done) {
+            post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the last trade");
+            done = true;
+          }
+        }
+      } else if (buy ? px < o.limit_price : px > o.limit_price) {
+        // Traded through the limit: the resting order was reached whatever its queue place.
+        done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
+      }
+    }
+    if (done)
+      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
+    else
+      ++i;
+  }
+}
+
 bool sim_exchange::below_minimums(const order& o, const instrument_info& inst, int64_t qty,
                                   int64_t notional) {
   std::string why;
@@ -286,7 +347,7 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
 
   cats_fill_event_t f{};
   f.header = event_header<cats_fill_event_t>(CATS_EVENT_FILL, o.instrument_id, engine_.now(),
-                                             CATS_EVENT_FLAG_REPLAY);
+                                             config_.event_flags);
   f.order_id = o.id;
   f.client_tag = o.client_tag;
   f.fill_id = next_fill_id_++;

@@ -31,6 +31,8 @@ const char* event_type_name(int32_t type) noexcept {
       return "order_update";
     case CATS_EVENT_FILL:
       return "fill";
+    case CATS_EVENT_BOOK:
+      return "book";
     case CATS_EVENT_TIMER:
       return "timer";
     default:
@@ -162,8 +164,10 @@ void engine::stop() {
 }
 
 void engine::dispatch(const cats_event_t& event) {
+  // Plugins built for ABI 1.0 do not know book events: they are never sent one.
+  const bool book = event.type == CATS_EVENT_BOOK;
   for (auto& s : slots_) {
-    if (s->running) deliver(*s, event);
+    if (s->running && (!book || s->desc.abi_minor >= 1)) deliver(*s, event);
   }
   flush();
 }

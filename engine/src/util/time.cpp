@@ -1,6 +1,7 @@
 #include "cats/util/time.hpp"
 
 #include <cstdio>
+#include <ctime>
 
 namespace cats {
 
@@ -143,4 +144,12 @@ std::string format_duration(int64_t ns) {
   return buf;
 }
 
+}  // namespace cats
+
+namespace cats {
+int64_t wall_clock_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 }  // namespace cats

@@ -37,8 +37,10 @@ extern "C" {
 
 /** ABI major: changes only when an existing field or function changes meaning. */
 #define CATS_ABI_MAJOR 1
-/** ABI minor: grows when fields or functions are appended. */
-#define CATS_ABI_MINOR 0
+/** ABI minor: grows when fields or functions are appended.
+ *  1.1: CATS_EVENT_BOOK (cats_book_event_t). Plugins built for 1.0 keep loading and are never
+ *       sent book events. */
+#define CATS_ABI_MINOR 1
 
 /** Name of the one symbol every plugin exports. */
 #define CATS_ENTRY_SYMBOL "cats_strategy_entry"
@@ -108,8 +110,8 @@ typedef enum cats_event_type {
   CATS_EVENT_ORDER_UPDATE = 4, /**< cats_order_update_event_t */
   CATS_EVENT_FILL = 5,         /**< cats_fill_event_t */
   CATS_EVENT_TIMER = 6,        /**< cats_timer_event_t */
-  /* 7 is reserved for order-book events. New types are appended; a strategy ignores types it
-   * does not know. */
+  CATS_EVENT_BOOK = 7,         /**< cats_book_event_t: L2 order book (ABI 1.1) */
+  /* New types are appended; a strategy ignores types it does not know. */
   CATS_EVENT_TYPE_FORCE_32 = 0x7FFFFFFF
 } cats_event_type;
 
@@ -256,6 +258,39 @@ typedef struct cats_timer_event_t {
   uint64_t user_data;      /**< as passed to set_timer */
   int64_t scheduled_ts_ns; /**< the time it was set for; header.exchange_ts_ns is when it fired */
 } cats_timer_event_t;
+
+/** One price level of an order book. */
+typedef struct cats_book_level_t {
+  cats_fixed_t price;
+  cats_fixed_t quantity; /**< in `changes`: 0 means the level was removed */
+} cats_book_level_t;
+
+/** Bits in cats_book_event_t.book_flags. */
+/** The book was (re)built from a snapshot: forget what you knew; `changes` hold the whole book. */
+#define CATS_BOOK_FLAG_SNAPSHOT 0x1u
+/** The snapshot follows a detected gap, checksum failure or reconnect (a resync). */
+#define CATS_BOOK_FLAG_RESYNC 0x2u
+
+/**
+ * The order book of an instrument changed (ABI 1.1). Delivered after the host has applied the
+ * venue's update, so `bids`/`asks` are the book as it is now: the top levels, best first, as many
+ * as the run's book depth allows. `bid_changes`/`ask_changes` are the levels this update touched.
+ * All four arrays are borrowed: valid only during on_event, owned by the host.
+ */
+typedef struct cats_book_event_t {
+  cats_event_t header;
+  uint32_t book_flags;       /**< CATS_BOOK_FLAG_* */
+  uint32_t bid_count;        /**< levels in `bids` */
+  uint32_t ask_count;        /**< levels in `asks` */
+  uint32_t bid_change_count; /**< levels in `bid_changes` */
+  uint32_t ask_change_count; /**< levels in `ask_changes` */
+  uint32_t reserved;
+  uint64_t sequence;             /**< the venue's update id after this update, 0 if it has none */
+  const cats_book_level_t* bids; /**< descending price */
+  const cats_book_level_t* asks; /**< ascending price */
+  const cats_book_level_t* bid_changes; /**< in the venue's order */
+  const cats_book_level_t* ask_changes;
+} cats_book_event_t;
 
 /* ---------------------------------------------------------------------------------------------
  * Data the strategy asks the host for. The strategy sets `struct_size` to sizeof the struct it
@@ -480,6 +515,9 @@ CATS_STATIC_ASSERT(offsetof(cats_order_update_event_t, reason) == 96,
                    "cats_order_update_event_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_fill_event_t) == 96, "cats_fill_event_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_timer_event_t) == 56, "cats_timer_event_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_book_level_t) == 16, "cats_book_level_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_book_event_t) == 96, "cats_book_event_t layout");
+CATS_STATIC_ASSERT(offsetof(cats_book_event_t, bids) == 64, "cats_book_event_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_instrument_t) == 104, "cats_instrument_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_position_t) == 48, "cats_position_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_account_t) == 48, "cats_account_t layout");

@@ -30,6 +30,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -185,6 +186,38 @@ class quote {
 
  private:
   const cats_quote_event_t* e_;
+};
+
+/// An order-book change (ABI 1.1): the book after the update, best levels first.
+class book {
+ public:
+  explicit book(const cats_book_event_t& e) noexcept : e_(&e) {}
+  uint32_t instrument_id() const noexcept { return e_->header.instrument_id; }
+  int64_t time_ns() const noexcept { return e_->header.exchange_ts_ns; }
+  /// The book was rebuilt from a snapshot (forget earlier state).
+  bool is_snapshot() const noexcept { return (e_->book_flags & CATS_BOOK_FLAG_SNAPSHOT) != 0; }
+  /// The snapshot follows a gap, checksum failure or reconnect.
+  bool is_resync() const noexcept { return (e_->book_flags & CATS_BOOK_FLAG_RESYNC) != 0; }
+  uint64_t sequence() const noexcept { return e_->sequence; }
+  std::span<const cats_book_level_t> bids() const noexcept { return {e_->bids, e_->bid_count}; }
+  std::span<const cats_book_level_t> asks() const noexcept { return {e_->asks, e_->ask_count}; }
+  std::span<const cats_book_level_t> bid_changes() const noexcept {
+    return {e_->bid_changes, e_->bid_change_count};
+  }
+  std::span<const cats_book_level_t> ask_changes() const noexcept {
+    return {e_->ask_changes, e_->ask_change_count};
+  }
+  /// Best bid/ask price; zero when that side is empty.
+  fixed best_bid() const noexcept {
+    return fixed::from_raw(e_->bid_count != 0 ? e_->bids[0].price : 0);
+  }
+  fixed best_ask() const noexcept {
+    return fixed::from_raw(e_->ask_count != 0 ? e_->asks[0].price : 0);
+  }
+  const cats_book_event_t& raw() const noexcept { return *e_; }
+
+ private:
+  const cats_book_event_t* e_;
 };
 
 class order_update {
@@ -612,6 +645,7 @@ class strategy {
   virtual void on_bar(const bar&) {}
   virtual void on_trade(const trade&) {}
   virtual void on_quote(const quote&) {}
+  virtual void on_book(const book&) {}
   virtual void on_order_update(const order_update&) {}
   virtual void on_fill(const fill&) {}
   virtual void on_timer(const timer&) {}
@@ -707,6 +741,9 @@ inline void dispatch(strategy& s, const cats_event_t& e) {
       break;
     case CATS_EVENT_QUOTE:
       deliver_as<cats_quote_event_t, quote>(e, [&](const quote& v) { s.on_quote(v); });
+      break;
+    case CATS_EVENT_BOOK:
+      deliver_as<cats_book_event_t, book>(e, [&](const book& v) { s.on_book(v); });
       break;
     case CATS_EVENT_ORDER_UPDATE:
       deliver_as<cats_order_update_event_t, order_update>(

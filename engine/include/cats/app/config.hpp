@@ -61,6 +61,44 @@ struct backtest_section {
   double fee_bps = 10, maker_fee_bps = 10, slippage_bps = 0, leverage = 1;
 };
 
+/// One venue's endpoints (live and record modes). Defaults are the real public endpoints.
+struct venue_section {
+  std::string name;  ///< "binance" or "okx"
+  std::string ws_url;
+  std::string rest_url;
+  std::filesystem::path ca_file;  ///< extra trusted CA certificate (PEM)
+  int64_t read_timeout_ms = 20000;
+  bool permessage_deflate = false;
+};
+
+/// An instrument to stream in live/record mode.
+struct instrument_section {
+  std::string symbol;  ///< "BINANCE:BTCUSDT", "OKX:BTC-USDT"
+  std::string venue;   ///< "BINANCE"
+  std::string name;    ///< "BTCUSDT"
+  bool trades = true, agg_trades = false, quotes = true, book = false, bars = false;
+  std::string bar_interval = "1m";
+  int64_t tick_size = 1, lot_size = 1, min_quantity = 0, min_notional = 0;
+  std::string where;
+};
+
+struct live_section {
+  bool present = false;
+  std::string broker = "paper";
+  int64_t book_depth = 20;
+  int64_t queue_capacity = 65536;
+  bool drop_quotes_when_full = true;  ///< overflow = "drop_quotes" (default) or "block"
+  int64_t status_interval_ms = 10000;
+  int64_t duration_ms = 0;  ///< 0 = until SIGINT/SIGTERM
+};
+
+struct record_section {
+  bool present = false;
+  std::filesystem::path dir;
+  std::string prefix = "cats";
+  bool csv = false;
+};
+
 struct strategy_section {
   std::string name;
   std::string plugin;
@@ -75,12 +113,19 @@ struct run_config {
   data_section data;
   backtest_section backtest;
   std::vector<strategy_section> strategies;
+  live_section live;
+  record_section record;
+  std::vector<venue_section> venues;  ///< one per venue the instruments use
+  std::vector<instrument_section> instruments;
 };
+
+/// What a config is loaded for: the sections it must have differ.
+enum class config_purpose { backtest, live, record };
 
 /// Reads and validates a config file with --set overrides ("key=value", value in TOML syntax;
 /// a bare word is taken as a string). Throws config_error.
-run_config load_config(const std::filesystem::path& file,
-                       const std::vector<std::string>& overrides);
+run_config load_config(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                       config_purpose purpose = config_purpose::backtest);
 
 /// The strategy's parameters checked against what the plugin declares, with defaults filled in.
 /// Throws config_error naming the offending key.

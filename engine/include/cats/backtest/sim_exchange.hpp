@@ -9,6 +9,11 @@
 //  - Limit orders rest from the next bar on. A buy fills when the bar trades below its price
 //    (low < limit): at the limit as maker, or at the open as taker when the bar opens below the
 //    limit. Sells mirror this. IOC limits get only the next bar's open.
+//  - On tick data (paper trading, trade/quote replay) orders are matched on the next market event
+//    of their instrument: a market order fills at the touch (best ask for a buy) moved by the
+//    slippage, or at the trade price when no quote is known yet; a limit order that is marketable
+//    then fills as taker at the touch, IOC limits that are not are cancelled, and a resting limit
+//    fills as maker at its price once a trade prints through it (below a buy, above a sell).
 //  - Quantities are rounded down to the lot size. A fill never takes the account beyond its
 //    buying power (equity x leverage, gross exposure, fees included): the affordable part fills
 //    and the rest is cancelled with a reason; nothing affordable means a rejection.
@@ -31,7 +36,8 @@ struct sim_exchange_config {
   int64_t taker_fee_rate = 0;  ///< fixed-point fraction: 10 bps = 0.001 = 100000
   int64_t maker_fee_rate = 0;
   int64_t slippage_rate = 0;
-  int64_t leverage = fixed_scale;  ///< 1.0 = no borrowing beyond equity
+  int64_t leverage = fixed_scale;                 ///< 1.0 = no borrowing beyond equity
+  uint32_t event_flags = CATS_EVENT_FLAG_REPLAY;  ///< stamped on order updates and fills
 };
 
 struct sim_exchange_stats {
@@ -70,6 +76,11 @@ class sim_exchange final : public order_router {
   /// fill, and close-mode orders submitted while the clock is still at this close (from the bar's
   /// callbacks) fill at it; later ones wait for the next close. Call before the bar is dispatched.
   void on_bar_close(const cats_bar_event_t& bar);
+  /// Tick data: the best bid/ask of an instrument is now `bid`/`ask` (0 = side unknown). Call
+  /// before the event is dispatched; matches the working orders against the new touch.
+  void on_quote(uint32_t instrument_id, int64_t bid, int64_t ask);
+  /// Tick data: a trade printed. Call before the event is dispatched.
+  void on_trade(const cats_trade_event_t& trade);
   /// Cancels every working order (end of data).
   void finish(std::string_view reason);
 
@@ -95,6 +106,8 @@ class sim_exchange final : public order_router {
     int64_t last_close = 0;
     int64_t close_ts = 0;  ///< when last_close became known
     bool has_close = false;
+    int64_t bid = 0;  ///< tick data: best bid, 0 if unknown
+    int64_t ask = 0;
   };
 
   /// Fills what the account can afford of `o` at `base_price`; returns true if the order is done.

@@ -36,3 +36,8 @@ std::string format_interval(int64_t interval_ns);
 std::string format_duration(int64_t ns);
 
 }  // namespace cats
+
+namespace cats {
+/// Wall-clock time, ns since the Unix epoch (CLOCK_REALTIME).
+int64_t wall_clock_ns() noexcept;
+}  // namespace cats

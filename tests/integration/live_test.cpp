@@ -1,0 +1,459 @@
+// `cats live` against the fake exchange over TLS on 127.0.0.1: real binary, real plugin, real
+// sockets. Each test starts its own fake exchange (a certificate made with openssl for the test)
+// and checks what reached the strategy, the summary counters and the final order book against the
+// fake exchange's own book.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "cats/core/fixed.hpp"
+#include "cats/net/ws_client.hpp"
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string fake_binary() {
+  return (fs::path(CATS_BUILD_DIR) / "bin" / "cats_fake_exchange").string();
+}
+
+bool make_cert(const fs::path& dir) {
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+      "-nodes -days 2 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
+      (dir / "key.pem").string() + "' -out '" + (dir / "cert.pem").string() + "' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+// The fake exchange, started for one test.
+class fake_exchange {
+ public:
+  fake_exchange(const temp_dir& dir, const std::vector<std::string>& args) : dir_(dir) {
+    std::vector<std::string> argv = {fake_binary(),
+                                     "--cert",
+                                     (dir / "cert.pem").string(),
+                                     "--key",
+                                     (dir / "key.pem").string(),
+                                     "--port-file",
+                                     (dir / "port").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--count") count_ = std::stoull(args[i + 1]);
+    proc_ = std::make_unique<background>(argv, (dir / "fake.out").string(),
+                                         (dir / "fake.err").string());
+    const bool up = wait_until([&] { return fs::exists(dir / "port"); }, 10);
+    if (up) port_ = std::stoi(read_file(dir / "port"));
+  }
+  ~fake_exchange() {
+    proc_->signal(SIGTERM);
+    proc_->wait(5);
+  }
+  int port() const { return port_; }
+  /// --count as given (0 = unlimited) and how many events the fake has generated so far.
+  uint64_t count() const { return count_; }
+  uint64_t generated() const {
+    simdjson::dom::parser p;
+    uint64_t n = 0;
+    simdjson::dom::element e;
+    if (p.parse(control("GET", "/control/stats")).get(e) != simdjson::SUCCESS) return 0;
+    return e["generated"].get(n) == simdjson::SUCCESS ? n : 0;
+  }
+  std::string base() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(dir_ / "fake.err"); }
+
+  // A control call (see tools/fake_exchange/README.md); returns the body.
+  std::string control(const std::string& method, const std::string& path) const {
+    net::tls_options tls;
+    tls.ca_file = dir_ / "cert.pem";
+    const net::http_response r =
+        net::https_request(method, "https://" + base() + path, tls, std::chrono::seconds(5));
+    EXPECT_EQ(r.status, 200) << method << " " << path << ": " << r.error << " " << r.body;
+    return r.body;
+  }
+
+ private:
+  const temp_dir& dir_;
+  std::unique_ptr<background> proc_;
+  int port_ = 0;
+  uint64_t count_ = 0;
+};
+
+simdjson::dom::element parse_json(simdjson::dom::parser& p, const std::string& text) {
+  simdjson::dom::element e;
+  const auto err = p.parse(text).get(e);
+  EXPECT_EQ(err, simdjson::SUCCESS) << text;
+  return e;
+}
+
+int64_t fixed_of(simdjson::dom::element e) {
+  int64_t out = 0;
+  std::string text;
+  if (e.is_string()) {
+    text = std::string(std::string_view(e.get_string()));
+  } else {
+    // Our summary writes exact decimals as JSON numbers: take the raw token, never a double.
+    text = simdjson::minify(e);
+  }
+  EXPECT_EQ(parse_fixed(text, out), parse_error::ok) << text;
+  return out;
+}
+
+using levels = std::vector<std::pair<int64_t, int64_t>>;
+
+levels read_levels(simdjson::dom::array a, size_t depth) {
+  levels out;
+  for (simdjson::dom::element lvl : a) {
+    if (out.size() == depth) break;
+    simdjson::dom::array pair = lvl.get_array();
+    out.emplace_back(fixed_of(pair.at(0)), fixed_of(pair.at(1)));
+  }
+  return out;
+}
+
+class LiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
+    ASSERT_TRUE(make_cert(dir_.path())) << "openssl could not make a test certificate";
+  }
+
+  // Writes a paper config for the fake exchange and starts `cats live`.
+  std::unique_ptr<background> start_cats(const fake_exchange& fake, const std::string& instruments,
+                                         const std::string& extra = {}, bool trust = true) {
+    std::ostringstream c;
+    c << "[engine]\nlog_level = \"info\"\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
+      << "[live]\nstatus_interval = 1\n"
+      << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
+      << fake.base() << "\"\nread_timeout = 2\n"
+      << (trust ? "ca_file = \"" + (dir_ / "cert.pem").string() + "\"\n" : "")
+      << "[venues.okx]\nws_url = \"wss://" << fake.base() << "/ws/v5/public\"\nread_timeout = 2\n"
+      << (trust ? "ca_file = \"" + (dir_ / "cert.pem").string() + "\"\n" : "") << instruments
+      << "[backtest]\ninitial_cash = 100000\nfee_bps = 10\n"
+      << "[[strategy]]\nname = \"probe\"\nplugin = \"probe_strategy\"\n[strategy.params]\nlog = \""
+      << (dir_ / "probe.log").string() << "\"\n"
+      << extra;
+    write_file(dir_ / "paper.toml", c.str());
+    return std::make_unique<background>(
+        std::vector<std::string>{CATS_BINARY, "live", "--config", (dir_ / "paper.toml").string(),
+                                 "--out", (dir_ / "out").string()},
+        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+  }
+
+  std::string probe_log() const {
+    return fs::exists(dir_ / "probe.log") ? read_file(dir_ / "probe.log") : std::string();
+  }
+  std::string cats_log() const {
+    return fs::exists(dir_ / "cats.err") ? read_file(dir_ / "cats.err") : std::string();
+  }
+
+  // Trade ids seen by the strategy, in order.
+  std::vector<uint64_t> trade_ids() const {
+    std::vector<uint64_t> ids;
+    std::istringstream in(probe_log());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("trade ", 0) != 0) continue;
+      std::istringstream f(line.substr(6));
+      uint32_t inst = 0;
+      uint64_t id = 0;
+      f >> inst >> id;
+      ids.push_back(id);
+    }
+    return ids;
+  }
+
+  // Stops cats with SIGINT, expects a clean exit and returns summary.json.
+  std::string stop_cats(background& cats) {
+    cats.signal(SIGINT);
+    EXPECT_EQ(cats.wait(20), 0) << cats_log();
+    return read_file(dir_ / "out" / "summary.json");
+  }
+
+  // The engine's final book (from summary.json) equals the fake exchange's book.
+  void expect_same_book(const fake_exchange& fake, const std::string& summary,
+                        const std::string& venue, const std::string& symbol,
+                        const std::string& engine_symbol) {
+    simdjson::dom::parser p1, p2;
+    const std::string theirs_text =
+        fake.control("GET", "/control/book?venue=" + venue + "&symbol=" + symbol + "&depth=20");
+    simdjson::dom::element theirs = parse_json(p1, theirs_text);
+    simdjson::dom::element ours = parse_json(p2, summary);
+    simdjson::dom::element book;
+    ASSERT_EQ(ours["books"][engine_symbol].get(book), simdjson::SUCCESS) << summary;
+    const levels ob = read_levels(book["bids"].get_array(), 20);
+    const levels oa = read_levels(book["asks"].get_array(), 20);
+    const levels tb = read_levels(theirs["bids"].get_array(), 20);
+    const levels ta = read_levels(theirs["asks"].get_array(), 20);
+    EXPECT_EQ(ob.size(), 20u);
+    EXPECT_EQ(ob, tb) << "bids differ; fake: " << theirs_text;
+    EXPECT_EQ(oa, ta) << "asks differ; fake: " << theirs_text;
+  }
+
+  uint64_t stat(const std::string& summary, const char* section, const char* key,
+                size_t venue = 0) {
+    simdjson::dom::parser p;
+    simdjson::dom::element e = parse_json(p, summary);
+    simdjson::dom::element v;
+    if (std::string(section) == "venues")
+      v = e["venues"].at(venue)[key];
+    else
+      v = e[section][key];
+    uint64_t out = 0;
+    EXPECT_EQ(v.get(out), simdjson::SUCCESS) << section << "." << key << " in " << summary;
+    return out;
+  }
+
+  // Waits until the fake exchange has generated everything and the strategy has seen `trades`.
+  void settle(const fake_exchange& fake, size_t min_trades) {
+    EXPECT_TRUE(wait_until([&] { return fake.generated() >= fake.count(); }, 30))
+        << fake.control("GET", "/control/stats");
+    EXPECT_TRUE(wait_until([&] { return trade_ids().size() >= min_trades; }, 20))
+        << trade_ids().size() << " trades seen\n"
+        << cats_log();
+    std::this_thread::sleep_for(500ms);  // the last book updates
+  }
+
+  temp_dir dir_;
+};
+
+const char* binance_btc =
+    "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\", \"book\"]\n"
+    "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n";
+const char* okx_btc =
+    "[[instrument]]\nsymbol = \"OKX:BTC-USDT\"\nchannels = [\"trades\", \"book\"]\n"
+    "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n";
+
+TEST_F(LiveTest, BinanceEventsReachTheStrategyExactlyAndInOrderAndTheBookMatches) {
+  fake_exchange fake(dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "2000",
+                            "--count", "4000", "--seed", "7"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc);
+  ASSERT_TRUE(wait_until([&] { return !trade_ids().empty(); }, 20)) << cats_log();
+  settle(fake, 1);
+  simdjson::dom::parser p;
+  simdjson::dom::element st = parse_json(p, fake.control("GET", "/control/stats"));
+  uint64_t last_trade = 0;
+  ASSERT_EQ(st["trades"]["BTCUSDT"].get(last_trade), simdjson::SUCCESS);
+  const std::string summary = stop_cats(*cats);
+
+  // Every trade the fake exchange sent after the subscription, once each, in order.
+  const std::vector<uint64_t> ids = trade_ids();
+  ASSERT_FALSE(ids.empty());
+  for (size_t i = 1; i < ids.size(); ++i) ASSERT_EQ(ids[i], ids[i - 1] + 1) << "at " << i;
+  EXPECT_EQ(ids.back(), last_trade);
+  expect_same_book(fake, summary, "binance", "BTCUSDT", "BINANCE:BTCUSDT");
+  EXPECT_EQ(stat(summary, "venues", "book_gaps"), 0u);
+  EXPECT_EQ(stat(summary, "feed", "malformed"), 0u);
+  EXPECT_NE(probe_log().find("book 1 flags 1 seq"), std::string::npos);  // the first snapshot
+}
+
+TEST_F(LiveTest, OkxEventsAndChecksummedBookMatch) {
+  fake_exchange fake(dir_, {"--symbols", "", "--okx-symbols", "BTC-USDT", "--rate", "2000",
+                            "--count", "4000", "--seed", "9"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, okx_btc);
+  ASSERT_TRUE(wait_until([&] { return !trade_ids().empty(); }, 20)) << cats_log();
+  settle(fake, 1);
+  const std::string summary = stop_cats(*cats);
+  const std::vector<uint64_t> ids = trade_ids();
+  for (size_t i = 1; i < ids.size(); ++i) ASSERT_EQ(ids[i], ids[i - 1] + 1) << "at " << i;
+  expect_same_book(fake, summary, "okx", "BTC-USDT", "OKX:BTC-USDT");
+  EXPECT_EQ(stat(summary, "venues", "book_checksum_failures"), 0u);
+  EXPECT_GT(stat(summary, "venues", "book_updates"), 100u);
+}
+
+TEST_F(LiveTest, ADroppedConnectionIsRestoredAndResubscribed) {
+  fake_exchange fake(
+      dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "BTC-USDT", "--rate", "1000", "--seed", "3"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, std::string(binance_btc) + okx_btc);
+  ASSERT_TRUE(wait_until([&] { return trade_ids().size() > 50; }, 20)) << cats_log();
+  fake.control("POST", "/control/drop");
+  const size_t before = trade_ids().size();
+  // Trades flow again on both venues after the reconnect.
+  EXPECT_TRUE(wait_until([&] { return trade_ids().size() > before + 200; }, 20)) << cats_log();
+  const std::string summary = stop_cats(*cats);
+  for (size_t v = 0; v < 2; ++v) {
+    EXPECT_GE(stat(summary, "venues", "disconnects", v), 1u) << summary;
+    EXPECT_GE(stat(summary, "venues", "connects", v), 2u) << summary;
+    EXPECT_GE(stat(summary, "venues", "book_snapshots", v), 2u) << summary;  // rebuilt
+  }
+  EXPECT_NE(cats_log().find("reconnected to"), std::string::npos) << cats_log();
+}
+
+TEST_F(LiveTest, ASkippedBinanceUpdateTriggersAResyncAndTheBookRecovers) {
+  fake_exchange fake(dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "1000",
+                            "--count", "4000", "--seed", "11"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc, "log_books = false\n");
+  ASSERT_TRUE(wait_until([&] { return trade_ids().size() > 20; }, 20)) << cats_log();
+  fake.control("POST", "/control/skip_seq?venue=binance&symbol=BTCUSDT");
+  settle(fake, 1);
+  const std::string summary = stop_cats(*cats);
+  EXPECT_GE(stat(summary, "venues", "book_gaps"), 1u) << summary;
+  EXPECT_GE(stat(summary, "venues", "book_resyncs"), 1u) << summary;
+  EXPECT_NE(cats_log().find("depth gap"), std::string::npos) << cats_log();
+  expect_same_book(fake, summary, "binance", "BTCUSDT", "BINANCE:BTCUSDT");
+}
+
+TEST_F(LiveTest, ABadOkxChecksumAndASequenceGapTriggerResyncsAndTheBookRecovers) {
+  fake_exchange fake(dir_, {"--symbols", "", "--okx-symbols", "BTC-USDT", "--rate", "1000",
+                            "--count", "5000", "--seed", "13"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, okx_btc, "log_books = false\n");
+  ASSERT_TRUE(wait_until([&] { return trade_ids().size() > 20; }, 20)) << cats_log();
+  fake.control("POST", "/control/bad_checksum?symbol=BTC-USDT");
+  std::this_thread::sleep_for(500ms);
+  fake.control("POST", "/control/skip_seq?venue=okx&symbol=BTC-USDT");
+  settle(fake, 1);
+  const std::string summary = stop_cats(*cats);
+  EXPECT_GE(stat(summary, "venues", "book_checksum_failures"), 1u) << summary;
+  EXPECT_GE(stat(summary, "venues", "book_gaps"), 1u) << summary;
+  EXPECT_GE(stat(summary, "venues", "book_resyncs"), 2u) << summary;
+  EXPECT_NE(cats_log().find("checksum mismatch"), std::string::npos) << cats_log();
+  expect_same_book(fake, summary, "okx", "BTC-USDT", "OKX:BTC-USDT");
+}
+
+TEST_F(LiveTest, MalformedFramesAreCountedNotFatal) {
+  fake_exchange fake(
+      dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "1000", "--seed", "5"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc);
+  ASSERT_TRUE(wait_until([&] { return trade_ids().size() > 20; }, 20)) << cats_log();
+  fake.control("POST", "/control/malformed?n=5");
+  const size_t before = trade_ids().size();
+  EXPECT_TRUE(wait_until([&] { return trade_ids().size() > before + 100; }, 20)) << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_GE(stat(summary, "feed", "malformed"), 3u) << summary;
+  EXPECT_EQ(stat(summary, "venues", "disconnects"), 0u) << summary;
+  EXPECT_NE(cats_log().find("malformed message #1 skipped"), std::string::npos) << cats_log();
+}
+
+TEST_F(LiveTest, ASilentStallIsDetectedAndTheSessionReconnects) {
+  fake_exchange fake(dir_,
+                     {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "500", "--seed", "6"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc);  // read_timeout = 2 s
+  ASSERT_TRUE(wait_until([&] { return trade_ids().size() > 20; }, 20)) << cats_log();
+  fake.control("POST", "/control/stall?ms=5000");
+  EXPECT_TRUE(
+      wait_until([&] { return cats_log().find("reconnected to") != std::string::npos; }, 20))
+      << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_GE(stat(summary, "venues", "disconnects"), 1u) << summary;
+}
+
+TEST_F(LiveTest, PaperOrdersFillAgainstTheLiveMarket) {
+  fake_exchange fake(
+      dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "1000", "--seed", "8"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc, "buy_at_trade = 10\nquantity = 0.01\n");
+  ASSERT_TRUE(wait_until([&] { return probe_log().find("fill ") != std::string::npos; }, 20))
+      << probe_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_EQ(stat(summary, "account", "fills"), 1u) << summary;
+  EXPECT_NE(probe_log().find("pos 0.01"), std::string::npos) << probe_log();
+}
+
+TEST_F(LiveTest, AnUntrustedCertificateIsRefused) {
+  fake_exchange fake(dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "1000"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc, "", /*trust=*/false);
+  EXPECT_TRUE(wait_until(
+      [&] { return cats_log().find("certificate verify failed") != std::string::npos; }, 20))
+      << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_EQ(stat(summary, "venues", "connects"), 0u);
+  EXPECT_TRUE(trade_ids().empty());
+}
+
+TEST_F(LiveTest, ARecordedSessionReplaysInABacktestWithTheSameEvents) {
+  fake_exchange fake(dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "2000",
+                            "--count", "3000", "--seed", "21"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  std::ostringstream c;
+  c << "[live]\nstatus_interval = 1\n[record]\ndir = \"" << (dir_ / "rec").string()
+    << "\"\ncsv = true\n[venues.binance]\nws_url = \"wss://" << fake.base()
+    << "\"\nrest_url = \"https://" << fake.base() << "\"\nca_file = \""
+    << (dir_ / "cert.pem").string() << "\"\n"
+    << binance_btc;
+  write_file(dir_ / "record.toml", c.str());
+  auto rec = std::make_unique<background>(
+      std::vector<std::string>{CATS_BINARY, "record", "--config", (dir_ / "record.toml").string(),
+                               "--out", (dir_ / "out").string()},
+      (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+  ASSERT_TRUE(wait_until([&] { return fake.generated() >= fake.count(); }, 30));
+  std::this_thread::sleep_for(1s);
+  simdjson::dom::parser p;
+  simdjson::dom::element st = parse_json(p, fake.control("GET", "/control/stats"));
+  uint64_t last_trade = 0;
+  ASSERT_EQ(st["trades"]["BTCUSDT"].get(last_trade), simdjson::SUCCESS);
+  const std::string summary = stop_cats(*rec);
+  const uint64_t recorded = stat(summary, "record", "records");
+  EXPECT_GT(recorded, 1000u) << summary;
+
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir_ / "rec"))
+    if (e.path().extension() == ".catsrec") files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+
+  // The recorded day, backtested: the strategy sees every trade, in order, and the books.
+  write_file(dir_ / "replay.toml",
+             "[engine]\nplugin_dir = \"" + std::string(CATS_TEST_PLUGIN_DIR) +
+                 "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nformat = \"cats_record\"\nfiles = [\"" +
+                 files[0].string() +
+                 "\"]\n[[strategy]]\nname = \"probe\"\nplugin = \"probe_strategy\"\n"
+                 "[strategy.params]\nlog = \"" +
+                 (dir_ / "probe.log").string() + "\"\nbuy_at_trade = 50\n");
+  const run_result r =
+      run({CATS_BINARY, "backtest", "--config", (dir_ / "replay.toml").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<uint64_t> ids = trade_ids();
+  ASSERT_FALSE(ids.empty());
+  for (size_t i = 1; i < ids.size(); ++i) ASSERT_EQ(ids[i], ids[i - 1] + 1) << "at " << i;
+  EXPECT_EQ(ids.back(), last_trade);
+  EXPECT_NE(probe_log().find("book 1 flags 1 seq"), std::string::npos);
+  EXPECT_NE(probe_log().find("fill "), std::string::npos) << probe_log();
+
+  // A recording cut short (a killed recorder) is reported, not misread.
+  const auto size = fs::file_size(files[0]);
+  fs::copy_file(files[0], dir_ / "cut.catsrec");
+  fs::resize_file(dir_ / "cut.catsrec", size - 7);
+  std::string cfg = read_file(dir_ / "replay.toml");
+  cfg.replace(cfg.find(files[0].string()), files[0].string().size(),
+              (dir_ / "cut.catsrec").string());
+  write_file(dir_ / "cut.toml", cfg);
+  const run_result cut = run({CATS_BINARY, "backtest", "--config", (dir_ / "cut.toml").string()});
+  EXPECT_EQ(cut.exit_code, 1);
+  EXPECT_NE(cut.err.find("cut.catsrec: truncated record at byte"), std::string::npos) << cut.err;
+}
+
+TEST_F(LiveTest, ConfigErrorsNameTheFileAndKey) {
+  write_file(dir_ / "bad.toml",
+             "[live]\nbroker = \"real\"\n[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+             "[[strategy]]\nname = \"p\"\nplugin = \"probe_strategy\"\n");
+  const run_result r = run({CATS_BINARY, "live", "--config", (dir_ / "bad.toml").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.toml:2:10: live.broker: only \"paper\" is available"),
+            std::string::npos)
+      << r.err;
+  write_file(dir_ / "bad2.toml",
+             "[[instrument]]\nsymbol = \"KRAKEN:XBTUSD\"\n"
+             "[[strategy]]\nname = \"p\"\nplugin = \"probe_strategy\"\n");
+  const run_result r2 = run({CATS_BINARY, "live", "--config", (dir_ / "bad2.toml").string()});
+  EXPECT_EQ(r2.exit_code, 2);
+  EXPECT_NE(r2.err.find("unknown venue 'KRAKEN'"), std::string::npos) << r2.err;
+}
+
+}  // namespace
+}  // namespace cats::test

@@ -1,0 +1,141 @@
+// Wire-to-strategy latency of `cats live`, through the fake exchange over loopback TLS.
+//
+// The fake exchange sends Binance trade messages at a steady rate with its send time (ns) in the
+// trade id (--stamp-ns); the latency_probe plugin subtracts that from the wall clock in on_trade.
+// So the figure covers: the fake's TLS write, the loopback, our TLS read and WebSocket framing,
+// JSON normalization, the feed queue, the engine thread and the call into the plugin. The engine's
+// own receive->strategy histogram (from summary.json) is printed beside it.
+//
+// Usage: cats_latency_bench [--rates 10000,50000,100000] [--seconds 10]
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(127);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The number after `"key":` in the object that follows `section` (our own summary.json layout).
+std::string json_number(const std::string& text, const std::string& section,
+                        const std::string& key) {
+  const size_t s = text.find("\"" + section + "\"");
+  if (s == std::string::npos) return "?";
+  const size_t k = text.find("\"" + key + "\":", s);
+  if (k == std::string::npos) return "?";
+  const size_t b = k + key.size() + 3;
+  const size_t e = text.find_first_of(",}", b);
+  return text.substr(b, e - b);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<long> rates = {10000, 50000, 100000};
+  int seconds = 10;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string a = argv[i];
+    if (a == "--seconds") {
+      seconds = std::atoi(argv[i + 1]);
+    } else if (a == "--rates") {
+      rates.clear();
+      std::stringstream s(argv[i + 1]);
+      std::string item;
+      while (std::getline(s, item, ',')) rates.push_back(std::atol(item.c_str()));
+    } else {
+      std::fprintf(stderr, "usage: cats_latency_bench [--rates 10000,100000] [--seconds 10]\n");
+      return 2;
+    }
+  }
+  const fs::path dir = fs::temp_directory_path() / ("cats-latency-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  const std::string mk =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  if (std::system(mk.c_str()) != 0) {
+    std::fprintf(stderr, "openssl could not make a certificate\n");
+    return 1;
+  }
+  std::printf("wire-to-strategy latency, Binance trade messages over loopback TLS, %d s per rate\n",
+              seconds);
+  std::printf("%10s %10s | %9s %9s %9s %9s | %s\n", "rate/s", "measured", "p50 us", "p99 us",
+              "p99.9 us", "max us", "engine receive->strategy p50/p99/p99.9 us");
+  for (const long rate : rates) {
+    const fs::path run = dir / std::to_string(rate);
+    fs::create_directories(run);
+    const long count = rate * (seconds + 1);
+    const pid_t fake = spawn(
+        {CATS_FAKE_EXCHANGE, "--cert", cert, "--key", key, "--port-file", (run / "port").string(),
+         "--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", std::to_string(rate), "--count",
+         std::to_string(count), "--stamp-ns", "--trades-only"},
+        run / "fake.out", run / "fake.err");
+    for (int i = 0; i < 500 && !fs::exists(run / "port"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::string port = slurp(run / "port");
+    std::ofstream cfg(run / "live.toml");
+    cfg << "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" << CATS_BENCH_PLUGIN_DIR << "\"\n"
+        << "[live]\nstatus_interval = 0\nduration = " << seconds + 2 << "\n"
+        << "[venues.binance]\nws_url = \"wss://127.0.0.1:" << port
+        << "\"\nrest_url = \"https://127.0.0.1:" << port << "\"\nca_file = \"" << cert << "\"\n"
+        << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
+        << "[[strategy]]\nname = \"lat\"\nplugin = \"latency_probe\"\n[strategy.params]\nout = \""
+        << (run / "latency.txt").string() << "\"\n";
+    cfg.close();
+    const pid_t cats = spawn({CATS_BINARY, "live", "--config", (run / "live.toml").string(),
+                              "--out", (run / "out").string()},
+                             run / "cats.out", run / "cats.err");
+    int status = 0;
+    waitpid(cats, &status, 0);
+    kill(fake, SIGTERM);
+    waitpid(fake, nullptr, 0);
+    const std::string lat = slurp(run / "latency.txt");
+    auto field = [&](const std::string& k) {
+      const size_t p = lat.find(k + " ");
+      return p == std::string::npos
+                 ? std::string("?")
+                 : lat.substr(p + k.size() + 1, lat.find('\n', p) - p - k.size() - 1);
+    };
+    const std::string summary = slurp(run / "out" / "summary.json");
+    std::printf("%10ld %10s | %9s %9s %9s %9s | %s / %s / %s\n", rate, field("count").c_str(),
+                field("p50_us").c_str(), field("p99_us").c_str(), field("p999_us").c_str(),
+                field("max_us").c_str(),
+                json_number(summary, "receive_to_strategy", "p50_us").c_str(),
+                json_number(summary, "receive_to_strategy", "p99_us").c_str(),
+                json_number(summary, "receive_to_strategy", "p999_us").c_str());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      std::printf("  (cats exited with status %d; see %s)\n", status, (run / "cats.err").c_str());
+  }
+  fs::remove_all(dir);
+  return 0;
+}

@@ -1,0 +1,32 @@
+// The fake exchange's network side: one TLS port for Binance and OKX WebSocket streams, the REST
+// depth snapshot and the control API. Beast is confined to server.cpp (it compiles slowly).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace cats::fake {
+
+struct options {
+  std::string cert_file;
+  std::string key_file;
+  uint16_t port = 0;      ///< 0: an ephemeral port
+  std::string port_file;  ///< written atomically (temp name, then rename) once listening
+  uint64_t seed = 1;
+  std::vector<std::string> binance_symbols;
+  std::vector<std::string> okx_symbols;
+  double rate = 1000;  ///< generated events per second over all symbols; 0: none
+  uint64_t count = std::numeric_limits<uint64_t>::max();  ///< events to generate
+  std::string script_file;
+  bool stamp_ns = false;  ///< trade ids carry the send time in ns
+  /// When the generator (or the script) starts.
+  enum class start_mode { on_subscribe, now, on_control } start = start_mode::on_subscribe;
+};
+
+/// Runs until SIGINT/SIGTERM or POST /control/shutdown. Returns the process exit code; start-up
+/// failures (certificate, port, script) are reported on stderr.
+int run_server(const options& opt);
+
+}  // namespace cats::fake
