@@ -5,7 +5,9 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config          # toolchain
-  libboost-dev libboost-program-options-dev  # Boost.DLL (headers), program_options
+  libboost-dev libboost-program-options-dev  # Boost.DLL, Asio, Beast (headers), program_options
+  libssl-dev openssl                          # TLS; the openssl CLI makes the tests' certificates
+  libsimdjson-dev zlib1g-dev                  # venue JSON parsing; CRC32 (OKX books, recordings)
   libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                                     # the independent reference in the tests

@@ -36,13 +36,14 @@ struct loaded {
   run_config cfg;
   std::string error;
 };
-loaded load(const std::string& text, const std::vector<std::string>& sets = {}) {
+loaded load(const std::string& text, const std::vector<std::string>& sets = {},
+            config_purpose purpose = config_purpose::backtest) {
   test::temp_dir d;
   const auto file = d / "cfg.toml";
   test::write_file(file, text);
   loaded out;
   try {
-    out.cfg = load_config(file, sets);
+    out.cfg = load_config(file, sets, purpose);
   } catch (const config_error& e) {
     out.error = e.what();
     const std::string prefix = file.string();
@@ -256,6 +257,109 @@ TEST(Params, UnknownAndMistypedParametersAreConfigErrors) {
     EXPECT_EQ(std::string(e.what()),
               "cfg.toml:13:5: strategy.p.throw_at_bar: expected int, got string \"3\"");
   }
+}
+
+// ---- live and record -----------------------------------------------------------------------
+
+const char* const live_good = R"([live]
+book_depth = 10
+overflow = "block"
+status_interval = 2.5
+duration = 60
+
+[venues.binance]
+ws_url = "wss://127.0.0.1:9443/"
+rest_url = "https://127.0.0.1:9443/"
+read_timeout = 3
+
+[[instrument]]
+symbol = "BINANCE:BTCUSDT"
+channels = ["trades", "book", "bars"]
+bar_interval = "5m"
+tick_size = "0.01"
+
+[[instrument]]
+symbol = "OKX:BTC-USDT"
+
+[[strategy]]
+name = "sma"
+plugin = "ma_crossover"
+)";
+
+TEST(LiveConfig, ReadsTheLiveSectionsWithDefaultsForTheRest) {
+  const auto r = load(live_good, {}, config_purpose::live);
+  ASSERT_EQ(r.error, "");
+  const run_config& c = r.cfg;
+  EXPECT_EQ(c.live.book_depth, 10);
+  EXPECT_FALSE(c.live.drop_quotes_when_full);
+  EXPECT_EQ(c.live.status_interval_ms, 2500);
+  EXPECT_EQ(c.live.duration_ms, 60000);
+  ASSERT_EQ(c.instruments.size(), 2u);
+  EXPECT_EQ(c.instruments[0].symbol, "BINANCE:BTCUSDT");
+  EXPECT_EQ(c.instruments[0].name, "BTCUSDT");
+  EXPECT_TRUE(c.instruments[0].trades);
+  EXPECT_TRUE(c.instruments[0].book);
+  EXPECT_TRUE(c.instruments[0].bars);
+  EXPECT_FALSE(c.instruments[0].quotes);
+  EXPECT_EQ(c.instruments[0].bar_interval, "5m");
+  EXPECT_EQ(c.instruments[0].tick_size, 1000000);
+  EXPECT_TRUE(c.instruments[1].trades);  // default channels: trades and quotes
+  EXPECT_TRUE(c.instruments[1].quotes);
+  ASSERT_EQ(c.venues.size(), 2u);
+  EXPECT_EQ(c.venues[0].name, "binance");
+  EXPECT_EQ(c.venues[0].ws_url, "wss://127.0.0.1:9443");  // trailing slash dropped
+  EXPECT_EQ(c.venues[0].rest_url, "https://127.0.0.1:9443");
+  EXPECT_EQ(c.venues[0].read_timeout_ms, 3000);
+  EXPECT_EQ(c.venues[1].name, "okx");
+  EXPECT_EQ(c.venues[1].ws_url, "wss://ws.okx.com:8443/ws/v5/public");  // the real default
+}
+
+TEST(LiveConfig, ABacktestDoesNotNeedTheLiveSectionsNorDoesLiveNeedData) {
+  EXPECT_EQ(load(std::string(good) + "[live]\nduration = 5\n").error, "");
+  EXPECT_EQ(load(live_good, {}, config_purpose::live).error, "");
+  EXPECT_EQ(load(live_good).error, "cfg.toml: missing the [data] section");
+}
+
+TEST(LiveConfig, ErrorsNameTheKeyAndWhatIsAccepted) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string t = live_good;
+    t.replace(t.find(from), from.size(), to);
+    return load(t, {}, config_purpose::live).error;
+  };
+  EXPECT_EQ(with("overflow = \"block\"", "overflow = \"drop\""),
+            "cfg.toml:3:12: live.overflow: expected \"drop_quotes\" or \"block\", got string "
+            "\"drop\"");
+  EXPECT_EQ(with("\"trades\", \"book\"", "\"trades\", \"depth\""),
+            "cfg.toml:14:23: instrument.channels: expected a list of \"trades\", \"agg_trades\", "
+            "\"quotes\", \"book\", \"bars\", got string \"depth\"");
+  EXPECT_EQ(with("ws_url = \"wss://127.0.0.1:9443/\"", "ws_url = \"ws://127.0.0.1:9443\""),
+            "cfg.toml:8:10: venues.binance.ws_url: expected a wss:// URL, got string "
+            "\"ws://127.0.0.1:9443\"");
+  EXPECT_EQ(with("OKX:BTC-USDT", "BTC-USDT"),
+            "cfg.toml:19:10: instrument.symbol: expected VENUE:SYMBOL, got \"BTC-USDT\"");
+  EXPECT_EQ(with("[venues.binance]", "[venues.kraken]"),
+            "cfg.toml:7:1: unknown venue [venues.kraken]; valid: binance, okx");
+  EXPECT_EQ(with("read_timeout = 3", "read_timeout = 0"),
+            "cfg.toml:10:16: venues.binance.read_timeout: expected seconds > 0, got integer 0");
+  EXPECT_EQ(with("book_depth = 10", "book_depth = 0"),
+            "cfg.toml:2:14: live.book_depth: expected an integer in [1, 1000], got integer 0");
+  EXPECT_EQ(load("[live]\n", {}, config_purpose::live).error,
+            "cfg.toml: no [[instrument]] configured; add one with symbol = \"BINANCE:BTCUSDT\" and "
+            "channels = [\"trades\", \"book\"]");
+  EXPECT_EQ(load("[[instrument]]\nsymbol = \"OKX:BTC-USDT\"\n", {}, config_purpose::record).error,
+            "cfg.toml: [record] needs 'dir' (where the daily files go)");
+}
+
+TEST(LiveConfig, SetReachesTheLiveSections) {
+  const auto r =
+      load(live_good, {"live.duration=5", "venues.okx.ws_url=\"wss://127.0.0.1:1/ws/v5/public\""},
+           config_purpose::live);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.live.duration_ms, 5000);
+  EXPECT_EQ(r.cfg.venues[1].ws_url, "wss://127.0.0.1:1/ws/v5/public");
+  EXPECT_EQ(load(live_good, {"venues.okx=1"}, config_purpose::live).error,
+            "--set venues.okx=1: expected venues.<binance|okx>.<key>; keys: ws_url, rest_url, "
+            "ca_file, read_timeout, permessage_deflate");
 }
 
 }  // namespace
