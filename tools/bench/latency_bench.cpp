@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
+  std::fflush(stdout);  // or the child's copy of the buffer is printed twice
   const pid_t pid = fork();
   if (pid == 0) {
     if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(127);
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
               seconds);
   std::printf("%10s %10s | %9s %9s %9s %9s | %s\n", "rate/s", "measured", "p50 us", "p99 us",
               "p99.9 us", "max us", "engine receive->strategy p50/p99/p99.9 us");
+  bool failed = false;
   for (const long rate : rates) {
     const fs::path run = dir / std::to_string(rate);
     fs::create_directories(run);
@@ -102,7 +104,8 @@ int main(int argc, char** argv) {
         run / "fake.out", run / "fake.err");
     for (int i = 0; i < 500 && !fs::exists(run / "port"); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const std::string port = slurp(run / "port");
+    std::string port = slurp(run / "port");
+    while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
     std::ofstream cfg(run / "live.toml");
     cfg << "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" << CATS_BENCH_PLUGIN_DIR << "\"\n"
         << "[live]\nstatus_interval = 0\nduration = " << seconds + 2 << "\n"
@@ -133,9 +136,11 @@ int main(int argc, char** argv) {
                 json_number(summary, "receive_to_strategy", "p50_us").c_str(),
                 json_number(summary, "receive_to_strategy", "p99_us").c_str(),
                 json_number(summary, "receive_to_strategy", "p999_us").c_str());
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      std::printf("  (cats exited with status %d; see %s)\n", status, (run / "cats.err").c_str());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      std::printf("  cats failed (status %d):\n%s\n", status, slurp(run / "cats.err").c_str());
+      failed = true;
+    }
   }
-  fs::remove_all(dir);
-  return 0;
+  if (!failed) fs::remove_all(dir);
+  return failed ? 1 : 0;
 }

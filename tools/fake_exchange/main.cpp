@@ -15,7 +15,8 @@ namespace {
 const char* const usage =
     "usage: cats_fake_exchange --cert FILE --key FILE [--port N] [--port-file FILE] [--seed N]\n"
     "         [--symbols BTCUSDT,ETHUSDT] [--okx-symbols BTC-USDT] [--rate MSGS_PER_SEC]\n"
-    "         [--count N|unlimited] [--script FILE] [--stamp-ns] [--start subscribe|now|control]\n"
+    "         [--count N|unlimited] [--script FILE] [--stamp-ns] [--trades-only]\n"
+    "         [--start subscribe|now|control]\n"
     "\n"
     "  --cert, --key     PEM certificate chain and private key for TLS\n"
     "  --port            port on 127.0.0.1 (default 0: an ephemeral port)\n"
@@ -27,6 +28,7 @@ const char* const usage =
     "  --count           events to generate, then stay idle (default unlimited)\n"
     "  --script          replay a JSONL file of recorded messages instead of generating\n"
     "  --stamp-ns        trade ids (Binance \"t\"/\"a\", OKX \"tradeId\") are the send time in ns\n"
+    "  --trades-only     every generated event is a trade (the book stays still)\n"
     "  --start           when generating (or the script) begins: at the first subscription\n"
     "                    (default), now, or at POST /control/start\n";
 
@@ -69,6 +71,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--stamp-ns") {
       opt.stamp_ns = true;
+      continue;
+    }
+    if (arg == "--trades-only") {
+      opt.trades_only = true;
       continue;
     }
     if (i + 1 >= argc) return usage_error(std::string(arg) + " needs a value");

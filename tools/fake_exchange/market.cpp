@@ -108,7 +108,7 @@ void market::generate(int64_t wall_ms) {
   market_event e;
   e.seq = ++generated_;
   e.symbol = static_cast<uint32_t>(index);
-  if (s.random.below(100) < 30) {
+  if (trades_only_ || s.random.below(100) < 30) {
     trade(s, e, wall_ms);
   } else {
     change_book(s, e);

@@ -119,6 +119,10 @@ class market {
   /// Index of a symbol, or -1. Binance names match case-insensitively ("btcusdt").
   int find(venue v, std::string_view name) const noexcept;
 
+  /// Every event a trade (the book then never changes): for latency runs where the trade rate
+  /// should be the whole rate.
+  void set_trades_only(bool on) noexcept { trades_only_ = on; }
+
   /// Generates the next event (symbols round robin) into the log. `wall_ms` only decides the
   /// minute of Binance klines.
   void generate(int64_t wall_ms);
@@ -148,6 +152,7 @@ class market {
   uint64_t base_ = 0;
   uint64_t generated_ = 0;
   size_t next_symbol_ = 0;
+  bool trades_only_ = false;
 };
 
 }  // namespace cats::fake

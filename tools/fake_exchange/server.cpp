@@ -56,8 +56,8 @@ using response = http::response<http::string_body>;
 using steady = std::chrono::steady_clock;
 
 // A connection further behind than this many events is dropped, as a venue drops slow readers;
-// the log it pins would otherwise grow without bound (about 270 bytes an event).
-constexpr uint64_t max_lag_events = 1'000'000;
+// the log it pins would otherwise grow without bound (about 270 bytes an event, so ~135 MB).
+constexpr uint64_t max_lag_events = 500'000;
 // The generator wakes at most this often; at high rates each wake-up emits a batch.
 constexpr auto tick = std::chrono::microseconds(200);
 constexpr uint64_t max_batch = 20'000;
@@ -1233,6 +1233,7 @@ std::string server::stats_json() const {
 
 int run_server(const options& opt) {
   market mkt(opt.seed, opt.binance_symbols, opt.okx_symbols);
+  mkt.set_trades_only(opt.trades_only);
   std::vector<script_line> script;
   if (!opt.script_file.empty()) {
     std::string error;

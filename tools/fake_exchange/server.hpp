@@ -20,7 +20,8 @@ struct options {
   double rate = 1000;  ///< generated events per second over all symbols; 0: none
   uint64_t count = std::numeric_limits<uint64_t>::max();  ///< events to generate
   std::string script_file;
-  bool stamp_ns = false;  ///< trade ids carry the send time in ns
+  bool stamp_ns = false;     ///< trade ids carry the send time in ns
+  bool trades_only = false;  ///< every generated event is a trade
   /// When the generator (or the script) starts.
   enum class start_mode { on_subscribe, now, on_control } start = start_mode::on_subscribe;
 };
