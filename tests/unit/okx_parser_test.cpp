@@ -24,14 +24,16 @@ constexpr int64_t ms = 1'000'000;
 constexpr int64_t day_ns = 86'400'000 * ms;
 constexpr int64_t local_ts = 1'700'000'000'987'654'321;
 
-fs::path okx_dir() { return test::shared_data_dir() / "messages" / "okx"; }
+fs::path okx_dir() {
+  return test::shared_data_dir() / "messages" / "okx";
+}
 
-#define CATS_REQUIRE_DATA()                                                                     \
-  do {                                                                                          \
-    if (!fs::exists(okx_dir())) {                                                               \
-      GTEST_SKIP() << "shared market data is missing: " << okx_dir()                            \
-                   << " (set CATS_SHARED_DATA to the folder holding messages/)";                \
-    }                                                                                           \
+#define CATS_REQUIRE_DATA()                                                      \
+  do {                                                                           \
+    if (!fs::exists(okx_dir())) {                                                \
+      GTEST_SKIP() << "shared market data is missing: " << okx_dir()             \
+                   << " (set CATS_SHARED_DATA to the folder holding messages/)"; \
+    }                                                                            \
   } while (0)
 
 int64_t fx(std::string_view s) {
@@ -81,7 +83,7 @@ void expect_header(const cats_event_t& h, uint32_t size, cats_event_type type, u
 
 using OkxParser = fixture;
 
-// ---- real messages -----------------------------------------------------------------------------
+// ---- real messages ------------------------------------------------------------------------------
 
 TEST_F(OkxParser, TradesBtcUsdt) {
   CATS_REQUIRE_DATA();
@@ -120,8 +122,7 @@ TEST_F(OkxParser, BooksSnapshotAndUpdate) {
   CATS_REQUIRE_DATA();
   ASSERT_EQ(parse(file("ws_books_snapshot_BTC-USDT.json")), parse_result::ok)
       << parser.last_error();
-  ASSERT_EQ(parse(file("ws_books_update_BTC-USDT.json")), parse_result::ok)
-      << parser.last_error();
+  ASSERT_EQ(parse(file("ws_books_update_BTC-USDT.json")), parse_result::ok) << parser.last_error();
   ASSERT_EQ(sink.books.size(), 2u);
   const auto& s = sink.books[0];
   EXPECT_EQ(s.instrument_id, 11u);
@@ -159,7 +160,7 @@ TEST_F(OkxParser, BooksSnapshotAndUpdate) {
   EXPECT_EQ(okx_checksum(book), u.checksum);
 }
 
-// ---- the books sequence: a snapshot and 97 updates, checksum after every one ----------------------
+// ---- the books sequence: a snapshot and 97 updates, checksum after every one --------------------
 
 /// The number after `"key":`.
 std::optional<int64_t> scan_int(const std::string& json, const std::string& key) {
@@ -204,8 +205,7 @@ TEST_F(OkxParser, BooksSequenceChecksumAfterEveryMessage) {
     const auto& u = s.books[0];
     // Field by field against the scanner.
     EXPECT_EQ(u.snapshot, line.find("\"action\":\"snapshot\"") != std::string::npos);
-    EXPECT_EQ(u.exchange_ts_ns,
-              std::stoll(line.substr(line.find("\"ts\":\"") + 6, 13)) * ms);
+    EXPECT_EQ(u.exchange_ts_ns, std::stoll(line.substr(line.find("\"ts\":\"") + 6, 13)) * ms);
     ASSERT_TRUE(u.has_checksum);
     EXPECT_EQ(u.checksum, scan_int(line, "checksum").value());
     EXPECT_EQ(u.bids, scan_levels(line, "bids"));
@@ -227,7 +227,7 @@ TEST_F(OkxParser, BooksSequenceChecksumAfterEveryMessage) {
   EXPECT_EQ(levels, 4968u);  // Python: sum of len(bids) + len(asks) over the file
 }
 
-// ---- schema examples (illustrative values, newer fields) -----------------------------------------
+// ---- schema examples (illustrative values, newer fields) ----------------------------------------
 
 TEST_F(OkxParser, SchemaExamples) {
   CATS_REQUIRE_DATA();
@@ -306,14 +306,17 @@ TEST_F(OkxParser, SchemaExamples) {
   EXPECT_EQ(b.trade_count, 0);
 }
 
-// ---- multiple items, candles, errors --------------------------------------------------------------
+// ---- multiple items, candles, errors ------------------------------------------------------------
 
 TEST_F(OkxParser, OneSinkCallPerDataItem) {
   const std::string msg =
       R"({"arg":{"channel":"trades","instId":"ETH-USDT"},"data":[)"
-      R"({"instId":"ETH-USDT","tradeId":"1","px":"2000.5","sz":"1","side":"sell","ts":"1700000000001"},)"
-      R"({"instId":"ETH-USDT","tradeId":"2","px":"2000.6","sz":"2","side":"buy","ts":"1700000000002"},)"
-      R"({"instId":"ETH-USDT","tradeId":"3","px":"2000.7","sz":"3","side":"sell","ts":"1700000000003"}]})";
+      R"({"instId":"ETH-USDT","tradeId":"1","px":"2000.5","sz":"1","side":"sell",)"
+      R"("ts":"1700000000001"},)"
+      R"({"instId":"ETH-USDT","tradeId":"2","px":"2000.6","sz":"2","side":"buy",)"
+      R"("ts":"1700000000002"},)"
+      R"({"instId":"ETH-USDT","tradeId":"3","px":"2000.7","sz":"3","side":"sell",)"
+      R"("ts":"1700000000003"}]})";
   ASSERT_EQ(parse(msg), parse_result::ok) << parser.last_error();
   ASSERT_EQ(sink.trades.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -342,10 +345,8 @@ std::string candle(const std::string& channel, const std::string& items) {
 }
 
 TEST_F(OkxParser, CandlesOnlyWhenConfirmed) {
-  const std::string open_item =
-      R"(["1700000040000","1","3","0.5","2","10","20","21","0"])";
-  const std::string closed_item =
-      R"(["1700000040000","1","3","0.5","2","10","20","21","1"])";
+  const std::string open_item = R"(["1700000040000","1","3","0.5","2","10","20","21","0"])";
+  const std::string closed_item = R"(["1700000040000","1","3","0.5","2","10","20","21","1"])";
   EXPECT_EQ(parse(candle("candle1m", open_item)), parse_result::control) << parser.last_error();
   EXPECT_EQ(sink.total(), 0u);
   ASSERT_EQ(parse(candle("candle1m", closed_item)), parse_result::ok) << parser.last_error();
@@ -367,16 +368,18 @@ TEST_F(OkxParser, CandlesOnlyWhenConfirmed) {
 
   // Calendar months: 1Mutc from 2024-02-01 00:00 UTC is 29 days (leap year); the plain 1M
   // candle opens at 00:00 Hong Kong time (2024-01-31 16:00 UTC) and is as long.
-  ASSERT_EQ(parse(candle("candle1Mutc", R"(["1706745600000","1","3","0.5","2","10","20","21","1"])")),
-            parse_result::ok)
+  ASSERT_EQ(
+      parse(candle("candle1Mutc", R"(["1706745600000","1","3","0.5","2","10","20","21","1"])")),
+      parse_result::ok)
       << parser.last_error();
   EXPECT_EQ(sink.bars.back().interval_ns, 29 * day_ns);
   ASSERT_EQ(parse(candle("candle1M", R"(["1706716800000","1","3","0.5","2","10","20","21","1"])")),
             parse_result::ok)
       << parser.last_error();
   EXPECT_EQ(sink.bars.back().interval_ns, 29 * day_ns);
-  ASSERT_EQ(parse(candle("candle3Mutc", R"(["1704067200000","1","3","0.5","2","10","20","21","1"])")),
-            parse_result::ok);
+  ASSERT_EQ(
+      parse(candle("candle3Mutc", R"(["1704067200000","1","3","0.5","2","10","20","21","1"])")),
+      parse_result::ok);
   EXPECT_EQ(sink.bars.back().interval_ns, (31 + 29 + 31) * day_ns);  // Jan, Feb, Mar 2024
 
   // Broken candles.
@@ -407,24 +410,27 @@ TEST(OkxCandleInterval, Channels) {
   // Months and years have no fixed length (the parser works them out from the open time).
   EXPECT_EQ(okx::candle_interval_ns("candle1M"), 0);
   EXPECT_EQ(okx::candle_interval_ns("candle1Y"), 0);
-  for (const char* not_candle : {"trades", "candle", "candle1", "candleH", "candle0m",
-                                 "candle1x", "candle1Dxyz", "candle1mutc2", ""}) {
+  for (const char* not_candle : {"trades", "candle", "candle1", "candleH", "candle0m", "candle1x",
+                                 "candle1Dxyz", "candle1mutc2", ""}) {
     EXPECT_EQ(okx::candle_interval_ns(not_candle), 0) << not_candle;
   }
 }
 
 TEST_F(OkxParser, VenueErrorsAndControl) {
-  EXPECT_EQ(parse(R"({"event":"error","code":"60012","msg":"Invalid request: {\"op\": \"subscribe\"}","connId":"a4d3ae55"})"),
+  EXPECT_EQ(parse(R"({"event":"error","code":"60012",)"
+                  R"("msg":"Invalid request: {\"op\": \"subscribe\"}","connId":"a4d3ae55"})"),
             parse_result::venue_error);
   EXPECT_NE(parser.last_error().find("60012"), std::string::npos) << parser.last_error();
-  EXPECT_NE(parser.last_error().find("Invalid request: {\"op\": \"subscribe\"}"),
-            std::string::npos)
+  EXPECT_NE(parser.last_error().find("Invalid request: {\"op\": \"subscribe\"}"), std::string::npos)
       << parser.last_error();
   EXPECT_EQ(parse(R"({"event":"unsubscribe","arg":{"channel":"trades","instId":"BTC-USDT"}})"),
             parse_result::control);
   EXPECT_TRUE(parser.last_error().empty());
-  EXPECT_EQ(parse(R"({"event":"notice","code":"64008","msg":"The connection will soon be closed"})"),
-            parse_result::control);
+  EXPECT_EQ(parse(R"({"event":"unsubscribe","arg":{"channel":"trades","instId":"BTC-USDT"})"),
+            parse_result::malformed);
+  EXPECT_EQ(
+      parse(R"({"event":"notice","code":"64008","msg":"The connection will soon be closed"})"),
+      parse_result::control);
   EXPECT_EQ(sink.total(), 0u);
 }
 
@@ -515,8 +521,8 @@ TEST_F(OkxParser, BrokenJsonUnknownChannelAndSymbol) {
     EXPECT_EQ(parse(trade_msg.substr(0, n)), parse_result::malformed) << trade_msg.substr(0, n);
     EXPECT_FALSE(parser.last_error().empty());
   }
-  for (const std::string& bad : std::vector<std::string>{"", "ping", "pong2", "[]", "{", "null", trade_msg + "]",
-                                trade_msg + " {}"}) {
+  for (const std::string& bad : std::vector<std::string>{"", "ping", "pong2", "[]", "{", "null",
+                                                         trade_msg + "]", trade_msg + " {}"}) {
     EXPECT_EQ(parse(bad), parse_result::malformed) << bad;
   }
   EXPECT_EQ(sink.total(), 0u);
@@ -530,7 +536,7 @@ TEST_F(OkxParser, BrokenJsonUnknownChannelAndSymbol) {
   EXPECT_EQ(sink.total(), 0u);
 }
 
-// ---- random mutations of real messages must never crash ------------------------------------------
+// ---- random mutations of real messages must never crash -----------------------------------------
 
 uint64_t next_random(uint64_t& s) {
   s += 0x9E3779B97F4A7C15ull;
@@ -547,12 +553,24 @@ std::string mutate(std::string s, uint64_t& rng) {
     const size_t at = next_random(rng) % s.size();
     const char c = alphabet[next_random(rng) % (sizeof alphabet - 1)];
     switch (next_random(rng) % 6) {
-      case 0: s[at] = c; break;
-      case 1: s.insert(at, 1, c); break;
-      case 2: s.erase(at, 1 + next_random(rng) % 12); break;
-      case 3: s.resize(at); break;
-      case 4: s.insert(at, s.substr(next_random(rng) % s.size(), 1 + next_random(rng) % 20)); break;
-      default: std::swap(s[at], s[next_random(rng) % s.size()]); break;
+      case 0:
+        s[at] = c;
+        break;
+      case 1:
+        s.insert(at, 1, c);
+        break;
+      case 2:
+        s.erase(at, 1 + next_random(rng) % 12);
+        break;
+      case 3:
+        s.resize(at);
+        break;
+      case 4:
+        s.insert(at, s.substr(next_random(rng) % s.size(), 1 + next_random(rng) % 20));
+        break;
+      default:
+        std::swap(s[at], s[next_random(rng) % s.size()]);
+        break;
     }
   }
   return s;

@@ -9,7 +9,9 @@
 namespace cats {
 namespace {
 
-constexpr int64_t px(int64_t whole) { return whole * fixed_scale; }
+constexpr int64_t px(int64_t whole) {
+  return whole * fixed_scale;
+}
 
 std::vector<int64_t> prices(const std::vector<book_level>& side) {
   std::vector<int64_t> out;

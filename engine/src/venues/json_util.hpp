@@ -1,5 +1,6 @@
-// Helpers the venue parsers share: exact fixed-point from JSON strings, timestamps, a walker over
-// the fields of an On-Demand object, symbol lookup, and error text that names the field.
+// Helpers the venue parsers share: exact fixed-point from JSON strings, timestamps, field lookup
+// that is safe on broken input, a walker for objects with optional fields, symbol lookup, and
+// error text that names the field.
 //
 // Everything here uses simdjson's error-code API: nothing throws, and the hot path neither
 // allocates nor formats text. A failure is recorded as a few pointers (`failure`) and turned into
@@ -30,19 +31,21 @@ inline constexpr int64_t max_ms = INT64_MAX / ns_per_ms;
 
 /// `text == literal`, compared inline (std::string_view's == calls memcmp out of line).
 template <size_t N>
-[[gnu::always_inline]] inline bool equals(std::string_view text, const char (&literal)[N]) noexcept {
+[[gnu::always_inline]] inline bool equals(std::string_view text,
+                                          const char (&literal)[N]) noexcept {
   return text.size() == N - 1 && __builtin_memcmp(text.data(), literal, N - 1) == 0;
 }
 
-// ---- numbers --------------------------------------------------------------------------------
+// ---- numbers ------------------------------------------------------------------------------------
 
-inline bool is_digit(char c) noexcept { return static_cast<unsigned char>(c - '0') <= 9; }
+inline bool is_digit(char c) noexcept {
+  return static_cast<unsigned char>(c - '0') <= 9;
+}
 
 /// True when all 8 bytes of `v` (read from memory, little-endian) are ASCII digits.
 inline bool eight_digits(uint64_t v) noexcept {
   return ((v & 0xF0F0F0F0F0F0F0F0ull) |
-          (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
-         0x3333333333333333ull;
+          (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) == 0x3333333333333333ull;
 }
 
 /// The value of 8 ASCII digits loaded little-endian (the SWAR trick simdjson uses for numbers).
@@ -123,7 +126,7 @@ inline parse_error parse_digits(const char* p, uint64_t& out) noexcept {
   return parse_error::ok;
 }
 
-// ---- failures -------------------------------------------------------------------------------
+// ---- failures -----------------------------------------------------------------------------------
 
 /// What went wrong, as borrowed pointers: cheap to record, formatted only when reported.
 struct failure {
@@ -153,8 +156,7 @@ struct failure {
   std::string s(where);
   s += ": ";
   const bool json_broken = f.code != simdjson::SUCCESS && f.code != simdjson::NO_SUCH_FIELD &&
-                           f.code != simdjson::INCORRECT_TYPE &&
-                           f.code != simdjson::NUMBER_ERROR &&
+                           f.code != simdjson::INCORRECT_TYPE && f.code != simdjson::NUMBER_ERROR &&
                            f.code != simdjson::NUMBER_OUT_OF_RANGE;
   if (json_broken) {
     s += "invalid JSON";
@@ -191,8 +193,8 @@ struct failure {
     s += "nothing";
   } else {
     std::string_view got = f.got;
-    while (!got.empty() && (got.back() == ' ' || got.back() == '\n' || got.back() == '\r' ||
-                            got.back() == '\t')) {
+    while (!got.empty() &&
+           (got.back() == ' ' || got.back() == '\n' || got.back() == '\r' || got.back() == '\t')) {
       got.remove_suffix(1);
     }
     if (got.size() > 48) got = got.substr(0, 48);
@@ -216,7 +218,7 @@ inline std::string_view quoted_text(const char* content) noexcept {
   return std::string_view(content - 1, static_cast<size_t>(p - content) + (*p == '"' ? 2 : 1));
 }
 
-// ---- reading values -------------------------------------------------------------------------
+// ---- reading values -----------------------------------------------------------------------------
 
 inline bool read_decimal(od::value v, const char* field, int64_t& out, failure& f) noexcept {
   od::raw_json_string raw;
@@ -397,7 +399,7 @@ inline bool at_end(od::document& doc, const char* data, size_t size, failure& f)
   return f.set(nullptr, "the end of the message", simdjson::INCORRECT_TYPE, got);
 }
 
-// ---- looking fields up -----------------------------------------------------------------------
+// ---- looking fields up --------------------------------------------------------------------------
 
 /// Finds `key` in `obj` whatever the field order: forward from where the previous lookup left
 /// off (one key comparison when fields are read in document order), then once more from the
@@ -409,7 +411,8 @@ template <size_t N>
                                                         od::value& v) noexcept {
   const std::string_view k(key, N - 1);
   auto ec = obj.find_field(k).get(v);
-  if (ec != simdjson::NO_SUCH_FIELD) [[likely]] return ec;
+  if (ec != simdjson::NO_SUCH_FIELD) [[likely]]
+    return ec;
   bool has_fields = false;
   if ((ec = obj.reset().get(has_fields))) return ec;
   return obj.find_field(k).get(v);
@@ -439,18 +442,21 @@ inline bool has_field(od::object& obj, const char (&key)[N], simdjson::error_cod
   return r == simdjson::SUCCESS;
 }
 
-/// The first key of the object whose text starts at `p` (at or before its '{'): a hint for the
-/// fast path only, so that, e.g., a bookTicker is not searched for an "e" it does not have.
-/// Reads at most a few bytes past the key, which simdjson's padding makes safe.
-inline std::string_view first_key(const char* p) noexcept {
-  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ++p;
-  if (*p != '{') return {};
+/// The first key of the object whose text starts at `p` (at or before its '{'; the message ends
+/// at `end`): a hint for the fast path only, so that, e.g., a bookTicker is not searched for an
+/// "e" it does not have.
+inline std::string_view first_key(const char* p, const char* end) noexcept {
+  const auto skip_space = [&] {
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
+  };
+  skip_space();
+  if (p == end || *p != '{') return {};
   ++p;
-  while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ++p;
-  if (*p != '"') return {};
+  skip_space();
+  if (p == end || *p != '"') return {};
   const char* const start = ++p;
-  for (int n = 0; n < 16 && *p != '"' && *p != '\\'; ++n) ++p;
-  if (*p != '"') return {};
+  while (p < end && p - start < 16 && *p != '"' && *p != '\\') ++p;
+  if (p == end || *p != '"') return {};
   return std::string_view(start, static_cast<size_t>(p - start));
 }
 
@@ -463,7 +469,7 @@ inline bool finish(od::document& doc, od::object& root, const char* data, size_t
   return at_end(doc, data, size, f);
 }
 
-// ---- walking an object ----------------------------------------------------------------------
+// ---- walking an object --------------------------------------------------------------------------
 
 /// Visits the fields of an object once, in document order: the fastest way through a message
 /// with On-Demand, and it does not care about the order the venue writes the fields in. The
@@ -502,7 +508,7 @@ class field_walker {
   bool started_ = false;
 };
 
-// ---- symbols --------------------------------------------------------------------------------
+// ---- symbols ------------------------------------------------------------------------------------
 
 /// Looks venue symbols up in the caller's map without allocating: the key is copied into a
 /// reused string (venue symbols fit the small-string buffer anyway).

@@ -116,13 +116,14 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
     return malformed();
   }
 
-  const std::string_view first = venues::first_key(data);
+  const std::string_view first = venues::first_key(data, data + size);
   simdjson::error_code ec = simdjson::SUCCESS;
   bool combined = venues::equals(first, "stream") || venues::equals(first, "data");
   if (!combined && !venues::equals(first, "e") && !venues::equals(first, "u")) {
     combined = venues::has_field(root, "data", ec);  // another field order
     if (ec) return json_error(ec);
   }
+  parse_result r = parse_result::ok;
   if (combined) {
     // {"stream":"btcusdt@trade","data":{...}}
     od::value value;
@@ -130,8 +131,8 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
     const char* const text = value.raw_json_token().data();
     od::object obj;
     if (!venues::read_object(value, "data", obj, fail)) return malformed();
-    const parse_result r = event(obj, venues::first_key(text));
-    if (r != parse_result::ok) return r;
+    r = event(obj, venues::first_key(text, data + size));
+    if (r != parse_result::ok && r != parse_result::control) return r;
     if (kind == pending::book && symbol.empty()) {
       // Partial depth names its symbol only in the stream ("btcusdt@depth20@100ms").
       std::string_view stream;
@@ -151,13 +152,14 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
       symbol = stream_symbol;
     }
   } else {
-    const parse_result r = event(root, first);
-    if (r != parse_result::ok) return r;
+    r = event(root, first);
+    if (r != parse_result::ok && r != parse_result::control) return r;
     if (kind == pending::book && symbol.empty()) {
       return unknown("binance partial depth: no symbol (only the combined stream names it)");
     }
   }
   if (!venues::finish(doc, root, data, size, fail)) return malformed();
+  if (kind == pending::none) return r;  // control: a reply, or a candle still forming
 
   uint32_t id = 0;
   if (!symbols.find(symbol, id)) [[unlikely]] {
@@ -166,8 +168,8 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
   }
   switch (kind) {
     case pending::trade:
-      trade.header = event_header<cats_trade_event_t>(CATS_EVENT_TRADE, id,
-                                                      trade.header.exchange_ts_ns, 0);
+      trade.header =
+          event_header<cats_trade_event_t>(CATS_EVENT_TRADE, id, trade.header.exchange_ts_ns, 0);
       trade.header.local_ts_ns = local_ts_ns;
       sink.on_trade(trade);
       return parse_result::ok;
@@ -228,11 +230,13 @@ parse_result parser::impl::event(od::object& obj, std::string_view first) {
   if (ec) return json_error(ec);
   if (!venues::equals(first, "u") && venues::has_field(obj, "u", ec)) return book_ticker(obj);
   if (ec) return json_error(ec);
-  const bool refused = venues::has_field(obj, "error", ec) || (!ec && venues::has_field(obj, "code", ec));
+  const bool refused =
+      venues::has_field(obj, "error", ec) || (!ec && venues::has_field(obj, "code", ec));
   if (ec) return json_error(ec);
   if (refused) return venue_error(obj);
   // {"result":null,"id":1}: the reply to a (un)subscribe request.
-  const bool reply = venues::has_field(obj, "result", ec) || (!ec && venues::has_field(obj, "id", ec));
+  const bool reply =
+      venues::has_field(obj, "result", ec) || (!ec && venues::has_field(obj, "id", ec));
   if (ec) return json_error(ec);
   if (reply) return parse_result::control;
   if (tried_ticker) {
@@ -272,10 +276,9 @@ parse_result parser::impl::trade_message(od::object& obj, bool aggregate) {
   bool buyer_is_maker = false;
   if (!venues::lookup(obj, "s", v, fail) || !venues::read_plain_string(v, "s", symbol, fail) ||
       !(aggregate ? venues::lookup(obj, "a", v, fail) : venues::lookup(obj, "t", v, fail)) ||
-      !venues::read_uint(v, id_key, trade.trade_id, fail) ||
-      !venues::lookup(obj, "p", v, fail) || !venues::read_decimal(v, "p", trade.price, fail) ||
-      !venues::lookup(obj, "q", v, fail) || !venues::read_decimal(v, "q", trade.quantity, fail) ||
-      !venues::lookup(obj, "T", v, fail) ||
+      !venues::read_uint(v, id_key, trade.trade_id, fail) || !venues::lookup(obj, "p", v, fail) ||
+      !venues::read_decimal(v, "p", trade.price, fail) || !venues::lookup(obj, "q", v, fail) ||
+      !venues::read_decimal(v, "q", trade.quantity, fail) || !venues::lookup(obj, "T", v, fail) ||
       !venues::read_ms(v, "T", trade.header.exchange_ts_ns, fail) ||
       !venues::lookup(obj, "m", v, fail) || !venues::read_bool(v, "m", buyer_is_maker, fail))
       [[unlikely]] {
@@ -297,8 +300,8 @@ parse_result parser::impl::book_ticker(od::object& obj) {
       !venues::lookup(obj, "B", v, fail) ||
       !venues::read_decimal(v, "B", quote.bid_quantity, fail) ||
       !venues::lookup(obj, "a", v, fail) || !venues::read_decimal(v, "a", quote.ask_price, fail) ||
-      !venues::lookup(obj, "A", v, fail) ||
-      !venues::read_decimal(v, "A", quote.ask_quantity, fail)) [[unlikely]] {
+      !venues::lookup(obj, "A", v, fail) || !venues::read_decimal(v, "A", quote.ask_quantity, fail))
+      [[unlikely]] {
     return malformed();
   }
   kind = pending::quote;
@@ -341,8 +344,8 @@ parse_result parser::impl::kline(od::object& obj) {
   }
   // T is the last millisecond of the candle: the interval runs from t to T + 1 ms.
   if (close_ns < open_ns || close_ns / venues::ns_per_ms >= venues::max_ms) {
-    fail.bad_number("k.T", "a close time at or after the open time k.t",
-                    parse_error::out_of_range, {});
+    fail.bad_number("k.T", "a close time at or after the open time k.t", parse_error::out_of_range,
+                    {});
     return malformed();
   }
   bar.open_time_ns = open_ns;
@@ -447,7 +450,7 @@ parse_result parser::impl::parse_snapshot(const char* data, size_t size, book_up
     fail.set(nullptr, "a JSON object", ec, venues::document_token(doc));
     return malformed();
   }
-  if (venues::first_key(data) != "lastUpdateId") {
+  if (venues::first_key(data, data + size) != "lastUpdateId") {
     // {"code":-1121,"msg":"Invalid symbol."}: the venue refused the request.
     simdjson::error_code ec = simdjson::SUCCESS;
     const bool refused =

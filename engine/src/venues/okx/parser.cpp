@@ -180,8 +180,7 @@ parse_result parser::parse(const char* data, size_t size, int64_t local_ts_ns, f
   return r;
 }
 
-parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts,
-                                 feed_sink& sink) {
+parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts, feed_sink& sink) {
   fail = failure{};
   where = "okx";
   local_ts_ns = local_ts;
@@ -202,7 +201,7 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
   // Fields are looked up by name, in the order OKX writes them (see the Binance parser for why
   // not an iteration); "event" replies are told apart by their first key.
   simdjson::error_code ec = simdjson::SUCCESS;
-  const std::string_view first = venues::first_key(data);
+  const std::string_view first = venues::first_key(data, data + size);
   bool is_event = venues::equals(first, "event");
   if (!is_event && !venues::equals(first, "arg")) {
     is_event = venues::has_field(root, "event", ec);
@@ -212,8 +211,7 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
   if (is_event) {
     // {"event":"subscribe","arg":{..}} or {"event":"error","code":"60012","msg":"..."}
     std::string_view event, code, msg;
-    if (!venues::lookup(root, "event", v, fail) ||
-        !venues::read_string(v, "event", event, fail)) {
+    if (!venues::lookup(root, "event", v, fail) || !venues::read_string(v, "event", event, fail)) {
       return malformed();
     }
     if (!venues::equals(event, "error")) {
@@ -237,8 +235,8 @@ parse_result parser::impl::parse(const char* data, size_t size, int64_t local_ts
     } else if (ec != simdjson::NO_SUCH_FIELD) {
       return json_error(ec);
     }
-    std::string text = "okx error " + std::string(code.empty() ? "?" : code) + ": " +
-                       std::string(msg);
+    std::string text =
+        "okx error " + std::string(code.empty() ? "?" : code) + ": " + std::string(msg);
     if (!venues::finish(doc, root, data, size, fail)) return malformed();
     *error = std::move(text);
     return parse_result::venue_error;
@@ -315,8 +313,7 @@ parse_result parser::impl::read_data(od::value v, channel_kind kind, std::string
         snapshot = true;
       } else if (action != "update") {
         if (action.empty()) return malformed("action", nullptr, simdjson::NO_SUCH_FIELD, {});
-        return malformed("action", "\"snapshot\" or \"update\"", simdjson::INCORRECT_TYPE,
-                         action);
+        return malformed("action", "\"snapshot\" or \"update\"", simdjson::INCORRECT_TYPE, action);
       }
       break;
     case channel_kind::candle:
@@ -378,8 +375,7 @@ bool parser::impl::trade_item(od::object& obj) {
       !venues::read_uint_string(v, "tradeId", t.trade_id, fail) ||
       !venues::lookup(obj, "px", v, fail) || !venues::read_decimal(v, "px", t.price, fail) ||
       !venues::lookup(obj, "sz", v, fail) || !venues::read_decimal(v, "sz", t.quantity, fail) ||
-      !venues::lookup(obj, "side", v, fail) ||
-      !venues::read_plain_string(v, "side", side, fail)) {
+      !venues::lookup(obj, "side", v, fail) || !venues::read_plain_string(v, "side", side, fail)) {
     return false;
   }
   if (venues::equals(side, "buy")) {
@@ -393,8 +389,8 @@ bool parser::impl::trade_item(od::object& obj) {
       !venues::read_ms_string(v, "ts", t.header.exchange_ts_ns, fail)) {
     return false;
   }
-  t.header = event_header<cats_trade_event_t>(CATS_EVENT_TRADE, instrument_id,
-                                              t.header.exchange_ts_ns, 0);
+  t.header =
+      event_header<cats_trade_event_t>(CATS_EVENT_TRADE, instrument_id, t.header.exchange_ts_ns, 0);
   t.header.local_ts_ns = local_ts_ns;
   trades.push_back(t);
   return true;
@@ -417,8 +413,8 @@ bool parser::impl::ticker_item(od::object& obj) {
       !venues::read_ms_string(v, "ts", q.header.exchange_ts_ns, fail)) {
     return false;
   }
-  q.header = event_header<cats_quote_event_t>(CATS_EVENT_QUOTE, instrument_id,
-                                              q.header.exchange_ts_ns, 0);
+  q.header =
+      event_header<cats_quote_event_t>(CATS_EVENT_QUOTE, instrument_id, q.header.exchange_ts_ns, 0);
   q.header.local_ts_ns = local_ts_ns;
   quotes.push_back(q);
   return true;
@@ -460,8 +456,8 @@ bool parser::impl::bbo_item(od::object& obj) {
     q.ask_price = scratch_asks.front().price;
     q.ask_quantity = scratch_asks.front().quantity;
   }
-  q.header = event_header<cats_quote_event_t>(CATS_EVENT_QUOTE, instrument_id,
-                                              q.header.exchange_ts_ns, 0);
+  q.header =
+      event_header<cats_quote_event_t>(CATS_EVENT_QUOTE, instrument_id, q.header.exchange_ts_ns, 0);
   q.header.local_ts_ns = local_ts_ns;
   quotes.push_back(q);
   return true;
