@@ -30,7 +30,9 @@ const std::vector<key_info> live_keys = {{"broker", "\"paper\""},
                                          {"queue_capacity", "an integer in [1024, 16777216]"},
                                          {"overflow", "\"drop_quotes\" or \"block\""},
                                          {"status_interval", "seconds >= 0 (0 = no status line)"},
-                                         {"duration", "seconds >= 0 (0 = until SIGINT/SIGTERM)"}};
+                                         {"duration", "seconds >= 0 (0 = until SIGINT/SIGTERM)"},
+                                         {"busy_poll", "a boolean"},
+                                         {"spin_us", "an integer in [0, 100000] (microseconds)"}};
 const std::vector<key_info> record_keys = {
     {"dir", "a path"}, {"prefix", "a file name prefix"}, {"csv", "a boolean"}};
 const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
@@ -643,6 +645,8 @@ void load_live_sections(const toml::table& root, const fs::path& base, const std
     if (auto v = s.number("status_interval"))
       l.status_interval_ms = seconds_to_ms(s, "status_interval", *v, true);
     if (auto v = s.number("duration")) l.duration_ms = seconds_to_ms(s, "duration", *v, true);
+    if (auto v = s.boolean("busy_poll")) l.busy_poll = *v;
+    int_in("spin_us", 0, 100000, l.spin_us);
   }
   // [record]
   {

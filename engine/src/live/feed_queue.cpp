@@ -49,12 +49,10 @@ bool feed_queue::try_pop(feed_item& out) {
   return true;
 }
 
-void feed_queue::wait(std::chrono::nanoseconds max_wait) {
+void feed_queue::wait(std::chrono::nanoseconds max_wait, std::chrono::nanoseconds spin) {
   // Spin a little first: at high message rates the next item is microseconds away, and waking a
   // sleeping thread costs tens of microseconds.
-  const auto spin_until =
-      std::chrono::steady_clock::now() +
-      std::min<std::chrono::nanoseconds>(max_wait, std::chrono::microseconds(30));
+  const auto spin_until = std::chrono::steady_clock::now() + std::min(max_wait, spin);
   while (std::chrono::steady_clock::now() < spin_until) {
     if (!empty()) return;
     for (int i = 0; i < 64; ++i) cpu_relax();

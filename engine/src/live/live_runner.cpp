@@ -84,7 +84,13 @@ class live_session {
     engine_.set_time(started_ns_);
     engine_.start();
     for (auto& f : feeds_) f->start();
-    std::thread net([this] { io_.run(); });
+    std::thread net([this] {
+      if (cfg_.live.busy_poll) {
+        while (!io_.stopped()) io_.poll();
+      } else {
+        io_.run();
+      }
+    });
     spdlog::info("live: {} instrument(s) on {} venue(s), {} strategy(ies), broker {}{}",
                  cfg_.instruments.size(), feeds_.size(), engine_.strategies().size(),
                  cfg_.live.broker,
@@ -188,8 +194,9 @@ class live_session {
       }
       if (end_at != 0 && now >= end_at) break;
       if (recorder_) recorder_->maybe_flush(now);
-      queue_.wait(engine_.has_timers() ? std::chrono::milliseconds(1)
-                                       : std::chrono::milliseconds(50));
+      queue_.wait(
+          engine_.has_timers() ? std::chrono::milliseconds(1) : std::chrono::milliseconds(50),
+          std::chrono::microseconds(cfg_.live.spin_us));
     }
   }
 

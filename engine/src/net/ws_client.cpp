@@ -137,6 +137,8 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
   bool open = false;
   bool stopped = false;
   std::string forced_reason;
+  std::atomic<int64_t> last_rx{0};  // wall-clock time of the last frame received
+  uint64_t connection_id = 0;
 
   asio::awaitable<void> session() {
     ws = std::make_unique<ws_stream>(io, *ctx);
@@ -144,9 +146,14 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     beast::get_lowest_layer(*ws).expires_never();
     websocket::stream_base::timeout t{};
     t.handshake_timeout = opt.connect_timeout;
-    t.idle_timeout = opt.read_timeout;
-    t.keep_alive_pings = true;  // a ping at half the idle time; no answer by then is a stall
+    // Beast's own idle timeout re-arms a timer (a timerfd system call) on every read; the
+    // watchdog below checks the time of the last frame a few times per timeout instead.
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
     ws->set_option(t);
+    ws->control_callback([this](websocket::frame_type, beast::string_view) {
+      last_rx.store(wall_clock_ns(), std::memory_order_relaxed);
+    });
     if (opt.permessage_deflate) {
       websocket::permessage_deflate pmd;
       pmd.client_enable = true;
@@ -161,11 +168,40 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     co_return;
   }
 
+  // Pings after half the read timeout of silence; closes the connection (a stall) after the whole
+  // timeout without any frame, pong included.
+  asio::awaitable<void> watchdog(uint64_t generation) {
+    auto self = shared_from_this();
+    const int64_t timeout_ns = static_cast<int64_t>(opt.read_timeout.count()) * 1'000'000;
+    asio::steady_timer t(io);
+    bool pinged = false;
+    while (!stopped && open && generation == connection_id) {
+      t.expires_after(opt.read_timeout / 8);
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped || !open || generation != connection_id) break;
+      const int64_t silent = wall_clock_ns() - last_rx.load(std::memory_order_relaxed);
+      if (silent >= timeout_ns) {
+        forced_reason = "no data for " + std::to_string(silent / 1'000'000) + " ms (read timeout " +
+                        std::to_string(opt.read_timeout.count()) + " ms): the connection stalled";
+        close_socket();
+        break;
+      }
+      if (silent >= timeout_ns / 2 && !pinged) {
+        pinged = true;
+        ws->async_ping({}, [](const boost::system::error_code&) {});
+      } else if (silent < timeout_ns / 2) {
+        pinged = false;
+      }
+    }
+  }
+
   asio::awaitable<void> read_loop() {
     beast::flat_buffer buf;
     for (;;) {
       co_await ws->async_read(buf, asio::use_awaitable);
       const int64_t ts = wall_clock_ns();
+      last_rx.store(ts, std::memory_order_relaxed);
       const size_t n = buf.size();
       buf.reserve(n + 64);  // simdjson reads up to 64 bytes past the end
       stats.messages.fetch_add(1, std::memory_order_relaxed);
@@ -196,6 +232,9 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         } else {
           spdlog::info("{}: connected to {}", opt.name, opt.url);
         }
+        last_rx.store(wall_clock_ns(), std::memory_order_relaxed);
+        ++connection_id;
+        asio::co_spawn(io, watchdog(connection_id), asio::detached);
         if (h.on_open) h.on_open();
         co_await read_loop();
       } catch (const boost::system::system_error& e) {

@@ -90,6 +90,8 @@ struct live_section {
   bool drop_quotes_when_full = true;  ///< overflow = "drop_quotes" (default) or "block"
   int64_t status_interval_ms = 10000;
   int64_t duration_ms = 0;  ///< 0 = until SIGINT/SIGTERM
+  bool busy_poll = false;   ///< the network thread polls instead of sleeping in epoll
+  int64_t spin_us = 30;     ///< the engine thread spins this long before it sleeps
 };
 
 struct record_section {

@@ -39,7 +39,9 @@ class feed_queue {
   /// Consumer side. False when empty.
   bool try_pop(feed_item& out);
   /// Consumer side: returns when an item may be available, after `max_wait`, or after wake().
-  void wait(std::chrono::nanoseconds max_wait);
+  /// Spins for up to `spin` first (cheap wake-ups at high rates), then sleeps.
+  void wait(std::chrono::nanoseconds max_wait,
+            std::chrono::nanoseconds spin = std::chrono::microseconds(30));
   /// Wakes a waiting consumer (e.g. to stop).
   void wake();
 
