@@ -75,7 +75,7 @@ test::temp_dir* Cli::dir_ = nullptr;
 TEST_F(Cli, VersionAndHelp) {
   run_result r = run({cats_bin, "version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, "cats 0.1.0 (SDK ABI 1.0)\n");
+  EXPECT_EQ(r.out, "cats 0.1.0 (SDK ABI " + test::abi_version() + ")\n");
   r = run({cats_bin, "--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("backtest"), std::string::npos);
@@ -302,7 +302,8 @@ TEST_F(Cli, PluginsInspectAndList) {
   run_result r =
       run({cats_bin, "plugins", "inspect", std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("ma_crossover 1.0.0  (ABI 1.0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ma_crossover 1.0.0  (ABI " + test::abi_version() + ")"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("allow_short"), std::string::npos) << r.out;
   r = run({cats_bin, "plugins", "list", "--dir", test_plugins});
   EXPECT_EQ(r.exit_code, 1);  // some test plugins are refused on purpose

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <cats/sdk.h>
+
 #include "test_util.hpp"
 
 namespace cats::test {
@@ -51,6 +53,10 @@ run_result run(const std::vector<std::string>& argv, const std::string& cwd, int
   r.out = read_file(out_file);
   r.err = read_file(err_file);
   return r;
+}
+
+std::string abi_version() {
+  return std::to_string(CATS_ABI_MAJOR) + "." + std::to_string(CATS_ABI_MINOR);
 }
 
 background::background(const std::vector<std::string>& argv, const std::string& out_file,

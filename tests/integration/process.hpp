@@ -15,6 +15,9 @@ struct run_result {
 run_result run(const std::vector<std::string>& argv, const std::string& cwd = {},
                int timeout_s = 600);
 
+/// This SDK's ABI version as the CLI prints it ("1.1").
+std::string abi_version();
+
 /// A program running in the background (a server, or `cats live`), its output sent to files.
 /// Killed with SIGKILL when the object goes away if it is still running.
 class background {

@@ -38,7 +38,9 @@ TEST(SdkInstall, TemplateBuildsOutOfTreeAndRuns) {
 
   r = run({CATS_BINARY, "plugins", "inspect", so.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("channel_breakout 1.0.0  (ABI 1.0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("channel_breakout 1.0.0  (ABI " + test::abi_version() + ")"),
+            std::string::npos)
+      << r.out;
 
   const fs::path data = d / "bars.csv";
   r = run({CATS_BINARY, "generate", "--out", data.string(), "--days", "30", "--interval", "1h"});

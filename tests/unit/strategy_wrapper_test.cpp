@@ -149,7 +149,7 @@ TEST(HostApi, LargerStructsFromNewerPluginsAreZeroFilledBeyondWhatTheHostKnows) 
   engine eng(instruments, account);
   std::string err;
   ASSERT_TRUE(eng.add_strategy("t", *cats::detail::entry<thrower>("thrower", "1", ""), {}, err));
-  cats_host_t* host = &eng.strategies()[0]->host;
+  cats_host_t* host = eng.strategies()[0]->host.get();
   unsigned char buf[96];
   std::memset(buf, 0xAB, sizeof buf);
   auto* acct = reinterpret_cast<cats_account_t*>(buf);

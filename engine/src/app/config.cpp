@@ -32,7 +32,9 @@ const std::vector<key_info> live_keys = {{"broker", "\"paper\""},
                                          {"status_interval", "seconds >= 0 (0 = no status line)"},
                                          {"duration", "seconds >= 0 (0 = until SIGINT/SIGTERM)"},
                                          {"busy_poll", "a boolean"},
-                                         {"spin_us", "an integer in [0, 100000] (microseconds)"}};
+                                         {"spin_us", "an integer in [0, 100000] (microseconds)"},
+                                         {"hot_reload", "a boolean"},
+                                         {"on_plugin_removed", "\"stop\" or \"keep\""}};
 const std::vector<key_info> record_keys = {
     {"dir", "a path"}, {"prefix", "a file name prefix"}, {"csv", "a boolean"}};
 const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
@@ -647,6 +649,11 @@ void load_live_sections(const toml::table& root, const fs::path& base, const std
     if (auto v = s.number("duration")) l.duration_ms = seconds_to_ms(s, "duration", *v, true);
     if (auto v = s.boolean("busy_poll")) l.busy_poll = *v;
     int_in("spin_us", 0, 100000, l.spin_us);
+    if (auto v = s.boolean("hot_reload")) l.hot_reload = *v;
+    if (auto v = s.string("on_plugin_removed")) {
+      if (*v != "stop" && *v != "keep") s.fail(*s.get("on_plugin_removed"), "on_plugin_removed");
+      l.keep_on_remove = *v == "keep";
+    }
   }
   // [record]
   {

@@ -69,8 +69,11 @@ std::optional<int> parse(const std::vector<std::string>& args, const po::options
 }
 
 // Loads the config's enabled strategies; returns an exit code on failure.
+// `private_copies`: load each plugin from a private copy (live mode, where the file in the
+// plugin folder may be replaced by a new build while it runs).
 std::optional<int> load_strategies(const cats::run_config& cfg,
-                                   std::vector<cats::prepared_strategy>& strategies) {
+                                   std::vector<cats::prepared_strategy>& strategies,
+                                   bool private_copies = false) {
   const fs::path plugin_dir =
       cfg.engine.plugin_dir.empty() ? cats::default_plugin_dir() : cfg.engine.plugin_dir;
   for (const cats::strategy_section& s : cfg.strategies) {
@@ -81,7 +84,9 @@ std::optional<int> load_strategies(const cats::run_config& cfg,
     std::string why;
     const fs::path file = cats::resolve_plugin(s.plugin, plugin_dir, why);
     if (file.empty()) return usage_error(s.where + ": strategy '" + s.name + "': " + why);
-    auto lib = cats::plugin_library::load(file, why);
+    auto lib = private_copies
+                   ? cats::plugin_library::load_copy(file, cats::private_plugin_dir(), why)
+                   : cats::plugin_library::load(file, why);
     if (!lib) {
       spdlog::error("{}", why);
       return exit_failure;
@@ -160,9 +165,14 @@ int cmd_backtest(const std::vector<std::string>& args) {
 // ---- live / record -----------------------------------------------------------------------------
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 extern "C" void on_stop_signal(int) {
   g_stop.store(true);
+}
+
+extern "C" void on_reload_signal(int) {
+  g_reload.store(true);
 }
 
 int cmd_live(const std::vector<std::string>& args, bool record) {
@@ -195,7 +205,7 @@ int cmd_live(const std::vector<std::string>& args, bool record) {
   if (!cats::setup_logging(cfg.engine.log_level, cfg.engine.log_file, err)) return usage_error(err);
   std::vector<cats::prepared_strategy> strategies;
   if (!record) {
-    if (auto rc = load_strategies(cfg, strategies)) return *rc;
+    if (auto rc = load_strategies(cfg, strategies, cfg.live.hot_reload)) return *rc;
     if (strategies.empty()) return usage_error(config_file + ": every strategy is disabled");
   }
   struct sigaction sa {};
@@ -203,6 +213,10 @@ int cmd_live(const std::vector<std::string>& args, bool record) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_reload_signal;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   cats::live_options opt;
@@ -210,7 +224,11 @@ int cmd_live(const std::vector<std::string>& args, bool record) {
   opt.json = vm.count("json") != 0;
   if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
   opt.stop = &g_stop;
-  return cats::run_live(cfg, std::move(strategies), opt);
+  opt.reload = &g_reload;
+  opt.overrides = overrides;
+  const int rc = cats::run_live(cfg, std::move(strategies), opt);
+  cats::remove_private_plugin_dir();
+  return rc;
 }
 
 // ---- generate ---------------------------------------------------------------------------------

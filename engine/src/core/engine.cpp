@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <functional>
 
@@ -50,8 +51,166 @@ std::string strategy_slot::label() const {
   return "'" + name + "' (" + kind() + " " + version() + ")";
 }
 
+namespace {
+// The slot table never reallocates, so that a strategy being created off the engine thread
+// (hot reload) can log through its slot while the engine thread adds another strategy.
+constexpr size_t max_strategies = 256;
+}  // namespace
+
 engine::engine(instrument_registry& instruments, portfolio& account)
-    : instruments_(instruments), account_(account) {}
+    : instruments_(instruments), account_(account) {
+  slots_.reserve(max_strategies);
+}
+
+strategy_candidate& strategy_candidate::operator=(strategy_candidate&& o) noexcept {
+  if (this != &o) {
+    if (instance != nullptr) desc.destroy(instance);
+    slot = o.slot;
+    name = std::move(o.name);
+    library = std::move(o.library);
+    desc = o.desc;
+    params = std::move(o.params);
+    host = std::move(o.host);
+    instance = std::exchange(o.instance, nullptr);
+    ready_ns = o.ready_ns;
+  }
+  return *this;
+}
+
+strategy_candidate::~strategy_candidate() {
+  if (instance != nullptr) desc.destroy(instance);
+}
+
+bool engine::prepare_candidate(uint32_t slot, const std::string& name,
+                               std::shared_ptr<plugin_library> library, param_set params,
+                               strategy_candidate& out, std::string& error) {
+  out = strategy_candidate{};
+  out.slot = slot;
+  out.name = name;
+  out.desc = library->descriptor();
+  out.library = std::move(library);
+  out.params = std::move(params);
+  out.host = std::make_unique<cats_host_t>();
+  out.host->engine = this;
+  out.host->slot = slot;
+  out.host->name = name;
+  out.host->detached = true;
+  char message[1024] = {0};
+  cats_strategy_t* instance = nullptr;
+  const cats_status_t st = out.desc.create(&host_api(), out.host.get(), out.params.c_params(),
+                                           &instance, message, sizeof message);
+  message[sizeof message - 1] = '\0';
+  if (st != CATS_OK || instance == nullptr) {
+    error = "'" + name + "' (" + out.library->name() + " " + out.library->version() +
+            ") refused to start: " +
+            (message[0] != '\0' ? std::string(message) : std::string("create() failed")) +
+            " (status " + std::to_string(st) + ")";
+    if (instance != nullptr) out.desc.destroy(instance);
+    return false;
+  }
+  out.instance = instance;
+  return true;
+}
+
+namespace {
+// Collects save_state's bytes.
+cats_status_t append_state(void* context, const void* data, uint64_t size) {
+  try {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data),
+                                               static_cast<size_t>(size));
+    return CATS_OK;
+  } catch (...) {
+    return CATS_E_FAILED;
+  }
+}
+}  // namespace
+
+bool engine::swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& retired,
+                     swap_timing& timing, std::string& error) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (c.slot >= slots_.size() || c.instance == nullptr) {
+    error = "no strategy to replace";
+    return false;
+  }
+  strategy_slot& slot = *slots_[c.slot];
+  const std::string next_label =
+      "'" + slot.name + "' (" + c.library->name() + " " + c.library->version() + ")";
+  // The state, as an opaque versioned blob.
+  std::string blob;
+  uint32_t version = 0;
+  if (slot.instance != nullptr && slot.desc.save_state != nullptr) {
+    cats_state_sink_t sink{};
+    sink.struct_size = sizeof sink;
+    sink.context = &blob;
+    sink.write = append_state;
+    const cats_status_t st = slot.desc.save_state(slot.instance, &sink, &version);
+    if (st != CATS_OK) {
+      error = "strategy " + slot.label() +
+              " could not save its state: " + to_string(slot.desc.last_error(slot.instance)) +
+              " (status " + std::to_string(st) + "); it keeps running";
+      return false;
+    }
+  }
+  c.host->detached = false;  // from here on the engine thread owns it
+  if (!blob.empty() || version != 0) {
+    if (c.desc.load_state == nullptr) {
+      error = "new version " + next_label + " cannot load state (no load_state) but " +
+              slot.label() + " saved " + std::to_string(blob.size()) + " bytes (version " +
+              std::to_string(version) + "); the old version keeps running";
+      return false;
+    }
+    const cats_status_t st = c.desc.load_state(c.instance, version, blob.data(), blob.size());
+    if (st != CATS_OK) {
+      error = "new version " + next_label + " refused the state of " + slot.label() + " (" +
+              std::to_string(blob.size()) + " bytes, version " + std::to_string(version) +
+              "): " + to_string(c.desc.last_error(c.instance)) + " (status " + std::to_string(st) +
+              "); the old version keeps running";
+      return false;
+    }
+  }
+  // The swap: the old instance goes, its library is handed back for unloading elsewhere.
+  cats_strategy_t* old = slot.instance;
+  const cats_strategy_descriptor_t old_desc = slot.desc;
+  std::unique_ptr<cats_host_t> old_host = std::move(slot.host);
+  retired = std::move(slot.library);
+  slot.instance = std::exchange(c.instance, nullptr);
+  slot.desc = c.desc;
+  slot.on_event = c.desc.on_event;
+  slot.library = std::move(c.library);
+  slot.host = std::move(c.host);
+  slot.params = std::move(c.params);
+  ++slot.generation;
+  if (old != nullptr) old_desc.destroy(old);
+  old_host.reset();
+  // A strategy that had failed (or was stopped) runs again in its new version.
+  slot.failure.reset();
+  slot.running = true;
+  start_one(c.slot);
+  timing.pause_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  return true;
+}
+
+void engine::retire(uint32_t slot_index, std::string_view reason,
+                    std::shared_ptr<plugin_library>& retired) {
+  if (slot_index >= slots_.size()) return;
+  strategy_slot& slot = *slots_[slot_index];
+  if (slot.running && slot.desc.on_stop != nullptr) {
+    const cats_status_t st = slot.desc.on_stop(slot.instance);
+    if (st != CATS_OK) fail(slot, "on_stop", st, to_string(slot.desc.last_error(slot.instance)));
+  }
+  flush();
+  slot.running = false;
+  if (router_ != nullptr) router_->cancel_all(slot_index, reason);
+  flush();
+  if (slot.instance != nullptr) {
+    slot.desc.destroy(slot.instance);
+    slot.instance = nullptr;
+  }
+  retired = std::move(slot.library);
+  spdlog::info("strategy '{}' stopped: {}", slot.name, reason);
+}
 
 engine::~engine() {
   destroy_all();
@@ -87,15 +246,22 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
   slot.library = std::move(library);
   slot.desc = desc;
   slot.params = std::move(params);
-  slot.host.engine = this;
-  slot.host.slot = static_cast<uint32_t>(slots_.size());
+  if (slots_.size() >= max_strategies) {
+    error = "at most " + std::to_string(max_strategies) + " strategies per engine";
+    return false;
+  }
+  slot.host = std::make_unique<cats_host_t>();
+  slot.host->engine = this;
+  slot.host->slot = static_cast<uint32_t>(slots_.size());
+  slot.host->name = name;
+  if (slot.library) slot.source = slot.library->source();
   // In the list before create() so that logging from the constructor is attributed.
   slots_.push_back(std::move(owned));
   const cats_strategy_descriptor_t& d = slot.desc;
   char message[1024] = {0};
   cats_strategy_t* instance = nullptr;
-  const cats_status_t st =
-      d.create(&host_api(), &slot.host, slot.params.c_params(), &instance, message, sizeof message);
+  const cats_status_t st = d.create(&host_api(), slot.host.get(), slot.params.c_params(), &instance,
+                                    message, sizeof message);
   message[sizeof message - 1] = '\0';
   if (st != CATS_OK || instance == nullptr) {
     error = "strategy " + slot.label() + " refused to start: " +
@@ -123,7 +289,7 @@ void engine::fail(strategy_slot& slot, std::string where, cats_status_t status,
                 slot.label(), where, format_iso8601(now_), message, status);
   slot.failure = strategy_failure{std::move(where), std::move(message), status, now_};
   slot.running = false;
-  if (router_ != nullptr) router_->cancel_all(slot.host.slot, "strategy disabled after a failure");
+  if (router_ != nullptr) router_->cancel_all(slot.host->slot, "strategy disabled after a failure");
 }
 
 bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
@@ -137,14 +303,20 @@ bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
 }
 
 void engine::start() {
-  for (auto& s : slots_) {
-    if (!s->running) continue;
-    const auto on_start = s->desc.on_start;
-    if (on_start == nullptr) continue;
-    const cats_status_t st = on_start(s->instance);
-    if (st != CATS_OK) fail(*s, "on_start", st, to_string(s->desc.last_error(s->instance)));
-  }
+  // Every strategy starts before any of them sees what the others caused.
+  for (auto& s : slots_) call_on_start(*s);
   flush();
+}
+
+void engine::start_one(uint32_t slot) {
+  call_on_start(*slots_.at(slot));
+  flush();
+}
+
+void engine::call_on_start(strategy_slot& s) {
+  if (!s.running || s.desc.on_start == nullptr) return;
+  const cats_status_t st = s.desc.on_start(s.instance);
+  if (st != CATS_OK) fail(s, "on_start", st, to_string(s.desc.last_error(s.instance)));
 }
 
 void engine::stop() {
@@ -258,8 +430,7 @@ void engine::fire_timers_until(int64_t ts_ns) {
   }
 }
 
-void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message) const {
-  const std::string& name = slot < slots_.size() ? slots_[slot]->name : std::string();
+void log_as(const std::string& name, int64_t now, int32_t level, std::string_view message) {
   spdlog::level::level_enum lvl = spdlog::level::info;
   switch (level) {
     case CATS_LOG_TRACE:
@@ -279,10 +450,15 @@ void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message
       break;
   }
   if (!spdlog::should_log(lvl)) return;
-  if (now_ == 0)
+  if (now == 0)
     spdlog::log(lvl, "[{}] {}", name, message);
   else
-    spdlog::log(lvl, "[{} {}] {}", name, format_iso8601(now_), message);
+    spdlog::log(lvl, "[{} {}] {}", name, format_iso8601(now), message);
+}
+
+void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message) const {
+  static const std::string none;
+  log_as(slot < slots_.size() ? slots_[slot]->name : none, now_, level, message);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -335,6 +511,10 @@ void fill_instrument(const instrument_info& i, cats_instrument_t& out) noexcept 
 void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
   if (bad_str(message)) return;
   try {
+    if (h != nullptr && h->detached) {
+      log_as(h->name, 0, level, std::string_view(message.data, message.size));
+      return;
+    }
     if (engine* e = eng(h))
       e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
   } catch (...) {
@@ -342,8 +522,19 @@ void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
 }
 
 int64_t api_now(cats_host_t* h) noexcept {
+  if (h != nullptr && h->detached) return wall_clock_ns();
   engine* e = eng(h);
   return e != nullptr ? e->now() : 0;
+}
+
+// Calls that touch orders, positions, the account or timers belong to the engine thread; a
+// strategy created off it for a hot reload gets them from on_start on.
+bool refused_while_detached(cats_host_t* h, const char* what, cats_status_t& st) noexcept {
+  if (h == nullptr || !h->detached) return false;
+  st = error_out(h, CATS_E_UNSUPPORTED,
+                 std::string(what) +
+                     " is not available in create() during a hot reload; call it from on_start");
+  return true;
 }
 
 cats_status_t api_find_instrument(cats_host_t* h, cats_str_t symbol,
@@ -392,6 +583,7 @@ cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t*
 cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* request,
                                uint64_t* out_order_id) noexcept {
   engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "submit_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   try {
     if (request == nullptr || out_order_id == nullptr)
@@ -419,6 +611,7 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
 
 cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) noexcept {
   engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "cancel_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   try {
     if (e->router() == nullptr)
@@ -436,6 +629,7 @@ cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) noexcept {
 cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id,
                                cats_position_t* out) noexcept {
   engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "get_position", st)) return st;
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
   if (e->instruments().get(instrument_id) == nullptr) {
@@ -461,6 +655,7 @@ cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id,
 
 cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) noexcept {
   engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "get_account", st)) return st;
   if (e == nullptr || out == nullptr || out->struct_size < sizeof(uint32_t) * 2)
     return CATS_E_INVALID_ARGUMENT;
   const portfolio& a = e->account();
@@ -477,6 +672,7 @@ cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) noexcept {
 cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_data,
                             uint64_t* out_timer_id) noexcept {
   engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "set_timer", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   try {
     const uint64_t id = e->add_timer(h->slot, fire_at_ns, user_data);
@@ -491,6 +687,7 @@ cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_da
 
 cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) noexcept {
   engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "cancel_timer", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   try {
     if (e->cancel_timer(h->slot, timer_id)) return CATS_OK;

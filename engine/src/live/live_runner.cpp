@@ -15,6 +15,7 @@
 #include "cats/book/book_builder.hpp"
 #include "cats/core/engine.hpp"
 #include "cats/live/feed_queue.hpp"
+#include "cats/live/hot_reload.hpp"
 #include "cats/live/record_file.hpp"
 #include "cats/live/venue_feed.hpp"
 #include "cats/util/histogram.hpp"
@@ -83,6 +84,16 @@ class live_session {
     started_ns_ = wall_clock_ns();
     engine_.set_time(started_ns_);
     engine_.start();
+    if (cfg_.live.hot_reload && !opt_.record_only) {
+      reload_options ro;
+      ro.plugin_dir =
+          cfg_.engine.plugin_dir.empty() ? default_plugin_dir() : cfg_.engine.plugin_dir;
+      ro.config_file = cfg_.file;
+      ro.overrides = opt_.overrides;
+      ro.keep_on_remove = cfg_.live.keep_on_remove;
+      reloader_ = std::make_unique<plugin_reloader>(engine_, ro, [this] { queue_.wake(); });
+      reloader_->start();
+    }
     for (auto& f : feeds_) f->start();
     std::thread net([this] {
       if (cfg_.live.busy_poll) {
@@ -111,6 +122,7 @@ class live_session {
     work_.reset();
     io_.stop();
     net.join();
+    if (reloader_) reloader_->stop();
     try {
       feed_item item;
       while (queue_.try_pop(item)) handle(item);
@@ -181,6 +193,12 @@ class live_session {
     next_status_ = status_every > 0 ? started_ns_ + status_every : 0;
     feed_item item;
     while (opt_.stop == nullptr || !opt_.stop->load(std::memory_order_relaxed)) {
+      if (reloader_) {
+        // Swaps happen here, between two events; what arrives meanwhile waits in the queue.
+        if (reloader_->pending()) reloader_->apply_pending();
+        if (opt_.reload != nullptr && opt_.reload->exchange(false))
+          reloader_->request_config_reload();
+      }
       if (queue_.try_pop(item)) {
         handle(item);
         continue;
@@ -244,6 +262,7 @@ class live_session {
     }
     if (!opt_.record_only) engine_.dispatch(*header);
     const int64_t done = wall_clock_ns();
+    if (reloader_) reloader_->after_event(done);
     lat_.from_receive.record(done - header->local_ts_ns);
     if (header->exchange_ts_ns != header->local_ts_ns)
       lat_.from_exchange.record(done - header->exchange_ts_ns);
@@ -365,6 +384,23 @@ class live_session {
     j.key("orders").value(paper_.stats().orders);
     j.key("fills").value(paper_.stats().fills);
     j.end_object();
+    if (reloader_) {
+      const reload_stats& r = reloader_->stats();
+      j.key("hot_reload").begin_object();
+      j.key("reloads").value(r.reloads);
+      j.key("refused").value(r.refused);
+      j.key("removed").value(r.removed);
+      j.key("added").value(r.added);
+      j.key("swap_pause_p50_us").value(static_cast<double>(r.swap_pause.quantile(0.5)) / 1e3, 1);
+      j.key("swap_pause_p99_us").value(static_cast<double>(r.swap_pause.quantile(0.99)) / 1e3, 1);
+      j.key("swap_pause_max_us").value(static_cast<double>(r.swap_pause.max()) / 1e3, 1);
+      j.key("file_to_live_p50_ms")
+          .value(static_cast<double>(r.file_to_live.quantile(0.5)) / 1e6, 3);
+      j.key("file_to_live_p99_ms")
+          .value(static_cast<double>(r.file_to_live.quantile(0.99)) / 1e6, 3);
+      j.key("file_to_live_max_ms").value(static_cast<double>(r.file_to_live.max()) / 1e6, 3);
+      j.end_object();
+    }
     if (recorder_) {
       j.key("record").begin_object();
       j.key("records").value(recorder_->stats().records);
@@ -428,6 +464,14 @@ class live_session {
       t += fmt::format("strategy {}: {} events, {} orders, {} fills, {}\n", s->label(), s->events,
                        s->orders, s->fills,
                        s->failure ? "FAILED: " + s->failure->message : std::string("ok"));
+    if (reloader_) {
+      const reload_stats& r = reloader_->stats();
+      t += fmt::format(
+          "hot reload: {} swapped in, {} refused, {} removed, {} added; delivery paused "
+          "p50 {} us, p99 {} us\n",
+          r.reloads, r.refused, r.removed, r.added, us(r.swap_pause.quantile(0.5)),
+          us(r.swap_pause.quantile(0.99)));
+    }
     t += fmt::format("paper account: equity {} cash {} fees {}\n",
                      fixed_to_string(account_.equity()), fixed_to_string(account_.cash()),
                      fixed_to_string(account_.fees_paid()));
@@ -450,6 +494,7 @@ class live_session {
       asio::make_work_guard(io_)};
   std::vector<std::unique_ptr<venue_feed>> feeds_;
   std::unique_ptr<record_writer> recorder_;
+  std::unique_ptr<plugin_reloader> reloader_;
   latency_pair lat_;
   uint64_t events_ = 0, last_events_ = 0, book_events_ = 0;
   int64_t started_ns_ = 0, next_status_ = 0, last_status_at_ = 0;

@@ -1,9 +1,11 @@
 #include "cats/plugin/loader.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <boost/dll/shared_library.hpp>
 #include <cstddef>
 #include <cstring>
@@ -43,6 +45,43 @@ std::string describe_unloadable(const fs::path& file, const std::string& system_
 
 plugin_library::~plugin_library() = default;
 
+std::shared_ptr<plugin_library> plugin_library::load_copy(const fs::path& file,
+                                                          const fs::path& private_dir,
+                                                          std::string& error) {
+  static std::atomic<uint64_t> copies{0};
+  const fs::path copy = private_dir / (file.stem().string() + "." +
+                                       std::to_string(copies.fetch_add(1) + 1) + ".so");
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    error = "plugin " + file.string() + ": " + (fs::exists(file, ec) ? "not a regular file" : "no such file");
+    return nullptr;
+  }
+  fs::copy_file(file, copy, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    error = "plugin " + file.string() + ": cannot copy it to " + copy.string() + " for loading: " +
+            ec.message();
+    return nullptr;
+  }
+  auto lib = load(copy, error);
+  fs::remove(copy, ec);  // mapped now (or refused): the copy is not needed any more
+  for (size_t at; (at = error.find(copy.string())) != std::string::npos;)
+    error.replace(at, copy.string().size(), file.string());
+  if (lib) lib->source_ = file;
+  return lib;
+}
+
+fs::path private_plugin_dir() {
+  const fs::path dir = fs::temp_directory_path() / ("cats-plugins-" + std::to_string(::getpid()));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  return dir;
+}
+
+void remove_private_plugin_dir() noexcept {
+  std::error_code ec;
+  fs::remove_all(fs::temp_directory_path(ec) / ("cats-plugins-" + std::to_string(::getpid())), ec);
+}
+
 std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::string& error) {
   const std::string where = "plugin " + file.string() + ": ";
   std::error_code fec;
@@ -53,6 +92,7 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
   std::shared_ptr<plugin_library> p(new plugin_library());
   p->impl_ = std::make_unique<impl>();
   p->path_ = file;
+  p->source_ = file;
   boost::dll::fs::error_code ec;
   // RTLD_LOCAL: plugins never see each other's symbols. RTLD_NOW: fail here, not mid-run.
   p->impl_->lib.load(file, boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now, ec);

@@ -89,9 +89,11 @@ struct live_section {
   int64_t queue_capacity = 65536;
   bool drop_quotes_when_full = true;  ///< overflow = "drop_quotes" (default) or "block"
   int64_t status_interval_ms = 10000;
-  int64_t duration_ms = 0;  ///< 0 = until SIGINT/SIGTERM
-  bool busy_poll = false;   ///< the network thread polls instead of sleeping in epoll
-  int64_t spin_us = 30;     ///< the engine thread spins this long before it sleeps
+  int64_t duration_ms = 0;      ///< 0 = until SIGINT/SIGTERM
+  bool busy_poll = false;       ///< the network thread polls instead of sleeping in epoll
+  int64_t spin_us = 30;         ///< the engine thread spins this long before it sleeps
+  bool hot_reload = true;       ///< watch the plugin folder and swap in new builds
+  bool keep_on_remove = false;  ///< on_plugin_removed = "keep": a removed .so keeps running
 };
 
 struct record_section {

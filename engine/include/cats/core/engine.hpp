@@ -8,11 +8,13 @@
 #include <cats/sdk.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "cats/core/instrument.hpp"
@@ -29,6 +31,10 @@ struct cats_host_t {
   cats::engine* engine = nullptr;
   uint32_t slot = 0;
   std::string last_error;
+  /// Set while a new version of a strategy is being created off the engine thread (hot reload):
+  /// only the read-only part of the host API works then.
+  bool detached = false;
+  std::string name;  ///< the instance name, for logging while detached
 };
 
 namespace cats {
@@ -59,7 +65,9 @@ struct strategy_slot {
   cats_strategy_descriptor_t desc{};        ///< host-side copy, zero-filled beyond struct_size
   param_set params;
   cats_strategy_t* instance = nullptr;
-  cats_host_t host;
+  std::unique_ptr<cats_host_t> host;  ///< stable address: the instance keeps it
+  std::filesystem::path source;       ///< the plugin file as configured (hot reload)
+  uint32_t generation = 1;            ///< 1 + the number of hot reloads
   bool running = false;
   std::optional<strategy_failure> failure;
   uint64_t events = 0;
@@ -70,6 +78,29 @@ struct strategy_slot {
   std::string label() const;  ///< "'sma' (ma_crossover 1.0.0)"
   std::string kind() const;   ///< descriptor name, "ma_crossover"
   std::string version() const;
+};
+
+/// A new instance of a strategy, created off the engine thread and waiting to replace the running
+/// one (hot reload). Destroys the instance if it is never swapped in.
+struct strategy_candidate {
+  uint32_t slot = 0;
+  std::string name;
+  std::shared_ptr<plugin_library> library;
+  cats_strategy_descriptor_t desc{};
+  param_set params;
+  std::unique_ptr<cats_host_t> host;
+  cats_strategy_t* instance = nullptr;
+  int64_t ready_ns = 0;  ///< when the file that produced it was complete (for measurements)
+
+  strategy_candidate() = default;
+  strategy_candidate(strategy_candidate&& o) noexcept { *this = std::move(o); }
+  strategy_candidate& operator=(strategy_candidate&&) noexcept;
+  ~strategy_candidate();
+};
+
+/// The cost of one swap, for the hot-reload statistics.
+struct swap_timing {
+  int64_t pause_ns = 0;  ///< engine thread busy with the swap (state hand-over, pointer swap)
 };
 
 class engine {
@@ -94,6 +125,8 @@ class engine {
 
   /// on_start for every strategy; one that fails is disabled.
   void start();
+  /// on_start for one strategy (added while running).
+  void start_one(uint32_t slot);
   /// on_stop for every running strategy, then delivers what that caused.
   void stop();
   /// Destroys every instance (before any library is released).
@@ -116,6 +149,23 @@ class engine {
   void post_fill(uint32_t owner, const cats_fill_event_t& event);
   /// Delivers queued events until none is left.
   void flush();
+
+  /// Creates a new instance of `library` for strategy `slot` without installing it. Safe to call
+  /// off the engine thread: the instance's create() sees only the read-only host API (log, time,
+  /// instruments). Reads nothing of the slot but `name`, passed by the caller.
+  bool prepare_candidate(uint32_t slot, const std::string& name,
+                         std::shared_ptr<plugin_library> library, param_set params,
+                         strategy_candidate& out, std::string& error);
+  /// Engine thread, between two events: hands the running instance's state (save_state) to the
+  /// candidate (load_state), swaps it in and destroys the old instance. Orders, positions and
+  /// timers belong to the slot and carry over. If the state is refused the old instance keeps
+  /// running and the candidate is destroyed. The old library (to release off the engine thread)
+  /// goes to `retired`.
+  bool swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& retired, swap_timing& t,
+               std::string& error);
+  /// Engine thread: stops one strategy (on_stop, its orders cancelled) and destroys its
+  /// instance; the slot stays, not running, for the report.
+  void retire(uint32_t slot, std::string_view reason, std::shared_ptr<plugin_library>& retired);
 
   const std::vector<std::unique_ptr<strategy_slot>>& strategies() const noexcept { return slots_; }
   size_t running_count() const noexcept;
@@ -146,6 +196,7 @@ class engine {
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                     std::shared_ptr<plugin_library> library, param_set params, std::string& error);
   bool deliver(strategy_slot& slot, const cats_event_t& event);
+  void call_on_start(strategy_slot& slot);
   void fire_timers_until(int64_t ts_ns);
   void fail(strategy_slot& slot, std::string where, cats_status_t status, std::string message);
 
@@ -161,6 +212,9 @@ class engine {
   size_t pending_head_ = 0;
   bool flushing_ = false;
 };
+
+/// Logs a strategy's message as "[name time] message" (no time when `now` is 0).
+void log_as(const std::string& name, int64_t now, int32_t level, std::string_view message);
 
 /// The host API table handed to every strategy.
 const cats_host_api_t& host_api() noexcept;

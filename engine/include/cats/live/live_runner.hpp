@@ -5,6 +5,7 @@
 #include <atomic>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "cats/app/config.hpp"
@@ -17,6 +18,8 @@ struct live_options {
   bool json = false;         ///< print the summary as JSON on stdout
   std::optional<std::filesystem::path> out_dir;  ///< summary.json (with the final books)
   const std::atomic<bool>* stop = nullptr;       ///< set by the signal handler
+  std::atomic<bool>* reload = nullptr;           ///< set on SIGHUP; the runner clears it
+  std::vector<std::string> overrides;            ///< --set, for re-reading the config on SIGHUP
 };
 
 /// Runs until `stop` is set, or [live] duration has passed. Returns the process exit code:

@@ -17,11 +17,20 @@ class plugin_library {
   /// the file and the reason.
   static std::shared_ptr<plugin_library> load(const std::filesystem::path& file,
                                               std::string& error);
+  /// The same from a private copy of `file` in `private_dir`, removed again once it is mapped:
+  /// replacing `file` later (a new build, written in place) cannot touch the loaded code, and the
+  /// dynamic loader, which caches by path, really loads the new file next time. Messages name
+  /// `file`; source() is `file`.
+  static std::shared_ptr<plugin_library> load_copy(const std::filesystem::path& file,
+                                                   const std::filesystem::path& private_dir,
+                                                   std::string& error);
   ~plugin_library();
   plugin_library(const plugin_library&) = delete;
   plugin_library& operator=(const plugin_library&) = delete;
 
   const std::filesystem::path& path() const noexcept { return path_; }
+  /// The file it was loaded from (the original of a private copy).
+  const std::filesystem::path& source() const noexcept { return source_; }
   const cats_strategy_descriptor_t& descriptor() const noexcept { return desc_; }
   std::string name() const;
   std::string version() const;
@@ -40,6 +49,7 @@ class plugin_library {
   struct impl;
   std::unique_ptr<impl> impl_;
   std::filesystem::path path_;
+  std::filesystem::path source_;
   cats_strategy_descriptor_t desc_{};
   std::vector<param_info> params_;
 };
@@ -51,6 +61,11 @@ bool is_plugin_path(const std::string& plugin) noexcept;
 /// ".so" is a path. Returns an empty path and an explanation when nothing matches.
 std::filesystem::path resolve_plugin(const std::string& plugin, const std::filesystem::path& dir,
                                      std::string& error);
+
+/// This process's folder for private plugin copies ($TMPDIR/cats-plugins-<pid>), created on first
+/// use. Remove it with remove_private_plugin_dir() when done.
+std::filesystem::path private_plugin_dir();
+void remove_private_plugin_dir() noexcept;
 
 /// Where plugins live by default: <dir of the cats executable>/../lib/cats/plugins.
 std::filesystem::path default_plugin_dir();

@@ -1,0 +1,94 @@
+// The fake exchange (tools/fake_exchange) as the live integration tests start it: a certificate
+// made with openssl for the test, a server on an ephemeral port, and its control API.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cats/net/ws_client.hpp"
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats::test {
+
+inline std::string fake_binary() {
+  return (std::filesystem::path(CATS_BUILD_DIR) / "bin" / "cats_fake_exchange").string();
+}
+
+inline bool make_cert(const std::filesystem::path& dir) {
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+      "-nodes -days 2 -subj /CN=localhost -addext "
+      "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" +
+      (dir / "key.pem").string() + "' -out '" + (dir / "cert.pem").string() + "' >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+// The fake exchange, started for one test.
+class fake_exchange {
+ public:
+  fake_exchange(const temp_dir& dir, const std::vector<std::string>& args) : dir_(dir) {
+    std::vector<std::string> argv = {fake_binary(),
+                                     "--cert",
+                                     (dir / "cert.pem").string(),
+                                     "--key",
+                                     (dir / "key.pem").string(),
+                                     "--port-file",
+                                     (dir / "port").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (size_t i = 0; i + 1 < args.size(); ++i)
+      if (args[i] == "--count") count_ = std::stoull(args[i + 1]);
+    proc_ = std::make_unique<background>(argv, (dir / "fake.out").string(),
+                                         (dir / "fake.err").string());
+    const bool up = wait_until([&] { return std::filesystem::exists(dir / "port"); }, 10);
+    if (up) port_ = std::stoi(read_file(dir / "port"));
+  }
+  ~fake_exchange() {
+    proc_->signal(SIGTERM);
+    proc_->wait(5);
+  }
+  int port() const { return port_; }
+  /// --count as given (0 = unlimited) and how many events the fake has generated so far.
+  uint64_t count() const { return count_; }
+  uint64_t generated() const {
+    simdjson::dom::parser p;
+    uint64_t n = 0;
+    simdjson::dom::element e;
+    if (p.parse(control("GET", "/control/stats")).get(e) != simdjson::SUCCESS) return 0;
+    return e["generated"].get(n) == simdjson::SUCCESS ? n : 0;
+  }
+  std::string base() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(dir_ / "fake.err"); }
+
+  // A control call (see tools/fake_exchange/README.md); returns the body.
+  std::string control(const std::string& method, const std::string& path) const {
+    net::tls_options tls;
+    tls.ca_file = dir_ / "cert.pem";
+    const net::http_response r =
+        net::https_request(method, "https://" + base() + path, tls, std::chrono::seconds(5));
+    EXPECT_EQ(r.status, 200) << method << " " << path << ": " << r.error << " " << r.body;
+    return r.body;
+  }
+
+ private:
+  const temp_dir& dir_;
+  std::unique_ptr<background> proc_;
+  int port_ = 0;
+  uint64_t count_ = 0;
+};
+
+inline simdjson::dom::element parse_json(simdjson::dom::parser& p, const std::string& text) {
+  simdjson::dom::element e;
+  const auto err = p.parse(text).get(e);
+  EXPECT_EQ(err, simdjson::SUCCESS) << text;
+  return e;
+}
+
+}  // namespace cats::test

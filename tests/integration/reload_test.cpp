@@ -1,0 +1,208 @@
+// Hot reload under load: `cats live` against the fake exchange at a steady trade rate while the
+// strategy's .so is replaced, v1 -> v2 -> v1 ... dozens of times, with a broken build and one that
+// refuses the state in the middle. Every trade must reach exactly one version, in order, and the
+// count (the strategy's state) must carry over every swap.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "integration/fake_exchange.hpp"
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct line {
+  int version;
+  uint64_t trade;
+  int64_t count;
+};
+
+std::vector<line> read_counter_log(const fs::path& file) {
+  std::vector<line> out;
+  if (!fs::exists(file)) return out;
+  std::istringstream in(read_file(file));
+  std::string text;
+  while (std::getline(in, text)) {
+    line l{};
+    if (std::sscanf(text.c_str(), "v%d %llu %lld", &l.version,
+                    reinterpret_cast<unsigned long long*>(&l.trade),
+                    reinterpret_cast<long long*>(&l.count)) == 3)
+      out.push_back(l);
+  }
+  return out;
+}
+
+fs::path build_of(const std::string& variant) {
+  return fs::path(CATS_TEST_PLUGIN_DIR) / ("counter_" + variant + ".so");
+}
+
+// Puts a build in place the two ways users do: copied over the file (close-after-write), or
+// written next to it and renamed into place.
+void install(const fs::path& build, const fs::path& target, bool by_rename) {
+  if (by_rename) {
+    const fs::path tmp = target.parent_path() / ".counter.so.tmp";
+    fs::copy_file(build, tmp, fs::copy_options::overwrite_existing);
+    fs::rename(tmp, target);
+  } else {
+    fs::copy_file(build, target, fs::copy_options::overwrite_existing);
+  }
+}
+
+TEST(HotReload, SwapsUnderLoadLoseNoEventAndCarryTheStateOver) {
+  if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
+  temp_dir dir;
+  ASSERT_TRUE(make_cert(dir.path()));
+  fs::create_directories(dir / "plugins");
+  const fs::path target = dir / "plugins" / "counter.so";
+  install(build_of("v1"), target, false);
+
+  fake_exchange fake(dir, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "2000",
+                           "--trades-only", "--seed", "4"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  std::ostringstream c;
+  c << "[engine]\nplugin_dir = \"" << (dir / "plugins").string() << "\"\n"
+    << "[live]\nstatus_interval = 0\n"
+    << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
+    << fake.base() << "\"\nca_file = \"" << (dir / "cert.pem").string() << "\"\n"
+    << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
+    << "[[strategy]]\nname = \"c\"\nplugin = \"counter\"\n[strategy.params]\nlog = \""
+    << (dir / "counter.log").string() << "\"\n";
+  write_file(dir / "live.toml", c.str());
+  background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
+                   (dir / "out").string()},
+                  (dir / "cats.out").string(), (dir / "cats.err").string());
+  auto log = [&] { return read_counter_log(dir / "counter.log"); };
+  auto cats_log = [&] {
+    return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
+  };
+  ASSERT_TRUE(wait_until([&] { return log().size() > 20; }, 20)) << cats_log();
+
+  int current = 1;
+  int swaps = 0;
+  for (int i = 1; i <= 30; ++i) {
+    if (i == 10 || i == 20) {
+      // A broken build, then one that refuses the running version's state: both are refused
+      // and the running version goes on counting.
+      const std::string bad = i == 10 ? "broken" : "new_state";
+      install(build_of(bad), target, i == 20);
+      ASSERT_TRUE(wait_until(
+          [&] {
+            const std::string l = cats_log();
+            return l.find(i == 10 ? "this build is broken on purpose"
+                                  : "cannot read a version 1 state") != std::string::npos;
+          },
+          10))
+          << cats_log();
+      const size_t before = log().size();
+      ASSERT_TRUE(wait_until([&] { return log().size() > before + 20; }, 10));
+      EXPECT_EQ(log().back().version, current) << "the refused build must not replace v" << current;
+    }
+    const int next = current == 1 ? 2 : 1;
+    install(build_of(next == 1 ? "v1" : "v2"), target, i % 3 == 0);
+    ASSERT_TRUE(wait_until([&] { return !log().empty() && log().back().version == next; }, 10))
+        << "swap " << i << " to v" << next << " did not happen\n"
+        << cats_log();
+    current = next;
+    ++swaps;
+  }
+  // A little more traffic on the last version, then a clean stop.
+  const size_t before = log().size();
+  ASSERT_TRUE(wait_until([&] { return log().size() > before + 50; }, 10));
+  cats.signal(SIGINT);
+  ASSERT_EQ(cats.wait(20), 0) << cats_log();
+
+  const std::vector<line> lines = log();
+  ASSERT_GT(lines.size(), 500u);
+  int transitions = 0;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    // Every trade exactly once, in order, across the versions ...
+    ASSERT_EQ(lines[i].trade, lines[i - 1].trade + 1) << "line " << i;
+    // ... and the count continues through every swap.
+    ASSERT_EQ(lines[i].count, lines[i - 1].count + 1) << "line " << i;
+    if (lines[i].version != lines[i - 1].version) ++transitions;
+    ASSERT_TRUE(lines[i].version == 1 || lines[i].version == 2) << "line " << i;
+  }
+  EXPECT_EQ(lines.front().count, 1);
+  EXPECT_EQ(transitions, swaps);
+
+  simdjson::dom::parser p;
+  simdjson::dom::element summary = parse_json(p, read_file(dir / "out" / "summary.json"));
+  uint64_t reloads = 0, refused = 0;
+  ASSERT_EQ(summary["hot_reload"]["reloads"].get(reloads), simdjson::SUCCESS);
+  ASSERT_EQ(summary["hot_reload"]["refused"].get(refused), simdjson::SUCCESS);
+  EXPECT_EQ(reloads, static_cast<uint64_t>(swaps));
+  EXPECT_EQ(refused, 2u);
+}
+
+TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {
+  if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
+  temp_dir dir;
+  ASSERT_TRUE(make_cert(dir.path()));
+  fs::create_directories(dir / "plugins");
+  install(build_of("v1"), dir / "plugins" / "counter.so", false);
+  install(build_of("v2"), dir / "plugins" / "other.so", false);
+  fake_exchange fake(dir, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "1000",
+                           "--trades-only", "--seed", "5"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto config = [&](bool with_b, const std::string& b_log) {
+    std::ostringstream c;
+    c << "[engine]\nplugin_dir = \"" << (dir / "plugins").string() << "\"\n"
+      << "[live]\nstatus_interval = 0\n"
+      << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
+      << fake.base() << "\"\nca_file = \"" << (dir / "cert.pem").string() << "\"\n"
+      << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
+      << "[[strategy]]\nname = \"a\"\nplugin = \"counter\"\n[strategy.params]\nlog = \""
+      << (dir / "a.log").string() << "\"\n";
+    if (with_b)
+      c << "[[strategy]]\nname = \"b\"\nplugin = \"other\"\n[strategy.params]\nlog = \""
+        << (dir / b_log).string() << "\"\n";
+    write_file(dir / "live.toml", c.str());
+  };
+  config(false, "");
+  background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
+                   (dir / "out").string()},
+                  (dir / "cats.out").string(), (dir / "cats.err").string());
+  auto cats_log = [&] {
+    return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
+  };
+  ASSERT_TRUE(wait_until([&] { return read_counter_log(dir / "a.log").size() > 10; }, 20))
+      << cats_log();
+
+  // SIGHUP with a second strategy in the config: it is added and starts counting.
+  config(true, "b.log");
+  cats.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return read_counter_log(dir / "b.log").size() > 10; }, 10))
+      << cats_log();
+  EXPECT_EQ(read_counter_log(dir / "b.log").front().version, 2);
+  // Changed parameters: the strategy is rebuilt with them, its state carried over.
+  config(true, "b2.log");
+  cats.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return read_counter_log(dir / "b2.log").size() > 10; }, 10))
+      << cats_log();
+  EXPECT_EQ(read_counter_log(dir / "b2.log").front().count,
+            read_counter_log(dir / "b.log").back().count + 1);
+
+  // The first strategy's .so is deleted: it stops; the other runs on.
+  fs::remove(dir / "plugins" / "counter.so");
+  ASSERT_TRUE(wait_until(
+      [&] { return cats_log().find("strategy 'a' stopped: its plugin") != std::string::npos; }, 10))
+      << cats_log();
+  const size_t a_lines = read_counter_log(dir / "a.log").size();
+  const size_t b_lines = read_counter_log(dir / "b2.log").size();
+  ASSERT_TRUE(
+      wait_until([&] { return read_counter_log(dir / "b2.log").size() > b_lines + 50; }, 10));
+  EXPECT_EQ(read_counter_log(dir / "a.log").size(), a_lines);
+  cats.signal(SIGINT);
+  ASSERT_EQ(cats.wait(20), 0) << cats_log();
+}
+
+}  // namespace
+}  // namespace cats::test
