@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set-up, release build and the whole test suite; then the unit tests again under
-# AddressSanitizer + UndefinedBehaviorSanitizer. This is what CI runs (.ci/run).
+# Set-up, release build and the whole test suite; then the unit tests and the integration tests
+# (the live, TLS and hot-reload ones included; not the real-data and SDK-install groups) again
+# under AddressSanitizer + UndefinedBehaviorSanitizer. This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

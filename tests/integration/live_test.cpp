@@ -320,14 +320,15 @@ TEST_F(LiveTest, ARecordedSessionReplaysInABacktestWithTheSameEvents) {
                                "--out", (dir_ / "out").string()},
       (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
   ASSERT_TRUE(wait_until([&] { return fake.generated() >= fake.count(); }, 30));
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(1500ms);
   simdjson::dom::parser p;
   simdjson::dom::element st = parse_json(p, fake.control("GET", "/control/stats"));
   uint64_t last_trade = 0;
   ASSERT_EQ(st["trades"]["BTCUSDT"].get(last_trade), simdjson::SUCCESS);
-  const std::string summary = stop_cats(*rec);
-  const uint64_t recorded = stat(summary, "record", "records");
-  EXPECT_GT(recorded, 1000u) << summary;
+  // Killed, not stopped: the recorder flushes at least once a second, so after a quiet second
+  // nothing of the session may be missing.
+  rec->signal(SIGKILL);
+  rec->wait(10);
 
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir_ / "rec"))

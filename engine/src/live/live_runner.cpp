@@ -43,7 +43,7 @@ class live_session {
   live_session(const run_config& cfg, const live_options& opt)
       : cfg_(cfg),
         opt_(opt),
-        account_(cfg.backtest.initial_cash, "USDT"),
+        account_(cfg.backtest.initial_cash, account_currency(cfg)),
         engine_(instruments_, account_),
         paper_(engine_, paper_config(cfg)),
         queue_(static_cast<size_t>(cfg.live.queue_capacity)),
@@ -150,6 +150,13 @@ class live_session {
   }
 
  private:
+  // The quote asset of the first instrument ("USDT" for BTCUSDT and BTC-USDT).
+  static std::string account_currency(const run_config& cfg) {
+    std::string base, quote;
+    if (!cfg.instruments.empty()) guess_base_quote(cfg.instruments.front().name, base, quote);
+    return quote.empty() ? "QUOTE" : quote;
+  }
+
   static sim_exchange_config paper_config(const run_config& cfg) {
     sim_exchange_config c = cfg.backtest.sim;
     c.event_flags = 0;  // live events, not replay

@@ -275,18 +275,20 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  asio::awaitable<void> write_loop() {
+  // Drains the outbox on the connection it was started for; a later connection starts its own.
+  asio::awaitable<void> write_loop(uint64_t generation) {
     auto self = shared_from_this();
-    writing = true;
+    ws_stream* stream = ws.get();
     try {
-      while (open && !outbox.empty()) {
-        co_await ws->async_write(asio::buffer(outbox.front()), asio::use_awaitable);
+      while (open && generation == connection_id && !outbox.empty()) {
+        co_await stream->async_write(asio::buffer(outbox.front()), asio::use_awaitable);
+        if (generation != connection_id) break;
         outbox.pop_front();
       }
     } catch (const boost::system::system_error& e) {
-      spdlog::warn("{}: send failed: {}", opt.name, describe(e));
+      if (generation == connection_id) spdlog::warn("{}: send failed: {}", opt.name, describe(e));
     }
-    writing = false;
+    if (generation == connection_id) writing = false;
   }
 
   void close_socket() {
@@ -331,7 +333,12 @@ void ws_client::stop() {
 void ws_client::send(std::string text) {
   if (!impl_->open) return;
   impl_->outbox.push_back(std::move(text));
-  if (!impl_->writing) asio::co_spawn(impl_->io, impl_->write_loop(), asio::detached);
+  // One writer at a time (Beast allows one write in flight): set before the coroutine first
+  // runs, or a second send() right after this one would start another.
+  if (!impl_->writing) {
+    impl_->writing = true;
+    asio::co_spawn(impl_->io, impl_->write_loop(impl_->connection_id), asio::detached);
+  }
 }
 
 void ws_client::reconnect(std::string reason) {
