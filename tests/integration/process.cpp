@@ -15,25 +15,32 @@
 
 namespace cats::test {
 
+namespace {
+// Starts argv[0] with stdout and stderr sent to files (and in `cwd` if not empty).
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_file,
+            const std::string& err_file, const std::string& cwd) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  const int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (o < 0 || e < 0) ::_exit(127);
+  ::dup2(o, 1);
+  ::dup2(e, 2);
+  if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+}  // namespace
+
 run_result run(const std::vector<std::string>& argv, const std::string& cwd, int timeout_s) {
   temp_dir d;
   const std::string out_file = (d / "stdout").string(), err_file = (d / "stderr").string();
   run_result r;
-  const pid_t pid = ::fork();
+  const pid_t pid = spawn(argv, out_file, err_file, cwd);
   if (pid < 0) return r;
-  if (pid == 0) {
-    const int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (o < 0 || e < 0) ::_exit(127);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   int status = 0;
   for (;;) {
@@ -61,20 +68,8 @@ std::string abi_version() {
 
 background::background(const std::vector<std::string>& argv, const std::string& out_file,
                        const std::string& err_file) {
-  pid_ = ::fork();
+  pid_ = spawn(argv, out_file, err_file, {});
   if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    const int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (o < 0 || e < 0) ::_exit(127);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
 }
 
 background::~background() {

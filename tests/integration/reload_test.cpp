@@ -56,6 +56,24 @@ void install(const fs::path& build, const fs::path& target, bool by_rename) {
   }
 }
 
+std::string counting_strategy(const std::string& name, const std::string& plugin,
+                              const fs::path& log) {
+  return "[[strategy]]\nname = \"" + name + "\"\nplugin = \"" + plugin +
+         "\"\n[strategy.params]\nlog = \"" + log.string() + "\"\n";
+}
+
+// <dir>/live.toml: Binance trades from the fake exchange, plugins from <dir>/plugins.
+void write_config(const temp_dir& dir, const fake_exchange& fake, const std::string& strategies) {
+  std::ostringstream c;
+  c << "[engine]\nplugin_dir = \"" << (dir / "plugins").string() << "\"\n"
+    << "[live]\nstatus_interval = 0\n"
+    << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
+    << fake.base() << "\"\nca_file = \"" << (dir / "cert.pem").string() << "\"\n"
+    << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
+    << strategies;
+  write_file(dir / "live.toml", c.str());
+}
+
 TEST(HotReload, SwapsUnderLoadLoseNoEventAndCarryTheStateOver) {
   if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
   temp_dir dir;
@@ -67,15 +85,7 @@ TEST(HotReload, SwapsUnderLoadLoseNoEventAndCarryTheStateOver) {
   fake_exchange fake(dir, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "2000",
                            "--trades-only", "--seed", "4"});
   ASSERT_GT(fake.port(), 0) << fake.log();
-  std::ostringstream c;
-  c << "[engine]\nplugin_dir = \"" << (dir / "plugins").string() << "\"\n"
-    << "[live]\nstatus_interval = 0\n"
-    << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
-    << fake.base() << "\"\nca_file = \"" << (dir / "cert.pem").string() << "\"\n"
-    << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
-    << "[[strategy]]\nname = \"c\"\nplugin = \"counter\"\n[strategy.params]\nlog = \""
-    << (dir / "counter.log").string() << "\"\n";
-  write_file(dir / "live.toml", c.str());
+  write_config(dir, fake, counting_strategy("c", "counter", dir / "counter.log"));
   background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
                    (dir / "out").string()},
                   (dir / "cats.out").string(), (dir / "cats.err").string());
@@ -153,18 +163,9 @@ TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {
                            "--trades-only", "--seed", "5"});
   ASSERT_GT(fake.port(), 0) << fake.log();
   auto config = [&](bool with_b, const std::string& b_log) {
-    std::ostringstream c;
-    c << "[engine]\nplugin_dir = \"" << (dir / "plugins").string() << "\"\n"
-      << "[live]\nstatus_interval = 0\n"
-      << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
-      << fake.base() << "\"\nca_file = \"" << (dir / "cert.pem").string() << "\"\n"
-      << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
-      << "[[strategy]]\nname = \"a\"\nplugin = \"counter\"\n[strategy.params]\nlog = \""
-      << (dir / "a.log").string() << "\"\n";
-    if (with_b)
-      c << "[[strategy]]\nname = \"b\"\nplugin = \"other\"\n[strategy.params]\nlog = \""
-        << (dir / b_log).string() << "\"\n";
-    write_file(dir / "live.toml", c.str());
+    write_config(dir, fake,
+                 counting_strategy("a", "counter", dir / "a.log") +
+                     (with_b ? counting_strategy("b", "other", dir / b_log) : std::string()));
   };
   config(false, "");
   background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",

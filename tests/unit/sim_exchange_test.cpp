@@ -118,6 +118,22 @@ struct harness {
     return id;
   }
 
+  // Tick data: the touch moved / a trade printed (paper trading, recorded replays).
+  void quote(const char* bid, const char* ask) {
+    exchange.on_quote(inst, px(bid), px(ask));
+    eng.flush();
+  }
+  void trade(const char* price) {
+    cats_trade_event_t t{};
+    t.header.struct_size = sizeof t;
+    t.header.type = CATS_EVENT_TRADE;
+    t.header.instrument_id = inst;
+    t.price = px(price);
+    t.quantity = px("1");
+    exchange.on_trade(t);
+    eng.flush();
+  }
+
   std::vector<std::string> take() {
     std::vector<std::string> out;
     out.swap(events);
@@ -361,6 +377,75 @@ TEST(SimExchange, ValidationErrorsAreImmediate) {
   r.instrument_id = 99;
   EXPECT_EQ(h.exchange.submit(0, r, id, err), CATS_E_NOT_FOUND);
   EXPECT_TRUE(h.take().empty());
+}
+
+// ---- tick data -----------------------------------------------------------------------------
+
+TEST(SimExchangeTicks, MarketOrderTakesTheTouchWithSlippage) {
+  harness h(10'000 * U);
+  h.quote("99.99", "100.01");
+  h.submit(CATS_SIDE_BUY, "1");
+  h.take();
+  h.quote("100.00", "100.02");
+  // 100.02 x 1.0005 = 100.07001 -> up to the tick: 100.08; fee 0.10008.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 100.08 fee 0.10008 taker pos 1", "order 1 filled filled 1"}));
+  h.submit(CATS_SIDE_SELL, "1");
+  h.take();
+  h.quote("100.10", "100.12");
+  // 100.10 x 0.9995 = 100.04995 -> down to the tick: 100.04; fee 0.10004.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 2 1 @ 100.04 fee 0.10004 taker pos 0", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeTicks, WithoutAQuoteAMarketOrderFillsAtTheNextTrade) {
+  harness h(10'000 * U);
+  h.submit(CATS_SIDE_BUY, "2");
+  h.take();
+  h.trade("50");
+  // 50 x 1.0005 = 50.025 -> 50.03; notional 100.06, fee 0.10006.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 2 @ 50.03 fee 0.10006 taker pos 2", "order 1 filled filled 2"}));
+}
+
+TEST(SimExchangeTicks, AMarketableLimitTakesTheTouchOnArrival) {
+  harness h(10'000 * U);
+  h.quote("99.99", "100.01");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "101");
+  h.take();
+  h.quote("99.99", "100.01");
+  // Taker at the ask, no slippage on limits: fee 100.01 x 0.001 = 0.10001.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 100.01 fee 0.10001 taker pos 1", "order 1 filled filled 1"}));
+}
+
+TEST(SimExchangeTicks, ARestingLimitFillsAsMakerWhenReachedOrTradedThrough) {
+  harness h(10'000 * U);
+  h.quote("99.99", "100.01");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.50");
+  h.take();
+  h.quote("99.98", "100.00");  // not reachable: it rests
+  h.trade("99.50");            // a print at the limit proves nothing about the queue ahead
+  EXPECT_EQ(h.take(), strings{});
+  h.trade("99.49");  // through it: filled at the limit, as maker (fee 2 bps = 0.0199)
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 99.5 fee 0.0199 maker pos 1", "order 1 filled filled 1"}));
+  // A resting sell is hit when the bid comes up to it: at its own price, as maker.
+  h.submit(CATS_SIDE_SELL, "1", CATS_ORDER_LIMIT, "100.50");
+  h.take();
+  h.quote("99.98", "100.00");
+  h.quote("100.50", "100.52");
+  EXPECT_EQ(h.take(),
+            (strings{"fill 2 1 @ 100.5 fee 0.0201 maker pos 0", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeTicks, AnIocLimitNotMarketableAtTheTouchIsCancelled) {
+  harness h(10'000 * U);
+  h.quote("99.99", "100.01");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.00", CATS_TIF_IOC);
+  h.take();
+  h.quote("99.99", "100.01");
+  EXPECT_EQ(h.take(), strings{"order 1 canceled filled 0 (IOC: not marketable at the touch)"});
 }
 
 }  // namespace

@@ -25,30 +25,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench_process.hpp"
+
 namespace fs = std::filesystem;
+using cats::bench::slurp;
+using cats::bench::spawn;
 
 namespace {
-
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err) {
-  std::fflush(stdout);  // or the child's copy of the buffer is printed twice
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(127);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The number after `"key":` in the object that follows `section` (our own summary.json layout).
 std::string json_number(const std::string& text, const std::string& section,
@@ -84,11 +67,7 @@ int main(int argc, char** argv) {
   const fs::path dir = fs::temp_directory_path() / ("cats-latency-" + std::to_string(getpid()));
   fs::create_directories(dir);
   const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  const std::string mk =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-      "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
-      key + " -out " + cert + " >/dev/null 2>&1";
-  if (std::system(mk.c_str()) != 0) {
+  if (!cats::bench::make_cert(cert, key)) {
     std::fprintf(stderr, "openssl could not make a certificate\n");
     return 1;
   }
@@ -107,10 +86,7 @@ int main(int argc, char** argv) {
            "--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", std::to_string(rate), "--count",
            std::to_string(count), "--stamp-ns", "--trades-only"},
           run / "fake.out", run / "fake.err");
-      for (int i = 0; i < 500 && !fs::exists(run / "port"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      std::string port = slurp(run / "port");
-      while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) port.pop_back();
+      const std::string port = cats::bench::wait_for_port(run / "port");
       std::ofstream cfg(run / "live.toml");
       cfg << "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" << CATS_BENCH_PLUGIN_DIR << "\"\n"
           << "[live]\nstatus_interval = 0\nduration = " << seconds + 2

@@ -145,7 +145,9 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       ids[inst.symbol] = inst_id;
       int64_t next_sample = 0;
       record_item it;
+      bool past_end = false;
       for (const fs::path& file : cfg.data.files) {
+        if (past_end) break;
         record_reader reader(file);
         while (reader.next(it)) {
           auto found = ids.find(it.symbol);
@@ -174,7 +176,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
           const int64_t ts = header != nullptr ? header->local_ts_ns : it.book.local_ts_ns;
           ++rep.rows;
           if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
-          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) break;
+          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) {
+            past_end = true;
+            break;
+          }
           if (!started) {
             started = true;
             eng.set_time(ts);
@@ -281,7 +286,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
 
     const replay_stats rs = replay.stats();
     if (cfg.data.format != "cats_record") rep.interval_ns = replay.interval_ns();
-    rep.rows = rs.rows;
+    if (cfg.data.format != "cats_record") rep.rows = rs.rows;
     rep.skipped_rows = rs.skipped;
     rep.gaps = rs.gaps;
     rep.missing_bars = rs.missing_bars;

@@ -214,15 +214,21 @@ void sim_exchange::on_quote(uint32_t instrument_id, int64_t bid, int64_t ask) {
     if (o.instrument_id == instrument_id) {
       const bool buy = o.side == CATS_SIDE_BUY;
       const int64_t touch = buy ? ask : bid;
-      if (touch > 0) {
-        if (o.type == CATS_ORDER_MARKET) {
-          done = execute(o, touch, true, CATS_LIQUIDITY_TAKER);
-        } else if (buy ? touch <= o.limit_price : touch >= o.limit_price) {
-          done = execute(o, touch, false, CATS_LIQUIDITY_TAKER);
-        } else if (o.tif == CATS_TIF_IOC) {
-          post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the touch");
-          done = true;
-        }
+      const bool reached = touch > 0 && (buy ? touch <= o.limit_price : touch >= o.limit_price);
+      if (touch <= 0) {
+        // this side of the book is unknown: wait
+      } else if (o.type == CATS_ORDER_MARKET) {
+        done = execute(o, touch, true, CATS_LIQUIDITY_TAKER);
+      } else if (o.resting) {
+        // The opposite side came to the resting order's price: it was hit there.
+        if (reached) done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
+      } else if (reached) {
+        done = execute(o, touch, false, CATS_LIQUIDITY_TAKER);  // marketable on arrival
+      } else if (o.tif == CATS_TIF_IOC) {
+        post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the touch");
+        done = true;
+      } else {
+        o.resting = true;
       }
     }
     if (done)
@@ -244,18 +250,20 @@ void sim_exchange::on_trade(const cats_trade_event_t& t) {
       const bool touch_known = (buy ? m.ask : m.bid) > 0;
       if (o.type == CATS_ORDER_MARKET) {
         if (!touch_known) done = execute(o, px, true, CATS_LIQUIDITY_TAKER);
-      } else if (o.tif == CATS_TIF_IOC) {
-        if (!touch_known) {
-          if (buy ? px <= o.limit_price : px >= o.limit_price)
-            done = execute(o, px, false, CATS_LIQUIDITY_TAKER);
-          if (!done) {
-            post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the last trade");
-            done = true;
-          }
-        }
-      } else if (buy ? px < o.limit_price : px > o.limit_price) {
+      } else if (o.resting) {
         // Traded through the limit: the resting order was reached whatever its queue place.
-        done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
+        if (buy ? px < o.limit_price : px > o.limit_price)
+          done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
+      } else if (!touch_known) {
+        // No quote yet: the trade price stands in for the touch on arrival.
+        if (buy ? px <= o.limit_price : px >= o.limit_price) {
+          done = execute(o, px, false, CATS_LIQUIDITY_TAKER);
+        } else if (o.tif == CATS_TIF_IOC) {
+          post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the last trade");
+          done = true;
+        } else {
+          o.resting = true;
+        }
       }
     }
     if (done)

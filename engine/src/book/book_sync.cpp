@@ -67,6 +67,11 @@ void binance_book_sync::on_update(book_update&& u) {
 }
 
 void binance_book_sync::on_snapshot(book_update&& s) {
+  if (!requested_) {
+    // Nobody waits for it any more (a reset came in between): a late answer is not applied.
+    stats_.stale_snapshots.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   requested_ = false;
   while (!buffer_.empty() && buffer_.front().last_seq <= s.last_seq) {
     buffer_.pop_front();
@@ -122,6 +127,7 @@ void okx_book_sync::resync(const std::string& why) {
 
 void okx_book_sync::on_message(book_update&& u) {
   if (u.snapshot) {
+    requested_ = false;  // answered: a snapshot that fails its checksum asks again
     book_.assign(u.bids, u.asks);
     if (u.has_checksum && okx_checksum(book_) != u.checksum) {
       stats_.checksum_failures.fetch_add(1, std::memory_order_relaxed);
@@ -130,7 +136,6 @@ void okx_book_sync::on_message(book_update&& u) {
       return;
     }
     synced_ = true;
-    requested_ = false;
     last_seq_ = u.last_seq != 0 ? static_cast<int64_t>(u.last_seq) : -1;
     stats_.snapshots.fetch_add(1, std::memory_order_relaxed);
     const uint32_t flags = CATS_BOOK_FLAG_SNAPSHOT | (ever_synced_ ? CATS_BOOK_FLAG_RESYNC : 0u);

@@ -42,10 +42,10 @@ const char* event_type_name(int32_t type) noexcept {
 }
 
 std::string strategy_slot::kind() const {
-  return to_string(desc.name);
+  return plugin_name;
 }
 std::string strategy_slot::version() const {
-  return to_string(desc.version);
+  return plugin_version;
 }
 std::string strategy_slot::label() const {
   return "'" + name + "' (" + kind() + " " + version() + ")";
@@ -138,7 +138,8 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& ret
   // The state, as an opaque versioned blob.
   std::string blob;
   uint32_t version = 0;
-  if (slot.instance != nullptr && slot.desc.save_state != nullptr) {
+  // A failed or stopped strategy has no state worth handing over: the new build starts fresh.
+  if (slot.instance != nullptr && slot.running && slot.desc.save_state != nullptr) {
     cats_state_sink_t sink{};
     sink.struct_size = sizeof sink;
     sink.context = &blob;
@@ -175,6 +176,8 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& ret
   retired = std::move(slot.library);
   slot.instance = std::exchange(c.instance, nullptr);
   slot.desc = c.desc;
+  slot.plugin_name = to_string(c.desc.name);
+  slot.plugin_version = to_string(c.desc.version);
   slot.on_event = c.desc.on_event;
   slot.library = std::move(c.library);
   slot.host = std::move(c.host);
@@ -245,10 +248,18 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
   slot.name = name;
   slot.library = std::move(library);
   slot.desc = desc;
+  slot.plugin_name = to_string(desc.name);
+  slot.plugin_version = to_string(desc.version);
   slot.params = std::move(params);
   if (slots_.size() >= max_strategies) {
     error = "at most " + std::to_string(max_strategies) + " strategies per engine";
     return false;
+  }
+  for (const auto& other : slots_) {
+    if (other->name == name) {
+      error = "a strategy named '" + name + "' already exists";
+      return false;
+    }
   }
   slot.host = std::make_unique<cats_host_t>();
   slot.host->engine = this;

@@ -60,12 +60,16 @@ void feed_queue::wait(std::chrono::nanoseconds max_wait, std::chrono::nanosecond
   std::unique_lock lock(mutex_);
   sleeping_.store(true, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (empty()) cv_.wait_for(lock, max_wait);
+  if (empty() && !woken_.load(std::memory_order_relaxed))
+    cv_.wait_for(lock, max_wait,
+                 [this] { return !empty() || woken_.load(std::memory_order_relaxed); });
+  woken_.store(false, std::memory_order_relaxed);
   sleeping_.store(false, std::memory_order_relaxed);
 }
 
 void feed_queue::wake() {
   std::lock_guard lock(mutex_);
+  woken_.store(true, std::memory_order_relaxed);
   cv_.notify_one();
 }
 

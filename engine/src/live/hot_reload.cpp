@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <array>
@@ -126,7 +127,17 @@ struct plugin_reloader::impl {
     }
   }
 
+  // A build tool may delete the file and then write the new one (GNU ld, install(1), rm + cp):
+  // wait a moment, and stop the strategies only if the file is still gone.
   void on_file_removed(const fs::path& file) {
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(1500));
+    timer->async_wait([this, file, timer](const boost::system::error_code& ec) {
+      std::error_code fec;
+      if (!ec && !fs::exists(file, fec)) remove_now(file);
+    });
+  }
+
+  void remove_now(const fs::path& file) {
     const fs::path key = normal(file);
     for (watched& w : list) {
       if (w.source != key || !w.active) continue;
@@ -156,6 +167,8 @@ struct plugin_reloader::impl {
       for (size_t off = 0; off + sizeof(inotify_event) <= n;) {
         const auto* ev = reinterpret_cast<const inotify_event*>(buf.data() + off);
         off += sizeof(inotify_event) + ev->len;
+        if ((ev->mask & IN_Q_OVERFLOW) != 0)
+          spdlog::warn("hot reload: the inotify queue overflowed; some plugin changes were missed");
         if (ev->len == 0) continue;
         const std::string name(ev->name);
         if (!is_plugin_file(name)) continue;
@@ -164,8 +177,6 @@ struct plugin_reloader::impl {
         // written (IN_MODIFY) is never loaded.
         if ((ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0) on_file_ready(file, now);
         if ((ev->mask & (IN_DELETE | IN_MOVED_FROM)) != 0) on_file_removed(file);
-        if ((ev->mask & IN_Q_OVERFLOW) != 0)
-          spdlog::warn("hot reload: the inotify queue overflowed; some plugin changes were missed");
       }
       read_events();
     });

@@ -267,7 +267,12 @@ class live_session {
       case feed_item::kind::none:
         return;
     }
-    if (!opt_.record_only) engine_.dispatch(*header);
+    if (!opt_.record_only) {
+      // Fills the new market data caused reach the strategies before the event itself, as in a
+      // replay of the same data.
+      engine_.flush();
+      engine_.dispatch(*header);
+    }
     const int64_t done = wall_clock_ns();
     if (reloader_) reloader_->after_event(done);
     lat_.from_receive.record(done - header->local_ts_ns);

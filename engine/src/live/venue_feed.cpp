@@ -125,54 +125,48 @@ std::string lower(std::string s) {
   return s;
 }
 
-// ---- Binance ------------------------------------------------------------------------------------
-
-class binance_feed final : public venue_feed, private feed_sink {
+// What both venues share: trades, quotes and bars are counted and queued; verified book updates
+// likewise; one book synchroniser per instrument, all starting over after a disconnect; every
+// message goes through the venue's parser and what is not market data is counted.
+template <class Parser, class Sync>
+class queued_feed : public venue_feed, protected feed_sink {
  public:
-  binance_feed(asio::io_context& io, const feed_endpoints& ep, std::vector<feed_subscription> subs,
-               queue_sink& sink, feed_counters& counters)
-      : io_(io), ep_(ep), subs_(std::move(subs)), sink_(sink), c_(counters), parser_(symbols_) {
+  void start() override { client_->start(); }
+  void stop() override { client_->stop(); }
+
+ protected:
+  queued_feed(const feed_endpoints& ep, std::vector<feed_subscription> subs, queue_sink& sink,
+              feed_counters& counters)
+      : subs_(std::move(subs)), sink_(sink), c_(counters), parser_(symbols_) {
     name_ = ep.name;
-    std::string streams;
-    auto add = [&](const std::string& s) { streams += (streams.empty() ? "" : "/") + s; };
-    for (const auto& s : subs_) {
-      symbols_[s.symbol] = s.instrument_id;
-      const std::string l = lower(s.symbol);
-      if (s.trades) add(l + "@trade");
-      if (s.agg_trades) add(l + "@aggTrade");
-      if (s.quotes) add(l + "@bookTicker");
-      if (s.book) {
-        add(l + "@depth@100ms");
-        const uint32_t id = s.instrument_id;
-        const std::string sym = s.symbol;
-        syncs_[id] = std::make_unique<binance_book_sync>(
-            [this](book_update&& u, uint32_t flags) {
-              c_.books.fetch_add(1, std::memory_order_relaxed);
-              sink_.book(std::move(u), flags);
-            },
-            [this, id] { fetch_snapshot(id); },
-            [this, sym](const std::string& why) { spdlog::warn("{} {}: {}", name_, sym, why); },
-            book_stats_);
-      }
-      if (s.bars) add(l + "@kline_" + s.bar_interval);
-    }
+    for (const auto& s : subs_) symbols_[s.symbol] = s.instrument_id;
+  }
+
+  // The synchroniser of one instrument; `request` gets a fresh snapshot.
+  void add_sync(uint32_t id, const std::string& symbol, book_request_fn request) {
+    syncs_[id] = std::make_unique<Sync>(
+        [this](book_update&& u, uint32_t flags) {
+          c_.books.fetch_add(1, std::memory_order_relaxed);
+          sink_.book(std::move(u), flags);
+        },
+        std::move(request),
+        [this, symbol](const std::string& why) { spdlog::warn("{} {}: {}", name_, symbol, why); },
+        book_stats_);
+  }
+
+  net::ws_client::handlers handlers() {
     net::ws_client::handlers h;
     h.on_message = [this](const char* d, size_t n, int64_t ts) {
       const parse_result r = parser_.parse(d, n, ts, *this);
       if (r != parse_result::ok) account(r, name_, parser_.last_error(), d, n, c_);
     };
     h.on_disconnect = [this](const std::string&) {
-      // The diff stream has a hole now: every book starts over from a new snapshot.
+      // The stream has a hole now: every book starts over from a new snapshot.
       for (auto& [id, s] : syncs_) s->reset();
     };
-    client_ = std::make_unique<net::ws_client>(
-        io, ws_options_for(ep, ep.ws_url + "/stream?streams=" + streams), std::move(h));
+    return h;
   }
 
-  void start() override { client_->start(); }
-  void stop() override { client_->stop(); }
-
- private:
   void on_trade(const cats_trade_event_t& e) override {
     c_.trades.fetch_add(1, std::memory_order_relaxed);
     sink_.trade(e);
@@ -185,6 +179,41 @@ class binance_feed final : public venue_feed, private feed_sink {
     c_.bars.fetch_add(1, std::memory_order_relaxed);
     sink_.bar(e);
   }
+
+  std::vector<feed_subscription> subs_;
+  queue_sink& sink_;
+  feed_counters& c_;
+  symbol_map symbols_;
+  Parser parser_;
+  std::unordered_map<uint32_t, std::unique_ptr<Sync>> syncs_;
+};
+
+// ---- Binance ------------------------------------------------------------------------------------
+
+class binance_feed final : public queued_feed<binance::parser, binance_book_sync> {
+ public:
+  binance_feed(asio::io_context& io, const feed_endpoints& ep, std::vector<feed_subscription> subs,
+               queue_sink& sink, feed_counters& counters)
+      : queued_feed(ep, std::move(subs), sink, counters), io_(io), ep_(ep) {
+    std::string streams;
+    auto add = [&](const std::string& s) { streams += (streams.empty() ? "" : "/") + s; };
+    for (const auto& s : subs_) {
+      const std::string l = lower(s.symbol);
+      if (s.trades) add(l + "@trade");
+      if (s.agg_trades) add(l + "@aggTrade");
+      if (s.quotes) add(l + "@bookTicker");
+      if (s.book) {
+        add(l + "@depth@100ms");
+        const uint32_t id = s.instrument_id;
+        add_sync(id, s.symbol, [this, id] { fetch_snapshot(id); });
+      }
+      if (s.bars) add(l + "@kline_" + s.bar_interval);
+    }
+    client_ = std::make_unique<net::ws_client>(
+        io, ws_options_for(ep, ep.ws_url + "/stream?streams=" + streams), handlers());
+  }
+
+ private:
   void on_book(book_update&& u) override {
     auto it = syncs_.find(u.instrument_id);
     if (it != syncs_.end()) it->second->on_update(std::move(u));
@@ -217,7 +246,9 @@ class binance_feed final : public venue_feed, private feed_sink {
             spdlog::warn("{}: depth snapshot {} failed: {}; retrying in 1 s", name_, url, problem);
             auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1));
             timer->async_wait([this, id, timer](const boost::system::error_code& ec) {
-              if (!ec) fetch_snapshot(id);
+              auto again = syncs_.find(id);
+              if (!ec && again != syncs_.end() && again->second->waiting_for_snapshot())
+                fetch_snapshot(id);
             });
             return;
           }
@@ -227,12 +258,6 @@ class binance_feed final : public venue_feed, private feed_sink {
 
   asio::io_context& io_;
   feed_endpoints ep_;
-  std::vector<feed_subscription> subs_;
-  queue_sink& sink_;
-  feed_counters& c_;
-  symbol_map symbols_;
-  binance::parser parser_;
-  std::unordered_map<uint32_t, std::unique_ptr<binance_book_sync>> syncs_;
 };
 
 // ---- OKX ----------------------------------------------------------------------------------------
@@ -249,39 +274,20 @@ std::string okx_candle_channel(const std::string& interval) {
   return out;
 }
 
-class okx_feed final : public venue_feed, private feed_sink {
+class okx_feed final : public queued_feed<okx::parser, okx_book_sync> {
  public:
   okx_feed(asio::io_context& io, const feed_endpoints& ep, std::vector<feed_subscription> subs,
            queue_sink& sink, feed_counters& counters)
-      : subs_(std::move(subs)), sink_(sink), c_(counters), parser_(symbols_) {
-    name_ = ep.name;
+      : queued_feed(ep, std::move(subs), sink, counters) {
     for (const auto& s : subs_) {
-      symbols_[s.symbol] = s.instrument_id;
       if (!s.book) continue;
       const std::string sym = s.symbol;
-      syncs_[s.instrument_id] = std::make_unique<okx_book_sync>(
-          [this](book_update&& u, uint32_t flags) {
-            c_.books.fetch_add(1, std::memory_order_relaxed);
-            sink_.book(std::move(u), flags);
-          },
-          [this, sym] { resubscribe_book(sym); },
-          [this, sym](const std::string& why) { spdlog::warn("{} {}: {}", name_, sym, why); },
-          book_stats_);
+      add_sync(s.instrument_id, sym, [this, sym] { resubscribe_book(sym); });
     }
-    net::ws_client::handlers h;
+    net::ws_client::handlers h = handlers();
     h.on_open = [this] { subscribe(); };
-    h.on_message = [this](const char* d, size_t n, int64_t ts) {
-      const parse_result r = parser_.parse(d, n, ts, *this);
-      if (r != parse_result::ok) account(r, name_, parser_.last_error(), d, n, c_);
-    };
-    h.on_disconnect = [this](const std::string&) {
-      for (auto& [id, s] : syncs_) s->reset();
-    };
     client_ = std::make_unique<net::ws_client>(io, ws_options_for(ep, ep.ws_url), std::move(h));
   }
-
-  void start() override { client_->start(); }
-  void stop() override { client_->stop(); }
 
  private:
   static std::string arg(const std::string& channel, const std::string& inst) {
@@ -306,29 +312,10 @@ class okx_feed final : public venue_feed, private feed_sink {
     client_->send("{\"op\":\"subscribe\",\"args\":[" + arg("books", sym) + "]}");
   }
 
-  void on_trade(const cats_trade_event_t& e) override {
-    c_.trades.fetch_add(1, std::memory_order_relaxed);
-    sink_.trade(e);
-  }
-  void on_quote(const cats_quote_event_t& e) override {
-    c_.quotes.fetch_add(1, std::memory_order_relaxed);
-    sink_.quote(e);
-  }
-  void on_bar(const cats_bar_event_t& e) override {
-    c_.bars.fetch_add(1, std::memory_order_relaxed);
-    sink_.bar(e);
-  }
   void on_book(book_update&& u) override {
     auto it = syncs_.find(u.instrument_id);
     if (it != syncs_.end()) it->second->on_message(std::move(u));
   }
-
-  std::vector<feed_subscription> subs_;
-  queue_sink& sink_;
-  feed_counters& c_;
-  symbol_map symbols_;
-  okx::parser parser_;
-  std::unordered_map<uint32_t, std::unique_ptr<okx_book_sync>> syncs_;
 };
 
 }  // namespace

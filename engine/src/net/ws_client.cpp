@@ -75,6 +75,13 @@ std::shared_ptr<ssl::context> make_context(const tls_options& tls) {
   return ctx;
 }
 
+// A clock that NTP does not step: silence is measured with it.
+int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   asio::ip::make_address(host, ec);
@@ -137,7 +144,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
   bool open = false;
   bool stopped = false;
   std::string forced_reason;
-  std::atomic<int64_t> last_rx{0};  // wall-clock time of the last frame received
+  std::atomic<int64_t> last_rx{0};  // steady-clock time of the last frame received (ns)
   uint64_t connection_id = 0;
 
   asio::awaitable<void> session() {
@@ -152,7 +159,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     t.keep_alive_pings = false;
     ws->set_option(t);
     ws->control_callback([this](websocket::frame_type, beast::string_view) {
-      last_rx.store(wall_clock_ns(), std::memory_order_relaxed);
+      last_rx.store(steady_ns(), std::memory_order_relaxed);
     });
     if (opt.permessage_deflate) {
       websocket::permessage_deflate pmd;
@@ -180,7 +187,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
       boost::system::error_code ec;
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped || !open || generation != connection_id) break;
-      const int64_t silent = wall_clock_ns() - last_rx.load(std::memory_order_relaxed);
+      const int64_t silent = steady_ns() - last_rx.load(std::memory_order_relaxed);
       if (silent >= timeout_ns) {
         forced_reason = "no data for " + std::to_string(silent / 1'000'000) + " ms (read timeout " +
                         std::to_string(opt.read_timeout.count()) + " ms): the connection stalled";
@@ -201,7 +208,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     for (;;) {
       co_await ws->async_read(buf, asio::use_awaitable);
       const int64_t ts = wall_clock_ns();
-      last_rx.store(ts, std::memory_order_relaxed);
+      last_rx.store(steady_ns(), std::memory_order_relaxed);
       const size_t n = buf.size();
       buf.reserve(n + 64);  // simdjson reads up to 64 bytes past the end
       stats.messages.fetch_add(1, std::memory_order_relaxed);
@@ -232,7 +239,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         } else {
           spdlog::info("{}: connected to {}", opt.name, opt.url);
         }
-        last_rx.store(wall_clock_ns(), std::memory_order_relaxed);
+        last_rx.store(steady_ns(), std::memory_order_relaxed);
         ++connection_id;
         asio::co_spawn(io, watchdog(connection_id), asio::detached);
         if (h.on_open) h.on_open();
@@ -243,6 +250,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         reason = e.what();
       }
       open = false;
+      ++connection_id;  // the watchdog and writer of the lost connection end
       writing = false;
       outbox.clear();
       if (ws) {
@@ -281,9 +289,10 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     ws_stream* stream = ws.get();
     try {
       while (open && generation == connection_id && !outbox.empty()) {
-        co_await stream->async_write(asio::buffer(outbox.front()), asio::use_awaitable);
-        if (generation != connection_id) break;
+        // Owned here while Beast reads it: a disconnect clears the outbox meanwhile.
+        const std::string message = std::move(outbox.front());
         outbox.pop_front();
+        co_await stream->async_write(asio::buffer(message), asio::use_awaitable);
       }
     } catch (const boost::system::system_error& e) {
       if (generation == connection_id) spdlog::warn("{}: send failed: {}", opt.name, describe(e));

@@ -11,9 +11,10 @@
 //    limit. Sells mirror this. IOC limits get only the next bar's open.
 //  - On tick data (paper trading, trade/quote replay) orders are matched on the next market event
 //    of their instrument: a market order fills at the touch (best ask for a buy) moved by the
-//    slippage, or at the trade price when no quote is known yet; a limit order that is marketable
-//    then fills as taker at the touch, IOC limits that are not are cancelled, and a resting limit
-//    fills as maker at its price once a trade prints through it (below a buy, above a sell).
+//    slippage, or at the trade price when no quote is known yet. A limit order that is marketable
+//    when it arrives fills as taker at the touch (or the trade price); an IOC that is not is
+//    cancelled; otherwise it rests, and fills as maker at its own price once the opposite touch
+//    reaches it or a trade prints through it (below a buy, above a sell).
 //  - Quantities are rounded down to the lot size. A fill never takes the account beyond its
 //    buying power (equity x leverage, gross exposure, fees included): the affordable part fills
 //    and the rest is cancelled with a reason; nothing affordable means a rejection.
@@ -101,6 +102,7 @@ class sim_exchange final : public order_router {
     int64_t filled_notional = 0;
     uint64_t client_tag;
     int64_t submitted_ts;
+    bool resting = false;  ///< tick data: a limit that was not marketable when it arrived
   };
   struct market_state {
     int64_t last_close = 0;

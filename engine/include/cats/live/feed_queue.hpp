@@ -61,6 +61,7 @@ class feed_queue {
   alignas(64) std::atomic<size_t> head_{0};  // next to pop (consumer)
   alignas(64) std::atomic<size_t> tail_{0};  // next to push (producer)
   alignas(64) std::atomic<bool> sleeping_{false};
+  std::atomic<bool> woken_{false};  // wake() was called: the next wait() returns at once
   std::mutex mutex_;
   std::condition_variable cv_;
 };
