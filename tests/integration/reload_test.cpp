@@ -158,14 +158,18 @@ TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {
   ASSERT_TRUE(make_cert(dir.path()));
   fs::create_directories(dir / "plugins");
   install(build_of("v1"), dir / "plugins" / "counter.so", false);
-  install(build_of("v2"), dir / "plugins" / "other.so", false);
+  // "other" lives outside the watched folder: only SIGHUP reloads it.
+  fs::create_directories(dir / "elsewhere");
+  install(build_of("v2"), dir / "elsewhere" / "other.so", false);
   fake_exchange fake(dir, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "1000",
                            "--trades-only", "--seed", "5"});
   ASSERT_GT(fake.port(), 0) << fake.log();
   auto config = [&](bool with_b, const std::string& b_log) {
-    write_config(dir, fake,
-                 counting_strategy("a", "counter", dir / "a.log") +
-                     (with_b ? counting_strategy("b", "other", dir / b_log) : std::string()));
+    write_config(
+        dir, fake,
+        counting_strategy("a", "counter", dir / "a.log") +
+            (with_b ? counting_strategy("b", (dir / "elsewhere" / "other.so").string(), dir / b_log)
+                    : std::string()));
   };
   config(false, "");
   background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
@@ -190,6 +194,21 @@ TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {
       << cats_log();
   EXPECT_EQ(read_counter_log(dir / "b2.log").front().count,
             read_counter_log(dir / "b.log").back().count + 1);
+  // A new build at the same path, outside the watched folder: SIGHUP swaps it in, state kept.
+  std::this_thread::sleep_for(20ms);  // a modification time that surely differs
+  install(build_of("v1"), dir / "elsewhere" / "other.so", false);
+  cats.signal(SIGHUP);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto l = read_counter_log(dir / "b2.log");
+        return !l.empty() && l.back().version == 1;
+      },
+      10))
+      << cats_log();
+  {
+    const auto l = read_counter_log(dir / "b2.log");
+    for (size_t i = 1; i < l.size(); ++i) ASSERT_EQ(l[i].count, l[i - 1].count + 1) << i;
+  }
 
   // The first strategy's .so is deleted: it stops; the other runs on.
   fs::remove(dir / "plugins" / "counter.so");

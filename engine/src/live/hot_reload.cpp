@@ -31,6 +31,16 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Identifies a build of a file: a rebuilt plugin at the same path has another stamp.
+std::string file_stamp(const fs::path& p) {
+  std::error_code ec;
+  const auto size = fs::file_size(p, ec);
+  if (ec) return {};
+  const auto time = fs::last_write_time(p, ec);
+  if (ec) return {};
+  return std::to_string(size) + ":" + std::to_string(time.time_since_epoch().count());
+}
+
 fs::path normal(const fs::path& p) {
   std::error_code ec;
   fs::path out = fs::weakly_canonical(p, ec);
@@ -47,12 +57,13 @@ struct plugin_reloader::impl {
     fs::path source;  // the .so in the plugin folder it was loaded from
     param_set params;
     bool active = true;
+    std::string stamp;  // size and modification time of `source` when it was loaded
   };
   struct job {
     enum class kind { swap, remove, add, refused } type = kind::refused;
     strategy_candidate candidate;
     uint32_t slot = 0;
-    std::string text;  // removal reason, or the source path for logs
+    std::string text;  // removal reason, the source path for logs, or the file stamp (add)
     std::string name;
     std::shared_ptr<plugin_library> library;
     param_set params;
@@ -123,6 +134,7 @@ struct plugin_reloader::impl {
       }
       j.candidate.ready_ns = ready_ns;
       w->active = true;
+      w->stamp = file_stamp(file);
       post_job(std::move(j));
     }
   }
@@ -229,11 +241,14 @@ struct plugin_reloader::impl {
         j.library = std::move(lib);
         j.params = std::move(params);
         j.source = normal(file);
+        j.text = file_stamp(file);
         post_job(std::move(j));
         continue;
       }
-      if (w->active && w->source == normal(file) && w->params.to_string() == params.to_string())
-        continue;  // unchanged
+      const std::string stamp = file_stamp(file);
+      if (w->active && w->source == normal(file) && w->stamp == stamp &&
+          w->params.to_string() == params.to_string())
+        continue;  // the same build with the same parameters
       job j;
       j.type = job::kind::swap;
       j.text = file.string();
@@ -245,6 +260,7 @@ struct plugin_reloader::impl {
       w->source = normal(file);
       w->params = std::move(params);
       w->active = true;
+      w->stamp = stamp;
       post_job(std::move(j));
     }
     for (watched& w : list) {
@@ -275,7 +291,8 @@ void plugin_reloader::start() {
   if (ec) throw std::runtime_error(m.private_dir.string() + ": cannot create: " + ec.message());
   for (const auto& s : engine_.strategies()) {
     if (!s->library) continue;
-    m.list.push_back({s->host->slot, s->name, normal(s->source), s->params, s->running});
+    m.list.push_back(
+        {s->host->slot, s->name, normal(s->source), s->params, s->running, file_stamp(s->source)});
   }
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) throw std::runtime_error(std::string("inotify_init1: ") + std::strerror(errno));
@@ -361,9 +378,10 @@ void plugin_reloader::apply_pending() {
         engine_.start_one(slot);
         ++stats_.added;
         spdlog::info("SIGHUP: strategy {} added", s.label());
-        asio::post(m.io, [&m, slot, name = j.name, source = j.source, params = s.params] {
-          m.list.push_back({slot, name, source, params, true});
-        });
+        asio::post(m.io,
+                   [&m, slot, name = j.name, source = j.source, params = s.params, stamp = j.text] {
+                     m.list.push_back({slot, name, source, params, true, stamp});
+                   });
         break;
       }
     }
