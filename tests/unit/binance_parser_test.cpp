@@ -18,56 +18,21 @@
 #include "cats/book/order_book.hpp"
 #include "cats/core/fixed.hpp"
 #include "test_util.hpp"
-#include "unit/mutation.hpp"
+#include "unit/feed_test_util.hpp"
 
 namespace cats {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace test;  // the shared parser-test helpers (unit/feed_test_util.hpp)
 
 constexpr int64_t ms = 1'000'000;
-constexpr int64_t local_ts = 1'700'000'000'123'456'789;
 
 fs::path binance_dir() {
   return test::shared_data_dir() / "messages" / "binance";
 }
 
-#define CATS_REQUIRE_DATA()                                                      \
-  do {                                                                           \
-    if (!fs::exists(binance_dir())) {                                            \
-      GTEST_SKIP() << "shared market data is missing: " << binance_dir()         \
-                   << " (set CATS_SHARED_DATA to the folder holding messages/)"; \
-    }                                                                            \
-  } while (0)
-
-/// Exact fixed-point of a decimal literal, through the engine's reference parser.
-int64_t fx(std::string_view s) {
-  int64_t v = 0;
-  EXPECT_EQ(parse_fixed(s, v), parse_error::ok) << s;
-  return v;
-}
-
-/// A message with the padding simdjson needs behind it.
-struct padded {
-  explicit padded(std::string text) : size(text.size()), buf(std::move(text)) {
-    buf.append(64, ' ');
-  }
-  const char* data() const { return buf.data(); }
-  size_t size;
-  std::string buf;
-};
-
-struct recording_sink final : feed_sink {
-  std::vector<cats_trade_event_t> trades;
-  std::vector<cats_quote_event_t> quotes;
-  std::vector<cats_bar_event_t> bars;
-  std::vector<book_update> books;
-  void on_trade(const cats_trade_event_t& e) override { trades.push_back(e); }
-  void on_quote(const cats_quote_event_t& e) override { quotes.push_back(e); }
-  void on_bar(const cats_bar_event_t& e) override { bars.push_back(e); }
-  void on_book(book_update&& u) override { books.push_back(std::move(u)); }
-  size_t total() const { return trades.size() + quotes.size() + bars.size() + books.size(); }
-};
+#define CATS_REQUIRE_DATA() CATS_REQUIRE_DIR(binance_dir())
 
 const symbol_map& symbols() {
   static const symbol_map m = {
@@ -85,16 +50,6 @@ struct fixture : ::testing::Test {
   }
   std::string file(const std::string& name) { return test::read_file(binance_dir() / name); }
 };
-
-void expect_header(const cats_event_t& h, uint32_t size, cats_event_type type, uint32_t id,
-                   int64_t exchange_ns, int64_t local_ns = local_ts) {
-  EXPECT_EQ(h.struct_size, size);
-  EXPECT_EQ(h.type, type);
-  EXPECT_EQ(h.instrument_id, id);
-  EXPECT_EQ(h.flags, 0u);
-  EXPECT_EQ(h.exchange_ts_ns, exchange_ns);
-  EXPECT_EQ(h.local_ts_ns, local_ns);
-}
 
 using BinanceParser = fixture;
 
@@ -723,9 +678,6 @@ TEST_F(BinanceParser, MalformedBookTicker) {
 }
 
 // ---- random mutations of real messages must never crash -----------------------------------------
-
-using test::mutate;
-using test::next_random;
 
 TEST_F(BinanceParser, RandomMutationsNeverCrash) {
   std::vector<std::string> seeds = {trade_msg, R"({"result":null,"id":1})"};

@@ -14,46 +14,22 @@
 #include "cats/book/order_book.hpp"
 #include "cats/core/fixed.hpp"
 #include "test_util.hpp"
-#include "unit/mutation.hpp"
+#include "unit/feed_test_util.hpp"
 
 namespace cats {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace test;  // the shared parser-test helpers (unit/feed_test_util.hpp)
 
 constexpr int64_t ms = 1'000'000;
 constexpr int64_t day_ns = 86'400'000 * ms;
-constexpr int64_t local_ts = 1'700'000'000'987'654'321;
 
 fs::path okx_dir() {
   return test::shared_data_dir() / "messages" / "okx";
 }
 
-#define CATS_REQUIRE_DATA()                                                      \
-  do {                                                                           \
-    if (!fs::exists(okx_dir())) {                                                \
-      GTEST_SKIP() << "shared market data is missing: " << okx_dir()             \
-                   << " (set CATS_SHARED_DATA to the folder holding messages/)"; \
-    }                                                                            \
-  } while (0)
-
-int64_t fx(std::string_view s) {
-  int64_t v = 0;
-  EXPECT_EQ(parse_fixed(s, v), parse_error::ok) << s;
-  return v;
-}
-
-struct recording_sink final : feed_sink {
-  std::vector<cats_trade_event_t> trades;
-  std::vector<cats_quote_event_t> quotes;
-  std::vector<cats_bar_event_t> bars;
-  std::vector<book_update> books;
-  void on_trade(const cats_trade_event_t& e) override { trades.push_back(e); }
-  void on_quote(const cats_quote_event_t& e) override { quotes.push_back(e); }
-  void on_bar(const cats_bar_event_t& e) override { bars.push_back(e); }
-  void on_book(book_update&& u) override { books.push_back(std::move(u)); }
-  size_t total() const { return trades.size() + quotes.size() + bars.size() + books.size(); }
-};
+#define CATS_REQUIRE_DATA() CATS_REQUIRE_DIR(okx_dir())
 
 const symbol_map& symbols() {
   static const symbol_map m = {{"BTC-USDT", 11}, {"BTC-USD", 12}, {"ETH-USDT", 13}};
@@ -65,22 +41,11 @@ struct fixture : ::testing::Test {
   recording_sink sink;
 
   parse_result parse(std::string text, int64_t local = local_ts) {
-    const size_t size = text.size();
-    text.append(64, ' ');
-    return parser.parse(text.data(), size, local, sink);
+    const padded p(std::move(text));
+    return parser.parse(p.data(), p.size, local, sink);
   }
   std::string file(const std::string& name) { return test::read_file(okx_dir() / name); }
 };
-
-void expect_header(const cats_event_t& h, uint32_t size, cats_event_type type, uint32_t id,
-                   int64_t exchange_ns, int64_t local_ns = local_ts) {
-  EXPECT_EQ(h.struct_size, size);
-  EXPECT_EQ(h.type, type);
-  EXPECT_EQ(h.instrument_id, id);
-  EXPECT_EQ(h.flags, 0u);
-  EXPECT_EQ(h.exchange_ts_ns, exchange_ns);
-  EXPECT_EQ(h.local_ts_ns, local_ns);
-}
 
 using OkxParser = fixture;
 
@@ -538,9 +503,6 @@ TEST_F(OkxParser, BrokenJsonUnknownChannelAndSymbol) {
 }
 
 // ---- random mutations of real messages must never crash -----------------------------------------
-
-using test::mutate;
-using test::next_random;
 
 TEST_F(OkxParser, RandomMutationsNeverCrash) {
   std::vector<std::string> seeds = {
