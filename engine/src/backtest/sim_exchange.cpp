@@ -156,121 +156,83 @@ void sim_exchange::on_bar_close(const cats_bar_event_t& bar) {
   m.close_ts = engine_.now();
   m.has_close = true;
   if (config_.fill != fill_model::close) return;
-  for (size_t i = 0; i < working_.size();) {
-    order& o = working_[i];
-    if (o.instrument_id == inst && o.type == CATS_ORDER_MARKET &&
-        execute(o, bar.close, true, CATS_LIQUIDITY_TAKER)) {
-      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
-    } else {
-      ++i;
-    }
-  }
+  match_working(inst, [&](order& o) {
+    return o.type == CATS_ORDER_MARKET && execute(o, bar.close, true, CATS_LIQUIDITY_TAKER);
+  });
 }
 
 void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
-  const uint32_t inst = bar.header.instrument_id;
-  if (!working_.empty()) {
-    // Orders are matched in submission order; ones submitted while this bar is processed wait.
-    for (size_t i = 0; i < working_.size();) {
-      order& o = working_[i];
-      bool done = false;
-      if (o.instrument_id != inst || o.submitted_ts > bar.open_time_ns) {
-        ++i;
-        continue;
-      }
-      const bool buy = o.side == CATS_SIDE_BUY;
-      if (o.type == CATS_ORDER_MARKET) {
-        // In close mode market orders wait for the close (on_bar_close).
-        if (config_.fill == fill_model::next_open)
-          done = execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
-      } else if (o.tif == CATS_TIF_IOC) {
-        const bool crosses = buy ? bar.open <= o.limit_price : bar.open >= o.limit_price;
-        if (crosses) done = execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
-        if (!done) {
-          post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the open");
-          done = true;
-        }
-      } else if (buy ? bar.open < o.limit_price : bar.open > o.limit_price) {
-        done = execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
-      } else if (buy ? bar.low < o.limit_price : bar.high > o.limit_price) {
-        done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
-      }
-      if (done) {
-        working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
-      } else {
-        ++i;
-      }
+  // Orders are matched in submission order; ones submitted while this bar is processed wait.
+  match_working(bar.header.instrument_id, [&](order& o) {
+    if (o.submitted_ts > bar.open_time_ns) return false;
+    const bool buy = o.side == CATS_SIDE_BUY;
+    if (o.type == CATS_ORDER_MARKET) {
+      // In close mode market orders wait for the close (on_bar_close).
+      return config_.fill == fill_model::next_open &&
+             execute(o, bar.open, true, CATS_LIQUIDITY_TAKER);
     }
-  }
+    if (o.tif == CATS_TIF_IOC) {
+      const bool crosses = buy ? bar.open <= o.limit_price : bar.open >= o.limit_price;
+      if (!(crosses && execute(o, bar.open, false, CATS_LIQUIDITY_TAKER)))
+        post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the open");
+      return true;
+    }
+    if (buy ? bar.open < o.limit_price : bar.open > o.limit_price)
+      return execute(o, bar.open, false, CATS_LIQUIDITY_TAKER);
+    if (buy ? bar.low < o.limit_price : bar.high > o.limit_price)
+      return execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
+    return false;
+  });
 }
 
 void sim_exchange::on_quote(uint32_t instrument_id, int64_t bid, int64_t ask) {
   market_state& m = market(instrument_id);
   m.bid = bid;
   m.ask = ask;
-  for (size_t i = 0; i < working_.size();) {
-    order& o = working_[i];
-    bool done = false;
-    if (o.instrument_id == instrument_id) {
-      const bool buy = o.side == CATS_SIDE_BUY;
-      const int64_t touch = buy ? ask : bid;
-      const bool reached = touch > 0 && (buy ? touch <= o.limit_price : touch >= o.limit_price);
-      if (touch <= 0) {
-        // this side of the book is unknown: wait
-      } else if (o.type == CATS_ORDER_MARKET) {
-        done = execute(o, touch, true, CATS_LIQUIDITY_TAKER);
-      } else if (o.resting) {
-        // The opposite side came to the resting order's price: it was hit there.
-        if (reached) done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
-      } else if (reached) {
-        done = execute(o, touch, false, CATS_LIQUIDITY_TAKER);  // marketable on arrival
-      } else if (o.tif == CATS_TIF_IOC) {
-        post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the touch");
-        done = true;
-      } else {
-        o.resting = true;
-      }
+  match_working(instrument_id, [&](order& o) {
+    const bool buy = o.side == CATS_SIDE_BUY;
+    const int64_t touch = buy ? ask : bid;
+    if (touch <= 0) return false;  // this side of the book is unknown: wait
+    if (o.type == CATS_ORDER_MARKET) return execute(o, touch, true, CATS_LIQUIDITY_TAKER);
+    const bool reached = buy ? touch <= o.limit_price : touch >= o.limit_price;
+    if (o.resting) {
+      // The opposite side came to the resting order's price: it was hit there.
+      return reached && execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
     }
-    if (done)
-      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
-    else
-      ++i;
-  }
+    if (reached) return execute(o, touch, false, CATS_LIQUIDITY_TAKER);  // marketable on arrival
+    if (o.tif == CATS_TIF_IOC) {
+      post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the touch");
+      return true;
+    }
+    o.resting = true;
+    return false;
+  });
 }
 
 void sim_exchange::on_trade(const cats_trade_event_t& t) {
-  const uint32_t inst = t.header.instrument_id;
-  const market_state& m = market(inst);
+  const market_state& m = market(t.header.instrument_id);
   const int64_t px = t.price;
-  for (size_t i = 0; i < working_.size();) {
-    order& o = working_[i];
-    bool done = false;
-    if (o.instrument_id == inst) {
-      const bool buy = o.side == CATS_SIDE_BUY;
-      const bool touch_known = (buy ? m.ask : m.bid) > 0;
-      if (o.type == CATS_ORDER_MARKET) {
-        if (!touch_known) done = execute(o, px, true, CATS_LIQUIDITY_TAKER);
-      } else if (o.resting) {
-        // Traded through the limit: the resting order was reached whatever its queue place.
-        if (buy ? px < o.limit_price : px > o.limit_price)
-          done = execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
-      } else if (!touch_known) {
-        // No quote yet: the trade price stands in for the touch on arrival.
-        if (buy ? px <= o.limit_price : px >= o.limit_price) {
-          done = execute(o, px, false, CATS_LIQUIDITY_TAKER);
-        } else if (o.tif == CATS_TIF_IOC) {
-          post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the last trade");
-          done = true;
-        } else {
-          o.resting = true;
-        }
-      }
+  match_working(t.header.instrument_id, [&](order& o) {
+    const bool buy = o.side == CATS_SIDE_BUY;
+    const bool touch_known = (buy ? m.ask : m.bid) > 0;
+    if (o.type == CATS_ORDER_MARKET)
+      return !touch_known && execute(o, px, true, CATS_LIQUIDITY_TAKER);
+    if (o.resting) {
+      // Traded through the limit: the resting order was reached whatever its queue place.
+      return (buy ? px < o.limit_price : px > o.limit_price) &&
+             execute(o, o.limit_price, false, CATS_LIQUIDITY_MAKER);
     }
-    if (done)
-      working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
-    else
-      ++i;
-  }
+    if (touch_known) return false;  // new orders meet the next quote
+    // No quote yet: the trade price stands in for the touch on arrival.
+    if (buy ? px <= o.limit_price : px >= o.limit_price)
+      return execute(o, px, false, CATS_LIQUIDITY_TAKER);
+    if (o.tif == CATS_TIF_IOC) {
+      post_update(o, CATS_ORDER_CANCELED, "IOC: not marketable at the last trade");
+      return true;
+    }
+    o.resting = true;
+    return false;
+  });
 }
 
 bool sim_exchange::below_minimums(const order& o, const instrument_info& inst, int64_t qty,

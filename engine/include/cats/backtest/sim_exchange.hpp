@@ -112,6 +112,17 @@ class sim_exchange final : public order_router {
     int64_t ask = 0;
   };
 
+  /// Offers each working order of the instrument to `match`, in submission order, and removes the
+  /// ones it reports done.
+  template <class Match>
+  void match_working(uint32_t instrument_id, Match&& match) {
+    for (size_t i = 0; i < working_.size();) {
+      if (working_[i].instrument_id == instrument_id && match(working_[i]))
+        working_.erase(working_.begin() + static_cast<std::ptrdiff_t>(i));
+      else
+        ++i;
+    }
+  }
   /// Fills what the account can afford of `o` at `base_price`; returns true if the order is done.
   bool execute(order& o, int64_t base_price, bool apply_slippage, cats_liquidity liquidity);
   /// Rejects (or, after a partial fill, cancels) an opening order below the instrument's minimums.
