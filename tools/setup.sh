@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-program-options-dev  # Boost.DLL, Asio, Beast (headers), program_options
   libssl-dev openssl                          # TLS; the openssl CLI makes the tests' certificates
   libsimdjson-dev zlib1g-dev                  # venue JSON parsing; CRC32 (OKX books, recordings)
+  libzip-dev                                  # reading Binance public-data .zip files directly
   libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                                     # the independent reference in the tests

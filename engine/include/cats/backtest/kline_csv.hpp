@@ -3,13 +3,16 @@
 //   taker_buy_base_volume,taker_buy_quote_volume,ignore
 // with or without a header row; times in epoch milliseconds or (spot files from 2025 on)
 // microseconds, detected per file. Reads through a fixed buffer, so memory does not grow with the
-// file. Every number is parsed exactly into 8-decimal fixed point, never through double.
+// file. Every number is parsed exactly into 8-decimal fixed point, never through double. The path
+// may name a plain, `.gz` or `.zip` file (`archive.zip#entry.csv` for one of several entries).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "cats/util/byte_source.hpp"
 
 namespace cats {
 
@@ -39,7 +42,8 @@ class kline_csv_reader {
   kline_csv_reader(const kline_csv_reader&) = delete;
   kline_csv_reader& operator=(const kline_csv_reader&) = delete;
 
-  /// Opens the file; false with error() set if it cannot be read.
+  /// Opens the file (plain, .gz, .zip or .zip#entry); false with error() set if it cannot be
+  /// read.
   bool open();
   /// The next valid row, the end of the file, or an error ("file:line: what was wrong").
   status next(kline_row& row);
@@ -53,17 +57,13 @@ class kline_csv_reader {
   const std::vector<std::string>& skip_messages() const noexcept { return skip_messages_; }
 
  private:
-  bool fill();
   bool parse_line(const char* begin, const char* end, kline_row& row);
   /// Records a bad row (an error, or a skip in skip mode); always returns false.
   bool reject(uint64_t line, const std::string& what);
 
   std::string path_;
   kline_reader_options options_;
-  int fd_ = -1;
-  std::unique_ptr<char[]> buf_;
-  size_t pos_ = 0, len_ = 0;
-  bool eof_ = false;
+  line_reader lines_;
   uint64_t line_ = 0;
   time_unit unit_ = time_unit::unknown;
   bool had_header_ = false;
@@ -71,7 +71,6 @@ class kline_csv_reader {
   uint64_t skipped_ = 0;
   std::vector<std::string> skip_messages_;
   std::string error_;
-  std::string pending_error_;
 };
 
 }  // namespace cats
