@@ -46,3 +46,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   close(fd);
   return 0;
 }
+
+// The valid input the mutation driver starts from (tests/fuzz/mutation_driver.cpp).
+extern const char* const fuzz_target_name = "kline_csv_fuzz";
+std::string fuzz_seed_file(uint64_t& rng, uint64_t (*next)(uint64_t&)) {
+  std::string out;
+  if (next(rng) % 2)
+    out += "open_time,open,high,low,close,volume,close_time,quote_volume,count,x,y,ignore\n";
+  const bool micros = next(rng) % 3 == 0;
+  int64_t t = 1'640'995'200'000;
+  for (int i = 0; i < 40; ++i, t += 60'000) {
+    const int64_t m = micros ? 1000 : 1;
+    out += std::to_string(t * m) + ",46216.93000000,46731.39,46208.3,46656.13000000,1503.33095," +
+           std::to_string((t + 59'999) * m + (micros ? 999 : 0)) +
+           ",69879986.3904993,38608,806.06536000,37462156.917644,0" + (i % 7 == 0 ? "\r\n" : "\n");
+  }
+  return out;
+}
