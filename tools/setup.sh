@@ -11,6 +11,7 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                                     # the independent reference in the tests
+  chromium                                    # renders the HTML report headless in a test
 )
 
 missing=()
