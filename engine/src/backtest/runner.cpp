@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "cats/backtest/bar_replay.hpp"
+#include "cats/backtest/html_report.hpp"
 #include "cats/backtest/metrics.hpp"
 #include "cats/backtest/sim_exchange.hpp"
 #include "cats/book/book_builder.hpp"
@@ -87,7 +88,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   metrics_accumulator metrics;
   fills_recorder recorder;
   recorder.metrics = &metrics;
-  exchange.set_listener(&recorder);
+  report_collector html(&recorder);  // report.html: forwards fills to the recorder
+  exchange.set_listener(out_dir ? static_cast<fill_listener*>(&html) : &recorder);
   csv_file equity_csv;
 
   try {
@@ -130,6 +132,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
         o += '\n';
         equity_csv.maybe_flush();
       }
+      if (out_dir) html.sample(ts, account.equity(), metrics.drawdown_pct(), last_close);
       ++rep.bars;
     };
 
@@ -334,6 +337,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       recorder.close();
       equity_csv.close();
       write_text(*out_dir / "summary.json", summary_json(rep));
+      html.set_first_price(first_open);
+      write_text(*out_dir / "report.html", render_html_report(rep, html));
     }
   } catch (const std::exception& e) {
     result.exit_code = 1;
