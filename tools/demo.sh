@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up, release build, sample data, and the demo backtest of the reference plugin.
-# Results go to the terminal and to out/demo/ (summary.json, fills.csv, trades.csv, equity.csv).
+# Results go to the terminal and to out/demo/ (summary.json, fills.csv, trades.csv, equity.csv, report.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

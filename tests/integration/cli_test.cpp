@@ -120,7 +120,7 @@ TEST_F(Cli, OutputIsByteIdenticalForIdenticalInput) {
   ASSERT_EQ(ra.exit_code, 0) << ra.err;
   ASSERT_EQ(rb.exit_code, 0) << rb.err;
   EXPECT_EQ(ra.out, rb.out);
-  for (const char* f : {"summary.json", "fills.csv", "trades.csv", "equity.csv"}) {
+  for (const char* f : {"summary.json", "fills.csv", "trades.csv", "equity.csv", "report.html"}) {
     ASSERT_TRUE(fs::exists(a / f)) << f;
     EXPECT_EQ(test::read_file(a / f), test::read_file(b / f)) << f;
   }

@@ -157,7 +157,8 @@ int cmd_backtest(const std::vector<std::string>& args) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     if (out)
-      spdlog::info("wrote summary.json, fills.csv, trades.csv and equity.csv to {}", out->string());
+      spdlog::info("wrote summary.json, fills.csv, trades.csv, equity.csv and report.html to {}",
+                   out->string());
   }
   return result.exit_code;
 }

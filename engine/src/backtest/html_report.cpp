@@ -178,6 +178,13 @@ std::string group(std::string s) {
   return s;
 }
 
+// Whole numbers without decimals (counts, integer parameters), large values with 2, others 4.
+std::string sweep_number(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  if (v == std::trunc(v) && std::abs(v) < 1e15) return group(num(v, 0));
+  return group(num(v, std::abs(v) >= 100 ? 2 : 4));
+}
+
 std::string money(int64_t raw) {
   return group(fixed_to_string(raw, 2));
 }
@@ -673,7 +680,7 @@ std::string render_sweep_html(const sweep_html_input& in) {
     for (const std::string& name : metric_names) {
       const double v = metric_of(row, name);
       o += std::string("<td") + (name == in.metric ? " style=\"font-weight:650\"" : "") + ">" +
-           (std::isfinite(v) ? group(num(v, std::abs(v) >= 1000 ? 2 : 4)) : "n/a") + "</td>";
+           sweep_number(v) + "</td>";
     }
     o += "<td class=\"t" +
          std::string(row.failed ? " neg\">failed: " + html_escape(row.error) : "\">ok") +

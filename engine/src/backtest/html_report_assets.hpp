@@ -28,7 +28,7 @@ margin-bottom:16px;box-shadow:0 1px 2px rgba(16,24,40,.04)}
 .chip{background:#eef2ff;color:#3730a3;border-radius:999px;padding:2px 10px;font-size:12px;
 font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .chip.fail{background:#fee2e2;color:#991b1b}
-.grid3{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 28px}
+.grid3{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:0 28px;align-items:start}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 table.kv td{padding:5px 0;border-bottom:1px solid var(--grid)}
 table.kv td:last-child{text-align:right;font-weight:600}
@@ -179,16 +179,18 @@ function heatMap(host,opts){
   svg.setAttribute("viewBox","0 0 "+W+" "+H);svg.setAttribute("height",H);
   var lo=Infinity,hi=-Infinity;opts.cells.forEach(function(c){if(c[2]!==null){lo=Math.min(lo,c[2]);hi=Math.max(hi,c[2]);}});
   var div=lo<0&&hi>0,ext=Math.max(Math.abs(lo),Math.abs(hi));
-  var good=[21,128,61],bad=[194,65,12],mid=[247,247,247],seq0=[239,246,255],seq1=[37,99,235];
+  var good=[21,128,61],bad=[194,65,12],mid=[247,247,247],seq0=[240,249,243],seq1=[21,128,61];
   var mix=function(a,b,t){return"rgb("+a.map(function(v,i){return Math.round(v+(b[i]-v)*t);}).join(",")+")";};
-  var color=function(v){if(v===null)return"#e5e7eb";
-   if(div){var t=v/ext;if(opts.lowerBetter)t=-t;return t>=0?mix(mid,good,t):mix(mid,bad,-t);}
-   var u=hi>lo?(v-lo)/(hi-lo):1;if(opts.lowerBetter)u=1-u;return mix(seq0,seq1,u);};
+  // Strength in [-1, 1] (diverging around 0) or [0, 1]: how good a value is, for the colour.
+  var strength=function(v){if(div){var t=v/ext;return opts.lowerBetter?-t:t;}
+   var u=hi>lo?(v-lo)/(hi-lo):1;return opts.lowerBetter?1-u:u;};
+  var color=function(v){if(v===null)return"#e5e7eb";var t=strength(v);
+   if(div)return t>=0?mix(mid,good,t):mix(mid,bad,-t);return mix(seq0,seq1,t);};
   var ax=el("g",{"class":"axis"},svg),n=0;
   opts.cells.forEach(function(c){var x=M.l+c[0]*cw,y=M.t+(ny-1-c[1])*ch;
    var r=el("rect",{x:x+1,y:y+1,width:Math.max(1,cw-2),height:ch-2,rx:3,fill:color(c[2])},svg);n++;
    if(cw>46){var t=el("text",{x:x+cw/2,y:y+ch/2+4,"text-anchor":"middle","font-size":11,
-    fill:"#111827"},svg);t.textContent=c[2]===null?"n/a":fmtNum(c[2],Math.abs(c[2])>=100?0:2);}
+    fill:c[2]!==null&&Math.abs(strength(c[2]))>0.6?"#fff":"#111827"},svg);t.textContent=c[2]===null?"n/a":fmtNum(c[2],Math.abs(c[2])>=100?0:2);}
    r.onmousemove=function(ev){var b=svg.getBoundingClientRect();
     tip.innerHTML="<b>"+opts.xName+"="+opts.xs[c[0]]+", "+opts.yName+"="+opts.ys[c[1]]+"</b><br>"+opts.metric+": "+
      fmtNum(c[2],4)+"<br>rank "+c[3]+(c[4]>1?" (best of "+c[4]+" runs)":"");
