@@ -119,17 +119,18 @@ struct harness {
   }
 
   // Tick data: the touch moved / a trade printed (paper trading, recorded replays).
-  void quote(const char* bid, const char* ask) {
-    exchange.on_quote(inst, px(bid), px(ask));
+  void quote(const char* bid, const char* ask, const char* bid_size = "0",
+             const char* ask_size = "0") {
+    exchange.on_quote(inst, px(bid), px(bid_size), px(ask), px(ask_size));
     eng.flush();
   }
-  void trade(const char* price) {
+  void trade(const char* price, const char* qty = "1") {
     cats_trade_event_t t{};
     t.header.struct_size = sizeof t;
     t.header.type = CATS_EVENT_TRADE;
     t.header.instrument_id = inst;
     t.price = px(price);
-    t.quantity = px("1");
+    t.quantity = px(qty);
     exchange.on_trade(t);
     eng.flush();
   }
@@ -398,14 +399,13 @@ TEST(SimExchangeTicks, MarketOrderTakesTheTouchWithSlippage) {
             (strings{"fill 2 1 @ 100.04 fee 0.10004 taker pos 0", "order 2 filled filled 1"}));
 }
 
-TEST(SimExchangeTicks, WithoutAQuoteAMarketOrderFillsAtTheNextTrade) {
+TEST(SimExchangeTicks, WithoutAQuoteAMarketOrderFillsAgainstTheNextTrades) {
   harness h(10'000 * U);
   h.submit(CATS_SIDE_BUY, "2");
   h.take();
-  h.trade("50");
-  // 50 x 1.0005 = 50.025 -> 50.03; notional 100.06, fee 0.10006.
-  EXPECT_EQ(h.take(),
-            (strings{"fill 1 2 @ 50.03 fee 0.10006 taker pos 2", "order 1 filled filled 2"}));
+  h.trade("50", "2");
+  // At the trade's own price, no slippage added: notional 100, fee 0.1.
+  EXPECT_EQ(h.take(), (strings{"fill 1 2 @ 50 fee 0.1 taker pos 2", "order 1 filled filled 2"}));
 }
 
 TEST(SimExchangeTicks, AMarketableLimitTakesTheTouchOnArrival) {
