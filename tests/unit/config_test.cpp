@@ -185,20 +185,21 @@ TEST(Config, LatencySeedAndParticipation) {
   EXPECT_EQ(r.cfg.backtest.sim.participation, fixed_scale);
 
   EXPECT_EQ(with("latency = \"5 ms\"\n").error,
-            "cfg.toml:24:11: backtest.latency: expected a duration such as \"5ms\", or "
+            "cfg.toml:15:11: backtest.latency: expected a duration such as \"5ms\", or "
             "\"uniform:<low>:<high>\", \"normal:<mean>:<stddev>\", \"lognormal:<median>:<sigma>\" "
             "(units ns, us, ms, s), got \"5 ms\"");
   EXPECT_EQ(with("latency = \"uniform:8ms:2ms\"\n").error,
-            "cfg.toml:24:11: backtest.latency: uniform latency: high is below low in "
+            "cfg.toml:15:11: backtest.latency: uniform latency: high is below low in "
             "\"uniform:8ms:2ms\"");
-  EXPECT_EQ(with("latency = 5\n").error.rfind("cfg.toml:24:11: backtest.latency: expected a "
-                                              "duration such as \"5ms\"",
-                                              0),
+  EXPECT_EQ(with("latency = 5\n")
+                .error.rfind("cfg.toml:15:11: backtest.latency: expected a "
+                             "duration such as \"5ms\"",
+                             0),
             0u);
   EXPECT_EQ(with("participation = 1.5\n").error,
-            "cfg.toml:24:17: backtest.participation: must be in (0, 1], got 1.5");
+            "cfg.toml:15:17: backtest.participation: must be in (0, 1], got 1.5");
   EXPECT_EQ(with("seed = -1\n").error,
-            "cfg.toml:24:8: backtest.seed: expected an integer >= 0, got integer -1");
+            "cfg.toml:15:8: backtest.seed: expected an integer >= 0, got integer -1");
 }
 
 TEST(Config, SetErrorsNameTheOverride) {

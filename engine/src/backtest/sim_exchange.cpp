@@ -53,7 +53,8 @@ bool parse_duration(std::string_view t, int64_t& out) {
     return false;
   const size_t dot = num.find('.');
   const std::string_view whole = num.substr(0, dot);
-  const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : num.substr(dot + 1);
+  const std::string_view frac =
+      dot == std::string_view::npos ? std::string_view{} : num.substr(dot + 1);
   if (whole.empty() || frac.find('.') != std::string_view::npos ||
       (dot != std::string_view::npos && frac.empty()))
     return false;
@@ -107,7 +108,8 @@ bool parse_latency(std::string_view text, latency_model& out, std::string& error
     m.type = latency_model::kind::uniform;
     if (!parse_duration(parts[1], m.a_ns) || !parse_duration(parts[2], m.b_ns))
       return error = expected, false;
-    if (m.b_ns < m.a_ns) return error = "uniform latency: high is below low in \"" + std::string(text) + "\"", false;
+    if (m.b_ns < m.a_ns)
+      return error = "uniform latency: high is below low in \"" + std::string(text) + "\"", false;
   } else if (parts[0] == "normal") {
     m.type = latency_model::kind::normal;
     if (!parse_duration(parts[1], m.a_ns) || !parse_duration(parts[2], m.b_ns))
@@ -195,7 +197,8 @@ int64_t draw_latency(const latency_model& m, sim_rng& rng) noexcept {
 
 std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data) {
   auto bps = [](int64_t rate) { return fixed_to_string(rate * 10'000); };
-  std::string out = "fees: taker " + bps(c.taker_fee_rate) + " bps, maker " + bps(c.maker_fee_rate) + " bps. ";
+  std::string out =
+      "fees: taker " + bps(c.taker_fee_rate) + " bps, maker " + bps(c.maker_fee_rate) + " bps. ";
   if (!tick_data) {
     out += std::string("bars: market orders fill at ") +
            (c.fill == fill_model::close ? "the signal bar's close" : "the next bar's open") +
@@ -212,7 +215,7 @@ std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data) {
   out += "ticks: orders, cancels and amends reach the exchange after a latency of " +
          format_latency(c.latency) +
          (c.latency.type == latency_model::kind::fixed ? std::string()
-                                                        : " (seed " + std::to_string(c.seed) + ")") +
+                                                       : " (seed " + std::to_string(c.seed) + ")") +
          "; market orders take the touch with " + bps(c.slippage_rate) +
          " bps slippage up to its displayed size, the rest (or all, without a quote) fills "
          "against later trades at their prices (no added slippage), each trade giving at most " +
@@ -324,20 +327,20 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
   o.type = r.order_type;
   // Market orders keep IOC (the remainder after the first match is cancelled on tick data);
   // stops are GTC.
-  o.tif = r.order_type == CATS_ORDER_LIMIT                                         ? r.time_in_force
+  o.tif = r.order_type == CATS_ORDER_LIMIT                                       ? r.time_in_force
           : r.order_type == CATS_ORDER_MARKET && r.time_in_force == CATS_TIF_IOC ? CATS_TIF_IOC
-                                                                                   : CATS_TIF_GTC;
+                                                                                 : CATS_TIF_GTC;
   o.quantity = round_to_step(r.quantity, inst->lot_size, rounding::down);
   // Never worse than asked: buys round the limit down to the tick, sells up.
-  o.limit_price = r.order_type == CATS_ORDER_LIMIT
-                      ? round_to_step(r.limit_price, inst->tick_size,
-                                      buy ? rounding::down : rounding::up)
-                      : 0;
+  o.limit_price =
+      r.order_type == CATS_ORDER_LIMIT
+          ? round_to_step(r.limit_price, inst->tick_size, buy ? rounding::down : rounding::up)
+          : 0;
   // A stop never triggers before its price: buy stops round up, sell stops down.
-  o.stop_price = r.order_type == CATS_ORDER_STOP_MARKET
-                     ? round_to_step(r.stop_price, inst->tick_size,
-                                     buy ? rounding::up : rounding::down)
-                     : 0;
+  o.stop_price =
+      r.order_type == CATS_ORDER_STOP_MARKET
+          ? round_to_step(r.stop_price, inst->tick_size, buy ? rounding::up : rounding::down)
+          : 0;
   o.client_tag = r.client_tag;
   o.submitted_ts = engine_.now();
   o.arrive_ts = arrival_time(o.instrument_id);
@@ -388,8 +391,7 @@ cats_status_t sim_exchange::cancel(uint32_t owner, uint64_t order_id, std::strin
 
 cats_status_t sim_exchange::amend(uint32_t owner, uint64_t order_id, int64_t new_quantity,
                                   int64_t new_limit_price, std::string& error) {
-  const cats_status_t st =
-      apply_amend(owner, order_id, new_quantity, new_limit_price, error, true);
+  const cats_status_t st = apply_amend(owner, order_id, new_quantity, new_limit_price, error, true);
   if (st != CATS_OK) return st;
   uint32_t inst = 0;
   for (const order& o : working_)
@@ -429,13 +431,12 @@ cats_status_t sim_exchange::apply_amend(uint32_t owner, uint64_t order_id, int64
       quantity == 0 ? o.quantity : round_to_step(quantity, inst.lot_size, rounding::down);
   const int64_t old_price = is_stop ? o.stop_price : o.limit_price;
   const int64_t new_price =
-      price == 0 ? old_price
-                 : round_to_step(price, inst.tick_size,
-                                 (buy != is_stop) ? rounding::down : rounding::up);
+      price == 0
+          ? old_price
+          : round_to_step(price, inst.tick_size, (buy != is_stop) ? rounding::down : rounding::up);
   if (new_qty <= o.filled) {
-    error = "amend: the new quantity " + fixed_to_string(new_qty) +
-            " must be above the filled " + fixed_to_string(o.filled) + " of order " +
-            std::to_string(order_id);
+    error = "amend: the new quantity " + fixed_to_string(new_qty) + " must be above the filled " +
+            fixed_to_string(o.filled) + " of order " + std::to_string(order_id);
     return CATS_E_INVALID_ARGUMENT;
   }
   if (new_price <= 0) {
@@ -603,10 +604,10 @@ int64_t sim_exchange::initial_queue(const order& o, const market_state& m) {
   const bool buy = o.side == CATS_SIDE_BUY;
   const int64_t best = buy ? m.bid : m.ask;
   const int64_t size = buy ? m.bid_size : m.ask_size;
-  if (best <= 0) return -1;                                        // no quote: unknown
+  if (best <= 0) return -1;                                         // no quote: unknown
   if (buy ? o.limit_price > best : o.limit_price < best) return 0;  // improves the best
-  if (o.limit_price == best) return size > 0 ? size : -1;          // joins the best level
-  return -1;                                                       // deeper: unknown
+  if (o.limit_price == best) return size > 0 ? size : -1;           // joins the best level
+  return -1;                                                        // deeper: unknown
 }
 
 bool sim_exchange::take_liquidity(order& o, const market_state& m, const cats_trade_event_t* t) {
@@ -621,7 +622,8 @@ bool sim_exchange::take_liquidity(order& o, const market_state& m, const cats_tr
     return q > 0 && execute(o, t->price, false, CATS_LIQUIDITY_TAKER, q);
   }
   if (touch > 0) {
-    const int64_t q = touch_size > 0 ? round_to_step(touch_size, inst.lot_size, rounding::down) : -1;
+    const int64_t q =
+        touch_size > 0 ? round_to_step(touch_size, inst.lot_size, rounding::down) : -1;
     return q != 0 && execute(o, touch, true, CATS_LIQUIDITY_TAKER, q);
   }
   if (t != nullptr) {
@@ -674,8 +676,9 @@ bool sim_exchange::match_tick(order& o, const market_state& m, const cats_trade_
       return execute(o, ref, false, CATS_LIQUIDITY_TAKER);
     }
     if (o.tif == CATS_TIF_IOC) {
-      post_update(o, CATS_ORDER_CANCELED,
-                  touch > 0 ? "IOC: not marketable at the touch" : "IOC: not marketable at the last trade");
+      post_update(
+          o, CATS_ORDER_CANCELED,
+          touch > 0 ? "IOC: not marketable at the touch" : "IOC: not marketable at the last trade");
       return true;
     }
     o.resting = true;
@@ -687,8 +690,7 @@ bool sim_exchange::match_tick(order& o, const market_state& m, const cats_trade_
     // price behind the order means its level holds nobody else.
     const int64_t best = buy ? m.bid : m.ask;
     const int64_t best_size = buy ? m.bid_size : m.ask_size;
-    if (best == o.limit_price && best_size > 0 &&
-        (o.queue_ahead < 0 || o.queue_ahead > best_size))
+    if (best == o.limit_price && best_size > 0 && (o.queue_ahead < 0 || o.queue_ahead > best_size))
       o.queue_ahead = best_size;
     else if (best > 0 && (buy ? best < o.limit_price : best > o.limit_price))
       o.queue_ahead = 0;

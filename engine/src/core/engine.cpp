@@ -611,13 +611,13 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
     // Fields beyond the plugin's struct stay zero; a stop needs the 1.2 field that carries it.
     if (req.order_type == CATS_ORDER_STOP_MARKET &&
         !CATS_HAS_FIELD(request, cats_order_request_t, stop_price))
-      return error_out(h, CATS_E_INVALID_ARGUMENT,
-                       "a stop-market order needs ABI 1.2's stop_price, but the request's "
-                       "struct_size is " +
-                           std::to_string(request->struct_size) + " (1.2 needs " +
-                           std::to_string(offsetof(cats_order_request_t, stop_price) +
-                                          sizeof(cats_fixed_t)) +
-                           ")");
+      return error_out(
+          h, CATS_E_INVALID_ARGUMENT,
+          "a stop-market order needs ABI 1.2's stop_price, but the request's "
+          "struct_size is " +
+              std::to_string(request->struct_size) + " (1.2 needs " +
+              std::to_string(offsetof(cats_order_request_t, stop_price) + sizeof(cats_fixed_t)) +
+              ")");
     std::string err;
     const cats_status_t st = e->router()->submit(h->slot, req, *out_order_id, err);
     if (st != CATS_OK) return error_out(h, st, std::move(err));

@@ -233,7 +233,9 @@ class order_update {
   fixed filled_quantity() const noexcept { return fixed::from_raw(e_->filled_quantity); }
   fixed avg_fill_price() const noexcept { return fixed::from_raw(e_->avg_fill_price); }
   fixed limit_price() const noexcept { return fixed::from_raw(e_->limit_price); }
-  cats_order_type order_type() const noexcept { return static_cast<cats_order_type>(e_->order_type); }
+  cats_order_type order_type() const noexcept {
+    return static_cast<cats_order_type>(e_->order_type);
+  }
   cats_time_in_force time_in_force() const noexcept {
     return static_cast<cats_time_in_force>(e_->time_in_force);
   }
@@ -491,7 +493,8 @@ class context {
   }
   uint64_t buy_limit(uint32_t instrument_id, fixed quantity, fixed price, uint64_t client_tag = 0,
                      cats_time_in_force tif = CATS_TIF_GTC) const {
-    return submit({instrument_id, CATS_SIDE_BUY, CATS_ORDER_LIMIT, tif, quantity, price, client_tag});
+    return submit(
+        {instrument_id, CATS_SIDE_BUY, CATS_ORDER_LIMIT, tif, quantity, price, client_tag});
   }
   uint64_t sell_limit(uint32_t instrument_id, fixed quantity, fixed price, uint64_t client_tag = 0,
                       cats_time_in_force tif = CATS_TIF_GTC) const {

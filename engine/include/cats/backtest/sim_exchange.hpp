@@ -179,7 +179,7 @@ class sim_exchange final : public order_router {
     uint64_t client_tag;
     int64_t submitted_ts;
     int64_t stop_price = 0;
-    int64_t arrive_ts = 0;  ///< tick data: when the order reaches the exchange (latency)
+    int64_t arrive_ts = 0;     ///< tick data: when the order reaches the exchange (latency)
     int64_t queue_ahead = -1;  ///< tick data, resting limits: estimated size ahead; -1 unknown
     bool arrived = false;      ///< tick data: its first matching event has happened
     bool resting = false;      ///< tick data: a limit that was not marketable when it arrived
