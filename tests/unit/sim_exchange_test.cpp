@@ -908,5 +908,64 @@ TEST(SimExchangeFills, DescribeFillRulesNamesTheAssumptions) {
   EXPECT_NE(bars.find("fees: taker 10 bps, maker 2 bps"), std::string::npos) << bars;
 }
 
+// Through the C++ wrapper and the host API table, as a plugin would do it.
+class stop_trader final : public cats::strategy {
+ public:
+  stop_trader(cats::context& c, const cats::params&) : strategy(c) {}
+  void on_bar(const cats::bar& b) override {
+    if (++bars_ != 1) return;
+    const auto i = b.instrument_id();
+    ctx().buy_stop(i, cats::fixed::from_int(1), cats::fixed::from_int(105));
+    const uint64_t p = ctx().buy_post_only(i, cats::fixed::from_int(1), cats::fixed::from_int(95));
+    amend_ok_ = ctx().amend(p, cats::fixed::from_int(2), cats::fixed::from_int(96));
+    amend_unknown_ = ctx().amend(999, cats::fixed::from_int(1));
+    error_ = std::string(ctx().last_error());
+  }
+  void on_order_update(const cats::order_update& u) override {
+    g_events->push_back("t order " + std::to_string(u.order_id()) + " type " +
+                        std::to_string(u.order_type()) + " qty " + u.quantity().to_string() +
+                        " limit " + u.limit_price().to_string() + " stop " +
+                        u.stop_price().to_string() + " " + std::string(u.reason()));
+  }
+  void on_fill(const cats::fill& f) override {
+    g_events->push_back("t fill " + std::to_string(f.order_id()) + " " + f.quantity().to_string() +
+                        " @ " + f.price().to_string());
+  }
+  static inline bool amend_ok_ = false, amend_unknown_ = true;
+  static inline std::string error_;
+
+ private:
+  int bars_ = 0;
+};
+
+TEST(SimExchangeStops, AStrategyPlacesStopsAndPostOnlyOrdersAndAmendsThroughTheWrapper) {
+  harness h(10'000 * U);
+  std::string err;
+  ASSERT_TRUE(h.eng.add_strategy("t", *cats::detail::entry<stop_trader>("t", "1", ""), {}, err))
+      << err;
+  h.eng.start();
+  auto bar = [&](const char* o, const char* hi, const char* lo, const char* c) {
+    h.bar(o, hi, lo, c);
+    cats_bar_event_t b{};
+    b.header.struct_size = sizeof b;
+    b.header.type = CATS_EVENT_BAR;
+    b.header.instrument_id = h.inst;
+    b.header.exchange_ts_ns = h.next_open;
+    b.close = px(c);
+    h.eng.dispatch(b.header);
+  };
+  bar("100", "101", "99", "100");
+  EXPECT_TRUE(stop_trader::amend_ok_);
+  EXPECT_FALSE(stop_trader::amend_unknown_);
+  EXPECT_EQ(stop_trader::error_, "no working order 999 of this strategy");
+  EXPECT_EQ(h.take(), (strings{"t order 1 type 3 qty 1 limit 0 stop 105 ",
+                               "t order 2 type 2 qty 1 limit 95 stop 0 ",
+                               "t order 2 type 2 qty 2 limit 96 stop 0 amended"}));
+  // Long-or-flat path 98 -> 95.5 -> 106: the post-only buy at 96 first (maker), then the stop.
+  bar("98", "106", "95.5", "104");
+  EXPECT_EQ(h.take(), (strings{"t fill 2 2 @ 96", "t order 2 type 2 qty 2 limit 96 stop 0 ",
+                               "t fill 1 1 @ 105.06", "t order 1 type 3 qty 1 limit 0 stop 105 "}));
+}
+
 }  // namespace
 }  // namespace cats

@@ -468,10 +468,9 @@ cats_status_t sim_exchange::apply_amend(uint32_t owner, uint64_t order_id, int64
   return CATS_OK;
 }
 
-void sim_exchange::apply_pending(uint32_t instrument_id) {
-  (void)instrument_id;
-  if (pending_.empty() || pending_.front().arrive_ts > engine_.now()) return;
-  const int64_t now = engine_.now();
+void sim_exchange::apply_pending(bool all) {
+  const int64_t now = all ? std::numeric_limits<int64_t>::max() : engine_.now();
+  if (pending_.empty() || pending_.front().arrive_ts > now) return;
   size_t done = 0;
   // Arrival times never decrease, so the due actions are a prefix.
   while (done < pending_.size() && pending_[done].arrive_ts <= now) {
@@ -529,6 +528,7 @@ void sim_exchange::on_bar_close(const cats_bar_event_t& bar) {
 void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
   const uint32_t inst = bar.header.instrument_id;
   market(inst).bars = true;
+  apply_pending(true);  // sent before the first bar was known to be one: bars have no latency
   // The pessimistic path: long or flat fears the low, so it comes first; short fears the high.
   const bool low_first = engine_.account().position(inst).quantity >= 0;
   const int64_t down = bar.open - bar.low, up = bar.high - bar.open;
@@ -720,13 +720,13 @@ void sim_exchange::on_quote(uint32_t instrument_id, int64_t bid, int64_t bid_siz
   m.ask = ask;
   m.bid_size = bid > 0 ? bid_size : 0;
   m.ask_size = ask > 0 ? ask_size : 0;
-  apply_pending(instrument_id);
+  apply_pending(false);
   match_working(instrument_id, [&](order& o) { return match_tick(o, m, nullptr); });
 }
 
 void sim_exchange::on_trade(const cats_trade_event_t& t) {
   const market_state& m = market(t.header.instrument_id);
-  apply_pending(t.header.instrument_id);
+  apply_pending(false);
   match_working(t.header.instrument_id, [&](order& o) { return match_tick(o, m, &t); });
 }
 

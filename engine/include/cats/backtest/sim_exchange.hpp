@@ -226,8 +226,8 @@ class sim_exchange final : public order_router {
   bool take_liquidity(order& o, const market_state& m, const cats_trade_event_t* t);
   /// Tick data: queue estimate of a limit that starts resting now.
   static int64_t initial_queue(const order& o, const market_state& m);
-  /// Tick data: applies cancels and amends that have reached the exchange by now.
-  void apply_pending(uint32_t instrument_id);
+  /// Applies the cancels and amends that have reached the exchange by now (`all`: every one).
+  void apply_pending(bool all);
   cats_status_t apply_amend(uint32_t owner, uint64_t order_id, int64_t quantity, int64_t price,
                             std::string& error, bool validate_only);
   /// When an action sent now reaches the exchange of `instrument_id`.
