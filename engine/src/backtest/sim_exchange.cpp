@@ -209,7 +209,8 @@ std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data) {
            "path reaches them; a limit fills at its price as maker when the bar trades through "
            "it (at the open as taker after a gap); a stop fills at its price plus slippage as "
            "taker (at the open after a gap); post-only limits marketable at the open are "
-           "rejected; no volume limit.";
+           "rejected; no volume limit" +
+           std::string(c.latency.is_zero() ? "." : "; latency applies to tick data only.");
     return out;
   }
   out += "ticks: orders, cancels and amends reach the exchange after a latency of " +
