@@ -87,7 +87,8 @@ TEST(Config, UnknownKeysListTheValidOnes) {
   text.replace(text.find("fee_bps = 7.5"), 13, "fe_bps = 7.5");
   EXPECT_EQ(load(text).error,
             "cfg.toml:12:1: unknown key 'fe_bps' in [backtest]; valid keys: initial_cash, fill, "
-            "fee_bps, maker_fee_bps, slippage_bps, leverage, start, end");
+            "fee_bps, maker_fee_bps, slippage_bps, leverage, latency, seed, participation, start, "
+            "end");
   EXPECT_EQ(load(std::string(good) + "\n[extra]\n").error,
             "cfg.toml:23:2: unknown top-level key 'extra'; valid keys: engine, data, backtest, "
             "strategy, live, record, venues, instrument");
@@ -155,13 +156,60 @@ TEST(Config, SetOverridesAnyKey) {
   EXPECT_EQ(p[1].second.i, 50);
 }
 
+TEST(Config, LatencySeedAndParticipation) {
+  auto with = [](const std::string& lines) {
+    std::string text = good;
+    const std::string at = "start = 2024-01-02\n";
+    text.replace(text.find(at), at.size(), at + lines);
+    return load(text);
+  };
+  auto r = with("latency = \"1.5ms\"\nseed = 7\nparticipation = 0.25\n");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.backtest.sim.latency.type, latency_model::kind::fixed);
+  EXPECT_EQ(r.cfg.backtest.sim.latency.a_ns, 1'500'000);
+  EXPECT_EQ(r.cfg.backtest.sim.seed, 7u);
+  EXPECT_EQ(r.cfg.backtest.sim.participation, 25'000'000);
+  r = with("latency = \"uniform:2ms:8ms\"\n");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.backtest.sim.latency.type, latency_model::kind::uniform);
+  EXPECT_EQ(r.cfg.backtest.sim.latency.a_ns, 2'000'000);
+  EXPECT_EQ(r.cfg.backtest.sim.latency.b_ns, 8'000'000);
+  r = with("latency = \"lognormal:5ms:0.5\"\n");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.backtest.sim.latency.type, latency_model::kind::lognormal);
+  EXPECT_EQ(r.cfg.backtest.sim.latency.sigma, 0.5);
+  // Defaults: no latency, seed 1, the whole trade.
+  r = load(good);
+  EXPECT_TRUE(r.cfg.backtest.sim.latency.is_zero());
+  EXPECT_EQ(r.cfg.backtest.sim.seed, 1u);
+  EXPECT_EQ(r.cfg.backtest.sim.participation, fixed_scale);
+
+  EXPECT_EQ(with("latency = \"5 ms\"\n").error,
+            "cfg.toml:15:11: backtest.latency: expected a duration such as \"5ms\", or "
+            "\"uniform:<low>:<high>\", \"normal:<mean>:<stddev>\", \"lognormal:<median>:<sigma>\" "
+            "(units ns, us, ms, s), got \"5 ms\"");
+  EXPECT_EQ(with("latency = \"uniform:8ms:2ms\"\n").error,
+            "cfg.toml:15:11: backtest.latency: uniform latency: high is below low in "
+            "\"uniform:8ms:2ms\"");
+  EXPECT_EQ(with("latency = 5\n")
+                .error.rfind("cfg.toml:15:11: backtest.latency: expected a "
+                             "duration such as \"5ms\"",
+                             0),
+            0u);
+  EXPECT_EQ(with("participation = 1.5\n").error,
+            "cfg.toml:15:17: backtest.participation: must be in (0, 1], got 1.5");
+  EXPECT_EQ(with("seed = -1\n").error,
+            "cfg.toml:15:8: backtest.seed: expected an integer >= 0, got integer -1");
+}
+
 TEST(Config, SetErrorsNameTheOverride) {
   EXPECT_EQ(load(good, {"backtest.fee_bps=abc"}).error,
             "--set backtest.fee_bps=abc: backtest.fee_bps: expected a number >= 0 (taker fee in "
             "basis points), got string \"abc\"");
   EXPECT_EQ(load(good, {"backtest.fe_bps=1"}).error,
             "--set backtest.fe_bps=1: unknown key 'fe_bps' in [backtest]; valid keys: "
-            "initial_cash, fill, fee_bps, maker_fee_bps, slippage_bps, leverage, start, end");
+            "initial_cash, fill, fee_bps, maker_fee_bps, slippage_bps, leverage, latency, seed, "
+            "participation, start, end");
   EXPECT_EQ(load(good, {"strategy.nope.fast=1"}).error,
             "--set strategy.nope.fast=1: no [[strategy]] named 'nope' (strategies: sma)");
   EXPECT_EQ(load(good, {"fee_bps"}).error,

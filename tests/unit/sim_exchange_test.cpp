@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <cats/strategy.hpp>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -50,17 +51,22 @@ struct harness {
   int64_t next_open = t0;
   uint32_t inst = 0;
 
+  static sim_exchange_config costs(fill_model fill = fill_model::next_open) {
+    sim_exchange_config c;
+    c.fill = fill;
+    c.taker_fee_rate = px("0.001");   // 10 bps
+    c.maker_fee_rate = px("0.0002");  // 2 bps
+    c.slippage_rate = px("0.0005");   // 5 bps
+    c.leverage = U;
+    return c;
+  }
+
   explicit harness(int64_t cash, fill_model fill = fill_model::next_open, int64_t min_notional = 0,
                    int64_t min_quantity = 0)
-      : account(cash, "USDT"), eng(instruments, account), exchange(eng, [&] {
-          sim_exchange_config c;
-          c.fill = fill;
-          c.taker_fee_rate = px("0.001");   // 10 bps
-          c.maker_fee_rate = px("0.0002");  // 2 bps
-          c.slippage_rate = px("0.0005");   // 5 bps
-          c.leverage = U;
-          return c;
-        }()) {
+      : harness(cash, costs(fill), min_notional, min_quantity) {}
+  harness(int64_t cash, const sim_exchange_config& config, int64_t min_notional = 0,
+          int64_t min_quantity = 0)
+      : account(cash, "USDT"), eng(instruments, account), exchange(eng, config) {
     instrument_info i;
     i.symbol = "BINANCE:TEST";
     i.venue = "BINANCE";
@@ -119,20 +125,46 @@ struct harness {
   }
 
   // Tick data: the touch moved / a trade printed (paper trading, recorded replays).
-  void quote(const char* bid, const char* ask) {
-    exchange.on_quote(inst, px(bid), px(ask));
+  void quote(const char* bid, const char* ask, const char* bid_size = "0",
+             const char* ask_size = "0") {
+    exchange.on_quote(inst, px(bid), px(bid_size), px(ask), px(ask_size));
     eng.flush();
   }
-  void trade(const char* price) {
+  void trade(const char* price, const char* qty = "1") {
     cats_trade_event_t t{};
     t.header.struct_size = sizeof t;
     t.header.type = CATS_EVENT_TRADE;
     t.header.instrument_id = inst;
     t.price = px(price);
-    t.quantity = px("1");
+    t.quantity = px(qty);
     exchange.on_trade(t);
     eng.flush();
   }
+
+  uint64_t submit_stop(cats_side side, const char* qty, const char* stop) {
+    cats_order_request_t r{};
+    r.struct_size = sizeof r;
+    r.instrument_id = inst;
+    r.side = side;
+    r.order_type = CATS_ORDER_STOP_MARKET;
+    r.quantity = px(qty);
+    r.stop_price = px(stop);
+    uint64_t id = 0;
+    std::string err;
+    EXPECT_EQ(exchange.submit(0, r, id, err), CATS_OK) << err;
+    eng.flush();
+    return id;
+  }
+  cats_status_t amend(uint64_t id, const char* qty, const char* price,
+                      std::string* error = nullptr) {
+    std::string err;
+    const cats_status_t st = exchange.amend(0, id, px(qty), px(price), err);
+    if (error != nullptr) *error = err;
+    eng.flush();
+    return st;
+  }
+  // Tick data: the engine clock at t0 + `ms` milliseconds.
+  void at_ms(double ms) { eng.set_time(t0 + static_cast<int64_t>(ms * 1e6)); }
 
   std::vector<std::string> take() {
     std::vector<std::string> out;
@@ -398,14 +430,13 @@ TEST(SimExchangeTicks, MarketOrderTakesTheTouchWithSlippage) {
             (strings{"fill 2 1 @ 100.04 fee 0.10004 taker pos 0", "order 2 filled filled 1"}));
 }
 
-TEST(SimExchangeTicks, WithoutAQuoteAMarketOrderFillsAtTheNextTrade) {
+TEST(SimExchangeTicks, WithoutAQuoteAMarketOrderFillsAgainstTheNextTrades) {
   harness h(10'000 * U);
   h.submit(CATS_SIDE_BUY, "2");
   h.take();
-  h.trade("50");
-  // 50 x 1.0005 = 50.025 -> 50.03; notional 100.06, fee 0.10006.
-  EXPECT_EQ(h.take(),
-            (strings{"fill 1 2 @ 50.03 fee 0.10006 taker pos 2", "order 1 filled filled 2"}));
+  h.trade("50", "2");
+  // At the trade's own price, no slippage added: notional 100, fee 0.1.
+  EXPECT_EQ(h.take(), (strings{"fill 1 2 @ 50 fee 0.1 taker pos 2", "order 1 filled filled 2"}));
 }
 
 TEST(SimExchangeTicks, AMarketableLimitTakesTheTouchOnArrival) {
@@ -446,6 +477,494 @@ TEST(SimExchangeTicks, AnIocLimitNotMarketableAtTheTouchIsCancelled) {
   h.take();
   h.quote("99.99", "100.01");
   EXPECT_EQ(h.take(), strings{"order 1 canceled filled 0 (IOC: not marketable at the touch)"});
+}
+
+// ---- ABI 1.2 order types and the intrabar path (bars) -------------------------------------------
+
+TEST(SimExchangeStops, BuyStopTriggersWhenTheHighReachesItAndFillsAtTheStopPlusSlippage) {
+  harness h(10'000 * U);
+  h.bar("100", "101", "99", "100");
+  h.submit_stop(CATS_SIDE_BUY, "1", "105");
+  EXPECT_EQ(h.take(), strings{"order 1 new filled 0"});
+  h.bar("100", "104", "99", "103");  // below the stop
+  EXPECT_TRUE(h.take().empty());
+  h.bar("103", "105", "102", "104");  // the high reaches 105 exactly: triggered
+  // 105 x 1.0005 = 105.0525, up to the tick: 105.06; fee 0.10506.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 105.06 fee 0.10506 taker pos 1", "order 1 filled filled 1"}));
+}
+
+TEST(SimExchangeStops, AGapThroughTheStopFillsAtTheOpen) {
+  harness h(10'000 * U);
+  h.bar("100", "101", "99", "100");
+  h.submit_stop(CATS_SIDE_BUY, "1", "105");
+  h.submit_stop(CATS_SIDE_SELL, "1", "90");
+  h.take();
+  h.bar("107", "108", "106", "107");
+  // 107 x 1.0005 = 107.0535 -> 107.06, fee 0.10706. The sell stop at 90 is untouched.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 107.06 fee 0.10706 taker pos 1", "order 1 filled filled 1"}));
+  h.bar("85", "86", "84", "85");
+  // Sell stop gapped through: 85 x 0.9995 = 84.9575 -> down to 84.95, fee 0.08495.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 2 1 @ 84.95 fee 0.08495 taker pos 0", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeStops, PostOnlyOnBarsIsRejectedWhenMarketableAtTheOpenElseRestsAsMaker) {
+  harness h(10'000 * U);
+  h.bar("100", "101", "99", "100");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "100", CATS_TIF_POST_ONLY);
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.5", CATS_TIF_POST_ONLY);
+  h.take();
+  h.bar("100", "101", "99", "100");
+  // 99.5 x 0.0002 = 0.0199.
+  EXPECT_EQ(h.take(),
+            (strings{"order 1 rejected filled 0 (post-only would take: buy limit 100 >= open 100)",
+                     "fill 2 1 @ 99.5 fee 0.0199 maker pos 1", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeStops, LongPositionMeetsTheLowFirstSoTheStopFillsBeforeTheTakeProfit) {
+  harness h(10'000 * U);
+  h.bar("100", "101", "99", "100");
+  h.submit(CATS_SIDE_BUY, "1");
+  h.bar("100", "101", "99", "100");                        // long 1 at 100.05
+  h.submit(CATS_SIDE_SELL, "1", CATS_ORDER_LIMIT, "103");  // take-profit, submitted first
+  h.submit_stop(CATS_SIDE_SELL, "1", "97");                // stop-loss
+  h.take();
+  h.bar("100", "104", "96", "101");
+  // Path 100 -> 96 -> 104 -> 101: the stop at 97 first (97 x 0.9995 = 96.9515 -> 96.95, fee
+  // 0.09695), then the limit at 103 (maker, 0.0206), which now opens a short.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 3 1 @ 96.95 fee 0.09695 taker pos 0", "order 3 filled filled 1",
+                     "fill 2 1 @ 103 fee 0.0206 maker pos -1", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeStops, ShortPositionMeetsTheHighFirst) {
+  harness h(10'000 * U);
+  h.bar("100", "101", "99", "100");
+  h.submit(CATS_SIDE_SELL, "1");
+  h.bar("100", "101", "99", "100");                      // short 1 at 99.95
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "97");  // take-profit
+  h.submit_stop(CATS_SIDE_BUY, "1", "103");              // stop-loss
+  h.take();
+  h.bar("100", "104", "96", "101");
+  // Path 100 -> 104 -> 96 -> 101: 103 x 1.0005 = 103.0515 -> 103.06 (fee 0.10306), then 97
+  // as maker (fee 0.0194).
+  EXPECT_EQ(h.take(),
+            (strings{"fill 3 1 @ 103.06 fee 0.10306 taker pos 0", "order 3 filled filled 1",
+                     "fill 2 1 @ 97 fee 0.0194 maker pos 1", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeStops, AmendOnBarsTakesEffectAtOnce) {
+  harness h(10'000 * U);
+  h.bar("100", "101", "99", "100");
+  const uint64_t id = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "95");
+  h.take();
+  EXPECT_EQ(h.amend(id, "0", "96"), CATS_OK);
+  EXPECT_EQ(h.take(), strings{"order 1 new filled 0 (amended)"});
+  h.bar("98", "99", "95.5", "97");  // would not reach 95, reaches 96
+  EXPECT_EQ(h.take(), (strings{"fill 1 1 @ 96 fee 0.0192 maker pos 1", "order 1 filled filled 1"}));
+}
+
+// ---- tick data: volume, latency, queue position ----------------------------------------------
+
+sim_exchange_config tick_config(const char* latency = "0", const char* participation = "1") {
+  sim_exchange_config c = harness::costs();
+  std::string err;
+  EXPECT_TRUE(parse_latency(latency, c.latency, err)) << err;
+  c.participation = px(participation);
+  return c;
+}
+
+TEST(SimExchangeFills, MarketOrderWalksThreeTradesWithParticipationHalf) {
+  harness h(10'000 * U, tick_config("0", "0.5"));
+  h.submit(CATS_SIDE_BUY, "2");
+  h.take();
+  h.trade("50", "1");    // 0.5 of it
+  h.trade("50.1", "2");  // 1
+  h.trade("50.2", "3");  // 1.5 on offer, 0.5 left to fill
+  // At the traded prices, no slippage: fees 25 x 0.001, 50.1 x 0.001, 25.1 x 0.001.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.5 @ 50 fee 0.025 taker pos 0.5", "order 1 partial filled 0.5",
+                     "fill 1 1 @ 50.1 fee 0.0501 taker pos 1.5", "order 1 partial filled 1.5",
+                     "fill 1 0.5 @ 50.2 fee 0.0251 taker pos 2", "order 1 filled filled 2"}));
+}
+
+TEST(SimExchangeFills, MarketOrderTakesTheDisplayedSizeThenTrades) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "5", "0.4");
+  h.submit(CATS_SIDE_BUY, "1");
+  h.take();
+  h.quote("99.99", "100.01", "5", "0.4");
+  // 0.4 at the ask plus slippage: 100.01 x 1.0005 = 100.060005 -> 100.07; fee 40.028 x 0.001.
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.4 @ 100.07 fee 0.040028 taker pos 0.4",
+                               "order 1 partial filled 0.4"}));
+  h.trade("100.02", "1");
+  // The remaining 0.6 at the trade's price: fee 60.012 x 0.001.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.6 @ 100.02 fee 0.060012 taker pos 1", "order 1 filled filled 1"}));
+}
+
+TEST(SimExchangeFills, IocMarketRemainderIsCancelledAfterTheFirstMatch) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "5", "0.4");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_MARKET, "0", CATS_TIF_IOC);
+  h.take();
+  h.quote("99.99", "100.01", "5", "0.4");
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.4 @ 100.07 fee 0.040028 taker pos 0.4", "order 1 partial filled 0.4",
+                     "order 1 canceled filled 0.4 (IOC: remainder cancelled after the first "
+                     "match, filled 0.4 of 1)"}));
+}
+
+TEST(SimExchangeFills, PostOnlyOnTicksIsRejectedWhenItWouldTake) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "100.01", CATS_TIF_POST_ONLY);
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "100", CATS_TIF_POST_ONLY);
+  h.take();
+  h.quote("99.99", "100.01");
+  EXPECT_EQ(h.take(), strings{"order 1 rejected filled 0 (post-only would take: buy limit 100.01 "
+                              "against ask 100.01)"});
+  h.trade("99.9", "1");  // through the resting 100: maker, fee 0.02
+  EXPECT_EQ(h.take(), (strings{"fill 2 1 @ 100 fee 0.02 maker pos 1", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeFills, StopOnTicksTriggersOnATradeThenTakesTheFollowingTrades) {
+  harness h(10'000 * U, tick_config());
+  h.submit_stop(CATS_SIDE_SELL, "1", "49");
+  h.take();
+  h.trade("49.5");
+  h.trade("49");  // triggers; no quote, so it waits for the next trade
+  EXPECT_TRUE(h.take().empty());
+  h.trade("48.9");
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 1 @ 48.9 fee 0.0489 taker pos -1", "order 1 filled filled 1"}));
+  // With a quote known, the triggered stop takes the touch at once.
+  h.quote("50.4", "50.6");
+  h.submit_stop(CATS_SIDE_BUY, "1", "50.5");
+  h.take();
+  h.trade("50.5");
+  // 50.6 x 1.0005 = 50.6253 -> 50.63; fee 0.05063.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 2 1 @ 50.63 fee 0.05063 taker pos 0", "order 2 filled filled 1"}));
+}
+
+TEST(SimExchangeFills, FixedLatencyFillsOnTheFirstTradeAfterArrival) {
+  harness h(10'000 * U, tick_config("5ms"));
+  h.at_ms(0);
+  h.submit(CATS_SIDE_BUY, "1");
+  h.take();
+  h.at_ms(4.999);
+  h.trade("50", "5");  // printed before the order reached the exchange
+  EXPECT_TRUE(h.take().empty());
+  h.at_ms(5);
+  h.trade("51", "5");
+  EXPECT_EQ(h.take(), (strings{"fill 1 1 @ 51 fee 0.051 taker pos 1", "order 1 filled filled 1"}));
+}
+
+TEST(SimExchangeFills, ACancelUnderLatencyCanLoseTheRace) {
+  harness h(10'000 * U, tick_config("5ms"));
+  h.at_ms(0);
+  const uint64_t a = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "50");
+  h.at_ms(6);
+  h.trade("51");  // arrives, rests (no quote: queue unknown)
+  h.at_ms(10);
+  std::string err;
+  EXPECT_EQ(h.exchange.cancel(0, a, err), CATS_OK);  // reaches the exchange at 15 ms
+  h.at_ms(12);
+  h.trade("49.9", "2");  // through the limit before the cancel arrives
+  h.at_ms(15);
+  h.trade("49.9", "2");
+  EXPECT_EQ(h.take(), (strings{"order 1 new filled 0", "fill 1 1 @ 50 fee 0.01 maker pos 1",
+                               "order 1 filled filled 1"}));
+  // One that wins: cancelled when it arrives, not before.
+  h.at_ms(20);
+  const uint64_t b = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "40");
+  h.at_ms(25);
+  h.trade("45");
+  h.at_ms(30);
+  EXPECT_EQ(h.exchange.cancel(0, b, err), CATS_OK);
+  h.at_ms(34);
+  h.trade("45");
+  EXPECT_EQ(h.take(), strings{"order 2 new filled 0"});
+  h.at_ms(35);
+  h.trade("45");
+  EXPECT_EQ(h.take(), strings{"order 2 canceled filled 0 (cancelled by the strategy)"});
+}
+
+TEST(SimExchangeFills, LatencyDistributionsAreDeterministicAndBounded) {
+  latency_model m;
+  std::string err;
+  ASSERT_TRUE(parse_latency("uniform:2ms:8ms", m, err)) << err;
+  sim_rng a(42), b(42), c(43);
+  std::vector<int64_t> da, db, dc;
+  int64_t sum = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    da.push_back(draw_latency(m, a));
+    db.push_back(draw_latency(m, b));
+    dc.push_back(draw_latency(m, c));
+    ASSERT_GE(da.back(), 2'000'000);
+    ASSERT_LE(da.back(), 8'000'000);
+    sum += da.back();
+  }
+  EXPECT_EQ(da, db);
+  EXPECT_NE(da, dc);
+  EXPECT_NEAR(static_cast<double>(sum) / 10'000, 5e6, 0.05e6);  // mean of U(2, 8) ms
+  // A normal draw below zero is truncated at zero.
+  ASSERT_TRUE(parse_latency("normal:1ms:5ms", m, err)) << err;
+  int zeros = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const int64_t v = draw_latency(m, a);
+    ASSERT_GE(v, 0);
+    zeros += v == 0;
+  }
+  EXPECT_GT(zeros, 300);  // P(N(1, 5) < 0) = 0.42
+  // The median of a lognormal is its first parameter.
+  ASSERT_TRUE(parse_latency("lognormal:5ms:0.5", m, err)) << err;
+  int below = 0;
+  for (int i = 0; i < 10'000; ++i) below += draw_latency(m, a) < 5'000'000;
+  EXPECT_NEAR(below, 5'000, 200);
+}
+
+TEST(SimExchangeFills, LatencySyntax) {
+  latency_model m;
+  std::string err;
+  ASSERT_TRUE(parse_latency("1.5ms", m, err));
+  EXPECT_EQ(m.a_ns, 1'500'000);
+  ASSERT_TRUE(parse_latency("250us", m, err));
+  EXPECT_EQ(m.a_ns, 250'000);
+  ASSERT_TRUE(parse_latency("2s", m, err));
+  EXPECT_EQ(m.a_ns, 2'000'000'000);
+  ASSERT_TRUE(parse_latency("0", m, err));
+  EXPECT_TRUE(m.is_zero());
+  ASSERT_TRUE(parse_latency("normal:5ms:1ms", m, err));
+  EXPECT_EQ(format_latency(m), "normal:5ms:1ms");
+  for (const char* bad : {"5", "-1ms", "5 ms", "uniform:2ms", "lognormal:5ms:x", "1.ms",
+                          "0.0000000001s", "gamma:1ms:2ms"})
+    EXPECT_FALSE(parse_latency(bad, m, err)) << bad;
+}
+
+TEST(SimExchangeFills, TradesAtTheLimitConsumeTheQueueAheadThenFill) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "3", "2");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.99");
+  h.take();
+  h.quote("99.99", "100.01", "3", "2");  // joins the bid: 3 ahead
+  h.trade("99.99", "2");                 // 1 ahead
+  EXPECT_TRUE(h.take().empty());
+  h.trade("99.99", "1.5");  // 0.5 beyond the queue: fee 49.995 x 0.0002 = 0.009999
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.5 @ 99.99 fee 0.009999 maker pos 0.5",
+                               "order 1 partial filled 0.5"}));
+  h.trade("99.99", "2");
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.5 @ 99.99 fee 0.009999 maker pos 1", "order 1 filled filled 1"}));
+}
+
+TEST(SimExchangeFills, TradeThroughFillsUpToTheTradeSize) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "3", "2");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.5");
+  h.take();
+  h.quote("99.99", "100.01", "3", "2");  // deeper than the bid: queue unknown
+  h.trade("99.5", "10");                 // at its price: unknown queue, no fill
+  EXPECT_TRUE(h.take().empty());
+  h.trade("99.49", "0.3");  // through it: 0.3, fee 29.85 x 0.0002 = 0.00597
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.3 @ 99.5 fee 0.00597 maker pos 0.3", "order 1 partial filled 0.3"}));
+}
+
+TEST(SimExchangeFills, AShrinkingLevelCapsTheQueue) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "5", "2");
+  h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.99");
+  h.take();
+  h.quote("99.99", "100.01", "5", "2");  // 5 ahead
+  h.quote("99.99", "100.01", "1", "2");  // the level holds 1 now: at most 1 ahead
+  h.trade("99.99", "1.5");
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.5 @ 99.99 fee 0.009999 maker pos 0.5",
+                               "order 1 partial filled 0.5"}));
+}
+
+TEST(SimExchangeFills, AmendingTheQuantityDownKeepsTheQueuePlace) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "3", "2");
+  const uint64_t id = h.submit(CATS_SIDE_BUY, "2", CATS_ORDER_LIMIT, "99.99");
+  h.quote("99.99", "100.01", "3", "2");  // 3 ahead
+  h.trade("99.99", "2");                 // 1 ahead
+  h.take();
+  EXPECT_EQ(h.amend(id, "1", "0"), CATS_OK);
+  EXPECT_EQ(h.take(), strings{"order 1 new filled 0 (amended)"});
+  h.trade("99.99", "1.5");  // 0.5 beyond the 1 still ahead
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.5 @ 99.99 fee 0.009999 maker pos 0.5",
+                               "order 1 partial filled 0.5"}));
+}
+
+TEST(SimExchangeFills, AmendingTheQuantityUpGoesToTheBackOfTheQueue) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "3", "2");
+  const uint64_t id = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.99");
+  h.quote("99.99", "100.01", "3", "2");
+  h.trade("99.99", "2");  // 1 ahead
+  h.take();
+  EXPECT_EQ(h.amend(id, "2", "0"), CATS_OK);  // back of the level: 3 ahead again
+  h.trade("99.99", "1.5");
+  EXPECT_EQ(h.take(), strings{"order 1 new filled 0 (amended)"});
+  h.trade("99.99", "2");  // 1.5 + 2 - 3 = 0.5 beyond
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.5 @ 99.99 fee 0.009999 maker pos 0.5",
+                               "order 1 partial filled 0.5"}));
+}
+
+TEST(SimExchangeFills, AmendingThePriceResetsTheQueue) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "3", "2");
+  const uint64_t id = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.99");
+  h.quote("99.99", "100.01", "3", "2");
+  h.trade("99.99", "2.5");  // 0.5 ahead
+  h.take();
+  EXPECT_EQ(h.amend(id, "0", "99.98"), CATS_OK);
+  EXPECT_EQ(h.take(), strings{"order 1 new filled 0 (amended)"});
+  h.quote("99.98", "100.01", "4", "2");  // the new price joins a bid of 4
+  h.trade("99.98", "4");
+  EXPECT_TRUE(h.take().empty());
+  h.trade("99.98", "0.5");  // fee 49.99 x 0.0002 = 0.009998
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.5 @ 99.98 fee 0.009998 maker pos 0.5",
+                               "order 1 partial filled 0.5"}));
+}
+
+TEST(SimExchangeFills, APostOnlyAmendThatWouldTakeIsCancelled) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01");
+  const uint64_t id = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.5", CATS_TIF_POST_ONLY);
+  h.quote("99.99", "100.01");
+  h.take();
+  EXPECT_EQ(h.amend(id, "0", "100.02"), CATS_OK);
+  h.quote("99.99", "100.01");
+  EXPECT_EQ(h.take(), (strings{"order 1 new filled 0 (amended)",
+                               "order 1 canceled filled 0 (post-only would take: buy limit 100.02 "
+                               "against ask 100.01)"}));
+}
+
+TEST(SimExchangeFills, AmendErrorsLeaveTheOrderUnchanged) {
+  harness h(10'000 * U, tick_config());
+  std::string err;
+  EXPECT_EQ(h.amend(9, "1", "0", &err), CATS_E_NOT_FOUND);
+  EXPECT_EQ(err, "no working order 9 of this strategy");
+  h.quote("99.99", "100.01");
+  const uint64_t id = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "99.5");
+  h.quote("99.99", "100.01");
+  h.trade("99.4", "0.5");  // half filled
+  h.take();
+  EXPECT_EQ(h.amend(id, "0.5", "0", &err), CATS_E_INVALID_ARGUMENT);
+  EXPECT_EQ(err, "amend: the new quantity 0.5 must be above the filled 0.5 of order 1");
+  EXPECT_TRUE(h.take().empty());
+  // Through the host API: the same refusal, explained by last_error.
+  cats_host_t* host = h.eng.strategies()[0]->host.get();
+  EXPECT_EQ(host_api().amend_order(host, id, px("0.4"), 0), CATS_E_INVALID_ARGUMENT);
+  const cats_str_t e = host_api().last_error(host);
+  EXPECT_EQ(std::string(e.data, e.size),
+            "amend: the new quantity 0.4 must be above the filled 0.5 of order 1");
+  EXPECT_EQ(host_api().amend_order(host, 77, px("1"), 0), CATS_E_NOT_FOUND);
+  h.trade("99.4", "1");  // the order still works for its original 1
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.5 @ 99.5 fee 0.00995 maker pos 1", "order 1 filled filled 1"}));
+  // A finished order cannot be amended.
+  EXPECT_EQ(h.amend(id, "2", "0", &err), CATS_E_NOT_FOUND);
+}
+
+TEST(SimExchangeFills, AnOlderRequestCannotAskForAStop) {
+  harness h(10'000 * U, tick_config());
+  cats_host_t* host = h.eng.strategies()[0]->host.get();
+  cats_order_request_t r{};
+  r.struct_size = offsetof(cats_order_request_t, stop_price);  // as a 1.1 plugin writes it
+  r.instrument_id = h.inst;
+  r.side = CATS_SIDE_SELL;
+  r.order_type = CATS_ORDER_STOP_MARKET;
+  r.quantity = U;
+  r.stop_price = px("90");  // beyond the plugin's struct: must not be read
+  uint64_t id = 0;
+  EXPECT_EQ(host_api().submit_order(host, &r, &id), CATS_E_INVALID_ARGUMENT);
+  const cats_str_t e = host_api().last_error(host);
+  EXPECT_EQ(std::string(e.data, e.size),
+            "a stop-market order needs ABI 1.2's stop_price, but the request's struct_size is 48 "
+            "(1.2 needs 56)");
+  // The same size with a limit order is fine.
+  r.order_type = CATS_ORDER_LIMIT;
+  r.limit_price = px("90");
+  EXPECT_EQ(host_api().submit_order(host, &r, &id), CATS_OK);
+  EXPECT_EQ(id, 1u);
+}
+
+TEST(SimExchangeFills, DescribeFillRulesNamesTheAssumptions) {
+  sim_exchange_config c = tick_config("uniform:2ms:8ms", "0.5");
+  c.seed = 9;
+  const std::string ticks = describe_fill_rules(c, true);
+  EXPECT_NE(ticks.find("latency of uniform:2ms:8ms (seed 9)"), std::string::npos) << ticks;
+  EXPECT_NE(ticks.find("at most 50 % of its quantity"), std::string::npos) << ticks;
+  const std::string bars = describe_fill_rules(c, false);
+  EXPECT_NE(bars.find("open -> low -> high -> close when the position is long or flat"),
+            std::string::npos)
+      << bars;
+  EXPECT_NE(bars.find("fees: taker 10 bps, maker 2 bps"), std::string::npos) << bars;
+}
+
+// Through the C++ wrapper and the host API table, as a plugin would do it.
+class stop_trader final : public cats::strategy {
+ public:
+  stop_trader(cats::context& c, const cats::params&) : strategy(c) {}
+  void on_bar(const cats::bar& b) override {
+    if (++bars_ != 1) return;
+    const auto i = b.instrument_id();
+    ctx().buy_stop(i, cats::fixed::from_int(1), cats::fixed::from_int(105));
+    const uint64_t p = ctx().buy_post_only(i, cats::fixed::from_int(1), cats::fixed::from_int(95));
+    amend_ok_ = ctx().amend(p, cats::fixed::from_int(2), cats::fixed::from_int(96));
+    amend_unknown_ = ctx().amend(999, cats::fixed::from_int(1));
+    error_ = std::string(ctx().last_error());
+  }
+  void on_order_update(const cats::order_update& u) override {
+    g_events->push_back("t order " + std::to_string(u.order_id()) + " type " +
+                        std::to_string(u.order_type()) + " qty " + u.quantity().to_string() +
+                        " limit " + u.limit_price().to_string() + " stop " +
+                        u.stop_price().to_string() + " " + std::string(u.reason()));
+  }
+  void on_fill(const cats::fill& f) override {
+    g_events->push_back("t fill " + std::to_string(f.order_id()) + " " + f.quantity().to_string() +
+                        " @ " + f.price().to_string());
+  }
+  static inline bool amend_ok_ = false, amend_unknown_ = true;
+  static inline std::string error_;
+
+ private:
+  int bars_ = 0;
+};
+
+TEST(SimExchangeStops, AStrategyPlacesStopsAndPostOnlyOrdersAndAmendsThroughTheWrapper) {
+  harness h(10'000 * U);
+  std::string err;
+  ASSERT_TRUE(h.eng.add_strategy("t", *cats::detail::entry<stop_trader>("t", "1", ""), {}, err))
+      << err;
+  h.eng.start();
+  auto bar = [&](const char* o, const char* hi, const char* lo, const char* c) {
+    h.bar(o, hi, lo, c);
+    cats_bar_event_t b{};
+    b.header.struct_size = sizeof b;
+    b.header.type = CATS_EVENT_BAR;
+    b.header.instrument_id = h.inst;
+    b.header.exchange_ts_ns = h.next_open;
+    b.close = px(c);
+    h.eng.dispatch(b.header);
+  };
+  bar("100", "101", "99", "100");
+  EXPECT_TRUE(stop_trader::amend_ok_);
+  EXPECT_FALSE(stop_trader::amend_unknown_);
+  EXPECT_EQ(stop_trader::error_, "no working order 999 of this strategy");
+  EXPECT_EQ(h.take(), (strings{"t order 1 type 3 qty 1 limit 0 stop 105 ",
+                               "t order 2 type 2 qty 1 limit 95 stop 0 ",
+                               "t order 2 type 2 qty 2 limit 96 stop 0 amended"}));
+  // Long-or-flat path 98 -> 95.5 -> 106: the post-only buy at 96 first (maker), then the stop.
+  bar("98", "106", "95.5", "104");
+  EXPECT_EQ(h.take(), (strings{"t fill 2 2 @ 96", "t order 2 type 2 qty 2 limit 96 stop 0 ",
+                               "t fill 1 1 @ 105.06", "t order 1 type 3 qty 1 limit 0 stop 105 "}));
 }
 
 }  // namespace

@@ -72,6 +72,11 @@ const std::vector<key_info> backtest_keys = {
     {"maker_fee_bps", "a number >= 0 (maker fee in basis points)"},
     {"slippage_bps", "a number >= 0"},
     {"leverage", "a number > 0"},
+    {"latency",
+     "a duration such as \"5ms\", or \"uniform:<low>:<high>\", \"normal:<mean>:<stddev>\", "
+     "\"lognormal:<median>:<sigma>\" (units ns, us, ms, s)"},
+    {"seed", "an integer >= 0"},
+    {"participation", "a number in (0, 1]"},
     {"start", "a date or date-time (UTC)"},
     {"end", "a date or date-time (UTC)"}};
 const std::vector<key_info> strategy_keys = {{"name", "a string"},
@@ -567,6 +572,22 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       s.fail(s.get("initial_cash") != nullptr ? *s.get("initial_cash") : *s.table(), "initial_cash",
              "initial_cash x leverage must stay at or below 10,000,000,000, got " +
                  json_writer::format_double(buying_power, 2));
+    if (auto v = s.string("latency")) {
+      std::string why;
+      if (!parse_latency(*v, b.sim.latency, why)) s.fail(*s.get("latency"), "latency", why);
+    } else if (const toml::node* n = s.get("latency")) {
+      s.fail(*n, "latency");
+    }
+    if (const toml::node* n = s.get("seed")) {
+      if (!n->is_integer() || n->as_integer()->get() < 0) s.fail(*n, "seed");
+      b.sim.seed = static_cast<uint64_t>(n->as_integer()->get());
+    }
+    if (auto v = s.number("participation")) {
+      if (!(*v > 0 && *v <= 1))
+        s.fail(*s.get("participation"), "participation",
+               "must be in (0, 1], got " + json_writer::format_double(*v));
+      fixed_from_double(*v, b.sim.participation);
+    }
     b.start_ns = s.timestamp("start");
     b.end_ns = s.timestamp("end");
     if (b.start_ns && b.end_ns && *b.end_ns <= *b.start_ns)

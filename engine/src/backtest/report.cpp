@@ -96,6 +96,7 @@ std::string summary_json(const backtest_report& r) {
   j.key("maker_fee_bps").value(r.maker_fee_bps, decimals);
   j.key("slippage_bps").value(r.slippage_bps, decimals);
   j.key("leverage").value(r.leverage, decimals);
+  j.key("fill_assumptions").value(r.fill_assumptions);
   j.end_object();
 
   j.key("data").begin_object();
@@ -200,6 +201,25 @@ std::string summary_table(const backtest_report& r) {
   out += "  fills at " + r.fill_model + ", fee " + num(r.fee_bps, 2) + " bps (maker " +
          num(r.maker_fee_bps, 2) + "), slippage " + num(r.slippage_bps, 2) + " bps, leverage " +
          num(r.leverage, 2) + "\n";
+  if (!r.fill_assumptions.empty()) {
+    // Wrapped at 100 columns, indented under the settings line.
+    std::string row = "  fill rules:";
+    size_t start = 0;
+    const std::string& text = r.fill_assumptions;
+    while (start < text.size()) {
+      size_t end = text.find(' ', start);
+      if (end == std::string::npos) end = text.size();
+      const std::string word = text.substr(start, end - start);
+      if (row.size() + 1 + word.size() > 100) {
+        out += row + "\n";
+        row = "    " + word;
+      } else {
+        row += " " + word;
+      }
+      start = end + 1;
+    }
+    out += row + "\n";
+  }
   out += std::string(64, '-') + "\n";
   const std::string& c = r.currency;
   line(out, "Bars", std::to_string(r.bars));

@@ -59,6 +59,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   rep.maker_fee_bps = cfg.backtest.maker_fee_bps;
   rep.slippage_bps = cfg.backtest.slippage_bps;
   rep.leverage = cfg.backtest.leverage;
+  rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, cfg.data.format == "cats_record");
 
   std::vector<bar_file> files;
   for (const fs::path& f : cfg.data.files) files.push_back({f.string(), inst_id});
@@ -212,7 +213,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
               exchange.on_trade(it.trade);
               break;
             case record_item::kind::quote:
-              exchange.on_quote(id, it.quote.bid_price, it.quote.ask_price);
+              exchange.on_quote(id, it.quote.bid_price, it.quote.bid_quantity, it.quote.ask_price,
+                                it.quote.ask_quantity);
               break;
             case record_item::kind::bar:
               account.mark(id, it.bar.close);
@@ -222,7 +224,9 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
               const cats_book_event_t& ev = books.apply(it.book, it.book_flags);
               const_cast<cats_event_t&>(ev.header).flags |= CATS_EVENT_FLAG_REPLAY;
               exchange.on_quote(id, ev.bid_count != 0 ? ev.bids[0].price : 0,
-                                ev.ask_count != 0 ? ev.asks[0].price : 0);
+                                ev.bid_count != 0 ? ev.bids[0].quantity : 0,
+                                ev.ask_count != 0 ? ev.asks[0].price : 0,
+                                ev.ask_count != 0 ? ev.asks[0].quantity : 0);
               header = const_cast<cats_event_t*>(&ev.header);
               break;
             }

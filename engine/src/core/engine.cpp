@@ -608,6 +608,16 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
     cats_order_request_t req{};
     std::memcpy(&req, request, std::min<size_t>(request->struct_size, sizeof req));
+    // Fields beyond the plugin's struct stay zero; a stop needs the 1.2 field that carries it.
+    if (req.order_type == CATS_ORDER_STOP_MARKET &&
+        !CATS_HAS_FIELD(request, cats_order_request_t, stop_price))
+      return error_out(
+          h, CATS_E_INVALID_ARGUMENT,
+          "a stop-market order needs ABI 1.2's stop_price, but the request's "
+          "struct_size is " +
+              std::to_string(request->struct_size) + " (1.2 needs " +
+              std::to_string(offsetof(cats_order_request_t, stop_price) + sizeof(cats_fixed_t)) +
+              ")");
     std::string err;
     const cats_status_t st = e->router()->submit(h->slot, req, *out_order_id, err);
     if (st != CATS_OK) return error_out(h, st, std::move(err));
@@ -629,6 +639,25 @@ cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) noexcept {
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
     std::string err;
     const cats_status_t st = e->router()->cancel(h->slot, order_id, err);
+    return st == CATS_OK ? CATS_OK : error_out(h, st, std::move(err));
+  } catch (const std::exception& ex) {
+    return error_out(h, CATS_E_FAILED, ex.what());
+  } catch (...) {
+    return CATS_E_FAILED;
+  }
+}
+
+cats_status_t api_amend_order(cats_host_t* h, uint64_t order_id, cats_fixed_t new_quantity,
+                              cats_fixed_t new_limit_price) noexcept {
+  engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "amend_order", st)) return st;
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  try {
+    if (e->router() == nullptr)
+      return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
+    std::string err;
+    const cats_status_t st =
+        e->router()->amend(h->slot, order_id, new_quantity, new_limit_price, err);
     return st == CATS_OK ? CATS_OK : error_out(h, st, std::move(err));
   } catch (const std::exception& ex) {
     return error_out(h, CATS_E_FAILED, ex.what());
@@ -733,6 +762,7 @@ const cats_host_api_t& host_api() noexcept {
     a.set_timer = api_set_timer;
     a.cancel_timer = api_cancel_timer;
     a.last_error = api_last_error;
+    a.amend_order = api_amend_order;
     return a;
   }();
   return api;

@@ -241,7 +241,8 @@ class live_session {
       }
       case feed_item::kind::quote: {
         const cats_quote_event_t& q = item.event.quote;
-        paper_.on_quote(q.header.instrument_id, q.bid_price, q.ask_price);
+        paper_.on_quote(q.header.instrument_id, q.bid_price, q.bid_quantity, q.ask_price,
+                        q.ask_quantity);
         header = &q.header;
         if (recorder_) recorder_->write_quote(symbol(q.header.instrument_id), q);
         break;
@@ -258,7 +259,9 @@ class live_session {
         if (recorder_) recorder_->write_book(symbol(u.instrument_id), u, item.book_flags);
         const cats_book_event_t& ev = books_.apply(u, item.book_flags);
         paper_.on_quote(u.instrument_id, ev.bid_count != 0 ? ev.bids[0].price : 0,
-                        ev.ask_count != 0 ? ev.asks[0].price : 0);
+                        ev.bid_count != 0 ? ev.bids[0].quantity : 0,
+                        ev.ask_count != 0 ? ev.asks[0].price : 0,
+                        ev.ask_count != 0 ? ev.asks[0].quantity : 0);
         header = &ev.header;
         ++book_events_;
         item.book.reset();

@@ -39,8 +39,11 @@ extern "C" {
 #define CATS_ABI_MAJOR 1
 /** ABI minor: grows when fields or functions are appended.
  *  1.1: CATS_EVENT_BOOK (cats_book_event_t). Plugins built for 1.0 keep loading and are never
- *       sent book events. */
-#define CATS_ABI_MINOR 1
+ *       sent book events.
+ *  1.2: CATS_ORDER_STOP_MARKET, CATS_TIF_POST_ONLY, cats_order_request_t.stop_price,
+ *       cats_order_update_event_t.stop_price, cats_host_api_t.amend_order. Requests written by
+ *       1.0/1.1 plugins (smaller struct_size) keep working; they cannot ask for a stop. */
+#define CATS_ABI_MINOR 2
 
 /** Name of the one symbol every plugin exports. */
 #define CATS_ENTRY_SYMBOL "cats_strategy_entry"
@@ -125,12 +128,18 @@ typedef enum cats_side {
 typedef enum cats_order_type {
   CATS_ORDER_MARKET = 1,
   CATS_ORDER_LIMIT = 2,
+  /** ABI 1.2: becomes a market order once the market trades at or through `stop_price` (a buy
+   *  stop when the price is >= stop_price, a sell stop when it is <= stop_price). */
+  CATS_ORDER_STOP_MARKET = 3,
   CATS_ORDER_TYPE_FORCE_32 = 0x7FFFFFFF
 } cats_order_type;
 
 typedef enum cats_time_in_force {
   CATS_TIF_GTC = 0, /**< good till cancelled (default) */
   CATS_TIF_IOC = 1, /**< fill what can be filled at once, cancel the rest */
+  /** ABI 1.2, limit orders only: an order that would take liquidity when it arrives is rejected
+   *  (with a reason) instead of filling as taker. */
+  CATS_TIF_POST_ONLY = 2,
   CATS_TIF_FORCE_32 = 0x7FFFFFFF
 } cats_time_in_force;
 
@@ -235,6 +244,9 @@ typedef struct cats_order_update_event_t {
   cats_fixed_t filled_quantity; /**< cumulative */
   cats_fixed_t avg_fill_price;  /**< 0 while nothing is filled */
   cats_str_t reason;            /**< why rejected or cancelled; empty otherwise; borrowed */
+
+  /* --- ABI 1.2 --- */
+  cats_fixed_t stop_price; /**< stop-market orders: the trigger price; 0 otherwise */
 } cats_order_update_event_t;
 
 /** One execution of an order. Delivered only to the strategy that submitted the order. */
@@ -341,6 +353,11 @@ typedef struct cats_order_request_t {
   cats_fixed_t quantity;    /**< > 0; the host rounds it down to the lot size */
   cats_fixed_t limit_price; /**< limit orders only; the host rounds it to the tick size */
   uint64_t client_tag;      /**< echoed in order updates and fills */
+
+  /* --- ABI 1.2: read only when struct_size covers it (CATS_HAS_FIELD) --- */
+  /** Required for CATS_ORDER_STOP_MARKET (> 0, rounded to the tick size against the order);
+   *  ignored otherwise. A request too small to hold it cannot be a stop order. */
+  cats_fixed_t stop_price;
 } cats_order_request_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -426,6 +443,21 @@ typedef struct cats_host_api_t {
    * the next host call of this instance.
    */
   cats_str_t (*last_error)(cats_host_t* host);
+
+  /* --- ABI 1.2 (check CATS_HAS_FIELD(api, cats_host_api_t, amend_order) before calling) --- */
+
+  /**
+   * Changes a working order: its quantity and/or its price (the limit price of a limit order,
+   * the stop price of a stop-market order); 0 keeps the current value. A price change or a larger
+   * quantity sends the order to the back of the queue; a smaller quantity keeps its place. The
+   * new quantity must stay above what is already filled. Unknown or finished orders return
+   * CATS_E_NOT_FOUND, bad values CATS_E_INVALID_ARGUMENT (the order is unchanged either way);
+   * last_error says why. The outcome arrives as an order update (NEW or PARTIALLY_FILLED with the
+   * new quantity and price, reason "amended"); a post-only order whose new price would take is
+   * cancelled instead, with a reason.
+   */
+  cats_status_t (*amend_order)(cats_host_t* host, uint64_t order_id, cats_fixed_t new_quantity,
+                               cats_fixed_t new_limit_price);
 } cats_host_api_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -510,8 +542,11 @@ CATS_STATIC_ASSERT(sizeof(cats_trade_event_t) == 64, "cats_trade_event_t layout"
 CATS_STATIC_ASSERT(sizeof(cats_quote_event_t) == 64, "cats_quote_event_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_bar_event_t) == 120, "cats_bar_event_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_bar_event_t, close) == 72, "cats_bar_event_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_order_update_event_t) == 112, "cats_order_update_event_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_order_update_event_t) == 120, "cats_order_update_event_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_order_update_event_t, reason) == 96,
+                   "cats_order_update_event_t layout");
+/* 1.2 appended stop_price at the end of the 1.1 struct (112 bytes). */
+CATS_STATIC_ASSERT(offsetof(cats_order_update_event_t, stop_price) == 112,
                    "cats_order_update_event_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_fill_event_t) == 96, "cats_fill_event_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_timer_event_t) == 56, "cats_timer_event_t layout");
@@ -521,12 +556,17 @@ CATS_STATIC_ASSERT(offsetof(cats_book_event_t, bids) == 64, "cats_book_event_t l
 CATS_STATIC_ASSERT(sizeof(cats_instrument_t) == 104, "cats_instrument_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_position_t) == 48, "cats_position_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_account_t) == 48, "cats_account_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_order_request_t) == 48, "cats_order_request_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_order_request_t) == 56, "cats_order_request_t layout");
+CATS_STATIC_ASSERT(offsetof(cats_order_request_t, client_tag) == 40, "cats_order_request_t layout");
+/* 1.2 appended stop_price at the end of the 1.1 struct (48 bytes). */
+CATS_STATIC_ASSERT(offsetof(cats_order_request_t, stop_price) == 48, "cats_order_request_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_param_spec_t) == 56, "cats_param_spec_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_param_value_t) == 56, "cats_param_value_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_params_t) == 24, "cats_params_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_host_api_t) == 104, "cats_host_api_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_host_api_t) == 112, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, last_error) == 96, "cats_host_api_t layout");
+/* 1.2 appended amend_order at the end of the 1.1 table (104 bytes). */
+CATS_STATIC_ASSERT(offsetof(cats_host_api_t, amend_order) == 104, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_state_sink_t) == 24, "cats_state_sink_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_strategy_descriptor_t) == 144, "descriptor layout");
 CATS_STATIC_ASSERT(offsetof(cats_strategy_descriptor_t, create) == 80, "descriptor layout");

@@ -232,6 +232,15 @@ class order_update {
   fixed quantity() const noexcept { return fixed::from_raw(e_->quantity); }
   fixed filled_quantity() const noexcept { return fixed::from_raw(e_->filled_quantity); }
   fixed avg_fill_price() const noexcept { return fixed::from_raw(e_->avg_fill_price); }
+  fixed limit_price() const noexcept { return fixed::from_raw(e_->limit_price); }
+  cats_order_type order_type() const noexcept {
+    return static_cast<cats_order_type>(e_->order_type);
+  }
+  cats_time_in_force time_in_force() const noexcept {
+    return static_cast<cats_time_in_force>(e_->time_in_force);
+  }
+  /// The trigger price of a stop-market order (ABI 1.2; 0 from an older host or for other types).
+  fixed stop_price() const noexcept { return fixed::from_raw(e_->stop_price); }
   std::string_view reason() const noexcept { return to_string_view(e_->reason); }
   bool is_terminal() const noexcept {
     return e_->status == CATS_ORDER_FILLED || e_->status == CATS_ORDER_CANCELED ||
@@ -309,6 +318,7 @@ struct order_request {
   fixed quantity;
   fixed limit_price;
   uint64_t client_tag = 0;
+  fixed stop_price{};  ///< stop-market orders (ABI 1.2)
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -468,6 +478,7 @@ class context {
     req.quantity = r.quantity.raw();
     req.limit_price = r.limit_price.raw();
     req.client_tag = r.client_tag;
+    req.stop_price = r.stop_price.raw();
     uint64_t id = 0;
     check(api_->submit_order(host_, &req, &id), "submit_order");
     return id;
@@ -480,16 +491,54 @@ class context {
     return submit(
         {instrument_id, CATS_SIDE_SELL, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {}, client_tag});
   }
-  uint64_t buy_limit(uint32_t instrument_id, fixed quantity, fixed price,
+  uint64_t buy_limit(uint32_t instrument_id, fixed quantity, fixed price, uint64_t client_tag = 0,
+                     cats_time_in_force tif = CATS_TIF_GTC) const {
+    return submit(
+        {instrument_id, CATS_SIDE_BUY, CATS_ORDER_LIMIT, tif, quantity, price, client_tag});
+  }
+  uint64_t sell_limit(uint32_t instrument_id, fixed quantity, fixed price, uint64_t client_tag = 0,
+                      cats_time_in_force tif = CATS_TIF_GTC) const {
+    return submit(
+        {instrument_id, CATS_SIDE_SELL, CATS_ORDER_LIMIT, tif, quantity, price, client_tag});
+  }
+  /// A limit order that only ever adds liquidity: refused (order update REJECTED) if it would take
+  /// on arrival (ABI 1.2).
+  uint64_t buy_post_only(uint32_t instrument_id, fixed quantity, fixed price,
+                         uint64_t client_tag = 0) const {
+    return buy_limit(instrument_id, quantity, price, client_tag, CATS_TIF_POST_ONLY);
+  }
+  uint64_t sell_post_only(uint32_t instrument_id, fixed quantity, fixed price,
+                          uint64_t client_tag = 0) const {
+    return sell_limit(instrument_id, quantity, price, client_tag, CATS_TIF_POST_ONLY);
+  }
+  /// A stop-market order (ABI 1.2): a market order once the price reaches `stop_price` (a buy
+  /// stop at or above it, a sell stop at or below it).
+  uint64_t stop_market(uint32_t instrument_id, cats_side side, fixed quantity, fixed stop_price,
+                       uint64_t client_tag = 0) const {
+    order_request r{instrument_id, side, CATS_ORDER_STOP_MARKET, CATS_TIF_GTC, quantity, {},
+                    client_tag};
+    r.stop_price = stop_price;
+    return submit(r);
+  }
+  uint64_t buy_stop(uint32_t instrument_id, fixed quantity, fixed stop_price,
+                    uint64_t client_tag = 0) const {
+    return stop_market(instrument_id, CATS_SIDE_BUY, quantity, stop_price, client_tag);
+  }
+  uint64_t sell_stop(uint32_t instrument_id, fixed quantity, fixed stop_price,
                      uint64_t client_tag = 0) const {
-    return submit({instrument_id, CATS_SIDE_BUY, CATS_ORDER_LIMIT, CATS_TIF_GTC, quantity, price,
-                   client_tag});
+    return stop_market(instrument_id, CATS_SIDE_SELL, quantity, stop_price, client_tag);
   }
-  uint64_t sell_limit(uint32_t instrument_id, fixed quantity, fixed price,
-                      uint64_t client_tag = 0) const {
-    return submit({instrument_id, CATS_SIDE_SELL, CATS_ORDER_LIMIT, CATS_TIF_GTC, quantity, price,
-                   client_tag});
+  /// Amends a working order (ABI 1.2): new quantity and/or price (the stop price of a stop
+  /// order); a zero keeps the current value. Returns false if the host refused it (unknown or
+  /// finished order, quantity not above the filled part, a host older than 1.2); last_error()
+  /// says why. The outcome arrives as an order update.
+  bool amend(uint64_t order_id, fixed quantity, fixed price = {}) const noexcept {
+    if (!CATS_HAS_FIELD(api_, cats_host_api_t, amend_order) || api_->amend_order == nullptr)
+      return false;
+    return api_->amend_order(host_, order_id, quantity.raw(), price.raw()) == CATS_OK;
   }
+  /// The host's message for the last call of this instance that failed.
+  std::string_view last_error() const noexcept { return to_string_view(api_->last_error(host_)); }
   /// Requests cancellation; returns false if the order is unknown or already finished.
   bool cancel(uint64_t order_id) const noexcept {
     return api_->cancel_order(host_, order_id) == CATS_OK;

@@ -29,6 +29,8 @@ struct backtest_report {
   std::vector<std::string> files;
   std::string fill_model;
   double fee_bps = 0, maker_fee_bps = 0, slippage_bps = 0, leverage = 1;
+  /// What the simulated exchange assumes (describe_fill_rules()); printed in both summaries.
+  std::string fill_assumptions;
   int64_t interval_ns = 0;
   uint64_t bars = 0, rows = 0, skipped_rows = 0, gaps = 0, missing_bars = 0;
   backtest_metrics metrics;

@@ -48,6 +48,18 @@ class order_router {
   virtual cats_status_t submit(uint32_t owner, const cats_order_request_t& request,
                                uint64_t& order_id, std::string& error) = 0;
   virtual cats_status_t cancel(uint32_t owner, uint64_t order_id, std::string& error) = 0;
+  /// Changes a working order's quantity and/or price (limit price, or stop price of a stop
+  /// order); 0 keeps the value. Errors leave the order unchanged and are explained in `error`.
+  /// The outcome reaches the strategy as an order update. Routers that cannot amend refuse.
+  virtual cats_status_t amend(uint32_t owner, uint64_t order_id, int64_t new_quantity,
+                              int64_t new_limit_price, std::string& error) {
+    (void)owner;
+    (void)order_id;
+    (void)new_quantity;
+    (void)new_limit_price;
+    error = "this order router cannot amend orders";
+    return CATS_E_UNSUPPORTED;
+  }
   /// Cancels every working order of a strategy (used when it is disabled).
   virtual void cancel_all(uint32_t owner, std::string_view reason) = 0;
 };
