@@ -2,6 +2,7 @@
 // `cats` binary, checked against values worked out independently of the engine: buy-and-hold
 // straight from the CSV text, everything else by tests/reference/sma_backtest.py, a separate
 // implementation of the README's fill rules and metric formulas.
+#include <cats/sdk.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "cats/util/time.hpp"
 #include "integration/process.hpp"
 #include "test_util.hpp"
 
@@ -178,6 +180,132 @@ TEST(RealDataGaps, TheMissingHourOf2023IsReported) {
       r.out.find("gap: 1 bar(s) missing between 2023-03-24T12:00:00Z and 2023-03-24T14:00:00Z"),
       std::string::npos)
       << r.out;
+}
+
+}  // namespace
+}  // namespace cats
+
+namespace cats {
+namespace {
+
+// The real Binance trades file replayed at trade level, with 1-minute bars built from it, into the
+// probe plugin: every trade arrives once, in order, with the file's exact values; the bars equal
+// the ones worked out here from the CSV text; the two feeds of a multi-feed config (the trades and
+// a kline file of another symbol) arrive merged in time order.
+TEST(RealDataTrades, TradeReplayWithBarsBuiltFromTrades) {
+  const fs::path csv =
+      shared_data() / "trades" / "binance_spot_BTCUSDT-trades-2024-08-08T2354Z.csv";
+  if (!fs::exists(csv)) GTEST_SKIP() << "real data not found: " << csv << " (see PROVENANCE.md)";
+  test::temp_dir dir;
+  const fs::path log = dir.path() / "probe.log";
+  const fs::path cfg = dir.path() / "trades.toml";
+  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" CATS_TEST_PLUGIN_DIR
+                        "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nformat = \"binance_trades\"\n"
+                        "bars = \"1m\"\nfiles = [\"" +
+                            csv.string() +
+                            "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n[[strategy]]\n"
+                            "name = \"probe\"\nplugin = \"probe_strategy\"\n[strategy.params]\n"
+                            "log = \"" +
+                            log.string() + "\"\nbuy_at_trade = 100\nquantity = 0.01\n");
+  const test::run_result r =
+      test::run({CATS_BINARY, "backtest", "--config", cfg.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  // Independent reading of the file: trades and per-minute close and count.
+  struct minute {
+    std::string close;
+    int count = 0;
+  };
+  std::map<int64_t, minute> minutes;
+  std::vector<std::string> expected_trades;
+  {
+    const std::string text = test::read_file(csv);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t eol = text.find('\n', pos);
+      const std::string line = text.substr(pos, eol - pos);
+      pos = eol == std::string::npos ? text.size() : eol + 1;
+      if (line.empty()) continue;
+      std::vector<std::string> f;
+      for (size_t s = 0, e; s <= line.size(); s = e + 1) {
+        e = line.find(',', s);
+        if (e == std::string::npos) e = line.size();
+        f.push_back(line.substr(s, e - s));
+      }
+      // Prices and quantities as the engine prints fixed point: no trailing zeros.
+      auto trim = [](std::string v) {
+        if (v.find('.') != std::string::npos) {
+          while (v.back() == '0') v.pop_back();
+          if (v.back() == '.') v.pop_back();
+        }
+        return v;
+      };
+      const int64_t ms = std::stoll(f[4]);
+      const int side = f[5] == "True" ? CATS_SIDE_SELL : CATS_SIDE_BUY;
+      expected_trades.push_back(f[0] + " " + trim(f[1]) + " " + trim(f[2]) + " " +
+                                std::to_string(side) + " " + std::to_string(ms * 1'000'000));
+      minute& m = minutes[ms / 60'000];
+      m.close = trim(f[1]);
+      ++m.count;
+    }
+  }
+  ASSERT_EQ(expected_trades.size(), 9757u);
+
+  std::vector<std::string> trades, bars;
+  size_t first_fill_line = 0, line_no = 0, trade_100_line = 0;
+  std::string fill;
+  {
+    const std::string text = test::read_file(log);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t eol = text.find('\n', pos);
+      if (eol == std::string::npos) break;
+      const std::string line(text.begin() + static_cast<std::ptrdiff_t>(pos),
+                             text.begin() + static_cast<std::ptrdiff_t>(eol));
+      pos = eol + 1;
+      ++line_no;
+      if (line.rfind("trade ", 0) == 0) {
+        trades.push_back(line.substr(line.find(' ', 6) + 1));  // drop the instrument id
+        if (trades.size() == 100) trade_100_line = line_no;
+      } else if (line.rfind("bar ", 0) == 0) {
+        bars.push_back(line);
+      } else if (line.rfind("fill ", 0) == 0 && fill.empty()) {
+        fill = line;
+        first_fill_line = line_no;
+      }
+    }
+  }
+  ASSERT_EQ(trades.size(), expected_trades.size());
+  for (size_t i = 0; i < trades.size(); ++i)
+    ASSERT_EQ(trades[i], expected_trades[i]) << "trade " << i + 1;
+
+  // Every minute that closed before the last trade gives a bar (the last, unfinished one does
+  // not); minutes without trades give flat bars at the previous close.
+  const int64_t first_min = minutes.begin()->first, last_min = minutes.rbegin()->first;
+  ASSERT_EQ(bars.size(), static_cast<size_t>(last_min - first_min));
+  std::string close;
+  for (int64_t m = first_min; m < last_min; ++m) {
+    auto it = minutes.find(m);
+    if (it != minutes.end()) close = it->second.close;
+    const std::string& b = bars[static_cast<size_t>(m - first_min)];
+    EXPECT_EQ(std::string(b.c_str() + b.rfind(' ') + 1), close) << b;
+    std::string stamp(1, ' ');  // (GCC 12 warns falsely about " " + std::string here)
+    stamp += std::to_string((m + 1) * 60 * ns_per_s);
+    stamp += ' ';
+    EXPECT_NE(b.find(stamp), std::string::npos) << b;
+  }
+
+  // The market buy at the 100th trade fills after it, at a traded price.
+  ASSERT_FALSE(fill.empty()) << "no fill";
+  EXPECT_GT(first_fill_line, trade_100_line);
+  const size_t at = fill.find(" @ "), fee = fill.find(" fee");
+  ASSERT_TRUE(at != std::string::npos && fee != std::string::npos && fee > at) << fill;
+  const std::string price(fill.begin() + static_cast<std::ptrdiff_t>(at + 3),
+                          fill.begin() + static_cast<std::ptrdiff_t>(fee));
+  bool traded = false;
+  for (size_t i = 100; i < expected_trades.size() && !traded; ++i)
+    traded = expected_trades[i].find(" " + price + " ") != std::string::npos;
+  EXPECT_TRUE(traded) << fill;
 }
 
 }  // namespace

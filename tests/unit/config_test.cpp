@@ -1,4 +1,5 @@
 #include "cats/app/config.hpp"
+#include "cats/util/time.hpp"
 
 #include <gtest/gtest.h>
 
@@ -58,16 +59,16 @@ TEST(Config, ReadsEverySection) {
   ASSERT_EQ(r.error, "");
   const run_config& c = r.cfg;
   EXPECT_EQ(c.engine.log_level, "warn");
-  EXPECT_EQ(c.data.symbol, "BINANCE:BTCUSDT");
-  ASSERT_EQ(c.data.files.size(), 2u);
+  EXPECT_EQ(c.data.feeds.at(0).symbol, "BINANCE:BTCUSDT");
+  ASSERT_EQ(c.data.feeds.at(0).files.size(), 2u);
   // Paths in the file are relative to the file's folder.
-  EXPECT_EQ(c.data.files[1].filename(), "b.csv");
-  EXPECT_EQ(c.data.files[1].parent_path().filename(), "sub");
-  EXPECT_TRUE(c.data.files[0].is_absolute());
-  EXPECT_EQ(c.data.tick_size, 1'000'000);
-  EXPECT_EQ(c.data.lot_size, 1'000);
-  EXPECT_EQ(c.data.base, "BTC");
-  EXPECT_EQ(c.data.quote, "USDT");
+  EXPECT_EQ(c.data.feeds.at(0).files[1].filename(), "b.csv");
+  EXPECT_EQ(c.data.feeds.at(0).files[1].parent_path().filename(), "sub");
+  EXPECT_TRUE(c.data.feeds.at(0).files[0].is_absolute());
+  EXPECT_EQ(c.data.feeds.at(0).tick_size, 1'000'000);
+  EXPECT_EQ(c.data.feeds.at(0).lot_size, 1'000);
+  EXPECT_EQ(c.data.feeds.at(0).base, "BTC");
+  EXPECT_EQ(c.data.feeds.at(0).quote, "USDT");
   EXPECT_EQ(c.backtest.initial_cash, 5000 * fixed_scale);
   EXPECT_EQ(c.backtest.sim.taker_fee_rate, 75'000);  // 7.5 bps = 0.00075
   EXPECT_EQ(c.backtest.sim.maker_fee_rate, 75'000);  // defaults to the taker fee
@@ -115,8 +116,8 @@ TEST(Config, MissingRequiredKeys) {
   std::string text = good;
   text.erase(text.find("files = "), std::string("files = [\"a.csv\", \"sub/b.csv\"]\n").size());
   EXPECT_EQ(load(text).error,
-            "cfg.toml:4:1: [data] is missing the required key 'files' (a list of kline CSV (or "
-            ".catsrec) paths)");
+            "cfg.toml:4:1: [data] is missing the required key 'files' (a list of data file paths "
+            "(.csv, .zip or .catsrec))");
   EXPECT_EQ(load("[engine]\n").error, "cfg.toml: missing the [data] section");
   text = good;
   text.erase(text.find("[[strategy]]"));
@@ -143,8 +144,9 @@ TEST(Config, SetOverridesAnyKey) {
              "backtest.end=2024-03-01", "strategy.sma.enabled=false"});
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.cfg.backtest.sim.taker_fee_rate, 100'000);
-  ASSERT_EQ(r.cfg.data.files.size(), 2u);
-  EXPECT_EQ(r.cfg.data.files[0], "x.csv");  // --set paths are relative to the current folder
+  ASSERT_EQ(r.cfg.data.feeds.at(0).files.size(), 2u);
+  EXPECT_EQ(r.cfg.data.feeds.at(0).files[0],
+            "x.csv");  // --set paths are relative to the current folder
   EXPECT_EQ(r.cfg.backtest.sim.fill, fill_model::next_open);  // bare word taken as a string
   EXPECT_EQ(r.cfg.engine.log_level, "debug");
   EXPECT_TRUE(r.cfg.backtest.end_ns.has_value());
@@ -408,6 +410,62 @@ TEST(LiveConfig, SetReachesTheLiveSections) {
   EXPECT_EQ(load(live_good, {"venues.okx=1"}, config_purpose::live).error,
             "--set venues.okx=1: expected venues.<binance|okx>.<key>; keys: ws_url, rest_url, "
             "ca_file, read_timeout, permessage_deflate");
+}
+
+}  // namespace
+}  // namespace cats
+
+namespace cats {
+namespace {
+
+TEST(Config, DataFeedsOfSeveralKinds) {
+  const std::string base =
+      "[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"btc.csv\"]\n"
+      "[[data.feed]]\nsymbol = \"ETHUSDT\"\nformat = \"binance_trades\"\n"
+      "files = [\"eth-2024-01.zip\", \"eth-2024-02.zip\"]\nbars = \"15m\"\ntick_size = \"0.01\"\n"
+      "[[data.feed]]\nsymbol = \"OKX:BTC-USDT\"\nformat = \"binance_agg_trades\"\n"
+      "files = \"okx.csv\"\n"
+      "[[strategy]]\nname = \"s\"\nplugin = \"x\"\n";
+  auto r = load(base);
+  ASSERT_EQ(r.error, "");
+  const data_section& d = r.cfg.data;
+  ASSERT_EQ(d.feeds.size(), 3u);
+  EXPECT_EQ(d.feeds[0].format, "binance_klines");
+  EXPECT_EQ(d.feeds[1].symbol, "BINANCE:ETHUSDT");
+  EXPECT_EQ(d.feeds[1].format, "binance_trades");
+  EXPECT_EQ(d.feeds[1].files.size(), 2u);
+  EXPECT_EQ(d.feeds[1].bar_interval_ns, 15 * 60 * ns_per_s);
+  EXPECT_EQ(d.feeds[1].tick_size, 1'000'000);
+  EXPECT_EQ(d.feeds[1].quote, "USDT");
+  EXPECT_EQ(d.feeds[2].symbol, "OKX:BTC-USDT");
+  EXPECT_EQ(d.feeds[2].base, "BTC");
+
+  // Only [[data.feed]] tables, no first feed in [data].
+  r = load(
+      "[data]\n[[data.feed]]\nsymbol = \"BTCUSDT\"\nfiles = \"a.csv\"\n"
+      "[[strategy]]\nname = \"s\"\nplugin = \"x\"\n");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.data.feeds.size(), 1u);
+
+  r = load(
+      "[data]\nsymbol = \"BTCUSDT\"\nfiles = \"a.csv\"\nbars = \"1m\"\n"
+      "[[strategy]]\nname = \"s\"\nplugin = \"x\"\n");
+  EXPECT_NE(r.error.find("cfg.toml:4:8: data.bars: bars are built from trades"), std::string::npos)
+      << r.error;
+  r = load(
+      "[data]\nsymbol = \"BTCUSDT\"\nfiles = \"a.csv\"\nformat = \"binance_trades\"\n"
+      "bars = \"1x\"\n[[strategy]]\nname = \"s\"\nplugin = \"x\"\n");
+  EXPECT_NE(r.error.find("cfg.toml:5:8: data.bars: expected a bar interval"), std::string::npos)
+      << r.error;
+  r = load(
+      "[data]\nsymbol = \"BTCUSDT\"\nfiles = \"a.csv\"\nfeed = 3\n"
+      "[[strategy]]\nname = \"s\"\nplugin = \"x\"\n");
+  EXPECT_NE(r.error.find("data.feed must be [[data.feed]] tables"), std::string::npos) << r.error;
+  r = load(
+      "[data]\nsymbol = \"BTCUSDT\"\nfiles = \"a.csv\"\n[[data.feed]]\nsymbol = \"X\"\n"
+      "[[strategy]]\nname = \"s\"\nplugin = \"x\"\n");
+  EXPECT_NE(r.error.find("[[data.feed]] is missing the required key 'files'"), std::string::npos)
+      << r.error;
 }
 
 }  // namespace

@@ -54,17 +54,25 @@ const std::vector<key_info> engine_keys = {
     {"plugin_dir", "a path"},
     {"log_level", "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"off\""},
     {"log_file", "a path"}};
-const std::vector<key_info> data_keys = {
+const std::vector<key_info> feed_keys = {
     {"symbol", "an instrument name such as \"BINANCE:BTCUSDT\""},
-    {"files", "a list of kline CSV (or .catsrec) paths"},
-    {"format", "\"binance_klines\" or \"cats_record\" (files written by cats record)"},
-    {"on_error", "\"stop\" or \"skip\""},
+    {"files", "a list of data file paths (.csv, .zip or .catsrec)"},
+    {"format",
+     "\"binance_klines\", \"binance_trades\", \"binance_agg_trades\" or \"cats_record\" (files "
+     "written by cats record)"},
+    {"bars", "a bar interval such as \"1m\", \"15m\", \"1h\" (trades only: build bars)"},
     {"tick_size", "a positive decimal"},
     {"lot_size", "a positive decimal"},
     {"min_quantity", "a decimal >= 0"},
     {"min_notional", "a decimal >= 0"},
     {"base", "an asset name"},
     {"quote", "an asset name"}};
+const std::vector<key_info> data_keys = [] {
+  std::vector<key_info> keys = feed_keys;
+  keys.push_back({"on_error", "\"stop\" or \"skip\""});
+  keys.push_back({"feed", "[[data.feed]] tables, one per further feed"});
+  return keys;
+}();
 const std::vector<key_info> backtest_keys = {
     {"initial_cash", "a positive decimal"},
     {"fill", "\"next_open\" or \"close\""},
@@ -426,6 +434,65 @@ void apply_override(toml::table& root, const std::string& expr) {
 
 }  // namespace
 
+namespace {
+
+/// One feed from [data] or a [[data.feed]] table.
+feed_section load_feed(const section& s, const fs::path& base, std::string where_text) {
+  feed_section f;
+  f.where = std::move(where_text);
+  auto symbol = s.string("symbol");
+  if (!symbol) s.missing("symbol");
+  std::string venue, name;
+  if (!split_symbol(*symbol, "BINANCE", venue, name))
+    s.fail(*s.get("symbol"), "symbol", "not an instrument name: \"" + *symbol + "\"");
+  f.symbol = venue + ":" + name;
+  const toml::node* files = s.get("files");
+  if (files == nullptr) s.missing("files");
+  if (files->is_string()) {
+    f.files.push_back(resolve_path(*files, files->as_string()->get(), base));
+  } else if (files->is_array()) {
+    for (const toml::node& n : *files->as_array()) {
+      if (!n.is_string()) s.fail(n, "files");
+      f.files.push_back(resolve_path(n, n.as_string()->get(), base));
+    }
+    if (f.files.empty()) s.fail(*files, "files", "the list is empty");
+  } else {
+    s.fail(*files, "files");
+  }
+  if (auto v = s.string("format")) {
+    if (*v != "binance_klines" && *v != "binance_trades" && *v != "binance_agg_trades" &&
+        *v != "cats_record")
+      s.fail(*s.get("format"), "format");
+    f.format = *v;
+  }
+  if (auto v = s.string("bars")) {
+    const auto interval = parse_interval(*v);
+    if (!interval) s.fail(*s.get("bars"), "bars");
+    if (f.format != "binance_trades" && f.format != "binance_agg_trades")
+      s.fail(*s.get("bars"), "bars",
+             "bars are built from trades: only with format \"binance_trades\" or "
+             "\"binance_agg_trades\", not \"" +
+                 f.format + "\"");
+    f.bar_interval_ns = *interval;
+  }
+  auto positive = [&](std::string_view key, int64_t& out, bool allow_zero) {
+    if (auto v = s.decimal(key)) {
+      if (*v < 0 || (!allow_zero && *v == 0)) s.fail(*s.get(key), key);
+      out = *v;
+    }
+  };
+  positive("tick_size", f.tick_size, false);
+  positive("lot_size", f.lot_size, false);
+  positive("min_quantity", f.min_quantity, true);
+  positive("min_notional", f.min_notional, true);
+  guess_base_quote(name, f.base, f.quote);
+  if (auto v = s.string("base")) f.base = *v;
+  if (auto v = s.string("quote")) f.quote = *v;
+  return f;
+}
+
+}  // namespace
+
 void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
                         config_purpose purpose, run_config& cfg);
 
@@ -481,46 +548,25 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
     const toml::table* t = root.get_as<toml::table>("data");
     if (t == nullptr) throw config_error(fname + ": missing the [data] section");
     section s(t, "[data]", data_keys, fname);
-    auto symbol = s.string("symbol");
-    if (!symbol) s.missing("symbol");
-    std::string venue, name;
-    if (!split_symbol(*symbol, "BINANCE", venue, name))
-      s.fail(*s.get("symbol"), "symbol", "not an instrument name: \"" + *symbol + "\"");
-    cfg.data.symbol = venue + ":" + name;
-    const toml::node* files = s.get("files");
-    if (files == nullptr) s.missing("files");
-    if (files->is_string()) {
-      cfg.data.files.push_back(resolve_path(*files, files->as_string()->get(), base));
-    } else if (files->is_array()) {
-      for (const toml::node& f : *files->as_array()) {
-        if (!f.is_string()) s.fail(f, "files");
-        cfg.data.files.push_back(resolve_path(f, f.as_string()->get(), base));
-      }
-      if (cfg.data.files.empty()) s.fail(*files, "files", "the list is empty");
-    } else {
-      s.fail(*files, "files");
-    }
-    if (auto v = s.string("format")) {
-      if (*v != "binance_klines" && *v != "cats_record") s.fail(*s.get("format"), "format");
-      cfg.data.format = *v;
-    }
     if (auto v = s.string("on_error")) {
       if (*v != "stop" && *v != "skip") s.fail(*s.get("on_error"), "on_error");
       cfg.data.skip_malformed = *v == "skip";
     }
-    auto positive = [&](std::string_view key, int64_t& out, bool allow_zero) {
-      if (auto v = s.decimal(key)) {
-        if (*v < 0 || (!allow_zero && *v == 0)) s.fail(*s.get(key), key);
-        out = *v;
+    // The keys of [data] are the first feed (optional when [[data.feed]] tables are given).
+    const toml::node* extra = t->get("feed");
+    const toml::array* feeds = extra != nullptr ? extra->as_array() : nullptr;
+    if (extra != nullptr && (feeds == nullptr || !feeds->is_array_of_tables()))
+      throw config_error(where(extra->source(), fname) +
+                         ": data.feed must be [[data.feed]] tables, got " + describe(*extra));
+    const bool has_main = t->contains("symbol") || t->contains("files");
+    if (has_main || feeds == nullptr || feeds->empty())
+      cfg.data.feeds.push_back(load_feed(s, base, where(t->source(), fname)));
+    if (feeds != nullptr) {
+      for (const toml::node& n : *feeds) {
+        section fs_(n.as_table(), "[[data.feed]]", feed_keys, fname);
+        cfg.data.feeds.push_back(load_feed(fs_, base, where(n.source(), fname)));
       }
-    };
-    positive("tick_size", cfg.data.tick_size, false);
-    positive("lot_size", cfg.data.lot_size, false);
-    positive("min_quantity", cfg.data.min_quantity, true);
-    positive("min_notional", cfg.data.min_notional, true);
-    guess_base_quote(name, cfg.data.base, cfg.data.quote);
-    if (auto v = s.string("base")) cfg.data.base = *v;
-    if (auto v = s.string("quote")) cfg.data.quote = *v;
+    }
   }
   // [backtest]
   {

@@ -14,6 +14,7 @@
 #include "cats/app/config.hpp"
 #include "cats/backtest/runner.hpp"
 #include "cats/backtest/sample_data.hpp"
+#include "cats/backtest/sweep.hpp"
 #include "cats/live/live_runner.hpp"
 #include "cats/plugin/loader.hpp"
 #include "cats/util/logging.hpp"
@@ -34,6 +35,7 @@ const char* const main_help =
     "\n"
     "commands:\n"
     "  backtest   replay historical data through strategy plugins and report metrics\n"
+    "  sweep      run a backtest for every combination of parameter values, in parallel\n"
     "  live       paper-trade strategies on live market data (Binance, OKX)\n"
     "  record     record live market data to daily files that backtests replay\n"
     "  generate   write deterministic sample kline data (for demos and benchmarks)\n"
@@ -106,6 +108,17 @@ std::optional<int> load_strategies(const cats::run_config& cfg,
   return std::nullopt;
 }
 
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+
+extern "C" void on_reload_signal(int) {
+  g_reload.store(true);
+}
+
 // ---- backtest ---------------------------------------------------------------------------------
 
 int cmd_backtest(const std::vector<std::string>& args) {
@@ -142,15 +155,23 @@ int cmd_backtest(const std::vector<std::string>& args) {
 
   std::optional<fs::path> out;
   if (!out_dir.empty()) out = fs::path(out_dir);
-  const cats::backtest_outcome result = cats::run_backtest(cfg, std::move(strategies), out);
+  cats::run_options options;
+  options.progress = !json;
+  options.stop = &g_stop;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const cats::backtest_outcome result =
+      cats::run_backtest(cfg, std::move(strategies), out, options);
+  // An interrupted run still reports what it replayed.
   const bool completed =
-      result.report.bars > 0 && (result.error.empty() || result.report.any_strategy_failed());
+      result.report.bars > 0 &&
+      (result.error.empty() || result.exit_code == 130 || result.report.any_strategy_failed());
   if (!result.error.empty()) spdlog::error("{}", result.error);
   if (result.exit_code == exit_usage) return usage_error(result.error);
   if (completed) {
     const double rate =
-        result.seconds > 0 ? static_cast<double>(result.report.bars) / result.seconds : 0;
-    spdlog::info("replayed {} bars in {:.3f} s ({:.2f} M bars/s)", result.report.bars,
+        result.seconds > 0 ? static_cast<double>(result.report.events) / result.seconds : 0;
+    spdlog::info("replayed {} events in {:.3f} s ({:.2f} M events/s)", result.report.events,
                  result.seconds, rate / 1e6);
     const std::string text =
         json ? cats::summary_json(result.report) : cats::summary_table(result.report);
@@ -163,18 +184,78 @@ int cmd_backtest(const std::vector<std::string>& args) {
   return result.exit_code;
 }
 
+// ---- sweep ------------------------------------------------------------------------------------
+
+int cmd_sweep(const std::vector<std::string>& args) {
+  cats::sweep_options opt;
+  std::string config_file, out_dir;
+  std::vector<std::string> params;
+  uint64_t sample = 0;
+  po::options_description desc("options");
+  desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
+                                                 "TOML config file (see config/backtest.toml)")(
+      "param,p", po::value(&params)->composing(),
+      "a swept key and its values: strategy.fast=5:50:5 (from:to:step) or strategy.fast=5,10,20; "
+      "strategy.<param> names the only strategy, strategy.<name>.<param> one of several; any "
+      "backtest.* key works too (repeatable)")("set", po::value(&opt.overrides)->composing(),
+                                               "override a config key for every run")(
+      "jobs,j", po::value(&opt.jobs)->default_value(0), "parallel runs (0 = every core)")(
+      "metric,m", po::value(&opt.metric)->default_value("sharpe"),
+      "rank by: sharpe, sortino, calmar, total_return, cagr, max_drawdown, volatility, "
+      "profit_factor, win_rate, trades, exposure, avg_trade_return")(
+      "sample", po::value(&sample), "run a random sample of N combinations")(
+      "seed", po::value(&opt.seed)->default_value(1), "seed of --sample")(
+      "oos", po::value(&opt.oos_fraction)->default_value(0),
+      "walk-forward: keep this last fraction of the time range out of sample (e.g. 0.3)")(
+      "walk-forward", po::value(&opt.folds)->default_value(0),
+      "anchored walk-forward with N folds: the range is cut into N+1 parts; fold k picks the "
+      "best combination on parts 1..k and tests it on part k+1")(
+      "out,o", po::value(&out_dir),
+      "write runs.csv (as runs finish), results.csv, results.json, best.txt and report.html")(
+      "json", "print the ranked results as JSON on stdout");
+  po::variables_map vm;
+  if (auto rc = parse(args, desc, nullptr, vm,
+                      "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
+                      "[--jobs N] [--metric M] [--sample N] [--oos F | --walk-forward N] "
+                      "[--out DIR] [--json]"))
+    return *rc;
+  const bool json = vm.count("json") != 0;
+  opt.config = config_file;
+  if (vm.count("sample") != 0) {
+    if (sample == 0) return usage_error("--sample must be > 0");
+    opt.sample = sample;
+  }
+  if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
+  opt.progress = !json;
+  opt.stop = &g_stop;
+  try {
+    const cats::run_config base = cats::load_config(config_file, opt.overrides);
+    std::string err;
+    // Runs log only warnings and errors: a sweep's own output is the ranking.
+    const std::string level =
+        base.engine.log_level == "info" ? std::string("warn") : base.engine.log_level;
+    if (!cats::setup_logging(level, base.engine.log_file, err)) return usage_error(err);
+    for (const std::string& p : params) opt.params.push_back(cats::parse_sweep_param(p, base));
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const cats::sweep_result r = cats::run_sweep(opt);
+    const std::string text = json ? cats::sweep_json(r) : cats::sweep_table(r);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    if (r.interrupted) {
+      std::fprintf(stderr, "cats: sweep interrupted; %zu finished runs kept\n", r.ranking.size());
+      return 130;
+    }
+    return r.ranking.empty() ? exit_failure : exit_ok;
+  } catch (const cats::config_error& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_failure;
+  }
+}
+
 // ---- live / record -----------------------------------------------------------------------------
-
-std::atomic<bool> g_stop{false};
-std::atomic<bool> g_reload{false};
-
-extern "C" void on_stop_signal(int) {
-  g_stop.store(true);
-}
-
-extern "C" void on_reload_signal(int) {
-  g_reload.store(true);
-}
 
 int cmd_live(const std::vector<std::string>& args, bool record) {
   std::string config_file;
@@ -234,25 +315,6 @@ int cmd_live(const std::vector<std::string>& args, bool record) {
 
 // ---- generate ---------------------------------------------------------------------------------
 
-std::optional<int64_t> parse_interval(const std::string& s) {
-  int64_t n = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || n <= 0 || n > 1'000'000) return std::nullopt;
-  const std::string unit(end, s.data() + s.size());
-  int64_t mult = 0;
-  if (unit == "s")
-    mult = cats::ns_per_s;
-  else if (unit == "m")
-    mult = 60 * cats::ns_per_s;
-  else if (unit == "h")
-    mult = 3600 * cats::ns_per_s;
-  else if (unit == "d")
-    mult = cats::ns_per_day;
-  else
-    return std::nullopt;
-  return n * mult;
-}
-
 int cmd_generate(const std::vector<std::string>& args) {
   std::string out, interval = "1m", start = "2024-01-01";
   uint64_t bars = 0;
@@ -269,11 +331,14 @@ int cmd_generate(const std::vector<std::string>& args) {
       "seed", po::value(&o.seed)->default_value(42), "random seed")(
       "price", po::value(&o.start_price)->default_value(42000.0), "starting price")(
       "micros", "write times in microseconds (Binance spot files from 2025)")("header",
-                                                                              "write a header row");
+                                                                              "write a header row")(
+      "trades", po::value<uint64_t>(),
+      "write N trades in the Binance public-data trades layout instead of klines, spread over "
+      "--days (default 1)");
   po::variables_map vm;
   if (auto rc = parse(args, desc, nullptr, vm, "usage: cats generate --out FILE [options]"))
     return *rc;
-  const auto iv = parse_interval(interval);
+  const auto iv = cats::parse_interval(interval);
   if (!iv)
     return usage_error("--interval: expected a number and s, m, h or d, got '" + interval + "'");
   const auto st = cats::parse_iso8601(start);
@@ -283,6 +348,29 @@ int cmd_generate(const std::vector<std::string>& args) {
   o.start_ns = *st;
   o.microseconds = vm.count("micros") != 0;
   o.header = vm.count("header") != 0;
+  if (vm.count("trades") != 0) {
+    cats::sample_trades_options t;
+    t.trades = vm["trades"].as<uint64_t>();
+    if (t.trades == 0) return usage_error("--trades must be > 0");
+    t.start_ns = *st;
+    t.seed = o.seed;
+    t.start_price = o.start_price;
+    t.microseconds = o.microseconds;
+    t.header = o.header;
+    if (vm.count("days") != 0) {
+      if (!(days_opt > 0)) return usage_error("--days must be positive");
+      t.span_ns = static_cast<int64_t>(days_opt * static_cast<double>(cats::ns_per_day));
+    }
+    try {
+      cats::write_sample_trades(out, t);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "cats: %s\n", e.what());
+      return exit_failure;
+    }
+    std::printf("wrote %llu trades to %s\n", static_cast<unsigned long long>(t.trades),
+                out.c_str());
+    return exit_ok;
+  }
   if (vm.count("bars") != 0 && vm.count("days") != 0)
     return usage_error("give --bars or --days, not both");
   if (vm.count("days") != 0) {
@@ -391,6 +479,7 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (cmd == "backtest") return cmd_backtest(rest);
+    if (cmd == "sweep") return cmd_sweep(rest);
     if (cmd == "generate") return cmd_generate(rest);
     if (cmd == "live") return cmd_live(rest, false);
     if (cmd == "record") return cmd_live(rest, true);

@@ -104,6 +104,7 @@ std::string summary_json(const backtest_report& r) {
   for (const std::string& f : r.files) j.value(f);
   j.end_array();
   j.key("rows").value(r.rows);
+  j.key("events").value(r.events);
   j.key("skipped_rows").value(r.skipped_rows);
   j.key("gaps").value(r.gaps);
   j.key("missing_bars").value(r.missing_bars);
@@ -223,6 +224,7 @@ std::string summary_table(const backtest_report& r) {
   out += std::string(64, '-') + "\n";
   const std::string& c = r.currency;
   line(out, "Bars", std::to_string(r.bars));
+  if (r.events != r.bars) line(out, "Events replayed", std::to_string(r.events));
   line(out, "Initial cash", money(m.initial_equity), c);
   line(out, "Final equity", money(m.final_equity), c);
   line(out, "Total return", num(m.total_return_pct, 2), "%");

@@ -9,14 +9,14 @@
 #include <fstream>
 #include <unordered_map>
 
-#include "cats/backtest/bar_replay.hpp"
 #include "cats/backtest/html_report.hpp"
 #include "cats/backtest/metrics.hpp"
+#include "cats/backtest/replay.hpp"
 #include "cats/backtest/sim_exchange.hpp"
 #include "cats/book/book_builder.hpp"
 #include "cats/core/engine.hpp"
-#include "cats/live/record_file.hpp"
 #include "cats/util/json_writer.hpp"
+#include "cats/util/progress.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -35,52 +35,72 @@ void write_text(const fs::path& file, const std::string& text) {
 }  // namespace
 
 backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strategy> strategies,
-                              const std::optional<fs::path>& out_dir) {
+                              const std::optional<fs::path>& out_dir, const run_options& options) {
   backtest_outcome result;
   backtest_report& rep = result.report;
 
+  // The events come from the files (streamed, memory bounded) or from a decoded copy shared by
+  // several runs; either way through one cursor.
   instrument_registry instruments;
-  instrument_info inst;
-  inst.symbol = cfg.data.symbol;
-  split_symbol(cfg.data.symbol, "BINANCE", inst.venue, inst.name);
-  inst.base = cfg.data.base;
-  inst.quote = cfg.data.quote;
-  inst.tick_size = cfg.data.tick_size;
-  inst.lot_size = cfg.data.lot_size;
-  inst.min_quantity = cfg.data.min_quantity;
-  inst.min_notional = cfg.data.min_notional;
-  const uint32_t inst_id = instruments.add(inst);
+  std::unique_ptr<replay_stream> stream;
+  std::unique_ptr<memory_cursor> memory;
+  event_cursor* cursor = nullptr;
+  std::vector<feed_info> feeds;
+  if (options.shared) {
+    instruments = options.shared->instruments();
+    memory = std::make_unique<memory_cursor>(*options.shared);
+    if (cfg.backtest.start_ns) memory->seek(*cfg.backtest.start_ns);
+    feeds = options.shared->feeds();
+    cursor = memory.get();
+  } else {
+    stream = std::make_unique<replay_stream>(cfg.data, instruments);
+    if (!stream->open()) {
+      // A file that cannot be opened is a configuration error; bad content is a run failure.
+      result.exit_code = stream->unreadable() ? 2 : 1;
+      result.error = stream->error();
+      return result;
+    }
+    feeds = stream->feeds();
+    cursor = stream.get();
+  }
+  if (feeds.empty()) {
+    result.exit_code = 2;
+    result.error = "no data feeds in the config";
+    return result;
+  }
+  const uint32_t inst_id = feeds.front().instrument_id;
+  const instrument_info& inst = *instruments.get(inst_id);
 
-  rep.symbol = cfg.data.symbol;
+  // Orders on an instrument with tick data (trades, quotes, books) match on the ticks; on an
+  // instrument with only klines, on the bars. With klines alone the equity is sampled at every bar
+  // close, otherwise on a fixed grid (the smallest built-bar interval, or one minute).
+  std::vector<uint8_t> bar_matched(instruments.size() + 1, 0);
+  bool bars_only = true;
+  int64_t sample_ns = 0;
+  for (const feed_info& f : feeds) {
+    if (f.ticks) {
+      bars_only = false;
+      if (f.bar_interval_ns > 0 && (sample_ns == 0 || f.bar_interval_ns < sample_ns))
+        sample_ns = f.bar_interval_ns;
+    }
+  }
+  for (const feed_info& f : feeds)
+    if (!f.ticks) bar_matched[f.instrument_id] = 1;
+  for (const feed_info& f : feeds)
+    if (f.ticks) bar_matched[f.instrument_id] = 0;
+  if (sample_ns == 0) sample_ns = 60 * ns_per_s;
+  auto matches_bars = [&](uint32_t id) { return id < bar_matched.size() && bar_matched[id] != 0; };
+
+  rep.symbol = inst.symbol;
   rep.currency = inst.quote.empty() ? "QUOTE" : inst.quote;
-  for (const fs::path& f : cfg.data.files) rep.files.push_back(f.string());
+  for (const feed_section& f : cfg.data.feeds)
+    for (const fs::path& file : f.files) rep.files.push_back(file.string());
   rep.fill_model = cfg.backtest.sim.fill == fill_model::close ? "close" : "next_open";
   rep.fee_bps = cfg.backtest.fee_bps;
   rep.maker_fee_bps = cfg.backtest.maker_fee_bps;
   rep.slippage_bps = cfg.backtest.slippage_bps;
   rep.leverage = cfg.backtest.leverage;
-  rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, cfg.data.format == "cats_record");
-
-  std::vector<bar_file> files;
-  for (const fs::path& f : cfg.data.files) files.push_back({f.string(), inst_id});
-  kline_reader_options ropts;
-  ropts.skip_malformed = cfg.data.skip_malformed;
-  bar_replay replay(std::move(files), ropts);
-  if (cfg.data.format == "cats_record") {
-    for (const fs::path& f : cfg.data.files) {
-      std::ifstream probe(f, std::ios::binary);
-      if (!probe) {
-        result.exit_code = 2;
-        result.error = f.string() + ": cannot open: " + std::strerror(errno);
-        return result;
-      }
-    }
-  } else if (!replay.open()) {
-    // A file that cannot be opened is a configuration error; bad content is a run failure.
-    result.exit_code = replay.unreadable() ? 2 : 1;
-    result.error = replay.error();
-    return result;
-  }
+  rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !bars_only);
 
   portfolio account(cfg.backtest.initial_cash, rep.currency);
   engine eng(instruments, account);
@@ -92,6 +112,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   report_collector html(&recorder);  // report.html: forwards fills to the recorder
   exchange.set_listener(out_dir ? static_cast<fill_listener*>(&html) : &recorder);
   csv_file equity_csv;
+  book_builder books(20);
+  progress_bar progress(options.progress, "events");
 
   try {
     if (out_dir) {
@@ -112,9 +134,9 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     }
 
     const auto t0 = std::chrono::steady_clock::now();
-    cats_bar_event_t bar{};
     bool started = false;
-    int64_t pending_ts = 0;  // close time of the bars whose equity sample is not yet taken
+    int64_t pending_ts = 0;   // bars only: close time of the bars whose sample is not yet taken
+    int64_t next_sample = 0;  // tick data: the next point of the sampling grid
     int64_t first_open = 0, last_close = 0;
     auto take_sample = [&](int64_t ts) {
       const bool exposed = account.has_exposure();
@@ -136,152 +158,136 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       if (out_dir) html.sample(ts, account.equity(), metrics.drawdown_pct(), last_close);
       ++rep.bars;
     };
+    auto start_at = [&](int64_t ts) {
+      started = true;
+      eng.set_time(ts);
+      eng.start();
+      metrics.begin(ts, account.equity());
+      next_sample = (ts / sample_ns + 1) * sample_ns;
+    };
+    // Moves the clock to a tick event's time (never back, even if a recording machine's clock
+    // went back), firing the timers due before it and taking the grid samples it passes.
+    auto advance_to = [&](int64_t ts) {
+      if (!bars_only)
+        while (ts >= next_sample) {
+          take_sample(next_sample);
+          next_sample += sample_ns;
+        }
+      const int64_t now = std::max(ts, eng.now());
+      eng.run_timers_until(now);
+      eng.set_time(now);
+      pending_ts = now;
+    };
+    auto note_price = [&](uint32_t id, int64_t open, int64_t close) {
+      if (id != inst_id) return;
+      if (first_open == 0) first_open = open;
+      last_close = close;
+    };
 
-    if (cfg.data.format == "cats_record") {
-      // Tick-level replay of the engine's recordings: trades, best bid/ask and book updates in
-      // the order they were received, on the clock they were received at (what a live strategy
-      // saw). Orders fill by the tick rules of the simulated exchange. The equity curve is
-      // sampled every minute of replayed time.
-      constexpr int64_t sample_ns = 60 * ns_per_s;
-      rep.interval_ns = sample_ns;
-      book_builder books(20);
-      std::unordered_map<std::string, uint32_t> ids;
-      ids[inst.symbol] = inst_id;
-      int64_t next_sample = 0;
-      record_item it;
-      bool past_end = false;
-      for (const fs::path& file : cfg.data.files) {
-        if (past_end) break;
-        record_reader reader(file);
-        while (reader.next(it)) {
-          auto found = ids.find(it.symbol);
-          if (found == ids.end()) {
-            instrument_info extra;
-            extra.symbol = it.symbol;
-            split_symbol(it.symbol, "BINANCE", extra.venue, extra.name);
-            guess_base_quote(extra.name, extra.base, extra.quote);
-            found = ids.emplace(it.symbol, instruments.add(extra)).first;
-          }
-          const uint32_t id = found->second;
-          cats_event_t* header = nullptr;
-          switch (it.type) {
-            case record_item::kind::trade:
-              header = &it.trade.header;
-              break;
-            case record_item::kind::quote:
-              header = &it.quote.header;
-              break;
-            case record_item::kind::bar:
-              header = &it.bar.header;
-              break;
-            case record_item::kind::book:
-              break;
-          }
-          const int64_t ts = header != nullptr ? header->local_ts_ns : it.book.local_ts_ns;
-          ++rep.rows;
-          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
-          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) {
-            past_end = true;
-            break;
-          }
+    uint64_t events = 0;
+    cats_bar_event_t bar;
+    cats_trade_event_t trade;
+    cats_quote_event_t quote;
+    while (const replay_event* ev = cursor->next()) {
+      if ((++events & 0xFFFF) == 0 && options.stop != nullptr && options.stop->load()) {
+        result.exit_code = 130;
+        result.error = "interrupted";
+        break;
+      }
+      if ((events & 0x3FFF) == 0) progress.update(cursor->progress(), events);
+      switch (ev->type) {
+        case replay_event::kind::bar: {
+          bar = ev->bar;
+          if (cfg.backtest.start_ns && bar.open_time_ns < *cfg.backtest.start_ns) continue;
+          if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) goto done;
+          const int64_t close_ts = bar.header.exchange_ts_ns;
+          const uint32_t id = bar.header.instrument_id;
           if (!started) {
-            started = true;
-            eng.set_time(ts);
-            eng.start();
-            metrics.begin(ts, account.equity());
-            next_sample = (ts / sample_ns + 1) * sample_ns;
+            // Strategies start at the first bar's open, so that now_ns() in on_start is a real
+            // time.
+            start_at(bar.open_time_ns);
+            if (bars_only) rep.interval_ns = bar.interval_ns;
+          } else if (bars_only && close_ts != pending_ts) {
+            take_sample(pending_ts);
           }
-          while (ts >= next_sample) {
-            take_sample(next_sample);
-            next_sample += sample_ns;
-          }
-          // The clock never goes back, even if the recording machine's clock did.
-          const int64_t now = std::max(ts, eng.now());
-          eng.run_timers_until(now);
-          eng.set_time(now);
-          if (header != nullptr) {
-            header->instrument_id = id;
-            header->flags |= CATS_EVENT_FLAG_REPLAY;
-          }
-          switch (it.type) {
-            case record_item::kind::trade:
-              account.mark(id, it.trade.price);
-              if (id == inst_id) {
-                if (first_open == 0) first_open = it.trade.price;
-                last_close = it.trade.price;
-              }
-              exchange.on_trade(it.trade);
-              break;
-            case record_item::kind::quote:
-              exchange.on_quote(id, it.quote.bid_price, it.quote.bid_quantity, it.quote.ask_price,
-                                it.quote.ask_quantity);
-              break;
-            case record_item::kind::bar:
-              account.mark(id, it.bar.close);
-              break;
-            case record_item::kind::book: {
-              it.book.instrument_id = id;
-              const cats_book_event_t& ev = books.apply(it.book, it.book_flags);
-              const_cast<cats_event_t&>(ev.header).flags |= CATS_EVENT_FLAG_REPLAY;
-              exchange.on_quote(id, ev.bid_count != 0 ? ev.bids[0].price : 0,
-                                ev.bid_count != 0 ? ev.bids[0].quantity : 0,
-                                ev.ask_count != 0 ? ev.asks[0].price : 0,
-                                ev.ask_count != 0 ? ev.asks[0].quantity : 0);
-              header = const_cast<cats_event_t*>(&ev.header);
-              break;
-            }
+          if (!ev->built) note_price(id, bar.open, bar.close);
+          if (bars_only || matches_bars(id)) {
+            pending_ts = close_ts;
+            // The bar opens: timers due before it fire, waiting orders fill at its prices.
+            eng.run_timers_until(bar.open_time_ns);
+            if (eng.now() < bar.open_time_ns) eng.set_time(bar.open_time_ns);
+            exchange.on_bar_open(bar);
+            eng.flush();
+            // The bar closes: timers inside it fire, the account is marked, close-mode orders
+            // fill, and the strategies see the bar.
+            if (!bars_only) advance_to(close_ts);
+            eng.run_timers_until(close_ts);
+            eng.set_time(close_ts);
+            account.mark(id, bar.close);
+            exchange.on_bar_close(bar);
+          } else {
+            // A bar of an instrument with ticks (built from its trades, or recorded): the trades
+            // already marked the account and matched the orders.
+            advance_to(close_ts);
+            if (!ev->built) account.mark(id, bar.close);
           }
           eng.flush();
-          eng.dispatch(*header);
-          pending_ts = now;
-        }
-        if (!reader.error().empty()) {
-          result.exit_code = 1;
-          result.error = reader.error();
+          eng.dispatch(bar.header);
           break;
         }
-      }
-    } else {
-      for (;;) {
-        const bar_replay::status st = replay.next(bar);
-        if (st == bar_replay::status::error) {
-          result.exit_code = 1;
-          result.error = replay.error();
+        case replay_event::kind::trade: {
+          trade = ev->trade;
+          const int64_t ts = ev->ts;
+          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
+          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
+          if (!started) start_at(ts);
+          advance_to(ts);
+          account.mark(trade.header.instrument_id, trade.price);
+          note_price(trade.header.instrument_id, trade.price, trade.price);
+          exchange.on_trade(trade);
+          eng.flush();
+          eng.dispatch(trade.header);
           break;
         }
-        if (st == bar_replay::status::end) break;
-        if (cfg.backtest.start_ns && bar.open_time_ns < *cfg.backtest.start_ns) continue;
-        if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) break;
-        const int64_t close_ts = bar.header.exchange_ts_ns;
-        if (!started) {
-          // Strategies start at the first bar's open, so that now_ns() in on_start is a real time.
-          started = true;
-          eng.set_time(bar.open_time_ns);
-          eng.start();
-          metrics.begin(bar.open_time_ns, account.equity());
-        } else if (close_ts != pending_ts) {
-          take_sample(pending_ts);
+        case replay_event::kind::quote: {
+          quote = ev->quote;
+          const int64_t ts = ev->ts;
+          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
+          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
+          if (!started) start_at(ts);
+          advance_to(ts);
+          exchange.on_quote(quote.header.instrument_id, quote.bid_price, quote.bid_quantity,
+                            quote.ask_price, quote.ask_quantity);
+          eng.flush();
+          eng.dispatch(quote.header);
+          break;
         }
-        pending_ts = close_ts;
-        if (bar.header.instrument_id == inst_id) {
-          if (first_open == 0) first_open = bar.open;
-          last_close = bar.close;
+        case replay_event::kind::book: {
+          const int64_t ts = ev->ts;
+          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
+          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
+          if (!started) start_at(ts);
+          advance_to(ts);
+          const cats_book_event_t& bev = books.apply(*ev->book, ev->book_flags);
+          const_cast<cats_event_t&>(bev.header).flags |= CATS_EVENT_FLAG_REPLAY;
+          exchange.on_quote(bev.header.instrument_id, bev.bid_count != 0 ? bev.bids[0].price : 0,
+                            bev.bid_count != 0 ? bev.bids[0].quantity : 0,
+                            bev.ask_count != 0 ? bev.asks[0].price : 0,
+                            bev.ask_count != 0 ? bev.asks[0].quantity : 0);
+          eng.flush();
+          eng.dispatch(bev.header);
+          break;
         }
-        // The bar opens: timers due before it fire, waiting orders fill at its prices.
-        eng.run_timers_until(bar.open_time_ns);
-        if (eng.now() < bar.open_time_ns) eng.set_time(bar.open_time_ns);
-        exchange.on_bar_open(bar);
-        eng.flush();
-        // The bar closes: timers inside it fire, the account is marked, close-mode orders fill,
-        // and the strategies see the bar.
-        eng.run_timers_until(close_ts);
-        eng.set_time(close_ts);
-        account.mark(bar.header.instrument_id, bar.close);
-        exchange.on_bar_close(bar);
-        eng.flush();
-        eng.dispatch(bar.header);
       }
     }
+    if (!cursor->error().empty()) {
+      result.exit_code = 1;
+      result.error = cursor->error();
+    }
+  done:
+    progress.finish(events);
+    rep.events = events;
+    if (!bars_only) rep.interval_ns = sample_ns;
     if (started)
       take_sample(pending_ts);
     else
@@ -291,9 +297,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     eng.flush();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    const replay_stats rs = replay.stats();
-    if (cfg.data.format != "cats_record") rep.interval_ns = replay.interval_ns();
-    if (cfg.data.format != "cats_record") rep.rows = rs.rows;
+    const replay_stats rs = cursor->stats();
+    rep.rows = rs.rows;
     rep.skipped_rows = rs.skipped;
     rep.gaps = rs.gaps;
     rep.missing_bars = rs.missing_bars;

@@ -200,4 +200,54 @@ void write_sample_klines(const std::filesystem::path& file, const sample_options
     throw std::runtime_error(file.string() + ": write failed: " + std::strerror(errno));
 }
 
+void write_sample_trades(const std::filesystem::path& file, const sample_trades_options& o) {
+  std::FILE* f = std::fopen(file.c_str(), "wb");
+  if (f == nullptr)
+    throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
+  rng r(o.seed);
+  const int64_t tick = 1'000'000;  // 0.01
+  const int64_t lot = 1'000;       // 0.00001
+  const int64_t unit = o.microseconds ? 1000 : 1'000'000;
+  const double mean_gap = static_cast<double>(o.span_ns) / static_cast<double>(o.trades);
+  // Per-trade volatility: about 60 % a year at this trade rate.
+  const double sigma = 0.6 * std::sqrt(mean_gap / (365.0 * 86400.0 * 1e9));
+  double price = o.start_price;
+  double t = static_cast<double>(o.start_ns);
+  std::string out;
+  out.reserve(1u << 21);
+  if (o.header) out += "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match\n";
+  bool write_failed = false;
+  for (uint64_t i = 0; i < o.trades; ++i) {
+    // Bursty arrivals: exponential gaps, a tenth of them much shorter.
+    const double u = std::max(r.uniform(), 1e-12);
+    t += -std::log(u) * mean_gap * (r.uniform() < 0.1 ? 0.05 : 1.055);
+    const bool buyer_maker = r.uniform() < 0.5;
+    price *= std::exp(sigma * r.normal() - 0.15 * std::log(price / o.start_price) * 1e-4);
+    const int64_t p_fx = std::max(tick, to_fixed(price, tick, rounding::nearest));
+    const double size = 0.002 * std::exp(1.2 * r.normal());
+    const int64_t q_fx = std::max<int64_t>(lot, to_fixed(size, lot, rounding::nearest));
+    const int64_t qq_fx = static_cast<int64_t>(static_cast<int128_t>(p_fx) * q_fx / fixed_scale);
+    out += std::to_string(1'000'000 + i);
+    out += ',';
+    put_fixed8(out, p_fx);
+    out += ',';
+    put_fixed8(out, q_fx);
+    out += ',';
+    put_fixed8(out, qq_fx);
+    out += ',';
+    out += std::to_string(static_cast<int64_t>(t) / unit);
+    out += buyer_maker ? ",True,True\n" : ",False,True\n";
+    if (out.size() >= (1u << 21) - 512) {
+      if (std::fwrite(out.data(), 1, out.size(), f) != out.size()) {
+        write_failed = true;
+        break;
+      }
+      out.clear();
+    }
+  }
+  const bool ok = !write_failed && std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  if (std::fclose(f) != 0 || !ok)
+    throw std::runtime_error(file.string() + ": write failed: " + std::strerror(errno));
+}
+
 }  // namespace cats

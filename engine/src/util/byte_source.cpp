@@ -1,6 +1,7 @@
 #include "cats/util/byte_source.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
@@ -41,8 +42,12 @@ bool ends_with_ci(const std::string& s, const char* suffix) {
 
 class file_source final : public byte_source {
  public:
-  file_source(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  file_source(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<uint64_t>(st.st_size);
+  }
   ~file_source() override { ::close(fd_); }
+  uint64_t size() const noexcept override { return size_; }
   ptrdiff_t read(char* buf, size_t n) override {
     for (;;) {
       const ssize_t got = ::read(fd_, buf, n);
@@ -58,6 +63,7 @@ class file_source final : public byte_source {
   int fd_;
   std::string path_;
   std::string error_;
+  uint64_t size_ = 0;
 };
 
 class gzip_source final : public byte_source {
@@ -137,8 +143,9 @@ std::string zip_message(const zip_error_t* e) {
 // the entry's CRC when the end is reached.
 class zip_source final : public byte_source {
  public:
-  zip_source(zip_t* za, zip_file_t* zf, std::string prefix)
-      : za_(za), zf_(zf), prefix_(std::move(prefix)) {}
+  zip_source(zip_t* za, zip_file_t* zf, std::string prefix, uint64_t size)
+      : za_(za), zf_(zf), prefix_(std::move(prefix)), size_(size) {}
+  uint64_t size() const noexcept override { return size_; }
   ~zip_source() override {
     zip_fclose(zf_);
     zip_discard(za_);
@@ -156,6 +163,7 @@ class zip_source final : public byte_source {
   zip_file_t* zf_;
   std::string prefix_;  ///< "archive.zip: entry name.csv: "
   std::string error_;
+  uint64_t size_;
 };
 
 std::unique_ptr<byte_source> open_zip(const std::string& archive, const std::string* entry,
@@ -209,7 +217,11 @@ std::unique_ptr<byte_source> open_zip(const std::string& archive, const std::str
   zip_file_t* zf = zip_fopen_index(za, pick, 0);
   if (zf == nullptr)
     return fail(archive + ": entry " + name + ": " + zip_message(zip_get_error(za)));
-  return std::make_unique<zip_source>(za, zf, archive + ": entry " + name + ": ");
+  zip_stat_t st;
+  zip_stat_init(&st);
+  const uint64_t size =
+      zip_stat_index(za, pick, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) != 0 ? st.size : 0;
+  return std::make_unique<zip_source>(za, zf, archive + ": entry " + name + ": ", size);
 }
 
 }  // namespace
@@ -258,6 +270,7 @@ bool line_reader::open(const std::string& path, size_t buffer_size, std::string&
   pos_ = len_ = 0;
   eof_ = false;
   line_ = 0;
+  consumed_ = 0;
   return true;
 }
 
@@ -283,6 +296,7 @@ bool line_reader::refill(std::string& error) {
       break;
     }
     len_ += static_cast<size_t>(n);
+    consumed_ += static_cast<uint64_t>(n);
   }
   buf_[len_] = '\n';
   return true;

@@ -42,16 +42,28 @@ struct engine_section {
   std::filesystem::path log_file;
 };
 
-struct data_section {
-  std::string symbol;
+/// One feed of historical data: one instrument's files of one format. A recording may hold several
+/// instruments; `symbol` is then the one the report is about (the others are registered as they
+/// appear, with default tick and lot sizes).
+struct feed_section {
+  std::string symbol;  ///< "BINANCE:BTCUSDT"
   std::vector<std::filesystem::path> files;
+  /// "binance_klines", "binance_trades", "binance_agg_trades" or "cats_record".
   std::string format = "binance_klines";
-  bool skip_malformed = false;
-  int64_t tick_size = 1;  // fixed; 1 = 10^-8 (no rounding beyond 8 decimals)
+  int64_t bar_interval_ns = 0;  ///< trades: also build time bars of this interval (0 = none)
+  int64_t tick_size = 1;        // fixed; 1 = 10^-8 (no rounding beyond 8 decimals)
   int64_t lot_size = 1;
   int64_t min_quantity = 0;
   int64_t min_notional = 0;
   std::string base, quote;
+  std::string where;  ///< "file:line:col" of the table, for messages
+};
+
+/// [data]: the feeds of a backtest. The keys of [data] itself describe the first feed; each
+/// [[data.feed]] table adds one more. The first feed's instrument is the one the report is about.
+struct data_section {
+  std::vector<feed_section> feeds;
+  bool skip_malformed = false;
 };
 
 struct backtest_section {

@@ -50,6 +50,8 @@ class kline_csv_reader {
 
   const std::string& path() const noexcept { return path_; }
   const std::string& error() const noexcept { return error_; }
+  /// Fraction of the file read so far (negative when unknown), for progress bars.
+  double fraction_read() const noexcept { return lines_.fraction(); }
   time_unit unit() const noexcept { return unit_; }
   bool had_header() const noexcept { return had_header_; }
   uint64_t rows() const noexcept { return rows_; }

@@ -32,6 +32,7 @@ struct backtest_report {
   /// What the simulated exchange assumes (describe_fill_rules()); printed in both summaries.
   std::string fill_assumptions;
   int64_t interval_ns = 0;
+  uint64_t events = 0;  ///< market events replayed (bars, trades, quotes, book updates)
   uint64_t bars = 0, rows = 0, skipped_rows = 0, gaps = 0, missing_bars = 0;
   backtest_metrics metrics;
   int64_t fees_paid = 0;

@@ -2,6 +2,7 @@
 // reports.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "cats/app/config.hpp"
+#include "cats/backtest/replay.hpp"
 #include "cats/backtest/report.hpp"
 #include "cats/plugin/loader.hpp"
 #include "cats/plugin/params.hpp"
@@ -28,9 +30,20 @@ struct backtest_outcome {
   double seconds = 0;  ///< wall time of the replay loop
 };
 
+struct run_options {
+  /// Decoded market data shared by several runs (a sweep); null = stream the config's files.
+  std::shared_ptr<const market_data> shared;
+  /// Draw a progress bar on stderr (only when it is a terminal).
+  bool progress = false;
+  /// Set from another thread (a signal) to stop the replay early; the run then reports
+  /// exit_code 130 and error "interrupted".
+  const std::atomic<bool>* stop = nullptr;
+};
+
 /// Runs the backtest described by `config` with already loaded strategies. Writes summary.json,
 /// fills.csv, trades.csv and equity.csv into `out_dir` when given.
 backtest_outcome run_backtest(const run_config& config, std::vector<prepared_strategy> strategies,
-                              const std::optional<std::filesystem::path>& out_dir);
+                              const std::optional<std::filesystem::path>& out_dir,
+                              const run_options& options = {});
 
 }  // namespace cats

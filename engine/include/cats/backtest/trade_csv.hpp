@@ -54,6 +54,8 @@ class trade_csv_reader {
 
   const std::string& path() const noexcept { return path_; }
   const std::string& error() const noexcept { return error_; }
+  /// Fraction of the file read so far (negative when unknown), for progress bars.
+  double fraction_read() const noexcept { return lines_.fraction(); }
   trade_file_kind kind() const noexcept { return kind_; }
   time_unit unit() const noexcept { return unit_; }
   bool had_header() const noexcept { return had_header_; }

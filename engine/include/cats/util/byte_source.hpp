@@ -19,6 +19,8 @@ class byte_source {
   virtual ptrdiff_t read(char* buf, size_t n) = 0;
   /// "path: what went wrong" after read() returned -1.
   virtual const std::string& error() const = 0;
+  /// How many bytes read() returns in all (the uncompressed size), or 0 when unknown.
+  virtual uint64_t size() const noexcept { return 0; }
 };
 
 /// Opens `path` by its name: `*.zip` (optionally `*.zip#entry`) through libzip, `*.gz` through
@@ -43,6 +45,11 @@ class line_reader {
 
   /// 1-based number of the line last returned.
   uint64_t line_number() const noexcept { return line_; }
+  /// Fraction of the input read so far, in [0, 1]; negative when the size is unknown (.gz).
+  double fraction() const noexcept {
+    const uint64_t total = src_ ? src_->size() : 0;
+    return total == 0 ? -1.0 : static_cast<double>(consumed_) / static_cast<double>(total);
+  }
 
  private:
   bool refill(std::string& error);
@@ -54,6 +61,7 @@ class line_reader {
   size_t pos_ = 0, len_ = 0;
   bool eof_ = false;
   uint64_t line_ = 0;
+  uint64_t consumed_ = 0;  // bytes the source has returned
 };
 
 inline line_reader::status line_reader::next(const char*& b, const char*& e, std::string& error) {

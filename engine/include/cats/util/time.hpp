@@ -32,6 +32,9 @@ std::optional<int64_t> parse_iso8601(std::string_view text) noexcept;
 
 /// "1m", "15m", "1h", "4h", "1d" for whole-unit intervals, else "N s".
 std::string format_interval(int64_t interval_ns);
+/// Parses a bar interval: a positive whole number and a unit, s, m, h, d or w ("1m", "15m",
+/// "4h", "1d"). Returns nothing for anything else.
+std::optional<int64_t> parse_interval(std::string_view text) noexcept;
 /// "3d 04:05:06" style duration.
 std::string format_duration(int64_t ns);
 

@@ -1,0 +1,239 @@
+// `cats sweep` with the real binary and the reference plugin: a sweep's results equal running
+// each combination alone with `cats backtest`; walk-forward; an interrupted sweep keeps its runs.
+#include <gtest/gtest.h>
+
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run;
+using test::run_result;
+
+const std::string cats_bin = CATS_BINARY;
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The text of `"key": value` (number, string or null) after position `from` in a JSON text.
+std::string json_field(const std::string& json, const std::string& key, size_t from = 0) {
+  const std::string needle = "\"" + key + "\": ";
+  const size_t at = json.find(needle, from);
+  if (at == std::string::npos) return "<absent>";
+  const size_t start = at + needle.size();
+  const size_t end = json.find_first_of(",\n}", start);
+  return json.substr(start, end - start);
+}
+
+class Sweep : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::temp_dir();
+    const run_result g =
+        run({cats_bin, "generate", "--out", data(), "--days", "10", "--seed", "11"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    test::write_file(config(),
+                     "[engine]\nlog_level = \"warn\"\n\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                     "files = [\"" +
+                         data() +
+                         "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n\n[backtest]\n"
+                         "initial_cash = 10000\nfee_bps = 10\nslippage_bps = 1\n\n[[strategy]]\n"
+                         "name = \"sma\"\nplugin = \"ma_crossover\"\n[strategy.params]\n"
+                         "fast = 30\nslow = 120\n");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string data() { return (dir_->path() / "sample.csv").string(); }
+  static std::string config() { return (dir_->path() / "sweep.toml").string(); }
+  static test::temp_dir* dir_;
+};
+test::temp_dir* Sweep::dir_ = nullptr;
+
+TEST_F(Sweep, ResultsEqualStandaloneBacktests) {
+  const fs::path out = dir_->path() / "grid";
+  const run_result r =
+      run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=10:30:20", "--param",
+           "strategy.sma.slow=60,120", "--jobs", "2", "--metric", "total_return", "--out",
+           out.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json_field(r.out, "runs"), "4");
+  EXPECT_EQ(json_field(r.out, "combinations"), "4");
+  for (const char* f : {"runs.csv", "results.csv", "results.json", "best.txt", "report.html"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+
+  // Every combination alone, with cats backtest: the same figures, exactly.
+  double previous = 1e300;
+  for (int fast : {10, 30}) {
+    for (int slow : {60, 120}) {
+      const std::string key = "\"strategy.sma.fast\": \"" + std::to_string(fast) +
+                              "\",\n        \"strategy.sma.slow\": \"" + std::to_string(slow) +
+                              "\"";
+      const size_t at = r.out.find(key);
+      ASSERT_NE(at, std::string::npos) << key << "\n" << r.out;
+      const run_result alone = run({cats_bin, "backtest", "--config", config(), "--set",
+                                    "strategy.sma.fast=" + std::to_string(fast), "--set",
+                                    "strategy.sma.slow=" + std::to_string(slow), "--json"});
+      ASSERT_EQ(alone.exit_code, 0) << alone.err;
+      const size_t m = 0;  // the summary's figures are top-level keys
+      for (const char* k : {"total_return_pct", "sharpe", "max_drawdown_pct", "trades"}) {
+        const std::string sweep_key = std::string(k) == "total_return_pct"   ? "total_return"
+                                      : std::string(k) == "max_drawdown_pct" ? "max_drawdown"
+                                                                             : k;
+        const double a = std::stod(json_field(r.out, sweep_key, at));
+        const double b = std::stod(json_field(alone.out, k, m));
+        EXPECT_NEAR(a, b, 1e-6 * std::max(1.0, std::abs(b)))
+            << k << " fast=" << fast << " slow=" << slow;
+      }
+      EXPECT_EQ(json_field(r.out, "final_equity", at), json_field(alone.out, "final_equity", m))
+          << "fast=" << fast << " slow=" << slow;
+    }
+  }
+  // Ranked: total return does not increase down the list.
+  size_t pos = 0;
+  for (int i = 0; i < 4; ++i) {
+    pos = r.out.find("\"total_return\": ", pos);
+    ASSERT_NE(pos, std::string::npos);
+    const double v = std::stod(json_field(r.out, "total_return", pos));
+    EXPECT_LE(v, previous);
+    previous = v;
+    ++pos;
+  }
+  const std::string best = read_text(out / "best.txt");
+  EXPECT_NE(best.find("cats backtest --config"), std::string::npos);
+  EXPECT_NE(best.find("strategy.sma.fast="), std::string::npos);
+}
+
+TEST_F(Sweep, WalkForwardAndSampling) {
+  const run_result r =
+      run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=5:40:5", "--param",
+           "strategy.slow=60:180:60", "--sample", "5", "--seed", "3", "--walk-forward", "2",
+           "--jobs", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json_field(r.out, "combinations"), "24");
+  EXPECT_EQ(json_field(r.out, "runs"), "5");
+  const size_t wf = r.out.find("\"walk_forward\"");
+  ASSERT_NE(wf, std::string::npos);
+  EXPECT_NE(json_field(r.out, "out_of_sample_return_pct", wf), "<absent>");
+  const size_t second = r.out.find("\"in_sample\"", r.out.find("\"in_sample\"", wf) + 1);
+  EXPECT_NE(second, std::string::npos) << "two folds expected:\n" << r.out;
+
+  // The same seed picks the same sample.
+  const run_result again =
+      run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=5:40:5", "--param",
+           "strategy.slow=60:180:60", "--sample", "5", "--seed", "3", "--walk-forward", "2",
+           "--jobs", "1", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(r.out.substr(r.out.find("\"results\"")),
+            again.out.substr(again.out.find("\"results\"")));
+}
+
+TEST_F(Sweep, BadParamsAreUsageErrors) {
+  run_result r = run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=10:5:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'to' is below 'from'"), std::string::npos) << r.err;
+  r = run({cats_bin, "sweep", "--config", config(), "--param", "data.symbol=a,b"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("data.* cannot be swept"), std::string::npos) << r.err;
+  r = run({cats_bin, "sweep", "--config", config(), "--param", "strategy.nope=1,2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
+  r = run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=5,10", "--metric",
+           "luck"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown metric"), std::string::npos) << r.err;
+}
+
+TEST_F(Sweep, InterruptKeepsFinishedRuns) {
+  // A year of minutes: each run takes long enough for the signal to land mid-sweep.
+  const std::string year = (dir_->path() / "year.csv").string();
+  ASSERT_EQ(run({cats_bin, "generate", "--out", year, "--days", "365"}).exit_code, 0);
+  const std::string cfg = (dir_->path() / "year.toml").string();
+  std::string text = read_text(config());
+  text.replace(text.find(data()), data().size(), year);
+  test::write_file(cfg, text);
+  const fs::path out = dir_->path() / "interrupted";
+  test::background sweep({cats_bin, "sweep", "--config", cfg, "--param", "strategy.fast=2:200:1",
+                          "--param", "strategy.slow=300,400", "--jobs", "1", "--out", out.string()},
+                         (dir_->path() / "int.out").string(), (dir_->path() / "int.err").string());
+  // Wait for a few finished runs, then Ctrl-C.
+  auto finished_runs = [&] {
+    const std::string t = read_text(out / "runs.csv");
+    return std::count(t.begin(), t.end(), '\n') - 1;
+  };
+  ASSERT_TRUE(test::wait_until([&] { return finished_runs() >= 3; }, 120));
+  sweep.signal(SIGINT);
+  EXPECT_EQ(sweep.wait(60), 130);
+  const long runs = finished_runs();
+  EXPECT_GE(runs, 3);
+  EXPECT_LT(runs, 398) << "the sweep should have stopped early";
+  const std::string results = read_text(out / "results.csv");
+  EXPECT_EQ(std::count(results.begin(), results.end(), '\n') - 1, runs)
+      << "every finished run is ranked";
+  EXPECT_NE(read_text(dir_->path() / "int.err").find("interrupted"), std::string::npos);
+}
+
+// The progress bar is drawn on a terminal only: under a pseudo-terminal the replay shows it (and
+// clears it at the end); with stderr on a pipe, as in every other test and in CI, and with --json,
+// nothing of it appears.
+TEST_F(Sweep, ProgressBarOnlyOnATerminal) {
+  const std::string big = (dir_->path() / "big.csv").string();
+  ASSERT_EQ(run({cats_bin, "generate", "--out", big, "--days", "90"}).exit_code, 0);
+  const std::string cfg = (dir_->path() / "big.toml").string();
+  std::string text = read_text(config());
+  text.replace(text.find(data()), data().size(), big);
+  test::write_file(cfg, text);
+
+  auto under_pty = [&](const std::vector<std::string>& args) {
+    int master = -1;
+    const pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;  // EIO once the child has exited
+      out.append(buf, static_cast<size_t>(n));
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(master);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+    return out;
+  };
+  const std::string tty = under_pty({cats_bin, "backtest", "--config", cfg});
+  EXPECT_NE(tty.find("\r["), std::string::npos) << tty;
+  EXPECT_NE(tty.find("events/s"), std::string::npos) << tty;
+  EXPECT_NE(tty.find("Total return"), std::string::npos) << tty;
+  const std::string json = under_pty({cats_bin, "backtest", "--config", cfg, "--json"});
+  EXPECT_EQ(json.find("events/s"), std::string::npos) << json;
+
+  const run_result piped = run({cats_bin, "backtest", "--config", cfg});
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.err.find('\r'), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.err.find("events/s"), std::string::npos) << piped.err;
+}
+
+}  // namespace
+}  // namespace cats

@@ -1,0 +1,200 @@
+// The merged replay stream: bars built from trades, the k-way merge of several feeds and kinds,
+// the tie-break for equal times, and the decoded copy a sweep shares.
+#include "cats/backtest/replay.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cats/core/events.hpp"
+#include "cats/util/time.hpp"
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+constexpr int64_t S = ns_per_s;
+constexpr int64_t P = fixed_scale;
+
+cats_trade_event_t trade(int64_t ts, int64_t price, int64_t qty, int32_t aggressor) {
+  cats_trade_event_t t{};
+  t.header = event_header<cats_trade_event_t>(CATS_EVENT_TRADE, 1, ts, CATS_EVENT_FLAG_REPLAY);
+  t.price = price;
+  t.quantity = qty;
+  t.aggressor_side = aggressor;
+  return t;
+}
+
+TEST(BarBuilder, BuildsTimeBarsFromTradesWithFlatBarsForQuietIntervals) {
+  const int64_t t0 = 1'700'000'040 * S;  // 2023-11-14T22:14:00Z, on a minute boundary
+  ASSERT_EQ(t0 % (60 * S), 0);
+  bar_builder b(1, 60 * S);
+  cats_bar_event_t bar{};
+  b.add(trade(t0 + 10 * S, 100 * P, 1 * P, CATS_SIDE_BUY), 0);
+  b.add(trade(t0 + 50 * S, 102 * P, 2 * P, CATS_SIDE_SELL), 0);
+  EXPECT_FALSE(b.pop(bar));
+  b.add(trade(t0 + 65 * S, 101 * P, P / 2, CATS_SIDE_BUY), 0);
+  ASSERT_TRUE(b.pop(bar));
+  EXPECT_EQ(bar.open_time_ns, t0);
+  EXPECT_EQ(bar.header.exchange_ts_ns, t0 + 60 * S);
+  EXPECT_EQ(bar.interval_ns, 60 * S);
+  EXPECT_EQ(bar.open, 100 * P);
+  EXPECT_EQ(bar.high, 102 * P);
+  EXPECT_EQ(bar.low, 100 * P);
+  EXPECT_EQ(bar.close, 102 * P);
+  EXPECT_EQ(bar.volume, 3 * P);
+  EXPECT_EQ(bar.quote_volume, 304 * P);  // 100 x 1 + 102 x 2
+  EXPECT_EQ(bar.taker_buy_volume, 1 * P);
+  EXPECT_EQ(bar.taker_buy_quote_volume, 100 * P);
+  EXPECT_EQ(bar.trade_count, 2);
+  EXPECT_FALSE(b.pop(bar));
+  // Two quiet minutes, then a trade at 00:03:01 closes the 00:01 bar and the two empty ones.
+  b.add(trade(t0 + 4 * 60 * S + 1 * S, 99 * P, 1 * P, CATS_SIDE_SELL), 7 * P);
+  ASSERT_TRUE(b.pop(bar));
+  EXPECT_EQ(bar.open_time_ns, t0 + 60 * S);
+  EXPECT_EQ(bar.open, 101 * P);
+  EXPECT_EQ(bar.close, 101 * P);
+  EXPECT_EQ(bar.volume, P / 2);
+  EXPECT_EQ(bar.trade_count, 1);
+  for (int i = 2; i <= 3; ++i) {
+    ASSERT_TRUE(b.pop(bar)) << i;
+    EXPECT_EQ(bar.open_time_ns, t0 + i * 60 * S);
+    EXPECT_EQ(bar.open, 101 * P);
+    EXPECT_EQ(bar.high, 101 * P);
+    EXPECT_EQ(bar.low, 101 * P);
+    EXPECT_EQ(bar.close, 101 * P);
+    EXPECT_EQ(bar.volume, 0);
+    EXPECT_EQ(bar.trade_count, 0);
+  }
+  EXPECT_FALSE(b.pop(bar)) << "the unfinished 00:04 bar is not emitted";
+}
+
+class Replay : public ::testing::Test {
+ protected:
+  test::temp_dir dir_;
+  std::string file(const std::string& name, const std::string& text) {
+    const auto p = dir_.path() / name;
+    test::write_file(p, text);
+    return p.string();
+  }
+};
+
+// 1-minute klines of A at 00:00 and 00:01 (close 00:01, 00:02); trades of B at 00:00:30,
+// 00:01:00 (equal to A's first close) and 00:01:30; klines of C at 00:00 (close 00:01, equal
+// again). Feed order: A, B, C.
+TEST_F(Replay, MergesFeedsInTimeOrderWithTheConfigOrderBreakingTies) {
+  const int64_t t0 = 1'704'067'200'000;  // 2024-01-01T00:00:00Z in ms
+  auto kl = [&](int64_t open_ms, const char* px) {
+    return std::to_string(open_ms) + "," + px + "," + px + "," + px + "," + px + ",1," +
+           std::to_string(open_ms + 59'999) + ",1,1,0,0,0\n";
+  };
+  data_section data;
+  feed_section a;
+  a.symbol = "BINANCE:AAAUSDT";
+  a.files = {file("a.csv", kl(t0, "10") + kl(t0 + 60'000, "11"))};
+  feed_section b;
+  b.symbol = "BINANCE:BBBUSDT";
+  b.format = "binance_trades";
+  b.files = {file("b.csv", "1,5.0,1.0,5.0," + std::to_string(t0 + 30'000) + ",True,True\n" +
+                               "2,5.1,1.0,5.1," + std::to_string(t0 + 60'000) + ",False,True\n" +
+                               "3,5.2,1.0,5.2," + std::to_string(t0 + 90'000) + ",False,True\n")};
+  feed_section c;
+  c.symbol = "BINANCE:CCCUSDT";
+  c.files = {file("c.csv", kl(t0, "7"))};
+  data.feeds = {a, b, c};
+
+  instrument_registry instruments;
+  replay_stream stream(data, instruments);
+  ASSERT_TRUE(stream.open()) << stream.error();
+  ASSERT_EQ(stream.feeds().size(), 3u);
+  EXPECT_FALSE(stream.feeds()[0].ticks);
+  EXPECT_TRUE(stream.feeds()[1].ticks);
+  const uint32_t ia = stream.feeds()[0].instrument_id, ib = stream.feeds()[1].instrument_id,
+                 ic = stream.feeds()[2].instrument_id;
+  std::vector<std::string> seen;
+  while (const replay_event* ev = stream.next()) {
+    const uint32_t id = ev->header().instrument_id;
+    const char* name = id == ia ? "A" : id == ib ? "B" : id == ic ? "C" : "?";
+    seen.push_back(std::string(name) + (ev->type == replay_event::kind::bar ? "bar" : "trade") +
+                   "@" + std::to_string((ev->ts / ns_per_ms - t0) / 1000));
+  }
+  EXPECT_TRUE(stream.error().empty()) << stream.error();
+  const std::vector<std::string> expected = {"Btrade@30", "Abar@60",   "Btrade@60",
+                                             "Cbar@60",   "Btrade@90", "Abar@120"};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(stream.stats().rows, 6u);
+
+  // The decoded copy holds the same stream.
+  const auto md = market_data::load(data, nullptr);
+  ASSERT_EQ(md->events().size(), expected.size());
+  EXPECT_EQ(md->events()[2].trade.trade_id, 2u);
+  EXPECT_EQ(md->events()[2].trade.aggressor_side, CATS_SIDE_BUY);  // buyer was not the maker
+  EXPECT_EQ(md->events()[0].trade.aggressor_side, CATS_SIDE_SELL);
+  memory_cursor cur(*md);
+  cur.seek((t0 + 60'000) * ns_per_ms);
+  const replay_event* ev = cur.next();
+  ASSERT_NE(ev, nullptr);
+  EXPECT_EQ(ev->ts, (t0 + 60'000) * ns_per_ms);
+  EXPECT_EQ(ev->header().instrument_id, ia);
+}
+
+TEST_F(Replay, TradesWithBarsAndFileErrors) {
+  const int64_t t0 = 1'704'067'200'000;
+  data_section data;
+  feed_section f;
+  f.symbol = "BINANCE:BTCUSDT";
+  f.format = "binance_trades";
+  f.bar_interval_ns = 60 * S;
+  // Two files: the second goes back in time at its first row.
+  f.files = {file("t1.csv", "1,10,1,10," + std::to_string(t0 + 1000) + ",True,True\n2,11,1,11," +
+                                std::to_string(t0 + 61'000) + ",False,True\n"),
+             file("t2.csv", "3,12,1,12," + std::to_string(t0 + 2000) + ",False,True\n")};
+  data.feeds = {f};
+  instrument_registry instruments;
+  replay_stream stream(data, instruments);
+  ASSERT_TRUE(stream.open()) << stream.error();
+  const replay_event* ev = stream.next();
+  ASSERT_NE(ev, nullptr);
+  EXPECT_EQ(ev->type, replay_event::kind::trade);
+  ev = stream.next();
+  ASSERT_NE(ev, nullptr);
+  EXPECT_EQ(ev->type, replay_event::kind::bar) << "the bar closes before the trade that ends it";
+  EXPECT_TRUE(ev->built);
+  EXPECT_EQ(ev->bar.open, 10 * P);
+  ev = stream.next();
+  ASSERT_NE(ev, nullptr);
+  EXPECT_EQ(ev->trade.trade_id, 2u);
+  EXPECT_EQ(stream.next(), nullptr);
+  EXPECT_NE(stream.error().find("t2.csv:1: time goes backwards"), std::string::npos)
+      << stream.error();
+
+  data.feeds[0].files.push_back(dir_.path() / "missing.csv");
+  instrument_registry again;
+  replay_stream missing(data, again);
+  EXPECT_FALSE(missing.open());
+  EXPECT_TRUE(missing.unreadable());
+  EXPECT_NE(missing.error().find("missing.csv"), std::string::npos) << missing.error();
+}
+
+}  // namespace
+}  // namespace cats
+
+#include "cats/util/progress.hpp"
+
+namespace cats {
+namespace {
+
+TEST(ProgressBar, RendersBarRateAndEta) {
+  EXPECT_EQ(progress_bar::render(0.25, 2'500'000, 2.0, "events", 8),
+            "[##......]  25.0%  1.25 M events/s  ETA 0:06");
+  EXPECT_EQ(progress_bar::render(0.5, 1500, 1.0, "runs", 4),
+            "[##..]  50.0%  1.5 k runs/s  ETA 0:01");
+  EXPECT_EQ(progress_bar::render(0.002, 10, 10.0, "runs", 2),
+            "[..]   0.2%  1.0 runs/s  ETA 1:23:10");
+  // Unknown fraction: the rate only.
+  EXPECT_EQ(progress_bar::render(-1, 42, 2.0, "events", 8), "  21.0 events/s");
+  // Not a terminal (the tests' stderr is a pipe or a file): nothing is drawn.
+  progress_bar bar(true, "events");
+  EXPECT_FALSE(bar.active());
+}
+
+}  // namespace
+}  // namespace cats

@@ -1,0 +1,123 @@
+// Parameter sweep throughput, measured side by side in one run on the same generated data:
+//   standalone = one `cats backtest` process (read, decode and replay the file: what each run
+//                would cost without sharing)
+//   sweep      = `cats sweep` over a grid of SMA combinations with --jobs 1 and --jobs 2 (the data
+//                decoded once, shared read-only by the runs)
+// It prints runs/s, the speed-up from 1 to 2 jobs and the cost of one sweep run relative to a
+// standalone backtest. Usage: cats_sweep_bench [--bars N] [--repeat R] [--keep DIR]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "bench_process.hpp"
+#include "cats/backtest/sample_data.hpp"
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// Runs the command, returns its wall time; exits the benchmark if it fails.
+double timed(const std::vector<std::string>& argv, const fs::path& dir) {
+  const auto t0 = clock_type::now();
+  const pid_t pid = cats::bench::spawn(argv, dir / "out.txt", dir / "err.txt");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "failed: %s ...\n%s\n", argv[1].c_str(),
+                 cats::bench::slurp(dir / "err.txt").c_str());
+    std::exit(1);
+  }
+  return s;
+}
+
+// A number printed by the sweep's JSON ("decode_seconds": 0.12).
+double json_number(const std::string& json, const std::string& key) {
+  const size_t at = json.find("\"" + key + "\": ");
+  return at == std::string::npos ? -1 : std::strtod(json.c_str() + at + key.size() + 4, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t bars = 1'000'000;
+  int repeat = 2;
+  std::string keep;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--bars" && i + 1 < argc)
+      bars = std::stoull(argv[++i]);
+    else if (a == "--repeat" && i + 1 < argc)
+      repeat = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--keep" && i + 1 < argc)
+      keep = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: %s [--bars N] [--repeat R] [--keep DIR]\n", argv[0]);
+      return 2;
+    }
+  }
+  const fs::path dir = keep.empty()
+                           ? fs::temp_directory_path() / ("cats-sweep-" + std::to_string(getpid()))
+                           : fs::path(keep);
+  fs::create_directories(dir);
+  const fs::path csv = dir / ("bars-" + std::to_string(bars) + ".csv");
+  if (!fs::exists(csv)) {
+    cats::sample_options o;
+    o.bars = bars;
+    o.start_ns = 1'577'836'800'000'000'000;  // 2020-01-01
+    cats::write_sample_klines(csv, o);
+  }
+  const fs::path cfg = dir / "sweep.toml";
+  std::ofstream(cfg) << "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                        "files = [\""
+                     << csv.string()
+                     << "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n[backtest]\n"
+                        "fee_bps = 10\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n"
+                        "[strategy.params]\nfast = 10\nslow = 40\n";
+  const std::string bin = CATS_BINARY;
+  // 10 x 10 = 100 combinations.
+  const std::vector<std::string> grid = {"--param", "strategy.fast=5:50:5", "--param",
+                                         "strategy.slow=60:240:20"};
+  const size_t runs = 100;
+  auto sweep = [&](int jobs) {
+    std::vector<std::string> a = {
+        bin, "sweep", "--config", cfg.string(), "--jobs", std::to_string(jobs), "--json"};
+    a.insert(a.end(), grid.begin(), grid.end());
+    return a;
+  };
+  const std::vector<std::string> alone = {bin, "backtest", "--config", cfg.string(), "--json"};
+
+  timed(alone, dir);  // warm the page cache
+  double best_alone = 1e30, best_1 = 1e30, best_2 = 1e30, decode = 0;
+  for (int k = 0; k < repeat; ++k) {
+    best_alone = std::min(best_alone, timed(alone, dir));
+    best_1 = std::min(best_1, timed(sweep(1), dir));
+    decode = json_number(cats::bench::slurp(dir / "out.txt"), "decode_seconds");
+    best_2 = std::min(best_2, timed(sweep(2), dir));
+  }
+  const double per_run_1 = (best_1 - decode) / static_cast<double>(runs);
+  std::printf("bars %llu, %zu combinations (fast 5..50 x slow 60..240), best of %d\n",
+              static_cast<unsigned long long>(bars), runs, repeat);
+  std::printf("%-34s %10.3f s\n", "standalone cats backtest", best_alone);
+  std::printf("%-34s %10.3f s  (%.1f runs/s, decode %.3f s)\n", "cats sweep --jobs 1", best_1,
+              static_cast<double>(runs) / best_1, decode);
+  std::printf("%-34s %10.3f s  (%.1f runs/s)\n", "cats sweep --jobs 2", best_2,
+              static_cast<double>(runs) / best_2);
+  std::printf("%-34s %10.2fx  (target >= 1.8x)\n", "speed-up 1 -> 2 jobs", best_1 / best_2);
+  std::printf("%-34s %10.3f s = %.1f%% of a standalone run (target < 33%%)\n",
+              "one sweep run (jobs 1, after decode)", per_run_1, per_run_1 / best_alone * 100.0);
+  std::printf("%-34s %10.3f s = %.1f%% of a standalone run\n", "whole sweep / runs (jobs 1)",
+              best_1 / static_cast<double>(runs),
+              best_1 / static_cast<double>(runs) / best_alone * 100.0);
+  if (keep.empty()) fs::remove_all(dir);
+  return 0;
+}
