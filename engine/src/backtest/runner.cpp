@@ -185,9 +185,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     };
 
     uint64_t events = 0;
-    cats_bar_event_t bar;
-    cats_trade_event_t trade;
-    cats_quote_event_t quote;
     while (const replay_event* ev = cursor->next()) {
       if ((++events & 0xFFFF) == 0 && options.stop != nullptr && options.stop->load()) {
         result.exit_code = 130;
@@ -197,7 +194,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       if ((events & 0x3FFF) == 0) progress.update(cursor->progress(), events);
       switch (ev->type) {
         case replay_event::kind::bar: {
-          bar = ev->bar;
+          const cats_bar_event_t& bar = ev->bar;
           if (cfg.backtest.start_ns && bar.open_time_ns < *cfg.backtest.start_ns) continue;
           if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) goto done;
           const int64_t close_ts = bar.header.exchange_ts_ns;
@@ -236,7 +233,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
           break;
         }
         case replay_event::kind::trade: {
-          trade = ev->trade;
+          const cats_trade_event_t& trade = ev->trade;
           const int64_t ts = ev->ts;
           if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
           if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
@@ -250,7 +247,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
           break;
         }
         case replay_event::kind::quote: {
-          quote = ev->quote;
+          const cats_quote_event_t& quote = ev->quote;
           const int64_t ts = ev->ts;
           if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
           if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;

@@ -520,7 +520,7 @@ void sim_exchange::on_bar_close(const cats_bar_event_t& bar) {
   m.last_close = bar.close;
   m.close_ts = engine_.now();
   m.has_close = true;
-  if (config_.fill != fill_model::close) return;
+  if (config_.fill != fill_model::close || working_.empty()) return;
   match_working(inst, [&](order& o) {
     return o.type == CATS_ORDER_MARKET && execute(o, bar.close, true, CATS_LIQUIDITY_TAKER);
   });
@@ -530,6 +530,7 @@ void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
   const uint32_t inst = bar.header.instrument_id;
   market(inst).bars = true;
   apply_pending(true);  // sent before the first bar was known to be one: bars have no latency
+  if (working_.empty()) return;  // the common case: nothing to match
   // The pessimistic path: long or flat fears the low, so it comes first; short fears the high.
   const bool low_first = engine_.account().position(inst).quantity >= 0;
   const int64_t down = bar.open - bar.low, up = bar.high - bar.open;
