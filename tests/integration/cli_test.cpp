@@ -323,3 +323,91 @@ TEST_F(Cli, GenerateRefusesBadArguments) {
 
 }  // namespace
 }  // namespace cats
+
+namespace cats {
+namespace {
+
+// Two feeds of two kinds in one run: 1-minute klines of BTCUSDT and a zipped Binance trades file
+// of ETHUSDT with 5-minute bars built from it. The strategy sees one stream in time order; the zip
+// replays exactly like the plain file.
+TEST(CliFeeds, KlinesAndZippedTradesMergeInTimeOrder) {
+  test::temp_dir dir;
+  const std::string klines = (dir.path() / "btc.csv").string();
+  const std::string trades = (dir.path() / "eth.csv").string();
+  const std::string zip = (dir.path() / "eth.zip").string();
+  ASSERT_EQ(run({cats_bin, "generate", "--out", klines, "--days", "3"}).exit_code, 0);
+  ASSERT_EQ(run({cats_bin, "generate", "--out", trades, "--trades", "20000", "--days", "1",
+                 "--start", "2024-01-02", "--price", "2500", "--seed", "5"})
+                .exit_code,
+            0);
+  const run_result z = run({CATS_PYTHON, "-c",
+                            "import sys, zipfile\n"
+                            "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                            "    z.write(sys.argv[2], 'ETHUSDT-trades-2024-01-02.csv')\n",
+                            zip, trades});
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+
+  auto config = [&](const std::string& name, const std::string& trade_file) {
+    const fs::path file = dir.path() / (name + ".toml");
+    test::write_file(file, "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" + test_plugins +
+                               "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"" + klines +
+                               "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
+                               "[[data.feed]]\nsymbol = \"BINANCE:ETHUSDT\"\n"
+                               "format = \"binance_trades\"\nbars = \"5m\"\nfiles = [\"" +
+                               trade_file +
+                               "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
+                               "[[strategy]]\nname = \"probe\"\nplugin = \"probe_strategy\"\n"
+                               "[strategy.params]\nlog = \"" +
+                               (dir.path() / (name + ".log")).string() +
+                               "\"\nbuy_at_trade = 10\nquantity = 0.1\n");
+    return file.string();
+  };
+  const run_result plain =
+      run({cats_bin, "backtest", "--config", config("plain", trades), "--json"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const run_result zipped = run({cats_bin, "backtest", "--config", config("zip", zip), "--json"});
+  ASSERT_EQ(zipped.exit_code, 0) << zipped.err;
+  EXPECT_EQ(test::read_file(dir.path() / "plain.log"), test::read_file(dir.path() / "zip.log"));
+
+  // The merged stream: every bar and trade, with times that never go back.
+  const std::string log = test::read_file(dir.path() / "zip.log");
+  size_t pos = 0, bars = 0, trade_lines = 0, fills = 0;
+  int64_t last = 0, first_trade = 0, last_trade = 0;
+  std::string last_fill;
+  while (pos < log.size()) {
+    const size_t eol = log.find('\n', pos);
+    if (eol == std::string::npos) break;
+    const std::string line(log.begin() + static_cast<std::ptrdiff_t>(pos),
+                           log.begin() + static_cast<std::ptrdiff_t>(eol));
+    pos = eol + 1;
+    int64_t ts = 0;
+    if (line.rfind("bar ", 0) == 0) {
+      ++bars;
+      ts = std::stoll(line.substr(line.find(' ', 4) + 1));
+    } else if (line.rfind("trade ", 0) == 0) {
+      ++trade_lines;
+      ts = std::stoll(line.substr(line.rfind(' ') + 1));
+      if (first_trade == 0) first_trade = ts;
+      last_trade = ts;
+    } else if (line.rfind("fill ", 0) == 0) {
+      ++fills;
+      last_fill = line;
+    }
+    if (ts != 0) {
+      EXPECT_GE(ts, last) << line;
+      last = ts;
+    }
+  }
+  EXPECT_EQ(trade_lines, 20000u);
+  // 3 days of 1-minute klines, and the trades' 5-minute bars (the last one unfinished).
+  const int64_t five = 300'000'000'000;
+  EXPECT_EQ(bars, 3u * 1440 + static_cast<size_t>(last_trade / five - first_trade / five));
+  // The market buy of 0.1 walks through the small trades after it: several fills, all of it.
+  EXPECT_GT(fills, 1u);
+  EXPECT_NE(last_fill.find(" pos 0.1"), std::string::npos) << last_fill;
+  EXPECT_EQ(json_number(zipped.out, "events"), static_cast<double>(bars + trade_lines));
+  EXPECT_EQ(json_number(zipped.out, "rows"), 3.0 * 1440 + 20000);
+}
+
+}  // namespace
+}  // namespace cats

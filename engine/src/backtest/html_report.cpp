@@ -321,16 +321,15 @@ std::string render_html_report(const backtest_report& r, const report_collector&
     o += "</span>";
   }
   o += "</div>\n";
-  // Fill assumptions. backtest_report has no free-text `fill_assumptions` field yet; when it
-  // gets one, show it here in place of the line built from the settings.
-  o +=
-      "<div class=\"sub\" id=\"fill-assumptions\" style=\"margin-top:8px\">Fills: market orders at "
-      "the " +
-      html_escape(r.fill_model == "close" ? std::string("signal bar's close")
-                                          : std::string("next bar's open")) +
-      ", taker fee " + num(r.fee_bps, 2) + " bps, maker fee " + num(r.maker_fee_bps, 2) +
-      " bps, slippage " + num(r.slippage_bps, 2) + " bps, leverage " + num(r.leverage, 2) +
-      "</div>\n</header>\n";
+  // The settings, then the fill rules the simulated exchange applied (bars or ticks).
+  o += "<div class=\"sub\" id=\"fill-assumptions\" style=\"margin-top:8px\">Leverage " +
+       num(r.leverage, 2) + ". ";
+  if (r.fill_assumptions.empty())
+    o += "Fees: taker " + num(r.fee_bps, 2) + " bps, maker " + num(r.maker_fee_bps, 2) +
+         " bps; slippage " + num(r.slippage_bps, 2) + " bps.";
+  else
+    o += "Fill rules: " + html_escape(r.fill_assumptions);
+  o += "</div>\n</header>\n";
 
   for (const strategy_report& s : r.strategies)
     if (s.failed)

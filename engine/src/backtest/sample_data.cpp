@@ -220,7 +220,7 @@ void write_sample_trades(const std::filesystem::path& file, const sample_trades_
   for (uint64_t i = 0; i < o.trades; ++i) {
     // Bursty arrivals: exponential gaps, a tenth of them much shorter.
     const double u = std::max(r.uniform(), 1e-12);
-    t += -std::log(u) * mean_gap * (r.uniform() < 0.1 ? 0.05 : 1.055);
+    t += -std::log(u) * mean_gap * (r.uniform() < 0.1 ? 0.05 : 1.1056);  // mean: one gap
     const bool buyer_maker = r.uniform() < 0.5;
     price *= std::exp(sigma * r.normal() - 0.15 * std::log(price / o.start_price) * 1e-4);
     const int64_t p_fx = std::max(tick, to_fixed(price, tick, rounding::nearest));
