@@ -411,3 +411,39 @@ TEST(CliFeeds, KlinesAndZippedTradesMergeInTimeOrder) {
 
 }  // namespace
 }  // namespace cats
+
+namespace cats {
+namespace {
+
+// backtest.end cuts bars by their open time in every feed: with daily and hourly klines and an
+// end at noon, the day that opened at midnight (and closes after the end) is still replayed.
+TEST(CliFeeds, EndKeepsEveryBarThatOpenedBeforeIt) {
+  test::temp_dir dir;
+  const std::string daily = (dir.path() / "d.csv").string();
+  const std::string hourly = (dir.path() / "h.csv").string();
+  ASSERT_EQ(
+      run({cats_bin, "generate", "--out", daily, "--days", "5", "--interval", "1d"}).exit_code, 0);
+  ASSERT_EQ(
+      run({cats_bin, "generate", "--out", hourly, "--days", "5", "--interval", "1h"}).exit_code, 0);
+  const fs::path log = dir.path() / "probe.log";
+  const fs::path cfg = dir.path() / "end.toml";
+  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" + test_plugins +
+                            "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"" + daily +
+                            "\"]\n[[data.feed]]\nsymbol = \"BINANCE:ETHUSDT\"\nfiles = [\"" +
+                            hourly +
+                            "\"]\n[backtest]\nend = 2024-01-03T12:00:00Z\n[[strategy]]\n"
+                            "name = \"probe\"\nplugin = \"probe_strategy\"\n[strategy.params]\n"
+                            "log = \"" +
+                            log.string() + "\"\n");
+  const run_result r = run({cats_bin, "backtest", "--config", cfg.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = test::read_file(log);
+  // Days opening Jan 1, 2 and 3; hours from Jan 1 00:00 to Jan 3 11:00.
+  EXPECT_EQ(std::count(text.begin(), text.end(), 'b'), 3 + 60) << text.substr(0, 400);
+  EXPECT_NE(text.find(" " + std::to_string(1'704'326'400'000'000'000) + " "), std::string::npos)
+      << "the Jan 3 daily bar (closing Jan 4 00:00) is missing";
+  EXPECT_EQ(json_string(r.out, "interval"), "1h") << "annualised by the shortest interval";
+}
+
+}  // namespace
+}  // namespace cats

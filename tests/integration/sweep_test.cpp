@@ -157,6 +157,31 @@ TEST_F(Sweep, BadParamsAreUsageErrors) {
            "luck"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown metric"), std::string::npos) << r.err;
+  r = run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=5,10", "--oos", "0.3",
+           "--walk-forward", "2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("exclude each other"), std::string::npos) << r.err;
+  // A value with ':' that is not three numbers is a list item (here a latency distribution).
+  r = run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=10", "--param",
+           "backtest.latency=0ms,uniform:1ms:2ms", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"backtest.latency\": \"uniform:1ms:2ms\""), std::string::npos) << r.out;
+}
+
+// When every run fails, the sweep fails: exit 1, no best command.
+TEST_F(Sweep, EveryRunFailingIsAFailure) {
+  const std::string cfg = (dir_->path() / "failing.toml").string();
+  test::write_file(cfg, "[engine]\nlog_level = \"error\"\nplugin_dir = \"" CATS_TEST_PLUGIN_DIR
+                        "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"" +
+                            data() +
+                            "\"]\n[[strategy]]\nname = \"probe\"\nplugin = \"probe_strategy\"\n");
+  const fs::path out = dir_->path() / "failing";
+  const run_result r = run({cats_bin, "sweep", "--config", cfg, "--param",
+                            "strategy.throw_at_bar=1,2", "--out", out.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("no run of the sweep succeeded"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("\"status\": \"failed\""), std::string::npos) << r.out;
+  EXPECT_EQ(json_field(r.out, "best_command"), "\"\"");
 }
 
 TEST_F(Sweep, InterruptKeepsFinishedRuns) {

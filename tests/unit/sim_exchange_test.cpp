@@ -969,3 +969,59 @@ TEST(SimExchangeStops, AStrategyPlacesStopsAndPostOnlyOrdersAndAmendsThroughTheW
 
 }  // namespace
 }  // namespace cats
+
+namespace cats {
+namespace {
+
+// A bar of another, bar-matched instrument applies the actions on bar-matched instruments at once
+// but leaves a tick instrument's cancel on its way until it arrives.
+TEST(SimExchangeFills, ABarElsewhereDoesNotHurryATickCancel) {
+  harness h(10'000 * U, tick_config("5ms"));
+  instrument_info other;
+  other.symbol = "BINANCE:BARS";
+  other.venue = "BINANCE";
+  other.name = "BARS";
+  const uint32_t bars_id = h.instruments.add(other);
+  h.at_ms(0);
+  const uint64_t a = h.submit(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "50");
+  h.at_ms(6);
+  h.trade("51");  // arrives and rests
+  h.at_ms(10);
+  std::string err;
+  EXPECT_EQ(h.exchange.cancel(0, a, err), CATS_OK);  // reaches the exchange at 15 ms
+  h.at_ms(11);
+  cats_bar_event_t b{};
+  b.header.struct_size = sizeof b;
+  b.header.type = CATS_EVENT_BAR;
+  b.header.instrument_id = bars_id;
+  b.open = b.high = b.low = b.close = px("7");
+  h.exchange.on_bar_open(b);
+  h.eng.flush();
+  h.at_ms(12);
+  h.trade("49.9", "2");  // through the limit: the cancel has not arrived yet
+  EXPECT_EQ(h.take(), (strings{"order 1 new filled 0", "fill 1 1 @ 50 fee 0.01 maker pos 1",
+                               "order 1 filled filled 1"}));
+}
+
+// The displayed size at the touch is offered once: quotes repeating the same ask do not refill it.
+TEST(SimExchangeFills, TheTouchSizeIsTakenOncePerPrice) {
+  harness h(10'000 * U, tick_config());
+  h.quote("99.99", "100.01", "5", "0.4");
+  h.submit(CATS_SIDE_BUY, "1");
+  h.quote("99.99", "100.01", "5", "0.4");
+  EXPECT_EQ(h.take(),
+            (strings{"order 1 new filled 0", "fill 1 0.4 @ 100.07 fee 0.040028 taker pos 0.4",
+                     "order 1 partial filled 0.4"}));
+  h.quote("99.98", "100.01", "5", "0.4");  // the bid moved, the ask did not: nothing new on offer
+  h.quote("99.99", "100.01", "5", "0.5");  // 0.1 more shown at the ask
+  // 0.1 x 100.07 = 10.007, fee 0.010007.
+  EXPECT_EQ(h.take(), (strings{"fill 1 0.1 @ 100.07 fee 0.010007 taker pos 0.5",
+                               "order 1 partial filled 0.5"}));
+  h.quote("99.99", "100.02", "5", "0.5");  // a new price: its size is on offer
+  // 100.02 x 1.0005 = 100.07001 -> 100.08; 0.5 x 100.08 = 50.04, fee 0.05004.
+  EXPECT_EQ(h.take(),
+            (strings{"fill 1 0.5 @ 100.08 fee 0.05004 taker pos 1", "order 1 filled filled 1"}));
+}
+
+}  // namespace
+}  // namespace cats

@@ -559,6 +559,12 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       throw config_error(where(extra->source(), fname) +
                          ": data.feed must be [[data.feed]] tables, got " + describe(*extra));
     const bool has_main = t->contains("symbol") || t->contains("files");
+    if (!has_main && feeds != nullptr)
+      for (const key_info& k : feed_keys)
+        if (const toml::node* n = t->get(k.name))
+          throw config_error(where(n->source(), fname) + ": data." + std::string(k.name) +
+                             ": [data] has no symbol and files of its own, so its feed keys "
+                             "would be ignored; put it in a [[data.feed]] table");
     if (has_main || feeds == nullptr || feeds->empty())
       cfg.data.feeds.push_back(load_feed(s, base, where(t->source(), fname)));
     if (feeds != nullptr) {

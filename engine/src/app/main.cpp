@@ -246,7 +246,11 @@ int cmd_sweep(const std::vector<std::string>& args) {
       std::fprintf(stderr, "cats: sweep interrupted; %zu finished runs kept\n", r.ranking.size());
       return 130;
     }
-    return r.ranking.empty() ? exit_failure : exit_ok;
+    if (!r.any_succeeded()) {
+      std::fprintf(stderr, "cats: no run of the sweep succeeded\n");
+      return exit_failure;
+    }
+    return exit_ok;
   } catch (const cats::config_error& e) {
     return usage_error(e.what());
   } catch (const std::exception& e) {

@@ -155,10 +155,12 @@ inline std::string show(const char* b, const char* e) {
                                                      bool& out) {
   if (p >= end) return field_error::missing;
   const char* s = p;
-  if ((*p == 'T' || *p == 't') && end - p >= 4 && std::memcmp(p + 1, "rue", 3) == 0) {
+  // Compared byte by byte: GCC calls memcmp for these, and this runs once or twice per row.
+  if ((*p == 'T' || *p == 't') && end - p >= 4 && p[1] == 'r' && p[2] == 'u' && p[3] == 'e') {
     out = true;
     p += 4;
-  } else if ((*p == 'F' || *p == 'f') && end - p >= 5 && std::memcmp(p + 1, "alse", 4) == 0) {
+  } else if ((*p == 'F' || *p == 'f') && end - p >= 5 && p[1] == 'a' && p[2] == 'l' &&
+             p[3] == 's' && p[4] == 'e') {
     out = false;
     p += 5;
   }

@@ -100,7 +100,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   rep.maker_fee_bps = cfg.backtest.maker_fee_bps;
   rep.slippage_bps = cfg.backtest.slippage_bps;
   rep.leverage = cfg.backtest.leverage;
-  rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !bars_only);
+  bool any_bar_matched = false;
+  for (const feed_info& f : feeds)
+    any_bar_matched = any_bar_matched || matches_bars(f.instrument_id);
+  rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !bars_only, any_bar_matched);
 
   portfolio account(cfg.backtest.initial_cash, rep.currency);
   engine eng(instruments, account);
@@ -138,6 +141,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     int64_t pending_ts = 0;   // bars only: close time of the bars whose sample is not yet taken
     int64_t next_sample = 0;  // tick data: the next point of the sampling grid
     int64_t first_open = 0, last_close = 0;
+    int64_t last_sampled = INT64_MIN;
     auto take_sample = [&](int64_t ts) {
       const bool exposed = account.has_exposure();
       metrics.sample(ts, account.equity(), exposed);
@@ -157,6 +161,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       }
       if (out_dir) html.sample(ts, account.equity(), metrics.drawdown_pct(), last_close);
       ++rep.bars;
+      last_sampled = ts;
     };
     auto start_at = [&](int64_t ts) {
       started = true;
@@ -184,29 +189,43 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       last_close = close;
     };
 
-    uint64_t events = 0;
+    uint64_t seen = 0, events = 0;
+    // A bar that opened before backtest.end closes up to its interval after it: events are read
+    // that far past the end, so that every feed's last bar in the window is replayed.
+    int64_t horizon = 0;
     while (const replay_event* ev = cursor->next()) {
-      if ((++events & 0xFFFF) == 0 && options.stop != nullptr && options.stop->load()) {
+      if ((++seen & 0xFFFF) == 0 && options.stop != nullptr && options.stop->load()) {
         result.exit_code = 130;
         result.error = "interrupted";
         break;
       }
-      if ((events & 0x3FFF) == 0) progress.update(cursor->progress(), events);
+      if ((seen & 0x3FFF) == 0) progress.update(cursor->progress(), seen);
+      // The window: bars by their open time, every other event by its time.
+      const bool is_bar = ev->type == replay_event::kind::bar;
+      const int64_t t = is_bar ? ev->bar.open_time_ns : ev->ts;
+      if (cfg.backtest.start_ns && t < *cfg.backtest.start_ns) continue;
+      if (cfg.backtest.end_ns && t >= *cfg.backtest.end_ns) {
+        if (ev->ts - horizon >= *cfg.backtest.end_ns) break;
+        continue;
+      }
+      if (is_bar && ev->bar.interval_ns > horizon) horizon = ev->bar.interval_ns;
+      ++events;
       switch (ev->type) {
         case replay_event::kind::bar: {
           const cats_bar_event_t& bar = ev->bar;
-          if (cfg.backtest.start_ns && bar.open_time_ns < *cfg.backtest.start_ns) continue;
-          if (cfg.backtest.end_ns && bar.open_time_ns >= *cfg.backtest.end_ns) goto done;
           const int64_t close_ts = bar.header.exchange_ts_ns;
           const uint32_t id = bar.header.instrument_id;
           if (!started) {
             // Strategies start at the first bar's open, so that now_ns() in on_start is a real
             // time.
             start_at(bar.open_time_ns);
-            if (bars_only) rep.interval_ns = bar.interval_ns;
           } else if (bars_only && close_ts != pending_ts) {
             take_sample(pending_ts);
           }
+          // With klines only the equity is sampled at every close: the shortest interval
+          // annualises the statistics.
+          if (bars_only && (rep.interval_ns == 0 || bar.interval_ns < rep.interval_ns))
+            rep.interval_ns = bar.interval_ns;
           if (!ev->built) note_price(id, bar.open, bar.close);
           if (bars_only || matches_bars(id)) {
             pending_ts = close_ts;
@@ -216,8 +235,12 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
             exchange.on_bar_open(bar);
             eng.flush();
             // The bar closes: timers inside it fire, the account is marked, close-mode orders
-            // fill, and the strategies see the bar.
-            if (!bars_only) advance_to(close_ts);
+            // fill, and the strategies see the bar. (Grid samples before the close still see the
+            // previous close; the one at the close is taken by the next event.)
+            if (!bars_only) {
+              advance_to(close_ts - 1);
+              pending_ts = close_ts;
+            }
             eng.run_timers_until(close_ts);
             eng.set_time(close_ts);
             account.mark(id, bar.close);
@@ -225,7 +248,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
           } else {
             // A bar of an instrument with ticks (built from its trades, or recorded): the trades
             // already marked the account and matched the orders.
-            advance_to(close_ts);
+            advance_to(close_ts - 1);
+            eng.run_timers_until(close_ts);
+            eng.set_time(std::max(close_ts, eng.now()));
+            pending_ts = eng.now();
             if (!ev->built) account.mark(id, bar.close);
           }
           eng.flush();
@@ -235,8 +261,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
         case replay_event::kind::trade: {
           const cats_trade_event_t& trade = ev->trade;
           const int64_t ts = ev->ts;
-          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
-          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
           if (!started) start_at(ts);
           advance_to(ts);
           account.mark(trade.header.instrument_id, trade.price);
@@ -249,8 +273,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
         case replay_event::kind::quote: {
           const cats_quote_event_t& quote = ev->quote;
           const int64_t ts = ev->ts;
-          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
-          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
           if (!started) start_at(ts);
           advance_to(ts);
           exchange.on_quote(quote.header.instrument_id, quote.bid_price, quote.bid_quantity,
@@ -261,8 +283,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
         }
         case replay_event::kind::book: {
           const int64_t ts = ev->ts;
-          if (cfg.backtest.start_ns && ts < *cfg.backtest.start_ns) continue;
-          if (cfg.backtest.end_ns && ts >= *cfg.backtest.end_ns) goto done;
           if (!started) start_at(ts);
           advance_to(ts);
           const cats_book_event_t& bev = books.apply(*ev->book, ev->book_flags);
@@ -281,13 +301,12 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       result.exit_code = 1;
       result.error = cursor->error();
     }
-  done:
-    progress.finish(events);
+    progress.finish(seen);
     rep.events = events;
     if (!bars_only) rep.interval_ns = sample_ns;
-    if (started)
+    if (started && pending_ts != last_sampled)
       take_sample(pending_ts);
-    else
+    else if (!started)
       eng.start();  // no bars: strategies still get on_start before on_stop
     eng.stop();
     exchange.finish("end of data");

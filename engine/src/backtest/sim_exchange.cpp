@@ -195,11 +195,11 @@ int64_t draw_latency(const latency_model& m, sim_rng& rng) noexcept {
   return static_cast<int64_t>(std::llround(std::min(v, max_ns)));
 }
 
-std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data) {
+std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data, bool bar_data) {
   auto bps = [](int64_t rate) { return fixed_to_string(rate * 10'000); };
   std::string out =
       "fees: taker " + bps(c.taker_fee_rate) + " bps, maker " + bps(c.maker_fee_rate) + " bps. ";
-  if (!tick_data) {
+  if (bar_data || !tick_data) {
     out += std::string("bars: market orders fill at ") +
            (c.fill == fill_model::close ? "the signal bar's close" : "the next bar's open") +
            " with " + bps(c.slippage_rate) +
@@ -211,7 +211,8 @@ std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data) {
            "taker (at the open after a gap); post-only limits marketable at the open are "
            "rejected; no volume limit" +
            std::string(c.latency.is_zero() ? "." : "; latency applies to tick data only.");
-    return out;
+    if (!tick_data) return out;
+    out += ' ';
   }
   out += "ticks: orders, cancels and amends reach the exchange after a latency of " +
          format_latency(c.latency) +
@@ -469,17 +470,24 @@ cats_status_t sim_exchange::apply_amend(uint32_t owner, uint64_t order_id, int64
   return CATS_OK;
 }
 
-void sim_exchange::apply_pending(bool all) {
-  const int64_t now = all ? std::numeric_limits<int64_t>::max() : engine_.now();
-  if (pending_.empty() || pending_.front().arrive_ts > now) return;
-  size_t done = 0;
-  // Arrival times never decrease, so the due actions are a prefix.
-  while (done < pending_.size() && pending_[done].arrive_ts <= now) {
-    const pending_action a = pending_[done++];
+void sim_exchange::apply_pending(bool bars) {
+  if (pending_.empty()) return;
+  const int64_t now = engine_.now();
+  // Arrival times never decrease: nothing is due unless the first one is (or bars are matched).
+  if (!bars && pending_.front().arrive_ts > now) return;
+  size_t kept = 0;
+  for (size_t i = 0; i < pending_.size(); ++i) {
+    const pending_action a = pending_[i];
     auto it = std::find_if(working_.begin(), working_.end(), [&](const order& o) {
       return o.id == a.order_id && o.owner == a.owner;
     });
     if (it == working_.end()) continue;  // filled or cancelled meanwhile: the action lost the race
+    // Actions on tick-matched instruments wait for their arrival time; those on bar-matched
+    // ones take effect at once. Actions of one order keep their order.
+    if (a.arrive_ts > now && !(bars && market(it->instrument_id).bars)) {
+      pending_[kept++] = a;
+      continue;
+    }
     if (a.is_cancel) {
       const order o = *it;
       working_.erase(it);
@@ -491,7 +499,7 @@ void sim_exchange::apply_pending(bool all) {
       post_update(*it, it->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
                   "amend refused: " + error, false);
   }
-  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+  pending_.resize(kept);
 }
 
 void sim_exchange::cancel_all(uint32_t owner, std::string_view reason) {
@@ -612,7 +620,7 @@ int64_t sim_exchange::initial_queue(const order& o, const market_state& m) {
   return -1;                                                        // deeper: unknown
 }
 
-bool sim_exchange::take_liquidity(order& o, const market_state& m, const cats_trade_event_t* t) {
+bool sim_exchange::take_liquidity(order& o, market_state& m, const cats_trade_event_t* t) {
   const bool buy = o.side == CATS_SIDE_BUY;
   const int64_t touch = buy ? m.ask : m.bid;
   const int64_t touch_size = buy ? m.ask_size : m.bid_size;
@@ -624,9 +632,15 @@ bool sim_exchange::take_liquidity(order& o, const market_state& m, const cats_tr
     return q > 0 && execute(o, t->price, false, CATS_LIQUIDITY_TAKER, q);
   }
   if (touch > 0) {
-    const int64_t q =
-        touch_size > 0 ? round_to_step(touch_size, inst.lot_size, rounding::down) : -1;
-    return q != 0 && execute(o, touch, true, CATS_LIQUIDITY_TAKER, q);
+    // The displayed size less what our orders already took at this price.
+    int64_t& taken = buy ? m.ask_taken : m.bid_taken;
+    const int64_t left = touch_size > 0 ? std::max<int64_t>(0, touch_size - taken) : -1;
+    const int64_t q = left > 0 ? round_to_step(left, inst.lot_size, rounding::down) : left;
+    if (q == 0) return false;
+    const int64_t before = o.filled;
+    const bool done = execute(o, touch, true, CATS_LIQUIDITY_TAKER, q);
+    if (touch_size > 0) taken += o.filled - before;
+    return done;
   }
   if (t != nullptr) {
     const int64_t q = participation_qty(t->quantity, inst);
@@ -635,7 +649,7 @@ bool sim_exchange::take_liquidity(order& o, const market_state& m, const cats_tr
   return false;
 }
 
-bool sim_exchange::match_tick(order& o, const market_state& m, const cats_trade_event_t* t) {
+bool sim_exchange::match_tick(order& o, market_state& m, const cats_trade_event_t* t) {
   if (engine_.now() < o.arrive_ts) return false;  // still on its way
   const bool buy = o.side == CATS_SIDE_BUY;
   const int64_t touch = buy ? m.ask : m.bid;
@@ -718,6 +732,8 @@ bool sim_exchange::match_tick(order& o, const market_state& m, const cats_trade_
 void sim_exchange::on_quote(uint32_t instrument_id, int64_t bid, int64_t bid_size, int64_t ask,
                             int64_t ask_size) {
   market_state& m = market(instrument_id);
+  if (bid != m.bid) m.bid_taken = 0;
+  if (ask != m.ask) m.ask_taken = 0;
   m.bid = bid;
   m.ask = ask;
   m.bid_size = bid > 0 ? bid_size : 0;
@@ -727,7 +743,7 @@ void sim_exchange::on_quote(uint32_t instrument_id, int64_t bid, int64_t bid_siz
 }
 
 void sim_exchange::on_trade(const cats_trade_event_t& t) {
-  const market_state& m = market(t.header.instrument_id);
+  market_state& m = market(t.header.instrument_id);
   apply_pending(false);
   match_working(t.header.instrument_id, [&](order& o) { return match_tick(o, m, &t); });
 }

@@ -76,8 +76,8 @@ std::string num(double v, int prec) {
 
 // The metrics written per run, in this order.
 const std::vector<std::string> table_metrics = {
-    "total_return", "cagr",          "sharpe",   "sortino", "calmar",  "max_drawdown",
-    "volatility",   "profit_factor", "win_rate", "trades",  "exposure"};
+    "total_return", "cagr",          "sharpe",   "sortino", "calmar",   "max_drawdown",
+    "volatility",   "profit_factor", "win_rate", "trades",  "exposure", "avg_trade_return"};
 
 bool better(double a, double b, bool lower) {
   // NaN (undefined) ranks last.
@@ -144,16 +144,13 @@ sweep_param parse_sweep_param(const std::string& spec, const run_config& base) {
   if (parts.size() >= 3 && parts[0] == "strategy" && parts.back() == "plugin")
     throw config_error("--param " + spec + ": a strategy's plugin cannot be swept");
 
-  if (values.find(':') != std::string::npos) {
-    const std::vector<std::string> r = split(values, ':');
-    if (r.size() != 3)
-      throw config_error("--param " + spec + ": a range is from:to:step, got '" + values + "'");
-    int64_t from = 0, to = 0, step = 0;
-    bool i1 = false, i2 = false, i3 = false;
-    if (!parse_number(r[0], from, i1) || !parse_number(r[1], to, i2) ||
-        !parse_number(r[2], step, i3))
-      throw config_error("--param " + spec + ": from, to and step must be numbers, got '" + values +
-                         "'");
+  // from:to:step when the value is three numbers joined by ':'; anything else is a list (so
+  // values such as "uniform:2ms:8ms" or date-times can be swept).
+  const std::vector<std::string> r = split(values, ':');
+  int64_t from = 0, to = 0, step = 0;
+  bool i1 = false, i2 = false, i3 = false;
+  if (values.find(',') == std::string::npos && r.size() == 3 && parse_number(r[0], from, i1) &&
+      parse_number(r[1], to, i2) && parse_number(r[2], step, i3)) {
     if (step <= 0) throw config_error("--param " + spec + ": step must be > 0");
     if (to < from) throw config_error("--param " + spec + ": 'to' is below 'from'");
     if ((to - from) / step >= 100000)
@@ -177,6 +174,8 @@ sweep_result run_sweep(const sweep_options& opt) {
     for (const auto& m : sweep_metrics()) list += (list.empty() ? "" : ", ") + m;
     throw config_error("--metric " + opt.metric + ": unknown metric; one of " + list);
   }
+  if (opt.oos_fraction > 0 && opt.folds > 0)
+    throw config_error("--oos and --walk-forward exclude each other: give one of them");
   if (opt.oos_fraction < 0 || opt.oos_fraction >= 1)
     throw config_error("--oos must be in [0, 1), got " +
                        json_writer::format_double(opt.oos_fraction));
@@ -264,7 +263,7 @@ sweep_result run_sweep(const sweep_options& opt) {
   bool unreadable = false;
   std::shared_ptr<const market_data> data;
   try {
-    data = market_data::load(base.data, &unreadable);
+    data = market_data::load(base.data, &unreadable, opt.stop);
   } catch (const std::runtime_error& e) {
     if (unreadable) throw config_error(e.what());
     throw;
@@ -273,6 +272,10 @@ sweep_result run_sweep(const sweep_options& opt) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_decode).count();
   res.data_events = data->events().size();
   res.data_bytes = data->memory_bytes();
+  if (opt.stop != nullptr && opt.stop->load()) {  // interrupted while decoding: nothing ran
+    res.interrupted = true;
+    return res;
+  }
   if (data->events().empty()) throw std::runtime_error("cats sweep: the data files hold no events");
 
   // Walk-forward windows over [start, end) of the data (the config's start/end narrow it).
@@ -295,6 +298,7 @@ sweep_result run_sweep(const sweep_options& opt) {
       f.oos_end = t1;
     }
     f.is_metrics.resize(res.runs.size());
+    f.is_ok.resize(res.runs.size(), 0);
     res.folds.push_back(f);
   }
 
@@ -377,6 +381,7 @@ sweep_result run_sweep(const sweep_options& opt) {
         f.oos_done = ok;
       } else {
         f.is_metrics[t.run] = metrics;
+        f.is_ok[t.run] = ok ? 1 : 0;
       }
     }
     // The run's own figures: the whole range, or the last fold's in-sample range (the most data).
@@ -445,7 +450,7 @@ sweep_result run_sweep(const sweep_options& opt) {
       sweep_fold& f = res.folds[k];
       size_t best = SIZE_MAX;
       for (size_t r = 0; r < res.runs.size(); ++r) {
-        if (!res.runs[r].done || res.runs[r].failed) continue;
+        if (f.is_ok[r] == 0) continue;  // failed (or never ran) on this fold
         if (best == SIZE_MAX || better(metric_value(f.is_metrics[r], opt.metric),
                                        metric_value(f.is_metrics[best], opt.metric), lower))
           best = r;
@@ -470,7 +475,7 @@ sweep_result run_sweep(const sweep_options& opt) {
     if (x.failed != y.failed) return !x.failed;
     return better(metric_value(x.metrics, opt.metric), metric_value(y.metrics, opt.metric), lower);
   });
-  if (!res.ranking.empty()) {
+  if (!res.ranking.empty() && !res.runs[res.ranking.front()].failed) {  // failed ones rank last
     res.command = "cats backtest --config " + opt.config.string();
     for (const std::string& o : opt.overrides) res.command += " --set '" + o + "'";
     for (const std::string& o : res.runs[res.ranking.front()].overrides)

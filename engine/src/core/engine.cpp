@@ -374,9 +374,7 @@ void engine::post_fill(uint32_t owner, const cats_fill_event_t& event) {
   if (owner < slots_.size()) ++slots_[owner]->fills;
 }
 
-void engine::flush() {
-  // Called after every step of a bar; nothing queued is the common case.
-  if (flushing_ || pending_head_ == pending_.size()) return;  // an outer flush gets to it
+void engine::flush_pending() {
   flushing_ = true;
   size_t delivered = 0;
   while (pending_head_ < pending_.size()) {
@@ -600,10 +598,11 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
     if (request == nullptr || out_order_id == nullptr)
       return error_out(h, CATS_E_INVALID_ARGUMENT, "request and out_order_id must not be NULL");
     if (request->struct_size < offsetof(cats_order_request_t, client_tag) + sizeof(uint64_t))
-      return error_out(h, CATS_E_INVALID_ARGUMENT,
-                       "order request struct_size " + std::to_string(request->struct_size) +
-                           " is smaller than ABI 1.0's " +
-                           std::to_string(sizeof(cats_order_request_t)));
+      return error_out(
+          h, CATS_E_INVALID_ARGUMENT,
+          "order request struct_size " + std::to_string(request->struct_size) +
+              " is smaller than ABI 1.0's " +
+              std::to_string(offsetof(cats_order_request_t, client_tag) + sizeof(uint64_t)));
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
     cats_order_request_t req{};

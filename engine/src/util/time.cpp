@@ -125,19 +125,31 @@ std::optional<int64_t> parse_interval(std::string_view text) noexcept {
   if (text.size() < 2) return std::nullopt;
   int64_t unit = 0;
   switch (text.back()) {
-    case 's': unit = ns_per_s; break;
-    case 'm': unit = 60 * ns_per_s; break;
-    case 'h': unit = 3600 * ns_per_s; break;
-    case 'd': unit = ns_per_day; break;
-    case 'w': unit = 7 * ns_per_day; break;
-    default: return std::nullopt;
+    case 's':
+      unit = ns_per_s;
+      break;
+    case 'm':
+      unit = 60 * ns_per_s;
+      break;
+    case 'h':
+      unit = 3600 * ns_per_s;
+      break;
+    case 'd':
+      unit = ns_per_day;
+      break;
+    case 'w':
+      unit = 7 * ns_per_day;
+      break;
+    default:
+      return std::nullopt;
   }
   int64_t n = 0;
   for (char c : text.substr(0, text.size() - 1)) {
     if (c < '0' || c > '9' || n > 1'000'000) return std::nullopt;
     n = n * 10 + (c - '0');
   }
-  if (n <= 0) return std::nullopt;
+  // At most 10^7 units and ten years: no overflow, and nothing longer makes a bar.
+  if (n <= 0 || n > 10'000'000 || n > 3653 * ns_per_day / unit) return std::nullopt;
   return n * unit;
 }
 

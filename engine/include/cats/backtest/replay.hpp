@@ -14,6 +14,7 @@
 
 #include <cats/sdk.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -118,8 +119,10 @@ class replay_stream final : public event_cursor {
 class market_data {
  public:
   /// Reads everything; throws std::runtime_error with the reader's message on bad data.
-  /// `unreadable` is set when a file could not be opened (a configuration error).
-  static std::shared_ptr<const market_data> load(const data_section& data, bool* unreadable);
+  /// `unreadable` is set when a file could not be opened (a configuration error). When `stop` is
+  /// set while reading, returns what was read so far.
+  static std::shared_ptr<const market_data> load(const data_section& data, bool* unreadable,
+                                                 const std::atomic<bool>* stop = nullptr);
 
   const std::vector<replay_event>& events() const noexcept { return events_; }
   const instrument_registry& instruments() const noexcept { return instruments_; }

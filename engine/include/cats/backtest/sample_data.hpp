@@ -10,7 +10,7 @@
 namespace cats {
 
 struct sample_options {
-  uint64_t bars = uint64_t{365} * 1440;                    ///< number of bars
+  uint64_t bars = uint64_t{365} * 1440;          ///< number of bars
   int64_t start_ns = 1'704'067'200'000'000'000;  ///< 2024-01-01T00:00:00Z
   int64_t interval_ns = 60'000'000'000;          ///< 1 minute
   uint64_t seed = 42;

@@ -111,7 +111,9 @@ struct sim_exchange_config {
 };
 
 /// The fill assumptions of a run in a few lines of text (for the report).
-std::string describe_fill_rules(const sim_exchange_config& config, bool tick_data);
+/// `bar_data` with `tick_data`: a run with instruments of both kinds describes both rule sets.
+std::string describe_fill_rules(const sim_exchange_config& config, bool tick_data,
+                                bool bar_data = false);
 
 struct sim_exchange_stats {
   uint64_t orders = 0;
@@ -202,6 +204,9 @@ class sim_exchange final : public order_router {
     int64_t ask = 0;
     int64_t bid_size = 0;  ///< displayed size at the best bid, 0 if unknown
     int64_t ask_size = 0;
+    /// Taken by our market orders at the current best price: the displayed size is offered once,
+    /// not again with every quote at the same price (reset when the price moves).
+    int64_t bid_taken = 0, ask_taken = 0;
     bool bars = false;  ///< bar data seen: no latency, actions take effect at once
   };
 
@@ -221,13 +226,15 @@ class sim_exchange final : public order_router {
   bool execute(order& o, int64_t base_price, bool apply_slippage, cats_liquidity liquidity,
                int64_t max_qty = -1);
   /// Tick data: one market event for `o` (a trade when `t` is set, else the current quote).
-  bool match_tick(order& o, const market_state& m, const cats_trade_event_t* t);
+  bool match_tick(order& o, market_state& m, const cats_trade_event_t* t);
   /// Tick data, market orders and triggered stops: takes the touch (size-limited) or the trade.
-  bool take_liquidity(order& o, const market_state& m, const cats_trade_event_t* t);
+  bool take_liquidity(order& o, market_state& m, const cats_trade_event_t* t);
   /// Tick data: queue estimate of a limit that starts resting now.
   static int64_t initial_queue(const order& o, const market_state& m);
   /// Applies the cancels and amends that have reached the exchange by now (`all`: every one).
-  void apply_pending(bool all);
+  /// Applies the cancels and amends that have reached the exchange; `bars`: also every action on
+  /// an instrument matched on bars (they have no latency), whatever its arrival time.
+  void apply_pending(bool bars);
   cats_status_t apply_amend(uint32_t owner, uint64_t order_id, int64_t quantity, int64_t price,
                             std::string& error, bool validate_only);
   /// When an action sent now reaches the exchange of `instrument_id`.

@@ -68,6 +68,7 @@ struct sweep_fold {
   int64_t is_start = 0, is_end = 0, oos_start = 0, oos_end = 0;
   size_t best = 0;  ///< index into sweep_result::runs of the in-sample winner
   std::vector<backtest_metrics> is_metrics;  ///< per run, on this fold's in-sample range
+  std::vector<uint8_t> is_ok;                ///< per run: its in-sample run succeeded
   backtest_metrics oos;                      ///< the winner on the out-of-sample range
   bool oos_done = false;
 };
@@ -83,7 +84,9 @@ struct sweep_result {
   double decode_seconds = 0, run_seconds = 0;
   size_t data_events = 0, data_bytes = 0;
   unsigned jobs = 1;
-  std::string command;  ///< how to rerun the best combination alone
+  std::string command;  ///< how to rerun the best combination alone; empty if none succeeded
+  /// Failed runs rank last: the first one tells.
+  bool any_succeeded() const { return !ranking.empty() && !runs[ranking.front()].failed; }
 };
 
 /// Runs the sweep. Throws config_error on bad options or config, std::runtime_error on bad data.

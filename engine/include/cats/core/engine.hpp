@@ -163,7 +163,10 @@ class engine {
                          std::string reason);
   void post_fill(uint32_t owner, const cats_fill_event_t& event);
   /// Delivers queued events until none is left.
-  void flush();
+  void flush() {
+    // Called after every step; nothing queued is the common case, checked inline.
+    if (!flushing_ && pending_head_ != pending_.size()) flush_pending();
+  }
 
   /// Creates a new instance of `library` for strategy `slot` without installing it. Safe to call
   /// off the engine thread: the instance's create() sees only the read-only host API (log, time,
@@ -224,6 +227,7 @@ class engine {
   std::unordered_set<uint64_t> cancelled_timers_;
   uint64_t next_timer_id_ = 1;
   std::vector<pending_event> pending_;
+  void flush_pending();
   size_t pending_head_ = 0;
   bool flushing_ = false;
 };
