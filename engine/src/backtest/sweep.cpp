@@ -281,7 +281,7 @@ sweep_result run_sweep(const sweep_options& opt) {
   // Walk-forward windows over [start, end) of the data (the config's start/end narrow it).
   const replay_event& first = data->events().front();
   int64_t t0 = first.type == replay_event::kind::bar ? first.bar.open_time_ns : first.ts;
-  int64_t t1 = data->last_ts() + 1;
+  int64_t t1 = (data->last_ts() / ns_per_s + 1) * ns_per_s;  // past the last event, whole seconds
   if (base.backtest.start_ns) t0 = std::max(t0, *base.backtest.start_ns);
   if (base.backtest.end_ns) t1 = std::min(t1, *base.backtest.end_ns);
   const unsigned folds = opt.folds > 0 ? opt.folds : (opt.oos_fraction > 0 ? 1 : 0);
@@ -562,28 +562,43 @@ std::string sweep_table(const sweep_result& r, size_t rows) {
   if (r.interrupted) out += "  INTERRUPTED: only the finished runs are ranked\n";
   out += std::string(90, '-') + "\n";
   char buf[256];
-  std::string head = "rank";
-  for (const sweep_param& p : r.params) head += "  " + p.key;
-  std::snprintf(buf, sizeof buf, "  | %8s %8s %9s %8s %7s", "return%", "sharpe", "maxdd%", "trades",
-                "win%");
+  // Columns: rank, one per parameter (its last name component), then the metrics.
+  auto pad = [](std::string text, size_t width) {
+    if (text.size() < width) text.insert(0, width - text.size(), ' ');
+    return text;
+  };
+  std::vector<std::string> names;
+  std::vector<size_t> widths;
+  for (size_t k = 0; k < r.params.size(); ++k) {
+    names.push_back(r.params[k].key.substr(r.params[k].key.rfind('.') + 1));
+    size_t w = names.back().size();
+    for (const std::string& v : r.params[k].values) w = std::max(w, v.size());
+    widths.push_back(w);
+  }
+  std::string head = pad("rank", 5);
+  for (size_t k = 0; k < names.size(); ++k) head += "  " + pad(names[k], widths[k]);
+  std::snprintf(buf, sizeof buf, "  | %9s %8s %8s %7s %6s", "return %", "sharpe", "max dd %",
+                "trades", "win %");
   out += head + buf + "\n";
   size_t n = 0;
   for (size_t i : r.ranking) {
     if (n++ == rows) break;
     const sweep_run& run = r.runs[i];
-    std::string line = std::to_string(n);
-    for (size_t k = 0; k < run.values.size(); ++k)
-      line += "  " + r.params[k].key.substr(r.params[k].key.rfind('.') + 1) + "=" + run.values[k];
+    std::string line = pad(std::to_string(n), 5);
+    for (size_t k = 0; k < run.values.size(); ++k) line += "  " + pad(run.values[k], widths[k]);
     if (run.failed) {
       out += line + "  | failed: " + run.error + "\n";
       continue;
     }
     const backtest_metrics& m = run.metrics;
-    std::snprintf(buf, sizeof buf, "  | %8.2f %8.3f %9.2f %8llu %7.1f", m.total_return_pct,
+    std::snprintf(buf, sizeof buf, "  | %9.2f %8.3f %8.2f %7llu %6.1f", m.total_return_pct,
                   m.sharpe, m.max_drawdown_pct, static_cast<unsigned long long>(m.trades),
                   m.win_rate_pct);
     out += line + buf + "\n";
   }
+  if (r.ranking.size() > rows)
+    out += "  ... " + std::to_string(r.ranking.size() - rows) +
+           " more (all in results.csv / --json)\n";
   for (size_t k = 0; k < r.folds.size(); ++k) {
     const sweep_fold& f = r.folds[k];
     if (!f.oos_done) continue;
