@@ -9,35 +9,17 @@
 #include <string>
 
 #include "cats/core/fixed.hpp"
+#include "cats/util/rng.hpp"
 
 namespace cats {
 
 namespace {
 
-// xoshiro256** seeded through splitmix64: small, fast and the same on every platform.
+// The shared generator plus a Box-Muller normal that keeps the second value of each pair.
 class rng {
  public:
-  explicit rng(uint64_t seed) {
-    for (uint64_t& v : s_) {
-      seed += 0x9E3779B97F4A7C15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      v = z ^ (z >> 31);
-    }
-  }
-  uint64_t next() {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  explicit rng(uint64_t seed) : core_(seed) {}
+  double uniform() { return core_.uniform(); }  // [0, 1)
   double normal() {
     if (has_spare_) {
       has_spare_ = false;
@@ -53,10 +35,48 @@ class rng {
   }
 
  private:
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
+  xoshiro256 core_;
   double spare_ = 0;
   bool has_spare_ = false;
+};
+
+// Writes rows through a 2 MB buffer; throws naming the file when a write fails.
+class chunked_file {
+ public:
+  explicit chunked_file(const std::filesystem::path& file) : path_(file) {
+    f_ = std::fopen(file.c_str(), "wb");
+    if (f_ == nullptr)
+      throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
+    buf_.reserve(1u << 21);
+  }
+  ~chunked_file() {
+    if (f_ != nullptr) std::fclose(f_);
+  }
+  chunked_file(const chunked_file&) = delete;
+  chunked_file& operator=(const chunked_file&) = delete;
+  std::string& buffer() { return buf_; }
+  /// Call after each row.
+  void maybe_flush() {
+    if (buf_.size() >= (1u << 21) - 512) write();
+  }
+  void close() {
+    write();
+    const int rc = std::fclose(f_);
+    f_ = nullptr;
+    if (rc != 0) fail();
+  }
+
+ private:
+  void write() {
+    if (std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) fail();
+    buf_.clear();
+  }
+  [[noreturn]] void fail() {
+    throw std::runtime_error(path_.string() + ": write failed: " + std::strerror(errno));
+  }
+  std::filesystem::path path_;
+  std::FILE* f_ = nullptr;
+  std::string buf_;
 };
 
 struct regime {
@@ -93,9 +113,7 @@ int64_t to_fixed(double v, int64_t step, rounding mode) {
 }  // namespace
 
 void write_sample_klines(const std::filesystem::path& file, const sample_options& o) {
-  std::FILE* f = std::fopen(file.c_str(), "wb");
-  if (f == nullptr)
-    throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
+  chunked_file f(file);
   rng r(o.seed);
   const double year_ns = 365.0 * 86400.0 * 1e9;
   const double dt = static_cast<double>(o.interval_ns) / year_ns;
@@ -105,13 +123,11 @@ void write_sample_klines(const std::filesystem::path& file, const sample_options
   const int64_t unit = o.microseconds ? 1000 : 1'000'000;  // ns per output time unit
   int state = 2;
   double price = o.start_price;
-  std::string out;
-  out.reserve(1u << 21);
+  std::string& out = f.buffer();
   if (o.header)
     out +=
         "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
         "taker_buy_base_volume,taker_buy_quote_volume,ignore\n";
-  bool write_failed = false;
   constexpr int steps = 6;  // sub-steps per bar for a realistic high/low
   for (uint64_t i = 0; i < o.bars; ++i) {
     const regime& g = regimes[state];
@@ -187,23 +203,13 @@ void write_sample_klines(const std::filesystem::path& file, const sample_options
     out += ',';
     put_fixed8(out, tbq_fx);
     out += ",0\n";
-    if (out.size() >= (1u << 21) - 512) {
-      if (std::fwrite(out.data(), 1, out.size(), f) != out.size()) {
-        write_failed = true;
-        break;
-      }
-      out.clear();
-    }
+    f.maybe_flush();
   }
-  const bool ok = !write_failed && std::fwrite(out.data(), 1, out.size(), f) == out.size();
-  if (std::fclose(f) != 0 || !ok)
-    throw std::runtime_error(file.string() + ": write failed: " + std::strerror(errno));
+  f.close();
 }
 
 void write_sample_trades(const std::filesystem::path& file, const sample_trades_options& o) {
-  std::FILE* f = std::fopen(file.c_str(), "wb");
-  if (f == nullptr)
-    throw std::runtime_error(file.string() + ": cannot write: " + std::strerror(errno));
+  chunked_file f(file);
   rng r(o.seed);
   const int64_t tick = 1'000'000;  // 0.01
   const int64_t lot = 1'000;       // 0.00001
@@ -213,10 +219,8 @@ void write_sample_trades(const std::filesystem::path& file, const sample_trades_
   const double sigma = 0.6 * std::sqrt(mean_gap / (365.0 * 86400.0 * 1e9));
   double price = o.start_price;
   double t = static_cast<double>(o.start_ns);
-  std::string out;
-  out.reserve(1u << 21);
+  std::string& out = f.buffer();
   if (o.header) out += "id,price,qty,quote_qty,time,is_buyer_maker,is_best_match\n";
-  bool write_failed = false;
   for (uint64_t i = 0; i < o.trades; ++i) {
     // Bursty arrivals: exponential gaps, a tenth of them much shorter.
     const double u = std::max(r.uniform(), 1e-12);
@@ -237,17 +241,9 @@ void write_sample_trades(const std::filesystem::path& file, const sample_trades_
     out += ',';
     out += std::to_string(static_cast<int64_t>(t) / unit);
     out += buyer_maker ? ",True,True\n" : ",False,True\n";
-    if (out.size() >= (1u << 21) - 512) {
-      if (std::fwrite(out.data(), 1, out.size(), f) != out.size()) {
-        write_failed = true;
-        break;
-      }
-      out.clear();
-    }
+    f.maybe_flush();
   }
-  const bool ok = !write_failed && std::fwrite(out.data(), 1, out.size(), f) == out.size();
-  if (std::fclose(f) != 0 || !ok)
-    throw std::runtime_error(file.string() + ": write failed: " + std::strerror(errno));
+  f.close();
 }
 
 }  // namespace cats

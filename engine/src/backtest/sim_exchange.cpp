@@ -22,16 +22,6 @@ const char* side_name(int32_t side) {
 // Far beyond any real order; keeps every later product inside 128-bit arithmetic.
 constexpr int64_t max_value = int64_t{1'000'000'000} * fixed_scale;
 
-uint64_t splitmix64(uint64_t& x) noexcept {
-  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-uint64_t rotl(uint64_t x, int k) noexcept {
-  return (x << k) | (x >> (64 - k));
-}
-
 // "5ms", "1.5ms", "250us", "100ns", "2s", "0" -> ns, exactly (no floating point).
 bool parse_duration(std::string_view t, int64_t& out) {
   size_t i = 0;
@@ -145,27 +135,6 @@ std::string format_latency(const latency_model& m) {
     }
   }
   return {};
-}
-
-sim_rng::sim_rng(uint64_t seed) noexcept {
-  uint64_t x = seed;
-  for (uint64_t& w : s_) w = splitmix64(x);
-}
-
-uint64_t sim_rng::next() noexcept {
-  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-double sim_rng::uniform() noexcept {
-  return static_cast<double>(next() >> 11) * 0x1.0p-53;
 }
 
 double sim_rng::normal() noexcept {

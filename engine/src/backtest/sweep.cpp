@@ -18,6 +18,7 @@
 #include "cats/core/fixed.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
+#include "cats/util/rng.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -199,12 +200,7 @@ sweep_result run_sweep(const sweep_options& opt) {
   std::vector<uint64_t> indices;
   if (opt.sample && *opt.sample < total) {
     uint64_t state = opt.seed;
-    auto next = [&state] {  // splitmix64: the same sequence on every platform
-      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      return z ^ (z >> 31);
-    };
+    auto next = [&state] { return xoshiro256::splitmix64(state); };  // the same on every platform
     std::unordered_set<uint64_t> chosen;
     for (uint64_t j = total - *opt.sample; j < total; ++j) {
       const uint64_t t = next() % (j + 1);

@@ -59,6 +59,7 @@
 #include <vector>
 
 #include "cats/core/engine.hpp"
+#include "cats/util/rng.hpp"
 
 namespace cats {
 
@@ -80,19 +81,12 @@ bool parse_latency(std::string_view text, latency_model& out, std::string& error
 /// The latency as the config spells it ("5ms", "uniform:2ms:8ms", ...).
 std::string format_latency(const latency_model& m);
 
-/// A small, portable PRNG (splitmix64-seeded xoshiro256**): the same seed gives the same draws on
-/// every platform and standard library.
-class sim_rng {
+/// The latency draws' generator: the same seed gives the same draws on every platform.
+class sim_rng : public xoshiro256 {
  public:
-  explicit sim_rng(uint64_t seed) noexcept;
-  uint64_t next() noexcept;
-  /// Uniform in [0, 1).
-  double uniform() noexcept;
+  using xoshiro256::xoshiro256;
   /// Standard normal (Box-Muller).
   double normal() noexcept;
-
- private:
-  uint64_t s_[4];
 };
 
 /// One draw of `m` in ns (>= 0; normal draws are truncated at 0).
