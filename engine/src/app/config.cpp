@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cats/util/json_writer.hpp"
+#include "cats/util/text.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -228,6 +229,14 @@ class section {
     }
     fail(*n, key);
   }
+  /// A decimal that must be >= 0 (and > 0 unless `allow_zero`), stored in `out` when given.
+  void amount(std::string_view key, int64_t& out, bool allow_zero) const {
+    if (auto v = decimal(key)) {
+      if (*v < 0 || (!allow_zero && *v == 0)) fail(*get(key), key);
+      out = *v;
+    }
+  }
+
   std::optional<int64_t> timestamp(std::string_view key) const {
     const toml::node* n = get(key);
     if (n == nullptr) return std::nullopt;
@@ -310,13 +319,6 @@ std::vector<std::string> split_dots(std::string_view s) {
     start = dot + 1;
   }
   return out;
-}
-
-std::string trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  const size_t e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 // Parses the right-hand side as TOML; a bare word that is not TOML becomes a string.
@@ -475,16 +477,10 @@ feed_section load_feed(const section& s, const fs::path& base, std::string where
                  f.format + "\"");
     f.bar_interval_ns = *interval;
   }
-  auto positive = [&](std::string_view key, int64_t& out, bool allow_zero) {
-    if (auto v = s.decimal(key)) {
-      if (*v < 0 || (!allow_zero && *v == 0)) s.fail(*s.get(key), key);
-      out = *v;
-    }
-  };
-  positive("tick_size", f.tick_size, false);
-  positive("lot_size", f.lot_size, false);
-  positive("min_quantity", f.min_quantity, true);
-  positive("min_notional", f.min_notional, true);
+  s.amount("tick_size", f.tick_size, false);
+  s.amount("lot_size", f.lot_size, false);
+  s.amount("min_quantity", f.min_quantity, true);
+  s.amount("min_notional", f.min_notional, true);
   guess_base_quote(name, f.base, f.quote);
   if (auto v = s.string("base")) f.base = *v;
   if (auto v = s.string("quote")) f.quote = *v;
@@ -791,16 +787,10 @@ void load_live_sections(const toml::table& root, const fs::path& base, const std
         s.fail(*s.get("bar_interval"), "bar_interval");
       in.bar_interval = *v;
     }
-    auto dec = [&](std::string_view key, int64_t& out, bool allow_zero) {
-      if (auto v = s.decimal(key)) {
-        if (*v < 0 || (!allow_zero && *v == 0)) s.fail(*s.get(key), key);
-        out = *v;
-      }
-    };
-    dec("tick_size", in.tick_size, false);
-    dec("lot_size", in.lot_size, false);
-    dec("min_quantity", in.min_quantity, true);
-    dec("min_notional", in.min_notional, true);
+    s.amount("tick_size", in.tick_size, false);
+    s.amount("lot_size", in.lot_size, false);
+    s.amount("min_quantity", in.min_quantity, true);
+    s.amount("min_notional", in.min_notional, true);
     cfg.instruments.push_back(std::move(in));
   }
   // [venues.<name>]

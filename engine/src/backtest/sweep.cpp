@@ -19,6 +19,7 @@
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
 #include "cats/util/rng.hpp"
+#include "cats/util/text.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -26,13 +27,6 @@ namespace cats {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
