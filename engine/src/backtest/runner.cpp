@@ -210,6 +210,10 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       }
       if (is_bar && ev->bar.interval_ns > horizon) horizon = ev->bar.interval_ns;
       ++events;
+      if (!is_bar) {  // a tick: the clock moves to it first
+        if (!started) start_at(ev->ts);
+        advance_to(ev->ts);
+      }
       switch (ev->type) {
         case replay_event::kind::bar: {
           const cats_bar_event_t& bar = ev->bar;
@@ -260,9 +264,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
         }
         case replay_event::kind::trade: {
           const cats_trade_event_t& trade = ev->trade;
-          const int64_t ts = ev->ts;
-          if (!started) start_at(ts);
-          advance_to(ts);
           account.mark(trade.header.instrument_id, trade.price);
           note_price(trade.header.instrument_id, trade.price, trade.price);
           exchange.on_trade(trade);
@@ -272,9 +273,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
         }
         case replay_event::kind::quote: {
           const cats_quote_event_t& quote = ev->quote;
-          const int64_t ts = ev->ts;
-          if (!started) start_at(ts);
-          advance_to(ts);
           exchange.on_quote(quote.header.instrument_id, quote.bid_price, quote.bid_quantity,
                             quote.ask_price, quote.ask_quantity);
           eng.flush();
@@ -282,9 +280,6 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
           break;
         }
         case replay_event::kind::book: {
-          const int64_t ts = ev->ts;
-          if (!started) start_at(ts);
-          advance_to(ts);
           const cats_book_event_t& bev = books.apply(*ev->book, ev->book_flags);
           const_cast<cats_event_t&>(bev.header).flags |= CATS_EVENT_FLAG_REPLAY;
           exchange.on_quote(bev.header.instrument_id, bev.bid_count != 0 ? bev.bids[0].price : 0,
