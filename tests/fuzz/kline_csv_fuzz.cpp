@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <string>
 
-#include "cats/backtest/bar_replay.hpp"
-#include "cats/backtest/kline_csv.hpp"
+#include "cats/replay/bar_replay.hpp"
+#include "cats/replay/kline_csv.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int fd = memfd_create("kline", 0);

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cats/backtest/trade_csv.hpp"
+#include "cats/replay/trade_csv.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int fd = memfd_create("trades", 0);

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "cats/backtest/html_report.hpp"
+#include "cats/report/html_report.hpp"
 #include "integration/process.hpp"
 #include "test_util.hpp"
 

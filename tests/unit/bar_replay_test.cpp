@@ -1,4 +1,4 @@
-#include "cats/backtest/bar_replay.hpp"
+#include "cats/replay/bar_replay.hpp"
 
 #include <gtest/gtest.h>
 

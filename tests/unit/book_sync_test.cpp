@@ -1,5 +1,6 @@
 // The venue book synchronisers: every documented path, and that a desync is never silent.
-#include "cats/book/book_sync.hpp"
+#include "cats/venues/binance/book_sync.hpp"
+#include "cats/venues/okx/book_sync.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-#include "cats/app/config.hpp"
+#include "cats/config/config.hpp"
+#include "cats/plugin/params.hpp"
 #include "cats/util/time.hpp"
 
 #include <gtest/gtest.h>

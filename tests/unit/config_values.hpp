@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "cats/app/config.hpp"
+#include "cats/config/config.hpp"
 
 namespace cats::test {
 

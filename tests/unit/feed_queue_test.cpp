@@ -1,5 +1,5 @@
 // The network -> engine queue: order, no loss across threads, wake-ups; and the latency histogram.
-#include "cats/live/feed_queue.hpp"
+#include "cats/core/event_queue.hpp"
 
 #include <gtest/gtest.h>
 

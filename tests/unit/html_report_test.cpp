@@ -1,4 +1,4 @@
-#include "cats/backtest/html_report.hpp"
+#include "cats/report/html_report.hpp"
 
 #include <gtest/gtest.h>
 

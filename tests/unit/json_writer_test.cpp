@@ -1,4 +1,5 @@
 #include "cats/util/json_writer.hpp"
+#include "cats/core/fixed.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +20,7 @@ TEST(JsonWriter, WritesCompactAndPretty) {
       .null()
       .end_array()
       .key("c")
-      .fixed(150'000'000)
+      .number(fixed_text(150'000'000))
       .key("d")
       .begin_object()
       .end_object()

@@ -1,4 +1,4 @@
-#include "cats/backtest/kline_csv.hpp"
+#include "cats/replay/kline_csv.hpp"
 
 #include <gtest/gtest.h>
 

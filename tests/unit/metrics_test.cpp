@@ -1,4 +1,4 @@
-#include "cats/backtest/metrics.hpp"
+#include "cats/report/metrics.hpp"
 
 #include <gtest/gtest.h>
 

@@ -13,6 +13,7 @@
 
 #include "cats/book/order_book.hpp"
 #include "cats/core/fixed.hpp"
+#include "cats/venues/okx/book_sync.hpp"
 #include "test_util.hpp"
 #include "unit/feed_test_util.hpp"
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cats/core/fixed.hpp"
+#include "cats/venues/okx/book_sync.hpp"
 
 namespace cats {
 namespace {

@@ -4,8 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "cats/app/config.hpp"
+#include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
+#include "cats/plugin/params.hpp"
 #include "test_util.hpp"
 #include "unit/config_values.hpp"
 

@@ -1,4 +1,4 @@
-#include "cats/live/record_file.hpp"
+#include "cats/record/record_file.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

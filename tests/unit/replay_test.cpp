@@ -1,6 +1,6 @@
 // The merged replay stream: bars built from trades, the k-way merge of several feeds and kinds,
 // the tie-break for equal times, and the decoded copy a sweep shares.
-#include "cats/backtest/replay.hpp"
+#include "cats/replay/replay.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Fill rules of the simulated exchange, each checked against fills worked out by hand.
-#include "cats/backtest/sim_exchange.hpp"
+#include "cats/sim/sim_exchange.hpp"
 
 #include <gtest/gtest.h>
 #include <cats/strategy.hpp>

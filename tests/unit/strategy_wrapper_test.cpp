@@ -5,8 +5,9 @@
 
 #include <cstring>
 
-#include "cats/app/config.hpp"
+#include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
+#include "cats/plugin/params.hpp"
 #include "unit/config_values.hpp"
 
 namespace cats {

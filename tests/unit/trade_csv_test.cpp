@@ -1,4 +1,4 @@
-#include "cats/backtest/trade_csv.hpp"
+#include "cats/replay/trade_csv.hpp"
 
 #include <gtest/gtest.h>
 #include <zip.h>
@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "cats/backtest/kline_csv.hpp"
 #include "cats/core/fixed.hpp"
+#include "cats/replay/kline_csv.hpp"
 #include "test_util.hpp"
 
 namespace cats {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "cats/backtest/kline_csv.hpp"
-#include "cats/backtest/sample_data.hpp"
+#include "cats/replay/kline_csv.hpp"
+#include "cats/replay/sample_data.hpp"
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;

@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "cats/app/config.hpp"
-#include "cats/backtest/kline_csv.hpp"
-#include "cats/backtest/sample_data.hpp"
+#include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
 #include "cats/core/fixed.hpp"
+#include "cats/plugin/params.hpp"
+#include "cats/replay/kline_csv.hpp"
+#include "cats/replay/sample_data.hpp"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "bench_process.hpp"
-#include "cats/backtest/sample_data.hpp"
+#include "cats/replay/sample_data.hpp"
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "bench_process.hpp"
-#include "cats/backtest/sample_data.hpp"
-#include "cats/backtest/trade_csv.hpp"
+#include "cats/replay/sample_data.hpp"
+#include "cats/replay/trade_csv.hpp"
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;

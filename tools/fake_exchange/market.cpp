@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "cats/core/fixed.hpp"
+#include "cats/venues/okx/book_sync.hpp"
 
 namespace cats::fake {
 

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "cats/core/fixed.hpp"
+#include "cats/venues/okx/book_sync.hpp"
 
 namespace cats::fake {
 

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cats/venues/okx/book_sync.hpp"
 #include "market.hpp"
 #include "render.hpp"
 #include "script.hpp"

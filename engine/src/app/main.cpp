@@ -11,12 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "cats/app/config.hpp"
-#include "cats/backtest/runner.hpp"
-#include "cats/backtest/sample_data.hpp"
-#include "cats/backtest/sweep.hpp"
-#include "cats/live/live_runner.hpp"
+#include "cats/config/config.hpp"
 #include "cats/plugin/loader.hpp"
+#include "cats/plugin/params.hpp"
+#include "cats/replay/sample_data.hpp"
+#include "cats/session/backtest.hpp"
+#include "cats/session/live.hpp"
+#include "cats/session/sweep.hpp"
 #include "cats/util/logging.hpp"
 #include "cats/util/time.hpp"
 #include "cats/version.hpp"

@@ -82,7 +82,7 @@ strategy_candidate::~strategy_candidate() {
 }
 
 bool engine::prepare_candidate(uint32_t slot, const std::string& name,
-                               std::shared_ptr<plugin_library> library, param_set params,
+                               std::shared_ptr<strategy_module> library, param_set params,
                                strategy_candidate& out, std::string& error) {
   out = strategy_candidate{};
   out.slot = slot;
@@ -125,7 +125,7 @@ cats_status_t append_state(void* context, const void* data, uint64_t size) {
 }
 }  // namespace
 
-bool engine::swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& retired,
+bool engine::swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& retired,
                      swap_timing& timing, std::string& error) {
   const auto t0 = std::chrono::steady_clock::now();
   if (c.slot >= slots_.size() || c.instance == nullptr) {
@@ -196,7 +196,7 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& ret
 }
 
 void engine::retire(uint32_t slot_index, std::string_view reason,
-                    std::shared_ptr<plugin_library>& retired) {
+                    std::shared_ptr<strategy_module>& retired) {
   if (slot_index >= slots_.size()) return;
   strategy_slot& slot = *slots_[slot_index];
   if (slot.running && slot.desc.on_stop != nullptr) {
@@ -229,7 +229,7 @@ void engine::destroy_all() noexcept {
   }
 }
 
-bool engine::add_strategy(const std::string& name, std::shared_ptr<plugin_library> library,
+bool engine::add_strategy(const std::string& name, std::shared_ptr<strategy_module> library,
                           param_set params, std::string& error) {
   const cats_strategy_descriptor_t desc = library->descriptor();
   return add_strategy(name, desc, std::move(library), std::move(params), error);
@@ -241,7 +241,7 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
 }
 
 bool engine::add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
-                          std::shared_ptr<plugin_library> library, param_set params,
+                          std::shared_ptr<strategy_module> library, param_set params,
                           std::string& error) {
   auto owned = std::make_unique<strategy_slot>();
   strategy_slot& slot = *owned;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "cats/config/config.hpp"
 #include "cats/core/events.hpp"
 #include "cats/version.hpp"
 
@@ -49,17 +50,18 @@ std::shared_ptr<plugin_library> plugin_library::load_copy(const fs::path& file,
                                                           const fs::path& private_dir,
                                                           std::string& error) {
   static std::atomic<uint64_t> copies{0};
-  const fs::path copy = private_dir / (file.stem().string() + "." +
-                                       std::to_string(copies.fetch_add(1) + 1) + ".so");
+  const fs::path copy =
+      private_dir / (file.stem().string() + "." + std::to_string(copies.fetch_add(1) + 1) + ".so");
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
-    error = "plugin " + file.string() + ": " + (fs::exists(file, ec) ? "not a regular file" : "no such file");
+    error = "plugin " + file.string() + ": " +
+            (fs::exists(file, ec) ? "not a regular file" : "no such file");
     return nullptr;
   }
   fs::copy_file(file, copy, fs::copy_options::overwrite_existing, ec);
   if (ec) {
-    error = "plugin " + file.string() + ": cannot copy it to " + copy.string() + " for loading: " +
-            ec.message();
+    error = "plugin " + file.string() + ": cannot copy it to " + copy.string() +
+            " for loading: " + ec.message();
     return nullptr;
   }
   auto lib = load(copy, error);
@@ -180,11 +182,6 @@ std::string plugin_library::version() const {
 }
 std::string plugin_library::description() const {
   return to_string(desc_.description);
-}
-
-bool is_plugin_path(const std::string& plugin) noexcept {
-  return plugin.find('/') != std::string::npos ||
-         (plugin.size() > 3 && plugin.compare(plugin.size() - 3, 3, ".so") == 0);
 }
 
 fs::path resolve_plugin(const std::string& plugin, const fs::path& dir, std::string& error) {

@@ -1,71 +1,125 @@
 #include "cats/plugin/params.hpp"
 
+#include <toml++/toml.h>
+
+#include <charconv>
+
 #include "cats/util/json_writer.hpp"
 
 namespace cats {
 
-void param_set::set(entry e) {
-  for (entry& existing : entries_) {
-    if (existing.name == e.name) {
-      existing = std::move(e);
-      return;
-    }
-  }
-  entries_.push_back(std::move(e));
-}
-
-const param_set::entry* param_set::find(const std::string& name) const noexcept {
-  for (const entry& e : entries_)
-    if (e.name == name) return &e;
-  return nullptr;
-}
-
-const cats_params_t* param_set::c_params() {
-  c_items_.clear();
-  for (const entry& e : entries_) {
-    cats_param_value_t v{};
-    v.name = {e.name.data(), e.name.size()};
-    v.type = e.type;
-    v.bool_value = e.b ? 1 : 0;
-    v.int_value = e.i;
-    v.float_value = e.f;
-    v.string_value = {e.s.data(), e.s.size()};
-    c_items_.push_back(v);
-  }
-  c_ = {};
-  c_.struct_size = sizeof c_;
-  c_.count = static_cast<uint32_t>(c_items_.size());
-  c_.item_size = sizeof(cats_param_value_t);
-  c_.items = c_items_.data();
-  return &c_;
-}
-
-std::string param_set::value_text(const entry& e) {
-  switch (e.type) {
+bool parse_param_default(const plugin_library::param_info& spec, param_set::entry& out,
+                         std::string& error) {
+  out = {};
+  out.name = spec.name;
+  out.type = spec.type;
+  const std::string& t = spec.default_value;
+  switch (spec.type) {
     case CATS_PARAM_BOOL:
-      return e.b ? "true" : "false";
-    case CATS_PARAM_INT:
-      return std::to_string(e.i);
+      if (t == "true" || t == "false") {
+        out.b = t == "true";
+        return true;
+      }
+      break;
+    case CATS_PARAM_INT: {
+      const auto r = std::from_chars(t.data(), t.data() + t.size(), out.i);
+      if (r.ec == std::errc() && r.ptr == t.data() + t.size()) return true;
+      break;
+    }
     case CATS_PARAM_FLOAT: {
-      std::string s = json_writer::format_double(e.f);
-      if (s.find_first_of(".en") == std::string::npos) s += ".0";
-      return s;
+      const auto r = std::from_chars(t.data(), t.data() + t.size(), out.f);
+      if (r.ec == std::errc() && r.ptr == t.data() + t.size()) return true;
+      break;
     }
-    default: {
-      std::string out;
-      json_writer::escape(e.s, out);
-      return out;
-    }
+    case CATS_PARAM_STRING:
+      try {
+        const toml::table tbl = toml::parse("v = " + t);
+        if (const auto* s = tbl.get_as<std::string>("v")) {
+          out.s = s->get();
+          return true;
+        }
+      } catch (const toml::parse_error&) {
+      }
+      out.s = t;  // a bare word is taken as it is
+      return true;
+    default:
+      break;
   }
+  error = "default value '" + t + "' of parameter '" + spec.name + "' is not a valid " +
+          param_type_name(spec.type);
+  return false;
 }
 
-std::string param_set::to_string() const {
-  std::string out;
-  for (const entry& e : entries_) {
-    if (!out.empty()) out += ' ';
-    out += e.name + "=" + value_text(e);
+param_set build_params(const strategy_section& s, const plugin_library& lib) {
+  param_set out;
+  const std::string label = "strategy '" + s.name + "' (" + lib.name() + " " + lib.version() + ")";
+  const auto& specs = lib.params();
+  std::string valid;
+  for (const auto& p : specs) valid += (valid.empty() ? "" : ", ") + p.name;
+  for (const auto& [key, v] : s.params) {
+    const plugin_library::param_info* spec = nullptr;
+    for (const auto& p : specs)
+      if (p.name == key) spec = &p;
+    if (spec == nullptr && !specs.empty())
+      throw config_error(v.where + ": " + label + " has no parameter '" + key +
+                         "'; valid: " + valid);
+    param_set::entry e;
+    e.name = key;
+    const cats_param_type want = spec != nullptr                          ? spec->type
+                                 : v.type == config_value::kind::boolean  ? CATS_PARAM_BOOL
+                                 : v.type == config_value::kind::integer  ? CATS_PARAM_INT
+                                 : v.type == config_value::kind::floating ? CATS_PARAM_FLOAT
+                                                                          : CATS_PARAM_STRING;
+    e.type = want;
+    bool ok = false;
+    switch (want) {
+      case CATS_PARAM_BOOL:
+        ok = v.type == config_value::kind::boolean;
+        e.b = v.b;
+        break;
+      case CATS_PARAM_INT:
+        ok = v.type == config_value::kind::integer;
+        e.i = v.i;
+        break;
+      case CATS_PARAM_FLOAT:
+        ok = v.type == config_value::kind::floating || v.type == config_value::kind::integer;
+        e.f = v.type == config_value::kind::integer ? static_cast<double>(v.i) : v.f;
+        break;
+      default:
+        ok = v.type == config_value::kind::string;
+        e.s = v.s;
+        break;
+    }
+    if (!ok) {
+      std::string got = v.type_name;
+      if (v.type == config_value::kind::string) {
+        got += ' ';
+        json_writer::escape(v.s, got);
+      } else if (v.type == config_value::kind::integer) {
+        got += " " + std::to_string(v.i);
+      }
+      throw config_error(v.where + ": strategy." + s.name + "." + key + ": expected " +
+                         param_type_name(want) + ", got " + got);
+    }
+    out.set(std::move(e));
   }
-  return out;
+  for (const auto& spec : specs) {
+    if (out.find(spec.name) != nullptr) continue;
+    if (spec.default_value.empty())
+      throw config_error(s.where + ": " + label + " requires the parameter '" + spec.name + "' (" +
+                         spec.description + ")");
+    param_set::entry e;
+    std::string err;
+    if (!parse_param_default(spec, e, err)) throw config_error(lib.path().string() + ": " + err);
+    out.set(std::move(e));
+  }
+  // Declared order first, so that reports list parameters the way the plugin documents them.
+  param_set ordered;
+  for (const auto& spec : specs)
+    if (const auto* e = out.find(spec.name)) ordered.set(*e);
+  for (const auto& e : out.entries())
+    if (ordered.find(e.name) == nullptr) ordered.set(e);
+  return ordered;
 }
 
 }  // namespace cats

@@ -3,8 +3,6 @@
 #include <charconv>
 #include <cmath>
 
-#include "cats/core/fixed.hpp"
-
 namespace cats {
 
 void json_writer::newline() {
@@ -145,9 +143,9 @@ json_writer& json_writer::value(double v, int decimals) {
   return *this;
 }
 
-json_writer& json_writer::fixed(int64_t raw) {
+json_writer& json_writer::number(std::string_view text) {
   before_value();
-  out_ += fixed_to_string(raw);
+  out_ += text;
   return *this;
 }
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cats/book/order_book.hpp"
-#include "cats/venues/feed.hpp"
+#include "cats/core/market_event.hpp"
 
 namespace cats {
 

@@ -8,13 +8,9 @@
 #include <span>
 #include <vector>
 
-namespace cats {
+#include "cats/core/market_event.hpp"
 
-struct book_level {
-  int64_t price = 0;     ///< fixed-point
-  int64_t quantity = 0;  ///< fixed-point; 0 in an update removes the level
-  friend bool operator==(const book_level&, const book_level&) = default;
-};
+namespace cats {
 
 class order_book {
  public:
@@ -47,10 +43,5 @@ class order_book {
   std::vector<book_level> bids_;
   std::vector<book_level> asks_;
 };
-
-/// OKX's book checksum: CRC32 (signed) of "bid1px:bid1sz:ask1px:ask1sz:..." over the top 25
-/// levels of each side, interleaved, with the numbers written as the venue writes them (shortest
-/// decimal, no trailing zeros).
-int32_t okx_checksum(const order_book& book);
 
 }  // namespace cats

@@ -18,9 +18,8 @@
 #include <vector>
 
 #include "cats/core/instrument.hpp"
+#include "cats/core/params.hpp"
 #include "cats/core/portfolio.hpp"
-#include "cats/plugin/loader.hpp"
-#include "cats/plugin/params.hpp"
 
 namespace cats {
 class engine;
@@ -38,6 +37,20 @@ struct cats_host_t {
 };
 
 namespace cats {
+
+/// A strategy's code as the engine sees it: the checked descriptor and where it came from. A
+/// plugin library is one (plugin/loader.hpp); the engine keeps it loaded while an instance of it
+/// exists and hands it back (retire, swap_in) so that it is unloaded off the engine thread.
+class strategy_module {
+ public:
+  virtual ~strategy_module() = default;
+  /// Host-side copy, zero-filled beyond the plugin's struct_size.
+  virtual const cats_strategy_descriptor_t& descriptor() const noexcept = 0;
+  virtual std::string name() const = 0;
+  virtual std::string version() const = 0;
+  /// The file the code was loaded from (hot reload watches it).
+  virtual const std::filesystem::path& source() const noexcept = 0;
+};
 
 /// Sends the strategies' orders to a venue: simulated in backtest, real in live mode.
 class order_router {
@@ -72,9 +85,9 @@ struct strategy_failure {
 };
 
 struct strategy_slot {
-  std::string name;                         ///< the instance name from the config
-  std::shared_ptr<plugin_library> library;  ///< null for a strategy compiled into the host
-  cats_strategy_descriptor_t desc{};        ///< host-side copy, zero-filled beyond struct_size
+  std::string name;                          ///< the instance name from the config
+  std::shared_ptr<strategy_module> library;  ///< null for a strategy compiled into the host
+  cats_strategy_descriptor_t desc{};         ///< host-side copy, zero-filled beyond struct_size
   param_set params;
   cats_strategy_t* instance = nullptr;
   std::unique_ptr<cats_host_t> host;  ///< stable address: the instance keeps it
@@ -100,7 +113,7 @@ struct strategy_slot {
 struct strategy_candidate {
   uint32_t slot = 0;
   std::string name;
-  std::shared_ptr<plugin_library> library;
+  std::shared_ptr<strategy_module> library;
   cats_strategy_descriptor_t desc{};
   param_set params;
   std::unique_ptr<cats_host_t> host;
@@ -132,7 +145,7 @@ class engine {
 
   /// Creates an instance of `library` named `name`. On failure returns false and sets `error` to
   /// the strategy's own message.
-  bool add_strategy(const std::string& name, std::shared_ptr<plugin_library> library,
+  bool add_strategy(const std::string& name, std::shared_ptr<strategy_module> library,
                     param_set params, std::string& error);
   /// The same for a strategy linked into the host (tests, built-ins); `desc` must be checked.
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
@@ -172,18 +185,18 @@ class engine {
   /// off the engine thread: the instance's create() sees only the read-only host API (log, time,
   /// instruments). Reads nothing of the slot but `name`, passed by the caller.
   bool prepare_candidate(uint32_t slot, const std::string& name,
-                         std::shared_ptr<plugin_library> library, param_set params,
+                         std::shared_ptr<strategy_module> library, param_set params,
                          strategy_candidate& out, std::string& error);
   /// Engine thread, between two events: hands the running instance's state (save_state) to the
   /// candidate (load_state), swaps it in and destroys the old instance. Orders, positions and
   /// timers belong to the slot and carry over. If the state is refused the old instance keeps
   /// running and the candidate is destroyed. The old library (to release off the engine thread)
   /// goes to `retired`.
-  bool swap_in(strategy_candidate& c, std::shared_ptr<plugin_library>& retired, swap_timing& t,
+  bool swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& retired, swap_timing& t,
                std::string& error);
   /// Engine thread: stops one strategy (on_stop, its orders cancelled) and destroys its
   /// instance; the slot stays, not running, for the report.
-  void retire(uint32_t slot, std::string_view reason, std::shared_ptr<plugin_library>& retired);
+  void retire(uint32_t slot, std::string_view reason, std::shared_ptr<strategy_module>& retired);
 
   const std::vector<std::unique_ptr<strategy_slot>>& strategies() const noexcept { return slots_; }
   size_t running_count() const noexcept;
@@ -212,7 +225,7 @@ class engine {
   };
 
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
-                    std::shared_ptr<plugin_library> library, param_set params, std::string& error);
+                    std::shared_ptr<strategy_module> library, param_set params, std::string& error);
   bool deliver(strategy_slot& slot, const cats_event_t& event);
   void call_on_start(strategy_slot& slot);
   void fire_timers_until(int64_t ts_ns);

@@ -59,6 +59,18 @@ inline double fixed_to_double(int64_t v) noexcept {
 int format_fixed(int64_t v, char* buf) noexcept;
 std::string fixed_to_string(int64_t v);
 
+/// The exact decimal text of `v` in a small buffer, without allocating: json_writer::number(
+/// fixed_text(v)) writes an amount as a JSON number.
+class fixed_text {
+ public:
+  explicit fixed_text(int64_t v) noexcept : size_(format_fixed(v, buf_)) {}
+  operator std::string_view() const noexcept { return {buf_, static_cast<size_t>(size_)}; }
+
+ private:
+  char buf_[32];
+  int size_;
+};
+
 /// The same with exactly `decimals` digits after the point (rounded to nearest, ties away).
 std::string fixed_to_string(int64_t v, int decimals);
 

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "cats/core/engine.hpp"
+
 namespace cats {
 
-class plugin_library {
+class plugin_library final : public strategy_module {
  public:
   /// Loads and checks a plugin. On failure returns null and sets `error` to a message that names
   /// the file and the reason.
@@ -24,16 +26,16 @@ class plugin_library {
   static std::shared_ptr<plugin_library> load_copy(const std::filesystem::path& file,
                                                    const std::filesystem::path& private_dir,
                                                    std::string& error);
-  ~plugin_library();
+  ~plugin_library() override;
   plugin_library(const plugin_library&) = delete;
   plugin_library& operator=(const plugin_library&) = delete;
 
   const std::filesystem::path& path() const noexcept { return path_; }
   /// The file it was loaded from (the original of a private copy).
-  const std::filesystem::path& source() const noexcept { return source_; }
-  const cats_strategy_descriptor_t& descriptor() const noexcept { return desc_; }
-  std::string name() const;
-  std::string version() const;
+  const std::filesystem::path& source() const noexcept override { return source_; }
+  const cats_strategy_descriptor_t& descriptor() const noexcept override { return desc_; }
+  std::string name() const override;
+  std::string version() const override;
   std::string description() const;
   /// The declared parameters (empty if none), copied out of the plugin.
   struct param_info {
@@ -53,9 +55,6 @@ class plugin_library {
   cats_strategy_descriptor_t desc_{};
   std::vector<param_info> params_;
 };
-
-/// True when `plugin` names a file (has a '/' or ends in ".so") rather than a plugin in the folder.
-bool is_plugin_path(const std::string& plugin) noexcept;
 
 /// "ma_crossover" -> "<dir>/ma_crossover.so" (or lib<name>.so); a name with a '/' or ending in
 /// ".so" is a path. Returns an empty path and an explanation when nothing matches.

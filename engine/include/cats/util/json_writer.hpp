@@ -28,8 +28,9 @@ class json_writer {
   json_writer& value(unsigned v) { return value(static_cast<uint64_t>(v)); }
   /// Non-finite values are written as null. `decimals` < 0 means shortest round-trip form.
   json_writer& value(double v, int decimals = -1);
-  /// An exact fixed-point amount, written as a JSON number ("10234.5").
-  json_writer& fixed(int64_t raw);
+  /// A number already formatted as JSON ("10234.5"), written as it is: exact fixed-point amounts
+  /// come as cats::fixed_text(raw), so that this layer knows nothing of the fixed-point type.
+  json_writer& number(std::string_view text);
   json_writer& null();
 
   const std::string& str() const noexcept { return out_; }

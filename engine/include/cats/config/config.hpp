@@ -1,0 +1,147 @@
+// The run configuration: a TOML file plus --set overrides, validated against a schema.
+//
+// Every error names where the value came from ("config/backtest.toml:12:10" or
+// "--set backtest.fee_bps=abc"), what was wrong and what is accepted. toml++ stays inside
+// config.cpp; the rest of the engine sees plain structs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cats/config/sim_settings.hpp"
+
+namespace cats {
+
+/// A configuration or usage error; the message is complete and ready to print.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct config_value {
+  enum class kind { boolean, integer, floating, string, other };
+  kind type = kind::other;
+  bool b = false;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;
+  std::string type_name;  ///< TOML type for messages ("array", "table", ...)
+  std::string where;      ///< "file:line:col" or "--set ..."
+};
+
+struct engine_section {
+  std::filesystem::path plugin_dir;  ///< empty = default_plugin_dir()
+  std::string log_level = "info";
+  std::filesystem::path log_file;
+};
+
+/// One feed of historical data: one instrument's files of one format. A recording may hold several
+/// instruments; `symbol` is then the one the report is about (the others are registered as they
+/// appear, with default tick and lot sizes).
+struct feed_section {
+  std::string symbol;  ///< "BINANCE:BTCUSDT"
+  std::vector<std::filesystem::path> files;
+  /// "binance_klines", "binance_trades", "binance_agg_trades" or "cats_record".
+  std::string format = "binance_klines";
+  int64_t bar_interval_ns = 0;  ///< trades: also build time bars of this interval (0 = none)
+  int64_t tick_size = 1;        // fixed; 1 = 10^-8 (no rounding beyond 8 decimals)
+  int64_t lot_size = 1;
+  int64_t min_quantity = 0;
+  int64_t min_notional = 0;
+  std::string base, quote;
+  std::string where;  ///< "file:line:col" of the table, for messages
+};
+
+/// [data]: the feeds of a backtest. The keys of [data] itself describe the first feed; each
+/// [[data.feed]] table adds one more. The first feed's instrument is the one the report is about.
+struct data_section {
+  std::vector<feed_section> feeds;
+  bool skip_malformed = false;
+};
+
+struct backtest_section {
+  int64_t initial_cash = 10'000 * fixed_scale;
+  sim_exchange_config sim;
+  std::optional<int64_t> start_ns, end_ns;
+  double fee_bps = 10, maker_fee_bps = 10, slippage_bps = 0, leverage = 1;
+};
+
+/// One venue's endpoints (live and record modes). Defaults are the real public endpoints.
+struct venue_section {
+  std::string name;  ///< "binance" or "okx"
+  std::string ws_url;
+  std::string rest_url;
+  std::filesystem::path ca_file;  ///< extra trusted CA certificate (PEM)
+  int64_t read_timeout_ms = 20000;
+  bool permessage_deflate = false;
+};
+
+/// An instrument to stream in live/record mode.
+struct instrument_section {
+  std::string symbol;  ///< "BINANCE:BTCUSDT", "OKX:BTC-USDT"
+  std::string venue;   ///< "BINANCE"
+  std::string name;    ///< "BTCUSDT"
+  bool trades = true, agg_trades = false, quotes = true, book = false, bars = false;
+  std::string bar_interval = "1m";
+  int64_t tick_size = 1, lot_size = 1, min_quantity = 0, min_notional = 0;
+  std::string where;
+};
+
+struct live_section {
+  bool present = false;
+  std::string broker = "paper";
+  int64_t book_depth = 20;
+  int64_t queue_capacity = 65536;
+  bool drop_quotes_when_full = true;  ///< overflow = "drop_quotes" (default) or "block"
+  int64_t status_interval_ms = 10000;
+  int64_t duration_ms = 0;      ///< 0 = until SIGINT/SIGTERM
+  bool busy_poll = false;       ///< the network thread polls instead of sleeping in epoll
+  int64_t spin_us = 30;         ///< the engine thread spins this long before it sleeps
+  bool hot_reload = true;       ///< watch the plugin folder and swap in new builds
+  bool keep_on_remove = false;  ///< on_plugin_removed = "keep": a removed .so keeps running
+};
+
+struct record_section {
+  bool present = false;
+  std::filesystem::path dir;
+  std::string prefix = "cats";
+  bool csv = false;
+};
+
+struct strategy_section {
+  std::string name;
+  std::string plugin;
+  bool enabled = true;
+  std::string where;  ///< location of the [[strategy]] table
+  std::vector<std::pair<std::string, config_value>> params;
+};
+
+struct run_config {
+  std::filesystem::path file;
+  engine_section engine;
+  data_section data;
+  backtest_section backtest;
+  std::vector<strategy_section> strategies;
+  live_section live;
+  record_section record;
+  std::vector<venue_section> venues;  ///< one per venue the instruments use
+  std::vector<instrument_section> instruments;
+};
+
+/// What a config is loaded for: the sections it must have differ.
+enum class config_purpose { backtest, live, record };
+
+/// Reads and validates a config file with --set overrides ("key=value", value in TOML syntax;
+/// a bare word is taken as a string). Throws config_error.
+run_config load_config(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                       config_purpose purpose = config_purpose::backtest);
+
+/// True when `plugin` names a file (has a '/' or ends in ".so") rather than a plugin in the folder.
+bool is_plugin_path(const std::string& plugin) noexcept;
+
+}  // namespace cats

@@ -1,0 +1,103 @@
+// The engine's own recording format: normalized market data, compact binary, one file per UTC day.
+//
+// Written by `cats record` (and `cats live` when recording is on), replayed by `cats backtest`
+// with trade-, quote-, bar- and book-level events. The layout is documented in
+// docs/record_format.md. A killed writer loses at most what it had not flushed (it flushes at
+// least once a second); a truncated or corrupt tail is detected on replay and reported with the
+// file and byte offset, never misread.
+#pragma once
+
+#include <cats/sdk.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cats/core/market_event.hpp"
+
+namespace cats {
+
+/// One record as the reader returns it.
+struct record_item {
+  enum class kind : uint8_t { trade = 1, quote = 2, bar = 3, book = 4 };
+  kind type = kind::trade;
+  cats_trade_event_t trade{};
+  cats_quote_event_t quote{};
+  cats_bar_event_t bar{};
+  book_update book;  ///< for kind::book (instrument_id, timestamps, snapshot flag, levels, seqs)
+  uint32_t book_flags = 0;  ///< CATS_BOOK_FLAG_* as recorded
+  std::string symbol;       ///< "VENUE:SYMBOL" of the record's instrument
+};
+
+struct record_writer_options {
+  std::filesystem::path dir;
+  std::string prefix = "cats";  ///< files are <dir>/<prefix>-YYYY-MM-DD.catsrec
+  bool csv = false;             ///< also write <prefix>-YYYY-MM-DD-trades.csv / -quotes.csv
+  int64_t flush_interval_ns = 1'000'000'000;
+};
+
+struct record_writer_stats {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t files = 0;  ///< files opened (rotations + 1)
+};
+
+/// Appends normalized events to daily files. Not thread-safe: one thread writes.
+class record_writer {
+ public:
+  explicit record_writer(record_writer_options options);
+  ~record_writer();  ///< flushes and closes
+  record_writer(const record_writer&) = delete;
+  record_writer& operator=(const record_writer&) = delete;
+
+  /// `symbol` is the instrument's "VENUE:SYMBOL"; the file stores each symbol once per file and
+  /// refers to it by a small id afterwards. The day of the file comes from local_ts_ns (the
+  /// receive time) so files rotate at UTC midnight of the recording machine's clock.
+  /// Throw std::runtime_error with the path and errno text on I/O failure.
+  void write_trade(const std::string& symbol, const cats_trade_event_t& e);
+  void write_quote(const std::string& symbol, const cats_quote_event_t& e);
+  void write_bar(const std::string& symbol, const cats_bar_event_t& e);
+  void write_book(const std::string& symbol, const book_update& u, uint32_t book_flags);
+  /// Flushes if flush_interval_ns has passed since the last flush (call often; cheap).
+  void maybe_flush(int64_t now_ns);
+  void flush();
+  const record_writer_stats& stats() const noexcept { return stats_; }
+  std::filesystem::path current_file() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  record_writer_stats stats_;
+};
+
+/// Reads one .catsrec file record by record (streaming; memory does not grow with the file).
+class record_reader {
+ public:
+  /// Throws std::runtime_error naming the file when it cannot be opened or is not a .catsrec
+  /// (wrong magic, unsupported version, bad header checksum). A file too short to hold the header
+  /// but starting like one (also an empty file: a writer killed before its first flush) does not
+  /// throw; next() reports it, like any other truncation.
+  explicit record_reader(const std::filesystem::path& file);
+  ~record_reader();
+  record_reader(const record_reader&) = delete;
+  record_reader& operator=(const record_reader&) = delete;
+
+  /// Reads the next record into `out`; false at the end of the file or on error. After false,
+  /// error() is empty for a clean end, otherwise it says what is wrong and where
+  /// ("file.catsrec: truncated record at byte 12345 (needs 96 bytes, 40 left)",
+  /// "...: checksum mismatch in record at byte N").
+  bool next(record_item& out);
+  const std::string& error() const noexcept { return error_; }
+  uint64_t records_read() const noexcept { return records_; }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string error_;
+  uint64_t records_ = 0;
+};
+
+}  // namespace cats

@@ -1,0 +1,194 @@
+// Replay of historical market data: several feeds (kline files, trade or aggTrade files, the
+// engine's recordings), each one instrument's (or, for recordings, several instruments') events
+// in time order, merged into one time-ordered stream.
+//
+// Merge order (README "Replay order"): events are ordered by their time (a bar by its close, a
+// trade by its trade time, a recorded event by its receive time). Equal times keep the order of
+// the feeds in the config ([data] first, then the [[data.feed]] tables in order); within a feed,
+// the order of its files and rows. Bars built from trades come before the trade that closed them.
+//
+// Streaming sources read through fixed buffers: memory does not grow with the data. A decoded
+// copy (market_data) holds the whole stream in memory so that many runs (a parameter sweep) share
+// one read-only decode.
+#pragma once
+
+#include <cats/sdk.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cats/config/config.hpp"
+#include "cats/core/instrument.hpp"
+#include "cats/core/market_event.hpp"
+#include "cats/replay/bar_replay.hpp"
+
+namespace cats {
+
+struct replay_event {
+  enum class kind : uint8_t { bar, trade, quote, book };
+  kind type = kind::bar;
+  /// A bar built inside the engine from the feed's trades: strategies see it, but orders are
+  /// matched against the trades themselves.
+  bool built = false;
+  uint16_t feed = 0;  ///< index of the feed in the config
+  int64_t ts = 0;     ///< the merge key
+  union {
+    cats_bar_event_t bar;
+    cats_trade_event_t trade;
+    cats_quote_event_t quote;
+  };
+  const book_update* book = nullptr;  ///< kind::book; owned by the source or the market_data
+  uint32_t book_flags = 0;
+
+  replay_event() : bar{} {}
+  /// The SDK event header of whichever payload this is (book events have none of their own).
+  const cats_event_t& header() const noexcept { return bar.header; }
+};
+
+/// One feed's events in time order.
+class market_source {
+ public:
+  virtual ~market_source() = default;
+  /// Opens the files (each one once, so that a missing file is found before the run starts) and
+  /// gets ready to read; false with error() set. unreadable(): a file could not be opened.
+  virtual bool open() = 0;
+  virtual bool unreadable() const noexcept = 0;
+  /// The next event; false at the end of the data or on an error (then error() is set).
+  virtual bool next(replay_event& out) = 0;
+  virtual const std::string& error() const noexcept = 0;
+  /// Adds this source's rows, skips, gaps and first messages.
+  virtual void add_stats(replay_stats& into, size_t max_messages) const = 0;
+  /// Bytes of input consumed so far and in all (0 = unknown); for the progress bar.
+  virtual uint64_t bytes_done() const noexcept { return 0; }
+  virtual uint64_t bytes_total() const noexcept { return 0; }
+};
+
+/// Per feed, what the runner needs to know.
+struct feed_info {
+  uint32_t instrument_id = 0;   ///< 0 for recordings (they name their instruments)
+  bool ticks = false;           ///< trades, quotes or books: orders match on ticks, not bars
+  int64_t bar_interval_ns = 0;  ///< bars built from trades, or the kline interval once known
+};
+
+/// Where runs read their events from: a streaming merge or a decoded copy.
+class event_cursor {
+ public:
+  virtual ~event_cursor() = default;
+  /// The next event, valid until the next call; null at the end or on an error.
+  virtual const replay_event* next() = 0;
+  virtual const std::string& error() const noexcept = 0;
+  /// Fraction of the input consumed, in [0, 1], or a negative number when unknown.
+  virtual double progress() const noexcept = 0;
+  virtual replay_stats stats() const = 0;
+};
+
+/// Opens every feed of the config and merges them (k-way; see the top of this file).
+class replay_stream final : public event_cursor {
+ public:
+  /// Registers the feeds' instruments in `instruments` (recordings add theirs as they appear).
+  replay_stream(const data_section& data, instrument_registry& instruments);
+  ~replay_stream() override;
+
+  /// Opens the files and reads the first event of each feed; false with error() set when a file
+  /// cannot be opened (unreadable() is then true) or the first rows are bad.
+  bool open();
+  bool unreadable() const noexcept { return unreadable_; }
+
+  const replay_event* next() override;
+  const std::string& error() const noexcept override { return error_; }
+  double progress() const noexcept override;
+  replay_stats stats() const override;
+  const std::vector<feed_info>& feeds() const noexcept { return feeds_; }
+
+ private:
+  std::vector<std::unique_ptr<market_source>> sources_;
+  std::vector<replay_event> heads_;
+  std::vector<uint8_t> live_;  // head i holds an event not yet returned
+  std::vector<feed_info> feeds_;
+  size_t last_ = SIZE_MAX;  // source of the event returned last: advanced on the next call
+  std::string error_;
+  bool unreadable_ = false;
+  size_t max_messages_ = 20;
+};
+
+/// The whole merged stream of a config, decoded once and then shared read-only by many runs.
+class market_data {
+ public:
+  /// Reads everything; throws std::runtime_error with the reader's message on bad data.
+  /// `unreadable` is set when a file could not be opened (a configuration error). When `stop` is
+  /// set while reading, returns what was read so far.
+  static std::shared_ptr<const market_data> load(const data_section& data, bool* unreadable,
+                                                 const std::atomic<bool>* stop = nullptr);
+
+  const std::vector<replay_event>& events() const noexcept { return events_; }
+  const instrument_registry& instruments() const noexcept { return instruments_; }
+  const std::vector<feed_info>& feeds() const noexcept { return feeds_; }
+  const replay_stats& stats() const noexcept { return stats_; }
+  /// Time of the first and last event (0 when empty).
+  int64_t first_ts() const noexcept { return events_.empty() ? 0 : events_.front().ts; }
+  int64_t last_ts() const noexcept { return events_.empty() ? 0 : events_.back().ts; }
+  /// Bytes held (events and book levels).
+  size_t memory_bytes() const noexcept;
+
+ private:
+  std::vector<replay_event> events_;
+  std::deque<book_update> books_;
+  instrument_registry instruments_;
+  std::vector<feed_info> feeds_;
+  replay_stats stats_;
+};
+
+/// Reads a market_data's events in order.
+class memory_cursor final : public event_cursor {
+ public:
+  explicit memory_cursor(const market_data& data) : data_(data) {}
+  const replay_event* next() override {
+    return pos_ < data_.events().size() ? &data_.events()[pos_++] : nullptr;
+  }
+  const std::string& error() const noexcept override { return no_error_; }
+  double progress() const noexcept override {
+    return data_.events().empty()
+               ? 1.0
+               : static_cast<double>(pos_) / static_cast<double>(data_.events().size());
+  }
+  replay_stats stats() const override { return data_.stats(); }
+  /// Skips to the first event at or after `ts` (binary search).
+  void seek(int64_t ts);
+
+ private:
+  const market_data& data_;
+  size_t pos_ = 0;
+  std::string no_error_;
+};
+
+/// Builds time bars of a fixed interval from one instrument's trades. Bars are aligned to the
+/// epoch (a 1h bar opens on the hour). An interval with no trade gives a bar at the previous close
+/// with zero volume, as the venues' own klines do; the last, unfinished bar is never emitted.
+class bar_builder {
+ public:
+  bar_builder(uint32_t instrument_id, int64_t interval_ns)
+      : instrument_id_(instrument_id), interval_(interval_ns) {}
+  /// Feeds a trade. If it starts a new interval, the bars that closed before it become
+  /// available from pop() (in time order) before the trade is counted into the new bar.
+  void add(const cats_trade_event_t& t, int64_t quote_quantity);
+  /// The next closed bar, if any.
+  bool pop(cats_bar_event_t& out);
+  int64_t interval_ns() const noexcept { return interval_; }
+
+ private:
+  void close_current();
+  uint32_t instrument_id_;
+  int64_t interval_;
+  bool open_ = false;
+  cats_bar_event_t cur_{};
+  cats_bar_event_t closed_{};  // a finished bar waiting for pop()
+  bool has_closed_ = false;
+  int64_t next_empty_ = 0;   // open time of the next empty bar still to emit
+  int64_t empty_until_ = 0;  // ... up to (excluding) this open time
+};
+
+}  // namespace cats

@@ -1,0 +1,92 @@
+// What a backtest reports: the summary (terminal table and JSON) and the CSV files written with
+// --out (fills, round-trip trades, equity curve). Output is byte-identical for identical input.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cats/core/params.hpp"
+#include "cats/report/metrics.hpp"
+#include "cats/sim/sim_exchange.hpp"
+
+namespace cats {
+
+struct strategy_report {
+  std::string name, plugin, version;
+  std::string params;  ///< "fast=10 slow=30 ..."
+  std::vector<param_set::entry> param_values;
+  bool failed = false;
+  std::string failed_in, error;
+  int64_t failed_at_ns = 0;
+  uint64_t events = 0, orders = 0, fills = 0;
+};
+
+struct backtest_report {
+  std::string symbol, currency;
+  std::vector<std::string> files;
+  std::string fill_model;
+  double fee_bps = 0, maker_fee_bps = 0, slippage_bps = 0, leverage = 1;
+  /// What the simulated exchange assumes (describe_fill_rules()); printed in both summaries.
+  std::string fill_assumptions;
+  int64_t interval_ns = 0;
+  uint64_t events = 0;  ///< market events replayed (bars, trades, quotes, book updates)
+  uint64_t bars = 0, rows = 0, skipped_rows = 0, gaps = 0, missing_bars = 0;
+  backtest_metrics metrics;
+  int64_t fees_paid = 0;
+  double buy_hold_return_pct = 0;
+  int64_t final_position = 0;  ///< open quantity of the traded instrument at the end
+  sim_exchange_stats orders;
+  std::vector<strategy_report> strategies;
+  std::vector<std::string> warnings;
+
+  bool any_strategy_failed() const;
+};
+
+/// The summary as one JSON object (snake_case keys; README lists them).
+std::string summary_json(const backtest_report& r);
+/// The summary as a table for the terminal.
+std::string summary_table(const backtest_report& r);
+
+/// A buffered CSV file writer; throws std::runtime_error when the file cannot be written.
+class csv_file {
+ public:
+  csv_file() = default;
+  ~csv_file();
+  csv_file(const csv_file&) = delete;
+  csv_file& operator=(const csv_file&) = delete;
+  void open(const std::filesystem::path& path, std::string_view header);
+  bool is_open() const noexcept { return f_ != nullptr; }
+  std::string& row() noexcept { return buf_; }  ///< append a row, ending in '\n'
+  void maybe_flush();
+  void close();
+
+ private:
+  std::FILE* f_ = nullptr;
+  std::string buf_;
+  std::filesystem::path path_;
+};
+
+/// Writes fills.csv and trades.csv as the simulated exchange reports them.
+class fills_recorder final : public fill_listener {
+ public:
+  void open(const std::filesystem::path& dir);
+  void on_fill(const strategy_slot& owner, const instrument_info& inst,
+               const cats_fill_event_t& fill, int64_t cash_after) override;
+  void on_round_trip(const strategy_slot& owner, const instrument_info& inst,
+                     const round_trip& trade) override;
+  /// Round trips are also counted into the metrics through this hook.
+  metrics_accumulator* metrics = nullptr;
+  void close();
+
+ private:
+  csv_file fills_, trades_;
+};
+
+/// Appends "2024-01-31T23:59:00Z" to `out`.
+void append_time(std::string& out, int64_t ts_ns);
+void append_fixed(std::string& out, int64_t raw);
+
+}  // namespace cats

@@ -1,0 +1,30 @@
+// `cats live` (paper trading) and `cats record`: live market data from the venues, through the
+// feed queue, into the engine thread's strategies and/or the recorder.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cats/config/config.hpp"
+#include "cats/session/backtest.hpp"
+
+namespace cats {
+
+struct live_options {
+  bool record_only = false;  ///< `cats record`: no strategies, everything to the recorder
+  bool json = false;         ///< print the summary as JSON on stdout
+  std::optional<std::filesystem::path> out_dir;  ///< summary.json (with the final books)
+  const std::atomic<bool>* stop = nullptr;       ///< set by the signal handler
+  std::atomic<bool>* reload = nullptr;           ///< set on SIGHUP; the runner clears it
+  std::vector<std::string> overrides;            ///< --set, for re-reading the config on SIGHUP
+};
+
+/// Runs until `stop` is set, or [live] duration has passed. Returns the process exit code:
+/// 0 clean, 1 a strategy failed or the recorder could not write, 2 configuration errors.
+int run_live(const run_config& config, std::vector<prepared_strategy> strategies,
+             const live_options& options);
+
+}  // namespace cats

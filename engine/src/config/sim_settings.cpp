@@ -1,0 +1,127 @@
+#include "cats/config/sim_settings.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace cats {
+
+namespace {
+
+// "5ms", "1.5ms", "250us", "100ns", "2s", "0" -> ns, exactly (no floating point).
+bool parse_duration(std::string_view t, int64_t& out) {
+  size_t i = 0;
+  while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) ++i;
+  const std::string_view num = t.substr(0, i), unit = t.substr(i);
+  if (num.empty()) return false;
+  int64_t unit_ns = 0;
+  if (unit == "ns")
+    unit_ns = 1;
+  else if (unit == "us")
+    unit_ns = 1'000;
+  else if (unit == "ms")
+    unit_ns = 1'000'000;
+  else if (unit == "s")
+    unit_ns = 1'000'000'000;
+  else if (unit.empty() && num == "0")
+    unit_ns = 1;
+  else
+    return false;
+  const size_t dot = num.find('.');
+  const std::string_view whole = num.substr(0, dot);
+  const std::string_view frac =
+      dot == std::string_view::npos ? std::string_view{} : num.substr(dot + 1);
+  if (whole.empty() || frac.find('.') != std::string_view::npos ||
+      (dot != std::string_view::npos && frac.empty()))
+    return false;
+  int64_t w = 0;
+  const auto r = std::from_chars(whole.data(), whole.data() + whole.size(), w);
+  if (r.ec != std::errc{} || r.ptr != whole.data() + whole.size()) return false;
+  if (w > int64_t{3600} * 1'000'000'000 / unit_ns) return false;  // at most an hour
+  int64_t ns = w * unit_ns;
+  int64_t scale = unit_ns;
+  for (char c : frac) {
+    scale /= 10;
+    if (scale == 0) {
+      if (c != '0') return false;  // finer than 1 ns
+      continue;
+    }
+    ns += (c - '0') * scale;
+  }
+  out = ns;
+  return true;
+}
+
+std::string format_duration_ns(int64_t ns) {
+  if (ns != 0 && ns % 1'000'000'000 == 0) return std::to_string(ns / 1'000'000'000) + "s";
+  if (ns != 0 && ns % 1'000'000 == 0) return std::to_string(ns / 1'000'000) + "ms";
+  if (ns != 0 && ns % 1'000 == 0) return std::to_string(ns / 1'000) + "us";
+  return std::to_string(ns) + "ns";
+}
+}  // namespace
+
+bool parse_latency(std::string_view text, latency_model& out, std::string& error) {
+  const std::string expected =
+      "expected a duration such as \"5ms\", or \"uniform:<low>:<high>\", "
+      "\"normal:<mean>:<stddev>\", \"lognormal:<median>:<sigma>\" (units ns, us, ms, s), got "
+      "\"" +
+      std::string(text) + "\"";
+  std::vector<std::string_view> parts;
+  for (size_t start = 0;;) {
+    const size_t colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon == std::string_view::npos ? colon : colon - start));
+    if (colon == std::string_view::npos) break;
+    start = colon + 1;
+  }
+  latency_model m;
+  if (parts.size() == 1) {
+    if (!parse_duration(parts[0], m.a_ns)) return error = expected, false;
+    out = m;
+    return true;
+  }
+  if (parts.size() != 3) return error = expected, false;
+  if (parts[0] == "uniform") {
+    m.type = latency_model::kind::uniform;
+    if (!parse_duration(parts[1], m.a_ns) || !parse_duration(parts[2], m.b_ns))
+      return error = expected, false;
+    if (m.b_ns < m.a_ns)
+      return error = "uniform latency: high is below low in \"" + std::string(text) + "\"", false;
+  } else if (parts[0] == "normal") {
+    m.type = latency_model::kind::normal;
+    if (!parse_duration(parts[1], m.a_ns) || !parse_duration(parts[2], m.b_ns))
+      return error = expected, false;
+  } else if (parts[0] == "lognormal") {
+    m.type = latency_model::kind::lognormal;
+    if (!parse_duration(parts[1], m.a_ns)) return error = expected, false;
+    const std::string sigma(parts[2]);
+    char* end = nullptr;
+    m.sigma = std::strtod(sigma.c_str(), &end);
+    if (sigma.empty() || end != sigma.c_str() + sigma.size() || !(m.sigma >= 0) || m.sigma > 10)
+      return error = "lognormal latency: sigma must be a number in [0, 10], got \"" + sigma + "\"",
+             false;
+  } else {
+    return error = expected, false;
+  }
+  out = m;
+  return true;
+}
+
+std::string format_latency(const latency_model& m) {
+  switch (m.type) {
+    case latency_model::kind::fixed:
+      return format_duration_ns(m.a_ns);
+    case latency_model::kind::uniform:
+      return "uniform:" + format_duration_ns(m.a_ns) + ":" + format_duration_ns(m.b_ns);
+    case latency_model::kind::normal:
+      return "normal:" + format_duration_ns(m.a_ns) + ":" + format_duration_ns(m.b_ns);
+    case latency_model::kind::lognormal: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", m.sigma);
+      return "lognormal:" + format_duration_ns(m.a_ns) + ":" + buf;
+    }
+  }
+  return {};
+}
+
+}  // namespace cats

@@ -1,0 +1,551 @@
+#include "cats/replay/replay.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "cats/core/events.hpp"
+#include "cats/core/fixed.hpp"
+#include "cats/record/record_file.hpp"
+#include "cats/replay/trade_csv.hpp"
+#include "cats/util/time.hpp"
+
+namespace cats {
+
+namespace {
+
+uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+void add_message(replay_stats& into, const std::string& m, size_t max_messages) {
+  if (into.messages.size() < max_messages) into.messages.push_back(m);
+}
+
+// ---- klines -------------------------------------------------------------------------------------
+
+class kline_source final : public market_source {
+ public:
+  kline_source(const feed_section& feed, uint32_t instrument_id, kline_reader_options options)
+      : replay_(make_files(feed, instrument_id), options) {
+    for (const auto& f : feed.files) sizes_.push_back(file_size(f.string()));
+    for (uint64_t s : sizes_) total_ += s;
+  }
+  bool open() override { return replay_.open(); }
+  bool unreadable() const noexcept override { return replay_.unreadable(); }
+  bool next(replay_event& out) override {
+    out.type = replay_event::kind::bar;
+    out.built = false;
+    if (replay_.next(out.bar) != bar_replay::status::bar) return false;
+    out.ts = out.bar.header.exchange_ts_ns;
+    return true;
+  }
+  const std::string& error() const noexcept override { return replay_.error(); }
+  void add_stats(replay_stats& into, size_t max_messages) const override {
+    const replay_stats s = replay_.stats();
+    into.rows += s.rows;
+    into.bars += s.bars;
+    into.skipped += s.skipped;
+    into.gaps += s.gaps;
+    into.missing_bars += s.missing_bars;
+    for (const std::string& m : s.messages) add_message(into, m, max_messages);
+  }
+  uint64_t bytes_done() const noexcept override {
+    // The files are read side by side (merged by time): each one's share of its own size.
+    double n = 0;
+    const auto& readers = replay_.readers();
+    for (size_t i = 0; i < readers.size() && i < sizes_.size(); ++i)
+      n += std::max(0.0, readers[i]->fraction_read()) * static_cast<double>(sizes_[i]);
+    return static_cast<uint64_t>(n);
+  }
+  uint64_t bytes_total() const noexcept override { return total_; }
+
+ private:
+  static std::vector<bar_file> make_files(const feed_section& feed, uint32_t id) {
+    std::vector<bar_file> files;
+    for (const auto& f : feed.files) files.push_back({f.string(), id});
+    return files;
+  }
+  bar_replay replay_;
+  std::vector<uint64_t> sizes_;
+  uint64_t total_ = 0;
+};
+
+// ---- trades and aggTrades ---------------------------------------------------------------------
+
+class trade_source final : public market_source {
+ public:
+  trade_source(const feed_section& feed, uint32_t instrument_id, kline_reader_options options)
+      : feed_(feed),
+        instrument_id_(instrument_id),
+        options_(options),
+        kind_(feed.format == "binance_agg_trades" ? trade_file_kind::agg_trades
+                                                  : trade_file_kind::trades) {
+    if (feed.bar_interval_ns > 0) builder_.emplace(instrument_id, feed.bar_interval_ns);
+    for (const auto& f : feed.files) sizes_.push_back(file_size(f.string()));
+    for (uint64_t s : sizes_) total_ += s;
+  }
+
+  /// Opens every file once (so a missing file is a configuration error before the run starts),
+  /// then keeps only the current one open.
+  bool open() override {
+    for (const auto& f : feed_.files) {
+      trade_csv_reader probe(f.string(), kind_, options_);
+      if (!probe.open()) {
+        error_ = probe.error();
+        unreadable_ = true;
+        return false;
+      }
+    }
+    return open_file(0);
+  }
+  bool unreadable() const noexcept override { return unreadable_; }
+
+  bool next(replay_event& out) override {
+    if (builder_ && builder_->pop(out.bar)) {
+      out.type = replay_event::kind::bar;
+      out.built = true;
+      out.ts = out.bar.header.exchange_ts_ns;
+      return true;
+    }
+    if (has_pending_) {
+      has_pending_ = false;
+      emit_trade(out);
+      return true;
+    }
+    for (;;) {
+      if (!reader_) return false;
+      const trade_csv_reader::status st = reader_->next(row_);
+      if (st == trade_csv_reader::status::error) {
+        error_ = reader_->error();
+        return false;
+      }
+      if (st == trade_csv_reader::status::end) {
+        finish_file();
+        if (!open_file(file_ + 1)) return false;
+        continue;
+      }
+      if (row_.time_ns < last_ts_) {
+        const std::string msg = reader_->path() + ":" + std::to_string(row_.line) +
+                                ": time goes backwards: " + format_iso8601(row_.time_ns) +
+                                " is before " + format_iso8601(last_ts_) + " in " + last_where_;
+        if (!options_.skip_malformed) {
+          error_ = msg;
+          return false;
+        }
+        ++skipped_;
+        if (messages_.size() < options_.max_kept_messages) messages_.push_back(msg);
+        continue;
+      }
+      last_ts_ = row_.time_ns;
+      ++rows_;
+      if (builder_) {
+        make_trade();
+        builder_->add(trade_, row_.quote_quantity);
+        if (builder_->pop(out.bar)) {
+          out.type = replay_event::kind::bar;
+          out.built = true;
+          out.ts = out.bar.header.exchange_ts_ns;
+          has_pending_ = true;
+          return true;
+        }
+        emit_trade(out);
+        return true;
+      }
+      make_trade();
+      emit_trade(out);
+      return true;
+    }
+  }
+
+  const std::string& error() const noexcept override { return error_; }
+  void add_stats(replay_stats& into, size_t max_messages) const override {
+    into.rows += rows_;
+    into.skipped += skipped_ + done_skipped_ + (reader_ ? reader_->skipped() : 0);
+    for (const std::string& m : messages_) add_message(into, m, max_messages);
+    if (reader_)
+      for (const std::string& m : reader_->skip_messages()) add_message(into, m, max_messages);
+  }
+  uint64_t bytes_done() const noexcept override {
+    // The files are read one after the other.
+    double cur = 0;
+    if (reader_ && file_ < sizes_.size())
+      cur = std::max(0.0, reader_->fraction_read()) * static_cast<double>(sizes_[file_]);
+    return done_bytes_ + static_cast<uint64_t>(cur);
+  }
+  uint64_t bytes_total() const noexcept override { return total_; }
+
+ private:
+  bool open_file(size_t i) {
+    reader_.reset();
+    file_ = i;
+    if (i >= feed_.files.size()) return false;
+    reader_ = std::make_unique<trade_csv_reader>(feed_.files[i].string(), kind_, options_);
+    if (!reader_->open()) {
+      error_ = reader_->error();
+      unreadable_ = true;
+      reader_.reset();
+      return false;
+    }
+    return true;
+  }
+  void finish_file() {
+    done_bytes_ += sizes_[file_];
+    done_skipped_ += reader_->skipped();
+    for (const std::string& m : reader_->skip_messages())
+      if (messages_.size() < options_.max_kept_messages) messages_.push_back(m);
+    last_where_ = reader_->path();
+  }
+  void make_trade() {
+    trade_ = cats_trade_event_t{};
+    trade_.header = event_header<cats_trade_event_t>(CATS_EVENT_TRADE, instrument_id_, row_.time_ns,
+                                                     CATS_EVENT_FLAG_REPLAY);
+    trade_.price = row_.price;
+    trade_.quantity = row_.quantity;
+    trade_.trade_id = static_cast<uint64_t>(row_.id);
+    // The buyer was the maker: the taker sold.
+    trade_.aggressor_side = row_.buyer_maker ? CATS_SIDE_SELL : CATS_SIDE_BUY;
+  }
+  void emit_trade(replay_event& out) {
+    out.type = replay_event::kind::trade;
+    out.built = false;
+    out.trade = trade_;
+    out.ts = trade_.header.exchange_ts_ns;
+  }
+
+  const feed_section& feed_;
+  uint32_t instrument_id_;
+  kline_reader_options options_;
+  trade_file_kind kind_;
+  std::unique_ptr<trade_csv_reader> reader_;
+  size_t file_ = 0;
+  trade_row row_;
+  cats_trade_event_t trade_{};
+  bool has_pending_ = false;
+  std::optional<bar_builder> builder_;
+  int64_t last_ts_ = INT64_MIN;
+  std::string last_where_ = "the previous file";
+  uint64_t rows_ = 0, skipped_ = 0, done_skipped_ = 0;
+  std::vector<uint64_t> sizes_;
+  uint64_t total_ = 0, done_bytes_ = 0;
+  std::vector<std::string> messages_;
+  std::string error_;
+  bool unreadable_ = false;
+};
+
+// ---- the engine's recordings ------------------------------------------------------------------
+
+class record_source final : public market_source {
+ public:
+  record_source(const feed_section& feed, instrument_registry& instruments, uint32_t primary)
+      : feed_(feed), instruments_(instruments) {
+    ids_[feed.symbol] = primary;
+    for (const auto& f : feed.files) total_ += file_size(f.string());
+  }
+  bool open() override {
+    try {
+      for (const auto& f : feed_.files) record_reader probe(f);  // throws naming the file
+      return open_file(0);
+    } catch (const std::exception& e) {
+      error_ = e.what();
+      unreadable_ = true;
+      return false;
+    }
+  }
+  bool unreadable() const noexcept override { return unreadable_; }
+
+  bool next(replay_event& out) override {
+    for (;;) {
+      if (!reader_) return false;
+      if (!reader_->next(item_)) {
+        if (!reader_->error().empty()) {
+          error_ = reader_->error();
+          return false;
+        }
+        done_bytes_ += file_size(feed_.files[file_].string());
+        if (!open_file(file_ + 1)) return false;
+        continue;
+      }
+      ++rows_;
+      auto found = ids_.find(item_.symbol);
+      if (found == ids_.end()) {
+        instrument_info extra;
+        extra.symbol = item_.symbol;
+        split_symbol(item_.symbol, "BINANCE", extra.venue, extra.name);
+        guess_base_quote(extra.name, extra.base, extra.quote);
+        found = ids_.emplace(item_.symbol, instruments_.add(extra)).first;
+      }
+      const uint32_t id = found->second;
+      out.built = false;
+      out.book = nullptr;
+      switch (item_.type) {
+        case record_item::kind::trade:
+          out.type = replay_event::kind::trade;
+          out.trade = item_.trade;
+          break;
+        case record_item::kind::quote:
+          out.type = replay_event::kind::quote;
+          out.quote = item_.quote;
+          break;
+        case record_item::kind::bar:
+          out.type = replay_event::kind::bar;
+          out.bar = item_.bar;
+          break;
+        case record_item::kind::book:
+          out.type = replay_event::kind::book;
+          item_.book.instrument_id = id;
+          out.book = &item_.book;
+          out.book_flags = item_.book_flags;
+          out.ts = item_.book.local_ts_ns;
+          return true;
+      }
+      cats_event_t& h = out.bar.header;
+      h.instrument_id = id;
+      h.flags |= CATS_EVENT_FLAG_REPLAY;
+      out.ts = h.local_ts_ns;
+      return true;
+    }
+  }
+  const std::string& error() const noexcept override { return error_; }
+  void add_stats(replay_stats& into, size_t) const override { into.rows += rows_; }
+  uint64_t bytes_done() const noexcept override { return done_bytes_; }
+  uint64_t bytes_total() const noexcept override { return total_; }
+
+ private:
+  bool open_file(size_t i) {
+    reader_.reset();
+    file_ = i;
+    if (i >= feed_.files.size()) return false;
+    reader_ = std::make_unique<record_reader>(feed_.files[i]);
+    return true;
+  }
+  const feed_section& feed_;
+  instrument_registry& instruments_;
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::unique_ptr<record_reader> reader_;
+  size_t file_ = 0;
+  record_item item_;
+  uint64_t rows_ = 0, total_ = 0, done_bytes_ = 0;
+  std::string error_;
+  bool unreadable_ = false;
+};
+
+instrument_info instrument_of(const feed_section& f) {
+  instrument_info inst;
+  inst.symbol = f.symbol;
+  split_symbol(f.symbol, "BINANCE", inst.venue, inst.name);
+  inst.base = f.base;
+  inst.quote = f.quote;
+  inst.tick_size = f.tick_size;
+  inst.lot_size = f.lot_size;
+  inst.min_quantity = f.min_quantity;
+  inst.min_notional = f.min_notional;
+  return inst;
+}
+
+}  // namespace
+
+// ---- bar_builder --------------------------------------------------------------------------------
+
+void bar_builder::close_current() {
+  closed_ = cur_;
+  has_closed_ = true;
+}
+
+void bar_builder::add(const cats_trade_event_t& t, int64_t quote_quantity) {
+  const int64_t ts = t.header.exchange_ts_ns;
+  int64_t open = ts - ts % interval_;
+  if (ts < 0 && ts % interval_ != 0) open -= interval_;
+  if (open_ && open > cur_.open_time_ns) {
+    close_current();
+    next_empty_ = cur_.open_time_ns + interval_;
+    empty_until_ = open;
+    open_ = false;
+  }
+  if (!open_) {
+    cur_ = cats_bar_event_t{};
+    cur_.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, instrument_id_, open + interval_,
+                                                 CATS_EVENT_FLAG_REPLAY);
+    cur_.open_time_ns = open;
+    cur_.interval_ns = interval_;
+    cur_.open = cur_.high = cur_.low = t.price;
+    open_ = true;
+  }
+  cur_.high = std::max(cur_.high, t.price);
+  cur_.low = std::min(cur_.low, t.price);
+  cur_.close = t.price;
+  cur_.volume += t.quantity;
+  const int64_t qq =
+      quote_quantity != 0 ? quote_quantity : fixed_mul(t.price, t.quantity, rounding::nearest);
+  cur_.quote_volume += qq;
+  if (t.aggressor_side == CATS_SIDE_BUY) {
+    cur_.taker_buy_volume += t.quantity;
+    cur_.taker_buy_quote_volume += qq;
+  }
+  ++cur_.trade_count;
+}
+
+bool bar_builder::pop(cats_bar_event_t& out) {
+  if (has_closed_) {
+    out = closed_;
+    has_closed_ = false;
+    return true;
+  }
+  if (next_empty_ < empty_until_) {
+    // An interval without trades: a flat bar at the last close, as the venues publish.
+    const int64_t price = closed_.close;
+    out = cats_bar_event_t{};
+    out.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, instrument_id_,
+                                                next_empty_ + interval_, CATS_EVENT_FLAG_REPLAY);
+    out.open_time_ns = next_empty_;
+    out.interval_ns = interval_;
+    out.open = out.high = out.low = out.close = price;
+    next_empty_ += interval_;
+    return true;
+  }
+  return false;
+}
+
+// ---- replay_stream ------------------------------------------------------------------------------
+
+replay_stream::replay_stream(const data_section& data, instrument_registry& instruments) {
+  kline_reader_options options;
+  options.skip_malformed = data.skip_malformed;
+  max_messages_ = options.max_kept_messages;
+  for (const feed_section& f : data.feeds) {
+    feed_info info;
+    if (f.format == "cats_record") {
+      info.instrument_id = instruments.add(instrument_of(f));
+      info.ticks = true;
+      sources_.push_back(std::make_unique<record_source>(f, instruments, info.instrument_id));
+    } else if (f.format == "binance_trades" || f.format == "binance_agg_trades") {
+      info.instrument_id = instruments.add(instrument_of(f));
+      info.ticks = true;
+      info.bar_interval_ns = f.bar_interval_ns;
+      sources_.push_back(std::make_unique<trade_source>(f, info.instrument_id, options));
+    } else {
+      info.instrument_id = instruments.add(instrument_of(f));
+      sources_.push_back(std::make_unique<kline_source>(f, info.instrument_id, options));
+    }
+    feeds_.push_back(info);
+  }
+}
+
+replay_stream::~replay_stream() = default;
+
+bool replay_stream::open() {
+  heads_.resize(sources_.size());
+  live_.assign(sources_.size(), 0);
+  // Every file of every feed is opened first: a missing file is a configuration error.
+  for (auto& s : sources_) {
+    if (!s->open()) {
+      error_ = s->error();
+      unreadable_ = s->unreadable();
+      return false;
+    }
+  }
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    live_[i] = sources_[i]->next(heads_[i]) ? 1 : 0;
+    heads_[i].feed = static_cast<uint16_t>(i);
+    if (!live_[i] && !sources_[i]->error().empty()) {
+      error_ = sources_[i]->error();
+      return false;
+    }
+  }
+  return true;
+}
+
+const replay_event* replay_stream::next() {
+  if (last_ != SIZE_MAX) {
+    // The event handed out last is done with: read the next one of its feed.
+    const size_t i = last_;
+    last_ = SIZE_MAX;
+    live_[i] = sources_[i]->next(heads_[i]) ? 1 : 0;
+    heads_[i].feed = static_cast<uint16_t>(i);
+    if (!live_[i] && !sources_[i]->error().empty()) {
+      error_ = sources_[i]->error();
+      return nullptr;
+    }
+  }
+  if (!error_.empty()) return nullptr;
+  // The earliest head; equal times go to the feed listed first. Feeds are few, so a linear scan
+  // beats a heap here.
+  size_t best = SIZE_MAX;
+  for (size_t i = 0; i < heads_.size(); ++i)
+    if (live_[i] && (best == SIZE_MAX || heads_[i].ts < heads_[best].ts)) best = i;
+  if (best == SIZE_MAX) return nullptr;
+  last_ = best;
+  return &heads_[best];
+}
+
+double replay_stream::progress() const noexcept {
+  uint64_t done = 0, total = 0;
+  for (const auto& s : sources_) {
+    done += s->bytes_done();
+    total += s->bytes_total();
+  }
+  return total == 0 ? -1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
+}
+
+replay_stats replay_stream::stats() const {
+  replay_stats out;
+  for (const auto& s : sources_) s->add_stats(out, max_messages_);
+  return out;
+}
+
+// ---- market_data --------------------------------------------------------------------------------
+
+std::shared_ptr<const market_data> market_data::load(const data_section& data, bool* unreadable,
+                                                     const std::atomic<bool>* stop) {
+  auto md = std::make_shared<market_data>();
+  replay_stream stream(data, md->instruments_);
+  if (!stream.open()) {
+    if (unreadable != nullptr) *unreadable = stream.unreadable();
+    throw std::runtime_error(stream.error());
+  }
+  // Reserved from the size of the plain files (a kline row takes about 140 bytes, a trade row
+  // about 65), so that the events are not copied again and again as the vector grows. Compressed
+  // files are left to the vector's growth.
+  uint64_t rows = 0;
+  for (const feed_section& f : data.feeds)
+    for (const auto& file : f.files) {
+      const std::string name = file.string();
+      if (name.ends_with(".zip") || name.ends_with(".gz") || name.find(".zip#") != name.npos)
+        continue;
+      rows += file_size(name) / (f.format == "binance_klines" ? 140 : 65);
+    }
+  md->events_.reserve(static_cast<size_t>(std::min<uint64_t>(rows + 1024, 1ull << 26)));
+  uint64_t n = 0;
+  while (const replay_event* ev = stream.next()) {
+    if ((++n & 0xFFFF) == 0 && stop != nullptr && stop->load()) break;
+    md->events_.push_back(*ev);
+    if (ev->type == replay_event::kind::book) {
+      md->books_.push_back(*ev->book);
+      md->events_.back().book = &md->books_.back();
+    }
+  }
+  if (!stream.error().empty()) throw std::runtime_error(stream.error());
+  md->feeds_ = stream.feeds();
+  md->stats_ = stream.stats();
+  return md;
+}
+
+size_t market_data::memory_bytes() const noexcept {
+  size_t n = events_.size() * sizeof(replay_event);
+  for (const book_update& b : books_)
+    n += sizeof(book_update) + (b.bids.capacity() + b.asks.capacity()) * sizeof(book_level);
+  return n;
+}
+
+void memory_cursor::seek(int64_t ts) {
+  const auto& ev = data_.events();
+  pos_ = static_cast<size_t>(
+      std::lower_bound(ev.begin(), ev.end(), ts,
+                       [](const replay_event& e, int64_t t) { return e.ts < t; }) -
+      ev.begin());
+}
+
+}  // namespace cats

@@ -1,0 +1,700 @@
+#include "cats/report/html_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "cats/core/engine.hpp"
+#include "cats/core/fixed.hpp"
+#include "cats/util/json_writer.hpp"
+#include "cats/util/time.hpp"
+#include "html_report_assets.hpp"
+
+namespace cats {
+
+// ---- collector --------------------------------------------------------------------------------
+
+report_collector::report_collector(fill_listener* next, size_t max_points, size_t max_fills,
+                                   size_t max_trades)
+    : next_(next),
+      // Even, so that a full buffer halves into whole pairs.
+      max_points_(std::max<size_t>(4, max_points & ~size_t{1})),
+      max_fills_(max_fills),
+      max_trades_(max_trades) {
+  points_.reserve(max_points_);
+}
+
+void report_collector::sample(int64_t ts_ns, int64_t equity, double drawdown_pct, int64_t price) {
+  ++samples_;
+  if (first_sampled_price_ == 0 && price > 0) first_sampled_price_ = price;
+
+  // Month ends. A sample at exactly midnight is the close of the last bar of the previous month,
+  // so a sample belongs to the month that contains ts - 1 ns.
+  if (months_.empty() || ts_ns > month_limit_ns_) {
+    const civil_time c = to_civil(ts_ns - 1);
+    months_.push_back({static_cast<int32_t>(c.year), static_cast<int32_t>(c.month), equity});
+    const int64_t ny = c.month == 12 ? c.year + 1 : c.year;
+    const unsigned nm = c.month == 12 ? 1 : c.month + 1;
+    month_limit_ns_ = days_from_civil(ny, nm, 1) * ns_per_day;
+  } else {
+    months_.back().equity = equity;
+  }
+
+  // Decimation: a bucket of `stride_` samples becomes one point (its last sample, its deepest
+  // drawdown); when the buffer is full, neighbours merge and the stride doubles.
+  if (pending_count_ == 0) {
+    pending_ = {ts_ns, equity, drawdown_pct, price};
+  } else {
+    pending_.ts_ns = ts_ns;
+    pending_.equity = equity;
+    pending_.price = price;
+    pending_.drawdown_pct = std::max(pending_.drawdown_pct, drawdown_pct);
+  }
+  if (++pending_count_ == stride_) {
+    push(pending_);
+    pending_count_ = 0;
+  }
+}
+
+void report_collector::push(const equity_point& p) {
+  points_.push_back(p);
+  if (points_.size() < max_points_) return;
+  const size_t half = points_.size() / 2;
+  for (size_t i = 0; i < half; ++i) {
+    equity_point merged = points_[2 * i + 1];
+    merged.drawdown_pct = std::max(merged.drawdown_pct, points_[2 * i].drawdown_pct);
+    points_[i] = merged;
+  }
+  points_.resize(half);
+  stride_ *= 2;
+}
+
+std::vector<equity_point> report_collector::points() const {
+  std::vector<equity_point> out = points_;
+  if (pending_count_ > 0) out.push_back(pending_);
+  return out;
+}
+
+int64_t report_collector::first_price() const noexcept {
+  return first_price_ > 0 ? first_price_ : first_sampled_price_;
+}
+
+std::vector<monthly_return> report_collector::monthly_returns(int64_t initial_equity) const {
+  std::vector<monthly_return> out;
+  out.reserve(months_.size());
+  int64_t prev = initial_equity;
+  for (const month_end& m : months_) {
+    const double r = prev > 0
+                         ? (static_cast<double>(m.equity) / static_cast<double>(prev) - 1.0) * 100.0
+                         : std::nan("");
+    out.push_back({m.year, m.month, r});
+    prev = m.equity;
+  }
+  return out;
+}
+
+void report_collector::on_fill(const strategy_slot& owner, const instrument_info& inst,
+                               const cats_fill_event_t& fill, int64_t cash_after) {
+  if (next_ != nullptr) next_->on_fill(owner, inst, fill, cash_after);
+  ++total_fills_;
+  if (fills_.size() < max_fills_)
+    fills_.push_back({fill.header.exchange_ts_ns, fill.side == CATS_SIDE_BUY ? 1 : -1, fill.price,
+                      fill.quantity, inst.symbol});
+}
+
+void report_collector::on_round_trip(const strategy_slot& owner, const instrument_info& inst,
+                                     const round_trip& trade) {
+  if (next_ != nullptr) next_->on_round_trip(owner, inst, trade);
+  ++total_trades_;
+  if (trades_.size() < max_trades_) trades_.push_back({owner.name, inst.symbol, trade});
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string script_safe_json(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (const char c : json) {
+    switch (c) {
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string num(double v, int prec) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+  return buf;
+}
+
+// Thousands separators on a decimal string: "-1234567.89" -> "-1,234,567.89".
+std::string group(std::string s) {
+  size_t end = s.find('.');
+  if (end == std::string::npos) end = s.size();
+  const size_t start = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  for (size_t i = end; i > start + 3; i -= 3) s.insert(i - 3, ",");
+  return s;
+}
+
+// Whole numbers without decimals (counts, integer parameters), large values with 2, others 4.
+std::string sweep_number(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  if (v == std::trunc(v) && std::abs(v) < 1e15) return group(num(v, 0));
+  return group(num(v, std::abs(v) >= 100 ? 2 : 4));
+}
+
+std::string money(int64_t raw) {
+  return group(fixed_to_string(raw, 2));
+}
+std::string money(double v) {
+  return std::isfinite(v) ? group(num(v, 2)) : "n/a";
+}
+
+std::string pct(double v, int prec = 2, bool sign = true) {
+  if (!std::isfinite(v)) return "n/a";
+  std::string s = num(v, prec);
+  if (sign && v > 0) s.insert(0, "+");
+  return s + " %";
+}
+
+const char* tone(double v) {
+  return !std::isfinite(v) || v == 0 ? "" : v > 0 ? "pos" : "neg";
+}
+
+std::string date_time(int64_t ts) {
+  std::string s = format_iso8601(ts);
+  return s.substr(0, 10) + " " + s.substr(11, 5);
+}
+
+void kv(std::string& o, std::string_view label, const std::string& value, std::string_view cls = {},
+        const std::string& note = {}) {
+  o += "<tr><td>";
+  o += label;
+  o += "</td><td";
+  if (!cls.empty()) {
+    o += " class=\"";
+    o += cls;
+    o += '"';
+  }
+  o += '>';
+  o += html_escape(value);
+  if (!note.empty()) o += " <small>" + html_escape(note) + "</small>";
+  o += "</td></tr>\n";
+}
+
+void kv_head(std::string& o, std::string_view title) {
+  o += "<tr class=\"h\"><td colspan=\"2\">";
+  o += title;
+  o += "</td></tr>\n";
+}
+
+void page_begin(std::string& o, const std::string& title) {
+  o += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  o += "<title>" + html_escape(title) + "</title>\n<style>";
+  o += html_assets::css;
+  o += "</style>\n</head>\n<body>\n<div class=\"wrap\">\n";
+}
+
+void page_end(std::string& o, const std::string& data_id, const std::string& json,
+              const char* page_js) {
+  o += "<footer>CATS &middot; self-contained report: no network access needed</footer>\n</div>\n";
+  o += "<script type=\"application/json\" id=\"" + data_id + "\">";
+  o += script_safe_json(json);
+  o += "</script>\n<script>";
+  o += html_assets::chart_js;
+  o += page_js;
+  o += "</script>\n</body>\n</html>\n";
+}
+
+void chart_card(std::string& o, const char* id, const char* title, const std::string& legend,
+                const std::string& note = {}) {
+  o += "<section class=\"card\"><h2>";
+  o += title;
+  o += "</h2>";
+  o += legend;
+  o += "<div class=\"chart\" id=\"";
+  o += id;
+  o += "\"><svg id=\"";
+  o += id;
+  o += "-svg\" role=\"img\" aria-label=\"";
+  o += title;
+  o += "\"></svg><div class=\"tip\"></div></div>";
+  if (!note.empty()) o += "<p class=\"note\">" + note + "</p>";
+  o += "</section>\n";
+}
+
+std::string legend_item(const char* color, const char* label, bool triangle_up = false,
+                        bool triangle_down = false) {
+  std::string s = "<span><i";
+  if (triangle_up)
+    s += std::string(" class=\"tri\" style=\"border-bottom:9px solid ") + color + "\"";
+  else if (triangle_down)
+    s += std::string(" class=\"tri\" style=\"border-top:9px solid ") + color + "\"";
+  else
+    s += std::string(" style=\"background:") + color + "\"";
+  return s + "></i>" + label + "</span>";
+}
+
+// Background of a monthly return cell: green for gains, red for losses, stronger with size
+// (full strength at `scale` percent).
+std::string cell_colour(double r, double scale) {
+  if (!std::isfinite(r)) return "background:#f3f4f6";
+  const double a = std::min(1.0, std::abs(r) / scale) * 0.75 + 0.08;
+  char buf[64];
+  if (r >= 0)
+    std::snprintf(buf, sizeof buf, "background:rgba(21,128,61,%.2f)", a);
+  else
+    std::snprintf(buf, sizeof buf, "background:rgba(194,65,12,%.2f)", a);
+  std::string s = buf;
+  if (a > 0.55) s += ";color:#fff";
+  return s;
+}
+
+}  // namespace
+
+// ---- backtest report --------------------------------------------------------------------------
+
+std::string render_html_report(const backtest_report& r, const report_collector& data) {
+  const backtest_metrics& m = r.metrics;
+  const std::string& cur = r.currency;
+  std::string o;
+  o.reserve(1u << 20);
+  page_begin(o, "CATS backtest " + r.symbol);
+
+  // Header.
+  o += "<header class=\"top\"><h1>" + html_escape(r.symbol) + " &middot; backtest</h1>";
+  o += "<div class=\"sub\"><b>" + html_escape(format_interval(r.interval_ns)) + "</b> bars";
+  if (m.samples > 0)
+    o += " &middot; <b>" + html_escape(date_time(m.start_ts_ns)) + "</b> &rarr; <b>" +
+         html_escape(date_time(m.end_ts_ns)) + "</b> UTC";
+  o += " &middot; " + std::to_string(r.bars) + " bars &middot; account currency " +
+       html_escape(cur) + "</div>\n";
+  o += "<div class=\"chips\">";
+  for (const strategy_report& s : r.strategies) {
+    o += std::string("<span class=\"chip") + (s.failed ? " fail" : "") + "\">" +
+         html_escape(s.name) + " = " + html_escape(s.plugin) + " " + html_escape(s.version);
+    if (!s.params.empty()) o += " &middot; " + html_escape(s.params);
+    if (s.failed) o += " &middot; FAILED in " + html_escape(s.failed_in);
+    o += "</span>";
+  }
+  o += "</div>\n";
+  // The settings, then the fill rules the simulated exchange applied (bars or ticks).
+  o += "<div class=\"sub\" id=\"fill-assumptions\" style=\"margin-top:8px\">Leverage " +
+       num(r.leverage, 2) + ". ";
+  if (r.fill_assumptions.empty())
+    o += "Fees: taker " + num(r.fee_bps, 2) + " bps, maker " + num(r.maker_fee_bps, 2) +
+         " bps; slippage " + num(r.slippage_bps, 2) + " bps.";
+  else
+    o += "Fill rules: " + html_escape(r.fill_assumptions);
+  o += "</div>\n</header>\n";
+
+  for (const strategy_report& s : r.strategies)
+    if (s.failed)
+      o += "<div class=\"warn\">Strategy <b>" + html_escape(s.name) + "</b> failed in " +
+           html_escape(s.failed_in) + " at " + html_escape(format_iso8601(s.failed_at_ns)) + ": " +
+           html_escape(s.error) + "</div>\n";
+  for (const std::string& w : r.warnings) o += "<div class=\"warn\">" + html_escape(w) + "</div>\n";
+
+  // Key figures.
+  auto kpi = [&](const char* label, const std::string& value, const char* cls) {
+    o += std::string("<div class=\"kpi\"><div class=\"l\">") + label + "</div><div class=\"v " +
+         cls + "\">" + html_escape(value) + "</div></div>";
+  };
+  o += "<div class=\"kpis\">";
+  kpi("Total return", pct(m.total_return_pct), tone(m.total_return_pct));
+  kpi("Buy &amp; hold", pct(r.buy_hold_return_pct), tone(r.buy_hold_return_pct));
+  kpi("CAGR", pct(m.cagr_pct), tone(m.cagr_pct));
+  kpi("Max drawdown", pct(-m.max_drawdown_pct, 2, false), m.max_drawdown_pct > 0 ? "neg" : "");
+  kpi("Sharpe", num(m.sharpe, 2), "");
+  kpi("Trades", std::to_string(m.trades), "");
+  o += "</div>\n";
+
+  // Metrics table.
+  const bool dd = m.max_drawdown_pct > 0;
+  o += "<section class=\"card\"><h2>Metrics</h2><div class=\"grid3\">";
+  o += "<table class=\"kv\" id=\"metrics-returns\">";
+  kv_head(o, "Returns");
+  kv(o, "Initial equity", money(m.initial_equity), {}, cur);
+  kv(o, "Final equity", money(m.final_equity), {}, cur);
+  kv(o, "Total return", pct(m.total_return_pct), tone(m.total_return_pct));
+  kv(o, "CAGR", pct(m.cagr_pct), tone(m.cagr_pct));
+  kv(o, "Buy &amp; hold return", pct(r.buy_hold_return_pct), tone(r.buy_hold_return_pct));
+  kv(o, "Exposure", pct(m.exposure_pct, 2, false));
+  kv(o, "Fees paid", money(r.fees_paid), {}, cur);
+  if (r.final_position != 0) kv(o, "Open position at end", fixed_to_string(r.final_position));
+  o += "</table><table class=\"kv\" id=\"metrics-risk\">";
+  kv_head(o, "Risk");
+  kv(o, "Max drawdown", pct(-m.max_drawdown_pct, 2, false), dd ? "neg" : "");
+  if (dd) {
+    kv(o, "Drawdown peak", date_time(m.max_drawdown_peak_ts));
+    kv(o, "Drawdown trough", date_time(m.max_drawdown_trough_ts));
+    kv(o, m.max_drawdown_recovered ? "Recovered" : "Not recovered by",
+       date_time(m.max_drawdown_end_ts));
+    kv(o, "Drawdown duration", format_duration(m.max_drawdown_duration_ns), {},
+       std::to_string(m.max_drawdown_duration_bars) + " bars");
+  }
+  kv(o, "Volatility (annual)", pct(m.volatility_pct, 2, false));
+  kv(o, "Sharpe", num(m.sharpe, 3));
+  kv(o, "Sortino", num(m.sortino, 3));
+  kv(o, "Calmar", num(m.calmar, 3));
+  o += "</table><table class=\"kv\" id=\"metrics-trades\">";
+  kv_head(o, "Trades");
+  kv(o, "Round-trip trades", std::to_string(m.trades), {},
+     std::to_string(m.wins) + " won, " + std::to_string(m.losses) + " lost");
+  kv(o, "Win rate", pct(m.win_rate_pct, 2, false));
+  kv(o, "Profit factor",
+     m.gross_loss == 0 && m.gross_profit > 0 ? std::string("inf") : num(m.profit_factor, 3));
+  kv(o, "Average trade", money(m.avg_trade_pnl), tone(m.avg_trade_pnl), cur);
+  kv(o, "Average trade return", pct(m.avg_trade_return_pct, 3), tone(m.avg_trade_return_pct));
+  kv(o, "Best trade", pct(m.best_trade_pct), tone(m.best_trade_pct));
+  kv(o, "Worst trade", pct(m.worst_trade_pct), tone(m.worst_trade_pct));
+  kv(o, "Average win / loss", money(m.avg_win) + " / " + money(m.avg_loss), {}, cur);
+  kv(o, "Average duration", num(m.avg_trade_duration_ns / 3.6e12, 1) + " h");
+  kv(o, "Orders / fills", std::to_string(r.orders.orders) + " / " + std::to_string(r.orders.fills));
+  if (r.orders.rejected > 0) kv(o, "Rejected orders", std::to_string(r.orders.rejected));
+  if (r.orders.capped > 0) kv(o, "Capped by buying power", std::to_string(r.orders.capped));
+  o += "</table></div></section>\n";
+
+  // Charts.
+  const std::vector<equity_point> pts = data.points();
+  std::string curve_note = std::to_string(data.samples()) + " equity samples";
+  if (data.stride() > 1)
+    curve_note += ", drawn as " + std::to_string(pts.size()) + " points (one per " +
+                  std::to_string(data.stride()) +
+                  " samples; the drawdown curve keeps the deepest value of each)";
+  curve_note += ". Buy &amp; hold: initial equity &times; price / first price, no fees.";
+  if (dd)
+    curve_note +=
+        " Shaded: the maximum drawdown, from its peak to " +
+        std::string(m.max_drawdown_recovered ? "its recovery." : "the end (not recovered).");
+  chart_card(o, "equity", "Equity vs buy &amp; hold",
+             "<div class=\"legend\">" + legend_item("#2563eb", "Strategy") +
+                 legend_item("#9aa3af", "Buy &amp; hold") + "</div>",
+             curve_note);
+  chart_card(o, "drawdown", "Drawdown", {});
+  size_t marker_count = 0;
+  for (const report_fill& f : data.fills()) marker_count += f.symbol == r.symbol;
+  std::string fills_note = std::to_string(marker_count) + " fills marked";
+  if (data.total_fills() > data.fills().size())
+    fills_note += " (the first " + std::to_string(data.fills().size()) + " of " +
+                  std::to_string(data.total_fills()) + " fills; all are in fills.csv)";
+  fills_note += ".";
+  chart_card(o, "price", ("Price &middot; " + html_escape(r.symbol)).c_str(),
+             "<div class=\"legend\">" + legend_item("#334155", "Price") +
+                 legend_item("#15803d", "Buy", true) + legend_item("#c2410c", "Sell", false, true) +
+                 "</div>",
+             fills_note);
+
+  // Monthly returns.
+  const std::vector<monthly_return> months = data.monthly_returns(m.initial_equity);
+  o += "<section class=\"card\"><h2>Monthly returns</h2><div class=\"hscroll\">";
+  o += "<table class=\"months\" id=\"monthly\"><thead><tr><th></th>";
+  static constexpr const char* names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  for (const char* n : names) o += std::string("<th>") + n + "</th>";
+  o += "<th>Year</th></tr></thead><tbody>\n";
+  double scale = 1.0;  // colour saturation at the largest monthly move (at least 1 %)
+  for (const monthly_return& mr : months)
+    if (std::isfinite(mr.return_pct)) scale = std::max(scale, std::abs(mr.return_pct));
+  for (size_t i = 0; i < months.size();) {
+    const int32_t year = months[i].year;
+    double cells[12];
+    bool present[12] = {};
+    double growth = 1.0;
+    for (; i < months.size() && months[i].year == year; ++i) {
+      const int idx = months[i].month - 1;
+      cells[idx] = months[i].return_pct;
+      present[idx] = true;
+      growth *= 1.0 + months[i].return_pct / 100.0;
+    }
+    o += "<tr><td class=\"y\">" + std::to_string(year) + "</td>";
+    for (int k = 0; k < 12; ++k) {
+      if (!present[k]) {
+        o += "<td></td>";
+        continue;
+      }
+      o += "<td style=\"" + cell_colour(cells[k], scale) + "\">" + pct(cells[k], 2, true) + "</td>";
+    }
+    const double year_pct = (growth - 1.0) * 100.0;
+    o += "<td class=\"tot\" style=\"" + cell_colour(year_pct, scale * 3) + "\">" +
+         pct(year_pct, 2, true) + "</td></tr>\n";
+  }
+  o += "</tbody></table></div><p class=\"note\">Equity at each month's last sample against the "
+       "month before (the first month against the initial equity); the year column compounds "
+       "them.</p></section>\n";
+
+  // Trade list.
+  o += "<section class=\"card\"><h2>Trades</h2>";
+  if (data.total_trades() > data.trades().size())
+    o += "<p class=\"note\" style=\"margin:0 0 8px\">First " +
+         std::to_string(data.trades().size()) + " of " + std::to_string(data.total_trades()) +
+         " trades; all are in trades.csv.</p>";
+  o += "<div class=\"scroll\"><table class=\"data\" id=\"trades\"><thead><tr><th>#</th>"
+       "<th class=\"t\">Strategy</th><th class=\"t\">Side</th><th class=\"t\">Entry</th>"
+       "<th class=\"t\">Exit</th><th>Duration</th><th>Quantity</th><th>Entry price</th>"
+       "<th>Exit price</th><th>PnL</th><th>Return</th><th>Fees</th></tr></thead><tbody>\n";
+  size_t n = 0;
+  for (const report_trade& t : data.trades()) {
+    const round_trip& rt = t.trade;
+    o += "<tr><td>" + std::to_string(++n) + "</td><td class=\"t\">" + html_escape(t.strategy) +
+         "</td><td class=\"t\">" + (rt.direction > 0 ? "long" : "short") + "</td><td class=\"t\">" +
+         date_time(rt.entry_ts_ns) + "</td><td class=\"t\">" + date_time(rt.exit_ts_ns) +
+         "</td><td>" + html_escape(format_duration(rt.exit_ts_ns - rt.entry_ts_ns)) + "</td><td>" +
+         fixed_to_string(rt.max_quantity) + "</td><td>" + group(fixed_to_string(rt.entry_price)) +
+         "</td><td>" + group(fixed_to_string(rt.exit_price)) + "</td><td class=\"" +
+         tone(static_cast<double>(rt.pnl)) + "\">" + money(rt.pnl) + "</td><td class=\"" +
+         tone(rt.return_pct) + "\">" + pct(rt.return_pct) + "</td><td>" + money(rt.fees) +
+         "</td></tr>\n";
+  }
+  if (n == 0) o += "<tr><td colspan=\"12\" class=\"t\">No round-trip trades.</td></tr>\n";
+  o += "</tbody></table></div></section>\n";
+
+  // The chart data. Times in ms (JavaScript dates), amounts as exact decimals.
+  json_writer j;
+  j.begin_object();
+  j.key("symbol").value(r.symbol);
+  j.key("currency").value(cur);
+  j.key("initial_equity").number(fixed_text(m.initial_equity));
+  j.key("bh_base").number(fixed_text(data.first_price()));
+  if (dd) {
+    j.key("max_dd").begin_array();
+    j.value(m.max_drawdown_peak_ts / ns_per_ms).value(m.max_drawdown_end_ts / ns_per_ms);
+    j.end_array();
+  }
+  j.key("points").begin_array();
+  // The curve starts at the first bar's open with the initial equity.
+  if (m.samples > 0 && (pts.empty() || pts.front().ts_ns > m.start_ts_ns)) {
+    j.begin_array().value(m.start_ts_ns / ns_per_ms).number(fixed_text(m.initial_equity)).value(0);
+    j.number(fixed_text(data.first_price())).end_array();
+  }
+  for (const equity_point& p : pts) {
+    j.begin_array()
+        .value(p.ts_ns / ns_per_ms)
+        .number(fixed_text(p.equity))
+        .value(p.drawdown_pct, 4);
+    j.number(fixed_text(p.price)).end_array();
+  }
+  j.end_array();
+  j.key("fills").begin_array();
+  for (const report_fill& f : data.fills()) {
+    if (f.symbol != r.symbol) continue;
+    j.begin_array()
+        .value(f.ts_ns / ns_per_ms)
+        .value(f.side)
+        .number(fixed_text(f.price))
+        .number(fixed_text(f.quantity));
+    j.end_array();
+  }
+  j.end_array();
+  j.end_object();
+  page_end(o, "report-data", j.str(), html_assets::backtest_js);
+  return o;
+}
+
+// ---- sweep report -----------------------------------------------------------------------------
+
+std::string render_sweep_html(const sweep_html_input& in) {
+  std::string o;
+  o.reserve(1u << 18);
+  const std::string title = in.title.empty() ? std::string("Parameter sweep") : in.title;
+  page_begin(o, "CATS " + title);
+  o += "<header class=\"top\"><h1>" + html_escape(title) + "</h1><div class=\"sub\">" +
+       std::to_string(in.rows.size()) + " runs ranked by <b>" + html_escape(in.metric) +
+       "</b></div></header>\n";
+  if (!in.notes.empty()) {
+    o += "<section class=\"card\"><dl class=\"notes\">";
+    for (const auto& [k, v] : in.notes)
+      o += "<dt>" + html_escape(k) + "</dt><dd>" + html_escape(v) + "</dd>";
+    o += "</dl></section>\n";
+  }
+
+  // Which metric columns: the union in first-seen order.
+  std::vector<std::string> metric_names;
+  for (const sweep_html_input::row& row : in.rows)
+    for (const auto& [name, value] : row.metrics)
+      if (std::find(metric_names.begin(), metric_names.end(), name) == metric_names.end())
+        metric_names.push_back(name);
+  auto metric_of = [](const sweep_html_input::row& row, const std::string& name) {
+    for (const auto& [k, v] : row.metrics)
+      if (k == name) return v;
+    return std::nan("");
+  };
+
+  // Heat map axes.
+  auto index_of = [&](const std::string& name, size_t fallback) -> size_t {
+    if (name.empty()) return fallback;
+    for (size_t i = 0; i < in.param_names.size(); ++i)
+      if (in.param_names[i] == name) return i;
+    return in.param_names.size();
+  };
+  const size_t hx = index_of(in.heat_x, 0), hy = index_of(in.heat_y, 1);
+  const bool can_heat = hx < in.param_names.size() && hy < in.param_names.size() && hx != hy;
+
+  json_writer j;
+  j.begin_object();
+  std::string heat_note;
+  if (can_heat) {
+    // Axis values: numeric ones in numeric order, others in order of appearance.
+    struct axis_value {
+      std::string label;
+      double numeric;
+      size_t first_seen;
+    };
+    auto axis = [&](size_t p) {
+      std::vector<axis_value> vals;
+      for (const sweep_html_input::row& row : in.rows) {
+        if (p >= row.params.size()) continue;
+        const std::string& label = row.params[p];
+        if (std::none_of(vals.begin(), vals.end(),
+                         [&](const axis_value& a) { return a.label == label; }))
+          vals.push_back({label, p < row.param_numeric.size() ? row.param_numeric[p] : std::nan(""),
+                          vals.size()});
+      }
+      const bool numeric = std::all_of(
+          vals.begin(), vals.end(), [](const axis_value& a) { return std::isfinite(a.numeric); });
+      if (numeric)
+        std::stable_sort(vals.begin(), vals.end(), [](const axis_value& a, const axis_value& b) {
+          return a.numeric < b.numeric;
+        });
+      std::vector<std::string> labels;
+      for (const axis_value& a : vals) labels.push_back(a.label);
+      return labels;
+    };
+    const std::vector<std::string> xs = axis(hx), ys = axis(hy);
+    auto find = [](const std::vector<std::string>& v, const std::string& s) {
+      return static_cast<size_t>(std::find(v.begin(), v.end(), s) - v.begin());
+    };
+    // Cell -> (best rank, value, runs). Rows are ranked best first, so the first row that lands
+    // in a cell is its best, whichever direction the metric is better in.
+    struct cell {
+      size_t rank;
+      double value;
+      size_t runs;
+    };
+    std::map<std::pair<size_t, size_t>, cell> cells;
+    double first_value = std::nan(""), last_value = std::nan("");
+    bool multi = false;
+    for (size_t i = 0; i < in.rows.size(); ++i) {
+      const sweep_html_input::row& row = in.rows[i];
+      if (row.failed || hx >= row.params.size() || hy >= row.params.size()) continue;
+      const double v = metric_of(row, in.metric);
+      if (std::isfinite(v)) {
+        if (!std::isfinite(first_value)) first_value = v;
+        last_value = v;
+      }
+      const auto key = std::make_pair(find(xs, row.params[hx]), find(ys, row.params[hy]));
+      auto [it, inserted] = cells.try_emplace(key, cell{i + 1, v, 0});
+      if (!inserted) multi = true;
+      ++it->second.runs;
+    }
+    j.key("heat").begin_object();
+    j.key("xName").value(in.param_names[hx]);
+    j.key("yName").value(in.param_names[hy]);
+    j.key("metric").value(in.metric);
+    // The ranking tells which way is better: a best run with a lower value than the worst means
+    // lower is better (a drawdown, say), and the colours follow.
+    j.key("lowerBetter").value(std::isfinite(first_value) && first_value < last_value);
+    j.key("xs").begin_array();
+    for (const std::string& s : xs) j.value(s);
+    j.end_array();
+    j.key("ys").begin_array();
+    for (const std::string& s : ys) j.value(s);
+    j.end_array();
+    j.key("cells").begin_array();
+    for (const auto& [key, c] : cells) {
+      j.begin_array()
+          .value(static_cast<uint64_t>(key.first))
+          .value(static_cast<uint64_t>(key.second));
+      j.value(c.value).value(static_cast<uint64_t>(c.rank)).value(static_cast<uint64_t>(c.runs));
+      j.end_array();
+    }
+    j.end_array();
+    j.end_object();
+    heat_note = "Colour: " + html_escape(in.metric) + " (greener is better). Empty cells: no run.";
+    if (multi)
+      heat_note +=
+          " Other parameters vary too: each cell shows the best-ranked of its runs "
+          "(hover for how many).";
+    chart_card(o, "heatmap",
+               ("Heat map &middot; " + html_escape(in.metric) + " over " +
+                html_escape(in.param_names[hx]) + " &times; " + html_escape(in.param_names[hy]))
+                   .c_str(),
+               {}, heat_note);
+  } else {
+    o += "<section class=\"card\"><p class=\"note\" style=\"margin:0\">No heat map: it needs two "
+         "different parameters";
+    if (!in.heat_x.empty() || !in.heat_y.empty())
+      o += " (asked for '" + html_escape(in.heat_x) + "' and '" + html_escape(in.heat_y) + "')";
+    o += ".</p></section>\n";
+  }
+  j.end_object();
+
+  // Ranked table.
+  o += "<section class=\"card\"><h2>Runs, best first</h2><div class=\"scroll\"><table "
+       "class=\"data\" id=\"ranking\"><thead><tr><th>#</th>";
+  for (const std::string& p : in.param_names) o += "<th class=\"t\">" + html_escape(p) + "</th>";
+  for (const std::string& name : metric_names) o += "<th>" + html_escape(name) + "</th>";
+  o += "<th class=\"t\">Status</th></tr></thead><tbody>\n";
+  for (size_t i = 0; i < in.rows.size(); ++i) {
+    const sweep_html_input::row& row = in.rows[i];
+    o += "<tr><td>" + std::to_string(i + 1) + "</td>";
+    for (size_t p = 0; p < in.param_names.size(); ++p)
+      o += "<td class=\"t\">" + (p < row.params.size() ? html_escape(row.params[p]) : "") + "</td>";
+    for (const std::string& name : metric_names) {
+      const double v = metric_of(row, name);
+      o += std::string("<td") + (name == in.metric ? " style=\"font-weight:650\"" : "") + ">" +
+           sweep_number(v) + "</td>";
+    }
+    o += "<td class=\"t" +
+         std::string(row.failed ? " neg\">failed: " + html_escape(row.error) : "\">ok") +
+         "</td></tr>\n";
+  }
+  o += "</tbody></table></div></section>\n";
+  page_end(o, "sweep-data", j.str(), html_assets::sweep_js);
+  return o;
+}
+
+}  // namespace cats

@@ -1,0 +1,153 @@
+#include "cats/report/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "cats/util/time.hpp"
+
+namespace cats {
+
+namespace {
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+constexpr double year_ns = 365.0 * 86400.0 * 1e9;
+}  // namespace
+
+void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept {
+  *this = metrics_accumulator{};
+  start_ts_ = last_ts_ = ts_ns;
+  initial_ = last_equity_ = initial_equity;
+  peak_ = initial_equity;
+  peak_ts_ = ts_ns;
+  dd_threshold_ = static_cast<double>(initial_equity);
+}
+
+void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
+  // Once equity has gone to zero or below, returns have no meaning (the account is ruined).
+  if (last_equity_ <= 0) ruined_ = true;
+  // Flat periods (equity unchanged) are common and need no division.
+  const double r = equity == last_equity_ || last_equity_ <= 0
+                       ? 0.0
+                       : static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0;
+  // Sums shifted by the first return keep the variance accurate without a division per sample.
+  if (n_ == 0) shift_ = r;
+  ++n_;
+  const double d = r - shift_;
+  sum_ += d;
+  sum_sq_ += d * d;
+  if (r < 0) downside_sq_ += r * r;
+  if (exposed) ++exposed_;
+  last_equity_ = equity;
+  last_ts_ = ts_ns;
+
+  if (equity >= peak_) {
+    if (max_dd_open_) {  // the deepest drawdown so far just recovered
+      max_dd_open_ = false;
+      max_dd_end_ts_ = ts_ns;
+      max_dd_end_index_ = n_;
+    }
+    peak_ = equity;
+    peak_ts_ = ts_ns;
+    peak_index_ = n_;
+    dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
+    return;
+  }
+  // Below the peak; only a new maximum drawdown needs the division.
+  if (static_cast<double>(equity) >= dd_threshold_) return;
+  const double dd =
+      peak_ > 0 ? (1.0 - static_cast<double>(equity) / static_cast<double>(peak_)) * 100.0 : 100.0;
+  if (dd > max_dd_) {
+    max_dd_ = dd;
+    max_dd_peak_ts_ = peak_ts_;
+    max_dd_peak_index_ = peak_index_;
+    max_dd_trough_ts_ = ts_ns;
+    max_dd_open_ = true;
+    dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
+  }
+}
+
+double metrics_accumulator::drawdown_pct() const noexcept {
+  if (last_equity_ >= peak_ || peak_ <= 0) return 0.0;
+  return (1.0 - static_cast<double>(last_equity_) / static_cast<double>(peak_)) * 100.0;
+}
+
+void metrics_accumulator::add_trade(const round_trip& t) noexcept {
+  ++trades_;
+  pnl_sum_ += t.pnl;
+  return_sum_ += t.return_pct;
+  duration_sum_ += static_cast<double>(t.exit_ts_ns - t.entry_ts_ns);
+  if (trades_ == 1 || t.return_pct > best_) best_ = t.return_pct;
+  if (trades_ == 1 || t.return_pct < worst_) worst_ = t.return_pct;
+  if (t.pnl > 0) {
+    ++wins_;
+    gross_profit_ += t.pnl;
+  } else if (t.pnl < 0) {
+    ++losses_;
+    gross_loss_ += -t.pnl;
+  }
+}
+
+backtest_metrics metrics_accumulator::finish(int64_t interval_ns) const noexcept {
+  backtest_metrics m;
+  m.samples = n_;
+  m.start_ts_ns = start_ts_;
+  m.end_ts_ns = last_ts_;
+  m.initial_equity = initial_;
+  m.final_equity = last_equity_;
+  const double growth =
+      initial_ > 0 ? static_cast<double>(last_equity_) / static_cast<double>(initial_) : nan;
+  m.total_return_pct = (growth - 1.0) * 100.0;
+  const double years = static_cast<double>(last_ts_ - start_ts_) / year_ns;
+  if (years > 0 && growth > 0)
+    m.cagr_pct = (std::pow(growth, 1.0 / years) - 1.0) * 100.0;
+  else if (years > 0)
+    m.cagr_pct = -100.0;
+  else
+    m.cagr_pct = nan;
+
+  m.max_drawdown_pct = max_dd_;
+  m.max_drawdown_peak_ts = max_dd_peak_ts_;
+  m.max_drawdown_trough_ts = max_dd_trough_ts_;
+  if (max_dd_ > 0) {
+    m.max_drawdown_recovered = !max_dd_open_;
+    m.max_drawdown_end_ts = max_dd_open_ ? last_ts_ : max_dd_end_ts_;
+    m.max_drawdown_duration_ns = m.max_drawdown_end_ts - max_dd_peak_ts_;
+    m.max_drawdown_duration_bars = (max_dd_open_ ? n_ : max_dd_end_index_) - max_dd_peak_index_;
+  }
+
+  m.periods_per_year = interval_ns > 0 ? year_ns / static_cast<double>(interval_ns) : nan;
+  const double n = static_cast<double>(n_);
+  const double mean = n_ > 0 ? shift_ + sum_ / n : nan;
+  const double var = n_ > 1 ? std::max(0.0, (sum_sq_ - sum_ * sum_ / n) / (n - 1)) : nan;
+  const double sd = std::sqrt(var);
+  const double dd = n_ > 1 ? std::sqrt(downside_sq_ / static_cast<double>(n_ - 1)) : nan;
+  const double ann = std::sqrt(m.periods_per_year);
+  m.volatility_pct = ruined_ ? nan : sd * ann * 100.0;
+  m.sharpe = sd > 0 && !ruined_ ? mean / sd * ann : nan;
+  m.sortino = dd > 0 && !ruined_ ? mean / dd * ann : nan;
+  m.calmar = max_dd_ > 0 ? m.cagr_pct / max_dd_ : nan;
+
+  m.trades = trades_;
+  m.wins = wins_;
+  m.losses = losses_;
+  m.gross_profit = gross_profit_;
+  m.gross_loss = gross_loss_;
+  m.win_rate_pct =
+      trades_ > 0 ? static_cast<double>(wins_) / static_cast<double>(trades_) * 100.0 : nan;
+  m.profit_factor =
+      gross_loss_ > 0 ? static_cast<double>(gross_profit_) / static_cast<double>(gross_loss_) : nan;
+  const double t = static_cast<double>(trades_);
+  m.avg_trade_pnl = trades_ > 0 ? static_cast<double>(pnl_sum_) / 1e8 / t : nan;
+  m.avg_trade_return_pct = trades_ > 0 ? return_sum_ / t : nan;
+  m.best_trade_pct = trades_ > 0 ? best_ : nan;
+  m.worst_trade_pct = trades_ > 0 ? worst_ : nan;
+  m.avg_win =
+      wins_ > 0 ? static_cast<double>(gross_profit_) / 1e8 / static_cast<double>(wins_) : nan;
+  m.avg_loss =
+      losses_ > 0 ? -static_cast<double>(gross_loss_) / 1e8 / static_cast<double>(losses_) : nan;
+  m.avg_trade_duration_ns = trades_ > 0 ? duration_sum_ / t : nan;
+  m.exposure_pct = n_ > 0 ? static_cast<double>(exposed_) / static_cast<double>(n_) * 100.0 : nan;
+  return m;
+}
+
+}  // namespace cats

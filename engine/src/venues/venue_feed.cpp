@@ -1,0 +1,118 @@
+#include "cats/venues/venue_feed.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "queued_feed.hpp"
+
+namespace cats {
+
+// ---- queue_sink ---------------------------------------------------------------------------------
+
+void queue_sink::push(feed_item& item, bool droppable) {
+  if (q_.try_push(item)) [[likely]]
+    return;
+  if (droppable) {
+    c_.dropped_quotes.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  c_.blocked.fetch_add(1, std::memory_order_relaxed);
+  while (!q_.try_push(item)) {
+    if (stopping_.load(std::memory_order_relaxed)) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+void queue_sink::trade(const cats_trade_event_t& e) {
+  feed_item item;
+  item.type = feed_item::kind::trade;
+  item.event.trade = e;
+  push(item, false);
+}
+
+void queue_sink::quote(const cats_quote_event_t& e) {
+  feed_item item;
+  item.type = feed_item::kind::quote;
+  item.event.quote = e;
+  push(item, drop_quotes_);
+}
+
+void queue_sink::bar(const cats_bar_event_t& e) {
+  feed_item item;
+  item.type = feed_item::kind::bar;
+  item.event.bar = e;
+  push(item, false);
+}
+
+void queue_sink::book(book_update&& u, uint32_t flags) {
+  feed_item item;
+  item.type = feed_item::kind::book;
+  item.book_flags = flags;
+  item.book = std::make_unique<book_update>(std::move(u));
+  push(item, false);
+}
+
+// ---- helpers of the venue feeds ----------------------------------------------------------------
+
+// Logs the first few problems of a kind, then one in every thousand, so a flood of bad frames
+// cannot drown the log (the counters still see every one).
+bool should_log(uint64_t count) noexcept {
+  return count <= 20 || count % 1000 == 0;
+}
+
+std::string excerpt(const char* data, size_t size) {
+  constexpr size_t max = 300;
+  std::string out(data, std::min(size, max));
+  if (size > max) out += "...(" + std::to_string(size) + " bytes)";
+  return out;
+}
+
+// Shared by both venues: counting and logging what a parser made of a message.
+void account(parse_result r, const std::string& venue, const std::string& error, const char* data,
+             size_t size, feed_counters& c) {
+  switch (r) {
+    case parse_result::ok:
+      return;
+    case parse_result::control:
+      c.control.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case parse_result::unknown: {
+      const uint64_t n = c.unknown.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (should_log(n))
+        spdlog::debug("{}: skipped unknown message #{} ({}): {}", venue, n, error,
+                      excerpt(data, size));
+      return;
+    }
+    case parse_result::malformed: {
+      const uint64_t n = c.malformed.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (should_log(n))
+        spdlog::warn("{}: malformed message #{} skipped: {}; raw: {}", venue, n, error,
+                     excerpt(data, size));
+      return;
+    }
+    case parse_result::venue_error: {
+      const uint64_t n = c.venue_errors.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (should_log(n)) spdlog::error("{}: venue error: {}", venue, error);
+      return;
+    }
+  }
+}
+
+net::ws_options ws_options_for(const feed_endpoints& ep, std::string url) {
+  net::ws_options o;
+  o.name = ep.name;
+  o.url = std::move(url);
+  o.tls = ep.tls;
+  o.permessage_deflate = ep.permessage_deflate;
+  o.read_timeout = std::chrono::milliseconds(ep.read_timeout_ms);
+  return o;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+}  // namespace cats
