@@ -110,10 +110,10 @@ TEST_F(Replay, MergesFeedsInTimeOrderWithTheConfigOrderBreakingTies) {
   const uint32_t ia = stream.feeds()[0].instrument_id, ib = stream.feeds()[1].instrument_id,
                  ic = stream.feeds()[2].instrument_id;
   std::vector<std::string> seen;
-  while (const replay_event* ev = stream.next()) {
+  while (const market_event* ev = stream.next()) {
     const uint32_t id = ev->header().instrument_id;
     const char* name = id == ia ? "A" : id == ib ? "B" : id == ic ? "C" : "?";
-    seen.push_back(std::string(name) + (ev->type == replay_event::kind::bar ? "bar" : "trade") +
+    seen.push_back(std::string(name) + (ev->type == market_event::kind::bar ? "bar" : "trade") +
                    "@" + std::to_string((ev->ts / ns_per_ms - t0) / 1000));
   }
   EXPECT_TRUE(stream.error().empty()) << stream.error();
@@ -130,7 +130,7 @@ TEST_F(Replay, MergesFeedsInTimeOrderWithTheConfigOrderBreakingTies) {
   EXPECT_EQ(md->events()[0].trade.aggressor_side, CATS_SIDE_SELL);
   memory_cursor cur(*md);
   cur.seek((t0 + 60'000) * ns_per_ms);
-  const replay_event* ev = cur.next();
+  const market_event* ev = cur.next();
   ASSERT_NE(ev, nullptr);
   EXPECT_EQ(ev->ts, (t0 + 60'000) * ns_per_ms);
   EXPECT_EQ(ev->header().instrument_id, ia);
@@ -151,12 +151,12 @@ TEST_F(Replay, TradesWithBarsAndFileErrors) {
   instrument_registry instruments;
   replay_stream stream(data, instruments);
   ASSERT_TRUE(stream.open()) << stream.error();
-  const replay_event* ev = stream.next();
+  const market_event* ev = stream.next();
   ASSERT_NE(ev, nullptr);
-  EXPECT_EQ(ev->type, replay_event::kind::trade);
+  EXPECT_EQ(ev->type, market_event::kind::trade);
   ev = stream.next();
   ASSERT_NE(ev, nullptr);
-  EXPECT_EQ(ev->type, replay_event::kind::bar) << "the bar closes before the trade that ends it";
+  EXPECT_EQ(ev->type, market_event::kind::bar) << "the bar closes before the trade that ends it";
   EXPECT_TRUE(ev->built);
   EXPECT_EQ(ev->bar.open, 10 * P);
   ev = stream.next();

@@ -16,7 +16,8 @@ void copy_levels(const std::vector<book_level>& from, size_t n,
 
 }  // namespace
 
-const cats_book_event_t& book_builder::apply(const book_update& u, uint32_t book_flags) {
+const cats_book_event_t& book_builder::apply(const book_update& u, uint32_t book_flags,
+                                             uint32_t event_flags) {
   order_book& book = books_[u.instrument_id];
   if (u.snapshot) {
     book.assign(u.bids, u.asks);
@@ -30,8 +31,8 @@ const cats_book_event_t& book_builder::apply(const book_update& u, uint32_t book
   copy_levels(u.asks, u.asks.size(), ask_changes_);
 
   event_ = cats_book_event_t{};
-  event_.header =
-      event_header<cats_book_event_t>(CATS_EVENT_BOOK, u.instrument_id, u.exchange_ts_ns, 0);
+  event_.header = event_header<cats_book_event_t>(CATS_EVENT_BOOK, u.instrument_id,
+                                                  u.exchange_ts_ns, event_flags);
   event_.header.local_ts_ns = u.local_ts_ns;
   event_.book_flags = book_flags;
   event_.bid_count = static_cast<uint32_t>(bids_.size());

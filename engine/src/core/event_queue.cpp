@@ -12,15 +12,13 @@ inline void cpu_relax() noexcept {
 }
 }  // namespace
 
-feed_queue::feed_queue(size_t capacity)
+event_queue::event_queue(size_t capacity)
     : slots_(std::bit_ceil(capacity < 2 ? size_t{2} : capacity)), mask_(slots_.size() - 1) {}
 
-bool feed_queue::try_push(feed_item& item) {
+bool event_queue::try_push(owned_event& item) {
   const size_t tail = tail_.load(std::memory_order_relaxed);
   if (tail - head_.load(std::memory_order_acquire) >= slots_.size()) return false;
-  feed_item& slot = slots_[tail & mask_];
-  slot.type = item.type;
-  slot.book_flags = item.book_flags;
+  owned_event& slot = slots_[tail & mask_];
   slot.event = item.event;
   slot.book = std::move(item.book);
   tail_.store(tail + 1, std::memory_order_release);
@@ -28,7 +26,7 @@ bool feed_queue::try_push(feed_item& item) {
   return true;
 }
 
-void feed_queue::notify_if_sleeping() {
+void event_queue::notify_if_sleeping() {
   // Pairs with the fence in wait(): either the consumer sees the new tail, or we see it asleep.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (sleeping_.load(std::memory_order_relaxed)) {
@@ -37,19 +35,18 @@ void feed_queue::notify_if_sleeping() {
   }
 }
 
-bool feed_queue::try_pop(feed_item& out) {
+bool event_queue::try_pop(owned_event& out) {
   const size_t head = head_.load(std::memory_order_relaxed);
   if (head == tail_.load(std::memory_order_acquire)) return false;
-  feed_item& slot = slots_[head & mask_];
-  out.type = slot.type;
-  out.book_flags = slot.book_flags;
+  owned_event& slot = slots_[head & mask_];
   out.event = slot.event;
   out.book = std::move(slot.book);
+  out.event.book = out.book.get();
   head_.store(head + 1, std::memory_order_release);
   return true;
 }
 
-void feed_queue::wait(std::chrono::nanoseconds max_wait, std::chrono::nanoseconds spin) {
+void event_queue::wait(std::chrono::nanoseconds max_wait, std::chrono::nanoseconds spin) {
   // Spin a little first: at high message rates the next item is microseconds away, and waking a
   // sleeping thread costs tens of microseconds.
   const auto spin_until = std::chrono::steady_clock::now() + std::min(max_wait, spin);
@@ -67,7 +64,7 @@ void feed_queue::wait(std::chrono::nanoseconds max_wait, std::chrono::nanosecond
   sleeping_.store(false, std::memory_order_relaxed);
 }
 
-void feed_queue::wake() {
+void event_queue::wake() {
   std::lock_guard lock(mutex_);
   woken_.store(true, std::memory_order_relaxed);
   cv_.notify_one();

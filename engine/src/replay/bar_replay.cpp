@@ -143,8 +143,8 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
     t.last_line = row.line;
 
     bar = cats_bar_event_t{};
-    bar.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, inst, row.open_time_ns + interval,
-                                                CATS_EVENT_FLAG_REPLAY);
+    bar.header =
+        event_header<cats_bar_event_t>(CATS_EVENT_BAR, inst, row.open_time_ns + interval, 0);
     bar.open_time_ns = row.open_time_ns;
     bar.interval_ns = interval;
     bar.open = row.open;

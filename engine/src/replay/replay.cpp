@@ -36,9 +36,10 @@ class kline_source final : public market_source {
   }
   bool open() override { return replay_.open(); }
   bool unreadable() const noexcept override { return replay_.unreadable(); }
-  bool next(replay_event& out) override {
-    out.type = replay_event::kind::bar;
+  bool next(market_event& out) override {
+    out.type = market_event::kind::bar;
     out.built = false;
+    out.book = nullptr;
     if (replay_.next(out.bar) != bar_replay::status::bar) return false;
     out.ts = out.bar.header.exchange_ts_ns;
     return true;
@@ -104,9 +105,9 @@ class trade_source final : public market_source {
   }
   bool unreadable() const noexcept override { return unreadable_; }
 
-  bool next(replay_event& out) override {
+  bool next(market_event& out) override {
     if (builder_ && builder_->pop(out.bar)) {
-      out.type = replay_event::kind::bar;
+      out.type = market_event::kind::bar;
       out.built = true;
       out.ts = out.bar.header.exchange_ts_ns;
       return true;
@@ -146,7 +147,7 @@ class trade_source final : public market_source {
         make_trade();
         builder_->add(trade_, row_.quote_quantity);
         if (builder_->pop(out.bar)) {
-          out.type = replay_event::kind::bar;
+          out.type = market_event::kind::bar;
           out.built = true;
           out.ts = out.bar.header.exchange_ts_ns;
           has_pending_ = true;
@@ -201,16 +202,16 @@ class trade_source final : public market_source {
   }
   void make_trade() {
     trade_ = cats_trade_event_t{};
-    trade_.header = event_header<cats_trade_event_t>(CATS_EVENT_TRADE, instrument_id_, row_.time_ns,
-                                                     CATS_EVENT_FLAG_REPLAY);
+    trade_.header =
+        event_header<cats_trade_event_t>(CATS_EVENT_TRADE, instrument_id_, row_.time_ns, 0);
     trade_.price = row_.price;
     trade_.quantity = row_.quantity;
     trade_.trade_id = static_cast<uint64_t>(row_.id);
     // The buyer was the maker: the taker sold.
     trade_.aggressor_side = row_.buyer_maker ? CATS_SIDE_SELL : CATS_SIDE_BUY;
   }
-  void emit_trade(replay_event& out) {
-    out.type = replay_event::kind::trade;
+  void emit_trade(market_event& out) {
+    out.type = market_event::kind::trade;
     out.built = false;
     out.trade = trade_;
     out.ts = trade_.header.exchange_ts_ns;
@@ -257,56 +258,19 @@ class record_source final : public market_source {
   }
   bool unreadable() const noexcept override { return unreadable_; }
 
-  bool next(replay_event& out) override {
+  bool next(market_event& out) override {
     for (;;) {
       if (!reader_) return false;
-      if (!reader_->next(item_)) {
-        if (!reader_->error().empty()) {
-          error_ = reader_->error();
-          return false;
-        }
-        done_bytes_ += file_size(feed_.files[file_].string());
-        if (!open_file(file_ + 1)) return false;
-        continue;
+      if (reader_->next(out)) {
+        ++rows_;
+        return true;
       }
-      ++rows_;
-      auto found = ids_.find(item_.symbol);
-      if (found == ids_.end()) {
-        instrument_info extra;
-        extra.symbol = item_.symbol;
-        split_symbol(item_.symbol, "BINANCE", extra.venue, extra.name);
-        guess_base_quote(extra.name, extra.base, extra.quote);
-        found = ids_.emplace(item_.symbol, instruments_.add(extra)).first;
+      if (!reader_->error().empty()) {
+        error_ = reader_->error();
+        return false;
       }
-      const uint32_t id = found->second;
-      out.built = false;
-      out.book = nullptr;
-      switch (item_.type) {
-        case record_item::kind::trade:
-          out.type = replay_event::kind::trade;
-          out.trade = item_.trade;
-          break;
-        case record_item::kind::quote:
-          out.type = replay_event::kind::quote;
-          out.quote = item_.quote;
-          break;
-        case record_item::kind::bar:
-          out.type = replay_event::kind::bar;
-          out.bar = item_.bar;
-          break;
-        case record_item::kind::book:
-          out.type = replay_event::kind::book;
-          item_.book.instrument_id = id;
-          out.book = &item_.book;
-          out.book_flags = item_.book_flags;
-          out.ts = item_.book.local_ts_ns;
-          return true;
-      }
-      cats_event_t& h = out.bar.header;
-      h.instrument_id = id;
-      h.flags |= CATS_EVENT_FLAG_REPLAY;
-      out.ts = h.local_ts_ns;
-      return true;
+      done_bytes_ += file_size(feed_.files[file_].string());
+      if (!open_file(file_ + 1)) return false;
     }
   }
   const std::string& error() const noexcept override { return error_; }
@@ -320,14 +284,27 @@ class record_source final : public market_source {
     file_ = i;
     if (i >= feed_.files.size()) return false;
     reader_ = std::make_unique<record_reader>(feed_.files[i]);
+    reader_->set_resolver([this](const std::string& symbol) { return instrument_id(symbol); });
     return true;
   }
+  // The feed's instrument, or one registered as it first appears (default tick and lot sizes).
+  uint32_t instrument_id(const std::string& symbol) {
+    auto found = ids_.find(symbol);
+    if (found == ids_.end()) {
+      instrument_info extra;
+      extra.symbol = symbol;
+      split_symbol(symbol, "BINANCE", extra.venue, extra.name);
+      guess_base_quote(extra.name, extra.base, extra.quote);
+      found = ids_.emplace(symbol, instruments_.add(extra)).first;
+    }
+    return found->second;
+  }
+
   const feed_section& feed_;
   instrument_registry& instruments_;
   std::unordered_map<std::string, uint32_t> ids_;
   std::unique_ptr<record_reader> reader_;
   size_t file_ = 0;
-  record_item item_;
   uint64_t rows_ = 0, total_ = 0, done_bytes_ = 0;
   std::string error_;
   bool unreadable_ = false;
@@ -367,8 +344,8 @@ void bar_builder::add(const cats_trade_event_t& t, int64_t quote_quantity) {
   }
   if (!open_) {
     cur_ = cats_bar_event_t{};
-    cur_.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, instrument_id_, open + interval_,
-                                                 CATS_EVENT_FLAG_REPLAY);
+    cur_.header =
+        event_header<cats_bar_event_t>(CATS_EVENT_BAR, instrument_id_, open + interval_, 0);
     cur_.open_time_ns = open;
     cur_.interval_ns = interval_;
     cur_.open = cur_.high = cur_.low = t.price;
@@ -398,8 +375,8 @@ bool bar_builder::pop(cats_bar_event_t& out) {
     // An interval without trades: a flat bar at the last close, as the venues publish.
     const int64_t price = closed_.close;
     out = cats_bar_event_t{};
-    out.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, instrument_id_,
-                                                next_empty_ + interval_, CATS_EVENT_FLAG_REPLAY);
+    out.header =
+        event_header<cats_bar_event_t>(CATS_EVENT_BAR, instrument_id_, next_empty_ + interval_, 0);
     out.open_time_ns = next_empty_;
     out.interval_ns = interval_;
     out.open = out.high = out.low = out.close = price;
@@ -449,7 +426,7 @@ bool replay_stream::open() {
   }
   for (size_t i = 0; i < sources_.size(); ++i) {
     live_[i] = sources_[i]->next(heads_[i]) ? 1 : 0;
-    heads_[i].feed = static_cast<uint16_t>(i);
+    heads_[i].source = static_cast<uint16_t>(i);
     if (!live_[i] && !sources_[i]->error().empty()) {
       error_ = sources_[i]->error();
       return false;
@@ -458,13 +435,13 @@ bool replay_stream::open() {
   return true;
 }
 
-const replay_event* replay_stream::next() {
+const market_event* replay_stream::next() {
   if (last_ != SIZE_MAX) {
     // The event handed out last is done with: read the next one of its feed.
     const size_t i = last_;
     last_ = SIZE_MAX;
     live_[i] = sources_[i]->next(heads_[i]) ? 1 : 0;
-    heads_[i].feed = static_cast<uint16_t>(i);
+    heads_[i].source = static_cast<uint16_t>(i);
     if (!live_[i] && !sources_[i]->error().empty()) {
       error_ = sources_[i]->error();
       return nullptr;
@@ -519,10 +496,10 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
     }
   md->events_.reserve(static_cast<size_t>(std::min<uint64_t>(rows + 1024, 1ull << 26)));
   uint64_t n = 0;
-  while (const replay_event* ev = stream.next()) {
+  while (const market_event* ev = stream.next()) {
     if ((++n & 0xFFFF) == 0 && stop != nullptr && stop->load()) break;
     md->events_.push_back(*ev);
-    if (ev->type == replay_event::kind::book) {
+    if (ev->type == market_event::kind::book) {
       md->books_.push_back(*ev->book);
       md->events_.back().book = &md->books_.back();
     }
@@ -534,7 +511,7 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
 }
 
 size_t market_data::memory_bytes() const noexcept {
-  size_t n = events_.size() * sizeof(replay_event);
+  size_t n = events_.size() * sizeof(market_event);
   for (const book_update& b : books_)
     n += sizeof(book_update) + (b.bids.capacity() + b.asks.capacity()) * sizeof(book_level);
   return n;
@@ -544,7 +521,7 @@ void memory_cursor::seek(int64_t ts) {
   const auto& ev = data_.events();
   pos_ = static_cast<size_t>(
       std::lower_bound(ev.begin(), ev.end(), ts,
-                       [](const replay_event& e, int64_t t) { return e.ts < t; }) -
+                       [](const market_event& e, int64_t t) { return e.ts < t; }) -
       ev.begin());
 }
 

@@ -270,8 +270,8 @@ sweep_result run_sweep(const sweep_options& opt) {
   if (data->events().empty()) throw std::runtime_error("cats sweep: the data files hold no events");
 
   // Walk-forward windows over [start, end) of the data (the config's start/end narrow it).
-  const replay_event& first = data->events().front();
-  int64_t t0 = first.type == replay_event::kind::bar ? first.bar.open_time_ns : first.ts;
+  const market_event& first = data->events().front();
+  int64_t t0 = first.type == market_event::kind::bar ? first.bar.open_time_ns : first.ts;
   int64_t t1 = (data->last_ts() / ns_per_s + 1) * ns_per_s;  // past the last event, whole seconds
   if (base.backtest.start_ns) t0 = std::max(t0, *base.backtest.start_ns);
   if (base.backtest.end_ns) t1 = std::min(t1, *base.backtest.end_ns);

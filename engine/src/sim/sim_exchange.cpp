@@ -98,7 +98,7 @@ void sim_exchange::post_update(const order& o, cats_order_status status, std::st
                                bool count) {
   cats_order_update_event_t u{};
   u.header = event_header<cats_order_update_event_t>(CATS_EVENT_ORDER_UPDATE, o.instrument_id,
-                                                     engine_.now(), config_.event_flags);
+                                                     engine_.now(), engine_.event_flags());
   u.order_id = o.id;
   u.client_tag = o.client_tag;
   u.side = o.side;
@@ -690,7 +690,7 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
 
   cats_fill_event_t f{};
   f.header = event_header<cats_fill_event_t>(CATS_EVENT_FILL, o.instrument_id, engine_.now(),
-                                             config_.event_flags);
+                                             engine_.event_flags());
   f.order_id = o.id;
   f.client_tag = o.client_tag;
   f.fill_id = next_fill_id_++;

@@ -10,7 +10,7 @@ namespace cats {
 
 // ---- queue_sink ---------------------------------------------------------------------------------
 
-void queue_sink::push(feed_item& item, bool droppable) {
+void queue_sink::push(owned_event& item, bool droppable) {
   if (q_.try_push(item)) [[likely]]
     return;
   if (droppable) {
@@ -24,32 +24,29 @@ void queue_sink::push(feed_item& item, bool droppable) {
   }
 }
 
+// Live events are ordered by their receive time (market_event::ts).
 void queue_sink::trade(const cats_trade_event_t& e) {
-  feed_item item;
-  item.type = feed_item::kind::trade;
-  item.event.trade = e;
+  owned_event item;
+  item.event = market_event::of(e, e.header.local_ts_ns);
   push(item, false);
 }
 
 void queue_sink::quote(const cats_quote_event_t& e) {
-  feed_item item;
-  item.type = feed_item::kind::quote;
-  item.event.quote = e;
+  owned_event item;
+  item.event = market_event::of(e, e.header.local_ts_ns);
   push(item, drop_quotes_);
 }
 
 void queue_sink::bar(const cats_bar_event_t& e) {
-  feed_item item;
-  item.type = feed_item::kind::bar;
-  item.event.bar = e;
+  owned_event item;
+  item.event = market_event::of(e, e.header.local_ts_ns);
   push(item, false);
 }
 
 void queue_sink::book(book_update&& u, uint32_t flags) {
-  feed_item item;
-  item.type = feed_item::kind::book;
-  item.book_flags = flags;
-  item.book = std::make_unique<book_update>(std::move(u));
+  owned_event item;
+  const int64_t ts = u.local_ts_ns;
+  item.set_book(std::make_unique<book_update>(std::move(u)), flags, ts);
   push(item, false);
 }
 

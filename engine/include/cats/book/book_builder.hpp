@@ -18,9 +18,11 @@ class book_builder {
   /// `depth`: how many levels per side a book event carries.
   explicit book_builder(size_t depth) : depth_(depth) {}
 
-  /// Applies `u` (a snapshot replaces the book) and returns the event describing the result. The
-  /// event and its arrays stay valid until the next call.
-  const cats_book_event_t& apply(const book_update& u, uint32_t book_flags);
+  /// Applies `u` (a snapshot replaces the book) and returns the event describing the result, with
+  /// `event_flags` (CATS_EVENT_FLAG_*) in its header. The event and its arrays stay valid until
+  /// the next call.
+  const cats_book_event_t& apply(const book_update& u, uint32_t book_flags,
+                                 uint32_t event_flags = 0);
 
   /// The book of an instrument, or null if none has been seen.
   const order_book* find(uint32_t instrument_id) const;

@@ -36,11 +36,10 @@ struct sim_exchange_config {
   int64_t taker_fee_rate = 0;  ///< fixed-point fraction: 10 bps = 0.001 = 100000
   int64_t maker_fee_rate = 0;
   int64_t slippage_rate = 0;
-  int64_t leverage = fixed_scale;                 ///< 1.0 = no borrowing beyond equity
-  uint32_t event_flags = CATS_EVENT_FLAG_REPLAY;  ///< stamped on order updates and fills
-  latency_model latency;                          ///< tick data only; default 0
-  uint64_t seed = 1;                              ///< seeds the latency draws
-  int64_t participation = fixed_scale;            ///< share of a trade's quantity an order gets
+  int64_t leverage = fixed_scale;       ///< 1.0 = no borrowing beyond equity
+  latency_model latency;                ///< tick data only; default 0
+  uint64_t seed = 1;                    ///< seeds the latency draws
+  int64_t participation = fixed_scale;  ///< share of a trade's quantity an order gets
 };
 
 }  // namespace cats

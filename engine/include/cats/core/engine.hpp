@@ -77,6 +77,25 @@ class order_router {
   virtual void cancel_all(uint32_t owner, std::string_view reason) = 0;
 };
 
+/// The order router of a run, seeing the market before the strategies do: the simulated exchange
+/// matches its working orders against each event here (session/session.hpp calls these in the
+/// market step); a venue broker has nothing to match (the venue does it).
+class broker : public order_router {
+ public:
+  /// A bar of an instrument matched on bars begins (the engine clock at its open time).
+  virtual void on_bar_open(const cats_bar_event_t& bar) = 0;
+  /// That bar has closed (the engine clock at its close); called before it is dispatched.
+  virtual void on_bar_close(const cats_bar_event_t& bar) = 0;
+  /// The best bid/ask of an instrument is now `bid`/`ask` (0 = side unknown) with
+  /// `bid_size`/`ask_size` displayed (0 = unknown).
+  virtual void on_quote(uint32_t instrument_id, int64_t bid, int64_t bid_size, int64_t ask,
+                        int64_t ask_size) = 0;
+  /// A trade printed.
+  virtual void on_trade(const cats_trade_event_t& trade) = 0;
+  /// The run ends: every working order is cancelled with `reason`.
+  virtual void finish(std::string_view reason) = 0;
+};
+
 struct strategy_failure {
   std::string where;  ///< "create", "on_start", "on_event(bar)", ...
   std::string message;
@@ -161,6 +180,10 @@ class engine {
   void destroy_all() noexcept;
 
   int64_t now() const noexcept { return now_; }
+  /// CATS_EVENT_FLAG_* that the session stamps on everything it delivers (replay or live); the
+  /// broker puts them on the order updates and fills it posts.
+  uint32_t event_flags() const noexcept { return event_flags_; }
+  void set_event_flags(uint32_t flags) noexcept { event_flags_ = flags; }
   void set_time(int64_t ts_ns) noexcept { now_ = ts_ns; }
 
   /// Fires every timer due at or before `ts_ns`, in time order, each at its own time.
@@ -236,6 +259,7 @@ class engine {
   order_router* router_ = nullptr;
   std::vector<std::unique_ptr<strategy_slot>> slots_;
   int64_t now_ = 0;
+  uint32_t event_flags_ = 0;
   std::vector<timer_entry> timers_;  // min-heap
   std::unordered_set<uint64_t> cancelled_timers_;
   uint64_t next_timer_id_ = 1;

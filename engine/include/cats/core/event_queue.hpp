@@ -1,15 +1,13 @@
 // The bounded queue between the network thread (one producer) and the engine thread (the
-// consumer). Lock-free single-producer/single-consumer ring; the consumer spins briefly, then
-// sleeps on a condition variable that the producer signals only when the consumer sleeps.
+// consumer). Lock-free single-producer/single-consumer ring of market events; the consumer spins
+// briefly, then sleeps on a condition variable that the producer signals only when the consumer
+// sleeps.
 #pragma once
-
-#include <cats/sdk.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -17,27 +15,15 @@
 
 namespace cats {
 
-struct feed_item {
-  enum class kind : uint8_t { none, trade, quote, bar, book };
-  kind type = kind::none;
-  uint32_t book_flags = 0;  ///< CATS_BOOK_FLAG_* for books
-  union payload {
-    cats_trade_event_t trade;
-    cats_quote_event_t quote;
-    cats_bar_event_t bar;
-  } event{};
-  std::unique_ptr<book_update> book;  ///< for kind::book
-};
-
-class feed_queue {
+class event_queue {
  public:
   /// `capacity` is rounded up to a power of two.
-  explicit feed_queue(size_t capacity);
+  explicit event_queue(size_t capacity);
 
   /// Producer side. False when full (the item is left untouched).
-  bool try_push(feed_item& item);
-  /// Consumer side. False when empty.
-  bool try_pop(feed_item& out);
+  bool try_push(owned_event& item);
+  /// Consumer side. False when empty. `out.event.book` points into `out.book` (null if none).
+  bool try_pop(owned_event& out);
   /// Consumer side: returns when an item may be available, after `max_wait`, or after wake().
   /// Spins for up to `spin` first (cheap wake-ups at high rates), then sleeps.
   void wait(std::chrono::nanoseconds max_wait,
@@ -56,7 +42,7 @@ class feed_queue {
   }
   void notify_if_sleeping();
 
-  std::vector<feed_item> slots_;
+  std::vector<owned_event> slots_;
   size_t mask_;
   alignas(64) std::atomic<size_t> head_{0};  // next to pop (consumer)
   alignas(64) std::atomic<size_t> tail_{0};  // next to push (producer)

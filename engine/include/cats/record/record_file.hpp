@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,18 +20,6 @@
 #include "cats/core/market_event.hpp"
 
 namespace cats {
-
-/// One record as the reader returns it.
-struct record_item {
-  enum class kind : uint8_t { trade = 1, quote = 2, bar = 3, book = 4 };
-  kind type = kind::trade;
-  cats_trade_event_t trade{};
-  cats_quote_event_t quote{};
-  cats_bar_event_t bar{};
-  book_update book;  ///< for kind::book (instrument_id, timestamps, snapshot flag, levels, seqs)
-  uint32_t book_flags = 0;  ///< CATS_BOOK_FLAG_* as recorded
-  std::string symbol;       ///< "VENUE:SYMBOL" of the record's instrument
-};
 
 struct record_writer_options {
   std::filesystem::path dir;
@@ -61,6 +50,8 @@ class record_writer {
   void write_quote(const std::string& symbol, const cats_quote_event_t& e);
   void write_bar(const std::string& symbol, const cats_bar_event_t& e);
   void write_book(const std::string& symbol, const book_update& u, uint32_t book_flags);
+  /// Any of the above, by the event's kind (a book with its update and flags).
+  void write(const std::string& symbol, const market_event& e);
   /// Flushes if flush_interval_ns has passed since the last flush (call often; cheap).
   void maybe_flush(int64_t now_ns);
   void flush();
@@ -85,15 +76,27 @@ class record_reader {
   record_reader(const record_reader&) = delete;
   record_reader& operator=(const record_reader&) = delete;
 
+  /// Maps the file's symbols to the engine's instrument ids, called once per symbol (and file)
+  /// when a record first uses it. Without one, events carry the file's own symbol ids.
+  using symbol_resolver = std::function<uint32_t(const std::string& symbol)>;
+  void set_resolver(symbol_resolver resolver);
+
   /// Reads the next record into `out`; false at the end of the file or on error. After false,
   /// error() is empty for a clean end, otherwise it says what is wrong and where
   /// ("file.catsrec: truncated record at byte 12345 (needs 96 bytes, 40 left)",
-  /// "...: checksum mismatch in record at byte N").
-  bool next(record_item& out);
+  /// "...: checksum mismatch in record at byte N"). Events carry no flags; `out.ts` is the receive
+  /// time; `out.book` points to the reader's own update, valid until the next call.
+  bool next(market_event& out);
+  /// "VENUE:SYMBOL" of the record next() returned last.
+  const std::string& symbol() const noexcept;
   const std::string& error() const noexcept { return error_; }
   uint64_t records_read() const noexcept { return records_; }
 
  private:
+  enum class decoded { event, skipped, failed };
+  bool read_frame(uint8_t& type, uint32_t& len, uint64_t& at);
+  decoded decode(uint8_t type, const char* payload, uint32_t len, uint64_t at, market_event& out);
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string error_;

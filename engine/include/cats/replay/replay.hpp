@@ -28,27 +28,6 @@
 
 namespace cats {
 
-struct replay_event {
-  enum class kind : uint8_t { bar, trade, quote, book };
-  kind type = kind::bar;
-  /// A bar built inside the engine from the feed's trades: strategies see it, but orders are
-  /// matched against the trades themselves.
-  bool built = false;
-  uint16_t feed = 0;  ///< index of the feed in the config
-  int64_t ts = 0;     ///< the merge key
-  union {
-    cats_bar_event_t bar;
-    cats_trade_event_t trade;
-    cats_quote_event_t quote;
-  };
-  const book_update* book = nullptr;  ///< kind::book; owned by the source or the market_data
-  uint32_t book_flags = 0;
-
-  replay_event() : bar{} {}
-  /// The SDK event header of whichever payload this is (book events have none of their own).
-  const cats_event_t& header() const noexcept { return bar.header; }
-};
-
 /// One feed's events in time order.
 class market_source {
  public:
@@ -58,7 +37,7 @@ class market_source {
   virtual bool open() = 0;
   virtual bool unreadable() const noexcept = 0;
   /// The next event; false at the end of the data or on an error (then error() is set).
-  virtual bool next(replay_event& out) = 0;
+  virtual bool next(market_event& out) = 0;
   virtual const std::string& error() const noexcept = 0;
   /// Adds this source's rows, skips, gaps and first messages.
   virtual void add_stats(replay_stats& into, size_t max_messages) const = 0;
@@ -79,7 +58,7 @@ class event_cursor {
  public:
   virtual ~event_cursor() = default;
   /// The next event, valid until the next call; null at the end or on an error.
-  virtual const replay_event* next() = 0;
+  virtual const market_event* next() = 0;
   virtual const std::string& error() const noexcept = 0;
   /// Fraction of the input consumed, in [0, 1], or a negative number when unknown.
   virtual double progress() const noexcept = 0;
@@ -98,7 +77,7 @@ class replay_stream final : public event_cursor {
   bool open();
   bool unreadable() const noexcept { return unreadable_; }
 
-  const replay_event* next() override;
+  const market_event* next() override;
   const std::string& error() const noexcept override { return error_; }
   double progress() const noexcept override;
   replay_stats stats() const override;
@@ -106,8 +85,8 @@ class replay_stream final : public event_cursor {
 
  private:
   std::vector<std::unique_ptr<market_source>> sources_;
-  std::vector<replay_event> heads_;
-  std::vector<uint8_t> live_;  // head i holds an event not yet returned
+  std::vector<market_event> heads_;  // each source's next event
+  std::vector<uint8_t> live_;        // head i holds an event not yet returned
   std::vector<feed_info> feeds_;
   size_t last_ = SIZE_MAX;  // source of the event returned last: advanced on the next call
   std::string error_;
@@ -124,7 +103,7 @@ class market_data {
   static std::shared_ptr<const market_data> load(const data_section& data, bool* unreadable,
                                                  const std::atomic<bool>* stop = nullptr);
 
-  const std::vector<replay_event>& events() const noexcept { return events_; }
+  const std::vector<market_event>& events() const noexcept { return events_; }
   const instrument_registry& instruments() const noexcept { return instruments_; }
   const std::vector<feed_info>& feeds() const noexcept { return feeds_; }
   const replay_stats& stats() const noexcept { return stats_; }
@@ -135,8 +114,8 @@ class market_data {
   size_t memory_bytes() const noexcept;
 
  private:
-  std::vector<replay_event> events_;
-  std::deque<book_update> books_;
+  std::vector<market_event> events_;
+  std::deque<book_update> books_;  // the events' book updates (a deque: addresses stay put)
   instrument_registry instruments_;
   std::vector<feed_info> feeds_;
   replay_stats stats_;
@@ -146,7 +125,7 @@ class market_data {
 class memory_cursor final : public event_cursor {
  public:
   explicit memory_cursor(const market_data& data) : data_(data) {}
-  const replay_event* next() override {
+  const market_event* next() override {
     return pos_ < data_.events().size() ? &data_.events()[pos_++] : nullptr;
   }
   const std::string& error() const noexcept override { return no_error_; }

@@ -99,7 +99,7 @@ class fill_listener {
                              const round_trip& trade) = 0;
 };
 
-class sim_exchange final : public order_router {
+class sim_exchange final : public broker {
  public:
   sim_exchange(engine& eng, sim_exchange_config config);
 
@@ -113,20 +113,20 @@ class sim_exchange final : public order_router {
   void cancel_all(uint32_t owner, std::string_view reason) override;
 
   /// A bar of an instrument begins (engine clock at its open time): fills the orders it matches.
-  void on_bar_open(const cats_bar_event_t& bar);
+  void on_bar_open(const cats_bar_event_t& bar) override;
   /// The bar has closed (engine clock at its close): close-mode market orders waiting for it
   /// fill, and close-mode orders submitted while the clock is still at this close (from the bar's
   /// callbacks) fill at it; later ones wait for the next close. Call before the bar is dispatched.
-  void on_bar_close(const cats_bar_event_t& bar);
+  void on_bar_close(const cats_bar_event_t& bar) override;
   /// Tick data: the best bid/ask of an instrument is now `bid`/`ask` (0 = side unknown) with
   /// `bid_size`/`ask_size` displayed (0 = unknown). Call before the event is dispatched, with the
   /// engine clock at the event; matches the working orders against the new touch.
   void on_quote(uint32_t instrument_id, int64_t bid, int64_t bid_size, int64_t ask,
-                int64_t ask_size);
+                int64_t ask_size) override;
   /// Tick data: a trade printed. Call before the event is dispatched.
-  void on_trade(const cats_trade_event_t& trade);
+  void on_trade(const cats_trade_event_t& trade) override;
   /// Cancels every working order (end of data).
-  void finish(std::string_view reason);
+  void finish(std::string_view reason) override;
 
   const sim_exchange_stats& stats() const noexcept { return stats_; }
   size_t working_orders() const noexcept { return working_.size(); }

@@ -31,7 +31,7 @@ struct feed_counters {
 /// the network thread waits for space instead (TCP then pushes back on the venue).
 class queue_sink {
  public:
-  queue_sink(feed_queue& q, feed_counters& c, bool drop_quotes, const std::atomic<bool>& stopping)
+  queue_sink(event_queue& q, feed_counters& c, bool drop_quotes, const std::atomic<bool>& stopping)
       : q_(q), c_(c), drop_quotes_(drop_quotes), stopping_(stopping) {}
   void trade(const cats_trade_event_t& e);
   void quote(const cats_quote_event_t& e);
@@ -39,8 +39,8 @@ class queue_sink {
   void book(book_update&& u, uint32_t flags);
 
  private:
-  void push(feed_item& item, bool droppable);
-  feed_queue& q_;
+  void push(owned_event& item, bool droppable);
+  event_queue& q_;
   feed_counters& c_;
   bool drop_quotes_;
   const std::atomic<bool>& stopping_;

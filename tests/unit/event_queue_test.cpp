@@ -11,15 +11,15 @@ namespace cats {
 namespace {
 
 TEST(FeedQueue, DeliversEverythingInOrderAcrossThreadsWithATinyCapacity) {
-  feed_queue q(8);
+  event_queue q(8);
   EXPECT_EQ(q.capacity(), 8u);
   constexpr uint64_t n = 200000;
   std::thread producer([&] {
     for (uint64_t i = 1; i <= n; ++i) {
-      feed_item it;
-      it.type = i % 100 == 0 ? feed_item::kind::book : feed_item::kind::trade;
+      owned_event it;
+      it.event.type = i % 100 == 0 ? market_event::kind::book : market_event::kind::trade;
       it.event.trade.trade_id = i;
-      if (it.type == feed_item::kind::book) {
+      if (it.event.type == market_event::kind::book) {
         it.book = std::make_unique<book_update>();
         it.book->last_seq = i;
       }
@@ -27,7 +27,7 @@ TEST(FeedQueue, DeliversEverythingInOrderAcrossThreadsWithATinyCapacity) {
     }
   });
   uint64_t expect = 1;
-  feed_item out;
+  owned_event out;
   while (expect <= n) {
     if (!q.try_pop(out)) {
       q.wait(std::chrono::milliseconds(5));
@@ -35,7 +35,7 @@ TEST(FeedQueue, DeliversEverythingInOrderAcrossThreadsWithATinyCapacity) {
     }
     ASSERT_EQ(out.event.trade.trade_id, expect);
     if (expect % 100 == 0) {
-      ASSERT_EQ(out.type, feed_item::kind::book);
+      ASSERT_EQ(out.event.type, market_event::kind::book);
       ASSERT_TRUE(out.book);
       ASSERT_EQ(out.book->last_seq, expect);
     }
@@ -46,32 +46,32 @@ TEST(FeedQueue, DeliversEverythingInOrderAcrossThreadsWithATinyCapacity) {
 }
 
 TEST(FeedQueue, RefusesWhenFullAndLeavesTheItemIntact) {
-  feed_queue q(2);
-  feed_item a;
-  a.type = feed_item::kind::book;
+  event_queue q(2);
+  owned_event a;
+  a.event.type = market_event::kind::book;
   a.book = std::make_unique<book_update>();
   EXPECT_TRUE(q.try_push(a));
   EXPECT_FALSE(a.book);  // moved into the queue
-  feed_item b;
-  b.type = feed_item::kind::trade;
+  owned_event b;
+  b.event.type = market_event::kind::trade;
   EXPECT_TRUE(q.try_push(b));
-  feed_item c;
-  c.type = feed_item::kind::book;
+  owned_event c;
+  c.event.type = market_event::kind::book;
   c.book = std::make_unique<book_update>();
   EXPECT_FALSE(q.try_push(c));
   EXPECT_TRUE(c.book);  // still ours
 }
 
 TEST(FeedQueue, ASleepingConsumerIsWokenByAPush) {
-  feed_queue q(16);
+  event_queue q(16);
   const auto t0 = std::chrono::steady_clock::now();
   std::thread producer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    feed_item it;
-    it.type = feed_item::kind::trade;
+    owned_event it;
+    it.event.type = market_event::kind::trade;
     q.try_push(it);
   });
-  feed_item out;
+  owned_event out;
   while (!q.try_pop(out)) q.wait(std::chrono::seconds(10));
   producer.join();
   // Woken by the push, not by the 10 s timeout.

@@ -1,0 +1,129 @@
+// The market step: one function, session::on_event, that every mode calls for every market event
+// (cats backtest and sweep with replayed files, cats live with venue feeds, cats record with no
+// strategies). A new source or broker plugs in at an end; the step itself is never copied.
+//
+//   market_event -> clock (timers due before it fire) -> book builder -> broker matching
+//     -> portfolio mark -> taps (recorder, off-thread) -> strategies
+//
+// Order updates and fills the broker posts reach the strategies before the event that caused
+// them, as they would from a venue.
+#pragma once
+
+#include <cats/sdk.h>
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "cats/book/book_builder.hpp"
+#include "cats/core/engine.hpp"
+#include "cats/core/market_event.hpp"
+#include "cats/core/portfolio.hpp"
+
+namespace cats {
+
+struct session_options {
+  /// Replay: CATS_EVENT_FLAG_REPLAY, stamped on every event strategies see and on the broker's
+  /// order updates and fills. Live: 0.
+  uint32_t event_flags = 0;
+  /// Live: the driver passes the wall clock and it is the engine's time. Replay: the clock follows
+  /// the events' own times and never goes back.
+  bool wall_clock = false;
+  /// False for `cats record`: the market is tracked and recorded, no strategy runs.
+  bool deliver = true;
+  /// Levels per side in the book events strategies get.
+  size_t book_depth = 20;
+  /// Replay: per instrument id, 1 when its orders match on bars (it has klines and no ticks).
+  std::vector<uint8_t> bar_matched;
+  /// Replay: every instrument has bars only: the equity is sampled at each bar close, otherwise on
+  /// a grid of `sample_ns`.
+  bool bars_only = false;
+  int64_t sample_ns = 0;
+  /// Replay: the instrument whose first and last price a buy-and-hold comparison needs (0: none).
+  uint32_t primary_instrument = 0;
+};
+
+/// Receives the equity samples of a replay (the report's metrics, equity.csv, the HTML chart).
+class sample_listener {
+ public:
+  virtual ~sample_listener() = default;
+  /// The strategies have started with the clock at `ts`.
+  virtual void on_start(int64_t ts) = 0;
+  /// The account at time `ts` (the engine's portfolio holds the values); `price` is the primary
+  /// instrument's last price.
+  virtual void on_sample(int64_t ts, int64_t price) = 0;
+};
+
+class session {
+ public:
+  /// `broker` matches the strategies' orders (it is also the engine's router); `account` is the
+  /// portfolio the engine reports to strategies.
+  session(engine& eng, portfolio& account, broker& broker, session_options options);
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  void add_tap(market_tap& tap) { taps_.push_back(&tap); }
+  void set_sample_listener(sample_listener* l) noexcept { samples_ = l; }
+
+  /// Starts the strategies with the clock at `ts`. A replay starts itself at its first event.
+  void start(int64_t ts);
+  bool started() const noexcept { return started_; }
+
+  /// The market step. `now`: the wall clock in live mode; ignored in replay.
+  void on_event(const market_event& event, int64_t now = 0);
+  /// Live: time passes without an event (timers due by `now` fire).
+  void on_clock(int64_t now);
+  /// The end of the run: the last sample (replay), on_stop for every strategy, and every working
+  /// order cancelled with `reason`. `now`: the wall clock in live mode.
+  void finish(std::string_view reason, int64_t now = 0);
+
+  const book_builder& books() const noexcept { return books_; }
+  /// Replay: first open and last close of the primary instrument (0 when none was seen).
+  int64_t first_price() const noexcept { return first_open_; }
+  int64_t last_price() const noexcept { return last_close_; }
+  /// Replay with bars only: the shortest bar interval seen (it annualises the statistics).
+  int64_t bar_interval() const noexcept { return bar_interval_; }
+  uint64_t samples() const noexcept { return samples_taken_; }
+
+ private:
+  const market_event& stamped(const market_event& in);
+  void on_bar(const market_event& e);
+  void replay_bar_clock(const market_event& e);
+  void advance_to(int64_t ts);
+  void take_sample(int64_t ts);
+  void note_price(uint32_t id, int64_t open, int64_t close) noexcept {
+    if (id != options_.primary_instrument) return;
+    if (first_open_ == 0) first_open_ = open;
+    last_close_ = close;
+  }
+  bool matches_bars(uint32_t id) const noexcept {
+    return id < options_.bar_matched.size() && options_.bar_matched[id] != 0;
+  }
+  void tap(const market_event& e) {
+    for (market_tap* t : taps_) t->on_event(e);
+  }
+  void deliver(const cats_event_t& header) {
+    if (!options_.deliver) return;
+    engine_.flush();
+    engine_.dispatch(header);
+  }
+
+  engine& engine_;
+  portfolio& account_;
+  broker& broker_;
+  session_options options_;
+  book_builder books_;
+  std::vector<market_tap*> taps_;
+  sample_listener* samples_ = nullptr;
+  market_event stamp_;  // the event with the session's flags, when they must be added
+
+  bool started_ = false;
+  int64_t pending_ts_ = 0;   // bars only: close time of the bars whose sample is not yet taken
+  int64_t next_sample_ = 0;  // tick data: the next point of the sampling grid
+  int64_t last_sampled_ = INT64_MIN;
+  uint64_t samples_taken_ = 0;
+  int64_t bar_interval_ = 0;
+  int64_t first_open_ = 0, last_close_ = 0;
+};
+
+}  // namespace cats

@@ -1,0 +1,200 @@
+#include "live_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "cats/core/fixed.hpp"
+#include "cats/util/json_writer.hpp"
+
+namespace cats {
+
+std::string us(uint64_t ns) {
+  return fmt::format("{:.1f}", static_cast<double>(ns) / 1e3);
+}
+
+namespace {
+
+void write_events(json_writer& j, const live_figures& f) {
+  const feed_counters& c = *f.counters;
+  j.key("events_by_type").begin_object();
+  j.key("trades").value(c.trades.load());
+  j.key("quotes").value(c.quotes.load());
+  j.key("bars").value(c.bars.load());
+  j.key("books").value(c.books.load());
+  j.end_object();
+  j.key("feed").begin_object();
+  j.key("control").value(c.control.load());
+  j.key("unknown").value(c.unknown.load());
+  j.key("malformed").value(c.malformed.load());
+  j.key("venue_errors").value(c.venue_errors.load());
+  j.key("dropped_quotes").value(c.dropped_quotes.load());
+  j.key("reader_blocked").value(c.blocked.load());
+  j.key("snapshot_failures").value(c.snapshot_failures.load());
+  j.end_object();
+}
+
+void write_venues(json_writer& j, const live_figures& f) {
+  j.key("venues").begin_array();
+  for (const auto& feed : *f.feeds) {
+    const auto& c = feed->connection();
+    const auto& b = feed->books();
+    j.begin_object();
+    j.key("name").value(feed->name());
+    j.key("connects").value(c.connects.load());
+    j.key("disconnects").value(c.disconnects.load());
+    j.key("downtime_s").value(static_cast<double>(c.downtime_ns.load()) / 1e9, 3);
+    j.key("messages").value(c.messages.load());
+    j.key("bytes").value(c.bytes.load());
+    j.key("book_snapshots").value(b.snapshots.load());
+    j.key("book_updates").value(b.updates.load());
+    j.key("book_gaps").value(b.gaps.load());
+    j.key("book_checksum_failures").value(b.checksum_failures.load());
+    j.key("book_resyncs").value(b.resyncs.load());
+    j.key("book_stale_dropped").value(b.stale_dropped.load());
+    j.key("book_stale_snapshots").value(b.stale_snapshots.load());
+    j.end_object();
+  }
+  j.end_array();
+}
+
+void write_latency(json_writer& j, const char* name, const latency_histogram& h) {
+  j.key(name).begin_object();
+  j.key("count").value(h.count());
+  j.key("p50_us").value(static_cast<double>(h.quantile(0.5)) / 1e3, 1);
+  j.key("p99_us").value(static_cast<double>(h.quantile(0.99)) / 1e3, 1);
+  j.key("p999_us").value(static_cast<double>(h.quantile(0.999)) / 1e3, 1);
+  j.key("max_us").value(static_cast<double>(h.max()) / 1e3, 1);
+  j.end_object();
+}
+
+void write_strategies(json_writer& j, const live_figures& f) {
+  j.key("strategies").begin_array();
+  for (const auto& s : f.eng->strategies()) {
+    j.begin_object();
+    j.key("name").value(s->name);
+    j.key("plugin").value(s->kind());
+    j.key("version").value(s->version());
+    j.key("status").value(s->failure ? "failed" : "ok");
+    if (s->failure) j.key("error").value(s->failure->where + ": " + s->failure->message);
+    j.key("events").value(s->events);
+    j.key("orders").value(s->orders);
+    j.key("fills").value(s->fills);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("account").begin_object();
+  j.key("cash").number(fixed_text(f.account->cash()));
+  j.key("equity").number(fixed_text(f.account->equity()));
+  j.key("fees").number(fixed_text(f.account->fees_paid()));
+  j.key("orders").value(f.paper.orders);
+  j.key("fills").value(f.paper.fills);
+  j.end_object();
+}
+
+void write_reload(json_writer& j, const reload_stats& r) {
+  j.key("hot_reload").begin_object();
+  j.key("reloads").value(r.reloads);
+  j.key("refused").value(r.refused);
+  j.key("removed").value(r.removed);
+  j.key("added").value(r.added);
+  j.key("swap_pause_p50_us").value(static_cast<double>(r.swap_pause.quantile(0.5)) / 1e3, 1);
+  j.key("swap_pause_p99_us").value(static_cast<double>(r.swap_pause.quantile(0.99)) / 1e3, 1);
+  j.key("swap_pause_max_us").value(static_cast<double>(r.swap_pause.max()) / 1e3, 1);
+  j.key("file_to_live_p50_ms").value(static_cast<double>(r.file_to_live.quantile(0.5)) / 1e6, 3);
+  j.key("file_to_live_p99_ms").value(static_cast<double>(r.file_to_live.quantile(0.99)) / 1e6, 3);
+  j.key("file_to_live_max_ms").value(static_cast<double>(r.file_to_live.max()) / 1e6, 3);
+  j.end_object();
+}
+
+// The final books, as deep as the book events strategies got.
+void write_books(json_writer& j, const live_figures& f) {
+  j.key("books").begin_object();
+  for (const auto& [id, book] : f.books->books()) {
+    j.key(f.instruments->get(id)->symbol).begin_object();
+    auto side = [&](const char* name, const std::vector<book_level>& levels) {
+      j.key(name).begin_array();
+      const size_t n = std::min(levels.size(), f.books->depth());
+      for (size_t i = 0; i < n; ++i) {
+        j.begin_array();
+        j.number(fixed_text(levels[i].price)).number(fixed_text(levels[i].quantity));
+        j.end_array();
+      }
+      j.end_array();
+    };
+    side("bids", book.bids());
+    side("asks", book.asks());
+    j.end_object();
+  }
+  j.end_object();
+}
+
+}  // namespace
+
+std::string live_summary_json(const live_figures& f) {
+  json_writer j;
+  j.begin_object();
+  j.key("mode").value(f.record_only ? "record" : "paper");
+  j.key("seconds").value(f.seconds, 3);
+  j.key("events").value(f.events);
+  write_events(j, f);
+  write_venues(j, f);
+  j.key("latency").begin_object();
+  write_latency(j, "receive_to_strategy", *f.from_receive);
+  write_latency(j, "exchange_to_strategy", *f.from_exchange);
+  j.end_object();
+  write_strategies(j, f);
+  if (f.reload != nullptr) write_reload(j, *f.reload);
+  if (f.record != nullptr) {
+    j.key("record").begin_object();
+    j.key("records").value(f.record->records);
+    j.key("bytes").value(f.record->bytes);
+    j.key("files").value(f.record->files);
+    j.end_object();
+  }
+  write_books(j, f);
+  j.end_object();
+  return j.str();
+}
+
+std::string live_summary_text(const live_figures& f) {
+  const feed_counters& c = *f.counters;
+  std::string t;
+  t += fmt::format("live session: {:.1f} s, {} events (trades {}, quotes {}, bars {}, books {})\n",
+                   f.seconds, f.events, c.trades.load(), c.quotes.load(), c.bars.load(),
+                   c.books.load());
+  t += fmt::format("latency receive->strategy: p50 {} us, p99 {} us, p99.9 {} us\n",
+                   us(f.from_receive->quantile(0.5)), us(f.from_receive->quantile(0.99)),
+                   us(f.from_receive->quantile(0.999)));
+  for (const auto& feed : *f.feeds) {
+    const auto& cn = feed->connection();
+    const auto& b = feed->books();
+    t += fmt::format(
+        "{}: {} connects, {} disconnects, {:.3f} s down, {} messages; books: {} snapshots, "
+        "{} gaps, {} checksum failures, {} resyncs\n",
+        feed->name(), cn.connects.load(), cn.disconnects.load(),
+        static_cast<double>(cn.downtime_ns.load()) / 1e9, cn.messages.load(), b.snapshots.load(),
+        b.gaps.load(), b.checksum_failures.load(), b.resyncs.load());
+  }
+  t += fmt::format("feed: {} malformed, {} unknown, {} venue errors, {} dropped quotes\n",
+                   c.malformed.load(), c.unknown.load(), c.venue_errors.load(),
+                   c.dropped_quotes.load());
+  for (const auto& s : f.eng->strategies())
+    t += fmt::format("strategy {}: {} events, {} orders, {} fills, {}\n", s->label(), s->events,
+                     s->orders, s->fills,
+                     s->failure ? "FAILED: " + s->failure->message : std::string("ok"));
+  if (f.reload != nullptr) {
+    const reload_stats& r = *f.reload;
+    t += fmt::format(
+        "hot reload: {} swapped in, {} refused, {} removed, {} added; delivery paused "
+        "p50 {} us, p99 {} us\n",
+        r.reloads, r.refused, r.removed, r.added, us(r.swap_pause.quantile(0.5)),
+        us(r.swap_pause.quantile(0.99)));
+  }
+  t += fmt::format("paper account: equity {} cash {} fees {}\n",
+                   fixed_to_string(f.account->equity()), fixed_to_string(f.account->cash()),
+                   fixed_to_string(f.account->fees_paid()));
+  return t;
+}
+
+}  // namespace cats

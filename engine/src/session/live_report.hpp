@@ -1,0 +1,44 @@
+// The summary of a live or record session (internal to the session area): what `cats live` and
+// `cats record` print at the end and write to summary.json.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cats/book/book_builder.hpp"
+#include "cats/core/engine.hpp"
+#include "cats/core/instrument.hpp"
+#include "cats/core/portfolio.hpp"
+#include "cats/plugin/reloader.hpp"
+#include "cats/record/record_file.hpp"
+#include "cats/sim/sim_exchange.hpp"
+#include "cats/util/histogram.hpp"
+#include "cats/venues/venue_feed.hpp"
+
+namespace cats {
+
+/// Everything the summary reports, borrowed from the session for the call.
+struct live_figures {
+  bool record_only = false;
+  double seconds = 0;
+  uint64_t events = 0;
+  const feed_counters* counters = nullptr;
+  const std::vector<std::unique_ptr<venue_feed>>* feeds = nullptr;
+  const latency_histogram* from_receive = nullptr;   ///< local receive time -> strategy callback
+  const latency_histogram* from_exchange = nullptr;  ///< venue timestamp -> strategy callback
+  const engine* eng = nullptr;
+  const portfolio* account = nullptr;
+  sim_exchange_stats paper;
+  const reload_stats* reload = nullptr;         ///< null without hot reload
+  const record_writer_stats* record = nullptr;  ///< null without a recorder
+  const book_builder* books = nullptr;
+  const instrument_registry* instruments = nullptr;
+};
+
+std::string live_summary_json(const live_figures& f);
+std::string live_summary_text(const live_figures& f);
+/// "12.3": ns as microseconds with one decimal.
+std::string us(uint64_t ns);
+
+}  // namespace cats

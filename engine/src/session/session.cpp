@@ -1,0 +1,186 @@
+#include "cats/session/session.hpp"
+
+#include <algorithm>
+
+namespace cats {
+
+session::session(engine& eng, portfolio& account, broker& broker, session_options options)
+    : engine_(eng),
+      account_(account),
+      broker_(broker),
+      options_(std::move(options)),
+      books_(options_.book_depth) {
+  engine_.set_router(&broker_);
+  engine_.set_event_flags(options_.event_flags);
+}
+
+void session::start(int64_t ts) {
+  started_ = true;
+  engine_.set_time(ts);
+  engine_.start();
+  if (samples_ != nullptr) samples_->on_start(ts);
+  if (options_.sample_ns > 0) next_sample_ = (ts / options_.sample_ns + 1) * options_.sample_ns;
+}
+
+// Sources never set the replay flag: the session adds its flags to a copy of the payload (64 or
+// 120 bytes), so that shared read-only data (a sweep's decoded copy) stays untouched.
+const market_event& session::stamped(const market_event& in) {
+  if (options_.event_flags == 0 || in.type == market_event::kind::book) return in;
+  stamp_.type = in.type;
+  stamp_.built = in.built;
+  stamp_.ts = in.ts;
+  switch (in.type) {
+    case market_event::kind::bar:
+      stamp_.bar = in.bar;
+      break;
+    case market_event::kind::trade:
+      stamp_.trade = in.trade;
+      break;
+    case market_event::kind::quote:
+      stamp_.quote = in.quote;
+      break;
+    default:
+      return in;
+  }
+  stamp_.bar.header.flags |= options_.event_flags;
+  return stamp_;
+}
+
+void session::on_event(const market_event& in, int64_t now) {
+  const market_event& e = stamped(in);
+  if (options_.wall_clock) {
+    engine_.set_time(now);
+    engine_.run_timers_until(now);
+  } else if (e.type != market_event::kind::bar) {  // a tick: the clock moves to it first
+    if (!started_) start(e.ts);
+    advance_to(e.ts);
+  }
+  switch (e.type) {
+    case market_event::kind::bar:
+      on_bar(e);
+      return;
+    case market_event::kind::trade: {
+      const cats_trade_event_t& t = e.trade;
+      account_.mark(t.header.instrument_id, t.price);
+      note_price(t.header.instrument_id, t.price, t.price);
+      broker_.on_trade(t);
+      tap(in);
+      deliver(t.header);
+      return;
+    }
+    case market_event::kind::quote: {
+      const cats_quote_event_t& q = e.quote;
+      broker_.on_quote(q.header.instrument_id, q.bid_price, q.bid_quantity, q.ask_price,
+                       q.ask_quantity);
+      tap(in);
+      deliver(q.header);
+      return;
+    }
+    case market_event::kind::book: {
+      tap(in);
+      const cats_book_event_t& b = books_.apply(*e.book, e.book_flags, options_.event_flags);
+      broker_.on_quote(b.header.instrument_id, b.bid_count != 0 ? b.bids[0].price : 0,
+                       b.bid_count != 0 ? b.bids[0].quantity : 0,
+                       b.ask_count != 0 ? b.asks[0].price : 0,
+                       b.ask_count != 0 ? b.asks[0].quantity : 0);
+      deliver(b.header);
+      return;
+    }
+    case market_event::kind::none:
+      return;
+  }
+}
+
+void session::on_bar(const market_event& e) {
+  const cats_bar_event_t& bar = e.bar;
+  if (options_.wall_clock) {
+    if (!e.built) account_.mark(bar.header.instrument_id, bar.close);
+  } else {
+    replay_bar_clock(e);
+  }
+  tap(e);
+  deliver(bar.header);
+}
+
+// A replayed bar: the clock walks through it. For an instrument matched on bars, the bar opens
+// (timers due before it fire, waiting orders fill at its prices), then closes (timers inside it
+// fire, the account is marked, close-mode orders fill). Grid samples before the close still see
+// the previous close; the one at the close is taken by the next event.
+void session::replay_bar_clock(const market_event& e) {
+  const cats_bar_event_t& bar = e.bar;
+  const int64_t close_ts = bar.header.exchange_ts_ns;
+  const uint32_t id = bar.header.instrument_id;
+  if (!started_) {
+    // Strategies start at the first bar's open, so that now_ns() in on_start is a real time.
+    start(bar.open_time_ns);
+  } else if (options_.bars_only && close_ts != pending_ts_) {
+    take_sample(pending_ts_);
+  }
+  // With klines only the equity is sampled at every close: the shortest interval annualises.
+  if (options_.bars_only && (bar_interval_ == 0 || bar.interval_ns < bar_interval_))
+    bar_interval_ = bar.interval_ns;
+  if (!e.built) note_price(id, bar.open, bar.close);
+  if (options_.bars_only || matches_bars(id)) {
+    pending_ts_ = close_ts;
+    engine_.run_timers_until(bar.open_time_ns);
+    if (engine_.now() < bar.open_time_ns) engine_.set_time(bar.open_time_ns);
+    broker_.on_bar_open(bar);
+    engine_.flush();
+    if (!options_.bars_only) {
+      advance_to(close_ts - 1);
+      pending_ts_ = close_ts;
+    }
+    engine_.run_timers_until(close_ts);
+    engine_.set_time(close_ts);
+    account_.mark(id, bar.close);
+    broker_.on_bar_close(bar);
+  } else {
+    // A bar of an instrument with ticks (built from its trades, or recorded): the trades already
+    // marked the account and matched the orders.
+    advance_to(close_ts - 1);
+    engine_.run_timers_until(close_ts);
+    engine_.set_time(std::max(close_ts, engine_.now()));
+    pending_ts_ = engine_.now();
+    if (!e.built) account_.mark(id, bar.close);
+  }
+}
+
+// Moves the replay clock to `ts` (never back, even if a recording machine's clock went back),
+// taking the grid samples it passes and firing the timers due by then, each at its own time.
+void session::advance_to(int64_t ts) {
+  if (!options_.bars_only && options_.sample_ns > 0)
+    while (ts >= next_sample_) {
+      take_sample(next_sample_);
+      next_sample_ += options_.sample_ns;
+    }
+  const int64_t now = std::max(ts, engine_.now());
+  engine_.run_timers_until(now);
+  engine_.set_time(now);
+  pending_ts_ = now;
+}
+
+void session::take_sample(int64_t ts) {
+  if (samples_ != nullptr) samples_->on_sample(ts, last_close_);
+  ++samples_taken_;
+  last_sampled_ = ts;
+}
+
+void session::on_clock(int64_t now) {
+  engine_.set_time(now);
+  engine_.run_timers_until(now);
+}
+
+void session::finish(std::string_view reason, int64_t now) {
+  if (options_.wall_clock) {
+    engine_.set_time(now);
+  } else if (started_ && pending_ts_ != last_sampled_) {
+    take_sample(pending_ts_);
+  } else if (!started_) {
+    engine_.start();  // no events: strategies still get on_start before on_stop
+  }
+  engine_.stop();
+  broker_.finish(reason);
+  engine_.flush();
+}
+
+}  // namespace cats
