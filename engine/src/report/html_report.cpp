@@ -297,21 +297,18 @@ std::string cell_colour(double r, double scale) {
 
 // ---- backtest report --------------------------------------------------------------------------
 
-std::string render_html_report(const backtest_report& r, const report_collector& data) {
-  const backtest_metrics& m = r.metrics;
-  const std::string& cur = r.currency;
-  std::string o;
-  o.reserve(1u << 20);
-  page_begin(o, "CATS backtest " + r.symbol);
+namespace {
 
-  // Header.
+// The title, the strategies, the settings and the fill rules; then any failure and warning.
+void backtest_header(std::string& o, const backtest_report& r) {
+  const backtest_metrics& m = r.metrics;
   o += "<header class=\"top\"><h1>" + html_escape(r.symbol) + " &middot; backtest</h1>";
   o += "<div class=\"sub\"><b>" + html_escape(format_interval(r.interval_ns)) + "</b> bars";
   if (m.samples > 0)
     o += " &middot; <b>" + html_escape(date_time(m.start_ts_ns)) + "</b> &rarr; <b>" +
          html_escape(date_time(m.end_ts_ns)) + "</b> UTC";
   o += " &middot; " + std::to_string(r.bars) + " bars &middot; account currency " +
-       html_escape(cur) + "</div>\n";
+       html_escape(r.currency) + "</div>\n";
   o += "<div class=\"chips\">";
   for (const strategy_report& s : r.strategies) {
     o += std::string("<span class=\"chip") + (s.failed ? " fail" : "") + "\">" +
@@ -337,8 +334,10 @@ std::string render_html_report(const backtest_report& r, const report_collector&
            html_escape(s.failed_in) + " at " + html_escape(format_iso8601(s.failed_at_ns)) + ": " +
            html_escape(s.error) + "</div>\n";
   for (const std::string& w : r.warnings) o += "<div class=\"warn\">" + html_escape(w) + "</div>\n";
+}
 
-  // Key figures.
+void key_figures(std::string& o, const backtest_report& r) {
+  const backtest_metrics& m = r.metrics;
   auto kpi = [&](const char* label, const std::string& value, const char* cls) {
     o += std::string("<div class=\"kpi\"><div class=\"l\">") + label + "</div><div class=\"v " +
          cls + "\">" + html_escape(value) + "</div></div>";
@@ -351,8 +350,11 @@ std::string render_html_report(const backtest_report& r, const report_collector&
   kpi("Sharpe", num(m.sharpe, 2), "");
   kpi("Trades", std::to_string(m.trades), "");
   o += "</div>\n";
+}
 
-  // Metrics table.
+void metrics_tables(std::string& o, const backtest_report& r) {
+  const backtest_metrics& m = r.metrics;
+  const std::string& cur = r.currency;
   const bool dd = m.max_drawdown_pct > 0;
   o += "<section class=\"card\"><h2>Metrics</h2><div class=\"grid3\">";
   o += "<table class=\"kv\" id=\"metrics-returns\">";
@@ -397,12 +399,17 @@ std::string render_html_report(const backtest_report& r, const report_collector&
   if (r.orders.rejected > 0) kv(o, "Rejected orders", std::to_string(r.orders.rejected));
   if (r.orders.capped > 0) kv(o, "Capped by buying power", std::to_string(r.orders.capped));
   o += "</table></div></section>\n";
+}
 
-  // Charts.
-  const std::vector<equity_point> pts = data.points();
+// Equity vs buy and hold, drawdown, and the price with the fills marked (drawn by the page's
+// script from the chart data).
+void chart_cards(std::string& o, const backtest_report& r, const report_collector& data,
+                 size_t points) {
+  const backtest_metrics& m = r.metrics;
+  const bool dd = m.max_drawdown_pct > 0;
   std::string curve_note = std::to_string(data.samples()) + " equity samples";
   if (data.stride() > 1)
-    curve_note += ", drawn as " + std::to_string(pts.size()) + " points (one per " +
+    curve_note += ", drawn as " + std::to_string(points) + " points (one per " +
                   std::to_string(data.stride()) +
                   " samples; the drawdown curve keeps the deepest value of each)";
   curve_note += ". Buy &amp; hold: initial equity &times; price / first price, no fees.";
@@ -427,8 +434,10 @@ std::string render_html_report(const backtest_report& r, const report_collector&
                  legend_item("#15803d", "Buy", true) + legend_item("#c2410c", "Sell", false, true) +
                  "</div>",
              fills_note);
+}
 
-  // Monthly returns.
+void monthly_returns(std::string& o, const backtest_report& r, const report_collector& data) {
+  const backtest_metrics& m = r.metrics;
   const std::vector<monthly_return> months = data.monthly_returns(m.initial_equity);
   o += "<section class=\"card\"><h2>Monthly returns</h2><div class=\"hscroll\">";
   o += "<table class=\"months\" id=\"monthly\"><thead><tr><th></th>";
@@ -465,8 +474,9 @@ std::string render_html_report(const backtest_report& r, const report_collector&
   o += "</tbody></table></div><p class=\"note\">Equity at each month's last sample against the "
        "month before (the first month against the initial equity); the year column compounds "
        "them.</p></section>\n";
+}
 
-  // Trade list.
+void trade_list(std::string& o, const report_collector& data) {
   o += "<section class=\"card\"><h2>Trades</h2>";
   if (data.total_trades() > data.trades().size())
     o += "<p class=\"note\" style=\"margin:0 0 8px\">First " +
@@ -491,12 +501,17 @@ std::string render_html_report(const backtest_report& r, const report_collector&
   }
   if (n == 0) o += "<tr><td colspan=\"12\" class=\"t\">No round-trip trades.</td></tr>\n";
   o += "</tbody></table></div></section>\n";
+}
 
-  // The chart data. Times in ms (JavaScript dates), amounts as exact decimals.
+// The chart data. Times in ms (JavaScript dates), amounts as exact decimals.
+std::string chart_data(const backtest_report& r, const report_collector& data,
+                       const std::vector<equity_point>& pts) {
+  const backtest_metrics& m = r.metrics;
+  const bool dd = m.max_drawdown_pct > 0;
   json_writer j;
   j.begin_object();
   j.key("symbol").value(r.symbol);
-  j.key("currency").value(cur);
+  j.key("currency").value(r.currency);
   j.key("initial_equity").number(fixed_text(m.initial_equity));
   j.key("bh_base").number(fixed_text(data.first_price()));
   if (dd) {
@@ -530,149 +545,141 @@ std::string render_html_report(const backtest_report& r, const report_collector&
   }
   j.end_array();
   j.end_object();
-  page_end(o, "report-data", j.str(), html_assets::backtest_js);
+  return j.str();
+}
+
+}  // namespace
+
+std::string render_html_report(const backtest_report& r, const report_collector& data) {
+  std::string o;
+  o.reserve(1u << 20);
+  page_begin(o, "CATS backtest " + r.symbol);
+  backtest_header(o, r);
+  key_figures(o, r);
+  metrics_tables(o, r);
+  const std::vector<equity_point> pts = data.points();
+  chart_cards(o, r, data, pts.size());
+  monthly_returns(o, r, data);
+  trade_list(o, data);
+  page_end(o, "report-data", chart_data(r, data, pts), html_assets::backtest_js);
   return o;
 }
 
 // ---- sweep report -----------------------------------------------------------------------------
 
-std::string render_sweep_html(const sweep_html_input& in) {
-  std::string o;
-  o.reserve(1u << 18);
-  const std::string title = in.title.empty() ? std::string("Parameter sweep") : in.title;
-  page_begin(o, "CATS " + title);
-  o += "<header class=\"top\"><h1>" + html_escape(title) + "</h1><div class=\"sub\">" +
-       std::to_string(in.rows.size()) + " runs ranked by <b>" + html_escape(in.metric) +
-       "</b></div></header>\n";
-  if (!in.notes.empty()) {
-    o += "<section class=\"card\"><dl class=\"notes\">";
-    for (const auto& [k, v] : in.notes)
-      o += "<dt>" + html_escape(k) + "</dt><dd>" + html_escape(v) + "</dd>";
-    o += "</dl></section>\n";
-  }
+namespace {
 
-  // Which metric columns: the union in first-seen order.
-  std::vector<std::string> metric_names;
+// Which metric columns: the union in first-seen order.
+std::vector<std::string> metric_columns(const sweep_html_input& in) {
+  std::vector<std::string> names;
   for (const sweep_html_input::row& row : in.rows)
     for (const auto& [name, value] : row.metrics)
-      if (std::find(metric_names.begin(), metric_names.end(), name) == metric_names.end())
-        metric_names.push_back(name);
-  auto metric_of = [](const sweep_html_input::row& row, const std::string& name) {
-    for (const auto& [k, v] : row.metrics)
-      if (k == name) return v;
-    return std::nan("");
-  };
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  return names;
+}
 
-  // Heat map axes.
-  auto index_of = [&](const std::string& name, size_t fallback) -> size_t {
-    if (name.empty()) return fallback;
-    for (size_t i = 0; i < in.param_names.size(); ++i)
-      if (in.param_names[i] == name) return i;
-    return in.param_names.size();
-  };
-  const size_t hx = index_of(in.heat_x, 0), hy = index_of(in.heat_y, 1);
-  const bool can_heat = hx < in.param_names.size() && hy < in.param_names.size() && hx != hy;
+double metric_of(const sweep_html_input::row& row, const std::string& name) {
+  for (const auto& [k, v] : row.metrics)
+    if (k == name) return v;
+  return std::nan("");
+}
 
-  json_writer j;
-  j.begin_object();
-  std::string heat_note;
-  if (can_heat) {
-    // Axis values: numeric ones in numeric order, others in order of appearance.
-    struct axis_value {
-      std::string label;
-      double numeric;
-      size_t first_seen;
-    };
-    auto axis = [&](size_t p) {
-      std::vector<axis_value> vals;
-      for (const sweep_html_input::row& row : in.rows) {
-        if (p >= row.params.size()) continue;
-        const std::string& label = row.params[p];
-        if (std::none_of(vals.begin(), vals.end(),
-                         [&](const axis_value& a) { return a.label == label; }))
-          vals.push_back({label, p < row.param_numeric.size() ? row.param_numeric[p] : std::nan(""),
-                          vals.size()});
-      }
-      const bool numeric = std::all_of(
-          vals.begin(), vals.end(), [](const axis_value& a) { return std::isfinite(a.numeric); });
-      if (numeric)
-        std::stable_sort(vals.begin(), vals.end(), [](const axis_value& a, const axis_value& b) {
-          return a.numeric < b.numeric;
-        });
-      std::vector<std::string> labels;
-      for (const axis_value& a : vals) labels.push_back(a.label);
-      return labels;
-    };
-    const std::vector<std::string> xs = axis(hx), ys = axis(hy);
-    auto find = [](const std::vector<std::string>& v, const std::string& s) {
-      return static_cast<size_t>(std::find(v.begin(), v.end(), s) - v.begin());
-    };
-    // Cell -> (best rank, value, runs). Rows are ranked best first, so the first row that lands
-    // in a cell is its best, whichever direction the metric is better in.
-    struct cell {
-      size_t rank;
-      double value;
-      size_t runs;
-    };
-    std::map<std::pair<size_t, size_t>, cell> cells;
-    double first_value = std::nan(""), last_value = std::nan("");
-    bool multi = false;
-    for (size_t i = 0; i < in.rows.size(); ++i) {
-      const sweep_html_input::row& row = in.rows[i];
-      if (row.failed || hx >= row.params.size() || hy >= row.params.size()) continue;
-      const double v = metric_of(row, in.metric);
-      if (std::isfinite(v)) {
-        if (!std::isfinite(first_value)) first_value = v;
-        last_value = v;
-      }
-      const auto key = std::make_pair(find(xs, row.params[hx]), find(ys, row.params[hy]));
-      auto [it, inserted] = cells.try_emplace(key, cell{i + 1, v, 0});
-      if (!inserted) multi = true;
-      ++it->second.runs;
-    }
-    j.key("heat").begin_object();
-    j.key("xName").value(in.param_names[hx]);
-    j.key("yName").value(in.param_names[hy]);
-    j.key("metric").value(in.metric);
-    // The ranking tells which way is better: a best run with a lower value than the worst means
-    // lower is better (a drawdown, say), and the colours follow.
-    j.key("lowerBetter").value(std::isfinite(first_value) && first_value < last_value);
-    j.key("xs").begin_array();
-    for (const std::string& s : xs) j.value(s);
-    j.end_array();
-    j.key("ys").begin_array();
-    for (const std::string& s : ys) j.value(s);
-    j.end_array();
-    j.key("cells").begin_array();
-    for (const auto& [key, c] : cells) {
-      j.begin_array()
-          .value(static_cast<uint64_t>(key.first))
-          .value(static_cast<uint64_t>(key.second));
-      j.value(c.value).value(static_cast<uint64_t>(c.rank)).value(static_cast<uint64_t>(c.runs));
-      j.end_array();
-    }
-    j.end_array();
-    j.end_object();
-    heat_note = "Colour: " + html_escape(in.metric) + " (greener is better). Empty cells: no run.";
-    if (multi)
-      heat_note +=
-          " Other parameters vary too: each cell shows the best-ranked of its runs "
-          "(hover for how many).";
-    chart_card(o, "heatmap",
-               ("Heat map &middot; " + html_escape(in.metric) + " over " +
-                html_escape(in.param_names[hx]) + " &times; " + html_escape(in.param_names[hy]))
-                   .c_str(),
-               {}, heat_note);
-  } else {
-    o += "<section class=\"card\"><p class=\"note\" style=\"margin:0\">No heat map: it needs two "
-         "different parameters";
-    if (!in.heat_x.empty() || !in.heat_y.empty())
-      o += " (asked for '" + html_escape(in.heat_x) + "' and '" + html_escape(in.heat_y) + "')";
-    o += ".</p></section>\n";
+// The values of parameter `p` along a heat-map axis: numeric ones in numeric order, others in
+// order of appearance.
+std::vector<std::string> heat_axis(const sweep_html_input& in, size_t p) {
+  struct axis_value {
+    std::string label;
+    double numeric;
+    size_t first_seen;
+  };
+  std::vector<axis_value> vals;
+  for (const sweep_html_input::row& row : in.rows) {
+    if (p >= row.params.size()) continue;
+    const std::string& label = row.params[p];
+    if (std::none_of(vals.begin(), vals.end(),
+                     [&](const axis_value& a) { return a.label == label; }))
+      vals.push_back(
+          {label, p < row.param_numeric.size() ? row.param_numeric[p] : std::nan(""), vals.size()});
   }
-  j.end_object();
+  const bool numeric = std::all_of(vals.begin(), vals.end(),
+                                   [](const axis_value& a) { return std::isfinite(a.numeric); });
+  if (numeric)
+    std::stable_sort(vals.begin(), vals.end(), [](const axis_value& a, const axis_value& b) {
+      return a.numeric < b.numeric;
+    });
+  std::vector<std::string> labels;
+  for (const axis_value& a : vals) labels.push_back(a.label);
+  return labels;
+}
 
-  // Ranked table.
+// The heat map of the ranking metric over parameters hx and hy: its data into `j`, its card into
+// `o`.
+void heat_map(std::string& o, json_writer& j, const sweep_html_input& in, size_t hx, size_t hy) {
+  const std::vector<std::string> xs = heat_axis(in, hx), ys = heat_axis(in, hy);
+  auto find = [](const std::vector<std::string>& v, const std::string& s) {
+    return static_cast<size_t>(std::find(v.begin(), v.end(), s) - v.begin());
+  };
+  // Cell -> (best rank, value, runs). Rows are ranked best first, so the first row that lands in
+  // a cell is its best, whichever direction the metric is better in.
+  struct cell {
+    size_t rank;
+    double value;
+    size_t runs;
+  };
+  std::map<std::pair<size_t, size_t>, cell> cells;
+  double first_value = std::nan(""), last_value = std::nan("");
+  bool multi = false;
+  for (size_t i = 0; i < in.rows.size(); ++i) {
+    const sweep_html_input::row& row = in.rows[i];
+    if (row.failed || hx >= row.params.size() || hy >= row.params.size()) continue;
+    const double v = metric_of(row, in.metric);
+    if (std::isfinite(v)) {
+      if (!std::isfinite(first_value)) first_value = v;
+      last_value = v;
+    }
+    const auto key = std::make_pair(find(xs, row.params[hx]), find(ys, row.params[hy]));
+    auto [it, inserted] = cells.try_emplace(key, cell{i + 1, v, 0});
+    if (!inserted) multi = true;
+    ++it->second.runs;
+  }
+  j.key("heat").begin_object();
+  j.key("xName").value(in.param_names[hx]);
+  j.key("yName").value(in.param_names[hy]);
+  j.key("metric").value(in.metric);
+  // The ranking tells which way is better: a best run with a lower value than the worst means
+  // lower is better (a drawdown, say), and the colours follow.
+  j.key("lowerBetter").value(std::isfinite(first_value) && first_value < last_value);
+  j.key("xs").begin_array();
+  for (const std::string& s : xs) j.value(s);
+  j.end_array();
+  j.key("ys").begin_array();
+  for (const std::string& s : ys) j.value(s);
+  j.end_array();
+  j.key("cells").begin_array();
+  for (const auto& [key, c] : cells) {
+    j.begin_array()
+        .value(static_cast<uint64_t>(key.first))
+        .value(static_cast<uint64_t>(key.second));
+    j.value(c.value).value(static_cast<uint64_t>(c.rank)).value(static_cast<uint64_t>(c.runs));
+    j.end_array();
+  }
+  j.end_array();
+  j.end_object();
+  std::string note =
+      "Colour: " + html_escape(in.metric) + " (greener is better). Empty cells: no run.";
+  if (multi)
+    note +=
+        " Other parameters vary too: each cell shows the best-ranked of its runs "
+        "(hover for how many).";
+  chart_card(o, "heatmap",
+             ("Heat map &middot; " + html_escape(in.metric) + " over " +
+              html_escape(in.param_names[hx]) + " &times; " + html_escape(in.param_names[hy]))
+                 .c_str(),
+             {}, note);
+}
+
+void ranked_table(std::string& o, const sweep_html_input& in,
+                  const std::vector<std::string>& metric_names) {
   o += "<section class=\"card\"><h2>Runs, best first</h2><div class=\"scroll\"><table "
        "class=\"data\" id=\"ranking\"><thead><tr><th>#</th>";
   for (const std::string& p : in.param_names) o += "<th class=\"t\">" + html_escape(p) + "</th>";
@@ -693,6 +700,45 @@ std::string render_sweep_html(const sweep_html_input& in) {
          "</td></tr>\n";
   }
   o += "</tbody></table></div></section>\n";
+}
+
+}  // namespace
+
+std::string render_sweep_html(const sweep_html_input& in) {
+  std::string o;
+  o.reserve(1u << 18);
+  const std::string title = in.title.empty() ? std::string("Parameter sweep") : in.title;
+  page_begin(o, "CATS " + title);
+  o += "<header class=\"top\"><h1>" + html_escape(title) + "</h1><div class=\"sub\">" +
+       std::to_string(in.rows.size()) + " runs ranked by <b>" + html_escape(in.metric) +
+       "</b></div></header>\n";
+  if (!in.notes.empty()) {
+    o += "<section class=\"card\"><dl class=\"notes\">";
+    for (const auto& [k, v] : in.notes)
+      o += "<dt>" + html_escape(k) + "</dt><dd>" + html_escape(v) + "</dd>";
+    o += "</dl></section>\n";
+  }
+  // Heat map axes: the asked parameters, or the first two.
+  auto index_of = [&](const std::string& name, size_t fallback) -> size_t {
+    if (name.empty()) return fallback;
+    for (size_t i = 0; i < in.param_names.size(); ++i)
+      if (in.param_names[i] == name) return i;
+    return in.param_names.size();
+  };
+  const size_t hx = index_of(in.heat_x, 0), hy = index_of(in.heat_y, 1);
+  json_writer j;
+  j.begin_object();
+  if (hx < in.param_names.size() && hy < in.param_names.size() && hx != hy) {
+    heat_map(o, j, in, hx, hy);
+  } else {
+    o += "<section class=\"card\"><p class=\"note\" style=\"margin:0\">No heat map: it needs two "
+         "different parameters";
+    if (!in.heat_x.empty() || !in.heat_y.empty())
+      o += " (asked for '" + html_escape(in.heat_x) + "' and '" + html_escape(in.heat_y) + "')";
+    o += ".</p></section>\n";
+  }
+  j.end_object();
+  ranked_table(o, in, metric_columns(in));
   page_end(o, "sweep-data", j.str(), html_assets::sweep_js);
   return o;
 }

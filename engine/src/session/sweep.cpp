@@ -15,80 +15,18 @@
 #include "cats/core/fixed.hpp"
 #include "cats/plugin/params.hpp"
 #include "cats/replay/replay.hpp"
-#include "cats/report/html_report.hpp"
 #include "cats/session/backtest.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
 #include "cats/util/rng.hpp"
 #include "cats/util/text.hpp"
 #include "cats/util/time.hpp"
+#include "sweep_util.hpp"
 
 namespace cats {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t b = 0;
-  for (;;) {
-    const size_t e = s.find(sep, b);
-    out.push_back(trim(s.substr(b, e == std::string_view::npos ? e : e - b)));
-    if (e == std::string_view::npos) break;
-    b = e + 1;
-  }
-  return out;
-}
-
-// A number in a range spec: an integer or a decimal (kept exact as 8-decimal fixed point).
-bool parse_number(const std::string& text, int64_t& raw, bool& integer) {
-  integer = text.find('.') == std::string::npos && text.find('e') == std::string::npos &&
-            text.find('E') == std::string::npos;
-  return parse_fixed(text, raw) == parse_error::ok;
-}
-
-std::string format_number(int64_t raw, bool integer) {
-  if (integer) return std::to_string(raw / fixed_scale);
-  std::string s = fixed_to_string(raw);
-  if (s.find('.') == std::string::npos) s += ".0";
-  return s;
-}
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string num(double v, int prec) {
-  if (!std::isfinite(v)) return "";
-  return json_writer::format_double(v, prec);
-}
-
-// The metrics written per run, in this order.
-const std::vector<std::string> table_metrics = {
-    "total_return", "cagr",          "sharpe",   "sortino", "calmar",   "max_drawdown",
-    "volatility",   "profit_factor", "win_rate", "trades",  "exposure", "avg_trade_return"};
-
-bool better(double a, double b, bool lower) {
-  // NaN (undefined) ranks last.
-  if (std::isnan(a)) return false;
-  if (std::isnan(b)) return true;
-  return lower ? a < b : a > b;
-}
-
-struct task {
-  size_t run;  // combination
-  int fold;    // -1: the whole range; k >= 0: fold k's in-sample; oos: fold k's out-of-sample
-  bool oos = false;
-};
-
-}  // namespace
+using namespace sweep_util;  // NOLINT(google-build-using-namespace): this area's own helpers
 
 const std::vector<std::string>& sweep_metrics() {
   static const std::vector<std::string> names = {
@@ -161,9 +99,15 @@ sweep_param parse_sweep_param(const std::string& spec, const run_config& base) {
   return p;
 }
 
-sweep_result run_sweep(const sweep_options& opt) {
-  sweep_result res;
-  res.metric = opt.metric;
+namespace {
+
+struct task {
+  size_t run;  // combination
+  int fold;    // -1: the whole range; k >= 0: fold k's in-sample; oos: fold k's out-of-sample
+  bool oos = false;
+};
+
+void check_options_before_config(const sweep_options& opt) {
   if (std::find(sweep_metrics().begin(), sweep_metrics().end(), opt.metric) ==
       sweep_metrics().end()) {
     std::string list;
@@ -175,16 +119,18 @@ sweep_result run_sweep(const sweep_options& opt) {
   if (opt.oos_fraction < 0 || opt.oos_fraction >= 1)
     throw config_error("--oos must be in [0, 1), got " +
                        json_writer::format_double(opt.oos_fraction));
-  const run_config base = load_config(opt.config, opt.overrides);
-  if (opt.params.empty()) throw config_error("cats sweep: give at least one --param");
-  res.params = opt.params;
-  {
-    std::unordered_set<std::string> keys;
-    for (const sweep_param& p : opt.params)
-      if (!keys.insert(p.key).second) throw config_error("--param " + p.key + ": given twice");
-  }
+}
 
-  // The grid, or a random sample of it (Floyd's algorithm: distinct indices, no full list).
+void check_options(const sweep_options& opt) {
+  if (opt.params.empty()) throw config_error("cats sweep: give at least one --param");
+  std::unordered_set<std::string> keys;
+  for (const sweep_param& p : opt.params)
+    if (!keys.insert(p.key).second) throw config_error("--param " + p.key + ": given twice");
+}
+
+// The combinations to run: the whole grid, or a random sample of it (Floyd's algorithm: distinct
+// indices, no full list), each as its values and --set overrides.
+void make_grid(const sweep_options& opt, sweep_result& res) {
   uint64_t total = 1;
   for (const sweep_param& p : opt.params) {
     if (total > std::numeric_limits<uint64_t>::max() / p.values.size())
@@ -223,11 +169,17 @@ sweep_result run_sweep(const sweep_options& opt) {
     for (size_t k = 0; k < opt.params.size(); ++k)
       run.overrides.push_back(opt.params[k].key + "=" + run.values[k]);
   }
+}
 
-  // Plugins: loaded once, shared by every run (each run makes its own instances).
+using library_map = std::map<std::string, std::shared_ptr<plugin_library>>;
+
+// The plugins, loaded once and shared by every run (each run makes its own instances). Every
+// swept value is checked once against the config and the plugins' declared parameters before
+// any run starts.
+library_map load_plugins(const sweep_options& opt, const run_config& base) {
   const fs::path plugin_dir =
       base.engine.plugin_dir.empty() ? default_plugin_dir() : base.engine.plugin_dir;
-  std::map<std::string, std::shared_ptr<plugin_library>> libraries;
+  library_map libraries;
   for (const strategy_section& s : base.strategies) {
     if (!s.enabled || libraries.count(s.plugin) != 0) continue;
     std::string why;
@@ -237,9 +189,6 @@ sweep_result run_sweep(const sweep_options& opt) {
     if (!lib) throw std::runtime_error(why);
     libraries[s.plugin] = lib;
   }
-
-  // Every value must be valid: check each one once against the config and the plugins'
-  // declared parameters before any run starts.
   for (size_t k = 0; k < opt.params.size(); ++k)
     for (const std::string& v : opt.params[k].values) {
       std::vector<std::string> o = opt.overrides;
@@ -248,31 +197,15 @@ sweep_result run_sweep(const sweep_options& opt) {
       for (const strategy_section& s : c.strategies)
         if (s.enabled) (void)build_params(s, *libraries.at(s.plugin));
     }
+  return libraries;
+}
 
-  // The data: read and decoded once.
-  const auto t_decode = std::chrono::steady_clock::now();
-  bool unreadable = false;
-  std::shared_ptr<const market_data> data;
-  try {
-    data = market_data::load(base.data, &unreadable, opt.stop);
-  } catch (const std::runtime_error& e) {
-    if (unreadable) throw config_error(e.what());
-    throw;
-  }
-  res.decode_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_decode).count();
-  res.data_events = data->events().size();
-  res.data_bytes = data->memory_bytes();
-  if (opt.stop != nullptr && opt.stop->load()) {  // interrupted while decoding: nothing ran
-    res.interrupted = true;
-    return res;
-  }
-  if (data->events().empty()) throw std::runtime_error("cats sweep: the data files hold no events");
-
-  // Walk-forward windows over [start, end) of the data (the config's start/end narrow it).
-  const market_event& first = data->events().front();
+// Walk-forward windows over [start, end) of the data (the config's start/end narrow it).
+void make_folds(const sweep_options& opt, const run_config& base, const market_data& data,
+                sweep_result& res) {
+  const market_event& first = data.events().front();
   int64_t t0 = first.type == market_event::kind::bar ? first.bar.open_time_ns : first.ts;
-  int64_t t1 = (data->last_ts() / ns_per_s + 1) * ns_per_s;  // past the last event, whole seconds
+  int64_t t1 = (data.last_ts() / ns_per_s + 1) * ns_per_s;  // past the last event, whole seconds
   if (base.backtest.start_ns) t0 = std::max(t0, *base.backtest.start_ns);
   if (base.backtest.end_ns) t1 = std::min(t1, *base.backtest.end_ns);
   const unsigned folds = opt.folds > 0 ? opt.folds : (opt.oos_fraction > 0 ? 1 : 0);
@@ -292,50 +225,96 @@ sweep_result run_sweep(const sweep_options& opt) {
     f.is_ok.resize(res.runs.size(), 0);
     res.folds.push_back(f);
   }
+}
 
-  // One task per run and window; walk-forward adds the out-of-sample runs of the winners later.
-  std::vector<task> tasks;
-  for (size_t r = 0; r < res.runs.size(); ++r) {
-    if (folds == 0) tasks.push_back({r, -1, false});
-    for (unsigned k = 0; k < folds; ++k) tasks.push_back({r, static_cast<int>(k), false});
+// Runs the tasks of a sweep on `jobs` threads over one decoded copy of the data, recording each
+// outcome in the result (and in runs.csv as it finishes).
+class sweep_runner {
+ public:
+  sweep_runner(const sweep_options& opt, sweep_result& res, library_map libraries,
+               std::shared_ptr<const market_data> data)
+      : opt_(opt),
+        res_(res),
+        libraries_(std::move(libraries)),
+        data_(std::move(data)),
+        bar_(opt.progress, "runs") {
+    jobs_ = opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+    res_.jobs = jobs_;
   }
 
-  std::ofstream runs_csv;
-  std::mutex out_mutex;
-  if (opt.out_dir) {
+  void open_runs_csv() {
+    if (!opt_.out_dir) return;
     std::error_code ec;
-    fs::create_directories(*opt.out_dir, ec);
-    if (ec) throw std::runtime_error(opt.out_dir->string() + ": cannot create: " + ec.message());
-    runs_csv.open(*opt.out_dir / "runs.csv", std::ios::trunc);
-    if (!runs_csv)
-      throw std::runtime_error((*opt.out_dir / "runs.csv").string() + ": cannot write");
+    fs::create_directories(*opt_.out_dir, ec);
+    if (ec) throw std::runtime_error(opt_.out_dir->string() + ": cannot create: " + ec.message());
+    runs_csv_.open(*opt_.out_dir / "runs.csv", std::ios::trunc);
+    if (!runs_csv_)
+      throw std::runtime_error((*opt_.out_dir / "runs.csv").string() + ": cannot write");
     std::string header = "run,window";
-    for (const sweep_param& p : opt.params) header += "," + csv_field(p.key);
+    for (const sweep_param& p : opt_.params) header += "," + csv_field(p.key);
     for (const std::string& m : table_metrics) header += "," + m;
-    runs_csv << header << ",status,error\n";
-    runs_csv.flush();
+    runs_csv_ << header << ",status,error\n";
+    runs_csv_.flush();
   }
 
-  unsigned jobs = opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
-  res.jobs = jobs;
-  std::atomic<size_t> next_task{0};
-  std::atomic<size_t> finished{0};
-  std::atomic<bool> failed_hard{false};
-  progress_bar bar(opt.progress, "runs");
+  /// One task per run and window; then, with walk-forward, each fold's in-sample winner on the
+  /// fold's out-of-sample range.
+  void run_all() {
+    const size_t folds = res_.folds.size();
+    std::vector<task> tasks;
+    for (size_t r = 0; r < res_.runs.size(); ++r) {
+      if (folds == 0) tasks.push_back({r, -1, false});
+      for (size_t k = 0; k < folds; ++k) tasks.push_back({r, static_cast<int>(k), false});
+    }
+    total_ = tasks.size() + folds;
+    const auto t_runs = std::chrono::steady_clock::now();
+    run_tasks(tasks);
+    if (!stopped() && folds > 0) run_tasks(out_of_sample_tasks());
+    bar_.finish(finished_.load());
+    res_.run_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_runs).count();
+    res_.interrupted = stopped();
+    runs_csv_.close();
+  }
 
-  auto run_one = [&](const task& t) {
-    sweep_run& run = res.runs[t.run];
-    const auto start = std::chrono::steady_clock::now();
+ private:
+  bool stopped() const { return opt_.stop != nullptr && opt_.stop->load(); }
+
+  std::vector<task> out_of_sample_tasks() {
+    const bool lower = metric_lower_is_better(opt_.metric);
+    std::vector<task> tasks;
+    for (size_t k = 0; k < res_.folds.size(); ++k) {
+      sweep_fold& f = res_.folds[k];
+      size_t best = SIZE_MAX;
+      for (size_t r = 0; r < res_.runs.size(); ++r) {
+        if (f.is_ok[r] == 0) continue;  // failed (or never ran) on this fold
+        if (best == SIZE_MAX || better(metric_value(f.is_metrics[r], opt_.metric),
+                                       metric_value(f.is_metrics[best], opt_.metric), lower))
+          best = r;
+      }
+      if (best == SIZE_MAX) continue;
+      f.best = best;
+      tasks.push_back({best, static_cast<int>(k), true});
+    }
+    return tasks;
+  }
+
+  struct outcome {
     backtest_metrics metrics;
     int64_t fees = 0;
     std::string error;
     bool ok = false;
+  };
+
+  // Runs one task's backtest; false when it was interrupted (then it is not a result).
+  bool backtest(const task& t, outcome& out) {
     try {
-      std::vector<std::string> o = opt.overrides;
+      std::vector<std::string> o = opt_.overrides;
+      const sweep_run& run = res_.runs[t.run];
       o.insert(o.end(), run.overrides.begin(), run.overrides.end());
-      run_config cfg = load_config(opt.config, o);
+      run_config cfg = load_config(opt_.config, o);
       if (t.fold >= 0) {
-        const sweep_fold& f = res.folds[static_cast<size_t>(t.fold)];
+        const sweep_fold& f = res_.folds[static_cast<size_t>(t.fold)];
         cfg.backtest.start_ns = t.oos ? f.oos_start : f.is_start;
         cfg.backtest.end_ns = t.oos ? f.oos_end : f.is_end;
       }
@@ -344,80 +323,87 @@ sweep_result run_sweep(const sweep_options& opt) {
         if (!s.enabled) continue;
         prepared_strategy p;
         p.name = s.name;
-        p.library = libraries.at(s.plugin);
+        p.library = libraries_.at(s.plugin);
         p.params = build_params(s, *p.library);
         strategies.push_back(std::move(p));
       }
       run_options ro;
-      ro.shared = data;
-      ro.stop = opt.stop;
-      backtest_outcome out = run_backtest(cfg, std::move(strategies), std::nullopt, ro);
-      if (out.exit_code == 130) return false;  // interrupted: not a result
-      metrics = out.report.metrics;
-      fees = out.report.fees_paid;
-      ok = out.exit_code == 0;
-      error = out.error;
+      ro.shared = data_;
+      ro.stop = opt_.stop;
+      backtest_outcome r = run_backtest(cfg, std::move(strategies), std::nullopt, ro);
+      if (r.exit_code == 130) return false;
+      out.metrics = r.report.metrics;
+      out.fees = r.report.fees_paid;
+      out.ok = r.exit_code == 0;
+      out.error = r.error;
     } catch (const std::exception& e) {
-      error = e.what();
+      out.error = e.what();
     }
+    return true;
+  }
+
+  bool run_one(const task& t) {
+    const auto start = std::chrono::steady_clock::now();
+    outcome out;
+    if (!backtest(t, out)) return false;
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::lock_guard<std::mutex> lock(out_mutex);
+    std::lock_guard<std::mutex> lock(out_mutex_);
+    sweep_run& run = res_.runs[t.run];
     std::string window = "all";
     if (t.fold >= 0) {
-      sweep_fold& f = res.folds[static_cast<size_t>(t.fold)];
+      sweep_fold& f = res_.folds[static_cast<size_t>(t.fold)];
       window = (t.oos ? "oos" : "is") + std::to_string(t.fold + 1);
       if (t.oos) {
-        f.oos = metrics;
-        f.oos_done = ok;
+        f.oos = out.metrics;
+        f.oos_done = out.ok;
       } else {
-        f.is_metrics[t.run] = metrics;
-        f.is_ok[t.run] = ok ? 1 : 0;
+        f.is_metrics[t.run] = out.metrics;
+        f.is_ok[t.run] = out.ok ? 1 : 0;
       }
     }
     // The run's own figures: the whole range, or the last fold's in-sample range (the most data).
-    if (!t.oos && (t.fold < 0 || static_cast<unsigned>(t.fold) + 1 == folds)) {
-      run.metrics = metrics;
-      run.fees_paid = fees;
+    if (!t.oos && (t.fold < 0 || static_cast<size_t>(t.fold) + 1 == res_.folds.size())) {
+      run.metrics = out.metrics;
+      run.fees_paid = out.fees;
       run.done = true;
-      run.failed = !ok;
-      run.error = error;
+      run.failed = !out.ok;
+      run.error = out.error;
       run.seconds = secs;
     }
-    if (runs_csv.is_open()) {
+    if (runs_csv_.is_open()) {
       std::string line = std::to_string(t.run + 1) + "," + window;
       for (const std::string& v : run.values) line += "," + csv_field(v);
-      for (const std::string& m : table_metrics) line += "," + num(metric_value(metrics, m), 6);
-      line += std::string(",") + (ok ? "ok" : "failed") + "," + csv_field(error) + "\n";
-      runs_csv << line;
-      runs_csv.flush();
+      for (const std::string& m : table_metrics) line += "," + num(metric_value(out.metrics, m), 6);
+      line += std::string(",") + (out.ok ? "ok" : "failed") + "," + csv_field(out.error) + "\n";
+      runs_csv_ << line;
+      runs_csv_.flush();
     }
     return true;
-  };
+  }
 
-  auto run_tasks = [&](const std::vector<task>& list) {
-    next_task = 0;
+  void run_tasks(const std::vector<task>& list) {
+    std::atomic<size_t> next{0};
     auto worker = [&] {
       for (;;) {
-        if (opt.stop != nullptr && opt.stop->load()) return;
-        const size_t i = next_task.fetch_add(1);
+        if (stopped()) return;
+        const size_t i = next.fetch_add(1);
         if (i >= list.size()) return;
         if (!run_one(list[i])) return;
-        ++finished;
+        ++finished_;
       }
     };
     std::vector<std::thread> threads;
-    const unsigned n = static_cast<unsigned>(std::min<size_t>(jobs, list.size()));
+    const unsigned n = static_cast<unsigned>(std::min<size_t>(jobs_, list.size()));
     for (unsigned j = 1; j < n; ++j) threads.emplace_back(worker);
-    // The calling thread works too, and draws the progress bar between its runs.
+    // The calling thread works too; another one draws the progress bar.
     std::thread progress_thread;
     std::atomic<bool> done{false};
-    if (bar.active()) {
+    if (bar_.active()) {
       progress_thread = std::thread([&] {
         while (!done.load()) {
-          bar.update(static_cast<double>(finished.load()) /
-                         static_cast<double>(tasks.size() + res.folds.size()),
-                     finished.load());
+          bar_.update(static_cast<double>(finished_.load()) / static_cast<double>(total_),
+                      finished_.load());
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       });
@@ -426,38 +412,44 @@ sweep_result run_sweep(const sweep_options& opt) {
     for (auto& th : threads) th.join();
     done = true;
     if (progress_thread.joinable()) progress_thread.join();
-  };
-
-  const auto t_runs = std::chrono::steady_clock::now();
-  run_tasks(tasks);
-  (void)failed_hard;
-  const bool interrupted = opt.stop != nullptr && opt.stop->load();
-
-  const bool lower = metric_lower_is_better(opt.metric);
-  if (!interrupted && folds > 0) {
-    // Each fold's in-sample winner is tested on the fold's out-of-sample range.
-    std::vector<task> oos_tasks;
-    for (unsigned k = 0; k < folds; ++k) {
-      sweep_fold& f = res.folds[k];
-      size_t best = SIZE_MAX;
-      for (size_t r = 0; r < res.runs.size(); ++r) {
-        if (f.is_ok[r] == 0) continue;  // failed (or never ran) on this fold
-        if (best == SIZE_MAX || better(metric_value(f.is_metrics[r], opt.metric),
-                                       metric_value(f.is_metrics[best], opt.metric), lower))
-          best = r;
-      }
-      if (best == SIZE_MAX) continue;
-      f.best = best;
-      oos_tasks.push_back({best, static_cast<int>(k), true});
-    }
-    run_tasks(oos_tasks);
   }
-  bar.finish(finished.load());
-  res.run_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_runs).count();
-  res.interrupted = opt.stop != nullptr && opt.stop->load();
 
-  // Ranking: finished runs by the metric; failed and undefined ones last, ties by grid order.
+  const sweep_options& opt_;
+  sweep_result& res_;
+  library_map libraries_;
+  std::shared_ptr<const market_data> data_;
+  unsigned jobs_ = 1;
+  size_t total_ = 0;  // tasks in all, for the progress bar
+  std::atomic<size_t> finished_{0};
+  progress_bar bar_;
+  std::mutex out_mutex_;
+  std::ofstream runs_csv_;
+};
+
+// The data, read and decoded once; null when interrupted while decoding.
+std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run_config& base,
+                                             sweep_result& res) {
+  const auto t_decode = std::chrono::steady_clock::now();
+  bool unreadable = false;
+  std::shared_ptr<const market_data> data;
+  try {
+    data = market_data::load(base.data, &unreadable, opt.stop);
+  } catch (const std::runtime_error& e) {
+    if (unreadable) throw config_error(e.what());
+    throw;
+  }
+  res.decode_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_decode).count();
+  res.data_events = data->events().size();
+  res.data_bytes = data->memory_bytes();
+  if (opt.stop != nullptr && opt.stop->load()) return nullptr;  // nothing ran
+  if (data->events().empty()) throw std::runtime_error("cats sweep: the data files hold no events");
+  return data;
+}
+
+// Finished runs by the metric; failed and undefined ones last, ties by grid order.
+void rank(const sweep_options& opt, sweep_result& res) {
+  const bool lower = metric_lower_is_better(opt.metric);
   for (size_t r = 0; r < res.runs.size(); ++r)
     if (res.runs[r].done) res.ranking.push_back(r);
   std::stable_sort(res.ranking.begin(), res.ranking.end(), [&](size_t a, size_t b) {
@@ -472,206 +464,31 @@ sweep_result run_sweep(const sweep_options& opt) {
     for (const std::string& o : res.runs[res.ranking.front()].overrides)
       res.command += " --set '" + o + "'";
   }
+}
 
-  if (opt.out_dir) {
-    runs_csv.close();
-    std::ofstream csv(*opt.out_dir / "results.csv", std::ios::trunc);
-    std::string header = "rank";
-    for (const sweep_param& p : opt.params) header += "," + csv_field(p.key);
-    for (const std::string& m : table_metrics) header += "," + m;
-    csv << header << ",final_equity,fees,status,error\n";
-    size_t rank = 0;
-    for (size_t r : res.ranking) {
-      const sweep_run& run = res.runs[r];
-      std::string line = std::to_string(++rank);
-      for (const std::string& v : run.values) line += "," + csv_field(v);
-      for (const std::string& m : table_metrics) line += "," + num(metric_value(run.metrics, m), 6);
-      line +=
-          "," + fixed_to_string(run.metrics.final_equity) + "," + fixed_to_string(run.fees_paid);
-      line += std::string(",") + (run.failed ? "failed" : "ok") + "," + csv_field(run.error);
-      csv << line << "\n";
-    }
-    csv.close();
-    if (!csv) throw std::runtime_error((*opt.out_dir / "results.csv").string() + ": write failed");
-    std::ofstream(*opt.out_dir / "results.json", std::ios::trunc) << sweep_json(res);
-    std::ofstream(*opt.out_dir / "best.txt", std::ios::trunc) << res.command << "\n";
+}  // namespace
 
-    sweep_html_input in;
-    in.title = "CATS sweep: " + opt.config.filename().string();
-    in.metric = opt.metric;
-    for (const sweep_param& p : opt.params) in.param_names.push_back(p.key);
-    for (size_t r : res.ranking) {
-      const sweep_run& run = res.runs[r];
-      sweep_html_input::row row;
-      row.params = run.values;
-      for (const std::string& v : run.values) {
-        int64_t raw = 0;
-        bool integer = false;
-        row.param_numeric.push_back(
-            parse_number(v, raw, integer) ? static_cast<double>(raw) / fixed_scale : std::nan(""));
-      }
-      for (const std::string& m : table_metrics)
-        row.metrics.emplace_back(m, metric_value(run.metrics, m));
-      row.failed = run.failed;
-      row.error = run.error;
-      in.rows.push_back(std::move(row));
-    }
-    in.notes.emplace_back("Combinations", std::to_string(res.runs.size()) + " of " +
-                                              std::to_string(res.combinations));
-    in.notes.emplace_back("Ranked by", opt.metric + (lower ? " (lower is better)" : ""));
-    in.notes.emplace_back("Data", std::to_string(res.data_events) + " events, decoded once in " +
-                                      json_writer::format_double(res.decode_seconds, 2) + " s");
-    if (!res.command.empty()) in.notes.emplace_back("Best", res.command);
-    for (size_t k = 0; k < res.folds.size(); ++k) {
-      const sweep_fold& f = res.folds[k];
-      if (!f.oos_done) continue;
-      std::string text =
-          "in-sample " + format_iso8601(f.is_start) + " .. " + format_iso8601(f.is_end) + " best: ";
-      for (size_t p = 0; p < opt.params.size(); ++p)
-        text += (p ? " " : "") + opt.params[p].key + "=" + res.runs[f.best].values[p];
-      text += "; " + opt.metric + " in-sample " +
-              num(metric_value(f.is_metrics[f.best], opt.metric), 3) + ", out-of-sample " +
-              num(metric_value(f.oos, opt.metric), 3) + " (" + format_iso8601(f.oos_start) +
-              " .. " + format_iso8601(f.oos_end) + "), return " + num(f.oos.total_return_pct, 2) +
-              " %";
-      in.notes.emplace_back("Fold " + std::to_string(k + 1), text);
-    }
-    if (res.interrupted) in.notes.emplace_back("Interrupted", "only finished runs are shown");
-    std::ofstream(*opt.out_dir / "report.html", std::ios::trunc) << render_sweep_html(in);
+sweep_result run_sweep(const sweep_options& opt) {
+  sweep_result res;
+  res.metric = opt.metric;
+  check_options_before_config(opt);
+  const run_config base = load_config(opt.config, opt.overrides);
+  check_options(opt);
+  res.params = opt.params;
+  make_grid(opt, res);
+  library_map libraries = load_plugins(opt, base);
+  std::shared_ptr<const market_data> data = load_data(opt, base, res);
+  if (!data) {
+    res.interrupted = true;
+    return res;
   }
+  make_folds(opt, base, *data, res);
+  sweep_runner runner(opt, res, std::move(libraries), std::move(data));
+  runner.open_runs_csv();
+  runner.run_all();
+  rank(opt, res);
+  if (opt.out_dir) write_sweep_files(opt, res);
   return res;
-}
-
-std::string sweep_table(const sweep_result& r, size_t rows) {
-  std::string out;
-  out += "\nCATS sweep  " + std::to_string(r.runs.size()) + " of " +
-         std::to_string(r.combinations) + " combinations, ranked by " + r.metric + "\n";
-  out += "  data decoded once: " + std::to_string(r.data_events) + " events in " +
-         json_writer::format_double(r.decode_seconds, 2) + " s; runs took " +
-         json_writer::format_double(r.run_seconds, 2) + " s on " + std::to_string(r.jobs) +
-         " jobs\n";
-  if (r.interrupted) out += "  INTERRUPTED: only the finished runs are ranked\n";
-  out += std::string(90, '-') + "\n";
-  char buf[256];
-  // Columns: rank, one per parameter (its last name component), then the metrics.
-  auto pad = [](std::string text, size_t width) {
-    if (text.size() < width) text.insert(0, width - text.size(), ' ');
-    return text;
-  };
-  std::vector<std::string> names;
-  std::vector<size_t> widths;
-  for (size_t k = 0; k < r.params.size(); ++k) {
-    names.push_back(r.params[k].key.substr(r.params[k].key.rfind('.') + 1));
-    size_t w = names.back().size();
-    for (const std::string& v : r.params[k].values) w = std::max(w, v.size());
-    widths.push_back(w);
-  }
-  std::string head = pad("rank", 5);
-  for (size_t k = 0; k < names.size(); ++k) head += "  " + pad(names[k], widths[k]);
-  std::snprintf(buf, sizeof buf, "  | %9s %8s %8s %7s %6s", "return %", "sharpe", "max dd %",
-                "trades", "win %");
-  out += head + buf + "\n";
-  size_t n = 0;
-  for (size_t i : r.ranking) {
-    if (n++ == rows) break;
-    const sweep_run& run = r.runs[i];
-    std::string line = pad(std::to_string(n), 5);
-    for (size_t k = 0; k < run.values.size(); ++k) line += "  " + pad(run.values[k], widths[k]);
-    if (run.failed) {
-      out += line + "  | failed: " + run.error + "\n";
-      continue;
-    }
-    const backtest_metrics& m = run.metrics;
-    std::snprintf(buf, sizeof buf, "  | %9.2f %8.3f %8.2f %7llu %6.1f", m.total_return_pct,
-                  m.sharpe, m.max_drawdown_pct, static_cast<unsigned long long>(m.trades),
-                  m.win_rate_pct);
-    out += line + buf + "\n";
-  }
-  if (r.ranking.size() > rows)
-    out += "  ... " + std::to_string(r.ranking.size() - rows) +
-           " more (all in results.csv / --json)\n";
-  for (size_t k = 0; k < r.folds.size(); ++k) {
-    const sweep_fold& f = r.folds[k];
-    if (!f.oos_done) continue;
-    std::string line = "walk-forward fold " + std::to_string(k + 1) + ": best in-sample";
-    for (size_t p = 0; p < r.params.size(); ++p)
-      line += " " + r.params[p].key + "=" + r.runs[f.best].values[p];
-    std::snprintf(buf, sizeof buf, "; %s in-sample %.3f, out-of-sample %.3f (return %.2f %%)",
-                  r.metric.c_str(), metric_value(f.is_metrics[f.best], r.metric),
-                  metric_value(f.oos, r.metric), f.oos.total_return_pct);
-    out += line + buf + "\n";
-  }
-  if (!r.command.empty()) out += "best: " + r.command + "\n";
-  return out;
-}
-
-std::string sweep_json(const sweep_result& r) {
-  json_writer j(2);
-  j.begin_object();
-  j.key("metric").value(r.metric);
-  j.key("combinations").value(r.combinations);
-  j.key("runs").value(static_cast<uint64_t>(r.runs.size()));
-  j.key("interrupted").value(r.interrupted);
-  j.key("jobs").value(static_cast<uint64_t>(r.jobs));
-  j.key("decode_seconds").value(r.decode_seconds, 6);
-  j.key("run_seconds").value(r.run_seconds, 6);
-  j.key("data_events").value(static_cast<uint64_t>(r.data_events));
-  j.key("best_command").value(r.command);
-  j.key("results").begin_array();
-  size_t rank = 0;
-  for (size_t i : r.ranking) {
-    const sweep_run& run = r.runs[i];
-    j.begin_object();
-    j.key("rank").value(static_cast<uint64_t>(++rank));
-    j.key("params").begin_object();
-    for (size_t k = 0; k < run.values.size(); ++k) j.key(r.params[k].key).value(run.values[k]);
-    j.end_object();
-    j.key("status").value(run.failed ? "failed" : "ok");
-    if (run.failed) j.key("error").value(run.error);
-    j.key("metrics").begin_object();
-    for (const std::string& m : table_metrics) {
-      const double v = metric_value(run.metrics, m);
-      j.key(m);
-      if (std::isfinite(v))
-        j.value(v, 6);
-      else
-        j.null();
-    }
-    j.key("final_equity").number(fixed_text(run.metrics.final_equity));
-    j.key("fees").number(fixed_text(run.fees_paid));
-    j.end_object();
-    j.end_object();
-  }
-  j.end_array();
-  j.key("walk_forward").begin_array();
-  for (const sweep_fold& f : r.folds) {
-    j.begin_object();
-    j.key("in_sample").value(format_iso8601(f.is_start) + "/" + format_iso8601(f.is_end));
-    j.key("out_of_sample").value(format_iso8601(f.oos_start) + "/" + format_iso8601(f.oos_end));
-    if (f.oos_done) {
-      j.key("best").begin_object();
-      for (size_t k = 0; k < r.params.size(); ++k)
-        j.key(r.params[k].key).value(r.runs[f.best].values[k]);
-      j.end_object();
-      const double is = metric_value(f.is_metrics[f.best], r.metric);
-      const double oos = metric_value(f.oos, r.metric);
-      j.key("in_sample_metric");
-      if (std::isfinite(is))
-        j.value(is, 6);
-      else
-        j.null();
-      j.key("out_of_sample_metric");
-      if (std::isfinite(oos))
-        j.value(oos, 6);
-      else
-        j.null();
-      j.key("out_of_sample_return_pct").value(f.oos.total_return_pct, 6);
-    }
-    j.end_object();
-  }
-  j.end_array();
-  j.end_object();
-  return j.str() + "\n";
 }
 
 }  // namespace cats

@@ -1,0 +1,186 @@
+// The live and record sections: [live], [record], [[instrument]] and [venues.<name>].
+#include <algorithm>
+
+#include "cats/core/instrument.hpp"
+#include "toml_section.hpp"
+
+namespace cats::config_detail {
+
+namespace {
+
+int64_t seconds_to_ms(const section& s, std::string_view key, double v, bool allow_zero) {
+  if (v < 0 || (!allow_zero && v == 0) || v > 1e9) s.fail(*s.get(key), key);
+  return static_cast<int64_t>(v * 1000.0 + 0.5);
+}
+
+void load_live(const toml::table& root, const std::string& fname, live_section& l) {
+  section s(root.get_as<toml::table>("live"), "[live]", live_keys, fname);
+  l.present = s.table() != nullptr;
+  if (auto v = s.string("broker")) {
+    if (*v != "paper")
+      s.fail(*s.get("broker"), "broker",
+             "only \"paper\" is available: orders are simulated against the live market");
+    l.broker = *v;
+  }
+  auto int_in = [&](std::string_view key, int64_t lo, int64_t hi, int64_t& out) {
+    const toml::node* n = s.get(key);
+    if (n == nullptr) return;
+    if (!n->is_integer() || n->as_integer()->get() < lo || n->as_integer()->get() > hi)
+      s.fail(*n, key);
+    out = n->as_integer()->get();
+  };
+  int_in("book_depth", 1, 1000, l.book_depth);
+  int_in("queue_capacity", 1024, 16777216, l.queue_capacity);
+  if (auto v = s.string("overflow")) {
+    if (*v != "drop_quotes" && *v != "block") s.fail(*s.get("overflow"), "overflow");
+    l.drop_quotes_when_full = *v == "drop_quotes";
+  }
+  if (auto v = s.number("status_interval"))
+    l.status_interval_ms = seconds_to_ms(s, "status_interval", *v, true);
+  if (auto v = s.number("duration")) l.duration_ms = seconds_to_ms(s, "duration", *v, true);
+  if (auto v = s.boolean("busy_poll")) l.busy_poll = *v;
+  int_in("spin_us", 0, 100000, l.spin_us);
+  if (auto v = s.boolean("hot_reload")) l.hot_reload = *v;
+  if (auto v = s.string("on_plugin_removed")) {
+    if (*v != "stop" && *v != "keep") s.fail(*s.get("on_plugin_removed"), "on_plugin_removed");
+    l.keep_on_remove = *v == "keep";
+  }
+}
+
+void load_record(const toml::table& root, const fs::path& base, const std::string& fname,
+                 config_purpose purpose, record_section& r) {
+  section s(root.get_as<toml::table>("record"), "[record]", record_keys, fname);
+  r.present = s.table() != nullptr;
+  if (auto v = s.string("dir")) r.dir = resolve_path(*s.get("dir"), *v, base);
+  if (auto v = s.string("prefix")) {
+    if (v->empty() || v->find_first_of("/\\") != std::string::npos)
+      s.fail(*s.get("prefix"), "prefix", "must be a non-empty file name without '/'");
+    r.prefix = *v;
+  }
+  if (auto v = s.boolean("csv")) r.csv = *v;
+  if (purpose == config_purpose::record && r.dir.empty())
+    throw config_error(s.loc() + ": [record] needs 'dir' (where the daily files go)");
+}
+
+// channels = ["trades", "quotes", ...]: what to subscribe to.
+void load_channels(const section& s, instrument_section& in) {
+  const toml::node* c = s.get("channels");
+  if (c == nullptr) return;
+  if (!c->is_array() || c->as_array()->empty()) s.fail(*c, "channels");
+  in.trades = in.quotes = false;
+  for (const toml::node& ch : *c->as_array()) {
+    const auto* str = ch.as_string();
+    const std::string v = str != nullptr ? str->get() : std::string();
+    if (v == "trades")
+      in.trades = true;
+    else if (v == "agg_trades")
+      in.agg_trades = true;
+    else if (v == "quotes")
+      in.quotes = true;
+    else if (v == "book")
+      in.book = true;
+    else if (v == "bars")
+      in.bars = true;
+    else
+      s.fail(ch, "channels");
+  }
+}
+
+instrument_section load_instrument(const section& s,
+                                   const std::vector<instrument_section>& before) {
+  instrument_section in;
+  in.where = s.loc();
+  auto symbol = s.string("symbol");
+  if (!symbol) s.missing("symbol");
+  if (!split_symbol(*symbol, "", in.venue, in.name) || in.venue.empty())
+    s.fail(*s.get("symbol"), "symbol", "expected VENUE:SYMBOL, got \"" + *symbol + "\"");
+  if (in.venue != "BINANCE" && in.venue != "OKX")
+    s.fail(*s.get("symbol"), "symbol",
+           "unknown venue '" + in.venue + "'; live data is available from BINANCE and OKX");
+  in.symbol = in.venue + ":" + in.name;
+  for (const instrument_section& other : before)
+    if (other.symbol == in.symbol) s.fail(*s.get("symbol"), "symbol", "listed twice: " + in.symbol);
+  load_channels(s, in);
+  if (auto v = s.string("bar_interval")) {
+    static const std::vector<std::string> ok = {"1m", "3m", "5m", "15m", "30m", "1h",
+                                                "2h", "4h", "6h", "12h", "1d"};
+    if (std::find(ok.begin(), ok.end(), *v) == ok.end())
+      s.fail(*s.get("bar_interval"), "bar_interval");
+    in.bar_interval = *v;
+  }
+  s.amount("tick_size", in.tick_size, false);
+  s.amount("lot_size", in.lot_size, false);
+  s.amount("min_quantity", in.min_quantity, true);
+  s.amount("min_notional", in.min_notional, true);
+  return in;
+}
+
+// [venues.<name>] of every venue an instrument uses, with the real endpoints as defaults.
+void load_venues(const toml::table& root, const fs::path& base, const std::string& fname,
+                 run_config& cfg) {
+  const toml::table* venues = root.get_as<toml::table>("venues");
+  if (venues != nullptr) {
+    for (auto&& [k, v] : *venues) {
+      if (k.str() != "binance" && k.str() != "okx")
+        throw config_error(where(v.source(), fname) + ": unknown venue [venues." +
+                           std::string(k.str()) + "]; valid: binance, okx");
+      if (!v.is_table())
+        throw config_error(where(v.source(), fname) + ": venues." + std::string(k.str()) +
+                           " must be a table");
+    }
+  }
+  for (const char* name : {"binance", "okx"}) {
+    const std::string upper = name == std::string("binance") ? "BINANCE" : "OKX";
+    bool used = false;
+    for (const auto& in : cfg.instruments) used = used || in.venue == upper;
+    if (!used) continue;
+    venue_section v;
+    v.name = name;
+    v.ws_url =
+        upper == "BINANCE" ? "wss://stream.binance.com:9443" : "wss://ws.okx.com:8443/ws/v5/public";
+    v.rest_url = upper == "BINANCE" ? "https://api.binance.com" : "https://www.okx.com";
+    section s(venues != nullptr ? venues->get_as<toml::table>(name) : nullptr,
+              std::string("[venues.") + name + "]", venue_keys, fname);
+    if (auto u = s.string("ws_url")) {
+      if (u->rfind("wss://", 0) != 0) s.fail(*s.get("ws_url"), "ws_url");
+      v.ws_url = *u;
+    }
+    if (auto u = s.string("rest_url")) {
+      if (u->rfind("https://", 0) != 0) s.fail(*s.get("rest_url"), "rest_url");
+      v.rest_url = *u;
+    }
+    while (!v.rest_url.empty() && v.rest_url.back() == '/') v.rest_url.pop_back();
+    while (!v.ws_url.empty() && v.ws_url.back() == '/' && upper == "BINANCE") v.ws_url.pop_back();
+    if (auto u = s.string("ca_file")) {
+      v.ca_file = resolve_path(*s.get("ca_file"), *u, base);
+      std::error_code ec;
+      if (!fs::is_regular_file(v.ca_file, ec))
+        s.fail(*s.get("ca_file"), "ca_file", "no such file: " + v.ca_file.string());
+    }
+    if (auto t = s.number("read_timeout"))
+      v.read_timeout_ms = seconds_to_ms(s, "read_timeout", *t, false);
+    if (auto b = s.boolean("permessage_deflate")) v.permessage_deflate = *b;
+    cfg.venues.push_back(std::move(v));
+  }
+}
+
+}  // namespace
+
+void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
+                        config_purpose purpose, run_config& cfg) {
+  if (purpose == config_purpose::backtest) return;  // a backtest ignores the live sections
+  load_live(root, fname, cfg.live);
+  load_record(root, base, fname, purpose, cfg.record);
+  const toml::array* list = root.get_as<toml::array>("instrument");
+  if (list == nullptr || list->empty())
+    throw config_error(fname +
+                       ": no [[instrument]] configured; add one with symbol = "
+                       "\"BINANCE:BTCUSDT\" and channels = [\"trades\", \"book\"]");
+  for (const toml::node& n : *list) {
+    section s(n.as_table(), "[[instrument]]", instrument_keys, fname);
+    cfg.instruments.push_back(load_instrument(s, cfg.instruments));
+  }
+  load_venues(root, base, fname, cfg);
+}
+
+}  // namespace cats::config_detail
