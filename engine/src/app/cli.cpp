@@ -1,0 +1,89 @@
+#include "cli.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cats/plugin/loader.hpp"
+#include "cats/plugin/params.hpp"
+
+namespace cats::cli {
+
+namespace fs = std::filesystem;
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "cats: %s\n", msg.c_str());
+  return exit_usage;
+}
+
+// Parses a command's options; returns an exit code when the command should not go on.
+std::optional<int> parse(const std::vector<std::string>& args, const po::options_description& desc,
+                         const po::positional_options_description* pos, po::variables_map& vm,
+                         const char* usage) {
+  try {
+    po::command_line_parser parser(args);
+    parser.options(desc);
+    if (pos != nullptr) parser.positional(*pos);
+    po::store(parser.run(), vm);
+    if (vm.count("help") != 0) {
+      std::cout << usage << "\n" << desc << "\n";
+      return exit_ok;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return usage_error(std::string(e.what()) + "\n" + usage);
+  }
+  return std::nullopt;
+}
+
+// Loads the config's enabled strategies; returns an exit code on failure.
+// `private_copies`: load each plugin from a private copy (live mode, where the file in the
+// plugin folder may be replaced by a new build while it runs).
+std::optional<int> load_strategies(const cats::run_config& cfg,
+                                   std::vector<cats::prepared_strategy>& strategies,
+                                   bool private_copies) {
+  const fs::path plugin_dir =
+      cfg.engine.plugin_dir.empty() ? cats::default_plugin_dir() : cfg.engine.plugin_dir;
+  for (const cats::strategy_section& s : cfg.strategies) {
+    if (!s.enabled) {
+      spdlog::info("strategy '{}' is disabled in the config", s.name);
+      continue;
+    }
+    std::string why;
+    const fs::path file = cats::resolve_plugin(s.plugin, plugin_dir, why);
+    if (file.empty()) return usage_error(s.where + ": strategy '" + s.name + "': " + why);
+    auto lib = private_copies
+                   ? cats::plugin_library::load_copy(file, cats::private_plugin_dir(), why)
+                   : cats::plugin_library::load(file, why);
+    if (!lib) {
+      spdlog::error("{}", why);
+      return exit_failure;
+    }
+    cats::prepared_strategy p;
+    p.name = s.name;
+    p.library = lib;
+    try {
+      p.params = cats::build_params(s, *lib);
+    } catch (const cats::config_error& e) {
+      return usage_error(e.what());
+    }
+    spdlog::info("strategy '{}': {} {} from {} ({})", s.name, lib->name(), lib->version(),
+                 file.string(), p.params.to_string());
+    strategies.push_back(std::move(p));
+  }
+  return std::nullopt;
+}
+
+std::atomic<bool> stop_requested{false};
+std::atomic<bool> reload_requested{false};
+
+extern "C" void on_stop_signal(int) {
+  stop_requested.store(true);
+}
+
+extern "C" void on_reload_signal(int) {
+  reload_requested.store(true);
+}
+
+}  // namespace cats::cli

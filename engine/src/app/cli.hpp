@@ -1,0 +1,51 @@
+// What the `cats` subcommands share: exit codes, option parsing, loading the config's strategies
+// and the signal flags.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cats/config/config.hpp"
+#include "cats/session/backtest.hpp"
+
+namespace cats::cli {
+
+namespace po = boost::program_options;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+/// Prints "cats: <msg>" on stderr; returns exit_usage.
+int usage_error(const std::string& msg);
+
+/// Parses a command's options; returns an exit code when the command should not go on (--help,
+/// or an error, already printed with `usage`).
+std::optional<int> parse(const std::vector<std::string>& args, const po::options_description& desc,
+                         const po::positional_options_description* pos, po::variables_map& vm,
+                         const char* usage);
+
+/// Loads the config's enabled strategies; returns an exit code on failure. `private_copies`: load
+/// each plugin from a private copy (live mode, where the file in the plugin folder may be replaced
+/// by a new build while it runs).
+std::optional<int> load_strategies(const run_config& cfg,
+                                   std::vector<prepared_strategy>& strategies,
+                                   bool private_copies = false);
+
+/// Set by SIGINT/SIGTERM (stop) and SIGHUP (reload) once the handlers are installed.
+extern std::atomic<bool> stop_requested;
+extern std::atomic<bool> reload_requested;
+extern "C" void on_stop_signal(int);
+extern "C" void on_reload_signal(int);
+
+int backtest_command(const std::vector<std::string>& args);
+int sweep_command(const std::vector<std::string>& args);
+int live_command(const std::vector<std::string>& args, bool record);
+int generate_command(const std::vector<std::string>& args);
+int plugins_command(const std::vector<std::string>& args);
+
+}  // namespace cats::cli

@@ -1,0 +1,71 @@
+// cats live (paper trading on live market data) and cats record (the data collector).
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+
+#include "cats/plugin/loader.hpp"
+#include "cats/session/live.hpp"
+#include "cats/util/logging.hpp"
+#include "cli.hpp"
+
+namespace cats::cli {
+
+namespace fs = std::filesystem;
+
+int live_command(const std::vector<std::string>& args, bool record) {
+  std::string config_file;
+  std::vector<std::string> overrides;
+  std::string out_dir;
+  po::options_description desc("options");
+  desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
+                                                 record
+                                                     ? "TOML config file (see config/record.toml)"
+                                                     : "TOML config file (see config/paper.toml)")(
+      "set", po::value(&overrides)->composing(),
+      "override a config key, e.g. --set live.duration=60 (repeatable)")(
+      "out,o", po::value(&out_dir), "write summary.json (with the final order books) here")(
+      "json", "print the summary as one JSON object on stdout");
+  po::variables_map vm;
+  const std::string usage = std::string("usage: cats ") + (record ? "record" : "live") +
+                            " --config FILE [--set key=value]... [--out DIR] [--json]\n"
+                            "Runs until SIGINT/SIGTERM or [live] duration; then prints a summary.";
+  if (auto rc = parse(args, desc, nullptr, vm, usage.c_str())) return *rc;
+
+  cats::run_config cfg;
+  try {
+    cfg = cats::load_config(config_file, overrides,
+                            record ? cats::config_purpose::record : cats::config_purpose::live);
+  } catch (const cats::config_error& e) {
+    return usage_error(e.what());
+  }
+  std::string err;
+  if (!cats::setup_logging(cfg.engine.log_level, cfg.engine.log_file, err)) return usage_error(err);
+  std::vector<cats::prepared_strategy> strategies;
+  if (!record) {
+    if (auto rc = load_strategies(cfg, strategies, cfg.live.hot_reload)) return *rc;
+    if (strategies.empty()) return usage_error(config_file + ": every strategy is disabled");
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_reload_signal;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  cats::live_options opt;
+  opt.record_only = record;
+  opt.json = vm.count("json") != 0;
+  if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
+  opt.stop = &stop_requested;
+  opt.reload = &reload_requested;
+  opt.overrides = overrides;
+  const int rc = cats::run_live(cfg, std::move(strategies), opt);
+  cats::remove_private_plugin_dir();
+  return rc;
+}
+
+}  // namespace cats::cli

@@ -1,0 +1,88 @@
+// cats sweep: a backtest for every combination of parameter values, in parallel.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "cats/session/sweep.hpp"
+#include "cats/util/logging.hpp"
+#include "cli.hpp"
+
+namespace cats::cli {
+
+namespace fs = std::filesystem;
+
+int sweep_command(const std::vector<std::string>& args) {
+  cats::sweep_options opt;
+  std::string config_file, out_dir;
+  std::vector<std::string> params;
+  uint64_t sample = 0;
+  po::options_description desc("options");
+  desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
+                                                 "TOML config file (see config/backtest.toml)")(
+      "param,p", po::value(&params)->composing(),
+      "a swept key and its values: strategy.fast=5:50:5 (from:to:step) or strategy.fast=5,10,20; "
+      "strategy.<param> names the only strategy, strategy.<name>.<param> one of several; any "
+      "backtest.* key works too (repeatable)")("set", po::value(&opt.overrides)->composing(),
+                                               "override a config key for every run")(
+      "jobs,j", po::value(&opt.jobs)->default_value(0), "parallel runs (0 = every core)")(
+      "metric,m", po::value(&opt.metric)->default_value("sharpe"),
+      "rank by: sharpe, sortino, calmar, total_return, cagr, max_drawdown, volatility, "
+      "profit_factor, win_rate, trades, exposure, avg_trade_return")(
+      "sample", po::value(&sample), "run a random sample of N combinations")(
+      "seed", po::value(&opt.seed)->default_value(1), "seed of --sample")(
+      "oos", po::value(&opt.oos_fraction)->default_value(0),
+      "walk-forward: keep this last fraction of the time range out of sample (e.g. 0.3)")(
+      "walk-forward", po::value(&opt.folds)->default_value(0),
+      "anchored walk-forward with N folds: the range is cut into N+1 parts; fold k picks the "
+      "best combination on parts 1..k and tests it on part k+1")(
+      "out,o", po::value(&out_dir),
+      "write runs.csv (as runs finish), results.csv, results.json, best.txt and report.html")(
+      "json", "print the ranked results as JSON on stdout");
+  po::variables_map vm;
+  if (auto rc = parse(args, desc, nullptr, vm,
+                      "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
+                      "[--jobs N] [--metric M] [--sample N] [--oos F | --walk-forward N] "
+                      "[--out DIR] [--json]"))
+    return *rc;
+  const bool json = vm.count("json") != 0;
+  opt.config = config_file;
+  if (vm.count("sample") != 0) {
+    if (sample == 0) return usage_error("--sample must be > 0");
+    opt.sample = sample;
+  }
+  if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
+  opt.progress = !json;
+  opt.stop = &stop_requested;
+  try {
+    const cats::run_config base = cats::load_config(config_file, opt.overrides);
+    std::string err;
+    // Runs log only warnings and errors: a sweep's own output is the ranking.
+    const std::string level =
+        base.engine.log_level == "info" ? std::string("warn") : base.engine.log_level;
+    if (!cats::setup_logging(level, base.engine.log_file, err)) return usage_error(err);
+    for (const std::string& p : params) opt.params.push_back(cats::parse_sweep_param(p, base));
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    const cats::sweep_result r = cats::run_sweep(opt);
+    const std::string text = json ? cats::sweep_json(r) : cats::sweep_table(r);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    if (r.interrupted) {
+      std::fprintf(stderr, "cats: sweep interrupted; %zu finished runs kept\n", r.ranking.size());
+      return 130;
+    }
+    if (!r.any_succeeded()) {
+      std::fprintf(stderr, "cats: no run of the sweep succeeded\n");
+      return exit_failure;
+    }
+    return exit_ok;
+  } catch (const cats::config_error& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return exit_failure;
+  }
+}
+
+}  // namespace cats::cli
