@@ -5,52 +5,23 @@
 #include <cstdlib>
 #include <vector>
 
+#include "cats/util/time.hpp"
+
 namespace cats {
 
 namespace {
 
-// "5ms", "1.5ms", "250us", "100ns", "2s", "0" -> ns, exactly (no floating point).
+// "5ms", "1.5ms", "250us", "100ns", "2s", "0" -> ns, exactly; at most an hour.
 bool parse_duration(std::string_view t, int64_t& out) {
-  size_t i = 0;
-  while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) ++i;
-  const std::string_view num = t.substr(0, i), unit = t.substr(i);
-  if (num.empty()) return false;
-  int64_t unit_ns = 0;
-  if (unit == "ns")
-    unit_ns = 1;
-  else if (unit == "us")
-    unit_ns = 1'000;
-  else if (unit == "ms")
-    unit_ns = 1'000'000;
-  else if (unit == "s")
-    unit_ns = 1'000'000'000;
-  else if (unit.empty() && num == "0")
-    unit_ns = 1;
-  else
-    return false;
-  const size_t dot = num.find('.');
-  const std::string_view whole = num.substr(0, dot);
-  const std::string_view frac =
-      dot == std::string_view::npos ? std::string_view{} : num.substr(dot + 1);
-  if (whole.empty() || frac.find('.') != std::string_view::npos ||
-      (dot != std::string_view::npos && frac.empty()))
-    return false;
-  int64_t w = 0;
-  const auto r = std::from_chars(whole.data(), whole.data() + whole.size(), w);
-  if (r.ec != std::errc{} || r.ptr != whole.data() + whole.size()) return false;
-  if (w > int64_t{3600} * 1'000'000'000 / unit_ns) return false;  // at most an hour
-  int64_t ns = w * unit_ns;
-  int64_t scale = unit_ns;
-  for (char c : frac) {
-    scale /= 10;
-    if (scale == 0) {
-      if (c != '0') return false;  // finer than 1 ns
-      continue;
-    }
-    ns += (c - '0') * scale;
-  }
-  out = ns;
-  return true;
+  static constexpr duration_rules latency{duration_ns | duration_us | duration_ms | duration_s,
+                                          true,
+                                          true,
+                                          false,
+                                          INT64_MAX,
+                                          int64_t{3600} * 1'000'000'000};
+  const std::optional<int64_t> ns = cats::parse_duration(t, latency);
+  if (ns) out = *ns;
+  return ns.has_value();
 }
 
 std::string format_duration_ns(int64_t ns) {

@@ -1,6 +1,9 @@
 #include "cats/core/fixed.hpp"
 
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <new>
 
 namespace cats {
 
@@ -21,39 +24,31 @@ const char* describe(parse_error e) noexcept {
 }
 
 parse_error parse_fixed(std::string_view text, int64_t& out) noexcept {
-  const char* p = text.data();
-  const char* end = p + text.size();
+  // The hot form needs 8 readable bytes after the number and a terminator that is not part of it:
+  // the text goes into a padded copy (numbers in configs are short; a longer one, trailing zeros
+  // and all, goes to the heap).
   bool neg = false;
-  if (p != end && (*p == '-' || *p == '+')) neg = (*p++ == '-');
-  uint64_t ip = 0;
-  int digits = 0;
-  for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
-    if (ip > (UINT64_MAX / 10)) return parse_error::out_of_range;
-    ip = ip * 10 + static_cast<unsigned>(*p - '0');
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
+    neg = text.front() == '-';
+    text.remove_prefix(1);
   }
-  uint64_t frac = 0;
-  int fdigits = 0;
-  if (p != end && *p == '.') {
-    ++p;
-    for (; p != end && static_cast<unsigned>(*p - '0') <= 9; ++p, ++digits) {
-      if (fdigits < 8) {
-        frac = frac * 10 + static_cast<unsigned>(*p - '0');
-        ++fdigits;
-      } else if (*p != '0') {
-        return parse_error::too_many_decimals;
-      }
-    }
+  char local[64];
+  std::unique_ptr<char[]> heap;
+  char* buf = local;
+  if (text.size() + 9 > sizeof local) {
+    heap.reset(new (std::nothrow) char[text.size() + 9]);
+    if (!heap) return parse_error::out_of_range;
+    buf = heap.get();
   }
-  if (p != end) return parse_error::invalid_character;
-  if (digits == 0) return parse_error::empty;
-  static constexpr uint64_t pow10[] = {100000000, 10000000, 1000000, 100000, 10000,
-                                       1000,      100,      10,      1};
-  frac *= pow10[fdigits];
-  constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
-  if (ip > max_int) return parse_error::out_of_range;
-  const uint64_t mag = ip * fixed_scale + frac;
-  if (mag > static_cast<uint64_t>(INT64_MAX)) return parse_error::out_of_range;
-  out = neg ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag);
+  std::memcpy(buf, text.data(), text.size());
+  std::memset(buf + text.size(), 0, 9);
+  const char* p = buf;
+  int64_t mag = 0;
+  const parse_error e = parse_fixed_prefix(p, mag);
+  if (e == parse_error::too_many_decimals) return e;
+  if (p != buf + text.size()) return parse_error::invalid_character;
+  if (e != parse_error::ok) return e;
+  out = neg ? -mag : mag;
   return parse_error::ok;
 }
 

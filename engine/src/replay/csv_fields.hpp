@@ -1,5 +1,5 @@
 // Field parsers shared by the public-data CSV readers (klines, trades, aggTrades): exact
-// fixed-point decimals and integers with SWAR steps for Binance's padded 8-decimal numbers.
+// fixed-point decimals (core's one decimal parser) and integers with SWAR steps.
 // Internal to the engine; every function here relies on the line_reader guarantees (see
 // cats/util/byte_source.hpp): the byte at a line's end is not a digit, '.' or ',', and at least
 // 8 readable bytes follow it.
@@ -29,29 +29,10 @@ enum class field_error : uint8_t {
   extra
 };
 
-inline bool is_digit(char c) {
-  return static_cast<unsigned char>(c - '0') <= 9;
-}
-
-// Eight ASCII digits at once (SWAR). Binance pads every decimal to 8 places and millisecond
-// timestamps have 13 digits, so most digits of a row go through here instead of a byte loop.
-inline uint64_t load8(const char* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-inline bool all_digits8(uint64_t v) {
-  // Every byte in '0'..'9': the high nibble is 3, and adding 6 does not carry into it.
-  return (v & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
-         ((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull;
-}
-inline uint64_t digits8_value(uint64_t v) {
-  // Little-endian: the first character is the lowest byte and the most significant digit.
-  v -= 0x3030303030303030ull;
-  v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;    // 2-digit numbers in even bytes
-  v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;  // 4-digit numbers in even 16-bit lanes
-  return (v & 0xFFFF) * 10000 + (v >> 32);
-}
+using swar::all_digits8;
+using swar::digits8_value;
+using swar::is_digit;
+using swar::load8;
 
 // The field parsers below rely on the line ending in a character that is not a digit, '.' or
 // ',' (the newline, or the sentinel the reader keeps after the data), and on at least 8 readable
@@ -78,62 +59,22 @@ inline uint64_t digits8_value(uint64_t v) {
   return field_error::none;
 }
 
-// Parses a non-negative decimal field exactly into fixed point; same contract as parse_int.
-// Values with more than 8 decimals are refused unless the extra digits are zeros.
+// Parses a non-negative decimal field exactly into fixed point (core's parse_fixed_prefix, the
+// one decimal parser); same contract as parse_int.
 [[gnu::always_inline]] inline field_error parse_decimal(const char*& p, const char* end,
                                                         int64_t& out) {
   if (p >= end) return field_error::missing;
-  const char* s = p;
-  uint64_t ip = 0;
-  // The integer part, up to 8 digits in one step: find the first non-digit of the next 8 bytes,
-  // move the digits to the top of the word, pad the bottom with '0' and convert.
-  const uint64_t chunk = load8(p);
-  const uint64_t not_digit =
-      ((chunk & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
-      (((chunk + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull);
-  const int n = not_digit == 0 ? 8 : __builtin_ctzll(not_digit) / 8;
-  if (n == 8) {
-    ip = digits8_value(chunk);
-    p += 8;
-    while (is_digit(*p)) {
-      ip = ip * 10 + static_cast<unsigned>(*p - '0');
-      ++p;
-    }
-  } else if (n > 0) {
-    const int shift = 8 * (8 - n);
-    ip = digits8_value((chunk << shift) | (0x3030303030303030ull >> (64 - shift)));
-    p += n;
-  }
-  const long int_digits = p - s;
-  uint64_t frac = 0;
-  int fd = 0;
-  if (*p == '.') {
-    ++p;
-    if (const uint64_t chunk = load8(p); all_digits8(chunk)) {
-      frac = digits8_value(chunk);
-      fd = 8;
-      p += 8;
-    } else {
-      while (fd < 8 && is_digit(*p)) {
-        frac = frac * 10 + static_cast<unsigned>(*p - '0');
-        ++fd;
-        ++p;
-      }
-    }
-    while (is_digit(*p)) {
-      if (*p != '0') return field_error::too_many_decimals;
-      ++p;
-    }
-    if (int_digits == 0 && fd == 0) return p >= end ? field_error::missing : field_error::bad_char;
-  }
-  if (*p != ',') return p >= end ? field_error::missing : field_error::bad_char;
-  if (int_digits == 0 && fd == 0) return field_error::empty;
-  if (int_digits > 11 || ip > static_cast<uint64_t>(INT64_MAX) / fixed_scale - 1)
-    return field_error::range;
-  static constexpr uint64_t scale_for[9] = {100000000, 10000000, 1000000, 100000, 10000,
-                                            1000,      100,      10,      1};
+  const char* const s = p;
+  const parse_error e = parse_fixed_prefix(p, out);
+  if (e == parse_error::too_many_decimals) [[unlikely]]
+    return field_error::too_many_decimals;
+  if (*p != ',') [[unlikely]]
+    return p >= end ? field_error::missing : field_error::bad_char;
+  if (e != parse_error::ok) [[unlikely]]  // "." is not an empty field but not a number either
+    return e == parse_error::out_of_range ? field_error::range
+           : p == s                       ? field_error::empty
+                                          : field_error::bad_char;
   ++p;
-  out = static_cast<int64_t>(ip * fixed_scale + frac * scale_for[fd]);
   return field_error::none;
 }
 

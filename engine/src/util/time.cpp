@@ -121,36 +121,64 @@ std::optional<int64_t> parse_iso8601(std::string_view s) noexcept {
   return days * ns_per_day + (int64_t{h} * 3600 + int64_t{mi} * 60 + se) * ns_per_s;
 }
 
+std::optional<int64_t> parse_duration(std::string_view text, const duration_rules& rules) noexcept {
+  size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  const std::string_view num = text.substr(0, i), unit = text.substr(i);
+  if (num.empty()) return std::nullopt;
+  if (unit.empty()) {
+    if (rules.bare_zero && num == "0") return 0;
+    return std::nullopt;
+  }
+  struct unit_info {
+    std::string_view name;
+    unsigned bit;
+    int64_t ns;
+  };
+  static constexpr unit_info units[] = {
+      {"ns", duration_ns, 1},           {"us", duration_us, 1'000},
+      {"ms", duration_ms, ns_per_ms},   {"s", duration_s, ns_per_s},
+      {"m", duration_m, 60 * ns_per_s}, {"h", duration_h, 3600 * ns_per_s},
+      {"d", duration_d, ns_per_day},    {"w", duration_w, 7 * ns_per_day}};
+  int64_t unit_ns = 0;
+  for (const unit_info& u : units)
+    if (unit == u.name && (rules.units & u.bit) != 0) unit_ns = u.ns;
+  if (unit_ns == 0) return std::nullopt;
+  const size_t dot = num.find('.');
+  const std::string_view whole = num.substr(0, dot);
+  const std::string_view frac =
+      dot == std::string_view::npos ? std::string_view{} : num.substr(dot + 1);
+  if (whole.empty() || frac.find('.') != std::string_view::npos) return std::nullopt;
+  if (dot != std::string_view::npos && (frac.empty() || !rules.fractions)) return std::nullopt;
+  int64_t count = 0;
+  for (char c : whole) {
+    count = count * 10 + (c - '0');
+    if (count > rules.max_count || count > INT64_MAX / unit_ns) return std::nullopt;
+  }
+  int64_t ns = count * unit_ns;
+  int64_t scale = unit_ns;
+  for (char c : frac) {  // exact: no floating point
+    scale /= 10;
+    if (scale == 0) {
+      if (c != '0') return std::nullopt;  // finer than 1 ns
+      continue;
+    }
+    ns += (c - '0') * scale;
+  }
+  if (ns > rules.max_ns || (rules.positive && ns <= 0)) return std::nullopt;
+  return ns;
+}
+
 std::optional<int64_t> parse_interval(std::string_view text) noexcept {
-  if (text.size() < 2) return std::nullopt;
-  int64_t unit = 0;
-  switch (text.back()) {
-    case 's':
-      unit = ns_per_s;
-      break;
-    case 'm':
-      unit = 60 * ns_per_s;
-      break;
-    case 'h':
-      unit = 3600 * ns_per_s;
-      break;
-    case 'd':
-      unit = ns_per_day;
-      break;
-    case 'w':
-      unit = 7 * ns_per_day;
-      break;
-    default:
-      return std::nullopt;
-  }
-  int64_t n = 0;
-  for (char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9' || n > 1'000'000) return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  // At most 10^7 units and ten years: no overflow, and nothing longer makes a bar.
-  if (n <= 0 || n > 10'000'000 || n > 3653 * ns_per_day / unit) return std::nullopt;
-  return n * unit;
+  // At most 10^7 units and ten years: nothing longer makes a bar.
+  static constexpr duration_rules bar_intervals{
+      duration_s | duration_m | duration_h | duration_d | duration_w,
+      false,
+      false,
+      true,
+      10'000'000,
+      3653 * ns_per_day};
+  return parse_duration(text, bar_intervals);
 }
 
 std::string format_interval(int64_t ns) {

@@ -10,7 +10,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -38,76 +37,18 @@ template <size_t N>
 
 // ---- numbers ------------------------------------------------------------------------------------
 
-inline bool is_digit(char c) noexcept {
-  return static_cast<unsigned char>(c - '0') <= 9;
-}
-
-/// True when all 8 bytes of `v` (read from memory, little-endian) are ASCII digits.
-inline bool eight_digits(uint64_t v) noexcept {
-  return ((v & 0xF0F0F0F0F0F0F0F0ull) |
-          (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) == 0x3333333333333333ull;
-}
-
-/// The value of 8 ASCII digits loaded little-endian (the SWAR trick simdjson uses for numbers).
-inline uint32_t parse_eight_digits(uint64_t v) noexcept {
-  v -= 0x3030303030303030ull;
-  v = (v * 10) + (v >> 8);
-  v = (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
-       (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >>
-      32;
-  return static_cast<uint32_t>(v);
-}
+using swar::is_digit;
 
 /// Parses the content of a JSON string holding a non-negative decimal ("61837.63000000", "30236",
-/// "0.5") into fixed-point. `p` points just past the opening quote; the number must run up to the
-/// closing quote. Same rules as cats::parse_fixed (digits beyond the 8th decimal must be zeros, at
-/// most 92233720368.54775807) except that a sign is refused: venues never send one for prices or
-/// quantities, so a sign means a broken message. Reads at most 8 bytes past the closing quote,
-/// which simdjson's padding guarantees are readable.
+/// "0.5") into fixed-point with core's one decimal parser (parse_fixed_prefix). `p` points just
+/// past the opening quote; the number must run up to the closing quote. A sign is refused: venues
+/// never send one for prices or quantities, so a sign means a broken message. Reads at most 8
+/// bytes past the closing quote, which simdjson's padding guarantees are readable.
 inline parse_error parse_decimal(const char* p, int64_t& out) noexcept {
-  const char* const start = p;
-  while (*p == '0') ++p;  // leading zeros carry nothing and must not count towards the limit
-  const char* const significant = p;
-  uint64_t ip = 0;
-  while (is_digit(*p)) ip = ip * 10 + static_cast<unsigned>(*p++ - '0');
-  const auto int_digits = p - significant;
-  bool any_digit = p != start;
-  uint64_t frac = 0;
-  if (*p == '.') {
-    ++p;
-    uint64_t chunk;
-    std::memcpy(&chunk, p, sizeof chunk);
-    if (std::endian::native == std::endian::little && eight_digits(chunk)) {
-      // Binance always sends exactly 8 decimals: one SWAR step instead of 8 multiply-adds.
-      frac = parse_eight_digits(chunk);
-      p += 8;
-      any_digit = true;
-      while (*p == '0') ++p;
-      if (is_digit(*p)) return parse_error::too_many_decimals;
-    } else {
-      static constexpr uint64_t scale_of[] = {100000000, 10000000, 1000000, 100000, 10000,
-                                              1000,      100,      10,      1};
-      int n = 0;
-      for (; is_digit(*p); ++p) {
-        if (n < 8) {
-          frac = frac * 10 + static_cast<unsigned>(*p - '0');
-          ++n;
-        } else if (*p != '0') {
-          return parse_error::too_many_decimals;
-        }
-      }
-      any_digit = any_digit || n > 0;
-      frac *= scale_of[n];
-    }
-  }
+  const parse_error e = parse_fixed_prefix(p, out);
+  if (e == parse_error::too_many_decimals) return e;
   if (*p != '"') return parse_error::invalid_character;
-  if (!any_digit) return parse_error::empty;
-  constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
-  if (int_digits > 11 || ip > max_int) return parse_error::out_of_range;
-  const uint64_t mag = ip * fixed_scale + frac;
-  if (mag > static_cast<uint64_t>(INT64_MAX)) return parse_error::out_of_range;
-  out = static_cast<int64_t>(mag);
-  return parse_error::ok;
+  return e;
 }
 
 /// Parses the content of a JSON string made only of digits ("338476307", "1652459224956") into

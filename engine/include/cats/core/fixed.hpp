@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,97 @@ enum class parse_error : uint8_t {
 /// Human text for a parse_error ("more than 8 decimal places", ...).
 const char* describe(parse_error e) noexcept;
 
-/// Parses a decimal string ("46216.93000000", "-0.5", "42066.0", "1e-3" is refused) exactly into
-/// fixed-point. Trailing zeros beyond 8 decimals are accepted; anything else there is refused.
+/// THE exact-decimal parser: a decimal string ("46216.93000000", "-0.5", "42066.0"; "1e-3" is
+/// refused) into fixed-point. Leading zeros are free; digits beyond the 8th decimal must be zeros;
+/// at most 92233720368.54775807. Config values, sweep ranges and anything else that is text of
+/// its own use this; the readers of padded buffers use its hot form, parse_fixed_prefix().
 parse_error parse_fixed(std::string_view text, int64_t& out) noexcept;
+
+// ---- the hot form -------------------------------------------------------------------------------
+
+/// Eight ASCII digits at a time (SWAR). Binance pads every decimal to 8 places and millisecond
+/// timestamps have 13 digits, so most digits of a CSV row or a venue message go through here
+/// instead of a byte loop.
+namespace swar {
+inline uint64_t load8(const char* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+/// Every byte of `v` (loaded little-endian) in '0'..'9': the high nibble is 3, and adding 6 does
+/// not carry into it.
+inline bool all_digits8(uint64_t v) noexcept {
+  return (v & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
+         ((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull;
+}
+/// The value of 8 digits; the first character is the lowest byte and the most significant digit.
+inline uint64_t digits8_value(uint64_t v) noexcept {
+  v -= 0x3030303030303030ull;
+  v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;    // 2-digit numbers in even bytes
+  v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;  // 4-digit numbers in even 16-bit lanes
+  return (v & 0xFFFF) * 10000 + (v >> 32);
+}
+inline bool is_digit(char c) noexcept {
+  return static_cast<unsigned char>(c - '0') <= 9;
+}
+}  // namespace swar
+
+/// parse_fixed()'s rules, for a non-negative decimal inside a buffer the caller owns: parses from
+/// `p` up to the first byte that is neither a digit nor '.', and leaves `p` there, for the caller
+/// to check its terminator (',' in a CSV row, '"' in JSON) before it trusts `empty` or
+/// `out_of_range`. Returns ok, empty (no digit), too_many_decimals (at once, whatever follows) or
+/// out_of_range; never invalid_character. Reads up to 8 bytes past the terminator, which must be
+/// readable (the CSV line reader's and simdjson's padding).
+[[gnu::always_inline]] inline parse_error parse_fixed_prefix(const char*& p,
+                                                             int64_t& out) noexcept {
+  using namespace swar;
+  const char* const start = p;
+  while (*p == '0') ++p;  // leading zeros carry nothing and must not count towards the limit
+  const char* const significant = p;
+  // The integer part, up to 8 digits in one step: find the first non-digit of the next 8 bytes,
+  // move the digits to the top of the word, pad the bottom with '0' and convert.
+  uint64_t ip = 0;
+  const uint64_t chunk = load8(p);
+  const uint64_t not_digit =
+      ((chunk & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
+      (((chunk + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull);
+  const int n = not_digit == 0 ? 8 : __builtin_ctzll(not_digit) / 8;
+  if (n == 8) {
+    ip = digits8_value(chunk);
+    p += 8;
+    while (is_digit(*p)) ip = ip * 10 + static_cast<unsigned>(*p++ - '0');
+  } else if (n > 0) {
+    const int shift = 8 * (8 - n);
+    ip = digits8_value((chunk << shift) | (0x3030303030303030ull >> (64 - shift)));
+    p += n;
+  }
+  const long int_digits = p - significant;
+  const bool int_part = p != start;
+  uint64_t frac = 0;
+  int fd = 0;
+  if (*p == '.') {
+    ++p;
+    if (const uint64_t f = load8(p); all_digits8(f)) {
+      frac = digits8_value(f);
+      fd = 8;
+      p += 8;
+    } else {
+      for (; fd < 8 && is_digit(*p); ++fd, ++p) frac = frac * 10 + static_cast<unsigned>(*p - '0');
+    }
+    for (; is_digit(*p); ++p)
+      if (*p != '0') return parse_error::too_many_decimals;
+  }
+  if (!int_part && fd == 0) return parse_error::empty;
+  // 11 integer digits at most: ip stays far from overflowing, and ip * 10^8 fits in 64 bits.
+  constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
+  if (int_digits > 11 || ip > max_int) return parse_error::out_of_range;
+  static constexpr uint64_t scale_for[9] = {100000000, 10000000, 1000000, 100000, 10000,
+                                            1000,      100,      10,      1};
+  const uint64_t mag = ip * fixed_scale + frac * scale_for[fd];
+  if (mag > static_cast<uint64_t>(INT64_MAX)) return parse_error::out_of_range;
+  out = static_cast<int64_t>(mag);
+  return parse_error::ok;
+}
 
 enum class rounding : uint8_t { down, up, toward_zero, nearest };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,8 +33,31 @@ std::optional<int64_t> parse_iso8601(std::string_view text) noexcept;
 
 /// "1m", "15m", "1h", "4h", "1d" for whole-unit intervals, else "N s".
 std::string format_interval(int64_t interval_ns);
-/// Parses a bar interval: a positive whole number and a unit, s, m, h, d or w ("1m", "15m",
-/// "4h", "1d"). Returns nothing for anything else.
+/// The units a duration may be written in (a bit set).
+enum duration_unit : unsigned {
+  duration_ns = 1,
+  duration_us = 2,
+  duration_ms = 4,
+  duration_s = 8,
+  duration_m = 16,  ///< minutes
+  duration_h = 32,
+  duration_d = 64,
+  duration_w = 128,
+};
+/// What a caller accepts of a duration.
+struct duration_rules {
+  unsigned units = 0;             ///< duration_unit bits
+  bool fractions = false;         ///< "1.5ms"
+  bool bare_zero = false;         ///< "0" without a unit
+  bool positive = false;          ///< refuse 0
+  int64_t max_count = INT64_MAX;  ///< largest whole number of units
+  int64_t max_ns = INT64_MAX;
+};
+/// THE duration parser: "<number><unit>" (digits, with a fraction where allowed: "1.5ms") into ns
+/// exactly, with no floating point and nothing finer than 1 ns. Nothing for anything else.
+std::optional<int64_t> parse_duration(std::string_view text, const duration_rules& rules) noexcept;
+/// A bar interval: a positive whole number and a unit, s, m, h, d or w ("1m", "15m", "4h", "1d"),
+/// at most 10^7 units and ten years.
 std::optional<int64_t> parse_interval(std::string_view text) noexcept;
 /// "3d 04:05:06" style duration.
 std::string format_duration(int64_t ns);
