@@ -21,7 +21,8 @@ TEST(SdkInstall, TemplateBuildsOutOfTreeAndRuns) {
       {CATS_CMAKE, "--install", CATS_BUILD_DIR, "--prefix", prefix.string(), "--component", "sdk"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* f :
-       {"include/cats/sdk.h", "include/cats/strategy.hpp", "lib/cmake/CatsSdk/CatsSdkConfig.cmake",
+       {"include/cats/sdk.h", "include/cats/strategy.hpp", "include/cats/detail/glue.hpp",
+        "lib/cmake/CatsSdk/CatsSdkConfig.cmake",
         "lib/cmake/CatsSdk/CatsSdkConfigVersion.cmake", "lib/cmake/CatsSdk/CatsSdkFunctions.cmake",
         "share/cats/template/CMakeLists.txt"})
     EXPECT_TRUE(fs::exists(prefix / f)) << f;

@@ -75,6 +75,47 @@ TEST(StrategyWrapper, UnknownEventTypesAreIgnored) {
   EXPECT_EQ(w.d->on_event(w.s, &e), CATS_OK);
 }
 
+class needs_1_1 final : public cats::strategy {
+ public:
+  static constexpr uint32_t abi_minor = 1;
+  needs_1_1(cats::context& c, const cats::params&) : strategy(c) {}
+};
+
+TEST(StrategyWrapper, AStrategyStatesTheOldestMinorItNeeds) {
+  EXPECT_EQ(cats::detail::entry<needs_1_1>("old", "1.0", "")->abi_minor, 1u);
+  EXPECT_EQ(cats::detail::entry<thrower>("thrower", "1.0", "")->abi_minor,
+            static_cast<uint32_t>(CATS_ABI_MINOR));
+}
+
+// A strategy that states minor 1 runs on a 1.1 host, whose table ends before amend_order: the
+// 1.2 calls are refused with a reason instead of calling through a pointer that is not there.
+TEST(StrategyWrapper, OnAHostOlderThan12AmendAndStopsAreRefusedWithAReason) {
+  cats_host_api_t old = host_api();
+  old.struct_size = offsetof(cats_host_api_t, amend_order);  // the 1.1 table
+  old.abi_minor = 1;
+  old.amend_order = nullptr;
+  instrument_registry instruments;
+  portfolio account(100 * fixed_scale, "USDT");
+  engine eng(instruments, account);
+  cats_host_t host;
+  host.engine = &eng;
+  cats::context ctx(&old, &host);
+  EXPECT_FALSE(ctx.amend(1, cats::fixed::from_double(2.0)));
+  EXPECT_EQ(ctx.last_error(), "amend_order is not available: this host is older than ABI 1.2");
+  try {
+    ctx.buy_stop(1, cats::fixed::from_double(1.0), cats::fixed::from_double(10.0));
+    ADD_FAILURE() << "a stop order on a 1.1 host must throw";
+  } catch (const cats::error& e) {
+    EXPECT_EQ(e.status(), CATS_E_UNSUPPORTED);
+    EXPECT_NE(std::string(e.what()).find("need a host with ABI 1.2; this host is 1.1"),
+              std::string::npos)
+        << e.what();
+  }
+  // The next host call's outcome replaces the SDK's message.
+  EXPECT_FALSE(ctx.cancel(77));
+  EXPECT_NE(ctx.last_error(), "amend_order is not available: this host is older than ABI 1.2");
+}
+
 TEST(StrategyWrapper, DescriptorIsComplete) {
   const auto* d = cats::detail::entry<thrower>("thrower", "1.0", "throws");
   EXPECT_EQ(d->struct_size, sizeof(cats_strategy_descriptor_t));

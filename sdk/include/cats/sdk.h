@@ -189,7 +189,10 @@ typedef struct cats_event_t {
   uint32_t instrument_id; /**< cats_instrument_t.instrument_id; 0 for timers */
   uint32_t flags;         /**< CATS_EVENT_FLAG_* */
   int64_t exchange_ts_ns; /**< venue timestamp, ns since the Unix epoch (UTC) */
-  int64_t local_ts_ns;    /**< receive time in live mode; equal to exchange_ts_ns in replay */
+  /** When the engine received the event: in live mode, and in the replay of a recording (which
+   *  keeps the receive times it recorded), the local clock; in the replay of venue files (klines,
+   *  trades), which carry no receive time, equal to exchange_ts_ns. */
+  int64_t local_ts_ns;
 } cats_event_t;
 
 /** A trade printed on the venue. */
@@ -480,8 +483,11 @@ typedef struct cats_state_sink_t {
 typedef struct cats_strategy_descriptor_t {
   uint32_t struct_size; /**< sizeof(cats_strategy_descriptor_t) as the plugin was compiled */
   uint32_t abi_major;   /**< CATS_ABI_MAJOR the plugin was built with */
-  uint32_t abi_minor;   /**< the lowest host minor the plugin needs */
-  uint32_t flags;       /**< reserved, 0 */
+  /** The lowest host minor the plugin needs; it also tells the host what the plugin knows: a
+   *  plugin that states 0 is never sent book events (1.1). strategy.hpp states CATS_ABI_MINOR
+   *  unless the strategy class declares `static constexpr uint32_t abi_minor = N;`. */
+  uint32_t abi_minor;
+  uint32_t flags; /**< reserved, 0 */
 
   cats_str_t name;        /**< required; strategy kind, e.g. "ma_crossover" */
   cats_str_t version;     /**< required; the strategy's own version, e.g. "1.2.0" */
@@ -496,6 +502,13 @@ typedef struct cats_strategy_descriptor_t {
    * Required. Creates an instance. `api` and `host` stay valid until destroy(). `params` is
    * borrowed for this call. On failure returns an error and writes a NUL-terminated message of at
    * most `error_capacity` bytes (including the NUL) into `error`, which the host owns.
+   *
+   * Threading: at start-up create() runs on the engine thread. For a hot reload it runs on the
+   * host's loader thread while the engine thread keeps running the old instance: then only log,
+   * now_ns (the wall clock), find_instrument and get_instrument work, and the calls that touch
+   * orders, positions, the account or timers return CATS_E_UNSUPPORTED (make them from on_start,
+   * which runs on the engine thread). Two instances of one plugin may be created on different
+   * threads: create() must not touch mutable globals without a lock of its own.
    */
   cats_status_t (*create)(const cats_host_api_t* api, cats_host_t* host,
                           const cats_params_t* params, cats_strategy_t** out_instance, char* error,
@@ -530,6 +543,14 @@ typedef struct cats_strategy_descriptor_t {
  */
 typedef const cats_strategy_descriptor_t* (*cats_strategy_entry_fn)(uint32_t host_abi_major,
                                                                     uint32_t host_abi_minor);
+
+/**
+ * The entry point's prototype, so that the compiler checks a plugin's definition against it
+ * (CATS_EXPORT_STRATEGY in strategy.hpp writes the definition for C++ strategies). Called once
+ * per load, on the loading thread, before anything else in the plugin.
+ */
+CATS_EXPORT const cats_strategy_descriptor_t* cats_strategy_entry(uint32_t host_abi_major,
+                                                                  uint32_t host_abi_minor);
 
 /* ---------------------------------------------------------------------------------------------
  * Layout checks (LP64). A failure here means the ABI changed by accident.

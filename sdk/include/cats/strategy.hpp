@@ -16,6 +16,15 @@
 //     void on_bar(const cats::bar& b) override { ... }
 //   };
 //   CATS_EXPORT_STRATEGY(my_strategy, "my_strategy", "1.0.0", "what it does")
+//
+// The plugin states the ABI minor version of this SDK, so it loads into hosts of this version or
+// newer. To load into older hosts too, a strategy states the oldest minor it needs:
+//
+//     static constexpr uint32_t abi_minor = 1;  // books (1.1); no amend or stops (1.2)
+//
+// The host then treats it as a plugin of that version (a plugin of minor 0 is never sent book
+// events), and the calls an older host lacks fail cleanly: amend() returns false and
+// last_error() says why; a stop or post-only submit() throws cats::error(CATS_E_UNSUPPORTED).
 #ifndef CATS_STRATEGY_HPP
 #define CATS_STRATEGY_HPP
 
@@ -423,11 +432,13 @@ class params {
 class context {
  public:
   context(const cats_host_api_t* api, cats_host_t* host) noexcept : api_(api), host_(host) {}
+  /// The host's ABI version, from its API table.
+  uint32_t host_abi_minor() const noexcept { return api_->abi_minor; }
 
-  int64_t now_ns() const noexcept { return api_->now_ns(host_); }
+  int64_t now_ns() const noexcept { return call()->now_ns(host_); }
 
   void log(cats_log_level level, std::string_view message) const noexcept {
-    api_->log(host_, level, to_cats_str(message));
+    call()->log(host_, level, to_cats_str(message));
   }
   /// Logs its arguments concatenated with operator<< (fixed values print exactly).
   template <class... Args>
@@ -451,24 +462,32 @@ class context {
   instrument find_instrument(std::string_view symbol) const {
     cats_instrument_t out{};
     out.struct_size = sizeof out;
-    check(api_->find_instrument(host_, to_cats_str(symbol), &out), "find_instrument");
+    check(call()->find_instrument(host_, to_cats_str(symbol), &out), "find_instrument");
     return convert(out);
   }
   std::optional<instrument> try_find_instrument(std::string_view symbol) const {
     cats_instrument_t out{};
     out.struct_size = sizeof out;
-    if (api_->find_instrument(host_, to_cats_str(symbol), &out) != CATS_OK) return std::nullopt;
+    if (call()->find_instrument(host_, to_cats_str(symbol), &out) != CATS_OK) return std::nullopt;
     return convert(out);
   }
   instrument get_instrument(uint32_t instrument_id) const {
     cats_instrument_t out{};
     out.struct_size = sizeof out;
-    check(api_->get_instrument(host_, instrument_id, &out), "get_instrument");
+    check(call()->get_instrument(host_, instrument_id, &out), "get_instrument");
     return convert(out);
   }
 
-  /// Submits an order and returns its id; throws cats::error if the host refuses it outright.
+  /// Submits an order and returns its id; throws cats::error if the host refuses it outright
+  /// (CATS_E_UNSUPPORTED for a stop or post-only order on a host older than ABI 1.2, which would
+  /// not understand it).
   uint64_t submit(const order_request& r) const {
+    if ((r.type == CATS_ORDER_STOP_MARKET || r.time_in_force == CATS_TIF_POST_ONLY) &&
+        api_->abi_minor < 2)
+      throw cats::error(
+          "stop-market and post-only orders need a host with ABI 1.2; this host is 1." +
+              std::to_string(api_->abi_minor),
+          CATS_E_UNSUPPORTED);
     cats_order_request_t req{};
     req.struct_size = sizeof req;
     req.instrument_id = r.instrument_id;
@@ -480,7 +499,7 @@ class context {
     req.client_tag = r.client_tag;
     req.stop_price = r.stop_price.raw();
     uint64_t id = 0;
-    check(api_->submit_order(host_, &req, &id), "submit_order");
+    check(call()->submit_order(host_, &req, &id), "submit_order");
     return id;
   }
   uint64_t buy_market(uint32_t instrument_id, fixed quantity, uint64_t client_tag = 0) const {
@@ -533,21 +552,29 @@ class context {
   /// finished order, quantity not above the filled part, a host older than 1.2); last_error()
   /// says why. The outcome arrives as an order update.
   bool amend(uint64_t order_id, fixed quantity, fixed price = {}) const noexcept {
-    if (!CATS_HAS_FIELD(api_, cats_host_api_t, amend_order) || api_->amend_order == nullptr)
+    // A strategy that states a minor below 2 (`abi_minor`) loads into older hosts: there the
+    // call does not exist, and the answer is a refusal that says so, not a crash.
+    if (!CATS_HAS_FIELD(api_, cats_host_api_t, amend_order) || api_->amend_order == nullptr) {
+      local_error_ = "amend_order is not available: this host is older than ABI 1.2";
       return false;
-    return api_->amend_order(host_, order_id, quantity.raw(), price.raw()) == CATS_OK;
+    }
+    return call()->amend_order(host_, order_id, quantity.raw(), price.raw()) == CATS_OK;
   }
-  /// The host's message for the last call of this instance that failed.
-  std::string_view last_error() const noexcept { return to_string_view(api_->last_error(host_)); }
+  /// Why the last call of this instance that failed did: the host's message, or the SDK's when
+  /// the host lacks the call.
+  std::string_view last_error() const noexcept {
+    if (local_error_ != nullptr) return local_error_;
+    return to_string_view(api_->last_error(host_));
+  }
   /// Requests cancellation; returns false if the order is unknown or already finished.
   bool cancel(uint64_t order_id) const noexcept {
-    return api_->cancel_order(host_, order_id) == CATS_OK;
+    return call()->cancel_order(host_, order_id) == CATS_OK;
   }
 
   cats::position position(uint32_t instrument_id) const {
     cats_position_t p{};
     p.struct_size = sizeof p;
-    check(api_->get_position(host_, instrument_id, &p), "get_position");
+    check(call()->get_position(host_, instrument_id, &p), "get_position");
     cats::position out;
     out.instrument_id = p.instrument_id;
     out.quantity = fixed::from_raw(p.quantity);
@@ -560,18 +587,18 @@ class context {
   cats::account account() const {
     cats_account_t a{};
     a.struct_size = sizeof a;
-    check(api_->get_account(host_, &a), "get_account");
+    check(call()->get_account(host_, &a), "get_account");
     return {fixed::from_raw(a.cash), fixed::from_raw(a.equity), fixed::from_raw(a.fees_paid),
             std::string(to_string_view(a.currency))};
   }
 
   uint64_t set_timer(int64_t fire_at_ns, uint64_t user_data = 0) const {
     uint64_t id = 0;
-    check(api_->set_timer(host_, fire_at_ns, user_data, &id), "set_timer");
+    check(call()->set_timer(host_, fire_at_ns, user_data, &id), "set_timer");
     return id;
   }
   bool cancel_timer(uint64_t timer_id) const noexcept {
-    return api_->cancel_timer(host_, timer_id) == CATS_OK;
+    return call()->cancel_timer(host_, timer_id) == CATS_OK;
   }
 
   const cats_host_api_t* api() const noexcept { return api_; }
@@ -605,8 +632,15 @@ class context {
     return out;
   }
 
+  // The table, for a call to the host: the call's outcome replaces any failure of the SDK's own.
+  const cats_host_api_t* call() const noexcept {
+    local_error_ = nullptr;
+    return api_;
+  }
+
   const cats_host_api_t* api_;
   cats_host_t* host_;
+  mutable const char* local_error_ = nullptr;  // a static message, or null
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -719,209 +753,10 @@ class strategy {
   context& ctx_;
 };
 
-// ------------------------------------------------------------------------------------------------
-// Glue between the C ABI and the class above. Not for direct use.
-// ------------------------------------------------------------------------------------------------
-
-namespace detail {
-
-struct instance {
-  instance(const cats_host_api_t* api, cats_host_t* host) : ctx(api, host) {}
-  context ctx;
-  std::unique_ptr<strategy> impl;
-  std::string last_error;
-};
-
-inline instance* from(cats_strategy_t* s) noexcept {
-  return reinterpret_cast<instance*>(s);
-}
-
-template <class F>
-cats_status_t guard(instance* in, F&& f) noexcept {
-  auto remember = [in](const char* what) noexcept {
-    try {
-      in->last_error = what;
-    } catch (...) {
-      in->last_error.clear();
-    }
-  };
-  try {
-    f();
-    return CATS_OK;
-  } catch (const cats::error& e) {
-    remember(e.what());
-    return e.status() < 0 ? e.status() : CATS_E_FAILED;
-  } catch (const std::exception& e) {
-    remember(e.what());
-    return CATS_E_EXCEPTION;
-  } catch (...) {
-    remember("unknown exception");
-    return CATS_E_EXCEPTION;
-  }
-}
-
-inline void copy_error(char* buf, uint32_t cap, const char* msg) noexcept {
-  if (buf == nullptr || cap == 0) return;
-  const size_t n = std::min<size_t>(std::strlen(msg), cap - 1);
-  std::memcpy(buf, msg, n);
-  buf[n] = '\0';
-}
-
-// The event as the struct this SDK knows: used in place when the host wrote at least that much,
-// otherwise copied into a zeroed local so fields an older host did not write read as zero.
-template <class Event, class View, class Call>
-void deliver_as(const cats_event_t& e, Call&& call) {
-  if (e.struct_size >= sizeof(Event)) {
-    call(View(reinterpret_cast<const Event&>(e)));
-  } else {
-    Event copy{};
-    std::memcpy(&copy, &e, e.struct_size);
-    call(View(copy));
-  }
-}
-
-inline void dispatch(strategy& s, const cats_event_t& e) {
-  switch (e.type) {
-    case CATS_EVENT_BAR:
-      deliver_as<cats_bar_event_t, bar>(e, [&](const bar& v) { s.on_bar(v); });
-      break;
-    case CATS_EVENT_TRADE:
-      deliver_as<cats_trade_event_t, trade>(e, [&](const trade& v) { s.on_trade(v); });
-      break;
-    case CATS_EVENT_QUOTE:
-      deliver_as<cats_quote_event_t, quote>(e, [&](const quote& v) { s.on_quote(v); });
-      break;
-    case CATS_EVENT_BOOK:
-      deliver_as<cats_book_event_t, book>(e, [&](const book& v) { s.on_book(v); });
-      break;
-    case CATS_EVENT_ORDER_UPDATE:
-      deliver_as<cats_order_update_event_t, order_update>(
-          e, [&](const order_update& v) { s.on_order_update(v); });
-      break;
-    case CATS_EVENT_FILL:
-      deliver_as<cats_fill_event_t, fill>(e, [&](const fill& v) { s.on_fill(v); });
-      break;
-    case CATS_EVENT_TIMER:
-      deliver_as<cats_timer_event_t, timer>(e, [&](const timer& v) { s.on_timer(v); });
-      break;
-    default:
-      s.on_other_event(e);
-      break;
-  }
-}
-
-// The declared parameters as a C table, built at compile time: the entry point allocates nothing.
-template <class T>
-constexpr auto make_param_table() {
-  std::array<cats_param_spec_t, std::size(T::params)> out{};
-  for (size_t i = 0; i < out.size(); ++i) {
-    const param_spec& p = T::params[i];
-    out[i].struct_size = sizeof(cats_param_spec_t);
-    out[i].type = p.type;
-    out[i].name = {p.name, std::char_traits<char>::length(p.name)};
-    out[i].default_value = {p.default_value, std::char_traits<char>::length(p.default_value)};
-    out[i].description = {p.description, std::char_traits<char>::length(p.description)};
-  }
-  return out;
-}
-
-template <class T>
-struct param_table_holder {
-  static constexpr auto table = make_param_table<T>();
-};
-
-template <class T>
-const cats_param_spec_t* param_table(uint32_t& count) noexcept {
-  if constexpr (requires { T::params; }) {
-    count = static_cast<uint32_t>(param_table_holder<T>::table.size());
-    return param_table_holder<T>::table.data();
-  } else {
-    count = 0;
-    return nullptr;
-  }
-}
-
-template <class T>
-const cats_strategy_descriptor_t* entry(const char* name, const char* version,
-                                        const char* description) noexcept {
-  static_assert(std::is_base_of_v<strategy, T>, "a strategy derives from cats::strategy");
-  static_assert(std::is_constructible_v<T, context&, const params&>,
-                "a strategy has a constructor T(cats::context&, const cats::params&)");
-  static const cats_strategy_descriptor_t desc = [&] {
-    cats_strategy_descriptor_t d{};
-    d.struct_size = sizeof d;
-    d.abi_major = CATS_ABI_MAJOR;
-    d.abi_minor = CATS_ABI_MINOR;
-    d.name = {name, std::strlen(name)};
-    d.version = {version, std::strlen(version)};
-    d.description = {description, std::strlen(description)};
-    d.params = param_table<T>(d.param_count);
-    d.param_spec_size = sizeof(cats_param_spec_t);
-    d.create = [](const cats_host_api_t* api, cats_host_t* host, const cats_params_t* p,
-                  cats_strategy_t** out, char* err, uint32_t cap) noexcept -> cats_status_t {
-      if (out == nullptr || api == nullptr) return CATS_E_INVALID_ARGUMENT;
-      *out = nullptr;
-      try {
-        auto in = std::make_unique<instance>(api, host);
-        const params values(p);
-        in->impl = std::make_unique<T>(in->ctx, values);
-        *out = reinterpret_cast<cats_strategy_t*>(in.release());
-        return CATS_OK;
-      } catch (const cats::error& e) {
-        copy_error(err, cap, e.what());
-        return e.status() < 0 ? e.status() : CATS_E_FAILED;
-      } catch (const std::exception& e) {
-        copy_error(err, cap, e.what());
-        return CATS_E_EXCEPTION;
-      } catch (...) {
-        copy_error(err, cap, "unknown exception");
-        return CATS_E_EXCEPTION;
-      }
-    };
-    d.destroy = [](cats_strategy_t* s) noexcept { delete from(s); };
-    d.on_start = [](cats_strategy_t* s) noexcept {
-      instance* in = from(s);
-      return guard(in, [&] { in->impl->on_start(); });
-    };
-    d.on_event = [](cats_strategy_t* s, const cats_event_t* e) noexcept {
-      instance* in = from(s);
-      return guard(in, [&] { dispatch(*in->impl, *e); });
-    };
-    d.on_stop = [](cats_strategy_t* s) noexcept {
-      instance* in = from(s);
-      return guard(in, [&] { in->impl->on_stop(); });
-    };
-    d.save_state = [](cats_strategy_t* s, const cats_state_sink_t* sink,
-                      uint32_t* out_version) noexcept {
-      instance* in = from(s);
-      return guard(in, [&] {
-        state_writer w;
-        const uint32_t v = in->impl->save_state(w);
-        const auto& b = w.bytes();
-        const cats_status_t st = sink->write(sink->context, b.data(), b.size());
-        if (st != CATS_OK) throw cats::error("host refused the state blob", st);
-        if (out_version != nullptr) *out_version = v;
-      });
-    };
-    d.load_state = [](cats_strategy_t* s, uint32_t version, const void* data,
-                      uint64_t size) noexcept {
-      instance* in = from(s);
-      return guard(in, [&] {
-        state_reader r(data, size);
-        in->impl->load_state(version, r);
-      });
-    };
-    d.last_error = [](cats_strategy_t* s) noexcept -> cats_str_t {
-      const std::string& e = from(s)->last_error;
-      return {e.data(), e.size()};
-    };
-    return d;
-  }();
-  return &desc;
-}
-
-}  // namespace detail
 }  // namespace cats
+
+// The glue between the C ABI and the classes above (cats::detail, not for direct use).
+#include <cats/detail/glue.hpp>  // IWYU pragma: export
 
 /// Exports `Class` as this plugin's strategy. Use exactly once per plugin. The descriptor is
 /// returned whatever the host's version: the host compares versions and explains a refusal.
