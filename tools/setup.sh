@@ -12,6 +12,7 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                                     # the independent reference in the tests
+  clang-format                                # the formatting check (tools/check_format.sh)
   chromium                                    # renders the HTML report headless in a test
 )
 

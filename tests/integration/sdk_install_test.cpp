@@ -22,9 +22,8 @@ TEST(SdkInstall, TemplateBuildsOutOfTreeAndRuns) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* f :
        {"include/cats/sdk.h", "include/cats/strategy.hpp", "include/cats/detail/glue.hpp",
-        "lib/cmake/CatsSdk/CatsSdkConfig.cmake",
-        "lib/cmake/CatsSdk/CatsSdkConfigVersion.cmake", "lib/cmake/CatsSdk/CatsSdkFunctions.cmake",
-        "share/cats/template/CMakeLists.txt"})
+        "lib/cmake/CatsSdk/CatsSdkConfig.cmake", "lib/cmake/CatsSdk/CatsSdkConfigVersion.cmake",
+        "lib/cmake/CatsSdk/CatsSdkFunctions.cmake", "share/cats/template/CMakeLists.txt"})
     EXPECT_TRUE(fs::exists(prefix / f)) << f;
 
   // Build the installed copy of the template, as a plugin author would.
