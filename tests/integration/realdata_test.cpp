@@ -1,7 +1,7 @@
 // Real Binance kline files (../shared/data/klines, see PROVENANCE.md there) replayed by the real
 // `cats` binary, checked against values worked out independently of the engine: buy-and-hold
 // straight from the CSV text, everything else by tests/reference/sma_backtest.py, a separate
-// implementation of the README's fill rules and metric formulas.
+// implementation of the fill rules and metric formulas (docs/fill_rules.md, docs/metrics.md).
 #include <cats/sdk.h>
 #include <gtest/gtest.h>
 

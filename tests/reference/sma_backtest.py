@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent reference backtest of the SMA crossover, written from the rules in README.md
+"""An independent reference backtest of the SMA crossover, written from the rules in docs/fill_rules.md and docs/metrics.md
 ("Fill rules" and "Metrics"), sharing no code with the engine. Money is exact (decimal.Decimal);
 the strategy's sizing uses floats the way the reference plugin does.
 
@@ -174,7 +174,7 @@ def main():
         equity.append(acct.equity())
         exposed += acct.pos != 0
 
-    # ---- metrics, as README.md defines them ----
+    # ---- metrics, as docs/metrics.md defines them ----
     n = len(bars)
     e0, en = equity[0], equity[-1]
     rets = [float(int(equity[i] / E8)) / float(int(equity[i - 1] / E8)) - 1 for i in range(1, n + 1)]

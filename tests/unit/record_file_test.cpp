@@ -4,13 +4,17 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "cats/core/instrument.hpp"
+#include "cats/record/record_tap.hpp"
 #include "test_util.hpp"
 
 namespace cats {
@@ -756,6 +760,71 @@ TEST(RecordFile, IoErrorsNameThePath) {
               std::string::npos)
         << e.what();
   }
+}
+
+// The recorder tap: what the engine thread hands over is written by the tap's own thread, in
+// order and complete, by the time close() returns.
+TEST(RecordTap, WritesEverythingInOrderFromItsOwnThread) {
+  test::temp_dir dir;
+  instrument_registry instruments;
+  instrument_info a;
+  a.symbol = btc;
+  instruments.add(a);
+  instrument_info b;
+  b.symbol = eth;
+  instruments.add(b);
+  const int64_t t = feb1 + 7 * sec;
+  book_update u = book(t, 3, 2);
+  {
+    record_tap tap(options(dir / "rec"), instruments);
+    for (uint64_t i = 0; i < 10'000; ++i) {
+      cats_trade_event_t e = trade(t + static_cast<int64_t>(i), t, 100 + static_cast<int64_t>(i), 1,
+                                   i + 1, CATS_SIDE_BUY);
+      e.header.instrument_id = 1 + static_cast<uint32_t>(i % 2);
+      tap.on_event(market_event::of(e, e.header.local_ts_ns));
+    }
+    u.instrument_id = 2;
+    tap.on_event(market_event::of(u, CATS_BOOK_FLAG_SNAPSHOT, u.local_ts_ns));
+    tap.close();
+    EXPECT_EQ(tap.stats().records, 10'001u);
+    EXPECT_EQ(tap.waits(), 0u);
+  }
+  fs::path file;
+  for (const auto& e : fs::directory_iterator(dir / "rec")) file = e.path();
+  const read_result r = read_all(file);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.items.size(), 10'001u);
+  for (uint64_t i = 0; i < 10'000; ++i) {
+    ASSERT_EQ(r.items[i].trade.trade_id, i + 1);
+    ASSERT_EQ(r.items[i].symbol, i % 2 == 0 ? btc : eth);
+  }
+  expect_same(u, CATS_BOOK_FLAG_SNAPSHOT, r.items.back());
+}
+
+// A write that fails on the tap's thread reaches the engine thread as an exception, once: from the
+// next event or from check() when no event comes, and not again from close().
+TEST(RecordTap, AWriteErrorIsReportedOnTheEngineThreadOnce) {
+  test::temp_dir dir;
+  instrument_registry instruments;
+  instrument_info bad;
+  bad.symbol = std::string(70'000, 'X');  // longer than the format allows
+  instruments.add(bad);
+  record_tap tap(options(dir / "rec"), instruments);
+  cats_trade_event_t e = trade(feb1, feb1, 1, 1, 1, CATS_SIDE_BUY);
+  e.header.instrument_id = 1;
+  tap.on_event(market_event::of(e, feb1));  // queued: the failure happens on the tap's thread
+  std::string error;
+  for (int i = 0; i < 500 && error.empty(); ++i) {
+    try {
+      tap.check();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } catch (const std::runtime_error& ex) {
+      error = ex.what();
+    }
+  }
+  EXPECT_EQ(error, "symbol longer than 65535 bytes");
+  EXPECT_NO_THROW(tap.check());
+  EXPECT_NO_THROW(tap.close());
 }
 
 }  // namespace

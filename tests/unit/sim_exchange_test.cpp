@@ -743,6 +743,12 @@ TEST(SimExchangeFills, LatencySyntax) {
   for (const char* bad : {"5", "-1ms", "5 ms", "uniform:2ms", "lognormal:5ms:x", "1.ms",
                           "0.0000000001s", "gamma:1ms:2ms"})
     EXPECT_FALSE(parse_latency(bad, m, err)) << bad;
+  // At most an hour, and nothing that overflows on its way there (the count, the fraction).
+  ASSERT_TRUE(parse_latency("3600s", m, err));
+  EXPECT_EQ(m.a_ns, 3'600'000'000'000);
+  for (const char* bad : {"3600.000000001s", "3601s", "18446744073709551617ns",
+                          "9223372036854775808ns", "9223372036.9s", "9223372036854775.9us"})
+    EXPECT_FALSE(parse_latency(bad, m, err)) << bad;
 }
 
 TEST(SimExchangeFills, TradesAtTheLimitConsumeTheQueueAheadThenFill) {

@@ -42,5 +42,30 @@ TEST(Time, Intervals) {
   EXPECT_EQ(format_duration(ns_per_day + 3661 * ns_per_s), "1d 01:01:01");
 }
 
+TEST(Time, ParsesBarIntervalsWithinTheirLimits) {
+  EXPECT_EQ(parse_interval("1m"), 60 * ns_per_s);
+  EXPECT_EQ(parse_interval("15m"), 900 * ns_per_s);
+  EXPECT_EQ(parse_interval("4h"), 4 * 3600 * ns_per_s);
+  EXPECT_EQ(parse_interval("1w"), 7 * ns_per_day);
+  EXPECT_EQ(parse_interval("10000000s"), 10'000'000 * ns_per_s);  // 10^7 units at most
+  EXPECT_EQ(parse_interval("3653d"), 3653 * ns_per_day);          // ten years at most
+  for (const char* bad : {"", "m", "0m", "1.5m", "500ms", "1x", "10000001s", "3654d",
+                          "99999999999999999999999m", "-1m", "1 m"})
+    EXPECT_FALSE(parse_interval(bad)) << bad;
+}
+
+TEST(Time, OneDurationParserServesEveryCaller) {
+  const duration_rules small{duration_h, false, false, false, INT64_MAX, 3 * 3600 * ns_per_s};
+  EXPECT_EQ(parse_duration("3h", small), 3 * 3600 * ns_per_s);
+  EXPECT_FALSE(parse_duration("5h", small));    // over max_ns in a single digit
+  EXPECT_FALSE(parse_duration("1.5h", small));  // no fractions
+  const duration_rules fine{duration_ns | duration_s, true, true, false, INT64_MAX, INT64_MAX};
+  EXPECT_EQ(parse_duration("0", fine), 0);
+  EXPECT_EQ(parse_duration("9223372036854775807ns", fine), INT64_MAX);
+  EXPECT_FALSE(parse_duration("9223372036854775808ns", fine));
+  EXPECT_EQ(parse_duration("9223372036.854775807s", fine), INT64_MAX);
+  EXPECT_FALSE(parse_duration("9223372036.854775808s", fine));
+}
+
 }  // namespace
 }  // namespace cats

@@ -42,8 +42,8 @@ int sweep_command(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (auto rc = parse(args, desc, nullptr, vm,
                       "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
-                      "[--jobs N] [--metric M] [--sample N] [--oos F | --walk-forward N] "
-                      "[--out DIR] [--json]"))
+                      "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
+                      "[--oos F | --walk-forward N] [--out DIR] [--json]"))
     return *rc;
   const bool json = vm.count("json") != 0;
   opt.config = config_file;

@@ -52,6 +52,24 @@ parse_error parse_fixed(std::string_view text, int64_t& out) noexcept {
   return parse_error::ok;
 }
 
+parse_error parse_fixed_wide(const char* start, const char* int_end, uint64_t frac, int fd,
+                             int64_t& out) noexcept {
+  // Leading zeros carry nothing and do not count towards the 11 digits.
+  const char* q = start;
+  while (q != int_end && *q == '0') ++q;
+  if (int_end - q > 11) return parse_error::out_of_range;
+  uint64_t ip = 0;
+  for (; q != int_end; ++q) ip = ip * 10 + static_cast<unsigned>(*q - '0');
+  constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
+  if (ip > max_int) return parse_error::out_of_range;
+  static constexpr uint64_t scale_for[9] = {100000000, 10000000, 1000000, 100000, 10000,
+                                            1000,      100,      10,      1};
+  const uint64_t mag = ip * fixed_scale + frac * scale_for[fd];
+  if (mag > static_cast<uint64_t>(INT64_MAX)) return parse_error::out_of_range;
+  out = static_cast<int64_t>(mag);
+  return parse_error::ok;
+}
+
 int128_t div_round(int128_t a, int128_t b, rounding mode) noexcept {
   if (b < 0) {
     a = -a;

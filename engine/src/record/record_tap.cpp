@@ -41,14 +41,19 @@ const std::string* record_tap::symbol_of(uint32_t id) {
   return by_id_[id];
 }
 
+void record_tap::report() {
+  reported_ = true;
+  throw std::runtime_error(error_);
+}
+
 void record_tap::on_event(const market_event& e) {
   item it{symbol_of(e.instrument_id()), owned_event(e)};
   std::unique_lock lock(mutex_);
-  if (failed_) throw std::runtime_error(error_);
+  if (failed_) report();
   if (pending_.size() >= max_pending) {
     ++waits_;
     space_cv_.wait(lock, [this] { return pending_.size() < max_pending || failed_; });
-    if (failed_) throw std::runtime_error(error_);
+    if (failed_) report();
   }
   pending_.push_back(std::move(it));
   if (pending_.size() == wake_batch) work_cv_.notify_one();
@@ -90,6 +95,11 @@ void record_tap::run() {
   }
 }
 
+void record_tap::check() {
+  std::lock_guard lock(mutex_);
+  if (failed_ && !reported_) report();
+}
+
 void record_tap::close() {
   if (closed_) return;
   closed_ = true;
@@ -102,7 +112,7 @@ void record_tap::close() {
     thread_.join();
   }
   std::lock_guard lock(mutex_);
-  if (failed_) throw std::runtime_error(error_);
+  if (failed_ && !reported_) report();
 }
 
 record_writer_stats record_tap::stats() const {

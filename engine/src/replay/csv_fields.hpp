@@ -66,16 +66,15 @@ using swar::load8;
   if (p >= end) return field_error::missing;
   const char* const s = p;
   const parse_error e = parse_fixed_prefix(p, out);
-  if (e == parse_error::too_many_decimals) [[unlikely]]
-    return field_error::too_many_decimals;
-  if (*p != ',') [[unlikely]]
-    return p >= end ? field_error::missing : field_error::bad_char;
-  if (e != parse_error::ok) [[unlikely]]  // "." is not an empty field but not a number either
-    return e == parse_error::out_of_range ? field_error::range
-           : p == s                       ? field_error::empty
-                                          : field_error::bad_char;
-  ++p;
-  return field_error::none;
+  if (e == parse_error::ok && *p == ',') [[likely]] {
+    ++p;
+    return field_error::none;
+  }
+  if (e == parse_error::too_many_decimals) return field_error::too_many_decimals;
+  if (*p != ',') return p >= end ? field_error::missing : field_error::bad_char;
+  // "." is not an empty field, but not a number either.
+  if (e == parse_error::out_of_range) return field_error::range;
+  return p == s ? field_error::empty : field_error::bad_char;
 }
 
 // Skips the last column (Binance's "ignore"); anything without a comma is accepted.

@@ -179,6 +179,7 @@ class live_session {
       }
       const int64_t now = wall_clock_ns();
       market_.on_clock(now);
+      if (recorder_) recorder_->check();
       if (next_status_ != 0 && now >= next_status_) {
         status(now);
         next_status_ = now + status_every;

@@ -24,7 +24,7 @@ void session::start(int64_t ts) {
 
 // Sources never set the replay flag: the session adds its flags to a copy of the payload (64 or
 // 120 bytes), so that shared read-only data (a sweep's decoded copy) stays untouched.
-const market_event& session::stamped(const market_event& in) {
+[[gnu::always_inline]] inline const market_event& session::stamped(const market_event& in) {
   if (options_.event_flags == 0 || in.type == market_event::kind::book) return in;
   stamp_.type = in.type;
   stamp_.built = in.built;
@@ -32,81 +32,47 @@ const market_event& session::stamped(const market_event& in) {
   switch (in.type) {
     case market_event::kind::bar:
       stamp_.bar = in.bar;
+      stamp_.bar.header.flags |= options_.event_flags;
       break;
     case market_event::kind::trade:
       stamp_.trade = in.trade;
+      stamp_.trade.header.flags |= options_.event_flags;
       break;
     case market_event::kind::quote:
       stamp_.quote = in.quote;
+      stamp_.quote.header.flags |= options_.event_flags;
       break;
     default:
       return in;
   }
-  stamp_.bar.header.flags |= options_.event_flags;
   return stamp_;
 }
 
-void session::on_event(const market_event& in, int64_t now) {
-  const market_event& e = stamped(in);
-  if (options_.wall_clock) {
-    engine_.set_time(now);
-    engine_.run_timers_until(now);
-  } else if (e.type != market_event::kind::bar) {  // a tick: the clock moves to it first
-    if (!started_) start(e.ts);
-    advance_to(e.ts);
-  }
-  switch (e.type) {
-    case market_event::kind::bar:
-      on_bar(e);
-      return;
-    case market_event::kind::trade: {
-      const cats_trade_event_t& t = e.trade;
-      account_.mark(t.header.instrument_id, t.price);
-      note_price(t.header.instrument_id, t.price, t.price);
-      broker_.on_trade(t);
-      tap(in);
-      deliver(t.header);
-      return;
-    }
-    case market_event::kind::quote: {
-      const cats_quote_event_t& q = e.quote;
-      broker_.on_quote(q.header.instrument_id, q.bid_price, q.bid_quantity, q.ask_price,
-                       q.ask_quantity);
-      tap(in);
-      deliver(q.header);
-      return;
-    }
-    case market_event::kind::book: {
-      tap(in);
-      const cats_book_event_t& b = books_.apply(*e.book, e.book_flags, options_.event_flags);
-      broker_.on_quote(b.header.instrument_id, b.bid_count != 0 ? b.bids[0].price : 0,
-                       b.bid_count != 0 ? b.bids[0].quantity : 0,
-                       b.ask_count != 0 ? b.asks[0].price : 0,
-                       b.ask_count != 0 ? b.asks[0].quantity : 0);
-      deliver(b.header);
-      return;
-    }
-    case market_event::kind::none:
-      return;
-  }
+[[gnu::always_inline]] inline void session::take_sample(int64_t ts) {
+  if (samples_ != nullptr) samples_->on_sample(ts, last_close_);
+  ++samples_taken_;
+  last_sampled_ = ts;
 }
 
-void session::on_bar(const market_event& e) {
-  const cats_bar_event_t& bar = e.bar;
-  if (options_.wall_clock) {
-    if (!e.built) account_.mark(bar.header.instrument_id, bar.close);
-  } else {
-    replay_bar_clock(e);
-  }
-  tap(e);
-  deliver(bar.header);
+// Moves the replay clock to `ts` (never back, even if a recording machine's clock went back),
+// taking the grid samples it passes and firing the timers due by then, each at its own time.
+[[gnu::always_inline]] inline void session::advance_to(int64_t ts) {
+  if (!options_.bars_only && options_.sample_ns > 0)
+    while (ts >= next_sample_) {
+      take_sample(next_sample_);
+      next_sample_ += options_.sample_ns;
+    }
+  const int64_t now = std::max(ts, engine_.now());
+  engine_.run_timers_until(now);
+  engine_.set_time(now);
+  pending_ts_ = now;
 }
 
 // A replayed bar: the clock walks through it. For an instrument matched on bars, the bar opens
 // (timers due before it fire, waiting orders fill at its prices), then closes (timers inside it
 // fire, the account is marked, close-mode orders fill). Grid samples before the close still see
 // the previous close; the one at the close is taken by the next event.
-void session::replay_bar_clock(const market_event& e) {
+[[gnu::always_inline]] inline void session::replay_bar_clock(const market_event& e) {
   const cats_bar_event_t& bar = e.bar;
   const int64_t close_ts = bar.header.exchange_ts_ns;
   const uint32_t id = bar.header.instrument_id;
@@ -145,24 +111,60 @@ void session::replay_bar_clock(const market_event& e) {
   }
 }
 
-// Moves the replay clock to `ts` (never back, even if a recording machine's clock went back),
-// taking the grid samples it passes and firing the timers due by then, each at its own time.
-void session::advance_to(int64_t ts) {
-  if (!options_.bars_only && options_.sample_ns > 0)
-    while (ts >= next_sample_) {
-      take_sample(next_sample_);
-      next_sample_ += options_.sample_ns;
-    }
-  const int64_t now = std::max(ts, engine_.now());
-  engine_.run_timers_until(now);
-  engine_.set_time(now);
-  pending_ts_ = now;
+[[gnu::always_inline]] inline void session::on_bar(const market_event& e) {
+  const cats_bar_event_t& bar = e.bar;
+  if (options_.wall_clock) {
+    if (!e.built) account_.mark(bar.header.instrument_id, bar.close);
+  } else {
+    replay_bar_clock(e);
+  }
 }
 
-void session::take_sample(int64_t ts) {
-  if (samples_ != nullptr) samples_->on_sample(ts, last_close_);
-  ++samples_taken_;
-  last_sampled_ = ts;
+void session::on_event(const market_event& in, int64_t now) {
+  const market_event& e = stamped(in);
+  if (options_.wall_clock) {
+    engine_.set_time(now);
+    engine_.run_timers_until(now);
+  } else if (e.type != market_event::kind::bar) {  // a tick: the clock moves to it first
+    if (!started_) start(e.ts);
+    advance_to(e.ts);
+  }
+  switch (e.type) {
+    case market_event::kind::bar:
+      on_bar(e);
+      tap(in);
+      deliver(e.bar.header);
+      return;
+    case market_event::kind::trade: {
+      const cats_trade_event_t& t = e.trade;
+      account_.mark(t.header.instrument_id, t.price);
+      note_price(t.header.instrument_id, t.price, t.price);
+      broker_.on_trade(t);
+      tap(in);
+      deliver(t.header);
+      return;
+    }
+    case market_event::kind::quote: {
+      const cats_quote_event_t& q = e.quote;
+      broker_.on_quote(q.header.instrument_id, q.bid_price, q.bid_quantity, q.ask_price,
+                       q.ask_quantity);
+      tap(in);
+      deliver(q.header);
+      return;
+    }
+    case market_event::kind::book: {
+      tap(in);
+      const cats_book_event_t& b = books_.apply(*e.book, e.book_flags, options_.event_flags);
+      broker_.on_quote(b.header.instrument_id, b.bid_count != 0 ? b.bids[0].price : 0,
+                       b.bid_count != 0 ? b.bids[0].quantity : 0,
+                       b.ask_count != 0 ? b.asks[0].price : 0,
+                       b.ask_count != 0 ? b.asks[0].quantity : 0);
+      deliver(b.header);
+      return;
+    }
+    case market_event::kind::none:
+      return;
+  }
 }
 
 void session::on_clock(int64_t now) {

@@ -1,5 +1,6 @@
 #include "cats/util/time.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -150,10 +151,13 @@ std::optional<int64_t> parse_duration(std::string_view text, const duration_rule
       dot == std::string_view::npos ? std::string_view{} : num.substr(dot + 1);
   if (whole.empty() || frac.find('.') != std::string_view::npos) return std::nullopt;
   if (dot != std::string_view::npos && (frac.empty() || !rules.fractions)) return std::nullopt;
+  // Checked before each step, so that nothing overflows: at most max_count units and max_ns.
+  const int64_t limit = std::min(rules.max_count, rules.max_ns / unit_ns);
   int64_t count = 0;
   for (char c : whole) {
-    count = count * 10 + (c - '0');
-    if (count > rules.max_count || count > INT64_MAX / unit_ns) return std::nullopt;
+    const int d = c - '0';
+    if (count > limit / 10 || count * 10 > limit - d) return std::nullopt;
+    count = count * 10 + d;
   }
   int64_t ns = count * unit_ns;
   int64_t scale = unit_ns;
@@ -163,9 +167,11 @@ std::optional<int64_t> parse_duration(std::string_view text, const duration_rule
       if (c != '0') return std::nullopt;  // finer than 1 ns
       continue;
     }
-    ns += (c - '0') * scale;
+    const int64_t add = (c - '0') * scale;
+    if (ns > rules.max_ns - add) return std::nullopt;
+    ns += add;
   }
-  if (ns > rules.max_ns || (rules.positive && ns <= 0)) return std::nullopt;
+  if (rules.positive && ns <= 0) return std::nullopt;
   return ns;
 }
 

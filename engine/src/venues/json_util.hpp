@@ -46,6 +46,8 @@ using swar::is_digit;
 /// bytes past the closing quote, which simdjson's padding guarantees are readable.
 inline parse_error parse_decimal(const char* p, int64_t& out) noexcept {
   const parse_error e = parse_fixed_prefix(p, out);
+  if (e == parse_error::ok && *p == '"') [[likely]]
+    return e;
   if (e == parse_error::too_many_decimals) return e;
   if (*p != '"') return parse_error::invalid_character;
   return e;

@@ -18,7 +18,8 @@
 //   CATS_EXPORT_STRATEGY(my_strategy, "my_strategy", "1.0.0", "what it does")
 //
 // The plugin states the ABI minor version of this SDK, so it loads into hosts of this version or
-// newer. To load into older hosts too, a strategy states the oldest minor it needs:
+// newer. To load into older hosts too, a strategy states the oldest minor it needs, as a public
+// member (a private one is not seen, and the SDK's minor is stated):
 //
 //     static constexpr uint32_t abi_minor = 1;  // books (1.1); no amend or stops (1.2)
 //
@@ -483,11 +484,13 @@ class context {
   /// not understand it).
   uint64_t submit(const order_request& r) const {
     if ((r.type == CATS_ORDER_STOP_MARKET || r.time_in_force == CATS_TIF_POST_ONLY) &&
-        api_->abi_minor < 2)
+        api_->abi_minor < 2) {
+      local_error_ = "stop-market and post-only orders need a host with ABI 1.2";
       throw cats::error(
           "stop-market and post-only orders need a host with ABI 1.2; this host is 1." +
               std::to_string(api_->abi_minor),
           CATS_E_UNSUPPORTED);
+    }
     cats_order_request_t req{};
     req.struct_size = sizeof req;
     req.instrument_id = r.instrument_id;

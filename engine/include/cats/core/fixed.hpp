@@ -58,6 +58,11 @@ inline bool is_digit(char c) noexcept {
 }
 }  // namespace swar
 
+/// The rare ends of parse_fixed_prefix(): an integer part of 12 or more digits (leading zeros
+/// do not count) or at the very top of the range. `int_end` is where the integer digits end.
+parse_error parse_fixed_wide(const char* start, const char* int_end, uint64_t frac, int fd,
+                             int64_t& out) noexcept;
+
 /// parse_fixed()'s rules, for a non-negative decimal inside a buffer the caller owns: parses from
 /// `p` up to the first byte that is neither a digit nor '.', and leaves `p` there, for the caller
 /// to check its terminator (',' in a CSV row, '"' in JSON) before it trusts `empty` or
@@ -68,8 +73,6 @@ inline bool is_digit(char c) noexcept {
                                                              int64_t& out) noexcept {
   using namespace swar;
   const char* const start = p;
-  while (*p == '0') ++p;  // leading zeros carry nothing and must not count towards the limit
-  const char* const significant = p;
   // The integer part, up to 8 digits in one step: find the first non-digit of the next 8 bytes,
   // move the digits to the top of the word, pad the bottom with '0' and convert.
   uint64_t ip = 0;
@@ -87,8 +90,7 @@ inline bool is_digit(char c) noexcept {
     ip = digits8_value((chunk << shift) | (0x3030303030303030ull >> (64 - shift)));
     p += n;
   }
-  const long int_digits = p - significant;
-  const bool int_part = p != start;
+  const char* const int_end = p;
   uint64_t frac = 0;
   int fd = 0;
   if (*p == '.') {
@@ -103,15 +105,15 @@ inline bool is_digit(char c) noexcept {
     for (; is_digit(*p); ++p)
       if (*p != '0') return parse_error::too_many_decimals;
   }
-  if (!int_part && fd == 0) return parse_error::empty;
-  // 11 integer digits at most: ip stays far from overflowing, and ip * 10^8 fits in 64 bits.
+  if (int_end == start && fd == 0) return parse_error::empty;
+  // Up to 11 integer digits below 92233720368 cannot leave the range; anything else is decided
+  // out of line (and `ip` may have overflowed then: it is read again there).
   constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
-  if (int_digits > 11 || ip > max_int) return parse_error::out_of_range;
+  if (int_end - start > 11 || ip >= max_int) [[unlikely]]
+    return parse_fixed_wide(start, int_end, frac, fd, out);
   static constexpr uint64_t scale_for[9] = {100000000, 10000000, 1000000, 100000, 10000,
                                             1000,      100,      10,      1};
-  const uint64_t mag = ip * fixed_scale + frac * scale_for[fd];
-  if (mag > static_cast<uint64_t>(INT64_MAX)) return parse_error::out_of_range;
-  out = static_cast<int64_t>(mag);
+  out = static_cast<int64_t>(ip * fixed_scale + frac * scale_for[fd]);
   return parse_error::ok;
 }
 

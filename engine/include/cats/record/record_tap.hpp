@@ -1,7 +1,10 @@
 // The recorder as a stage of the market step (`cats record`, `cats live` with [record]): the
 // engine thread hands each event over and a thread of the recorder's own writes the daily files,
-// so disk I/O never stalls the strategies. It flushes at least once per flush interval (1 s),
-// also when no event arrives, so a killed recorder loses at most that last second.
+// so disk I/O never stalls the strategies. The writer wakes at least every 50 ms and flushes at
+// least once per flush interval (1 s), also when no event arrives: a killed recorder loses the
+// last second or so. When the disk is slower than the market, at most max_pending events wait in
+// memory; then the engine thread waits too (counted), and the feed queue and TCP push back on the
+// venue, as they did when the engine thread wrote itself: nothing recorded is ever dropped.
 #pragma once
 
 #include <condition_variable>
@@ -30,10 +33,13 @@ class record_tap final : public market_tap {
   record_tap& operator=(const record_tap&) = delete;
 
   /// Engine thread: queues a copy of `e`. Throws std::runtime_error with the writer's message once
-  /// writing has failed. Waits (and counts it) when the writer is max_pending events behind:
-  /// recorded data is never dropped.
+  /// writing has failed. Waits (and counts it) when the writer is max_pending events behind.
   void on_event(const market_event& e) override;
-  /// Writes what is queued, flushes and stops the thread; throws the writer's error, if any (once).
+  /// Engine thread, when idle: throws the writer's error if writing has failed (a periodic flush
+  /// can fail while no event arrives).
+  void check();
+  /// Writes what is queued, flushes and stops the thread; throws the writer's error unless
+  /// on_event() or check() already did.
   void close();
 
   /// Records, bytes and files written; exact after close().
@@ -41,7 +47,8 @@ class record_tap final : public market_tap {
   /// How often the engine thread waited for the writer.
   uint64_t waits() const noexcept { return waits_; }
 
-  static constexpr size_t max_pending = size_t{1} << 20;
+  /// As many events as the feed queue holds by default: tens of MB at most, book copies included.
+  static constexpr size_t max_pending = size_t{1} << 16;
 
  private:
   struct item {
@@ -50,6 +57,7 @@ class record_tap final : public market_tap {
   };
   void run();
   const std::string* symbol_of(uint32_t instrument_id);
+  [[noreturn]] void report();  // with mutex_ held
 
   const instrument_registry& instruments_;
   std::unique_ptr<record_writer> writer_;
@@ -64,6 +72,7 @@ class record_tap final : public market_tap {
   std::vector<item> pending_;         // filled by the engine thread
   bool stopping_ = false;
   bool failed_ = false;
+  bool reported_ = false;  // the error was thrown to the engine thread already
   std::string error_;
   record_writer_stats stats_;  // copied from the writer after each batch
   uint64_t waits_ = 0;

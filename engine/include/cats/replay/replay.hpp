@@ -2,7 +2,7 @@
 // engine's recordings), each one instrument's (or, for recordings, several instruments') events
 // in time order, merged into one time-ordered stream.
 //
-// Merge order (README "Replay order"): events are ordered by their time (a bar by its close, a
+// Merge order (docs/data.md, "Replay"): events are ordered by their time (a bar by its close, a
 // trade by its trade time, a recorded event by its receive time). Equal times keep the order of
 // the feeds in the config ([data] first, then the [[data.feed]] tables in order); within a feed,
 // the order of its files and rows. Bars built from trades come before the trade that closed them.

@@ -1,5 +1,5 @@
 // Performance metrics computed online from the equity curve and the round-trip trades, in O(1)
-// memory. The README's "Metrics" section gives every formula.
+// memory. docs/metrics.md gives every formula.
 #pragma once
 
 #include <cstdint>

@@ -45,7 +45,7 @@ struct backtest_report {
   bool any_strategy_failed() const;
 };
 
-/// The summary as one JSON object (snake_case keys; README lists them).
+/// The summary as one JSON object (snake_case keys; docs/metrics.md lists them).
 std::string summary_json(const backtest_report& r);
 /// The summary as a table for the terminal.
 std::string summary_table(const backtest_report& r);

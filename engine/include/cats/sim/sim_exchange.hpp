@@ -1,6 +1,6 @@
 // The simulated exchange of backtests and paper trading.
 //
-// Rules (README "Fill rules" documents them for users; describe_fill_rules() summarises them for
+// Rules (docs/fill_rules.md documents them for users; describe_fill_rules() summarises them for
 // the report):
 //
 // Bars:
