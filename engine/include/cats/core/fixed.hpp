@@ -81,7 +81,10 @@ parse_error parse_fixed_wide(const char* start, const char* int_end, uint64_t fr
       ((chunk & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
       (((chunk + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull);
   const int n = not_digit == 0 ? 8 : __builtin_ctzll(not_digit) / 8;
-  if (n == 8) {
+  if (n == 1) {  // quantities below 1 ("0.00123000") and single-digit prices
+    ip = static_cast<unsigned>(*p - '0');
+    p += 1;
+  } else if (n == 8) {
     ip = digits8_value(chunk);
     p += 8;
     while (is_digit(*p)) ip = ip * 10 + static_cast<unsigned>(*p++ - '0');
