@@ -12,7 +12,6 @@
 #include "cats/session/session.hpp"
 #include "cats/sim/sim_exchange.hpp"
 #include "cats/util/json_writer.hpp"
-#include "cats/util/progress.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -170,44 +169,6 @@ class backtest_outputs final : public sample_listener {
   csv_file equity_csv_;
 };
 
-// Replays the cursor's events inside [backtest.start, backtest.end) through the market step.
-// Returns the number of events replayed; sets the outcome on an interrupt or bad data.
-uint64_t replay(event_cursor& cursor, session& s, const run_config& cfg, const run_options& options,
-                backtest_outcome& result) {
-  progress_bar progress(options.progress, "events");
-  const std::optional<int64_t>& start = cfg.backtest.start_ns;
-  const std::optional<int64_t>& end = cfg.backtest.end_ns;
-  uint64_t seen = 0, events = 0;
-  // A bar that opened before backtest.end closes up to its interval after it: events are read
-  // that far past the end, so that every feed's last bar in the window is replayed.
-  int64_t horizon = 0;
-  while (const market_event* ev = cursor.next()) {
-    if ((++seen & 0xFFFF) == 0 && options.stop != nullptr && options.stop->load()) {
-      result.exit_code = 130;
-      result.error = "interrupted";
-      break;
-    }
-    if ((seen & 0x3FFF) == 0) progress.update(cursor.progress(), seen);
-    // The window: bars by their open time, every other event by its time.
-    const bool is_bar = ev->type == market_event::kind::bar;
-    const int64_t t = is_bar ? ev->bar.open_time_ns : ev->ts;
-    if (start && t < *start) continue;
-    if (end && t >= *end) {
-      if (ev->ts - horizon >= *end) break;
-      continue;
-    }
-    if (is_bar && ev->bar.interval_ns > horizon) horizon = ev->bar.interval_ns;
-    ++events;
-    s.on_event(*ev);
-  }
-  if (!cursor.error().empty()) {
-    result.exit_code = 1;
-    result.error = cursor.error();
-  }
-  progress.finish(seen);
-  return events;
-}
-
 void report_strategies(const engine& eng, backtest_report& rep) {
   for (const auto& slot : eng.strategies()) {
     strategy_report s;
@@ -259,7 +220,16 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
       }
     }
     const auto t0 = std::chrono::steady_clock::now();
-    rep.events = replay(*src.cursor, market, cfg, options, result);
+    const session::replay_outcome r = market.replay(
+        *src.cursor, {cfg.backtest.start_ns, cfg.backtest.end_ns}, options.stop, options.progress);
+    rep.events = r.events;
+    if (r.interrupted) {
+      result.exit_code = 130;
+      result.error = "interrupted";
+    } else if (!src.cursor->error().empty()) {
+      result.exit_code = 1;
+      result.error = src.cursor->error();
+    }
     rep.interval_ns = opts.bars_only ? market.bar_interval() : opts.sample_ns;
     const bool started = market.started();
     market.finish("end of data");

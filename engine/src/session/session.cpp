@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cats/util/progress.hpp"
+
 namespace cats {
 
 session::session(engine& eng, portfolio& account, broker& broker, session_options options)
@@ -120,7 +122,7 @@ void session::start(int64_t ts) {
   }
 }
 
-void session::on_event(const market_event& in, int64_t now) {
+[[gnu::always_inline]] inline void session::step(const market_event& in, int64_t now) {
   const market_event& e = stamped(in);
   if (options_.wall_clock) {
     engine_.set_time(now);
@@ -165,6 +167,39 @@ void session::on_event(const market_event& in, int64_t now) {
     case market_event::kind::none:
       return;
   }
+}
+
+void session::on_event(const market_event& in, int64_t now) {
+  step(in, now);
+}
+
+session::replay_outcome session::replay(event_cursor& cursor, const window& w,
+                                        const std::atomic<bool>* stop, bool progress) {
+  progress_bar bar(progress, "events");
+  replay_outcome out;
+  uint64_t seen = 0;
+  // A bar that opened before the end closes up to its interval after it: events are read that
+  // far past the end, so that every feed's last bar in the window is replayed.
+  int64_t horizon = 0;
+  while (const market_event* ev = cursor.next()) {
+    if ((++seen & 0xFFFF) == 0 && stop != nullptr && stop->load()) {
+      out.interrupted = true;
+      break;
+    }
+    if ((seen & 0x3FFF) == 0) bar.update(cursor.progress(), seen);
+    const bool is_bar = ev->type == market_event::kind::bar;
+    const int64_t t = is_bar ? ev->bar.open_time_ns : ev->ts;
+    if (w.start && t < *w.start) continue;
+    if (w.end && t >= *w.end) {
+      if (ev->ts - horizon >= *w.end) break;
+      continue;
+    }
+    if (is_bar && ev->bar.interval_ns > horizon) horizon = ev->bar.interval_ns;
+    ++out.events;
+    step(*ev, 0);
+  }
+  bar.finish(seen);
+  return out;
 }
 
 void session::on_clock(int64_t now) {

@@ -11,7 +11,9 @@
 
 #include <cats/sdk.h>
 
+#include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "cats/core/engine.hpp"
 #include "cats/core/market_event.hpp"
 #include "cats/core/portfolio.hpp"
+#include "cats/replay/replay.hpp"
 
 namespace cats {
 
@@ -71,6 +74,20 @@ class session {
 
   /// The market step. `now`: the wall clock in live mode; ignored in replay.
   void on_event(const market_event& event, int64_t now = 0);
+
+  /// Replay: [start, end) of the data; bars count by their open time, other events by their time.
+  struct window {
+    std::optional<int64_t> start, end;
+  };
+  struct replay_outcome {
+    uint64_t events = 0;       ///< events inside the window, each taken through the step
+    bool interrupted = false;  ///< `stop` was set
+  };
+  /// Replay: takes every event of `cursor` inside `window` through the step (the loop lives here
+  /// so that the step is inlined into it), checking `stop` every 65,536 events and drawing a
+  /// progress bar when `progress` is set and stderr is a terminal.
+  replay_outcome replay(event_cursor& cursor, const window& w, const std::atomic<bool>* stop,
+                        bool progress);
   /// Live: time passes without an event (timers due by `now` fire).
   void on_clock(int64_t now);
   /// The end of the run: the last sample (replay), on_stop for every strategy, and every working
@@ -86,7 +103,8 @@ class session {
   uint64_t samples() const noexcept { return samples_taken_; }
 
  private:
-  // The parts of the step, inlined into on_event (session.cpp): one call per event, not five.
+  // The parts of the step, inlined into on_event and replay (session.cpp): no call per stage.
+  inline void step(const market_event& in, int64_t now);
   inline const market_event& stamped(const market_event& in);
   inline void on_bar(const market_event& e);
   inline void replay_bar_clock(const market_event& e);
