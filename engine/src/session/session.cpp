@@ -1,6 +1,7 @@
 #include "cats/session/session.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "cats/util/progress.hpp"
 
