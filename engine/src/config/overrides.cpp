@@ -8,18 +8,6 @@ namespace cats::config_detail {
 
 namespace {
 
-std::vector<std::string> split_dots(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t dot = s.find('.', start);
-    out.emplace_back(s.substr(start, dot == std::string_view::npos ? dot : dot - start));
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
-  }
-  return out;
-}
-
 // Parses the right-hand side as TOML; a bare word that is not TOML becomes a string.
 toml::table parse_override_value(const std::string& expr, const std::string& value_text) {
   const std::string source = std::string(set_prefix) + expr;
@@ -54,7 +42,8 @@ void apply_override(toml::table& root, const std::string& expr) {
     throw config_error(source + ": expected key=value, e.g. backtest.fee_bps=10");
   const std::string key = trim(std::string_view(expr).substr(0, eq));
   const std::string value_text = trim(std::string_view(expr).substr(eq + 1));
-  const std::vector<std::string> path = split_dots(key);
+  const std::vector<std::string_view> parts = split(key, '.');
+  const std::vector<std::string> path(parts.begin(), parts.end());
   for (const std::string& part : path)
     if (part.empty()) throw config_error(source + ": empty component in key '" + key + "'");
   if (value_text.empty()) throw config_error(source + ": missing value after '='");

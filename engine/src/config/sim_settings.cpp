@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "cats/util/text.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -38,13 +39,7 @@ bool parse_latency(std::string_view text, latency_model& out, std::string& error
       "\"normal:<mean>:<stddev>\", \"lognormal:<median>:<sigma>\" (units ns, us, ms, s), got "
       "\"" +
       std::string(text) + "\"";
-  std::vector<std::string_view> parts;
-  for (size_t start = 0;;) {
-    const size_t colon = text.find(':', start);
-    parts.push_back(text.substr(start, colon == std::string_view::npos ? colon : colon - start));
-    if (colon == std::string_view::npos) break;
-    start = colon + 1;
-  }
+  const std::vector<std::string_view> parts = split(text, ':');
   latency_model m;
   if (parts.size() == 1) {
     if (!parse_duration(parts[0], m.a_ns)) return error = expected, false;

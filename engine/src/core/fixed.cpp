@@ -62,9 +62,7 @@ parse_error parse_fixed_wide(const char* start, const char* int_end, uint64_t fr
   for (; q != int_end; ++q) ip = ip * 10 + static_cast<unsigned>(*q - '0');
   constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
   if (ip > max_int) return parse_error::out_of_range;
-  static constexpr uint64_t scale_for[9] = {100000000, 10000000, 1000000, 100000, 10000,
-                                            1000,      100,      10,      1};
-  const uint64_t mag = ip * fixed_scale + frac * scale_for[fd];
+  const uint64_t mag = ip * fixed_scale + frac * decimal_scale[fd];
   if (mag > static_cast<uint64_t>(INT64_MAX)) return parse_error::out_of_range;
   out = static_cast<int64_t>(mag);
   return parse_error::ok;

@@ -426,7 +426,6 @@ bool replay_stream::open() {
   }
   for (size_t i = 0; i < sources_.size(); ++i) {
     live_[i] = sources_[i]->next(heads_[i]) ? 1 : 0;
-    heads_[i].source = static_cast<uint16_t>(i);
     if (!live_[i] && !sources_[i]->error().empty()) {
       error_ = sources_[i]->error();
       return false;
@@ -441,7 +440,6 @@ const market_event* replay_stream::next() {
     const size_t i = last_;
     last_ = SIZE_MAX;
     live_[i] = sources_[i]->next(heads_[i]) ? 1 : 0;
-    heads_[i].source = static_cast<uint16_t>(i);
     if (!live_[i] && !sources_[i]->error().empty()) {
       error_ = sources_[i]->error();
       return nullptr;

@@ -123,11 +123,15 @@ void session::start(int64_t ts) {
   }
 }
 
+void session::on_clock(int64_t now) {
+  engine_.set_time(now);
+  engine_.run_timers_until(now);
+}
+
 [[gnu::always_inline]] inline void session::step(const market_event& in, int64_t now) {
   const market_event& e = stamped(in);
   if (options_.wall_clock) {
-    engine_.set_time(now);
-    engine_.run_timers_until(now);
+    on_clock(now);  // the wall clock is the engine's time; timers due by now fire first
   } else if (e.type != market_event::kind::bar) {  // a tick: the clock moves to it first
     if (!started_) start(e.ts);
     advance_to(e.ts);
@@ -201,11 +205,6 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
   }
   bar.finish(seen);
   return out;
-}
-
-void session::on_clock(int64_t now) {
-  engine_.set_time(now);
-  engine_.run_timers_until(now);
 }
 
 void session::finish(std::string_view reason, int64_t now) {

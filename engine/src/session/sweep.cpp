@@ -64,7 +64,7 @@ sweep_param parse_sweep_param(const std::string& spec, const run_config& base) {
   const std::string values = trim(std::string_view(spec).substr(eq + 1));
   if (values.empty()) throw config_error("--param " + spec + ": no values after '='");
   // strategy.<param> addresses the only strategy.
-  const std::vector<std::string> parts = split(p.key, '.');
+  const std::vector<std::string> parts = split_trimmed(p.key, '.');
   if (parts.size() == 2 && parts[0] == "strategy") {
     if (base.strategies.size() != 1)
       throw config_error("--param " + spec + ": the config has " +
@@ -80,7 +80,7 @@ sweep_param parse_sweep_param(const std::string& spec, const run_config& base) {
 
   // from:to:step when the value is three numbers joined by ':'; anything else is a list (so
   // values such as "uniform:2ms:8ms" or date-times can be swept).
-  const std::vector<std::string> r = split(values, ':');
+  const std::vector<std::string> r = split_trimmed(values, ':');
   int64_t from = 0, to = 0, step = 0;
   bool i1 = false, i2 = false, i3 = false;
   if (values.find(',') == std::string::npos && r.size() == 3 && parse_number(r[0], from, i1) &&
@@ -92,7 +92,7 @@ sweep_param parse_sweep_param(const std::string& spec, const run_config& base) {
     const bool integer = i1 && i2 && i3;
     for (int64_t v = from; v <= to; v += step) p.values.push_back(format_number(v, integer));
   } else {
-    for (const std::string& v : split(values, ','))
+    for (const std::string& v : split_trimmed(values, ','))
       if (!v.empty()) p.values.push_back(v);
     if (p.values.empty()) throw config_error("--param " + spec + ": no values");
   }

@@ -8,15 +8,9 @@
 
 namespace cats::sweep_util {
 
-std::vector<std::string> split(std::string_view s, char sep) {
+std::vector<std::string> split_trimmed(std::string_view s, char sep) {
   std::vector<std::string> out;
-  size_t b = 0;
-  for (;;) {
-    const size_t e = s.find(sep, b);
-    out.push_back(trim(s.substr(b, e == std::string_view::npos ? e : e - b)));
-    if (e == std::string_view::npos) break;
-    b = e + 1;
-  }
+  for (std::string_view part : split(s, sep)) out.push_back(trim(part));
   return out;
 }
 

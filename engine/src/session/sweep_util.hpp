@@ -10,8 +10,8 @@
 
 namespace cats::sweep_util {
 
-/// `s` split at `sep`, each part trimmed.
-std::vector<std::string> split(std::string_view s, char sep);
+/// `s` split at `sep` (util's split), each part trimmed.
+std::vector<std::string> split_trimmed(std::string_view s, char sep);
 /// A number in a range spec: an integer or a decimal (kept exact as 8-decimal fixed point).
 bool parse_number(const std::string& text, int64_t& raw, bool& integer);
 std::string format_number(int64_t raw, bool integer);

@@ -58,6 +58,10 @@ inline bool is_digit(char c) noexcept {
 }
 }  // namespace swar
 
+/// 10^(8 - n): what the integer value of n decimal digits is multiplied by to become fixed point.
+inline constexpr uint64_t decimal_scale[9] = {100000000, 10000000, 1000000, 100000, 10000,
+                                              1000,      100,      10,      1};
+
 /// The rare ends of parse_fixed_prefix(): an integer part of 12 or more digits (leading zeros
 /// do not count) or at the very top of the range. `int_end` is where the integer digits end.
 parse_error parse_fixed_wide(const char* start, const char* int_end, uint64_t frac, int fd,
@@ -114,9 +118,7 @@ parse_error parse_fixed_wide(const char* start, const char* int_end, uint64_t fr
   constexpr uint64_t max_int = static_cast<uint64_t>(INT64_MAX) / fixed_scale;
   if (int_end - start > 11 || ip >= max_int) [[unlikely]]
     return parse_fixed_wide(start, int_end, frac, fd, out);
-  static constexpr uint64_t scale_for[9] = {100000000, 10000000, 1000000, 100000, 10000,
-                                            1000,      100,      10,      1};
-  out = static_cast<int64_t>(ip * fixed_scale + frac * scale_for[fd]);
+  out = static_cast<int64_t>(ip * fixed_scale + frac * decimal_scale[fd]);
   return parse_error::ok;
 }
 

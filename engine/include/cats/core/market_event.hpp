@@ -45,8 +45,6 @@ struct market_event {
   kind type = kind::none;
   /// A bar the engine built from the feed's trades: strategies see it, orders match on the trades.
   bool built = false;
-  /// Replay: the feed's index in the config, so equal times keep the config's feed order.
-  uint16_t source = 0;
   uint32_t book_flags = 0;  ///< kind::book: CATS_BOOK_FLAG_* of the update
   /// The event's time on the replay clock: a bar's close, a trade's time, a recorded event's
   /// receive time. Live feeds set the receive time.
