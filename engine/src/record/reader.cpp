@@ -1,20 +1,15 @@
 #include "cats/record/record_file.hpp"
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
-#include <charconv>
-#include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <limits>
 #include <stdexcept>
-#include <system_error>
 #include <unordered_map>
+#include <utility>
 
-#include "cats/core/fixed.hpp"
 #include "codec.hpp"
 
 namespace cats {

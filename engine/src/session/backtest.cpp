@@ -85,8 +85,7 @@ session_options replay_options(const event_source& src) {
     if (!f.ticks) o.bar_matched[f.instrument_id] = 1;
   for (const feed_info& f : src.feeds)
     if (f.ticks) o.bar_matched[f.instrument_id] = 0;
-  if (o.sample_ns == 0) o.sample_ns = 60 * ns_per_s;
-  if (o.bars_only) o.sample_ns = 0;  // samples at the bar closes instead
+  if (!o.bars_only && o.sample_ns == 0) o.sample_ns = 60 * ns_per_s;  // bars only: at each close
   return o;
 }
 
@@ -103,10 +102,8 @@ void describe_run(const run_config& cfg, const event_source& src, const session_
   rep.maker_fee_bps = cfg.backtest.maker_fee_bps;
   rep.slippage_bps = cfg.backtest.slippage_bps;
   rep.leverage = cfg.backtest.leverage;
-  bool any_bar_matched = false;
-  for (const feed_info& f : src.feeds)
-    any_bar_matched = any_bar_matched || (f.instrument_id < o.bar_matched.size() &&
-                                          o.bar_matched[f.instrument_id] != 0);
+  const bool any_bar_matched =
+      std::find(o.bar_matched.begin(), o.bar_matched.end(), 1) != o.bar_matched.end();
   rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !o.bars_only, any_bar_matched);
 }
 

@@ -23,7 +23,6 @@ std::string excerpt(const char* data, size_t size);
 void account(parse_result r, const std::string& venue, const std::string& error, const char* data,
              size_t size, feed_counters& c);
 net::ws_options ws_options_for(const feed_endpoints& ep, std::string url);
-std::string lower(std::string s);
 
 // What both venues share: trades, quotes and bars are counted and queued; verified book updates
 // likewise; one book synchroniser per instrument, all starting over after a disconnect; every

@@ -106,10 +106,4 @@ net::ws_options ws_options_for(const feed_endpoints& ep, std::string url) {
   return o;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
 }  // namespace cats

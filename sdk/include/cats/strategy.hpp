@@ -484,11 +484,11 @@ class context {
   /// not understand it).
   uint64_t submit(const order_request& r) const {
     if ((r.type == CATS_ORDER_STOP_MARKET || r.time_in_force == CATS_TIF_POST_ONLY) &&
-        api_->abi_minor < 2) {
+        host_abi_minor() < 2) {
       local_error_ = "stop-market and post-only orders need a host with ABI 1.2";
       throw cats::error(
           "stop-market and post-only orders need a host with ABI 1.2; this host is 1." +
-              std::to_string(api_->abi_minor),
+              std::to_string(host_abi_minor()),
           CATS_E_UNSUPPORTED);
     }
     cats_order_request_t req{};

@@ -16,6 +16,13 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Binance's stream names use the symbol in lower case ("btcusdt@trade").
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 class binance_feed final : public queued_feed<binance::parser, binance_book_sync> {
  public:
   binance_feed(asio::io_context& io, const feed_endpoints& ep, std::vector<feed_subscription> subs,

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "../queued_feed.hpp"
 #include "cats/venues/okx/book_sync.hpp"
