@@ -10,6 +10,7 @@
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
 #include "html_report_assets.hpp"
+#include "number_format.hpp"
 
 namespace cats {
 
@@ -162,21 +163,9 @@ std::string script_safe_json(std::string_view json) {
 
 namespace {
 
-std::string num(double v, int prec) {
-  if (!std::isfinite(v)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
-
-// Thousands separators on a decimal string: "-1234567.89" -> "-1,234,567.89".
-std::string group(std::string s) {
-  size_t end = s.find('.');
-  if (end == std::string::npos) end = s.size();
-  const size_t start = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-  for (size_t i = end; i > start + 3; i -= 3) s.insert(i - 3, ",");
-  return s;
-}
+using report_format::group;
+using report_format::money;
+using report_format::num;
 
 // Whole numbers without decimals (counts, integer parameters), large values with 2, others 4.
 std::string sweep_number(double v) {
@@ -185,9 +174,6 @@ std::string sweep_number(double v) {
   return group(num(v, std::abs(v) >= 100 ? 2 : 4));
 }
 
-std::string money(int64_t raw) {
-  return group(fixed_to_string(raw, 2));
-}
 std::string money(double v) {
   return std::isfinite(v) ? group(num(v, 2)) : "n/a";
 }

@@ -8,6 +8,7 @@
 #include "cats/core/fixed.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
+#include "number_format.hpp"
 
 namespace cats {
 
@@ -157,21 +158,8 @@ std::string summary_json(const backtest_report& r) {
 
 namespace {
 
-std::string num(double v, int prec) {
-  if (!std::isfinite(v)) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", prec, v);
-  return buf;
-}
-
-// 1234567.891 -> "1,234,567.89"
-std::string money(int64_t raw) {
-  std::string s = fixed_to_string(raw, 2);
-  const size_t dot = s.find('.');
-  size_t start = s[0] == '-' ? 1 : 0;
-  for (size_t i = dot; i > start + 3; i -= 3) s.insert(i - 3, ",");
-  return s;
-}
+using report_format::money;
+using report_format::num;
 
 void line(std::string& out, std::string_view label, const std::string& value,
           std::string_view unit = {}) {

@@ -6,6 +6,7 @@
 
 #include "../json_util.hpp"
 #include "cats/core/events.hpp"
+#include "cats/util/time.hpp"
 
 namespace cats::okx {
 
@@ -72,29 +73,6 @@ int64_t fixed_length_ns(const candle_bar& bar) noexcept {
   }
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) noexcept {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
-
 /// The length of the candle that opens at `open_ns` (>= 0).
 int64_t candle_length_ns(const candle_bar& bar, int64_t open_ns) noexcept {
   if (const int64_t fixed = fixed_length_ns(bar); fixed != 0) return fixed;
@@ -102,12 +80,11 @@ int64_t candle_length_ns(const candle_bar& bar, int64_t open_ns) noexcept {
   const int64_t offset = bar.utc ? 0 : 8 * 3600 * ns_per_s;
   const int64_t local = open_ns + offset;
   const int64_t days = local / ns_per_day;
-  int64_t y = 0;
-  unsigned m = 0;
-  unsigned d = 0;
-  civil_from_days(days, y, m, d);
-  const int64_t months = y * 12 + (m - 1) + (bar.unit == 'Y' ? bar.count * 12 : bar.count);
-  const int64_t end_days = days_from_civil(months / 12, static_cast<unsigned>(months % 12) + 1, d);
+  const civil_time c = to_civil(local);
+  const int64_t months =
+      c.year * 12 + (c.month - 1) + (bar.unit == 'Y' ? bar.count * 12 : bar.count);
+  const int64_t end_days =
+      days_from_civil(months / 12, static_cast<unsigned>(months % 12) + 1, c.day);
   return (end_days - days) * ns_per_day;
 }
 
