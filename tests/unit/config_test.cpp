@@ -93,7 +93,52 @@ TEST(Config, UnknownKeysListTheValidOnes) {
             "end");
   EXPECT_EQ(load(std::string(good) + "\n[extra]\n").error,
             "cfg.toml:23:2: unknown top-level key 'extra'; valid keys: engine, data, backtest, "
-            "strategy, live, record, venues, instrument");
+            "strategy, live, record, venues, instrument, risk");
+}
+
+TEST(Config, ReadsTheRiskSection) {
+  const auto r = load(std::string(good) + R"(
+[risk]
+max_order_quantity = "0.5"
+max_position = 2
+price_band = 0.05
+order_rate = 2.5
+max_daily_loss = 1000
+max_drawdown = 0.2
+on_breach = "reducing"
+flatten_on_kill = true
+[risk.instrument."BINANCE:BTCUSDT"]
+max_order_notional = 25000
+[risk.strategy.sma]
+max_open_orders = 3
+cancel_rate = 10
+)");
+  ASSERT_EQ(r.error, "");
+  const risk_section& k = r.cfg.risk;
+  EXPECT_TRUE(k.present);
+  EXPECT_EQ(k.limits.max_order_quantity, 50'000'000);
+  EXPECT_EQ(k.limits.max_position, 200'000'000);
+  EXPECT_EQ(k.limits.price_band, 5'000'000);
+  EXPECT_EQ(k.limits.order_rate_milli, 2500);
+  EXPECT_EQ(k.limits.order_burst, 2);  // one second of the rate, rounded down
+  EXPECT_EQ(k.max_daily_loss, 1000 * fixed_scale);
+  EXPECT_EQ(k.max_drawdown, 20'000'000);
+  EXPECT_FALSE(k.breach_halts);
+  EXPECT_TRUE(k.flatten_on_kill);
+  ASSERT_EQ(k.instruments.size(), 1u);
+  EXPECT_EQ(k.instruments[0].first, "BINANCE:BTCUSDT");
+  EXPECT_EQ(k.instruments[0].second.max_order_notional, 25000 * fixed_scale);
+  ASSERT_EQ(k.strategies.size(), 1u);
+  EXPECT_EQ(k.strategies[0].second.max_open_orders, 3);
+  EXPECT_EQ(k.strategies[0].second.cancel_burst, 10);
+
+  EXPECT_EQ(load(std::string(good) + "\n[risk.strategy.nope]\nmax_open_orders = 1\n").error,
+            "cfg.toml:23:1: [risk.strategy.nope] names no [[strategy]] of this config");
+  EXPECT_EQ(load(std::string(good) + "\n[risk]\norder_burst = 3\n").error,
+            "cfg.toml:24:15: risk.order_burst: needs order_rate");
+  EXPECT_EQ(load(std::string(good) + "\n[risk.strategy.sma]\nmax_open_orders = 0\n").error,
+            "cfg.toml:24:19: risk.strategy.\"sma\".max_open_orders: expected an integer > 0, got "
+            "integer 0");
 }
 
 TEST(Config, WrongTypesSayWhatWasExpected) {
@@ -217,9 +262,20 @@ TEST(Config, SetErrorsNameTheOverride) {
             "--set strategy.nope.fast=1: no [[strategy]] named 'nope' (strategies: sma)");
   EXPECT_EQ(load(good, {"fee_bps"}).error,
             "--set fee_bps: expected key=value, e.g. backtest.fee_bps=10");
+  EXPECT_EQ(load(good, {"risky.max=1"}).error,
+            "--set risky.max=1: unknown section 'risky'; valid: engine, data, backtest, strategy, "
+            "live, record, venues, instrument, risk");
   EXPECT_EQ(load(good, {"risk.max=1"}).error,
-            "--set risk.max=1: unknown section 'risk'; valid: engine, data, backtest, strategy, "
-            "live, record, venues, instrument");
+            "--set risk.max=1: unknown key 'max' in [risk]; valid keys: max_order_quantity, "
+            "max_order_notional, max_position, max_open_orders, price_band, order_rate, "
+            "order_burst, cancel_rate, cancel_burst, max_daily_loss, max_drawdown, on_breach, "
+            "flatten_on_kill, max_orders_per_event, instrument, strategy");
+  EXPECT_EQ(load(good, {"risk.price_band=2"}).error,
+            "--set risk.price_band=2: risk.price_band: expected a fraction in (0, 1], e.g. 0.05, "
+            "got integer 2");
+  EXPECT_EQ(load(good, {"risk.on_breach=\"stop\""}).error,
+            "--set risk.on_breach=\"stop\": risk.on_breach: expected \"halted\" or "
+            "\"reducing\", got string \"stop\"");
   EXPECT_EQ(load(good, {"backtest.fee_bps="}).error,
             "--set backtest.fee_bps=: missing value after '='");
 }

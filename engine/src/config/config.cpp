@@ -100,6 +100,10 @@ void load_engine(const toml::table& root, const fs::path& base, const std::strin
     e.log_level = *v;
   }
   if (auto v = s.string("log_file")) e.log_file = resolve_path(*s.get("log_file"), *v, base);
+  if (auto v = s.number("callback_timeout")) {
+    if (*v < 0 || *v > 86400) s.fail(*s.get("callback_timeout"), "callback_timeout");
+    e.callback_timeout_ms = static_cast<int64_t>(*v * 1000.0 + 0.5);
+  }
 }
 
 // [data]: its own keys are the first feed (optional when [[data.feed]] tables are given).
@@ -257,6 +261,7 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
   }
   if (cfg.strategies.empty() && purpose != config_purpose::record)
     throw config_error(fname + ": no [[strategy]] configured; add one with name and plugin");
+  load_risk(root, fname, cfg);
   return cfg;
 }
 

@@ -45,6 +45,13 @@ void load_live(const toml::table& root, const std::string& fname, live_section& 
     if (*v != "stop" && *v != "keep") s.fail(*s.get("on_plugin_removed"), "on_plugin_removed");
     l.keep_on_remove = *v == "keep";
   }
+  if (auto v = s.string("metrics")) {
+    const size_t colon = v->rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == v->size() ||
+        v->find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      s.fail(*s.get("metrics"), "metrics");
+    l.metrics = *v;
+  }
 }
 
 void load_record(const toml::table& root, const fs::path& base, const std::string& fname,

@@ -64,13 +64,14 @@ void apply_override(toml::table& root, const std::string& expr) {
     return;
   }
   if (head == "engine" || head == "data" || head == "backtest" || head == "live" ||
-      head == "record") {
+      head == "record" || head == "risk") {
     if (path.size() != 2)
       throw config_error(source + ": expected " + head + ".<key>; keys of [" + head + "]: " +
                          key_list(head == "engine"   ? engine_keys
                                   : head == "data"   ? data_keys
                                   : head == "live"   ? live_keys
                                   : head == "record" ? record_keys
+                                  : head == "risk"   ? risk_keys
                                                      : backtest_keys));
     if (!root.contains(head)) root.insert(head, toml::table{});
     toml::table* sec = root.get_as<toml::table>(head);

@@ -7,7 +7,8 @@ namespace cats::config_detail {
 const std::vector<key_info> top_keys = {{"engine", "table"},   {"data", "table"},
                                         {"backtest", "table"}, {"strategy", "array of tables"},
                                         {"live", "table"},     {"record", "table"},
-                                        {"venues", "table"},   {"instrument", "array of tables"}};
+                                        {"venues", "table"},   {"instrument", "array of tables"},
+                                        {"risk", "table"}};
 const std::vector<key_info> live_keys = {{"broker", "\"paper\""},
                                          {"book_depth", "an integer in [1, 1000]"},
                                          {"queue_capacity", "an integer in [1024, 16777216]"},
@@ -17,7 +18,8 @@ const std::vector<key_info> live_keys = {{"broker", "\"paper\""},
                                          {"busy_poll", "a boolean"},
                                          {"spin_us", "an integer in [0, 100000] (microseconds)"},
                                          {"hot_reload", "a boolean"},
-                                         {"on_plugin_removed", "\"stop\" or \"keep\""}};
+                                         {"on_plugin_removed", "\"stop\" or \"keep\""},
+                                         {"metrics", "\"HOST:PORT\" (loopback by default)"}};
 const std::vector<key_info> record_keys = {
     {"dir", "a path"}, {"prefix", "a file name prefix"}, {"csv", "a boolean"}};
 const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
@@ -36,7 +38,28 @@ const std::vector<key_info> instrument_keys = {
 const std::vector<key_info> engine_keys = {
     {"plugin_dir", "a path"},
     {"log_level", "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"off\""},
-    {"log_file", "a path"}};
+    {"log_file", "a path"},
+    {"callback_timeout", "seconds >= 0 (0 = off)"}};
+const std::vector<key_info> risk_limit_keys = {{"max_order_quantity", "a decimal > 0"},
+                                               {"max_order_notional", "a decimal > 0"},
+                                               {"max_position", "a decimal > 0"},
+                                               {"max_open_orders", "an integer > 0"},
+                                               {"price_band", "a fraction in (0, 1], e.g. 0.05"},
+                                               {"order_rate", "orders per second > 0"},
+                                               {"order_burst", "an integer > 0"},
+                                               {"cancel_rate", "cancels per second > 0"},
+                                               {"cancel_burst", "an integer > 0"}};
+const std::vector<key_info> risk_keys = [] {
+  std::vector<key_info> k = risk_limit_keys;
+  k.insert(k.end(), {{"max_daily_loss", "a decimal > 0 (quote currency)"},
+                     {"max_drawdown", "a fraction in (0, 1]"},
+                     {"on_breach", "\"halted\" or \"reducing\""},
+                     {"flatten_on_kill", "a boolean"},
+                     {"max_orders_per_event", "an integer > 0"},
+                     {"instrument", "a table of [risk.instrument.\"VENUE:SYMBOL\"] tables"},
+                     {"strategy", "a table of [risk.strategy.<name>] tables"}});
+  return k;
+}();
 const std::vector<key_info> feed_keys = {
     {"symbol", "an instrument name such as \"BINANCE:BTCUSDT\""},
     {"files", "a list of data file paths (.csv, .zip or .catsrec)"},

@@ -29,7 +29,7 @@ struct key_info {
 };
 
 extern const std::vector<key_info> top_keys, live_keys, record_keys, venue_keys, instrument_keys,
-    engine_keys, feed_keys, data_keys, backtest_keys, strategy_keys;
+    engine_keys, feed_keys, data_keys, backtest_keys, strategy_keys, risk_keys, risk_limit_keys;
 
 std::string key_list(const std::vector<key_info>& keys);
 const key_info* find_key(const std::vector<key_info>& keys, std::string_view name);
@@ -170,6 +170,9 @@ class section {
   const std::vector<key_info>& keys_;
   std::string file_;
 };
+
+/// [risk] and its per-instrument and per-strategy tables.
+void load_risk(const toml::table& root, const std::string& fname, run_config& cfg);
 
 void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
                         config_purpose purpose, run_config& cfg);

@@ -41,6 +41,49 @@ const char* event_type_name(int32_t type) noexcept {
   }
 }
 
+const char* callback_name(int32_t type) noexcept {
+  switch (type) {
+    case CATS_EVENT_TRADE:
+      return "on_event(trade)";
+    case CATS_EVENT_QUOTE:
+      return "on_event(quote)";
+    case CATS_EVENT_BAR:
+      return "on_event(bar)";
+    case CATS_EVENT_ORDER_UPDATE:
+      return "on_event(order_update)";
+    case CATS_EVENT_FILL:
+      return "on_event(fill)";
+    case CATS_EVENT_BOOK:
+      return "on_event(book)";
+    case CATS_EVENT_TIMER:
+      return "on_event(timer)";
+    default:
+      return "on_event";
+  }
+}
+
+namespace {
+// initial-exec: the variable sits in the static TLS block, so reading it from a signal handler
+// never allocates.
+[[gnu::tls_model("initial-exec")]] thread_local callback_probe* current_probe = nullptr;
+}  // namespace
+
+const callback_probe* current_callback_probe() noexcept {
+  return current_probe;
+}
+
+callback_scope::callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept
+    : probe_(e.probe_), seq_(probe_.seq.load(std::memory_order_relaxed) + 1) {
+  current_probe = &probe_;
+  probe_.strategy.store(s.name.c_str(), std::memory_order_relaxed);
+  probe_.where.store(where, std::memory_order_relaxed);
+  probe_.seq.store(seq_, std::memory_order_release);
+}
+
+callback_scope::~callback_scope() {
+  probe_.seq.store(seq_ + 1, std::memory_order_release);
+}
+
 std::string strategy_slot::kind() const {
   return plugin_name;
 }
@@ -69,6 +112,7 @@ engine::~engine() {
 void engine::destroy_all() noexcept {
   for (auto& s : slots_) {
     if (s->instance != nullptr) {
+      const callback_scope in(*this, *s, "destroy");
       s->desc.destroy(s->instance);
       s->instance = nullptr;
     }
@@ -118,8 +162,12 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
   const cats_strategy_descriptor_t& d = slot.desc;
   char message[1024] = {0};
   cats_strategy_t* instance = nullptr;
-  const cats_status_t st = d.create(&host_api(), slot.host.get(), slot.params.c_params(), &instance,
-                                    message, sizeof message);
+  cats_status_t st = CATS_OK;
+  {
+    const callback_scope in(*this, slot, "create");
+    st = d.create(&host_api(), slot.host.get(), slot.params.c_params(), &instance, message,
+                  sizeof message);
+  }
   message[sizeof message - 1] = '\0';
   if (st != CATS_OK || instance == nullptr) {
     error = "strategy " + slot.label() + " refused to start: " +
@@ -150,9 +198,27 @@ void engine::fail(strategy_slot& slot, std::string where, cats_status_t status,
   if (router_ != nullptr) router_->cancel_all(slot.host->slot, "strategy disabled after a failure");
 }
 
+void engine::disable(uint32_t slot, std::string where, std::string message) {
+  if (slot < slots_.size() && slots_[slot]->running)
+    fail(*slots_[slot], std::move(where), CATS_E_REJECTED, std::move(message));
+}
+
+void engine::overran(strategy_slot& slot, const char* where) {
+  fail(slot, where, CATS_E_FAILED,
+       "the callback ran longer than engine.callback_timeout (reported by the watchdog)");
+}
+
 bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
   ++slot.events;
-  const cats_status_t st = slot.on_event(slot.instance, &event);
+  cats_status_t st;
+  {
+    const callback_scope in(*this, slot, callback_name(event.type));
+    st = slot.on_event(slot.instance, &event);
+    if (in.overran()) [[unlikely]] {
+      overran(slot, callback_name(event.type));
+      return false;
+    }
+  }
   if (st == CATS_OK) [[likely]]
     return true;
   fail(slot, std::string("on_event(") + event_type_name(event.type) + ")", st,
@@ -173,7 +239,9 @@ void engine::start_one(uint32_t slot) {
 
 void engine::call_on_start(strategy_slot& s) {
   if (!s.running || s.desc.on_start == nullptr) return;
+  const callback_scope in(*this, s, "on_start");
   const cats_status_t st = s.desc.on_start(s.instance);
+  if (in.overran()) return overran(s, "on_start");
   if (st != CATS_OK) fail(s, "on_start", st, to_string(s.desc.last_error(s.instance)));
 }
 
@@ -182,6 +250,7 @@ void engine::stop() {
     if (!s->running) continue;
     const auto on_stop = s->desc.on_stop;
     if (on_stop != nullptr) {
+      const callback_scope in(*this, *s, "on_stop");
       const cats_status_t st = on_stop(s->instance);
       if (st != CATS_OK) {
         fail(*s, "on_stop", st, to_string(s->desc.last_error(s->instance)));
@@ -286,7 +355,32 @@ void engine::fire_timers_until(int64_t ts_ns) {
   }
 }
 
-void log_as(const std::string& name, int64_t now, int32_t level, std::string_view message) {
+std::string sanitize_log_text(std::string_view text, size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(text.size(), max_bytes) + 16);
+  static constexpr char hex[] = "0123456789abcdef";
+  size_t i = 0;
+  for (; i < text.size() && out.size() < max_bytes; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {  // ESC and the other controls: never reach a terminal
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (i < text.size()) out += " ... (" + std::to_string(text.size() - i) + " more bytes cut)";
+  return out;
+}
+
+void log_as(const std::string& name, int64_t now, int32_t level, std::string_view raw) {
   spdlog::level::level_enum lvl = spdlog::level::info;
   switch (level) {
     case CATS_LOG_TRACE:
@@ -306,6 +400,9 @@ void log_as(const std::string& name, int64_t now, int32_t level, std::string_vie
       break;
   }
   if (!spdlog::should_log(lvl)) return;
+  // A strategy's text can neither forge a log line (newlines) nor drive the terminal (escapes),
+  // nor flood the log with one message.
+  const std::string message = sanitize_log_text(raw, max_strategy_log_bytes);
   if (now == 0)
     spdlog::log(lvl, "[{}] {}", name, message);
   else

@@ -168,6 +168,8 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
                            " is smaller than ABI 1.0's " + std::to_string(request_1_0));
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
+    if (!e->strategies()[h->slot]->running)
+      return error_out(h, CATS_E_REJECTED, "this strategy is disabled; it cannot send orders");
     cats_order_request_t req{};
     if (const cats_status_t st = read_request(h, request, req); st != CATS_OK) return st;
     std::string err;

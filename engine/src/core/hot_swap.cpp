@@ -93,7 +93,11 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& re
     sink.struct_size = sizeof sink;
     sink.context = &blob;
     sink.write = append_state;
-    const cats_status_t st = slot.desc.save_state(slot.instance, &sink, &version);
+    cats_status_t st;
+    {
+      const callback_scope in(*this, slot, "save_state");
+      st = slot.desc.save_state(slot.instance, &sink, &version);
+    }
     if (st != CATS_OK) {
       error = "strategy " + slot.label() +
               " could not save its state: " + to_string(slot.desc.last_error(slot.instance)) +
@@ -109,7 +113,11 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& re
               std::to_string(version) + "); the old version keeps running";
       return false;
     }
-    const cats_status_t st = c.desc.load_state(c.instance, version, blob.data(), blob.size());
+    cats_status_t st;
+    {
+      const callback_scope in(*this, slot, "load_state");
+      st = c.desc.load_state(c.instance, version, blob.data(), blob.size());
+    }
     if (st != CATS_OK) {
       error = "new version " + next_label + " refused the state of " + slot.label() + " (" +
               std::to_string(blob.size()) + " bytes, version " + std::to_string(version) +
@@ -132,7 +140,10 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& re
   slot.host = std::move(c.host);
   slot.params = std::move(c.params);
   ++slot.generation;
-  if (old != nullptr) old_desc.destroy(old);
+  if (old != nullptr) {
+    const callback_scope in(*this, slot, "destroy");
+    old_desc.destroy(old);
+  }
   old_host.reset();
   // A strategy that had failed (or was stopped) runs again in its new version.
   slot.failure.reset();
@@ -149,6 +160,7 @@ void engine::retire(uint32_t slot_index, std::string_view reason,
   if (slot_index >= slots_.size()) return;
   strategy_slot& slot = *slots_[slot_index];
   if (slot.running && slot.desc.on_stop != nullptr) {
+    const callback_scope in(*this, slot, "on_stop");
     const cats_status_t st = slot.desc.on_stop(slot.instance);
     if (st != CATS_OK) fail(slot, "on_stop", st, to_string(slot.desc.last_error(slot.instance)));
   }

@@ -1,15 +1,20 @@
 #include "cats/plugin/loader.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/dll/shared_library.hpp>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <stdexcept>
 #include <system_error>
 
 #include "cats/config/config.hpp"
@@ -42,6 +47,44 @@ std::string describe_unloadable(const fs::path& file, const std::string& system_
   return "cannot be loaded as a shared library: " + system_message;
 }
 
+// Copies `from` to the new file `to` (0600). O_EXCL | O_NOFOLLOW: a file or link already at `to`
+// is refused, never written through. Returns "" or what went wrong.
+std::string copy_private(const fs::path& from, const fs::path& to) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return std::string("cannot read it: ") + std::strerror(errno);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int err = errno;
+    ::close(in);
+    return std::strerror(err);
+  }
+  std::array<char, 1 << 16> buf;
+  std::string why;
+  for (;;) {
+    const ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::string("read: ") + std::strerror(errno);
+      break;
+    }
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(out, buf.data() + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        why = std::string("write: ") + std::strerror(errno);
+        break;
+      }
+      done += w;
+    }
+    if (!why.empty()) break;
+  }
+  ::close(in);
+  if (::close(out) != 0 && why.empty()) why = std::string("close: ") + std::strerror(errno);
+  if (!why.empty()) ::unlink(to.c_str());
+  return why;
+}
+
 }  // namespace
 
 plugin_library::~plugin_library() = default;
@@ -58,10 +101,9 @@ std::shared_ptr<plugin_library> plugin_library::load_copy(const fs::path& file,
             (fs::exists(file, ec) ? "not a regular file" : "no such file");
     return nullptr;
   }
-  fs::copy_file(file, copy, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    error = "plugin " + file.string() + ": cannot copy it to " + copy.string() +
-            " for loading: " + ec.message();
+  if (const std::string why = copy_private(file, copy); !why.empty()) {
+    error =
+        "plugin " + file.string() + ": cannot copy it to " + copy.string() + " for loading: " + why;
     return nullptr;
   }
   auto lib = load(copy, error);
@@ -72,16 +114,30 @@ std::shared_ptr<plugin_library> plugin_library::load_copy(const fs::path& file,
   return lib;
 }
 
+namespace {
+
+std::mutex private_dir_mutex;
+fs::path private_dir;  // guarded by private_dir_mutex; empty until first use
+
+}  // namespace
+
 fs::path private_plugin_dir() {
-  const fs::path dir = fs::temp_directory_path() / ("cats-plugins-" + std::to_string(::getpid()));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  return dir;
+  const std::lock_guard<std::mutex> lock(private_dir_mutex);
+  if (!private_dir.empty()) return private_dir;
+  std::string pattern = (fs::temp_directory_path() / "cats-plugins-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("cannot create a private folder for plugin copies (" + pattern +
+                             "): " + std::strerror(errno));
+  private_dir = pattern;
+  return private_dir;
 }
 
 void remove_private_plugin_dir() noexcept {
+  const std::lock_guard<std::mutex> lock(private_dir_mutex);
+  if (private_dir.empty()) return;
   std::error_code ec;
-  fs::remove_all(fs::temp_directory_path(ec) / ("cats-plugins-" + std::to_string(::getpid())), ec);
+  fs::remove_all(private_dir, ec);
+  private_dir.clear();
 }
 
 std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::string& error) {

@@ -286,10 +286,7 @@ plugin_reloader::~plugin_reloader() {
 
 void plugin_reloader::start() {
   impl& m = *impl_;
-  m.private_dir = fs::temp_directory_path() / ("cats-plugins-" + std::to_string(::getpid()));
-  std::error_code ec;
-  fs::create_directories(m.private_dir, ec);
-  if (ec) throw std::runtime_error(m.private_dir.string() + ": cannot create: " + ec.message());
+  m.private_dir = private_plugin_dir();
   for (const auto& s : engine_.strategies()) {
     if (!s->library) continue;
     m.list.push_back(

@@ -495,7 +495,7 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
   md->events_.reserve(static_cast<size_t>(std::min<uint64_t>(rows + 1024, 1ull << 26)));
   uint64_t n = 0;
   while (const market_event* ev = stream.next()) {
-    if ((++n & 0xFFFF) == 0 && stop != nullptr && stop->load()) break;
+    if ((++n & 0x3FF) == 0 && stop != nullptr && stop->load(std::memory_order_relaxed)) break;
     md->events_.push_back(*ev);
     if (ev->type == market_event::kind::book) {
       md->books_.push_back(*ev->book);

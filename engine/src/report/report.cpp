@@ -38,6 +38,35 @@ double days(int64_t ns) {
 
 }  // namespace
 
+risk_report make_risk_report(const risk_engine& risk, bool configured) {
+  risk_report out;
+  const risk_stats& st = risk.stats();
+  out.refused = st.refused_total();
+  out.shown = configured || out.refused > 0 || risk.state() != trading_state::active;
+  out.state = trading_state_name(risk.state());
+  out.state_reason = risk.state_reason();
+  out.breaches = st.breaches;
+  out.cancels_refused = st.cancels_refused;
+  for (size_t i = 0; i < st.refused.size(); ++i)
+    if (st.refused[i] != 0)
+      out.refused_by_limit.emplace_back(risk_reason_name(static_cast<risk_reason>(i)),
+                                        st.refused[i]);
+  return out;
+}
+
+void write_risk(json_writer& j, const risk_report& r) {
+  j.key("risk").begin_object();
+  j.key("state").value(r.state);
+  j.key("state_reason").value(r.state_reason);
+  j.key("refused_orders").value(r.refused);
+  j.key("refused_by_limit").begin_object();
+  for (const auto& [k, v] : r.refused_by_limit) j.key(k).value(v);
+  j.end_object();
+  j.key("refused_cancels").value(r.cancels_refused);
+  j.key("breaches").value(r.breaches);
+  j.end_object();
+}
+
 std::string summary_json(const backtest_report& r) {
   const backtest_metrics& m = r.metrics;
   json_writer j(2);
@@ -90,6 +119,7 @@ std::string summary_json(const backtest_report& r) {
   j.key("cancelled_orders").value(r.orders.canceled);
   j.key("capped_orders").value(r.orders.capped);
   j.key("periods_per_year").value(m.periods_per_year, decimals);
+  if (r.risk.shown) write_risk(j, r.risk);
 
   j.key("settings").begin_object();
   j.key("fill").value(r.fill_model);
@@ -244,6 +274,14 @@ std::string summary_table(const backtest_report& r) {
   if (r.orders.rejected > 0) line(out, "Rejected orders", std::to_string(r.orders.rejected));
   if (r.orders.capped > 0)
     line(out, "Capped by buying power", std::to_string(r.orders.capped), "orders");
+  if (r.risk.refused > 0) {
+    std::string by;
+    for (const auto& [k, v] : r.risk.refused_by_limit)
+      by += (by.empty() ? "" : ", ") + k + " " + std::to_string(v);
+    line(out, "Refused by risk", std::to_string(r.risk.refused) + " (" + by + ")");
+  }
+  if (r.risk.state != "active")
+    line(out, "Trading state at end", r.risk.state + ": " + r.risk.state_reason);
   if (r.final_position != 0) line(out, "Open position at end", fixed_to_string(r.final_position));
   if (r.skipped_rows > 0 || r.gaps > 0) {
     out += std::string(64, '-') + "\n";

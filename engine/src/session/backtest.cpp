@@ -202,7 +202,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   portfolio account(cfg.backtest.initial_cash, rep.currency);
   engine eng(src.instruments, account);
   sim_exchange exchange(eng, cfg.backtest.sim);
-  session market(eng, account, exchange, opts);
+  risk_engine risk(eng, exchange, cfg.risk);
+  session market(eng, account, risk, opts);
   backtest_outputs outputs(out_dir, account);
   exchange.set_listener(&outputs.fill_sink());
   market.set_sample_listener(&outputs);
@@ -243,6 +244,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.fees_paid = account.fees_paid();
     rep.final_position = account.position(primary).quantity;
     rep.orders = exchange.stats();
+    rep.risk = make_risk_report(risk, cfg.risk.present);
     const int64_t first = market.first_price(), last = market.last_price();
     rep.buy_hold_return_pct =
         first > 0 ? (static_cast<double>(last) / static_cast<double>(first) - 1.0) * 100.0 : 0.0;

@@ -228,6 +228,28 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
   return CATS_OK;
 }
 
+uint64_t sim_exchange::reject(uint32_t owner, const cats_order_request_t& r, std::string reason) {
+  order o{};
+  o.id = next_order_id_++;
+  o.owner = owner;
+  o.instrument_id = r.instrument_id;
+  o.side = r.side;
+  o.type = r.order_type;
+  o.tif = r.time_in_force;
+  o.quantity = r.quantity;
+  o.limit_price = r.order_type == CATS_ORDER_LIMIT ? r.limit_price : 0;
+  o.stop_price = r.order_type == CATS_ORDER_STOP_MARKET ? r.stop_price : 0;
+  o.client_tag = r.client_tag;
+  o.submitted_ts = engine_.now();
+  post_update(o, CATS_ORDER_REJECTED, std::move(reason), false);  // the risk engine counts it
+  return o.id;
+}
+
+void sim_exchange::open_orders(std::vector<open_order>& out) const {
+  for (const order& o : working_)
+    out.push_back({o.id, o.owner, o.instrument_id, o.side, o.quantity - o.filled});
+}
+
 cats_status_t sim_exchange::cancel(uint32_t owner, uint64_t order_id, std::string& error) {
   for (auto it = working_.begin(); it != working_.end(); ++it) {
     if (it->id == order_id && it->owner == owner) {

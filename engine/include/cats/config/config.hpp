@@ -38,6 +38,45 @@ struct engine_section {
   std::filesystem::path plugin_dir;  ///< empty = default_plugin_dir()
   std::string log_level = "info";
   std::filesystem::path log_file;
+  /// A strategy callback running longer is reported by the watchdog and, in live mode, the
+  /// strategy is disabled when it returns. -1 = unset (1 s in live mode, off in a backtest); 0 =
+  /// off.
+  int64_t callback_timeout_ms = -1;
+};
+
+/// One set of pre-trade limits (risk/risk_engine.hpp applies them); 0 = no limit.
+struct risk_limits {
+  int64_t max_order_quantity = 0;  ///< fixed-point base units per order
+  int64_t max_order_notional =
+      0;                        ///< fixed-point quote units per order (at the limit or last price)
+  int64_t max_position = 0;     ///< |net position| once the order and the working orders on its
+                                ///< side have filled
+  int64_t max_open_orders = 0;  ///< working orders
+  int64_t price_band = 0;  ///< fixed-point fraction: limit/stop within +-band of the last price
+  int64_t order_rate_milli = 0;   ///< orders per 1000 s refilled into the bucket (rate x 1000)
+  int64_t order_burst = 0;        ///< bucket size (default: max(1, rate))
+  int64_t cancel_rate_milli = 0;  ///< cancels and amends, the same way
+  int64_t cancel_burst = 0;
+};
+
+/// [risk]: limits for every order, [risk.instrument."VENUE:SYMBOL"] and [risk.strategy.<name>]
+/// for the orders of one instrument or one strategy (an order must pass every set that applies),
+/// and account-wide loss limits.
+struct risk_section {
+  bool present = false;
+  risk_limits limits;
+  std::vector<std::pair<std::string, risk_limits>> instruments;  ///< by "VENUE:SYMBOL"
+  std::vector<std::pair<std::string, risk_limits>> strategies;   ///< by strategy name
+  int64_t max_daily_loss = 0;    ///< fixed-point quote units lost since the UTC day began (0 = off)
+  int64_t max_drawdown = 0;      ///< fixed-point fraction below the session's peak equity (0 = off)
+  bool breach_halts = true;      ///< on_breach = "halted" (default) or "reducing"
+  bool flatten_on_kill = false;  ///< the kill switch also closes positions with market orders
+  /// Orders one strategy may send while handling one event before it is disabled (an order loop).
+  int64_t max_orders_per_event = 10000;
+  /// Working orders of the whole account, whatever [risk] says (a runaway strategy cannot exhaust
+  /// memory). Lowered by [risk] max_open_orders.
+  int64_t hard_max_open_orders = 100000;
+  std::string where;
 };
 
 /// One feed of historical data: one instrument's files of one format. A recording may hold several
@@ -104,6 +143,8 @@ struct live_section {
   int64_t spin_us = 30;         ///< the engine thread spins this long before it sleeps
   bool hot_reload = true;       ///< watch the plugin folder and swap in new builds
   bool keep_on_remove = false;  ///< on_plugin_removed = "keep": a removed .so keeps running
+  /// "127.0.0.1:9464": serve /metrics (Prometheus text) and /status (JSON) there; empty = off.
+  std::string metrics;
 };
 
 struct record_section {
@@ -128,6 +169,7 @@ struct run_config {
   backtest_section backtest;
   std::vector<strategy_section> strategies;
   live_section live;
+  risk_section risk;
   record_section record;
   std::vector<venue_section> venues;  ///< one per venue the instruments use
   std::vector<instrument_section> instruments;

@@ -7,6 +7,7 @@
 
 #include <cats/sdk.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -94,7 +95,46 @@ class broker : public order_router {
   virtual void on_trade(const cats_trade_event_t& trade) = 0;
   /// The run ends: every working order is cancelled with `reason`.
   virtual void finish(std::string_view reason) = 0;
+
+  /// An order the host refused before it reached the venue (the risk engine): it gets an order id
+  /// and a CATS_ORDER_REJECTED update with `reason`, as a venue's refusal would.
+  virtual uint64_t reject(uint32_t owner, const cats_order_request_t& request,
+                          std::string reason) = 0;
+  /// A working order, as the risk checks and the operator's view see it.
+  struct open_order {
+    uint64_t id;
+    uint32_t owner;
+    uint32_t instrument_id;
+    int32_t side;       ///< cats_side
+    int64_t remaining;  ///< quantity not yet filled
+  };
+  /// Appends every working order (submitted, not yet filled, cancelled or rejected) to `out`.
+  virtual void open_orders(std::vector<open_order>& out) const = 0;
+  /// How many orders are working (cheap).
+  virtual size_t open_order_count() const noexcept = 0;
 };
+
+/// Which strategy callback an engine is running right now. The engine thread writes it around
+/// every call into strategy code (a handful of plain stores, no clock read); the watchdog reads it
+/// from its own thread, the crash handler from a signal handler on the engine thread.
+struct callback_probe {
+  /// Odd while a callback runs; +1 on entry and again on return.
+  std::atomic<uint64_t> seq{0};
+  /// The instance name (NUL-terminated, owned by the engine's slot) and the callback ("on_start",
+  /// "on_event(bar)", ...: a string literal). Valid while `seq` is odd.
+  std::atomic<const char*> strategy{nullptr};
+  std::atomic<const char*> where{nullptr};
+  /// Set by the watchdog to the `seq` of a callback that ran past the time limit: when it returns,
+  /// the engine disables that strategy (its orders cancelled, no more events).
+  std::atomic<uint64_t> overran_seq{0};
+};
+
+/// The probe of the engine whose strategy code this thread last ran (null if none). Async-signal
+/// safe: for the crash handler and the exit() check.
+const callback_probe* current_callback_probe() noexcept;
+
+/// "on_event(bar)", "on_event(fill)", ... for a CATS_EVENT_* type (string literals).
+const char* callback_name(int32_t event_type) noexcept;
 
 struct strategy_failure {
   std::string where;  ///< "create", "on_start", "on_event(bar)", ...
@@ -223,6 +263,11 @@ class engine {
 
   const std::vector<std::unique_ptr<strategy_slot>>& strategies() const noexcept { return slots_; }
   size_t running_count() const noexcept;
+  /// Disables a running strategy (its orders cancelled, no more events); safe from inside its own
+  /// callback (the risk engine stops an order loop this way).
+  void disable(uint32_t slot, std::string where, std::string message);
+  /// What strategy code runs now (read by the watchdog from another thread).
+  callback_probe& probe() noexcept { return probe_; }
 
   // Used by the host API table.
   uint64_t add_timer(uint32_t owner, int64_t fire_at_ns, uint64_t user_data);
@@ -250,6 +295,8 @@ class engine {
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                     std::shared_ptr<strategy_module> library, param_set params, std::string& error);
   bool deliver(strategy_slot& slot, const cats_event_t& event);
+  /// A callback the watchdog flagged has returned: the strategy is disabled.
+  void overran(strategy_slot& slot, const char* where);
   void call_on_start(strategy_slot& slot);
   void fire_timers_until(int64_t ts_ns);
   void fail(strategy_slot& slot, std::string where, cats_status_t status, std::string message);
@@ -267,9 +314,34 @@ class engine {
   void flush_pending();
   size_t pending_head_ = 0;
   bool flushing_ = false;
+  callback_probe probe_;
+  friend class callback_scope;
 };
 
-/// Logs a strategy's message as "[name time] message" (no time when `now` is 0).
+/// Marks a call into strategy code on the engine's probe for as long as it lives (engine thread).
+class callback_scope {
+ public:
+  callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept;
+  ~callback_scope();
+  callback_scope(const callback_scope&) = delete;
+  callback_scope& operator=(const callback_scope&) = delete;
+  /// The watchdog flagged this call as too long.
+  bool overran() const noexcept {
+    return probe_.overran_seq.load(std::memory_order_relaxed) == seq_;
+  }
+
+ private:
+  callback_probe& probe_;
+  uint64_t seq_;
+};
+
+/// A strategy's log message is cut after this many bytes.
+inline constexpr size_t max_strategy_log_bytes = 4096;
+/// `text` with newlines, tabs and control characters written as \n, \t, \x1b ..., cut after
+/// `max_bytes` of output with a note of how much was cut.
+std::string sanitize_log_text(std::string_view text, size_t max_bytes);
+
+/// Logs a strategy's message as "[name time] message" (no time when `now` is 0), sanitized.
 void log_as(const std::string& name, int64_t now, int32_t level, std::string_view message);
 
 /// The host API table handed to every strategy.

@@ -61,8 +61,10 @@ class plugin_library final : public strategy_module {
 std::filesystem::path resolve_plugin(const std::string& plugin, const std::filesystem::path& dir,
                                      std::string& error);
 
-/// This process's folder for private plugin copies ($TMPDIR/cats-plugins-<pid>), created on first
-/// use. Remove it with remove_private_plugin_dir() when done.
+/// This process's folder for private plugin copies: $TMPDIR/cats-plugins-XXXXXX, made by mkdtemp
+/// on first use (a fresh name, mode 0700, never one that already existed, so no other local user
+/// can place or swap a file in it). Throws std::runtime_error if it cannot be made. Remove it with
+/// remove_private_plugin_dir() when done.
 std::filesystem::path private_plugin_dir();
 void remove_private_plugin_dir() noexcept;
 

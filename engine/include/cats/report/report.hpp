@@ -10,6 +10,7 @@
 
 #include "cats/core/params.hpp"
 #include "cats/report/metrics.hpp"
+#include "cats/risk/risk_engine.hpp"
 #include "cats/sim/sim_exchange.hpp"
 
 namespace cats {
@@ -22,6 +23,14 @@ struct strategy_report {
   std::string failed_in, error;
   int64_t failed_at_ns = 0;
   uint64_t events = 0, orders = 0, fills = 0;
+};
+
+/// What the risk engine did in a run (shown when [risk] is configured or it refused anything).
+struct risk_report {
+  bool shown = false;
+  std::string state = "active", state_reason;
+  uint64_t refused = 0, breaches = 0, cancels_refused = 0;
+  std::vector<std::pair<std::string, uint64_t>> refused_by_limit;  ///< the non-zero counters
 };
 
 struct backtest_report {
@@ -39,11 +48,19 @@ struct backtest_report {
   double buy_hold_return_pct = 0;
   int64_t final_position = 0;  ///< open quantity of the traded instrument at the end
   sim_exchange_stats orders;
+  risk_report risk;
   std::vector<strategy_report> strategies;
   std::vector<std::string> warnings;
 
   bool any_strategy_failed() const;
 };
+
+/// What `risk` did; shown when `configured` ([risk] present) or anything was refused.
+risk_report make_risk_report(const risk_engine& risk, bool configured);
+
+class json_writer;
+/// The "risk" object of a summary (backtest and live).
+void write_risk(json_writer& j, const risk_report& r);
 
 /// The summary as one JSON object (snake_case keys; docs/metrics.md lists them).
 std::string summary_json(const backtest_report& r);
