@@ -65,8 +65,8 @@ int backtest_command(const std::vector<std::string>& args) {
                  result.seconds, rate / 1e6);
     const std::string text =
         json ? cats::summary_json(result.report) : cats::summary_table(result.report);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    std::fwrite(text.data(), 1, text.size(), cats::results_stream());
+    std::fflush(cats::results_stream());
     if (out)
       spdlog::info("wrote summary.json, fills.csv, trades.csv, equity.csv and report.html to {}",
                    out->string());

@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "guard.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -43,6 +44,7 @@ std::optional<int> parse(const std::vector<std::string>& args, const po::options
 std::optional<int> load_strategies(const cats::run_config& cfg,
                                    std::vector<cats::prepared_strategy>& strategies,
                                    bool private_copies) {
+  guard_strategies();
   const fs::path plugin_dir =
       cfg.engine.plugin_dir.empty() ? cats::default_plugin_dir() : cfg.engine.plugin_dir;
   for (const cats::strategy_section& s : cfg.strategies) {
@@ -84,6 +86,12 @@ extern "C" void on_stop_signal(int) {
 
 extern "C" void on_reload_signal(int) {
   reload_requested.store(true);
+}
+
+std::atomic<bool> kill_requested{false};
+
+extern "C" void on_kill_signal(int) {
+  kill_requested.store(true);
 }
 
 }  // namespace cats::cli

@@ -41,11 +41,15 @@ extern std::atomic<bool> stop_requested;
 extern std::atomic<bool> reload_requested;
 extern "C" void on_stop_signal(int);
 extern "C" void on_reload_signal(int);
+/// Set by SIGUSR1: the kill switch (cats live).
+extern std::atomic<bool> kill_requested;
+extern "C" void on_kill_signal(int);
 
 int backtest_command(const std::vector<std::string>& args);
 int sweep_command(const std::vector<std::string>& args);
 int live_command(const std::vector<std::string>& args, bool record);
 int generate_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
+int ctl_command(const std::vector<std::string>& args);
 
 }  // namespace cats::cli

@@ -7,6 +7,7 @@
 #include "cats/session/live.hpp"
 #include "cats/util/logging.hpp"
 #include "cli.hpp"
+#include "guard.hpp"
 
 namespace cats::cli {
 
@@ -23,7 +24,9 @@ int live_command(const std::vector<std::string>& args, bool record) {
                                                      : "TOML config file (see config/paper.toml)")(
       "set", po::value(&overrides)->composing(),
       "override a config key, e.g. --set live.duration=60 (repeatable)")(
-      "out,o", po::value(&out_dir), "write summary.json (with the final order books) here")(
+      "out,o", po::value(&out_dir),
+      "the run folder: summary.json (with the final order books), cats.pid; a file KILL here "
+      "triggers the kill switch (default: the current folder)")(
       "json", "print the summary as one JSON object on stdout");
   po::variables_map vm;
   const std::string usage = std::string("usage: cats ") + (record ? "record" : "live") +
@@ -55,6 +58,10 @@ int live_command(const std::vector<std::string>& args, bool record) {
   sigemptyset(&hup.sa_mask);
   sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction usr1 {};
+  usr1.sa_handler = on_kill_signal;
+  sigemptyset(&usr1.sa_mask);
+  sigaction(SIGUSR1, &usr1, nullptr);
 
   cats::live_options opt;
   opt.record_only = record;
@@ -62,6 +69,9 @@ int live_command(const std::vector<std::string>& args, bool record) {
   if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
   opt.stop = &stop_requested;
   opt.reload = &reload_requested;
+  opt.kill = &kill_requested;
+  opt.run_dir = out_dir.empty() ? fs::path(".") : fs::path(out_dir);
+  opt.stuck_exit_code = exit_strategy_abort;
   opt.overrides = overrides;
   const int rc = cats::run_live(cfg, std::move(strategies), opt);
   cats::remove_private_plugin_dir();

@@ -1,5 +1,5 @@
 // The `cats` command line: one subcommand per mode (cli.hpp). Exit codes: 0 ok, 1 run failure,
-// 2 usage or config error.
+// 2 usage or config error, 3 a strategy took the engine down, 130 interrupted.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -19,10 +19,13 @@ const char* const main_help =
     "  record     record live market data to daily files that backtests replay\n"
     "  generate   write deterministic sample kline data (for demos and benchmarks)\n"
     "  plugins    list the plugins in a folder or inspect one plugin file\n"
+    "  ctl        control a running `cats live` (ctl kill: the kill switch)\n"
     "  version    print the engine version and the SDK ABI version\n"
     "\n"
     "Run `cats <command> --help` for the options of a command.\n"
-    "Exit codes: 0 ok, 1 run failure, 2 usage or configuration error.\n";
+    "Exit codes: 0 ok, 1 run failure, 2 usage or configuration error, 3 a strategy took the\n"
+    "engine down (called exit(), or stuck in a callback at shutdown), 130 interrupted; a\n"
+    "strategy that crashes the process is reported and the process dies of the signal.\n";
 
 }  // namespace
 
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
     if (cmd == "live") return cats::cli::live_command(rest, false);
     if (cmd == "record") return cats::cli::live_command(rest, true);
     if (cmd == "plugins") return cats::cli::plugins_command(rest);
+    if (cmd == "ctl") return cats::cli::ctl_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cats: unexpected error: %s\n", e.what());
     return cats::cli::exit_failure;

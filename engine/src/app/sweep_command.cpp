@@ -7,6 +7,7 @@
 #include "cats/session/sweep.hpp"
 #include "cats/util/logging.hpp"
 #include "cli.hpp"
+#include "guard.hpp"
 
 namespace cats::cli {
 
@@ -64,10 +65,11 @@ int sweep_command(const std::vector<std::string>& args) {
     for (const std::string& p : params) opt.params.push_back(cats::parse_sweep_param(p, base));
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
+    guard_strategies();
     const cats::sweep_result r = cats::run_sweep(opt);
     const std::string text = json ? cats::sweep_json(r) : cats::sweep_table(r);
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    std::fwrite(text.data(), 1, text.size(), cats::results_stream());
+    std::fflush(cats::results_stream());
     if (r.interrupted) {
       std::fprintf(stderr, "cats: sweep interrupted; %zu finished runs kept\n", r.ranking.size());
       return 130;

@@ -287,7 +287,12 @@ void engine::post_fill(uint32_t owner, const cats_fill_event_t& event) {
   p.fill = event;
   p.is_fill = true;
   pending_.push_back(std::move(p));
-  if (owner < slots_.size()) ++slots_[owner]->fills;
+  if (owner < slots_.size()) {
+    strategy_slot& s = *slots_[owner];
+    ++s.fills;
+    s.ledger.apply_fill(event.header.instrument_id, event.side == CATS_SIDE_BUY ? 1 : -1,
+                        event.quantity, event.price, event.fee, event.header.exchange_ts_ns);
+  }
 }
 
 void engine::flush_pending() {

@@ -23,8 +23,8 @@ const char* trading_state_name(trading_state s) noexcept {
 
 const char* risk_reason_name(risk_reason r) noexcept {
   static constexpr const char* names[] = {
-      "halted",      "reducing",   "max_order_quantity", "max_order_notional", "max_position",
-      "max_open_orders", "price_band", "no_price",       "order_rate",         "order_loop"};
+      "halted",          "reducing",   "max_order_quantity", "max_order_notional", "max_position",
+      "max_open_orders", "price_band", "no_price",           "order_rate",         "order_loop"};
   static_assert(std::size(names) == static_cast<size_t>(risk_reason::count_));
   return names[static_cast<size_t>(r)];
 }
@@ -53,7 +53,8 @@ bool risk_engine::bucket::take(int64_t now_ns) {
   if (now_ns > at_ns) {
     // rate_milli tokens per 1000 s = rate_milli x 1000 milli-tokens per 1e12 ns.
     const int128_t add = static_cast<int128_t>(now_ns - at_ns) * rate_milli / 1'000'000'000;
-    tokens_milli = add >= cap ? cap : std::min<int64_t>(cap, tokens_milli + static_cast<int64_t>(add));
+    tokens_milli =
+        add >= cap ? cap : std::min<int64_t>(cap, tokens_milli + static_cast<int64_t>(add));
     at_ns = now_ns;
   }
   if (tokens_milli < 1000) return false;
@@ -99,13 +100,16 @@ void risk_engine::resolve() {
       continue;
     }
     if (i->id >= by_instrument_.size()) by_instrument_.resize(i->id + 1);
-    by_instrument_[i->id] = make(limits, "[risk.instrument.\"" + symbol + "\"]", limit_set::kind::instrument);
+    by_instrument_[i->id] =
+        make(limits, "[risk.instrument.\"" + symbol + "\"]", limit_set::kind::instrument);
   }
   const auto& slots = engine_.strategies();
   by_strategy_.resize(slots.size());
   for (const auto& [name, limits] : config_.strategies)
     for (const auto& s : slots)
-      if (s->name == name) by_strategy_[s->host->slot] = make(limits, "[risk.strategy." + name + "]", limit_set::kind::strategy);
+      if (s->name == name)
+        by_strategy_[s->host->slot] =
+            make(limits, "[risk.strategy." + name + "]", limit_set::kind::strategy);
 }
 
 int64_t risk_engine::last_price(uint32_t id) const noexcept {
@@ -132,7 +136,8 @@ std::string risk_engine::check_state(const cats_order_request_t& r, risk_reason&
   }
   // Reducing: only an order that shrinks the position, by no more than its size.
   const int64_t pos = engine_.account().position(r.instrument_id).quantity;
-  const bool shrinks = pos != 0 && (pos > 0) == (r.side == CATS_SIDE_SELL) && r.quantity <= abs64(pos);
+  const bool shrinks =
+      pos != 0 && (pos > 0) == (r.side == CATS_SIDE_SELL) && r.quantity <= abs64(pos);
   if (shrinks) return {};
   reason = risk_reason::reducing;
   return "trading is reducing-only (" + state_reason_ + "): a " + side_word(r.side) + " of " +
@@ -145,8 +150,8 @@ std::string risk_engine::check_set(limit_set& set, uint32_t owner, const cats_or
   const std::string& sc = set.scope;
   if (l.max_order_quantity > 0 && r.quantity > l.max_order_quantity) {
     reason = risk_reason::order_quantity;
-    return "quantity " + fixed_to_string(r.quantity) + " is above " + sc +
-           " max_order_quantity " + fixed_to_string(l.max_order_quantity);
+    return "quantity " + fixed_to_string(r.quantity) + " is above " + sc + " max_order_quantity " +
+           fixed_to_string(l.max_order_quantity);
   }
   if (l.max_order_notional > 0) {
     if (price <= 0) {
@@ -156,8 +161,8 @@ std::string risk_engine::check_set(limit_set& set, uint32_t owner, const cats_or
     const int64_t notional = fixed_mul(r.quantity, price, rounding::up);
     if (notional > l.max_order_notional) {
       reason = risk_reason::order_notional;
-      return "notional " + fixed_to_string(notional) + " is above " + sc +
-             " max_order_notional " + fixed_to_string(l.max_order_notional);
+      return "notional " + fixed_to_string(notional) + " is above " + sc + " max_order_notional " +
+             fixed_to_string(l.max_order_notional);
     }
   }
   if (l.price_band > 0 && r.order_type != CATS_ORDER_MARKET) {
@@ -197,42 +202,42 @@ std::string risk_engine::check_set(limit_set& set, uint32_t owner, const cats_or
       // An order that brings the position closer to flat is always allowed.
       if (abs64(after) > l.max_position && abs64(after) >= abs64(before)) {
         reason = risk_reason::position;
-        return "position would reach " + fixed_to_string(after) + " (now " +
-               fixed_to_string(pos) + ", working on this side " + fixed_to_string(same_side) +
-               "), above " + sc + " max_position " + fixed_to_string(l.max_position);
+        return "position would reach " + fixed_to_string(after) + " (now " + fixed_to_string(pos) +
+               ", working on this side " + fixed_to_string(same_side) + "), above " + sc +
+               " max_position " + fixed_to_string(l.max_position);
       }
     }
   }
   if (!set.orders.take(engine_.now())) {
     reason = risk_reason::order_rate;
-    return "over " + sc + " order_rate " + fixed_to_string(l.order_rate_milli * (fixed_scale / 1000)) +
-           "/s (burst " + std::to_string(l.order_burst) + ")";
+    return "over " + sc + " order_rate " +
+           fixed_to_string(l.order_rate_milli * (fixed_scale / 1000)) + "/s (burst " +
+           std::to_string(l.order_burst) + ")";
   }
   return {};
 }
 
-std::string risk_engine::check(uint32_t owner, const cats_order_request_t& r,
-                               risk_reason& reason) {
+std::string risk_engine::check(uint32_t owner, const cats_order_request_t& r, risk_reason& reason) {
   if (std::string why = check_state(r, reason); !why.empty()) return why;
   std::array<limit_set*, 3> sets{};
   const size_t n = applicable(owner, r.instrument_id, sets);
-  int64_t price = r.order_type == CATS_ORDER_LIMIT ? r.limit_price
+  int64_t price = r.order_type == CATS_ORDER_LIMIT         ? r.limit_price
                   : r.order_type == CATS_ORDER_STOP_MARKET ? r.stop_price
                                                            : 0;
   if (price <= 0) price = last_price(r.instrument_id);
   scratch_.clear();
   bool need_orders = false;
   for (size_t i = 0; i < n; ++i)
-    need_orders = need_orders || sets[i]->limits.max_open_orders > 0 ||
-                  sets[i]->limits.max_position > 0;
+    need_orders =
+        need_orders || sets[i]->limits.max_open_orders > 0 || sets[i]->limits.max_position > 0;
   if (need_orders) inner_.open_orders(scratch_);
   for (size_t i = 0; i < n; ++i)
     if (std::string why = check_set(*sets[i], owner, r, price, reason); !why.empty()) return why;
   return {};
 }
 
-cats_status_t risk_engine::submit(uint32_t owner, const cats_order_request_t& r,
-                                  uint64_t& order_id, std::string& error) {
+cats_status_t risk_engine::submit(uint32_t owner, const cats_order_request_t& r, uint64_t& order_id,
+                                  std::string& error) {
   if (!resolved_) resolve();
   // An order loop: one strategy sending order after order without the clock moving.
   const int64_t now = engine_.now();
@@ -268,9 +273,10 @@ cats_status_t risk_engine::submit(uint32_t owner, const cats_order_request_t& r,
 cats_status_t risk_engine::cancel(uint32_t owner, uint64_t order_id, std::string& error) {
   if (!resolved_) resolve();
   // The account's and the strategy's cancel buckets (a cancel names no instrument).
-  for (limit_set* set : {&account_, owner < by_strategy_.size() && !by_strategy_[owner].scope.empty()
-                                        ? &by_strategy_[owner]
-                                        : nullptr}) {
+  for (limit_set* set :
+       {&account_, owner < by_strategy_.size() && !by_strategy_[owner].scope.empty()
+                       ? &by_strategy_[owner]
+                       : nullptr}) {
     if (set != nullptr && !set->cancels.take(engine_.now())) {
       ++stats_.cancels_refused;
       error = "over " + set->scope + " cancel_rate; the order is still working";

@@ -3,6 +3,7 @@
 #include "cats/session/live.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -15,9 +16,12 @@
 #include "cats/core/event_queue.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_tap.hpp"
+#include "cats/risk/risk_engine.hpp"
 #include "cats/session/session.hpp"
+#include "cats/session/watchdog.hpp"
 #include "cats/sim/sim_exchange.hpp"
 #include "cats/util/histogram.hpp"
+#include "cats/util/logging.hpp"
 #include "cats/util/time.hpp"
 #include "cats/venues/binance/feed.hpp"
 #include "cats/venues/okx/feed.hpp"
@@ -55,7 +59,8 @@ class live_session {
         account_(cfg.backtest.initial_cash, account_currency(cfg)),
         engine_(instruments_, account_),
         paper_(engine_, cfg.backtest.sim),
-        market_(engine_, account_, paper_, live_session_options(cfg, opt.record_only)),
+        risk_(engine_, paper_, cfg.risk),
+        market_(engine_, account_, risk_, live_session_options(cfg, opt.record_only)),
         queue_(static_cast<size_t>(cfg.live.queue_capacity)),
         sink_(queue_, counters_, cfg.live.drop_quotes_when_full, stopping_) {
     for (const instrument_section& in : cfg.instruments) {
@@ -89,6 +94,7 @@ class live_session {
       market_.add_tap(*recorder_);
     }
     make_feeds();
+    if (!opt_.record_only) start_safety();
     started_ns_ = wall_clock_ns();
     market_.start(started_ns_);
     if (cfg_.live.hot_reload && !opt_.record_only) start_reloader();
@@ -116,6 +122,11 @@ class live_session {
       if (s->failure) exit_code = 1;
     report();
     engine_.destroy_all();
+    watchdog_.reset();
+    if (!opt_.record_only) {
+      std::error_code ec;
+      fs::remove(pid_file(opt_.run_dir), ec);
+    }
     return exit_code;
   }
 
@@ -150,6 +161,46 @@ class live_session {
     }
   }
 
+  // The watchdog, the pid file for `cats ctl`, and a kill file left from before.
+  void start_safety() {
+    const int64_t timeout_ms =
+        cfg_.engine.callback_timeout_ms < 0 ? 1000 : cfg_.engine.callback_timeout_ms;
+    if (timeout_ms > 0) {
+      watchdog_options wo;
+      wo.timeout_ns = timeout_ms * 1'000'000;
+      wo.stop = opt_.stop;
+      wo.abandon_exit_code = opt_.stuck_exit_code;
+      wo.on_abandon = [this] {
+        if (recorder_) recorder_->close();
+      };
+      watchdog_ = std::make_unique<watchdog>(engine_.probe(), std::move(wo));
+    }
+    std::error_code ec;
+    fs::create_directories(opt_.run_dir, ec);
+    std::ofstream(pid_file(opt_.run_dir), std::ios::trunc) << ::getpid() << '\n';
+    if (fs::exists(kill_file(opt_.run_dir), ec)) {
+      kill_seen_ = true;
+      risk_.kill("the kill file " + kill_file(opt_.run_dir).string() +
+                 " exists; remove it and restart to trade");
+    }
+  }
+
+  // The kill switch: SIGUSR1 (cats ctl kill) or the KILL file, looked for every 100 ms.
+  void check_kill(int64_t now) {
+    std::string why;
+    if (opt_.kill != nullptr && opt_.kill->exchange(false)) why = "SIGUSR1 (cats ctl kill)";
+    if (now >= next_kill_check_) {
+      next_kill_check_ = now + 100'000'000;
+      std::error_code ec;
+      const bool present = fs::exists(kill_file(opt_.run_dir), ec);
+      if (present && !kill_seen_) why = "kill file " + kill_file(opt_.run_dir).string();
+      kill_seen_ = present;
+    }
+    if (why.empty()) return;
+    risk_.kill(why);
+    engine_.flush();  // the cancellations reach the strategies now
+  }
+
   void start_reloader() {
     reload_options ro;
     ro.plugin_dir = cfg_.engine.plugin_dir.empty() ? default_plugin_dir() : cfg_.engine.plugin_dir;
@@ -179,6 +230,7 @@ class live_session {
       }
       const int64_t now = wall_clock_ns();
       market_.on_clock(now);
+      if (!opt_.record_only) check_kill(now);
       if (recorder_) recorder_->check();
       if (next_status_ != 0 && now >= next_status_) {
         status(now);
@@ -200,6 +252,7 @@ class live_session {
     if (exchange != local) lat_exchange_.record(done - exchange);
     item.book.reset();
     ++events_;
+    if (!opt_.record_only && (events_ & 0x3F) == 0) check_kill(done);
     if (next_status_ != 0 && done >= next_status_) {
       status(done);
       next_status_ = done + cfg_.live.status_interval_ms * 1'000'000;
@@ -256,9 +309,24 @@ class live_session {
         us(lat_exchange_.quantile(0.99)), reconnects, book_stat(&book_sync_stats::resyncs),
         book_stat(&book_sync_stats::gaps), book_stat(&book_sync_stats::checksum_failures),
         counters_.malformed.load(), counters_.dropped_quotes.load());
+    if (opt_.record_only) return;
+    record_writer_stats rec;
+    const live_figures f = figures(rec);
+    for (const strategy_view& v : strategy_views(f)) {
+      std::string pos;
+      for (const auto& [sym, q] : v.positions)
+        pos += (pos.empty() ? "" : ", ") + sym + " " + fixed_to_string(q);
+      spdlog::info(
+          "live: strategy '{}' {}: position {}, pnl {} realized {} unrealized, {} open "
+          "orders; risk {}",
+          v.name, v.status, pos.empty() ? "flat" : pos, fixed_to_string(v.realized),
+          fixed_to_string(v.unrealized), v.open_orders, f.risk.state);
+    }
   }
 
-  void report() {
+  // Everything the summary, the status line and /status show; `rec` holds the recorder's
+  // figures for as long as the result is used.
+  live_figures figures(record_writer_stats& rec) {
     live_figures f;
     f.record_only = opt_.record_only;
     f.seconds = static_cast<double>(wall_clock_ns() - started_ns_) / 1e9;
@@ -270,14 +338,23 @@ class live_session {
     f.eng = &engine_;
     f.account = &account_;
     f.paper = paper_.stats();
+    f.risk = make_risk_report(risk_, cfg_.risk.present);
+    f.open_orders = risk_.open_order_count();
+    f.orders = &risk_;
+    f.watchdog_overruns = watchdog_ ? watchdog_->overruns() : 0;
     f.reload = reloader_ ? &reloader_->stats() : nullptr;
-    record_writer_stats rec;
     if (recorder_) {
       rec = recorder_->stats();
       f.record = &rec;
     }
     f.books = &market_.books();
     f.instruments = &instruments_;
+    return f;
+  }
+
+  void report() {
+    record_writer_stats rec;
+    const live_figures f = figures(rec);
     const std::string json = live_summary_json(f);
     if (opt_.out_dir) {
       std::error_code ec;
@@ -287,7 +364,8 @@ class live_session {
       if (!out) spdlog::error("cannot write {}", (*opt_.out_dir / "summary.json").string());
     }
     const std::string text = opt_.json ? json + "\n" : live_summary_text(f);
-    std::fputs(text.c_str(), stdout);
+    std::fputs(text.c_str(), results_stream());
+    std::fflush(results_stream());
   }
 
   const run_config& cfg_;
@@ -296,6 +374,7 @@ class live_session {
   portfolio account_;
   engine engine_;
   sim_exchange paper_;
+  risk_engine risk_;
   session market_;
   event_queue queue_;
   feed_counters counters_;
@@ -307,6 +386,9 @@ class live_session {
   std::vector<std::unique_ptr<venue_feed>> feeds_;
   std::unique_ptr<record_tap> recorder_;
   std::unique_ptr<plugin_reloader> reloader_;
+  std::unique_ptr<watchdog> watchdog_;
+  bool kill_seen_ = false;
+  int64_t next_kill_check_ = 0;
   latency_histogram lat_receive_;   // local receive time -> strategy callback
   latency_histogram lat_exchange_;  // venue timestamp -> strategy callback
   uint64_t events_ = 0, last_events_ = 0;
@@ -314,6 +396,14 @@ class live_session {
 };
 
 }  // namespace
+
+fs::path kill_file(const fs::path& run_dir) {
+  return run_dir / "KILL";
+}
+
+fs::path pid_file(const fs::path& run_dir) {
+  return run_dir / "cats.pid";
+}
 
 int run_live(const run_config& config, std::vector<prepared_strategy> strategies,
              const live_options& options) {

@@ -70,7 +70,10 @@ void write_latency(json_writer& j, const char* name, const latency_histogram& h)
 
 void write_strategies(json_writer& j, const live_figures& f) {
   j.key("strategies").begin_array();
-  for (const auto& s : f.eng->strategies()) {
+  const std::vector<strategy_view> views = strategy_views(f);
+  for (size_t i = 0; i < views.size(); ++i) {
+    const auto& s = f.eng->strategies()[i];
+    const strategy_view& v = views[i];
     j.begin_object();
     j.key("name").value(s->name);
     j.key("plugin").value(s->kind());
@@ -80,6 +83,13 @@ void write_strategies(json_writer& j, const live_figures& f) {
     j.key("events").value(s->events);
     j.key("orders").value(s->orders);
     j.key("fills").value(s->fills);
+    j.key("open_orders").value(v.open_orders);
+    j.key("positions").begin_object();
+    for (const auto& [sym, q] : v.positions) j.key(sym).number(fixed_text(q));
+    j.end_object();
+    j.key("realized_pnl").number(fixed_text(v.realized));
+    j.key("unrealized_pnl").number(fixed_text(v.unrealized));
+    j.key("risk_state").value(f.risk.state);
     j.end_object();
   }
   j.end_array();
@@ -89,7 +99,15 @@ void write_strategies(json_writer& j, const live_figures& f) {
   j.key("fees").number(fixed_text(f.account->fees_paid()));
   j.key("orders").value(f.paper.orders);
   j.key("fills").value(f.paper.fills);
+  j.key("open_orders").value(f.open_orders);
+  j.key("positions").begin_object();
+  for (const instrument_info& i : f.instruments->all())
+    if (const int64_t q = f.account->position(i.id).quantity; q != 0)
+      j.key(i.symbol).number(fixed_text(q));
   j.end_object();
+  j.end_object();
+  write_risk(j, f.risk);
+  j.key("watchdog_overruns").value(f.watchdog_overruns);
 }
 
 void write_reload(json_writer& j, const reload_stats& r) {
@@ -130,6 +148,34 @@ void write_books(json_writer& j, const live_figures& f) {
 }
 
 }  // namespace
+
+std::vector<strategy_view> strategy_views(const live_figures& f) {
+  std::vector<broker::open_order> open;
+  if (f.orders != nullptr) f.orders->open_orders(open);
+  std::vector<strategy_view> out;
+  for (const auto& s : f.eng->strategies()) {
+    strategy_view v;
+    v.name = s->name;
+    v.label = s->label();
+    v.status = s->failure ? "failed" : s->running ? "running" : "stopped";
+    v.events = s->events;
+    v.orders = s->orders;
+    v.fills = s->fills;
+    for (const broker::open_order& o : open) v.open_orders += o.owner == s->host->slot ? 1 : 0;
+    for (const instrument_info& i : f.instruments->all()) {
+      const position_state& p = s->ledger.position(i.id);
+      v.realized += p.realized_pnl;
+      if (p.quantity == 0) continue;
+      v.positions.emplace_back(i.symbol, p.quantity);
+      // Marked at the account's last price of the instrument.
+      const int64_t mark = f.account->position(i.id).mark_price;
+      if (mark > 0)
+        v.unrealized += fixed_mul(p.quantity, mark - p.avg_entry_price(), rounding::nearest);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
 
 std::string live_summary_json(const live_figures& f) {
   json_writer j;
@@ -179,10 +225,24 @@ std::string live_summary_text(const live_figures& f) {
   t += fmt::format("feed: {} malformed, {} unknown, {} venue errors, {} dropped quotes\n",
                    c.malformed.load(), c.unknown.load(), c.venue_errors.load(),
                    c.dropped_quotes.load());
-  for (const auto& s : f.eng->strategies())
-    t += fmt::format("strategy {}: {} events, {} orders, {} fills, {}\n", s->label(), s->events,
-                     s->orders, s->fills,
-                     s->failure ? "FAILED: " + s->failure->message : std::string("ok"));
+  const std::vector<strategy_view> views = strategy_views(f);
+  for (size_t i = 0; i < views.size(); ++i) {
+    const auto& s = f.eng->strategies()[i];
+    const strategy_view& v = views[i];
+    std::string pos;
+    for (const auto& [sym, q] : v.positions)
+      pos += (pos.empty() ? "" : ", ") + sym + " " + fixed_to_string(q);
+    t += fmt::format(
+        "strategy {}: {} events, {} orders, {} fills, {} open; position {}; pnl realized {} "
+        "unrealized {}; {}\n",
+        v.label, v.events, v.orders, v.fills, v.open_orders, pos.empty() ? "flat" : pos,
+        fixed_to_string(v.realized), fixed_to_string(v.unrealized),
+        s->failure ? "FAILED: " + s->failure->message : std::string("ok"));
+  }
+  t +=
+      fmt::format("risk: trading {}{}, {} orders refused, {} breaches; watchdog: {} overruns\n",
+                  f.risk.state, f.risk.state_reason.empty() ? "" : " (" + f.risk.state_reason + ")",
+                  f.risk.refused, f.risk.breaches, f.watchdog_overruns);
   if (f.reload != nullptr) {
     const reload_stats& r = *f.reload;
     t += fmt::format(

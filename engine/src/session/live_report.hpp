@@ -12,6 +12,7 @@
 #include "cats/core/portfolio.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_file.hpp"
+#include "cats/report/report.hpp"
 #include "cats/sim/sim_exchange.hpp"
 #include "cats/util/histogram.hpp"
 #include "cats/venues/venue_feed.hpp"
@@ -30,11 +31,24 @@ struct live_figures {
   const engine* eng = nullptr;
   const portfolio* account = nullptr;
   sim_exchange_stats paper;
+  risk_report risk;
+  size_t open_orders = 0;
+  const broker* orders = nullptr;  ///< the working orders, per strategy
+  uint64_t watchdog_overruns = 0;
   const reload_stats* reload = nullptr;         ///< null without hot reload
   const record_writer_stats* record = nullptr;  ///< null without a recorder
   const book_builder* books = nullptr;
   const instrument_registry* instruments = nullptr;
 };
+
+/// One strategy's share of the run, for the status line, the summary and /status.
+struct strategy_view {
+  std::string name, label, status;  ///< status: "running", "failed", "stopped"
+  uint64_t events = 0, orders = 0, fills = 0, open_orders = 0;
+  int64_t realized = 0, unrealized = 0;                    ///< fixed point, account currency
+  std::vector<std::pair<std::string, int64_t>> positions;  ///< non-flat, by symbol
+};
+std::vector<strategy_view> strategy_views(const live_figures& f);
 
 std::string live_summary_json(const live_figures& f);
 std::string live_summary_text(const live_figures& f);

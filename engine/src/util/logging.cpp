@@ -1,8 +1,12 @@
 #include "cats/util/logging.hpp"
 
+#include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
 
 namespace cats {
 
@@ -31,6 +35,33 @@ bool setup_logging(const std::string& level, const std::filesystem::path& file,
     error = std::string("cannot set up logging: ") + e.what();
     return false;
   }
+  return true;
+}
+
+namespace {
+std::atomic<std::FILE*> results{nullptr};
+}  // namespace
+
+std::FILE* results_stream() noexcept {
+  std::FILE* f = results.load();
+  return f != nullptr ? f : stdout;
+}
+
+bool divert_stdout() noexcept {
+  if (results.load() != nullptr) return true;
+  std::fflush(stdout);
+  const int fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return false;
+  std::FILE* f = ::fdopen(fd, "w");
+  if (f == nullptr) {
+    ::close(fd);
+    return false;
+  }
+  if (::dup2(2, 1) < 0) {
+    std::fclose(f);
+    return false;
+  }
+  results.store(f);
   return true;
 }
 

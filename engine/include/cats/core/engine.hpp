@@ -160,6 +160,9 @@ struct strategy_slot {
   uint64_t events = 0;
   uint64_t orders = 0;
   uint64_t fills = 0;
+  /// This strategy's own fills booked as positions and realized PnL (the account is shared by
+  /// every strategy of a run; this is each one's share, for the operator's view).
+  portfolio ledger{0, std::string()};
   cats_status_t (*on_event)(cats_strategy_t*, const cats_event_t*) = nullptr;
 
   std::string label() const;  ///< "'sma' (ma_crossover 1.0.0)"

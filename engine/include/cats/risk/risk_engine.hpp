@@ -153,7 +153,7 @@ class risk_engine final : public broker {
   std::vector<limit_set> by_instrument_;  // index = instrument id; scope empty = none
   std::vector<limit_set> by_strategy_;    // index = slot; scope empty = none
   std::vector<int64_t> last_price_;       // index = instrument id
-  std::vector<uint32_t> submits_now_;  // index = slot: orders sent at engine time `now_`
+  std::vector<uint32_t> submits_now_;     // index = slot: orders sent at engine time `now_`
   int64_t now_ = INT64_MIN;
   std::vector<open_order> scratch_;
   trading_state state_ = trading_state::active;

@@ -20,7 +20,17 @@ struct live_options {
   const std::atomic<bool>* stop = nullptr;       ///< set by the signal handler
   std::atomic<bool>* reload = nullptr;           ///< set on SIGHUP; the runner clears it
   std::vector<std::string> overrides;            ///< --set, for re-reading the config on SIGHUP
+  std::atomic<bool>* kill = nullptr;             ///< set on SIGUSR1: the kill switch
+  /// The run's folder (--out, else the current one): `cats.pid` is written there, and a file
+  /// named KILL appearing there triggers the kill switch (`cats ctl kill` does both).
+  std::filesystem::path run_dir = ".";
+  /// The process exit code when a strategy callback is stuck at shutdown (the watchdog).
+  int stuck_exit_code = 3;
 };
+
+/// The kill file and the pid file of a run folder.
+std::filesystem::path kill_file(const std::filesystem::path& run_dir);
+std::filesystem::path pid_file(const std::filesystem::path& run_dir);
 
 /// Runs until `stop` is set, or [live] duration has passed. Returns the process exit code:
 /// 0 clean, 1 a strategy failed or the recorder could not write, 2 configuration errors.

@@ -84,7 +84,7 @@ class session {
     bool interrupted = false;  ///< `stop` was set
   };
   /// Replay: takes every event of `cursor` inside `window` through the step (the loop lives here
-  /// so that the step is inlined into it), checking `stop` every 1,024 events and drawing a
+  /// so that the step is inlined into it), checking `stop` before every event and drawing a
   /// progress bar when `progress` is set and stderr is a terminal.
   replay_outcome replay(event_cursor& cursor, const window& w, const std::atomic<bool>* stop,
                         bool progress);
