@@ -63,7 +63,8 @@ class Backtest : public ::testing::Test {
 temp_dir* Backtest::dir_ = nullptr;
 
 TEST_F(Backtest, ASegfaultNamesTheStrategyAndTheCallback) {
-  const run_result r = run({cats_bin, "backtest", "--config", config("segv", "mode = \"segv\"\nat = 7")});
+  const run_result r =
+      run({cats_bin, "backtest", "--config", config("segv", "mode = \"segv\"\nat = 7")});
   EXPECT_EQ(r.exit_code, -1) << "the process dies of the signal";
   EXPECT_NE(r.err.find("cats: fatal: SIGSEGV (invalid memory access) in strategy 'bad' during "
                        "on_event(bar)"),
@@ -90,8 +91,8 @@ TEST_F(Backtest, ExitFromAStrategyIsReportedAndTheExitCodeIsNotZero) {
 }
 
 TEST_F(Backtest, PluginOutputCannotCorruptTheJsonOnStdout) {
-  const run_result r = run({cats_bin, "backtest", "--config",
-                            config("stdout", "mode = \"stdout\"\nat = 2"), "--json"});
+  const run_result r = run(
+      {cats_bin, "backtest", "--config", config("stdout", "mode = \"stdout\"\nat = 2"), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   simdjson::dom::parser p;
   simdjson::dom::element e;
@@ -129,13 +130,14 @@ TEST_F(Backtest, AnOrderLoopDisablesTheStrategyInsteadOfExhaustingMemory) {
 
 TEST_F(Backtest, RiskLimitsRefuseOrdersWithTheReasonThroughTheSdk) {
   const fs::path log = dir_->path() / "risk.log";
-  const run_result r = run(
-      {cats_bin, "backtest", "--config",
-       config("risk",
-              "mode = \"orders\"\nat = 10\nquantity = \"0.6\"\nthen = \"buy:limit:0.1:0.2\"\n"
-              "log = \"" + log.string() + "\"",
-              "[risk]\nmax_order_quantity = 0.5\nprice_band = 0.05\n"),
-       "--json"});
+  const run_result r =
+      run({cats_bin, "backtest", "--config",
+           config("risk",
+                  "mode = \"orders\"\nat = 10\nquantity = \"0.6\"\nthen = \"buy:limit:0.1:0.2\"\n"
+                  "log = \"" +
+                      log.string() + "\"",
+                  "[risk]\nmax_order_quantity = 0.5\nprice_band = 0.05\n"),
+           "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string l = read_file(log);
   // Status 5 = CATS_ORDER_REJECTED, with the limit named.
@@ -179,12 +181,13 @@ TEST(PrivatePluginFolder, IsFreshAndPrivateAndIgnoresAPlantedFolder) {
   // `cats plugins` does not copy; `cats live` with hot reload does: start one with an unreachable
   // venue, which loads the strategy (private copy) before connecting, then stop it.
   const fs::path cfg = dir / "live.toml";
-  write_file(cfg, "[engine]\ncallback_timeout = 0\n[live]\nstatus_interval = 0\n"
-                  "[venues.binance]\nws_url = \"wss://127.0.0.1:1\"\nrest_url = "
-                  "\"https://127.0.0.1:1\"\n"
-                  "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
-                  "[[strategy]]\nname = \"h\"\nplugin = \"" +
-                      hostile_so + "\"\n");
+  write_file(cfg,
+             "[engine]\ncallback_timeout = 0\n[live]\nstatus_interval = 0\n"
+             "[venues.binance]\nws_url = \"wss://127.0.0.1:1\"\nrest_url = "
+             "\"https://127.0.0.1:1\"\n"
+             "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
+             "[[strategy]]\nname = \"h\"\nplugin = \"" +
+                 hostile_so + "\"\n");
   // Plant the old, predictable folder for the next pids the test may start.
   std::ifstream last("/proc/sys/kernel/ns_last_pid");
   long next = 0;
@@ -232,8 +235,8 @@ class Live : public ::testing::Test {
     if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
     ASSERT_TRUE(make_cert(dir_.path()));
     fake_ = std::make_unique<fake_exchange>(
-        dir_, std::vector<std::string>{"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate",
-                                       "500", "--trades-only", "--seed", "11"});
+        dir_, std::vector<std::string>{"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "500",
+                                       "--trades-only", "--seed", "11"});
     ASSERT_GT(fake_->port(), 0) << fake_->log();
   }
   void start(const std::string& strategies, const std::string& extra = "") {
@@ -275,14 +278,18 @@ TEST_F(Live, TheWatchdogDisablesAStrategyWhoseCallbackRanTooLongAndTheOthersGoOn
   start(hostile("mode = \"sleep\"\nat = 20\nsleep_ms = 1500") + probe("good"),
         "[engine]\ncallback_timeout = 0.3\n");
   ASSERT_TRUE(wait_until(
-      [&] { return err().find("watchdog: strategy 'bad' has been running on_event(trade)") !=
-                   std::string::npos; },
+      [&] {
+        return err().find("watchdog: strategy 'bad' has been running on_event(trade)") !=
+               std::string::npos;
+      },
       20))
       << err();
   // Once the callback returns the strategy is disabled; the probe keeps receiving trades.
   ASSERT_TRUE(wait_until(
-      [&] { return err().find("the callback ran longer than engine.callback_timeout") !=
-                   std::string::npos; },
+      [&] {
+        return err().find("the callback ran longer than engine.callback_timeout") !=
+               std::string::npos;
+      },
       10))
       << err();
   const size_t before = count_of(lines("good.log"), "trade ");
@@ -297,8 +304,10 @@ TEST_F(Live, AStrategyStuckForeverDoesNotMakeTheEngineDeafToSigterm) {
   start(hostile("mode = \"loop\"\nat = 10"),
         "[engine]\ncallback_timeout = 0.3\n[record]\ndir = \"" + (dir_ / "rec").string() + "\"\n");
   ASSERT_TRUE(wait_until(
-      [&] { return err().find("watchdog: strategy 'bad' has been running on_event(trade)") !=
-                   std::string::npos; },
+      [&] {
+        return err().find("watchdog: strategy 'bad' has been running on_event(trade)") !=
+               std::string::npos;
+      },
       20))
       << err();
   const auto t0 = std::chrono::steady_clock::now();
@@ -326,11 +335,10 @@ TEST_F(Live, RiskLimitsAndTheKillSwitchWorkEndToEnd) {
                      "mode = \"orders\"\nat = 31\nquantity = \"0.1\"\nlog = \"" +
                          (dir_ / "buyer.log").string() + "\""),
         "[risk]\nmax_order_quantity = 0.5\nprice_band = 0.05\nflatten_on_kill = true\n");
-  ASSERT_TRUE(wait_until([&] { return lines("buyer.log").find("fill ") != std::string::npos; },
-                         20))
+  ASSERT_TRUE(wait_until([&] { return lines("buyer.log").find("fill ") != std::string::npos; }, 20))
       << err();
-  ASSERT_TRUE(wait_until([&] { return lines("bad.log").find("status 1") != std::string::npos; },
-                         10));
+  ASSERT_TRUE(
+      wait_until([&] { return lines("bad.log").find("status 1") != std::string::npos; }, 10));
   EXPECT_NE(lines("bad.log").find("reason risk: quantity 0.6 is above [risk] max_order_quantity "
                                   "0.5"),
             std::string::npos)
@@ -340,14 +348,20 @@ TEST_F(Live, RiskLimitsAndTheKillSwitchWorkEndToEnd) {
   EXPECT_NE(ctl.err.find("kill switch sent to pid"), std::string::npos) << ctl.err;
   // The resting order is cancelled (status 4) by the kill switch.
   ASSERT_TRUE(wait_until(
-      [&] { return lines("bad.log").find("status 4 filled 0 reason risk: kill switch") !=
-                   std::string::npos; },
+      [&] {
+        return lines("bad.log").find("status 4 filled 0 reason risk: kill switch") !=
+               std::string::npos;
+      },
       10))
       << lines("bad.log") << err();
   EXPECT_NE(err().find("risk: KILL SWITCH (SIGUSR1 (cats ctl kill))"), std::string::npos);
-  ASSERT_TRUE(wait_until([&] { return err().find("risk: kill switch: sell 0.1 BINANCE:BTCUSDT at "
-                                                 "market") != std::string::npos; },
-                         10))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return err().find(
+                   "risk: kill switch: sell 0.1 BINANCE:BTCUSDT at "
+                   "market") != std::string::npos;
+      },
+      10))
       << err();
   // Give the flattening order a few trades to fill against, then stop.
   std::this_thread::sleep_for(500ms);

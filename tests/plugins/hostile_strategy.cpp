@@ -27,8 +27,9 @@ class hostile final : public cats::strategy {
       {"type", CATS_PARAM_STRING, "\"market\"", "orders: market or limit"},
       {"quantity", CATS_PARAM_STRING, "\"0.01\"", "orders: quantity of each"},
       {"offset", CATS_PARAM_FLOAT, "0", "orders, limit: price = last x (1 + offset)"},
-      {"then", CATS_PARAM_STRING, "\"\"", "orders: a second batch one event later (same form: "
-                                          "side:type:quantity:offset)"},
+      {"then", CATS_PARAM_STRING, "\"\"",
+       "orders: a second batch one event later (same form: "
+       "side:type:quantity:offset)"},
       {"log", CATS_PARAM_STRING, "\"\"", "file for order updates and fills"},
   };
 

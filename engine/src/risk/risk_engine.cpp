@@ -41,24 +41,24 @@ const char* side_word(int32_t side) noexcept {
 
 }  // namespace
 
-// Tokens are counted x1000 so that fractional rates stay exact; the clock is the engine's (replay
-// time in a backtest, the wall clock live), so a backtest is refused exactly as live would be.
+// The bucket holds tokens x 1e12 (rate_milli tokens per 1000 s = rate_milli per 1e12 ns), so a
+// refill is dt_ns x rate_milli exactly, with no rounding to lose between two looks. The clock is
+// the engine's (replay time in a backtest, the wall clock live): a backtest is refused exactly as
+// live trading would be.
 bool risk_engine::bucket::take(int64_t now_ns) {
   if (rate_milli == 0) return true;
-  const int64_t cap = burst * 1000;
-  if (tokens_milli < 0) {
-    tokens_milli = cap;
+  constexpr int128_t one = 1'000'000'000'000;
+  const int128_t cap = static_cast<int128_t>(burst) * one;
+  if (credit < 0) {
+    credit = cap;
     at_ns = now_ns;
   }
   if (now_ns > at_ns) {
-    // rate_milli tokens per 1000 s = rate_milli x 1000 milli-tokens per 1e12 ns.
-    const int128_t add = static_cast<int128_t>(now_ns - at_ns) * rate_milli / 1'000'000'000;
-    tokens_milli =
-        add >= cap ? cap : std::min<int64_t>(cap, tokens_milli + static_cast<int64_t>(add));
+    credit = std::min(cap, credit + static_cast<int128_t>(now_ns - at_ns) * rate_milli);
     at_ns = now_ns;
   }
-  if (tokens_milli < 1000) return false;
-  tokens_milli -= 1000;
+  if (credit < one) return false;
+  credit -= one;
   return true;
 }
 

@@ -37,8 +37,8 @@ watchdog::~watchdog() {
 }
 
 void watchdog::run() {
-  const auto period = std::chrono::nanoseconds(
-      std::clamp<int64_t>(opt_.timeout_ns / 10, 5'000'000, 100'000'000));
+  const auto period =
+      std::chrono::nanoseconds(std::clamp<int64_t>(opt_.timeout_ns / 10, 5'000'000, 100'000'000));
   std::unique_lock<std::mutex> lock(mutex_);
   while (!cv_.wait_for(lock, period, [this] { return quit_; })) look(steady_ns());
 }

@@ -21,6 +21,7 @@
 
 #include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
+#include "cats/core/fixed.hpp"
 
 namespace cats {
 
@@ -116,7 +117,7 @@ class risk_engine final : public broker {
   struct bucket {
     int64_t rate_milli = 0;  // tokens per 1000 s
     int64_t burst = 0;
-    int64_t tokens_milli = -1;  // x1000; -1 = full on first use
+    int128_t credit = -1;  // tokens x 1e12; -1 = full on first use
     int64_t at_ns = 0;
     bool take(int64_t now_ns);
   };
