@@ -2,9 +2,13 @@
 // get past the risk limits; a local user must not get code into it. Each test runs the real `cats`
 // with the purpose-built hostile plugin (tests/plugins/hostile_strategy.cpp), in a backtest or in
 // `cats live` against the fake exchange over TLS.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <sstream>
@@ -239,9 +243,13 @@ class Live : public ::testing::Test {
                                        "--trades-only", "--seed", "11"});
     ASSERT_GT(fake_->port(), 0) << fake_->log();
   }
-  void start(const std::string& strategies, const std::string& extra = "") {
+  // `live` goes into the [live] table, `extra` after the instrument.
+  void start(const std::string& strategies, const std::string& extra = "",
+             const std::string& live = "") {
     std::ostringstream c;
     c << "[live]\nstatus_interval = 0\n"
+      << live
+
       << "[venues.binance]\nws_url = \"wss://" << fake_->base() << "\"\nrest_url = \"https://"
       << fake_->base() << "\"\nca_file = \"" << (dir_ / "cert.pem").string() << "\"\n"
       << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
@@ -382,6 +390,67 @@ TEST_F(Live, RiskLimitsAndTheKillSwitchWorkEndToEnd) {
   simdjson::dom::object account_positions;
   ASSERT_EQ(s["account"]["positions"].get(account_positions), simdjson::SUCCESS);
   EXPECT_EQ(account_positions.size(), 0u) << "the account is flat";
+}
+
+// A plain HTTP GET to 127.0.0.1:port; returns the whole response ("" if it cannot connect).
+std::string http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[65536];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_F(Live, TheMetricsEndpointServesPrometheusTextAndJsonStatus) {
+  start(hostile("mode = \"orders\"\nat = 5\nquantity = \"0.6\"") + probe("good"),
+        "[risk]\nmax_order_quantity = 0.5\n", "metrics = \"127.0.0.1:0\"\n");
+  int port = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string e = err();
+        const size_t at = e.find("metrics on http://127.0.0.1:");
+        if (at != std::string::npos) port = std::atoi(e.c_str() + at + 28);
+        return port > 0;
+      },
+      10))
+      << err();
+  // Wait until the refusal and some trades are in a published snapshot.
+  std::string m;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        m = http_get(port, "/metrics");
+        return m.find("cats_risk_refused_orders_total{limit=\"max_order_quantity\"} 1") !=
+               std::string::npos;
+      },
+      10))
+      << m;
+  EXPECT_EQ(m.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+  EXPECT_NE(m.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(m.find("# TYPE cats_events_total counter\ncats_events_total "), std::string::npos);
+  EXPECT_NE(m.find("cats_strategy_running{strategy=\"good\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("cats_risk_state{state=\"active\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("cats_venue_connects_total{venue=\"binance\"} 1"), std::string::npos) << m;
+  const std::string st = http_get(port, "/status");
+  const std::string body = st.substr(st.find("\r\n\r\n") + 4);
+  simdjson::dom::parser p;
+  simdjson::dom::element s = parse_json(p, body);
+  uint64_t refused = 0;
+  ASSERT_EQ(s["risk"]["refused_orders"].get(refused), simdjson::SUCCESS);
+  EXPECT_EQ(refused, 1u);
+  EXPECT_EQ(http_get(port, "/nope").rfind("HTTP/1.1 404", 0), 0u);
+  cats_->signal(SIGINT);
+  EXPECT_EQ(cats_->wait(20), 0) << err();
 }
 
 }  // namespace

@@ -111,8 +111,7 @@ TEST(RiskEngine, EachPreTradeLimitRefusesTheOrderThatBreaksIt) {
   // No price yet: the notional cannot be checked.
   EXPECT_EQ(h.order(CATS_SIDE_BUY, "1"), "no price known yet for the notional check of [risk]");
   h.trade("50", t0 + second);
-  EXPECT_EQ(h.order(CATS_SIDE_BUY, "2.5"),
-            "quantity 2.5 is above [risk] max_order_quantity 2");
+  EXPECT_EQ(h.order(CATS_SIDE_BUY, "2.5"), "quantity 2.5 is above [risk] max_order_quantity 2");
   // 1.5 x 120 = 180 > 150 (at the limit price, not the last one).
   EXPECT_EQ(h.order(CATS_SIDE_BUY, "1.5", CATS_ORDER_LIMIT, "120"),
             "notional 180 is above [risk] max_order_notional 150");
@@ -121,8 +120,9 @@ TEST(RiskEngine, EachPreTradeLimitRefusesTheOrderThatBreaksIt) {
             "price 44 is outside [risk] price_band 0.1 around the last price 50");
   EXPECT_EQ(h.order(CATS_SIDE_BUY, "2", CATS_ORDER_LIMIT, "46"), "");
   // Working: buy 2. Another buy 1.5 would make the position 3.5 once both fill.
-  EXPECT_EQ(h.order(CATS_SIDE_BUY, "1.5", CATS_ORDER_LIMIT, "46"),
-            "position would reach 3.5 (now 0, working on this side 2), above [risk] max_position 3");
+  EXPECT_EQ(
+      h.order(CATS_SIDE_BUY, "1.5", CATS_ORDER_LIMIT, "46"),
+      "position would reach 3.5 (now 0, working on this side 2), above [risk] max_position 3");
   EXPECT_EQ(h.order(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "46"), "");
   // Two orders working: a third is refused, whatever its side.
   EXPECT_EQ(h.order(CATS_SIDE_SELL, "0.5", CATS_ORDER_LIMIT, "54"),
@@ -166,9 +166,8 @@ TEST(RiskEngine, ADrawdownBreachMakesTradingReducingOnly) {
   EXPECT_EQ(h.risk.state(), trading_state::reducing);
   EXPECT_EQ(h.risk.state_reason(),
             "the drawdown from the peak equity 10000 is 0.055, above max_drawdown 0.05");
-  EXPECT_EQ(h.order(CATS_SIDE_BUY, "1"),
-            "trading is reducing-only (" + h.risk.state_reason() +
-                "): a buy of 1 does not shrink the position 50");
+  EXPECT_EQ(h.order(CATS_SIDE_BUY, "1"), "trading is reducing-only (" + h.risk.state_reason() +
+                                             "): a buy of 1 does not shrink the position 50");
   EXPECT_EQ(h.order(CATS_SIDE_SELL, "60").substr(0, 29), "trading is reducing-only (the");
   EXPECT_EQ(h.order(CATS_SIDE_SELL, "20"), "");
   EXPECT_EQ(h.risk.stats().breaches, 1u);

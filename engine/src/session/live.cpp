@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "cats/core/engine.hpp"
 #include "cats/core/event_queue.hpp"
+#include "cats/net/http_server.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_tap.hpp"
 #include "cats/risk/risk_engine.hpp"
@@ -97,6 +99,7 @@ class live_session {
     if (!opt_.record_only) start_safety();
     started_ns_ = wall_clock_ns();
     market_.start(started_ns_);
+    if (!cfg_.live.metrics.empty()) start_metrics();
     if (cfg_.live.hot_reload && !opt_.record_only) start_reloader();
     for (auto& f : feeds_) f->start();
     std::thread net([this] {
@@ -185,6 +188,34 @@ class live_session {
     }
   }
 
+  // /metrics and /status on the network thread, from a copy the engine thread publishes every
+  // 500 ms (the server never reads engine state itself).
+  void start_metrics() {
+    publish(wall_clock_ns());
+    metrics_ = std::make_unique<net::http_server>(
+        io_, cfg_.live.metrics, [this](std::string_view path) -> std::optional<net::http_reply> {
+          const std::lock_guard<std::mutex> lock(snapshot_mutex_);
+          if (path == "/metrics")
+            return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8",
+                                   snapshot_metrics_};
+          if (path == "/status" || path == "/")
+            return net::http_reply{200, "application/json", snapshot_status_};
+          return std::nullopt;
+        });
+    spdlog::info("live: metrics on http://{}:{}/metrics and /status",
+                 cfg_.live.metrics.substr(0, cfg_.live.metrics.rfind(':')), metrics_->port());
+  }
+
+  void publish(int64_t now) {
+    next_publish_ = now + 500'000'000;
+    record_writer_stats rec;
+    const live_figures f = figures(rec);
+    std::string m = live_metrics_text(f), st = live_summary_json(f) + "\n";
+    const std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_metrics_.swap(m);
+    snapshot_status_.swap(st);
+  }
+
   // The kill switch: SIGUSR1 (cats ctl kill) or the KILL file, looked for every 100 ms.
   void check_kill(int64_t now) {
     std::string why;
@@ -231,6 +262,7 @@ class live_session {
       const int64_t now = wall_clock_ns();
       market_.on_clock(now);
       if (!opt_.record_only) check_kill(now);
+      if (metrics_ && now >= next_publish_) publish(now);
       if (recorder_) recorder_->check();
       if (next_status_ != 0 && now >= next_status_) {
         status(now);
@@ -253,6 +285,7 @@ class live_session {
     item.book.reset();
     ++events_;
     if (!opt_.record_only && (events_ & 0x3F) == 0) check_kill(done);
+    if (metrics_ && done >= next_publish_) publish(done);
     if (next_status_ != 0 && done >= next_status_) {
       status(done);
       next_status_ = done + cfg_.live.status_interval_ms * 1'000'000;
@@ -387,6 +420,10 @@ class live_session {
   std::unique_ptr<record_tap> recorder_;
   std::unique_ptr<plugin_reloader> reloader_;
   std::unique_ptr<watchdog> watchdog_;
+  std::unique_ptr<net::http_server> metrics_;
+  std::mutex snapshot_mutex_;
+  std::string snapshot_metrics_, snapshot_status_;
+  int64_t next_publish_ = 0;
   bool kill_seen_ = false;
   int64_t next_kill_check_ = 0;
   latency_histogram lat_receive_;   // local receive time -> strategy callback

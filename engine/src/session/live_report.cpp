@@ -203,6 +203,145 @@ std::string live_summary_json(const live_figures& f) {
   return j.str();
 }
 
+namespace {
+
+// Prometheus text format: one HELP/TYPE header per metric family, then its samples.
+class prom {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += fmt::format("# HELP cats_{} {}\n# TYPE cats_{} {}\n", name, help, name, type);
+    name_ = name;
+  }
+  // Labels as "k", "v" pairs; values escaped as the format requires.
+  void sample(double v,
+              std::initializer_list<std::pair<std::string_view, std::string_view>> l = {}) {
+    out_ += "cats_";
+    out_ += name_;
+    if (l.size() != 0) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& [k, val] : l) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += k;
+        out_ += "=\"";
+        for (char c : val) {
+          if (c == '\\' || c == '"') out_ += '\\';
+          if (c == '\n') {
+            out_ += "\\n";
+            continue;
+          }
+          out_ += c;
+        }
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += fmt::format(" {}\n", v);
+  }
+  std::string& str() { return out_; }
+
+ private:
+  std::string out_;
+  std::string_view name_;
+};
+
+double as_double(int64_t fixed_value) {
+  return static_cast<double>(fixed_value) / static_cast<double>(fixed_scale);
+}
+
+void venue_metrics(prom& p, const live_figures& f) {
+  auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    p.family(name, type, help);
+    for (const auto& feed : *f.feeds) p.sample(value(*feed), {{"venue", feed->name()}});
+  };
+  using vf = const venue_feed&;
+  each("venue_connects_total", "counter", "Connections made to the venue.",
+       [](vf v) { return static_cast<double>(v.connection().connects.load()); });
+  each("venue_disconnects_total", "counter", "Connections lost (each one logged with its reason).",
+       [](vf v) { return static_cast<double>(v.connection().disconnects.load()); });
+  each("venue_downtime_seconds_total", "counter", "Time without a connection after the first.",
+       [](vf v) { return static_cast<double>(v.connection().downtime_ns.load()) / 1e9; });
+  each("venue_messages_total", "counter", "Messages received.",
+       [](vf v) { return static_cast<double>(v.connection().messages.load()); });
+  each("book_gaps_total", "counter", "Order-book sequence gaps (each one resynchronised).",
+       [](vf v) { return static_cast<double>(v.books().gaps.load()); });
+  each("book_checksum_failures_total", "counter", "Order books that failed the venue checksum.",
+       [](vf v) { return static_cast<double>(v.books().checksum_failures.load()); });
+  each("book_resyncs_total", "counter", "Order-book snapshots requested after the first.",
+       [](vf v) { return static_cast<double>(v.books().resyncs.load()); });
+}
+
+void strategy_metrics(prom& p, const live_figures& f) {
+  const std::vector<strategy_view> views = strategy_views(f);
+  auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    p.family(name, type, help);
+    for (const strategy_view& v : views) p.sample(value(v), {{"strategy", v.name}});
+  };
+  using sv = const strategy_view&;
+  each("strategy_running", "gauge", "1 while the strategy receives events.",
+       [](sv v) { return v.status == "running" ? 1.0 : 0.0; });
+  each("strategy_events_total", "counter", "Events delivered to the strategy.",
+       [](sv v) { return static_cast<double>(v.events); });
+  each("strategy_orders_total", "counter", "Orders the strategy submitted.",
+       [](sv v) { return static_cast<double>(v.orders); });
+  each("strategy_fills_total", "counter", "Fills of the strategy's orders.",
+       [](sv v) { return static_cast<double>(v.fills); });
+  each("strategy_open_orders", "gauge", "The strategy's working orders.",
+       [](sv v) { return static_cast<double>(v.open_orders); });
+  each("strategy_realized_pnl", "gauge", "Realized PnL of the strategy's own fills.",
+       [](sv v) { return as_double(v.realized); });
+  each("strategy_unrealized_pnl", "gauge", "Unrealized PnL at the last price.",
+       [](sv v) { return as_double(v.unrealized); });
+  p.family("strategy_position", "gauge", "Net position of the strategy's own fills.");
+  for (const strategy_view& v : views)
+    for (const auto& [sym, q] : v.positions)
+      p.sample(as_double(q), {{"strategy", v.name}, {"instrument", sym}});
+}
+
+}  // namespace
+
+std::string live_metrics_text(const live_figures& f) {
+  prom p;
+  const feed_counters& c = *f.counters;
+  p.family("up_seconds", "gauge", "Seconds since the live run started.");
+  p.sample(f.seconds);
+  p.family("events_total", "counter", "Market events taken through the market step.");
+  p.sample(static_cast<double>(f.events));
+  p.family("feed_events_total", "counter", "Normalized events received, by type.");
+  p.sample(static_cast<double>(c.trades.load()), {{"type", "trade"}});
+  p.sample(static_cast<double>(c.quotes.load()), {{"type", "quote"}});
+  p.sample(static_cast<double>(c.bars.load()), {{"type", "bar"}});
+  p.sample(static_cast<double>(c.books.load()), {{"type", "book"}});
+  p.family("feed_malformed_total", "counter", "Venue messages that could not be parsed.");
+  p.sample(static_cast<double>(c.malformed.load()));
+  p.family("feed_dropped_quotes_total", "counter", "Quotes dropped with the queue full.");
+  p.sample(static_cast<double>(c.dropped_quotes.load()));
+  p.family("feed_reader_blocked_total", "counter", "Times the network reader waited for room.");
+  p.sample(static_cast<double>(c.blocked.load()));
+  p.family("latency_receive_to_strategy_microseconds", "summary",
+           "Local receive time to the strategy callback.");
+  for (const char* q : {"0.5", "0.99", "0.999"})
+    p.sample(static_cast<double>(f.from_receive->quantile(std::stod(q))) / 1e3, {{"quantile", q}});
+  venue_metrics(p, f);
+  strategy_metrics(p, f);
+  p.family("account_equity", "gauge", "Cash plus positions at their last price.");
+  p.sample(as_double(f.account->equity()));
+  p.family("account_cash", "gauge", "Cash of the account.");
+  p.sample(as_double(f.account->cash()));
+  p.family("open_orders", "gauge", "Working orders of the account.");
+  p.sample(static_cast<double>(f.open_orders));
+  p.family("risk_state", "gauge", "1 for the current trading state.");
+  for (const char* st : {"active", "reducing", "halted"})
+    p.sample(f.risk.state == st ? 1.0 : 0.0, {{"state", st}});
+  p.family("risk_refused_orders_total", "counter", "Orders the risk engine refused, by limit.");
+  for (const auto& [k, v] : f.risk.refused_by_limit)
+    p.sample(static_cast<double>(v), {{"limit", k}});
+  p.family("watchdog_overruns_total", "counter", "Strategy callbacks over callback_timeout.");
+  p.sample(static_cast<double>(f.watchdog_overruns));
+  return std::move(p.str());
+}
+
 std::string live_summary_text(const live_figures& f) {
   const feed_counters& c = *f.counters;
   std::string t;

@@ -51,6 +51,8 @@ struct strategy_view {
 std::vector<strategy_view> strategy_views(const live_figures& f);
 
 std::string live_summary_json(const live_figures& f);
+/// The same figures in the Prometheus text exposition format (version 0.0.4), for /metrics.
+std::string live_metrics_text(const live_figures& f);
 std::string live_summary_text(const live_figures& f);
 /// "12.3": ns as microseconds with one decimal.
 std::string us(uint64_t ns);
