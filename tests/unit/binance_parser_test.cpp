@@ -662,6 +662,25 @@ TEST_F(BinanceParser, MalformedKlineAndDepth) {
   EXPECT_NE(parser.last_error().find("missing field \"u\""), std::string::npos);
 }
 
+TEST_F(BinanceParser, ADepthMessageWithTooManyLevelsIsRefused) {
+  // 20,000 levels a side parse; one more is refused before the book sees any of it.
+  auto message = [](int levels) {
+    std::string m = R"({"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":5,"u":9,"b":[)";
+    for (int i = 0; i < levels; ++i) {
+      if (i != 0) m += ',';
+      m += "[\"";
+      m += std::to_string(1000 + i);
+      m += R"(","1"])";
+    }
+    return m + R"(],"a":[]})";
+  };
+  ASSERT_EQ(parse(message(20'000)), parse_result::ok) << parser.last_error();
+  EXPECT_EQ(parse(message(20'001)), parse_result::malformed);
+  EXPECT_EQ(parser.last_error(),
+            "binance depthUpdate: field \"b\" [20000]: expected at most 20000 levels per side in "
+            "one message, got more");
+}
+
 TEST_F(BinanceParser, MalformedBookTicker) {
   const std::string ticker =
       R"({"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000",)"

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include <vector>
 
 #include "cats/core/fixed.hpp"
@@ -135,6 +138,64 @@ TEST(OrderBook, OkxChecksumUsesOnlyTheTop25LevelsOfEachSide) {
   EXPECT_EQ(okx_checksum(a), okx_checksum(deeper));
   deeper.set_bid(px(1000), 123);
   EXPECT_NE(okx_checksum(a), okx_checksum(deeper));
+}
+
+// The merge path (many changes in one message) against a plain reference: a std::map per side,
+// one change at a time in message order.
+TEST(OrderBook, ManyChangesAtOnceGiveTheSameBookAsOneAtATime) {
+  uint64_t seed = 42;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  order_book b;
+  std::map<int64_t, int64_t, std::greater<>> ref_bids;
+  std::map<int64_t, int64_t> ref_asks;
+  for (int round = 0; round < 200; ++round) {
+    // Sizes on both sides of the merge threshold; prices repeat within a message.
+    const size_t n = round % 3 == 0 ? 5 : 40 + next() % 400;
+    std::vector<book_level> bids, asks;
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t q = next() % 4 == 0 ? 0 : px(1 + static_cast<int64_t>(next() % 9));
+      bids.push_back({px(900 + static_cast<int64_t>(next() % 200)), q});
+      asks.push_back({px(1001 + static_cast<int64_t>(next() % 200)), q});
+    }
+    if (round % 50 == 0) {
+      b.assign(bids, asks);
+      ref_bids.clear();
+      ref_asks.clear();
+    } else {
+      b.apply(bids, asks);
+    }
+    for (const auto& l : bids)
+      l.quantity == 0 ? (void)ref_bids.erase(l.price) : (void)(ref_bids[l.price] = l.quantity);
+    for (const auto& l : asks)
+      l.quantity == 0 ? (void)ref_asks.erase(l.price) : (void)(ref_asks[l.price] = l.quantity);
+    std::vector<book_level> want_bids, want_asks;
+    for (const auto& [p, q] : ref_bids) want_bids.push_back({p, q});
+    for (const auto& [p, q] : ref_asks) want_asks.push_back({p, q});
+    ASSERT_EQ(b.bids(), want_bids) << "round " << round;
+    ASSERT_EQ(b.asks(), want_asks) << "round " << round;
+  }
+}
+
+TEST(OrderBook, AHugeSnapshotIsSortedOnceAndCappedAtMaxLevels) {
+  // 200,000 levels a side, worst first (each would have gone to the front of the vector).
+  std::vector<book_level> bids, asks;
+  for (int64_t i = 0; i < 200'000; ++i) {
+    bids.push_back({px(1) + i, 1});
+    asks.push_back({px(1'000'000) - i, 1});
+  }
+  order_book b;
+  b.assign(bids, asks);
+  ASSERT_EQ(b.bids().size(), order_book::max_levels);
+  ASSERT_EQ(b.asks().size(), order_book::max_levels);
+  EXPECT_EQ(b.bids().front().price, px(1) + 199'999);  // the best kept, the deepest dropped
+  EXPECT_EQ(b.asks().front().price, px(1'000'000) - 199'999);
+  EXPECT_EQ(b.levels_dropped(), 2 * (200'000 - order_book::max_levels));
+  EXPECT_TRUE(
+      std::is_sorted(b.bids().begin(), b.bids().end(),
+                     [](const book_level& x, const book_level& y) { return x.price > y.price; }));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cats/book/order_book.hpp"
 #include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
 #include "cats/core/fixed.hpp"
@@ -29,6 +30,38 @@ void BM_ParseFixed(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 4);
 }
 BENCHMARK(BM_ParseFixed);
+
+// One depth message with `range(0)` levels a side, worst price first (each level lands at the
+// front of its side): taken as one message (sort + merge) or level by level (binary search and
+// insert, what a message did before).
+std::vector<cats::book_level> worst_first(int64_t n, bool bids) {
+  std::vector<cats::book_level> out;
+  for (int64_t i = 0; i < n; ++i)
+    out.push_back({bids ? (1 + i) * cats::fixed_scale : (1'000'000 - i) * cats::fixed_scale, 1});
+  return out;
+}
+
+void BM_BookMessageMerged(benchmark::State& state) {
+  const auto bids = worst_first(state.range(0), true), asks = worst_first(state.range(0), false);
+  for (auto _ : state) {
+    cats::order_book b;
+    b.apply(bids, asks);
+    benchmark::DoNotOptimize(b.bids().data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
+}
+BENCHMARK(BM_BookMessageMerged)->Arg(20'000)->Arg(200'000)->Unit(benchmark::kMillisecond);
+
+void BM_BookMessageLevelByLevel(benchmark::State& state) {
+  const auto bids = worst_first(state.range(0), true), asks = worst_first(state.range(0), false);
+  for (auto _ : state) {
+    cats::order_book b;
+    for (size_t i = 0; i < bids.size(); ++i) b.apply({&bids[i], 1}, {&asks[i], 1});
+    benchmark::DoNotOptimize(b.bids().data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0) * 2);
+}
+BENCHMARK(BM_BookMessageLevelByLevel)->Arg(20'000)->Arg(200'000)->Unit(benchmark::kMillisecond);
 
 // Rows per second of the kline reader on a cached file.
 void BM_KlineReader(benchmark::State& state) {

@@ -27,8 +27,7 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   // One request on one connection, then close.
   struct session : std::enable_shared_from_this<session> {
-    session(tcp::socket s, std::shared_ptr<impl> o)
-        : stream(std::move(s)), owner(std::move(o)) {}
+    session(tcp::socket s, std::shared_ptr<impl> o) : stream(std::move(s)), owner(std::move(o)) {}
     beast::tcp_stream stream;
     std::shared_ptr<impl> owner;
     beast::flat_buffer buffer{8192};
@@ -38,10 +37,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     void start() {
       parser.header_limit(8192);
       stream.expires_after(std::chrono::seconds(5));
-      http::async_read(stream, buffer, parser,
-                       [self = shared_from_this()](beast::error_code ec, size_t) {
-                         self->on_read(ec);
-                       });
+      http::async_read(
+          stream, buffer, parser,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
     }
     void on_read(beast::error_code ec) {
       if (ec) return;  // a client that left, a timeout or a malformed request: nothing to say
@@ -69,11 +67,10 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         if (req.method() == http::verb::get) response.body() = std::move(reply->body);
       }
       response.prepare_payload();
-      http::async_write(stream, response,
-                        [self = shared_from_this()](beast::error_code, size_t) {
-                          beast::error_code ignored;
-                          self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                        });
+      http::async_write(stream, response, [self = shared_from_this()](beast::error_code, size_t) {
+        beast::error_code ignored;
+        self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
     }
   };
 
@@ -95,7 +92,8 @@ http_server::http_server(asio::io_context& io, const std::string& host_port, han
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   beast::error_code ec;
-  const asio::ip::address addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  const asio::ip::address addr =
+      asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec)
     throw std::runtime_error("metrics: '" + host +
                              "' is not an IP address (use 127.0.0.1 for loopback)");
@@ -115,9 +113,10 @@ http_server::http_server(asio::io_context& io, const std::string& host_port, han
   if (ec) throw std::runtime_error("metrics: cannot listen on " + host_port + ": " + ec.message());
   impl_->port = a.local_endpoint().port();
   if (!addr.is_loopback())
-    spdlog::warn("metrics: serving on {} - not a loopback address: anyone who can reach it can "
-                 "read the run's positions and PnL",
-                 host_port);
+    spdlog::warn(
+        "metrics: serving on {} - not a loopback address: anyone who can reach it can "
+        "read the run's positions and PnL",
+        host_port);
   impl_->accept();
 }
 

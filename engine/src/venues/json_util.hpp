@@ -283,6 +283,10 @@ inline bool read_array(od::value v, const char* field, const char* expected, od:
   return true;
 }
 
+/// Levels one side of one message may carry. Venues send at most 5,000 (Binance's deepest REST
+/// snapshot); more is a hostile or broken message, refused as malformed (the book resyncs).
+inline constexpr int64_t max_levels_per_message = 20'000;
+
 /// An array of levels, each an array that starts with a price and a quantity string (Binance
 /// [p, q]; OKX [px, sz, liquidated orders, order count]: the rest is ignored). Appends to `out`.
 inline bool read_levels(od::value v, const char* field, std::vector<book_level>& out,
@@ -292,6 +296,11 @@ inline bool read_levels(od::value v, const char* field, std::vector<book_level>&
   if (!read_array(v, field, expected, levels, f)) return false;
   int64_t index = 0;
   for (auto item : levels) {
+    if (index == max_levels_per_message) [[unlikely]] {
+      f.index = index;
+      return f.set(field, "at most 20000 levels per side in one message", simdjson::INCORRECT_TYPE,
+                   "more");
+    }
     od::value iv;
     od::array pair;
     simdjson::error_code ec = item.get(iv);
