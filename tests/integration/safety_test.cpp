@@ -246,6 +246,14 @@ class Live : public ::testing::Test {
   // `live` goes into the [live] table, `extra` after the instrument.
   void start(const std::string& strategies, const std::string& extra = "",
              const std::string& live = "") {
+    write_config(strategies, extra, live);
+    cats_ = std::make_unique<background>(
+        std::vector<std::string>{cats_bin, "live", "--config", (dir_ / "live.toml").string(),
+                                 "--out", (dir_ / "out").string()},
+        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+  }
+  void write_config(const std::string& strategies, const std::string& extra,
+                    const std::string& live) {
     std::ostringstream c;
     c << "[live]\nstatus_interval = 0\n"
       << live
@@ -257,10 +265,6 @@ class Live : public ::testing::Test {
       << extra << "\n"
       << strategies;
     write_file(dir_ / "live.toml", c.str());
-    cats_ = std::make_unique<background>(
-        std::vector<std::string>{cats_bin, "live", "--config", (dir_ / "live.toml").string(),
-                                 "--out", (dir_ / "out").string()},
-        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
   }
   std::string err() const { return file_or_empty(dir_ / "cats.err"); }
   std::string lines(const std::string& name) const { return file_or_empty(dir_ / name); }
@@ -390,6 +394,60 @@ TEST_F(Live, RiskLimitsAndTheKillSwitchWorkEndToEnd) {
   simdjson::dom::object account_positions;
   ASSERT_EQ(s["account"]["positions"].get(account_positions), simdjson::SUCCESS);
   EXPECT_EQ(account_positions.size(), 0u) << "the account is flat";
+}
+
+TEST_F(Live, AnUntrustedCertificateIsNamedAndEndsTheRunAfterBoundedAttempts) {
+  // No ca_file: the fake's self-signed certificate is not trusted.
+  write_config(probe("good"), "", "");
+  std::string text = read_file(dir_ / "live.toml");
+  const size_t at = text.find("ca_file = ");
+  text.erase(at, text.find('\n', at) - at + 1);
+  write_file(dir_ / "live.toml", text);
+  background run({cats_bin, "live", "--config", (dir_ / "live.toml").string()},
+                 (dir_ / "tls.out").string(), (dir_ / "tls.err").string());
+  EXPECT_EQ(run.wait(30), 1);
+  const std::string e = file_or_empty(dir_ / "tls.err");
+  EXPECT_EQ(count_of(e, "cannot connect to wss://"), 5u) << e;
+  EXPECT_NE(e.find("certificate refused: self-signed certificate [/CN=localhost]"),
+            std::string::npos);
+  EXPECT_NE(e.find("(attempt 5 of 5)"), std::string::npos);
+  EXPECT_NE(e.find("binance: giving up on wss://"), std::string::npos) << e;
+  EXPECT_NE(e.find("stopped retrying after repeated certificate failures"), std::string::npos);
+
+  // The same certificate trusted through SSL_CERT_FILE: it connects, and the override is logged.
+  background ok({"/usr/bin/env", "SSL_CERT_FILE=" + (dir_ / "cert.pem").string(), cats_bin, "live",
+                 "--config", (dir_ / "live.toml").string(), "--set", "live.duration=1"},
+                (dir_ / "ok.out").string(), (dir_ / "ok.err").string());
+  EXPECT_EQ(ok.wait(30), 0) << file_or_empty(dir_ / "ok.err");
+  EXPECT_NE(file_or_empty(dir_ / "ok.err")
+                .find("TLS: the system trust store is overridden by SSL_CERT_FILE="),
+            std::string::npos);
+}
+
+TEST_F(Live, AVenueThatDropsRightAfterConnectingIsRetriedEverMoreSlowly) {
+  start(probe("good"));
+  auto reconnects = [&] { return count_of(err(), "binance: reconnected to"); };
+  ASSERT_TRUE(
+      wait_until([&] { return err().find("binance: connected to") != std::string::npos; }, 10))
+      << err();
+  // Four drops, each as soon as the previous reconnect is done: the waits must grow (0.25, 0.5,
+  // 1, 2 s nominal, +-25 %), not restart at 0.25 s each time.
+  for (size_t i = 0; i < 4; ++i) {
+    fake_->control("POST", "/control/drop");
+    ASSERT_TRUE(wait_until([&] { return reconnects() == i + 1; }, 10)) << err();
+  }
+  std::vector<double> down;
+  std::istringstream in(err());
+  for (std::string line; std::getline(in, line);) {
+    const size_t at = line.find(" after ");
+    if (line.find("binance: reconnected to") != std::string::npos && at != std::string::npos)
+      down.push_back(std::stod(line.substr(at + 7)));
+  }
+  ASSERT_EQ(down.size(), 4u) << err();
+  EXPECT_LT(down[0], 0.6);
+  EXPECT_GT(down[3], 1.4) << "the backoff started over after a connection that did not last";
+  cats_->signal(SIGINT);
+  EXPECT_EQ(cats_->wait(20), 0);
 }
 
 // A plain HTTP GET to 127.0.0.1:port; returns the whole response ("" if it cannot connect).

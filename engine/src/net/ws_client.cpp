@@ -66,6 +66,13 @@ bool parse_url(std::string_view url, url_parts& out, std::string& error) {
 namespace {
 
 std::shared_ptr<ssl::context> make_context(const tls_options& tls) {
+  // A trust store replaced through the environment changes whom the engine trusts: say so, once.
+  static std::atomic<bool> told{false};
+  for (const char* var : {"SSL_CERT_FILE", "SSL_CERT_DIR"}) {
+    const char* v = std::getenv(var);
+    if (v != nullptr && *v != '\0' && !told.exchange(true))
+      spdlog::warn("TLS: the system trust store is overridden by {}={}", var, v);
+  }
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -88,10 +95,11 @@ bool is_ip_literal(const std::string& host) {
   return !ec;
 }
 
-// Connects TCP + TLS (SNI, verified certificate and host name) with a deadline.
+// Connects TCP + TLS (SNI, verified certificate and host name) with a deadline. A refused
+// certificate is explained in `refused` (why, and whose certificate).
 template <class SslStream>
 asio::awaitable<void> connect_tls(SslStream& stream, const url_parts& url,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout, std::string& refused) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   const auto results = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
@@ -105,7 +113,25 @@ asio::awaitable<void> connect_tls(SslStream& stream, const url_parts& url,
         beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
         "SNI");
   }
-  stream.set_verify_callback(ssl::host_name_verification(url.host));
+  refused.clear();
+  stream.set_verify_callback([&refused, check = ssl::host_name_verification(url.host),
+                              host = url.host](bool preverified, ssl::verify_context& vc) mutable {
+    X509_STORE_CTX* c = vc.native_handle();
+    X509* cert = X509_STORE_CTX_get_current_cert(c);
+    char subject[256] = "?";
+    if (cert != nullptr) X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    if (!preverified) {
+      const int err = X509_STORE_CTX_get_error(c);
+      refused = std::string("certificate refused: ") + X509_verify_cert_error_string(err) +
+                (err == X509_V_ERR_CERT_HAS_EXPIRED ? " (expired)" : "") + " [" + subject + "]";
+      return false;
+    }
+    if (!check(preverified, vc)) {
+      refused = "certificate refused: it is not valid for host " + host + " [" + subject + "]";
+      return false;
+    }
+    return true;
+  });
   tcp_layer.expires_after(timeout);
   co_await stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
 }
@@ -147,9 +173,11 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
   std::atomic<int64_t> last_rx{0};  // steady-clock time of the last frame received (ns)
   uint64_t connection_id = 0;
 
+  std::string cert_refused;  // why the last handshake refused the peer's certificate
+
   asio::awaitable<void> session() {
     ws = std::make_unique<ws_stream>(io, *ctx);
-    co_await connect_tls(ws->next_layer(), url, opt.connect_timeout);
+    co_await connect_tls(ws->next_layer(), url, opt.connect_timeout, cert_refused);
     beast::get_lowest_layer(*ws).expires_never();
     websocket::stream_base::timeout t{};
     t.handshake_timeout = opt.connect_timeout;
@@ -220,8 +248,8 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> run() {
     auto self = shared_from_this();
-    int attempt = 0;
-    int64_t down_since = 0;
+    int attempt = 0, tls_failures = 0;
+    int64_t down_since = 0, opened_at = 0;
     while (!stopped) {
       std::string reason;
       bool was_open = false;
@@ -229,7 +257,9 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         co_await session();
         open = true;
         was_open = true;
-        attempt = 0;
+        tls_failures = 0;
+        opened_at = steady_ns();
+        stats.connected.store(true);
         stats.connects.fetch_add(1, std::memory_order_relaxed);
         if (down_since != 0) {
           const int64_t down = wall_clock_ns() - down_since;
@@ -250,6 +280,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         reason = e.what();
       }
       open = false;
+      stats.connected.store(false);
       ++connection_id;  // the watchdog and writer of the lost connection end
       writing = false;
       outbox.clear();
@@ -266,6 +297,21 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         stats.disconnects.fetch_add(1, std::memory_order_relaxed);
         down_since = wall_clock_ns();
         spdlog::warn("{}: disconnected from {}: {}", opt.name, opt.url, reason);
+        // Only a connection that lasted resets the backoff.
+        if (steady_ns() - opened_at >=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(opt.stable_after).count())
+          attempt = 0;
+      } else if (!cert_refused.empty()) {
+        spdlog::error("{}: cannot connect to {}: {} (attempt {} of {})", opt.name, opt.url,
+                      cert_refused, tls_failures + 1, opt.max_tls_failures);
+        if (++tls_failures >= opt.max_tls_failures) {
+          spdlog::critical(
+              "{}: giving up on {}: the certificate was refused {} times in a row ({})", opt.name,
+              opt.url, tls_failures, cert_refused);
+          stats.gave_up.store(true);
+          if (h.on_disconnect) h.on_disconnect(cert_refused);
+          break;
+        }
       } else {
         spdlog::warn("{}: cannot connect to {}: {}", opt.name, opt.url, reason);
       }
@@ -367,6 +413,7 @@ asio::awaitable<void> do_request(http::verb verb, std::string url_text, tls_opti
                                  std::chrono::milliseconds timeout,
                                  std::function<void(http_response)> done) {
   http_response out;
+  std::string refused;  // outlives the stream whose verify callback writes it
   try {
     url_parts url;
     std::string error;
@@ -374,7 +421,7 @@ asio::awaitable<void> do_request(http::verb verb, std::string url_text, tls_opti
     auto ctx = make_context(tls);
     auto ex = co_await asio::this_coro::executor;
     beast::ssl_stream<beast::tcp_stream> stream(ex, *ctx);
-    co_await connect_tls(stream, url, timeout);
+    co_await connect_tls(stream, url, timeout, refused);
     http::request<http::empty_body> req{verb, url.target, 11};
     req.set(http::field::host, url.port == "443" ? url.host : url.host + ":" + url.port);
     req.set(http::field::user_agent, "cats");
@@ -392,7 +439,7 @@ asio::awaitable<void> do_request(http::verb verb, std::string url_text, tls_opti
     boost::system::error_code ec;
     beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ec);
   } catch (const boost::system::system_error& e) {
-    out.error = describe(e);
+    out.error = refused.empty() ? describe(e) : refused;
   } catch (const std::exception& e) {
     out.error = e.what();
   }

@@ -261,6 +261,11 @@ class live_session {
       }
       const int64_t now = wall_clock_ns();
       market_.on_clock(now);
+      for (const auto& f : feeds_)
+        if (f->connection().gave_up.load())
+          throw std::runtime_error(f->name() +
+                                   ": stopped retrying after repeated certificate failures (see "
+                                   "above); the run ends");
       if (!opt_.record_only) check_kill(now);
       if (metrics_ && now >= next_publish_) publish(now);
       if (recorder_) recorder_->check();
@@ -332,16 +337,23 @@ class live_session {
     const double rate = secs > 0 ? static_cast<double>(events_ - last_events_) / secs : 0;
     last_events_ = events_;
     uint64_t reconnects = 0;
-    for (const auto& f : feeds_) reconnects += f->connection().disconnects.load();
+    std::string venues;
+    for (const auto& f : feeds_) {
+      reconnects += f->connection().disconnects.load();
+      venues += fmt::format("{}{} {} ({:.1f} s down)", venues.empty() ? "" : ", ", f->name(),
+                            f->connection().connected.load() ? "up" : "DOWN",
+                            static_cast<double>(f->connection().downtime_ns.load()) / 1e9);
+    }
     spdlog::info(
         "live: {:.0f} events/s, queue {}/{}, latency receive->strategy p50 {} us p99 {} us, "
         "exchange->strategy p50 {} us p99 {} us, reconnects {}, resyncs {}, gaps {}, "
-        "checksum failures {}, malformed {}, dropped quotes {}",
+        "checksum failures {}, malformed {}, dropped quotes {}, reader blocked {}; {}",
         rate, queue_.size(), queue_.capacity(), us(lat_receive_.quantile(0.5)),
         us(lat_receive_.quantile(0.99)), us(lat_exchange_.quantile(0.5)),
         us(lat_exchange_.quantile(0.99)), reconnects, book_stat(&book_sync_stats::resyncs),
         book_stat(&book_sync_stats::gaps), book_stat(&book_sync_stats::checksum_failures),
-        counters_.malformed.load(), counters_.dropped_quotes.load());
+        counters_.malformed.load(), counters_.dropped_quotes.load(), counters_.blocked.load(),
+        venues);
     if (opt_.record_only) return;
     record_writer_stats rec;
     const live_figures f = figures(rec);

@@ -41,6 +41,7 @@ void write_venues(json_writer& j, const live_figures& f) {
     const auto& b = feed->books();
     j.begin_object();
     j.key("name").value(feed->name());
+    j.key("connected").value(c.connected.load());
     j.key("connects").value(c.connects.load());
     j.key("disconnects").value(c.disconnects.load());
     j.key("downtime_s").value(static_cast<double>(c.downtime_ns.load()) / 1e9, 3);
@@ -256,6 +257,8 @@ void venue_metrics(prom& p, const live_figures& f) {
     for (const auto& feed : *f.feeds) p.sample(value(*feed), {{"venue", feed->name()}});
   };
   using vf = const venue_feed&;
+  each("venue_connected", "gauge", "1 while the venue connection is up.",
+       [](vf v) { return v.connection().connected.load() ? 1.0 : 0.0; });
   each("venue_connects_total", "counter", "Connections made to the venue.",
        [](vf v) { return static_cast<double>(v.connection().connects.load()); });
   each("venue_disconnects_total", "counter", "Connections lost (each one logged with its reason).",

@@ -4,7 +4,9 @@
 // optional extra CA file) and the host name is checked. There is no switch to turn verification
 // off: a test server is trusted by giving its certificate as `ca_file`.
 //
-// The client reconnects after any failure with capped exponential backoff and jitter, calls
+// The client reconnects after any failure with capped exponential backoff and jitter (reset only
+// by a connection that stayed up for `stable_after`), except after repeated certificate failures,
+// which it names (untrusted, expired, wrong host) and then gives up on. It calls
 // `on_open` after every (re)connect so the venue code restores its subscriptions, and logs and
 // counts each disconnect with its reason and the time it was down. A read that sees nothing for
 // `read_timeout` (pings included) is a stall and also reconnects.
@@ -47,6 +49,12 @@ struct ws_options {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30000};
+  /// A connection must stay up this long before the backoff starts again from backoff_initial:
+  /// a venue that accepts and drops at once is retried ever more slowly, not in a storm.
+  std::chrono::milliseconds stable_after{10000};
+  /// Consecutive certificate failures (untrusted, expired, wrong host) before the client gives
+  /// up: these do not heal by retrying.
+  int max_tls_failures = 5;
 };
 
 struct ws_stats {
@@ -55,6 +63,9 @@ struct ws_stats {
   std::atomic<uint64_t> messages{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<int64_t> downtime_ns{0};  ///< total time without a connection after the first one
+  std::atomic<bool> connected{false};
+  /// The client stopped retrying (max_tls_failures certificate failures in a row); logged.
+  std::atomic<bool> gave_up{false};
 };
 
 class ws_client {
