@@ -297,7 +297,10 @@ TEST_F(LiveTest, AnUntrustedCertificateIsRefused) {
   ASSERT_GT(fake.port(), 0) << fake.log();
   auto cats = start_cats(fake, binance_btc, "", /*trust=*/false);
   EXPECT_TRUE(wait_until(
-      [&] { return cats_log().find("certificate refused: self-signed certificate") != std::string::npos; }, 20))
+      [&] {
+        return cats_log().find("certificate refused: self-signed certificate") != std::string::npos;
+      },
+      20))
       << cats_log();
   const std::string summary = stop_cats(*cats);
   EXPECT_EQ(stat(summary, "venues", "connects"), 0u);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 
+#include "callback_scope.hpp"
 #include "cats/core/events.hpp"
 #include "cats/util/time.hpp"
 
@@ -41,47 +42,8 @@ const char* event_type_name(int32_t type) noexcept {
   }
 }
 
-const char* callback_name(int32_t type) noexcept {
-  switch (type) {
-    case CATS_EVENT_TRADE:
-      return "on_event(trade)";
-    case CATS_EVENT_QUOTE:
-      return "on_event(quote)";
-    case CATS_EVENT_BAR:
-      return "on_event(bar)";
-    case CATS_EVENT_ORDER_UPDATE:
-      return "on_event(order_update)";
-    case CATS_EVENT_FILL:
-      return "on_event(fill)";
-    case CATS_EVENT_BOOK:
-      return "on_event(book)";
-    case CATS_EVENT_TIMER:
-      return "on_event(timer)";
-    default:
-      return "on_event";
-  }
-}
-
-namespace {
-// initial-exec: the variable sits in the static TLS block, so reading it from a signal handler
-// never allocates.
-[[gnu::tls_model("initial-exec")]] thread_local callback_probe* current_probe = nullptr;
-}  // namespace
-
 const callback_probe* current_callback_probe() noexcept {
   return current_probe;
-}
-
-callback_scope::callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept
-    : probe_(e.probe_), seq_(probe_.seq.load(std::memory_order_relaxed) + 1) {
-  current_probe = &probe_;
-  probe_.strategy.store(s.name.c_str(), std::memory_order_relaxed);
-  probe_.where.store(where, std::memory_order_relaxed);
-  probe_.seq.store(seq_, std::memory_order_release);
-}
-
-callback_scope::~callback_scope() {
-  probe_.seq.store(seq_ + 1, std::memory_order_release);
 }
 
 std::string strategy_slot::kind() const {

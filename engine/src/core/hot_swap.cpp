@@ -6,6 +6,7 @@
 #include <chrono>
 #include <utility>
 
+#include "callback_scope.hpp"
 #include "cats/core/engine.hpp"
 #include "cats/core/events.hpp"
 

@@ -65,6 +65,10 @@ bool risk_engine::bucket::take(int64_t now_ns) {
 risk_engine::risk_engine(engine& eng, broker& inner, risk_section config)
     : engine_(eng), inner_(inner), config_(std::move(config)) {
   loss_limits_ = config_.max_daily_loss > 0 || config_.max_drawdown > 0;
+  auto priced = [](const risk_limits& l) { return l.price_band > 0 || l.max_order_notional > 0; };
+  watches_market_ = loss_limits_ || priced(config_.limits);
+  for (const auto& [name, l] : config_.instruments) watches_market_ = watches_market_ || priced(l);
+  for (const auto& [name, l] : config_.strategies) watches_market_ = watches_market_ || priced(l);
   account_.limits = config_.limits;
   account_.scope = "[risk]";
   // The account-wide cap on working orders holds even without [risk]: a runaway strategy cannot
@@ -113,8 +117,8 @@ void risk_engine::resolve() {
 }
 
 int64_t risk_engine::last_price(uint32_t id) const noexcept {
-  if (id < last_price_.size() && last_price_[id] != 0) return last_price_[id];
-  return engine_.account().position(id).mark_price;
+  if (const int64_t mark = engine_.account().position(id).mark_price; mark != 0) return mark;
+  return id < last_price_.size() ? last_price_[id] : 0;
 }
 
 size_t risk_engine::applicable(uint32_t owner, uint32_t instrument_id,

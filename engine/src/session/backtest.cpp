@@ -203,7 +203,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   engine eng(src.instruments, account);
   sim_exchange exchange(eng, cfg.backtest.sim);
   risk_engine risk(eng, exchange, cfg.risk);
-  session market(eng, account, risk, opts);
+  session market(eng, account, risk.watches_market() ? static_cast<broker&>(risk) : exchange, opts);
+  eng.set_router(&risk);  // every order passes the risk checks
   backtest_outputs outputs(out_dir, account);
   exchange.set_listener(&outputs.fill_sink());
   market.set_sample_listener(&outputs);

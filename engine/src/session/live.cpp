@@ -62,9 +62,12 @@ class live_session {
         engine_(instruments_, account_),
         paper_(engine_, cfg.backtest.sim),
         risk_(engine_, paper_, cfg.risk),
-        market_(engine_, account_, risk_, live_session_options(cfg, opt.record_only)),
+        market_(engine_, account_,
+                risk_.watches_market() ? static_cast<broker&>(risk_) : static_cast<broker&>(paper_),
+                live_session_options(cfg, opt.record_only)),
         queue_(static_cast<size_t>(cfg.live.queue_capacity)),
         sink_(queue_, counters_, cfg.live.drop_quotes_when_full, stopping_) {
+    engine_.set_router(&risk_);  // every order passes the risk checks
     for (const instrument_section& in : cfg.instruments) {
       instrument_info info;
       info.symbol = in.symbol;

@@ -134,7 +134,14 @@ struct callback_probe {
 const callback_probe* current_callback_probe() noexcept;
 
 /// "on_event(bar)", "on_event(fill)", ... for a CATS_EVENT_* type (string literals).
-const char* callback_name(int32_t event_type) noexcept;
+inline const char* callback_name(int32_t event_type) noexcept {
+  // Indexed by CATS_EVENT_* (1 trade ... 7 book).
+  static constexpr const char* names[] = {
+      "on_event",        "on_event(trade)",        "on_event(quote)",
+      "on_event(bar)",   "on_event(order_update)", "on_event(fill)",
+      "on_event(timer)", "on_event(book)"};
+  return event_type > 0 && event_type < 8 ? names[event_type] : names[0];
+}
 
 struct strategy_failure {
   std::string where;  ///< "create", "on_start", "on_event(bar)", ...
@@ -318,24 +325,6 @@ class engine {
   size_t pending_head_ = 0;
   bool flushing_ = false;
   callback_probe probe_;
-  friend class callback_scope;
-};
-
-/// Marks a call into strategy code on the engine's probe for as long as it lives (engine thread).
-class callback_scope {
- public:
-  callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept;
-  ~callback_scope();
-  callback_scope(const callback_scope&) = delete;
-  callback_scope& operator=(const callback_scope&) = delete;
-  /// The watchdog flagged this call as too long.
-  bool overran() const noexcept {
-    return probe_.overran_seq.load(std::memory_order_relaxed) == seq_;
-  }
-
- private:
-  callback_probe& probe_;
-  uint64_t seq_;
 };
 
 /// A strategy's log message is cut after this many bytes.

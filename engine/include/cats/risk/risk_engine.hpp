@@ -74,7 +74,6 @@ class risk_engine final : public broker {
 
   void on_bar_open(const cats_bar_event_t& bar) override { inner_.on_bar_open(bar); }
   void on_bar_close(const cats_bar_event_t& bar) override {
-    note_price(bar.header.instrument_id, bar.close);
     inner_.on_bar_close(bar);
     if (loss_limits_) check_losses();
   }
@@ -85,7 +84,6 @@ class risk_engine final : public broker {
     if (loss_limits_) check_losses();
   }
   void on_trade(const cats_trade_event_t& trade) override {
-    note_price(trade.header.instrument_id, trade.price);
     inner_.on_trade(trade);
     if (loss_limits_) check_losses();
   }
@@ -96,6 +94,11 @@ class risk_engine final : public broker {
   }
   void open_orders(std::vector<open_order>& out) const override { inner_.open_orders(out); }
   size_t open_order_count() const noexcept override { return inner_.open_order_count(); }
+
+  /// Whether a limit needs to see the market (loss limits; a price band or notional limit, which
+  /// need quote mids where no trade marks the account). When none does, the session's market calls
+  /// go straight to the broker and only orders pass through here: the market step pays nothing.
+  bool watches_market() const noexcept { return watches_market_; }
 
   /// The kill switch: cancels every working order of every strategy, closes every position with
   /// market orders when flatten_on_kill is set, and halts trading. `why` is logged and reported.
@@ -133,7 +136,7 @@ class risk_engine final : public broker {
     if (id >= last_price_.size()) last_price_.resize(id + 1, 0);
     last_price_[id] = price;
   }
-  /// The last trade, mid or close seen, else the account's mark (0: no price known).
+  /// The account's mark (the last trade or bar close), else the last quote mid (0: none known).
   int64_t last_price(uint32_t id) const noexcept;
   /// The limit sets that apply to an order of `owner` in `instrument_id` (account, instrument,
   /// strategy), at most three.
@@ -150,6 +153,7 @@ class risk_engine final : public broker {
   risk_section config_;
   bool resolved_ = false;
   bool loss_limits_ = false;
+  bool watches_market_ = false;
   limit_set account_;
   std::vector<limit_set> by_instrument_;  // index = instrument id; scope empty = none
   std::vector<limit_set> by_strategy_;    // index = slot; scope empty = none

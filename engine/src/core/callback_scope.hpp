@@ -1,0 +1,39 @@
+// Marking calls into strategy code on the engine's probe (internal to core): inlined into every
+// callback, so it costs a few stores and no call.
+#pragma once
+
+#include <atomic>
+
+#include "cats/core/engine.hpp"
+
+namespace cats {
+
+// The probe of the engine whose strategy code this thread last ran. Constant-initialized and
+// initial-exec: reading it from a signal handler never allocates, and no TLS wrapper runs.
+[[gnu::tls_model("initial-exec")]] inline constinit thread_local callback_probe* current_probe =
+    nullptr;
+
+/// Marks a call into strategy code on the engine's probe for as long as it lives (engine thread).
+class callback_scope {
+ public:
+  callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept
+      : probe_(e.probe()), seq_(probe_.seq.load(std::memory_order_relaxed) + 1) {
+    current_probe = &probe_;
+    probe_.strategy.store(s.name.c_str(), std::memory_order_relaxed);
+    probe_.where.store(where, std::memory_order_relaxed);
+    probe_.seq.store(seq_, std::memory_order_release);
+  }
+  ~callback_scope() { probe_.seq.store(seq_ + 1, std::memory_order_release); }
+  callback_scope(const callback_scope&) = delete;
+  callback_scope& operator=(const callback_scope&) = delete;
+  /// The watchdog flagged this call as too long.
+  bool overran() const noexcept {
+    return probe_.overran_seq.load(std::memory_order_relaxed) == seq_;
+  }
+
+ private:
+  callback_probe& probe_;
+  uint64_t seq_;
+};
+
+}  // namespace cats
