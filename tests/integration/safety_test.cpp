@@ -174,6 +174,19 @@ TEST_F(Backtest, SigintStopsARunWithASlowStrategyAtOnce) {
   EXPECT_TRUE(fs::exists(out / "summary.json")) << "an interrupted run still reports";
 }
 
+TEST_F(Backtest, ACallbackTimeoutDisablesTheSlowStrategyAndTheRunReportsIt) {
+  const run_result r = run({cats_bin, "backtest", "--config",
+                            config("timeout", "mode = \"sleep\"\nat = 100\nsleep_ms = 400",
+                                   "[engine]\ncallback_timeout = 0.1\n"),
+                            "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("watchdog: strategy 'bad' has been running on_event(bar)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("the callback ran longer than engine.callback_timeout"), std::string::npos)
+      << r.out;
+}
+
 TEST(PrivatePluginFolder, IsFreshAndPrivateAndIgnoresAPlantedFolder) {
   temp_dir dir;
   // The attack: another user creates the folder the engine used to take for granted, with a link
@@ -448,6 +461,28 @@ TEST_F(Live, AVenueThatDropsRightAfterConnectingIsRetriedEverMoreSlowly) {
   EXPECT_GT(down[3], 1.4) << "the backoff started over after a connection that did not last";
   cats_->signal(SIGINT);
   EXPECT_EQ(cats_->wait(20), 0);
+  // The trades generated while disconnected are gaps in the trade ids: counted exactly as the
+  // probe's own log shows them.
+  uint64_t gaps = 0, missed = 0, prev = 0;
+  std::istringstream log(lines("good.log"));
+  for (std::string line; std::getline(log, line);) {
+    unsigned inst = 0;
+    unsigned long long id = 0;
+    if (std::sscanf(line.c_str(), "trade %u %llu", &inst, &id) != 2) continue;
+    if (prev != 0 && id > prev + 1) {
+      ++gaps;
+      missed += id - prev - 1;
+    }
+    prev = id;
+  }
+  simdjson::dom::parser p;
+  simdjson::dom::element s = parse_json(p, read_file(dir_ / "out" / "summary.json"));
+  uint64_t counted_gaps = 0, counted_missed = 0;
+  ASSERT_EQ(s["feed"]["trade_id_gaps"].get(counted_gaps), simdjson::SUCCESS);
+  ASSERT_EQ(s["feed"]["trades_missed"].get(counted_missed), simdjson::SUCCESS);
+  EXPECT_GE(gaps, 4u);
+  EXPECT_EQ(counted_gaps, gaps);
+  EXPECT_EQ(counted_missed, missed);
 }
 
 // A plain HTTP GET to 127.0.0.1:port; returns the whole response ("" if it cannot connect).

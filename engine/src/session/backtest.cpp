@@ -10,6 +10,7 @@
 #include "cats/report/html_report.hpp"
 #include "cats/report/metrics.hpp"
 #include "cats/session/session.hpp"
+#include "cats/session/watchdog.hpp"
 #include "cats/sim/sim_exchange.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
@@ -206,6 +207,14 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   session market(eng, account, risk.watches_market() ? static_cast<broker&>(risk) : exchange, opts);
   eng.set_router(&risk);  // every order passes the risk checks
   backtest_outputs outputs(out_dir, account);
+  // Off unless engine.callback_timeout is set: a replay has no wall clock to keep up with.
+  std::unique_ptr<watchdog> dog;
+  if (cfg.engine.callback_timeout_ms > 0) {
+    watchdog_options wo;
+    wo.timeout_ns = cfg.engine.callback_timeout_ms * 1'000'000;
+    wo.stop = options.stop;
+    dog = std::make_unique<watchdog>(eng.probe(), std::move(wo));
+  }
   exchange.set_listener(&outputs.fill_sink());
   market.set_sample_listener(&outputs);
   try {

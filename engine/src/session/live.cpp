@@ -350,13 +350,14 @@ class live_session {
     spdlog::info(
         "live: {:.0f} events/s, queue {}/{}, latency receive->strategy p50 {} us p99 {} us, "
         "exchange->strategy p50 {} us p99 {} us, reconnects {}, resyncs {}, gaps {}, "
-        "checksum failures {}, malformed {}, dropped quotes {}, reader blocked {}; {}",
+        "checksum failures {}, malformed {}, dropped quotes {}, reader blocked {}, trade-id gaps "
+        "{}; {}",
         rate, queue_.size(), queue_.capacity(), us(lat_receive_.quantile(0.5)),
         us(lat_receive_.quantile(0.99)), us(lat_exchange_.quantile(0.5)),
         us(lat_exchange_.quantile(0.99)), reconnects, book_stat(&book_sync_stats::resyncs),
         book_stat(&book_sync_stats::gaps), book_stat(&book_sync_stats::checksum_failures),
         counters_.malformed.load(), counters_.dropped_quotes.load(), counters_.blocked.load(),
-        venues);
+        counters_.trade_gaps.load(), venues);
     if (opt_.record_only) return;
     record_writer_stats rec;
     const live_figures f = figures(rec);

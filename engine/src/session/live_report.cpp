@@ -30,6 +30,8 @@ void write_events(json_writer& j, const live_figures& f) {
   j.key("venue_errors").value(c.venue_errors.load());
   j.key("dropped_quotes").value(c.dropped_quotes.load());
   j.key("reader_blocked").value(c.blocked.load());
+  j.key("trade_id_gaps").value(c.trade_gaps.load());
+  j.key("trades_missed").value(c.trades_missed.load());
   j.key("snapshot_failures").value(c.snapshot_failures.load());
   j.end_object();
 }
@@ -322,6 +324,10 @@ std::string live_metrics_text(const live_figures& f) {
   p.sample(static_cast<double>(c.dropped_quotes.load()));
   p.family("feed_reader_blocked_total", "counter", "Times the network reader waited for room.");
   p.sample(static_cast<double>(c.blocked.load()));
+  p.family("feed_trade_id_gaps_total", "counter", "Jumps in consecutive venue trade ids.");
+  p.sample(static_cast<double>(c.trade_gaps.load()));
+  p.family("feed_trades_missed_total", "counter", "Trades missing from those jumps.");
+  p.sample(static_cast<double>(c.trades_missed.load()));
   p.family("latency_receive_to_strategy_microseconds", "summary",
            "Local receive time to the strategy callback.");
   for (const char* q : {"0.5", "0.99", "0.999"})
@@ -364,9 +370,11 @@ std::string live_summary_text(const live_figures& f) {
         static_cast<double>(cn.downtime_ns.load()) / 1e9, cn.messages.load(), b.snapshots.load(),
         b.gaps.load(), b.checksum_failures.load(), b.resyncs.load());
   }
-  t += fmt::format("feed: {} malformed, {} unknown, {} venue errors, {} dropped quotes\n",
-                   c.malformed.load(), c.unknown.load(), c.venue_errors.load(),
-                   c.dropped_quotes.load());
+  t += fmt::format(
+      "feed: {} malformed, {} unknown, {} venue errors, {} dropped quotes, {} trade-id gaps ({} "
+      "trades missed)\n",
+      c.malformed.load(), c.unknown.load(), c.venue_errors.load(), c.dropped_quotes.load(),
+      c.trade_gaps.load(), c.trades_missed.load());
   const std::vector<strategy_view> views = strategy_views(f);
   for (size_t i = 0; i < views.size(); ++i) {
     const auto& s = f.eng->strategies()[i];

@@ -68,7 +68,27 @@ class queued_feed : public venue_feed, protected feed_sink {
 
   void on_trade(const cats_trade_event_t& e) override {
     c_.trades.fetch_add(1, std::memory_order_relaxed);
+    if (e.header.instrument_id < last_trade_id_.size()) check_trade_id(e);
     sink_.trade(e);
+  }
+  // Venues whose trade ids count up by one per instrument call this for the instruments with one
+  // trade stream (ids of the trade and aggTrade streams are different sequences).
+  void track_trade_ids(uint32_t instrument_id) {
+    if (instrument_id >= last_trade_id_.size()) last_trade_id_.resize(instrument_id + 1, 0);
+    last_trade_id_[instrument_id] = 1;  // armed: the first id seen sets the sequence
+  }
+  void check_trade_id(const cats_trade_event_t& e) {
+    uint64_t& last = last_trade_id_[e.header.instrument_id];
+    if (last == 0 || e.trade_id == 0) return;  // not tracked
+    if (last != 1 && e.trade_id > last + 1) {
+      const uint64_t missed = e.trade_id - last - 1;
+      c_.trade_gaps.fetch_add(1, std::memory_order_relaxed);
+      c_.trades_missed.fetch_add(missed, std::memory_order_relaxed);
+      if (should_log(c_.trade_gaps.load()))
+        spdlog::warn("{}: trade ids jump from {} to {}: {} trade(s) missed", name_, last,
+                     e.trade_id, missed);
+    }
+    if (e.trade_id > last) last = e.trade_id;
   }
   void on_quote(const cats_quote_event_t& e) override {
     c_.quotes.fetch_add(1, std::memory_order_relaxed);
@@ -85,6 +105,7 @@ class queued_feed : public venue_feed, protected feed_sink {
   symbol_map symbols_;
   Parser parser_;
   std::unordered_map<uint32_t, std::unique_ptr<Sync>> syncs_;
+  std::vector<uint64_t> last_trade_id_;  // by instrument id: 0 untracked, 1 armed, else last id
 };
 
 }  // namespace cats

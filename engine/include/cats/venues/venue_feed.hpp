@@ -24,6 +24,9 @@ struct feed_counters {
   std::atomic<uint64_t> dropped_quotes{0};  ///< queue full, overflow = drop_quotes
   std::atomic<uint64_t> blocked{0};         ///< times the reader waited for queue space
   std::atomic<uint64_t> snapshot_failures{0};
+  /// Trade-id gaps on streams whose ids are consecutive (Binance trades or aggTrades, one of the
+  /// two per instrument): how often, and how many trades were missed in all.
+  std::atomic<uint64_t> trade_gaps{0}, trades_missed{0};
 };
 
 /// Pushes normalized events into the queue with the configured overflow policy: quotes may be

@@ -34,6 +34,7 @@ class binance_feed final : public queued_feed<binance::parser, binance_book_sync
       const std::string l = lower(s.symbol);
       if (s.trades) add(l + "@trade");
       if (s.agg_trades) add(l + "@aggTrade");
+      if (s.trades != s.agg_trades) track_trade_ids(s.instrument_id);
       if (s.quotes) add(l + "@bookTicker");
       if (s.book) {
         add(l + "@depth@100ms");
