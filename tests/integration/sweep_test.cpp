@@ -2,6 +2,8 @@
 // each combination alone with `cats backtest`; walk-forward; an interrupted sweep keeps its runs.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -202,8 +204,12 @@ TEST_F(Sweep, InterruptKeepsFinishedRuns) {
     return std::count(t.begin(), t.end(), '\n') - 1;
   };
   ASSERT_TRUE(test::wait_until([&] { return finished_runs() >= 3; }, 120));
+  const auto t0 = std::chrono::steady_clock::now();
   sweep.signal(SIGINT);
   EXPECT_EQ(sweep.wait(60), 130);
+  std::printf(
+      "[ measured ] SIGINT to exit of a sweep (outputs written): %.1f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   const long runs = finished_runs();
   EXPECT_GE(runs, 3);
   EXPECT_LT(runs, 398) << "the sweep should have stopped early";

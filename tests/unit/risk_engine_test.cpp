@@ -78,6 +78,14 @@ struct harness {
     eng.flush();
   }
   // Submits and returns the refusal ("" when the order went through).
+  // Amends order `id`; returns the refusal ("" when it went through).
+  std::string amend(uint64_t id, const char* qty, const char* price) {
+    std::string err;
+    const cats_status_t st = risk.amend(0, id, px(qty), px(price), err);
+    eng.flush();
+    return st == CATS_OK ? "" : err;
+  }
+  uint64_t last_id = 0;
   std::string order(cats_side side, const char* qty, cats_order_type type = CATS_ORDER_MARKET,
                     const char* limit = "0") {
     cats_order_request_t r{};
@@ -91,6 +99,7 @@ struct harness {
     uint64_t id = 0;
     std::string err;
     EXPECT_EQ(risk.submit(0, r, id, err), CATS_OK) << err;
+    last_id = id;
     updates.clear();
     eng.flush();
     for (const std::string& u : updates)
@@ -209,6 +218,78 @@ TEST(RiskEngine, TheKillSwitchCancelsFlattensAndHalts) {
   EXPECT_EQ(h.risk.state(), trading_state::halted);
   EXPECT_EQ(h.risk.stats().flatten_orders, 1u);
   EXPECT_EQ(h.order(CATS_SIDE_BUY, "1"), "trading is halted (kill switch: test)");
+}
+
+TEST(RiskEngine, AmendsAreCheckedAsTheOrderTheyWouldBecome) {
+  risk_section cfg;
+  cfg.present = true;
+  cfg.limits.max_order_quantity = 2 * U;
+  cfg.limits.price_band = px("0.1");
+  cfg.limits.cancel_rate_milli = 1000;  // one amend or cancel per second
+  cfg.limits.cancel_burst = 2;
+  harness h(cfg);
+  h.trade("50", t0);
+  EXPECT_EQ(h.order(CATS_SIDE_BUY, "1", CATS_ORDER_LIMIT, "46"), "");
+  const uint64_t id = h.last_id;
+  EXPECT_EQ(h.amend(id, "3", "0"),
+            "risk: quantity 3 is above [risk] max_order_quantity 2; the order is unchanged");
+  EXPECT_EQ(h.amend(id, "0", "40"),
+            "risk: price 40 is outside [risk] price_band 0.1 around the last price 50; the order "
+            "is unchanged");
+  EXPECT_EQ(h.amend(id, "1.5", "47"), "");
+  EXPECT_EQ(h.amend(id, "1", "47"), "");
+  // Two tokens spent (refused amends spend none): the third within the second is refused.
+  EXPECT_EQ(h.amend(id, "1", "48"),
+            "risk: over [risk] cancel_rate 1/s (burst 2); the order is unchanged");
+}
+
+TEST(RiskEngine, ReducingOnlyCountsTheWorkingOrdersOnTheSameSide) {
+  risk_section cfg;
+  cfg.present = true;
+  cfg.max_drawdown = px("0.01");
+  cfg.breach_halts = false;
+  harness h(cfg);
+  h.trade("100", t0);
+  EXPECT_EQ(h.order(CATS_SIDE_BUY, "50"), "");
+  h.trade("100", t0 + second);
+  h.trade("97", t0 + 2 * second);  // 1.5 % down: reducing
+  ASSERT_EQ(h.risk.state(), trading_state::reducing);
+  EXPECT_EQ(h.order(CATS_SIDE_SELL, "30", CATS_ORDER_LIMIT, "110"), "");  // rests
+  EXPECT_EQ(h.order(CATS_SIDE_SELL, "30", CATS_ORDER_LIMIT, "110"),
+            "trading is reducing-only (" + h.risk.state_reason() +
+                "): a sell of 30 (with 30 working on that side) does not shrink the position 50");
+  EXPECT_EQ(h.order(CATS_SIDE_SELL, "20", CATS_ORDER_LIMIT, "110"), "");
+}
+
+TEST(RiskEngine, ASecondKillDoesNotFlattenTwice) {
+  risk_section cfg;
+  cfg.present = true;
+  cfg.flatten_on_kill = true;
+  harness h(cfg);
+  h.trade("100", t0);
+  EXPECT_EQ(h.order(CATS_SIDE_BUY, "2"), "");
+  h.trade("100", t0 + second);
+  ASSERT_EQ(h.account.position(h.inst).quantity, 2 * U);
+  h.risk.kill("first");   // a market sell of 2, waiting for the next trade
+  h.risk.kill("second");  // cancels that one, sends a sell of what is still held: 2
+  h.eng.flush();
+  h.trade("99", t0 + 2 * second);
+  EXPECT_EQ(h.account.position(h.inst).quantity, 0) << "flat, not short";
+  EXPECT_EQ(h.risk.stats().kills, 2u);
+}
+
+TEST(RiskEngine, ManyOrdersAtOneInstantAreCountedWithoutRescanning) {
+  risk_section cfg;
+  cfg.present = true;
+  cfg.limits.max_open_orders = 500;
+  cfg.max_orders_per_event = 2000;
+  harness h(cfg);
+  h.trade("100", t0);
+  for (int i = 0; i < 500; ++i)
+    ASSERT_EQ(h.order(CATS_SIDE_BUY, "0.001", CATS_ORDER_LIMIT, "90"), "") << i;
+  EXPECT_EQ(h.order(CATS_SIDE_BUY, "0.001", CATS_ORDER_LIMIT, "90"),
+            "500 orders are working, [risk] max_open_orders is 500");
+  EXPECT_EQ(h.exchange.working_orders(), 500u);
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
 #include "cli.hpp"
-#include "guard.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 
 #include "cats/plugin/loader.hpp"
 #include "cats/plugin/params.hpp"
+#include "guard.hpp"
 
 namespace cats::cli {
 
@@ -80,8 +81,13 @@ std::optional<int> load_strategies(const cats::run_config& cfg,
 std::atomic<bool> stop_requested{false};
 std::atomic<bool> reload_requested{false};
 
+// The first SIGINT/SIGTERM asks the run to stop (outputs written); a second one, when the first
+// was not enough (a strategy stuck in a callback with no watchdog), ends the process at once.
 extern "C" void on_stop_signal(int) {
-  stop_requested.store(true);
+  if (!stop_requested.exchange(true)) return;
+  static const char msg[] = "\ncats: interrupted again: exiting now, without writing outputs\n";
+  [[maybe_unused]] const ssize_t n = ::write(2, msg, sizeof msg - 1);
+  ::_exit(130);
 }
 
 extern "C" void on_reload_signal(int) {

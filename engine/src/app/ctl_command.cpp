@@ -40,8 +40,9 @@ int ctl_command(const std::vector<std::string>& args) {
       "usage: cats ctl kill [--run DIR]\n"
       "kill: the kill switch of the `cats live` whose run folder is DIR: every working order is\n"
       "cancelled, positions are closed if [risk] flatten_on_kill is set, and trading halts.\n"
-      "Writes DIR/KILL (the run acts on it within 100 ms, and refuses to trade while it is there)\n"
-      "and sends SIGUSR1 to the pid in DIR/cats.pid.";
+      "Writes DIR/KILL (a run there acts on it within 100 ms; a run started while it is there\n"
+      "starts halted) and sends SIGUSR1 to the pid in DIR/cats.pid. Trading stays halted until\n"
+      "that run ends.";
   if (auto rc = parse(args, desc, &pos, vm, usage)) return *rc;
   if (action != "kill") return usage_error("unknown ctl action '" + action + "'; valid: kill");
   const fs::path dir(run_dir);
@@ -58,8 +59,9 @@ int ctl_command(const std::vector<std::string>& args) {
   const int pid = running_pid(dir);
   if (pid == 0) {
     std::fprintf(stderr,
-                 "cats: wrote %s; no running cats in %s (no cats.pid or a stale one): the next "
-                 "`cats live` there starts halted\n",
+                 "cats: wrote %s, but %s has no cats.pid naming a running cats process, so no "
+                 "signal was sent: a run there halts when it sees the file (within 100 ms), a run "
+                 "started there starts halted\n",
                  kill_file(dir).c_str(), run_dir.c_str());
     return exit_failure;
   }

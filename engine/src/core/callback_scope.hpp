@@ -13,17 +13,24 @@ namespace cats {
 [[gnu::tls_model("initial-exec")]] inline constinit thread_local callback_probe* current_probe =
     nullptr;
 
-/// Marks a call into strategy code on the engine's probe for as long as it lives (engine thread).
+/// Marks a call into strategy code on a probe for as long as it lives: the engine's (engine
+/// thread), or one of its own for a strategy created off that thread (hot reload). The thread's
+/// current probe is restored on exit, so it never points at a probe that is gone.
 class callback_scope {
  public:
-  callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept
-      : probe_(e.probe()), seq_(probe_.seq.load(std::memory_order_relaxed) + 1) {
+  callback_scope(callback_probe& p, const char* strategy, const char* where) noexcept
+      : probe_(p), previous_(current_probe), seq_(p.seq.load(std::memory_order_relaxed) + 1) {
     current_probe = &probe_;
-    probe_.strategy.store(s.name.c_str(), std::memory_order_relaxed);
+    probe_.strategy.store(strategy, std::memory_order_relaxed);
     probe_.where.store(where, std::memory_order_relaxed);
     probe_.seq.store(seq_, std::memory_order_release);
   }
-  ~callback_scope() { probe_.seq.store(seq_ + 1, std::memory_order_release); }
+  callback_scope(engine& e, const strategy_slot& s, const char* where) noexcept
+      : callback_scope(e.probe(), s.name.c_str(), where) {}
+  ~callback_scope() {
+    probe_.seq.store(seq_ + 1, std::memory_order_release);
+    current_probe = previous_;
+  }
   callback_scope(const callback_scope&) = delete;
   callback_scope& operator=(const callback_scope&) = delete;
   /// The watchdog flagged this call as too long.
@@ -33,6 +40,7 @@ class callback_scope {
 
  private:
   callback_probe& probe_;
+  callback_probe* previous_;
   uint64_t seq_;
 };
 

@@ -136,6 +136,8 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
             (message[0] != '\0' ? std::string(message) : std::string("create() failed")) +
             " (status " + std::to_string(st) + ")";
     if (instance != nullptr) d.destroy(instance);
+    // Kept, not freed: the watchdog may still be reading the name the probe pointed at.
+    refused_.push_back(std::move(slots_.back()));
     slots_.pop_back();
     return false;
   }
@@ -283,6 +285,10 @@ void engine::flush_pending() {
 }
 
 uint64_t engine::add_timer(uint32_t owner, int64_t fire_at_ns, uint64_t user_data) {
+  if (owner < slots_.size()) {
+    if (slots_[owner]->timers >= max_timers_per_strategy) return 0;
+    ++slots_[owner]->timers;
+  }
   const uint64_t id = next_timer_id_++;
   timers_.push_back({fire_at_ns, id, owner, user_data});
   std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
@@ -305,6 +311,7 @@ void engine::fire_timers_until(int64_t ts_ns) {
     std::pop_heap(timers_.begin(), timers_.end(), std::greater<>());
     const timer_entry t = timers_.back();
     timers_.pop_back();
+    if (t.owner < slots_.size()) --slots_[t.owner]->timers;
     if (cancelled_timers_.erase(t.id) != 0) continue;
     if (t.owner >= slots_.size() || !slots_[t.owner]->running) continue;
     if (t.at > now_) now_ = t.at;

@@ -168,7 +168,7 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
                            " is smaller than ABI 1.0's " + std::to_string(request_1_0));
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
-    if (!e->strategies()[h->slot]->running)
+    if (e->strategies()[h->slot]->failure)
       return error_out(h, CATS_E_REJECTED, "this strategy is disabled; it cannot send orders");
     cats_order_request_t req{};
     if (const cats_status_t st = read_request(h, request, req); st != CATS_OK) return st;
@@ -253,6 +253,10 @@ cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_da
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
   return guard(h, [&]() -> cats_status_t {
     const uint64_t id = e->add_timer(h->slot, fire_at_ns, user_data);
+    if (id == 0)
+      return error_out(h, CATS_E_REJECTED,
+                       "this strategy already has " +
+                           std::to_string(engine::max_timers_per_strategy) + " pending timers");
     if (out_timer_id != nullptr) *out_timer_id = id;
     return CATS_OK;
   });

@@ -47,8 +47,14 @@ bool engine::prepare_candidate(uint32_t slot, const std::string& name,
   out.host->detached = true;
   char message[1024] = {0};
   cats_strategy_t* instance = nullptr;
-  const cats_status_t st = out.desc.create(&host_api(), out.host.get(), out.params.c_params(),
-                                           &instance, message, sizeof message);
+  cats_status_t st = CATS_OK;
+  {
+    // Off the engine thread: a probe of this call's own, for the crash handler.
+    callback_probe probe;
+    const callback_scope in(probe, name.c_str(), "create (hot reload)");
+    st = out.desc.create(&host_api(), out.host.get(), out.params.c_params(), &instance, message,
+                         sizeof message);
+  }
   message[sizeof message - 1] = '\0';
   if (st != CATS_OK || instance == nullptr) {
     error = "'" + name + "' (" + out.library->name() + " " + out.library->version() +

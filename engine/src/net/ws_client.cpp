@@ -100,6 +100,7 @@ bool is_ip_literal(const std::string& host) {
 template <class SslStream>
 asio::awaitable<void> connect_tls(SslStream& stream, const url_parts& url,
                                   std::chrono::milliseconds timeout, std::string& refused) {
+  refused.clear();
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   const auto results = co_await resolver.async_resolve(url.host, url.port, asio::use_awaitable);
@@ -113,7 +114,6 @@ asio::awaitable<void> connect_tls(SslStream& stream, const url_parts& url,
         beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category()),
         "SNI");
   }
-  refused.clear();
   stream.set_verify_callback([&refused, check = ssl::host_name_verification(url.host),
                               host = url.host](bool preverified, ssl::verify_context& vc) mutable {
     X509_STORE_CTX* c = vc.native_handle();
@@ -313,6 +313,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
           break;
         }
       } else {
+        tls_failures = 0;  // "in a row": another kind of failure breaks the run of refusals
         spdlog::warn("{}: cannot connect to {}: {}", opt.name, opt.url, reason);
       }
       if (h.on_disconnect) h.on_disconnect(reason);

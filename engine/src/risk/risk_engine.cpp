@@ -31,6 +31,10 @@ const char* risk_reason_name(risk_reason r) noexcept {
 
 namespace {
 
+// Quantities and prices above 1e9 are the broker's to refuse (sim_exchange's limit): the checks
+// assume amounts whose fixed-point products fit.
+constexpr int64_t max_value = int64_t{1'000'000'000} * fixed_scale;
+
 int64_t abs64(int64_t v) noexcept {
   return v < 0 ? -v : v;
 }
@@ -45,7 +49,7 @@ const char* side_word(int32_t side) noexcept {
 // refill is dt_ns x rate_milli exactly, with no rounding to lose between two looks. The clock is
 // the engine's (replay time in a backtest, the wall clock live): a backtest is refused exactly as
 // live trading would be.
-bool risk_engine::bucket::take(int64_t now_ns) {
+bool risk_engine::bucket::ready(int64_t now_ns) {
   if (rate_milli == 0) return true;
   constexpr int128_t one = 1'000'000'000'000;
   const int128_t cap = static_cast<int128_t>(burst) * one;
@@ -57,9 +61,34 @@ bool risk_engine::bucket::take(int64_t now_ns) {
     credit = std::min(cap, credit + static_cast<int128_t>(now_ns - at_ns) * rate_milli);
     at_ns = now_ns;
   }
-  if (credit < one) return false;
-  credit -= one;
-  return true;
+  return credit >= one;
+}
+
+void risk_engine::order_counts::add(const open_order& o, int sign) {
+  if (o.owner < risk_owner) {
+    if (o.owner >= by_owner.size()) by_owner.resize(o.owner + 1, 0);
+    by_owner[o.owner] += static_cast<uint32_t>(sign);
+  }
+  if (o.instrument_id >= by_instrument.size()) {
+    by_instrument.resize(o.instrument_id + 1, 0);
+    remaining.resize(o.instrument_id + 1, {0, 0});
+  }
+  by_instrument[o.instrument_id] += static_cast<uint32_t>(sign);
+  remaining[o.instrument_id][o.side == CATS_SIDE_BUY ? 0 : 1] += sign * o.remaining;
+  expected += static_cast<size_t>(sign);
+}
+
+void risk_engine::refresh_counts(bool force) {
+  const int64_t now = engine_.now();
+  if (!force && now == counts_.at && inner_.open_order_count() == counts_.expected) return;
+  counts_.at = now;
+  counts_.expected = 0;
+  std::fill(counts_.by_owner.begin(), counts_.by_owner.end(), 0);
+  std::fill(counts_.by_instrument.begin(), counts_.by_instrument.end(), 0);
+  std::fill(counts_.remaining.begin(), counts_.remaining.end(), std::array<int64_t, 2>{0, 0});
+  scratch_.clear();
+  inner_.open_orders(scratch_);
+  for (const open_order& o : scratch_) counts_.add(o, 1);
 }
 
 risk_engine::risk_engine(engine& eng, broker& inner, risk_section config)
@@ -82,9 +111,11 @@ risk_engine::risk_engine(engine& eng, broker& inner, risk_section config)
   account_.cancels.burst = account_.limits.cancel_burst;
 }
 
-// Names become ids once the strategies and instruments exist (the first order or loss check).
+// Names become ids once the strategies and instruments exist (the first order), and again when a
+// strategy has been added since (SIGHUP).
 void risk_engine::resolve() {
-  resolved_ = true;
+  resolved_for_ = engine_.strategies().size();
+  by_instrument_.clear();
   auto make = [](const risk_limits& l, std::string scope, limit_set::kind of) {
     limit_set s;
     s.of = of;
@@ -108,7 +139,7 @@ void risk_engine::resolve() {
         make(limits, "[risk.instrument.\"" + symbol + "\"]", limit_set::kind::instrument);
   }
   const auto& slots = engine_.strategies();
-  by_strategy_.resize(slots.size());
+  by_strategy_.assign(slots.size(), limit_set{});
   for (const auto& [name, limits] : config_.strategies)
     for (const auto& s : slots)
       if (s->name == name)
@@ -138,18 +169,24 @@ std::string risk_engine::check_state(const cats_order_request_t& r, risk_reason&
     reason = risk_reason::halted;
     return "trading is halted (" + state_reason_ + ")";
   }
-  // Reducing: only an order that shrinks the position, by no more than its size.
+  // Reducing: only orders that shrink the position; with the working orders on the same side,
+  // no more than its size.
   const int64_t pos = engine_.account().position(r.instrument_id).quantity;
+  const int64_t working = counts_.working(r.instrument_id, r.side);
   const bool shrinks =
-      pos != 0 && (pos > 0) == (r.side == CATS_SIDE_SELL) && r.quantity <= abs64(pos);
+      pos != 0 && (pos > 0) == (r.side == CATS_SIDE_SELL) && r.quantity + working <= abs64(pos);
   if (shrinks) return {};
   reason = risk_reason::reducing;
   return "trading is reducing-only (" + state_reason_ + "): a " + side_word(r.side) + " of " +
-         fixed_to_string(r.quantity) + " does not shrink the position " + fixed_to_string(pos);
+         fixed_to_string(r.quantity) +
+         (working != 0 ? " (with " + fixed_to_string(working) + " working on that side)"
+                       : std::string()) +
+         " does not shrink the position " + fixed_to_string(pos);
 }
 
-std::string risk_engine::check_set(limit_set& set, uint32_t owner, const cats_order_request_t& r,
-                                   int64_t price, risk_reason& reason) {
+std::string risk_engine::check_set(const limit_set& set, uint32_t owner,
+                                   const cats_order_request_t& r, int64_t price, bool amend,
+                                   risk_reason& reason) const {
   const risk_limits& l = set.limits;
   const std::string& sc = set.scope;
   if (l.max_order_quantity > 0 && r.quantity > l.max_order_quantity) {
@@ -183,66 +220,90 @@ std::string risk_engine::check_set(limit_set& set, uint32_t owner, const cats_or
              fixed_to_string(l.price_band) + " around the last price " + fixed_to_string(ref);
     }
   }
-  if (l.max_open_orders > 0 || l.max_position > 0) {
-    int64_t open = 0, same_side = 0;
-    for (const open_order& o : scratch_) {
-      const bool mine = set.of == limit_set::kind::account ||
-                        (set.of == limit_set::kind::instrument ? o.instrument_id == r.instrument_id
-                                                               : o.owner == owner);
-      if (!mine) continue;
-      ++open;
-      if (o.instrument_id == r.instrument_id && o.side == r.side) same_side += o.remaining;
-    }
-    if (l.max_open_orders > 0 && open >= l.max_open_orders) {
-      reason = risk_reason::open_orders;
-      return std::to_string(open) + " orders are working, " + sc + " max_open_orders is " +
-             std::to_string(l.max_open_orders);
-    }
-    if (l.max_position > 0) {
-      const int64_t pos = engine_.account().position(r.instrument_id).quantity;
-      const int dir = r.side == CATS_SIDE_BUY ? 1 : -1;
-      const int64_t before = pos + dir * same_side;
-      const int64_t after = before + dir * r.quantity;
-      // An order that brings the position closer to flat is always allowed.
-      if (abs64(after) > l.max_position && abs64(after) >= abs64(before)) {
-        reason = risk_reason::position;
-        return "position would reach " + fixed_to_string(after) + " (now " + fixed_to_string(pos) +
-               ", working on this side " + fixed_to_string(same_side) + "), above " + sc +
-               " max_position " + fixed_to_string(l.max_position);
-      }
-    }
+  const int64_t open = set.of == limit_set::kind::account      ? counts_.expected
+                       : set.of == limit_set::kind::instrument ? counts_.instrument(r.instrument_id)
+                                                               : counts_.owner(owner);
+  if (!amend && l.max_open_orders > 0 && open >= l.max_open_orders) {
+    reason = risk_reason::open_orders;
+    return std::to_string(open) + " orders are working, " + sc + " max_open_orders is " +
+           std::to_string(l.max_open_orders);
   }
-  if (!set.orders.take(engine_.now())) {
-    reason = risk_reason::order_rate;
-    return "over " + sc + " order_rate " +
-           fixed_to_string(l.order_rate_milli * (fixed_scale / 1000)) + "/s (burst " +
-           std::to_string(l.order_burst) + ")";
+  if (l.max_position > 0) {
+    // The account's position once this order and the working ones on its side have filled.
+    const int64_t pos = engine_.account().position(r.instrument_id).quantity;
+    const int64_t same_side = counts_.working(r.instrument_id, r.side);
+    const int dir = r.side == CATS_SIDE_BUY ? 1 : -1;
+    const int64_t before = pos + dir * same_side;
+    const int64_t after = before + dir * r.quantity;
+    // An order that brings the position closer to flat is always allowed.
+    if (abs64(after) > l.max_position && abs64(after) >= abs64(before)) {
+      reason = risk_reason::position;
+      return "position would reach " + fixed_to_string(after) + " (now " + fixed_to_string(pos) +
+             ", working on this side " + fixed_to_string(same_side) + "), above " + sc +
+             " max_position " + fixed_to_string(l.max_position);
+    }
   }
   return {};
 }
 
-std::string risk_engine::check(uint32_t owner, const cats_order_request_t& r, risk_reason& reason) {
+std::string risk_engine::check(uint32_t owner, const cats_order_request_t& r, bool amend,
+                               risk_reason& reason) {
   if (std::string why = check_state(r, reason); !why.empty()) return why;
+  // Whatever [risk] says: no strategy holds more than 10,000 working orders, the account no more
+  // than hard_max_open_orders (so one strategy cannot lock the others out).
+  if (!amend && static_cast<int64_t>(counts_.owner(owner)) >= hard_max_strategy_open_orders) {
+    reason = risk_reason::open_orders;
+    return "this strategy has " + std::to_string(counts_.owner(owner)) +
+           " working orders, the most one strategy may hold";
+  }
   std::array<limit_set*, 3> sets{};
   const size_t n = applicable(owner, r.instrument_id, sets);
   int64_t price = r.order_type == CATS_ORDER_LIMIT         ? r.limit_price
                   : r.order_type == CATS_ORDER_STOP_MARKET ? r.stop_price
                                                            : 0;
   if (price <= 0) price = last_price(r.instrument_id);
-  scratch_.clear();
-  bool need_orders = false;
   for (size_t i = 0; i < n; ++i)
-    need_orders =
-        need_orders || sets[i]->limits.max_open_orders > 0 || sets[i]->limits.max_position > 0;
-  if (need_orders) inner_.open_orders(scratch_);
-  for (size_t i = 0; i < n; ++i)
-    if (std::string why = check_set(*sets[i], owner, r, price, reason); !why.empty()) return why;
+    if (std::string why = check_set(*sets[i], owner, r, price, amend, reason); !why.empty())
+      return why;
+  // Rates last, and all or nothing: a refused order spends no token of any bucket.
+  const int64_t now = engine_.now();
+  for (size_t i = 0; i < n; ++i) {
+    bucket& b = amend ? sets[i]->cancels : sets[i]->orders;
+    if (!b.ready(now)) {
+      const risk_limits& l = sets[i]->limits;
+      const int64_t rate = amend ? l.cancel_rate_milli : l.order_rate_milli;
+      reason = risk_reason::order_rate;
+      return "over " + sets[i]->scope + (amend ? " cancel_rate " : " order_rate ") +
+             fixed_to_string(rate * (fixed_scale / 1000)) + "/s (burst " +
+             std::to_string(amend ? l.cancel_burst : l.order_burst) + ")";
+    }
+  }
+  for (size_t i = 0; i < n; ++i) (amend ? sets[i]->cancels : sets[i]->orders).take();
   return {};
+}
+
+std::string risk_engine::refuse(uint32_t owner, const cats_order_request_t& r,
+                                const std::string& why, risk_reason reason) {
+  ++stats_.refused[static_cast<size_t>(reason)];
+  const uint64_t n = stats_.refused[static_cast<size_t>(reason)];
+  // The first refusals of each kind are logged, then every 1000th: a strategy retrying in a loop
+  // must not flood the log.
+  if (n <= 3 || n % 1000 == 0)
+    spdlog::warn("risk: refused a {} of {} from strategy {}: {} ({} refusal{} of this kind)",
+                 side_word(r.side), fixed_to_string(r.quantity),
+                 owner < engine_.strategies().size() ? engine_.strategies()[owner]->label() : "?",
+                 why, n, n == 1 ? "" : "s");
+  return "risk: " + why;
 }
 
 cats_status_t risk_engine::submit(uint32_t owner, const cats_order_request_t& r, uint64_t& order_id,
                                   std::string& error) {
-  if (!resolved_) resolve();
+  if (resolved_for_ != engine_.strategies().size()) resolve();
+  // Out-of-range values are the broker's to refuse, with its own message; the checks below
+  // assume amounts a fixed-point product can hold.
+  if (r.quantity <= 0 || r.quantity > max_value || r.limit_price < 0 || r.limit_price > max_value ||
+      r.stop_price < 0 || r.stop_price > max_value)
+    return inner_.submit(owner, r, order_id, error);
   // An order loop: one strategy sending order after order without the clock moving.
   const int64_t now = engine_.now();
   if (now != now_) {
@@ -258,42 +319,70 @@ cats_status_t risk_engine::submit(uint32_t owner, const cats_order_request_t& r,
     error = "this strategy is disabled: too many orders at one instant";
     return CATS_E_REJECTED;
   }
+  refresh_counts(false);
   risk_reason reason{};
-  const std::string why = check(owner, r, reason);
-  if (why.empty()) return inner_.submit(owner, r, order_id, error);
-  ++stats_.refused[static_cast<size_t>(reason)];
-  const uint64_t n = stats_.refused[static_cast<size_t>(reason)];
-  // The first refusals of each kind are logged, then every 1000th: a strategy retrying in a loop
-  // must not flood the log.
-  if (n <= 3 || n % 1000 == 0)
-    spdlog::warn("risk: refused a {} of {} from strategy {}: {} ({} refusal{} of this kind)",
-                 side_word(r.side), fixed_to_string(r.quantity),
-                 owner < engine_.strategies().size() ? engine_.strategies()[owner]->label() : "?",
-                 why, n, n == 1 ? "" : "s");
-  order_id = inner_.reject(owner, r, "risk: " + why);
-  return CATS_OK;
+  const std::string why = check(owner, r, false, reason);
+  if (!why.empty()) {
+    order_id = inner_.reject(owner, r, refuse(owner, r, why, reason));
+    return CATS_OK;
+  }
+  const size_t before = inner_.open_order_count();
+  const cats_status_t st = inner_.submit(owner, r, order_id, error);
+  // A working order now (not filled or refused at once): counted until the next pass.
+  if (st == CATS_OK && inner_.open_order_count() == before + 1)
+    counts_.add({order_id, owner, r.instrument_id, r.side, r.quantity, r.order_type, r.quantity, 0},
+                1);
+  return st;
 }
 
 cats_status_t risk_engine::cancel(uint32_t owner, uint64_t order_id, std::string& error) {
-  if (!resolved_) resolve();
-  // The account's and the strategy's cancel buckets (a cancel names no instrument).
-  for (limit_set* set :
-       {&account_, owner < by_strategy_.size() && !by_strategy_[owner].scope.empty()
-                       ? &by_strategy_[owner]
-                       : nullptr}) {
-    if (set != nullptr && !set->cancels.take(engine_.now())) {
+  if (resolved_for_ != engine_.strategies().size()) resolve();
+  // The account's and the strategy's cancel buckets (a cancel names no instrument); a cancel is
+  // never refused in any trading state.
+  limit_set* sets[] = {&account_, owner < by_strategy_.size() && !by_strategy_[owner].scope.empty()
+                                      ? &by_strategy_[owner]
+                                      : nullptr};
+  for (limit_set* set : sets) {
+    if (set != nullptr && !set->cancels.ready(engine_.now())) {
       ++stats_.cancels_refused;
       error = "over " + set->scope + " cancel_rate; the order is still working";
       return CATS_E_REJECTED;
     }
   }
+  for (limit_set* set : sets)
+    if (set != nullptr) set->cancels.take();
   return inner_.cancel(owner, order_id, error);
 }
 
+// An amend is checked as the order it would become: its quantity, price and side against every
+// limit (not the open-order counts: it adds no order), with the working orders counted without
+// it; it spends a cancel token. In a reducing state it may only shrink.
 cats_status_t risk_engine::amend(uint32_t owner, uint64_t order_id, int64_t new_quantity,
                                  int64_t new_limit_price, std::string& error) {
-  if (state_ == trading_state::halted) {
-    error = "trading is halted (" + state_reason_ + "); cancel instead";
+  if (resolved_for_ != engine_.strategies().size()) resolve();
+  refresh_counts(true);
+  const open_order* o = nullptr;
+  for (const open_order& w : scratch_)
+    if (w.id == order_id && w.owner == owner) o = &w;
+  if (o == nullptr || new_quantity < 0 || new_limit_price < 0 || new_quantity > max_value ||
+      new_limit_price > max_value)
+    return inner_.amend(owner, order_id, new_quantity, new_limit_price, error);  // its message
+  cats_order_request_t r{};
+  r.struct_size = sizeof r;
+  r.instrument_id = o->instrument_id;
+  r.side = o->side;
+  r.order_type = o->type;
+  const int64_t filled = o->quantity - o->remaining;
+  r.quantity = new_quantity > 0 ? std::max<int64_t>(new_quantity - filled, 0) : o->remaining;
+  const int64_t price = new_limit_price > 0 ? new_limit_price : o->price;
+  (o->type == CATS_ORDER_STOP_MARKET ? r.stop_price : r.limit_price) = price;
+  const open_order taken = *o;
+  counts_.add(taken, -1);
+  risk_reason reason{};
+  const std::string why = check(owner, r, true, reason);
+  counts_.add(taken, 1);
+  if (!why.empty()) {
+    error = refuse(owner, r, why, reason) + "; the order is unchanged";
     return CATS_E_REJECTED;
   }
   return inner_.amend(owner, order_id, new_quantity, new_limit_price, error);
@@ -339,7 +428,7 @@ void risk_engine::check_losses() {
 }
 
 void risk_engine::kill(const std::string& why) {
-  if (!resolved_) resolve();
+  if (resolved_for_ != engine_.strategies().size()) resolve();
   ++stats_.kills;
   spdlog::error("risk: KILL SWITCH ({}): cancelling every working order{}", why,
                 config_.flatten_on_kill ? " and closing every position" : "");

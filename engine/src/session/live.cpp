@@ -219,15 +219,18 @@ class live_session {
     snapshot_status_.swap(st);
   }
 
-  // The kill switch: SIGUSR1 (cats ctl kill) or the KILL file, looked for every 100 ms.
+  // The kill switch: SIGUSR1 (cats ctl kill) or the KILL file, looked for every 100 ms. `cats ctl
+  // kill` does both: the file seen first and the signal right after are one kill, not two.
   void check_kill(int64_t now) {
     std::string why;
-    if (opt_.kill != nullptr && opt_.kill->exchange(false)) why = "SIGUSR1 (cats ctl kill)";
-    if (now >= next_kill_check_) {
+    const bool signalled = opt_.kill != nullptr && opt_.kill->exchange(false);
+    if (signalled && !kill_seen_) why = "SIGUSR1 (cats ctl kill)";
+    if (now >= next_kill_check_ || signalled) {
       next_kill_check_ = now + 100'000'000;
       std::error_code ec;
       const bool present = fs::exists(kill_file(opt_.run_dir), ec);
-      if (present && !kill_seen_) why = "kill file " + kill_file(opt_.run_dir).string();
+      if (present && !kill_seen_ && why.empty())
+        why = "kill file " + kill_file(opt_.run_dir).string();
       kill_seen_ = present;
     }
     if (why.empty()) return;

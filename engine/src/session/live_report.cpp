@@ -130,6 +130,9 @@ void write_reload(json_writer& j, const reload_stats& r) {
 
 // The final books, as deep as the book events strategies got.
 void write_books(json_writer& j, const live_figures& f) {
+  uint64_t dropped = 0;
+  for (const auto& [id, book] : f.books->books()) dropped += book.levels_dropped();
+  j.key("book_levels_dropped").value(dropped);
   j.key("books").begin_object();
   for (const auto& [id, book] : f.books->books()) {
     j.key(f.instruments->get(id)->symbol).begin_object();

@@ -57,8 +57,10 @@ void watchdog::look(int64_t now) {
     stop_seen_ = 0;
     return;
   }
-  const char* name = probe_.strategy.load(std::memory_order_relaxed);
+  // Names read while the same callback still runs (re-checked): never another callback's.
+  const std::string name = probe_.strategy.load(std::memory_order_relaxed);
   const char* where = probe_.where.load(std::memory_order_relaxed);
+  if (probe_.seq.load(std::memory_order_acquire) != seq) return;
   const int64_t running = now - since_;
   if (reported_at_ == 0 && running >= opt_.timeout_ns) {
     reported_at_ = now;
@@ -68,8 +70,7 @@ void watchdog::look(int64_t now) {
         "watchdog: strategy '{}' has been running {} for {} (engine.callback_timeout {}){}", name,
         where, secs(running), secs(opt_.timeout_ns),
         opt_.disable_on_overrun
-            ? "; it will be disabled and its orders cancelled when the callback returns; the "
-              "engine waits for it meanwhile"
+            ? "; the engine waits for it and disables the strategy once the callback returns"
             : "");
   } else if (reported_at_ != 0 && now - reported_at_ >= 10'000'000'000) {
     reported_at_ = now;

@@ -247,7 +247,8 @@ uint64_t sim_exchange::reject(uint32_t owner, const cats_order_request_t& r, std
 
 void sim_exchange::open_orders(std::vector<open_order>& out) const {
   for (const order& o : working_)
-    out.push_back({o.id, o.owner, o.instrument_id, o.side, o.quantity - o.filled});
+    out.push_back({o.id, o.owner, o.instrument_id, o.side, o.quantity - o.filled, o.type,
+                   o.quantity, o.type == CATS_ORDER_STOP_MARKET ? o.stop_price : o.limit_price});
 }
 
 cats_status_t sim_exchange::cancel(uint32_t owner, uint64_t order_id, std::string& error) {

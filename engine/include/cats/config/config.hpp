@@ -72,7 +72,7 @@ struct risk_section {
   bool breach_halts = true;      ///< on_breach = "halted" (default) or "reducing"
   bool flatten_on_kill = false;  ///< the kill switch also closes positions with market orders
   /// Orders one strategy may send while handling one event before it is disabled (an order loop).
-  int64_t max_orders_per_event = 10000;
+  int64_t max_orders_per_event = 1000;
   /// Working orders of the whole account, whatever [risk] says (a runaway strategy cannot exhaust
   /// memory). Lowered by [risk] max_open_orders.
   int64_t hard_max_open_orders = 100000;

@@ -107,6 +107,9 @@ class broker : public order_router {
     uint32_t instrument_id;
     int32_t side;       ///< cats_side
     int64_t remaining;  ///< quantity not yet filled
+    int32_t type;       ///< cats_order_type
+    int64_t quantity;   ///< as ordered (or last amended)
+    int64_t price;      ///< limit price, or stop price of a stop order; 0 for market orders
   };
   /// Appends every working order (submitted, not yet filled, cancelled or rejected) to `out`.
   virtual void open_orders(std::vector<open_order>& out) const = 0;
@@ -167,6 +170,7 @@ struct strategy_slot {
   uint64_t events = 0;
   uint64_t orders = 0;
   uint64_t fills = 0;
+  uint64_t timers = 0;  ///< pending timers
   /// This strategy's own fills booked as positions and realized PnL (the account is shared by
   /// every strategy of a run; this is each one's share, for the operator's view).
   portfolio ledger{0, std::string()};
@@ -279,7 +283,10 @@ class engine {
   /// What strategy code runs now (read by the watchdog from another thread).
   callback_probe& probe() noexcept { return probe_; }
 
-  // Used by the host API table.
+  /// Pending timers one strategy may hold (a runaway strategy cannot fill memory with them).
+  static constexpr uint64_t max_timers_per_strategy = 100'000;
+
+  // Used by the host API table. add_timer returns 0 when the strategy holds the most timers.
   uint64_t add_timer(uint32_t owner, int64_t fire_at_ns, uint64_t user_data);
   bool cancel_timer(uint32_t owner, uint64_t timer_id);
   void strategy_log(uint32_t slot, int32_t level, std::string_view message) const;
@@ -315,6 +322,7 @@ class engine {
   portfolio& account_;
   order_router* router_ = nullptr;
   std::vector<std::unique_ptr<strategy_slot>> slots_;
+  std::vector<std::unique_ptr<strategy_slot>> refused_;  // strategies whose create() failed
   int64_t now_ = 0;
   uint32_t event_flags_ = 0;
   std::vector<timer_entry> timers_;  // min-heap

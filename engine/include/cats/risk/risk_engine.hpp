@@ -115,6 +115,8 @@ class risk_engine final : public broker {
 
   /// The owner id of the orders the kill switch sends to flatten (no strategy receives them).
   static constexpr uint32_t risk_owner = 0xFFFFFFF0u;
+  /// Working orders one strategy may hold, whatever [risk] says.
+  static constexpr int64_t hard_max_strategy_open_orders = 10'000;
 
  private:
   struct bucket {
@@ -122,7 +124,27 @@ class risk_engine final : public broker {
     int64_t burst = 0;
     int128_t credit = -1;  // tokens x 1e12; -1 = full on first use
     int64_t at_ns = 0;
-    bool take(int64_t now_ns);
+    /// Refills up to `now_ns`; true if a token is there (always, without a rate).
+    bool ready(int64_t now_ns);
+    void take() { credit -= rate_milli == 0 ? 0 : 1'000'000'000'000; }
+  };
+  // The working orders as the checks see them: counted in one pass over the broker's list, then
+  // kept up to date with what this engine accepted since. Recounted when the clock has moved or
+  // the broker holds fewer orders than that (a fill or cancel in between): a strategy sending
+  // thousands of orders at one instant costs one pass, not one per order.
+  struct order_counts {
+    int64_t at = INT64_MIN;
+    size_t expected = 0;  // the broker's count if nothing left since the pass
+    std::vector<uint32_t> by_owner, by_instrument;
+    std::vector<std::array<int64_t, 2>> remaining;  // by instrument: [buy, sell] not yet filled
+    uint32_t owner(uint32_t slot) const { return slot < by_owner.size() ? by_owner[slot] : 0; }
+    uint32_t instrument(uint32_t id) const {
+      return id < by_instrument.size() ? by_instrument[id] : 0;
+    }
+    int64_t working(uint32_t id, int32_t side) const {
+      return id < remaining.size() ? remaining[id][side == CATS_SIDE_BUY ? 0 : 1] : 0;
+    }
+    void add(const open_order& o, int sign);
   };
   struct limit_set {
     enum class kind : uint8_t { account, instrument, strategy } of = kind::account;
@@ -132,6 +154,7 @@ class risk_engine final : public broker {
   };
 
   void resolve();
+  void refresh_counts(bool force);
   void note_price(uint32_t id, int64_t price) {
     if (id >= last_price_.size()) last_price_.resize(id + 1, 0);
     last_price_[id] = price;
@@ -141,17 +164,20 @@ class risk_engine final : public broker {
   /// The limit sets that apply to an order of `owner` in `instrument_id` (account, instrument,
   /// strategy), at most three.
   size_t applicable(uint32_t owner, uint32_t instrument_id, std::array<limit_set*, 3>& out);
-  /// Checks one request; returns "" or the refusal and sets `reason`.
-  std::string check(uint32_t owner, const cats_order_request_t& r, risk_reason& reason);
-  std::string check_set(limit_set& set, uint32_t owner, const cats_order_request_t& r,
-                        int64_t price, risk_reason& reason);
+  /// Checks one request (`amend`: it replaces a working order, already taken out of the counts);
+  /// returns "" or the refusal and sets `reason`. Takes the rate tokens only when all else passed.
+  std::string check(uint32_t owner, const cats_order_request_t& r, bool amend, risk_reason& reason);
+  std::string check_set(const limit_set& set, uint32_t owner, const cats_order_request_t& r,
+                        int64_t price, bool amend, risk_reason& reason) const;
   std::string check_state(const cats_order_request_t& r, risk_reason& reason) const;
+  std::string refuse(uint32_t owner, const cats_order_request_t& r, const std::string& why,
+                     risk_reason reason);
   void enter(trading_state s, const std::string& why);
 
   engine& engine_;
   broker& inner_;
   risk_section config_;
-  bool resolved_ = false;
+  size_t resolved_for_ = SIZE_MAX;  // strategies resolved so far (SIGHUP can add more)
   bool loss_limits_ = false;
   bool watches_market_ = false;
   limit_set account_;
@@ -161,6 +187,7 @@ class risk_engine final : public broker {
   std::vector<uint32_t> submits_now_;     // index = slot: orders sent at engine time `now_`
   int64_t now_ = INT64_MIN;
   std::vector<open_order> scratch_;
+  order_counts counts_;
   trading_state state_ = trading_state::active;
   std::string state_reason_;
   int64_t peak_ = 0;
