@@ -14,12 +14,13 @@ namespace cats {
     nullptr;
 
 /// Marks a call into strategy code on a probe for as long as it lives: the engine's (engine
-/// thread), or one of its own for a strategy created off that thread (hot reload). The thread's
-/// current probe is restored on exit, so it never points at a probe that is gone.
+/// thread), or one of its own for a strategy created off that thread (hot reload). Callbacks never
+/// nest on a thread (the engine does not re-enter strategy code), so on exit the thread's current
+/// probe is simply cleared: it never points at a probe that is gone.
 class callback_scope {
  public:
   callback_scope(callback_probe& p, const char* strategy, const char* where) noexcept
-      : probe_(p), previous_(current_probe), seq_(p.seq.load(std::memory_order_relaxed) + 1) {
+      : probe_(p), seq_(p.seq.load(std::memory_order_relaxed) + 1) {
     current_probe = &probe_;
     probe_.strategy.store(strategy, std::memory_order_relaxed);
     probe_.where.store(where, std::memory_order_relaxed);
@@ -29,7 +30,7 @@ class callback_scope {
       : callback_scope(e.probe(), s.name.c_str(), where) {}
   ~callback_scope() {
     probe_.seq.store(seq_ + 1, std::memory_order_release);
-    current_probe = previous_;
+    current_probe = nullptr;
   }
   callback_scope(const callback_scope&) = delete;
   callback_scope& operator=(const callback_scope&) = delete;
@@ -40,7 +41,6 @@ class callback_scope {
 
  private:
   callback_probe& probe_;
-  callback_probe* previous_;
   uint64_t seq_;
 };
 
