@@ -31,10 +31,6 @@ const char* risk_reason_name(risk_reason r) noexcept {
 
 namespace {
 
-// Quantities and prices above 1e9 are the broker's to refuse (sim_exchange's limit): the checks
-// assume amounts whose fixed-point products fit.
-constexpr int64_t max_value = int64_t{1'000'000'000} * fixed_scale;
-
 int64_t abs64(int64_t v) noexcept {
   return v < 0 ? -v : v;
 }
@@ -301,8 +297,8 @@ cats_status_t risk_engine::submit(uint32_t owner, const cats_order_request_t& r,
   if (resolved_for_ != engine_.strategies().size()) resolve();
   // Out-of-range values are the broker's to refuse, with its own message; the checks below
   // assume amounts a fixed-point product can hold.
-  if (r.quantity <= 0 || r.quantity > max_value || r.limit_price < 0 || r.limit_price > max_value ||
-      r.stop_price < 0 || r.stop_price > max_value)
+  if (r.quantity <= 0 || r.quantity > max_order_amount || r.limit_price < 0 ||
+      r.limit_price > max_order_amount || r.stop_price < 0 || r.stop_price > max_order_amount)
     return inner_.submit(owner, r, order_id, error);
   // An order loop: one strategy sending order after order without the clock moving.
   const int64_t now = engine_.now();
@@ -364,8 +360,8 @@ cats_status_t risk_engine::amend(uint32_t owner, uint64_t order_id, int64_t new_
   const open_order* o = nullptr;
   for (const open_order& w : scratch_)
     if (w.id == order_id && w.owner == owner) o = &w;
-  if (o == nullptr || new_quantity < 0 || new_limit_price < 0 || new_quantity > max_value ||
-      new_limit_price > max_value)
+  if (o == nullptr || new_quantity < 0 || new_limit_price < 0 || new_quantity > max_order_amount ||
+      new_limit_price > max_order_amount)
     return inner_.amend(owner, order_id, new_quantity, new_limit_price, error);  // its message
   cats_order_request_t r{};
   r.struct_size = sizeof r;

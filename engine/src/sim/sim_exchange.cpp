@@ -19,9 +19,6 @@ int64_t abs64(int64_t v) noexcept {
 const char* side_name(int32_t side) {
   return side == CATS_SIDE_BUY ? "buy" : "sell";
 }
-// Far beyond any real order; keeps every later product inside 128-bit arithmetic.
-constexpr int64_t max_value = int64_t{1'000'000'000} * fixed_scale;
-
 }  // namespace
 
 double sim_rng::normal() noexcept {
@@ -170,19 +167,14 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
     error = "a stop-market order needs a positive stop_price, got " + fixed_to_string(r.stop_price);
     return CATS_E_INVALID_ARGUMENT;
   }
-  if (r.quantity > max_value || r.limit_price > max_value ||
-      (r.order_type == CATS_ORDER_STOP_MARKET && r.stop_price > max_value)) {
+  if (r.quantity > max_order_amount || r.limit_price > max_order_amount ||
+      (r.order_type == CATS_ORDER_STOP_MARKET && r.stop_price > max_order_amount)) {
     error = "quantity or price above 1e9: " + fixed_to_string(r.quantity) + " @ " +
             fixed_to_string(r.order_type == CATS_ORDER_STOP_MARKET ? r.stop_price : r.limit_price);
     return CATS_E_INVALID_ARGUMENT;
   }
   const bool buy = r.side == CATS_SIDE_BUY;
-  order o{};
-  o.id = next_order_id_++;
-  o.owner = owner;
-  o.instrument_id = r.instrument_id;
-  o.side = r.side;
-  o.type = r.order_type;
+  order o = new_order(owner, r);
   // Market orders keep IOC (the remainder after the first match is cancelled on tick data);
   // stops are GTC.
   o.tif = r.order_type == CATS_ORDER_LIMIT                                       ? r.time_in_force
@@ -199,8 +191,6 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
       r.order_type == CATS_ORDER_STOP_MARKET
           ? round_to_step(r.stop_price, inst->tick_size, buy ? rounding::up : rounding::down)
           : 0;
-  o.client_tag = r.client_tag;
-  o.submitted_ts = engine_.now();
   o.arrive_ts = arrival_time(o.instrument_id);
   order_id = o.id;
   ++stats_.orders;
@@ -228,19 +218,24 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
   return CATS_OK;
 }
 
-uint64_t sim_exchange::reject(uint32_t owner, const cats_order_request_t& r, std::string reason) {
+sim_exchange::order sim_exchange::new_order(uint32_t owner, const cats_order_request_t& r) {
   order o{};
   o.id = next_order_id_++;
   o.owner = owner;
   o.instrument_id = r.instrument_id;
   o.side = r.side;
   o.type = r.order_type;
+  o.client_tag = r.client_tag;
+  o.submitted_ts = engine_.now();
+  return o;
+}
+
+uint64_t sim_exchange::reject(uint32_t owner, const cats_order_request_t& r, std::string reason) {
+  order o = new_order(owner, r);
   o.tif = r.time_in_force;
   o.quantity = r.quantity;
   o.limit_price = r.order_type == CATS_ORDER_LIMIT ? r.limit_price : 0;
   o.stop_price = r.order_type == CATS_ORDER_STOP_MARKET ? r.stop_price : 0;
-  o.client_tag = r.client_tag;
-  o.submitted_ts = engine_.now();
   post_update(o, CATS_ORDER_REJECTED, std::move(reason), false);  // the risk engine counts it
   return o.id;
 }
@@ -300,7 +295,7 @@ cats_status_t sim_exchange::apply_amend(uint32_t owner, uint64_t order_id, int64
             ": only working limit and stop orders can be amended";
     return CATS_E_INVALID_ARGUMENT;
   }
-  if (quantity < 0 || price < 0 || quantity > max_value || price > max_value) {
+  if (quantity < 0 || price < 0 || quantity > max_order_amount || price > max_order_amount) {
     error = "amend: quantity and price must be in [0, 1e9] (0 = keep), got " +
             fixed_to_string(quantity) + " @ " + fixed_to_string(price);
     return CATS_E_INVALID_ARGUMENT;

@@ -53,6 +53,10 @@ class strategy_module {
   virtual const std::filesystem::path& source() const noexcept = 0;
 };
 
+/// The largest quantity or price an order may carry (1e9 in fixed point): routers refuse more, and
+/// the risk checks rely on it (products of two such amounts fit in 128 bits, their results here).
+inline constexpr int64_t max_order_amount = int64_t{1'000'000'000} * 100'000'000;
+
 /// Sends the strategies' orders to a venue: simulated in backtest, real in live mode.
 class order_router {
  public:

@@ -210,6 +210,8 @@ class sim_exchange final : public broker {
   int64_t participation_qty(int64_t trade_qty, const instrument_info& inst) const;
   /// Rejects (or, after a partial fill, cancels) an opening order below the instrument's minimums.
   bool below_minimums(const order& o, const instrument_info& inst, int64_t qty, int64_t notional);
+  /// A new order of `owner` from `r`: id, owner, instrument, side, type, tag and time set.
+  order new_order(uint32_t owner, const cats_order_request_t& r);
   /// Queues an order update; `count` = false keeps it out of the rejected/cancelled statistics.
   void post_update(const order& o, cats_order_status status, std::string reason, bool count = true);
   market_state& market(uint32_t instrument_id);
