@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -77,8 +78,7 @@ class hostile final : public cats::strategy {
     } else if (mode_ == "sleep") {
       std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
     } else if (mode_ == "segv") {
-      volatile int* nowhere = nullptr;
-      *nowhere = 1;
+      segfault();
     } else if (mode_ == "abort") {
       std::abort();
     } else if (mode_ == "exit") {
@@ -98,6 +98,13 @@ class hostile final : public cats::strategy {
     } else if (mode_ == "orders") {
       send(id, price, batch_);
     }
+  }
+
+  // A write to an unmapped page. Not through a null pointer: UndefinedBehaviorSanitizer would
+  // report that and end the process itself, before the engine's handler sees a real SIGSEGV.
+  static void segfault() {
+    volatile uintptr_t address = 16;
+    *reinterpret_cast<volatile int*>(address) = 1;
   }
 
   static batch parse(const std::string& spec) {
