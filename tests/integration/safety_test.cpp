@@ -76,6 +76,17 @@ TEST_F(Backtest, ASegfaultNamesTheStrategyAndTheCallback) {
       << r.err;
 }
 
+TEST_F(Backtest, AStackOverflowInASweepWorkerNamesTheStrategy) {
+  // Two runs on two threads: the calling thread and a worker, each with its own signal stack.
+  const run_result r = run({cats_bin, "sweep", "--config", config("recurse", "mode = \"recurse\""),
+                            "--param", "strategy.at=5,6", "--jobs", "2"});
+  EXPECT_EQ(r.exit_code, -1);
+  EXPECT_NE(r.err.find("cats: fatal: SIGSEGV (invalid memory access) in strategy 'bad' during "
+                       "on_event(bar)"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(Backtest, AnAbortNamesTheStrategyAndTheCallback) {
   const run_result r =
       run({cats_bin, "backtest", "--config", config("abort", "mode = \"abort\"\nat = 3")});

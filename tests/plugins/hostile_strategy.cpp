@@ -19,7 +19,8 @@ class hostile final : public cats::strategy {
  public:
   static constexpr cats::param_spec params[] = {
       {"mode", CATS_PARAM_STRING, "\"\"",
-       "loop | sleep | slow (sleep_ms on every event) | segv | abort | exit | flood | stdout | "
+       "loop | sleep | slow (sleep_ms on every event) | segv | recurse | abort | exit | flood | "
+       "stdout | "
        "log | orders (\"\" = behave)"},
       {"at", CATS_PARAM_INT, "1", "the market event (1-based) to act on"},
       {"sleep_ms", CATS_PARAM_INT, "1000", "sleep: how long"},
@@ -79,6 +80,8 @@ class hostile final : public cats::strategy {
       std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
     } else if (mode_ == "segv") {
       segfault();
+    } else if (mode_ == "recurse") {
+      recurse(1);
     } else if (mode_ == "abort") {
       std::abort();
     } else if (mode_ == "exit") {
@@ -105,6 +108,14 @@ class hostile final : public cats::strategy {
   static void segfault() {
     volatile uintptr_t address = 16;
     *reinterpret_cast<volatile int*>(address) = 1;
+  }
+
+  // Runaway recursion: 1 KiB a frame until the stack runs out.
+  static int recurse(int depth) {
+    volatile char frame[1024];
+    frame[0] = static_cast<char>(depth);
+    if (depth < 0) return 0;  // never: it keeps the compiler from proving the recursion endless
+    return recurse(depth + 1) + frame[0];
   }
 
   static batch parse(const std::string& spec) {

@@ -9,6 +9,7 @@
 
 #include "cats/core/engine.hpp"
 #include "cats/util/logging.hpp"
+#include "cats/util/signal_stack.hpp"
 
 namespace cats::cli {
 
@@ -93,12 +94,9 @@ std::atomic<bool> installed{false};
 
 void guard_strategies() {
   if (installed.exchange(true)) return;
-  // Stack overflow in a strategy (runaway recursion) must still reach the handler.
-  static char alt_stack[64 * 1024];
-  stack_t ss{};
-  ss.ss_sp = alt_stack;
-  ss.ss_size = sizeof alt_stack;
-  ::sigaltstack(&ss, nullptr);
+  // Stack overflow in a strategy (runaway recursion) must still reach the handler; sweep workers
+  // install their own.
+  install_signal_stack();
   struct sigaction sa {};
   sa.sa_sigaction = on_fatal_signal;
   sigemptyset(&sa.sa_mask);

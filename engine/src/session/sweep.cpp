@@ -19,6 +19,7 @@
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
 #include "cats/util/rng.hpp"
+#include "cats/util/signal_stack.hpp"
 #include "cats/util/text.hpp"
 #include "cats/util/time.hpp"
 #include "sweep_util.hpp"
@@ -385,6 +386,7 @@ class sweep_runner {
   void run_tasks(const std::vector<task>& list) {
     std::atomic<size_t> next{0};
     auto worker = [&] {
+      install_signal_stack();  // a strategy's stack overflow still gets its crash report
       for (;;) {
         if (stopped()) return;
         const size_t i = next.fetch_add(1);

@@ -1,0 +1,22 @@
+#include "cats/util/signal_stack.hpp"
+
+#include <signal.h>
+
+#include <cstddef>
+
+namespace cats {
+
+bool install_signal_stack() noexcept {
+  constexpr size_t size = 64 * 1024;
+  thread_local bool installed = false;
+  if (installed) return true;
+  // thread_local storage: freed with the thread, never while the thread can still take a signal.
+  alignas(16) thread_local char stack[size];
+  stack_t ss{};
+  ss.ss_sp = stack;
+  ss.ss_size = size;
+  installed = ::sigaltstack(&ss, nullptr) == 0;
+  return installed;
+}
+
+}  // namespace cats
