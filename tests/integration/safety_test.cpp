@@ -432,6 +432,20 @@ TEST_F(Live, RiskLimitsAndTheKillSwitchWorkEndToEnd) {
   EXPECT_EQ(account_positions.size(), 0u) << "the account is flat";
 }
 
+TEST_F(Live, ASecondRunInTheSameFolderIsRefused) {
+  start(probe("good"));
+  ASSERT_TRUE(wait_until([&] { return fs::exists(dir_ / "out" / "cats.pid"); }, 10)) << err();
+  // `cats ctl kill --run out` must reach one run, the one it means.
+  const run_result second = run({cats_bin, "live", "--config", (dir_ / "live.toml").string(),
+                                 "--out", (dir_ / "out").string()},
+                                "", 30);
+  EXPECT_EQ(second.exit_code, 2) << second.err;
+  EXPECT_NE(second.err.find("another cats live (pid "), std::string::npos) << second.err;
+  cats_->signal(SIGINT);
+  EXPECT_EQ(cats_->wait(20), 0) << err();
+  EXPECT_FALSE(fs::exists(dir_ / "out" / "cats.pid")) << "removed at the end of the run";
+}
+
 TEST_F(Live, AnUntrustedCertificateIsNamedAndEndsTheRunAfterBoundedAttempts) {
   // No ca_file: the fake's self-signed certificate is not trusted.
   write_config(probe("good"), "", "");
@@ -439,7 +453,8 @@ TEST_F(Live, AnUntrustedCertificateIsNamedAndEndsTheRunAfterBoundedAttempts) {
   const size_t at = text.find("ca_file = ");
   text.erase(at, text.find('\n', at) - at + 1);
   write_file(dir_ / "live.toml", text);
-  background run({cats_bin, "live", "--config", (dir_ / "live.toml").string()},
+  background run({cats_bin, "live", "--config", (dir_ / "live.toml").string(), "--out",
+                  (dir_ / "tls-out").string()},
                  (dir_ / "tls.out").string(), (dir_ / "tls.err").string());
   EXPECT_EQ(run.wait(30), 1);
   const std::string e = file_or_empty(dir_ / "tls.err");
@@ -452,7 +467,8 @@ TEST_F(Live, AnUntrustedCertificateIsNamedAndEndsTheRunAfterBoundedAttempts) {
 
   // The same certificate trusted through SSL_CERT_FILE: it connects, and the override is logged.
   background ok({"/usr/bin/env", "SSL_CERT_FILE=" + (dir_ / "cert.pem").string(), cats_bin, "live",
-                 "--config", (dir_ / "live.toml").string(), "--set", "live.duration=1"},
+                 "--config", (dir_ / "live.toml").string(), "--set", "live.duration=1", "--out",
+                 (dir_ / "ok-out").string()},
                 (dir_ / "ok.out").string(), (dir_ / "ok.err").string());
   EXPECT_EQ(ok.wait(30), 0) << file_or_empty(dir_ / "ok.err");
   EXPECT_NE(file_or_empty(dir_ / "ok.err")

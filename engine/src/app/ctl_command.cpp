@@ -12,21 +12,6 @@ namespace cats::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// The pid in <run>/cats.pid, if it names a running cats process.
-int running_pid(const fs::path& run_dir) {
-  std::ifstream in(pid_file(run_dir));
-  long pid = 0;
-  if (!(in >> pid) || pid <= 1) return 0;
-  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  if (!std::getline(comm, name) || name != "cats") return 0;  // a stale file, the pid reused
-  return static_cast<int>(pid);
-}
-
-}  // namespace
-
 int ctl_command(const std::vector<std::string>& args) {
   std::string action, run_dir = ".";
   po::options_description desc("options");

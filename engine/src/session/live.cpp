@@ -167,8 +167,25 @@ class live_session {
     }
   }
 
-  // The watchdog, the pid file for `cats ctl`, and a kill file left from before.
+  // The run folder (one run each: the pid file for `cats ctl`, a kill file left from before),
+  // then the watchdog.
   void start_safety() {
+    std::error_code ec;
+    fs::create_directories(opt_.run_dir, ec);
+    // One run per folder: `cats ctl` must reach the run it means.
+    if (const int other = running_pid(opt_.run_dir); other != 0 && other != ::getpid())
+      throw std::invalid_argument("another cats live (pid " + std::to_string(other) + ") runs in " +
+                                  opt_.run_dir.string() + "; give this one its own --out folder");
+    std::ofstream pid(pid_file(opt_.run_dir), std::ios::trunc);
+    pid << ::getpid() << '\n';
+    if (!pid)
+      spdlog::warn("cannot write {}: `cats ctl` will not find this run (the KILL file still works)",
+                   pid_file(opt_.run_dir).string());
+    if (fs::exists(kill_file(opt_.run_dir), ec)) {
+      kill_seen_ = true;
+      risk_.kill("the kill file " + kill_file(opt_.run_dir).string() +
+                 " exists; remove it and restart to trade");
+    }
     const int64_t timeout_ms =
         cfg_.engine.callback_timeout_ms < 0 ? 1000 : cfg_.engine.callback_timeout_ms;
     if (timeout_ms > 0) {
@@ -180,14 +197,6 @@ class live_session {
         if (recorder_) recorder_->close();
       };
       watchdog_ = std::make_unique<watchdog>(engine_.probe(), std::move(wo));
-    }
-    std::error_code ec;
-    fs::create_directories(opt_.run_dir, ec);
-    std::ofstream(pid_file(opt_.run_dir), std::ios::trunc) << ::getpid() << '\n';
-    if (fs::exists(kill_file(opt_.run_dir), ec)) {
-      kill_seen_ = true;
-      risk_.kill("the kill file " + kill_file(opt_.run_dir).string() +
-                 " exists; remove it and restart to trade");
     }
   }
 
@@ -459,6 +468,16 @@ fs::path kill_file(const fs::path& run_dir) {
 
 fs::path pid_file(const fs::path& run_dir) {
   return run_dir / "cats.pid";
+}
+
+int running_pid(const fs::path& run_dir) {
+  std::ifstream in(pid_file(run_dir));
+  long pid = 0;
+  if (!(in >> pid) || pid <= 1) return 0;
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  if (!std::getline(comm, name) || name != "cats") return 0;
+  return static_cast<int>(pid);
 }
 
 int run_live(const run_config& config, std::vector<prepared_strategy> strategies,

@@ -31,6 +31,9 @@ struct live_options {
 /// The kill file and the pid file of a run folder.
 std::filesystem::path kill_file(const std::filesystem::path& run_dir);
 std::filesystem::path pid_file(const std::filesystem::path& run_dir);
+/// The pid in the run folder's pid file if it names a running `cats` process, else 0 (no file, or
+/// a stale one whose pid is gone or reused).
+int running_pid(const std::filesystem::path& run_dir);
 
 /// Runs until `stop` is set, or [live] duration has passed. Returns the process exit code:
 /// 0 clean, 1 a strategy failed or the recorder could not write, 2 configuration errors.
