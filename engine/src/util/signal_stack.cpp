@@ -10,6 +10,13 @@ bool install_signal_stack() noexcept {
   constexpr size_t size = 64 * 1024;
   thread_local bool installed = false;
   if (installed) return true;
+  // A stack already there (a sanitizer runtime gives every thread one, and frees it itself when
+  // the thread ends) is kept: replacing it would make that runtime free ours.
+  stack_t old{};
+  if (::sigaltstack(nullptr, &old) == 0 && (old.ss_flags & SS_DISABLE) == 0) {
+    installed = true;
+    return true;
+  }
   // thread_local storage: freed with the thread, never while the thread can still take a signal.
   alignas(16) thread_local char stack[size];
   stack_t ss{};
