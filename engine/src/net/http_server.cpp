@@ -22,7 +22,6 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
 
   tcp::acceptor acceptor;
   handler serve;
-  std::atomic<uint64_t> requests{0};
   uint16_t port = 0;
 
   // One request on one connection, then close.
@@ -52,7 +51,6 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
         response.set(http::field::allow, "GET, HEAD");
         response.body() = "read-only endpoint: GET /metrics or /status\n";
       } else {
-        ++owner->requests;
         std::string_view target(req.target().data(), req.target().size());
         target = target.substr(0, target.find('?'));
         std::optional<http_reply> reply;
@@ -133,10 +131,6 @@ void http_server::close() {
 
 uint16_t http_server::port() const noexcept {
   return impl_->port;
-}
-
-uint64_t http_server::requests() const noexcept {
-  return impl_->requests.load();
 }
 
 }  // namespace cats::net

@@ -82,13 +82,6 @@ std::shared_ptr<ssl::context> make_context(const tls_options& tls) {
   return ctx;
 }
 
-// A clock that NTP does not step: silence is measured with it.
-int64_t steady_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 bool is_ip_literal(const std::string& host) {
   boost::system::error_code ec;
   asio::ip::make_address(host, ec);
@@ -187,7 +180,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     t.keep_alive_pings = false;
     ws->set_option(t);
     ws->control_callback([this](websocket::frame_type, beast::string_view) {
-      last_rx.store(steady_ns(), std::memory_order_relaxed);
+      last_rx.store(steady_clock_ns(), std::memory_order_relaxed);
     });
     if (opt.permessage_deflate) {
       websocket::permessage_deflate pmd;
@@ -215,7 +208,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
       boost::system::error_code ec;
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped || !open || generation != connection_id) break;
-      const int64_t silent = steady_ns() - last_rx.load(std::memory_order_relaxed);
+      const int64_t silent = steady_clock_ns() - last_rx.load(std::memory_order_relaxed);
       if (silent >= timeout_ns) {
         forced_reason = "no data for " + std::to_string(silent / 1'000'000) + " ms (read timeout " +
                         std::to_string(opt.read_timeout.count()) + " ms): the connection stalled";
@@ -236,7 +229,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     for (;;) {
       co_await ws->async_read(buf, asio::use_awaitable);
       const int64_t ts = wall_clock_ns();
-      last_rx.store(steady_ns(), std::memory_order_relaxed);
+      last_rx.store(steady_clock_ns(), std::memory_order_relaxed);
       const size_t n = buf.size();
       buf.reserve(n + 64);  // simdjson reads up to 64 bytes past the end
       stats.messages.fetch_add(1, std::memory_order_relaxed);
@@ -258,7 +251,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         open = true;
         was_open = true;
         tls_failures = 0;
-        opened_at = steady_ns();
+        opened_at = steady_clock_ns();
         stats.connected.store(true);
         stats.connects.fetch_add(1, std::memory_order_relaxed);
         if (down_since != 0) {
@@ -269,7 +262,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         } else {
           spdlog::info("{}: connected to {}", opt.name, opt.url);
         }
-        last_rx.store(steady_ns(), std::memory_order_relaxed);
+        last_rx.store(steady_clock_ns(), std::memory_order_relaxed);
         ++connection_id;
         asio::co_spawn(io, watchdog(connection_id), asio::detached);
         if (h.on_open) h.on_open();
@@ -298,7 +291,7 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
         down_since = wall_clock_ns();
         spdlog::warn("{}: disconnected from {}: {}", opt.name, opt.url, reason);
         // Only a connection that lasted resets the backoff.
-        if (steady_ns() - opened_at >=
+        if (steady_clock_ns() - opened_at >=
             std::chrono::duration_cast<std::chrono::nanoseconds>(opt.stable_after).count())
           attempt = 0;
       } else if (!cert_refused.empty()) {

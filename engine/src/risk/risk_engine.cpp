@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cats/core/events.hpp"
 #include "cats/core/fixed.hpp"
 #include "cats/util/time.hpp"
 
@@ -28,18 +29,6 @@ const char* risk_reason_name(risk_reason r) noexcept {
   static_assert(std::size(names) == static_cast<size_t>(risk_reason::count_));
   return names[static_cast<size_t>(r)];
 }
-
-namespace {
-
-int64_t abs64(int64_t v) noexcept {
-  return v < 0 ? -v : v;
-}
-
-const char* side_word(int32_t side) noexcept {
-  return side == CATS_SIDE_BUY ? "buy" : "sell";
-}
-
-}  // namespace
 
 // The bucket holds tokens x 1e12 (rate_milli tokens per 1000 s = rate_milli per 1e12 ns), so a
 // refill is dt_ns x rate_milli exactly, with no rounding to lose between two looks. The clock is
@@ -173,7 +162,7 @@ std::string risk_engine::check_state(const cats_order_request_t& r, risk_reason&
       pos != 0 && (pos > 0) == (r.side == CATS_SIDE_SELL) && r.quantity + working <= abs64(pos);
   if (shrinks) return {};
   reason = risk_reason::reducing;
-  return "trading is reducing-only (" + state_reason_ + "): a " + side_word(r.side) + " of " +
+  return "trading is reducing-only (" + state_reason_ + "): a " + side_name(r.side) + " of " +
          fixed_to_string(r.quantity) +
          (working != 0 ? " (with " + fixed_to_string(working) + " working on that side)"
                        : std::string()) +
@@ -286,7 +275,7 @@ std::string risk_engine::refuse(uint32_t owner, const cats_order_request_t& r,
   // must not flood the log.
   if (n <= 3 || n % 1000 == 0)
     spdlog::warn("risk: refused a {} of {} from strategy {}: {} ({} refusal{} of this kind)",
-                 side_word(r.side), fixed_to_string(r.quantity),
+                 side_name(r.side), fixed_to_string(r.quantity),
                  owner < engine_.strategies().size() ? engine_.strategies()[owner]->label() : "?",
                  why, n, n == 1 ? "" : "s");
   return "risk: " + why;
@@ -448,7 +437,7 @@ void risk_engine::kill(const std::string& why) {
     std::string err;
     if (inner_.submit(risk_owner, r, id, err) == CATS_OK) {
       ++stats_.flatten_orders;
-      spdlog::error("risk: kill switch: {} {} {} at market (order {})", side_word(r.side),
+      spdlog::error("risk: kill switch: {} {} {} at market (order {})", side_name(r.side),
                     fixed_to_string(r.quantity), i.symbol, id);
     } else {
       spdlog::error("risk: kill switch: cannot close {} {}: {}", fixed_to_string(pos), i.symbol,

@@ -374,13 +374,10 @@ class live_session {
     record_writer_stats rec;
     const live_figures f = figures(rec);
     for (const strategy_view& v : strategy_views(f)) {
-      std::string pos;
-      for (const auto& [sym, q] : v.positions)
-        pos += (pos.empty() ? "" : ", ") + sym + " " + fixed_to_string(q);
       spdlog::info(
           "live: strategy '{}' {}: position {}, pnl {} realized {} unrealized, {} open "
           "orders; risk {}",
-          v.name, v.status, pos.empty() ? "flat" : pos, fixed_to_string(v.realized),
+          v.name, v.status, positions_text(v), fixed_to_string(v.realized),
           fixed_to_string(v.unrealized), v.open_orders, f.risk.state);
     }
   }

@@ -183,6 +183,13 @@ std::vector<strategy_view> strategy_views(const live_figures& f) {
   return out;
 }
 
+std::string positions_text(const strategy_view& v) {
+  std::string out;
+  for (const auto& [sym, q] : v.positions)
+    out += (out.empty() ? "" : ", ") + sym + " " + fixed_to_string(q);
+  return out.empty() ? "flat" : out;
+}
+
 std::string live_summary_json(const live_figures& f) {
   json_writer j;
   j.begin_object();
@@ -382,13 +389,10 @@ std::string live_summary_text(const live_figures& f) {
   for (size_t i = 0; i < views.size(); ++i) {
     const auto& s = f.eng->strategies()[i];
     const strategy_view& v = views[i];
-    std::string pos;
-    for (const auto& [sym, q] : v.positions)
-      pos += (pos.empty() ? "" : ", ") + sym + " " + fixed_to_string(q);
     t += fmt::format(
         "strategy {}: {} events, {} orders, {} fills, {} open; position {}; pnl realized {} "
         "unrealized {}; {}\n",
-        v.label, v.events, v.orders, v.fills, v.open_orders, pos.empty() ? "flat" : pos,
+        v.label, v.events, v.orders, v.fills, v.open_orders, positions_text(v),
         fixed_to_string(v.realized), fixed_to_string(v.unrealized),
         s->failure ? "FAILED: " + s->failure->message : std::string("ok"));
   }

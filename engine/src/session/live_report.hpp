@@ -49,6 +49,8 @@ struct strategy_view {
   std::vector<std::pair<std::string, int64_t>> positions;  ///< non-flat, by symbol
 };
 std::vector<strategy_view> strategy_views(const live_figures& f);
+/// "BINANCE:BTCUSDT 0.1, OKX:ETH-USDT -2", or "flat".
+std::string positions_text(const strategy_view& v);
 
 std::string live_summary_json(const live_figures& f);
 /// The same figures in the Prometheus text exposition format (version 0.0.4), for /metrics.

@@ -6,15 +6,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "cats/util/time.hpp"
+
 namespace cats {
 
 namespace {
-
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string secs(int64_t ns) {
   return fmt::format("{:.1f} s", static_cast<double>(ns) / 1e9);
@@ -40,7 +36,7 @@ void watchdog::run() {
   const auto period =
       std::chrono::nanoseconds(std::clamp<int64_t>(opt_.timeout_ns / 10, 5'000'000, 100'000'000));
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!cv_.wait_for(lock, period, [this] { return quit_; })) look(steady_ns());
+  while (!cv_.wait_for(lock, period, [this] { return quit_; })) look(steady_clock_ns());
 }
 
 void watchdog::look(int64_t now) {

@@ -12,15 +12,6 @@
 
 namespace cats {
 
-namespace {
-int64_t abs64(int64_t v) noexcept {
-  return v < 0 ? -v : v;
-}
-const char* side_name(int32_t side) {
-  return side == CATS_SIDE_BUY ? "buy" : "sell";
-}
-}  // namespace
-
 double sim_rng::normal() noexcept {
   // Box-Muller, one value per pair of draws: simple and the same everywhere.
   const double u1 = 1.0 - uniform();  // (0, 1]

@@ -23,6 +23,11 @@ cats_event_t event_header(cats_event_type type, uint32_t instrument_id, int64_t 
   return h;
 }
 
+/// "buy" or "sell" for a cats_side (anything else reads "sell"), for messages.
+inline const char* side_name(int32_t side) noexcept {
+  return side == CATS_SIDE_BUY ? "buy" : "sell";
+}
+
 /// A copy of an SDK string; empty for a null or zero-length one.
 inline std::string to_string(cats_str_t s) {
   return s.size == 0 || s.data == nullptr ? std::string()

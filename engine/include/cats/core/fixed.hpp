@@ -12,6 +12,11 @@ __extension__ typedef __int128 int128_t;
 
 inline constexpr int64_t fixed_scale = 100000000;  // 10^8, CATS_FIXED_SCALE
 
+/// |v| (amounts are far from INT64_MIN).
+constexpr int64_t abs64(int64_t v) noexcept {
+  return v < 0 ? -v : v;
+}
+
 enum class parse_error : uint8_t {
   ok = 0,
   empty,              ///< no digits at all

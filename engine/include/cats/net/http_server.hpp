@@ -35,7 +35,6 @@ class http_server {
   http_server& operator=(const http_server&) = delete;
 
   uint16_t port() const noexcept;
-  uint64_t requests() const noexcept;
   /// Stops accepting (the io_context's thread finishes the connections it has).
   void close();
 

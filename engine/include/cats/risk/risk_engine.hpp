@@ -109,9 +109,6 @@ class risk_engine final : public broker {
   trading_state state() const noexcept { return state_; }
   const std::string& state_reason() const noexcept { return state_reason_; }
   const risk_stats& stats() const noexcept { return stats_; }
-  /// The session's peak equity and the equity the current UTC day began with.
-  int64_t peak_equity() const noexcept { return peak_; }
-  int64_t day_start_equity() const noexcept { return day_start_equity_; }
 
   /// The owner id of the orders the kill switch sends to flatten (no strategy receives them).
   static constexpr uint32_t risk_owner = 0xFFFFFFF0u;

@@ -67,4 +67,6 @@ std::string format_duration(int64_t ns);
 namespace cats {
 /// Wall-clock time, ns since the Unix epoch (CLOCK_REALTIME).
 int64_t wall_clock_ns() noexcept;
+/// A clock that NTP does not step (CLOCK_MONOTONIC), in ns: for measuring how long something took.
+int64_t steady_clock_ns() noexcept;
 }  // namespace cats
