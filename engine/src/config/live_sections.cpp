@@ -13,15 +13,26 @@ int64_t seconds_to_ms(const section& s, std::string_view key, double v, bool all
   return static_cast<int64_t>(v * 1000.0 + 0.5);
 }
 
-void load_live(const toml::table& root, const std::string& fname, live_section& l) {
+void load_live(const toml::table& root, const fs::path& base, const std::string& fname,
+               live_section& l) {
   section s(root.get_as<toml::table>("live"), "[live]", live_keys, fname);
   l.present = s.table() != nullptr;
   if (auto v = s.string("broker")) {
-    if (*v != "paper")
+    if (*v == "okx")
       s.fail(*s.get("broker"), "broker",
-             "only \"paper\" is available: orders are simulated against the live market");
+             "OKX orders are not available yet: use \"paper\" or \"binance\"");
+    if (*v != "paper" && *v != "binance") s.fail(*s.get("broker"), "broker");
     l.broker = *v;
   }
+  if (auto v = s.string("journal")) l.journal = resolve_path(*s.get("journal"), *v, base);
+  if (auto v = s.string("journal_fsync")) {
+    if (*v != "always" && *v != "intents" && *v != "never")
+      s.fail(*s.get("journal_fsync"), "journal_fsync");
+    l.journal_fsync = *v;
+  }
+  if (auto v = s.boolean("cancel_on_stop")) l.cancel_on_stop = *v;
+  if (auto v = s.number("reconcile_timeout"))
+    l.reconcile_timeout_ms = seconds_to_ms(s, "reconcile_timeout", *v, false);
   auto int_in = [&](std::string_view key, int64_t lo, int64_t hi, int64_t& out) {
     const toml::node* n = s.get(key);
     if (n == nullptr) return;
@@ -122,6 +133,42 @@ instrument_section load_instrument(const section& s,
   return in;
 }
 
+// The private side of [venues.<name>]: endpoints and where the key comes from.
+void load_private(const section& s, const fs::path& base, const std::string& upper,
+                  venue_section& v) {
+  v.api_url = v.rest_url;
+  v.ws_api_url = upper == "BINANCE" ? "wss://ws-api.binance.com:443/ws-api/v3"
+                                    : "wss://ws.okx.com:8443/ws/v5/private";
+  v.api_key_env = upper + "_API_KEY";
+  v.secret_env = upper + "_API_SECRET";
+  if (auto u = s.string("api_url")) {
+    if (u->rfind("https://", 0) != 0) s.fail(*s.get("api_url"), "api_url");
+    v.api_url = *u;
+  }
+  while (!v.api_url.empty() && v.api_url.back() == '/') v.api_url.pop_back();
+  if (auto u = s.string("ws_api_url")) {
+    if (u->rfind("wss://", 0) != 0) s.fail(*s.get("ws_api_url"), "ws_api_url");
+    v.ws_api_url = *u;
+  }
+  for (const char* key : {"api_key_env", "secret_env"}) {
+    if (auto e = s.string(key)) {
+      if (e->empty() ||
+          e->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
+        s.fail(*s.get(key), key);
+      (std::string_view(key) == "api_key_env" ? v.api_key_env : v.secret_env) = *e;
+    }
+  }
+  if (auto f = s.string("key_file")) v.key_file = resolve_path(*s.get("key_file"), *f, base);
+  if (auto t = s.string("key_type")) {
+    if (*t != "hmac" && *t != "ed25519") s.fail(*s.get("key_type"), "key_type");
+    v.ed25519 = *t == "ed25519";
+  }
+  if (auto t = s.number("recv_window")) {
+    if (*t <= 0 || *t > 60) s.fail(*s.get("recv_window"), "recv_window");
+    v.recv_window_ms = static_cast<int64_t>(*t * 1000.0 + 0.5);
+  }
+}
+
 // [venues.<name>] of every venue an instrument uses, with the real endpoints as defaults.
 void load_venues(const toml::table& root, const fs::path& base, const std::string& fname,
                  run_config& cfg) {
@@ -167,6 +214,7 @@ void load_venues(const toml::table& root, const fs::path& base, const std::strin
     if (auto t = s.number("read_timeout"))
       v.read_timeout_ms = seconds_to_ms(s, "read_timeout", *t, false);
     if (auto b = s.boolean("permessage_deflate")) v.permessage_deflate = *b;
+    load_private(s, base, upper, v);
     cfg.venues.push_back(std::move(v));
   }
 }
@@ -176,7 +224,7 @@ void load_venues(const toml::table& root, const fs::path& base, const std::strin
 void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
                         config_purpose purpose, run_config& cfg) {
   if (purpose == config_purpose::backtest) return;  // a backtest ignores the live sections
-  load_live(root, fname, cfg.live);
+  load_live(root, base, fname, cfg.live);
   load_record(root, base, fname, purpose, cfg.record);
   const toml::array* list = root.get_as<toml::array>("instrument");
   if (list == nullptr || list->empty())

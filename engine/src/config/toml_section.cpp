@@ -9,7 +9,11 @@ const std::vector<key_info> top_keys = {{"engine", "table"},   {"data", "table"}
                                         {"live", "table"},     {"record", "table"},
                                         {"venues", "table"},   {"instrument", "array of tables"},
                                         {"risk", "table"}};
-const std::vector<key_info> live_keys = {{"broker", "\"paper\""},
+const std::vector<key_info> live_keys = {{"broker", "\"paper\" or \"binance\""},
+                                         {"journal", "a path"},
+                                         {"journal_fsync", "\"always\", \"intents\" or \"never\""},
+                                         {"cancel_on_stop", "a boolean"},
+                                         {"reconcile_timeout", "seconds > 0"},
                                          {"book_depth", "an integer in [1, 1000]"},
                                          {"queue_capacity", "an integer in [1024, 16777216]"},
                                          {"overflow", "\"drop_quotes\" or \"block\""},
@@ -26,7 +30,14 @@ const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
                                           {"rest_url", "an https:// URL"},
                                           {"ca_file", "a PEM file path"},
                                           {"read_timeout", "seconds > 0"},
-                                          {"permessage_deflate", "a boolean"}};
+                                          {"permessage_deflate", "a boolean"},
+                                          {"api_url", "an https:// URL"},
+                                          {"ws_api_url", "a wss:// URL"},
+                                          {"api_key_env", "an environment variable name"},
+                                          {"secret_env", "an environment variable name"},
+                                          {"key_file", "a path (mode 0600)"},
+                                          {"key_type", "\"hmac\" or \"ed25519\""},
+                                          {"recv_window", "seconds in (0, 60]"}};
 const std::vector<key_info> instrument_keys = {
     {"symbol", "\"BINANCE:BTCUSDT\" or \"OKX:BTC-USDT\""},
     {"channels", "a list of \"trades\", \"agg_trades\", \"quotes\", \"book\", \"bars\""},

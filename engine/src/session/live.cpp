@@ -15,7 +15,10 @@
 
 #include "cats/core/engine.hpp"
 #include "cats/core/event_queue.hpp"
+#include "cats/exec/credentials.hpp"
+#include "cats/exec/venue_broker.hpp"
 #include "cats/net/http_server.hpp"
+#include "cats/net/signing.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_tap.hpp"
 #include "cats/risk/risk_engine.hpp"
@@ -26,6 +29,7 @@
 #include "cats/util/logging.hpp"
 #include "cats/util/time.hpp"
 #include "cats/venues/binance/feed.hpp"
+#include "cats/venues/binance/orders.hpp"
 #include "cats/venues/okx/feed.hpp"
 #include "live_report.hpp"
 
@@ -51,6 +55,57 @@ session_options live_session_options(const run_config& cfg, bool record_only) {
   return o;
 }
 
+instrument_registry live_instruments(const run_config& cfg) {
+  instrument_registry out;
+  for (const instrument_section& in : cfg.instruments) {
+    instrument_info info;
+    info.symbol = in.symbol;
+    info.venue = in.venue;
+    info.name = in.name;
+    guess_base_quote(in.name, info.base, info.quote);
+    info.tick_size = in.tick_size;
+    info.lot_size = in.lot_size;
+    info.min_quantity = in.min_quantity;
+    info.min_notional = in.min_notional;
+    out.add(info);
+  }
+  return out;
+}
+
+// The venue connection of a live broker (live.broker = "binance"); null for paper trading.
+std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_options& opt,
+                                            const instrument_registry& instruments,
+                                            asio::io_context& io) {
+  if (cfg.live.broker == "paper" || opt.record_only) return nullptr;
+  const venue_section* venue = nullptr;
+  for (const venue_section& v : cfg.venues)
+    if (v.name == cfg.live.broker) venue = &v;
+  if (venue == nullptr)
+    throw std::invalid_argument("live.broker = \"" + cfg.live.broker +
+                                "\" but no [[instrument]] is on that venue");
+  credentials keys = load_credentials(*venue);
+  spdlog::info("{}: API key from the {}", venue->name, keys.source);
+  binance_gateway_options o;
+  o.rest_url = venue->api_url;
+  o.ws_api_url = venue->ws_api_url;
+  o.api_key = std::move(keys.api_key);
+  o.secret = std::move(keys.secret);
+  net::wipe(keys.secret);
+  o.ed25519 = venue->ed25519;
+  o.recv_window_ms = venue->recv_window_ms;
+  o.tls.ca_file = venue->ca_file;
+  for (const instrument_info& i : instruments.all()) {
+    if (i.venue != "BINANCE") continue;
+    if (i.tick_size <= 1 || i.lot_size <= 1)
+      spdlog::warn(
+          "{}: no tick_size/lot_size configured: orders are rounded to 1e-8 only, and "
+          "the venue will refuse what its filters do not allow",
+          i.symbol);
+    o.symbols.push_back({i.name, i.id, i.base, i.quote});
+  }
+  return make_binance_gateway(io, std::move(o));
+}
+
 // A live run: the venues' feeds on a network thread, the queue, and the engine thread that drives
 // the market step (session.hpp) with the wall clock.
 class live_session {
@@ -58,28 +113,62 @@ class live_session {
   live_session(const run_config& cfg, const live_options& opt)
       : cfg_(cfg),
         opt_(opt),
+        instruments_(live_instruments(cfg)),
         account_(cfg.backtest.initial_cash, account_currency(cfg)),
         engine_(instruments_, account_),
-        paper_(engine_, cfg.backtest.sim),
-        risk_(engine_, paper_, cfg.risk),
-        market_(engine_, account_,
-                risk_.watches_market() ? static_cast<broker&>(risk_) : static_cast<broker&>(paper_),
-                live_session_options(cfg, opt.record_only)),
         queue_(static_cast<size_t>(cfg.live.queue_capacity)),
+        paper_(engine_, cfg.backtest.sim),
+        gateway_(make_gateway(cfg, opt, instruments_, exec_io_)),
+        live_(make_live_broker()),
+        risk_(engine_, exec_broker(), cfg.risk),
+        market_(engine_, account_,
+                risk_.watches_market() ? static_cast<broker&>(risk_) : exec_broker(),
+                live_session_options(cfg, opt.record_only)),
         sink_(queue_, counters_, cfg.live.drop_quotes_when_full, stopping_) {
     engine_.set_router(&risk_);  // every order passes the risk checks
-    for (const instrument_section& in : cfg.instruments) {
-      instrument_info info;
-      info.symbol = in.symbol;
-      info.venue = in.venue;
-      info.name = in.name;
-      guess_base_quote(in.name, info.base, info.quote);
-      info.tick_size = in.tick_size;
-      info.lot_size = in.lot_size;
-      info.min_quantity = in.min_quantity;
-      info.min_notional = in.min_notional;
-      instruments_.add(info);
-    }
+  }
+
+  ~live_session() { stop_live_broker(); }
+  live_session(const live_session&) = delete;
+  live_session& operator=(const live_session&) = delete;
+
+  broker& exec_broker() { return live_ ? static_cast<broker&>(*live_) : paper_; }
+
+  std::unique_ptr<venue_broker> make_live_broker() {
+    if (!gateway_) return nullptr;
+    venue_broker_options o;
+    o.journal_path =
+        cfg_.live.journal.empty() ? opt_.run_dir / "orders.journal" : cfg_.live.journal;
+    parse_journal_fsync(cfg_.live.journal_fsync, o.fsync);
+    for (const venue_section& v : cfg_.venues)
+      if (v.name == cfg_.live.broker) o.recv_window_ms = v.recv_window_ms;
+    o.wake = [this] { queue_.wake(); };
+    std::error_code ec;
+    fs::create_directories(
+        o.journal_path.parent_path().empty() ? fs::path(".") : o.journal_path.parent_path(), ec);
+    auto b = std::make_unique<venue_broker>(engine_, *gateway_, std::move(o));
+    for (const instrument_info& i : instruments_.all())
+      if (i.venue == "BINANCE") b->map_instrument(i.id, i.name);
+    b->set_cancel_on_stop(cfg_.live.cancel_on_stop);
+    return b;
+  }
+
+  // The private side's network thread, then the journal and reconciliation: before any strategy
+  // runs, it knows its orders and positions as the venue has them.
+  bool start_live_broker() {
+    exec_net_ = std::thread([this] { exec_io_.run(); });
+    std::string error;
+    if (live_->start(cfg_.live.reconcile_timeout_ms, error)) return true;
+    spdlog::error("live: {}", error);
+    return false;
+  }
+
+  void stop_live_broker() {
+    if (!exec_net_.joinable()) return;
+    live_->stop();
+    exec_work_.reset();
+    exec_io_.stop();
+    exec_net_.join();
   }
 
   int run(std::vector<prepared_strategy> strategies) {
@@ -100,8 +189,20 @@ class live_session {
     }
     make_feeds();
     if (!opt_.record_only) start_safety();
+    if (live_ && !start_live_broker()) {
+      stop_live_broker();
+      engine_.destroy_all();
+      watchdog_.reset();
+      std::error_code ec;
+      fs::remove(pid_file(opt_.run_dir), ec);
+      return 1;
+    }
     started_ns_ = wall_clock_ns();
     market_.start(started_ns_);
+    if (live_) {
+      live_->announce_restored();
+      engine_.flush();
+    }
     if (!cfg_.live.metrics.empty()) start_metrics();
     if (cfg_.live.hot_reload && !opt_.record_only) start_reloader();
     for (auto& f : feeds_) f->start();
@@ -276,6 +377,10 @@ class live_session {
       }
       const int64_t now = wall_clock_ns();
       market_.on_clock(now);
+      if (live_) {
+        live_->poll(now);
+        engine_.flush();
+      }
       for (const auto& f : feeds_)
         if (f->connection().gave_up.load())
           throw std::runtime_error(f->name() +
@@ -297,6 +402,10 @@ class live_session {
 
   void handle(owned_event& item) {
     market_.on_event(item.event, wall_clock_ns());
+    if (live_) {
+      live_->poll(wall_clock_ns());
+      engine_.flush();
+    }
     const int64_t done = wall_clock_ns();
     if (reloader_) reloader_->after_event(done);
     const int64_t local = item.event.local_ts_ns(), exchange = item.event.exchange_ts_ns();
@@ -329,6 +438,7 @@ class live_session {
       exit_code = 1;
     }
     market_.finish("the live session ended", wall_clock_ns());
+    stop_live_broker();
     if (recorder_) {
       try {
         recorder_->close();
@@ -431,10 +541,18 @@ class live_session {
   instrument_registry instruments_;
   portfolio account_;
   engine engine_;
+  event_queue queue_;
+  // The private side (a live broker) has its own network thread: orders never wait behind
+  // market data, and it outlives the feeds at shutdown, to cancel what is still working.
+  asio::io_context exec_io_{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> exec_work_{
+      asio::make_work_guard(exec_io_)};
+  std::thread exec_net_;
   sim_exchange paper_;
+  std::unique_ptr<order_gateway> gateway_;
+  std::unique_ptr<venue_broker> live_;
   risk_engine risk_;
   session market_;
-  event_queue queue_;
   feed_counters counters_;
   std::atomic<bool> stopping_{false};
   queue_sink sink_;

@@ -118,6 +118,14 @@ struct venue_section {
   std::filesystem::path ca_file;  ///< extra trusted CA certificate (PEM)
   int64_t read_timeout_ms = 20000;
   bool permessage_deflate = false;
+  // The private side (live.broker = this venue). Secrets are never in the config: the API key
+  // and secret come from the environment variables named here, or from `key_file` (mode 0600).
+  std::string api_url;     ///< signed REST; defaults to rest_url
+  std::string ws_api_url;  ///< Binance: the WebSocket API (user-data stream)
+  std::string api_key_env, secret_env;
+  std::filesystem::path key_file;  ///< line 1: the API key; then the secret (or a PEM key)
+  bool ed25519 = false;            ///< key_type = "ed25519" (Binance); default "hmac"
+  int64_t recv_window_ms = 5000;
 };
 
 /// An instrument to stream in live/record mode.
@@ -145,6 +153,13 @@ struct live_section {
   bool keep_on_remove = false;  ///< on_plugin_removed = "keep": a removed .so keeps running
   /// "127.0.0.1:9464": serve /metrics (Prometheus text) and /status (JSON) there; empty = off.
   std::string metrics;
+  /// Live brokers: the order journal (default: orders.journal in the run folder), its fsync
+  /// policy ("always", "intents", "never"), whether working orders are cancelled when the run
+  /// stops, and how long start-up reconciliation may take.
+  std::filesystem::path journal;
+  std::string journal_fsync = "intents";
+  bool cancel_on_stop = true;
+  int64_t reconcile_timeout_ms = 15000;
 };
 
 struct record_section {
