@@ -36,8 +36,9 @@ class listener final : public cats::strategy {
                       (u.reason().empty() ? "" : " (" + std::string(u.reason()) + ")"));
   }
   void on_fill(const cats::fill& f) override {
-    g_seen->push_back("fill " + std::to_string(f.order_id()) + " " + fixed_to_string(f.quantity().raw()) +
-                      " @ " + fixed_to_string(f.price().raw()));
+    g_seen->push_back("fill " + std::to_string(f.order_id()) + " " +
+                      fixed_to_string(f.quantity().raw()) + " @ " +
+                      fixed_to_string(f.price().raw()));
   }
 };
 
@@ -186,9 +187,9 @@ TEST(VenueBroker, OrderGoesOutRoundedThenAcknowledgedFilledInParts) {
   h.gw.say(fill(cid, "1", "0.004", "60000"));  // the same execution twice
   h.gw.say(fill(cid, "2", "0.00834", "60000.01"));
   h.step();
-  EXPECT_EQ(h.seen, (std::vector<std::string>{
-                        "order 1 new 0", "fill 1 0.004 @ 60000", "order 1 partial 0.004",
-                        "fill 1 0.00834 @ 60000.01", "order 1 filled 0.01234"}));
+  EXPECT_EQ(h.seen, (std::vector<std::string>{"order 1 new 0", "fill 1 0.004 @ 60000",
+                                              "order 1 partial 0.004", "fill 1 0.00834 @ 60000.01",
+                                              "order 1 filled 0.01234"}));
   EXPECT_EQ(h.broker->stats().duplicate_fills, 1u);
   EXPECT_EQ(fixed_to_string(h.account.position(h.inst).quantity), "0.01234");
   EXPECT_EQ(h.broker->open_order_count(), 0u);
@@ -254,14 +255,15 @@ TEST(VenueBroker, AmendReplacesTheVenueOrderAndKeepsTheStrategysId) {
   h.gw.say(state(new_cid, CATS_ORDER_NEW));
   h.gw.say(fill(new_cid, "6", "0.025", "50100"));
   h.step();
-  EXPECT_EQ(h.seen, (std::vector<std::string>{"order 1 new 0", "fill 1 0.005 @ 50000",
-                                              "order 1 partial 0.005",
-                                              "order 1 partial 0.005 (amended)",
-                                              "fill 1 0.025 @ 50100", "order 1 filled 0.03"}));
+  EXPECT_EQ(h.seen,
+            (std::vector<std::string>{"order 1 new 0", "fill 1 0.005 @ 50000",
+                                      "order 1 partial 0.005", "order 1 partial 0.005 (amended)",
+                                      "fill 1 0.025 @ 50100", "order 1 filled 0.03"}));
 }
 
 TEST(VenueBroker, JournalRestoresPositionsAndWorkingOrdersAfterARestart) {
-  const auto dir = std::filesystem::temp_directory_path() / ("cats_vb_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("cats_vb_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = dir / "orders.journal";
   std::filesystem::remove(path);
@@ -282,13 +284,13 @@ TEST(VenueBroker, JournalRestoresPositionsAndWorkingOrdersAfterARestart) {
   });
   EXPECT_EQ(fixed_to_string(h2.account.position(h2.inst).quantity), "0.5");
   EXPECT_EQ(h2.broker->open_order_count(), 1u);
-  EXPECT_EQ(h2.gw.calls,
-            (std::vector<std::string>{"open_orders BTCUSDT", "query " + working_cid}));
+  EXPECT_EQ(h2.gw.calls, (std::vector<std::string>{"open_orders BTCUSDT", "query " + working_cid}));
   EXPECT_TRUE(h2.gw.placed.empty()) << "nothing is sent again";
   h2.broker->announce_restored();
   h2.eng.flush();
-  EXPECT_EQ(h2.seen, (std::vector<std::string>{
-                         "order 2 new 0 (restored: working at the venue since before this start)"}));
+  EXPECT_EQ(h2.seen,
+            (std::vector<std::string>{
+                "order 2 new 0 (restored: working at the venue since before this start)"}));
   EXPECT_EQ(h2.submit(CATS_ORDER_MARKET, CATS_SIDE_SELL, "0.1"), 3u);
   std::filesystem::remove_all(dir);
 }

@@ -16,7 +16,7 @@ const char* const usage =
     "usage: cats_fake_exchange --cert FILE --key FILE [--port N] [--port-file FILE] [--seed N]\n"
     "         [--symbols BTCUSDT,ETHUSDT] [--okx-symbols BTC-USDT] [--rate MSGS_PER_SEC]\n"
     "         [--count N|unlimited] [--script FILE] [--stamp-ns] [--trades-only]\n"
-    "         [--start subscribe|now|control]\n"
+    "         [--start subscribe|now|control] [--api-key KEY --api-secret SECRET]\n"
     "\n"
     "  --cert, --key     PEM certificate chain and private key for TLS\n"
     "  --port            port on 127.0.0.1 (default 0: an ephemeral port)\n"
@@ -29,6 +29,8 @@ const char* const usage =
     "  --script          replay a JSONL file of recorded messages instead of generating\n"
     "  --stamp-ns        trade ids (Binance \"t\"/\"a\", OKX \"tradeId\") are the send time in ns\n"
     "  --trades-only     every generated event is a trade (the book stays still)\n"
+    "  --api-key, --api-secret  the private side's HMAC credentials (default cats-fake-key,\n"
+    "                    cats-fake-secret)\n"
     "  --start           when generating (or the script) begins: at the first subscription\n"
     "                    (default), now, or at POST /control/start\n";
 
@@ -87,6 +89,10 @@ int main(int argc, char** argv) {
       if (!parse_number(value, opt.port)) return usage_error("bad --port");
     } else if (arg == "--port-file") {
       opt.port_file = value;
+    } else if (arg == "--api-key") {
+      opt.api_key = std::string(value);
+    } else if (arg == "--api-secret") {
+      opt.api_secret = std::string(value);
     } else if (arg == "--seed") {
       if (!parse_number(value, opt.seed)) return usage_error("bad --seed");
     } else if (arg == "--symbols") {

@@ -35,8 +35,10 @@
 #include <string_view>
 #include <vector>
 
+#include "cats/core/fixed.hpp"
 #include "cats/venues/okx/book_sync.hpp"
 #include "market.hpp"
+#include "private.hpp"
 #include "render.hpp"
 #include "script.hpp"
 
@@ -196,6 +198,10 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   /// Closes the TCP connection without a WebSocket close frame.
   void drop();
   void set_malformed(int n) { malformed_left_ = n; }
+  /// The WebSocket API endpoint (/ws-api/v3): requests, and user-stream events once subscribed.
+  void set_user_api() { user_api_ = true; }
+  /// Queues a text message (a user-stream event).
+  void push_text(std::string_view msg) { send_control(msg); }
   uint64_t cursor() const noexcept { return cursor_; }
   bool closed() const noexcept { return closed_; }
 
@@ -210,6 +216,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   bool parse_frames();
   void on_message(std::string_view text);
   void on_binance_text(std::string_view text);
+  void on_user_api(simdjson::dom::element doc, const std::string& id);
   void on_okx_text(std::string_view text);
   void add_subscription(subscription sub);
   void send_control(std::string_view msg, uint8_t op = op_text);
@@ -226,6 +233,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   uint64_t cursor_ = 0;   // next log index to render
   int malformed_left_ = 0;
   int malformed_variant_ = 0;
+  bool user_api_ = false;
   asio::steady_timer wake_;
   bool waiting_ = false;
   bool closed_ = false;
@@ -238,7 +246,13 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
 class server {
  public:
   server(const options& opt, market& mkt, ssl::context& ctx, std::vector<script_line> script)
-      : opt_(opt), mkt_(mkt), ctx_(ctx), script_(std::move(script)) {}
+      : opt_(opt),
+        mkt_(mkt),
+        ctx_(ctx),
+        script_(std::move(script)),
+        private_(private_options{opt.api_key, opt.api_secret}, mkt, [this](const std::string& e) {
+          for (ws_session* s : user_streams_) s->push_text(e);
+        }) {}
 
   /// Binds, writes the port file, and spawns the acceptor, the generator and the signal handler.
   bool start(asio::io_context& ioc);
@@ -251,7 +265,12 @@ class server {
   simdjson::dom::parser& json() noexcept { return json_; }
 
   void add(ws_session* s) { sessions_.insert(s); }
-  void remove(ws_session* s) { sessions_.erase(s); }
+  void remove(ws_session* s) {
+    sessions_.erase(s);
+    user_streams_.erase(s);
+  }
+  void add_user_stream(ws_session* s) { user_streams_.insert(s); }
+  private_side& priv() noexcept { return private_; }
   /// Starts the generator (or the script) at the first subscription, unless told otherwise.
   void on_subscribed();
   void start_generator();
@@ -277,6 +296,7 @@ class server {
   response binance_depth(const request& req, const target& t);
   response okx_books(const request& req, const target& t);
   response control(const request& req, const target& t, bool& shutdown_after);
+  response private_control(const request& req, const target& t, const std::string& action);
   std::string stats_json() const;
 
   const options& opt_;
@@ -285,6 +305,9 @@ class server {
   std::vector<script_line> script_;
   asio::io_context* ioc_ = nullptr;
   std::set<ws_session*> sessions_;
+  std::set<ws_session*> user_streams_;
+  private_side private_;
+  bool drop_response_ = false;  // the request was processed; hang up without answering
   bool started_ = false;
   bool stopping_ = false;
   asio::steady_timer* start_timer_ = nullptr;  // the generator's timer while it waits to start
@@ -558,6 +581,10 @@ void ws_session::on_binance_text(std::string_view text) {
     }
     id = simdjson::minify(idv);
   }
+  if (user_api_) {
+    on_user_api(doc, id);
+    return;
+  }
   std::string_view method;
   if (doc["method"].get(method) != simdjson::SUCCESS) {
     reply_error(2, "Invalid request: missing field `method`");
@@ -607,6 +634,36 @@ void ws_session::on_binance_text(std::string_view text) {
       std::erase_if(subs_, [&](const subscription& s) { return s.key == sub.key; });
     }
   }
+}
+
+// The WebSocket API: only the user-data stream subscription is served.
+void ws_session::on_user_api(simdjson::dom::element doc, const std::string& id) {
+  std::string_view method, key, sig;
+  int64_t ts = 0;
+  simdjson::dom::element params;
+  std::string error = "Unsupported method.";
+  int code = -1000;
+  if (doc["method"].get(method) == simdjson::SUCCESS &&
+      method == "userDataStream.subscribe.signature") {
+    error.clear();
+    if (doc["params"].get(params) != simdjson::SUCCESS || params["apiKey"].get(key) != 0 ||
+        params["timestamp"].get(ts) != 0 || params["signature"].get(sig) != 0) {
+      error = "Mandatory parameter was not sent, was empty/null, or malformed.";
+      code = -1102;
+    } else if (!srv_.priv().check_subscription(key, ts, sig, error)) {
+      code = -1022;
+    }
+  }
+  std::string out = "{\"id\":" + id;
+  if (error.empty()) {
+    out += ",\"status\":200,\"result\":{\"subscriptionId\":0}}";
+    srv_.add_user_stream(this);
+  } else {
+    out += ",\"status\":400,\"error\":{\"code\":" + std::to_string(code) + ",\"msg\":";
+    append_json_string(out, error);
+    out += "}}";
+  }
+  send_control(out);
 }
 
 void ws_session::on_okx_text(std::string_view text) {
@@ -805,6 +862,10 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
     } catch (const std::exception& x) {
       res = make_response(req, http::status::internal_server_error, error_json(x.what()));
     }
+    if (std::exchange(drop_response_, false)) {
+      beast::get_lowest_layer(stream).socket().close(ec);  // processed, never answered
+      co_return;
+    }
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (shutdown_after) {
       shutdown();
@@ -821,8 +882,11 @@ asio::awaitable<void> server::upgrade(tls_stream stream, request req) {
   venue where = venue::binance;
   bool combined = false;
   std::vector<std::string> streams;
+  bool user_api = false;
   if (t.path == "/ws/v5/public" || t.path == "/ws/v5/business") {
     where = venue::okx;
+  } else if (t.path == "/ws-api/v3") {
+    user_api = true;
   } else if (t.path == "/stream") {
     combined = true;
     if (const std::string* s = t.get("streams")) streams = split(*s, '/');
@@ -853,6 +917,7 @@ asio::awaitable<void> server::upgrade(tls_stream stream, request req) {
     initial.push_back(std::move(sub));
   }
   auto session = std::make_shared<ws_session>(*this, ws_stream(std::move(stream)), where, combined);
+  if (user_api) session->set_user_api();
   co_await session->run(std::move(req), std::move(initial));
 }
 
@@ -926,6 +991,7 @@ asio::awaitable<void> server::script_loop() {
 }
 
 void server::after_events() {
+  private_.match();
   uint64_t min_cursor = mkt_.log_end();
   std::vector<ws_session*> slow;
   for (ws_session* s : sessions_) {
@@ -951,13 +1017,26 @@ void server::after_events() {
 response server::handle(const request& req, bool& shutdown_after) {
   const target t(req.target());
   if (t.path.starts_with("/control/")) return control(req, t, shutdown_after);
+  if (t.path == "/api/v3/order" || t.path == "/api/v3/openOrders" || t.path == "/api/v3/myTrades" ||
+      t.path == "/api/v3/account" || t.path == "/api/v3/order/cancelReplace") {
+    const std::string_view raw = req.target();
+    const size_t q = raw.find('?');
+    private_reply r = private_.handle(std::string_view(req.method_string()), t.path,
+                                      q == std::string_view::npos ? "" : raw.substr(q + 1),
+                                      req.body(), req["X-MBX-APIKEY"]);
+    drop_response_ = r.drop;
+    response res = make_response(req, static_cast<http::status>(r.status), std::move(r.body));
+    if (r.retry_after > 0) res.set(http::field::retry_after, std::to_string(r.retry_after));
+    res.set("X-MBX-USED-WEIGHT-1M", std::to_string(private_.requests()));
+    return res;
+  }
   if (req.method() != http::verb::get) {
     return make_response(req, http::status::method_not_allowed, error_json("use GET"));
   }
   if (t.path == "/api/v3/ping") return make_response(req, http::status::ok, "{}");
   if (t.path == "/api/v3/time") {
     std::string body = "{\"serverTime\":";
-    append_int(body, now_ns() / 1000000);
+    append_int(body, now_ns() / 1000000 + private_.skew_ms());
     body += '}';
     return make_response(req, http::status::ok, std::move(body));
   }
@@ -1088,6 +1167,7 @@ response server::control(const request& req, const target& t, bool& shutdown_aft
     return out;
   };
 
+  if (action.starts_with("private/")) return private_control(req, t, action.substr(8));
   if (action == "drop") {
     const std::vector<ws_session*> all(sessions_.begin(), sessions_.end());
     for (ws_session* s : all) s->drop();
@@ -1173,6 +1253,48 @@ response server::control(const request& req, const target& t, bool& shutdown_aft
   }
   return make_response(req, http::status::not_found,
                        error_json("unknown control action: " + action));
+}
+
+// /control/private/<action>: faults and views of the private side.
+response server::private_control(const request& req, const target& t, const std::string& action) {
+  auto n_param = [&](const char* name, uint64_t dflt) {
+    uint64_t v = dflt;
+    if (const std::string* s = t.get(name); s != nullptr && !parse_uint(*s, v)) v = dflt;
+    return v;
+  };
+  auto ok = [&](std::string body) { return make_response(req, http::status::ok, std::move(body)); };
+  const int n = static_cast<int>(n_param("n", 1));
+  if (action == "state") return ok(private_.state_json());
+  if (action == "reject")
+    private_.fault_reject(n);
+  else if (action == "drop_response")
+    private_.fault_drop(n);
+  else if (action == "duplicate_fills")
+    private_.fault_duplicate_fills(n);
+  else if (action == "status")
+    private_.fault_status(static_cast<int>(n_param("code", 429)), n,
+                          static_cast<int>(n_param("retry_after", 1)));
+  else if (action == "skew") {
+    const std::string* ms = t.get("ms");
+    private_.set_skew_ms(ms == nullptr ? 0 : std::stoll(*ms));
+  } else if (action == "user_stream_drop") {
+    const std::vector<ws_session*> all(user_streams_.begin(), user_streams_.end());
+    for (ws_session* s : all) s->drop();
+    return ok("{\"dropped\":" + std::to_string(all.size()) + "}");
+  } else if (action == "fill") {
+    const std::string* cid = t.get("cid");
+    const std::string* qty = t.get("qty");
+    int64_t q = 0;
+    std::string error;
+    if (cid == nullptr || qty == nullptr || parse_fixed(*qty, q) != parse_error::ok ||
+        !private_.force_fill(*cid, q, error))
+      return make_response(req, http::status::bad_request,
+                           error_json(error.empty() ? "give cid= and qty=" : error));
+  } else {
+    return make_response(req, http::status::not_found,
+                         error_json("unknown private control " + action));
+  }
+  return ok("{\"armed\":true}");
 }
 
 std::string server::stats_json() const {

@@ -22,6 +22,9 @@ struct options {
   std::string script_file;
   bool stamp_ns = false;     ///< trade ids carry the send time in ns
   bool trades_only = false;  ///< every generated event is a trade
+  /// The private side's credentials (HMAC-SHA256).
+  std::string api_key = "cats-fake-key";
+  std::string api_secret = "cats-fake-secret";
   /// When the generator (or the script) starts.
   enum class start_mode { on_subscribe, now, on_control } start = start_mode::on_subscribe;
 };

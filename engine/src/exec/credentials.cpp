@@ -37,7 +37,8 @@ credentials from_file(const venue_section& v) {
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     throw std::invalid_argument(v.name + ": the key file " + name + " has mode " + mode +
                                 ": other users could read it; it must be readable by its owner "
-                                "only (chmod 600 " + name + ")");
+                                "only (chmod 600 " +
+                                name + ")");
   }
   if (st.st_uid != ::geteuid()) {
     ::close(fd);

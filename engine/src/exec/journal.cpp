@@ -13,10 +13,14 @@
 namespace cats {
 
 bool parse_journal_fsync(std::string_view text, journal_fsync& out) noexcept {
-  if (text == "always") out = journal_fsync::always;
-  else if (text == "intents") out = journal_fsync::intents;
-  else if (text == "never") out = journal_fsync::never;
-  else return false;
+  if (text == "always")
+    out = journal_fsync::always;
+  else if (text == "intents")
+    out = journal_fsync::intents;
+  else if (text == "never")
+    out = journal_fsync::never;
+  else
+    return false;
   return true;
 }
 

@@ -54,9 +54,9 @@ struct venue_broker::order {
   int64_t venue_cum = 0;     ///< what the venue says is filled on the current client id
   int32_t venue_status = 0;  ///< the venue's last status for the current client id (0: none)
   std::string venue_order_id, reason;
-  int64_t sent_ns = 0;     ///< wall clock when the order went out
-  int64_t query_at = 0;    ///< ask the venue about it at this time (0: no need)
-  int64_t fetch_at = 0;    ///< fetch its executions at this time (0: no need)
+  int64_t sent_ns = 0;   ///< wall clock when the order went out
+  int64_t query_at = 0;  ///< ask the venue about it at this time (0: no need)
+  int64_t fetch_at = 0;  ///< fetch its executions at this time (0: no need)
   int fetches = 0;
   bool query_inflight = false;
   bool held = false;           ///< waits for its instrument's unknown order to be resolved
@@ -159,9 +159,9 @@ cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r
   }
   if (inst.min_notional > 0 && ref.type == CATS_ORDER_LIMIT &&
       fixed_mul(ref.quantity, ref.price, rounding::nearest) < inst.min_notional) {
-    finish_order(ref, state::rejected, CATS_ORDER_REJECTED,
-                 "notional below the minimum " + fixed_to_string(inst.min_notional) + " of " +
-                     inst.symbol);
+    finish_order(
+        ref, state::rejected, CATS_ORDER_REJECTED,
+        "notional below the minimum " + fixed_to_string(inst.min_notional) + " of " + inst.symbol);
     return CATS_OK;
   }
   ref.client_id = next_client_id();
@@ -241,10 +241,9 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
   rr.quantity =
       new_quantity == 0 ? o->quantity : round_to_step(new_quantity, inst.lot_size, rounding::down);
   const int64_t old_price = stop ? o->stop_price : o->price;
-  rr.price = new_limit_price == 0
-                 ? old_price
-                 : round_to_step(new_limit_price, inst.tick_size,
-                                 (buy != stop) ? rounding::down : rounding::up);
+  rr.price = new_limit_price == 0 ? old_price
+                                  : round_to_step(new_limit_price, inst.tick_size,
+                                                  (buy != stop) ? rounding::down : rounding::up);
   if (rr.quantity <= o->filled || rr.price <= 0) {
     error = "amend: the new quantity must exceed the " + fixed_to_string(o->filled) +
             " already filled, and the price be at least one tick";
@@ -439,7 +438,8 @@ void venue_broker::apply(order_report& r, int64_t now) {
         const bool gone = o->replacing->old_done;
         by_cid_.erase(o->replacing->client_id);
         o->replacing.reset();
-        if (gone) finish_order(*o, state::canceled, CATS_ORDER_CANCELED, "amend failed: " + r.reason);
+        if (gone)
+          finish_order(*o, state::canceled, CATS_ORDER_CANCELED, "amend failed: " + r.reason);
         break;
       }
       if (r.client_id == o->client_id && o->st != state::acknowledged &&
@@ -553,7 +553,8 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
   }
   o.filled += r.quantity;
   o.filled_notional += fixed_mul(r.quantity, r.price, rounding::nearest);
-  if (r.client_id == o.client_id) o.leg_filled += r.quantity;
+  if (r.client_id == o.client_id)
+    o.leg_filled += r.quantity;
   else if (o.replacing && r.client_id == o.replacing->client_id)
     o.replacement_filled += r.quantity;
   ++stats_.fills;
@@ -594,8 +595,8 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
 
 void venue_broker::apply_unknown(order& o, const order_report& r, int64_t now) {
   if (!working(o.st)) return;
-  spdlog::warn("{}: no answer about order {} ({}); asking the venue", gateway_.name(),
-               r.client_id, r.reason);
+  spdlog::warn("{}: no answer about order {} ({}); asking the venue", gateway_.name(), r.client_id,
+               r.reason);
   if (o.st == state::pending) {
     o.st = state::unknown;
     ++stats_.unknown;
@@ -617,8 +618,7 @@ void venue_broker::apply_not_found(order& o, const order_report& r, int64_t now)
   }
   if (o.st != state::unknown && o.st != state::pending) {
     if (working(o.st))
-      finish_order(o, state::canceled, CATS_ORDER_CANCELED,
-                   "the venue no longer knows the order");
+      finish_order(o, state::canceled, CATS_ORDER_CANCELED, "the venue no longer knows the order");
     return;
   }
   // A request still on its way may reach the venue until its recvWindow has passed.
@@ -746,8 +746,8 @@ bool venue_broker::replay_journal(std::string& error) {
           o->filled += qty;
           o->filled_notional += fixed_mul(qty, px, rounding::nearest);
           if (cid == o->client_id) o->leg_filled += qty;
-          engine_.account().apply_fill(o->instrument_id, o->side == CATS_SIDE_BUY ? 1 : -1, qty,
-                                       px, amount(j, "fee"), num(j, "ts"));
+          engine_.account().apply_fill(o->instrument_id, o->side == CATS_SIDE_BUY ? 1 : -1, qty, px,
+                                       amount(j, "fee"), num(j, "ts"));
           if (o->owner < engine_.strategies().size())
             engine_.strategies()[o->owner]->ledger.apply_fill(
                 o->instrument_id, o->side == CATS_SIDE_BUY ? 1 : -1, qty, px, amount(j, "fee"),
@@ -781,9 +781,8 @@ bool venue_broker::replay_journal(std::string& error) {
   size_t open = 0;
   for (const auto& [id, o] : orders_) open += working(o->st) ? 1 : 0;
   if (!orders_.empty())
-    spdlog::info("{}: journal {}: {} order(s), {} still open, {} fill(s) restored",
-                 gateway_.name(), opt_.journal_path.string(), orders_.size(), open,
-                 restored_fills);
+    spdlog::info("{}: journal {}: {} order(s), {} still open, {} fill(s) restored", gateway_.name(),
+                 opt_.journal_path.string(), orders_.size(), open, restored_fills);
   return true;
 }
 
@@ -866,8 +865,7 @@ void venue_broker::announce_restored() {
 
 void venue_broker::finish(std::string_view reason) {
   if (!cancel_on_stop_) return;
-  for (uint32_t owner = 0; owner < engine_.strategies().size(); ++owner)
-    cancel_all(owner, reason);
+  for (uint32_t owner = 0; owner < engine_.strategies().size(); ++owner) cancel_all(owner, reason);
   // Wait a moment for the venue to confirm, so the summary shows what is still working.
   const int64_t deadline = wall_clock_ns() + 3'000 * ns_per_ms;
   while (open_order_count() > 0 && wall_clock_ns() < deadline) {

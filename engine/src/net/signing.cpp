@@ -82,8 +82,8 @@ std::unique_ptr<signer> signer::make(kind k, std::string secret, std::string& er
   }
   if (k == kind::ed25519) {
     BIO* bio = BIO_new_mem_buf(secret.data(), static_cast<int>(secret.size()));
-    EVP_PKEY* key = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)
-                                   : nullptr;
+    EVP_PKEY* key =
+        bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
     BIO_free(bio);
     wipe(secret);
     if (key == nullptr || EVP_PKEY_id(key) != EVP_PKEY_ED25519) {

@@ -47,9 +47,9 @@ struct venue_broker_options {
 
 struct venue_broker_stats {
   uint64_t orders = 0, acknowledged = 0, fills = 0, rejected = 0, canceled = 0, filled = 0;
-  uint64_t unknown = 0;           ///< orders whose answer was lost
-  uint64_t unknown_resolved = 0;  ///< of those, resolved by a query
-  uint64_t duplicate_fills = 0;   ///< executions seen twice (ignored)
+  uint64_t unknown = 0;                ///< orders whose answer was lost
+  uint64_t unknown_resolved = 0;       ///< of those, resolved by a query
+  uint64_t duplicate_fills = 0;        ///< executions seen twice (ignored)
   uint64_t reconcile_differences = 0;  ///< what the venue said that the journal did not know
   uint64_t journal_lines = 0;
 };
@@ -95,13 +95,20 @@ class venue_broker final : public broker {
   const venue_broker_stats& stats() const noexcept { return stats_; }
   const order_gateway& gateway() const noexcept { return gateway_; }
 
-  enum class state : uint8_t { pending, acknowledged, partially_filled, filled, canceled, rejected,
-                               unknown };
+  enum class state : uint8_t {
+    pending,
+    acknowledged,
+    partially_filled,
+    filled,
+    canceled,
+    rejected,
+    unknown
+  };
 
  private:
   struct order;
   struct replace_request {
-    std::string client_id;  ///< of the replacement
+    std::string client_id;            ///< of the replacement
     int64_t quantity = 0, price = 0;  ///< the order's new total quantity and price
     bool old_done = false;            ///< the old client id is cancelled
   };

@@ -93,9 +93,9 @@ class binance_gateway final : public order_gateway {
   binance_gateway(boost::asio::io_context& io, binance_gateway_options o)
       : io_(io), opt_(std::move(o)), rest_(io, opt_.rest_url, opt_.tls, opt_.timeout) {
     std::string error;
-    signer_ = net::signer::make(opt_.ed25519 ? net::signer::kind::ed25519
-                                             : net::signer::kind::hmac_hex,
-                                opt_.secret, error);
+    signer_ =
+        net::signer::make(opt_.ed25519 ? net::signer::kind::ed25519 : net::signer::kind::hmac_hex,
+                          opt_.secret, error);
     net::wipe(opt_.secret);
     if (!signer_) throw std::invalid_argument("binance: API secret: " + error);
     if (opt_.api_key.empty()) throw std::invalid_argument("binance: the API key is empty");
@@ -126,8 +126,7 @@ class binance_gateway final : public order_gateway {
   }
 
   void place(const venue_order& o, uint64_t tag) override {
-    signed_request("POST", "/api/v3/order",
-                   binance_order_params(o) + "&newOrderRespType=RESULT",
+    signed_request("POST", "/api/v3/order", binance_order_params(o) + "&newOrderRespType=RESULT",
                    [this, cid = o.client_id, id = o.instrument_id, sym = o.symbol,
                     tag](net::http_result r) { on_new_order(r, cid, id, sym, tag); });
   }
@@ -141,13 +140,13 @@ class binance_gateway final : public order_gateway {
   }
 
   void replace(const std::string& old_client_id, const venue_order& o, uint64_t tag) override {
-    signed_request("POST", "/api/v3/order/cancelReplace",
-                   binance_order_params(o) +
-                       "&cancelReplaceMode=STOP_ON_FAILURE&cancelOrigClientOrderId=" +
-                       old_client_id,
-                   [this, old_client_id, o, tag](net::http_result r) {
-                     on_replace(r, old_client_id, o, tag);
-                   });
+    signed_request(
+        "POST", "/api/v3/order/cancelReplace",
+        binance_order_params(o) +
+            "&cancelReplaceMode=STOP_ON_FAILURE&cancelOrigClientOrderId=" + old_client_id,
+        [this, old_client_id, o, tag](net::http_result r) {
+          on_replace(r, old_client_id, o, tag);
+        });
   }
 
   void query(const std::string& symbol, const std::string& client_id, uint64_t tag) override {
@@ -237,13 +236,13 @@ class binance_gateway final : public order_gateway {
     stats_.blocked_until_ns.store(wall_clock_ns() + retry_s * 1'000'000'000);
     if (r.status == 418) {
       stats_.banned.fetch_add(1);
-      blocked_reason_ = "binance: the IP is banned (418); nothing is sent for " +
-                        std::to_string(retry_s) + " s";
+      blocked_reason_ =
+          "binance: the IP is banned (418); nothing is sent for " + std::to_string(retry_s) + " s";
       spdlog::error("ALARM {}: the request rate went on after a 429", blocked_reason_);
     } else {
       stats_.throttled.fetch_add(1);
-      blocked_reason_ = "binance: rate limited (429); nothing is sent for " +
-                        std::to_string(retry_s) + " s";
+      blocked_reason_ =
+          "binance: rate limited (429); nothing is sent for " + std::to_string(retry_s) + " s";
       spdlog::warn("{}", blocked_reason_);
     }
   }
@@ -298,12 +297,12 @@ class binance_gateway final : public order_gateway {
     rep.cum_quote = decimal(o, "cummulativeQuoteQty");
     rep.side = text_of(o, "side") == "BUY" ? CATS_SIDE_BUY : CATS_SIDE_SELL;
     rep.type = type_from(text_of(o, "type"));
-    rep.tif = text_of(o, "type") == "LIMIT_MAKER" ? CATS_TIF_POST_ONLY
+    rep.tif = text_of(o, "type") == "LIMIT_MAKER"  ? CATS_TIF_POST_ONLY
               : text_of(o, "timeInForce") == "IOC" ? CATS_TIF_IOC
-                                                    : CATS_TIF_GTC;
+                                                   : CATS_TIF_GTC;
     rep.quantity_ordered = decimal(o, "origQty");
-    rep.limit_price = rep.type == CATS_ORDER_STOP_MARKET ? decimal(o, "stopPrice")
-                                                        : decimal(o, "price");
+    rep.limit_price =
+        rep.type == CATS_ORDER_STOP_MARKET ? decimal(o, "stopPrice") : decimal(o, "price");
     int64_t t = integer(o, "updateTime");
     if (t == 0) t = integer(o, "transactTime");
     rep.venue_ts_ns = t * 1'000'000;
@@ -329,8 +328,8 @@ class binance_gateway final : public order_gateway {
     emit(std::move(rep));
   }
 
-  void on_new_order(const net::http_result& r, const std::string& cid, uint32_t, const std::string& sym,
-                    uint64_t tag) {
+  void on_new_order(const net::http_result& r, const std::string& cid, uint32_t,
+                    const std::string& sym, uint64_t tag) {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (r.status == 200 && parser.parse(r.body).get(doc) == simdjson::SUCCESS) {
@@ -367,8 +366,8 @@ class binance_gateway final : public order_gateway {
     simdjson::dom::element body = doc, data;
     if (doc["data"].get(data) == simdjson::SUCCESS) body = data;
     simdjson::dom::element cancel, fresh;
-    const bool cancelled = body["cancelResponse"].get(cancel) == simdjson::SUCCESS &&
-                           text_of(cancel, "code").empty();
+    const bool cancelled =
+        body["cancelResponse"].get(cancel) == simdjson::SUCCESS && text_of(cancel, "code").empty();
     if (cancelled) {
       order_report rep = state_of(cancel, tag);
       rep.client_id = text_of(cancel, "origClientOrderId");
@@ -380,7 +379,8 @@ class binance_gateway final : public order_gateway {
                        : describe_failure(r);
       emit(std::move(rep));
     }
-    if (body["newOrderResponse"].get(fresh) == simdjson::SUCCESS && text_of(fresh, "code").empty()) {
+    if (body["newOrderResponse"].get(fresh) == simdjson::SUCCESS &&
+        text_of(fresh, "code").empty()) {
       emit(state_of(fresh, tag));
     } else {
       order_report rep = base(kind::rejected, o.client_id, o.symbol, tag);
@@ -426,8 +426,8 @@ class binance_gateway final : public order_gateway {
       rep.quantity = decimal(t, "qty");
       bool maker = false;
       if (t["isMaker"].get(maker) == simdjson::SUCCESS) rep.maker = maker;
-      rep.fee = fee_in_quote(sym, decimal(t, "commission"), text_of(t, "commissionAsset"),
-                             rep.price);
+      rep.fee =
+          fee_in_quote(sym, decimal(t, "commission"), text_of(t, "commissionAsset"), rep.price);
       rep.venue_ts_ns = integer(t, "time") * 1'000'000;
       emit(std::move(rep));
     }

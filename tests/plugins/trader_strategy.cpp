@@ -1,0 +1,116 @@
+// A strategy for the live-execution tests: it trades a fixed plan on the first quote and writes
+// every order update and fill it receives to a log, one line each, so a test can compare what the
+// strategy saw with what the (fake) venue did.
+//   plan = "lifecycle"  a market buy; a limit buy far below the bid, amended closer, then
+//                       cancelled; a marketable limit sell; a buy limit at the ask for more
+//                       than the ask shows (fills in parts, then rests and fills as maker)
+//   plan = "rest"       one limit buy far below the bid that rests; placed only if no order
+//                       was restored at start (a restarted run keeps the one it has)
+//   plan = "market"     one market buy of `qty` on each of the first `count` quotes
+// Log lines: "update <id> <status> <filled> <reason>", "fill <id> <side> <qty> <price> <fee>".
+#include <cats/strategy.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace {
+
+class trader final : public cats::strategy {
+ public:
+  static constexpr cats::param_spec params[] = {
+      {"plan", CATS_PARAM_STRING, "\"lifecycle\"", "lifecycle, rest or market"},
+      {"log", CATS_PARAM_STRING, "\"\"", "file to append one line per update and fill to"},
+      {"qty", CATS_PARAM_FLOAT, "0.01", "market plan: quantity of each order"},
+      {"count", CATS_PARAM_INT, "1", "market plan: number of orders"},
+  };
+
+  trader(cats::context& ctx, const cats::params& p)
+      : strategy(ctx),
+        plan_(p.get_string("plan")),
+        qty_(cats::fixed::from_double(p.get_float("qty"))),
+        count_(p.get_int("count")) {
+    const std::string log = p.get_string("log");
+    if (!log.empty()) {
+      log_.reset(std::fopen(log.c_str(), "a"));
+      if (!log_) throw cats::error("cannot open " + log);
+    }
+  }
+
+  void on_quote(const cats::quote& q) override {
+    if (q.bid_price().raw() <= 0 || q.ask_price().raw() <= 0) return;
+    const uint32_t id = q.instrument_id();
+    const int64_t tick = ctx().get_instrument(id).tick_size.raw();
+    auto at = [&](int64_t raw) { return cats::fixed::from_raw(raw); };
+    if (plan_ == "market") {
+      if (sent_ < count_) {
+        ++sent_;
+        ctx().buy_market(id, qty_);
+      }
+      return;
+    }
+    if (sent_ > 0) return;
+    sent_ = 1;
+    if (plan_ == "rest") {
+      if (!restored_) ctx().buy_limit(id, cats::fixed::from_raw(5'000'000), at(q.bid_price().raw() - 500 * tick));
+      return;
+    }
+    ctx().buy_market(id, cats::fixed::from_raw(1'000'000));
+    far_ = ctx().buy_limit(id, cats::fixed::from_raw(50'000'000), at(q.bid_price().raw() - 1000 * tick));
+    far_price_ = q.bid_price().raw() - 500 * tick;
+    ctx().sell_limit(id, cats::fixed::from_raw(300'000), q.bid_price());
+    ctx().buy_limit(id, cats::fixed::from_raw(q.ask_quantity().raw() + 200'000), q.ask_price());
+  }
+
+  void on_order_update(const cats::order_update& u) override {
+    write("update " + std::to_string(u.order_id()) + " " + status(u.status()) + " " +
+          u.filled_quantity().to_string() + " " + std::string(u.reason()));
+    if (u.reason().starts_with("restored")) restored_ = true;
+    if (u.order_id() != far_ || far_ == 0) return;
+    if (u.status() == CATS_ORDER_NEW && !amended_) {
+      amended_ = true;
+      if (!ctx().amend(far_, cats::fixed{}, cats::fixed::from_raw(far_price_)))
+        write("amend refused");
+    } else if (u.reason() == "amended") {
+      ctx().cancel(far_);
+    }
+  }
+
+  void on_fill(const cats::fill& f) override {
+    write("fill " + std::to_string(f.order_id()) + " " +
+          (f.side() == CATS_SIDE_BUY ? "buy" : "sell") + " " + f.quantity().to_string() + " " +
+          f.price().to_string() + " " + f.fee().to_string());
+  }
+
+ private:
+  static const char* status(cats_order_status s) {
+    switch (s) {
+      case CATS_ORDER_NEW: return "new";
+      case CATS_ORDER_PARTIALLY_FILLED: return "partial";
+      case CATS_ORDER_FILLED: return "filled";
+      case CATS_ORDER_CANCELED: return "cancelled";
+      case CATS_ORDER_REJECTED: return "rejected";
+      default: return "?";
+    }
+  }
+  void write(const std::string& line) {
+    if (!log_) return;
+    std::fprintf(log_.get(), "%s\n", line.c_str());
+    std::fflush(log_.get());
+  }
+
+  struct closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+  };
+  std::string plan_;
+  cats::fixed qty_;
+  int64_t count_ = 1, sent_ = 0;
+  std::unique_ptr<std::FILE, closer> log_;
+  uint64_t far_ = 0;
+  int64_t far_price_ = 0;
+  bool amended_ = false, restored_ = false;
+};
+
+}  // namespace
+
+CATS_EXPORT_STRATEGY(trader, "trader", "1.0.0", "trades a fixed plan and logs what it sees (tests)")

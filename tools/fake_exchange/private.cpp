@@ -1,0 +1,405 @@
+#include "private.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "cats/core/fixed.hpp"
+#include "cats/core/instrument.hpp"
+#include "cats/net/signing.hpp"
+#include "render.hpp"
+
+namespace cats::fake {
+
+namespace {
+
+constexpr int64_t taker_fee = 100'000;  // 0.001 in fixed point
+constexpr int64_t maker_fee = 80'000;   // 0.0008
+
+std::map<std::string, std::string> parse_params(std::string_view text) {
+  std::map<std::string, std::string> out;
+  while (!text.empty()) {
+    const size_t amp = text.find('&');
+    const std::string_view pair = text.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (!pair.empty())
+      out[std::string(pair.substr(0, eq))] =
+          eq == std::string_view::npos ? std::string() : std::string(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    text = text.substr(amp + 1);
+  }
+  return out;
+}
+
+bool amount(const std::map<std::string, std::string>& p, const char* key, int64_t& out) {
+  auto it = p.find(key);
+  return it != p.end() && parse_fixed(it->second, out) == parse_error::ok && out > 0;
+}
+
+const std::string& get(const std::map<std::string, std::string>& p, const char* key) {
+  static const std::string none;
+  auto it = p.find(key);
+  return it == p.end() ? none : it->second;
+}
+
+}  // namespace
+
+private_side::private_side(private_options opt, market& mkt,
+                           std::function<void(const std::string&)> publish)
+    : opt_(std::move(opt)), mkt_(mkt), publish_(std::move(publish)) {
+  for (const symbol_state& s : mkt_.symbols()) {
+    if (s.where != venue::binance) continue;
+    const auto [base, quote] = assets(s.name);
+    balances_[base] = {100 * fixed_scale, 0};
+    balances_[quote] = {1'000'000 * fixed_scale, 0};
+  }
+}
+
+int64_t private_side::now_ms() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() + skew_ms_;
+}
+
+std::pair<std::string, std::string> private_side::assets(const std::string& symbol) const {
+  std::string base, quote;
+  guess_base_quote(symbol, base, quote);
+  return {base, quote};
+}
+
+private_reply private_side::error(int status, int code, std::string_view msg) const {
+  private_reply r;
+  r.status = status;
+  r.body = "{\"code\":" + std::to_string(code) + ",\"msg\":";
+  append_json_string(r.body, msg);
+  r.body += '}';
+  return r;
+}
+
+bool private_side::check_subscription(std::string_view api_key, int64_t timestamp,
+                                      std::string_view signature, std::string& err) const {
+  if (api_key != opt_.api_key) {
+    err = "Invalid API-key, IP, or permissions for action.";
+    return false;
+  }
+  const std::string payload = "apiKey=" + std::string(api_key) + "&timestamp=" +
+                              std::to_string(timestamp);
+  if (net::hmac_sha256_hex(opt_.api_secret, payload) != signature) {
+    err = "Signature for this request is not valid.";
+    return false;
+  }
+  return true;
+}
+
+private_reply private_side::handle(std::string_view method, std::string_view path,
+                                   std::string_view query, std::string_view body,
+                                   std::string_view api_key) {
+  ++requests_;
+  if (status_next_ > 0) {
+    --status_next_;
+    private_reply r = error(status_code_, status_code_ == 418 ? -1003 : -1003,
+                            status_code_ == 418 ? "Way too many requests; IP banned."
+                                                : "Too many requests; please use the websocket.");
+    r.retry_after = status_retry_;
+    return r;
+  }
+  if (api_key != opt_.api_key) return error(401, -2015, "Invalid API-key, IP, or permissions for action.");
+  // totalParams = query string + body; the signature is the last parameter.
+  const size_t sig_at = query.rfind("&signature=");
+  if (sig_at == std::string_view::npos) return error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+  const std::string_view signed_part = query.substr(0, sig_at);
+  const std::string_view signature = query.substr(sig_at + 11);
+  if (net::hmac_sha256_hex(opt_.api_secret, std::string(signed_part) + std::string(body)) !=
+      signature)
+    return error(400, -1022, "Signature for this request is not valid.");
+  auto p = parse_params(signed_part);
+  for (auto& [k, v] : parse_params(body)) p[k] = v;
+  int64_t ts = 0, window = 5000;
+  try {
+    ts = std::stoll(get(p, "timestamp"));
+    if (!get(p, "recvWindow").empty()) window = std::stoll(get(p, "recvWindow"));
+  } catch (const std::exception&) {
+    return error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+  }
+  const int64_t server = now_ms();
+  if (ts > server + 1000 || server - ts > window)
+    return error(400, -1021, "Timestamp for this request is outside of the recvWindow.");
+  if (path == "/api/v3/order" && method == "POST") {
+    if (reject_next_ > 0) {
+      --reject_next_;
+      return error(400, -2010, "Account has insufficient balance for requested action.");
+    }
+    private_reply r = new_order(p);
+    if (drop_next_ > 0 && r.status == 200) {
+      --drop_next_;
+      r.drop = true;
+    }
+    return r;
+  }
+  if (path == "/api/v3/order" && method == "DELETE") return cancel_order(p);
+  if (path == "/api/v3/order" && method == "GET") {
+    auto it = orders_.find(get(p, "origClientOrderId"));
+    if (it == orders_.end()) return error(400, -2013, "Order does not exist.");
+    return {200, order_json(it->second)};
+  }
+  if (path == "/api/v3/order/cancelReplace" && method == "POST") return cancel_replace(p);
+  if (path == "/api/v3/openOrders") {
+    std::string out = "[";
+    for (const auto& [cid, o] : orders_) {
+      if (o.symbol != get(p, "symbol") || (o.status != "NEW" && o.status != "PARTIALLY_FILLED"))
+        continue;
+      if (out.size() > 1) out += ',';
+      out += order_json(o);
+    }
+    return {200, out + "]"};
+  }
+  if (path == "/api/v3/myTrades") {
+    std::string out = "[";
+    for (const trade& t : trades_) {
+      if (t.symbol != get(p, "symbol") || std::to_string(t.order_id) != get(p, "orderId")) continue;
+      if (out.size() > 1) out += ',';
+      out += "{\"symbol\":\"" + t.symbol + "\",\"id\":" + std::to_string(t.id) +
+             ",\"orderId\":" + std::to_string(t.order_id) + ",\"price\":\"" +
+             fixed_to_string(t.price, 8) + "\",\"qty\":\"" + fixed_to_string(t.qty, 8) +
+             "\",\"commission\":\"" + fixed_to_string(t.commission, 8) +
+             "\",\"commissionAsset\":\"" + t.asset + "\",\"time\":" + std::to_string(t.time_ms) +
+             ",\"isBuyer\":" + (t.buyer ? "true" : "false") +
+             ",\"isMaker\":" + (t.maker ? "true" : "false") + "}";
+    }
+    return {200, out + "]"};
+  }
+  if (path == "/api/v3/account") {
+    std::string out = "{\"canTrade\":true,\"balances\":[";
+    bool first = true;
+    for (const auto& [asset, b] : balances_) {
+      out += std::string(first ? "" : ",") + "{\"asset\":\"" + asset + "\",\"free\":\"" +
+             fixed_to_string(b.first, 8) + "\",\"locked\":\"" + fixed_to_string(b.second, 8) +
+             "\"}";
+      first = false;
+    }
+    return {200, out + "]}"};
+  }
+  return error(404, -1000, "no such private endpoint");
+}
+
+private_reply private_side::new_order(const std::map<std::string, std::string>& p,
+                                      bool report_new) {
+  order o;
+  o.symbol = get(p, "symbol");
+  o.symbol_index = mkt_.find(venue::binance, o.symbol);
+  if (o.symbol_index < 0) return error(400, -1121, "Invalid symbol.");
+  o.client_id = get(p, "newClientOrderId");
+  if (o.client_id.empty() || o.client_id.size() > 36)
+    return error(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
+  if (auto it = orders_.find(o.client_id);
+      it != orders_.end() && (it->second.status == "NEW" || it->second.status == "PARTIALLY_FILLED"))
+    return error(400, -2010, "Duplicate order sent.");
+  o.buy = get(p, "side") == "BUY";
+  if (!o.buy && get(p, "side") != "SELL") return error(400, -1100, "Illegal side.");
+  o.type = get(p, "type");
+  if (!amount(p, "quantity", o.quantity)) return error(400, -1100, "Illegal quantity.");
+  if (o.type == "LIMIT" || o.type == "LIMIT_MAKER") {
+    if (!amount(p, "price", o.price)) return error(400, -1100, "Illegal price.");
+    o.tif = o.type == "LIMIT" ? get(p, "timeInForce") : "GTC";
+    if (o.tif != "GTC" && o.tif != "IOC") return error(400, -1100, "Illegal timeInForce.");
+  } else if (o.type == "STOP_LOSS") {
+    if (!amount(p, "stopPrice", o.stop)) return error(400, -1100, "Illegal stopPrice.");
+  } else if (o.type != "MARKET") {
+    return error(400, -1116, "Invalid orderType.");
+  }
+  const order_book& book = mkt_.symbols()[static_cast<size_t>(o.symbol_index)].book;
+  if (o.type == "LIMIT_MAKER") {
+    const auto& side = o.buy ? book.asks() : book.bids();
+    if (!side.empty() && (o.buy ? side.front().price <= o.price : side.front().price >= o.price))
+      return error(400, -2010, "Order would immediately match and take.");
+  }
+  o.id = next_order_id_++;
+  o.time_ms = o.update_ms = now_ms();
+  order& ref = orders_[o.client_id] = o;
+  if (report_new) report(ref, "NEW", nullptr);
+  if (ref.type != "STOP_LOSS") take(ref);
+  if ((ref.type == "MARKET" || ref.tif == "IOC") && ref.status != "FILLED") {
+    ref.status = "EXPIRED";
+    report(ref, "EXPIRED", nullptr);
+  }
+  return {200, order_json(ref)};
+}
+
+private_reply private_side::cancel_order(const std::map<std::string, std::string>& p,
+                                         const std::string& orig_key) {
+  auto it = orders_.find(get(p, orig_key.c_str()));
+  if (it == orders_.end() || it->second.symbol != get(p, "symbol"))
+    return error(400, -2011, "Unknown order sent.");
+  order& o = it->second;
+  if (o.status != "NEW" && o.status != "PARTIALLY_FILLED")
+    return error(400, -2011, "Unknown order sent.");
+  o.status = "CANCELED";
+  o.update_ms = now_ms();
+  report(o, "CANCELED", nullptr, o.client_id);
+  std::string body = order_json(o);
+  body.insert(1, "\"origClientOrderId\":\"" + o.client_id + "\",");
+  return {200, body};
+}
+
+private_reply private_side::cancel_replace(const std::map<std::string, std::string>& p) {
+  private_reply cancelled = cancel_order(p, "cancelOrigClientOrderId");
+  if (cancelled.status != 200) {
+    private_reply r = error(400, -2022, "Order cancel-replace failed.");
+    r.body.pop_back();
+    r.body += ",\"data\":{\"cancelResult\":\"FAILURE\",\"newOrderResult\":\"NOT_ATTEMPTED\","
+              "\"cancelResponse\":" + cancelled.body + ",\"newOrderResponse\":null}}";
+    return r;
+  }
+  private_reply fresh = new_order(p);
+  if (fresh.status != 200) {
+    private_reply r = error(409, -2021, "Order cancel-replace partially failed.");
+    r.body.pop_back();
+    r.body += ",\"data\":{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"FAILURE\","
+              "\"cancelResponse\":" + cancelled.body + ",\"newOrderResponse\":" + fresh.body +
+              "}}";
+    return r;
+  }
+  return {200, "{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":" +
+                   cancelled.body + ",\"newOrderResponse\":" + fresh.body + "}"};
+}
+
+std::string private_side::order_json(const order& o) const {
+  return "{\"symbol\":\"" + o.symbol + "\",\"orderId\":" + std::to_string(o.id) +
+         ",\"orderListId\":-1,\"clientOrderId\":\"" + o.client_id +
+         "\",\"transactTime\":" + std::to_string(o.update_ms) + ",\"price\":\"" +
+         fixed_to_string(o.price, 8) + "\",\"origQty\":\"" + fixed_to_string(o.quantity, 8) +
+         "\",\"executedQty\":\"" + fixed_to_string(o.executed, 8) +
+         "\",\"cummulativeQuoteQty\":\"" + fixed_to_string(o.quote, 8) + "\",\"status\":\"" +
+         o.status + "\",\"timeInForce\":\"" + o.tif + "\",\"type\":\"" + o.type +
+         "\",\"side\":\"" + (o.buy ? "BUY" : "SELL") + "\",\"stopPrice\":\"" +
+         fixed_to_string(o.stop, 8) + "\",\"time\":" + std::to_string(o.time_ms) +
+         ",\"updateTime\":" + std::to_string(o.update_ms) + "}";
+}
+
+void private_side::report(const order& o, const char* exec, const trade* t,
+                          const std::string& orig) {
+  std::string e = "{\"subscriptionId\":0,\"event\":{\"e\":\"executionReport\",\"E\":" +
+                  std::to_string(now_ms()) + ",\"s\":\"" + o.symbol + "\",\"c\":\"" +
+                  (orig.empty() ? o.client_id : "web_cancel" + std::to_string(o.id)) +
+                  "\",\"S\":\"" + (o.buy ? "BUY" : "SELL") + "\",\"o\":\"" + o.type +
+                  "\",\"f\":\"" + o.tif + "\",\"q\":\"" + fixed_to_string(o.quantity, 8) +
+                  "\",\"p\":\"" + fixed_to_string(o.price, 8) + "\",\"P\":\"" +
+                  fixed_to_string(o.stop, 8) + "\",\"x\":\"" + exec + "\",\"X\":\"" + o.status +
+                  "\",\"r\":\"NONE\",\"i\":" + std::to_string(o.id) + ",\"l\":\"" +
+                  fixed_to_string(t ? t->qty : 0, 8) + "\",\"z\":\"" +
+                  fixed_to_string(o.executed, 8) + "\",\"L\":\"" +
+                  fixed_to_string(t ? t->price : 0, 8) + "\",\"n\":\"" +
+                  fixed_to_string(t ? t->commission : 0, 8) + "\",\"N\":" +
+                  (t ? "\"" + t->asset + "\"" : std::string("null")) +
+                  ",\"T\":" + std::to_string(o.update_ms) +
+                  ",\"t\":" + std::to_string(t ? static_cast<int64_t>(t->id) : -1) +
+                  ",\"m\":" + (t && t->maker ? "true" : "false") + ",\"Z\":\"" +
+                  fixed_to_string(o.quote, 8) + "\",\"C\":\"" + orig + "\"}}";
+  publish_(e);
+  if (t != nullptr && duplicate_next_ > 0) {
+    --duplicate_next_;
+    publish_(e);
+  }
+}
+
+void private_side::execute(order& o, int64_t price, int64_t qty, bool maker) {
+  trade t;
+  t.id = next_trade_id_++;
+  t.order_id = o.id;
+  t.symbol = o.symbol;
+  t.price = price;
+  t.qty = qty;
+  const auto [base, quote] = assets(o.symbol);
+  const int64_t notional = fixed_mul(qty, price, rounding::nearest);
+  t.commission = fixed_mul(notional, maker ? maker_fee : taker_fee, rounding::up);
+  t.asset = quote;
+  t.time_ms = now_ms();
+  t.buyer = o.buy;
+  t.maker = maker;
+  o.executed += qty;
+  o.quote += notional;
+  o.update_ms = t.time_ms;
+  o.status = o.executed >= o.quantity ? "FILLED" : "PARTIALLY_FILLED";
+  auto& b = balances_[base];
+  auto& q = balances_[quote];
+  b.first += o.buy ? qty : -qty;
+  q.first += (o.buy ? -notional : notional) - t.commission;
+  trades_.push_back(t);
+  report(o, "TRADE", &trades_.back());
+}
+
+void private_side::take(order& o) {
+  const order_book& book = mkt_.symbols()[static_cast<size_t>(o.symbol_index)].book;
+  const auto& levels = o.buy ? book.asks() : book.bids();
+  for (const book_level& l : levels) {
+    if (o.executed >= o.quantity) break;
+    if (o.type != "MARKET" && o.type != "STOP_LOSS" &&
+        (o.buy ? l.price > o.price : l.price < o.price))
+      break;
+    execute(o, l.price, std::min(l.quantity, o.quantity - o.executed), false);
+  }
+}
+
+void private_side::match() {
+  for (auto& [cid, o] : orders_) {
+    if (o.status != "NEW" && o.status != "PARTIALLY_FILLED") continue;
+    const symbol_state& s = mkt_.symbols()[static_cast<size_t>(o.symbol_index)];
+    if (o.type == "STOP_LOSS") {
+      if (s.last_px == 0 || (o.buy ? s.last_px < o.stop : s.last_px > o.stop)) continue;
+      take(o);
+      if (o.status != "FILLED") {
+        o.status = "EXPIRED";
+        report(o, "EXPIRED", nullptr);
+      }
+      continue;
+    }
+    const auto& side = o.buy ? s.book.asks() : s.book.bids();
+    if (side.empty()) continue;
+    const book_level& touch = side.front();
+    if (o.buy ? touch.price > o.price : touch.price < o.price) continue;
+    execute(o, o.price, std::min(touch.quantity, o.quantity - o.executed), true);
+  }
+}
+
+bool private_side::force_fill(const std::string& client_id, int64_t qty, std::string& err) {
+  auto it = orders_.find(client_id);
+  if (it == orders_.end() || (it->second.status != "NEW" && it->second.status != "PARTIALLY_FILLED")) {
+    err = "no working order " + client_id;
+    return false;
+  }
+  order& o = it->second;
+  qty = std::min(qty, o.quantity - o.executed);
+  if (qty <= 0) {
+    err = "nothing left to fill";
+    return false;
+  }
+  execute(o, o.price > 0 ? o.price : mkt_.symbols()[static_cast<size_t>(o.symbol_index)].last_px,
+          qty, true);
+  return true;
+}
+
+std::string private_side::state_json() const {
+  std::string out = "{\"orders\":[";
+  bool first = true;
+  for (const auto& [cid, o] : orders_) {
+    out += (first ? "" : ",") + order_json(o);
+    first = false;
+  }
+  out += "],\"trades\":[";
+  first = true;
+  for (const trade& t : trades_) {
+    out += std::string(first ? "" : ",") + "{\"id\":" + std::to_string(t.id) +
+           ",\"orderId\":" + std::to_string(t.order_id) + ",\"symbol\":\"" + t.symbol +
+           "\",\"price\":\"" + fixed_to_string(t.price) + "\",\"qty\":\"" +
+           fixed_to_string(t.qty) + "\",\"commission\":\"" + fixed_to_string(t.commission) +
+           "\",\"isBuyer\":" + (t.buyer ? "true" : "false") + "}";
+    first = false;
+  }
+  out += "],\"balances\":{";
+  first = true;
+  for (const auto& [asset, b] : balances_) {
+    out += std::string(first ? "" : ",") + "\"" + asset + "\":\"" + fixed_to_string(b.first) + "\"";
+    first = false;
+  }
+  return out + "},\"requests\":" + std::to_string(requests_) + "}";
+}
+
+}  // namespace cats::fake
