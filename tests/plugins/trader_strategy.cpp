@@ -52,11 +52,13 @@ class trader final : public cats::strategy {
     if (sent_ > 0) return;
     sent_ = 1;
     if (plan_ == "rest") {
-      if (!restored_) ctx().buy_limit(id, cats::fixed::from_raw(5'000'000), at(q.bid_price().raw() - 500 * tick));
+      if (!restored_)
+        ctx().buy_limit(id, cats::fixed::from_raw(5'000'000), at(q.bid_price().raw() - 500 * tick));
       return;
     }
     ctx().buy_market(id, cats::fixed::from_raw(1'000'000));
-    far_ = ctx().buy_limit(id, cats::fixed::from_raw(50'000'000), at(q.bid_price().raw() - 1000 * tick));
+    far_ = ctx().buy_limit(id, cats::fixed::from_raw(50'000'000),
+                           at(q.bid_price().raw() - 1000 * tick));
     far_price_ = q.bid_price().raw() - 500 * tick;
     ctx().sell_limit(id, cats::fixed::from_raw(300'000), q.bid_price());
     ctx().buy_limit(id, cats::fixed::from_raw(q.ask_quantity().raw() + 200'000), q.ask_price());
@@ -85,12 +87,18 @@ class trader final : public cats::strategy {
  private:
   static const char* status(cats_order_status s) {
     switch (s) {
-      case CATS_ORDER_NEW: return "new";
-      case CATS_ORDER_PARTIALLY_FILLED: return "partial";
-      case CATS_ORDER_FILLED: return "filled";
-      case CATS_ORDER_CANCELED: return "cancelled";
-      case CATS_ORDER_REJECTED: return "rejected";
-      default: return "?";
+      case CATS_ORDER_NEW:
+        return "new";
+      case CATS_ORDER_PARTIALLY_FILLED:
+        return "partial";
+      case CATS_ORDER_FILLED:
+        return "filled";
+      case CATS_ORDER_CANCELED:
+        return "cancelled";
+      case CATS_ORDER_REJECTED:
+        return "rejected";
+      default:
+        return "?";
     }
   }
   void write(const std::string& line) {

@@ -80,8 +80,8 @@ bool private_side::check_subscription(std::string_view api_key, int64_t timestam
     err = "Invalid API-key, IP, or permissions for action.";
     return false;
   }
-  const std::string payload = "apiKey=" + std::string(api_key) + "&timestamp=" +
-                              std::to_string(timestamp);
+  const std::string payload =
+      "apiKey=" + std::string(api_key) + "&timestamp=" + std::to_string(timestamp);
   if (net::hmac_sha256_hex(opt_.api_secret, payload) != signature) {
     err = "Signature for this request is not valid.";
     return false;
@@ -101,10 +101,13 @@ private_reply private_side::handle(std::string_view method, std::string_view pat
     r.retry_after = status_retry_;
     return r;
   }
-  if (api_key != opt_.api_key) return error(401, -2015, "Invalid API-key, IP, or permissions for action.");
+  if (api_key != opt_.api_key)
+    return error(401, -2015, "Invalid API-key, IP, or permissions for action.");
   // totalParams = query string + body; the signature is the last parameter.
   const size_t sig_at = query.rfind("&signature=");
-  if (sig_at == std::string_view::npos) return error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+  if (sig_at == std::string_view::npos)
+    return error(400, -1102,
+                 "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
   const std::string_view signed_part = query.substr(0, sig_at);
   const std::string_view signature = query.substr(sig_at + 11);
   if (net::hmac_sha256_hex(opt_.api_secret, std::string(signed_part) + std::string(body)) !=
@@ -117,7 +120,8 @@ private_reply private_side::handle(std::string_view method, std::string_view pat
     ts = std::stoll(get(p, "timestamp"));
     if (!get(p, "recvWindow").empty()) window = std::stoll(get(p, "recvWindow"));
   } catch (const std::exception&) {
-    return error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+    return error(400, -1102,
+                 "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
   }
   const int64_t server = now_ms();
   if (ts > server + 1000 || server - ts > window)
@@ -190,7 +194,8 @@ private_reply private_side::new_order(const std::map<std::string, std::string>& 
   if (o.client_id.empty() || o.client_id.size() > 36)
     return error(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
   if (auto it = orders_.find(o.client_id);
-      it != orders_.end() && (it->second.status == "NEW" || it->second.status == "PARTIALLY_FILLED"))
+      it != orders_.end() &&
+      (it->second.status == "NEW" || it->second.status == "PARTIALLY_FILLED"))
     return error(400, -2010, "Duplicate order sent.");
   o.buy = get(p, "side") == "BUY";
   if (!o.buy && get(p, "side") != "SELL") return error(400, -1100, "Illegal side.");
@@ -213,6 +218,10 @@ private_reply private_side::new_order(const std::map<std::string, std::string>& 
   }
   o.id = next_order_id_++;
   o.time_ms = o.update_ms = now_ms();
+  if (mute_next_ > 0) {
+    --mute_next_;
+    o.muted = true;
+  }
   order& ref = orders_[o.client_id] = o;
   if (report_new) report(ref, "NEW", nullptr);
   if (ref.type != "STOP_LOSS") take(ref);
@@ -244,17 +253,20 @@ private_reply private_side::cancel_replace(const std::map<std::string, std::stri
   if (cancelled.status != 200) {
     private_reply r = error(400, -2022, "Order cancel-replace failed.");
     r.body.pop_back();
-    r.body += ",\"data\":{\"cancelResult\":\"FAILURE\",\"newOrderResult\":\"NOT_ATTEMPTED\","
-              "\"cancelResponse\":" + cancelled.body + ",\"newOrderResponse\":null}}";
+    r.body +=
+        ",\"data\":{\"cancelResult\":\"FAILURE\",\"newOrderResult\":\"NOT_ATTEMPTED\","
+        "\"cancelResponse\":" +
+        cancelled.body + ",\"newOrderResponse\":null}}";
     return r;
   }
   private_reply fresh = new_order(p);
   if (fresh.status != 200) {
     private_reply r = error(409, -2021, "Order cancel-replace partially failed.");
     r.body.pop_back();
-    r.body += ",\"data\":{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"FAILURE\","
-              "\"cancelResponse\":" + cancelled.body + ",\"newOrderResponse\":" + fresh.body +
-              "}}";
+    r.body +=
+        ",\"data\":{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"FAILURE\","
+        "\"cancelResponse\":" +
+        cancelled.body + ",\"newOrderResponse\":" + fresh.body + "}}";
     return r;
   }
   return {200, "{\"cancelResult\":\"SUCCESS\",\"newOrderResult\":\"SUCCESS\",\"cancelResponse\":" +
@@ -268,31 +280,31 @@ std::string private_side::order_json(const order& o) const {
          fixed_to_string(o.price, 8) + "\",\"origQty\":\"" + fixed_to_string(o.quantity, 8) +
          "\",\"executedQty\":\"" + fixed_to_string(o.executed, 8) +
          "\",\"cummulativeQuoteQty\":\"" + fixed_to_string(o.quote, 8) + "\",\"status\":\"" +
-         o.status + "\",\"timeInForce\":\"" + o.tif + "\",\"type\":\"" + o.type +
-         "\",\"side\":\"" + (o.buy ? "BUY" : "SELL") + "\",\"stopPrice\":\"" +
-         fixed_to_string(o.stop, 8) + "\",\"time\":" + std::to_string(o.time_ms) +
+         o.status + "\",\"timeInForce\":\"" + o.tif + "\",\"type\":\"" + o.type + "\",\"side\":\"" +
+         (o.buy ? "BUY" : "SELL") + "\",\"stopPrice\":\"" + fixed_to_string(o.stop, 8) +
+         "\",\"time\":" + std::to_string(o.time_ms) +
          ",\"updateTime\":" + std::to_string(o.update_ms) + "}";
 }
 
 void private_side::report(const order& o, const char* exec, const trade* t,
                           const std::string& orig) {
-  std::string e = "{\"subscriptionId\":0,\"event\":{\"e\":\"executionReport\",\"E\":" +
-                  std::to_string(now_ms()) + ",\"s\":\"" + o.symbol + "\",\"c\":\"" +
-                  (orig.empty() ? o.client_id : "web_cancel" + std::to_string(o.id)) +
-                  "\",\"S\":\"" + (o.buy ? "BUY" : "SELL") + "\",\"o\":\"" + o.type +
-                  "\",\"f\":\"" + o.tif + "\",\"q\":\"" + fixed_to_string(o.quantity, 8) +
-                  "\",\"p\":\"" + fixed_to_string(o.price, 8) + "\",\"P\":\"" +
-                  fixed_to_string(o.stop, 8) + "\",\"x\":\"" + exec + "\",\"X\":\"" + o.status +
-                  "\",\"r\":\"NONE\",\"i\":" + std::to_string(o.id) + ",\"l\":\"" +
-                  fixed_to_string(t ? t->qty : 0, 8) + "\",\"z\":\"" +
-                  fixed_to_string(o.executed, 8) + "\",\"L\":\"" +
-                  fixed_to_string(t ? t->price : 0, 8) + "\",\"n\":\"" +
-                  fixed_to_string(t ? t->commission : 0, 8) + "\",\"N\":" +
-                  (t ? "\"" + t->asset + "\"" : std::string("null")) +
-                  ",\"T\":" + std::to_string(o.update_ms) +
-                  ",\"t\":" + std::to_string(t ? static_cast<int64_t>(t->id) : -1) +
-                  ",\"m\":" + (t && t->maker ? "true" : "false") + ",\"Z\":\"" +
-                  fixed_to_string(o.quote, 8) + "\",\"C\":\"" + orig + "\"}}";
+  if (o.muted) return;
+  std::string e =
+      "{\"subscriptionId\":0,\"event\":{\"e\":\"executionReport\",\"E\":" +
+      std::to_string(now_ms()) + ",\"s\":\"" + o.symbol + "\",\"c\":\"" +
+      (orig.empty() ? o.client_id : "web_cancel" + std::to_string(o.id)) + "\",\"S\":\"" +
+      (o.buy ? "BUY" : "SELL") + "\",\"o\":\"" + o.type + "\",\"f\":\"" + o.tif + "\",\"q\":\"" +
+      fixed_to_string(o.quantity, 8) + "\",\"p\":\"" + fixed_to_string(o.price, 8) + "\",\"P\":\"" +
+      fixed_to_string(o.stop, 8) + "\",\"x\":\"" + exec + "\",\"X\":\"" + o.status +
+      "\",\"r\":\"NONE\",\"i\":" + std::to_string(o.id) + ",\"l\":\"" +
+      fixed_to_string(t ? t->qty : 0, 8) + "\",\"z\":\"" + fixed_to_string(o.executed, 8) +
+      "\",\"L\":\"" + fixed_to_string(t ? t->price : 0, 8) + "\",\"n\":\"" +
+      fixed_to_string(t ? t->commission : 0, 8) +
+      "\",\"N\":" + (t ? "\"" + t->asset + "\"" : std::string("null")) +
+      ",\"T\":" + std::to_string(o.update_ms) +
+      ",\"t\":" + std::to_string(t ? static_cast<int64_t>(t->id) : -1) +
+      ",\"m\":" + (t && t->maker ? "true" : "false") + ",\"Z\":\"" + fixed_to_string(o.quote, 8) +
+      "\",\"C\":\"" + orig + "\"}}";
   publish_(e);
   if (t != nullptr && duplicate_next_ > 0) {
     --duplicate_next_;
@@ -361,7 +373,8 @@ void private_side::match() {
 
 bool private_side::force_fill(const std::string& client_id, int64_t qty, std::string& err) {
   auto it = orders_.find(client_id);
-  if (it == orders_.end() || (it->second.status != "NEW" && it->second.status != "PARTIALLY_FILLED")) {
+  if (it == orders_.end() ||
+      (it->second.status != "NEW" && it->second.status != "PARTIALLY_FILLED")) {
     err = "no working order " + client_id;
     return false;
   }
@@ -388,8 +401,8 @@ std::string private_side::state_json() const {
   for (const trade& t : trades_) {
     out += std::string(first ? "" : ",") + "{\"id\":" + std::to_string(t.id) +
            ",\"orderId\":" + std::to_string(t.order_id) + ",\"symbol\":\"" + t.symbol +
-           "\",\"price\":\"" + fixed_to_string(t.price) + "\",\"qty\":\"" +
-           fixed_to_string(t.qty) + "\",\"commission\":\"" + fixed_to_string(t.commission) +
+           "\",\"price\":\"" + fixed_to_string(t.price) + "\",\"qty\":\"" + fixed_to_string(t.qty) +
+           "\",\"commission\":\"" + fixed_to_string(t.commission) +
            "\",\"isBuyer\":" + (t.buyer ? "true" : "false") + "}";
     first = false;
   }

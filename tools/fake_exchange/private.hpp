@@ -31,8 +31,8 @@ struct private_options {
 struct private_reply {
   int status = 200;
   std::string body;
-  int retry_after = 0;   ///< seconds, for 429/418
-  bool drop = false;     ///< close the connection without answering (the order was processed)
+  int retry_after = 0;  ///< seconds, for 429/418
+  bool drop = false;    ///< close the connection without answering (the order was processed)
 };
 
 class private_side {
@@ -58,6 +58,8 @@ class private_side {
     status_retry_ = retry_after;
   }
   void fault_duplicate_fills(int n) { duplicate_next_ = n; }
+  /// The next `n` new orders send no user-stream events (their state is learnt by query only).
+  void fault_mute_stream(int n) { mute_next_ = n; }
   void set_skew_ms(int64_t ms) { skew_ms_ = ms; }
   int64_t skew_ms() const noexcept { return skew_ms_; }
   /// Fills up to `qty` of a working order now, at its limit price (or the touch), as maker.
@@ -78,6 +80,7 @@ class private_side {
     std::string status = "NEW";
     int64_t time_ms = 0, update_ms = 0;
     bool triggered = false;
+    bool muted = false;  ///< no user-stream events
   };
   struct trade {
     uint64_t id = 0, order_id = 0;
@@ -109,7 +112,7 @@ class private_side {
   std::map<std::string, std::pair<int64_t, int64_t>> balances_;  // asset -> free, locked
   uint64_t next_order_id_ = 1000, next_trade_id_ = 5000;
   int reject_next_ = 0, drop_next_ = 0, status_next_ = 0, status_code_ = 429, status_retry_ = 1;
-  int duplicate_next_ = 0;
+  int duplicate_next_ = 0, mute_next_ = 0;
   int64_t skew_ms_ = 0;
   uint64_t requests_ = 0;
 };

@@ -1271,6 +1271,8 @@ response server::private_control(const request& req, const target& t, const std:
     private_.fault_drop(n);
   else if (action == "duplicate_fills")
     private_.fault_duplicate_fills(n);
+  else if (action == "mute_stream")
+    private_.fault_mute_stream(n);
   else if (action == "status")
     private_.fault_status(static_cast<int>(n_param("code", 429)), n,
                           static_cast<int>(n_param("retry_after", 1)));

@@ -506,6 +506,7 @@ class live_session {
     f.eng = &engine_;
     f.account = &account_;
     f.paper = paper_.stats();
+    f.execution = live_.get();
     f.risk = make_risk_report(risk_, cfg_.risk.present);
     f.open_orders = risk_.open_order_count();
     f.orders = &risk_;

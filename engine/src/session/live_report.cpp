@@ -71,6 +71,34 @@ void write_latency(json_writer& j, const char* name, const latency_histogram& h)
   j.end_object();
 }
 
+void write_execution(json_writer& j, const venue_broker& b) {
+  const venue_broker_stats& s = b.stats();
+  const gateway_stats& g = b.gateway().stats();
+  j.key("execution").begin_object();
+  j.key("broker").value(b.gateway().name());
+  j.key("orders").value(s.orders);
+  j.key("acknowledged").value(s.acknowledged);
+  j.key("fills").value(s.fills);
+  j.key("filled").value(s.filled);
+  j.key("canceled").value(s.canceled);
+  j.key("rejected").value(s.rejected);
+  j.key("unknown").value(s.unknown);
+  j.key("unknown_resolved").value(s.unknown_resolved);
+  j.key("duplicate_fills").value(s.duplicate_fills);
+  j.key("reconcile_differences").value(s.reconcile_differences);
+  j.key("journal_lines").value(s.journal_lines);
+  j.key("requests").value(g.requests.load());
+  j.key("responses_lost").value(g.unknown.load());
+  j.key("used_weight").value(g.used_weight.load());
+  j.key("order_count").value(g.order_count.load());
+  j.key("throttled").value(g.throttled.load());
+  j.key("banned").value(g.banned.load());
+  j.key("clock_offset_ms").value(g.clock_offset_ms.load());
+  j.key("user_stream_up").value(g.stream_up.load());
+  j.key("user_stream_connects").value(g.stream_connects.load());
+  j.end_object();
+}
+
 void write_strategies(json_writer& j, const live_figures& f) {
   j.key("strategies").begin_array();
   const std::vector<strategy_view> views = strategy_views(f);
@@ -100,8 +128,8 @@ void write_strategies(json_writer& j, const live_figures& f) {
   j.key("cash").number(fixed_text(f.account->cash()));
   j.key("equity").number(fixed_text(f.account->equity()));
   j.key("fees").number(fixed_text(f.account->fees_paid()));
-  j.key("orders").value(f.paper.orders);
-  j.key("fills").value(f.paper.fills);
+  j.key("orders").value(f.execution ? f.execution->stats().orders : f.paper.orders);
+  j.key("fills").value(f.execution ? f.execution->stats().fills : f.paper.fills);
   j.key("open_orders").value(f.open_orders);
   j.key("positions").begin_object();
   for (const instrument_info& i : f.instruments->all())
@@ -111,6 +139,7 @@ void write_strategies(json_writer& j, const live_figures& f) {
   j.end_object();
   write_risk(j, f.risk);
   j.key("watchdog_overruns").value(f.watchdog_overruns);
+  if (f.execution != nullptr) write_execution(j, *f.execution);
 }
 
 void write_reload(json_writer& j, const reload_stats& r) {
@@ -193,7 +222,7 @@ std::string positions_text(const strategy_view& v) {
 std::string live_summary_json(const live_figures& f) {
   json_writer j;
   j.begin_object();
-  j.key("mode").value(f.record_only ? "record" : "paper");
+  j.key("mode").value(f.record_only ? "record" : f.execution ? "live" : "paper");
   j.key("seconds").value(f.seconds, 3);
   j.key("events").value(f.events);
   write_events(j, f);
@@ -314,6 +343,28 @@ void strategy_metrics(prom& p, const live_figures& f) {
       p.sample(as_double(q), {{"strategy", v.name}, {"instrument", sym}});
 }
 
+void execution_metrics(prom& p, const venue_broker& b) {
+  const venue_broker_stats& s = b.stats();
+  const gateway_stats& g = b.gateway().stats();
+  p.family("venue_orders_total", "counter", "Live orders by outcome.");
+  for (const auto& [k, v] : {std::pair<const char*, uint64_t>{"sent", s.orders},
+                             {"acknowledged", s.acknowledged},
+                             {"filled", s.filled},
+                             {"canceled", s.canceled},
+                             {"rejected", s.rejected},
+                             {"unknown", s.unknown}})
+    p.sample(static_cast<double>(v), {{"outcome", k}});
+  p.family("venue_fills_total", "counter", "Executions applied (duplicates excluded).");
+  p.sample(static_cast<double>(s.fills));
+  p.family("venue_used_weight", "gauge", "The venue's last reported request weight.");
+  p.sample(static_cast<double>(g.used_weight.load()));
+  p.family("venue_rate_limited_total", "counter", "429 (throttled) and 418 (banned) answers.");
+  p.sample(static_cast<double>(g.throttled.load()), {{"status", "429"}});
+  p.sample(static_cast<double>(g.banned.load()), {{"status", "418"}});
+  p.family("venue_user_stream_up", "gauge", "1 while the user-data stream is subscribed.");
+  p.sample(g.stream_up.load() ? 1.0 : 0.0);
+}
+
 }  // namespace
 
 std::string live_metrics_text(const live_figures& f) {
@@ -358,6 +409,7 @@ std::string live_metrics_text(const live_figures& f) {
     p.sample(static_cast<double>(v), {{"limit", k}});
   p.family("watchdog_overruns_total", "counter", "Strategy callbacks over callback_timeout.");
   p.sample(static_cast<double>(f.watchdog_overruns));
+  if (f.execution != nullptr) execution_metrics(p, *f.execution);
   return std::move(p.str());
 }
 
@@ -408,7 +460,20 @@ std::string live_summary_text(const live_figures& f) {
         r.reloads, r.refused, r.removed, r.added, us(r.swap_pause.quantile(0.5)),
         us(r.swap_pause.quantile(0.99)));
   }
-  t += fmt::format("paper account: equity {} cash {} fees {}\n",
+  if (f.execution != nullptr) {
+    const venue_broker_stats& s = f.execution->stats();
+    const gateway_stats& g = f.execution->gateway().stats();
+    t += fmt::format(
+        "{} orders: {} sent, {} acknowledged, {} fills, {} filled, {} cancelled, {} rejected, "
+        "{} unknown ({} resolved), {} duplicate fills ignored, {} reconciliation differences; "
+        "rate limits: weight {}, {} x 429, {} x 418; user stream {} ({} connects); journal {} "
+        "lines\n",
+        f.execution->gateway().name(), s.orders, s.acknowledged, s.fills, s.filled, s.canceled,
+        s.rejected, s.unknown, s.unknown_resolved, s.duplicate_fills, s.reconcile_differences,
+        g.used_weight.load(), g.throttled.load(), g.banned.load(),
+        g.stream_up.load() ? "up" : "DOWN", g.stream_connects.load(), s.journal_lines);
+  }
+  t += fmt::format("{} account: equity {} cash {} fees {}\n", f.execution ? "live" : "paper",
                    fixed_to_string(f.account->equity()), fixed_to_string(f.account->cash()),
                    fixed_to_string(f.account->fees_paid()));
   return t;

@@ -10,6 +10,7 @@
 #include "cats/core/engine.hpp"
 #include "cats/core/instrument.hpp"
 #include "cats/core/portfolio.hpp"
+#include "cats/exec/venue_broker.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_file.hpp"
 #include "cats/report/report.hpp"
@@ -31,6 +32,9 @@ struct live_figures {
   const engine* eng = nullptr;
   const portfolio* account = nullptr;
   sim_exchange_stats paper;
+  /// A live broker (live.broker = a venue): its order figures and the venue connection's; null
+  /// when paper trading.
+  const venue_broker* execution = nullptr;
   risk_report risk;
   size_t open_orders = 0;
   const broker* orders = nullptr;  ///< the working orders, per strategy

@@ -203,7 +203,7 @@ class binance_gateway final : public order_gateway {
     const int64_t now_ms = wall_clock_ns() / 1'000'000;
     if (const int64_t until = stats_.blocked_until_ns.load(); until > now_ms * 1'000'000) {
       net::http_result r;
-      r.error = blocked_reason_;
+      r.error = blocked_reason();
       done(std::move(r));
       return;
     }
@@ -234,17 +234,21 @@ class binance_gateway final : public order_gateway {
     int64_t retry_s = std::atoll(std::string(r.header("retry-after")).c_str());
     if (retry_s <= 0) retry_s = r.status == 418 ? 120 : 10;
     stats_.blocked_until_ns.store(wall_clock_ns() + retry_s * 1'000'000'000);
+    blocked_status_.store(r.status);
+    blocked_secs_.store(retry_s);
     if (r.status == 418) {
       stats_.banned.fetch_add(1);
-      blocked_reason_ =
-          "binance: the IP is banned (418); nothing is sent for " + std::to_string(retry_s) + " s";
-      spdlog::error("ALARM {}: the request rate went on after a 429", blocked_reason_);
+      spdlog::error("ALARM binance: {}: the request rate went on after a 429", blocked_reason());
     } else {
       stats_.throttled.fetch_add(1);
-      blocked_reason_ =
-          "binance: rate limited (429); nothing is sent for " + std::to_string(retry_s) + " s";
-      spdlog::warn("{}", blocked_reason_);
+      spdlog::warn("binance: {}", blocked_reason());
     }
+  }
+
+  // Why nothing is sent now (any thread: built from atomics).
+  std::string blocked_reason() const {
+    return (blocked_status_.load() == 418 ? "the IP is banned (418)" : "rate limited (429)") +
+           std::string("; nothing is sent for ") + std::to_string(blocked_secs_.load()) + " s";
   }
 
   // "binance -2010: Account has insufficient balance" or the transport error.
@@ -570,7 +574,8 @@ class binance_gateway final : public order_gateway {
   std::unordered_map<std::string, binance_symbol> symbols_;
   report_sink sink_;
   gateway_stats stats_;
-  std::string blocked_reason_;
+  std::atomic<int> blocked_status_{0};
+  std::atomic<int64_t> blocked_secs_{0};
   simdjson::dom::parser stream_parser_;
   uint64_t subscriptions_ = 0;
 };

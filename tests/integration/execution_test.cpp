@@ -1,0 +1,341 @@
+// Real orders: `cats live --set live.broker=binance` against the fake exchange's private side
+// (signed REST over TLS on 127.0.0.1, the WebSocket-API user stream), with the trader test plugin.
+// Every test compares what the strategy saw with what the venue did (the fake's own account).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "cats/core/fixed.hpp"
+#include "cats/net/signing.hpp"
+#include "integration/fake_exchange.hpp"
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* secret = "s3cr3t-for-the-execution-tests-9f8e7d";
+
+int64_t amount(simdjson::dom::element e) {
+  std::string text = e.is_string() ? std::string(std::string_view(e.get_string()))
+                                   : std::string(simdjson::minify(e));
+  int64_t out = 0;
+  EXPECT_EQ(parse_fixed(text, out), parse_error::ok) << text;
+  return out;
+}
+
+class ExecutionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
+    ASSERT_TRUE(make_cert(dir_.path())) << "openssl could not make a test certificate";
+    write_file(dir_ / "key", std::string("exec-test-key\n") + secret + "\n");
+    ::chmod((dir_ / "key").c_str(), 0600);
+  }
+
+  std::unique_ptr<fake_exchange> start_fake(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--symbols",    "BTCUSDT",       "--okx-symbols",
+                                     "",             "--rate",        "300",
+                                     "--api-key",    "exec-test-key", "--api-secret",
+                                     secret};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto f = std::make_unique<fake_exchange>(dir_, args);
+    EXPECT_GT(f->port(), 0) << f->log();
+    return f;
+  }
+
+  // `cats live` with the trader plugin trading on the fake's private side.
+  std::unique_ptr<background> start_cats(const fake_exchange& fake, const std::string& plan,
+                                         const std::string& extra_live = {},
+                                         const std::string& params = {}) {
+    std::ostringstream c;
+    c << "[engine]\nlog_level = \"info\"\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
+      << "[live]\nbroker = \"binance\"\nstatus_interval = 1\nhot_reload = false\n" << extra_live
+      << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
+      << fake.base() << "\"\nws_api_url = \"wss://" << fake.base() << "/ws-api/v3\"\n"
+      << "read_timeout = 5\nca_file = \"" << (dir_ / "cert.pem").string() << "\"\nkey_file = \""
+      << (dir_ / "key").string() << "\"\n"
+      << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\", \"quotes\"]\n"
+      << "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
+      << "[backtest]\ninitial_cash = 1000000\n"
+      << "[[strategy]]\nname = \"t\"\nplugin = \"trader_strategy\"\n[strategy.params]\nplan = \""
+      << plan << "\"\nlog = \"" << (dir_ / "trader.log").string() << "\"\n"
+      << params;
+    write_file(dir_ / "live.toml", c.str());
+    return std::make_unique<background>(
+        std::vector<std::string>{CATS_BINARY, "live", "--config", (dir_ / "live.toml").string(),
+                                 "--out", (dir_ / "out").string()},
+        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+  }
+
+  std::string trader_log() const {
+    return fs::exists(dir_ / "trader.log") ? read_file(dir_ / "trader.log") : std::string();
+  }
+  std::string cats_log() const {
+    return fs::exists(dir_ / "cats.err") ? read_file(dir_ / "cats.err") : std::string();
+  }
+  std::string stop_cats(background& cats) {
+    cats.signal(SIGINT);
+    EXPECT_EQ(cats.wait(30), 0) << cats_log();
+    return read_file(dir_ / "out" / "summary.json");
+  }
+
+  // The strategy's fills per order: quantity and notional, from its log.
+  struct totals {
+    int64_t bought = 0, sold = 0, buy_notional = 0, sell_notional = 0;
+    size_t fills = 0;
+  };
+  totals strategy_fills() const {
+    totals t;
+    std::istringstream in(trader_log());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.starts_with("fill ")) continue;
+      std::istringstream f(line.substr(5));
+      std::string id, side, qty, price;
+      f >> id >> side >> qty >> price;
+      int64_t q = 0, p = 0;
+      EXPECT_EQ(parse_fixed(qty, q), parse_error::ok) << line;
+      EXPECT_EQ(parse_fixed(price, p), parse_error::ok) << line;
+      (side == "buy" ? t.bought : t.sold) += q;
+      (side == "buy" ? t.buy_notional : t.sell_notional) += fixed_mul(q, p, rounding::nearest);
+      ++t.fills;
+    }
+    return t;
+  }
+  // The same from the venue's trade list.
+  static totals venue_fills(simdjson::dom::element state) {
+    totals t;
+    for (simdjson::dom::element tr : state["trades"].get_array()) {
+      const int64_t q = amount(tr["qty"]), p = amount(tr["price"]);
+      bool buyer = false;
+      EXPECT_EQ(tr["isBuyer"].get(buyer), simdjson::SUCCESS);
+      (buyer ? t.bought : t.sold) += q;
+      (buyer ? t.buy_notional : t.sell_notional) += fixed_mul(q, p, rounding::nearest);
+      ++t.fills;
+    }
+    return t;
+  }
+  static size_t venue_orders(simdjson::dom::element state) {
+    return state["orders"].get_array().size();
+  }
+  static void expect_same(const totals& ours, const totals& theirs) {
+    EXPECT_EQ(ours.fills, theirs.fills);
+    EXPECT_EQ(fixed_to_string(ours.bought), fixed_to_string(theirs.bought));
+    EXPECT_EQ(fixed_to_string(ours.sold), fixed_to_string(theirs.sold));
+    EXPECT_EQ(fixed_to_string(ours.buy_notional), fixed_to_string(theirs.buy_notional));
+    EXPECT_EQ(fixed_to_string(ours.sell_notional), fixed_to_string(theirs.sell_notional));
+  }
+  // The engine's position (summary.json) equals the venue's net trades.
+  void expect_same_position(const std::string& summary, const fake_exchange& fake) {
+    simdjson::dom::parser p, p2;
+    const totals v = venue_fills(parse_json(p, fake.control("GET", "/control/private/state")));
+    simdjson::dom::element s = parse_json(p2, summary);
+    simdjson::dom::element pos;
+    const int64_t ours = s["account"]["positions"]["BINANCE:BTCUSDT"].get(pos) == simdjson::SUCCESS
+                             ? amount(pos)
+                             : 0;
+    EXPECT_EQ(fixed_to_string(ours), fixed_to_string(v.bought - v.sold)) << summary;
+  }
+  uint64_t exec_stat(const std::string& summary, const char* key) {
+    simdjson::dom::parser p;
+    uint64_t v = 0;
+    EXPECT_EQ(parse_json(p, summary)["strategies"].error(), simdjson::SUCCESS);
+    simdjson::dom::element e = parse_json(p, summary);
+    EXPECT_EQ(e["execution"][key].get(v), simdjson::SUCCESS) << key << ": " << summary;
+    return v;
+  }
+
+  temp_dir dir_;
+};
+
+TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueSays) {
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "lifecycle");
+  // The last step of the plan: the order bought at the ask fills completely.
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 2 cancelled") != std::string::npos; },
+                         10))
+      << trader_log();
+  const std::string summary = stop_cats(*cats);
+  const std::string log = trader_log();
+  EXPECT_NE(log.find("update 2 new 0 amended"), std::string::npos) << log;
+  EXPECT_NE(log.find("update 4 partial"), std::string::npos) << log;
+  EXPECT_NE(log.find("update 1 filled 0.01"), std::string::npos) << log;
+  EXPECT_NE(log.find("update 3 filled 0.003"), std::string::npos) << log;
+
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  expect_same(strategy_fills(), venue_fills(venue));
+  EXPECT_EQ(venue_orders(venue), 5u) << "4 orders and one replacement, nothing sent twice";
+  // The engine's position equals the venue's net trades.
+  const totals v = venue_fills(venue);
+  simdjson::dom::parser p2;
+  simdjson::dom::element s = parse_json(p2, summary);
+  EXPECT_EQ(fixed_to_string(amount(s["account"]["positions"]["BINANCE:BTCUSDT"])),
+            fixed_to_string(v.bought - v.sold));
+  EXPECT_EQ(exec_stat(summary, "rejected"), 0u);
+  // Everything the run did is in the journal, one JSON object a line.
+  const std::string journal = read_file(dir_ / "out" / "orders.journal");
+  EXPECT_NE(journal.find("\"k\":\"intent\""), std::string::npos);
+  EXPECT_NE(journal.find("\"k\":\"replace\""), std::string::npos);
+}
+
+TEST_F(ExecutionTest, ALostResponseLeavesExactlyOneOrderResolvedByQuery) {
+  auto fake = start_fake();
+  // The venue takes the order but the answer never comes, and no stream event tells of it.
+  fake->control("POST", "/control/private/drop_response?n=1");
+  fake->control("POST", "/control/private/mute_stream?n=1");
+  auto cats = start_cats(*fake, "market", {}, "qty = 0.02\ncount = 2\n");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 1 filled") != std::string::npos &&
+                                      trader_log().find("update 2 filled") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  EXPECT_EQ(venue_orders(venue), 2u) << "the lost one was not sent again";
+  expect_same(strategy_fills(), venue_fills(venue));
+  expect_same_position(summary, *fake);
+  EXPECT_EQ(exec_stat(summary, "responses_lost"), 1u);
+  EXPECT_EQ(exec_stat(summary, "unknown"), 1u);
+  EXPECT_EQ(exec_stat(summary, "unknown_resolved"), 1u);
+  EXPECT_NE(trader_log().find("update 1 filled 0.02"), std::string::npos) << trader_log();
+}
+
+TEST_F(ExecutionTest, KilledMidOrderAndRestartedTheOrderIsRestoredNotDuplicated) {
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "rest");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  cats->signal(SIGKILL);
+  cats->wait(10);
+  auto again = start_cats(*fake, "rest");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("restored") != std::string::npos; }, 30))
+      << trader_log() << cats_log();
+  // The strategy goes on: a fill of the restored order reaches it.
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  ASSERT_EQ(venue_orders(venue), 1u) << "no duplicate after the restart";
+  std::string_view cid;
+  ASSERT_EQ(venue["orders"].at(0)["clientOrderId"].get(cid), simdjson::SUCCESS);
+  fake->control("POST", "/control/private/fill?cid=" + std::string(cid) + "&qty=0.02");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("fill 1 buy 0.02") != std::string::npos; },
+                         15))
+      << trader_log() << cats_log();
+  const std::string summary = stop_cats(*again);
+  simdjson::dom::parser p2;
+  venue = parse_json(p2, fake->control("GET", "/control/private/state"));
+  EXPECT_EQ(venue_orders(venue), 1u);
+  std::string_view status;
+  ASSERT_EQ(venue["orders"].at(0)["status"].get(status), simdjson::SUCCESS);
+  EXPECT_EQ(status, "CANCELED") << "cancel_on_stop";
+  simdjson::dom::parser p3;
+  EXPECT_EQ(fixed_to_string(amount(parse_json(p3, summary)["account"]["positions"]["BINANCE:BTCUSDT"])),
+            "0.02");
+}
+
+TEST_F(ExecutionTest, AKeyFileOthersCanReadIsRefusedAndTheSecretNeverAppears) {
+  auto fake = start_fake();
+  ::chmod((dir_ / "key").c_str(), 0644);
+  auto refused = start_cats(*fake, "lifecycle");
+  EXPECT_EQ(refused->wait(20), 2) << cats_log();
+  EXPECT_NE(cats_log().find("has mode 0644"), std::string::npos) << cats_log();
+  EXPECT_NE(cats_log().find("chmod 600"), std::string::npos) << cats_log();
+
+  ::chmod((dir_ / "key").c_str(), 0600);
+  auto cats = start_cats(*fake, "lifecycle");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  stop_cats(*cats);
+  // The secret in every form a leak could take: as is, hex, base64.
+  std::string hex;
+  for (unsigned char ch : std::string(secret)) {
+    static const char* digits = "0123456789abcdef";
+    hex += digits[ch >> 4];
+    hex += digits[ch & 15];
+  }
+  const std::vector<std::string> forms = {secret, hex, net::base64_encode(secret)};
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir_.path())) {
+    if (!e.is_regular_file() || e.path().filename() == "key" || e.path() == dir_ / "live.toml")
+      continue;
+    const std::string text = read_file(e.path());
+    ++files;
+    for (const std::string& f : forms)
+      EXPECT_EQ(text.find(f), std::string::npos) << f << " found in " << e.path();
+  }
+  EXPECT_GE(files, 5u);  // cats.out, cats.err, summary.json, the journal, the strategy's log
+}
+
+TEST_F(ExecutionTest, RateLimitsAreObeyedAndCounted) {
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "market", {}, "qty = 0.01\ncount = 400\n");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("filled 0.01") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  // The next order meets a 429; nothing is sent for a second; then orders go out again.
+  fake->control("POST", "/control/private/status?code=429&n=1&retry_after=1");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string log = trader_log();
+        const size_t refused = log.rfind("rate limited (429)");
+        return refused != std::string::npos && log.find("filled", refused) != std::string::npos;
+      },
+      30))
+      << trader_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_EQ(exec_stat(summary, "throttled"), 1u);
+  EXPECT_NE(trader_log().find("rejected 0 binance -1003: Too many requests"), std::string::npos)
+      << trader_log();
+  EXPECT_NE(trader_log().find("rejected 0 binance: rate limited (429); nothing is sent for 1 s"),
+            std::string::npos)
+      << trader_log();
+  expect_same_position(summary, *fake);
+}
+
+TEST_F(ExecutionTest, DuplicateFillMessagesAndAStreamDropChangeNothing) {
+  auto fake = start_fake();
+  fake->control("POST", "/control/private/duplicate_fills?n=3");
+  auto cats = start_cats(*fake, "lifecycle");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  fake->control("POST", "/control/private/user_stream_drop");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string summary = stop_cats(*cats);
+  EXPECT_GE(exec_stat(summary, "duplicate_fills"), 1u);
+  EXPECT_GE(exec_stat(summary, "user_stream_connects"), 2u) << cats_log();
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  expect_same(strategy_fills(), venue_fills(venue));
+}
+
+TEST_F(ExecutionTest, TheVenueClockOffsetIsMeasuredAndApplied) {
+  auto fake = start_fake();
+  fake->control("POST", "/control/private/skew?ms=30000");  // far beyond recvWindow
+  auto cats = start_cats(*fake, "market", {}, "qty = 0.01\ncount = 1\n");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 1 filled") != std::string::npos; },
+                         30))
+      << trader_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  simdjson::dom::parser p;
+  int64_t offset = 0;
+  ASSERT_EQ(parse_json(p, summary)["execution"]["clock_offset_ms"].get(offset),
+            simdjson::SUCCESS);
+  EXPECT_NEAR(static_cast<double>(offset), 30000.0, 500.0);
+}
+
+}  // namespace
+}  // namespace cats::test
