@@ -41,10 +41,9 @@ class ExecutionTest : public ::testing::Test {
   }
 
   std::unique_ptr<fake_exchange> start_fake(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--symbols",    "BTCUSDT",       "--okx-symbols",
-                                     "",             "--rate",        "300",
-                                     "--api-key",    "exec-test-key", "--api-secret",
-                                     secret};
+    std::vector<std::string> args = {"--symbols",    "BTCUSDT", "--okx-symbols", "",
+                                     "--rate",       "300",     "--api-key",     "exec-test-key",
+                                     "--api-secret", secret};
     args.insert(args.end(), extra.begin(), extra.end());
     auto f = std::make_unique<fake_exchange>(dir_, args);
     EXPECT_GT(f->port(), 0) << f->log();
@@ -57,9 +56,10 @@ class ExecutionTest : public ::testing::Test {
                                          const std::string& params = {}) {
     std::ostringstream c;
     c << "[engine]\nlog_level = \"info\"\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
-      << "[live]\nbroker = \"binance\"\nstatus_interval = 1\nhot_reload = false\n" << extra_live
-      << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
-      << fake.base() << "\"\nws_api_url = \"wss://" << fake.base() << "/ws-api/v3\"\n"
+      << "[live]\nbroker = \"binance\"\nstatus_interval = 1\nhot_reload = false\n"
+      << extra_live << "[venues.binance]\nws_url = \"wss://" << fake.base()
+      << "\"\nrest_url = \"https://" << fake.base() << "\"\nws_api_url = \"wss://" << fake.base()
+      << "/ws-api/v3\"\n"
       << "read_timeout = 5\nca_file = \"" << (dir_ / "cert.pem").string() << "\"\nkey_file = \""
       << (dir_ / "key").string() << "\"\n"
       << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\", \"quotes\"]\n"
@@ -160,11 +160,11 @@ TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueS
   auto fake = start_fake();
   auto cats = start_cats(*fake, "lifecycle");
   // The last step of the plan: the order bought at the ask fills completely.
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; }, 30))
       << trader_log() << cats_log();
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 2 cancelled") != std::string::npos; },
-                         10))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 2 cancelled") != std::string::npos; }, 10))
       << trader_log();
   const std::string summary = stop_cats(*cats);
   const std::string log = trader_log();
@@ -196,9 +196,12 @@ TEST_F(ExecutionTest, ALostResponseLeavesExactlyOneOrderResolvedByQuery) {
   fake->control("POST", "/control/private/drop_response?n=1");
   fake->control("POST", "/control/private/mute_stream?n=1");
   auto cats = start_cats(*fake, "market", {}, "qty = 0.02\ncount = 2\n");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 1 filled") != std::string::npos &&
-                                      trader_log().find("update 2 filled") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return trader_log().find("update 1 filled") != std::string::npos &&
+               trader_log().find("update 2 filled") != std::string::npos;
+      },
+      30))
       << trader_log() << cats_log();
   const std::string summary = stop_cats(*cats);
   simdjson::dom::parser p;
@@ -215,8 +218,8 @@ TEST_F(ExecutionTest, ALostResponseLeavesExactlyOneOrderResolvedByQuery) {
 TEST_F(ExecutionTest, KilledMidOrderAndRestartedTheOrderIsRestoredNotDuplicated) {
   auto fake = start_fake();
   auto cats = start_cats(*fake, "rest");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
       << trader_log() << cats_log();
   cats->signal(SIGKILL);
   cats->wait(10);
@@ -230,8 +233,8 @@ TEST_F(ExecutionTest, KilledMidOrderAndRestartedTheOrderIsRestoredNotDuplicated)
   std::string_view cid;
   ASSERT_EQ(venue["orders"].at(0)["clientOrderId"].get(cid), simdjson::SUCCESS);
   fake->control("POST", "/control/private/fill?cid=" + std::string(cid) + "&qty=0.02");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("fill 1 buy 0.02") != std::string::npos; },
-                         15))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("fill 1 buy 0.02") != std::string::npos; }, 15))
       << trader_log() << cats_log();
   const std::string summary = stop_cats(*again);
   simdjson::dom::parser p2;
@@ -241,8 +244,9 @@ TEST_F(ExecutionTest, KilledMidOrderAndRestartedTheOrderIsRestoredNotDuplicated)
   ASSERT_EQ(venue["orders"].at(0)["status"].get(status), simdjson::SUCCESS);
   EXPECT_EQ(status, "CANCELED") << "cancel_on_stop";
   simdjson::dom::parser p3;
-  EXPECT_EQ(fixed_to_string(amount(parse_json(p3, summary)["account"]["positions"]["BINANCE:BTCUSDT"])),
-            "0.02");
+  EXPECT_EQ(
+      fixed_to_string(amount(parse_json(p3, summary)["account"]["positions"]["BINANCE:BTCUSDT"])),
+      "0.02");
 }
 
 TEST_F(ExecutionTest, AKeyFileOthersCanReadIsRefusedAndTheSecretNeverAppears) {
@@ -255,8 +259,8 @@ TEST_F(ExecutionTest, AKeyFileOthersCanReadIsRefusedAndTheSecretNeverAppears) {
 
   ::chmod((dir_ / "key").c_str(), 0600);
   auto cats = start_cats(*fake, "lifecycle");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; }, 30))
       << trader_log() << cats_log();
   stop_cats(*cats);
   // The secret in every form a leak could take: as is, hex, base64.
@@ -282,8 +286,7 @@ TEST_F(ExecutionTest, AKeyFileOthersCanReadIsRefusedAndTheSecretNeverAppears) {
 TEST_F(ExecutionTest, RateLimitsAreObeyedAndCounted) {
   auto fake = start_fake();
   auto cats = start_cats(*fake, "market", {}, "qty = 0.01\ncount = 400\n");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("filled 0.01") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("filled 0.01") != std::string::npos; }, 30))
       << trader_log() << cats_log();
   // The next order meets a 429; nothing is sent for a second; then orders go out again.
   fake->control("POST", "/control/private/status?code=429&n=1&retry_after=1");
@@ -309,8 +312,8 @@ TEST_F(ExecutionTest, DuplicateFillMessagesAndAStreamDropChangeNothing) {
   auto fake = start_fake();
   fake->control("POST", "/control/private/duplicate_fills?n=3");
   auto cats = start_cats(*fake, "lifecycle");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 4 filled") != std::string::npos; }, 30))
       << trader_log() << cats_log();
   fake->control("POST", "/control/private/user_stream_drop");
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -326,14 +329,13 @@ TEST_F(ExecutionTest, TheVenueClockOffsetIsMeasuredAndApplied) {
   auto fake = start_fake();
   fake->control("POST", "/control/private/skew?ms=30000");  // far beyond recvWindow
   auto cats = start_cats(*fake, "market", {}, "qty = 0.01\ncount = 1\n");
-  ASSERT_TRUE(wait_until([&] { return trader_log().find("update 1 filled") != std::string::npos; },
-                         30))
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 1 filled") != std::string::npos; }, 30))
       << trader_log() << cats_log();
   const std::string summary = stop_cats(*cats);
   simdjson::dom::parser p;
   int64_t offset = 0;
-  ASSERT_EQ(parse_json(p, summary)["execution"]["clock_offset_ms"].get(offset),
-            simdjson::SUCCESS);
+  ASSERT_EQ(parse_json(p, summary)["execution"]["clock_offset_ms"].get(offset), simdjson::SUCCESS);
   EXPECT_NEAR(static_cast<double>(offset), 30000.0, 500.0);
 }
 

@@ -375,8 +375,10 @@ TEST_F(LiveTest, ConfigErrorsNameTheFileAndKey) {
              "[[strategy]]\nname = \"p\"\nplugin = \"probe_strategy\"\n");
   const run_result r = run({CATS_BINARY, "live", "--config", (dir_ / "bad.toml").string()});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("bad.toml:2:10: live.broker: only \"paper\" is available"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "bad.toml:2:10: live.broker: expected \"paper\" or \"binance\", got string \"real\""),
+      std::string::npos)
       << r.err;
   write_file(dir_ / "bad2.toml",
              "[[instrument]]\nsymbol = \"KRAKEN:XBTUSD\"\n"

@@ -7,6 +7,8 @@
 //   plan = "rest"       one limit buy far below the bid that rests; placed only if no order
 //                       was restored at start (a restarted run keeps the one it has)
 //   plan = "market"     one market buy of `qty` on each of the first `count` quotes
+//   plan = "paced"      `count` IOC buy limits far below the bid (they expire unfilled), one
+//                       every `every_us` microseconds from a timer (the order-latency benchmark)
 // Log lines: "update <id> <status> <filled> <reason>", "fill <id> <side> <qty> <price> <fee>".
 #include <cats/strategy.hpp>
 
@@ -22,14 +24,16 @@ class trader final : public cats::strategy {
       {"plan", CATS_PARAM_STRING, "\"lifecycle\"", "lifecycle, rest or market"},
       {"log", CATS_PARAM_STRING, "\"\"", "file to append one line per update and fill to"},
       {"qty", CATS_PARAM_FLOAT, "0.01", "market plan: quantity of each order"},
-      {"count", CATS_PARAM_INT, "1", "market plan: number of orders"},
+      {"count", CATS_PARAM_INT, "1", "market and paced plans: number of orders"},
+      {"every_us", CATS_PARAM_INT, "1000", "paced plan: microseconds between orders"},
   };
 
   trader(cats::context& ctx, const cats::params& p)
       : strategy(ctx),
         plan_(p.get_string("plan")),
         qty_(cats::fixed::from_double(p.get_float("qty"))),
-        count_(p.get_int("count")) {
+        count_(p.get_int("count")),
+        every_ns_(p.get_int("every_us") * 1000) {
     const std::string log = p.get_string("log");
     if (!log.empty()) {
       log_.reset(std::fopen(log.c_str(), "a"));
@@ -37,9 +41,28 @@ class trader final : public cats::strategy {
     }
   }
 
+  void on_start() override {
+    if (plan_ == "paced") ctx().set_timer(ctx().now_ns() + every_ns_);
+  }
+
+  void on_timer(const cats::timer& t) override {
+    if (sent_ < count_ && bid_ > 0) {
+      ++sent_;
+      const int64_t tick = ctx().get_instrument(instrument_).tick_size.raw();
+      ctx().submit({instrument_, CATS_SIDE_BUY, CATS_ORDER_LIMIT, CATS_TIF_IOC,
+                    cats::fixed::from_raw(100'000), cats::fixed::from_raw(bid_ - 1000 * tick)});
+    }
+    if (sent_ < count_) ctx().set_timer(t.time_ns() + every_ns_);
+  }
+
   void on_quote(const cats::quote& q) override {
     if (q.bid_price().raw() <= 0 || q.ask_price().raw() <= 0) return;
     const uint32_t id = q.instrument_id();
+    if (plan_ == "paced") {
+      instrument_ = id;
+      bid_ = q.bid_price().raw();
+      return;
+    }
     const int64_t tick = ctx().get_instrument(id).tick_size.raw();
     auto at = [&](int64_t raw) { return cats::fixed::from_raw(raw); };
     if (plan_ == "market") {
@@ -112,7 +135,8 @@ class trader final : public cats::strategy {
   };
   std::string plan_;
   cats::fixed qty_;
-  int64_t count_ = 1, sent_ = 0;
+  int64_t count_ = 1, sent_ = 0, every_ns_ = 1'000'000, bid_ = 0;
+  uint32_t instrument_ = 0;
   std::unique_ptr<std::FILE, closer> log_;
   uint64_t far_ = 0;
   int64_t far_price_ = 0;

@@ -466,7 +466,8 @@ TEST(LiveConfig, SetReachesTheLiveSections) {
   EXPECT_EQ(r.cfg.venues[1].ws_url, "wss://127.0.0.1:1/ws/v5/public");
   EXPECT_EQ(load(live_good, {"venues.okx=1"}, config_purpose::live).error,
             "--set venues.okx=1: expected venues.<binance|okx>.<key>; keys: ws_url, rest_url, "
-            "ca_file, read_timeout, permessage_deflate");
+            "ca_file, read_timeout, permessage_deflate, api_url, ws_api_url, api_key_env, "
+            "secret_env, key_file, key_type, recv_window");
 }
 
 }  // namespace

@@ -18,6 +18,9 @@ namespace {
 
 constexpr int64_t retry_ns = 1'000 * ns_per_ms;  // a failed query or fetch is repeated after this
 constexpr int max_fetches = 5;
+// Finished orders kept for reports that arrive late (a fill after a cancel raced it), and then
+// forgotten: a long run's memory stays bounded.
+constexpr size_t kept_finished = 20'000;
 // Owner of orders the host finds at the venue but cannot give to a strategy.
 constexpr uint32_t unowned = 0xFFFFFFF1u;
 
@@ -54,17 +57,55 @@ struct venue_broker::order {
   int64_t venue_cum = 0;     ///< what the venue says is filled on the current client id
   int32_t venue_status = 0;  ///< the venue's last status for the current client id (0: none)
   std::string venue_order_id, reason;
-  int64_t sent_ns = 0;   ///< wall clock when the order went out
-  int64_t query_at = 0;  ///< ask the venue about it at this time (0: no need)
-  int64_t fetch_at = 0;  ///< fetch its executions at this time (0: no need)
+  int64_t sent_ns = 0;    ///< wall clock when the order went out
+  int64_t submit_ns = 0;  ///< steady clock at submit(), until its first answer
+  int64_t query_at = 0;   ///< ask the venue about it at this time (0: no need)
+  int64_t fetch_at = 0;   ///< fetch its executions at this time (0: no need)
   int fetches = 0;
   bool query_inflight = false;
   bool held = false;           ///< waits for its instrument's unknown order to be resolved
   bool cancel_wanted = false;  ///< cancel as soon as it can be sent
   bool cancel_sent = false;
   std::optional<replace_request> replacing;
-  int64_t replacement_filled = 0;  ///< executions on the replacement's client id so far
+  int64_t replacement_filled = 0;       ///< executions on the replacement's client id so far
+  std::vector<std::string> client_ids;  ///< every id it had (replacements), for forgetting it
 };
+
+void venue_broker::track(order& o) {
+  working_.insert(o.id);
+  if (o.owner == unowned) ++unowned_working_;
+  if (o.st == state::unknown) ++unknown_count_[o.instrument_id];
+}
+
+void venue_broker::set_state(order& o, state s) {
+  if (o.st == state::unknown && unknown_count_[o.instrument_id] > 0)
+    --unknown_count_[o.instrument_id];
+  if (s == state::unknown) ++unknown_count_[o.instrument_id];
+  const bool was = working(o.st);
+  o.st = s;
+  if (was && !working(s)) retire(o);
+}
+
+void venue_broker::retire(order& o) {
+  working_.erase(o.id);
+  if (o.owner == unowned && unowned_working_ > 0) --unowned_working_;
+  finished_.push_back(o.id);
+  while (finished_.size() > kept_finished) {
+    auto it = orders_.find(finished_.front());
+    finished_.pop_front();
+    if (it == orders_.end()) continue;
+    for (const std::string& cid : it->second->client_ids) by_cid_.erase(cid);
+    orders_.erase(it);
+  }
+}
+
+void venue_broker::rebuild_index() {
+  working_.clear();
+  unknown_count_.clear();
+  unowned_working_ = 0;
+  for (auto& [id, o] : orders_)
+    if (working(o->st)) track(*o);
+}
 
 venue_broker::venue_broker(engine& eng, order_gateway& gateway, venue_broker_options options)
     : engine_(eng), gateway_(gateway), opt_(std::move(options)), run_tag_(run_tag()) {
@@ -127,6 +168,7 @@ std::string venue_broker::order_json(const char* kind, const order& o) const {
 
 cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r,
                                    uint64_t& order_id, std::string& error) {
+  const int64_t started = steady_clock_ns();
   if (const cats_status_t st = check_order_request(engine_.instruments(), r, error); st != CATS_OK)
     return st;
   const instrument_info& inst = *engine_.instruments().get(r.instrument_id);
@@ -153,6 +195,7 @@ cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r
   ++stats_.orders;
   order& ref = *o;
   orders_.emplace(o->id, std::move(o));
+  track(ref);
   if (!rounded.refusal.empty()) {
     finish_order(ref, state::rejected, CATS_ORDER_REJECTED, rounded.refusal);
     return CATS_OK;
@@ -165,6 +208,8 @@ cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r
     return CATS_OK;
   }
   ref.client_id = next_client_id();
+  ref.client_ids.push_back(ref.client_id);
+  ref.submit_ns = started;
   by_cid_[ref.client_id] = ref.id;
   // The intent is on disk before the order leaves: a crash after this finds it at restart.
   journal_line(order_json("intent", ref), true);
@@ -173,6 +218,7 @@ cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r
     return CATS_OK;
   }
   send_new(ref);
+  submit_to_handoff_.record(steady_clock_ns() - started);
   return CATS_OK;
 }
 
@@ -267,6 +313,7 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
   w.end_object();
   journal_line(w.str(), true);
   by_cid_[rr.client_id] = o->id;
+  o->client_ids.push_back(rr.client_id);
   o->replacing = rr;
   o->replacement_filled = 0;
   o->sent_ns = wall_clock_ns();
@@ -276,9 +323,8 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
 
 void venue_broker::cancel_all(uint32_t owner, std::string_view reason) {
   std::vector<uint64_t> ids;
-  for (const auto& [id, o] : orders_)
-    if (o->owner == owner && working(o->st)) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : working_)
+    if (orders_[id]->owner == owner) ids.push_back(id);
   for (uint64_t id : ids) {
     std::string error;
     order& o = *orders_[id];
@@ -310,19 +356,16 @@ uint64_t venue_broker::reject(uint32_t owner, const cats_order_request_t& r, std
 }
 
 void venue_broker::open_orders(std::vector<open_order>& out) const {
-  for (const auto& [id, o] : orders_) {
-    if (!working(o->st) || o->owner == unowned) continue;
-    out.push_back({o->id, o->owner, o->instrument_id, o->side, o->quantity - o->filled, o->type,
-                   o->quantity, o->type == CATS_ORDER_STOP_MARKET ? o->stop_price : o->price});
+  for (uint64_t id : working_) {
+    const order& o = *orders_.at(id);
+    if (o.owner == unowned) continue;
+    out.push_back({o.id, o.owner, o.instrument_id, o.side, o.quantity - o.filled, o.type,
+                   o.quantity, o.type == CATS_ORDER_STOP_MARKET ? o.stop_price : o.price});
   }
-  std::sort(out.begin(), out.end(),
-            [](const open_order& a, const open_order& b) { return a.id < b.id; });
 }
 
 size_t venue_broker::open_order_count() const noexcept {
-  size_t n = 0;
-  for (const auto& [id, o] : orders_) n += working(o->st) && o->owner != unowned ? 1 : 0;
-  return n;
+  return working_.size() - unowned_working_;
 }
 
 // ---- what the venue says ------------------------------------------------------------------------
@@ -349,7 +392,7 @@ void venue_broker::post(const order& o, int32_t status, std::string reason) {
 void venue_broker::finish_order(order& o, state s, int32_t status, std::string reason) {
   if (!working(o.st)) return;
   const bool was_unknown = o.st == state::unknown;
-  o.st = s;
+  set_state(o, s);
   o.query_at = o.fetch_at = 0;
   if (s == state::rejected) ++stats_.rejected;
   if (s == state::canceled) ++stats_.canceled;
@@ -364,17 +407,17 @@ void venue_broker::finish_order(order& o, state s, int32_t status, std::string r
 }
 
 bool venue_broker::instrument_blocked(uint32_t instrument_id) const {
-  for (const auto& [id, o] : orders_)
-    if (o->instrument_id == instrument_id && o->st == state::unknown) return true;
-  return false;
+  auto it = unknown_count_.find(instrument_id);
+  return it != unknown_count_.end() && it->second > 0;
 }
 
 void venue_broker::release_held(uint32_t instrument_id) {
   if (instrument_blocked(instrument_id)) return;
   std::vector<uint64_t> ids;
-  for (const auto& [id, o] : orders_)
-    if (o->instrument_id == instrument_id && o->held && working(o->st)) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
+  for (uint64_t id : working_) {
+    const order& o = *orders_[id];
+    if (o.instrument_id == instrument_id && o.held) ids.push_back(id);
+  }
   for (uint64_t id : ids) send_new(*orders_[id]);
 }
 
@@ -391,8 +434,8 @@ void venue_broker::poll(int64_t now) {
   }
   if (now < next_scan_) return;
   next_scan_ = now + 5 * ns_per_ms;
-  for (auto& [id, p] : orders_) {
-    order& o = *p;
+  for (uint64_t id : working_) {
+    order& o = *orders_[id];
     if (o.query_at != 0 && now >= o.query_at && !o.query_inflight) {
       o.query_at = 0;
       o.query_inflight = true;
@@ -409,8 +452,10 @@ void venue_broker::apply(order_report& r, int64_t now) {
   using kind = order_report::kind;
   if (r.what == kind::resync) {
     // The user stream is back: what happened while it was down is asked of the venue.
-    for (auto& [id, o] : orders_)
-      if (working(o->st) && !o->held && o->owner != unowned) o->query_at = now;
+    for (uint64_t id : working_) {
+      order& o = *orders_[id];
+      if (!o.held && o.owner != unowned) o.query_at = now;
+    }
     return;
   }
   if (r.listing) {
@@ -418,6 +463,10 @@ void venue_broker::apply(order_report& r, int64_t now) {
     return;
   }
   order* o = by_client_id(r.client_id);
+  if (o != nullptr && r.wire_ns != 0 && o->submit_ns != 0) {
+    submit_to_wire_.record(r.wire_ns - o->submit_ns);
+    o->submit_ns = 0;
+  }
   if (o == nullptr) {
     if (r.what == kind::fill || r.what == kind::state)
       spdlog::warn("{}: a report about order {} that this run does not know (ignored)",
@@ -505,7 +554,7 @@ void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
       return;
     }
     const bool was_unknown = o.st == state::unknown;
-    o.st = state::acknowledged;
+    set_state(o, state::acknowledged);
     ++stats_.acknowledged;
     if (was_unknown) ++stats_.unknown_resolved;
     json_writer w;
@@ -588,7 +637,7 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
     finish_order(o, state::filled, CATS_ORDER_FILLED, {});
     return;
   }
-  o.st = state::partially_filled;
+  set_state(o, state::partially_filled);
   post(o, CATS_ORDER_PARTIALLY_FILLED, {});
   settle(o);
 }
@@ -598,7 +647,7 @@ void venue_broker::apply_unknown(order& o, const order_report& r, int64_t now) {
   spdlog::warn("{}: no answer about order {} ({}); asking the venue", gateway_.name(), r.client_id,
                r.reason);
   if (o.st == state::pending) {
-    o.st = state::unknown;
+    set_state(o, state::unknown);
     ++stats_.unknown;
   }
   o.query_at = now;
@@ -673,8 +722,10 @@ void venue_broker::apply_listing(const order_report& r) {
   o->venue_order_id = r.venue_order_id;
   o->venue_cum = r.cum_quantity;
   by_cid_[o->client_id] = o->id;
+  o->client_ids.push_back(o->client_id);
   order& ref = *o;
   orders_.emplace(o->id, std::move(o));
+  track(ref);
   ref.cancel_sent = true;
   gateway_.cancel(ref.symbol, ref.client_id, next_tag_++);
 }
@@ -732,6 +783,7 @@ bool venue_broker::replay_journal(std::string& error) {
           o->st = state::unknown;  // until the venue says otherwise
           next_id_ = std::max(next_id_, o->id + 1);
           by_cid_[cid] = o->id;
+          o->client_ids.push_back(cid);
           orders_[o->id] = std::move(o);
           return true;
         }
@@ -756,6 +808,7 @@ bool venue_broker::replay_journal(std::string& error) {
           if (o->st == state::unknown) o->st = state::partially_filled;
         } else if (k == "replace") {
           by_cid_[str(j, "new_cid")] = o->id;
+          o->client_ids.push_back(str(j, "new_cid"));
           o->replacing = replace_request{str(j, "new_cid"), amount(j, "qty"), amount(j, "px")};
         } else if (k == "replaced") {
           auto it = orders_.find(static_cast<uint64_t>(num(j, "id")));
@@ -778,6 +831,7 @@ bool venue_broker::replay_journal(std::string& error) {
       },
       error);
   if (!ok) return false;
+  rebuild_index();
   size_t open = 0;
   for (const auto& [id, o] : orders_) open += working(o->st) ? 1 : 0;
   if (!orders_.empty())
@@ -806,12 +860,10 @@ bool venue_broker::start(int64_t timeout_ms, std::string& error) {
     return false;
   }
   const int64_t now = wall_clock_ns();
-  for (auto& [id, o] : orders_) {
-    if (!working(o->st)) continue;
-    o->query_at = now;
+  for (uint64_t id : working_) {
+    orders_[id]->query_at = now;
     restored_.push_back(id);
   }
-  std::sort(restored_.begin(), restored_.end());
   std::unordered_set<std::string> listed;
   for (const auto& [id, sym] : symbols_) {
     if (!listed.insert(sym).second) continue;
@@ -820,10 +872,11 @@ bool venue_broker::start(int64_t timeout_ms, std::string& error) {
   }
   auto busy = [this] {
     if (listings_pending_ > 0) return true;
-    for (const auto& [id, o] : orders_)
-      if (working(o->st) && (o->query_at != 0 || o->query_inflight ||
-                             (o->fetch_at != 0 && o->venue_cum > o->leg_filled)))
+    for (uint64_t id : working_) {
+      const order& o = *orders_[id];
+      if (o.query_at != 0 || o.query_inflight || (o.fetch_at != 0 && o.venue_cum > o.leg_filled))
         return true;
+    }
     return false;
   };
   do {

@@ -96,6 +96,16 @@ void write_execution(json_writer& j, const venue_broker& b) {
   j.key("clock_offset_ms").value(g.clock_offset_ms.load());
   j.key("user_stream_up").value(g.stream_up.load());
   j.key("user_stream_connects").value(g.stream_connects.load());
+  const latency_histogram& w = b.submit_to_wire();
+  j.key("submit_to_wire").begin_object();
+  j.key("orders").value(w.count());
+  j.key("p50_us").value(static_cast<double>(w.quantile(0.5)) / 1e3, 1);
+  j.key("p99_us").value(static_cast<double>(w.quantile(0.99)) / 1e3, 1);
+  j.key("max_us").value(static_cast<double>(w.max()) / 1e3, 1);
+  const latency_histogram& h = b.submit_to_handoff();
+  j.key("engine_p50_us").value(static_cast<double>(h.quantile(0.5)) / 1e3, 1);
+  j.key("engine_p99_us").value(static_cast<double>(h.quantile(0.99)) / 1e3, 1);
+  j.end_object();
   j.end_object();
 }
 
@@ -467,11 +477,13 @@ std::string live_summary_text(const live_figures& f) {
         "{} orders: {} sent, {} acknowledged, {} fills, {} filled, {} cancelled, {} rejected, "
         "{} unknown ({} resolved), {} duplicate fills ignored, {} reconciliation differences; "
         "rate limits: weight {}, {} x 429, {} x 418; user stream {} ({} connects); journal {} "
-        "lines\n",
+        "lines; submit->wire p50 {} us p99 {} us\n",
         f.execution->gateway().name(), s.orders, s.acknowledged, s.fills, s.filled, s.canceled,
         s.rejected, s.unknown, s.unknown_resolved, s.duplicate_fills, s.reconcile_differences,
         g.used_weight.load(), g.throttled.load(), g.banned.load(),
-        g.stream_up.load() ? "up" : "DOWN", g.stream_connects.load(), s.journal_lines);
+        g.stream_up.load() ? "up" : "DOWN", g.stream_connects.load(), s.journal_lines,
+        us(f.execution->submit_to_wire().quantile(0.5)),
+        us(f.execution->submit_to_wire().quantile(0.99)));
   }
   t += fmt::format("{} account: equity {} cash {} fees {}\n", f.execution ? "live" : "paper",
                    fixed_to_string(f.account->equity()), fixed_to_string(f.account->cash()),

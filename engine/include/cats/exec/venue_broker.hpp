@@ -22,9 +22,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,6 +34,7 @@
 
 #include "cats/core/engine.hpp"
 #include "cats/exec/journal.hpp"
+#include "cats/util/histogram.hpp"
 #include "cats/venues/order_gateway.hpp"
 
 namespace cats {
@@ -93,6 +96,12 @@ class venue_broker final : public broker {
 
   void set_cancel_on_stop(bool on) noexcept { cancel_on_stop_ = on; }
   const venue_broker_stats& stats() const noexcept { return stats_; }
+  /// From submit() (the risk checks passed) to the signed request handed to the socket, per
+  /// order (engine thread: read it there).
+  const latency_histogram& submit_to_wire() const noexcept { return submit_to_wire_; }
+  /// The engine thread's part of that: from submit() to the request queued for the network
+  /// thread (journal line, checks, client id, query string, signature).
+  const latency_histogram& submit_to_handoff() const noexcept { return submit_to_handoff_; }
   const order_gateway& gateway() const noexcept { return gateway_; }
 
   enum class state : uint8_t {
@@ -128,6 +137,13 @@ class venue_broker final : public broker {
   void post(const order& o, int32_t status, std::string reason);
   void release_held(uint32_t instrument_id);
   bool instrument_blocked(uint32_t instrument_id) const;
+  /// Moves `o` to `s`, keeping the indexes (working orders, unknown ones per instrument) right.
+  void set_state(order& o, state s);
+  /// A new order joins the working set.
+  void track(order& o);
+  /// Finished orders are kept for late reports, up to `kept_finished` of them.
+  void retire(order& o);
+  void rebuild_index();
   void journal_line(const std::string& line, bool intent = false);
   std::string order_json(const char* kind, const order& o) const;
   bool replay_journal(std::string& error);
@@ -140,6 +156,10 @@ class venue_broker final : public broker {
   std::unordered_map<uint32_t, std::string> symbols_;
   std::unordered_map<uint64_t, std::unique_ptr<order>> orders_;
   std::unordered_map<std::string, uint64_t> by_cid_;
+  std::set<uint64_t> working_;                            ///< ids of working orders, in id order
+  std::unordered_map<uint32_t, uint32_t> unknown_count_;  ///< unknown orders per instrument
+  size_t unowned_working_ = 0;
+  std::deque<uint64_t> finished_;  ///< ids of finished orders still kept, oldest first
   std::unordered_set<std::string> trades_seen_;  ///< "symbol/trade id"
   std::string run_tag_;
   uint64_t next_id_ = 1, next_seq_ = 1, next_tag_ = 1;
@@ -151,6 +171,7 @@ class venue_broker final : public broker {
   std::vector<uint64_t> restored_;
   bool cancel_on_stop_ = false;
   venue_broker_stats stats_;
+  latency_histogram submit_to_wire_, submit_to_handoff_;
 };
 
 }  // namespace cats

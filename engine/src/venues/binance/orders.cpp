@@ -315,11 +315,12 @@ class binance_gateway final : public order_gateway {
 
   // A failed request about `cid`: the venue's refusal as `refused`, a lost answer as unknown.
   void failed(const net::http_result& r, kind refused, const std::string& cid,
-              const std::string& symbol, uint64_t tag) {
+              const std::string& symbol, uint64_t tag, int64_t wire_ns = 0) {
     if (outcome_unknown(r)) {
       stats_.unknown.fetch_add(1);
       order_report rep = base(kind::unknown, cid, symbol, tag);
       rep.reason = describe_failure(r);
+      rep.wire_ns = wire_ns;
       emit(std::move(rep));
       return;
     }
@@ -329,6 +330,7 @@ class binance_gateway final : public order_gateway {
     }
     order_report rep = base(refused, cid, symbol, tag);
     rep.reason = describe_failure(r);
+    rep.wire_ns = wire_ns;
     emit(std::move(rep));
   }
 
@@ -337,11 +339,13 @@ class binance_gateway final : public order_gateway {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (r.status == 200 && parser.parse(r.body).get(doc) == simdjson::SUCCESS) {
-      emit(state_of(doc, tag));
+      order_report rep = state_of(doc, tag);
+      rep.wire_ns = r.write_ns;
+      emit(std::move(rep));
       return;
     }
     if (r.status != 0 || !r.written) stats_.rejected.fetch_add(1);
-    failed(r, kind::rejected, cid, sym, tag);
+    failed(r, kind::rejected, cid, sym, tag, r.written ? r.write_ns : 0);
   }
 
   void on_cancel(const net::http_result& r, const std::string& cid, const std::string& sym,
