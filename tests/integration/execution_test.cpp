@@ -54,6 +54,17 @@ class ExecutionTest : public ::testing::Test {
   std::unique_ptr<background> start_cats(const fake_exchange& fake, const std::string& plan,
                                          const std::string& extra_live = {},
                                          const std::string& params = {}) {
+    write_file(dir_ / "live.toml", config(fake, plan, extra_live, params));
+    return launch();
+  }
+  std::unique_ptr<background> launch() {
+    return std::make_unique<background>(
+        std::vector<std::string>{CATS_BINARY, "live", "--config", (dir_ / "live.toml").string(),
+                                 "--out", (dir_ / "out").string()},
+        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+  }
+  std::string config(const fake_exchange& fake, const std::string& plan,
+                     const std::string& extra_live = {}, const std::string& params = {}) {
     std::ostringstream c;
     c << "[engine]\nlog_level = \"info\"\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
       << "[live]\nbroker = \"binance\"\nstatus_interval = 1\nhot_reload = false\n"
@@ -68,11 +79,7 @@ class ExecutionTest : public ::testing::Test {
       << "[[strategy]]\nname = \"t\"\nplugin = \"trader_strategy\"\n[strategy.params]\nplan = \""
       << plan << "\"\nlog = \"" << (dir_ / "trader.log").string() << "\"\n"
       << params;
-    write_file(dir_ / "live.toml", c.str());
-    return std::make_unique<background>(
-        std::vector<std::string>{CATS_BINARY, "live", "--config", (dir_ / "live.toml").string(),
-                                 "--out", (dir_ / "out").string()},
-        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+    return c.str();
   }
 
   std::string trader_log() const {
@@ -184,6 +191,12 @@ TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueS
   EXPECT_EQ(fixed_to_string(amount(s["account"]["positions"]["BINANCE:BTCUSDT"])),
             fixed_to_string(v.bought - v.sold));
   EXPECT_EQ(exec_stat(summary, "rejected"), 0u);
+  // The venue's trading rules were fetched and kept.
+  EXPECT_NE(read_file(dir_ / "out" / "venue_rules.json")
+                .find("\"BTCUSDT\":{\"tick_size\":0.01,\"lot_size\":0.00001,\"min_quantity\":"
+                      "0.00001,\"min_notional\":5,\"status\":\"TRADING\"}"),
+            std::string::npos)
+      << read_file(dir_ / "out" / "venue_rules.json");
   // Everything the run did is in the journal, one JSON object a line.
   const std::string journal = read_file(dir_ / "out" / "orders.journal");
   EXPECT_NE(journal.find("\"k\":\"intent\""), std::string::npos);
@@ -323,6 +336,24 @@ TEST_F(ExecutionTest, DuplicateFillMessagesAndAStreamDropChangeNothing) {
   simdjson::dom::parser p;
   simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
   expect_same(strategy_fills(), venue_fills(venue));
+}
+
+TEST_F(ExecutionTest, TheVenuesTradingRulesWinOverAConfigThatDiffers) {
+  auto fake = start_fake();
+  // The config claims a 1.0 tick: the venue says 0.01, and orders are rounded with that.
+  std::string cfg = config(*fake, "market", {}, "qty = 0.012345\ncount = 1\n");
+  cfg.replace(cfg.find("tick_size = \"0.01\""), 18, "tick_size = \"1\"");
+  write_file(dir_ / "live.toml", cfg);
+  auto again = launch();
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("filled 0.01234") != std::string::npos; }, 30))
+      << trader_log() << cats_log();
+  again->signal(SIGINT);
+  EXPECT_EQ(again->wait(30), 0) << cats_log();
+  EXPECT_NE(cats_log().find("BINANCE:BTCUSDT: the config says tick 1 lot 0.00001, the venue tick "
+                            "0.01 lot 0.00001: using the venue's"),
+            std::string::npos)
+      << cats_log();
 }
 
 TEST_F(ExecutionTest, TheVenueClockOffsetIsMeasuredAndApplied) {

@@ -80,11 +80,11 @@ int main(int argc, char** argv) {
   for (const char* policy : {"never", "intents"}) {
     const fs::path run = dir / policy;
     fs::create_directories(run);
-    const pid_t fake = spawn({CATS_FAKE_EXCHANGE, "--cert", cert, "--key", key, "--port-file",
-                              (run / "port").string(), "--symbols", "BTCUSDT", "--okx-symbols", "",
-                              "--rate", "50", "--api-key", "bench-key", "--api-secret",
-                              "bench-secret"},
-                             run / "fake.out", run / "fake.err");
+    const pid_t fake =
+        spawn({CATS_FAKE_EXCHANGE, "--cert", cert, "--key", key, "--port-file",
+               (run / "port").string(), "--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "50",
+               "--api-key", "bench-key", "--api-secret", "bench-secret"},
+              run / "fake.out", run / "fake.err");
     const std::string port = cats::bench::wait_for_port(run / "port");
     const long seconds = orders * every_us / 1'000'000 + 5;
     std::ofstream cfg(run / "live.toml");
@@ -92,9 +92,9 @@ int main(int argc, char** argv) {
         << "[live]\nbroker = \"binance\"\nstatus_interval = 0\nhot_reload = false\nduration = "
         << seconds << "\njournal_fsync = \"" << policy << "\"\n"
         << "[venues.binance]\nws_url = \"wss://127.0.0.1:" << port
-        << "\"\nrest_url = \"https://127.0.0.1:" << port << "\"\nws_api_url = \"wss://127.0.0.1:"
-        << port << "/ws-api/v3\"\nca_file = \"" << cert << "\"\nkey_file = \""
-        << (dir / "api.key").string() << "\"\n"
+        << "\"\nrest_url = \"https://127.0.0.1:" << port
+        << "\"\nws_api_url = \"wss://127.0.0.1:" << port << "/ws-api/v3\"\nca_file = \"" << cert
+        << "\"\nkey_file = \"" << (dir / "api.key").string() << "\"\n"
         << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"quotes\"]\n"
         << "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
         << "[[strategy]]\nname = \"bench\"\nplugin = \"trader_strategy\"\n[strategy.params]\n"

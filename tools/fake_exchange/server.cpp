@@ -294,6 +294,7 @@ class server {
   void after_events();
   response handle(const request& req, bool& shutdown_after);
   response binance_depth(const request& req, const target& t);
+  response binance_exchange_info(const request& req, const target& t);
   response okx_books(const request& req, const target& t);
   response control(const request& req, const target& t, bool& shutdown_after);
   response private_control(const request& req, const target& t, const std::string& action);
@@ -1041,6 +1042,7 @@ response server::handle(const request& req, bool& shutdown_after) {
     return make_response(req, http::status::ok, std::move(body));
   }
   if (t.path == "/api/v3/depth") return binance_depth(req, t);
+  if (t.path == "/api/v3/exchangeInfo") return binance_exchange_info(req, t);
   if (t.path == "/api/v5/market/books") return okx_books(req, t);
   return make_response(req, http::status::not_found, error_json("no such endpoint: " + t.path));
 }
@@ -1081,6 +1083,44 @@ response server::binance_depth(const request& req, const target& t) {
   body += ',';
   append_levels(body, *book, limit, level_format::binance);
   body += '}';
+  return make_response(req, http::status::ok, std::move(body));
+}
+
+// The trading rules of the asked symbols (?symbols=["A","B"] or ?symbol=A; all without either):
+// tick 0.01, lot and minimum quantity 0.00001, minimum notional 5.
+response server::binance_exchange_info(const request& req, const target& t) {
+  std::vector<std::string> wanted;
+  if (const std::string* one = t.get("symbol")) wanted.push_back(*one);
+  if (const std::string* many = t.get("symbols")) {
+    for (std::string item : split(*many, ',')) {
+      std::erase_if(item, [](char c) { return c == '[' || c == ']' || c == '"' || c == ' '; });
+      if (!item.empty()) wanted.push_back(item);
+    }
+  }
+  if (wanted.empty())
+    for (const auto& sym : mkt_.symbols())
+      if (sym.where == venue::binance) wanted.push_back(sym.name);
+  std::string body = "{\"timezone\":\"UTC\",\"serverTime\":";
+  append_int(body, now_ns() / 1000000);
+  body += ",\"symbols\":[";
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    const int idx = mkt_.find(venue::binance, wanted[i]);
+    if (idx < 0)
+      return make_response(req, http::status::bad_request,
+                           "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
+    const symbol_state& sym = mkt_.symbols()[static_cast<size_t>(idx)];
+    if (i != 0) body += ',';
+    body += "{\"symbol\":\"" + sym.name + "\",\"status\":\"TRADING\",\"filters\":[";
+    body +=
+        "{\"filterType\":\"PRICE_FILTER\",\"minPrice\":\"0.01000000\",\"maxPrice\":"
+        "\"1000000.00000000\",\"tickSize\":\"";
+    append_fixed8(body, sym.tick);
+    body +=
+        "\"},{\"filterType\":\"LOT_SIZE\",\"minQty\":\"0.00001000\",\"maxQty\":"
+        "\"9000.00000000\",\"stepSize\":\"0.00001000\"},{\"filterType\":\"NOTIONAL\","
+        "\"minNotional\":\"5.00000000\",\"applyMinToMarket\":true}]}";
+  }
+  body += "]}";
   return make_response(req, http::status::ok, std::move(body));
 }
 

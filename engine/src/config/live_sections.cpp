@@ -163,6 +163,7 @@ void load_private(const section& s, const fs::path& base, const std::string& upp
     if (*t != "hmac" && *t != "ed25519") s.fail(*s.get("key_type"), "key_type");
     v.ed25519 = *t == "ed25519";
   }
+  if (auto b = s.boolean("fetch_rules")) v.fetch_rules = *b;
   if (auto t = s.number("recv_window")) {
     if (*t <= 0 || *t > 60) s.fail(*s.get("recv_window"), "recv_window");
     v.recv_window_ms = static_cast<int64_t>(*t * 1000.0 + 0.5);

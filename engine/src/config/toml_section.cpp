@@ -37,7 +37,8 @@ const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
                                           {"secret_env", "an environment variable name"},
                                           {"key_file", "a path (mode 0600)"},
                                           {"key_type", "\"hmac\" or \"ed25519\""},
-                                          {"recv_window", "seconds in (0, 60]"}};
+                                          {"recv_window", "seconds in (0, 60]"},
+                                          {"fetch_rules", "a boolean"}};
 const std::vector<key_info> instrument_keys = {
     {"symbol", "\"BINANCE:BTCUSDT\" or \"OKX:BTC-USDT\""},
     {"channels", "a list of \"trades\", \"agg_trades\", \"quotes\", \"book\", \"bars\""},

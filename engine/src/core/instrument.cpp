@@ -89,4 +89,14 @@ const instrument_info* instrument_registry::get(uint32_t id) const noexcept {
   return &items_[id - 1];
 }
 
+void instrument_registry::set_rules(uint32_t id, int64_t tick_size, int64_t lot_size,
+                                    int64_t min_quantity, int64_t min_notional) noexcept {
+  if (id == 0 || id > items_.size()) return;
+  instrument_info& i = items_[id - 1];
+  i.tick_size = tick_size;
+  i.lot_size = lot_size;
+  i.min_quantity = min_quantity;
+  i.min_notional = min_notional;
+}
+
 }  // namespace cats

@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include "cats/session/watchdog.hpp"
 #include "cats/sim/sim_exchange.hpp"
 #include "cats/util/histogram.hpp"
+#include "cats/util/json_writer.hpp"
 #include "cats/util/logging.hpp"
 #include "cats/util/time.hpp"
 #include "cats/venues/binance/feed.hpp"
@@ -153,6 +155,66 @@ class live_session {
     return b;
   }
 
+  // The venue's own trading rules for its instruments, before anything is rounded with them: the
+  // configured values are only a fallback, and a difference is said out loud. The rules are kept
+  // in venue_rules.json in the run folder.
+  void apply_venue_rules() {
+    for (const venue_section& v : cfg_.venues) {
+      if (v.name != "binance" || !v.fetch_rules) continue;
+      std::vector<std::string> symbols;
+      for (const instrument_info& i : instruments_.all())
+        if (i.venue == "BINANCE") symbols.push_back(i.name);
+      std::vector<venue_rules> rules;
+      std::string error;
+      net::tls_options tls;
+      tls.ca_file = v.ca_file;
+      if (!fetch_binance_rules(v.rest_url, tls, symbols, rules, error)) {
+        spdlog::warn(
+            "binance: TRADING RULES UNKNOWN: exchangeInfo could not be read ({}); orders "
+            "are rounded with the configured tick_size/lot_size, and the venue may "
+            "refuse them",
+            error);
+        continue;
+      }
+      json_writer j;
+      j.begin_object().key("venue").value("binance").key("fetched_ns").value(wall_clock_ns());
+      j.key("symbols").begin_object();
+      for (const venue_rules& r : rules) {
+        const instrument_info* i = instruments_.find("BINANCE:" + r.symbol);
+        if (i == nullptr || r.tick_size <= 0 || r.lot_size <= 0) continue;
+        auto differs = [](int64_t configured, int64_t venue) {
+          return configured > 1 && configured != venue;
+        };
+        if (differs(i->tick_size, r.tick_size) || differs(i->lot_size, r.lot_size))
+          spdlog::warn(
+              "{}: the config says tick {} lot {}, the venue tick {} lot {}: using the "
+              "venue's",
+              i->symbol, fixed_to_string(i->tick_size), fixed_to_string(i->lot_size),
+              fixed_to_string(r.tick_size), fixed_to_string(r.lot_size));
+        if (r.status != "TRADING")
+          spdlog::warn("{}: the venue reports status {}: orders will be refused", i->symbol,
+                       r.status);
+        instruments_.set_rules(i->id, r.tick_size, r.lot_size, r.min_quantity, r.min_notional);
+        j.key(r.symbol).begin_object();
+        j.key("tick_size").number(fixed_text(r.tick_size));
+        j.key("lot_size").number(fixed_text(r.lot_size));
+        j.key("min_quantity").number(fixed_text(r.min_quantity));
+        j.key("min_notional").number(fixed_text(r.min_notional));
+        j.key("status").value(r.status).end_object();
+      }
+      j.end_object().end_object();
+      for (const std::string& sym : symbols)
+        if (std::none_of(rules.begin(), rules.end(),
+                         [&](const venue_rules& r) { return r.symbol == sym; }))
+          spdlog::warn("binance: {} is not listed by the venue", sym);
+      if (opt_.record_only) continue;
+      std::error_code ec;
+      fs::create_directories(opt_.run_dir, ec);
+      std::ofstream out(opt_.run_dir / "venue_rules.json", std::ios::trunc);
+      out << j.str() << '\n';
+    }
+  }
+
   // The private side's network thread, then the journal and reconciliation: before any strategy
   // runs, it knows its orders and positions as the venue has them.
   bool start_live_broker() {
@@ -197,6 +259,7 @@ class live_session {
     }
     make_feeds();
     if (!opt_.record_only) start_safety();
+    apply_venue_rules();
     if (live_ && !start_live_broker()) {
       stop_live_broker();
       engine_.destroy_all();

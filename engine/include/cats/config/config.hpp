@@ -125,6 +125,8 @@ struct venue_section {
   std::string api_key_env, secret_env;
   std::filesystem::path key_file;  ///< line 1: the API key; then the secret (or a PEM key)
   bool ed25519 = false;            ///< key_type = "ed25519" (Binance); default "hmac"
+  /// Fetch the instruments' trading rules (tick, lot, minimums) from the venue at start.
+  bool fetch_rules = true;
   int64_t recv_window_ms = 5000;
 };
 

@@ -39,6 +39,9 @@ class instrument_registry {
   const instrument_info* get(uint32_t id) const noexcept;
   size_t size() const noexcept { return items_.size(); }
   const std::deque<instrument_info>& all() const noexcept { return items_; }
+  /// Replaces an instrument's trading rules (the venue's own, fetched at start).
+  void set_rules(uint32_t id, int64_t tick_size, int64_t lot_size, int64_t min_quantity,
+                 int64_t min_notional) noexcept;
 
  private:
   std::deque<instrument_info> items_;  // deque: pointers stay valid as instruments are added

@@ -586,6 +586,47 @@ class binance_gateway final : public order_gateway {
 
 }  // namespace
 
+bool fetch_binance_rules(const std::string& rest_url, const net::tls_options& tls,
+                         const std::vector<std::string>& symbols, std::vector<venue_rules>& out,
+                         std::string& error) {
+  std::string list = "[";
+  for (const std::string& s : symbols) list += (list.size() > 1 ? ",\"" : "\"") + s + "\"";
+  list += "]";
+  const net::http_response r =
+      net::https_request("GET", rest_url + "/api/v3/exchangeInfo?symbols=" + net::url_encode(list),
+                         tls, std::chrono::seconds(10));
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::array list_of;
+  if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
+      doc["symbols"].get(list_of) != simdjson::SUCCESS) {
+    error =
+        r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+    return false;
+  }
+  for (simdjson::dom::element sym : list_of) {
+    venue_rules v;
+    v.symbol = text_of(sym, "symbol");
+    v.status = text_of(sym, "status");
+    simdjson::dom::array filters;
+    if (sym["filters"].get(filters) == simdjson::SUCCESS) {
+      for (simdjson::dom::element f : filters) {
+        const std::string type = text_of(f, "filterType");
+        if (type == "PRICE_FILTER") {
+          v.tick_size = decimal(f, "tickSize");
+        } else if (type == "LOT_SIZE") {
+          v.lot_size = decimal(f, "stepSize");
+          v.min_quantity = decimal(f, "minQty");
+        } else if (type == "NOTIONAL" || type == "MIN_NOTIONAL") {
+          v.min_notional = decimal(f, "minNotional");
+        }
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  return true;
+}
+
 std::unique_ptr<order_gateway> make_binance_gateway(boost::asio::io_context& io,
                                                     binance_gateway_options options) {
   return std::make_unique<binance_gateway>(io, std::move(options));

@@ -44,6 +44,20 @@ struct binance_gateway_options {
 std::unique_ptr<order_gateway> make_binance_gateway(boost::asio::io_context& io,
                                                     binance_gateway_options options);
 
+/// An instrument's trading rules as the venue publishes them (Binance exchangeInfo filters).
+struct venue_rules {
+  std::string symbol;
+  int64_t tick_size = 0, lot_size = 0, min_quantity = 0, min_notional = 0;  ///< fixed point
+  std::string status;  ///< "TRADING", "HALT", "BREAK"
+};
+
+/// GET /api/v3/exchangeInfo for `symbols` (public, unsigned; blocking, for start-up). Symbols the
+/// venue does not list are missing from the result. False with `error` when the venue could not
+/// be asked or answered something unreadable.
+bool fetch_binance_rules(const std::string& rest_url, const net::tls_options& tls,
+                         const std::vector<std::string>& symbols, std::vector<venue_rules>& out,
+                         std::string& error);
+
 /// The query string of a new order (without timestamp, recvWindow and signature), e.g.
 /// "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=60000.5&
 /// newClientOrderId=...": amounts printed from fixed-point.
