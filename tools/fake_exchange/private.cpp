@@ -223,6 +223,7 @@ private_reply private_side::new_order(const std::map<std::string, std::string>& 
     o.muted = true;
   }
   order& ref = orders_[o.client_id] = o;
+  working_.insert(ref.client_id);
   if (report_new) report(ref, "NEW", nullptr);
   if (ref.type != "STOP_LOSS") take(ref);
   if ((ref.type == "MARKET" || ref.tif == "IOC") && ref.status != "FILLED") {
@@ -351,8 +352,14 @@ void private_side::take(order& o) {
 }
 
 void private_side::match() {
-  for (auto& [cid, o] : orders_) {
-    if (o.status != "NEW" && o.status != "PARTIALLY_FILLED") continue;
+  // Only working orders: a long benchmark leaves the account with 100k finished ones.
+  const std::vector<std::string> ids(working_.begin(), working_.end());
+  for (const std::string& cid : ids) {
+    order& o = orders_[cid];
+    if (o.status != "NEW" && o.status != "PARTIALLY_FILLED") {
+      working_.erase(cid);
+      continue;
+    }
     const symbol_state& s = mkt_.symbols()[static_cast<size_t>(o.symbol_index)];
     if (o.type == "STOP_LOSS") {
       if (s.last_px == 0 || (o.buy ? s.last_px < o.stop : s.last_px > o.stop)) continue;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,6 +109,7 @@ class private_side {
   market& mkt_;
   std::function<void(const std::string&)> publish_;
   std::map<std::string, order> orders_;  // by client id
+  std::set<std::string> working_;        // client ids of NEW / PARTIALLY_FILLED orders
   std::vector<trade> trades_;
   std::map<std::string, std::pair<int64_t, int64_t>> balances_;  // asset -> free, locked
   uint64_t next_order_id_ = 1000, next_trade_id_ = 5000;
