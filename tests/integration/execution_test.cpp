@@ -192,11 +192,11 @@ TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueS
             fixed_to_string(v.bought - v.sold));
   EXPECT_EQ(exec_stat(summary, "rejected"), 0u);
   // The venue's trading rules were fetched and kept.
-  EXPECT_NE(read_file(dir_ / "out" / "venue_rules.json")
+  EXPECT_NE(read_file(dir_ / "out" / "venue_rules.binance.json")
                 .find("\"BTCUSDT\":{\"tick_size\":0.01,\"lot_size\":0.00001,\"min_quantity\":"
                       "0.00001,\"min_notional\":5,\"status\":\"TRADING\"}"),
             std::string::npos)
-      << read_file(dir_ / "out" / "venue_rules.json");
+      << read_file(dir_ / "out" / "venue_rules.binance.json");
   // Everything the run did is in the journal, one JSON object a line.
   const std::string journal = read_file(dir_ / "out" / "orders.journal");
   EXPECT_NE(journal.find("\"k\":\"intent\""), std::string::npos);

@@ -467,7 +467,7 @@ TEST(LiveConfig, SetReachesTheLiveSections) {
   EXPECT_EQ(load(live_good, {"venues.okx=1"}, config_purpose::live).error,
             "--set venues.okx=1: expected venues.<binance|okx>.<key>; keys: ws_url, rest_url, "
             "ca_file, read_timeout, permessage_deflate, api_url, ws_api_url, api_key_env, "
-            "secret_env, key_file, key_type, recv_window, fetch_rules");
+            "secret_env, key_file, key_type, recv_window, fetch_rules, passphrase_env, demo");
 }
 
 }  // namespace

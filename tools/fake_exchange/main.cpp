@@ -16,7 +16,7 @@ const char* const usage =
     "usage: cats_fake_exchange --cert FILE --key FILE [--port N] [--port-file FILE] [--seed N]\n"
     "         [--symbols BTCUSDT,ETHUSDT] [--okx-symbols BTC-USDT] [--rate MSGS_PER_SEC]\n"
     "         [--count N|unlimited] [--script FILE] [--stamp-ns] [--trades-only]\n"
-    "         [--start subscribe|now|control] [--api-key KEY --api-secret SECRET]\n"
+    "         [--start subscribe|now|control] [--api-key K --api-secret S --api-passphrase P]\n"
     "\n"
     "  --cert, --key     PEM certificate chain and private key for TLS\n"
     "  --port            port on 127.0.0.1 (default 0: an ephemeral port)\n"
@@ -29,8 +29,8 @@ const char* const usage =
     "  --script          replay a JSONL file of recorded messages instead of generating\n"
     "  --stamp-ns        trade ids (Binance \"t\"/\"a\", OKX \"tradeId\") are the send time in ns\n"
     "  --trades-only     every generated event is a trade (the book stays still)\n"
-    "  --api-key, --api-secret  the private side's HMAC credentials (default cats-fake-key,\n"
-    "                    cats-fake-secret)\n"
+    "  --api-key, --api-secret, --api-passphrase  the private side's credentials (defaults\n"
+    "                    cats-fake-key, cats-fake-secret, cats-fake-passphrase)\n"
     "  --start           when generating (or the script) begins: at the first subscription\n"
     "                    (default), now, or at POST /control/start\n";
 
@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
       opt.api_key = std::string(value);
     } else if (arg == "--api-secret") {
       opt.api_secret = std::string(value);
+    } else if (arg == "--api-passphrase") {
+      opt.api_passphrase = std::string(value);
     } else if (arg == "--seed") {
       if (!parse_number(value, opt.seed)) return usage_error("bad --seed");
     } else if (arg == "--symbols") {

@@ -1,11 +1,14 @@
 #include "private.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "cats/core/fixed.hpp"
 #include "cats/core/instrument.hpp"
 #include "cats/net/signing.hpp"
+#include "cats/util/time.hpp"
 #include "render.hpp"
 
 namespace cats::fake {
@@ -44,10 +47,9 @@ const std::string& get(const std::map<std::string, std::string>& p, const char* 
 }  // namespace
 
 private_side::private_side(private_options opt, market& mkt,
-                           std::function<void(const std::string&)> publish)
+                           std::function<void(venue, const std::string&)> publish)
     : opt_(std::move(opt)), mkt_(mkt), publish_(std::move(publish)) {
   for (const symbol_state& s : mkt_.symbols()) {
-    if (s.where != venue::binance) continue;
     const auto [base, quote] = assets(s.name);
     balances_[base] = {100 * fixed_scale, 0};
     balances_[quote] = {1'000'000 * fixed_scale, 0};
@@ -184,11 +186,11 @@ private_reply private_side::handle(std::string_view method, std::string_view pat
   return error(404, -1000, "no such private endpoint");
 }
 
-private_reply private_side::new_order(const std::map<std::string, std::string>& p,
-                                      bool report_new) {
+private_reply private_side::new_order(const std::map<std::string, std::string>& p, venue where) {
   order o;
+  o.okx = where == venue::okx;
   o.symbol = get(p, "symbol");
-  o.symbol_index = mkt_.find(venue::binance, o.symbol);
+  o.symbol_index = mkt_.find(where, o.symbol);
   if (o.symbol_index < 0) return error(400, -1121, "Invalid symbol.");
   o.client_id = get(p, "newClientOrderId");
   if (o.client_id.empty() || o.client_id.size() > 36)
@@ -224,7 +226,7 @@ private_reply private_side::new_order(const std::map<std::string, std::string>& 
   }
   order& ref = orders_[o.client_id] = o;
   working_.insert(ref.client_id);
-  if (report_new) report(ref, "NEW", nullptr);
+  report(ref, "NEW", nullptr);
   if (ref.type != "STOP_LOSS") take(ref);
   if ((ref.type == "MARKET" || ref.tif == "IOC") && ref.status != "FILLED") {
     ref.status = "EXPIRED";
@@ -290,6 +292,21 @@ std::string private_side::order_json(const order& o) const {
 void private_side::report(const order& o, const char* exec, const trade* t,
                           const std::string& orig) {
   if (o.muted) return;
+  if (o.okx) {
+    // One push per state change, carrying the last execution when `t` is one.
+    order copy = o;
+    if (t == nullptr) copy.last_trade = 0;
+    const std::string e =
+        "{\"arg\":{\"channel\":\"orders\",\"instType\":\"SPOT\",\"uid\":\"1\"},"
+        "\"data\":[" +
+        okx_order_json(copy) + "]}";
+    publish_(venue::okx, e);
+    if (t != nullptr && duplicate_next_ > 0) {
+      --duplicate_next_;
+      publish_(venue::okx, e);
+    }
+    return;
+  }
   std::string e =
       "{\"subscriptionId\":0,\"event\":{\"e\":\"executionReport\",\"E\":" +
       std::to_string(now_ms()) + ",\"s\":\"" + o.symbol + "\",\"c\":\"" +
@@ -306,10 +323,10 @@ void private_side::report(const order& o, const char* exec, const trade* t,
       ",\"t\":" + std::to_string(t ? static_cast<int64_t>(t->id) : -1) +
       ",\"m\":" + (t && t->maker ? "true" : "false") + ",\"Z\":\"" + fixed_to_string(o.quote, 8) +
       "\",\"C\":\"" + orig + "\"}}";
-  publish_(e);
+  publish_(venue::binance, e);
   if (t != nullptr && duplicate_next_ > 0) {
     --duplicate_next_;
-    publish_(e);
+    publish_(venue::binance, e);
   }
 }
 
@@ -336,6 +353,11 @@ void private_side::execute(order& o, int64_t price, int64_t qty, bool maker) {
   b.first += o.buy ? qty : -qty;
   q.first += (o.buy ? -notional : notional) - t.commission;
   trades_.push_back(t);
+  o.last_px = price;
+  o.last_qty = qty;
+  o.last_fee = t.commission;
+  o.last_trade = t.id;
+  o.last_maker = maker;
   report(o, "TRADE", &trades_.back());
 }
 
@@ -420,6 +442,249 @@ std::string private_side::state_json() const {
     first = false;
   }
   return out + "},\"requests\":" + std::to_string(requests_) + "}";
+}
+
+// ---- OKX dialect
+// ---------------------------------------------------------------------------------
+
+namespace {
+
+const char* okx_state(const std::string& status) {
+  if (status == "NEW") return "live";
+  if (status == "PARTIALLY_FILLED") return "partially_filled";
+  if (status == "FILLED") return "filled";
+  return "canceled";
+}
+
+// OKX writes amounts in their short form ("0.01"), fees negative.
+std::string okx_amount(int64_t v) {
+  return fixed_to_string(v);
+}
+
+}  // namespace
+
+bool private_side::check_okx_login(std::string_view key, std::string_view passphrase,
+                                   std::string_view timestamp, std::string_view sign,
+                                   std::string& error) const {
+  if (key != opt_.api_key || passphrase != opt_.passphrase) {
+    error = "Invalid OK-ACCESS-KEY or passphrase";
+    return false;
+  }
+  if (net::hmac_sha256_base64(opt_.api_secret, std::string(timestamp) + "GET/users/self/verify") !=
+      sign) {
+    error = "Invalid Sign";
+    return false;
+  }
+  return true;
+}
+
+std::string private_side::okx_order_json(const order& o, const char* amend_result) const {
+  const std::string type = o.type == "MARKET"        ? "market"
+                           : o.type == "LIMIT_MAKER" ? "post_only"
+                           : o.tif == "IOC"          ? "ioc"
+                                                     : "limit";
+  const int64_t avg = o.executed == 0 ? 0 : fixed_div(o.quote, o.executed, rounding::nearest);
+  const auto [base, quote] = assets(o.symbol);
+  std::string j = "{\"instType\":\"SPOT\",\"instId\":\"" + o.symbol + "\",\"ordId\":\"" +
+                  std::to_string(o.id) + "\",\"clOrdId\":\"" + o.client_id + "\",\"px\":\"" +
+                  (o.price > 0 ? okx_amount(o.price) : std::string()) + "\",\"sz\":\"" +
+                  okx_amount(o.quantity) + "\",\"ordType\":\"" + type + "\",\"side\":\"" +
+                  (o.buy ? "buy" : "sell") + "\",\"tdMode\":\"cash\",\"state\":\"" +
+                  okx_state(o.status) + "\",\"accFillSz\":\"" + okx_amount(o.executed) +
+                  "\",\"avgPx\":\"" + (avg > 0 ? okx_amount(avg) : std::string()) + "\"";
+  if (o.last_trade != 0)
+    j += ",\"tradeId\":\"" + std::to_string(o.last_trade) + "\",\"fillPx\":\"" +
+         okx_amount(o.last_px) + "\",\"fillSz\":\"" + okx_amount(o.last_qty) +
+         "\",\"fillFee\":\"-" + okx_amount(o.last_fee) + "\",\"fillFeeCcy\":\"" + quote +
+         "\",\"execType\":\"" + (o.last_maker ? "M" : "T") + "\"";
+  else
+    j += ",\"tradeId\":\"\",\"fillPx\":\"\",\"fillSz\":\"0\"";
+  return j + ",\"amendResult\":\"" + amend_result + "\",\"cTime\":\"" + std::to_string(o.time_ms) +
+         "\",\"uTime\":\"" + std::to_string(o.update_ms) + "\"}";
+}
+
+private_reply private_side::okx_reply(const std::string& data, const std::string& code,
+                                      const std::string& msg) const {
+  private_reply r;
+  r.body = "{\"code\":\"" + code + "\",\"msg\":";
+  append_json_string(r.body, msg);
+  r.body += ",\"data\":[" + data + "]}";
+  return r;
+}
+
+private_reply private_side::okx_item(const order* o, const std::string& cid,
+                                     const std::string& scode, const std::string& smsg) const {
+  std::string item = "{\"clOrdId\":\"" + cid + "\",\"ordId\":\"" +
+                     (o != nullptr ? std::to_string(o->id) : std::string()) +
+                     "\",\"tag\":\"\",\"sCode\":\"" + scode + "\",\"sMsg\":";
+  append_json_string(item, smsg);
+  item += "}";
+  return okx_reply(item, scode == "0" ? "0" : "1", scode == "0" ? "" : "Operation failed.");
+}
+
+private_reply private_side::handle_okx(std::string_view method, std::string_view path,
+                                       std::string_view body, const okx_auth& auth) {
+  ++requests_;
+  if (status_next_ > 0) {
+    --status_next_;
+    private_reply r = okx_reply(
+        "", "50011",
+        "Rate limit reached. Please refer to API documentation and throttle requests accordingly.");
+    r.status = status_code_;
+    r.retry_after = status_retry_;
+    return r;
+  }
+  auto refuse = [&](const char* code, const char* msg) {
+    private_reply r = okx_reply("", code, msg);
+    r.status = 401;
+    return r;
+  };
+  if (auth.key != opt_.api_key) return refuse("50111", "Invalid OK-ACCESS-KEY.");
+  if (auth.passphrase != opt_.passphrase) return refuse("50105", "OK-ACCESS-PASSPHRASE incorrect.");
+  if (net::hmac_sha256_base64(opt_.api_secret, std::string(auth.timestamp) + std::string(method) +
+                                                   std::string(path) + std::string(body)) !=
+      auth.sign)
+    return refuse("50113", "Invalid Sign.");
+  // "2020-12-08T09:08:57.715Z": the seconds, then the milliseconds.
+  const size_t dot = auth.timestamp.find('.');
+  auto ts = parse_iso8601(auth.timestamp.substr(0, dot));
+  if (ts && dot != std::string_view::npos && auth.timestamp.size() >= dot + 4)
+    *ts += std::stoll(std::string(auth.timestamp.substr(dot + 1, 3))) * 1'000'000;
+  if (!ts || std::llabs(*ts / 1'000'000 - now_ms()) > 30'000)
+    return refuse("50102", "Timestamp request expired.");
+  const size_t q = path.find('?');
+  const std::string_view route = path.substr(0, q);
+  std::map<std::string, std::string> p =
+      parse_params(q == std::string_view::npos ? std::string_view() : path.substr(q + 1));
+  if (!body.empty()) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object obj;
+    if (parser.parse(body.data(), body.size()).get(obj) != simdjson::SUCCESS)
+      return okx_reply("", "50002", "JSON syntax error");
+    for (auto field : obj) {
+      std::string_view v;
+      if (field.value.get(v) == simdjson::SUCCESS) p[std::string(field.key)] = std::string(v);
+    }
+  }
+  return okx_trade(route, p);
+}
+
+private_reply private_side::okx_trade(std::string_view route,
+                                      const std::map<std::string, std::string>& p) {
+  const std::string& cid = get(p, "clOrdId");
+  auto working_order = [&]() -> order* {
+    auto it = orders_.find(cid);
+    return it == orders_.end() || !it->second.okx ||
+                   (it->second.status != "NEW" && it->second.status != "PARTIALLY_FILLED")
+               ? nullptr
+               : &it->second;
+  };
+  if (route == "/api/v5/trade/order" && !get(p, "ordType").empty()) {
+    if (reject_next_ > 0) {
+      --reject_next_;
+      return okx_item(nullptr, cid, "51008", "Order failed. Insufficient USDT balance in account.");
+    }
+    const std::string& t = get(p, "ordType");
+    std::map<std::string, std::string> b = {{"symbol", get(p, "instId")},
+                                            {"newClientOrderId", cid},
+                                            {"side", get(p, "side") == "buy" ? "BUY" : "SELL"},
+                                            {"quantity", get(p, "sz")}};
+    b["type"] = t == "market" ? "MARKET" : t == "post_only" ? "LIMIT_MAKER" : "LIMIT";
+    if (t != "market") b["price"] = get(p, "px");
+    b["timeInForce"] = t == "ioc" ? "IOC" : "GTC";
+    if (t == "market" && get(p, "tgtCcy") != "base_ccy")
+      return okx_item(nullptr, cid, "51000", "this fake sizes market orders in base_ccy only");
+    private_reply r = new_order(b, venue::okx);
+    if (r.status != 200) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element e;
+      std::string_view msg = "rejected";
+      if (parser.parse(r.body).get(e) != simdjson::SUCCESS ||
+          e["msg"].get(msg) != simdjson::SUCCESS)
+        msg = "rejected";
+      return okx_item(nullptr, cid, "51000", std::string(msg));
+    }
+    private_reply ok = okx_item(&orders_[cid], cid, "0", "Order placed");
+    if (drop_next_ > 0) {
+      --drop_next_;
+      ok.drop = true;
+    }
+    return ok;
+  }
+  if (route == "/api/v5/trade/cancel-order") {
+    order* o = working_order();
+    if (o == nullptr)
+      return okx_item(nullptr, cid, "51400",
+                      "Order cancellation failed as the order has been filled, canceled or does "
+                      "not exist.");
+    o->status = "CANCELED";
+    o->update_ms = now_ms();
+    working_.erase(cid);
+    report(*o, "CANCELED", nullptr);
+    return okx_item(o, cid, "0", "");
+  }
+  if (route == "/api/v5/trade/amend-order") {
+    order* o = working_order();
+    int64_t sz = 0, px = 0;
+    if (o == nullptr)
+      return okx_item(nullptr, cid, "51503",
+                      "Order modification failed as the order does not exist.");
+    if ((!get(p, "newSz").empty() &&
+         (parse_fixed(get(p, "newSz"), sz) != parse_error::ok || sz <= o->executed)) ||
+        (!get(p, "newPx").empty() && parse_fixed(get(p, "newPx"), px) != parse_error::ok))
+      return okx_item(o, cid, "51000", "Parameter newSz or newPx error");
+    if (sz > 0) o->quantity = sz;
+    if (px > 0) o->price = px;
+    o->update_ms = now_ms();
+    if (!o->muted)
+      publish_(venue::okx, "{\"arg\":{\"channel\":\"orders\",\"instType\":\"SPOT\"},\"data\":[" +
+                               okx_order_json(*o, "0") + "]}");
+    return okx_item(o, cid, "0", "");
+  }
+  if (route == "/api/v5/trade/order") {
+    auto it = orders_.find(cid);
+    if (it == orders_.end() || !it->second.okx)
+      return okx_reply("", "51603", "Order does not exist");
+    order copy = it->second;
+    copy.last_trade = 0;
+    return okx_reply(okx_order_json(copy));
+  }
+  if (route == "/api/v5/trade/orders-pending") {
+    std::string data;
+    for (const auto& [id, o] : orders_) {
+      if (!o.okx || o.symbol != get(p, "instId") ||
+          (o.status != "NEW" && o.status != "PARTIALLY_FILLED"))
+        continue;
+      order copy = o;
+      copy.last_trade = 0;
+      data += (data.empty() ? "" : ",") + okx_order_json(copy);
+    }
+    return okx_reply(data);
+  }
+  if (route == "/api/v5/trade/fills") {
+    std::string data;
+    for (const trade& t : trades_) {
+      if (std::to_string(t.order_id) != get(p, "ordId")) continue;
+      data += std::string(data.empty() ? "" : ",") + "{\"instId\":\"" + t.symbol +
+              "\",\"tradeId\":\"" + std::to_string(t.id) + "\",\"ordId\":\"" +
+              std::to_string(t.order_id) + "\",\"fillPx\":\"" + okx_amount(t.price) +
+              "\",\"fillSz\":\"" + okx_amount(t.qty) + "\",\"side\":\"" +
+              (t.buyer ? "buy" : "sell") + "\",\"fee\":\"-" + okx_amount(t.commission) +
+              "\",\"feeCcy\":\"" + t.asset + "\",\"execType\":\"" + (t.maker ? "M" : "T") +
+              "\",\"ts\":\"" + std::to_string(t.time_ms) + "\"}";
+    }
+    return okx_reply(data);
+  }
+  if (route == "/api/v5/account/balance") {
+    std::string details;
+    for (const auto& [asset, b] : balances_)
+      details += std::string(details.empty() ? "" : ",") + "{\"ccy\":\"" + asset +
+                 "\",\"availBal\":\"" + okx_amount(b.first) + "\",\"frozenBal\":\"" +
+                 okx_amount(b.second) + "\",\"cashBal\":\"" + okx_amount(b.first + b.second) +
+                 "\"}";
+    return okx_reply("{\"details\":[" + details + "]}");
+  }
+  return okx_reply("", "50000", "no such private endpoint in the fake");
 }
 
 }  // namespace cats::fake

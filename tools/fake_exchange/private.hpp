@@ -27,6 +27,12 @@ namespace cats::fake {
 struct private_options {
   std::string api_key = "cats-fake-key";
   std::string api_secret = "cats-fake-secret";
+  std::string passphrase = "cats-fake-passphrase";  ///< OKX
+};
+
+/// The OKX request headers that carry the signature.
+struct okx_auth {
+  std::string_view key, sign, timestamp, passphrase;
 };
 
 struct private_reply {
@@ -38,8 +44,10 @@ struct private_reply {
 
 class private_side {
  public:
-  /// `publish` sends one user-stream event (a complete JSON text) to every subscribed session.
-  private_side(private_options opt, market& mkt, std::function<void(const std::string&)> publish);
+  /// `publish` sends one user-stream event (a complete JSON text) to every session of that venue
+  /// subscribed to it (Binance user streams, OKX `orders` channels).
+  private_side(private_options opt, market& mkt,
+               std::function<void(venue, const std::string&)> publish);
 
   /// A REST request to /api/v3/{order,openOrders,myTrades,account,order/cancelReplace}.
   private_reply handle(std::string_view method, std::string_view path, std::string_view query,
@@ -47,6 +55,13 @@ class private_side {
   /// `userDataStream.subscribe.signature` params: true when the key and signature are right.
   bool check_subscription(std::string_view api_key, int64_t timestamp, std::string_view signature,
                           std::string& error) const;
+  /// OKX's REST dialect: /api/v5/trade/{order,cancel-order,amend-order,orders-pending,fills},
+  /// /api/v5/account/balance; `path` with its query, as signed.
+  private_reply handle_okx(std::string_view method, std::string_view path, std::string_view body,
+                           const okx_auth& auth);
+  /// OKX private WebSocket `login` args: true when the key, passphrase and sign are right.
+  bool check_okx_login(std::string_view key, std::string_view passphrase,
+                       std::string_view timestamp, std::string_view sign, std::string& error) const;
   /// After market events: resting orders against the new touch, stops against the last trade.
   void match();
 
@@ -82,6 +97,11 @@ class private_side {
     int64_t time_ms = 0, update_ms = 0;
     bool triggered = false;
     bool muted = false;  ///< no user-stream events
+    bool okx = false;    ///< placed through the OKX dialect
+    // The last execution, for OKX's order pushes.
+    int64_t last_px = 0, last_qty = 0, last_fee = 0;
+    uint64_t last_trade = 0;
+    bool last_maker = false;
   };
   struct trade {
     uint64_t id = 0, order_id = 0;
@@ -93,11 +113,18 @@ class private_side {
   };
 
   private_reply error(int status, int code, std::string_view msg) const;
-  private_reply new_order(const std::map<std::string, std::string>& p, bool report_new = true);
+  private_reply new_order(const std::map<std::string, std::string>& p,
+                          venue where = venue::binance);
   private_reply cancel_order(const std::map<std::string, std::string>& p,
                              const std::string& orig_key = "origClientOrderId");
   private_reply cancel_replace(const std::map<std::string, std::string>& p);
   std::string order_json(const order& o) const;
+  std::string okx_order_json(const order& o, const char* amend_result = "") const;
+  private_reply okx_reply(const std::string& data, const std::string& code = "0",
+                          const std::string& msg = "") const;
+  private_reply okx_item(const order* o, const std::string& cid, const std::string& scode,
+                         const std::string& smsg) const;
+  private_reply okx_trade(std::string_view path, const std::map<std::string, std::string>& p);
   void report(const order& o, const char* exec, const trade* t, const std::string& orig = {});
   /// Takes the book for `o` (up to its limit when it has one); returns the quantity filled.
   void take(order& o);
@@ -107,7 +134,7 @@ class private_side {
 
   private_options opt_;
   market& mkt_;
-  std::function<void(const std::string&)> publish_;
+  std::function<void(venue, const std::string&)> publish_;
   std::map<std::string, order> orders_;  // by client id
   std::set<std::string> working_;        // client ids of NEW / PARTIALLY_FILLED orders
   std::vector<trade> trades_;

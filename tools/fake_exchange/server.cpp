@@ -217,6 +217,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void on_message(std::string_view text);
   void on_binance_text(std::string_view text);
   void on_user_api(simdjson::dom::element doc, const std::string& id);
+  void on_okx_private(simdjson::dom::element doc);
+  bool logged_in_ = false;
   void on_okx_text(std::string_view text);
   void add_subscription(subscription sub);
   void send_control(std::string_view msg, uint8_t op = op_text);
@@ -250,9 +252,11 @@ class server {
         mkt_(mkt),
         ctx_(ctx),
         script_(std::move(script)),
-        private_(private_options{opt.api_key, opt.api_secret}, mkt, [this](const std::string& e) {
-          for (ws_session* s : user_streams_) s->push_text(e);
-        }) {}
+        private_(private_options{opt.api_key, opt.api_secret, opt.api_passphrase}, mkt,
+                 [this](venue v, const std::string& e) {
+                   for (ws_session* s : v == venue::okx ? okx_streams_ : user_streams_)
+                     s->push_text(e);
+                 }) {}
 
   /// Binds, writes the port file, and spawns the acceptor, the generator and the signal handler.
   bool start(asio::io_context& ioc);
@@ -268,8 +272,10 @@ class server {
   void remove(ws_session* s) {
     sessions_.erase(s);
     user_streams_.erase(s);
+    okx_streams_.erase(s);
   }
   void add_user_stream(ws_session* s) { user_streams_.insert(s); }
+  void add_okx_stream(ws_session* s) { okx_streams_.insert(s); }
   private_side& priv() noexcept { return private_; }
   /// Starts the generator (or the script) at the first subscription, unless told otherwise.
   void on_subscribed();
@@ -307,6 +313,7 @@ class server {
   asio::io_context* ioc_ = nullptr;
   std::set<ws_session*> sessions_;
   std::set<ws_session*> user_streams_;
+  std::set<ws_session*> okx_streams_;  // subscribed to the private `orders` channel
   private_side private_;
   bool drop_response_ = false;  // the request was processed; hang up without answering
   bool started_ = false;
@@ -667,6 +674,37 @@ void ws_session::on_user_api(simdjson::dom::element doc, const std::string& id) 
   send_control(out);
 }
 
+// OKX's private WebSocket: `login`, then the `orders` channel.
+void ws_session::on_okx_private(simdjson::dom::element doc) {
+  std::string_view op, key, pass, ts, sign, channel;
+  if (doc["op"].get(op) != simdjson::SUCCESS) op = {};
+  simdjson::dom::element arg;
+  const bool has_arg = doc["args"].at(0).get(arg) == simdjson::SUCCESS;
+  if (op == "login") {
+    std::string error = "Invalid request";
+    const bool ok = has_arg && arg["apiKey"].get(key) == 0 && arg["passphrase"].get(pass) == 0 &&
+                    arg["timestamp"].get(ts) == 0 && arg["sign"].get(sign) == 0 &&
+                    srv_.priv().check_okx_login(key, pass, ts, sign, error);
+    logged_in_ = ok;
+    std::string out = std::string("{\"event\":\"") + (ok ? "login" : "error") + "\",\"code\":\"" +
+                      (ok ? "0" : "60009") + "\",\"msg\":";
+    append_json_string(out, ok ? "" : error);
+    send_control(out + ",\"connId\":\"" + conn_id_ + "\"}");
+    return;
+  }
+  if (op == "subscribe" && has_arg && arg["channel"].get(channel) == 0 && channel == "orders" &&
+      logged_in_) {
+    srv_.add_okx_stream(this);
+    send_control(
+        "{\"event\":\"subscribe\",\"arg\":{\"channel\":\"orders\",\"instType\":"
+        "\"SPOT\"},\"connId\":\"" +
+        conn_id_ + "\"}");
+    return;
+  }
+  send_control("{\"event\":\"error\",\"code\":\"60011\",\"msg\":\"Please log in\",\"connId\":\"" +
+               conn_id_ + "\"}");
+}
+
 void ws_session::on_okx_text(std::string_view text) {
   if (text == "ping") {
     send_control("pong");
@@ -686,6 +724,10 @@ void ws_session::on_okx_text(std::string_view text) {
   if (srv_.json().parse(text.data(), text.size()).get(doc) != simdjson::SUCCESS ||
       doc["op"].get(op) != simdjson::SUCCESS) {
     reply_error("60012", "Invalid request: " + std::string(text.substr(0, 200)));
+    return;
+  }
+  if (user_api_) {
+    on_okx_private(doc);
     return;
   }
   if (op != "subscribe" && op != "unsubscribe") {
@@ -888,6 +930,9 @@ asio::awaitable<void> server::upgrade(tls_stream stream, request req) {
     where = venue::okx;
   } else if (t.path == "/ws-api/v3") {
     user_api = true;
+  } else if (t.path == "/ws/v5/private") {
+    where = venue::okx;
+    user_api = true;
   } else if (t.path == "/stream") {
     combined = true;
     if (const std::string* s = t.get("streams")) streams = split(*s, '/');
@@ -1018,6 +1063,16 @@ void server::after_events() {
 response server::handle(const request& req, bool& shutdown_after) {
   const target t(req.target());
   if (t.path.starts_with("/control/")) return control(req, t, shutdown_after);
+  if (t.path.starts_with("/api/v5/trade/") || t.path == "/api/v5/account/balance") {
+    const okx_auth auth{req["OK-ACCESS-KEY"], req["OK-ACCESS-SIGN"], req["OK-ACCESS-TIMESTAMP"],
+                        req["OK-ACCESS-PASSPHRASE"]};
+    private_reply r =
+        private_.handle_okx(std::string_view(req.method_string()), req.target(), req.body(), auth);
+    drop_response_ = r.drop;
+    response res = make_response(req, static_cast<http::status>(r.status), std::move(r.body));
+    if (r.retry_after > 0) res.set(http::field::retry_after, std::to_string(r.retry_after));
+    return res;
+  }
   if (t.path == "/api/v3/order" || t.path == "/api/v3/openOrders" || t.path == "/api/v3/myTrades" ||
       t.path == "/api/v3/account" || t.path == "/api/v3/order/cancelReplace") {
     const std::string_view raw = req.target();
@@ -1044,6 +1099,29 @@ response server::handle(const request& req, bool& shutdown_after) {
   if (t.path == "/api/v3/depth") return binance_depth(req, t);
   if (t.path == "/api/v3/exchangeInfo") return binance_exchange_info(req, t);
   if (t.path == "/api/v5/market/books") return okx_books(req, t);
+  if (t.path == "/api/v5/public/time") {
+    std::string body = "{\"code\":\"0\",\"msg\":\"\",\"data\":[{\"ts\":\"";
+    append_int(body, now_ns() / 1000000 + private_.skew_ms());
+    body += "\"}]}";
+    return make_response(req, http::status::ok, std::move(body));
+  }
+  if (t.path == "/api/v5/public/instruments") {
+    const std::string* id = t.get("instId");
+    std::string data;
+    for (const auto& sym : mkt_.symbols()) {
+      if (sym.where != venue::okx || (id != nullptr && *id != sym.name)) continue;
+      if (!data.empty()) data += ',';
+      data += "{\"instType\":\"SPOT\",\"instId\":\"" + sym.name + "\",\"tickSz\":\"";
+      append_fixed_short(data, sym.tick);
+      data += "\",\"lotSz\":\"0.00001\",\"minSz\":\"0.00001\",\"state\":\"live\"}";
+    }
+    if (id != nullptr && data.empty())
+      return make_response(
+          req, http::status::ok,
+          "{\"code\":\"51001\",\"msg\":\"Instrument ID does not exist\",\"data\":[]}");
+    return make_response(req, http::status::ok,
+                         "{\"code\":\"0\",\"msg\":\"\",\"data\":[" + data + "]}");
+  }
   return make_response(req, http::status::not_found, error_json("no such endpoint: " + t.path));
 }
 

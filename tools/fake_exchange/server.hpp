@@ -25,6 +25,7 @@ struct options {
   /// The private side's credentials (HMAC-SHA256).
   std::string api_key = "cats-fake-key";
   std::string api_secret = "cats-fake-secret";
+  std::string api_passphrase = "cats-fake-passphrase";  ///< OKX
   /// When the generator (or the script) starts.
   enum class start_mode { on_subscribe, now, on_control } start = start_mode::on_subscribe;
 };

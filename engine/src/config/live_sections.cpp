@@ -18,10 +18,7 @@ void load_live(const toml::table& root, const fs::path& base, const std::string&
   section s(root.get_as<toml::table>("live"), "[live]", live_keys, fname);
   l.present = s.table() != nullptr;
   if (auto v = s.string("broker")) {
-    if (*v == "okx")
-      s.fail(*s.get("broker"), "broker",
-             "OKX orders are not available yet: use \"paper\" or \"binance\"");
-    if (*v != "paper" && *v != "binance") s.fail(*s.get("broker"), "broker");
+    if (*v != "paper" && *v != "binance" && *v != "okx") s.fail(*s.get("broker"), "broker");
     l.broker = *v;
   }
   if (auto v = s.string("journal")) l.journal = resolve_path(*s.get("journal"), *v, base);
@@ -141,6 +138,7 @@ void load_private(const section& s, const fs::path& base, const std::string& upp
                                     : "wss://ws.okx.com:8443/ws/v5/private";
   v.api_key_env = upper + "_API_KEY";
   v.secret_env = upper + "_API_SECRET";
+  v.passphrase_env = upper + "_API_PASSPHRASE";
   if (auto u = s.string("api_url")) {
     if (u->rfind("https://", 0) != 0) s.fail(*s.get("api_url"), "api_url");
     v.api_url = *u;

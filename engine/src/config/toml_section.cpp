@@ -9,7 +9,7 @@ const std::vector<key_info> top_keys = {{"engine", "table"},   {"data", "table"}
                                         {"live", "table"},     {"record", "table"},
                                         {"venues", "table"},   {"instrument", "array of tables"},
                                         {"risk", "table"}};
-const std::vector<key_info> live_keys = {{"broker", "\"paper\" or \"binance\""},
+const std::vector<key_info> live_keys = {{"broker", "\"paper\", \"binance\" or \"okx\""},
                                          {"journal", "a path"},
                                          {"journal_fsync", "\"always\", \"intents\" or \"never\""},
                                          {"cancel_on_stop", "a boolean"},
@@ -38,7 +38,9 @@ const std::vector<key_info> venue_keys = {{"ws_url", "a wss:// URL"},
                                           {"key_file", "a path (mode 0600)"},
                                           {"key_type", "\"hmac\" or \"ed25519\""},
                                           {"recv_window", "seconds in (0, 60]"},
-                                          {"fetch_rules", "a boolean"}};
+                                          {"fetch_rules", "a boolean"},
+                                          {"passphrase_env", "an environment variable name"},
+                                          {"demo", "a boolean (OKX demo trading)"}};
 const std::vector<key_info> instrument_keys = {
     {"symbol", "\"BINANCE:BTCUSDT\" or \"OKX:BTC-USDT\""},
     {"channels", "a list of \"trades\", \"agg_trades\", \"quotes\", \"book\", \"bars\""},

@@ -60,6 +60,15 @@ credentials from_file(const venue_section& v) {
   c.api_key = trim(text.substr(0, nl));
   c.secret = nl == std::string::npos ? std::string() : trim(text.substr(nl + 1));
   std::fill(text.begin(), text.end(), '\0');
+  if (v.name == "okx") {
+    const size_t second = c.secret.find('\n');
+    c.passphrase = second == std::string::npos ? std::string() : trim(c.secret.substr(second + 1));
+    if (second != std::string::npos) c.secret = trim(c.secret.substr(0, second));
+    if (c.passphrase.empty())
+      throw std::invalid_argument(v.name + ": the key file " + name +
+                                  " must hold the API key, the secret and the passphrase, one "
+                                  "per line");
+  }
   if (c.api_key.empty() || c.secret.empty())
     throw std::invalid_argument(v.name + ": the key file " + name +
                                 " must hold the API key on its first line and the secret after it");
@@ -81,6 +90,13 @@ credentials load_credentials(const venue_section& v) {
   c.api_key = key;
   c.secret = secret;
   c.source = "environment (" + v.api_key_env + ", " + v.secret_env + ")";
+  if (v.name == "okx") {
+    const char* pass = std::getenv(v.passphrase_env.c_str());
+    if (pass == nullptr || *pass == '\0')
+      throw std::invalid_argument(v.name + ": no API passphrase: set " + v.passphrase_env +
+                                  " in the environment, or use key_file");
+    c.passphrase = pass;
+  }
   return c;
 }
 

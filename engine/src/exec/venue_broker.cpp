@@ -295,6 +295,18 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
             " already filled, and the price be at least one tick";
     return CATS_E_INVALID_ARGUMENT;
   }
+  if (gateway_.amends_in_place()) {
+    rr.client_id = o->client_id;
+    rr.in_place = true;
+    json_writer w;
+    w.begin_object().key("k").value("amend").key("ts").value(engine_.now()).key("id").value(o->id);
+    w.key("cid").value(o->client_id).key("qty").number(fixed_text(rr.quantity));
+    w.key("px").number(fixed_text(rr.price)).end_object();
+    journal_line(w.str(), true);
+    o->replacing = rr;
+    gateway_.amend(o->symbol, o->client_id, rr.quantity, rr.price, next_tag_++);
+    return CATS_OK;
+  }
   rr.client_id = next_client_id();
   venue_order v;
   v.client_id = rr.client_id;
@@ -483,7 +495,7 @@ void venue_broker::apply(order_report& r, int64_t now) {
       break;
     case kind::rejected:
       o->query_inflight = false;
-      if (o->replacing && r.client_id == o->replacing->client_id) {
+      if (o->replacing && !o->replacing->in_place && r.client_id == o->replacing->client_id) {
         const bool gone = o->replacing->old_done;
         by_cid_.erase(o->replacing->client_id);
         o->replacing.reset();
@@ -495,8 +507,25 @@ void venue_broker::apply(order_report& r, int64_t now) {
           o->st != state::partially_filled)
         finish_order(*o, state::rejected, CATS_ORDER_REJECTED, r.reason);
       break;
+    case kind::amended:
+      if (o->replacing && o->replacing->in_place) {
+        o->quantity = o->replacing->quantity;
+        (o->type == CATS_ORDER_STOP_MARKET ? o->stop_price : o->price) = o->replacing->price;
+        o->replacing.reset();
+        json_writer w;
+        w.begin_object().key("k").value("amended").key("ts").value(engine_.now());
+        w.key("id").value(o->id).key("cid").value(o->client_id).end_object();
+        journal_line(w.str());
+        post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW, "amended");
+        settle(*o);
+      }
+      break;
     case kind::cancel_rejected:
-      if (o->replacing && r.client_id == o->client_id) {
+      if (o->replacing && o->replacing->in_place) {
+        o->replacing.reset();
+        post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
+             "amend refused: " + r.reason);
+      } else if (o->replacing && r.client_id == o->client_id) {
         by_cid_.erase(o->replacing->client_id);
         o->replacing.reset();
         post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
@@ -521,7 +550,7 @@ void venue_broker::apply(order_report& r, int64_t now) {
 }
 
 void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
-  if (o.replacing && r.client_id == o.replacing->client_id) {
+  if (o.replacing && !o.replacing->in_place && r.client_id == o.replacing->client_id) {
     if (r.status == CATS_ORDER_REJECTED) return;  // handled as a rejection
     // The replacement exists: it is the order from now on.
     o.client_id = o.replacing->client_id;
@@ -536,7 +565,7 @@ void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
     w.key("id").value(o.id).key("cid").value(o.client_id).end_object();
     journal_line(w.str());
     post(o, o.filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW, "amended");
-  } else if (o.replacing && r.client_id == o.client_id) {
+  } else if (o.replacing && !o.replacing->in_place && r.client_id == o.client_id) {
     if (r.status == CATS_ORDER_CANCELED) o.replacing->old_done = true;
     if (r.cum_quantity > o.venue_cum) o.venue_cum = r.cum_quantity;
     return;
@@ -545,6 +574,14 @@ void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
   }
   o.venue_status = r.status;
   if (r.cum_quantity > o.venue_cum) o.venue_cum = r.cum_quantity;
+  // A venue that amends in place reports the order's total quantity and price as they are now:
+  // after a restart with an amend in flight, that is its outcome.
+  if (gateway_.amends_in_place() && r.request_tag != 0 && r.quantity_ordered > 0 &&
+      !(o.replacing && o.replacing->in_place)) {
+    o.quantity = r.quantity_ordered;
+    if (r.limit_price > 0)
+      (o.type == CATS_ORDER_STOP_MARKET ? o.stop_price : o.price) = r.limit_price;
+  }
   if (!r.venue_order_id.empty()) o.venue_order_id = r.venue_order_id;
   if (!r.reason.empty() && o.reason.empty()) o.reason = r.reason;
   if (o.st == state::pending || o.st == state::unknown) {
@@ -654,7 +691,7 @@ void venue_broker::apply_unknown(order& o, const order_report& r, int64_t now) {
 }
 
 void venue_broker::apply_not_found(order& o, const order_report& r, int64_t now) {
-  if (o.replacing && r.client_id == o.replacing->client_id) {
+  if (o.replacing && !o.replacing->in_place && r.client_id == o.replacing->client_id) {
     // The replacement never arrived; the old order's fate comes from its own reports.
     if (now < o.sent_ns + (opt_.recv_window_ms + 1000) * ns_per_ms) {
       o.query_at = o.sent_ns + (opt_.recv_window_ms + 1000) * ns_per_ms;
@@ -810,6 +847,16 @@ bool venue_broker::replay_journal(std::string& error) {
           by_cid_[str(j, "new_cid")] = o->id;
           o->client_ids.push_back(str(j, "new_cid"));
           o->replacing = replace_request{str(j, "new_cid"), amount(j, "qty"), amount(j, "px")};
+        } else if (k == "amend") {
+          replace_request rr{cid, amount(j, "qty"), amount(j, "px")};
+          rr.in_place = true;
+          o->replacing = rr;
+        } else if (k == "amended") {
+          if (o->replacing) {
+            o->quantity = o->replacing->quantity;
+            (o->type == CATS_ORDER_STOP_MARKET ? o->stop_price : o->price) = o->replacing->price;
+          }
+          o->replacing.reset();
         } else if (k == "replaced") {
           auto it = orders_.find(static_cast<uint64_t>(num(j, "id")));
           if (it == orders_.end()) return true;
@@ -831,6 +878,11 @@ bool venue_broker::replay_journal(std::string& error) {
       },
       error);
   if (!ok) return false;
+  for (auto& [id, o] : orders_) {
+    // An in-place amend in flight at the crash: the venue's answer to the start-up query says
+    // what the order is now.
+    if (o->replacing && o->replacing->in_place) o->replacing.reset();
+  }
   rebuild_index();
   size_t open = 0;
   for (const auto& [id, o] : orders_) open += working(o->st) ? 1 : 0;

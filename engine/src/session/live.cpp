@@ -33,6 +33,7 @@
 #include "cats/venues/binance/feed.hpp"
 #include "cats/venues/binance/orders.hpp"
 #include "cats/venues/okx/feed.hpp"
+#include "cats/venues/okx/orders.hpp"
 #include "live_report.hpp"
 
 namespace cats {
@@ -87,6 +88,27 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_op
                                 "\" but no [[instrument]] is on that venue");
   credentials keys = load_credentials(*venue);
   spdlog::info("{}: API key from the {}", venue->name, keys.source);
+  const std::string upper = venue->name == "okx" ? "OKX" : "BINANCE";
+  for (const instrument_info& i : instruments.all())
+    if (i.venue == upper && (i.tick_size <= 1 || i.lot_size <= 1) && !venue->fetch_rules)
+      spdlog::warn(
+          "{}: no tick_size/lot_size configured and fetch_rules is off: orders are "
+          "rounded to 1e-8 only, and the venue will refuse what its rules do not allow",
+          i.symbol);
+  if (venue->name == "okx") {
+    okx_gateway_options o;
+    o.rest_url = venue->api_url;
+    o.ws_private_url = venue->ws_api_url;
+    o.api_key = std::move(keys.api_key);
+    o.secret = std::move(keys.secret);
+    o.passphrase = std::move(keys.passphrase);
+    net::wipe(keys.secret);
+    o.demo = venue->demo;
+    o.tls.ca_file = venue->ca_file;
+    for (const instrument_info& i : instruments.all())
+      if (i.venue == "OKX") o.symbols.push_back({i.name, i.id, i.base, i.quote});
+    return make_okx_gateway(io, std::move(o));
+  }
   binance_gateway_options o;
   o.rest_url = venue->api_url;
   o.ws_api_url = venue->ws_api_url;
@@ -96,15 +118,8 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_op
   o.ed25519 = venue->ed25519;
   o.recv_window_ms = venue->recv_window_ms;
   o.tls.ca_file = venue->ca_file;
-  for (const instrument_info& i : instruments.all()) {
-    if (i.venue != "BINANCE") continue;
-    if (i.tick_size <= 1 || i.lot_size <= 1)
-      spdlog::warn(
-          "{}: no tick_size/lot_size configured: orders are rounded to 1e-8 only, and "
-          "the venue will refuse what its filters do not allow",
-          i.symbol);
-    o.symbols.push_back({i.name, i.id, i.base, i.quote});
-  }
+  for (const instrument_info& i : instruments.all())
+    if (i.venue == "BINANCE") o.symbols.push_back({i.name, i.id, i.base, i.quote});
   return make_binance_gateway(io, std::move(o));
 }
 
@@ -149,38 +164,40 @@ class live_session {
     fs::create_directories(
         o.journal_path.parent_path().empty() ? fs::path(".") : o.journal_path.parent_path(), ec);
     auto b = std::make_unique<venue_broker>(engine_, *gateway_, std::move(o));
+    const std::string upper = cfg_.live.broker == "okx" ? "OKX" : "BINANCE";
     for (const instrument_info& i : instruments_.all())
-      if (i.venue == "BINANCE") b->map_instrument(i.id, i.name);
+      if (i.venue == upper) b->map_instrument(i.id, i.name);
     b->set_cancel_on_stop(cfg_.live.cancel_on_stop);
     return b;
   }
 
   // The venue's own trading rules for its instruments, before anything is rounded with them: the
   // configured values are only a fallback, and a difference is said out loud. The rules are kept
-  // in venue_rules.json in the run folder.
+  // in venue_rules.<venue>.json in the run folder.
   void apply_venue_rules() {
     for (const venue_section& v : cfg_.venues) {
-      if (v.name != "binance" || !v.fetch_rules) continue;
+      if (!v.fetch_rules) continue;
+      const bool okx = v.name == "okx";
       std::vector<std::string> symbols;
       for (const instrument_info& i : instruments_.all())
-        if (i.venue == "BINANCE") symbols.push_back(i.name);
+        if (i.venue == (okx ? "OKX" : "BINANCE")) symbols.push_back(i.name);
       std::vector<venue_rules> rules;
       std::string error;
       net::tls_options tls;
       tls.ca_file = v.ca_file;
-      if (!fetch_binance_rules(v.rest_url, tls, symbols, rules, error)) {
+      if (okx ? !fetch_okx_rules(v.rest_url, tls, symbols, rules, error)
+              : !fetch_binance_rules(v.rest_url, tls, symbols, rules, error)) {
         spdlog::warn(
-            "binance: TRADING RULES UNKNOWN: exchangeInfo could not be read ({}); orders "
-            "are rounded with the configured tick_size/lot_size, and the venue may "
-            "refuse them",
-            error);
+            "{}: TRADING RULES UNKNOWN: they could not be read ({}); orders are rounded "
+            "with the configured tick_size/lot_size, and the venue may refuse them",
+            v.name, error);
         continue;
       }
       json_writer j;
-      j.begin_object().key("venue").value("binance").key("fetched_ns").value(wall_clock_ns());
+      j.begin_object().key("venue").value(v.name).key("fetched_ns").value(wall_clock_ns());
       j.key("symbols").begin_object();
       for (const venue_rules& r : rules) {
-        const instrument_info* i = instruments_.find("BINANCE:" + r.symbol);
+        const instrument_info* i = instruments_.find((okx ? "OKX:" : "BINANCE:") + r.symbol);
         if (i == nullptr || r.tick_size <= 0 || r.lot_size <= 0) continue;
         auto differs = [](int64_t configured, int64_t venue) {
           return configured > 1 && configured != venue;
@@ -206,11 +223,11 @@ class live_session {
       for (const std::string& sym : symbols)
         if (std::none_of(rules.begin(), rules.end(),
                          [&](const venue_rules& r) { return r.symbol == sym; }))
-          spdlog::warn("binance: {} is not listed by the venue", sym);
+          spdlog::warn("{}: {} is not listed by the venue", v.name, sym);
       if (opt_.record_only) continue;
       std::error_code ec;
       fs::create_directories(opt_.run_dir, ec);
-      std::ofstream out(opt_.run_dir / "venue_rules.json", std::ios::trunc);
+      std::ofstream out(opt_.run_dir / ("venue_rules." + v.name + ".json"), std::ios::trunc);
       out << j.str() << '\n';
     }
   }

@@ -123,10 +123,13 @@ struct venue_section {
   std::string api_url;     ///< signed REST; defaults to rest_url
   std::string ws_api_url;  ///< Binance: the WebSocket API (user-data stream)
   std::string api_key_env, secret_env;
+  std::string passphrase_env;      ///< OKX: the API key's passphrase
   std::filesystem::path key_file;  ///< line 1: the API key; then the secret (or a PEM key)
   bool ed25519 = false;            ///< key_type = "ed25519" (Binance); default "hmac"
   /// Fetch the instruments' trading rules (tick, lot, minimums) from the venue at start.
   bool fetch_rules = true;
+  /// OKX demo trading: every private request carries `x-simulated-trading: 1`.
+  bool demo = false;
   int64_t recv_window_ms = 5000;
 };
 

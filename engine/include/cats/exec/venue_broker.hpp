@@ -120,6 +120,7 @@ class venue_broker final : public broker {
     std::string client_id;            ///< of the replacement
     int64_t quantity = 0, price = 0;  ///< the order's new total quantity and price
     bool old_done = false;            ///< the old client id is cancelled
+    bool in_place = false;            ///< an in-place amend (same client id)
   };
 
   order* find(uint32_t owner, uint64_t id, std::string& error);

@@ -37,6 +37,7 @@ struct order_report {
     not_found,        ///< a query found no order with this client id
     unknown,          ///< a request was written but no answer came: the order may exist
     resync,           ///< the user stream was (re)established: events may have been missed
+    amended,          ///< an in-place amend took effect: quantity_ordered / limit_price are new
   };
   kind what = kind::state;
   std::string client_id;
@@ -63,6 +64,14 @@ struct order_report {
   /// Answers to place(): the steady clock when the signed request was handed to the socket (0:
   /// never written), for the submit-to-wire latency.
   int64_t wire_ns = 0;
+};
+
+/// An instrument's trading rules as the venue publishes them (Binance exchangeInfo filters, OKX
+/// public/instruments).
+struct venue_rules {
+  std::string symbol;
+  int64_t tick_size = 0, lot_size = 0, min_quantity = 0, min_notional = 0;  ///< fixed point
+  std::string status;  ///< "TRADING" when orders are accepted; otherwise the venue's word
 };
 
 struct venue_balance {
@@ -103,6 +112,18 @@ class order_gateway {
   /// it can): reports for both ids follow.
   virtual void replace(const std::string& old_client_id, const venue_order& replacement,
                        uint64_t tag) = 0;
+  /// Venues that amend an order in place (OKX) keep its client id: amend() changes the total
+  /// quantity and/or the price (0 keeps it), answered by an `amended` or `cancel_rejected` report.
+  /// Others (Binance) replace the order: replace() above.
+  virtual bool amends_in_place() const noexcept { return false; }
+  virtual void amend(const std::string& symbol, const std::string& client_id, int64_t new_quantity,
+                     int64_t new_price, uint64_t tag) {
+    (void)symbol;
+    (void)client_id;
+    (void)new_quantity;
+    (void)new_price;
+    (void)tag;
+  }
   virtual void query(const std::string& symbol, const std::string& client_id, uint64_t tag) = 0;
   /// Every execution of the order (fill reports, deduplicated by the state machine).
   virtual void fetch_fills(const std::string& symbol, const std::string& client_id,

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "../dom_fields.hpp"
 #include "cats/core/fixed.hpp"
 #include "cats/net/https_client.hpp"
 #include "cats/net/signing.hpp"
@@ -23,6 +24,9 @@ namespace cats {
 namespace {
 
 using kind = order_report::kind;
+using venues::decimal;
+using venues::integer;
+using venues::text_of;
 
 const char* side_text(int32_t side) {
   return side == CATS_SIDE_BUY ? "BUY" : "SELL";
@@ -44,28 +48,6 @@ int32_t type_from(std::string_view t) {
   if (t == "MARKET") return CATS_ORDER_MARKET;
   if (t == "STOP_LOSS") return CATS_ORDER_STOP_MARKET;
   return CATS_ORDER_LIMIT;  // LIMIT, LIMIT_MAKER
-}
-
-// Reads a decimal string field; absent or broken reads as 0 (reported by the caller's checks).
-int64_t decimal(simdjson::dom::element e, const char* field) {
-  std::string_view text;
-  int64_t v = 0;
-  if (e[field].get(text) == simdjson::SUCCESS && parse_fixed(text, v) == parse_error::ok) return v;
-  return 0;
-}
-
-std::string text_of(simdjson::dom::element e, const char* field) {
-  std::string_view s;
-  if (e[field].get(s) == simdjson::SUCCESS) return std::string(s);
-  int64_t i = 0;
-  if (e[field].get(i) == simdjson::SUCCESS) return std::to_string(i);
-  return {};
-}
-
-int64_t integer(simdjson::dom::element e, const char* field) {
-  int64_t i = 0;
-  if (e[field].get(i) == simdjson::SUCCESS) return i;
-  return 0;
 }
 
 }  // namespace

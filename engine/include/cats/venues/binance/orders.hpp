@@ -44,13 +44,6 @@ struct binance_gateway_options {
 std::unique_ptr<order_gateway> make_binance_gateway(boost::asio::io_context& io,
                                                     binance_gateway_options options);
 
-/// An instrument's trading rules as the venue publishes them (Binance exchangeInfo filters).
-struct venue_rules {
-  std::string symbol;
-  int64_t tick_size = 0, lot_size = 0, min_quantity = 0, min_notional = 0;  ///< fixed point
-  std::string status;  ///< "TRADING", "HALT", "BREAK"
-};
-
 /// GET /api/v3/exchangeInfo for `symbols` (public, unsigned; blocking, for start-up). Symbols the
 /// venue does not list are missing from the result. False with `error` when the venue could not
 /// be asked or answered something unreadable.

@@ -1,0 +1,525 @@
+#include <utility>  // before Asio (Boost 1.74 with C++20)
+
+#include "cats/venues/okx/orders.hpp"
+
+#include <cats/sdk.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+
+#include <future>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "../dom_fields.hpp"
+#include "cats/core/fixed.hpp"
+#include "cats/net/https_client.hpp"
+#include "cats/net/signing.hpp"
+#include "cats/util/time.hpp"
+
+namespace cats {
+
+namespace {
+
+using kind = order_report::kind;
+using venues::decimal;
+using venues::integer;
+using venues::signed_decimal;
+using venues::text_of;
+
+int32_t status_from(std::string_view s) {
+  if (s == "live") return CATS_ORDER_NEW;
+  if (s == "partially_filled") return CATS_ORDER_PARTIALLY_FILLED;
+  if (s == "filled") return CATS_ORDER_FILLED;
+  return CATS_ORDER_CANCELED;  // canceled, mmp_canceled
+}
+
+// "2020-12-08T09:08:57.715Z": OKX wants milliseconds.
+std::string okx_timestamp(int64_t ns) {
+  char buf[32];
+  format_iso8601_seconds(ns, buf);
+  char out[32];
+  std::snprintf(out, sizeof out, "%.19s.%03dZ", buf, static_cast<int>((ns / 1'000'000) % 1000));
+  return out;
+}
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string okx_order_body(const venue_order& o) {
+  std::string type = o.type == CATS_ORDER_MARKET    ? "market"
+                     : o.tif == CATS_TIF_POST_ONLY ? "post_only"
+                     : o.tif == CATS_TIF_IOC       ? "ioc"
+                                                   : "limit";
+  std::string b = "{\"instId\":" + json_string(o.symbol) + ",\"tdMode\":\"cash\",\"clOrdId\":" +
+                  json_string(o.client_id) + ",\"side\":\"" +
+                  (o.side == CATS_SIDE_BUY ? "buy" : "sell") + "\",\"ordType\":\"" + type +
+                  "\",\"sz\":\"" + fixed_to_string(o.quantity) + "\"";
+  if (o.type == CATS_ORDER_MARKET) b += ",\"tgtCcy\":\"base_ccy\"";  // sz in the base currency
+  else b += ",\"px\":\"" + fixed_to_string(o.price) + "\"";
+  return b + "}";
+}
+
+bool fetch_okx_rules(const std::string& rest_url, const net::tls_options& tls,
+                     const std::vector<std::string>& inst_ids, std::vector<venue_rules>& out,
+                     std::string& error) {
+  for (const std::string& id : inst_ids) {
+    const net::http_response r = net::https_request(
+        "GET", rest_url + "/api/v5/public/instruments?instType=SPOT&instId=" + id, tls,
+        std::chrono::seconds(10));
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::array data;
+    if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
+        doc["data"].get(data) != simdjson::SUCCESS) {
+      error = r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+      return false;
+    }
+    for (simdjson::dom::element i : data) {
+      venue_rules v;
+      v.symbol = text_of(i, "instId");
+      v.tick_size = decimal(i, "tickSz");
+      v.lot_size = decimal(i, "lotSz");
+      v.min_quantity = decimal(i, "minSz");
+      const std::string state = text_of(i, "state");
+      v.status = state == "live" ? "TRADING" : state;
+      out.push_back(std::move(v));
+    }
+  }
+  return true;
+}
+
+namespace {
+
+class okx_gateway final : public order_gateway {
+ public:
+  okx_gateway(boost::asio::io_context& io, okx_gateway_options o)
+      : io_(io), opt_(std::move(o)), rest_(io, opt_.rest_url, opt_.tls, opt_.timeout) {
+    if (opt_.api_key.empty() || opt_.passphrase.empty())
+      throw std::invalid_argument("okx: the API key and its passphrase are needed");
+    std::string error;
+    signer_ = net::signer::make(net::signer::kind::hmac_base64, opt_.secret, error);
+    net::wipe(opt_.secret);
+    if (!signer_) throw std::invalid_argument("okx: API secret: " + error);
+    for (const okx_symbol& s : opt_.symbols) symbols_[s.inst_id] = s;
+  }
+  ~okx_gateway() override { stop(); }
+
+  void start(report_sink sink) override {
+    sink_ = std::move(sink);
+    sync_time();
+    net::ws_options wo;
+    wo.name = "okx private";
+    wo.url = opt_.ws_private_url;
+    wo.tls = opt_.tls;
+    wo.read_timeout = std::chrono::seconds(25);  // a ping after ~12 s of silence keeps it open
+    net::ws_client::handlers h;
+    h.on_open = [this] { login(); };
+    h.on_message = [this](const char* data, size_t size, int64_t) { on_stream(data, size); };
+    h.on_disconnect = [this](const std::string&) { stats_.stream_up.store(false); };
+    stream_ = std::make_unique<net::ws_client>(io_, wo, std::move(h));
+    stream_->start();
+  }
+
+  void stop() override {
+    if (stream_) stream_->stop();
+    rest_.stop();
+  }
+
+  void place(const venue_order& o, uint64_t tag) override {
+    if (o.type == CATS_ORDER_STOP_MARKET) {
+      order_report rep = base(kind::rejected, o.client_id, o.symbol, tag);
+      rep.reason = "okx: stop orders are algo orders there, which cats does not send yet";
+      emit(std::move(rep));
+      return;
+    }
+    request("POST", "/api/v5/trade/order", okx_order_body(o),
+            [this, cid = o.client_id, sym = o.symbol, tag](net::http_result r) {
+              on_place(r, cid, sym, tag);
+            });
+  }
+
+  void cancel(const std::string& symbol, const std::string& client_id, uint64_t tag) override {
+    request("POST", "/api/v5/trade/cancel-order",
+            "{\"instId\":" + json_string(symbol) + ",\"clOrdId\":" + json_string(client_id) + "}",
+            [this, client_id, symbol, tag](net::http_result r) {
+              on_ack(r, kind::cancel_rejected, client_id, symbol, tag);
+            });
+  }
+
+  void replace(const std::string& old_client_id, const venue_order& o, uint64_t tag) override {
+    order_report rep = base(kind::cancel_rejected, old_client_id, o.symbol, tag);
+    rep.reason = "okx amends orders in place";
+    emit(std::move(rep));
+  }
+
+  bool amends_in_place() const noexcept override { return true; }
+  void amend(const std::string& symbol, const std::string& client_id, int64_t new_quantity,
+             int64_t new_price, uint64_t tag) override {
+    std::string body = "{\"instId\":" + json_string(symbol) + ",\"clOrdId\":" +
+                       json_string(client_id);
+    if (new_quantity > 0) body += ",\"newSz\":\"" + fixed_to_string(new_quantity) + "\"";
+    if (new_price > 0) body += ",\"newPx\":\"" + fixed_to_string(new_price) + "\"";
+    request("POST", "/api/v5/trade/amend-order", body + "}",
+            [this, client_id, symbol, tag, new_quantity, new_price](net::http_result r) {
+              order_report rep = base(kind::amended, client_id, symbol, tag);
+              rep.quantity_ordered = new_quantity;
+              rep.limit_price = new_price;
+              if (item_ok(r, rep.reason)) {
+                emit(std::move(rep));
+                return;
+              }
+              failed(r, kind::cancel_rejected, client_id, symbol, tag, rep.reason);
+            });
+  }
+
+  void query(const std::string& symbol, const std::string& client_id, uint64_t tag) override {
+    request("GET", "/api/v5/trade/order?instId=" + symbol + "&clOrdId=" + client_id, {},
+            [this, client_id, symbol, tag](net::http_result r) {
+              simdjson::dom::parser parser;
+              simdjson::dom::element doc, first;
+              if (r.status == 200 && parser.parse(r.body).get(doc) == simdjson::SUCCESS &&
+                  text_of(doc, "code") == "0" && doc["data"].at(0).get(first) == 0) {
+                emit(state_of(first, tag));
+                return;
+              }
+              const std::string code = parser.parse(r.body).get(doc) == simdjson::SUCCESS
+                                           ? text_of(doc, "code")
+                                           : std::string();
+              if (code == "51603") {  // order does not exist
+                emit(base(kind::not_found, client_id, symbol, tag));
+                return;
+              }
+              order_report rep = base(kind::unknown, client_id, symbol, tag);
+              rep.reason = describe_failure(r);
+              emit(std::move(rep));
+            });
+  }
+
+  void fetch_fills(const std::string& symbol, const std::string& client_id,
+                   const std::string& venue_order_id, uint64_t tag) override {
+    request("GET", "/api/v5/trade/fills?instType=SPOT&instId=" + symbol + "&ordId=" + venue_order_id,
+            {}, [this, client_id, symbol, tag](net::http_result r) {
+              simdjson::dom::parser parser;
+              simdjson::dom::element doc;
+              simdjson::dom::array data;
+              if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
+                  doc["data"].get(data) != simdjson::SUCCESS) {
+                spdlog::warn("okx: the fills of {} could not be fetched: {}", client_id,
+                             describe_failure(r));
+                return;
+              }
+              for (simdjson::dom::element f : data) emit(fill_of(f, client_id, symbol, tag));
+            });
+  }
+
+  void open_orders(const std::string& symbol, uint64_t tag) override {
+    request("GET", "/api/v5/trade/orders-pending?instType=SPOT&instId=" + symbol, {},
+            [this, symbol, tag](net::http_result r) {
+              simdjson::dom::parser parser;
+              simdjson::dom::element doc;
+              simdjson::dom::array data;
+              order_report end = base(kind::state, {}, symbol, tag);
+              end.listing = true;
+              if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
+                  doc["data"].get(data) != simdjson::SUCCESS) {
+                end.reason = describe_failure(r);
+                emit(std::move(end));
+                return;
+              }
+              for (simdjson::dom::element o : data) {
+                order_report rep = state_of(o, tag);
+                rep.listing = true;
+                emit(std::move(rep));
+              }
+              emit(std::move(end));
+            });
+  }
+
+  std::vector<venue_balance> balances(std::string& error) override {
+    std::promise<net::http_result> done;
+    auto result = done.get_future();
+    request("GET", "/api/v5/account/balance", {},
+            [&done](net::http_result r) { done.set_value(std::move(r)); });
+    if (result.wait_for(opt_.timeout + std::chrono::seconds(1)) != std::future_status::ready) {
+      error = "no answer from " + opt_.rest_url;
+      return {};
+    }
+    const net::http_result r = result.get();
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc, first;
+    simdjson::dom::array details;
+    if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
+        doc["data"].at(0).get(first) != simdjson::SUCCESS ||
+        first["details"].get(details) != simdjson::SUCCESS) {
+      error = describe_failure(r);
+      return {};
+    }
+    std::vector<venue_balance> out;
+    for (simdjson::dom::element d : details)
+      out.push_back({text_of(d, "ccy"), decimal(d, "availBal"), decimal(d, "frozenBal")});
+    return out;
+  }
+
+  const gateway_stats& stats() const noexcept override { return stats_; }
+  const char* name() const noexcept override { return "okx"; }
+
+ private:
+  void request(const char* method, const std::string& path, std::string body,
+               std::function<void(net::http_result)> done) {
+    if (const int64_t until = stats_.blocked_until_ns.load(); until > wall_clock_ns()) {
+      net::http_result r;
+      r.error = "rate limited (429); nothing is sent for " + std::to_string(blocked_secs_.load()) +
+                " s";
+      done(std::move(r));
+      return;
+    }
+    const std::string ts = okx_timestamp(wall_clock_ns() + stats_.clock_offset_ms.load() * 1'000'000);
+    net::http_request req;
+    req.method = method;
+    req.target = path;
+    req.headers.emplace_back("OK-ACCESS-KEY", opt_.api_key);
+    req.headers.emplace_back("OK-ACCESS-SIGN", signer_->sign(ts + method + path + body));
+    req.headers.emplace_back("OK-ACCESS-TIMESTAMP", ts);
+    req.headers.emplace_back("OK-ACCESS-PASSPHRASE", opt_.passphrase);
+    if (opt_.demo) req.headers.emplace_back("x-simulated-trading", "1");
+    if (!body.empty()) req.content_type = "application/json";
+    req.body = std::move(body);
+    stats_.requests.fetch_add(1, std::memory_order_relaxed);
+    rest_.request(std::move(req), [this, done = std::move(done)](net::http_result r) {
+      if (r.status == 429) {
+        stats_.throttled.fetch_add(1);
+        blocked_secs_.store(1);
+        stats_.blocked_until_ns.store(wall_clock_ns() + 1'000'000'000);
+        spdlog::warn("okx: rate limited (429); nothing is sent for 1 s");
+      }
+      done(std::move(r));
+    });
+  }
+
+  // The first item of a trade answer is accepted ("code":"0" and "sCode":"0"); else `reason`.
+  static bool item_ok(const net::http_result& r, std::string& reason) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc, first;
+    if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS) {
+      reason = describe_failure(r);
+      return false;
+    }
+    const bool has_item = doc["data"].at(0).get(first) == simdjson::SUCCESS;
+    const std::string scode = has_item ? text_of(first, "sCode") : std::string();
+    if (text_of(doc, "code") == "0" && (scode.empty() || scode == "0")) return true;
+    reason = has_item && !scode.empty() && scode != "0"
+                 ? "okx " + scode + ": " + text_of(first, "sMsg")
+                 : "okx " + text_of(doc, "code") + ": " + text_of(doc, "msg");
+    return false;
+  }
+
+  static std::string describe_failure(const net::http_result& r) {
+    if (r.status == 0) return "okx: " + r.error;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.parse(r.body).get(doc) == simdjson::SUCCESS && !text_of(doc, "code").empty())
+      return "okx " + text_of(doc, "code") + ": " + text_of(doc, "msg");
+    return "okx: HTTP " + std::to_string(r.status);
+  }
+
+  order_report base(kind what, const std::string& cid, const std::string& symbol, uint64_t tag) {
+    order_report rep;
+    rep.what = what;
+    rep.client_id = cid;
+    rep.symbol = symbol;
+    if (auto it = symbols_.find(symbol); it != symbols_.end())
+      rep.instrument_id = it->second.instrument_id;
+    rep.request_tag = tag;
+    return rep;
+  }
+  void emit(order_report&& r) {
+    if (sink_) sink_(std::move(r));
+  }
+
+  void failed(const net::http_result& r, kind refused, const std::string& cid,
+              const std::string& symbol, uint64_t tag, std::string reason, int64_t wire_ns = 0) {
+    if ((r.status == 0 && r.written) || r.status >= 500) {
+      stats_.unknown.fetch_add(1);
+      order_report rep = base(kind::unknown, cid, symbol, tag);
+      rep.reason = std::move(reason);
+      rep.wire_ns = wire_ns;
+      emit(std::move(rep));
+      return;
+    }
+    if (reason.find("okx 50102") != std::string::npos) {  // timestamp expired
+      spdlog::warn("okx: the request timestamp was refused; measuring the venue clock again");
+      sync_time();
+    }
+    order_report rep = base(refused, cid, symbol, tag);
+    rep.reason = std::move(reason);
+    rep.wire_ns = wire_ns;
+    emit(std::move(rep));
+  }
+
+  void on_place(const net::http_result& r, const std::string& cid, const std::string& sym,
+                uint64_t tag) {
+    std::string reason;
+    if (item_ok(r, reason)) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element doc, first;
+      order_report rep = base(kind::state, cid, sym, tag);
+      rep.status = CATS_ORDER_NEW;
+      if (parser.parse(r.body).get(doc) == simdjson::SUCCESS && doc["data"].at(0).get(first) == 0)
+        rep.venue_order_id = text_of(first, "ordId");
+      rep.wire_ns = r.write_ns;
+      emit(std::move(rep));
+      return;
+    }
+    if (r.status != 0 || !r.written) stats_.rejected.fetch_add(1);
+    failed(r, kind::rejected, cid, sym, tag, reason, r.written ? r.write_ns : 0);
+  }
+
+  // A cancel's answer: success says nothing more (the orders channel brings the new state).
+  void on_ack(const net::http_result& r, kind refused, const std::string& cid,
+              const std::string& sym, uint64_t tag) {
+    std::string reason;
+    if (item_ok(r, reason)) return;
+    failed(r, refused, cid, sym, tag, reason);
+  }
+
+  order_report state_of(simdjson::dom::element o, uint64_t tag) {
+    order_report rep = base(kind::state, text_of(o, "clOrdId"), text_of(o, "instId"), tag);
+    rep.venue_order_id = text_of(o, "ordId");
+    rep.status = status_from(text_of(o, "state"));
+    rep.cum_quantity = decimal(o, "accFillSz");
+    rep.cum_quote = fixed_mul(rep.cum_quantity, decimal(o, "avgPx"), rounding::nearest);
+    rep.side = text_of(o, "side") == "buy" ? CATS_SIDE_BUY : CATS_SIDE_SELL;
+    const std::string type = text_of(o, "ordType");
+    rep.type = type == "market" ? CATS_ORDER_MARKET : CATS_ORDER_LIMIT;
+    rep.tif = type == "post_only" ? CATS_TIF_POST_ONLY : type == "ioc" ? CATS_TIF_IOC : CATS_TIF_GTC;
+    rep.quantity_ordered = decimal(o, "sz");
+    rep.limit_price = decimal(o, "px");
+    rep.venue_ts_ns = integer(o, "uTime") * 1'000'000;
+    if (rep.status == CATS_ORDER_CANCELED) rep.reason = "cancelled";
+    return rep;
+  }
+
+  // A fill from /trade/fills (`fee`, `feeCcy`: this fill's) or from an orders-channel push
+  // (`stream`: `fillFee`, `fillFeeCcy`; there `fee` is the order's total so far).
+  order_report fill_of(simdjson::dom::element f, const std::string& cid, const std::string& sym,
+                       uint64_t tag, bool stream = false) {
+    order_report rep = base(kind::fill, cid, sym, tag);
+    rep.venue_order_id = text_of(f, "ordId");
+    rep.trade_id = text_of(f, "tradeId");
+    rep.price = decimal(f, "fillPx");
+    rep.quantity = decimal(f, "fillSz");
+    rep.maker = text_of(f, "execType") == "M";
+    rep.fee = fee_in_quote(sym, -signed_decimal(f, stream ? "fillFee" : "fee"),
+                           text_of(f, stream ? "fillFeeCcy" : "feeCcy"), rep.price);
+    rep.venue_ts_ns = integer(f, "ts") * 1'000'000;
+    if (rep.venue_ts_ns == 0) rep.venue_ts_ns = integer(f, "fillTime") * 1'000'000;
+    return rep;
+  }
+
+  int64_t fee_in_quote(const std::string& symbol, int64_t fee, const std::string& ccy,
+                       int64_t price) {
+    auto it = symbols_.find(symbol);
+    if (fee == 0 || it == symbols_.end() || ccy == it->second.quote) return fee;
+    if (ccy == it->second.base) return fixed_mul(fee, price, rounding::up);
+    return 0;
+  }
+
+  void sync_time() {
+    const int64_t sent = wall_clock_ns();
+    net::http_request req;
+    req.target = "/api/v5/public/time";
+    rest_.request(std::move(req), [this, sent](net::http_result r) {
+      simdjson::dom::parser parser;
+      simdjson::dom::element doc, first;
+      if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
+          doc["data"].at(0).get(first) != simdjson::SUCCESS) {
+        spdlog::warn("okx: the venue clock could not be read: {}", describe_failure(r));
+        return;
+      }
+      const int64_t server_ms = integer(first, "ts");
+      const int64_t mid_ms = (sent + wall_clock_ns()) / 2 / 1'000'000;
+      stats_.clock_offset_ms.store(server_ms - mid_ms);
+      if (std::llabs(server_ms - mid_ms) > 1000)
+        spdlog::warn("okx: the venue clock is {} ms from ours; timestamps are corrected",
+                     server_ms - mid_ms);
+    });
+  }
+
+  void login() {
+    const std::string ts =
+        std::to_string((wall_clock_ns() / 1'000'000 + stats_.clock_offset_ms.load()) / 1000);
+    stream_->send("{\"op\":\"login\",\"args\":[{\"apiKey\":" + json_string(opt_.api_key) +
+                  ",\"passphrase\":" + json_string(opt_.passphrase) + ",\"timestamp\":\"" + ts +
+                  "\",\"sign\":\"" + signer_->sign(ts + "GET/users/self/verify") + "\"}]}");
+  }
+
+  void on_stream(const char* data, size_t size) {
+    if (size == 4 && std::string_view(data, 4) == "pong") return;
+    simdjson::dom::element doc;
+    if (stream_parser_.parse(data, size).get(doc) != simdjson::SUCCESS) {
+      spdlog::warn("okx private: unreadable message ({} bytes)", size);
+      return;
+    }
+    const std::string event = text_of(doc, "event");
+    if (event == "login") {
+      if (text_of(doc, "code") == "0") {
+        stream_->send(
+            R"({"op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]})");
+      } else {
+        spdlog::error("okx private: login refused ({} {}); retrying", text_of(doc, "code"),
+                      text_of(doc, "msg"));
+        stream_->reconnect("login refused");
+      }
+      return;
+    }
+    if (event == "subscribe") {
+      stats_.stream_up.store(true);
+      stats_.stream_connects.fetch_add(1);
+      order_report rep;
+      rep.what = kind::resync;
+      emit(std::move(rep));
+      return;
+    }
+    if (event == "error") {
+      spdlog::error("okx private: {} {}", text_of(doc, "code"), text_of(doc, "msg"));
+      return;
+    }
+    simdjson::dom::array list;
+    if (doc["data"].get(list) != simdjson::SUCCESS) return;
+    for (simdjson::dom::element o : list) {
+      const std::string cid = text_of(o, "clOrdId"), sym = text_of(o, "instId");
+      if (!text_of(o, "tradeId").empty() && decimal(o, "fillSz") > 0)
+        emit(fill_of(o, cid, sym, 0, true));
+      emit(state_of(o, 0));
+    }
+  }
+
+  boost::asio::io_context& io_;
+  okx_gateway_options opt_;
+  std::unique_ptr<net::signer> signer_;
+  net::https_client rest_;
+  std::unique_ptr<net::ws_client> stream_;
+  std::unordered_map<std::string, okx_symbol> symbols_;
+  report_sink sink_;
+  gateway_stats stats_;
+  std::atomic<int64_t> blocked_secs_{0};
+  simdjson::dom::parser stream_parser_;
+};
+
+}  // namespace
+
+std::unique_ptr<order_gateway> make_okx_gateway(boost::asio::io_context& io,
+                                                okx_gateway_options options) {
+  return std::make_unique<okx_gateway>(io, std::move(options));
+}
+
+}  // namespace cats
