@@ -36,14 +36,18 @@ class ExecutionTest : public ::testing::Test {
   void SetUp() override {
     if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
     ASSERT_TRUE(make_cert(dir_.path())) << "openssl could not make a test certificate";
+    // Binance reads the secret after the first line; OKX the secret, then the passphrase.
     write_file(dir_ / "key", std::string("exec-test-key\n") + secret + "\n");
     ::chmod((dir_ / "key").c_str(), 0600);
   }
 
   std::unique_ptr<fake_exchange> start_fake(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--symbols",    "BTCUSDT", "--okx-symbols", "",
-                                     "--rate",       "300",     "--api-key",     "exec-test-key",
-                                     "--api-secret", secret};
+    std::vector<std::string> args = {"--symbols",        okx_ ? "" : "BTCUSDT",
+                                     "--okx-symbols",    okx_ ? "BTC-USDT" : "",
+                                     "--rate",           "300",
+                                     "--api-key",        "exec-test-key",
+                                     "--api-secret",     secret,
+                                     "--api-passphrase", "exec-test-pass"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto f = std::make_unique<fake_exchange>(dir_, args);
     EXPECT_GT(f->port(), 0) << f->log();
@@ -67,13 +71,18 @@ class ExecutionTest : public ::testing::Test {
                      const std::string& extra_live = {}, const std::string& params = {}) {
     std::ostringstream c;
     c << "[engine]\nlog_level = \"info\"\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
-      << "[live]\nbroker = \"binance\"\nstatus_interval = 1\nhot_reload = false\n"
-      << extra_live << "[venues.binance]\nws_url = \"wss://" << fake.base()
-      << "\"\nrest_url = \"https://" << fake.base() << "\"\nws_api_url = \"wss://" << fake.base()
-      << "/ws-api/v3\"\n"
-      << "read_timeout = 5\nca_file = \"" << (dir_ / "cert.pem").string() << "\"\nkey_file = \""
-      << (dir_ / "key").string() << "\"\n"
-      << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\", \"quotes\"]\n"
+      << "[live]\nbroker = \"" << (okx_ ? "okx" : "binance")
+      << "\"\nstatus_interval = 1\nhot_reload = false\n"
+      << extra_live;
+    if (okx_)
+      c << "[venues.okx]\nws_url = \"wss://" << fake.base() << "/ws/v5/public\"\n"
+        << "ws_api_url = \"wss://" << fake.base() << "/ws/v5/private\"\n";
+    else
+      c << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nws_api_url = \"wss://"
+        << fake.base() << "/ws-api/v3\"\n";
+    c << "rest_url = \"https://" << fake.base() << "\"\nread_timeout = 5\nca_file = \""
+      << (dir_ / "cert.pem").string() << "\"\nkey_file = \"" << (dir_ / "key").string() << "\"\n"
+      << "[[instrument]]\nsymbol = \"" << symbol() << "\"\nchannels = [\"trades\", \"quotes\"]\n"
       << "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
       << "[backtest]\ninitial_cash = 1000000\n"
       << "[[strategy]]\nname = \"t\"\nplugin = \"trader_strategy\"\n[strategy.params]\nplan = \""
@@ -146,9 +155,8 @@ class ExecutionTest : public ::testing::Test {
     const totals v = venue_fills(parse_json(p, fake.control("GET", "/control/private/state")));
     simdjson::dom::element s = parse_json(p2, summary);
     simdjson::dom::element pos;
-    const int64_t ours = s["account"]["positions"]["BINANCE:BTCUSDT"].get(pos) == simdjson::SUCCESS
-                             ? amount(pos)
-                             : 0;
+    const int64_t ours =
+        s["account"]["positions"][symbol()].get(pos) == simdjson::SUCCESS ? amount(pos) : 0;
     EXPECT_EQ(fixed_to_string(ours), fixed_to_string(v.bought - v.sold)) << summary;
   }
   uint64_t exec_stat(const std::string& summary, const char* key) {
@@ -160,7 +168,16 @@ class ExecutionTest : public ::testing::Test {
     return v;
   }
 
+  std::string symbol() const { return okx_ ? "OKX:BTC-USDT" : "BINANCE:BTCUSDT"; }
+  // OKX's key file: the key, the secret, the passphrase.
+  void use_okx() {
+    okx_ = true;
+    write_file(dir_ / "key", std::string("exec-test-key\n") + secret + "\nexec-test-pass\n");
+    ::chmod((dir_ / "key").c_str(), 0600);
+  }
+
   temp_dir dir_;
+  bool okx_ = false;  ///< trade on the fake's OKX side instead of Binance's
 };
 
 TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueSays) {
@@ -188,7 +205,7 @@ TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueS
   const totals v = venue_fills(venue);
   simdjson::dom::parser p2;
   simdjson::dom::element s = parse_json(p2, summary);
-  EXPECT_EQ(fixed_to_string(amount(s["account"]["positions"]["BINANCE:BTCUSDT"])),
+  EXPECT_EQ(fixed_to_string(amount(s["account"]["positions"][symbol()])),
             fixed_to_string(v.bought - v.sold));
   EXPECT_EQ(exec_stat(summary, "rejected"), 0u);
   // The venue's trading rules were fetched and kept.
@@ -257,9 +274,8 @@ TEST_F(ExecutionTest, KilledMidOrderAndRestartedTheOrderIsRestoredNotDuplicated)
   ASSERT_EQ(venue["orders"].at(0)["status"].get(status), simdjson::SUCCESS);
   EXPECT_EQ(status, "CANCELED") << "cancel_on_stop";
   simdjson::dom::parser p3;
-  EXPECT_EQ(
-      fixed_to_string(amount(parse_json(p3, summary)["account"]["positions"]["BINANCE:BTCUSDT"])),
-      "0.02");
+  EXPECT_EQ(fixed_to_string(amount(parse_json(p3, summary)["account"]["positions"][symbol()])),
+            "0.02");
 }
 
 TEST_F(ExecutionTest, AKeyFileOthersCanReadIsRefusedAndTheSecretNeverAppears) {
@@ -368,6 +384,79 @@ TEST_F(ExecutionTest, TheVenueClockOffsetIsMeasuredAndApplied) {
   int64_t offset = 0;
   ASSERT_EQ(parse_json(p, summary)["execution"]["clock_offset_ms"].get(offset), simdjson::SUCCESS);
   EXPECT_NEAR(static_cast<double>(offset), 30000.0, 500.0);
+}
+
+// ---- OKX --------------------------------------------------------------------------------------
+
+TEST_F(ExecutionTest, OkxOrdersArePlacedFilledAmendedInPlaceAndCancelled) {
+  use_okx();
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "lifecycle");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return trader_log().find("update 4 filled") != std::string::npos &&
+               trader_log().find("update 2 cancelled") != std::string::npos;
+      },
+      30))
+      << trader_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  const std::string log = trader_log();
+  EXPECT_NE(log.find("update 2 new 0 amended"), std::string::npos) << log;
+  EXPECT_NE(log.find("update 4 partial"), std::string::npos) << log;
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  expect_same(strategy_fills(), venue_fills(venue));
+  EXPECT_EQ(venue_orders(venue), 4u) << "an OKX amend keeps the order: 4 orders, none twice";
+  expect_same_position(summary, *fake);
+  EXPECT_EQ(exec_stat(summary, "rejected"), 0u);
+  EXPECT_NE(
+      read_file(dir_ / "out" / "venue_rules.okx.json").find("\"BTC-USDT\":{\"tick_size\":0.01"),
+      std::string::npos);
+}
+
+TEST_F(ExecutionTest, OkxALostResponseLeavesExactlyOneOrder) {
+  use_okx();
+  auto fake = start_fake();
+  fake->control("POST", "/control/private/drop_response?n=1");
+  fake->control("POST", "/control/private/mute_stream?n=1");
+  auto cats = start_cats(*fake, "market", {}, "qty = 0.02\ncount = 2\n");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return trader_log().find("update 1 filled") != std::string::npos &&
+               trader_log().find("update 2 filled") != std::string::npos;
+      },
+      30))
+      << trader_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  EXPECT_EQ(venue_orders(venue), 2u);
+  expect_same(strategy_fills(), venue_fills(venue));
+  EXPECT_EQ(exec_stat(summary, "unknown_resolved"), 1u);
+}
+
+TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
+  use_okx();
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "rest");
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
+      << trader_log() << cats_log();
+  cats->signal(SIGKILL);
+  cats->wait(10);
+  auto again = start_cats(*fake, "rest");
+  ASSERT_TRUE(wait_until([&] { return trader_log().find("restored") != std::string::npos; }, 30))
+      << trader_log() << cats_log();
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  ASSERT_EQ(venue_orders(venue), 1u) << "no duplicate after the restart";
+  std::string_view cid;
+  ASSERT_EQ(venue["orders"].at(0)["clientOrderId"].get(cid), simdjson::SUCCESS);
+  fake->control("POST", "/control/private/fill?cid=" + std::string(cid) + "&qty=0.02");
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("fill 1 buy 0.02") != std::string::npos; }, 15))
+      << trader_log() << cats_log();
+  stop_cats(*again);
 }
 
 }  // namespace

@@ -261,6 +261,39 @@ TEST(VenueBroker, AmendReplacesTheVenueOrderAndKeepsTheStrategysId) {
                                       "fill 1 0.025 @ 50100", "order 1 filled 0.03"}));
 }
 
+TEST(VenueBroker, ACancelAskedForDuringAnAmendGoesOutWhenTheAmendEnds) {
+  harness h;
+  const uint64_t id = h.submit(CATS_ORDER_LIMIT, CATS_SIDE_BUY, "0.02", "50000");
+  const std::string cid = h.gw.placed[0].client_id;
+  h.gw.say(state(cid, CATS_ORDER_NEW));
+  h.step();
+  std::string err;
+  ASSERT_EQ(h.broker->amend(0, id, 0, px("50100"), err), CATS_OK) << err;
+  ASSERT_EQ(h.broker->cancel(0, id, err), CATS_OK) << err;
+  EXPECT_EQ(h.gw.calls.size(), 3u) << "the cancel waits for the amend";
+  const std::string new_cid = h.gw.calls[2].substr(
+      h.gw.calls[2].find("-> ") + 3,
+      h.gw.calls[2].find(' ', h.gw.calls[2].find("-> ") + 3) - h.gw.calls[2].find("-> ") - 3);
+  h.gw.say(state(cid, CATS_ORDER_CANCELED));
+  h.gw.say(state(new_cid, CATS_ORDER_NEW));
+  h.step();
+  ASSERT_EQ(h.gw.calls.size(), 4u);
+  EXPECT_EQ(h.gw.calls[3], "cancel " + new_cid);
+}
+
+TEST(VenueBroker, AFeePaidInTheBaseAssetComesOffThePosition) {
+  harness h;
+  h.submit(CATS_ORDER_MARKET, CATS_SIDE_BUY, "1");
+  const std::string cid = h.gw.placed[0].client_id;
+  order_report f = fill(cid, "1", "1", "100");
+  set_fill_fee(f, px("0.001"), "BTC", "BTC", "USDT");  // 0.1 % in BTC
+  h.gw.say(f);
+  h.step();
+  EXPECT_EQ(fixed_to_string(h.account.position(h.inst).quantity), "0.999");
+  EXPECT_EQ(fixed_to_string(h.account.fees_paid()), "0.1");  // 0.001 BTC at 100
+  EXPECT_EQ(fixed_to_string(h.account.cash()), "9900");      // paid 1 x 100, no more
+}
+
 TEST(VenueBroker, JournalRestoresPositionsAndWorkingOrdersAfterARestart) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("cats_vb_" + std::to_string(::getpid()));

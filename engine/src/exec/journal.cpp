@@ -68,8 +68,17 @@ bool journal::append(std::string_view line, bool intent) {
 bool journal::read(const std::filesystem::path& path,
                    const std::function<bool(simdjson::dom::object, size_t, std::string&)>& each,
                    std::string& error) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return true;  // no journal yet
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    error = path.string() + ": the order journal must be a regular file";
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return true;  // no journal yet
+  if (!in) {
+    error = path.string() + ": cannot read the order journal";
+    return false;
+  }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   simdjson::dom::parser parser;
   size_t pos = 0, line_no = 0;

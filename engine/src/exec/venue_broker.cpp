@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -13,6 +14,8 @@
 #include "cats/util/time.hpp"
 
 namespace cats {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -62,6 +65,8 @@ struct venue_broker::order {
   int64_t query_at = 0;   ///< ask the venue about it at this time (0: no need)
   int64_t fetch_at = 0;   ///< fetch its executions at this time (0: no need)
   int fetches = 0;
+  int query_failures = 0;    ///< queries in a row without an answer (back-off)
+  int64_t leg_quantity = 0;  ///< the quantity sent on the current client id
   bool query_inflight = false;
   bool held = false;           ///< waits for its instrument's unknown order to be resolved
   bool cancel_wanted = false;  ///< cancel as soon as it can be sent
@@ -109,6 +114,16 @@ void venue_broker::rebuild_index() {
 
 venue_broker::venue_broker(engine& eng, order_gateway& gateway, venue_broker_options options)
     : engine_(eng), gateway_(gateway), opt_(std::move(options)), run_tag_(run_tag()) {
+  // Orders of this journal carry its mark, so that another cats run on the same account (with
+  // its own journal) is never taken for ours at reconciliation: 4 base-36 digits of an FNV-1a
+  // hash of the journal's absolute path.
+  std::error_code ec;
+  const std::string where =
+      opt_.journal_path.empty() ? std::string() : fs::absolute(opt_.journal_path, ec).string();
+  uint64_t h = 1469598103934665603ull;
+  for (const char c : where) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  for (int i = 0; i < 4; ++i, h /= 36) opt_.client_prefix += digits[h % 36];
   if (!opt_.journal_path.empty())
     journal_ = std::make_unique<journal>(opt_.journal_path, opt_.fsync);
 }
@@ -147,10 +162,11 @@ venue_broker::order* venue_broker::find(uint32_t owner, uint64_t id, std::string
 
 // ---- the journal --------------------------------------------------------------------------------
 
-void venue_broker::journal_line(const std::string& line, bool intent) {
-  if (!journal_) return;
-  journal_->append(line, intent);
+bool venue_broker::journal_line(const std::string& line, bool intent) {
+  if (!journal_) return true;
+  const bool ok = journal_->append(line, intent);
   stats_.journal_lines = journal_->lines();
+  return ok;
 }
 
 std::string venue_broker::order_json(const char* kind, const order& o) const {
@@ -211,8 +227,14 @@ cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r
   ref.client_ids.push_back(ref.client_id);
   ref.submit_ns = started;
   by_cid_[ref.client_id] = ref.id;
-  // The intent is on disk before the order leaves: a crash after this finds it at restart.
-  journal_line(order_json("intent", ref), true);
+  // The intent is on disk before the order leaves: a crash after this finds it at restart. An
+  // order whose intent cannot be written is not sent.
+  if (!journal_line(order_json("intent", ref), true)) {
+    finish_order(ref, state::rejected, CATS_ORDER_REJECTED,
+                 "not sent: the order journal " + opt_.journal_path.string() +
+                     " cannot be written (see the log)");
+    return CATS_OK;
+  }
   if (instrument_blocked(ref.instrument_id)) {
     ref.held = true;  // sent once the unknown order of this instrument is resolved
     return CATS_OK;
@@ -231,6 +253,7 @@ void venue_broker::send_new(order& o) {
   v.type = o.type;
   v.tif = o.tif;
   v.quantity = o.quantity;
+  o.leg_quantity = o.quantity;
   v.price = o.price;
   v.stop_price = o.stop_price;
   o.held = false;
@@ -246,8 +269,11 @@ cats_status_t venue_broker::cancel(uint32_t owner, uint64_t order_id, std::strin
     return CATS_OK;
   }
   if (o->cancel_sent || o->cancel_wanted) return CATS_OK;
-  if (o->st == state::pending || o->st == state::unknown || o->replacing) {
-    o->cancel_wanted = true;  // sent when the venue has answered
+  // Sent when the venue has answered about this order, and, when another order of the
+  // instrument is unknown, once that one is resolved (nothing goes out for it before).
+  if (o->st == state::pending || o->st == state::unknown || o->replacing ||
+      instrument_blocked(o->instrument_id)) {
+    o->cancel_wanted = true;
     return CATS_OK;
   }
   o->cancel_sent = true;
@@ -316,6 +342,7 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
   v.type = o->type;
   v.tif = o->tif;
   v.quantity = rr.quantity - o->filled;
+  rr.leg_quantity = v.quantity;
   v.price = stop ? 0 : rr.price;
   v.stop_price = stop ? rr.price : 0;
   json_writer w;
@@ -425,12 +452,17 @@ bool venue_broker::instrument_blocked(uint32_t instrument_id) const {
 
 void venue_broker::release_held(uint32_t instrument_id) {
   if (instrument_blocked(instrument_id)) return;
-  std::vector<uint64_t> ids;
+  std::vector<uint64_t> ids, cancels;
   for (uint64_t id : working_) {
     const order& o = *orders_[id];
-    if (o.instrument_id == instrument_id && o.held) ids.push_back(id);
+    if (o.instrument_id != instrument_id) continue;
+    if (o.held)
+      ids.push_back(id);
+    else if (o.cancel_wanted)
+      cancels.push_back(id);
   }
   for (uint64_t id : ids) send_new(*orders_[id]);
+  for (uint64_t id : cancels) follow_up(*orders_[id]);
 }
 
 void venue_broker::poll(int64_t now) {
@@ -453,6 +485,7 @@ void venue_broker::poll(int64_t now) {
       o.query_inflight = true;
       gateway_.query(o.symbol, o.replacing ? o.replacing->client_id : o.client_id, next_tag_++);
     }
+    if (o.fetch_at != 0 && o.venue_cum <= o.leg_filled) o.fetch_at = 0;  // the stream caught up
     if (o.fetch_at != 0 && now >= o.fetch_at && !o.venue_order_id.empty()) {
       o.fetch_at = ++o.fetches < max_fetches ? now + retry_ns * o.fetches : 0;
       gateway_.fetch_fills(o.symbol, o.client_id, o.venue_order_id, next_tag_++);
@@ -488,6 +521,7 @@ void venue_broker::apply(order_report& r, int64_t now) {
   switch (r.what) {
     case kind::state:
       o->query_inflight = false;
+      o->query_failures = 0;
       apply_state(*o, r, now);
       break;
     case kind::fill:
@@ -531,9 +565,12 @@ void venue_broker::apply(order_report& r, int64_t now) {
         post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
              "amend refused: " + r.reason);
       } else {
+        // Refused (rate limit, a transport error, the order already done): the venue's answer to
+        // a query says where the order stands, and the cancel is sent again while it works.
         o->cancel_sent = false;
+        o->cancel_wanted = true;
         spdlog::warn("{}: cancel of {} refused: {}", gateway_.name(), r.client_id, r.reason);
-        o->query_at = now;  // find out where it stands
+        o->query_at = now + retry_ns * (o->query_failures + 1);
       }
       break;
     case kind::not_found:
@@ -541,12 +578,29 @@ void venue_broker::apply(order_report& r, int64_t now) {
       apply_not_found(*o, r, now);
       break;
     case kind::unknown:
-      o->query_inflight = false;
+      if (std::exchange(o->query_inflight, false)) {
+        // A query that got no answer: asked again later, and later each time (at most 10 s).
+        o->query_failures = std::min(o->query_failures + 1, 10);
+        o->query_at = now + retry_ns * o->query_failures;
+        break;
+      }
       apply_unknown(*o, r, now);
       break;
     case kind::resync:
       break;
   }
+  follow_up(*o);
+}
+
+// A cancel the strategy asked for while it could not be sent (the order unacknowledged, an amend
+// on its way, a refused cancel) goes out as soon as it can.
+void venue_broker::follow_up(order& o) {
+  if (!o.cancel_wanted || o.cancel_sent || o.replacing || !working(o.st) || o.held ||
+      (o.st != state::acknowledged && o.st != state::partially_filled))
+    return;
+  o.cancel_wanted = false;
+  std::string error;
+  cancel(o.owner, o.id, error);
 }
 
 void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
@@ -555,6 +609,7 @@ void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
     // The replacement exists: it is the order from now on.
     o.client_id = o.replacing->client_id;
     o.quantity = o.replacing->quantity;
+    o.leg_quantity = o.replacing->leg_quantity;
     (o.type == CATS_ORDER_STOP_MARKET ? o.stop_price : o.price) = o.replacing->price;
     o.leg_filled = o.replacement_filled;
     o.venue_cum = 0;
@@ -600,11 +655,6 @@ void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
     journal_line(w.str());
     post(o, CATS_ORDER_NEW, {});
     if (was_unknown) release_held(o.instrument_id);
-    if (o.cancel_wanted && working(o.st)) {
-      o.cancel_wanted = false;
-      std::string error;
-      cancel(o.owner, o.id, error);
-    }
   }
   // More filled than the executions seen: fetch them (at once when the answer came from a query,
   // else after a second, in case the stream brings them first).
@@ -625,7 +675,9 @@ void venue_broker::settle(order& o) {
 }
 
 void venue_broker::apply_fill(order& o, const order_report& r) {
-  if (!r.trade_id.empty() && !trades_seen_.insert(o.symbol + "/" + r.trade_id).second) {
+  // Keyed by side too: the two sides of a self-trade share a trade id.
+  if (!r.trade_id.empty() &&
+      !trades_seen_.insert(o.symbol + "/" + r.trade_id + "/" + std::to_string(o.side)).second) {
     ++stats_.duplicate_fills;
     return;
   }
@@ -646,13 +698,17 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
   ++stats_.fills;
   const int dir = o.side == CATS_SIDE_BUY ? 1 : -1;
   portfolio& acct = engine_.account();
-  acct.apply_fill(o.instrument_id, dir, r.quantity, r.price, r.fee, engine_.now());
+  // A fee paid in the base asset comes off the position: a buy receives that much less, a sell
+  // delivers that much more; the cash moves by the traded notional (the fee, converted, makes up
+  // the difference).
+  const int64_t position_qty = r.quantity - dir * r.fee_base;
+  acct.apply_fill(o.instrument_id, dir, position_qty, r.price, r.fee, engine_.now());
   json_writer w;
   w.begin_object().key("k").value("fill").key("ts").value(engine_.now()).key("id").value(o.id);
   w.key("cid").value(r.client_id).key("sym").value(o.symbol).key("tid").value(r.trade_id);
   w.key("side").value(o.side).key("px").number(fixed_text(r.price));
   w.key("qty").number(fixed_text(r.quantity)).key("fee").number(fixed_text(r.fee));
-  w.key("maker").value(r.maker).end_object();
+  w.key("fee_base").number(fixed_text(r.fee_base)).key("maker").value(r.maker).end_object();
   journal_line(w.str());
   if (o.owner < engine_.strategies().size()) {
     cats_fill_event_t f{};
@@ -671,6 +727,17 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
   }
   if (!working(o.st)) return;
   if (o.filled >= o.quantity) {
+    // Fills of the old order that landed while an amend was on its way can complete the order
+    // with a replacement still open at the venue: that remainder is cancelled.
+    if (o.replacing && !o.replacing->in_place) {
+      spdlog::warn("{}: order {} is filled; cancelling its replacement {}", gateway_.name(), o.id,
+                   o.replacing->client_id);
+      gateway_.cancel(o.symbol, o.replacing->client_id, next_tag_++);
+    } else if (o.client_ids.size() > 1 && o.leg_filled < o.leg_quantity) {
+      spdlog::warn("{}: order {} is filled; cancelling the rest of {} at the venue",
+                   gateway_.name(), o.id, o.client_id);
+      gateway_.cancel(o.symbol, o.client_id, next_tag_++);
+    }
     finish_order(o, state::filled, CATS_ORDER_FILLED, {});
     return;
   }
@@ -735,9 +802,10 @@ void venue_broker::apply_listing(const order_report& r) {
   }
   ++stats_.reconcile_differences;
   if (!r.client_id.starts_with(opt_.client_prefix)) {
-    spdlog::warn("{}: open order {} on {} was not placed by cats (left alone): {} {} @ {}",
-                 gateway_.name(), r.client_id, r.symbol, side_name(r.side),
-                 fixed_to_string(r.quantity_ordered), fixed_to_string(r.limit_price));
+    spdlog::warn(
+        "{}: open order {} on {} was not placed from this journal (left alone): {} {} @ {}",
+        gateway_.name(), r.client_id, r.symbol, side_name(r.side),
+        fixed_to_string(r.quantity_ordered), fixed_to_string(r.limit_price));
     return;
   }
   // Ours, but the journal never recorded it (a crash before the line reached the disk): no
@@ -817,6 +885,8 @@ bool venue_broker::replay_journal(std::string& error) {
           o->price = amount(j, "px");
           o->stop_price = amount(j, "stop");
           o->client_tag = static_cast<uint64_t>(num(j, "tag"));
+          o->sent_ns = num(j, "ts");  // the engine clock is the wall clock in live runs
+          o->leg_quantity = o->quantity;
           o->st = state::unknown;  // until the venue says otherwise
           next_id_ = std::max(next_id_, o->id + 1);
           by_cid_[cid] = o->id;
@@ -830,17 +900,18 @@ bool venue_broker::replay_journal(std::string& error) {
           o->st = state::acknowledged;
           o->venue_order_id = str(j, "vid");
         } else if (k == "fill") {
-          trades_seen_.insert(o->symbol + "/" + str(j, "tid"));
+          trades_seen_.insert(o->symbol + "/" + str(j, "tid") + "/" + std::to_string(o->side));
           const int64_t qty = amount(j, "qty"), px = amount(j, "px");
           o->filled += qty;
           o->filled_notional += fixed_mul(qty, px, rounding::nearest);
           if (cid == o->client_id) o->leg_filled += qty;
-          engine_.account().apply_fill(o->instrument_id, o->side == CATS_SIDE_BUY ? 1 : -1, qty, px,
-                                       amount(j, "fee"), num(j, "ts"));
+          const int dir = o->side == CATS_SIDE_BUY ? 1 : -1;
+          const int64_t position_qty = qty - dir * amount(j, "fee_base");
+          engine_.account().apply_fill(o->instrument_id, dir, position_qty, px, amount(j, "fee"),
+                                       num(j, "ts"));
           if (o->owner < engine_.strategies().size())
-            engine_.strategies()[o->owner]->ledger.apply_fill(
-                o->instrument_id, o->side == CATS_SIDE_BUY ? 1 : -1, qty, px, amount(j, "fee"),
-                num(j, "ts"));
+            engine_.strategies()[o->owner]->ledger.apply_fill(o->instrument_id, dir, position_qty,
+                                                              px, amount(j, "fee"), num(j, "ts"));
           ++restored_fills;
           if (o->st == state::unknown) o->st = state::partially_filled;
         } else if (k == "replace") {

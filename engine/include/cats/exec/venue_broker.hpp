@@ -43,7 +43,9 @@ struct venue_broker_options {
   std::filesystem::path journal_path;  ///< empty: no journal (tests only)
   journal_fsync fsync = journal_fsync::intents;
   int64_t recv_window_ms = 5000;  ///< how long a lost order may still reach the venue
-  /// Client ids are "<prefix><run tag><seq>": alphanumeric, at most 32 characters (both venues).
+  /// Client ids are "<prefix><journal mark><run tag><seq>": alphanumeric, at most 32 characters
+  /// (both venues); the mark (4 characters from the journal's path) tells this journal's orders
+  /// from those of another cats run on the same account.
   std::string client_prefix = "cats";
   std::function<void()> wake;  ///< called (any thread) when reports are waiting
 };
@@ -121,6 +123,7 @@ class venue_broker final : public broker {
     int64_t quantity = 0, price = 0;  ///< the order's new total quantity and price
     bool old_done = false;            ///< the old client id is cancelled
     bool in_place = false;            ///< an in-place amend (same client id)
+    int64_t leg_quantity = 0;         ///< what the replacement was sent for
   };
 
   order* find(uint32_t owner, uint64_t id, std::string& error);
@@ -145,7 +148,9 @@ class venue_broker final : public broker {
   /// Finished orders are kept for late reports, up to `kept_finished` of them.
   void retire(order& o);
   void rebuild_index();
-  void journal_line(const std::string& line, bool intent = false);
+  /// False when the line could not be written (logged by the journal).
+  bool journal_line(const std::string& line, bool intent = false);
+  void follow_up(order& o);
   std::string order_json(const char* kind, const order& o) const;
   bool replay_journal(std::string& error);
   void check_balances();

@@ -10,7 +10,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "cats/core/fixed.hpp"
 
 namespace cats {
 
@@ -51,7 +54,8 @@ struct order_report {
   // fill
   std::string trade_id;
   int64_t price = 0, quantity = 0;
-  int64_t fee = 0;  ///< in the quote currency (converted at the fill price if paid in base)
+  int64_t fee = 0;       ///< in the quote currency (converted at the fill price if paid in base)
+  int64_t fee_base = 0;  ///< the fee when it was paid in the base asset (the position is less)
   bool maker = false;
   std::string reason;  ///< rejected / cancel_rejected / cancelled or expired by the venue
   int64_t venue_ts_ns = 0;
@@ -94,6 +98,20 @@ struct gateway_stats {
   std::atomic<bool> stream_up{false};        ///< the user stream is subscribed
   std::atomic<int64_t> blocked_until_ns{0};  ///< wall clock: nothing is sent before (429/418)
 };
+
+/// Sets a fill's fee from the venue's commission and its asset: in the quote asset as it is; in
+/// the base asset converted at the fill price, and kept in `fee_base` (the position receives that
+/// much less); in a third asset (BNB) not counted (0). `r.price` must be set.
+inline void set_fill_fee(order_report& r, int64_t commission, std::string_view asset,
+                         std::string_view base, std::string_view quote) {
+  r.fee = r.fee_base = 0;
+  if (commission == 0 || asset == quote) {
+    r.fee = commission;
+  } else if (asset == base) {
+    r.fee = fixed_mul(commission, r.price, rounding::up);
+    r.fee_base = commission;
+  }
+}
 
 class order_gateway {
  public:

@@ -152,11 +152,12 @@ class binance_gateway final : public order_gateway {
   }
 
   std::vector<venue_balance> balances(std::string& error) override {
-    std::promise<net::http_result> done;
-    auto result = done.get_future();
+    // Shared with the callback: an answer that comes after the wait gave up finds it alive.
+    auto done = std::make_shared<std::promise<net::http_result>>();
+    auto result = done->get_future();
     signed_request("GET", "/api/v3/account", "omitZeroBalances=true",
-                   [&done](net::http_result r) { done.set_value(std::move(r)); });
-    if (result.wait_for(opt_.timeout + std::chrono::seconds(1)) != std::future_status::ready) {
+                   [done](net::http_result r) { done->set_value(std::move(r)); });
+    if (result.wait_for(opt_.timeout * 3 + std::chrono::seconds(1)) != std::future_status::ready) {
       error = "no answer from " + opt_.rest_url;
       return {};
     }
@@ -253,10 +254,13 @@ class binance_gateway final : public order_gateway {
       return code;
     return 0;
   }
-  // The venue may have acted on the request: no response, or a 5xx ("unknown" by Binance's own
-  // documentation).
+  // The venue may have acted on the request: no response, a 5xx or a 408, or one of the codes
+  // Binance documents as "execution status unknown" (-1000 unknown error, -1006 unexpected
+  // response, -1007 timeout waiting for the backend).
   static bool outcome_unknown(const net::http_result& r) {
-    return (r.status == 0 && r.written) || r.status >= 500;
+    if ((r.status == 0 && r.written) || r.status >= 500 || r.status == 408) return true;
+    const int64_t code = r.status >= 400 ? error_code(r) : 0;
+    return code == -1000 || code == -1006 || code == -1007;
   }
 
   order_report base(kind what, const std::string& cid, const std::string& symbol, uint64_t tag) {
@@ -416,8 +420,7 @@ class binance_gateway final : public order_gateway {
       rep.quantity = decimal(t, "qty");
       bool maker = false;
       if (t["isMaker"].get(maker) == simdjson::SUCCESS) rep.maker = maker;
-      rep.fee =
-          fee_in_quote(sym, decimal(t, "commission"), text_of(t, "commissionAsset"), rep.price);
+      set_fee(rep, sym, decimal(t, "commission"), text_of(t, "commissionAsset"));
       rep.venue_ts_ns = integer(t, "time") * 1'000'000;
       emit(std::move(rep));
     }
@@ -443,12 +446,11 @@ class binance_gateway final : public order_gateway {
     emit(std::move(end));
   }
 
-  int64_t fee_in_quote(const std::string& symbol, int64_t commission, const std::string& asset,
-                       int64_t price) {
+  void set_fee(order_report& rep, const std::string& symbol, int64_t commission,
+               const std::string& asset) {
     auto it = symbols_.find(symbol);
-    if (commission == 0 || it == symbols_.end() || asset == it->second.quote) return commission;
-    if (asset == it->second.base) return fixed_mul(commission, price, rounding::up);
-    return 0;  // paid in a third asset (BNB): not in this instrument's quote currency
+    if (it == symbols_.end()) return set_fill_fee(rep, commission, asset, {}, asset);
+    set_fill_fee(rep, commission, asset, it->second.base, it->second.quote);
   }
 
   // Measures the venue's clock against ours: offset = server time - the request's midpoint.
@@ -536,7 +538,7 @@ class binance_gateway final : public order_gateway {
       rep.quantity = decimal(e, "l");
       bool maker = false;
       if (e["m"].get(maker) == simdjson::SUCCESS) rep.maker = maker;
-      rep.fee = fee_in_quote(sym, decimal(e, "n"), text_of(e, "N"), rep.price);
+      set_fee(rep, sym, decimal(e, "n"), text_of(e, "N"));
       emit(std::move(rep));
       return;
     }

@@ -55,16 +55,18 @@ std::string json_string(std::string_view s) {
 }  // namespace
 
 std::string okx_order_body(const venue_order& o) {
-  std::string type = o.type == CATS_ORDER_MARKET    ? "market"
+  std::string type = o.type == CATS_ORDER_MARKET   ? "market"
                      : o.tif == CATS_TIF_POST_ONLY ? "post_only"
                      : o.tif == CATS_TIF_IOC       ? "ioc"
                                                    : "limit";
-  std::string b = "{\"instId\":" + json_string(o.symbol) + ",\"tdMode\":\"cash\",\"clOrdId\":" +
-                  json_string(o.client_id) + ",\"side\":\"" +
+  std::string b = "{\"instId\":" + json_string(o.symbol) +
+                  ",\"tdMode\":\"cash\",\"clOrdId\":" + json_string(o.client_id) + ",\"side\":\"" +
                   (o.side == CATS_SIDE_BUY ? "buy" : "sell") + "\",\"ordType\":\"" + type +
                   "\",\"sz\":\"" + fixed_to_string(o.quantity) + "\"";
-  if (o.type == CATS_ORDER_MARKET) b += ",\"tgtCcy\":\"base_ccy\"";  // sz in the base currency
-  else b += ",\"px\":\"" + fixed_to_string(o.price) + "\"";
+  if (o.type == CATS_ORDER_MARKET)
+    b += ",\"tgtCcy\":\"base_ccy\"";  // sz in the base currency
+  else
+    b += ",\"px\":\"" + fixed_to_string(o.price) + "\"";
   return b + "}";
 }
 
@@ -80,7 +82,8 @@ bool fetch_okx_rules(const std::string& rest_url, const net::tls_options& tls,
     simdjson::dom::array data;
     if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
         doc["data"].get(data) != simdjson::SUCCESS) {
-      error = r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+      error = r.status == 0 ? r.error
+                            : "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
       return false;
     }
     for (simdjson::dom::element i : data) {
@@ -164,8 +167,8 @@ class okx_gateway final : public order_gateway {
   bool amends_in_place() const noexcept override { return true; }
   void amend(const std::string& symbol, const std::string& client_id, int64_t new_quantity,
              int64_t new_price, uint64_t tag) override {
-    std::string body = "{\"instId\":" + json_string(symbol) + ",\"clOrdId\":" +
-                       json_string(client_id);
+    std::string body =
+        "{\"instId\":" + json_string(symbol) + ",\"clOrdId\":" + json_string(client_id);
     if (new_quantity > 0) body += ",\"newSz\":\"" + fixed_to_string(new_quantity) + "\"";
     if (new_price > 0) body += ",\"newPx\":\"" + fixed_to_string(new_price) + "\"";
     request("POST", "/api/v5/trade/amend-order", body + "}",
@@ -206,8 +209,9 @@ class okx_gateway final : public order_gateway {
 
   void fetch_fills(const std::string& symbol, const std::string& client_id,
                    const std::string& venue_order_id, uint64_t tag) override {
-    request("GET", "/api/v5/trade/fills?instType=SPOT&instId=" + symbol + "&ordId=" + venue_order_id,
-            {}, [this, client_id, symbol, tag](net::http_result r) {
+    request("GET",
+            "/api/v5/trade/fills?instType=SPOT&instId=" + symbol + "&ordId=" + venue_order_id, {},
+            [this, client_id, symbol, tag](net::http_result r) {
               simdjson::dom::parser parser;
               simdjson::dom::element doc;
               simdjson::dom::array data;
@@ -245,11 +249,12 @@ class okx_gateway final : public order_gateway {
   }
 
   std::vector<venue_balance> balances(std::string& error) override {
-    std::promise<net::http_result> done;
-    auto result = done.get_future();
+    // Shared with the callback: an answer that comes after the wait gave up finds it alive.
+    auto done = std::make_shared<std::promise<net::http_result>>();
+    auto result = done->get_future();
     request("GET", "/api/v5/account/balance", {},
-            [&done](net::http_result r) { done.set_value(std::move(r)); });
-    if (result.wait_for(opt_.timeout + std::chrono::seconds(1)) != std::future_status::ready) {
+            [done](net::http_result r) { done->set_value(std::move(r)); });
+    if (result.wait_for(opt_.timeout * 3 + std::chrono::seconds(1)) != std::future_status::ready) {
       error = "no answer from " + opt_.rest_url;
       return {};
     }
@@ -277,12 +282,13 @@ class okx_gateway final : public order_gateway {
                std::function<void(net::http_result)> done) {
     if (const int64_t until = stats_.blocked_until_ns.load(); until > wall_clock_ns()) {
       net::http_result r;
-      r.error = "rate limited (429); nothing is sent for " + std::to_string(blocked_secs_.load()) +
-                " s";
+      r.error =
+          "rate limited (429); nothing is sent for " + std::to_string(blocked_secs_.load()) + " s";
       done(std::move(r));
       return;
     }
-    const std::string ts = okx_timestamp(wall_clock_ns() + stats_.clock_offset_ms.load() * 1'000'000);
+    const std::string ts =
+        okx_timestamp(wall_clock_ns() + stats_.clock_offset_ms.load() * 1'000'000);
     net::http_request req;
     req.method = method;
     req.target = path;
@@ -400,7 +406,9 @@ class okx_gateway final : public order_gateway {
     rep.side = text_of(o, "side") == "buy" ? CATS_SIDE_BUY : CATS_SIDE_SELL;
     const std::string type = text_of(o, "ordType");
     rep.type = type == "market" ? CATS_ORDER_MARKET : CATS_ORDER_LIMIT;
-    rep.tif = type == "post_only" ? CATS_TIF_POST_ONLY : type == "ioc" ? CATS_TIF_IOC : CATS_TIF_GTC;
+    rep.tif = type == "post_only" ? CATS_TIF_POST_ONLY
+              : type == "ioc"     ? CATS_TIF_IOC
+                                  : CATS_TIF_GTC;
     rep.quantity_ordered = decimal(o, "sz");
     rep.limit_price = decimal(o, "px");
     rep.venue_ts_ns = integer(o, "uTime") * 1'000'000;
@@ -418,19 +426,16 @@ class okx_gateway final : public order_gateway {
     rep.price = decimal(f, "fillPx");
     rep.quantity = decimal(f, "fillSz");
     rep.maker = text_of(f, "execType") == "M";
-    rep.fee = fee_in_quote(sym, -signed_decimal(f, stream ? "fillFee" : "fee"),
-                           text_of(f, stream ? "fillFeeCcy" : "feeCcy"), rep.price);
+    const std::string ccy = text_of(f, stream ? "fillFeeCcy" : "feeCcy");
+    const int64_t fee = -signed_decimal(f, stream ? "fillFee" : "fee");  // negative = charged
+    auto it = symbols_.find(sym);
+    if (it == symbols_.end())
+      set_fill_fee(rep, fee, ccy, {}, ccy);
+    else
+      set_fill_fee(rep, fee, ccy, it->second.base, it->second.quote);
     rep.venue_ts_ns = integer(f, "ts") * 1'000'000;
     if (rep.venue_ts_ns == 0) rep.venue_ts_ns = integer(f, "fillTime") * 1'000'000;
     return rep;
-  }
-
-  int64_t fee_in_quote(const std::string& symbol, int64_t fee, const std::string& ccy,
-                       int64_t price) {
-    auto it = symbols_.find(symbol);
-    if (fee == 0 || it == symbols_.end() || ccy == it->second.quote) return fee;
-    if (ccy == it->second.base) return fixed_mul(fee, price, rounding::up);
-    return 0;
   }
 
   void sync_time() {
@@ -472,8 +477,7 @@ class okx_gateway final : public order_gateway {
     const std::string event = text_of(doc, "event");
     if (event == "login") {
       if (text_of(doc, "code") == "0") {
-        stream_->send(
-            R"({"op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]})");
+        stream_->send(R"({"op":"subscribe","args":[{"channel":"orders","instType":"SPOT"}]})");
       } else {
         spdlog::error("okx private: login refused ({} {}); retrying", text_of(doc, "code"),
                       text_of(doc, "msg"));
