@@ -459,5 +459,62 @@ TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
   stop_cats(*again);
 }
 
+// ---- paper / backtest parity ------------------------------------------------------------------
+
+// The fill lines of a trader log ("fill <id> <side> <qty> <price> <fee>"), in order.
+std::vector<std::string> fill_lines(const std::string& log) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("fill ")) out.push_back(line);
+  return out;
+}
+
+TEST_F(ExecutionTest, APaperRunRecordedAndReplayedInABacktestFillsTheSame) {
+  auto fake = start_fake({"--count", "3000", "--seed", "21"});
+  std::ostringstream c;
+  c << "[engine]\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
+    << "[live]\nbroker = \"paper\"\nstatus_interval = 0\nhot_reload = false\n"
+    << "[record]\ndir = \"" << (dir_ / "rec").string() << "\"\n"
+    << "[venues.binance]\nws_url = \"wss://" << fake->base() << "\"\nrest_url = \"https://"
+    << fake->base() << "\"\nca_file = \"" << (dir_ / "cert.pem").string() << "\"\n"
+    << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\", \"quotes\"]\n"
+    << "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n";
+  const std::string account =
+      "[backtest]\ninitial_cash = 1000000\nfee_bps = 10\nslippage_bps = 1\n"
+      "[[strategy]]\nname = \"t\"\nplugin = \"trader_strategy\"\n[strategy.params]\n"
+      "plan = \"market\"\nqty = 0.01\ncount = 20\n";
+  write_file(dir_ / "paper.toml",
+             c.str() + account + "log = \"" + (dir_ / "paper.log").string() + "\"\n");
+  auto cats = std::make_unique<background>(
+      std::vector<std::string>{CATS_BINARY, "live", "--config", (dir_ / "paper.toml").string(),
+                               "--out", (dir_ / "out").string()},
+      (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+  ASSERT_TRUE(wait_until([&] { return fake->generated() >= 3000; }, 30)) << cats_log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  cats->signal(SIGINT);
+  ASSERT_EQ(cats->wait(20), 0) << cats_log();
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir_ / "rec"))
+    if (e.path().extension() == ".catsrec") files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+
+  write_file(dir_ / "replay.toml",
+             "[engine]\nplugin_dir = \"" + std::string(CATS_TEST_PLUGIN_DIR) +
+                 "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nformat = \"cats_record\"\nfiles = "
+                 "[\"" +
+                 files[0].string() + "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n" +
+                 account + "log = \"" + (dir_ / "replay.log").string() + "\"\n");
+  const run_result r = run({CATS_BINARY, "backtest", "--config", (dir_ / "replay.toml").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> paper = fill_lines(read_file(dir_ / "paper.log"));
+  const std::vector<std::string> replay = fill_lines(read_file(dir_ / "replay.log"));
+  ASSERT_EQ(paper.size(), 20u) << read_file(dir_ / "paper.log");
+  EXPECT_EQ(paper, replay) << "paper:\n"
+                           << read_file(dir_ / "paper.log") << "replay:\n"
+                           << read_file(dir_ / "replay.log");
+}
+
 }  // namespace
 }  // namespace cats::test

@@ -377,7 +377,8 @@ TEST_F(LiveTest, ConfigErrorsNameTheFileAndKey) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(
       r.err.find(
-          "bad.toml:2:10: live.broker: expected \"paper\" or \"binance\", got string \"real\""),
+          "bad.toml:2:10: live.broker: expected \"paper\", \"binance\" or \"okx\", got string "
+          "\"real\""),
       std::string::npos)
       << r.err;
   write_file(dir_ / "bad2.toml",

@@ -39,6 +39,23 @@ std::string run_tag() {
   return out;
 }
 
+// Journal fields (a missing one reads empty / 0).
+std::string j_str(simdjson::dom::object o, const char* k) {
+  std::string_view v;
+  return o[k].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+}
+int64_t j_num(simdjson::dom::object o, const char* k) {
+  int64_t v = 0;
+  if (o[k].get(v) != simdjson::SUCCESS) v = 0;
+  return v;
+}
+int64_t j_amount(simdjson::dom::object o, const char* k) {
+  simdjson::dom::element e;
+  int64_t v = 0;
+  if (o[k].get(e) == simdjson::SUCCESS) (void)parse_fixed(simdjson::minify(e), v);
+  return v;
+}
+
 bool working(venue_broker::state s) {
   return s != venue_broker::state::filled && s != venue_broker::state::canceled &&
          s != venue_broker::state::rejected;
@@ -837,89 +854,81 @@ void venue_broker::apply_listing(const order_report& r) {
 
 // ---- start and stop -----------------------------------------------------------------------------
 
+// An `intent` line: the order as it was sent, unknown until the venue says otherwise.
+bool venue_broker::replay_intent(simdjson::dom::object j,
+                                 const std::unordered_map<std::string, uint32_t>& slots,
+                                 std::string& why) {
+  const std::string cid = j_str(j, "cid");
+  auto o = std::make_unique<order>();
+  o->id = static_cast<uint64_t>(j_num(j, "id"));
+  o->client_id = cid;
+  o->strategy = j_str(j, "strategy");
+  o->symbol = j_str(j, "sym");
+  auto slot = slots.find(o->strategy);
+  o->owner = slot == slots.end() ? unowned : slot->second;
+  o->instrument_id = 0;
+  for (const auto& [id, s] : symbols_)
+    if (s == o->symbol) o->instrument_id = id;
+  if (o->instrument_id == 0) {
+    why = "order " + cid + " is on " + o->symbol + ", which this run does not trade; " +
+          "add the instrument or settle the order by hand";
+    return false;
+  }
+  o->side = static_cast<int32_t>(j_num(j, "side"));
+  o->type = static_cast<int32_t>(j_num(j, "type"));
+  o->tif = static_cast<int32_t>(j_num(j, "tif"));
+  o->quantity = j_amount(j, "qty");
+  o->price = j_amount(j, "px");
+  o->stop_price = j_amount(j, "stop");
+  o->client_tag = static_cast<uint64_t>(j_num(j, "tag"));
+  o->sent_ns = j_num(j, "ts");  // the engine clock is the wall clock in live runs
+  o->leg_quantity = o->quantity;
+  o->st = state::unknown;  // until the venue says otherwise
+  next_id_ = std::max(next_id_, o->id + 1);
+  by_cid_[cid] = o->id;
+  o->client_ids.push_back(cid);
+  orders_[o->id] = std::move(o);
+  return true;
+}
+
 bool venue_broker::replay_journal(std::string& error) {
   if (opt_.journal_path.empty()) return true;
   std::unordered_map<std::string, uint32_t> slots;
   for (uint32_t i = 0; i < engine_.strategies().size(); ++i)
     slots[engine_.strategies()[i]->name] = i;
-  auto str = [](simdjson::dom::object o, const char* k) {
-    std::string_view v;
-    return o[k].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
-  };
-  auto num = [](simdjson::dom::object o, const char* k) {
-    int64_t v = 0;
-    if (o[k].get(v) != simdjson::SUCCESS) v = 0;
-    return v;
-  };
-  auto amount = [](simdjson::dom::object o, const char* k) {
-    simdjson::dom::element e;
-    int64_t v = 0;
-    if (o[k].get(e) == simdjson::SUCCESS) (void)parse_fixed(simdjson::minify(e), v);
-    return v;
-  };
   uint64_t restored_fills = 0;
   const bool ok = journal::read(
       opt_.journal_path,
       [&](simdjson::dom::object j, size_t, std::string& why) {
-        const std::string k = str(j, "k"), cid = str(j, "cid");
-        if (k == "intent") {
-          auto o = std::make_unique<order>();
-          o->id = static_cast<uint64_t>(num(j, "id"));
-          o->client_id = cid;
-          o->strategy = str(j, "strategy");
-          o->symbol = str(j, "sym");
-          auto slot = slots.find(o->strategy);
-          o->owner = slot == slots.end() ? unowned : slot->second;
-          o->instrument_id = 0;
-          for (const auto& [id, s] : symbols_)
-            if (s == o->symbol) o->instrument_id = id;
-          if (o->instrument_id == 0) {
-            why = "order " + cid + " is on " + o->symbol + ", which this run does not trade; " +
-                  "add the instrument or settle the order by hand";
-            return false;
-          }
-          o->side = static_cast<int32_t>(num(j, "side"));
-          o->type = static_cast<int32_t>(num(j, "type"));
-          o->tif = static_cast<int32_t>(num(j, "tif"));
-          o->quantity = amount(j, "qty");
-          o->price = amount(j, "px");
-          o->stop_price = amount(j, "stop");
-          o->client_tag = static_cast<uint64_t>(num(j, "tag"));
-          o->sent_ns = num(j, "ts");  // the engine clock is the wall clock in live runs
-          o->leg_quantity = o->quantity;
-          o->st = state::unknown;  // until the venue says otherwise
-          next_id_ = std::max(next_id_, o->id + 1);
-          by_cid_[cid] = o->id;
-          o->client_ids.push_back(cid);
-          orders_[o->id] = std::move(o);
-          return true;
-        }
+        const std::string k = j_str(j, "k"), cid = j_str(j, "cid");
+        if (k == "intent") return replay_intent(j, slots, why);
         order* o = by_client_id(cid);
         if (o == nullptr && k != "replaced") return true;
         if (k == "ack") {
           o->st = state::acknowledged;
-          o->venue_order_id = str(j, "vid");
+          o->venue_order_id = j_str(j, "vid");
         } else if (k == "fill") {
-          trades_seen_.insert(o->symbol + "/" + str(j, "tid") + "/" + std::to_string(o->side));
-          const int64_t qty = amount(j, "qty"), px = amount(j, "px");
+          trades_seen_.insert(o->symbol + "/" + j_str(j, "tid") + "/" + std::to_string(o->side));
+          const int64_t qty = j_amount(j, "qty"), px = j_amount(j, "px");
           o->filled += qty;
           o->filled_notional += fixed_mul(qty, px, rounding::nearest);
           if (cid == o->client_id) o->leg_filled += qty;
           const int dir = o->side == CATS_SIDE_BUY ? 1 : -1;
-          const int64_t position_qty = qty - dir * amount(j, "fee_base");
-          engine_.account().apply_fill(o->instrument_id, dir, position_qty, px, amount(j, "fee"),
-                                       num(j, "ts"));
+          const int64_t position_qty = qty - dir * j_amount(j, "fee_base");
+          engine_.account().apply_fill(o->instrument_id, dir, position_qty, px, j_amount(j, "fee"),
+                                       j_num(j, "ts"));
           if (o->owner < engine_.strategies().size())
-            engine_.strategies()[o->owner]->ledger.apply_fill(o->instrument_id, dir, position_qty,
-                                                              px, amount(j, "fee"), num(j, "ts"));
+            engine_.strategies()[o->owner]->ledger.apply_fill(
+                o->instrument_id, dir, position_qty, px, j_amount(j, "fee"), j_num(j, "ts"));
           ++restored_fills;
           if (o->st == state::unknown) o->st = state::partially_filled;
         } else if (k == "replace") {
-          by_cid_[str(j, "new_cid")] = o->id;
-          o->client_ids.push_back(str(j, "new_cid"));
-          o->replacing = replace_request{str(j, "new_cid"), amount(j, "qty"), amount(j, "px")};
+          by_cid_[j_str(j, "new_cid")] = o->id;
+          o->client_ids.push_back(j_str(j, "new_cid"));
+          o->replacing =
+              replace_request{j_str(j, "new_cid"), j_amount(j, "qty"), j_amount(j, "px")};
         } else if (k == "amend") {
-          replace_request rr{cid, amount(j, "qty"), amount(j, "px")};
+          replace_request rr{cid, j_amount(j, "qty"), j_amount(j, "px")};
           rr.in_place = true;
           o->replacing = rr;
         } else if (k == "amended") {
@@ -929,7 +938,7 @@ bool venue_broker::replay_journal(std::string& error) {
           }
           o->replacing.reset();
         } else if (k == "replaced") {
-          auto it = orders_.find(static_cast<uint64_t>(num(j, "id")));
+          auto it = orders_.find(static_cast<uint64_t>(j_num(j, "id")));
           if (it == orders_.end()) return true;
           order& r = *it->second;
           r.client_id = cid;
@@ -940,7 +949,7 @@ bool venue_broker::replay_journal(std::string& error) {
           r.replacing.reset();
           r.leg_filled = 0;
         } else if (k == "final") {
-          const int64_t status = num(j, "status");
+          const int64_t status = j_num(j, "status");
           o->st = status == CATS_ORDER_FILLED     ? state::filled
                   : status == CATS_ORDER_REJECTED ? state::rejected
                                                   : state::canceled;

@@ -153,6 +153,8 @@ class venue_broker final : public broker {
   void follow_up(order& o);
   std::string order_json(const char* kind, const order& o) const;
   bool replay_journal(std::string& error);
+  bool replay_intent(simdjson::dom::object j,
+                     const std::unordered_map<std::string, uint32_t>& slots, std::string& why);
   void check_balances();
 
   engine& engine_;
