@@ -3,7 +3,8 @@
 // strategy saw with what the (fake) venue did.
 //   plan = "lifecycle"  a market buy; a limit buy far below the bid, amended closer, then
 //                       cancelled; a marketable limit sell; a buy limit at the ask for more
-//                       than the ask shows (fills in parts, then rests and fills as maker)
+//                       than the ask shows, by 2.5 (more than a level of the fake ever holds:
+//                       it fills in parts, then rests)
 //   plan = "rest"       one limit buy far below the bid that rests; placed only if no order
 //                       was restored at start (a restarted run keeps the one it has)
 //   plan = "market"     one market buy of `qty` on each of the first `count` quotes
@@ -84,7 +85,7 @@ class trader final : public cats::strategy {
                            at(q.bid_price().raw() - 1000 * tick));
     far_price_ = q.bid_price().raw() - 500 * tick;
     ctx().sell_limit(id, cats::fixed::from_raw(300'000), q.bid_price());
-    ctx().buy_limit(id, cats::fixed::from_raw(q.ask_quantity().raw() + 200'000), q.ask_price());
+    ctx().buy_limit(id, cats::fixed::from_raw(q.ask_quantity().raw() + 250'000'000), q.ask_price());
   }
 
   void on_order_update(const cats::order_update& u) override {

@@ -183,6 +183,32 @@ TEST(Config, InvalidTomlPointsAtTheProblem) {
   }
 }
 
+TEST(Config, VenueRulesFromALiveRunFillTheFeedUnlessGivenThere) {
+  test::temp_dir d;
+  test::write_file(
+      d / "venue_rules.binance.json",
+      R"({"venue":"binance","fetched_ns":1,"symbols":{"BTCUSDT":{"tick_size":"0.01",)"
+      R"("lot_size":"0.00001","min_quantity":"0.00001","min_notional":"5","status":"TRADING"}}})");
+  const std::string rules = (d / "venue_rules.binance.json").string();
+  const std::string base_cfg = "[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"a.csv\"]\n";
+  const std::string strategy = "[[strategy]]\nname = \"s\"\nplugin = \"ma_crossover\"\n";
+  auto r = load(base_cfg + "venue_rules = \"" + rules + "\"\n" + strategy);
+  ASSERT_EQ(r.error, "");
+  const feed_section& f = r.cfg.data.feeds.at(0);
+  EXPECT_EQ(f.tick_size, 1'000'000);
+  EXPECT_EQ(f.lot_size, 1'000);
+  EXPECT_EQ(f.min_notional, 500'000'000);
+  EXPECT_FALSE(f.rules_missing);
+  // A key in the table wins over the file.
+  r = load(base_cfg + "venue_rules = \"" + rules + "\"\ntick_size = \"0.1\"\n" + strategy);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.data.feeds.at(0).tick_size, 10'000'000);
+  EXPECT_TRUE(load(base_cfg + strategy).cfg.data.feeds.at(0).rules_missing);
+  r = load("[data]\nsymbol = \"BINANCE:ETHUSDT\"\nfiles = [\"a.csv\"]\nvenue_rules = \"" + rules +
+           "\"\n" + strategy);
+  EXPECT_EQ(r.error, rules + ": no trading rules for BINANCE:ETHUSDT (the file is for binance)");
+}
+
 TEST(Config, SetOverridesAnyKey) {
   const auto r = load(
       good, {"backtest.fee_bps=10", "data.files=[\"x.csv\",\"y.csv\"]", "strategy.sma.fast=20",

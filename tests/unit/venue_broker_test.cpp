@@ -306,7 +306,8 @@ TEST(VenueBroker, JournalRestoresPositionsAndWorkingOrdersAfterARestart) {
     h.submit(CATS_ORDER_MARKET, CATS_SIDE_BUY, "0.5");
     const std::string a = h.gw.placed[0].client_id;
     h.gw.say(state(a, CATS_ORDER_NEW));
-    h.gw.say(fill(a, "10", "0.5", "100"));
+    h.gw.say(fill(a, "10", "0.49999", "100"));
+    h.gw.say(fill(a, "11", "0.00001", "100"));  // a JSON number would read back as 1e-05
     h.submit(CATS_ORDER_LIMIT, CATS_SIDE_SELL, "0.2", "120");
     working_cid = h.gw.placed[1].client_id;
     h.gw.say(state(working_cid, CATS_ORDER_NEW));

@@ -38,6 +38,7 @@ int backtest_command(const std::vector<std::string>& args) {
   }
   std::string err;
   if (!cats::setup_logging(cfg.engine.log_level, cfg.engine.log_file, err)) return usage_error(err);
+  warn_missing_rules(cfg);
 
   std::vector<cats::prepared_strategy> strategies;
   if (auto rc = load_strategies(cfg, strategies)) return *rc;

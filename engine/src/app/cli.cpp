@@ -42,6 +42,16 @@ std::optional<int> parse(const std::vector<std::string>& args, const po::options
 // Loads the config's enabled strategies; returns an exit code on failure.
 // `private_copies`: load each plugin from a private copy (live mode, where the file in the
 // plugin folder may be replaced by a new build while it runs).
+void warn_missing_rules(const cats::run_config& cfg) {
+  for (const cats::feed_section& f : cfg.data.feeds)
+    if (f.rules_missing)
+      spdlog::warn(
+          "{}: NO TRADING RULES: tick_size and lot_size are not set, so prices and "
+          "quantities are rounded to 1e-8 only; set them in [data], or point venue_rules "
+          "at the venue_rules.<venue>.json a live run wrote",
+          f.symbol);
+}
+
 std::optional<int> load_strategies(const cats::run_config& cfg,
                                    std::vector<cats::prepared_strategy>& strategies,
                                    bool private_copies) {

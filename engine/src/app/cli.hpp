@@ -22,6 +22,8 @@ constexpr int exit_usage = 2;
 
 /// Prints "cats: <msg>" on stderr; returns exit_usage.
 int usage_error(const std::string& msg);
+/// Warns, once per feed, when a feed has no tick_size or lot_size (rounded to 1e-8 only).
+void warn_missing_rules(const run_config& cfg);
 
 /// Parses a command's options; returns an exit code when the command should not go on (--help,
 /// or an error, already printed with `usage`).

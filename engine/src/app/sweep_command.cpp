@@ -62,6 +62,7 @@ int sweep_command(const std::vector<std::string>& args) {
     const std::string level =
         base.engine.log_level == "info" ? std::string("warn") : base.engine.log_level;
     if (!cats::setup_logging(level, base.engine.log_file, err)) return usage_error(err);
+    warn_missing_rules(base);
     for (const std::string& p : params) opt.params.push_back(cats::parse_sweep_param(p, base));
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);

@@ -1,6 +1,10 @@
 #include "cats/config/config.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 
 #include "cats/core/instrument.hpp"
 #include "cats/util/json_writer.hpp"
@@ -11,6 +15,37 @@ namespace cats {
 using namespace config_detail;  // NOLINT(google-build-using-namespace): this area's own helpers
 
 namespace {
+
+/// The trading rules a live run fetched from the venue (venue_rules.<venue>.json, written by
+/// `cats live`), for the feed's symbol.
+void load_venue_rules(const fs::path& file, const std::string& venue, const std::string& name,
+                      feed_section& f) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw config_error(file.string() + ": cannot read the venue rules file");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc, sym;
+  std::string_view file_venue;
+  if (parser.parse(text).get(doc) != simdjson::SUCCESS || doc["venue"].get(file_venue) != 0)
+    throw config_error(file.string() +
+                       ": not a venue rules file (JSON with \"venue\" and "
+                       "\"symbols\", as cats live writes it)");
+  std::string upper(file_venue);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper != venue || doc["symbols"][name].get(sym) != simdjson::SUCCESS)
+    throw config_error(file.string() + ": no trading rules for " + venue + ":" + name +
+                       " (the file is for " + std::string(file_venue) + ")");
+  auto rule = [&](const char* key, int64_t& out) {
+    std::string_view text;  // a string: a JSON number would come back through a double
+    if (sym[key].get(text) != simdjson::SUCCESS || parse_fixed(text, out) != parse_error::ok)
+      throw config_error(file.string() + ": " + name + "." + key +
+                         ": expected a decimal string such as \"0.01\"");
+  };
+  rule("tick_size", f.tick_size);
+  rule("lot_size", f.lot_size);
+  rule("min_quantity", f.min_quantity);
+  rule("min_notional", f.min_notional);
+}
 
 /// One feed from [data] or a [[data.feed]] table.
 feed_section load_feed(const section& s, const fs::path& base, std::string where_text) {
@@ -51,10 +86,13 @@ feed_section load_feed(const section& s, const fs::path& base, std::string where
                  f.format + "\"");
     f.bar_interval_ns = *interval;
   }
-  s.amount("tick_size", f.tick_size, false);
+  if (auto v = s.string("venue_rules"))
+    load_venue_rules(resolve_path(*s.get("venue_rules"), *v, base), venue, name, f);
+  s.amount("tick_size", f.tick_size, false);  // explicit keys win over the venue's file
   s.amount("lot_size", f.lot_size, false);
   s.amount("min_quantity", f.min_quantity, true);
   s.amount("min_notional", f.min_notional, true);
+  f.rules_missing = f.tick_size == 1 && f.lot_size == 1;
   guess_base_quote(name, f.base, f.quote);
   if (auto v = s.string("base")) f.base = *v;
   if (auto v = s.string("quote")) f.quote = *v;

@@ -86,7 +86,8 @@ const std::vector<key_info> feed_keys = {
     {"min_quantity", "a decimal >= 0"},
     {"min_notional", "a decimal >= 0"},
     {"base", "an asset name"},
-    {"quote", "an asset name"}};
+    {"quote", "an asset name"},
+    {"venue_rules", "a venue_rules.<venue>.json file written by cats live"}};
 const std::vector<key_info> data_keys = [] {
   std::vector<key_info> keys = feed_keys;
   keys.push_back({"on_error", "\"stop\" or \"skip\""});

@@ -49,10 +49,11 @@ int64_t j_num(simdjson::dom::object o, const char* k) {
   if (o[k].get(v) != simdjson::SUCCESS) v = 0;
   return v;
 }
+// Amounts are written as strings ("0.00001"): a JSON number would come back through a double.
 int64_t j_amount(simdjson::dom::object o, const char* k) {
-  simdjson::dom::element e;
+  std::string_view text;
   int64_t v = 0;
-  if (o[k].get(e) == simdjson::SUCCESS) (void)parse_fixed(simdjson::minify(e), v);
+  if (o[k].get(text) != simdjson::SUCCESS || parse_fixed(text, v) != parse_error::ok) return 0;
   return v;
 }
 
@@ -191,8 +192,8 @@ std::string venue_broker::order_json(const char* kind, const order& o) const {
   w.begin_object().key("k").value(kind).key("ts").value(engine_.now()).key("id").value(o.id);
   w.key("cid").value(o.client_id).key("strategy").value(o.strategy).key("sym").value(o.symbol);
   w.key("side").value(o.side).key("type").value(o.type).key("tif").value(o.tif);
-  w.key("qty").number(fixed_text(o.quantity)).key("px").number(fixed_text(o.price));
-  w.key("stop").number(fixed_text(o.stop_price)).key("tag").value(o.client_tag);
+  w.key("qty").value(fixed_to_string(o.quantity)).key("px").value(fixed_to_string(o.price));
+  w.key("stop").value(fixed_to_string(o.stop_price)).key("tag").value(o.client_tag);
   w.end_object();
   return w.str();
 }
@@ -343,8 +344,8 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
     rr.in_place = true;
     json_writer w;
     w.begin_object().key("k").value("amend").key("ts").value(engine_.now()).key("id").value(o->id);
-    w.key("cid").value(o->client_id).key("qty").number(fixed_text(rr.quantity));
-    w.key("px").number(fixed_text(rr.price)).end_object();
+    w.key("cid").value(o->client_id).key("qty").value(fixed_to_string(rr.quantity));
+    w.key("px").value(fixed_to_string(rr.price)).end_object();
     journal_line(w.str(), true);
     o->replacing = rr;
     gateway_.amend(o->symbol, o->client_id, rr.quantity, rr.price, next_tag_++);
@@ -365,7 +366,7 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
   json_writer w;
   w.begin_object().key("k").value("replace").key("ts").value(engine_.now()).key("id").value(o->id);
   w.key("cid").value(o->client_id).key("new_cid").value(rr.client_id);
-  w.key("qty").number(fixed_text(rr.quantity)).key("px").number(fixed_text(rr.price));
+  w.key("qty").value(fixed_to_string(rr.quantity)).key("px").value(fixed_to_string(rr.price));
   w.end_object();
   journal_line(w.str(), true);
   by_cid_[rr.client_id] = o->id;
@@ -719,13 +720,14 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
   // delivers that much more; the cash moves by the traded notional (the fee, converted, makes up
   // the difference).
   const int64_t position_qty = r.quantity - dir * r.fee_base;
-  acct.apply_fill(o.instrument_id, dir, position_qty, r.price, r.fee, engine_.now());
+  const auto closed =
+      acct.apply_fill(o.instrument_id, dir, position_qty, r.price, r.fee, engine_.now());
   json_writer w;
   w.begin_object().key("k").value("fill").key("ts").value(engine_.now()).key("id").value(o.id);
   w.key("cid").value(r.client_id).key("sym").value(o.symbol).key("tid").value(r.trade_id);
-  w.key("side").value(o.side).key("px").number(fixed_text(r.price));
-  w.key("qty").number(fixed_text(r.quantity)).key("fee").number(fixed_text(r.fee));
-  w.key("fee_base").number(fixed_text(r.fee_base)).key("maker").value(r.maker).end_object();
+  w.key("side").value(o.side).key("px").value(fixed_to_string(r.price));
+  w.key("qty").value(fixed_to_string(r.quantity)).key("fee").value(fixed_to_string(r.fee));
+  w.key("fee_base").value(fixed_to_string(r.fee_base)).key("maker").value(r.maker).end_object();
   journal_line(w.str());
   if (o.owner < engine_.strategies().size()) {
     cats_fill_event_t f{};
@@ -741,6 +743,12 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
     f.fee = r.fee;
     f.position_after = acct.position(o.instrument_id).quantity;
     engine_.post_fill(o.owner, f);
+    if (listener_ != nullptr) {
+      const strategy_slot& owner = *engine_.strategies()[o.owner];
+      const instrument_info& inst = *engine_.instruments().get(o.instrument_id);
+      listener_->on_fill(owner, inst, f, acct.cash());
+      if (closed) listener_->on_round_trip(owner, inst, *closed);
+    }
   }
   if (!working(o.st)) return;
   if (o.filled >= o.quantity) {

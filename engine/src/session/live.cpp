@@ -22,6 +22,7 @@
 #include "cats/net/signing.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_tap.hpp"
+#include "cats/report/report.hpp"
 #include "cats/risk/risk_engine.hpp"
 #include "cats/session/session.hpp"
 #include "cats/session/watchdog.hpp"
@@ -213,10 +214,10 @@ class live_session {
                        r.status);
         instruments_.set_rules(i->id, r.tick_size, r.lot_size, r.min_quantity, r.min_notional);
         j.key(r.symbol).begin_object();
-        j.key("tick_size").number(fixed_text(r.tick_size));
-        j.key("lot_size").number(fixed_text(r.lot_size));
-        j.key("min_quantity").number(fixed_text(r.min_quantity));
-        j.key("min_notional").number(fixed_text(r.min_notional));
+        j.key("tick_size").value(fixed_to_string(r.tick_size));
+        j.key("lot_size").value(fixed_to_string(r.lot_size));
+        j.key("min_quantity").value(fixed_to_string(r.min_quantity));
+        j.key("min_notional").value(fixed_to_string(r.min_notional));
         j.key("status").value(r.status).end_object();
       }
       j.end_object().end_object();
@@ -230,6 +231,35 @@ class live_session {
       std::ofstream out(opt_.run_dir / ("venue_rules." + v.name + ".json"), std::ios::trunc);
       out << j.str() << '\n';
     }
+  }
+
+  // --out of a live or paper run: fills.csv and trades.csv as the broker reports them, and
+  // equity.csv sampled every second, in the same formats as a backtest's.
+  void open_outputs() {
+    if (!opt_.out_dir || opt_.record_only) return;
+    std::error_code ec;
+    fs::create_directories(*opt_.out_dir, ec);
+    fills_.open(*opt_.out_dir);
+    equity_csv_.open(*opt_.out_dir / "equity.csv", "time,equity,cash,position_value");
+    if (live_)
+      live_->set_listener(&fills_);
+    else
+      paper_.set_listener(&fills_);
+  }
+
+  void sample_equity(int64_t now) {
+    if (!equity_csv_.is_open() || now < next_equity_) return;
+    next_equity_ = now + 1'000'000'000;
+    std::string& o = equity_csv_.row();
+    append_time(o, now);
+    o += ',';
+    append_fixed(o, account_.equity());
+    o += ',';
+    append_fixed(o, account_.cash());
+    o += ',';
+    append_fixed(o, account_.equity() - account_.cash());
+    o += '\n';
+    equity_csv_.maybe_flush();
   }
 
   // The private side's network thread, then the journal and reconciliation: before any strategy
@@ -285,6 +315,7 @@ class live_session {
       fs::remove(pid_file(opt_.run_dir), ec);
       return 1;
     }
+    open_outputs();
     started_ns_ = wall_clock_ns();
     market_.start(started_ns_);
     if (live_) {
@@ -476,6 +507,7 @@ class live_session {
                                    "above); the run ends");
       if (!opt_.record_only) check_kill(now);
       if (metrics_ && now >= next_publish_) publish(now);
+      sample_equity(now);
       if (recorder_) recorder_->check();
       if (next_status_ != 0 && now >= next_status_) {
         status(now);
@@ -527,6 +559,10 @@ class live_session {
     }
     market_.finish("the live session ended", wall_clock_ns());
     stop_live_broker();
+    next_equity_ = 0;
+    sample_equity(wall_clock_ns());
+    fills_.close();
+    equity_csv_.close();
     if (recorder_) {
       try {
         recorder_->close();
@@ -650,6 +686,9 @@ class live_session {
       asio::make_work_guard(io_)};
   std::vector<std::unique_ptr<venue_feed>> feeds_;
   std::unique_ptr<record_tap> recorder_;
+  fills_recorder fills_;
+  csv_file equity_csv_;
+  int64_t next_equity_ = 0;
   std::unique_ptr<plugin_reloader> reloader_;
   std::unique_ptr<watchdog> watchdog_;
   std::unique_ptr<net::http_server> metrics_;

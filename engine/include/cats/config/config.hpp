@@ -94,6 +94,9 @@ struct feed_section {
   int64_t min_notional = 0;
   std::string base, quote;
   std::string where;  ///< "file:line:col" of the table, for messages
+  /// Neither tick_size nor lot_size given (in the table or by `venue_rules`): amounts are rounded
+  /// to 1e-8 only, which the commands say out loud.
+  bool rules_missing = false;
 };
 
 /// [data]: the feeds of a backtest. The keys of [data] itself describe the first feed; each

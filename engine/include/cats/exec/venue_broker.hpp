@@ -34,6 +34,7 @@
 
 #include "cats/core/engine.hpp"
 #include "cats/exec/journal.hpp"
+#include "cats/sim/sim_exchange.hpp"
 #include "cats/util/histogram.hpp"
 #include "cats/venues/order_gateway.hpp"
 
@@ -97,6 +98,8 @@ class venue_broker final : public broker {
   size_t open_order_count() const noexcept override;
 
   void set_cancel_on_stop(bool on) noexcept { cancel_on_stop_ = on; }
+  /// Receives every fill and closed round trip (fills.csv and trades.csv of a live run).
+  void set_listener(fill_listener* l) noexcept { listener_ = l; }
   const venue_broker_stats& stats() const noexcept { return stats_; }
   /// From submit() (the risk checks passed) to the signed request handed to the socket, per
   /// order (engine thread: read it there).
@@ -178,6 +181,7 @@ class venue_broker final : public broker {
   size_t listings_pending_ = 0;
   std::vector<uint64_t> restored_;
   bool cancel_on_stop_ = false;
+  fill_listener* listener_ = nullptr;
   venue_broker_stats stats_;
   latency_histogram submit_to_wire_, submit_to_handoff_;
 };

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "../dom_fields.hpp"
+#include "../gateway_base.hpp"
 #include "cats/core/fixed.hpp"
 #include "cats/net/https_client.hpp"
 #include "cats/net/signing.hpp"
@@ -70,10 +71,10 @@ std::string binance_order_params(const venue_order& o) {
 
 namespace {
 
-class binance_gateway final : public order_gateway {
+class binance_gateway final : public venues::gateway_base {
  public:
   binance_gateway(boost::asio::io_context& io, binance_gateway_options o)
-      : io_(io), opt_(std::move(o)), rest_(io, opt_.rest_url, opt_.tls, opt_.timeout) {
+      : gateway_base(io, o.rest_url, o.tls, o.timeout), opt_(std::move(o)) {
     std::string error;
     signer_ =
         net::signer::make(opt_.ed25519 ? net::signer::kind::ed25519 : net::signer::kind::hmac_hex,
@@ -81,7 +82,8 @@ class binance_gateway final : public order_gateway {
     net::wipe(opt_.secret);
     if (!signer_) throw std::invalid_argument("binance: API secret: " + error);
     if (opt_.api_key.empty()) throw std::invalid_argument("binance: the API key is empty");
-    for (const binance_symbol& s : opt_.symbols) symbols_[s.symbol] = s;
+    for (const binance_symbol& s : opt_.symbols)
+      symbols_[s.symbol] = {s.instrument_id, s.base, s.quote};
   }
   ~binance_gateway() override { stop(); }
 
@@ -94,17 +96,7 @@ class binance_gateway final : public order_gateway {
     wo.tls = opt_.tls;
     // A quiet account sends nothing for long: the venue's pings keep the read alive.
     wo.read_timeout = std::chrono::minutes(10);
-    net::ws_client::handlers h;
-    h.on_open = [this] { subscribe(); };
-    h.on_message = [this](const char* data, size_t size, int64_t) { on_stream(data, size); };
-    h.on_disconnect = [this](const std::string&) { stats_.stream_up.store(false); };
-    stream_ = std::make_unique<net::ws_client>(io_, wo, std::move(h));
-    stream_->start();
-  }
-
-  void stop() override {
-    if (stream_) stream_->stop();
-    rest_.stop();
+    open_stream(std::move(wo), [this] { subscribe(); });
   }
 
   void place(const venue_order& o, uint64_t tag) override {
@@ -152,16 +144,12 @@ class binance_gateway final : public order_gateway {
   }
 
   std::vector<venue_balance> balances(std::string& error) override {
-    // Shared with the callback: an answer that comes after the wait gave up finds it alive.
-    auto done = std::make_shared<std::promise<net::http_result>>();
-    auto result = done->get_future();
-    signed_request("GET", "/api/v3/account", "omitZeroBalances=true",
-                   [done](net::http_result r) { done->set_value(std::move(r)); });
-    if (result.wait_for(opt_.timeout * 3 + std::chrono::seconds(1)) != std::future_status::ready) {
-      error = "no answer from " + opt_.rest_url;
-      return {};
-    }
-    const net::http_result r = result.get();
+    const net::http_result r = await(
+        [this](std::function<void(net::http_result)> done) {
+          signed_request("GET", "/api/v3/account", "omitZeroBalances=true", std::move(done));
+        },
+        error);
+    if (!error.empty()) return {};
     std::vector<venue_balance> out;
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
@@ -176,7 +164,6 @@ class binance_gateway final : public order_gateway {
     return out;
   }
 
-  const gateway_stats& stats() const noexcept override { return stats_; }
   const char* name() const noexcept override { return "binance"; }
 
  private:
@@ -261,21 +248,6 @@ class binance_gateway final : public order_gateway {
     if ((r.status == 0 && r.written) || r.status >= 500 || r.status == 408) return true;
     const int64_t code = r.status >= 400 ? error_code(r) : 0;
     return code == -1000 || code == -1006 || code == -1007;
-  }
-
-  order_report base(kind what, const std::string& cid, const std::string& symbol, uint64_t tag) {
-    order_report rep;
-    rep.what = what;
-    rep.client_id = cid;
-    rep.symbol = symbol;
-    if (auto it = symbols_.find(symbol); it != symbols_.end())
-      rep.instrument_id = it->second.instrument_id;
-    rep.request_tag = tag;
-    return rep;
-  }
-
-  void emit(order_report&& r) {
-    if (sink_) sink_(std::move(r));
   }
 
   // An order object (REST responses, queries, listings) as a state report.
@@ -446,33 +418,9 @@ class binance_gateway final : public order_gateway {
     emit(std::move(end));
   }
 
-  void set_fee(order_report& rep, const std::string& symbol, int64_t commission,
-               const std::string& asset) {
-    auto it = symbols_.find(symbol);
-    if (it == symbols_.end()) return set_fill_fee(rep, commission, asset, {}, asset);
-    set_fill_fee(rep, commission, asset, it->second.base, it->second.quote);
-  }
-
-  // Measures the venue's clock against ours: offset = server time - the request's midpoint.
   void sync_time() {
-    const int64_t sent = wall_clock_ns();
-    net::http_request req;
-    req.target = "/api/v3/time";
-    rest_.request(std::move(req), [this, sent](net::http_result r) {
-      simdjson::dom::parser parser;
-      simdjson::dom::element doc;
-      int64_t server_ms = 0;
-      if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
-          doc["serverTime"].get(server_ms) != simdjson::SUCCESS) {
-        spdlog::warn("binance: the venue clock could not be read: {}", describe_failure(r));
-        return;
-      }
-      const int64_t mid_ms = (sent + wall_clock_ns()) / 2 / 1'000'000;
-      stats_.clock_offset_ms.store(server_ms - mid_ms);
-      if (std::llabs(server_ms - mid_ms) > 1000)
-        spdlog::warn("binance: the venue clock is {} ms from ours; timestamps are corrected",
-                     server_ms - mid_ms);
-    });
+    measure_clock("/api/v3/time",
+                  [](simdjson::dom::element doc) { return integer(doc, "serverTime"); });
   }
 
   // On the stream's network thread after every (re)connect.
@@ -487,7 +435,7 @@ class binance_gateway final : public order_gateway {
     stream_->send(std::move(msg));
   }
 
-  void on_stream(const char* data, size_t size) {
+  void on_stream(const char* data, size_t size) override {
     simdjson::dom::element doc, event;
     if (stream_parser_.parse(data, size).get(doc) != simdjson::SUCCESS) {
       spdlog::warn("binance user stream: unreadable message ({} bytes)", size);
@@ -500,11 +448,7 @@ class binance_gateway final : public order_gateway {
     int64_t status = 0;
     if (doc["status"].get(status) == simdjson::SUCCESS) {
       if (status == 200) {
-        stats_.stream_up.store(true);
-        stats_.stream_connects.fetch_add(1);
-        order_report rep;
-        rep.what = kind::resync;
-        emit(std::move(rep));
+        stream_ready();
       } else {
         simdjson::dom::element err;
         std::string why = doc["error"].get(err) == simdjson::SUCCESS
@@ -554,14 +498,8 @@ class binance_gateway final : public order_gateway {
     emit(std::move(rep));
   }
 
-  boost::asio::io_context& io_;
   binance_gateway_options opt_;
   std::unique_ptr<net::signer> signer_;
-  net::https_client rest_;
-  std::unique_ptr<net::ws_client> stream_;
-  std::unordered_map<std::string, binance_symbol> symbols_;
-  report_sink sink_;
-  gateway_stats stats_;
   std::atomic<int> blocked_status_{0};
   std::atomic<int64_t> blocked_secs_{0};
   simdjson::dom::parser stream_parser_;

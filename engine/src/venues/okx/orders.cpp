@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "../dom_fields.hpp"
+#include "../gateway_base.hpp"
 #include "cats/core/fixed.hpp"
 #include "cats/net/https_client.hpp"
 #include "cats/net/signing.hpp"
@@ -102,17 +103,18 @@ bool fetch_okx_rules(const std::string& rest_url, const net::tls_options& tls,
 
 namespace {
 
-class okx_gateway final : public order_gateway {
+class okx_gateway final : public venues::gateway_base {
  public:
   okx_gateway(boost::asio::io_context& io, okx_gateway_options o)
-      : io_(io), opt_(std::move(o)), rest_(io, opt_.rest_url, opt_.tls, opt_.timeout) {
+      : gateway_base(io, o.rest_url, o.tls, o.timeout), opt_(std::move(o)) {
     if (opt_.api_key.empty() || opt_.passphrase.empty())
       throw std::invalid_argument("okx: the API key and its passphrase are needed");
     std::string error;
     signer_ = net::signer::make(net::signer::kind::hmac_base64, opt_.secret, error);
     net::wipe(opt_.secret);
     if (!signer_) throw std::invalid_argument("okx: API secret: " + error);
-    for (const okx_symbol& s : opt_.symbols) symbols_[s.inst_id] = s;
+    for (const okx_symbol& s : opt_.symbols)
+      symbols_[s.inst_id] = {s.instrument_id, s.base, s.quote};
   }
   ~okx_gateway() override { stop(); }
 
@@ -124,17 +126,7 @@ class okx_gateway final : public order_gateway {
     wo.url = opt_.ws_private_url;
     wo.tls = opt_.tls;
     wo.read_timeout = std::chrono::seconds(25);  // a ping after ~12 s of silence keeps it open
-    net::ws_client::handlers h;
-    h.on_open = [this] { login(); };
-    h.on_message = [this](const char* data, size_t size, int64_t) { on_stream(data, size); };
-    h.on_disconnect = [this](const std::string&) { stats_.stream_up.store(false); };
-    stream_ = std::make_unique<net::ws_client>(io_, wo, std::move(h));
-    stream_->start();
-  }
-
-  void stop() override {
-    if (stream_) stream_->stop();
-    rest_.stop();
+    open_stream(std::move(wo), [this] { login(); });
   }
 
   void place(const venue_order& o, uint64_t tag) override {
@@ -249,16 +241,12 @@ class okx_gateway final : public order_gateway {
   }
 
   std::vector<venue_balance> balances(std::string& error) override {
-    // Shared with the callback: an answer that comes after the wait gave up finds it alive.
-    auto done = std::make_shared<std::promise<net::http_result>>();
-    auto result = done->get_future();
-    request("GET", "/api/v5/account/balance", {},
-            [done](net::http_result r) { done->set_value(std::move(r)); });
-    if (result.wait_for(opt_.timeout * 3 + std::chrono::seconds(1)) != std::future_status::ready) {
-      error = "no answer from " + opt_.rest_url;
-      return {};
-    }
-    const net::http_result r = result.get();
+    const net::http_result r = await(
+        [this](std::function<void(net::http_result)> done) {
+          request("GET", "/api/v5/account/balance", {}, std::move(done));
+        },
+        error);
+    if (!error.empty()) return {};
     simdjson::dom::parser parser;
     simdjson::dom::element doc, first;
     simdjson::dom::array details;
@@ -274,7 +262,6 @@ class okx_gateway final : public order_gateway {
     return out;
   }
 
-  const gateway_stats& stats() const noexcept override { return stats_; }
   const char* name() const noexcept override { return "okx"; }
 
  private:
@@ -335,20 +322,6 @@ class okx_gateway final : public order_gateway {
     if (parser.parse(r.body).get(doc) == simdjson::SUCCESS && !text_of(doc, "code").empty())
       return "okx " + text_of(doc, "code") + ": " + text_of(doc, "msg");
     return "okx: HTTP " + std::to_string(r.status);
-  }
-
-  order_report base(kind what, const std::string& cid, const std::string& symbol, uint64_t tag) {
-    order_report rep;
-    rep.what = what;
-    rep.client_id = cid;
-    rep.symbol = symbol;
-    if (auto it = symbols_.find(symbol); it != symbols_.end())
-      rep.instrument_id = it->second.instrument_id;
-    rep.request_tag = tag;
-    return rep;
-  }
-  void emit(order_report&& r) {
-    if (sink_) sink_(std::move(r));
   }
 
   void failed(const net::http_result& r, kind refused, const std::string& cid,
@@ -426,36 +399,18 @@ class okx_gateway final : public order_gateway {
     rep.price = decimal(f, "fillPx");
     rep.quantity = decimal(f, "fillSz");
     rep.maker = text_of(f, "execType") == "M";
-    const std::string ccy = text_of(f, stream ? "fillFeeCcy" : "feeCcy");
-    const int64_t fee = -signed_decimal(f, stream ? "fillFee" : "fee");  // negative = charged
-    auto it = symbols_.find(sym);
-    if (it == symbols_.end())
-      set_fill_fee(rep, fee, ccy, {}, ccy);
-    else
-      set_fill_fee(rep, fee, ccy, it->second.base, it->second.quote);
+    // OKX writes a charged fee as a negative number.
+    set_fee(rep, sym, -signed_decimal(f, stream ? "fillFee" : "fee"),
+            text_of(f, stream ? "fillFeeCcy" : "feeCcy"));
     rep.venue_ts_ns = integer(f, "ts") * 1'000'000;
     if (rep.venue_ts_ns == 0) rep.venue_ts_ns = integer(f, "fillTime") * 1'000'000;
     return rep;
   }
 
   void sync_time() {
-    const int64_t sent = wall_clock_ns();
-    net::http_request req;
-    req.target = "/api/v5/public/time";
-    rest_.request(std::move(req), [this, sent](net::http_result r) {
-      simdjson::dom::parser parser;
-      simdjson::dom::element doc, first;
-      if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
-          doc["data"].at(0).get(first) != simdjson::SUCCESS) {
-        spdlog::warn("okx: the venue clock could not be read: {}", describe_failure(r));
-        return;
-      }
-      const int64_t server_ms = integer(first, "ts");
-      const int64_t mid_ms = (sent + wall_clock_ns()) / 2 / 1'000'000;
-      stats_.clock_offset_ms.store(server_ms - mid_ms);
-      if (std::llabs(server_ms - mid_ms) > 1000)
-        spdlog::warn("okx: the venue clock is {} ms from ours; timestamps are corrected",
-                     server_ms - mid_ms);
+    measure_clock("/api/v5/public/time", [](simdjson::dom::element doc) {
+      simdjson::dom::element first;
+      return doc["data"].at(0).get(first) == simdjson::SUCCESS ? integer(first, "ts") : 0;
     });
   }
 
@@ -467,7 +422,7 @@ class okx_gateway final : public order_gateway {
                   "\",\"sign\":\"" + signer_->sign(ts + "GET/users/self/verify") + "\"}]}");
   }
 
-  void on_stream(const char* data, size_t size) {
+  void on_stream(const char* data, size_t size) override {
     if (size == 4 && std::string_view(data, 4) == "pong") return;
     simdjson::dom::element doc;
     if (stream_parser_.parse(data, size).get(doc) != simdjson::SUCCESS) {
@@ -486,11 +441,7 @@ class okx_gateway final : public order_gateway {
       return;
     }
     if (event == "subscribe") {
-      stats_.stream_up.store(true);
-      stats_.stream_connects.fetch_add(1);
-      order_report rep;
-      rep.what = kind::resync;
-      emit(std::move(rep));
+      stream_ready();
       return;
     }
     if (event == "error") {
@@ -507,14 +458,8 @@ class okx_gateway final : public order_gateway {
     }
   }
 
-  boost::asio::io_context& io_;
   okx_gateway_options opt_;
   std::unique_ptr<net::signer> signer_;
-  net::https_client rest_;
-  std::unique_ptr<net::ws_client> stream_;
-  std::unordered_map<std::string, okx_symbol> symbols_;
-  report_sink sink_;
-  gateway_stats stats_;
   std::atomic<int64_t> blocked_secs_{0};
   simdjson::dom::parser stream_parser_;
 };
