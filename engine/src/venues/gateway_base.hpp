@@ -105,9 +105,8 @@ class gateway_base : public order_gateway {
     rest_.request(std::move(req), [this, sent, read_ms = std::move(read_ms)](net::http_result r) {
       simdjson::dom::parser parser;
       simdjson::dom::element doc;
-      const int64_t server_ms = r.status == 200 && parser.parse(r.body).get(doc) == 0
-                                    ? read_ms(doc)
-                                    : 0;
+      const int64_t server_ms =
+          r.status == 200 && parser.parse(r.body).get(doc) == 0 ? read_ms(doc) : 0;
       if (server_ms <= 0) {
         spdlog::warn("{}: the venue clock could not be read (HTTP {} {})", name(), r.status,
                      r.error);
