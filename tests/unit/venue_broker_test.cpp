@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <cats/strategy.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -50,6 +51,7 @@ class scripted_gateway final : public order_gateway {
   std::map<std::string, order_report> at_venue;  // client id -> its state at the venue
   report_sink sink;
   gateway_stats st;
+  bool in_place = false;  ///< amends in place, as OKX does
 
   void start(report_sink s) override {
     sink = std::move(s);
@@ -66,6 +68,11 @@ class scripted_gateway final : public order_gateway {
   void replace(const std::string& old, const venue_order& o, uint64_t) override {
     calls.push_back("replace " + old + " -> " + o.client_id + " " + fixed_to_string(o.quantity) +
                     " @ " + fixed_to_string(o.price));
+  }
+  bool amends_in_place() const noexcept override { return in_place; }
+  void amend(const std::string&, const std::string& cid, int64_t qty, int64_t price,
+             uint64_t) override {
+    calls.push_back("amend " + cid + " " + fixed_to_string(qty) + " @ " + fixed_to_string(price));
   }
   void query(const std::string& sym, const std::string& cid, uint64_t tag) override {
     calls.push_back("query " + cid);
@@ -279,6 +286,52 @@ TEST(VenueBroker, ACancelAskedForDuringAnAmendGoesOutWhenTheAmendEnds) {
   h.step();
   ASSERT_EQ(h.gw.calls.size(), 4u);
   EXPECT_EQ(h.gw.calls[3], "cancel " + new_cid);
+}
+
+TEST(VenueBroker, AnInPlaceAmendWithNoOutcomeIsResolvedByAQuery) {
+  harness h({}, 5000, [](scripted_gateway& g) { g.in_place = true; });
+  const uint64_t id = h.submit(CATS_ORDER_LIMIT, CATS_SIDE_BUY, "0.02", "50000");
+  const std::string cid = h.gw.placed[0].client_id;
+  h.gw.say(state(cid, CATS_ORDER_NEW));
+  h.step();
+  std::string err;
+  ASSERT_EQ(h.broker->amend(0, id, 0, px("50100"), err), CATS_OK) << err;
+  EXPECT_EQ(h.gw.calls.back(), "amend " + cid + " 0.02 @ 50100");
+  ASSERT_EQ(h.broker->cancel(0, id, err), CATS_OK) << err;  // waits for the amend's outcome
+  // No push ever says how the amend went; after 5 s the venue is asked.
+  order_report now = state(cid, CATS_ORDER_NEW);
+  now.quantity_ordered = px("0.02");
+  now.limit_price = px("50100");
+  h.gw.at_venue[cid] = now;
+  const int64_t t = wall_clock_ns();
+  h.step(t + 6'000 * ns_per_ms);  // the query goes out, its answer waits in the inbox
+  h.step(t + 6'001 * ns_per_ms);
+  EXPECT_EQ(h.seen.back(), "order 1 new 0 (amended)");
+  EXPECT_EQ(h.gw.calls.back(), "cancel " + cid) << "the waiting cancel went out";
+}
+
+TEST(VenueBroker, ARefusedCancelWaitsForTheVenuesWordBeforeItIsSentAgain) {
+  harness h;
+  const uint64_t id = h.submit(CATS_ORDER_LIMIT, CATS_SIDE_BUY, "0.02", "50000");
+  const std::string cid = h.gw.placed[0].client_id;
+  h.gw.say(state(cid, CATS_ORDER_NEW));
+  h.step();
+  std::string err;
+  ASSERT_EQ(h.broker->cancel(0, id, err), CATS_OK) << err;
+  order_report refused;
+  refused.what = order_report::kind::cancel_rejected;
+  refused.client_id = cid;
+  refused.reason = "rate limited (429)";
+  h.gw.say(refused);
+  const int64_t t = wall_clock_ns();
+  h.step(t + 10 * ns_per_ms);
+  h.step(t + 20 * ns_per_ms);
+  EXPECT_EQ(std::count(h.gw.calls.begin(), h.gw.calls.end(), "cancel " + cid), 1)
+      << "not resent in a loop";
+  h.gw.at_venue[cid] = state(cid, CATS_ORDER_NEW);  // still working, says the query
+  h.step(t + 2'000 * ns_per_ms);
+  h.step(t + 2'010 * ns_per_ms);
+  EXPECT_EQ(std::count(h.gw.calls.begin(), h.gw.calls.end(), "cancel " + cid), 2);
 }
 
 TEST(VenueBroker, AFeePaidInTheBaseAssetComesOffThePosition) {

@@ -148,14 +148,17 @@ void load_private(const section& s, const fs::path& base, const std::string& upp
     if (u->rfind("wss://", 0) != 0) s.fail(*s.get("ws_api_url"), "ws_api_url");
     v.ws_api_url = *u;
   }
-  for (const char* key : {"api_key_env", "secret_env"}) {
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"api_key_env", &v.api_key_env},
+                          {"secret_env", &v.secret_env},
+                          {"passphrase_env", &v.passphrase_env}}) {
     if (auto e = s.string(key)) {
       if (e->empty() ||
           e->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
         s.fail(*s.get(key), key);
-      (std::string_view(key) == "api_key_env" ? v.api_key_env : v.secret_env) = *e;
+      *out = *e;
     }
   }
+  if (auto b = s.boolean("demo")) v.demo = *b;
   if (auto f = s.string("key_file")) v.key_file = resolve_path(*s.get("key_file"), *f, base);
   if (auto t = s.string("key_type")) {
     if (*t != "hmac" && *t != "ed25519") s.fail(*s.get("key_type"), "key_type");

@@ -137,7 +137,9 @@ venue_broker::venue_broker(engine& eng, order_gateway& gateway, venue_broker_opt
   // hash of the journal's absolute path.
   std::error_code ec;
   const std::string where =
-      opt_.journal_path.empty() ? std::string() : fs::absolute(opt_.journal_path, ec).string();
+      opt_.journal_path.empty()
+          ? std::string()
+          : fs::weakly_canonical(fs::absolute(opt_.journal_path, ec), ec).string();
   uint64_t h = 1469598103934665603ull;
   for (const char c : where) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
   static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -346,8 +348,12 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
     w.begin_object().key("k").value("amend").key("ts").value(engine_.now()).key("id").value(o->id);
     w.key("cid").value(o->client_id).key("qty").value(fixed_to_string(rr.quantity));
     w.key("px").value(fixed_to_string(rr.price)).end_object();
-    journal_line(w.str(), true);
+    if (!journal_line(w.str(), true)) {
+      error = "amend not sent: the order journal cannot be written";
+      return CATS_E_FAILED;
+    }
     o->replacing = rr;
+    o->sent_ns = wall_clock_ns();
     gateway_.amend(o->symbol, o->client_id, rr.quantity, rr.price, next_tag_++);
     return CATS_OK;
   }
@@ -368,7 +374,10 @@ cats_status_t venue_broker::amend(uint32_t owner, uint64_t order_id, int64_t new
   w.key("cid").value(o->client_id).key("new_cid").value(rr.client_id);
   w.key("qty").value(fixed_to_string(rr.quantity)).key("px").value(fixed_to_string(rr.price));
   w.end_object();
-  journal_line(w.str(), true);
+  if (!journal_line(w.str(), true)) {
+    error = "amend not sent: the order journal cannot be written";
+    return CATS_E_FAILED;
+  }
   by_cid_[rr.client_id] = o->id;
   o->client_ids.push_back(rr.client_id);
   o->replacing = rr;
@@ -498,6 +507,9 @@ void venue_broker::poll(int64_t now) {
   next_scan_ = now + 5 * ns_per_ms;
   for (uint64_t id : working_) {
     order& o = *orders_[id];
+    if (o.replacing && o.replacing->in_place && o.query_at == 0 && !o.query_inflight &&
+        now - o.sent_ns > 5'000 * ns_per_ms)
+      o.query_at = now;  // an amend with no outcome for 5 s: ask the venue
     if (o.query_at != 0 && now >= o.query_at && !o.query_inflight) {
       o.query_at = 0;
       o.query_inflight = true;
@@ -560,7 +572,7 @@ void venue_broker::apply(order_report& r, int64_t now) {
         finish_order(*o, state::rejected, CATS_ORDER_REJECTED, r.reason);
       break;
     case kind::amended:
-      if (o->replacing && o->replacing->in_place) {
+      if (o->replacing && o->replacing->in_place && working(o->st)) {
         o->quantity = o->replacing->quantity;
         (o->type == CATS_ORDER_STOP_MARKET ? o->stop_price : o->price) = o->replacing->price;
         o->replacing.reset();
@@ -575,20 +587,24 @@ void venue_broker::apply(order_report& r, int64_t now) {
     case kind::cancel_rejected:
       if (o->replacing && o->replacing->in_place) {
         o->replacing.reset();
-        post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
-             "amend refused: " + r.reason);
+        if (working(o->st))
+          post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
+               "amend refused: " + r.reason);
+        follow_up(*o);  // an amend refused, not a cancel: a waiting cancel may go now
       } else if (o->replacing && r.client_id == o->client_id) {
         by_cid_.erase(o->replacing->client_id);
         o->replacing.reset();
         post(*o, o->filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
              "amend refused: " + r.reason);
+        follow_up(*o);
       } else {
         // Refused (rate limit, a transport error, the order already done): the venue's answer to
         // a query says where the order stands, and the cancel is sent again while it works.
         o->cancel_sent = false;
         o->cancel_wanted = true;
         spdlog::warn("{}: cancel of {} refused: {}", gateway_.name(), r.client_id, r.reason);
-        o->query_at = now + retry_ns * (o->query_failures + 1);
+        if (o->query_at == 0 && !o->query_inflight)
+          o->query_at = now + retry_ns * (o->query_failures + 1);
       }
       break;
     case kind::not_found:
@@ -607,7 +623,9 @@ void venue_broker::apply(order_report& r, int64_t now) {
     case kind::resync:
       break;
   }
-  follow_up(*o);
+  // A waiting cancel goes out once the venue has said where the order stands (not right after a
+  // refusal: that would resend it in a loop).
+  if (r.what != kind::cancel_rejected && r.what != kind::unknown) follow_up(*o);
 }
 
 // A cancel the strategy asked for while it could not be sent (the order unacknowledged, an amend
@@ -647,6 +665,23 @@ void venue_broker::apply_state(order& o, const order_report& r, int64_t now) {
   }
   o.venue_status = r.status;
   if (r.cum_quantity > o.venue_cum) o.venue_cum = r.cum_quantity;
+  if (o.replacing && o.replacing->in_place && r.request_tag != 0 && r.quantity_ordered > 0) {
+    // A query while an in-place amend's outcome is unknown: the venue's size and price are the
+    // outcome.
+    const bool done = r.quantity_ordered == o.replacing->quantity &&
+                      (r.limit_price == 0 || r.limit_price == o.replacing->price);
+    o.replacing.reset();
+    o.quantity = r.quantity_ordered;
+    if (r.limit_price > 0)
+      (o.type == CATS_ORDER_STOP_MARKET ? o.stop_price : o.price) = r.limit_price;
+    json_writer w;
+    w.begin_object().key("k").value("amended").key("ts").value(engine_.now());
+    w.key("id").value(o.id).key("cid").value(o.client_id).end_object();
+    journal_line(w.str());
+    if (working(o.st) && r.status != CATS_ORDER_CANCELED && r.status != CATS_ORDER_FILLED)
+      post(o, o.filled > 0 ? CATS_ORDER_PARTIALLY_FILLED : CATS_ORDER_NEW,
+           done ? "amended" : "amend refused: the venue kept the order as it was");
+  }
   // A venue that amends in place reports the order's total quantity and price as they are now:
   // after a restart with an amend in flight, that is its outcome.
   if (gateway_.amends_in_place() && r.request_tag != 0 && r.quantity_ordered > 0 &&
@@ -926,8 +961,9 @@ bool venue_broker::replay_journal(std::string& error) {
           engine_.account().apply_fill(o->instrument_id, dir, position_qty, px, j_amount(j, "fee"),
                                        j_num(j, "ts"));
           if (o->owner < engine_.strategies().size())
-            engine_.strategies()[o->owner]->ledger.apply_fill(
-                o->instrument_id, dir, position_qty, px, j_amount(j, "fee"), j_num(j, "ts"));
+            // The strategy's share books what was traded, as the fill event it got said.
+            engine_.strategies()[o->owner]->ledger.apply_fill(o->instrument_id, dir, qty, px,
+                                                              j_amount(j, "fee"), j_num(j, "ts"));
           ++restored_fills;
           if (o->st == state::unknown) o->st = state::partially_filled;
         } else if (k == "replace") {

@@ -105,6 +105,7 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_op
     o.passphrase = std::move(keys.passphrase);
     net::wipe(keys.secret);
     o.demo = venue->demo;
+    o.recv_window_ms = venue->recv_window_ms;
     o.tls.ca_file = venue->ca_file;
     for (const instrument_info& i : instruments.all())
       if (i.venue == "OKX") o.symbols.push_back({i.name, i.id, i.base, i.quote});

@@ -21,6 +21,9 @@
 
 namespace cats::venues {
 
+/// Lifetime: stop() only asks the network thread to close; callbacks still queued there hold
+/// `this`. The owner must stop the gateway and join its network thread before destroying it
+/// (session/live.cpp does: stop_live_broker() joins the thread before the members go).
 class gateway_base : public order_gateway {
  public:
   void stop() override {

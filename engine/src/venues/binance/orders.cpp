@@ -392,7 +392,7 @@ class binance_gateway final : public venues::gateway_base {
       rep.quantity = decimal(t, "qty");
       bool maker = false;
       if (t["isMaker"].get(maker) == simdjson::SUCCESS) rep.maker = maker;
-      set_fee(rep, sym, decimal(t, "commission"), text_of(t, "commissionAsset"));
+      set_fee(rep, sym, decimal(t, "commission", true), text_of(t, "commissionAsset"));
       rep.venue_ts_ns = integer(t, "time") * 1'000'000;
       emit(std::move(rep));
     }
@@ -482,7 +482,7 @@ class binance_gateway final : public venues::gateway_base {
       rep.quantity = decimal(e, "l");
       bool maker = false;
       if (e["m"].get(maker) == simdjson::SUCCESS) rep.maker = maker;
-      set_fee(rep, sym, decimal(e, "n"), text_of(e, "N"));
+      set_fee(rep, sym, decimal(e, "n", true), text_of(e, "N"));
       emit(std::move(rep));
       return;
     }

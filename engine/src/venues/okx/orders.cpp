@@ -163,16 +163,13 @@ class okx_gateway final : public venues::gateway_base {
         "{\"instId\":" + json_string(symbol) + ",\"clOrdId\":" + json_string(client_id);
     if (new_quantity > 0) body += ",\"newSz\":\"" + fixed_to_string(new_quantity) + "\"";
     if (new_price > 0) body += ",\"newPx\":\"" + fixed_to_string(new_price) + "\"";
+    // An accepted request is not yet an amended order: the outcome comes in the orders
+    // channel's push (`amendResult`), or from a query.
     request("POST", "/api/v5/trade/amend-order", body + "}",
-            [this, client_id, symbol, tag, new_quantity, new_price](net::http_result r) {
-              order_report rep = base(kind::amended, client_id, symbol, tag);
-              rep.quantity_ordered = new_quantity;
-              rep.limit_price = new_price;
-              if (item_ok(r, rep.reason)) {
-                emit(std::move(rep));
-                return;
-              }
-              failed(r, kind::cancel_rejected, client_id, symbol, tag, rep.reason);
+            [this, client_id, symbol, tag](net::http_result r) {
+              std::string reason;
+              if (item_ok(r, reason)) return;
+              failed(r, kind::cancel_rejected, client_id, symbol, tag, reason);
             });
   }
 
@@ -284,6 +281,12 @@ class okx_gateway final : public venues::gateway_base {
     req.headers.emplace_back("OK-ACCESS-TIMESTAMP", ts);
     req.headers.emplace_back("OK-ACCESS-PASSPHRASE", opt_.passphrase);
     if (opt_.demo) req.headers.emplace_back("x-simulated-trading", "1");
+    // A trade request that reaches OKX after this is refused, so a lost one cannot come alive
+    // after the broker has given it up (the broker waits recv_window + 1 s).
+    if (path.starts_with("/api/v5/trade/") && std::string_view(method) == "POST")
+      req.headers.emplace_back(
+          "expTime", std::to_string(wall_clock_ns() / 1'000'000 + stats_.clock_offset_ms.load() +
+                                    opt_.recv_window_ms));
     if (!body.empty()) req.content_type = "application/json";
     req.body = std::move(body);
     stats_.requests.fetch_add(1, std::memory_order_relaxed);
@@ -326,7 +329,10 @@ class okx_gateway final : public venues::gateway_base {
 
   void failed(const net::http_result& r, kind refused, const std::string& cid,
               const std::string& symbol, uint64_t tag, std::string reason, int64_t wire_ns = 0) {
-    if ((r.status == 0 && r.written) || r.status >= 500) {
+    // No answer, a 5xx or 408, or the codes OKX documents as "neither success nor failure"
+    // (50004 endpoint request timeout, 50013 system busy): the venue may have acted on it.
+    if ((r.status == 0 && r.written) || r.status >= 500 || r.status == 408 ||
+        reason.starts_with("okx 50004") || reason.starts_with("okx 50013")) {
       stats_.unknown.fetch_add(1);
       order_report rep = base(kind::unknown, cid, symbol, tag);
       rep.reason = std::move(reason);
@@ -445,13 +451,24 @@ class okx_gateway final : public venues::gateway_base {
       return;
     }
     if (event == "error") {
+      // A refused login comes as an error (60009, 60006, 60024...): log in again later.
       spdlog::error("okx private: {} {}", text_of(doc, "code"), text_of(doc, "msg"));
+      if (!stats_.stream_up.load()) stream_->reconnect("login refused");
       return;
     }
     simdjson::dom::array list;
     if (doc["data"].get(list) != simdjson::SUCCESS) return;
     for (simdjson::dom::element o : list) {
       const std::string cid = text_of(o, "clOrdId"), sym = text_of(o, "instId");
+      // An amend's outcome: "0" done (the push carries the new size and price), "-1" failed, "1"
+      // failed and the venue cancelled the order (its state says so).
+      if (const std::string amend = text_of(o, "amendResult"); !amend.empty()) {
+        order_report rep = base(amend == "0" ? kind::amended : kind::cancel_rejected, cid, sym, 0);
+        rep.quantity_ordered = decimal(o, "sz");
+        rep.limit_price = decimal(o, "px");
+        if (amend != "0") rep.reason = "okx: the amend failed (amendResult " + amend + ")";
+        emit(std::move(rep));
+      }
       if (!text_of(o, "tradeId").empty() && decimal(o, "fillSz") > 0)
         emit(fill_of(o, cid, sym, 0, true));
       emit(state_of(o, 0));

@@ -32,6 +32,7 @@ struct okx_gateway_options {
   std::string ws_private_url = "wss://ws.okx.com:8443/ws/v5/private";
   std::string api_key, secret, passphrase;
   bool demo = false;
+  int64_t recv_window_ms = 5000;  ///< trade requests carry expTime = timestamp + this
   net::tls_options tls;
   std::chrono::milliseconds timeout{10000};
   std::vector<okx_symbol> symbols;
