@@ -55,4 +55,16 @@ inline std::string wait_for_port(const std::filesystem::path& file) {
   return port;
 }
 
+/// The number after `"key":` in the object that follows `section` (our own summary.json layout),
+/// or "?".
+inline std::string json_number(const std::string& text, const std::string& section,
+                               const std::string& key) {
+  const size_t s = text.find("\"" + section + "\"");
+  if (s == std::string::npos) return "?";
+  const size_t k = text.find("\"" + key + "\":", s);
+  if (k == std::string::npos) return "?";
+  const size_t b = k + key.size() + 3;
+  return text.substr(b, text.find_first_of(",}", b) - b);
+}
+
 }  // namespace cats::bench

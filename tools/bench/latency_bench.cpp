@@ -28,24 +28,9 @@
 #include "bench_process.hpp"
 
 namespace fs = std::filesystem;
+using cats::bench::json_number;
 using cats::bench::slurp;
 using cats::bench::spawn;
-
-namespace {
-
-// The number after `"key":` in the object that follows `section` (our own summary.json layout).
-std::string json_number(const std::string& text, const std::string& section,
-                        const std::string& key) {
-  const size_t s = text.find("\"" + section + "\"");
-  if (s == std::string::npos) return "?";
-  const size_t k = text.find("\"" + key + "\":", s);
-  if (k == std::string::npos) return "?";
-  const size_t b = k + key.size() + 3;
-  const size_t e = text.find_first_of(",}", b);
-  return text.substr(b, e - b);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<long> rates = {10000, 50000, 100000};

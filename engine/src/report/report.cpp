@@ -23,6 +23,16 @@ void append_time(std::string& out, int64_t ts_ns) {
   out.append(buf, static_cast<size_t>(format_iso8601_seconds(ts_ns, buf)));
 }
 
+void append_equity_row(std::string& out, int64_t ts_ns, const portfolio& account) {
+  append_time(out, ts_ns);
+  out += ',';
+  append_fixed(out, account.equity());
+  out += ',';
+  append_fixed(out, account.cash());
+  out += ',';
+  append_fixed(out, account.equity() - account.cash());
+}
+
 void append_fixed(std::string& out, int64_t raw) {
   char buf[32];
   out.append(buf, static_cast<size_t>(format_fixed(raw, buf)));

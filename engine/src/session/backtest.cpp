@@ -134,13 +134,7 @@ class backtest_outputs final : public sample_listener {
     metrics_.sample(ts, account_.equity(), account_.has_exposure());
     if (equity_csv_.is_open()) {
       std::string& o = equity_csv_.row();
-      append_time(o, ts);
-      o += ',';
-      append_fixed(o, account_.equity());
-      o += ',';
-      append_fixed(o, account_.cash());
-      o += ',';
-      append_fixed(o, account_.equity() - account_.cash());
+      append_equity_row(o, ts, account_);
       o += ',';
       o += json_writer::format_double(metrics_.drawdown_pct(), 6);
       o += '\n';

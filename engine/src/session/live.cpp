@@ -252,13 +252,7 @@ class live_session {
     if (!equity_csv_.is_open() || now < next_equity_) return;
     next_equity_ = now + 1'000'000'000;
     std::string& o = equity_csv_.row();
-    append_time(o, now);
-    o += ',';
-    append_fixed(o, account_.equity());
-    o += ',';
-    append_fixed(o, account_.cash());
-    o += ',';
-    append_fixed(o, account_.equity() - account_.cash());
+    append_equity_row(o, now, account_);
     o += '\n';
     equity_csv_.maybe_flush();
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cats/core/params.hpp"
+#include "cats/core/portfolio.hpp"
 #include "cats/report/metrics.hpp"
 #include "cats/risk/risk_engine.hpp"
 #include "cats/sim/sim_exchange.hpp"
@@ -101,6 +102,10 @@ class fills_recorder final : public fill_listener {
  private:
   csv_file fills_, trades_;
 };
+
+/// Appends an equity.csv row "time,equity,cash,position_value" (no newline) for `account` at
+/// `ts_ns`; a backtest adds its drawdown column after it.
+void append_equity_row(std::string& out, int64_t ts_ns, const portfolio& account);
 
 /// Appends "2024-01-31T23:59:00Z" to `out`.
 void append_time(std::string& out, int64_t ts_ns);
