@@ -27,16 +27,18 @@ constexpr size_t kept_finished = 20'000;
 // Owner of orders the host finds at the venue but cannot give to a strategy.
 constexpr uint32_t unowned = 0xFFFFFFF1u;
 
-// Base-36 of the start time in ms: 8 characters until the year 2059, unique per restart.
-std::string run_tag() {
+// `v` in base 36 (digits, then lowercase letters), at least `width` characters (zero-padded).
+std::string base36(uint64_t v, size_t width = 0) {
   static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  uint64_t v = static_cast<uint64_t>(wall_clock_ns() / ns_per_ms);
   std::string out;
-  while (v != 0) {
-    out.insert(out.begin(), digits[v % 36]);
-    v /= 36;
-  }
+  for (; v != 0; v /= 36) out.insert(out.begin(), digits[v % 36]);
+  if (out.size() < width) out.insert(0, width - out.size(), '0');
   return out;
+}
+
+// The start time in ms: 8 characters until the year 2059, unique per restart.
+std::string run_tag() {
+  return base36(static_cast<uint64_t>(wall_clock_ns() / ns_per_ms));
 }
 
 // Journal fields (a missing one reads empty / 0).
@@ -142,8 +144,7 @@ venue_broker::venue_broker(engine& eng, order_gateway& gateway, venue_broker_opt
           : fs::weakly_canonical(fs::absolute(opt_.journal_path, ec), ec).string();
   uint64_t h = 1469598103934665603ull;
   for (const char c : where) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  for (int i = 0; i < 4; ++i, h /= 36) opt_.client_prefix += digits[h % 36];
+  opt_.client_prefix += base36(h % (36ull * 36 * 36 * 36), 4);
   if (!opt_.journal_path.empty())
     journal_ = std::make_unique<journal>(opt_.journal_path, opt_.fsync);
 }

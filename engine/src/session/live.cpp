@@ -19,7 +19,6 @@
 #include "cats/exec/credentials.hpp"
 #include "cats/exec/venue_broker.hpp"
 #include "cats/net/http_server.hpp"
-#include "cats/net/signing.hpp"
 #include "cats/plugin/reloader.hpp"
 #include "cats/record/record_tap.hpp"
 #include "cats/report/report.hpp"
@@ -103,7 +102,6 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_op
     o.api_key = std::move(keys.api_key);
     o.secret = std::move(keys.secret);
     o.passphrase = std::move(keys.passphrase);
-    net::wipe(keys.secret);
     o.demo = venue->demo;
     o.recv_window_ms = venue->recv_window_ms;
     o.tls.ca_file = venue->ca_file;
@@ -116,7 +114,6 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_op
   o.ws_api_url = venue->ws_api_url;
   o.api_key = std::move(keys.api_key);
   o.secret = std::move(keys.secret);
-  net::wipe(keys.secret);
   o.ed25519 = venue->ed25519;
   o.recv_window_ms = venue->recv_window_ms;
   o.tls.ca_file = venue->ca_file;

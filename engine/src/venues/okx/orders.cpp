@@ -16,6 +16,7 @@
 #include "cats/core/fixed.hpp"
 #include "cats/net/https_client.hpp"
 #include "cats/net/signing.hpp"
+#include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
 
 namespace cats {
@@ -44,13 +45,11 @@ std::string okx_timestamp(int64_t ns) {
   return out;
 }
 
+// `s` as a quoted JSON string (the writer's escaping: quotes, backslashes, control characters).
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
+  std::string out;
+  json_writer::escape(s, out);
+  return out;
 }
 
 }  // namespace
