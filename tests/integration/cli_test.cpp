@@ -5,8 +5,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
+#include "cats/core/fixed.hpp"
 #include "integration/process.hpp"
 #include "test_util.hpp"
 
@@ -34,6 +37,37 @@ std::string json_string(const std::string& json, const std::string& key) {
   if (at == std::string::npos) return "<absent>";
   const size_t start = at + needle.size();
   return json.substr(start, json.find('"', start) - start);
+}
+
+// The rows of a CSV file, quoted fields unquoted.
+std::vector<std::vector<std::string>> csv_rows(const fs::path& file) {
+  std::vector<std::vector<std::string>> rows;
+  const std::string text = test::read_file(file);
+  std::vector<std::string> row(1);
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        row.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        row.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.emplace_back();
+    } else if (c == '\n') {
+      rows.push_back(std::move(row));
+      row.assign(1, std::string());
+    } else {
+      row.back() += c;
+    }
+  }
+  return rows;
 }
 
 class Cli : public ::testing::Test {
@@ -120,7 +154,8 @@ TEST_F(Cli, OutputIsByteIdenticalForIdenticalInput) {
   ASSERT_EQ(ra.exit_code, 0) << ra.err;
   ASSERT_EQ(rb.exit_code, 0) << rb.err;
   EXPECT_EQ(ra.out, rb.out);
-  for (const char* f : {"summary.json", "fills.csv", "trades.csv", "equity.csv", "report.html"}) {
+  for (const char* f :
+       {"summary.json", "fills.csv", "trades.csv", "orders.csv", "equity.csv", "report.html"}) {
     ASSERT_TRUE(fs::exists(a / f)) << f;
     EXPECT_EQ(test::read_file(a / f), test::read_file(b / f)) << f;
   }
@@ -133,6 +168,26 @@ TEST_F(Cli, OutputIsByteIdenticalForIdenticalInput) {
   EXPECT_EQ(std::count(fills.begin(), fills.end(), '\n'), json_number(ra.out, "fills") + 1);
   const std::string trades = test::read_file(a / "trades.csv");
   EXPECT_EQ(std::count(trades.begin(), trades.end(), '\n'), json_number(ra.out, "trades") + 1);
+  // One orders row per order, each final at the end of a backtest, its filled quantity that of
+  // its fills.
+  const std::vector<std::vector<std::string>> orders = csv_rows(a / "orders.csv");
+  ASSERT_FALSE(orders.empty());
+  EXPECT_EQ(orders.size() - 1, static_cast<size_t>(json_number(ra.out, "orders")));
+  std::map<std::string, int64_t> filled;
+  for (const auto& row : csv_rows(a / "fills.csv")) {
+    if (row[0] == "time") continue;
+    int64_t q = 0;
+    ASSERT_EQ(parse_fixed(row[8], q), parse_error::ok) << row[8];
+    filled[row[2]] += q;
+  }
+  for (const auto& row : orders) {
+    if (row[0] == "created") continue;
+    ASSERT_EQ(row.size(), 17u);
+    EXPECT_TRUE(row[12] == "filled" || row[12] == "cancelled" || row[12] == "rejected") << row[12];
+    int64_t q = 0;
+    ASSERT_EQ(parse_fixed(row[13], q), parse_error::ok) << row[13];
+    EXPECT_EQ(q, filled[row[3]]) << "order " << row[3];
+  }
 }
 
 TEST_F(Cli, SetOverridesChangeTheRun) {

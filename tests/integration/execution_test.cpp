@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "cats/core/fixed.hpp"
 #include "cats/net/signing.hpp"
@@ -249,6 +250,20 @@ TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueS
             strategy_fills().fills + 1)
       << fills_csv;
   EXPECT_TRUE(fs::exists(dir_ / "out" / "trades.csv"));
+  // orders.csv: one row per order, with its final status and filled quantity.
+  std::map<std::string, std::string> orders;
+  std::istringstream orders_csv(read_file(dir_ / "out" / "orders.csv"));
+  for (std::string line; std::getline(orders_csv, line);) {
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    if (f.size() >= 14 && f[0] != "created") orders[f[3]] = f[12] + " " + f[13];
+  }
+  EXPECT_EQ(orders["1"], "filled 0.01");
+  EXPECT_EQ(orders["2"].substr(0, 9), "cancelled");
+  EXPECT_EQ(orders["3"], "filled 0.003");
+  EXPECT_EQ(orders["4"].substr(0, 6), "filled");
+  EXPECT_EQ(orders.size(), 4u) << read_file(dir_ / "out" / "orders.csv");
   const std::string equity_csv = read_file(dir_ / "out" / "equity.csv");
   EXPECT_GE(std::count(equity_csv.begin(), equity_csv.end(), '\n'), 3) << equity_csv;
   // Everything the run did is in the journal, one JSON object a line.

@@ -21,7 +21,8 @@ int backtest_command(const std::vector<std::string>& args) {
       "set", po::value(&overrides)->composing(),
       "override a config key with a TOML value, e.g. --set backtest.fee_bps=10, "
       "--set 'data.files=[\"a.csv\"]', --set strategy.sma.fast=20 (repeatable)")(
-      "out,o", po::value(&out_dir), "write summary.json, fills.csv, trades.csv, equity.csv here")(
+      "out,o", po::value(&out_dir),
+      "write summary.json, fills.csv, trades.csv, orders.csv, equity.csv here")(
       "json", "print the summary as one JSON object on stdout instead of the table");
   po::variables_map vm;
   if (auto rc =
@@ -69,8 +70,9 @@ int backtest_command(const std::vector<std::string>& args) {
     std::fwrite(text.data(), 1, text.size(), cats::results_stream());
     std::fflush(cats::results_stream());
     if (out)
-      spdlog::info("wrote summary.json, fills.csv, trades.csv, equity.csv and report.html to {}",
-                   out->string());
+      spdlog::info(
+          "wrote summary.json, fills.csv, trades.csv, orders.csv, equity.csv and report.html to {}",
+          out->string());
   }
   return result.exit_code;
 }

@@ -237,6 +237,11 @@ void engine::dispatch(const cats_event_t& event) {
 
 void engine::post_order_update(uint32_t owner, const cats_order_update_event_t& event,
                                std::string reason) {
+  if (owner < slots_.size()) {
+    const strategy_slot& s = *slots_[owner];
+    if (event.status == CATS_ORDER_REJECTED) ++slots_[owner]->rejected;
+    if (order_observer_ != nullptr) order_observer_->on_order_update(s, event, reason);
+  }
   pending_event p{};
   p.owner = owner;
   p.update = event;

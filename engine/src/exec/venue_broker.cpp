@@ -216,7 +216,7 @@ cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r
   }
   const rounded_order rounded = round_order_request(inst, r);
   auto o = std::make_unique<order>();
-  o->id = next_id_++;
+  o->id = engine_.new_order_id();
   o->owner = owner;
   o->instrument_id = r.instrument_id;
   o->symbol = sym->second;
@@ -406,7 +406,7 @@ void venue_broker::cancel_all(uint32_t owner, std::string_view reason) {
 
 uint64_t venue_broker::reject(uint32_t owner, const cats_order_request_t& r, std::string reason) {
   auto o = std::make_unique<order>();
-  o->id = next_id_++;
+  o->id = engine_.new_order_id();
   o->owner = owner;
   o->instrument_id = r.instrument_id;
   o->side = r.side;
@@ -771,7 +771,7 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
                                                engine_.event_flags());
     f.order_id = o.id;
     f.client_tag = o.client_tag;
-    f.fill_id = stats_.fills;
+    f.fill_id = engine_.new_fill_id();
     f.side = o.side;
     f.liquidity = r.maker ? CATS_LIQUIDITY_MAKER : CATS_LIQUIDITY_TAKER;
     f.price = r.price;
@@ -874,7 +874,7 @@ void venue_broker::apply_listing(const order_report& r) {
   spdlog::warn("{}: open order {} on {} is not in the journal; cancelling it", gateway_.name(),
                r.client_id, r.symbol);
   auto o = std::make_unique<order>();
-  o->id = next_id_++;
+  o->id = engine_.new_order_id();
   o->owner = unowned;
   o->instrument_id = r.instrument_id;
   o->symbol = r.symbol;
@@ -904,7 +904,9 @@ bool venue_broker::replay_intent(simdjson::dom::object j,
                                  std::string& why) {
   const std::string cid = j_str(j, "cid");
   auto o = std::make_unique<order>();
-  o->id = static_cast<uint64_t>(j_num(j, "id"));
+  // Ids are the run's own (the journal's are from the run that wrote it): a fresh one, in journal
+  // order.
+  o->id = engine_.new_order_id();
   o->client_id = cid;
   o->strategy = j_str(j, "strategy");
   o->symbol = j_str(j, "sym");
@@ -928,7 +930,6 @@ bool venue_broker::replay_intent(simdjson::dom::object j,
   o->sent_ns = j_num(j, "ts");  // the engine clock is the wall clock in live runs
   o->leg_quantity = o->quantity;
   o->st = state::unknown;  // until the venue says otherwise
-  next_id_ = std::max(next_id_, o->id + 1);
   by_cid_[cid] = o->id;
   o->client_ids.push_back(cid);
   orders_[o->id] = std::move(o);
@@ -947,7 +948,7 @@ bool venue_broker::replay_journal(std::string& error) {
         const std::string k = j_str(j, "k"), cid = j_str(j, "cid");
         if (k == "intent") return replay_intent(j, slots, why);
         order* o = by_client_id(cid);
-        if (o == nullptr && k != "replaced") return true;
+        if (o == nullptr) return true;
         if (k == "ack") {
           o->st = state::acknowledged;
           o->venue_order_id = j_str(j, "vid");
@@ -983,9 +984,7 @@ bool venue_broker::replay_journal(std::string& error) {
           }
           o->replacing.reset();
         } else if (k == "replaced") {
-          auto it = orders_.find(static_cast<uint64_t>(j_num(j, "id")));
-          if (it == orders_.end()) return true;
-          order& r = *it->second;
+          order& r = *o;  // found by the new client id, which "replace" named
           r.client_id = cid;
           if (r.replacing) {
             r.quantity = r.replacing->quantity;

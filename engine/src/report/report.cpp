@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "cats/core/events.hpp"
 #include "cats/core/fixed.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
@@ -408,6 +409,119 @@ void fills_recorder::on_round_trip(const strategy_slot& owner, const instrument_
   append_fixed(o, t.fees);
   o += '\n';
   trades_.maybe_flush();
+}
+
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+namespace {
+
+const char* order_status_text(int32_t status) {
+  switch (status) {
+    case CATS_ORDER_NEW:
+      return "working";
+    case CATS_ORDER_PARTIALLY_FILLED:
+      return "partially_filled";
+    case CATS_ORDER_FILLED:
+      return "filled";
+    case CATS_ORDER_CANCELED:
+      return "cancelled";
+    case CATS_ORDER_REJECTED:
+      return "rejected";
+    default:
+      return "unknown";
+  }
+}
+
+const char* order_type_text(int32_t type) {
+  return type == CATS_ORDER_MARKET ? "market" : type == CATS_ORDER_LIMIT ? "limit" : "stop_market";
+}
+
+const char* tif_text(int32_t tif) {
+  return tif == CATS_TIF_IOC ? "ioc" : tif == CATS_TIF_POST_ONLY ? "post_only" : "gtc";
+}
+
+}  // namespace
+
+void orders_recorder::open(const std::filesystem::path& dir) {
+  out_.open(dir / "orders.csv",
+            "created,closed,strategy,order_id,client_tag,symbol,side,type,time_in_force,"
+            "quantity,limit_price,stop_price,status,filled_quantity,avg_fill_price,updates,"
+            "reason");
+}
+
+void orders_recorder::on_order_update(const strategy_slot& owner,
+                                      const cats_order_update_event_t& u, std::string_view reason) {
+  if (!out_.is_open()) return;
+  auto [it, added] = open_.try_emplace(u.order_id);
+  entry& e = it->second;
+  if (added) {
+    e.strategy = owner.name;
+    e.created_ns = u.header.exchange_ts_ns;
+  }
+  e.last = u;
+  ++e.updates;
+  if (!reason.empty()) e.reason.assign(reason);
+  if (u.status == CATS_ORDER_FILLED || u.status == CATS_ORDER_CANCELED ||
+      u.status == CATS_ORDER_REJECTED) {
+    write(e);
+    open_.erase(it);
+  }
+}
+
+void orders_recorder::write(const entry& e) {
+  const cats_order_update_event_t& u = e.last;
+  const bool final = u.status == CATS_ORDER_FILLED || u.status == CATS_ORDER_CANCELED ||
+                     u.status == CATS_ORDER_REJECTED;
+  const instrument_info* inst = instruments_.get(u.header.instrument_id);
+  std::string& o = out_.row();
+  append_time(o, e.created_ns);
+  o += ',';
+  if (final) append_time(o, u.header.exchange_ts_ns);
+  o += ',';
+  o += csv_field(e.strategy);
+  o += ',';
+  o += std::to_string(u.order_id);
+  o += ',';
+  o += std::to_string(u.client_tag);
+  o += ',';
+  o += inst != nullptr ? csv_field(inst->symbol) : std::string();
+  o += ',';
+  o += side_name(u.side);
+  o += ',';
+  o += order_type_text(u.order_type);
+  o += ',';
+  o += tif_text(u.time_in_force);
+  for (int64_t v : {u.quantity, u.limit_price, u.stop_price}) {
+    o += ',';
+    append_fixed(o, v);
+  }
+  o += ',';
+  o += order_status_text(u.status);
+  o += ',';
+  append_fixed(o, u.filled_quantity);
+  o += ',';
+  append_fixed(o, u.avg_fill_price);
+  o += ',';
+  o += std::to_string(e.updates);
+  o += ',';
+  o += csv_field(e.reason);
+  o += '\n';
+  out_.maybe_flush();
+}
+
+void orders_recorder::close() {
+  if (!out_.is_open()) return;
+  for (const auto& [id, e] : open_) write(e);
+  open_.clear();
+  out_.close();
 }
 
 void fills_recorder::close() {

@@ -108,12 +108,13 @@ void describe_run(const run_config& cfg, const event_source& src, const session_
   rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !o.bars_only, any_bar_matched);
 }
 
-// The run's outputs: the metrics, and with --out equity.csv, fills.csv, trades.csv,
+// The run's outputs: the metrics, and with --out equity.csv, fills.csv, trades.csv, orders.csv,
 // summary.json and report.html.
 class backtest_outputs final : public sample_listener {
  public:
-  backtest_outputs(const std::optional<fs::path>& dir, const portfolio& account)
-      : dir_(dir), account_(account), html_(&fills_) {
+  backtest_outputs(const std::optional<fs::path>& dir, const portfolio& account,
+                   const instrument_registry& instruments)
+      : dir_(dir), account_(account), orders_(instruments), html_(&fills_) {
     fills_.metrics = &metrics_;
   }
 
@@ -123,8 +124,11 @@ class backtest_outputs final : public sample_listener {
     fs::create_directories(*dir_, ec);
     if (ec) throw std::runtime_error(dir_->string() + ": cannot create: " + ec.message());
     fills_.open(*dir_);
+    orders_.open(*dir_);
     equity_csv_.open(*dir_ / "equity.csv", "time,equity,cash,position_value,drawdown_pct");
   }
+  /// orders.csv, when there is an output folder.
+  order_observer* order_sink() { return dir_ ? &orders_ : nullptr; }
   /// Where the simulated exchange reports fills: report.html forwards them to fills.csv.
   fill_listener& fill_sink() { return dir_ ? static_cast<fill_listener&>(html_) : fills_; }
   metrics_accumulator& metrics() noexcept { return metrics_; }
@@ -146,6 +150,7 @@ class backtest_outputs final : public sample_listener {
   void write(const backtest_report& rep, int64_t first_price) {
     if (!dir_) return;
     fills_.close();
+    orders_.close();
     equity_csv_.close();
     write_text(*dir_ / "summary.json", summary_json(rep));
     html_.set_first_price(first_price);
@@ -157,6 +162,7 @@ class backtest_outputs final : public sample_listener {
   const portfolio& account_;
   metrics_accumulator metrics_;
   fills_recorder fills_;
+  orders_recorder orders_;
   report_collector html_;  // report.html; forwards fills to fills_
   csv_file equity_csv_;
 };
@@ -200,7 +206,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   risk_engine risk(eng, exchange, cfg.risk);
   session market(eng, account, risk.watches_market() ? static_cast<broker&>(risk) : exchange, opts);
   eng.set_router(&risk);  // every order passes the risk checks
-  backtest_outputs outputs(out_dir, account);
+  backtest_outputs outputs(out_dir, account, src.instruments);
   // Off unless engine.callback_timeout is set: a replay has no wall clock to keep up with.
   std::unique_ptr<watchdog> dog;
   if (cfg.engine.callback_timeout_ms > 0) {
@@ -210,6 +216,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     dog = std::make_unique<watchdog>(eng.probe(), std::move(wo));
   }
   exchange.set_listener(&outputs.fill_sink());
+  eng.set_order_observer(outputs.order_sink());
   market.set_sample_listener(&outputs);
   try {
     outputs.open();

@@ -231,13 +231,15 @@ class live_session {
     }
   }
 
-  // --out of a live or paper run: fills.csv and trades.csv as the broker reports them, and
-  // equity.csv sampled every second, in the same formats as a backtest's.
+  // --out of a live or paper run: fills.csv, trades.csv and orders.csv as the brokers report
+  // them, and equity.csv sampled every second, in the same formats as a backtest's.
   void open_outputs() {
     if (!opt_.out_dir || opt_.record_only) return;
     std::error_code ec;
     fs::create_directories(*opt_.out_dir, ec);
     fills_.open(*opt_.out_dir);
+    orders_csv_.open(*opt_.out_dir);
+    engine_.set_order_observer(&orders_csv_);
     equity_csv_.open(*opt_.out_dir / "equity.csv", "time,equity,cash,position_value");
     if (live_)
       live_->set_listener(&fills_);
@@ -554,6 +556,7 @@ class live_session {
     next_equity_ = 0;
     sample_equity(wall_clock_ns());
     fills_.close();
+    orders_csv_.close();
     equity_csv_.close();
     if (recorder_) {
       try {
@@ -679,6 +682,7 @@ class live_session {
   std::vector<std::unique_ptr<venue_feed>> feeds_;
   std::unique_ptr<record_tap> recorder_;
   fills_recorder fills_;
+  orders_recorder orders_csv_{instruments_};
   csv_file equity_csv_;
   int64_t next_equity_ = 0;
   std::unique_ptr<plugin_reloader> reloader_;

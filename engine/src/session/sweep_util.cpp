@@ -28,16 +28,6 @@ std::string format_number(int64_t raw, bool integer) {
   return s;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string num(double v, int prec) {
   if (!std::isfinite(v)) return "";
   return json_writer::format_double(v, prec);

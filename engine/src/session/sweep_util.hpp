@@ -15,7 +15,6 @@ std::vector<std::string> split_trimmed(std::string_view s, char sep);
 /// A number in a range spec: an integer or a decimal (kept exact as 8-decimal fixed point).
 bool parse_number(const std::string& text, int64_t& raw, bool& integer);
 std::string format_number(int64_t raw, bool integer);
-std::string csv_field(const std::string& s);
 /// `v` with `prec` decimals, or "" when it is not finite.
 std::string num(double v, int prec);
 /// The metrics written per run, in this order.

@@ -154,7 +154,7 @@ cats_status_t sim_exchange::submit(uint32_t owner, const cats_order_request_t& r
 
 sim_exchange::order sim_exchange::new_order(uint32_t owner, const cats_order_request_t& r) {
   order o{};
-  o.id = next_order_id_++;
+  o.id = engine_.new_order_id();
   o.owner = owner;
   o.instrument_id = r.instrument_id;
   o.side = r.side;
@@ -645,7 +645,7 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
                                              engine_.event_flags());
   f.order_id = o.id;
   f.client_tag = o.client_tag;
-  f.fill_id = next_fill_id_++;
+  f.fill_id = engine_.new_fill_id();
   f.side = o.side;
   f.liquidity = liquidity;
   f.price = price;

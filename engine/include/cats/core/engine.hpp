@@ -57,6 +57,16 @@ class strategy_module {
 /// the risk checks rely on it (products of two such amounts fit in 128 bits, their results here).
 inline constexpr int64_t max_order_amount = int64_t{1'000'000'000} * 100'000'000;
 
+struct strategy_slot;
+
+/// Sees every order update a broker posts, as it is posted (orders.csv of a run).
+class order_observer {
+ public:
+  virtual ~order_observer() = default;
+  virtual void on_order_update(const strategy_slot& owner, const cats_order_update_event_t& update,
+                               std::string_view reason) = 0;
+};
+
 /// Sends the strategies' orders to a venue: simulated in backtest, real in live mode.
 class order_router {
  public:
@@ -173,6 +183,7 @@ struct strategy_slot {
   std::optional<strategy_failure> failure;
   uint64_t events = 0;
   uint64_t orders = 0;
+  uint64_t rejected = 0;  ///< orders refused (by the host's checks, the risk engine or the venue)
   uint64_t fills = 0;
   uint64_t timers = 0;  ///< pending timers
   /// This strategy's own fills booked as positions and realized PnL (the account is shared by
@@ -252,6 +263,11 @@ class engine {
 
   /// Delivers a market event to every running strategy, then everything that caused.
   void dispatch(const cats_event_t& event);
+  /// Order and fill ids: unique within the run, whichever broker gives them out.
+  uint64_t new_order_id() noexcept { return next_order_id_++; }
+  uint64_t new_fill_id() noexcept { return next_fill_id_++; }
+  /// Sees every order update posted (orders.csv); null for none.
+  void set_order_observer(order_observer* o) noexcept { order_observer_ = o; }
   /// Queues an order update or a fill for strategy `owner`.
   void post_order_update(uint32_t owner, const cats_order_update_event_t& event,
                          std::string reason);
@@ -328,6 +344,8 @@ class engine {
   std::vector<std::unique_ptr<strategy_slot>> slots_;
   std::vector<std::unique_ptr<strategy_slot>> refused_;  // strategies whose create() failed
   int64_t now_ = 0;
+  uint64_t next_order_id_ = 1, next_fill_id_ = 1;
+  order_observer* order_observer_ = nullptr;
   uint32_t event_flags_ = 0;
   std::vector<timer_entry> timers_;  // min-heap
   std::unordered_set<uint64_t> cancelled_timers_;

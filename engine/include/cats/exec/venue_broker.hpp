@@ -173,7 +173,7 @@ class venue_broker final : public broker {
   std::deque<uint64_t> finished_;  ///< ids of finished orders still kept, oldest first
   std::unordered_set<std::string> trades_seen_;  ///< "symbol/trade id"
   std::string run_tag_;
-  uint64_t next_id_ = 1, next_seq_ = 1, next_tag_ = 1;
+  uint64_t next_seq_ = 1, next_tag_ = 1;
   std::mutex inbox_mutex_;
   std::vector<order_report> inbox_, work_;
   std::atomic<bool> has_reports_{false};

@@ -5,9 +5,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cats/core/engine.hpp"
 #include "cats/core/params.hpp"
 #include "cats/core/portfolio.hpp"
 #include "cats/report/metrics.hpp"
@@ -85,6 +88,33 @@ class csv_file {
   std::FILE* f_ = nullptr;
   std::string buf_;
   std::filesystem::path path_;
+};
+
+/// `s` as one CSV field: quoted (quotes doubled) when it holds a comma, a quote or a newline.
+std::string csv_field(std::string_view s);
+
+/// orders.csv: one row per order, written when the order is final (filled, cancelled, rejected),
+/// and for orders still working when the run ends, at close() with their status then.
+class orders_recorder final : public order_observer {
+ public:
+  explicit orders_recorder(const instrument_registry& instruments) : instruments_(instruments) {}
+  void open(const std::filesystem::path& dir);
+  void on_order_update(const strategy_slot& owner, const cats_order_update_event_t& update,
+                       std::string_view reason) override;
+  void close();
+
+ private:
+  struct entry {
+    cats_order_update_event_t last{};
+    std::string strategy, reason;
+    int64_t created_ns = 0;
+    uint64_t updates = 0;
+  };
+  void write(const entry& e);
+
+  const instrument_registry& instruments_;
+  csv_file out_;
+  std::map<uint64_t, entry> open_;  ///< by order id: close() writes them in id order
 };
 
 /// Writes fills.csv and trades.csv as the simulated exchange reports them.

@@ -224,8 +224,6 @@ class sim_exchange final : public broker {
   std::vector<market_state> markets_;
   sim_rng rng_;
   int64_t last_arrival_ = 0;
-  uint64_t next_order_id_ = 1;
-  uint64_t next_fill_id_ = 1;
   sim_exchange_stats stats_;
 };
 
