@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "cats/core/fixed.hpp"
@@ -192,11 +193,12 @@ class ExecutionTest : public ::testing::Test {
     uint64_t v = 0;
     EXPECT_EQ(parse_json(p, summary)["strategies"].error(), simdjson::SUCCESS);
     simdjson::dom::element e = parse_json(p, summary);
-    EXPECT_EQ(e["execution"][key].get(v), simdjson::SUCCESS) << key << ": " << summary;
+    EXPECT_EQ(e["execution"][venue()][key].get(v), simdjson::SUCCESS) << key << ": " << summary;
     return v;
   }
 
   std::string symbol() const { return okx_ ? "OKX:BTC-USDT" : "BINANCE:BTCUSDT"; }
+  const char* venue() const { return okx_ ? "okx" : "binance"; }
   // OKX's key file: the key, the secret, the passphrase.
   void use_okx() {
     okx_ = true;
@@ -267,7 +269,7 @@ TEST_F(ExecutionTest, OrdersArePlacedFilledInPartsAmendedAndCancelledAsTheVenueS
   const std::string equity_csv = read_file(dir_ / "out" / "equity.csv");
   EXPECT_GE(std::count(equity_csv.begin(), equity_csv.end(), '\n'), 3) << equity_csv;
   // Everything the run did is in the journal, one JSON object a line.
-  const std::string journal = read_file(dir_ / "out" / "orders.journal");
+  const std::string journal = read_file(dir_ / "out" / "orders.binance.journal");
   EXPECT_NE(journal.find("\"k\":\"intent\""), std::string::npos);
   EXPECT_NE(journal.find("\"k\":\"replace\""), std::string::npos);
 }
@@ -436,7 +438,8 @@ TEST_F(ExecutionTest, TheVenueClockOffsetIsMeasuredAndApplied) {
   const std::string summary = stop_cats(*cats);
   simdjson::dom::parser p;
   int64_t offset = 0;
-  ASSERT_EQ(parse_json(p, summary)["execution"]["clock_offset_ms"].get(offset), simdjson::SUCCESS);
+  ASSERT_EQ(parse_json(p, summary)["execution"]["binance"]["clock_offset_ms"].get(offset),
+            simdjson::SUCCESS);
   EXPECT_NEAR(static_cast<double>(offset), 30000.0, 500.0);
 }
 
@@ -512,6 +515,93 @@ TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
       wait_until([&] { return trader_log().find("fill 1 buy 0.02") != std::string::npos; }, 15))
       << trader_log() << cats_log();
   stop_cats(*again);
+}
+
+// ---- several brokers in one run ---------------------------------------------------------------
+
+// One run, three brokers: BINANCE:BTCUSDT live on Binance (live.broker), OKX:BTC-USDT live on OKX
+// ([[instrument]] broker), BINANCE:ETHUSDT on paper; a paper strategy ([[strategy]] broker) that
+// also wants BTCUSDT is refused, since the account's BTCUSDT position is at Binance.
+TEST_F(ExecutionTest, OneRunTradesOnBothVenuesAndOnPaperAsRouted) {
+  auto fake = std::make_unique<fake_exchange>(
+      dir_, std::vector<std::string>{"--symbols", "BTCUSDT,ETHUSDT", "--okx-symbols", "BTC-USDT",
+                                     "--rate", "300", "--api-key", "exec-test-key", "--api-secret",
+                                     secret, "--api-passphrase", "exec-test-pass"});
+  ASSERT_GT(fake->port(), 0) << fake->log();
+  write_file(dir_ / "okx-key", std::string("exec-test-key\n") + secret + "\nexec-test-pass\n");
+  ::chmod((dir_ / "okx-key").c_str(), 0600);
+  std::ostringstream c;
+  const std::string ca = (dir_ / "cert.pem").string();
+  c << "[engine]\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
+    << "[live]\nbroker = \"binance\"\nstatus_interval = 1\nhot_reload = false\n"
+    << "[venues.binance]\nws_url = \"wss://" << fake->base() << "\"\nws_api_url = \"wss://"
+    << fake->base() << "/ws-api/v3\"\nrest_url = \"https://" << fake->base() << "\"\nca_file = \""
+    << ca << "\"\nkey_file = \"" << (dir_ / "key").string() << "\"\n"
+    << "[venues.okx]\nws_url = \"wss://" << fake->base() << "/ws/v5/public\"\nws_api_url = \"wss://"
+    << fake->base() << "/ws/v5/private\"\nrest_url = \"https://" << fake->base()
+    << "\"\nca_file = \"" << ca << "\"\nkey_file = \"" << (dir_ / "okx-key").string() << "\"\n";
+  for (const char* sym : {"BINANCE:BTCUSDT", "BINANCE:ETHUSDT", "OKX:BTC-USDT"}) {
+    c << "[[instrument]]\nsymbol = \"" << sym << "\"\nchannels = [\"trades\", \"quotes\"]\n"
+      << "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n";
+    if (std::string(sym) == "BINANCE:ETHUSDT") c << "broker = \"paper\"\n";
+    if (std::string(sym) == "OKX:BTC-USDT") c << "broker = \"okx\"\n";
+  }
+  c << "[backtest]\ninitial_cash = 1000000\n";
+  // In the engine's order: "b" trades BTCUSDT on the first quote, before "x" sees it.
+  for (const auto& [name, sym, broker] :
+       {std::tuple<const char*, const char*, const char*>{"b", "BINANCE:BTCUSDT", ""},
+        {"o", "OKX:BTC-USDT", ""},
+        {"e", "BINANCE:ETHUSDT", ""},
+        {"x", "BINANCE:BTCUSDT", "paper"}}) {
+    c << "[[strategy]]\nname = \"" << name << "\"\nplugin = \"trader_strategy\"\n";
+    if (*broker != '\0') c << "broker = \"" << broker << "\"\n";
+    c << "[strategy.params]\nplan = \"market\"\nqty = 0.01\nsymbol = \"" << sym << "\"\nlog = \""
+      << (dir_ / (std::string(name) + ".log")).string() << "\"\n";
+  }
+  write_file(dir_ / "live.toml", c.str());
+  auto cats = launch();
+  auto log_of = [&](const char* name) {
+    const fs::path f = dir_ / (std::string(name) + ".log");
+    return fs::exists(f) ? read_file(f) : std::string();
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return log_of("b").find("filled") != std::string::npos &&
+               log_of("o").find("filled") != std::string::npos &&
+               log_of("e").find("filled") != std::string::npos &&
+               log_of("x").find("rejected") != std::string::npos;
+      },
+      30))
+      << "b:\n"
+      << log_of("b") << "o:\n"
+      << log_of("o") << "e:\n"
+      << log_of("e") << "x:\n"
+      << log_of("x") << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_NE(log_of("x").find("BINANCE:BTCUSDT trades through binance in this run"),
+            std::string::npos)
+      << log_of("x");
+  // The venue saw one BTCUSDT and one BTC-USDT order, and no ETHUSDT one (that was paper).
+  simdjson::dom::parser p;
+  simdjson::dom::element venue = parse_json(p, fake->control("GET", "/control/private/state"));
+  std::map<std::string, int> by_symbol;
+  for (simdjson::dom::element o : venue["orders"].get_array()) {
+    std::string_view sym;
+    ASSERT_EQ(o["symbol"].get(sym), simdjson::SUCCESS);
+    ++by_symbol[std::string(sym)];
+  }
+  EXPECT_EQ(by_symbol, (std::map<std::string, int>{{"BTC-USDT", 1}, {"BTCUSDT", 1}}));
+  simdjson::dom::parser p2;
+  simdjson::dom::element s = parse_json(p2, summary);
+  uint64_t n = 0;
+  for (const char* v : {"binance", "okx"}) {
+    ASSERT_EQ(s["execution"][v]["orders"].get(n), simdjson::SUCCESS) << summary;
+    EXPECT_EQ(n, 1u) << v;
+    EXPECT_TRUE(fs::exists(dir_ / "out" / (std::string("orders.") + v + ".journal"))) << v;
+  }
+  // Each position is where it was traded; the paper one too.
+  for (const char* sym : {"BINANCE:BTCUSDT", "BINANCE:ETHUSDT", "OKX:BTC-USDT"})
+    EXPECT_EQ(fixed_to_string(amount(s["account"]["positions"][sym])), "0.01") << sym;
 }
 
 // ---- paper / backtest parity ------------------------------------------------------------------

@@ -10,6 +10,7 @@
 //   plan = "market"     one market buy of `qty` on each of the first `count` quotes
 //   plan = "paced"      `count` IOC buy limits far below the bid (they expire unfilled), one
 //                       every `every_us` microseconds from a timer (the order-latency benchmark)
+//   symbol = "..."      trade only that instrument (default: the first one quoted)
 // Log lines: "update <id> <status> <filled> <reason>", "fill <id> <side> <qty> <price> <fee>".
 #include <cats/strategy.hpp>
 
@@ -27,6 +28,7 @@ class trader final : public cats::strategy {
       {"qty", CATS_PARAM_FLOAT, "0.01", "market plan: quantity of each order"},
       {"count", CATS_PARAM_INT, "1", "market and paced plans: number of orders"},
       {"every_us", CATS_PARAM_INT, "1000", "paced plan: microseconds between orders"},
+      {"symbol", CATS_PARAM_STRING, "\"\"", "trade only this instrument (empty: the first quoted)"},
   };
 
   trader(cats::context& ctx, const cats::params& p)
@@ -34,7 +36,8 @@ class trader final : public cats::strategy {
         plan_(p.get_string("plan")),
         qty_(cats::fixed::from_double(p.get_float("qty"))),
         count_(p.get_int("count")),
-        every_ns_(p.get_int("every_us") * 1000) {
+        every_ns_(p.get_int("every_us") * 1000),
+        symbol_(p.get_string("symbol")) {
     const std::string log = p.get_string("log");
     if (!log.empty()) {
       log_.reset(std::fopen(log.c_str(), "a"));
@@ -59,6 +62,7 @@ class trader final : public cats::strategy {
   void on_quote(const cats::quote& q) override {
     if (q.bid_price().raw() <= 0 || q.ask_price().raw() <= 0) return;
     const uint32_t id = q.instrument_id();
+    if (!symbol_.empty() && ctx().get_instrument(id).symbol != symbol_) return;
     if (plan_ == "paced") {
       instrument_ = id;
       bid_ = q.bid_price().raw();
@@ -137,6 +141,7 @@ class trader final : public cats::strategy {
   std::string plan_;
   cats::fixed qty_;
   int64_t count_ = 1, sent_ = 0, every_ns_ = 1'000'000, bid_ = 0;
+  std::string symbol_;
   uint32_t instrument_ = 0;
   std::unique_ptr<std::FILE, closer> log_;
   uint64_t far_ = 0;

@@ -483,6 +483,38 @@ TEST(LiveConfig, ErrorsNameTheKeyAndWhatIsAccepted) {
             "cfg.toml: [record] needs 'dir' (where the daily files go)");
 }
 
+TEST(LiveConfig, BrokersPerInstrumentAndPerStrategy) {
+  std::string t = live_good;
+  t.replace(t.find("symbol = \"OKX:BTC-USDT\"\n"), 23,
+            "symbol = \"OKX:BTC-USDT\"\nbroker = \"okx\"\n");
+  t.replace(t.find("plugin = \"ma_crossover\"\n"), 24,
+            "plugin = \"ma_crossover\"\nbroker = \"paper\"\n");
+  const auto r = load(t, {}, config_purpose::live);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.instruments[0].broker, "");  // live.broker
+  EXPECT_EQ(r.cfg.instruments[1].broker, "okx");
+  EXPECT_EQ(r.cfg.strategies[0].broker, "paper");
+  // An instrument's orders go to paper or its own venue; a strategy's to a venue it can trade.
+  std::string other = live_good;
+  other.replace(other.find("symbol = \"OKX:BTC-USDT\"\n"), 23,
+                "symbol = \"OKX:BTC-USDT\"\nbroker = \"binance\"\n");
+  EXPECT_EQ(load(other, {}, config_purpose::live).error,
+            "cfg.toml:20:10: instrument.broker: expected \"paper\" or \"okx\" (the venue "
+            "OKX:BTC-USDT trades on), got \"binance\"");
+  std::string nowhere = live_good;
+  nowhere.replace(nowhere.find("symbol = \"OKX:BTC-USDT\"\n"), 23,
+                  "symbol = \"BINANCE:ETHUSDT\"\n");
+  nowhere.replace(nowhere.find("plugin = \"ma_crossover\"\n"), 24,
+                  "plugin = \"ma_crossover\"\nbroker = \"okx\"\n");
+  EXPECT_EQ(load(nowhere, {}, config_purpose::live).error,
+            "cfg.toml:22:1: broker: strategy 'sma' trades on okx, but no [[instrument]] is on OKX");
+  std::string kraken = t;
+  kraken.replace(kraken.find("broker = \"paper\""), 16, "broker = \"kraken\"");
+  EXPECT_EQ(load(kraken, {}, config_purpose::live).error,
+            "cfg.toml:26:10: strategy.broker: expected \"paper\", \"binance\" or \"okx\", got "
+            "string \"kraken\"");
+}
+
 TEST(LiveConfig, SetReachesTheLiveSections) {
   const auto r =
       load(live_good, {"live.duration=5", "venues.okx.ws_url=\"wss://127.0.0.1:1/ws/v5/public\""},

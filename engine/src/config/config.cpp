@@ -269,6 +269,10 @@ strategy_section load_strategy(const section& s, const fs::path& base, const std
   // A path (not a bare name looked up in plugin_dir) is relative to the config like data.files.
   if (is_plugin_path(*plugin)) st.plugin = resolve_path(*s.get("plugin"), *plugin, base).string();
   if (auto v = s.boolean("enabled")) st.enabled = *v;
+  if (auto v = s.string("broker")) {
+    if (*v != "paper" && *v != "binance" && *v != "okx") s.fail(*s.get("broker"), "broker");
+    st.broker = *v;
+  }
   if (const toml::node* p = s.get("params")) {
     if (!p->is_table()) s.fail(*p, "params");
     for (auto&& [k, v] : *p->as_table())
@@ -299,6 +303,15 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
   }
   if (cfg.strategies.empty() && purpose != config_purpose::record)
     throw config_error(fname + ": no [[strategy]] configured; add one with name and plugin");
+  if (purpose == config_purpose::live)
+    for (const strategy_section& st : cfg.strategies) {
+      if (st.broker.empty() || st.broker == "paper") continue;
+      const std::string venue = st.broker == "okx" ? "OKX" : "BINANCE";
+      if (std::none_of(cfg.instruments.begin(), cfg.instruments.end(),
+                       [&](const instrument_section& i) { return i.venue == venue; }))
+        throw config_error(st.where + ": broker: strategy '" + st.name + "' trades on " +
+                           st.broker + ", but no [[instrument]] is on " + venue);
+    }
   load_risk(root, fname, cfg);
   return cfg;
 }

@@ -127,6 +127,15 @@ instrument_section load_instrument(const section& s,
   s.amount("lot_size", in.lot_size, false);
   s.amount("min_quantity", in.min_quantity, true);
   s.amount("min_notional", in.min_notional, true);
+  if (auto v = s.string("broker")) {
+    std::string venue = in.venue;
+    for (char& c : venue) c = static_cast<char>(c - 'A' + 'a');
+    if (*v != "paper" && *v != venue)
+      s.fail(*s.get("broker"), "broker",
+             "expected \"paper\" or \"" + venue + "\" (the venue " + in.symbol +
+                 " trades on), got \"" + *v + "\"");
+    in.broker = *v;
+  }
   return in;
 }
 

@@ -48,7 +48,8 @@ const std::vector<key_info> instrument_keys = {
     {"tick_size", "a positive decimal"},
     {"lot_size", "a positive decimal"},
     {"min_quantity", "a decimal >= 0"},
-    {"min_notional", "a decimal >= 0"}};
+    {"min_notional", "a decimal >= 0"},
+    {"broker", "\"paper\" or the instrument's venue (\"binance\", \"okx\")"}};
 const std::vector<key_info> engine_keys = {
     {"plugin_dir", "a path"},
     {"log_level", "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"off\""},
@@ -111,6 +112,7 @@ const std::vector<key_info> backtest_keys = {
 const std::vector<key_info> strategy_keys = {{"name", "a string"},
                                              {"plugin", "a plugin name or .so path"},
                                              {"enabled", "a boolean"},
+                                             {"broker", "\"paper\", \"binance\" or \"okx\""},
                                              {"params", "a table"}};
 
 std::string key_list(const std::vector<key_info>& keys) {

@@ -58,7 +58,8 @@ struct plugin_reloader::impl {
     fs::path source;  // the .so in the plugin folder it was loaded from
     param_set params;
     bool active = true;
-    std::string stamp;  // size and modification time of `source` when it was loaded
+    std::string stamp;   // size and modification time of `source` when it was loaded
+    std::string broker;  // its [[strategy]] broker (live runs), fixed for the run
   };
   struct job {
     enum class kind { swap, remove, add, refused } type = kind::refused;
@@ -69,6 +70,7 @@ struct plugin_reloader::impl {
     std::shared_ptr<plugin_library> library;
     param_set params;
     fs::path source;
+    std::string broker;  // add: its [[strategy]] broker
   };
 
   impl(engine& e, reload_options o, std::function<void()> w, std::atomic<bool>& p)
@@ -236,14 +238,27 @@ struct plugin_reloader::impl {
       for (watched& x : list)
         if (x.name == s.name) w = &x;
       if (w == nullptr) {
+        const auto& ok = opt.strategy_brokers;
+        if (std::find(ok.begin(), ok.end(), s.broker) == ok.end()) {
+          refused("strategy '" + s.name + "': broker \"" + s.broker +
+                  "\" is not one of this run's brokers; adding it takes a restart");
+          continue;
+        }
         job j;
         j.type = job::kind::add;
         j.name = s.name;
+        j.broker = s.broker;
         j.library = std::move(lib);
         j.params = std::move(params);
         j.source = normal(file);
         j.text = file_stamp(file);
         post_job(std::move(j));
+        continue;
+      }
+      if (s.broker != w->broker) {
+        // Where a strategy's orders go is fixed for the run: its positions are at that broker.
+        refused("strategy '" + s.name + "': broker \"" + s.broker + "\" in the config, \"" +
+                w->broker + "\" in this run: a broker change takes a restart");
         continue;
       }
       const std::string stamp = file_stamp(file);
@@ -289,8 +304,8 @@ void plugin_reloader::start() {
   m.private_dir = private_plugin_dir();
   for (const auto& s : engine_.strategies()) {
     if (!s->library) continue;
-    m.list.push_back(
-        {s->host->slot, s->name, normal(s->source), s->params, s->running, file_stamp(s->source)});
+    m.list.push_back({s->host->slot, s->name, normal(s->source), s->params, s->running,
+                      file_stamp(s->source), s->broker});
   }
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) throw std::runtime_error(std::string("inotify_init1: ") + std::strerror(errno));
@@ -372,14 +387,15 @@ void plugin_reloader::apply_pending() {
         }
         strategy_slot& s = *engine_.strategies().back();
         s.source = j.source;  // not the private copy it was loaded from
+        s.broker = j.broker;
         const uint32_t slot = s.host->slot;
         engine_.start_one(slot);
         ++stats_.added;
         spdlog::info("SIGHUP: strategy {} added", s.label());
-        asio::post(m.io,
-                   [&m, slot, name = j.name, source = j.source, params = s.params, stamp = j.text] {
-                     m.list.push_back({slot, name, source, params, true, stamp});
-                   });
+        asio::post(m.io, [&m, slot, name = j.name, source = j.source, params = s.params,
+                          stamp = j.text, broker = j.broker] {
+          m.list.push_back({slot, name, source, params, true, stamp, broker});
+        });
         break;
       }
     }

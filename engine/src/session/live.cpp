@@ -17,6 +17,7 @@
 #include "cats/core/engine.hpp"
 #include "cats/core/event_queue.hpp"
 #include "cats/exec/credentials.hpp"
+#include "cats/exec/routing_broker.hpp"
 #include "cats/exec/venue_broker.hpp"
 #include "cats/net/http_server.hpp"
 #include "cats/plugin/reloader.hpp"
@@ -75,17 +76,45 @@ instrument_registry live_instruments(const run_config& cfg) {
   return out;
 }
 
-// The venue connection of a live broker (live.broker = "binance"); null for paper trading.
-std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_options& opt,
+// The venues that get a live broker: those live.broker, an [[instrument]] broker or a
+// [[strategy]] broker names (none when recording).
+std::vector<std::string> live_venues(const run_config& cfg, bool record_only) {
+  std::vector<std::string> out;
+  if (record_only) return out;
+  auto named = [&](const std::string& b) {
+    if (b == "binance" || b == "okx") out.push_back(b);
+  };
+  named(cfg.live.broker);
+  for (const instrument_section& i : cfg.instruments) named(i.broker);
+  for (const strategy_section& s : cfg.strategies)
+    if (s.enabled) named(s.broker);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Whether orders of this run can go to more than one broker (paper and a venue, or two venues).
+bool several_brokers(const run_config& cfg, const std::vector<std::string>& venues) {
+  if (venues.empty()) return false;
+  if (venues.size() > 1) return true;
+  for (const instrument_section& i : cfg.instruments)
+    if ((i.broker.empty() ? cfg.live.broker : i.broker) == "paper") return true;
+  for (const strategy_section& s : cfg.strategies)
+    if (s.enabled && s.broker == "paper") return true;
+  return false;
+}
+
+// The venue connection of the live broker of `name` ("binance", "okx").
+std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const std::string& name,
                                             const instrument_registry& instruments,
                                             asio::io_context& io) {
-  if (cfg.live.broker == "paper" || opt.record_only) return nullptr;
   const venue_section* venue = nullptr;
   for (const venue_section& v : cfg.venues)
-    if (v.name == cfg.live.broker) venue = &v;
+    if (v.name == name) venue = &v;
   if (venue == nullptr)
-    throw std::invalid_argument("live.broker = \"" + cfg.live.broker +
-                                "\" but no [[instrument]] is on that venue");
+    throw std::invalid_argument("orders are routed to " + name +
+                                " (live.broker or a broker key) but no [[instrument]] is on that "
+                                "venue");
   credentials keys = load_credentials(*venue);
   spdlog::info("{}: API key from the {}", venue->name, keys.source);
   const std::string upper = venue->name == "okx" ? "OKX" : "BINANCE";
@@ -122,6 +151,13 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const live_op
   return make_binance_gateway(io, std::move(o));
 }
 
+// A live broker: the venue's connection and the order state machine on it.
+struct venue_link {
+  std::string name;  ///< "binance", "okx"
+  std::unique_ptr<order_gateway> gateway;
+  std::unique_ptr<venue_broker> broker;
+};
+
 // A live run: the venues' feeds on a network thread, the queue, and the engine thread that drives
 // the market step (session.hpp) with the wall clock.
 class live_session {
@@ -134,8 +170,8 @@ class live_session {
         engine_(instruments_, account_),
         queue_(static_cast<size_t>(cfg.live.queue_capacity)),
         paper_(engine_, cfg.backtest.sim),
-        gateway_(make_gateway(cfg, opt, instruments_, exec_io_)),
-        live_(make_live_broker()),
+        venues_(make_live_brokers()),
+        router_(make_router()),
         risk_(engine_, exec_broker(), cfg.risk),
         market_(engine_, account_,
                 risk_.watches_market() ? static_cast<broker&>(risk_) : exec_broker(),
@@ -148,26 +184,67 @@ class live_session {
   live_session(const live_session&) = delete;
   live_session& operator=(const live_session&) = delete;
 
-  broker& exec_broker() { return live_ ? static_cast<broker&>(*live_) : paper_; }
+  // Where the risk engine sends what passes: the router when orders can go to several brokers,
+  // else the one broker.
+  broker& exec_broker() {
+    if (router_) return *router_;
+    return venues_.empty() ? static_cast<broker&>(paper_) : *venues_.front().broker;
+  }
 
-  std::unique_ptr<venue_broker> make_live_broker() {
-    if (!gateway_) return nullptr;
-    venue_broker_options o;
-    o.journal_path =
-        cfg_.live.journal.empty() ? opt_.run_dir / "orders.journal" : cfg_.live.journal;
-    parse_journal_fsync(cfg_.live.journal_fsync, o.fsync);
-    for (const venue_section& v : cfg_.venues)
-      if (v.name == cfg_.live.broker) o.recv_window_ms = v.recv_window_ms;
-    o.wake = [this] { queue_.wake(); };
+  // Journals are per venue: orders.<venue>.journal in the run folder, or live.journal when the
+  // run trades on one venue only.
+  fs::path journal_path(const std::string& venue, size_t venue_count) const {
+    if (!cfg_.live.journal.empty()) {
+      if (venue_count > 1)
+        throw std::invalid_argument(
+            "live.journal names one journal, but this run trades on several venues; remove it "
+            "(each venue's journal is orders.<venue>.journal in the run folder)");
+      return cfg_.live.journal;
+    }
     std::error_code ec;
-    fs::create_directories(
-        o.journal_path.parent_path().empty() ? fs::path(".") : o.journal_path.parent_path(), ec);
-    auto b = std::make_unique<venue_broker>(engine_, *gateway_, std::move(o));
-    const std::string upper = cfg_.live.broker == "okx" ? "OKX" : "BINANCE";
-    for (const instrument_info& i : instruments_.all())
-      if (i.venue == upper) b->map_instrument(i.id, i.name);
-    b->set_cancel_on_stop(cfg_.live.cancel_on_stop);
-    return b;
+    if (fs::exists(opt_.run_dir / "orders.journal", ec))
+      throw std::invalid_argument(
+          (opt_.run_dir / "orders.journal").string() +
+          " is a journal without a venue in its name (an earlier version wrote it): rename it "
+          "to orders.<venue>.journal for the venue its orders are on (orders.binance.journal "
+          "or orders.okx.journal), or set live.journal to it");
+    return opt_.run_dir / ("orders." + venue + ".journal");
+  }
+
+  std::vector<venue_link> make_live_brokers() {
+    std::vector<venue_link> out;
+    const std::vector<std::string> names = live_venues(cfg_, opt_.record_only);
+    for (const std::string& name : names) {
+      venue_link v;
+      v.name = name;
+      v.gateway = make_gateway(cfg_, name, instruments_, exec_io_);
+      venue_broker_options o;
+      o.journal_path = journal_path(name, names.size());
+      parse_journal_fsync(cfg_.live.journal_fsync, o.fsync);
+      for (const venue_section& vs : cfg_.venues)
+        if (vs.name == name) o.recv_window_ms = vs.recv_window_ms;
+      o.wake = [this] { queue_.wake(); };
+      std::error_code ec;
+      fs::create_directories(
+          o.journal_path.parent_path().empty() ? fs::path(".") : o.journal_path.parent_path(), ec);
+      v.broker = std::make_unique<venue_broker>(engine_, *v.gateway, std::move(o));
+      const std::string upper = name == "okx" ? "OKX" : "BINANCE";
+      for (const instrument_info& i : instruments_.all())
+        if (i.venue == upper) v.broker->map_instrument(i.id, i.name);
+      v.broker->set_cancel_on_stop(cfg_.live.cancel_on_stop);
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  std::unique_ptr<routing_broker> make_router() {
+    if (!several_brokers(cfg_, live_venues(cfg_, opt_.record_only))) return nullptr;
+    auto r = std::make_unique<routing_broker>(engine_, paper_);
+    for (venue_link& v : venues_) r->add(v.name, *v.broker);
+    for (const instrument_section& in : cfg_.instruments)
+      r->route_instrument(instruments_.find(in.symbol)->id,
+                          in.broker.empty() ? cfg_.live.broker : in.broker);
+    return r;
   }
 
   // The venue's own trading rules for its instruments, before anything is rounded with them: the
@@ -241,10 +318,8 @@ class live_session {
     orders_csv_.open(*opt_.out_dir);
     engine_.set_order_observer(&orders_csv_);
     equity_csv_.open(*opt_.out_dir / "equity.csv", "time,equity,cash,position_value");
-    if (live_)
-      live_->set_listener(&fills_);
-    else
-      paper_.set_listener(&fills_);
+    paper_.set_listener(&fills_);
+    for (venue_link& v : venues_) v.broker->set_listener(&fills_);
   }
 
   void sample_equity(int64_t now) {
@@ -254,6 +329,18 @@ class live_session {
     append_equity_row(o, now, account_);
     o += '\n';
     equity_csv_.maybe_flush();
+  }
+
+  // "binance", or "paper" and the routes when orders go to several brokers.
+  std::string routes_text() const {
+    if (!router_) return venues_.empty() ? std::string("paper") : venues_.front().name;
+    std::string out;
+    for (const instrument_section& in : cfg_.instruments)
+      out += (out.empty() ? "" : ", ") + in.symbol + " -> " +
+             (in.broker.empty() ? cfg_.live.broker : in.broker);
+    for (const strategy_section& st : cfg_.strategies)
+      if (st.enabled && !st.broker.empty()) out += ", strategy " + st.name + " -> " + st.broker;
+    return "routes " + out;
   }
 
   // The private side's network thread, then the journal and reconciliation: before any strategy
@@ -268,15 +355,20 @@ class live_session {
         exec_io_.run();
       }
     });
-    std::string error;
-    if (live_->start(cfg_.live.reconcile_timeout_ms, error)) return true;
-    spdlog::error("live: {}", error);
-    return false;
+    for (venue_link& v : venues_) {
+      std::string error;
+      if (!v.broker->start(cfg_.live.reconcile_timeout_ms, error)) {
+        spdlog::error("live: {}", error);
+        return false;
+      }
+    }
+    if (router_) router_->bind_restored();
+    return true;
   }
 
   void stop_live_broker() {
     if (!exec_net_.joinable()) return;
-    live_->stop();
+    for (venue_link& v : venues_) v.broker->stop();
     exec_work_.reset();
     exec_io_.stop();
     exec_net_.join();
@@ -289,6 +381,8 @@ class live_session {
         spdlog::error("{}", err);
         return 1;
       }
+      for (const strategy_section& sec : cfg_.strategies)
+        if (sec.name == s.name) engine_.strategies().back()->broker = sec.broker;
     }
     if (cfg_.record.present && !cfg_.record.dir.empty()) {
       record_writer_options ro;
@@ -301,7 +395,7 @@ class live_session {
     make_feeds();
     if (!opt_.record_only) start_safety();
     apply_venue_rules();
-    if (live_ && !start_live_broker()) {
+    if (!venues_.empty() && !start_live_broker()) {
       stop_live_broker();
       engine_.destroy_all();
       watchdog_.reset();
@@ -312,10 +406,8 @@ class live_session {
     open_outputs();
     started_ns_ = wall_clock_ns();
     market_.start(started_ns_);
-    if (live_) {
-      live_->announce_restored();
-      engine_.flush();
-    }
+    for (venue_link& v : venues_) v.broker->announce_restored();
+    engine_.flush();
     if (!cfg_.live.metrics.empty()) start_metrics();
     if (cfg_.live.hot_reload && !opt_.record_only) start_reloader();
     for (auto& f : feeds_) f->start();
@@ -327,8 +419,7 @@ class live_session {
       }
     });
     spdlog::info("live: {} instrument(s) on {} venue(s), {} strategy(ies), broker {}{}",
-                 cfg_.instruments.size(), feeds_.size(), engine_.strategies().size(),
-                 cfg_.live.broker,
+                 cfg_.instruments.size(), feeds_.size(), engine_.strategies().size(), routes_text(),
                  recorder_ ? ", recording to " + cfg_.record.dir.string() : std::string());
     int exit_code = 0;
     try {
@@ -467,6 +558,13 @@ class live_session {
     ro.config_file = cfg_.file;
     ro.overrides = opt_.overrides;
     ro.keep_on_remove = cfg_.live.keep_on_remove;
+    // A strategy added later may name a broker only where it would really go there.
+    if (router_) {
+      ro.strategy_brokers.push_back("paper");
+      for (const venue_link& v : venues_) ro.strategy_brokers.push_back(v.name);
+    } else {
+      ro.strategy_brokers.push_back(venues_.empty() ? "paper" : venues_.front().name);
+    }
     reloader_ = std::make_unique<plugin_reloader>(engine_, ro, [this] { queue_.wake(); });
     reloader_->start();
   }
@@ -490,8 +588,8 @@ class live_session {
       }
       const int64_t now = wall_clock_ns();
       market_.on_clock(now);
-      if (live_) {
-        live_->poll(now);
+      if (!venues_.empty()) {
+        for (venue_link& v : venues_) v.broker->poll(now);
         engine_.flush();
       }
       for (const auto& f : feeds_)
@@ -516,8 +614,9 @@ class live_session {
 
   void handle(owned_event& item) {
     market_.on_event(item.event, wall_clock_ns());
-    if (live_) {
-      live_->poll(wall_clock_ns());
+    if (!venues_.empty()) {
+      const int64_t now = wall_clock_ns();
+      for (venue_link& v : venues_) v.broker->poll(now);
       engine_.flush();
     }
     const int64_t done = wall_clock_ns();
@@ -605,9 +704,18 @@ class live_session {
     for (const strategy_view& v : strategy_views(f)) {
       spdlog::info(
           "live: strategy '{}' {}: position {}, pnl {} realized {} unrealized, {} open "
-          "orders; risk {}",
+          "orders, {} sent, {} rejected; risk {}",
           v.name, v.status, positions_text(v), fixed_to_string(v.realized),
-          fixed_to_string(v.unrealized), v.open_orders, f.risk.state);
+          fixed_to_string(v.unrealized), v.open_orders, v.orders, v.rejected, f.risk.state);
+    }
+    for (const venue_broker* b : f.execution) {
+      const gateway_stats& g = b->gateway().stats();
+      spdlog::info(
+          "live: {} orders: {} sent, {} working, {} unknown; rate limits: weight {}, order "
+          "count {}, {} x 429, {} x 418; user stream {}",
+          b->gateway().name(), b->stats().orders, b->open_order_count(), b->stats().unknown,
+          g.used_weight.load(), g.order_count.load(), g.throttled.load(), g.banned.load(),
+          g.stream_up.load() ? "up" : "DOWN");
     }
   }
 
@@ -625,7 +733,7 @@ class live_session {
     f.eng = &engine_;
     f.account = &account_;
     f.paper = paper_.stats();
-    f.execution = live_.get();
+    for (const venue_link& v : venues_) f.execution.push_back(v.broker.get());
     f.risk = make_risk_report(risk_, cfg_.risk.present);
     f.open_orders = risk_.open_order_count();
     f.orders = &risk_;
@@ -669,8 +777,8 @@ class live_session {
       asio::make_work_guard(exec_io_)};
   std::thread exec_net_;
   sim_exchange paper_;
-  std::unique_ptr<order_gateway> gateway_;
-  std::unique_ptr<venue_broker> live_;
+  std::vector<venue_link> venues_;
+  std::unique_ptr<routing_broker> router_;  ///< when orders can go to several brokers
   risk_engine risk_;
   session market_;
   feed_counters counters_;

@@ -74,8 +74,7 @@ void write_latency(json_writer& j, const char* name, const latency_histogram& h)
 void write_execution(json_writer& j, const venue_broker& b) {
   const venue_broker_stats& s = b.stats();
   const gateway_stats& g = b.gateway().stats();
-  j.key("execution").begin_object();
-  j.key("broker").value(b.gateway().name());
+  j.key(b.gateway().name()).begin_object();
   j.key("orders").value(s.orders);
   j.key("acknowledged").value(s.acknowledged);
   j.key("fills").value(s.fills);
@@ -122,11 +121,16 @@ void write_strategies(json_writer& j, const live_figures& f) {
     j.key("status").value(s->failure ? "failed" : "ok");
     if (s->failure) j.key("error").value(s->failure->where + ": " + s->failure->message);
     j.key("events").value(s->events);
+    if (!s->broker.empty()) j.key("broker").value(s->broker);
     j.key("orders").value(s->orders);
+    j.key("rejected").value(v.rejected);
     j.key("fills").value(s->fills);
     j.key("open_orders").value(v.open_orders);
     j.key("positions").begin_object();
-    for (const auto& [sym, q] : v.positions) j.key(sym).number(fixed_text(q));
+    for (const auto& h : v.positions) j.key(h.symbol).number(fixed_text(h.quantity));
+    j.end_object();
+    j.key("avg_entry_prices").begin_object();
+    for (const auto& h : v.positions) j.key(h.symbol).number(fixed_text(h.avg_price));
     j.end_object();
     j.key("realized_pnl").number(fixed_text(v.realized));
     j.key("unrealized_pnl").number(fixed_text(v.unrealized));
@@ -138,8 +142,13 @@ void write_strategies(json_writer& j, const live_figures& f) {
   j.key("cash").number(fixed_text(f.account->cash()));
   j.key("equity").number(fixed_text(f.account->equity()));
   j.key("fees").number(fixed_text(f.account->fees_paid()));
-  j.key("orders").value(f.execution ? f.execution->stats().orders : f.paper.orders);
-  j.key("fills").value(f.execution ? f.execution->stats().fills : f.paper.fills);
+  uint64_t orders = f.paper.orders, fills = f.paper.fills;
+  for (const venue_broker* b : f.execution) {
+    orders += b->stats().orders;
+    fills += b->stats().fills;
+  }
+  j.key("orders").value(orders);
+  j.key("fills").value(fills);
   j.key("open_orders").value(f.open_orders);
   j.key("positions").begin_object();
   for (const instrument_info& i : f.instruments->all())
@@ -149,7 +158,12 @@ void write_strategies(json_writer& j, const live_figures& f) {
   j.end_object();
   write_risk(j, f.risk);
   j.key("watchdog_overruns").value(f.watchdog_overruns);
-  if (f.execution != nullptr) write_execution(j, *f.execution);
+  if (!f.execution.empty()) {
+    // One object per live broker, by venue: "execution": {"binance": {...}, "okx": {...}}.
+    j.key("execution").begin_object();
+    for (const venue_broker* b : f.execution) write_execution(j, *b);
+    j.end_object();
+  }
 }
 
 void write_reload(json_writer& j, const reload_stats& r) {
@@ -205,13 +219,14 @@ std::vector<strategy_view> strategy_views(const live_figures& f) {
     v.status = s->failure ? "failed" : s->running ? "running" : "stopped";
     v.events = s->events;
     v.orders = s->orders;
+    v.rejected = s->rejected;
     v.fills = s->fills;
     for (const broker::open_order& o : open) v.open_orders += o.owner == s->host->slot ? 1 : 0;
     for (const instrument_info& i : f.instruments->all()) {
       const position_state& p = s->ledger.position(i.id);
       v.realized += p.realized_pnl;
       if (p.quantity == 0) continue;
-      v.positions.emplace_back(i.symbol, p.quantity);
+      v.positions.push_back({i.symbol, p.quantity, p.avg_entry_price()});
       // Marked at the account's last price of the instrument.
       const int64_t mark = f.account->position(i.id).mark_price;
       if (mark > 0)
@@ -224,15 +239,16 @@ std::vector<strategy_view> strategy_views(const live_figures& f) {
 
 std::string positions_text(const strategy_view& v) {
   std::string out;
-  for (const auto& [sym, q] : v.positions)
-    out += (out.empty() ? "" : ", ") + sym + " " + fixed_to_string(q);
+  for (const auto& h : v.positions)
+    out += (out.empty() ? "" : ", ") + h.symbol + " " + fixed_to_string(h.quantity) + " @ " +
+           fixed_to_string(h.avg_price);
   return out.empty() ? "flat" : out;
 }
 
 std::string live_summary_json(const live_figures& f) {
   json_writer j;
   j.begin_object();
-  j.key("mode").value(f.record_only ? "record" : f.execution ? "live" : "paper");
+  j.key("mode").value(f.record_only ? "record" : !f.execution.empty() ? "live" : "paper");
   j.key("seconds").value(f.seconds, 3);
   j.key("events").value(f.events);
   write_events(j, f);
@@ -349,30 +365,45 @@ void strategy_metrics(prom& p, const live_figures& f) {
        [](sv v) { return as_double(v.unrealized); });
   p.family("strategy_position", "gauge", "Net position of the strategy's own fills.");
   for (const strategy_view& v : views)
-    for (const auto& [sym, q] : v.positions)
-      p.sample(as_double(q), {{"strategy", v.name}, {"instrument", sym}});
+    for (const auto& h : v.positions)
+      p.sample(as_double(h.quantity), {{"strategy", v.name}, {"instrument", h.symbol}});
+  p.family("strategy_rejected_orders_total", "counter",
+           "Orders of the strategy refused (host checks, risk engine or venue).");
+  for (const strategy_view& v : views)
+    p.sample(static_cast<double>(v.rejected), {{"strategy", v.name}});
 }
 
-void execution_metrics(prom& p, const venue_broker& b) {
-  const venue_broker_stats& s = b.stats();
-  const gateway_stats& g = b.gateway().stats();
+void execution_metrics(prom& p, const std::vector<const venue_broker*>& brokers) {
   p.family("venue_orders_total", "counter", "Live orders by outcome.");
-  for (const auto& [k, v] : {std::pair<const char*, uint64_t>{"sent", s.orders},
-                             {"acknowledged", s.acknowledged},
-                             {"filled", s.filled},
-                             {"canceled", s.canceled},
-                             {"rejected", s.rejected},
-                             {"unknown", s.unknown}})
-    p.sample(static_cast<double>(v), {{"outcome", k}});
-  p.family("venue_fills_total", "counter", "Executions applied (duplicates excluded).");
-  p.sample(static_cast<double>(s.fills));
-  p.family("venue_used_weight", "gauge", "The venue's last reported request weight.");
-  p.sample(static_cast<double>(g.used_weight.load()));
+  for (const venue_broker* b : brokers) {
+    const venue_broker_stats& s = b->stats();
+    for (const auto& [k, v] : {std::pair<const char*, uint64_t>{"sent", s.orders},
+                               {"acknowledged", s.acknowledged},
+                               {"filled", s.filled},
+                               {"canceled", s.canceled},
+                               {"rejected", s.rejected},
+                               {"unknown", s.unknown}})
+      p.sample(static_cast<double>(v), {{"venue", b->gateway().name()}, {"outcome", k}});
+  }
+  auto each = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    p.family(name, type, help);
+    for (const venue_broker* b : brokers) p.sample(value(*b), {{"venue", b->gateway().name()}});
+  };
+  using vb = const venue_broker&;
+  each("venue_fills_total", "counter", "Executions applied (duplicates excluded).",
+       [](vb b) { return static_cast<double>(b.stats().fills); });
+  each("venue_used_weight", "gauge", "The venue's last reported request weight.",
+       [](vb b) { return static_cast<double>(b.gateway().stats().used_weight.load()); });
   p.family("venue_rate_limited_total", "counter", "429 (throttled) and 418 (banned) answers.");
-  p.sample(static_cast<double>(g.throttled.load()), {{"status", "429"}});
-  p.sample(static_cast<double>(g.banned.load()), {{"status", "418"}});
-  p.family("venue_user_stream_up", "gauge", "1 while the user-data stream is subscribed.");
-  p.sample(g.stream_up.load() ? 1.0 : 0.0);
+  for (const venue_broker* b : brokers) {
+    const gateway_stats& g = b->gateway().stats();
+    p.sample(static_cast<double>(g.throttled.load()),
+             {{"venue", b->gateway().name()}, {"status", "429"}});
+    p.sample(static_cast<double>(g.banned.load()),
+             {{"venue", b->gateway().name()}, {"status", "418"}});
+  }
+  each("venue_user_stream_up", "gauge", "1 while the user-data stream is subscribed.",
+       [](vb b) { return b.gateway().stats().stream_up.load() ? 1.0 : 0.0; });
 }
 
 }  // namespace
@@ -419,7 +450,7 @@ std::string live_metrics_text(const live_figures& f) {
     p.sample(static_cast<double>(v), {{"limit", k}});
   p.family("watchdog_overruns_total", "counter", "Strategy callbacks over callback_timeout.");
   p.sample(static_cast<double>(f.watchdog_overruns));
-  if (f.execution != nullptr) execution_metrics(p, *f.execution);
+  if (!f.execution.empty()) execution_metrics(p, f.execution);
   return std::move(p.str());
 }
 
@@ -452,9 +483,9 @@ std::string live_summary_text(const live_figures& f) {
     const auto& s = f.eng->strategies()[i];
     const strategy_view& v = views[i];
     t += fmt::format(
-        "strategy {}: {} events, {} orders, {} fills, {} open; position {}; pnl realized {} "
-        "unrealized {}; {}\n",
-        v.label, v.events, v.orders, v.fills, v.open_orders, positions_text(v),
+        "strategy {}: {} events, {} orders ({} rejected), {} fills, {} open; position {}; pnl "
+        "realized {} unrealized {}; {}\n",
+        v.label, v.events, v.orders, v.rejected, v.fills, v.open_orders, positions_text(v),
         fixed_to_string(v.realized), fixed_to_string(v.unrealized),
         s->failure ? "FAILED: " + s->failure->message : std::string("ok"));
   }
@@ -470,24 +501,23 @@ std::string live_summary_text(const live_figures& f) {
         r.reloads, r.refused, r.removed, r.added, us(r.swap_pause.quantile(0.5)),
         us(r.swap_pause.quantile(0.99)));
   }
-  if (f.execution != nullptr) {
-    const venue_broker_stats& s = f.execution->stats();
-    const gateway_stats& g = f.execution->gateway().stats();
+  for (const venue_broker* b : f.execution) {
+    const venue_broker_stats& s = b->stats();
+    const gateway_stats& g = b->gateway().stats();
     t += fmt::format(
         "{} orders: {} sent, {} acknowledged, {} fills, {} filled, {} cancelled, {} rejected, "
         "{} unknown ({} resolved), {} duplicate fills ignored, {} reconciliation differences; "
         "rate limits: weight {}, {} x 429, {} x 418; user stream {} ({} connects); journal {} "
         "lines; submit->wire p50 {} us p99 {} us\n",
-        f.execution->gateway().name(), s.orders, s.acknowledged, s.fills, s.filled, s.canceled,
-        s.rejected, s.unknown, s.unknown_resolved, s.duplicate_fills, s.reconcile_differences,
+        b->gateway().name(), s.orders, s.acknowledged, s.fills, s.filled, s.canceled, s.rejected,
+        s.unknown, s.unknown_resolved, s.duplicate_fills, s.reconcile_differences,
         g.used_weight.load(), g.throttled.load(), g.banned.load(),
         g.stream_up.load() ? "up" : "DOWN", g.stream_connects.load(), s.journal_lines,
-        us(f.execution->submit_to_wire().quantile(0.5)),
-        us(f.execution->submit_to_wire().quantile(0.99)));
+        us(b->submit_to_wire().quantile(0.5)), us(b->submit_to_wire().quantile(0.99)));
   }
-  t += fmt::format("{} account: equity {} cash {} fees {}\n", f.execution ? "live" : "paper",
-                   fixed_to_string(f.account->equity()), fixed_to_string(f.account->cash()),
-                   fixed_to_string(f.account->fees_paid()));
+  t += fmt::format("{} account: equity {} cash {} fees {}\n",
+                   f.execution.empty() ? "paper" : "live", fixed_to_string(f.account->equity()),
+                   fixed_to_string(f.account->cash()), fixed_to_string(f.account->fees_paid()));
   return t;
 }
 

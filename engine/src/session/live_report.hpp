@@ -32,9 +32,9 @@ struct live_figures {
   const engine* eng = nullptr;
   const portfolio* account = nullptr;
   sim_exchange_stats paper;
-  /// A live broker (live.broker = a venue): its order figures and the venue connection's; null
-  /// when paper trading.
-  const venue_broker* execution = nullptr;
+  /// The live brokers (one per venue orders are routed to): their order figures and the venue
+  /// connections'; empty when paper trading.
+  std::vector<const venue_broker*> execution;
   risk_report risk;
   size_t open_orders = 0;
   const broker* orders = nullptr;  ///< the working orders, per strategy
@@ -48,12 +48,16 @@ struct live_figures {
 /// One strategy's share of the run, for the status line, the summary and /status.
 struct strategy_view {
   std::string name, label, status;  ///< status: "running", "failed", "stopped"
-  uint64_t events = 0, orders = 0, fills = 0, open_orders = 0;
-  int64_t realized = 0, unrealized = 0;                    ///< fixed point, account currency
-  std::vector<std::pair<std::string, int64_t>> positions;  ///< non-flat, by symbol
+  uint64_t events = 0, orders = 0, rejected = 0, fills = 0, open_orders = 0;
+  int64_t realized = 0, unrealized = 0;  ///< fixed point, account currency
+  struct holding {
+    std::string symbol;
+    int64_t quantity = 0, avg_price = 0;  ///< fixed point; avg_price: average entry price
+  };
+  std::vector<holding> positions;  ///< non-flat, by symbol
 };
 std::vector<strategy_view> strategy_views(const live_figures& f);
-/// "BINANCE:BTCUSDT 0.1, OKX:ETH-USDT -2", or "flat".
+/// "BINANCE:BTCUSDT 0.1 @ 50000, OKX:ETH-USDT -2 @ 3000", or "flat".
 std::string positions_text(const strategy_view& v);
 
 std::string live_summary_json(const live_figures& f);

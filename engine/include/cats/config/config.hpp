@@ -144,6 +144,8 @@ struct instrument_section {
   bool trades = true, agg_trades = false, quotes = true, book = false, bars = false;
   std::string bar_interval = "1m";
   int64_t tick_size = 1, lot_size = 1, min_quantity = 0, min_notional = 0;
+  /// Where its orders go in a live run: "paper" or its venue ("binance"); empty = live.broker.
+  std::string broker;
   std::string where;
 };
 
@@ -181,6 +183,9 @@ struct strategy_section {
   std::string name;
   std::string plugin;
   bool enabled = true;
+  /// Live runs: "paper", "binance" or "okx" sends every order of this strategy there; empty =
+  /// each instrument's own route ([[instrument]] broker, else live.broker).
+  std::string broker;
   std::string where;  ///< location of the [[strategy]] table
   std::vector<std::pair<std::string, config_value>> params;
 };

@@ -175,7 +175,9 @@ struct strategy_slot {
   cats_strategy_t* instance = nullptr;
   std::unique_ptr<cats_host_t> host;  ///< stable address: the instance keeps it
   std::filesystem::path source;       ///< the plugin file as configured (hot reload)
-  uint32_t generation = 1;            ///< 1 + the number of hot reloads
+  /// Live runs: the broker its orders go to ([[strategy]] broker); empty = each instrument's.
+  std::string broker;
+  uint32_t generation = 1;  ///< 1 + the number of hot reloads
   // Copies of the descriptor's name and version: the strings in `desc` live in the library,
   // which is unloaded when a stopped strategy's library is released.
   std::string plugin_name, plugin_version;

@@ -30,6 +30,9 @@ struct reload_options {
   std::filesystem::path config_file;   ///< re-read on SIGHUP
   std::vector<std::string> overrides;  ///< --set, applied again on SIGHUP
   bool keep_on_remove = false;         ///< a removed .so: keep running the loaded copy
+  /// The [[strategy]] broker values a strategy added by SIGHUP may have in this run (those its
+  /// brokers can honour; "" = the instruments' routes); others are refused.
+  std::vector<std::string> strategy_brokers = {""};
 };
 
 struct reload_stats {
