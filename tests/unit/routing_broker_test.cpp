@@ -119,7 +119,7 @@ TEST(RoutingBroker, CancelsAndAmendsReachTheBrokerHoldingTheOrder) {
 
 TEST(RoutingBroker, AnInstrumentTradesThroughOneBrokerOnly) {
   harness h;
-  h.rest(0, h.btc);                     // BTCUSDT is now binance's
+  h.rest(0, h.btc);                      // BTCUSDT is now binance's
   const uint64_t id = h.rest(1, h.btc);  // strategy p (paper) on BTCUSDT: refused
   EXPECT_EQ(h.router.refused_conflicts(), 1u);
   EXPECT_EQ(h.paper.open_order_count(), 0u);

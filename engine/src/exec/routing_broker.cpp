@@ -66,8 +66,8 @@ const std::string& routing_broker::target_name(uint32_t owner, uint32_t instrume
   if (bound != none && bound != i) {
     const instrument_info* inst = engine_.instruments().get(instrument_id);
     error = (inst != nullptr ? inst->symbol : "instrument " + std::to_string(instrument_id)) +
-            " trades through " + brokers_[bound].name + " in this run, and this order would go to " +
-            brokers_[i].name +
+            " trades through " + brokers_[bound].name +
+            " in this run, and this order would go to " + brokers_[i].name +
             ": one account cannot hold both; route the strategy or the instrument to " +
             brokers_[bound].name;
     return empty_;

@@ -74,8 +74,8 @@ class routing_broker final : public broker {
 
   engine& engine_;
   std::vector<entry> brokers_;
-  std::vector<uint8_t> instrument_route_;  ///< by instrument id; paper (0) where unset
-  std::vector<uint8_t> bound_;             ///< by instrument id: the broker that trades it
+  std::vector<uint8_t> instrument_route_;        ///< by instrument id; paper (0) where unset
+  std::vector<uint8_t> bound_;                   ///< by instrument id: the broker that trades it
   std::unordered_map<uint64_t, uint8_t> where_;  ///< order id -> broker index
   size_t prune_at_ = 4096;
   uint64_t conflicts_ = 0;
