@@ -493,6 +493,27 @@ TEST_F(ExecutionTest, OkxALostResponseLeavesExactlyOneOrder) {
   EXPECT_EQ(exec_stat(summary, "unknown_resolved"), 1u);
 }
 
+// OKX closes a private connection silent for 30 s; CATS sends the "ping" text it asks for after
+// half the read timeout (5 s here) of silence, and the connection stays up.
+TEST_F(ExecutionTest, OkxPrivateStreamIsKeptAliveWithPingTexts) {
+  use_okx();
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "rest");
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
+      << trader_log() << cats_log();
+  auto text_pings = [&] {
+    simdjson::dom::parser p;
+    uint64_t n = 0;
+    EXPECT_EQ(parse_json(p, fake->control("GET", "/control/stats"))["text_pings"].get(n),
+              simdjson::SUCCESS);
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return text_pings() >= 1; }, 10)) << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_EQ(exec_stat(summary, "user_stream_connects"), 1u) << cats_log();
+}
+
 TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
   use_okx();
   auto fake = start_fake();

@@ -283,6 +283,7 @@ class server {
   uint64_t* counter(venue v, const std::string& key) { return &sent_[static_cast<int>(v)][key]; }
   void count_message() noexcept { ++messages_sent_; }
   void count_malformed() noexcept { ++malformed_sent_; }
+  void count_text_ping() noexcept { ++text_pings_; }
   std::string next_conn_id() {
     char buf[16];
     std::snprintf(buf, sizeof buf, "%08x", 0x5eed0000u + ++connections_accepted_);
@@ -324,6 +325,7 @@ class server {
   std::map<std::string, uint64_t> sent_[2];  // per venue: stream key -> messages
   uint64_t messages_sent_ = 0;
   uint64_t malformed_sent_ = 0;
+  uint64_t text_pings_ = 0;  // OKX's "ping" text keep-alives received
   uint64_t dropped_ = 0;
   uint32_t connections_accepted_ = 0;
   uint64_t http_requests_ = 0;
@@ -707,6 +709,7 @@ void ws_session::on_okx_private(simdjson::dom::element doc) {
 
 void ws_session::on_okx_text(std::string_view text) {
   if (text == "ping") {
+    srv_.count_text_ping();
     send_control("pong");
     return;
   }
@@ -1432,6 +1435,8 @@ std::string server::stats_json() const {
   append_uint(out, dropped_);
   out += ",\"http_requests\":";
   append_uint(out, http_requests_);
+  out += ",\"text_pings\":";
+  append_uint(out, text_pings_);
   out += ",\"log\":{\"begin\":";
   append_uint(out, mkt_.log_begin());
   out += ",\"end\":";

@@ -144,7 +144,10 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
       }
       if (silent >= timeout_ns / 2 && !pinged) {
         pinged = true;
-        ws->async_ping({}, [](const boost::system::error_code&) {});
+        if (opt.keepalive_text.empty())
+          ws->async_ping({}, [](const boost::system::error_code&) {});
+        else
+          enqueue(opt.keepalive_text);
       } else if (silent < timeout_ns / 2) {
         pinged = false;
       }
@@ -250,6 +253,17 @@ struct ws_client::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  // Queues a text message for the writer (io thread).
+  void enqueue(std::string text) {
+    outbox.push_back(std::move(text));
+    // One writer at a time (Beast allows one write in flight): set before the coroutine first
+    // runs, or a second message right after this one would start another.
+    if (!writing) {
+      writing = true;
+      asio::co_spawn(io, write_loop(connection_id), asio::detached);
+    }
+  }
+
   // Drains the outbox on the connection it was started for; a later connection starts its own.
   asio::awaitable<void> write_loop(uint64_t generation) {
     auto self = shared_from_this();
@@ -308,13 +322,7 @@ void ws_client::stop() {
 
 void ws_client::send(std::string text) {
   if (!impl_->open) return;
-  impl_->outbox.push_back(std::move(text));
-  // One writer at a time (Beast allows one write in flight): set before the coroutine first
-  // runs, or a second send() right after this one would start another.
-  if (!impl_->writing) {
-    impl_->writing = true;
-    asio::co_spawn(impl_->io, impl_->write_loop(impl_->connection_id), asio::detached);
-  }
+  impl_->enqueue(std::move(text));
 }
 
 void ws_client::reconnect(std::string reason) {

@@ -132,6 +132,7 @@ std::unique_ptr<order_gateway> make_gateway(const run_config& cfg, const std::st
     o.secret = std::move(keys.secret);
     o.passphrase = std::move(keys.passphrase);
     o.demo = venue->demo;
+    o.read_timeout = std::chrono::milliseconds(venue->read_timeout_ms);
     o.recv_window_ms = venue->recv_window_ms;
     o.tls.ca_file = venue->ca_file;
     for (const instrument_info& i : instruments.all())

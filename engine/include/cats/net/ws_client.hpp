@@ -46,6 +46,9 @@ struct ws_options {
   tls_options tls;
   bool permessage_deflate = false;
   std::chrono::milliseconds read_timeout{20000};  ///< silence (no data, no pong) = stall
+  /// After half the read timeout of silence: sent as a text message (OKX wants "ping" and
+  /// answers "pong") instead of a WebSocket ping frame; empty = a ping frame.
+  std::string keepalive_text;
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{30000};

@@ -38,7 +38,9 @@ class okx_feed final : public queued_feed<okx::parser, okx_book_sync> {
     }
     net::ws_client::handlers h = handlers();
     h.on_open = [this] { subscribe(); };
-    client_ = std::make_unique<net::ws_client>(io, ws_options_for(ep, ep.ws_url), std::move(h));
+    net::ws_options wo = ws_options_for(ep, ep.ws_url);
+    wo.keepalive_text = "ping";  // OKX's keep-alive; it answers "pong"
+    client_ = std::make_unique<net::ws_client>(io, std::move(wo), std::move(h));
   }
 
  private:

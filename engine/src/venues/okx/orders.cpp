@@ -5,6 +5,8 @@
 #include <cats/sdk.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 
 #include <future>
@@ -124,7 +126,10 @@ class okx_gateway final : public venues::gateway_base {
     wo.name = "okx private";
     wo.url = opt_.ws_private_url;
     wo.tls = opt_.tls;
-    wo.read_timeout = std::chrono::seconds(25);  // a ping after ~12 s of silence keeps it open
+    // OKX closes a connection silent for 30 s: a "ping" text after half the read timeout of
+    // silence keeps it open (the venue's read_timeout, at most 25 s).
+    wo.read_timeout = std::min(opt_.read_timeout, std::chrono::milliseconds(25000));
+    wo.keepalive_text = "ping";
     open_stream(std::move(wo), [this] { login(); });
   }
 

@@ -35,6 +35,9 @@ struct okx_gateway_options {
   int64_t recv_window_ms = 5000;  ///< trade requests carry expTime = timestamp + this
   net::tls_options tls;
   std::chrono::milliseconds timeout{10000};
+  /// The private WebSocket's silence limit (venues.okx.read_timeout, at most 25 s); a "ping"
+  /// goes out after half of it.
+  std::chrono::milliseconds read_timeout{25000};
   std::vector<okx_symbol> symbols;
 };
 
