@@ -514,6 +514,69 @@ TEST_F(ExecutionTest, OkxPrivateStreamIsKeptAliveWithPingTexts) {
   EXPECT_EQ(exec_stat(summary, "user_stream_connects"), 1u) << cats_log();
 }
 
+// OKX lists open orders 100 at a time: reconciliation reads every page. 120 orders of this
+// journal's mark rest at the venue, the journal is lost, and the restarted run cancels them all
+// (no strategy knows them); an order beyond the first page would otherwise be left working.
+TEST_F(ExecutionTest, OkxReconciliationReadsEveryPageOfOpenOrders) {
+  use_okx();
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "rest", {}, "count = 120\n");
+  auto acknowledged = [&] {
+    const std::string log = trader_log();
+    size_t n = 0;
+    for (size_t at = log.find(" new "); at != std::string::npos; at = log.find(" new ", at + 1))
+      ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return acknowledged() == 120; }, 30)) << trader_log() << cats_log();
+  cats->signal(SIGKILL);
+  cats->wait(10);
+  fs::remove(dir_ / "out" / "orders.okx.journal");
+  auto again = start_cats(*fake, "none");
+  auto working = [&] {
+    simdjson::dom::parser p;
+    size_t n = 0;
+    for (simdjson::dom::element o :
+         parse_json(p, fake->control("GET", "/control/private/state"))["orders"].get_array()) {
+      std::string_view status;
+      if (o["status"].get(status) == simdjson::SUCCESS && status == "NEW") ++n;
+    }
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return working() == 0; }, 30)) << working() << cats_log();
+  const std::string summary = stop_cats(*again);
+  EXPECT_EQ(exec_stat(summary, "reconcile_differences"), 120u);
+}
+
+// An order filled in more executions than one page of OKX's fill list (100) while cats was down:
+// the restart reads every page, and the position equals the venue's.
+TEST_F(ExecutionTest, OkxMissedFillsAreReadPageByPage) {
+  use_okx();
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "rest");
+  ASSERT_TRUE(
+      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
+      << trader_log() << cats_log();
+  cats->signal(SIGKILL);
+  cats->wait(10);
+  simdjson::dom::parser p;
+  std::string_view cid;
+  ASSERT_EQ(parse_json(p, fake->control("GET", "/control/private/state"))["orders"]
+                .at(0)["clientOrderId"]
+                .get(cid),
+            simdjson::SUCCESS);
+  const std::string order(cid);
+  for (int i = 0; i < 150; ++i)
+    fake->control("POST", "/control/private/fill?cid=" + order + "&qty=0.0001");
+  fs::remove(dir_ / "cats.err");  // the wait below reads the new run's log, not the old one's
+  auto again = start_cats(*fake, "rest");
+  ASSERT_TRUE(
+      wait_until([&] { return cats_log().find("live: 1 instrument") != std::string::npos; }, 30))
+      << cats_log();
+  const std::string summary = stop_cats(*again);
+  expect_same_position(summary, *fake);
+}
+
 TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
   use_okx();
   auto fake = start_fake();

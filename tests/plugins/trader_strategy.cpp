@@ -5,8 +5,9 @@
 //                       cancelled; a marketable limit sell; a buy limit at the ask for more
 //                       than the ask shows, by 2.5 (more than a level of the fake ever holds:
 //                       it fills in parts, then rests)
-//   plan = "rest"       one limit buy far below the bid that rests; placed only if no order
-//                       was restored at start (a restarted run keeps the one it has)
+//   plan = "rest"       `count` limit buys far below the bid that rest; placed only if no
+//                       order was restored at start (a restarted run keeps the ones it has)
+//   plan = "none"       no orders
 //   plan = "market"     one market buy of `qty` on each of the first `count` quotes
 //   plan = "paced"      `count` IOC buy limits far below the bid (they expire unfilled), one
 //                       every `every_us` microseconds from a timer (the order-latency benchmark)
@@ -23,7 +24,7 @@ namespace {
 class trader final : public cats::strategy {
  public:
   static constexpr cats::param_spec params[] = {
-      {"plan", CATS_PARAM_STRING, "\"lifecycle\"", "lifecycle, rest or market"},
+      {"plan", CATS_PARAM_STRING, "\"lifecycle\"", "lifecycle, rest, market, paced or none"},
       {"log", CATS_PARAM_STRING, "\"\"", "file to append one line per update and fill to"},
       {"qty", CATS_PARAM_FLOAT, "0.01", "market plan: quantity of each order"},
       {"count", CATS_PARAM_INT, "1", "market and paced plans: number of orders"},
@@ -79,9 +80,11 @@ class trader final : public cats::strategy {
     }
     if (sent_ > 0) return;
     sent_ = 1;
+    if (plan_ == "none") return;
     if (plan_ == "rest") {
-      if (!restored_)
-        ctx().buy_limit(id, cats::fixed::from_raw(5'000'000), at(q.bid_price().raw() - 500 * tick));
+      for (int64_t i = 0; i < count_ && !restored_; ++i)
+        ctx().buy_limit(id, cats::fixed::from_raw(5'000'000),
+                        at(q.bid_price().raw() - (500 + i) * tick));
       return;
     }
     ctx().buy_market(id, cats::fixed::from_raw(1'000'000));

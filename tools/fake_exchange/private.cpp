@@ -649,31 +649,49 @@ private_reply private_side::okx_trade(std::string_view route,
     copy.last_trade = 0;
     return okx_reply(okx_order_json(copy));
   }
-  if (route == "/api/v5/trade/orders-pending") {
+  // OKX's lists come a page at a time, newest first: at most `limit` (default and most 100)
+  // rows, those older than `after` (an ordId, or a fill's billId) when it is given.
+  auto page = [&](std::vector<std::pair<uint64_t, std::string>> rows) {
+    uint64_t after = 0, limit = 100;
+    if (!get(p, "after").empty()) after = std::stoull(get(p, "after"));
+    if (!get(p, "limit").empty()) limit = std::min<uint64_t>(100, std::stoull(get(p, "limit")));
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
     std::string data;
+    uint64_t n = 0;
+    for (const auto& [key, json] : rows) {
+      if ((after != 0 && key >= after) || n == limit) continue;
+      data += (data.empty() ? "" : ",") + json;
+      ++n;
+    }
+    return okx_reply(data);
+  };
+  if (route == "/api/v5/trade/orders-pending") {
+    std::vector<std::pair<uint64_t, std::string>> rows;
     for (const auto& [id, o] : orders_) {
       if (!o.okx || o.symbol != get(p, "instId") ||
           (o.status != "NEW" && o.status != "PARTIALLY_FILLED"))
         continue;
       order copy = o;
       copy.last_trade = 0;
-      data += (data.empty() ? "" : ",") + okx_order_json(copy);
+      rows.emplace_back(o.id, okx_order_json(copy));
     }
-    return okx_reply(data);
+    return page(std::move(rows));
   }
   if (route == "/api/v5/trade/fills") {
-    std::string data;
+    std::vector<std::pair<uint64_t, std::string>> rows;
     for (const trade& t : trades_) {
       if (std::to_string(t.order_id) != get(p, "ordId")) continue;
-      data += std::string(data.empty() ? "" : ",") + "{\"instId\":\"" + t.symbol +
-              "\",\"tradeId\":\"" + std::to_string(t.id) + "\",\"ordId\":\"" +
-              std::to_string(t.order_id) + "\",\"fillPx\":\"" + okx_amount(t.price) +
-              "\",\"fillSz\":\"" + okx_amount(t.qty) + "\",\"side\":\"" +
-              (t.buyer ? "buy" : "sell") + "\",\"fee\":\"-" + okx_amount(t.commission) +
-              "\",\"feeCcy\":\"" + t.asset + "\",\"execType\":\"" + (t.maker ? "M" : "T") +
-              "\",\"ts\":\"" + std::to_string(t.time_ms) + "\"}";
+      rows.emplace_back(
+          t.id, "{\"instId\":\"" + t.symbol + "\",\"tradeId\":\"" + std::to_string(t.id) +
+                    "\",\"billId\":\"" + std::to_string(t.id) + "\",\"ordId\":\"" +
+                    std::to_string(t.order_id) + "\",\"fillPx\":\"" + okx_amount(t.price) +
+                    "\",\"fillSz\":\"" + okx_amount(t.qty) + "\",\"side\":\"" +
+                    (t.buyer ? "buy" : "sell") + "\",\"fee\":\"-" + okx_amount(t.commission) +
+                    "\",\"feeCcy\":\"" + t.asset + "\",\"execType\":\"" + (t.maker ? "M" : "T") +
+                    "\",\"ts\":\"" + std::to_string(t.time_ms) + "\"}");
     }
-    return okx_reply(data);
+    return page(std::move(rows));
   }
   if (route == "/api/v5/account/balance") {
     std::string details;

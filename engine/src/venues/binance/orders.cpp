@@ -132,7 +132,8 @@ class binance_gateway final : public venues::gateway_base {
 
   void fetch_fills(const std::string& symbol, const std::string& client_id,
                    const std::string& venue_order_id, uint64_t tag) override {
-    signed_request("GET", "/api/v3/myTrades", "symbol=" + symbol + "&orderId=" + venue_order_id,
+    signed_request("GET", "/api/v3/myTrades",
+                   "symbol=" + symbol + "&orderId=" + venue_order_id + "&limit=1000",
                    [this, cid = client_id, symbol, tag](net::http_result r) {
                      on_trades(r, cid, symbol, tag);
                    });

@@ -202,9 +202,23 @@ class okx_gateway final : public venues::gateway_base {
 
   void fetch_fills(const std::string& symbol, const std::string& client_id,
                    const std::string& venue_order_id, uint64_t tag) override {
+    fills_page(symbol, client_id, venue_order_id, tag, {});
+  }
+
+  void open_orders(const std::string& symbol, uint64_t tag) override {
+    pending_page(symbol, tag, {});
+  }
+
+  // OKX lists a page of at most 100 rows, newest first; a full page asks for the rows older than
+  // its last one (`after`) until a page comes back short.
+  static constexpr size_t okx_page = 100;
+
+  void fills_page(const std::string& symbol, const std::string& client_id,
+                  const std::string& venue_order_id, uint64_t tag, const std::string& after) {
     request("GET",
-            "/api/v5/trade/fills?instType=SPOT&instId=" + symbol + "&ordId=" + venue_order_id, {},
-            [this, client_id, symbol, tag](net::http_result r) {
+            "/api/v5/trade/fills?instType=SPOT&instId=" + symbol + "&ordId=" + venue_order_id +
+                (after.empty() ? "" : "&after=" + after),
+            {}, [this, client_id, symbol, venue_order_id, tag](net::http_result r) {
               simdjson::dom::parser parser;
               simdjson::dom::element doc;
               simdjson::dom::array data;
@@ -214,13 +228,21 @@ class okx_gateway final : public venues::gateway_base {
                              describe_failure(r));
                 return;
               }
-              for (simdjson::dom::element f : data) emit(fill_of(f, client_id, symbol, tag));
+              std::string last;
+              for (simdjson::dom::element f : data) {
+                last = text_of(f, "billId");
+                emit(fill_of(f, client_id, symbol, tag));
+              }
+              if (data.size() >= okx_page && !last.empty())
+                fills_page(symbol, client_id, venue_order_id, tag, last);
             });
   }
 
-  void open_orders(const std::string& symbol, uint64_t tag) override {
-    request("GET", "/api/v5/trade/orders-pending?instType=SPOT&instId=" + symbol, {},
-            [this, symbol, tag](net::http_result r) {
+  void pending_page(const std::string& symbol, uint64_t tag, const std::string& after) {
+    request("GET",
+            "/api/v5/trade/orders-pending?instType=SPOT&instId=" + symbol +
+                (after.empty() ? "" : "&after=" + after),
+            {}, [this, symbol, tag](net::http_result r) {
               simdjson::dom::parser parser;
               simdjson::dom::element doc;
               simdjson::dom::array data;
@@ -232,12 +254,18 @@ class okx_gateway final : public venues::gateway_base {
                 emit(std::move(end));
                 return;
               }
+              std::string last;
               for (simdjson::dom::element o : data) {
                 order_report rep = state_of(o, tag);
                 rep.listing = true;
+                last = rep.venue_order_id;
                 emit(std::move(rep));
               }
-              emit(std::move(end));
+              // The listing ends with the last page.
+              if (data.size() >= okx_page && !last.empty())
+                pending_page(symbol, tag, last);
+              else
+                emit(std::move(end));
             });
   }
 
