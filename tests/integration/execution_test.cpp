@@ -428,6 +428,30 @@ TEST_F(ExecutionTest, TheVenuesTradingRulesWinOverAConfigThatDiffers) {
       << cats_log();
 }
 
+// The venue's balances are read at start and kept in the summary; an initial_cash above what the
+// venue holds is warned about (strategies size their orders on it).
+TEST_F(ExecutionTest, CashAboveTheVenuesBalanceIsWarnedAbout) {
+  auto fake = start_fake();
+  std::string cfg = config(*fake, "none");
+  cfg.replace(cfg.find("initial_cash = 1000000"), 22, "initial_cash = 5000000");
+  write_file(dir_ / "live.toml", cfg);
+  auto cats = launch();
+  ASSERT_TRUE(
+      wait_until([&] { return cats_log().find("live: 1 instrument") != std::string::npos; }, 30))
+      << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_NE(cats_log().find("the account's cash is backtest.initial_cash = 5000000 USDT, but the "
+                            "venue(s) hold 1000000 USDT"),
+            std::string::npos)
+      << cats_log();
+  simdjson::dom::parser p;
+  simdjson::dom::element usdt;
+  ASSERT_EQ(parse_json(p, summary)["execution"]["binance"]["start_balances"]["USDT"].get(usdt),
+            simdjson::SUCCESS)
+      << summary;
+  EXPECT_EQ(fixed_to_string(amount(usdt["free"])), "1000000");
+}
+
 TEST_F(ExecutionTest, TheVenueClockOffsetIsMeasuredAndApplied) {
   auto fake = start_fake();
   fake->control("POST", "/control/private/skew?ms=30000");  // far beyond recvWindow

@@ -1080,6 +1080,7 @@ void venue_broker::check_balances() {
   for (const venue_balance& b : balances)
     spdlog::info("{}: balance {} {} free, {} locked", gateway_.name(), b.asset,
                  fixed_to_string(b.free), fixed_to_string(b.locked));
+  balances_ = balances;
 }
 
 void venue_broker::announce_restored() {

@@ -364,7 +364,28 @@ class live_session {
       }
     }
     if (router_) router_->bind_restored();
+    check_capital();
     return true;
+  }
+
+  // Strategies size their orders on the account's cash (backtest.initial_cash): more than the
+  // venues hold is said out loud, since the venue refuses what the account cannot pay.
+  void check_capital() const {
+    const std::string& ccy = account_.currency();
+    int64_t held = 0;
+    bool known = false;
+    for (const venue_link& v : venues_)
+      for (const venue_balance& b : v.broker->start_balances())
+        if (b.asset == ccy) {
+          held += b.free + b.locked;
+          known = true;
+        }
+    if (!known || account_.cash() <= held) return;
+    spdlog::warn(
+        "live: the account's cash is backtest.initial_cash = {} {}, but the venue(s) hold {} {}: "
+        "strategies size orders on the larger figure and the venue will refuse what the "
+        "account cannot pay; set initial_cash to at most what you mean to trade with",
+        fixed_to_string(account_.cash()), ccy, fixed_to_string(held), ccy);
   }
 
   void stop_live_broker() {

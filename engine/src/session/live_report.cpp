@@ -95,6 +95,13 @@ void write_execution(json_writer& j, const venue_broker& b) {
   j.key("clock_offset_ms").value(g.clock_offset_ms.load());
   j.key("user_stream_up").value(g.stream_up.load());
   j.key("user_stream_connects").value(g.stream_connects.load());
+  j.key("start_balances").begin_object();
+  for (const venue_balance& vb : b.start_balances()) {
+    j.key(vb.asset).begin_object();
+    j.key("free").number(fixed_text(vb.free)).key("locked").number(fixed_text(vb.locked));
+    j.end_object();
+  }
+  j.end_object();
   const latency_histogram& w = b.submit_to_wire();
   j.key("submit_to_wire").begin_object();
   j.key("orders").value(w.count());

@@ -108,6 +108,8 @@ class venue_broker final : public broker {
   /// thread (journal line, checks, client id, query string, signature).
   const latency_histogram& submit_to_handoff() const noexcept { return submit_to_handoff_; }
   const order_gateway& gateway() const noexcept { return gateway_; }
+  /// The account's balances at the venue as read at start (empty if they could not be read).
+  const std::vector<venue_balance>& start_balances() const noexcept { return balances_; }
 
   enum class state : uint8_t {
     pending,
@@ -183,6 +185,7 @@ class venue_broker final : public broker {
   bool cancel_on_stop_ = false;
   fill_listener* listener_ = nullptr;
   venue_broker_stats stats_;
+  std::vector<venue_balance> balances_;
   latency_histogram submit_to_wire_, submit_to_handoff_;
 };
 
