@@ -601,6 +601,26 @@ TEST_F(ExecutionTest, OkxMissedFillsAreReadPageByPage) {
   expect_same_position(summary, *fake);
 }
 
+// OKX allows 60 new orders per 2 s per instrument (the fake enforces it with 429s): 70 orders at
+// once are paced under the limit, and every one is placed.
+TEST_F(ExecutionTest, OkxOrdersArePacedUnderTheVenuesLimit) {
+  use_okx();
+  auto fake = start_fake();
+  auto cats = start_cats(*fake, "rest", {}, "count = 70\n");
+  auto acknowledged = [&] {
+    const std::string log = trader_log();
+    size_t n = 0;
+    for (size_t at = log.find(" new "); at != std::string::npos; at = log.find(" new ", at + 1))
+      ++n;
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return acknowledged() == 70; }, 30)) << trader_log() << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_EQ(exec_stat(summary, "throttled"), 0u);
+  EXPECT_GE(exec_stat(summary, "paced"), 10u);
+  EXPECT_EQ(exec_stat(summary, "rejected"), 0u);
+}
+
 TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
   use_okx();
   auto fake = start_fake();

@@ -580,6 +580,16 @@ private_reply private_side::okx_trade(std::string_view route,
                : &it->second;
   };
   if (route == "/api/v5/trade/order" && !get(p, "ordType").empty()) {
+    // OKX's limit on placing orders: 60 requests per 2 s per instrument.
+    std::deque<int64_t>& sent = okx_placed_[get(p, "instId")];
+    const int64_t now = now_ms();
+    while (!sent.empty() && sent.front() <= now - 2000) sent.pop_front();
+    if (sent.size() >= 60) {
+      private_reply r = okx_reply("", "50011", "Too Many Requests");
+      r.status = 429;
+      return r;
+    }
+    sent.push_back(now);
     if (reject_next_ > 0) {
       --reject_next_;
       return okx_item(nullptr, cid, "51008", "Order failed. Insufficient USDT balance in account.");

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -138,6 +139,7 @@ class private_side {
   std::map<std::string, order> orders_;  // by client id
   std::set<std::string> working_;        // client ids of NEW / PARTIALLY_FILLED orders
   std::vector<trade> trades_;
+  std::map<std::string, std::deque<int64_t>> okx_placed_;  // instId -> times (ms) of recent places
   std::map<std::string, std::pair<int64_t, int64_t>> balances_;  // asset -> free, locked
   uint64_t next_order_id_ = 1000, next_trade_id_ = 5000;
   int reject_next_ = 0, drop_next_ = 0, status_next_ = 0, status_code_ = 429, status_retry_ = 1;

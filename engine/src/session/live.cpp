@@ -734,10 +734,10 @@ class live_session {
       const gateway_stats& g = b->gateway().stats();
       spdlog::info(
           "live: {} orders: {} sent, {} working, {} unknown; rate limits: weight {}, order "
-          "count {}, {} x 429, {} x 418; user stream {}",
+          "count {}, {} x 429, {} x 418, {} held back; user stream {}",
           b->gateway().name(), b->stats().orders, b->open_order_count(), b->stats().unknown,
           g.used_weight.load(), g.order_count.load(), g.throttled.load(), g.banned.load(),
-          g.stream_up.load() ? "up" : "DOWN");
+          g.paced.load(), g.stream_up.load() ? "up" : "DOWN");
     }
   }
 

@@ -91,6 +91,7 @@ void write_execution(json_writer& j, const venue_broker& b) {
   j.key("used_weight").value(g.used_weight.load());
   j.key("order_count").value(g.order_count.load());
   j.key("throttled").value(g.throttled.load());
+  j.key("paced").value(g.paced.load());
   j.key("banned").value(g.banned.load());
   j.key("clock_offset_ms").value(g.clock_offset_ms.load());
   j.key("user_stream_up").value(g.stream_up.load());
@@ -514,11 +515,11 @@ std::string live_summary_text(const live_figures& f) {
     t += fmt::format(
         "{} orders: {} sent, {} acknowledged, {} fills, {} filled, {} cancelled, {} rejected, "
         "{} unknown ({} resolved), {} duplicate fills ignored, {} reconciliation differences; "
-        "rate limits: weight {}, {} x 429, {} x 418; user stream {} ({} connects); journal {} "
-        "lines; submit->wire p50 {} us p99 {} us\n",
+        "rate limits: weight {}, {} x 429, {} x 418, {} held back; user stream {} ({} "
+        "connects); journal {} lines; submit->wire p50 {} us p99 {} us\n",
         b->gateway().name(), s.orders, s.acknowledged, s.fills, s.filled, s.canceled, s.rejected,
         s.unknown, s.unknown_resolved, s.duplicate_fills, s.reconcile_differences,
-        g.used_weight.load(), g.throttled.load(), g.banned.load(),
+        g.used_weight.load(), g.throttled.load(), g.banned.load(), g.paced.load(),
         g.stream_up.load() ? "up" : "DOWN", g.stream_connects.load(), s.journal_lines,
         us(b->submit_to_wire().quantile(0.5)), us(b->submit_to_wire().quantile(0.99)));
   }

@@ -86,11 +86,12 @@ struct venue_balance {
 /// Rate-limit and health figures of a gateway (network thread writes, anyone reads).
 struct gateway_stats {
   std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> rejected{0};        ///< orders the venue refused
-  std::atomic<uint64_t> unknown{0};         ///< responses lost after the request went out
-  std::atomic<uint64_t> throttled{0};       ///< 429 answers
-  std::atomic<uint64_t> banned{0};          ///< 418 answers (the gateway stops sending)
-  std::atomic<int64_t> used_weight{0};      ///< the venue's last reported request weight
+  std::atomic<uint64_t> rejected{0};    ///< orders the venue refused
+  std::atomic<uint64_t> unknown{0};     ///< responses lost after the request went out
+  std::atomic<uint64_t> throttled{0};   ///< 429 answers
+  std::atomic<uint64_t> paced{0};       ///< requests held back to stay under the venue's own limits
+  std::atomic<uint64_t> banned{0};      ///< 418 answers (the gateway stops sending)
+  std::atomic<int64_t> used_weight{0};  ///< the venue's last reported request weight
   std::atomic<int64_t> weight_limit{0};     ///< its limit per window (0: unknown)
   std::atomic<int64_t> order_count{0};      ///< orders counted by the venue in its window
   std::atomic<int64_t> clock_offset_ms{0};  ///< venue clock - ours, as measured

@@ -8,6 +8,10 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <memory>
+#include <mutex>
 
 #include <future>
 #include <stdexcept>
@@ -294,8 +298,59 @@ class okx_gateway final : public venues::gateway_base {
   const char* name() const noexcept override { return "okx"; }
 
  private:
+  // OKX's documented limits (requests per 2 s): placing, cancelling and amending per
+  // instrument, the rest per account. A request beyond one waits its turn, in order, until the
+  // `limit`-th request before it is 2 s old (a sliding window, as the venue counts); nothing is
+  // refused here. Returns when it may go (steady clock), 0 for now.
+  int64_t pace(const char* method, const std::string& path, const std::string& body) {
+    const std::string_view route = std::string_view(path).substr(0, path.find('?'));
+    const bool post = std::string_view(method) == "POST";
+    int limit = 0;
+    if (post && (route == "/api/v5/trade/order" || route == "/api/v5/trade/cancel-order" ||
+                 route == "/api/v5/trade/amend-order"))
+      limit = 60;
+    else if (route == "/api/v5/trade/order" || route == "/api/v5/trade/orders-pending" ||
+             route == "/api/v5/trade/fills")
+      limit = 60;
+    else if (route == "/api/v5/account/balance")
+      limit = 10;
+    if (limit == 0) return 0;
+    std::string key = std::string(method) + std::string(route);
+    if (post) {
+      // Per instrument: the body's "instId":"...".
+      const size_t at = body.find("\"instId\":\"");
+      if (at != std::string::npos) key += body.substr(at + 10, body.find('"', at + 10) - at - 10);
+    }
+    // 2 s, and 10 ms to spare for the venue's clock and the way there.
+    constexpr int64_t window = 2'010'000'000;
+    const int64_t now = steady_clock_ns();
+    const std::lock_guard<std::mutex> lock(pace_mutex_);
+    std::deque<int64_t>& sent = pace_[key];  // when the recent requests go (or went)
+    while (!sent.empty() && sent.front() <= now - window) sent.pop_front();
+    int64_t at = sent.empty() ? now : std::max(now, sent.back());
+    if (sent.size() >= static_cast<size_t>(limit))
+      at = std::max(at, sent[sent.size() - static_cast<size_t>(limit)] + window);
+    sent.push_back(at);
+    return at > now ? at : 0;
+  }
+
   void request(const char* method, const std::string& path, std::string body,
                std::function<void(net::http_result)> done) {
+    if (const int64_t at = pace(method, path, body); at != 0) {
+      stats_.paced.fetch_add(1, std::memory_order_relaxed);
+      auto timer = std::make_shared<boost::asio::steady_timer>(
+          io_, std::chrono::nanoseconds(at - steady_clock_ns()));
+      timer->async_wait([this, timer, method, path, body = std::move(body),
+                         done = std::move(done)](const boost::system::error_code&) mutable {
+        send(method, path, std::move(body), std::move(done));
+      });
+      return;
+    }
+    send(method, path, std::move(body), std::move(done));
+  }
+
+  void send(const char* method, const std::string& path, std::string body,
+            std::function<void(net::http_result)> done) {
     if (const int64_t until = stats_.blocked_until_ns.load(); until > wall_clock_ns()) {
       net::http_result r;
       r.error =
@@ -510,6 +565,8 @@ class okx_gateway final : public venues::gateway_base {
   okx_gateway_options opt_;
   std::unique_ptr<net::signer> signer_;
   std::atomic<int64_t> blocked_secs_{0};
+  std::mutex pace_mutex_;  // request() runs on the engine thread and the network thread
+  std::unordered_map<std::string, std::deque<int64_t>> pace_;
   simdjson::dom::parser stream_parser_;
 };
 
