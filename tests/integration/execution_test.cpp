@@ -97,6 +97,22 @@ class ExecutionTest : public ::testing::Test {
   std::string trader_log() const {
     return fs::exists(dir_ / "trader.log") ? read_file(dir_ / "trader.log") : std::string();
   }
+  // Orders the venue acknowledged, as the strategy saw them ("update <id> new" lines).
+  size_t acknowledged() const {
+    const std::string log = trader_log();
+    size_t n = 0;
+    for (size_t at = log.find(" new "); at != std::string::npos; at = log.find(" new ", at + 1))
+      ++n;
+    return n;
+  }
+  // The "rest" plan's order is working at the venue, and cats is killed with SIGKILL.
+  void kill_with_an_order_resting(background& cats) {
+    ASSERT_TRUE(
+        wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
+        << trader_log() << cats_log();
+    cats.signal(SIGKILL);
+    cats.wait(10);
+  }
   std::string cats_log() const {
     return fs::exists(dir_ / "cats.err") ? read_file(dir_ / "cats.err") : std::string();
   }
@@ -302,11 +318,7 @@ TEST_F(ExecutionTest, ALostResponseLeavesExactlyOneOrderResolvedByQuery) {
 TEST_F(ExecutionTest, KilledMidOrderAndRestartedTheOrderIsRestoredNotDuplicated) {
   auto fake = start_fake();
   auto cats = start_cats(*fake, "rest");
-  ASSERT_TRUE(
-      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
-      << trader_log() << cats_log();
-  cats->signal(SIGKILL);
-  cats->wait(10);
+  kill_with_an_order_resting(*cats);
   auto again = start_cats(*fake, "rest");
   ASSERT_TRUE(wait_until([&] { return trader_log().find("restored") != std::string::npos; }, 30))
       << trader_log() << cats_log();
@@ -545,13 +557,6 @@ TEST_F(ExecutionTest, OkxReconciliationReadsEveryPageOfOpenOrders) {
   use_okx();
   auto fake = start_fake();
   auto cats = start_cats(*fake, "rest", {}, "count = 120\n");
-  auto acknowledged = [&] {
-    const std::string log = trader_log();
-    size_t n = 0;
-    for (size_t at = log.find(" new "); at != std::string::npos; at = log.find(" new ", at + 1))
-      ++n;
-    return n;
-  };
   ASSERT_TRUE(wait_until([&] { return acknowledged() == 120; }, 30)) << trader_log() << cats_log();
   cats->signal(SIGKILL);
   cats->wait(10);
@@ -578,11 +583,7 @@ TEST_F(ExecutionTest, OkxMissedFillsAreReadPageByPage) {
   use_okx();
   auto fake = start_fake();
   auto cats = start_cats(*fake, "rest");
-  ASSERT_TRUE(
-      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
-      << trader_log() << cats_log();
-  cats->signal(SIGKILL);
-  cats->wait(10);
+  kill_with_an_order_resting(*cats);
   simdjson::dom::parser p;
   std::string_view cid;
   ASSERT_EQ(parse_json(p, fake->control("GET", "/control/private/state"))["orders"]
@@ -607,13 +608,6 @@ TEST_F(ExecutionTest, OkxOrdersArePacedUnderTheVenuesLimit) {
   use_okx();
   auto fake = start_fake();
   auto cats = start_cats(*fake, "rest", {}, "count = 70\n");
-  auto acknowledged = [&] {
-    const std::string log = trader_log();
-    size_t n = 0;
-    for (size_t at = log.find(" new "); at != std::string::npos; at = log.find(" new ", at + 1))
-      ++n;
-    return n;
-  };
   ASSERT_TRUE(wait_until([&] { return acknowledged() == 70; }, 30)) << trader_log() << cats_log();
   const std::string summary = stop_cats(*cats);
   EXPECT_EQ(exec_stat(summary, "throttled"), 0u);
@@ -625,11 +619,7 @@ TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
   use_okx();
   auto fake = start_fake();
   auto cats = start_cats(*fake, "rest");
-  ASSERT_TRUE(
-      wait_until([&] { return trader_log().find("update 1 new") != std::string::npos; }, 30))
-      << trader_log() << cats_log();
-  cats->signal(SIGKILL);
-  cats->wait(10);
+  kill_with_an_order_resting(*cats);
   auto again = start_cats(*fake, "rest");
   ASSERT_TRUE(wait_until([&] { return trader_log().find("restored") != std::string::npos; }, 30))
       << trader_log() << cats_log();
