@@ -105,6 +105,32 @@ class ExecutionTest : public ::testing::Test {
       ++n;
     return n;
   }
+  // The "rest" plan's order rests; cats is killed; the venue fills it in `fills` executions of
+  // 0.00001 meanwhile; the restarted run books them all.
+  void missed_fills_are_read_page_by_page(int fills) {
+    auto fake = start_fake();
+    auto cats = start_cats(*fake, "rest");
+    kill_with_an_order_resting(*cats);
+    simdjson::dom::parser p;
+    std::string_view cid;
+    ASSERT_EQ(parse_json(p, fake->control("GET", "/control/private/state"))["orders"]
+                  .at(0)["clientOrderId"]
+                  .get(cid),
+              simdjson::SUCCESS);
+    const std::string order(cid);
+    fake->control("POST", "/control/private/fill?cid=" + order +
+                              "&qty=0.00001&parts=" + std::to_string(fills));
+    fs::remove(dir_ / "cats.err");  // the wait below reads the new run's log, not the old one's
+    auto again = start_cats(*fake, "rest");
+    ASSERT_TRUE(
+        wait_until([&] { return cats_log().find("live: 1 instrument") != std::string::npos; }, 30))
+        << cats_log();
+    const std::string summary = stop_cats(*again);
+    expect_same_position(summary, *fake);
+    simdjson::dom::parser p2;
+    EXPECT_EQ(fixed_to_string(amount(parse_json(p2, summary)["account"]["positions"][symbol()])),
+              fixed_to_string(fills * 1000));
+  }
   // The "rest" plan's order is working at the venue, and cats is killed with SIGKILL.
   void kill_with_an_order_resting(background& cats) {
     ASSERT_TRUE(
@@ -223,6 +249,7 @@ class ExecutionTest : public ::testing::Test {
   }
 
   temp_dir dir_;
+  simdjson::dom::parser p_;
   bool okx_ = false;  ///< trade on the fake's OKX side instead of Binance's
 };
 
@@ -577,29 +604,15 @@ TEST_F(ExecutionTest, OkxReconciliationReadsEveryPageOfOpenOrders) {
   EXPECT_EQ(exec_stat(summary, "reconcile_differences"), 120u);
 }
 
-// An order filled in more executions than one page of OKX's fill list (100) while cats was down:
-// the restart reads every page, and the position equals the venue's.
+// An order filled in more executions than one page of the venue's fill list (OKX 100, Binance
+// 1000) while cats was down: the restart reads every page, and the position equals the venue's.
 TEST_F(ExecutionTest, OkxMissedFillsAreReadPageByPage) {
   use_okx();
-  auto fake = start_fake();
-  auto cats = start_cats(*fake, "rest");
-  kill_with_an_order_resting(*cats);
-  simdjson::dom::parser p;
-  std::string_view cid;
-  ASSERT_EQ(parse_json(p, fake->control("GET", "/control/private/state"))["orders"]
-                .at(0)["clientOrderId"]
-                .get(cid),
-            simdjson::SUCCESS);
-  const std::string order(cid);
-  for (int i = 0; i < 150; ++i)
-    fake->control("POST", "/control/private/fill?cid=" + order + "&qty=0.0001");
-  fs::remove(dir_ / "cats.err");  // the wait below reads the new run's log, not the old one's
-  auto again = start_cats(*fake, "rest");
-  ASSERT_TRUE(
-      wait_until([&] { return cats_log().find("live: 1 instrument") != std::string::npos; }, 30))
-      << cats_log();
-  const std::string summary = stop_cats(*again);
-  expect_same_position(summary, *fake);
+  missed_fills_are_read_page_by_page(150);
+}
+
+TEST_F(ExecutionTest, BinanceMissedFillsAreReadPageByPage) {
+  missed_fills_are_read_page_by_page(1001);
 }
 
 // OKX allows 60 new orders per 2 s per instrument (the fake enforces it with 429s): 70 orders at
@@ -633,6 +646,22 @@ TEST_F(ExecutionTest, OkxKilledMidOrderAndRestartedTheOrderIsRestored) {
       wait_until([&] { return trader_log().find("fill 1 buy 0.02") != std::string::npos; }, 15))
       << trader_log() << cats_log();
   stop_cats(*again);
+}
+
+// A journal of a venue no route names any more holds orders nobody would manage: the run refuses
+// to start and says how to go on.
+TEST_F(ExecutionTest, AJournalOfAVenueWithoutABrokerStopsTheStart) {
+  auto fake = start_fake();
+  fs::create_directories(dir_ / "out");
+  write_file(dir_ / "out" / "orders.okx.journal", "{\"k\":\"intent\"}\n");
+  write_file(dir_ / "live.toml", config(*fake, "none"));
+  const run_result r = run({CATS_BINARY, "live", "--config", (dir_ / "live.toml").string(), "--out",
+                            (dir_ / "out").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("orders.okx.journal is in the run folder, but this run has no okx broker"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(venue_orders(parse_json(p_, fake->control("GET", "/control/private/state"))), 0u);
 }
 
 // ---- several brokers in one run ---------------------------------------------------------------

@@ -220,6 +220,22 @@ TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {
   ASSERT_TRUE(
       wait_until([&] { return read_counter_log(dir / "b2.log").size() > b_lines + 50; }, 10));
   EXPECT_EQ(read_counter_log(dir / "a.log").size(), a_lines);
+
+  // A config whose order routes differ (live.broker) is not applied: its new strategy "c" is not
+  // added, since routes change only at a restart.
+  config(true, "b2.log");
+  {
+    std::string text = read_file(dir / "live.toml");
+    text.replace(text.find("[live]\n"), 7, "[live]\nbroker = \"binance\"\n");
+    write_file(
+        dir / "live.toml",
+        text + counting_strategy("c", (dir / "elsewhere" / "other.so").string(), dir / "c.log"));
+  }
+  cats.signal(SIGHUP);
+  ASSERT_TRUE(wait_until(
+      [&] { return cats_log().find("routes change only at a restart") != std::string::npos; }, 10))
+      << cats_log();
+  EXPECT_FALSE(fs::exists(dir / "c.log"));
   cats.signal(SIGINT);
   ASSERT_EQ(cats.wait(20), 0) << cats_log();
 }

@@ -134,14 +134,39 @@ TEST(RoutingBroker, AnInstrumentTradesThroughOneBrokerOnly) {
 
 TEST(RoutingBroker, APositionHeldAtStartKeepsItsInstrumentAtItsBroker) {
   harness h;
-  // A position restored from the venue's journal before the strategies run.
-  h.account.apply_fill(h.btc, 1, U / 10, 50'000 * U, 0, 0);
-  h.router.bind_restored();
-  h.rest(1, h.btc);  // strategy p would trade it on paper: refused
-  EXPECT_EQ(h.router.refused_conflicts(), 1u);
-  h.rest(0, h.btc);  // strategy s follows the instrument's route: accepted
+  // ETHUSDT is routed to paper, but the venue's journal restored a position in it.
+  h.account.apply_fill(h.eth, 1, U / 10, 3'000 * U, 0, 0);
+  h.router.bind(h.eth, "binance");
+  h.rest(0, h.eth);  // strategy s follows the instrument's route (paper): refused
+  h.rest(1, h.eth);  // strategy p (paper): refused
+  EXPECT_EQ(h.router.refused_conflicts(), 2u);
+  EXPECT_EQ(h.paper.open_order_count(), 0u);
+  // The host's own orders (the kill switch's flattening) go where the position is.
+  const uint64_t id = h.rest(0xFFFFFFF0u, h.eth);
   EXPECT_EQ(h.venue.open_order_count(), 1u);
-  EXPECT_EQ(h.router.refused_conflicts(), 1u);
+  std::vector<broker::open_order> open;
+  h.venue.open_orders(open);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].id, id);
+}
+
+TEST(RoutingBroker, AnOrderRefusedAtOnceLeavesTheInstrumentFree) {
+  harness h;
+  cats_order_request_t r{};
+  r.struct_size = sizeof r;
+  r.instrument_id = h.btc;
+  r.side = CATS_SIDE_BUY;
+  r.order_type = CATS_ORDER_LIMIT;
+  r.quantity = U / 100;
+  r.limit_price = -5;  // refused by the broker it went to
+  uint64_t id = 0;
+  std::string err;
+  h.router.submit(0, r, id, err);
+  h.eng.flush();
+  EXPECT_EQ(h.venue.open_order_count(), 0u);
+  h.rest(1, h.btc);  // strategy p may still take BTCUSDT to paper
+  EXPECT_EQ(h.paper.open_order_count(), 1u);
+  EXPECT_EQ(h.router.refused_conflicts(), 0u);
 }
 
 }  // namespace

@@ -4,10 +4,10 @@
 //
 // The figure is cats's own: from the broker's submit() (the risk checks passed) to the signed
 // request handed to the TLS socket, taken per order on one steady clock (summary.json,
-// execution.submit_to_wire). It covers the order state machine, the journal line (and its fsync
-// under the "intents" policy), the query string printed from fixed-point, HMAC-SHA256 signing,
-// and the hand-over to the private side's network thread. Orders are paced (default one per ms)
-// so that none waits behind the previous one's round trip.
+// execution.binance.submit_to_wire). It covers the order state machine, the journal line (and its
+// fsync under the "intents" policy), the query string printed from fixed-point, HMAC-SHA256
+// signing, and the hand-over to the private side's network thread. Orders are paced (default one
+// per ms) so that none waits behind the previous one's round trip.
 //
 // Each journal fsync policy runs side by side in one invocation: "never" (the kernel decides; a
 // killed process still loses nothing) and "intents" (the default: every intent is on disk before

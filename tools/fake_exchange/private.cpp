@@ -158,9 +158,16 @@ private_reply private_side::handle(std::string_view method, std::string_view pat
     return {200, out + "]"};
   }
   if (path == "/api/v3/myTrades") {
+    // Oldest first from `fromId` on, at most `limit` (default 500, at most 1000), as Binance.
+    uint64_t from = 0, limit = 500, n = 0;
+    if (!get(p, "fromId").empty()) from = std::stoull(get(p, "fromId"));
+    if (!get(p, "limit").empty()) limit = std::min<uint64_t>(1000, std::stoull(get(p, "limit")));
     std::string out = "[";
     for (const trade& t : trades_) {
-      if (t.symbol != get(p, "symbol") || std::to_string(t.order_id) != get(p, "orderId")) continue;
+      if (t.symbol != get(p, "symbol") || std::to_string(t.order_id) != get(p, "orderId") ||
+          t.id < from || n == limit)
+        continue;
+      ++n;
       if (out.size() > 1) out += ',';
       out += "{\"symbol\":\"" + t.symbol + "\",\"id\":" + std::to_string(t.id) +
              ",\"orderId\":" + std::to_string(t.order_id) + ",\"price\":\"" +

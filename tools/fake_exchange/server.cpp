@@ -1409,10 +1409,12 @@ response server::private_control(const request& req, const target& t, const std:
     const std::string* qty = t.get("qty");
     int64_t q = 0;
     std::string error;
-    if (cid == nullptr || qty == nullptr || parse_fixed(*qty, q) != parse_error::ok ||
-        !private_.force_fill(*cid, q, error))
-      return make_response(req, http::status::bad_request,
-                           error_json(error.empty() ? "give cid= and qty=" : error));
+    if (cid == nullptr || qty == nullptr || parse_fixed(*qty, q) != parse_error::ok)
+      return make_response(req, http::status::bad_request, error_json("give cid= and qty="));
+    // parts=K: K executions of qty each.
+    for (uint64_t i = 0, parts = n_param("parts", 1); i < parts; ++i)
+      if (!private_.force_fill(*cid, q, error))
+        return make_response(req, http::status::bad_request, error_json(error));
   } else {
     return make_response(req, http::status::not_found,
                          error_json("unknown private control " + action));

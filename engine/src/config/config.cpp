@@ -316,6 +316,13 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
   return cfg;
 }
 
+std::string describe_routes(const run_config& cfg) {
+  std::string out = "live.broker = " + cfg.live.broker;
+  for (const instrument_section& i : cfg.instruments)
+    if (!i.broker.empty()) out += "; " + i.symbol + " -> " + i.broker;
+  return out;
+}
+
 bool is_plugin_path(const std::string& plugin) noexcept {
   return plugin.find('/') != std::string::npos ||
          (plugin.size() > 3 && plugin.compare(plugin.size() - 3, 3, ".so") == 0);

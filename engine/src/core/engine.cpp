@@ -83,22 +83,23 @@ void engine::destroy_all() noexcept {
 }
 
 bool engine::add_strategy(const std::string& name, std::shared_ptr<strategy_module> library,
-                          param_set params, std::string& error) {
+                          param_set params, std::string& error, std::string broker) {
   const cats_strategy_descriptor_t desc = library->descriptor();
-  return add_strategy(name, desc, std::move(library), std::move(params), error);
+  return add_strategy(name, desc, std::move(library), std::move(params), error, std::move(broker));
 }
 
 bool engine::add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                           param_set params, std::string& error) {
-  return add_strategy(name, desc, nullptr, std::move(params), error);
+  return add_strategy(name, desc, nullptr, std::move(params), error, {});
 }
 
 bool engine::add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                           std::shared_ptr<strategy_module> library, param_set params,
-                          std::string& error) {
+                          std::string& error, std::string broker) {
   auto owned = std::make_unique<strategy_slot>();
   strategy_slot& slot = *owned;
   slot.name = name;
+  slot.broker = std::move(broker);
   slot.library = std::move(library);
   slot.desc = desc;
   slot.plugin_name = to_string(desc.name);
@@ -237,11 +238,10 @@ void engine::dispatch(const cats_event_t& event) {
 
 void engine::post_order_update(uint32_t owner, const cats_order_update_event_t& event,
                                std::string reason) {
-  if (owner < slots_.size()) {
-    const strategy_slot& s = *slots_[owner];
-    if (event.status == CATS_ORDER_REJECTED) ++slots_[owner]->rejected;
-    if (order_observer_ != nullptr) order_observer_->on_order_update(s, event, reason);
-  }
+  if (owner < slots_.size() && event.status == CATS_ORDER_REJECTED) ++slots_[owner]->rejected;
+  if (order_observer_ != nullptr)
+    order_observer_->on_order_update(owner < slots_.size() ? slots_[owner]->name : "(host)", event,
+                                     reason);
   pending_event p{};
   p.owner = owner;
   p.update = event;

@@ -28,33 +28,29 @@ void routing_broker::route_instrument(uint32_t instrument_id, const std::string&
   instrument_route_[instrument_id] = i;
 }
 
-void routing_broker::bind_restored() {
-  auto bind = [&](uint32_t instrument_id, uint8_t i) {
-    if (instrument_id >= bound_.size()) bound_.resize(instrument_id + 1, none);
-    if (bound_[instrument_id] == none) bound_[instrument_id] = i;
-  };
+void routing_broker::bind(uint32_t instrument_id, const std::string& name) {
+  const uint8_t i = index_of(name);
+  if (i == none) throw std::invalid_argument("no broker named \"" + name + "\" in this run");
+  if (instrument_id >= bound_.size()) bound_.resize(instrument_id + 1, none);
+  if (bound_[instrument_id] == none) bound_[instrument_id] = i;
+}
+
+void routing_broker::track_restored() {
   std::vector<open_order> open;
   for (size_t i = 1; i < brokers_.size(); ++i) {
     open.clear();
     brokers_[i].target->open_orders(open);
-    for (const open_order& o : open) {
-      bind(o.instrument_id, static_cast<uint8_t>(i));
-      where_[o.id] = static_cast<uint8_t>(i);
-    }
-  }
-  // Positions at start come from the live brokers' journals: each one is its instrument's route.
-  for (const instrument_info& inst : engine_.instruments().all()) {
-    if (engine_.account().position(inst.id).quantity == 0) continue;
-    const uint8_t route = inst.id < instrument_route_.size() ? instrument_route_[inst.id] : 0;
-    bind(inst.id, route);
+    for (const open_order& o : open) where_[o.id] = static_cast<uint8_t>(i);
   }
 }
 
 const std::string& routing_broker::target_name(uint32_t owner, uint32_t instrument_id,
                                                std::string& error) {
   uint8_t i = instrument_id < instrument_route_.size() ? instrument_route_[instrument_id] : 0;
+  const uint8_t bound = instrument_id < bound_.size() ? bound_[instrument_id] : none;
   const auto& slots = engine_.strategies();
-  if (owner < slots.size() && !slots[owner]->broker.empty()) {
+  if (owner >= slots.size()) return brokers_[bound != none ? bound : i].name;  // the host's own
+  if (!slots[owner]->broker.empty()) {
     i = index_of(slots[owner]->broker);
     if (i == none) {
       error = "strategy '" + slots[owner]->name + "' routes to " + slots[owner]->broker +
@@ -62,7 +58,6 @@ const std::string& routing_broker::target_name(uint32_t owner, uint32_t instrume
       return empty_;
     }
   }
-  const uint8_t bound = instrument_id < bound_.size() ? bound_[instrument_id] : none;
   if (bound != none && bound != i) {
     const instrument_info* inst = engine_.instruments().get(instrument_id);
     error = (inst != nullptr ? inst->symbol : "instrument " + std::to_string(instrument_id)) +
@@ -90,10 +85,17 @@ cats_status_t routing_broker::submit(uint32_t owner, const cats_order_request_t&
     return CATS_OK;
   }
   const uint8_t i = index_of(name);
-  const cats_status_t st = brokers_[i].target->submit(owner, request, order_id, error);
+  broker& target = *brokers_[i].target;
+  const size_t working_before = target.open_order_count();
+  const int64_t position_before = engine_.account().position(request.instrument_id).quantity;
+  const cats_status_t st = target.submit(owner, request, order_id, error);
   if (st != CATS_OK) return st;
+  // The instrument is this broker's once an order of it works or fills there (an order refused
+  // at once leaves it free).
+  const bool took = target.open_order_count() > working_before ||
+                    engine_.account().position(request.instrument_id).quantity != position_before;
   if (request.instrument_id >= bound_.size()) bound_.resize(request.instrument_id + 1, none);
-  if (bound_[request.instrument_id] == none) {
+  if (took && bound_[request.instrument_id] == none) {
     bound_[request.instrument_id] = i;
     if (const instrument_info* inst = engine_.instruments().get(request.instrument_id))
       spdlog::info("{} trades through {} for the rest of this run", inst->symbol, name);

@@ -206,6 +206,13 @@ std::string venue_broker::order_json(const char* kind, const order& o) const {
 cats_status_t venue_broker::submit(uint32_t owner, const cats_order_request_t& r,
                                    uint64_t& order_id, std::string& error) {
   const int64_t started = steady_clock_ns();
+  if (!started_) {
+    // Before the journal is read and the venue reconciled (a strategy's create()): an order now
+    // could be replayed as a second one.
+    error = std::string(gateway_.name()) +
+            ": orders can be sent from on_start on, once the venue is reconciled";
+    return CATS_E_BAD_STATE;
+  }
   if (const cats_status_t st = check_order_request(engine_.instruments(), r, error); st != CATS_OK)
     return st;
   const instrument_info& inst = *engine_.instruments().get(r.instrument_id);
@@ -1067,7 +1074,18 @@ bool venue_broker::start(int64_t timeout_ms, std::string& error) {
     return false;
   }
   check_balances();
+  started_ = true;
   return true;
+}
+
+std::vector<uint32_t> venue_broker::instruments_in_use() const {
+  std::vector<uint32_t> out;
+  for (uint64_t id : working_) out.push_back(orders_.at(id)->instrument_id);
+  for (const auto& [instrument_id, symbol] : symbols_)
+    if (engine_.account().position(instrument_id).quantity != 0) out.push_back(instrument_id);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 void venue_broker::check_balances() {

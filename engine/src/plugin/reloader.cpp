@@ -209,6 +209,14 @@ struct plugin_reloader::impl {
       spdlog::error("SIGHUP: the config was not reloaded: {}", e.what());
       return;
     }
+    if (const std::string routes = describe_routes(cfg); routes != opt.routes) {
+      // Where orders go changes only at a restart (positions are at their brokers).
+      spdlog::error(
+          "SIGHUP: the config was not reloaded: its order routes ({}) differ from the running "
+          "ones ({}); routes change only at a restart",
+          routes, opt.routes);
+      return;
+    }
     spdlog::info("SIGHUP: reloading the strategy list from {}", opt.config_file.string());
     const fs::path dir =
         cfg.engine.plugin_dir.empty() ? default_plugin_dir() : cfg.engine.plugin_dir;
@@ -380,14 +388,13 @@ void plugin_reloader::apply_pending() {
         break;
       case impl::job::kind::add: {
         std::string error;
-        if (!engine_.add_strategy(j.name, j.library, std::move(j.params), error)) {
+        if (!engine_.add_strategy(j.name, j.library, std::move(j.params), error, j.broker)) {
           ++stats_.refused;
           spdlog::error("SIGHUP: {}", error);
           break;
         }
         strategy_slot& s = *engine_.strategies().back();
         s.source = j.source;  // not the private copy it was loaded from
-        s.broker = j.broker;
         const uint32_t slot = s.host->slot;
         engine_.start_one(slot);
         ++stats_.added;

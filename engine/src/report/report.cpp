@@ -457,18 +457,18 @@ void orders_recorder::open(const std::filesystem::path& dir) {
             "reason");
 }
 
-void orders_recorder::on_order_update(const strategy_slot& owner,
-                                      const cats_order_update_event_t& u, std::string_view reason) {
+void orders_recorder::on_order_update(std::string_view strategy, const cats_order_update_event_t& u,
+                                      std::string_view reason) {
   if (!out_.is_open()) return;
   auto [it, added] = open_.try_emplace(u.order_id);
   entry& e = it->second;
   if (added) {
-    e.strategy = owner.name;
+    e.strategy.assign(strategy);
     e.created_ns = u.header.exchange_ts_ns;
   }
   e.last = u;
   ++e.updates;
-  if (!reason.empty()) e.reason.assign(reason);
+  e.reason.assign(reason);  // the last word on the order
   if (u.status == CATS_ORDER_FILLED || u.status == CATS_ORDER_CANCELED ||
       u.status == CATS_ORDER_REJECTED) {
     write(e);

@@ -84,8 +84,9 @@ std::vector<std::string> live_venues(const run_config& cfg, bool record_only) {
   auto named = [&](const std::string& b) {
     if (b == "binance" || b == "okx") out.push_back(b);
   };
-  named(cfg.live.broker);
-  for (const instrument_section& i : cfg.instruments) named(i.broker);
+  // live.broker counts when an instrument follows it (no broker of its own).
+  for (const instrument_section& i : cfg.instruments)
+    named(i.broker.empty() ? cfg.live.broker : i.broker);
   for (const strategy_section& s : cfg.strategies)
     if (s.enabled) named(s.broker);
   std::sort(out.begin(), out.end());
@@ -212,9 +213,30 @@ class live_session {
     return opt_.run_dir / ("orders." + venue + ".journal");
   }
 
+  // A journal of a venue this run has no broker for holds orders and positions nobody would
+  // manage: a live run refuses to start, a paper run says so.
+  void check_other_journals(const std::vector<std::string>& names) const {
+    std::error_code ec;
+    for (const std::string& venue : std::vector<std::string>{"binance", "okx"}) {
+      const fs::path j = opt_.run_dir / ("orders." + venue + ".journal");
+      if (std::find(names.begin(), names.end(), venue) != names.end() || !fs::exists(j, ec) ||
+          fs::file_size(j, ec) == 0)
+        continue;
+      const std::string what = j.string() + " is in the run folder, but this run has no " + venue +
+                               " broker: its working orders and positions would go unmanaged";
+      if (names.empty()) {
+        spdlog::warn("live: {} (paper trading only)", what);
+        continue;
+      }
+      throw std::invalid_argument(what + "; route an instrument to " + venue +
+                                  ", or move the journal away once its orders are settled");
+    }
+  }
+
   std::vector<venue_link> make_live_brokers() {
     std::vector<venue_link> out;
     const std::vector<std::string> names = live_venues(cfg_, opt_.record_only);
+    if (!opt_.record_only) check_other_journals(names);
     for (const std::string& name : names) {
       venue_link v;
       v.name = name;
@@ -363,7 +385,12 @@ class live_session {
         return false;
       }
     }
-    if (router_) router_->bind_restored();
+    if (router_) {
+      // What a venue's journal and the venue itself say is there stays with that venue.
+      for (venue_link& v : venues_)
+        for (uint32_t id : v.broker->instruments_in_use()) router_->bind(id, v.name);
+      router_->track_restored();
+    }
     check_capital();
     return true;
   }
@@ -398,13 +425,13 @@ class live_session {
 
   int run(std::vector<prepared_strategy> strategies) {
     for (prepared_strategy& s : strategies) {
-      std::string err;
-      if (!engine_.add_strategy(s.name, s.library, std::move(s.params), err)) {
+      std::string err, broker;
+      for (const strategy_section& sec : cfg_.strategies)
+        if (sec.name == s.name) broker = sec.broker;
+      if (!engine_.add_strategy(s.name, s.library, std::move(s.params), err, broker)) {
         spdlog::error("{}", err);
         return 1;
       }
-      for (const strategy_section& sec : cfg_.strategies)
-        if (sec.name == s.name) engine_.strategies().back()->broker = sec.broker;
     }
     if (cfg_.record.present && !cfg_.record.dir.empty()) {
       record_writer_options ro;
@@ -417,6 +444,7 @@ class live_session {
     make_feeds();
     if (!opt_.record_only) start_safety();
     apply_venue_rules();
+    open_outputs();  // before reconciliation: orders.csv has the orders it settles too
     if (!venues_.empty() && !start_live_broker()) {
       stop_live_broker();
       engine_.destroy_all();
@@ -425,7 +453,6 @@ class live_session {
       fs::remove(pid_file(opt_.run_dir), ec);
       return 1;
     }
-    open_outputs();
     started_ns_ = wall_clock_ns();
     market_.start(started_ns_);
     for (venue_link& v : venues_) v.broker->announce_restored();
@@ -580,6 +607,7 @@ class live_session {
     ro.config_file = cfg_.file;
     ro.overrides = opt_.overrides;
     ro.keep_on_remove = cfg_.live.keep_on_remove;
+    ro.routes = describe_routes(cfg_);
     // A strategy added later may name a broker only where it would really go there.
     if (router_) {
       ro.strategy_brokers.push_back("paper");

@@ -214,4 +214,8 @@ run_config load_config(const std::filesystem::path& file, const std::vector<std:
 /// True when `plugin` names a file (has a '/' or ends in ".so") rather than a plugin in the folder.
 bool is_plugin_path(const std::string& plugin) noexcept;
 
+/// The instruments' order routes of a live run, as one line ("live.broker = binance;
+/// OKX:BTC-USDT -> okx"): SIGHUP compares them, since they change only at a restart.
+std::string describe_routes(const run_config& cfg);
+
 }  // namespace cats

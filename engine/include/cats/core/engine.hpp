@@ -63,7 +63,8 @@ struct strategy_slot;
 class order_observer {
  public:
   virtual ~order_observer() = default;
-  virtual void on_order_update(const strategy_slot& owner, const cats_order_update_event_t& update,
+  /// `strategy`: the owner's instance name, "(host)" for the host's own orders (the kill switch).
+  virtual void on_order_update(std::string_view strategy, const cats_order_update_event_t& update,
                                std::string_view reason) = 0;
 };
 
@@ -185,7 +186,7 @@ struct strategy_slot {
   std::optional<strategy_failure> failure;
   uint64_t events = 0;
   uint64_t orders = 0;
-  uint64_t rejected = 0;  ///< orders refused (by the host's checks, the risk engine or the venue)
+  uint64_t rejected = 0;  ///< orders refused after submit (risk engine, broker, venue)
   uint64_t fills = 0;
   uint64_t timers = 0;  ///< pending timers
   /// This strategy's own fills booked as positions and realized PnL (the account is shared by
@@ -235,8 +236,10 @@ class engine {
 
   /// Creates an instance of `library` named `name`. On failure returns false and sets `error` to
   /// the strategy's own message.
+  /// `broker`: the strategy's own route in a live run ([[strategy]] broker; empty = its
+  /// instruments'), set before its create() runs.
   bool add_strategy(const std::string& name, std::shared_ptr<strategy_module> library,
-                    param_set params, std::string& error);
+                    param_set params, std::string& error, std::string broker = {});
   /// The same for a strategy linked into the host (tests, built-ins); `desc` must be checked.
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
                     param_set params, std::string& error);
@@ -332,7 +335,8 @@ class engine {
   };
 
   bool add_strategy(const std::string& name, const cats_strategy_descriptor_t& desc,
-                    std::shared_ptr<strategy_module> library, param_set params, std::string& error);
+                    std::shared_ptr<strategy_module> library, param_set params, std::string& error,
+                    std::string broker);
   bool deliver(strategy_slot& slot, const cats_event_t& event);
   /// A callback the watchdog flagged has returned: the strategy is disabled.
   void overran(strategy_slot& slot, const char* where);

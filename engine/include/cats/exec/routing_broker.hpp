@@ -3,9 +3,11 @@
 //
 // Routes: a strategy's own (`[[strategy]] broker`) wins; else the instrument's (`[[instrument]]
 // broker`, else `live.broker`). One account holds every position of the run, so an instrument
-// trades through one broker only: the first broker that takes an order for it (or holds a
-// position or working order in it at start) keeps it for the run, and an order that would put a
-// second broker's position on it is refused with the reason, before it reaches any venue.
+// trades through one broker only: the broker that holds a position or working order in it at
+// start, else the first broker that takes an order for it (the order still working or filled),
+// keeps it for the run, and an order that would put a second broker's position on it is refused
+// with the reason, before it reaches any venue. Orders of the host itself (the kill switch's
+// flattening) go to the broker that holds the instrument.
 //
 // Order ids come from the engine (unique across brokers); the router remembers which broker holds
 // each working order, for cancels and amends. Market events reach every broker (paper trading
@@ -32,9 +34,11 @@ class routing_broker final : public broker {
   /// Orders for `instrument_id` go to broker `name` unless their strategy names another.
   /// Instruments not routed here go to "paper".
   void route_instrument(uint32_t instrument_id, const std::string& name);
-  /// At start: every instrument with a position in the account or a working order at a broker is
-  /// that broker's for the run (a position restored from a venue's journal is the venue's).
-  void bind_restored();
+  /// At start: `instrument_id` holds a position or working orders at broker `name` (a venue
+  /// broker's restored state), so it trades through `name` for the run.
+  void bind(uint32_t instrument_id, const std::string& name);
+  /// At start, after the brokers restored their orders: cancels and amends of those find them.
+  void track_restored();
 
   /// The broker an order of `owner` for `instrument_id` goes to; empty with `error` when the
   /// routes lead nowhere or the instrument is another broker's.

@@ -73,6 +73,9 @@ class venue_broker final : public broker {
   /// orders, their executions, balances), waiting up to `timeout_ms`. False with `error` when the
   /// journal is damaged or the venue cannot be reached.
   bool start(int64_t timeout_ms, std::string& error);
+  /// Instruments this broker holds working orders (anyone's) or a position of the account in,
+  /// after start: they trade through it for the rest of the run.
+  std::vector<uint32_t> instruments_in_use() const;
   /// After the strategies started: every working order restored from the journal reaches its
   /// strategy as an order update.
   void announce_restored();
@@ -183,6 +186,7 @@ class venue_broker final : public broker {
   size_t listings_pending_ = 0;
   std::vector<uint64_t> restored_;
   bool cancel_on_stop_ = false;
+  bool started_ = false;  ///< start() is done: orders may be sent
   fill_listener* listener_ = nullptr;
   venue_broker_stats stats_;
   std::vector<venue_balance> balances_;

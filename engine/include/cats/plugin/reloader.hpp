@@ -33,6 +33,8 @@ struct reload_options {
   /// The [[strategy]] broker values a strategy added by SIGHUP may have in this run (those its
   /// brokers can honour; "" = the instruments' routes); others are refused.
   std::vector<std::string> strategy_brokers = {""};
+  /// describe_routes() of the running config: a SIGHUP config whose routes differ is not applied.
+  std::string routes;
 };
 
 struct reload_stats {

@@ -99,7 +99,7 @@ class orders_recorder final : public order_observer {
  public:
   explicit orders_recorder(const instrument_registry& instruments) : instruments_(instruments) {}
   void open(const std::filesystem::path& dir);
-  void on_order_update(const strategy_slot& owner, const cats_order_update_event_t& update,
+  void on_order_update(std::string_view strategy, const cats_order_update_event_t& update,
                        std::string_view reason) override;
   void close();
 

@@ -132,11 +132,22 @@ class binance_gateway final : public venues::gateway_base {
 
   void fetch_fills(const std::string& symbol, const std::string& client_id,
                    const std::string& venue_order_id, uint64_t tag) override {
-    signed_request("GET", "/api/v3/myTrades",
-                   "symbol=" + symbol + "&orderId=" + venue_order_id + "&limit=1000",
-                   [this, cid = client_id, symbol, tag](net::http_result r) {
-                     on_trades(r, cid, symbol, tag);
-                   });
+    trades_page(symbol, client_id, venue_order_id, tag, 0);
+  }
+
+  // An order's trades, 1000 at a time from trade id `from_id` on (0: the first page).
+  void trades_page(const std::string& symbol, const std::string& client_id,
+                   const std::string& venue_order_id, uint64_t tag, uint64_t from_id) {
+    signed_request(
+        "GET", "/api/v3/myTrades",
+        "symbol=" + symbol + "&orderId=" + venue_order_id + "&limit=1000" +
+            (from_id == 0 ? "" : "&fromId=" + std::to_string(from_id)),
+        [this, cid = client_id, symbol, venue_order_id, tag, from_id](net::http_result r) {
+          const auto [count, last] = on_trades(r, cid, symbol, tag);
+          // A full page asks for the next one, which must start past this one.
+          if (count >= 1000 && last + 1 > from_id)
+            trades_page(symbol, cid, venue_order_id, tag, last + 1);
+        });
   }
 
   void open_orders(const std::string& symbol, uint64_t tag) override {
@@ -375,17 +386,22 @@ class binance_gateway final : public venues::gateway_base {
     emit(std::move(rep));
   }
 
-  void on_trades(const net::http_result& r, const std::string& cid, const std::string& sym,
-                 uint64_t tag) {
+  // Emits the trades of a myTrades page; returns how many there were and the last trade id.
+  std::pair<size_t, uint64_t> on_trades(const net::http_result& r, const std::string& cid,
+                                        const std::string& sym, uint64_t tag) {
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     simdjson::dom::array list;
     if (r.status != 200 || parser.parse(r.body).get(doc) != simdjson::SUCCESS ||
         doc.get(list) != simdjson::SUCCESS) {
       spdlog::warn("binance: the fills of {} could not be fetched: {}", cid, describe_failure(r));
-      return;
+      return {0, 0};
     }
+    size_t count = 0;
+    uint64_t last = 0;
     for (simdjson::dom::element t : list) {
+      ++count;
+      if (uint64_t id = 0; t["id"].get(id) == simdjson::SUCCESS) last = id;
       order_report rep = base(kind::fill, cid, sym, tag);
       rep.venue_order_id = text_of(t, "orderId");
       rep.trade_id = text_of(t, "id");
@@ -397,6 +413,7 @@ class binance_gateway final : public venues::gateway_base {
       rep.venue_ts_ns = integer(t, "time") * 1'000'000;
       emit(std::move(rep));
     }
+    return {count, last};
   }
 
   void on_open_orders(const net::http_result& r, const std::string& sym, uint64_t tag) {

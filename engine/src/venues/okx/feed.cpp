@@ -1,6 +1,8 @@
 #include <utility>  // before Asio (Boost 1.74 with C++20)
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 
 #include "../queued_feed.hpp"
@@ -39,7 +41,10 @@ class okx_feed final : public queued_feed<okx::parser, okx_book_sync> {
     net::ws_client::handlers h = handlers();
     h.on_open = [this] { subscribe(); };
     net::ws_options wo = ws_options_for(ep, ep.ws_url);
-    wo.keepalive_text = "ping";  // OKX's keep-alive; it answers "pong"
+    // OKX's keep-alive ("ping", answered "pong") after half the read timeout of silence; OKX
+    // closes a connection silent for 30 s, so the timeout is at most 25 s.
+    wo.keepalive_text = "ping";
+    wo.read_timeout = std::min(wo.read_timeout, std::chrono::milliseconds(25000));
     client_ = std::make_unique<net::ws_client>(io, std::move(wo), std::move(h));
   }
 

@@ -217,12 +217,27 @@ class okx_gateway final : public venues::gateway_base {
   // its last one (`after`) until a page comes back short.
   static constexpr size_t okx_page = 100;
 
+  // Whether a page of `rows` ending at id `last` (asked for with `after`) calls for the next: a
+  // full page that moved on. A venue that ignores `after` (the same last id again, or a newer
+  // one) ends the listing with a warning instead of asking forever.
+  static bool more_pages(size_t rows, const std::string& last, const std::string& after,
+                         const std::string& what) {
+    if (rows < okx_page || last.empty()) return false;
+    auto older = [](const std::string& a, const std::string& b) {  // decimal ids
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    };
+    if (after.empty() || older(last, after)) return true;
+    spdlog::warn("okx: {}: the next page did not move past id {}; the listing ends here", what,
+                 after);
+    return false;
+  }
+
   void fills_page(const std::string& symbol, const std::string& client_id,
                   const std::string& venue_order_id, uint64_t tag, const std::string& after) {
     request("GET",
             "/api/v5/trade/fills?instType=SPOT&instId=" + symbol + "&ordId=" + venue_order_id +
                 (after.empty() ? "" : "&after=" + after),
-            {}, [this, client_id, symbol, venue_order_id, tag](net::http_result r) {
+            {}, [this, client_id, symbol, venue_order_id, tag, after](net::http_result r) {
               simdjson::dom::parser parser;
               simdjson::dom::element doc;
               simdjson::dom::array data;
@@ -237,7 +252,7 @@ class okx_gateway final : public venues::gateway_base {
                 last = text_of(f, "billId");
                 emit(fill_of(f, client_id, symbol, tag));
               }
-              if (data.size() >= okx_page && !last.empty())
+              if (more_pages(data.size(), last, after, "the fills of " + client_id))
                 fills_page(symbol, client_id, venue_order_id, tag, last);
             });
   }
@@ -246,7 +261,7 @@ class okx_gateway final : public venues::gateway_base {
     request("GET",
             "/api/v5/trade/orders-pending?instType=SPOT&instId=" + symbol +
                 (after.empty() ? "" : "&after=" + after),
-            {}, [this, symbol, tag](net::http_result r) {
+            {}, [this, symbol, tag, after](net::http_result r) {
               simdjson::dom::parser parser;
               simdjson::dom::element doc;
               simdjson::dom::array data;
@@ -266,7 +281,7 @@ class okx_gateway final : public venues::gateway_base {
                 emit(std::move(rep));
               }
               // The listing ends with the last page.
-              if (data.size() >= okx_page && !last.empty())
+              if (more_pages(data.size(), last, after, "the open orders of " + symbol))
                 pending_page(symbol, tag, last);
               else
                 emit(std::move(end));
