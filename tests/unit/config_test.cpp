@@ -230,6 +230,15 @@ TEST(Config, SetOverridesAnyKey) {
   EXPECT_EQ(p[1].second.i, 50);
 }
 
+TEST(Config, DatesOutsideTheNanosecondRangeAreRefused) {
+  std::string text = good;
+  const std::string at = "start = 2024-01-02\n";
+  text.replace(text.find(at), at.size(), "start = 3000-01-01\n");
+  EXPECT_NE(load(text).error.find("backtest.start: expected a date or date-time (UTC)"),
+            std::string::npos)
+      << load(text).error;
+}
+
 TEST(Config, LatencySeedAndParticipation) {
   auto with = [](const std::string& lines) {
     std::string text = good;

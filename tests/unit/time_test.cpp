@@ -24,6 +24,11 @@ TEST(Time, ParsesDatesAndDateTimes) {
   EXPECT_FALSE(parse_iso8601("2024-01-01T25:00"));
   EXPECT_FALSE(parse_iso8601("yesterday"));
   EXPECT_FALSE(parse_iso8601("2024-01-01x"));
+  // Years whose nanoseconds do not fit in int64 are refused, not overflowed (found by fuzzing).
+  EXPECT_FALSE(parse_iso8601("9024-01-01"));
+  EXPECT_FALSE(parse_iso8601("0001-01-01"));
+  EXPECT_TRUE(parse_iso8601("2261-12-31T23:59:59Z"));
+  EXPECT_TRUE(parse_iso8601("1678-01-01"));
 }
 
 TEST(Time, DaysFromCivilRoundTrips) {

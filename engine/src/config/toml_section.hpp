@@ -146,9 +146,13 @@ class section {
     auto from_date = [](const toml::date& d) {
       return days_from_civil(d.year, d.month, d.day) * ns_per_day;
     };
-    if (n->is_date()) return from_date(n->as_date()->get());
+    if (n->is_date()) {
+      if (!year_fits_ns(n->as_date()->get().year)) fail(*n, key);
+      return from_date(n->as_date()->get());
+    }
     if (n->is_date_time()) {
       const toml::date_time dt = n->as_date_time()->get();
+      if (!year_fits_ns(dt.date.year)) fail(*n, key);
       int64_t ts = from_date(dt.date) +
                    (int64_t{dt.time.hour} * 3600 + int64_t{dt.time.minute} * 60 + dt.time.second) *
                        ns_per_s +

@@ -15,6 +15,10 @@ inline constexpr int64_t ns_per_day = 86'400 * ns_per_s;
 
 /// Days since 1970-01-01 for a proleptic Gregorian date.
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) noexcept;
+/// Whether every day of year `y` fits in int64 nanoseconds since the epoch (1678 to 2261).
+constexpr bool year_fits_ns(int64_t y) noexcept {
+  return y >= 1678 && y <= 2261;
+}
 
 struct civil_time {
   int64_t year;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
@@ -314,13 +315,25 @@ class okx_gateway final : public venues::gateway_base {
 
  private:
   // OKX's documented limits (requests per 2 s): placing, cancelling and amending per
-  // instrument, the rest per account. A request beyond one waits its turn, in order, until the
-  // `limit`-th request before it is 2 s old (a sliding window, as the venue counts); nothing is
-  // refused here. Returns when it may go (steady clock), 0 for now.
-  int64_t pace(const char* method, const std::string& path, const std::string& body) {
+  // instrument, the rest per account. A request goes out when fewer than `limit` of its kind are
+  // in flight or were answered in the last 2 s (an answer comes after the venue counted the
+  // request, so this never runs ahead of the venue's own count, however the connection delays
+  // them); else it waits its turn, in order, and is counted (paced). Nothing is refused here.
+  struct pace_state {
+    size_t limit = 0;
+    size_t in_flight = 0;
+    std::deque<int64_t> answered;  // steady-clock times of recent answers
+    std::deque<std::function<void()>> waiting;
+    bool timer_armed = false;
+  };
+  static constexpr int64_t pace_window = 2'000'000'000;
+
+  // The limit and the key of a request (0: not limited).
+  static size_t pace_key(const char* method, const std::string& path, const std::string& body,
+                         std::string& key) {
     const std::string_view route = std::string_view(path).substr(0, path.find('?'));
     const bool post = std::string_view(method) == "POST";
-    int limit = 0;
+    size_t limit = 0;
     if (post && (route == "/api/v5/trade/order" || route == "/api/v5/trade/cancel-order" ||
                  route == "/api/v5/trade/amend-order"))
       limit = 60;
@@ -329,39 +342,73 @@ class okx_gateway final : public venues::gateway_base {
       limit = 60;
     else if (route == "/api/v5/account/balance")
       limit = 10;
-    if (limit == 0) return 0;
-    std::string key = std::string(method) + std::string(route);
+    key = std::string(method) + std::string(route);
     if (post) {
       // Per instrument: the body's "instId":"...".
       const size_t at = body.find("\"instId\":\"");
       if (at != std::string::npos) key += body.substr(at + 10, body.find('"', at + 10) - at - 10);
     }
-    // 2 s, and 10 ms to spare for the venue's clock and the way there.
-    constexpr int64_t window = 2'010'000'000;
+    return limit;
+  }
+
+  // Sends what may go of `key`'s waiting requests; arms a timer for the rest. pace_mutex_ held.
+  void release_paced(const std::string& key, pace_state& ps) {
     const int64_t now = steady_clock_ns();
-    const std::lock_guard<std::mutex> lock(pace_mutex_);
-    std::deque<int64_t>& sent = pace_[key];  // when the recent requests go (or went)
-    while (!sent.empty() && sent.front() <= now - window) sent.pop_front();
-    int64_t at = sent.empty() ? now : std::max(now, sent.back());
-    if (sent.size() >= static_cast<size_t>(limit))
-      at = std::max(at, sent[sent.size() - static_cast<size_t>(limit)] + window);
-    sent.push_back(at);
-    return at > now ? at : 0;
+    while (!ps.answered.empty() && ps.answered.front() <= now - pace_window)
+      ps.answered.pop_front();
+    while (!ps.waiting.empty() && ps.in_flight + ps.answered.size() < ps.limit) {
+      ++ps.in_flight;
+      boost::asio::post(io_, std::move(ps.waiting.front()));
+      ps.waiting.pop_front();
+    }
+    // Nothing in flight frees a place by answering: the oldest answer leaving the window will.
+    if (ps.waiting.empty() || ps.timer_armed || ps.answered.empty()) return;
+    ps.timer_armed = true;
+    auto timer = std::make_shared<boost::asio::steady_timer>(
+        io_, std::chrono::nanoseconds(ps.answered.front() + pace_window - now + 1'000'000));
+    timer->async_wait([this, timer, key](const boost::system::error_code&) {
+      const std::lock_guard<std::mutex> lock(pace_mutex_);
+      pace_state& st = pace_[key];
+      st.timer_armed = false;
+      release_paced(key, st);
+    });
   }
 
   void request(const char* method, const std::string& path, std::string body,
                std::function<void(net::http_result)> done) {
-    if (const int64_t at = pace(method, path, body); at != 0) {
-      stats_.paced.fetch_add(1, std::memory_order_relaxed);
-      auto timer = std::make_shared<boost::asio::steady_timer>(
-          io_, std::chrono::nanoseconds(at - steady_clock_ns()));
-      timer->async_wait([this, timer, method, path, body = std::move(body),
-                         done = std::move(done)](const boost::system::error_code&) mutable {
-        send(method, path, std::move(body), std::move(done));
-      });
-      return;
+    std::string key;
+    const size_t limit = pace_key(method, path, body, key);
+    if (limit == 0) return send(method, path, std::move(body), std::move(done));
+    // The answer frees the place (whatever it is: the venue counted the request).
+    auto answered = [this, key, done = std::move(done)](net::http_result r) {
+      {
+        const std::lock_guard<std::mutex> lock(pace_mutex_);
+        pace_state& ps = pace_[key];
+        --ps.in_flight;
+        ps.answered.push_back(steady_clock_ns());
+        release_paced(key, ps);
+      }
+      done(std::move(r));
+    };
+    {
+      const std::lock_guard<std::mutex> lock(pace_mutex_);
+      pace_state& ps = pace_[key];
+      ps.limit = limit;
+      const int64_t now = steady_clock_ns();
+      while (!ps.answered.empty() && ps.answered.front() <= now - pace_window)
+        ps.answered.pop_front();
+      if (!ps.waiting.empty() || ps.in_flight + ps.answered.size() >= limit) {
+        stats_.paced.fetch_add(1, std::memory_order_relaxed);
+        ps.waiting.push_back(
+            [this, method, path, body = std::move(body), answered = std::move(answered)]() mutable {
+              send(method, path, std::move(body), std::move(answered));
+            });
+        release_paced(key, ps);
+        return;
+      }
+      ++ps.in_flight;
     }
-    send(method, path, std::move(body), std::move(done));
+    send(method, path, std::move(body), std::move(answered));  // at once, on this thread
   }
 
   void send(const char* method, const std::string& path, std::string body,
@@ -581,7 +628,7 @@ class okx_gateway final : public venues::gateway_base {
   std::unique_ptr<net::signer> signer_;
   std::atomic<int64_t> blocked_secs_{0};
   std::mutex pace_mutex_;  // request() runs on the engine thread and the network thread
-  std::unordered_map<std::string, std::deque<int64_t>> pace_;
+  std::unordered_map<std::string, pace_state> pace_;
   simdjson::dom::parser stream_parser_;
 };
 
