@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cats/util/byte_source.hpp"
+#include "fuzz_common.hpp"
 
 namespace {
 
@@ -31,29 +32,13 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t max_output = 64u << 20;  // a small input may still inflate a lot
 
-fs::path& dir_storage() {
-  static fs::path dir;
-  return dir;
-}
-
-void remove_work_dir() {
-  std::error_code ec;
-  fs::remove_all(dir_storage(), ec);
-}
-
 // The folder, made on first use, with the links to the input file in it.
 const fs::path& work_dir() {
-  static const bool made = [] {
-    char name[] = "/tmp/cats-byte-source-fuzz-XXXXXX";
-    if (mkdtemp(name) == nullptr) return false;
-    dir_storage() = name;
-    std::atexit(remove_work_dir);
+  return cats::fuzz::work_dir("cats-byte-source-fuzz", [](const fs::path& dir) {
     for (const char* link : {"in.zip", "in.csv.gz", "in.csv"})
-      if (symlink("input.bin", (dir_storage() / link).c_str()) != 0) return false;
+      if (symlink("input.bin", (dir / link).c_str()) != 0) return false;
     return true;
-  }();
-  static const fs::path none;
-  return made ? dir_storage() : none;
+  });
 }
 
 bool write_file(const fs::path& path, const uint8_t* data, size_t size) {

@@ -23,6 +23,7 @@
 
 #include "cats/config/config.hpp"
 #include "cats/core/fixed.hpp"
+#include "fuzz_common.hpp"
 
 namespace {
 
@@ -98,28 +99,12 @@ constexpr std::string_view venue_rules =
     R"({"venue": "binance", "symbols": {"BTCUSDT": {"tick_size": "0.01", "lot_size": "0.00001",)"
     R"( "min_quantity": "0.00001", "min_notional": "5"}}})";
 
-fs::path& dir_storage() {
-  static fs::path dir;
-  return dir;
-}
-
-void remove_work_dir() {
-  std::error_code ec;
-  fs::remove_all(dir_storage(), ec);
-}
-
 // The folder, made on first use with the base config and a venue rules file in it.
 const fs::path& work_dir() {
-  static const bool made = [] {
-    char name[] = "/tmp/cats-config-fuzz-XXXXXX";
-    if (mkdtemp(name) == nullptr) return false;
-    dir_storage() = name;
-    std::atexit(remove_work_dir);
-    return write_file(dir_storage() / "base.toml", base_config) &&
-           write_file(dir_storage() / "venue_rules.binance.json", venue_rules);
-  }();
-  static const fs::path none;
-  return made ? dir_storage() : none;
+  return cats::fuzz::work_dir("cats-config-fuzz", [](const fs::path& dir) {
+    return write_file(dir / "base.toml", base_config) &&
+           write_file(dir / "venue_rules.binance.json", venue_rules);
+  });
 }
 
 // The loader reads the file [data] venue_rules names to its end: a config naming /dev/zero or

@@ -7,48 +7,40 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_common.hpp"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 // Each target provides a valid input to mutate (varied by `rng`) and its name for the report.
 std::string fuzz_seed_file(uint64_t& rng, uint64_t (*next)(uint64_t&));
 extern const char* const fuzz_target_name;
 
-namespace {
-
-uint64_t next(uint64_t& s) {
-  s += 0x9E3779B97F4A7C15ull;
-  uint64_t z = s;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
+using cats::fuzz::splitmix;
 
 int main(int argc, char** argv) {
   const long iterations = argc > 1 ? std::atol(argv[1]) : 3000;
   uint64_t rng = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 20261125;
   static const char alphabet[] = "0123456789.,-\n\r eE+xX\t\"";
   for (long it = 0; it < iterations; ++it) {
-    std::string s = fuzz_seed_file(rng, next);
-    const int edits = 1 + static_cast<int>(next(rng) % 8);
+    std::string s = fuzz_seed_file(rng, splitmix);
+    const int edits = 1 + static_cast<int>(splitmix(rng) % 8);
     for (int e = 0; e < edits && !s.empty(); ++e) {
-      const size_t at = next(rng) % s.size();
-      switch (next(rng) % 7) {
+      const size_t at = splitmix(rng) % s.size();
+      switch (splitmix(rng) % 7) {
         case 0:
-          s[at] = alphabet[next(rng) % (sizeof alphabet - 1)];
+          s[at] = alphabet[splitmix(rng) % (sizeof alphabet - 1)];
           break;
         case 1:
-          s.insert(at, 1, alphabet[next(rng) % (sizeof alphabet - 1)]);
+          s.insert(at, 1, alphabet[splitmix(rng) % (sizeof alphabet - 1)]);
           break;
         case 2:
-          s.erase(at, 1 + next(rng) % 16);
+          s.erase(at, 1 + splitmix(rng) % 16);
           break;
         case 3:
           s.resize(at);
           break;
         case 4:
-          s[at] = static_cast<char>(next(rng) & 0xFF);
+          s[at] = static_cast<char>(splitmix(rng) & 0xFF);
           break;
         case 5: {  // duplicate a line
           const size_t b = s.rfind('\n', at), en = s.find('\n', at);
@@ -57,7 +49,7 @@ int main(int argc, char** argv) {
           break;
         }
         default:
-          s.insert(at, std::string(1 + next(rng) % 40, '9'));
+          s.insert(at, std::string(1 + splitmix(rng) % 40, '9'));
           break;
       }
     }

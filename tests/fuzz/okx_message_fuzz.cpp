@@ -23,6 +23,7 @@
 #include "cats/venues/feed.hpp"
 #include "cats/venues/okx/book_sync.hpp"
 #include "cats/venues/okx/parser.hpp"
+#include "fuzz_common.hpp"
 
 namespace cats {
 namespace {
@@ -31,46 +32,11 @@ constexpr uint32_t btc_id = 1;
 constexpr uint32_t eth_id = 2;
 /// The latest time a venue millisecond timestamp can give in ns (venues::max_ms, json_util.hpp).
 constexpr int64_t max_ts_ns = INT64_MAX / ns_per_ms * ns_per_ms;
-/// Levels one side of one message may carry (venues::max_levels_per_message, json_util.hpp).
-constexpr size_t max_message_levels = 20'000;
-
-void require(bool holds) {
-  if (!holds) __builtin_trap();
-}
-
-/// A message copied in front of the zeroed padding that simdjson reads past its end.
-class padded_message {
- public:
-  const char* set(std::string_view text) {
-    buf_.assign(text);
-    buf_.append(simdjson::SIMDJSON_PADDING, '\0');
-    return buf_.data();
-  }
-
- private:
-  std::string buf_;
-};
-
-/// Levels as the parser reads them: non-negative decimal strings (venues::parse_decimal refuses
-/// a sign), at most max_message_levels a side (venues::read_levels).
-void check_levels(const std::vector<book_level>& side) {
-  require(side.size() <= max_message_levels);
-  for (const book_level& l : side) require(l.price >= 0 && l.quantity >= 0);
-}
-
-/// What order_book keeps: best first on each side, no level of quantity 0 (a 0 removes it, and
-/// the parser gives no negative ones), at most max_levels a side.
-void check_book(const order_book& book) {
-  const auto& bids = book.bids();
-  const auto& asks = book.asks();
-  require(bids.size() <= order_book::max_levels && asks.size() <= order_book::max_levels);
-  for (size_t i = 0; i < bids.size(); ++i) {
-    require(bids[i].quantity > 0 && (i == 0 || bids[i - 1].price > bids[i].price));
-  }
-  for (size_t i = 0; i < asks.size(); ++i) {
-    require(asks[i].quantity > 0 && (i == 0 || asks[i - 1].price < asks[i].price));
-  }
-}
+using fuzz::check_book;
+using fuzz::check_levels;
+using fuzz::max_message_levels;
+using fuzz::padded_message;
+using fuzz::require;
 
 /// The header every event of the parser has (event_header() in trade_item(), ticker_item(),
 /// bbo_item(), candle_item()).
@@ -211,32 +177,7 @@ struct market {
 constexpr market markets[] = {{"BTC-USDT", 3'024'350'000'000, 10'000'000, 1},
                               {"ETH-USDT", 204'567'000'000, 1'000'000, 100}};
 
-/// The message as a pretty printer writes it: a line break after '{', '[' and ',', a space after
-/// ':' (outside strings). Only for a message alone: a session is one message a line.
-std::string spread(const std::string& s) {
-  std::string out;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : s) {
-    out += c;
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[' || c == ',') {
-      out += "\n  ";
-    } else if (c == ':') {
-      out += ' ';
-    }
-  }
-  return out;
-}
+using fuzz::spread;
 
 /// Real-looking OKX v5 messages (the formats of ../shared/data/messages/okx, values made up); the
 /// books messages carry the checksum of the book they build.

@@ -6,26 +6,16 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz_common.hpp"
+
 std::string fuzz_seed_file(uint64_t& rng, uint64_t (*next)(uint64_t&));
-
-namespace {
-
-uint64_t splitmix(uint64_t& s) {
-  s += 0x9E3779B97F4A7C15ull;
-  uint64_t z = s;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const char* dir = std::getenv("CATS_FUZZ_SEEDS");
   if (dir == nullptr || *dir == '\0') return 0;
   uint64_t rng = 20261205;
   for (int i = 0; i < 32; ++i) {
-    const std::string seed = fuzz_seed_file(rng, splitmix);
+    const std::string seed = fuzz_seed_file(rng, cats::fuzz::splitmix);
     const std::string path = std::string(dir) + "/seed-" + std::to_string(i);
     std::FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) {
