@@ -71,13 +71,13 @@ void check_time(std::string_view text) {
       if (!again || *again != *ts) __builtin_trap();
     }
   }
-  // Any whole second of the clock's range (a day's margin at each end) prints as text that
-  // parses back to it.
+  // Any whole second of the years parse_iso8601 takes (1678 to 2261, cats::year_fits_ns) prints
+  // as text that parses back to it.
   if (const auto raw = raw_value(text)) {
     const int64_t ts = *raw / cats::ns_per_s * cats::ns_per_s;
-    constexpr int64_t margin = 2 * cats::ns_per_day;
-    if (ts > std::numeric_limits<int64_t>::min() + margin &&
-        ts < std::numeric_limits<int64_t>::max() - margin) {
+    const int64_t first = cats::days_from_civil(1678, 1, 1) * cats::ns_per_day;
+    const int64_t end = cats::days_from_civil(2262, 1, 1) * cats::ns_per_day;
+    if (ts >= first && ts < end) {
       const std::string printed = cats::format_iso8601(ts);
       const auto again = cats::parse_iso8601(printed);
       if (!again || *again != ts) __builtin_trap();
