@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 
 secs=${1:-30}
 shift || true
-all=(kline_csv trade_csv binance_message okx_message record config text byte_source)
+all=(kline_csv trade_csv binance_message okx_message record config text byte_source descriptor
+     state)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 

@@ -19,7 +19,7 @@ class rolling_sum {
  public:
   explicit rolling_sum(size_t n) : values_(n, 0) {}
   void push(int64_t v) {
-    sum_ += v - values_[next_];
+    sum_ += static_cast<int128_t>(v) - values_[next_];  // no int64 overflow, whatever a state held
     values_[next_] = v;
     next_ = (next_ + 1) % values_.size();
     if (count_ < values_.size()) ++count_;

@@ -22,7 +22,10 @@ function(cats_add_strategy name)
     set_target_properties(${name} PROPERTIES
       LIBRARY_OUTPUT_DIRECTORY "${CATS_STRATEGY_OUTPUT_DIRECTORY}")
   endif()
-  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  # clang links its sanitizer runtimes into the executable only, so a sanitized plugin has
+  # undefined references that the host resolves when it loads it.
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND
+     NOT (CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND CMAKE_CXX_FLAGS MATCHES "-fsanitize="))
     target_link_options(${name} PRIVATE "LINKER:--no-undefined")
   endif()
   target_compile_options(${name} PRIVATE $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-fno-gnu-unique>)

@@ -104,6 +104,90 @@ TEST(PluginLoader, RefusesADescriptorWithoutOnEvent) {
                 ": descriptor has no 'on_event' function (required)");
 }
 
+// ---- the descriptor checks on their own (found by the descriptor fuzz target) -----------------
+
+cats_status_t no_create(const cats_host_api_t*, cats_host_t*, const cats_params_t*,
+                        cats_strategy_t**, char*, uint32_t) {
+  return CATS_E_FAILED;
+}
+void no_destroy(cats_strategy_t*) {}
+cats_status_t no_event(cats_strategy_t*, const cats_event_t*) {
+  return CATS_OK;
+}
+cats_str_t no_error(cats_strategy_t*) {
+  return {"", 0};
+}
+
+cats_strategy_descriptor_t good_descriptor() {
+  cats_strategy_descriptor_t d{};
+  d.struct_size = sizeof d;
+  d.abi_major = CATS_ABI_MAJOR;
+  d.abi_minor = 0;
+  d.name = {"probe", 5};
+  d.version = {"1.0", 3};
+  d.create = no_create;
+  d.destroy = no_destroy;
+  d.on_event = no_event;
+  d.last_error = no_error;
+  return d;
+}
+
+std::string check(const cats_strategy_descriptor_t& d) {
+  cats_strategy_descriptor_t out;
+  std::vector<plugin_library::param_info> params;
+  return plugin_library::check_descriptor(d, out, params);
+}
+
+TEST(PluginDescriptor, AParameterTableWithAnUnalignedStrideIsRefusedNotMisread) {
+  alignas(8) unsigned char table[2 * sizeof(cats_param_spec_t) + 8] = {};
+  cats_strategy_descriptor_t d = good_descriptor();
+  d.params = reinterpret_cast<const cats_param_spec_t*>(table);
+  d.param_count = 2;
+  d.param_spec_size = sizeof(cats_param_spec_t) + 1;
+  EXPECT_EQ(check(d),
+            "descriptor declares 2 parameters but no valid table (at most 1024 entries "
+            "of a stride of at most 4096 bytes, a multiple of 8; got " +
+                std::to_string(sizeof(cats_param_spec_t) + 1) + ")");
+}
+
+TEST(PluginDescriptor, AnUnknownParameterTypeIsRefusedAsTheNumberItIs) {
+  cats_param_spec_t spec{};
+  spec.struct_size = sizeof spec;
+  spec.type = -7;
+  spec.name = {"fast", 4};
+  cats_strategy_descriptor_t d = good_descriptor();
+  d.params = &spec;
+  d.param_count = 1;
+  d.param_spec_size = sizeof spec;
+  EXPECT_EQ(check(d), "parameter #1 has an unknown type -7");
+  spec.type = CATS_PARAM_INT;
+  EXPECT_EQ(check(d), "");
+}
+
+TEST(PluginDescriptor, CorruptLengthsAreRefusedUnread) {
+  static const char x = 'x';
+  cats_strategy_descriptor_t d = good_descriptor();
+  d.name = {&x, uint64_t{1} << 40};
+  EXPECT_EQ(check(d), "descriptor: the name is 1099511627776 bytes long (at most 256)");
+  d = good_descriptor();
+  d.description = {&x, 5000};
+  EXPECT_EQ(check(d), "descriptor: the description is 5000 bytes long (at most 4096)");
+  cats_param_spec_t spec{};
+  spec.type = CATS_PARAM_INT;
+  spec.name = {"n", 1};
+  spec.default_value = {&x, ~uint64_t{0}};
+  d = good_descriptor();
+  d.params = &spec;
+  d.param_count = 1;
+  d.param_spec_size = sizeof spec;
+  EXPECT_EQ(check(d),
+            "descriptor: parameter #1's default is 18446744073709551615 bytes long (at "
+            "most 4096)");
+  d.param_count = 100000;
+  EXPECT_NE(check(d).find("descriptor declares 100000 parameters but no valid table"),
+            std::string::npos);
+}
+
 TEST(PluginLoader, ReportsAPluginThatDeclinesTheHost) {
   EXPECT_EQ(refusal(plugin("c_strategy_decline")),
             "plugin " + plugin("c_strategy_decline") + ": the plugin declined this host (ABI " +

@@ -4,6 +4,7 @@
 #include <cats/strategy.hpp>
 
 #include <cstring>
+#include <limits>
 
 #include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
@@ -303,6 +304,26 @@ TEST(StrategyState, ReferenceStrategyContinuesFromHandedOverState) {
             CATS_E_BAD_STATE);
   EXPECT_EQ(std::string(to_string_view(c.slot().desc.last_error(c.slot().instance))),
             "state blob truncated");
+}
+
+// Found by the state fuzz target: a state whose windows hold extreme values (here INT64_MIN)
+// overflowed int64 when the next bar replaced one (UB; a trap under UBSan). The sums are int128.
+TEST(StrategyState, ReferenceStrategyTradesOnFromAStateWithExtremeValues) {
+  cats::state_writer w;
+  for (const uint64_t n : {uint64_t{2}, uint64_t{4}}) {
+    w.put<uint64_t>(n);
+    for (uint64_t i = 0; i < n; ++i) w.put<int64_t>(std::numeric_limits<int64_t>::min());
+    w.put<uint64_t>(0);  // next
+    w.put<uint64_t>(n);  // count: full
+  }
+  w.put<int32_t>(0);
+  w.put<uint8_t>(0);
+  sma_engine e;
+  const std::vector<unsigned char>& blob = w.bytes();
+  ASSERT_EQ(e.slot().desc.load_state(e.slot().instance, 1, blob.data(), blob.size()), CATS_OK);
+  for (int k = 1; k <= 8; ++k) e.bar(k, 60'000 + k);
+  EXPECT_TRUE(e.slot().running);
+  EXPECT_FALSE(e.slot().failure) << e.slot().failure->message;
 }
 
 }  // namespace

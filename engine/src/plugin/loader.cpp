@@ -172,62 +172,98 @@ std::shared_ptr<plugin_library> plugin_library::load(const fs::path& file, std::
             "): its entry point returned no descriptor";
     return nullptr;
   }
-  if (d->struct_size < min_descriptor_size) {
-    error = where + "descriptor too small: " + std::to_string(d->struct_size) +
-            " bytes, ABI 1.0 needs at least " + std::to_string(min_descriptor_size);
+  const std::string why = check_descriptor(*d, p->desc_, p->params_);
+  if (!why.empty()) {
+    error = where + why;
     return nullptr;
   }
-  if (d->abi_major != CATS_ABI_MAJOR) {
-    error = where + "built for ABI major " + std::to_string(d->abi_major) +
-            ", this engine speaks ABI " + abi_version_string() +
-            "; rebuild the plugin against SDK " + std::to_string(CATS_ABI_MAJOR) + ".x";
-    return nullptr;
-  }
-  if (d->abi_minor > CATS_ABI_MINOR) {
-    error = where + "needs ABI " + std::to_string(d->abi_major) + "." +
-            std::to_string(d->abi_minor) + " but this engine is older (ABI " +
-            abi_version_string() + "); upgrade the engine or rebuild against an older SDK";
-    return nullptr;
-  }
+  return p;
+}
+
+namespace {
+// A plugin's strings are read by length: these bounds keep a corrupt length from making the host
+// read (or copy) far beyond what the plugin holds.
+constexpr uint64_t max_name_bytes = 256;
+constexpr uint64_t max_text_bytes = 4096;
+constexpr uint32_t max_params = 1024;
+constexpr uint32_t max_param_spec_size = 4096;
+
+// "" or why `s` (the descriptor field `what`) is too long.
+std::string too_long(cats_str_t s, uint64_t limit, const std::string& what) {
+  if (s.data == nullptr || s.size <= limit) return {};
+  return what + " is " + std::to_string(s.size) + " bytes long (at most " + std::to_string(limit) +
+         ")";
+}
+}  // namespace
+
+std::string plugin_library::check_descriptor(const cats_strategy_descriptor_t& d,
+                                             cats_strategy_descriptor_t& out,
+                                             std::vector<param_info>& params) {
+  out = cats_strategy_descriptor_t{};
+  params.clear();
+  if (d.struct_size < min_descriptor_size)
+    return "descriptor too small: " + std::to_string(d.struct_size) +
+           " bytes, ABI 1.0 needs at least " + std::to_string(min_descriptor_size);
+  if (d.abi_major != CATS_ABI_MAJOR)
+    return "built for ABI major " + std::to_string(d.abi_major) + ", this engine speaks ABI " +
+           abi_version_string() + "; rebuild the plugin against SDK " +
+           std::to_string(CATS_ABI_MAJOR) + ".x";
+  if (d.abi_minor > CATS_ABI_MINOR)
+    return "needs ABI " + std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor) +
+           " but this engine is older (ABI " + abi_version_string() +
+           "); upgrade the engine or rebuild against an older SDK";
   // A plugin compiled with a newer header that asks only for this host's minor may have a longer
   // descriptor; the fields this host does not know are ignored (the minor check above already
   // refused every plugin that needs them). Fields it lacks stay zero.
-  std::memcpy(&p->desc_, d, std::min<size_t>(d->struct_size, sizeof p->desc_));
-  const cats_strategy_descriptor_t& desc = p->desc_;
+  cats_strategy_descriptor_t desc{};
+  std::memcpy(&desc, &d, std::min<size_t>(d.struct_size, sizeof desc));
   const char* missing = desc.create == nullptr       ? "create"
                         : desc.destroy == nullptr    ? "destroy"
                         : desc.on_event == nullptr   ? "on_event"
                         : desc.last_error == nullptr ? "last_error"
                                                      : nullptr;
-  if (missing != nullptr) {
-    error = where + "descriptor has no '" + missing + "' function (required)";
-    return nullptr;
-  }
-  if (desc.name.size == 0 || desc.name.data == nullptr) {
-    error = where + "descriptor has no name (required)";
-    return nullptr;
-  }
+  if (missing != nullptr)
+    return std::string("descriptor has no '") + missing + "' function (required)";
+  if (desc.name.size == 0 || desc.name.data == nullptr) return "descriptor has no name (required)";
+  for (const std::string& why : {too_long(desc.name, max_name_bytes, "the name"),
+                                 too_long(desc.version, max_name_bytes, "the version"),
+                                 too_long(desc.description, max_text_bytes, "the description")})
+    if (!why.empty()) return "descriptor: " + why;
+  std::vector<param_info> list;
   if (desc.param_count > 0) {
     if (desc.params == nullptr ||
-        desc.param_spec_size < offsetof(cats_param_spec_t, description) + sizeof(cats_str_t)) {
-      error = where + "descriptor declares " + std::to_string(desc.param_count) +
-              " parameters but no valid table";
-      return nullptr;
-    }
+        desc.param_spec_size < offsetof(cats_param_spec_t, description) + sizeof(cats_str_t) ||
+        desc.param_spec_size > max_param_spec_size ||
+        desc.param_spec_size % alignof(cats_param_spec_t) != 0 || desc.param_count > max_params)
+      return "descriptor declares " + std::to_string(desc.param_count) +
+             " parameters but no valid table (at most " + std::to_string(max_params) +
+             " entries of a stride of at most " + std::to_string(max_param_spec_size) +
+             " bytes, a multiple of " + std::to_string(alignof(cats_param_spec_t)) + "; got " +
+             std::to_string(desc.param_spec_size) + ")";
     const auto* base = reinterpret_cast<const unsigned char*>(desc.params);
     for (uint32_t i = 0; i < desc.param_count; ++i) {
-      const auto* s = reinterpret_cast<const cats_param_spec_t*>(base + static_cast<size_t>(i) *
-                                                                            desc.param_spec_size);
+      // Copied out: the table's address is the plugin's and need not be aligned.
+      cats_param_spec_t entry;
+      std::memcpy(&entry, base + static_cast<size_t>(i) * desc.param_spec_size, sizeof entry);
+      const cats_param_spec_t* s = &entry;
+      const std::string which = "parameter #" + std::to_string(i + 1);
+      for (const std::string& why :
+           {too_long(s->name, max_name_bytes, which + "'s name"),
+            too_long(s->default_value, max_text_bytes, which + "'s default"),
+            too_long(s->description, max_text_bytes, which + "'s description")})
+        if (!why.empty()) return "descriptor: " + why;
+      // The type is checked as the integer it travels as, before it becomes an enum.
+      if (s->type < CATS_PARAM_BOOL || s->type > CATS_PARAM_STRING)
+        return which + " has an unknown type " + std::to_string(s->type);
       param_info info{to_string(s->name), static_cast<cats_param_type>(s->type),
                       to_string(s->default_value), to_string(s->description)};
-      if (info.name.empty() || info.type < CATS_PARAM_BOOL || info.type > CATS_PARAM_STRING) {
-        error = where + "parameter #" + std::to_string(i + 1) + " has no name or an unknown type";
-        return nullptr;
-      }
-      p->params_.push_back(std::move(info));
+      if (info.name.empty()) return which + " has no name";
+      list.push_back(std::move(info));
     }
   }
-  return p;
+  out = desc;
+  params = std::move(list);
+  return {};
 }
 
 std::string plugin_library::name() const {

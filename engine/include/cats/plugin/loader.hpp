@@ -46,6 +46,14 @@ class plugin_library final : public strategy_module {
   };
   const std::vector<param_info>& params() const noexcept { return params_; }
 
+  /// The checks load() makes on a plugin's descriptor before anything in it is called: the size,
+  /// the ABI, the required functions, the name, bounded string lengths and the parameter table.
+  /// Returns "" and sets `out` (a zero-filled host-side copy) and `params`, or the reason (the
+  /// file is not named). Reads at most `d.struct_size` bytes of `d`.
+  static std::string check_descriptor(const cats_strategy_descriptor_t& d,
+                                      cats_strategy_descriptor_t& out,
+                                      std::vector<param_info>& params);
+
  private:
   plugin_library() = default;
   struct impl;
