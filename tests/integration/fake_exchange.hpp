@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cats/core/fixed.hpp"
 #include "cats/net/ws_client.hpp"
 #include "integration/process.hpp"
 #include "test_util.hpp"
@@ -89,6 +90,48 @@ inline simdjson::dom::element parse_json(simdjson::dom::parser& p, const std::st
   const auto err = p.parse(text).get(e);
   EXPECT_EQ(err, simdjson::SUCCESS) << text;
   return e;
+}
+
+// A price or quantity of a book level: a string (the venues) or an exact JSON number (our summary,
+// read from the raw token, never through a double).
+inline int64_t fixed_of(simdjson::dom::element e) {
+  int64_t out = 0;
+  const std::string text = e.is_string() ? std::string(std::string_view(e.get_string()))
+                                         : std::string(simdjson::minify(e));
+  EXPECT_EQ(parse_fixed(text, out), parse_error::ok) << text;
+  return out;
+}
+
+using levels = std::vector<std::pair<int64_t, int64_t>>;
+
+inline levels read_levels(simdjson::dom::array a, size_t depth) {
+  levels out;
+  for (simdjson::dom::element lvl : a) {
+    if (out.size() == depth) break;
+    simdjson::dom::array pair = lvl.get_array();
+    out.emplace_back(fixed_of(pair.at(0)), fixed_of(pair.at(1)));
+  }
+  return out;
+}
+
+// The engine's final book (summary.json's "books") equals the fake exchange's, 20 levels a side.
+inline void expect_same_book(const fake_exchange& fake, const std::string& summary,
+                             const std::string& venue, const std::string& symbol,
+                             const std::string& engine_symbol) {
+  simdjson::dom::parser p1, p2;
+  const std::string theirs_text =
+      fake.control("GET", "/control/book?venue=" + venue + "&symbol=" + symbol + "&depth=20");
+  simdjson::dom::element theirs = parse_json(p1, theirs_text);
+  simdjson::dom::element ours = parse_json(p2, summary);
+  simdjson::dom::element book;
+  ASSERT_EQ(ours["books"][engine_symbol].get(book), simdjson::SUCCESS) << summary;
+  const levels ob = read_levels(book["bids"].get_array(), 20);
+  const levels oa = read_levels(book["asks"].get_array(), 20);
+  const levels tb = read_levels(theirs["bids"].get_array(), 20);
+  const levels ta = read_levels(theirs["asks"].get_array(), 20);
+  EXPECT_EQ(ob.size(), 20u) << engine_symbol;
+  EXPECT_EQ(ob, tb) << engine_symbol << " bids differ; fake: " << theirs_text;
+  EXPECT_EQ(oa, ta) << engine_symbol << " asks differ; fake: " << theirs_text;
 }
 
 }  // namespace cats::test

@@ -22,31 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-int64_t fixed_of(simdjson::dom::element e) {
-  int64_t out = 0;
-  std::string text;
-  if (e.is_string()) {
-    text = std::string(std::string_view(e.get_string()));
-  } else {
-    // Our summary writes exact decimals as JSON numbers: take the raw token, never a double.
-    text = simdjson::minify(e);
-  }
-  EXPECT_EQ(parse_fixed(text, out), parse_error::ok) << text;
-  return out;
-}
-
-using levels = std::vector<std::pair<int64_t, int64_t>>;
-
-levels read_levels(simdjson::dom::array a, size_t depth) {
-  levels out;
-  for (simdjson::dom::element lvl : a) {
-    if (out.size() == depth) break;
-    simdjson::dom::array pair = lvl.get_array();
-    out.emplace_back(fixed_of(pair.at(0)), fixed_of(pair.at(1)));
-  }
-  return out;
-}
-
 class LiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -104,26 +79,6 @@ class LiveTest : public ::testing::Test {
     cats.signal(SIGINT);
     EXPECT_EQ(cats.wait(20), 0) << cats_log();
     return read_file(dir_ / "out" / "summary.json");
-  }
-
-  // The engine's final book (from summary.json) equals the fake exchange's book.
-  void expect_same_book(const fake_exchange& fake, const std::string& summary,
-                        const std::string& venue, const std::string& symbol,
-                        const std::string& engine_symbol) {
-    simdjson::dom::parser p1, p2;
-    const std::string theirs_text =
-        fake.control("GET", "/control/book?venue=" + venue + "&symbol=" + symbol + "&depth=20");
-    simdjson::dom::element theirs = parse_json(p1, theirs_text);
-    simdjson::dom::element ours = parse_json(p2, summary);
-    simdjson::dom::element book;
-    ASSERT_EQ(ours["books"][engine_symbol].get(book), simdjson::SUCCESS) << summary;
-    const levels ob = read_levels(book["bids"].get_array(), 20);
-    const levels oa = read_levels(book["asks"].get_array(), 20);
-    const levels tb = read_levels(theirs["bids"].get_array(), 20);
-    const levels ta = read_levels(theirs["asks"].get_array(), 20);
-    EXPECT_EQ(ob.size(), 20u);
-    EXPECT_EQ(ob, tb) << "bids differ; fake: " << theirs_text;
-    EXPECT_EQ(oa, ta) << "asks differ; fake: " << theirs_text;
   }
 
   uint64_t stat(const std::string& summary, const char* section, const char* key,

@@ -7,6 +7,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include <cats/sdk.h>
@@ -99,3 +103,24 @@ int background::wait(int timeout_s) {
 }
 
 }  // namespace cats::test
+
+cats::test::process_usage cats::test::usage_of(int pid, const std::string& mapped) {
+  process_usage u;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::ifstream status(proc + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) u.rss_kb = std::atol(line.c_str() + 6);
+    if (line.rfind("Threads:", 0) == 0) u.threads = std::atol(line.c_str() + 8);
+  }
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(proc + "/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++u.fds;
+  if (!mapped.empty()) {
+    std::ifstream maps(proc + "/maps");
+    while (std::getline(maps, line))
+      if (line.find(mapped) != std::string::npos) ++u.mappings;
+  }
+  return u;
+}

@@ -32,12 +32,23 @@ class background {
   /// Waits up to `timeout_s` for the exit; returns the exit code, -1 on a signal or timeout.
   int wait(int timeout_s);
   bool running();
+  int pid() const { return pid_; }
 
  private:
   int pid_ = -1;
   bool reaped_ = false;
   int status_ = 0;
 };
+
+/// What a running process holds, from /proc: resident memory, threads, open files, and the
+/// mappings whose path contains `mapped` (when given).
+struct process_usage {
+  long rss_kb = 0;
+  long threads = 0;
+  long fds = 0;
+  long mappings = 0;
+};
+process_usage usage_of(int pid, const std::string& mapped = {});
 
 /// Polls `pred` every 20 ms until it is true or `timeout_s` has passed; returns its last value.
 template <class Pred>

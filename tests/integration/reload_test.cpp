@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -150,6 +151,63 @@ TEST(HotReload, SwapsUnderLoadLoseNoEventAndCarryTheStateOver) {
   ASSERT_EQ(summary["hot_reload"]["refused"].get(refused), simdjson::SUCCESS);
   EXPECT_EQ(reloads, static_cast<uint64_t>(swaps));
   EXPECT_EQ(refused, 2u);
+}
+
+// A hundred reloads leave nothing behind: no mapping of an old build, no open file, no thread, and
+// (outside ASan, whose quarantine holds freed memory) no memory growth worth the name. Under ASan
+// (tools/test.sh) LeakSanitizer checks the whole run when cats exits: a leak fails the exit code.
+TEST(HotReload, AHundredReloadsLeaveNoMappingFileThreadOrLeakBehind) {
+  if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
+  temp_dir dir;
+  ASSERT_TRUE(make_cert(dir.path()));
+  fs::create_directories(dir / "plugins");
+  const fs::path target = dir / "plugins" / "counter.so";
+  install(build_of("v1"), target, false);
+  fake_exchange fake(dir, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "500",
+                           "--trades-only", "--seed", "6"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  write_config(dir, fake, counting_strategy("c", "counter", dir / "counter.log"));
+  background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
+                   (dir / "out").string()},
+                  (dir / "cats.out").string(), (dir / "cats.err").string());
+  auto cats_log = [&] {
+    return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
+  };
+  auto version = [&] {
+    const auto l = read_counter_log(dir / "counter.log");
+    return l.empty() ? 0 : l.back().version;
+  };
+  ASSERT_TRUE(wait_until([&] { return version() == 1; }, 20)) << cats_log();
+  // Plugins are loaded from private copies named after the plugin: "counter".
+  process_usage first{};
+  constexpr int reloads = 100;
+  for (int i = 1; i <= reloads; ++i) {
+    const int next = i % 2 == 1 ? 2 : 1;
+    install(build_of(next == 1 ? "v1" : "v2"), target, i % 2 == 0);
+    ASSERT_TRUE(wait_until([&] { return version() == next; }, 10))
+        << "reload " << i << " to v" << next << " did not happen\n"
+        << cats_log();
+    if (i == 2) first = usage_of(cats.pid(), "counter");
+  }
+  std::this_thread::sleep_for(500ms);  // the last retired build is unloaded
+  const process_usage last = usage_of(cats.pid(), "counter");
+  cats.signal(SIGINT);
+  ASSERT_EQ(cats.wait(30), 0) << "a leak report from LeakSanitizer makes this non-zero\n"
+                              << cats_log();
+  std::printf(
+      "after reload 2: %ld kB, %ld threads, %ld files, %ld plugin mappings; after %d: "
+      "%ld kB, %ld threads, %ld files, %ld plugin mappings\n",
+      first.rss_kb, first.threads, first.fds, first.mappings, reloads, last.rss_kb, last.threads,
+      last.fds, last.mappings);
+  EXPECT_GT(first.mappings, 0) << "the plugin's mappings were not found";
+  EXPECT_LE(last.mappings, first.mappings) << "old builds stay mapped";
+  EXPECT_LE(last.fds, first.fds) << "files stay open";
+  EXPECT_LE(last.threads, first.threads) << "threads stay behind";
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  EXPECT_LE(last.rss_kb, first.rss_kb + 16 * 1024) << "memory grows with reloads";
+#endif
+  const auto lines = read_counter_log(dir / "counter.log");
+  for (size_t i = 1; i < lines.size(); ++i) ASSERT_EQ(lines[i].count, lines[i - 1].count + 1) << i;
 }
 
 TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {

@@ -1,6 +1,6 @@
 // A strategy for the hot-reload tests: counts trades and writes one line per trade,
-// "v<version> <trade id> <count>", so a test can check that every trade reached exactly one
-// version and that the count carried over each swap. Built in variants:
+// "v<version> <trade id> <count> <instrument id>", so a test can check that every trade reached
+// exactly one version and that the count carried over each swap. Built in variants:
 //   COUNTER_VERSION=N   the version it reports
 //   COUNTER_BROKEN      create() fails (a build that must be refused)
 //   COUNTER_NEW_STATE   writes and accepts only state version 2 (refuses a version-1 state)
@@ -47,8 +47,9 @@ class counter final : public cats::strategy {
   void on_trade(const cats::trade& t) override {
     ++count_;
     if (log_) {
-      std::fprintf(log_.get(), "v%d %llu %lld\n", COUNTER_VERSION,
-                   static_cast<unsigned long long>(t.trade_id()), static_cast<long long>(count_));
+      std::fprintf(log_.get(), "v%d %llu %lld %u\n", COUNTER_VERSION,
+                   static_cast<unsigned long long>(t.trade_id()), static_cast<long long>(count_),
+                   t.instrument_id());
       std::fflush(log_.get());
     }
   }

@@ -317,6 +317,8 @@ class server {
   std::set<ws_session*> okx_streams_;  // subscribed to the private `orders` channel
   private_side private_;
   bool drop_response_ = false;  // the request was processed; hang up without answering
+  // /control/status: the next public_status_n_ public REST requests get this status.
+  int public_status_code_ = 0, public_status_n_ = 0, public_status_retry_ = 0;
   bool started_ = false;
   bool stopping_ = false;
   asio::steady_timer* start_timer_ = nullptr;  // the generator's timer while it waits to start
@@ -1099,6 +1101,19 @@ response server::handle(const request& req, bool& shutdown_after) {
     body += '}';
     return make_response(req, http::status::ok, std::move(body));
   }
+  if (public_status_n_ > 0 &&
+      (t.path == "/api/v3/depth" || t.path == "/api/v3/exchangeInfo" ||
+       t.path == "/api/v5/market/books" || t.path == "/api/v5/public/instruments")) {
+    --public_status_n_;
+    note("public %s answered %d", std::string(t.path).c_str(), public_status_code_);
+    const bool okx = t.path.starts_with("/api/v5/");
+    response res =
+        make_response(req, static_cast<http::status>(public_status_code_),
+                      okx ? "{\"code\":\"50011\",\"msg\":\"Too Many Requests\",\"data\":[]}"
+                          : "{\"code\":-1003,\"msg\":\"Too many requests.\"}");
+    res.set(http::field::retry_after, std::to_string(public_status_retry_));
+    return res;
+  }
   if (t.path == "/api/v3/depth") return binance_depth(req, t);
   if (t.path == "/api/v3/exchangeInfo") return binance_exchange_info(req, t);
   if (t.path == "/api/v5/market/books") return okx_books(req, t);
@@ -1305,6 +1320,19 @@ response server::control(const request& req, const target& t, bool& shutdown_aft
     for (ws_session* s : sessions_) s->wake();
     note("control: stall %llu ms", static_cast<unsigned long long>(ms));
     return ok("{\"stall_ms\":" + std::to_string(ms) + "}");
+  }
+  if (action == "status") {
+    uint64_t code = 429, n = 1, retry = 1;
+    const std::string *c = t.get("code"), *k = t.get("n"), *r = t.get("retry_after");
+    if ((c != nullptr && (!parse_uint(*c, code) || code < 400 || code > 599)) ||
+        (k != nullptr && (!parse_uint(*k, n) || n > 1'000'000)) ||
+        (r != nullptr && (!parse_uint(*r, retry) || retry > 3600)))
+      return bad("status takes code=400..599, n=0..1000000, retry_after=0..3600");
+    public_status_code_ = static_cast<int>(code);
+    public_status_n_ = static_cast<int>(n);
+    public_status_retry_ = static_cast<int>(retry);
+    note("control: next %d public requests answer %d", public_status_n_, public_status_code_);
+    return ok("{\"code\":" + std::to_string(code) + ",\"n\":" + std::to_string(n) + "}");
   }
   if (action == "malformed") {
     uint64_t n = 0;
