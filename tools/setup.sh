@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                                     # the independent reference in the tests
   clang-format                                # the formatting check (tools/check_format.sh)
+  clang-14 libclang-rt-14-dev                 # libFuzzer with ASan + UBSan (tools/fuzz.sh)
   chromium                                    # renders the HTML report headless in a test
 )
 

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -30,13 +31,16 @@ class LiveTest : public ::testing::Test {
   }
 
   // Writes a paper config for the fake exchange and starts `cats live`.
+  // `live_extra` goes into [live]; `wrapper` runs cats (e.g. taskset).
   std::unique_ptr<background> start_cats(const fake_exchange& fake, const std::string& instruments,
-                                         const std::string& extra = {}, bool trust = true) {
+                                         const std::string& extra = {}, bool trust = true,
+                                         const std::string& live_extra = {},
+                                         std::vector<std::string> wrapper = {}) {
     std::ostringstream c;
     c << "[engine]\nlog_level = \"info\"\nplugin_dir = \"" << CATS_TEST_PLUGIN_DIR << "\"\n"
       << "[live]\nstatus_interval = 1\n"
-      << "[venues.binance]\nws_url = \"wss://" << fake.base() << "\"\nrest_url = \"https://"
-      << fake.base() << "\"\nread_timeout = 2\n"
+      << live_extra << "[venues.binance]\nws_url = \"wss://" << fake.base()
+      << "\"\nrest_url = \"https://" << fake.base() << "\"\nread_timeout = 2\n"
       << (trust ? "ca_file = \"" + (dir_ / "cert.pem").string() + "\"\n" : "")
       << "[venues.okx]\nws_url = \"wss://" << fake.base() << "/ws/v5/public\"\nread_timeout = 2\n"
       << (trust ? "ca_file = \"" + (dir_ / "cert.pem").string() + "\"\n" : "") << instruments
@@ -45,10 +49,12 @@ class LiveTest : public ::testing::Test {
       << (dir_ / "probe.log").string() << "\"\n"
       << extra;
     write_file(dir_ / "paper.toml", c.str());
-    return std::make_unique<background>(
-        std::vector<std::string>{CATS_BINARY, "live", "--config", (dir_ / "paper.toml").string(),
-                                 "--out", (dir_ / "out").string()},
-        (dir_ / "cats.out").string(), (dir_ / "cats.err").string());
+    for (const std::string& a :
+         {std::string(CATS_BINARY), std::string("live"), std::string("--config"),
+          (dir_ / "paper.toml").string(), std::string("--out"), (dir_ / "out").string()})
+      wrapper.push_back(a);
+    return std::make_unique<background>(wrapper, (dir_ / "cats.out").string(),
+                                        (dir_ / "cats.err").string());
   }
 
   std::string probe_log() const {
@@ -322,6 +328,29 @@ TEST_F(LiveTest, ARecordedSessionReplaysInABacktestWithTheSameEvents) {
   const run_result cut = run({CATS_BINARY, "backtest", "--config", (dir_ / "cut.toml").string()});
   EXPECT_EQ(cut.exit_code, 1);
   EXPECT_NE(cut.err.find("cut.catsrec: truncated record at byte"), std::string::npos) << cut.err;
+}
+
+// A thread that never sleeps on a machine without a core to spare starves the engine thread (p99
+// 30-40x worse measured on 2 cores): busy_poll falls back to epoll waits there, and says so.
+TEST_F(LiveTest, BusyPollWithoutACoreToSpareFallsBackWithAWarning) {
+  const std::string taskset = "/usr/bin/taskset";
+  if (!fs::exists(taskset) || std::system((taskset + " -c 0 true").c_str()) != 0)
+    GTEST_SKIP() << "no usable " << taskset << " here";
+  fake_exchange fake(dir_, {"--symbols", "BTCUSDT", "--okx-symbols", "", "--rate", "500",
+                            "--trades-only", "--seed", "3"});
+  ASSERT_GT(fake.port(), 0) << fake.log();
+  auto cats = start_cats(fake, binance_btc, {}, true, "busy_poll = true\n", {taskset, "-c", "0"});
+  ASSERT_TRUE(wait_until([&] { return trade_ids().size() > 50; }, 20)) << cats_log();
+  const std::string summary = stop_cats(*cats);
+  EXPECT_NE(cats_log().find("busy_poll is off for this run: 1 polling thread(s) and the engine "
+                            "thread need 2 cores, this process may use 1"),
+            std::string::npos)
+      << cats_log();
+  simdjson::dom::parser p;
+  simdjson::dom::element s = parse_json(p, summary);
+  EXPECT_EQ(s["busy_poll"]["requested"].get_bool().value(), true);
+  EXPECT_EQ(s["busy_poll"]["active"].get_bool().value(), false);
+  EXPECT_EQ(s["busy_poll"]["cores"].get_uint64().value(), 1u);
 }
 
 TEST_F(LiveTest, ConfigErrorsNameTheFileAndKey) {

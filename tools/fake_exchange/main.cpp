@@ -16,6 +16,7 @@ const char* const usage =
     "usage: cats_fake_exchange --cert FILE --key FILE [--port N] [--port-file FILE] [--seed N]\n"
     "         [--symbols BTCUSDT,ETHUSDT] [--okx-symbols BTC-USDT] [--rate MSGS_PER_SEC]\n"
     "         [--count N|unlimited] [--script FILE] [--stamp-ns] [--trades-only]\n"
+    "         [--paced]\n"
     "         [--start subscribe|now|control] [--api-key K --api-secret S --api-passphrase P]\n"
     "\n"
     "  --cert, --key     PEM certificate chain and private key for TLS\n"
@@ -29,6 +30,8 @@ const char* const usage =
     "  --script          replay a JSONL file of recorded messages instead of generating\n"
     "  --stamp-ns        trade ids (Binance \"t\"/\"a\", OKX \"tradeId\") are the send time in ns\n"
     "  --trades-only     every generated event is a trade (the book stays still)\n"
+    "  --paced           each event goes out alone at its scheduled time (a spinning generator);\n"
+    "                    the distribution of send lateness is printed at exit\n"
     "  --api-key, --api-secret, --api-passphrase  the private side's credentials (defaults\n"
     "                    cats-fake-key, cats-fake-secret, cats-fake-passphrase)\n"
     "  --start           when generating (or the script) begins: at the first subscription\n"
@@ -77,6 +80,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--trades-only") {
       opt.trades_only = true;
+      continue;
+    }
+    if (arg == "--paced") {
+      opt.paced = true;
       continue;
     }
     if (i + 1 >= argc) return usage_error(std::string(arg) + " needs a value");

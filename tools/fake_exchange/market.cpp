@@ -101,7 +101,7 @@ int market::find(venue v, std::string_view name) const noexcept {
   return -1;
 }
 
-void market::generate(int64_t wall_ms) {
+void market::generate(int64_t wall_ms, int64_t due_ns) {
   if (symbols_.empty()) return;
   const size_t index = next_symbol_;
   next_symbol_ = (next_symbol_ + 1) % symbols_.size();
@@ -117,6 +117,7 @@ void market::generate(int64_t wall_ms) {
   e.last_px = s.last_px;
   e.last_qty = s.last_qty;
   e.top = top_of(s.book);
+  e.due_ns = due_ns;
   log_.push_back(e);
 }
 

@@ -80,7 +80,8 @@ struct market_event {
   book_level bids[max_changes], asks[max_changes];
   top_of_book top;                    ///< after the event
   int64_t last_px = 0, last_qty = 0;  ///< the symbol's last trade when the event was generated
-  uint32_t aux = 0;  ///< kline: index for market::kline(); script: the line number (0-based)
+  uint32_t aux = 0;    ///< kline: index for market::kline(); script: the line number (0-based)
+  int64_t due_ns = 0;  ///< --paced: the wall-clock time it is scheduled to be sent (0: not paced)
 };
 
 struct symbol_state {
@@ -125,7 +126,7 @@ class market {
 
   /// Generates the next event (symbols round robin) into the log. `wall_ms` only decides the
   /// minute of Binance klines.
-  void generate(int64_t wall_ms);
+  void generate(int64_t wall_ms, int64_t due_ns = 0);
   uint64_t generated() const noexcept { return generated_; }
 
   /// Appends an event that did not come from the generator (script lines).

@@ -27,6 +27,7 @@
 #include "cats/session/session.hpp"
 #include "cats/session/watchdog.hpp"
 #include "cats/sim/sim_exchange.hpp"
+#include "cats/util/cpu.hpp"
 #include "cats/util/histogram.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/logging.hpp"
@@ -366,13 +367,25 @@ class live_session {
     return "routes " + out;
   }
 
+  // live.busy_poll, where the cores allow it: the market data thread and, with a live broker, the
+  // private side's thread poll without sleeping, and the engine thread needs a core of its own
+  // (on 2 cores a polling thread made p99 30-40x worse). Otherwise a warning, and epoll waits.
+  bool decide_busy_poll() const {
+    if (!cfg_.live.busy_poll) return false;
+    const unsigned busy = venues_.empty() ? 1 : 2;
+    std::string why;
+    if (busy_polling_fits(busy, usable_cores(), why)) return true;
+    spdlog::warn("live: busy_poll is off for this run: {}", why);
+    return false;
+  }
+
   // The private side's network thread, then the journal and reconciliation: before any strategy
   // runs, it knows its orders and positions as the venue has them.
   bool start_live_broker() {
     // live.busy_poll applies here too: no wake-up between submit and the socket (measured on 2
     // cores: submit->wire p50 59 -> 24 us), for a core that never sleeps.
     exec_net_ = std::thread([this] {
-      if (cfg_.live.busy_poll) {
+      if (busy_poll_) {
         while (!exec_io_.stopped()) exec_io_.poll();
       } else {
         exec_io_.run();
@@ -442,6 +455,7 @@ class live_session {
       market_.add_tap(*recorder_);
     }
     make_feeds();
+    busy_poll_ = decide_busy_poll();
     if (!opt_.record_only) start_safety();
     apply_venue_rules();
     open_outputs();  // before reconciliation: orders.csv has the orders it settles too
@@ -461,7 +475,7 @@ class live_session {
     if (cfg_.live.hot_reload && !opt_.record_only) start_reloader();
     for (auto& f : feeds_) f->start();
     std::thread net([this] {
-      if (cfg_.live.busy_poll) {
+      if (busy_poll_) {
         while (!io_.stopped()) io_.poll();
       } else {
         io_.run();
@@ -774,6 +788,9 @@ class live_session {
   live_figures figures(record_writer_stats& rec) {
     live_figures f;
     f.record_only = opt_.record_only;
+    f.busy_poll_requested = cfg_.live.busy_poll;
+    f.busy_poll = busy_poll_;
+    f.cores = usable_cores();
     f.seconds = static_cast<double>(wall_clock_ns() - started_ns_) / 1e9;
     f.events = events_;
     f.counters = &counters_;
@@ -822,6 +839,7 @@ class live_session {
   event_queue queue_;
   // The private side (a live broker) has its own network thread: orders never wait behind
   // market data, and it outlives the feeds at shutdown, to cancel what is still working.
+  bool busy_poll_ = false;  ///< live.busy_poll as this machine allows it (decide_busy_poll)
   asio::io_context exec_io_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> exec_work_{
       asio::make_work_guard(exec_io_)};

@@ -259,6 +259,11 @@ std::string live_summary_json(const live_figures& f) {
   j.key("mode").value(f.record_only ? "record" : !f.execution.empty() ? "live" : "paper");
   j.key("seconds").value(f.seconds, 3);
   j.key("events").value(f.events);
+  j.key("busy_poll").begin_object();
+  j.key("requested").value(f.busy_poll_requested);
+  j.key("active").value(f.busy_poll);
+  j.key("cores").value(static_cast<uint64_t>(f.cores));
+  j.end_object();
   write_events(j, f);
   write_venues(j, f);
   j.key("latency").begin_object();

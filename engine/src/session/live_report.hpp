@@ -23,6 +23,9 @@ namespace cats {
 /// Everything the summary reports, borrowed from the session for the call.
 struct live_figures {
   bool record_only = false;
+  bool busy_poll_requested = false;  ///< live.busy_poll
+  bool busy_poll = false;            ///< whether it ran so (the cores allowed it)
+  unsigned cores = 0;                ///< cores this process may use
   double seconds = 0;
   uint64_t events = 0;
   const feed_counters* counters = nullptr;
