@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -75,6 +76,18 @@ void write_config(const temp_dir& dir, const fake_exchange& fake, const std::str
   write_file(dir / "live.toml", c.str());
 }
 
+// `cats live` on <dir>/live.toml, its output in <dir>/cats.out and cats.err.
+std::unique_ptr<background> start_live(const temp_dir& dir) {
+  return std::make_unique<background>(
+      std::vector<std::string>{CATS_BINARY, "live", "--config", (dir / "live.toml").string(),
+                               "--out", (dir / "out").string()},
+      (dir / "cats.out").string(), (dir / "cats.err").string());
+}
+
+std::string cats_err(const temp_dir& dir) {
+  return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
+}
+
 TEST(HotReload, SwapsUnderLoadLoseNoEventAndCarryTheStateOver) {
   if (!fs::exists(fake_binary())) GTEST_SKIP() << "cats_fake_exchange was not built";
   temp_dir dir;
@@ -87,13 +100,10 @@ TEST(HotReload, SwapsUnderLoadLoseNoEventAndCarryTheStateOver) {
                            "--trades-only", "--seed", "4"});
   ASSERT_GT(fake.port(), 0) << fake.log();
   write_config(dir, fake, counting_strategy("c", "counter", dir / "counter.log"));
-  background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
-                   (dir / "out").string()},
-                  (dir / "cats.out").string(), (dir / "cats.err").string());
+  const auto proc = start_live(dir);
+  background& cats = *proc;
   auto log = [&] { return read_counter_log(dir / "counter.log"); };
-  auto cats_log = [&] {
-    return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
-  };
+  auto cats_log = [&] { return cats_err(dir); };
   ASSERT_TRUE(wait_until([&] { return log().size() > 20; }, 20)) << cats_log();
 
   int current = 1;
@@ -167,12 +177,9 @@ TEST(HotReload, AHundredReloadsLeaveNoMappingFileThreadOrLeakBehind) {
                            "--trades-only", "--seed", "6"});
   ASSERT_GT(fake.port(), 0) << fake.log();
   write_config(dir, fake, counting_strategy("c", "counter", dir / "counter.log"));
-  background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
-                   (dir / "out").string()},
-                  (dir / "cats.out").string(), (dir / "cats.err").string());
-  auto cats_log = [&] {
-    return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
-  };
+  const auto proc = start_live(dir);
+  background& cats = *proc;
+  auto cats_log = [&] { return cats_err(dir); };
   auto version = [&] {
     const auto l = read_counter_log(dir / "counter.log");
     return l.empty() ? 0 : l.back().version;
@@ -230,12 +237,9 @@ TEST(HotReload, ARemovedPluginStopsItsStrategyAndSighupReloadsTheConfig) {
                     : std::string()));
   };
   config(false, "");
-  background cats({CATS_BINARY, "live", "--config", (dir / "live.toml").string(), "--out",
-                   (dir / "out").string()},
-                  (dir / "cats.out").string(), (dir / "cats.err").string());
-  auto cats_log = [&] {
-    return fs::exists(dir / "cats.err") ? read_file(dir / "cats.err") : std::string();
-  };
+  const auto proc = start_live(dir);
+  background& cats = *proc;
+  auto cats_log = [&] { return cats_err(dir); };
   ASSERT_TRUE(wait_until([&] { return read_counter_log(dir / "a.log").size() > 10; }, 20))
       << cats_log();
 

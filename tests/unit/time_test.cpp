@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cats/util/cpu.hpp"
+
 namespace cats {
 namespace {
 
@@ -70,6 +72,21 @@ TEST(Time, OneDurationParserServesEveryCaller) {
   EXPECT_FALSE(parse_duration("9223372036854775808ns", fine));
   EXPECT_EQ(parse_duration("9223372036.854775807s", fine), INT64_MAX);
   EXPECT_FALSE(parse_duration("9223372036.854775808s", fine));
+}
+
+// live.busy_poll's rule: a core for every polling thread, the engine thread and the rest.
+TEST(Cpu, BusyPollingNeedsACoreForTheEngineThreadToo) {
+  std::string why;
+  EXPECT_TRUE(busy_polling_fits(1, 3, why));
+  EXPECT_TRUE(busy_polling_fits(2, 4, why));
+  EXPECT_TRUE(why.empty());
+  EXPECT_FALSE(busy_polling_fits(1, 2, why));
+  EXPECT_EQ(why,
+            "1 polling thread(s) need a core each, plus one for the engine thread and one for the "
+            "rest of the machine: 3 cores, this process may use 2 (with fewer, polling makes "
+            "latency worse, not better)");
+  EXPECT_FALSE(busy_polling_fits(2, 3, why));
+  EXPECT_GE(usable_cores(), 1u);
 }
 
 }  // namespace

@@ -15,7 +15,8 @@
 // After each rate: cats' share, default minus transport at p50 and p99 (a rough split: tails
 // do not subtract exactly).
 //
-// Usage: cats_latency_bench [--rates 10000,50000,100000] [--seconds 10]
+// Usage: cats_latency_bench [--rates 10000,50000,100000] [--seconds 10] [--spin-us N]
+//   --spin-us sets live.spin_us (how long the engine thread spins before it sleeps) for cats.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,9 +143,12 @@ void print(long rate, const row& r) {
 int main(int argc, char** argv) {
   std::vector<long> rates = {10000, 50000, 100000};
   int seconds = 10;
+  long spin_us = -1;  // the default
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--seconds") {
+    if (a == "--spin-us") {
+      spin_us = std::atol(argv[i + 1]);
+    } else if (a == "--seconds") {
       seconds = std::atoi(argv[i + 1]);
     } else if (a == "--rates") {
       rates.clear();
@@ -152,7 +156,9 @@ int main(int argc, char** argv) {
       std::string item;
       while (std::getline(s, item, ',')) rates.push_back(std::atol(item.c_str()));
     } else {
-      std::fprintf(stderr, "usage: cats_latency_bench [--rates 10000,100000] [--seconds 10]\n");
+      std::fprintf(stderr,
+                   "usage: cats_latency_bench [--rates 10000,100000] [--seconds 10] "
+                   "[--spin-us N]\n");
       return 2;
     }
   }
@@ -200,6 +206,7 @@ int main(int argc, char** argv) {
         cfg << "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" << CATS_BENCH_PLUGIN_DIR << "\"\n"
             << "[live]\nstatus_interval = 0\nduration = " << seconds + 3
             << "\nbusy_poll = " << (busy ? "true" : "false") << "\n"
+            << (spin_us >= 0 ? "spin_us = " + std::to_string(spin_us) + "\n" : std::string())
             << "[venues.binance]\nws_url = \"wss://127.0.0.1:" << port
             << "\"\nrest_url = \"https://127.0.0.1:" << port << "\"\nca_file = \"" << cert << "\"\n"
             << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"

@@ -1033,7 +1033,7 @@ asio::awaitable<void> server::generate_loop() {
   note("generated %llu events; idle", static_cast<unsigned long long>(done));
 }
 
-// --paced: event k is generated at start + k * period exactly (a timer to 100 us before, then a
+// --paced: event k is generated at start + k * period exactly (a timer to 30 us before, then a
 // spin on the clock), and the writers run before the next one: each message goes out alone, and
 // its lateness (render time - due time) is recorded. Nothing else on this thread runs during a
 // spin, so at high rates it takes a core.
@@ -1045,8 +1045,8 @@ asio::awaitable<void> server::paced_loop(asio::steady_timer& timer) {
     const auto offset =
         std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(k) * period_ns));
     const auto due = start + offset;
-    if (due - steady::now() > std::chrono::microseconds(200)) {
-      timer.expires_at(due - std::chrono::microseconds(100));
+    if (due - steady::now() > std::chrono::microseconds(60)) {
+      timer.expires_at(due - std::chrono::microseconds(30));
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }

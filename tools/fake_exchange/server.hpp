@@ -22,7 +22,7 @@ struct options {
   std::string script_file;
   bool stamp_ns = false;     ///< trade ids carry the send time in ns
   bool trades_only = false;  ///< every generated event is a trade
-  /// Each event is sent alone at its scheduled time (the generator spins for the last 100 us),
+  /// Each event is sent alone at its scheduled time (the generator spins for the last 30 us),
   /// not in the batches of the 200 us tick; the lateness of each send is reported at exit.
   bool paced = false;
   /// The private side's credentials (HMAC-SHA256).

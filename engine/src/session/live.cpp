@@ -368,8 +368,9 @@ class live_session {
   }
 
   // live.busy_poll, where the cores allow it: the market data thread and, with a live broker, the
-  // private side's thread poll without sleeping, and the engine thread needs a core of its own
-  // (on 2 cores a polling thread made p99 30-40x worse). Otherwise a warning, and epoll waits.
+  // private side's thread poll without sleeping; the engine thread and the rest of the machine
+  // need a core each besides (on 2 cores one polling thread made the wire-to-strategy p99 1.5-7x
+  // worse). Otherwise a warning, and epoll waits.
   bool decide_busy_poll() const {
     if (!cfg_.live.busy_poll) return false;
     const unsigned busy = venues_.empty() ? 1 : 2;

@@ -43,11 +43,13 @@ unsigned usable_cores() noexcept {
 }
 
 bool busy_polling_fits(unsigned busy_threads, unsigned cores, std::string& why) {
-  if (busy_threads + 1 <= cores) return true;
-  why = std::to_string(busy_threads) + " polling thread(s) and the engine thread need " +
-        std::to_string(busy_threads + 1) + " cores, this process may use " + std::to_string(cores) +
-        ": a thread that never sleeps would take the engine thread's core and make latency "
-        "worse, not better";
+  const unsigned needed = busy_threads + 2;
+  if (needed <= cores) return true;
+  why = std::to_string(busy_threads) +
+        " polling thread(s) need a core each, plus one for the engine thread and one for the rest "
+        "of the machine: " +
+        std::to_string(needed) + " cores, this process may use " + std::to_string(cores) +
+        " (with fewer, polling makes latency worse, not better)";
   return false;
 }
 
