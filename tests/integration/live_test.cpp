@@ -330,8 +330,8 @@ TEST_F(LiveTest, ARecordedSessionReplaysInABacktestWithTheSameEvents) {
   EXPECT_NE(cut.err.find("cut.catsrec: truncated record at byte"), std::string::npos) << cut.err;
 }
 
-// A thread that never sleeps on a machine without a core to spare starves the engine thread (p99
-// 30-40x worse measured on 2 cores): busy_poll falls back to epoll waits there, and says so.
+// A thread that never sleeps on a machine without cores to spare starves the engine thread (p99
+// 1.5x to 7x worse measured on 2 cores): busy_poll falls back to epoll waits there, and says so.
 TEST_F(LiveTest, BusyPollWithoutACoreToSpareFallsBackWithAWarning) {
   const std::string taskset = "/usr/bin/taskset";
   if (!fs::exists(taskset) || std::system((taskset + " -c 0 true").c_str()) != 0)

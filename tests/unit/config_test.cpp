@@ -483,6 +483,9 @@ TEST(LiveConfig, ErrorsNameTheKeyAndWhatIsAccepted) {
             "cfg.toml:7:1: unknown venue [venues.kraken]; valid: binance, okx");
   EXPECT_EQ(with("read_timeout = 3", "read_timeout = 0"),
             "cfg.toml:10:16: venues.binance.read_timeout: expected seconds > 0, got integer 0");
+  EXPECT_EQ(with("read_timeout = 3", "read_timeout = 3\nreconnect_max = 0.05"),
+            "cfg.toml:11:17: venues.binance.reconnect_max: expected seconds, at least 0.1, got "
+            "float 0.05");
   EXPECT_EQ(with("book_depth = 10", "book_depth = 0"),
             "cfg.toml:2:14: live.book_depth: expected an integer in [1, 1000], got integer 0");
   EXPECT_EQ(load("[live]\n", {}, config_purpose::live).error,
@@ -533,8 +536,9 @@ TEST(LiveConfig, SetReachesTheLiveSections) {
   EXPECT_EQ(r.cfg.venues[1].ws_url, "wss://127.0.0.1:1/ws/v5/public");
   EXPECT_EQ(load(live_good, {"venues.okx=1"}, config_purpose::live).error,
             "--set venues.okx=1: expected venues.<binance|okx>.<key>; keys: ws_url, rest_url, "
-            "ca_file, read_timeout, permessage_deflate, api_url, ws_api_url, api_key_env, "
-            "secret_env, key_file, key_type, recv_window, fetch_rules, passphrase_env, demo");
+            "ca_file, read_timeout, reconnect_max, permessage_deflate, api_url, ws_api_url, "
+            "api_key_env, secret_env, key_file, key_type, recv_window, fetch_rules, "
+            "passphrase_env, demo");
 }
 
 }  // namespace

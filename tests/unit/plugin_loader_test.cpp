@@ -145,9 +145,9 @@ TEST(PluginDescriptor, AParameterTableWithAnUnalignedStrideIsRefusedNotMisread) 
   d.param_count = 2;
   d.param_spec_size = sizeof(cats_param_spec_t) + 1;
   EXPECT_EQ(check(d),
-            "descriptor declares 2 parameters but no valid table (at most 1024 entries "
-            "of a stride of at most 4096 bytes, a multiple of 8; got " +
-                std::to_string(sizeof(cats_param_spec_t) + 1) + ")");
+            "descriptor declares 2 parameters in a table of " +
+                std::to_string(sizeof(cats_param_spec_t) + 1) + "-byte entries; an entry is " +
+                std::to_string(sizeof(cats_param_spec_t)) + " to 4096 bytes, a multiple of 8");
 }
 
 TEST(PluginDescriptor, AnUnknownParameterTypeIsRefusedAsTheNumberItIs) {
@@ -184,8 +184,10 @@ TEST(PluginDescriptor, CorruptLengthsAreRefusedUnread) {
             "descriptor: parameter #1's default is 18446744073709551615 bytes long (at "
             "most 4096)");
   d.param_count = 100000;
-  EXPECT_NE(check(d).find("descriptor declares 100000 parameters but no valid table"),
-            std::string::npos);
+  EXPECT_EQ(check(d), "descriptor declares 100000 parameters, at most 1024 are allowed");
+  d.param_count = 1;
+  d.params = nullptr;
+  EXPECT_EQ(check(d), "descriptor declares 1 parameters but no table");
 }
 
 TEST(PluginLoader, ReportsAPluginThatDeclinesTheHost) {

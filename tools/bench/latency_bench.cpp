@@ -10,8 +10,8 @@
 //              plus our TLS/WebSocket read, JSON normalization, the feed queue, the engine thread
 //              and the plugin call; the engine's own receive->strategy histogram is printed beside;
 //   busy_poll  the same with `live.busy_poll = true`, which cats turns off (with a warning) where
-//              the process may not use a core more than its polling threads need; the row says
-//              whether it ran.
+//              the process may not use two cores more than its polling threads (one for the
+//              engine thread, one for the rest); the row says whether it ran.
 // After each rate: cats' share, default minus transport at p50 and p99 (a rough split: tails
 // do not subtract exactly).
 //
@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
       while (std::getline(s, item, ',')) rates.push_back(std::atol(item.c_str()));
     } else {
       std::fprintf(stderr,
-                   "usage: cats_latency_bench [--rates 10000,100000] [--seconds 10] "
+                   "usage: cats_latency_bench [--rates 10000,50000,100000] [--seconds 10] "
                    "[--spin-us N]\n");
       return 2;
     }

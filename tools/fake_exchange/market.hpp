@@ -81,7 +81,7 @@ struct market_event {
   top_of_book top;                    ///< after the event
   int64_t last_px = 0, last_qty = 0;  ///< the symbol's last trade when the event was generated
   uint32_t aux = 0;    ///< kline: index for market::kline(); script: the line number (0-based)
-  int64_t due_ns = 0;  ///< --paced: the wall-clock time it is scheduled to be sent (0: not paced)
+  int64_t due_ns = 0;  ///< --paced: the steady-clock time (ns) it is due to be sent; 0: not paced
 };
 
 struct symbol_state {

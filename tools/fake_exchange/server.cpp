@@ -72,6 +72,14 @@ int64_t now_ns() noexcept {
       .count();
 }
 
+// The steady clock in ns: --paced schedules and measures lateness on it (a wall clock step must
+// not shift the figures).
+int64_t steady_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 template <typename... Args>
 void note(const char* fmt, Args... args) noexcept {
   std::fprintf(stderr, "fake_exchange: ");
@@ -559,7 +567,7 @@ asio::awaitable<void> ws_session::write_loop() {
         }
         ++*sub.sent;
         srv_.count_message();
-        if (e.due_ns != 0) srv_.count_lateness(e.due_ns, now_ns());
+        if (e.due_ns != 0) srv_.count_lateness(e.due_ns, steady_ns());
         append_frame(batch_, op_text, out_);
       }
       ++cursor_;
@@ -1039,7 +1047,8 @@ asio::awaitable<void> server::generate_loop() {
 // spin, so at high rates it takes a core.
 asio::awaitable<void> server::paced_loop(asio::steady_timer& timer) {
   const auto start = steady::now();
-  const int64_t start_wall = now_ns();
+  const int64_t start_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count();
   const double period_ns = 1e9 / opt_.rate;
   for (uint64_t k = 0; k < opt_.count; ++k) {
     const auto offset =
@@ -1052,7 +1061,7 @@ asio::awaitable<void> server::paced_loop(asio::steady_timer& timer) {
     }
     while (steady::now() < due) {
     }
-    mkt_.generate(now_ns() / 1000000, start_wall + offset.count());
+    mkt_.generate(now_ns() / 1000000, start_ns + offset.count());
     after_events();
     co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
   }

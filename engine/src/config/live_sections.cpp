@@ -224,6 +224,10 @@ void load_venues(const toml::table& root, const fs::path& base, const std::strin
     }
     if (auto t = s.number("read_timeout"))
       v.read_timeout_ms = seconds_to_ms(s, "read_timeout", *t, false);
+    if (auto t = s.number("reconnect_max")) {
+      v.reconnect_max_ms = seconds_to_ms(s, "reconnect_max", *t, false);
+      if (v.reconnect_max_ms < 100) s.fail(*s.get("reconnect_max"), "reconnect_max");
+    }
     if (auto b = s.boolean("permessage_deflate")) v.permessage_deflate = *b;
     load_private(s, base, upper, v);
     cfg.venues.push_back(std::move(v));

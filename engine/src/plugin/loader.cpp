@@ -231,15 +231,18 @@ std::string plugin_library::check_descriptor(const cats_strategy_descriptor_t& d
     if (!why.empty()) return "descriptor: " + why;
   std::vector<param_info> list;
   if (desc.param_count > 0) {
-    if (desc.params == nullptr ||
-        desc.param_spec_size < offsetof(cats_param_spec_t, description) + sizeof(cats_str_t) ||
-        desc.param_spec_size > max_param_spec_size ||
-        desc.param_spec_size % alignof(cats_param_spec_t) != 0 || desc.param_count > max_params)
-      return "descriptor declares " + std::to_string(desc.param_count) +
-             " parameters but no valid table (at most " + std::to_string(max_params) +
-             " entries of a stride of at most " + std::to_string(max_param_spec_size) +
-             " bytes, a multiple of " + std::to_string(alignof(cats_param_spec_t)) + "; got " +
-             std::to_string(desc.param_spec_size) + ")";
+    const std::string declares =
+        "descriptor declares " + std::to_string(desc.param_count) + " parameters";
+    constexpr size_t min_stride = offsetof(cats_param_spec_t, description) + sizeof(cats_str_t);
+    if (desc.params == nullptr) return declares + " but no table";
+    if (desc.param_count > max_params)
+      return declares + ", at most " + std::to_string(max_params) + " are allowed";
+    if (desc.param_spec_size < min_stride || desc.param_spec_size > max_param_spec_size ||
+        desc.param_spec_size % alignof(cats_param_spec_t) != 0)
+      return declares + " in a table of " + std::to_string(desc.param_spec_size) +
+             "-byte entries; an entry is " + std::to_string(min_stride) + " to " +
+             std::to_string(max_param_spec_size) + " bytes, a multiple of " +
+             std::to_string(alignof(cats_param_spec_t));
     const auto* base = reinterpret_cast<const unsigned char*>(desc.params);
     for (uint32_t i = 0; i < desc.param_count; ++i) {
       // Copied out: the table's address is the plugin's and need not be aligned.

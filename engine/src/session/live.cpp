@@ -371,11 +371,12 @@ class live_session {
   // private side's thread poll without sleeping; the engine thread and the rest of the machine
   // need a core each besides (on 2 cores one polling thread made the wire-to-strategy p99 1.5-7x
   // worse). Otherwise a warning, and epoll waits.
-  bool decide_busy_poll() const {
+  bool decide_busy_poll() {
+    cores_ = usable_cores();
     if (!cfg_.live.busy_poll) return false;
     const unsigned busy = venues_.empty() ? 1 : 2;
     std::string why;
-    if (busy_polling_fits(busy, usable_cores(), why)) return true;
+    if (busy_polling_fits(busy, cores_, why)) return true;
     spdlog::warn("live: busy_poll is off for this run: {}", why);
     return false;
   }
@@ -514,6 +515,7 @@ class live_session {
       ep.rest_url = v.rest_url;
       ep.tls.ca_file = v.ca_file;
       ep.read_timeout_ms = v.read_timeout_ms;
+      ep.reconnect_max_ms = v.reconnect_max_ms;
       ep.permessage_deflate = v.permessage_deflate;
       std::vector<feed_subscription> subs;
       const std::string venue = v.name == "binance" ? "BINANCE" : "OKX";
@@ -791,7 +793,7 @@ class live_session {
     f.record_only = opt_.record_only;
     f.busy_poll_requested = cfg_.live.busy_poll;
     f.busy_poll = busy_poll_;
-    f.cores = usable_cores();
+    f.cores = cores_;
     f.seconds = static_cast<double>(wall_clock_ns() - started_ns_) / 1e9;
     f.events = events_;
     f.counters = &counters_;
@@ -841,6 +843,7 @@ class live_session {
   // The private side (a live broker) has its own network thread: orders never wait behind
   // market data, and it outlives the feeds at shutdown, to cancel what is still working.
   bool busy_poll_ = false;  ///< live.busy_poll as this machine allows it (decide_busy_poll)
+  unsigned cores_ = 0;      ///< the cores this process may use, as decide_busy_poll saw them
   asio::io_context exec_io_{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> exec_work_{
       asio::make_work_guard(exec_io_)};

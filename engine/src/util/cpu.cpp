@@ -3,7 +3,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -12,19 +11,70 @@ namespace cats {
 
 namespace {
 
-// The cgroup v2 quota as cores ("200000 100000" -> 2), 0 when there is none.
-unsigned quota_cores() {
-  std::ifstream in("/sys/fs/cgroup/cpu.max");
+// A quota as whole cores (150000 per 100000 -> 1: a thread that spins needs whole cores); 0 for
+// none.
+unsigned whole_cores(long long quota, long long period) {
+  if (quota <= 0 || period <= 0) return 0;
+  return static_cast<unsigned>(std::max(1LL, quota / period));
+}
+
+// cgroup v2: "<quota|max> <period>" in <dir>/cpu.max.
+unsigned v2_cores(const std::string& dir) {
+  std::ifstream in(dir + "/cpu.max");
   std::string quota;
   long long period = 0;
-  if (!(in >> quota >> period) || quota == "max" || period <= 0) return 0;
+  if (!(in >> quota >> period) || quota == "max") return 0;
   try {
-    const long long q = std::stoll(quota);
-    if (q <= 0) return 0;
-    return static_cast<unsigned>(std::max(1.0, std::ceil(static_cast<double>(q) / period)));
+    return whole_cores(std::stoll(quota), period);
   } catch (...) {
     return 0;
   }
+}
+
+// cgroup v1: <dir>/cpu.cfs_quota_us (-1: none) and cpu.cfs_period_us.
+unsigned v1_cores(const std::string& dir) {
+  std::ifstream q(dir + "/cpu.cfs_quota_us"), p(dir + "/cpu.cfs_period_us");
+  long long quota = 0, period = 0;
+  if (!(q >> quota) || !(p >> period)) return 0;
+  return whole_cores(quota, period);
+}
+
+// The smallest quota from `root` + `path` up to `root`; 0 when none.
+unsigned smallest_quota(const std::string& root, const std::string& path,
+                        unsigned (*read)(const std::string&)) {
+  std::string dir = root + (path == "/" ? std::string() : path);
+  unsigned best = 0;
+  for (;;) {
+    if (const unsigned c = read(dir); c != 0) best = best == 0 ? c : std::min(best, c);
+    const size_t slash = dir.rfind('/');
+    if (dir.size() <= root.size() || slash == std::string::npos || slash < root.size()) break;
+    dir.resize(slash);
+  }
+  return best;
+}
+
+// The CPU quota on this process (cgroup v2, or v1's cpu controller), from its own cgroup
+// (/proc/self/cgroup) up to the root; 0 when there is none.
+unsigned quota_cores() {
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  unsigned best = 0;
+  auto keep = [&](unsigned c) {
+    if (c != 0) best = best == 0 ? c : std::min(best, c);
+  };
+  while (std::getline(self, line)) {
+    // "0::/path" (v2), "4:cpu,cpuacct:/path" or "1:cpu:/path" (v1)
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (controllers.empty()) {
+      keep(smallest_quota("/sys/fs/cgroup", path, v2_cores));
+    } else if (("," + controllers + ",").find(",cpu,") != std::string::npos) {
+      keep(smallest_quota("/sys/fs/cgroup/" + controllers, path, v1_cores));
+      keep(smallest_quota("/sys/fs/cgroup/cpu", path, v1_cores));
+    }
+  }
+  return best;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "queued_feed.hpp"
@@ -103,6 +104,8 @@ net::ws_options ws_options_for(const feed_endpoints& ep, std::string url) {
   o.tls = ep.tls;
   o.permessage_deflate = ep.permessage_deflate;
   o.read_timeout = std::chrono::milliseconds(ep.read_timeout_ms);
+  o.backoff_max = std::chrono::milliseconds(ep.reconnect_max_ms);
+  o.backoff_initial = std::min(o.backoff_initial, o.backoff_max);
   return o;
 }
 

@@ -120,6 +120,7 @@ struct venue_section {
   std::string rest_url;
   std::filesystem::path ca_file;  ///< extra trusted CA certificate (PEM)
   int64_t read_timeout_ms = 20000;
+  int64_t reconnect_max_ms = 30000;  ///< the longest wait between market data reconnects
   bool permessage_deflate = false;
   // The private side (live.broker = this venue). Secrets are never in the config: the API key
   // and secret come from the environment variables named here, or from `key_file` (mode 0600).

@@ -1,5 +1,7 @@
 // How many cores this process may really use: the CPU affinity mask (taskset, cpusets) and the
-// cgroup v2 CPU quota (containers: `docker run --cpus`), whichever is smaller.
+// CPU quota of its cgroup and those above it (cgroup v2, or v1's cpu controller; containers'
+// `--cpus`, systemd's CPUQuota=), whichever is smaller; a quota counts in whole cores, rounded
+// down.
 #pragma once
 
 #include <string>

@@ -62,6 +62,7 @@ struct feed_endpoints {
   std::string rest_url;
   net::tls_options tls;
   int64_t read_timeout_ms = 20000;
+  int64_t reconnect_max_ms = 30000;  ///< the reconnect backoff's ceiling
   bool permessage_deflate = false;
 };
 
