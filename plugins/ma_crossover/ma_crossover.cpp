@@ -2,59 +2,15 @@
 //
 // Long when the fast SMA of closes crosses above the slow SMA; flat (or short, with allow_short)
 // when it crosses below. Each entry commits `fraction` of the account's equity. Both averages are
-// kept as exact running sums of fixed-point closes over ring buffers, so each bar costs O(1)
-// whatever the window lengths.
+// the SDK's cats::sma: exact running sums of fixed-point closes, so each bar costs O(1) whatever
+// the window lengths, and the averages are compared exactly (cats::compare, no division).
+#include <cats/indicators.hpp>
 #include <cats/strategy.hpp>
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace {
-
-__extension__ typedef __int128 int128_t;
-
-// A window of the last `n` values with their exact sum.
-class rolling_sum {
- public:
-  explicit rolling_sum(size_t n) : values_(n, 0) {}
-  void push(int64_t v) {
-    sum_ += static_cast<int128_t>(v) - values_[next_];  // no int64 overflow, whatever a state held
-    values_[next_] = v;
-    next_ = (next_ + 1) % values_.size();
-    if (count_ < values_.size()) ++count_;
-  }
-  bool full() const { return count_ == values_.size(); }
-  // The average in fixed-point units times the window length is the sum; comparisons of two
-  // averages are done on cross-multiplied sums so no division (and no rounding) is needed.
-  int128_t sum() const { return sum_; }
-  size_t size() const { return values_.size(); }
-
-  void save(cats::state_writer& w) const {
-    w.put_vector(values_);
-    w.put<uint64_t>(next_);
-    w.put<uint64_t>(count_);
-  }
-  void load(cats::state_reader& r) {
-    std::vector<int64_t> v = r.get_vector<int64_t>();
-    const auto next = r.get<uint64_t>();
-    const auto count = r.get<uint64_t>();
-    if (v.size() != values_.size() || next >= v.size() || count > v.size())
-      throw cats::bad_state("saved window has " + std::to_string(v.size()) +
-                            " values, this instance uses " + std::to_string(values_.size()));
-    values_ = std::move(v);
-    next_ = static_cast<size_t>(next);
-    count_ = static_cast<size_t>(count);
-    sum_ = 0;
-    for (int64_t x : values_) sum_ += x;
-  }
-
- private:
-  std::vector<int64_t> values_;
-  size_t next_ = 0;
-  size_t count_ = 0;
-  int128_t sum_ = 0;
-};
 
 class ma_crossover final : public cats::strategy {
  public:
@@ -75,6 +31,8 @@ class ma_crossover final : public cats::strategy {
         allow_short_(p.get_bool("allow_short", false)),
         fast_(static_cast<size_t>(fast_len_ > 0 ? fast_len_ : 1)),
         slow_(static_cast<size_t>(slow_len_ > 0 ? slow_len_ : 1)) {
+    // The windows are built before these checks can run: a bad length is mapped to 1 above so
+    // the message below, not the indicator's, is the one the user sees.
     if (fast_len_ < 1 || slow_len_ < 1)
       throw cats::error("fast and slow must be at least 1 (fast=" + std::to_string(fast_len_) +
                         ", slow=" + std::to_string(slow_len_) + ")");
@@ -90,13 +48,10 @@ class ma_crossover final : public cats::strategy {
   void on_bar(const cats::bar& b) override {
     if (instrument_.id == 0) set_instrument(ctx().get_instrument(b.instrument_id()));
     if (b.instrument_id() != instrument_.id) return;
-    fast_.push(b.close().raw());
-    slow_.push(b.close().raw());
-    if (!slow_.full()) return;
-    // fast_avg - slow_avg has the sign of fast_sum * slow_len - slow_sum * fast_len.
-    const int128_t lhs = fast_.sum() * static_cast<int128_t>(slow_len_);
-    const int128_t rhs = slow_.sum() * static_cast<int128_t>(fast_len_);
-    const int diff = lhs > rhs ? 1 : (lhs < rhs ? -1 : 0);
+    fast_.update(b.close());
+    slow_.update(b.close());
+    if (!slow_.ready()) return;
+    const int diff = cats::compare(fast_, slow_);
     const int prev = prev_diff_;
     prev_diff_ = diff;
     if (!has_prev_) {
@@ -110,6 +65,7 @@ class ma_crossover final : public cats::strategy {
     }
   }
 
+  // Version 1 since 1.0: the layout of cats::sma's save is the one this plugin's own window used.
   uint32_t save_state(cats::state_writer& w) const override {
     fast_.save(w);
     slow_.save(w);
@@ -154,7 +110,7 @@ class ma_crossover final : public cats::strategy {
   int64_t fast_len_, slow_len_;
   double fraction_;
   bool allow_short_;
-  rolling_sum fast_, slow_;
+  cats::sma fast_, slow_;
   cats::instrument instrument_;
   int prev_diff_ = 0;
   bool has_prev_ = false;

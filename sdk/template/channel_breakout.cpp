@@ -1,39 +1,15 @@
 // A channel-breakout strategy, as a starting point for your own.
 //
 // Buys when the close breaks above the highest high of the previous `entry` bars and sells when it
-// breaks below the lowest low of the previous `exit` bars. Rolling maxima and minima are kept in
-// monotonic queues, so each bar costs O(1) on average.
+// breaks below the lowest low of the previous `exit` bars. The channels are the SDK's rolling
+// extremes (cats/indicators.hpp: O(1) per bar), and they are handed to the next build on hot
+// reload, so a reloaded strategy trades on without waiting for its channels to fill again.
+#include <cats/indicators.hpp>
 #include <cats/strategy.hpp>
 
-#include <deque>
 #include <string>
-#include <utility>
 
 namespace {
-
-// The extreme of the last `n` values; `better(a, b)` is true when a should replace b.
-template <class Better>
-class rolling_extreme {
- public:
-  explicit rolling_extreme(int64_t n) : n_(n) {}
-  void push(int64_t index, cats::fixed v) {
-    while (!q_.empty() && !Better()(q_.back().second, v)) q_.pop_back();
-    q_.emplace_back(index, v);
-    while (q_.front().first <= index - n_) q_.pop_front();
-  }
-  cats::fixed value() const { return q_.front().second; }
-
- private:
-  int64_t n_;
-  std::deque<std::pair<int64_t, cats::fixed>> q_;
-};
-
-struct greater {
-  bool operator()(cats::fixed a, cats::fixed b) const { return a > b; }
-};
-struct less {
-  bool operator()(cats::fixed a, cats::fixed b) const { return a < b; }
-};
 
 class channel_breakout final : public cats::strategy {
  public:
@@ -45,12 +21,9 @@ class channel_breakout final : public cats::strategy {
 
   channel_breakout(cats::context& ctx, const cats::params& p)
       : strategy(ctx),
-        entry_(p.get_int("entry")),
-        exit_(p.get_int("exit")),
-        fraction_(p.get_float("fraction")),
-        highs_(entry_),
-        lows_(exit_) {
-    if (entry_ < 1 || exit_ < 1) throw cats::error("entry and exit must be at least 1");
+        highs_(window(p, "entry")),
+        lows_(window(p, "exit")),
+        fraction_(p.get_float("fraction")) {
     if (!(fraction_ > 0 && fraction_ <= 1)) throw cats::error("fraction must be in (0, 1]");
   }
 
@@ -58,28 +31,42 @@ class channel_breakout final : public cats::strategy {
     if (instrument_.id == 0) instrument_ = ctx().get_instrument(b.instrument_id());
     if (b.instrument_id() != instrument_.id) return;
     // Compare with the channel of the bars before this one, then add this bar.
-    if (bars_ >= entry_ && bars_ >= exit_) {
+    if (highs_.ready() && lows_.ready()) {
       const cats::position pos = ctx().position(instrument_.id);
-      if (pos.is_flat() && b.close() > highs_.value()) {
+      if (pos.is_flat() && b.close() > highs_.extreme()) {
         const double equity = ctx().account().equity.to_double();
         const auto qty = instrument_.round_quantity(
             cats::fixed::from_double(equity * fraction_ / b.close().to_double()));
         if (!qty.is_zero()) ctx().buy_market(instrument_.id, qty);
-      } else if (pos.is_long() && b.close() < lows_.value()) {
+      } else if (pos.is_long() && b.close() < lows_.extreme()) {
         ctx().sell_market(instrument_.id, pos.quantity);
       }
     }
-    highs_.push(bars_, b.high());
-    lows_.push(bars_, b.low());
-    ++bars_;
+    highs_.update(b.high());
+    lows_.update(b.low());
+  }
+
+  uint32_t save_state(cats::state_writer& w) const override {
+    highs_.save(w);
+    lows_.save(w);
+    return 1;
+  }
+  void load_state(uint32_t version, cats::state_reader& r) override {
+    if (version != 1) throw cats::bad_state("unknown state version " + std::to_string(version));
+    highs_.load(r);  // refuses a state saved with other channel lengths
+    lows_.load(r);
   }
 
  private:
-  int64_t entry_, exit_;
+  static size_t window(const cats::params& p, const char* name) {
+    const int64_t n = p.get_int(name);
+    if (n < 1) throw cats::error(std::string(name) + " must be at least 1");
+    return static_cast<size_t>(n);
+  }
+
+  cats::rolling_max highs_;
+  cats::rolling_min lows_;
   double fraction_;
-  rolling_extreme<greater> highs_;
-  rolling_extreme<less> lows_;
-  int64_t bars_ = 0;
   cats::instrument instrument_;
 };
 

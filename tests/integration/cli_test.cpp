@@ -190,6 +190,65 @@ TEST_F(Cli, OutputIsByteIdenticalForIdenticalInput) {
   }
 }
 
+// The README's indicator example, a real plugin built against the SDK, trades exactly where the
+// bands computed here, with the two-pass formula in long double, say it should: a buy at the
+// close of every bar that closes below the lower band while flat, a sell at the close of the
+// first bar back at the middle.
+TEST_F(Cli, BollingerExampleTradesWhereTheBandsSay) {
+  const fs::path cfg = dir_->path() / "bollinger.toml";
+  test::write_file(cfg,
+                   "[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"" + data() +
+                       "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n\n[backtest]\n"
+                       "initial_cash = 10000\nfill = \"close\"\nfee_bps = 0\nslippage_bps = 0\n"
+                       "\n[[strategy]]\nname = \"bb\"\nplugin = \"bollinger_reversion\"\n"
+                       "[strategy.params]\nwindow = 30\nwidth = 2.5\n");
+  const fs::path out = dir_->path() / "bollinger_out";
+  const run_result r = run({cats_bin, "backtest", "--config", cfg.string(), "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  std::vector<int64_t> closes;
+  for (const auto& row : csv_rows(data())) {
+    int64_t c = 0;
+    ASSERT_EQ(parse_fixed(row.at(4), c), parse_error::ok) << row.at(4);
+    closes.push_back(c);
+  }
+  struct signal {
+    std::string side;
+    int64_t price;
+  };
+  std::vector<signal> want;
+  bool long_ = false;
+  const size_t n = 30;
+  for (size_t i = n - 1; i < closes.size(); ++i) {
+    long double mean = 0, m2 = 0;
+    for (size_t k = i + 1 - n; k <= i; ++k) mean += closes[k] / 1e8L;
+    mean /= n;
+    for (size_t k = i + 1 - n; k <= i; ++k)
+      m2 += (closes[k] / 1e8L - mean) * (closes[k] / 1e8L - mean);
+    const long double lower = mean - 2.5L * std::sqrt(m2 / n), close = closes[i] / 1e8L;
+    if (!long_ && close < lower) {
+      want.push_back({"buy", closes[i]});
+      long_ = true;
+    } else if (long_ && close >= mean) {
+      want.push_back({"sell", closes[i]});
+      long_ = false;
+    }
+  }
+  ASSERT_GT(want.size(), 10u) << "the data should give the strategy something to do";
+  std::vector<signal> got;
+  for (const auto& row : csv_rows(out / "fills.csv")) {
+    if (row[0] == "time") continue;
+    int64_t price = 0;
+    ASSERT_EQ(parse_fixed(row.at(7), price), parse_error::ok) << row.at(7);
+    got.push_back({row.at(5), price});
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].side, want[i].side) << "fill " << i;
+    EXPECT_EQ(got[i].price, want[i].price) << "fill " << i;
+  }
+}
+
 TEST_F(Cli, SetOverridesChangeTheRun) {
   const std::string cfg = config("overrides", data());
   const run_result base = run({cats_bin, "backtest", "--config", cfg, "--json"});
