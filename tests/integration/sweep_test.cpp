@@ -186,6 +186,44 @@ TEST_F(Sweep, EveryRunFailingIsAFailure) {
   EXPECT_EQ(json_field(r.out, "best_command"), "\"\"");
 }
 
+// A sweep that lost part of its grid says so: the failed runs are counted, listed with their
+// reason, carry no metrics (not zeros), and the exit code is 1 unless --allow-failures.
+TEST_F(Sweep, SomeRunsFailingAreCountedListedAndFailTheExitCode) {
+  const std::string cfg = (dir_->path() / "partly.toml").string();
+  test::write_file(cfg, "[engine]\nlog_level = \"error\"\nplugin_dir = \"" CATS_TEST_PLUGIN_DIR
+                        "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"" +
+                            data() +
+                            "\"]\n[[strategy]]\nname = \"probe\"\nplugin = \"probe_strategy\"\n");
+  const fs::path out = dir_->path() / "partly";
+  const std::vector<std::string> args = {cats_bin, "sweep",     "--config",
+                                         cfg,      "--param",   "strategy.throw_at_bar=0,3,5",
+                                         "--out",  out.string()};
+  run_result r = run(args);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("2 of 3 runs failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("FAILED: 2 of 3 runs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("    1 x "), std::string::npos) << "each reason with its count\n" << r.out;
+  // The run that worked ranks first; the failed ones have empty metric cells in results.csv.
+  const std::string csv = test::read_file(out / "results.csv");
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = csv.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(csv.substr(at, nl - at));
+  ASSERT_EQ(lines.size(), 4u) << csv;
+  EXPECT_EQ(lines[1].substr(0, 4), "1,0,") << lines[1];
+  EXPECT_NE(lines[2].find(",,,,,,,,,,,,,,failed,"), std::string::npos) << lines[2];
+  const std::string html = test::read_file(out / "report.html");
+  EXPECT_NE(html.find("2 failed</span>"), std::string::npos);
+  EXPECT_NE(html.find("<th title=\"total_return\">Return %</th>"), std::string::npos);
+
+  std::vector<std::string> allowed = args;
+  allowed.push_back("--allow-failures");
+  allowed.push_back("--json");
+  r = run(allowed);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"failed_runs\": 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"metrics\": null"), std::string::npos) << r.out;
+}
+
 TEST_F(Sweep, InterruptKeepsFinishedRuns) {
   // A year of minutes: each run takes long enough for the signal to land mid-sweep.
   const std::string year = (dir_->path() / "year.csv").string();

@@ -39,12 +39,14 @@ int sweep_command(const std::vector<std::string>& args) {
       "best combination on parts 1..k and tests it on part k+1")(
       "out,o", po::value(&out_dir),
       "write runs.csv (as runs finish), results.csv, results.json, best.txt and report.html")(
-      "json", "print the ranked results as JSON on stdout");
+      "json", "print the ranked results as JSON on stdout")(
+      "allow-failures",
+      "exit 0 even when some runs failed (they are listed and ranked last either way)");
   po::variables_map vm;
   if (auto rc = parse(args, desc, nullptr, vm,
                       "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
                       "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
-                      "[--oos F | --walk-forward N] [--out DIR] [--json]"))
+                      "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures]"))
     return *rc;
   const bool json = vm.count("json") != 0;
   opt.config = config_file;
@@ -77,6 +79,15 @@ int sweep_command(const std::vector<std::string>& args) {
     }
     if (!r.any_succeeded()) {
       std::fprintf(stderr, "cats: no run of the sweep succeeded\n");
+      return exit_failure;
+    }
+    // A failed run is not a run with zero return: a sweep that lost some of its grid says so in
+    // its exit code, unless the user accepts that.
+    if (const size_t failed = r.failed_runs(); failed != 0 && vm.count("allow-failures") == 0) {
+      std::fprintf(stderr,
+                   "cats: %zu of %zu runs failed (listed above and in the outputs); "
+                   "--allow-failures accepts a partial sweep\n",
+                   failed, r.ranking.size());
       return exit_failure;
     }
     return exit_ok;

@@ -664,12 +664,28 @@ void heat_map(std::string& o, json_writer& j, const sweep_html_input& in, size_t
              {}, note);
 }
 
+// The column title of a sweep metric; the key itself stays in the title attribute (and in
+// results.csv / results.json, where programs read it).
+std::string metric_label(const std::string& key) {
+  static const std::pair<const char*, const char*> labels[] = {
+      {"total_return", "Return %"},   {"cagr", "CAGR %"},
+      {"sharpe", "Sharpe"},           {"sortino", "Sortino"},
+      {"calmar", "Calmar"},           {"max_drawdown", "Max drawdown %"},
+      {"volatility", "Volatility %"}, {"profit_factor", "Profit factor"},
+      {"win_rate", "Win rate %"},     {"trades", "Trades"},
+      {"exposure", "Exposure %"},     {"avg_trade_return", "Avg trade %"}};
+  for (const auto& [k, label] : labels)
+    if (key == k) return label;
+  return key;
+}
+
 void ranked_table(std::string& o, const sweep_html_input& in,
                   const std::vector<std::string>& metric_names) {
   o += "<section class=\"card\"><h2>Runs, best first</h2><div class=\"scroll\"><table "
        "class=\"data\" id=\"ranking\"><thead><tr><th>#</th>";
   for (const std::string& p : in.param_names) o += "<th class=\"t\">" + html_escape(p) + "</th>";
-  for (const std::string& name : metric_names) o += "<th>" + html_escape(name) + "</th>";
+  for (const std::string& name : metric_names)
+    o += "<th title=\"" + html_escape(name) + "\">" + html_escape(metric_label(name)) + "</th>";
   o += "<th class=\"t\">Status</th></tr></thead><tbody>\n";
   for (size_t i = 0; i < in.rows.size(); ++i) {
     const sweep_html_input::row& row = in.rows[i];
@@ -677,6 +693,10 @@ void ranked_table(std::string& o, const sweep_html_input& in,
     for (size_t p = 0; p < in.param_names.size(); ++p)
       o += "<td class=\"t\">" + (p < row.params.size() ? html_escape(row.params[p]) : "") + "</td>";
     for (const std::string& name : metric_names) {
+      if (row.failed) {  // a failed run has no metrics: a dash, not a zero that looks like one
+        o += "<td>&ndash;</td>";
+        continue;
+      }
       const double v = metric_of(row, name);
       o += std::string("<td") + (name == in.metric ? " style=\"font-weight:650\"" : "") + ">" +
            sweep_number(v) + "</td>";
@@ -688,6 +708,14 @@ void ranked_table(std::string& o, const sweep_html_input& in,
   o += "</tbody></table></div></section>\n";
 }
 
+std::string failed_note(const sweep_html_input& in) {
+  size_t failed = 0;
+  for (const auto& row : in.rows) failed += row.failed ? 1 : 0;
+  if (failed == 0) return {};
+  return " &middot; <span class=\"neg\">" + std::to_string(failed) +
+         " failed</span> (ranked last, reasons in the table)";
+}
+
 }  // namespace
 
 std::string render_sweep_html(const sweep_html_input& in) {
@@ -696,8 +724,8 @@ std::string render_sweep_html(const sweep_html_input& in) {
   const std::string title = in.title.empty() ? std::string("Parameter sweep") : in.title;
   page_begin(o, "CATS " + title);
   o += "<header class=\"top\"><h1>" + html_escape(title) + "</h1><div class=\"sub\">" +
-       std::to_string(in.rows.size()) + " runs ranked by <b>" + html_escape(in.metric) +
-       "</b></div></header>\n";
+       std::to_string(in.rows.size()) + " runs ranked by <b>" +
+       html_escape(metric_label(in.metric)) + "</b>" + failed_note(in) + "</div></header>\n";
   if (!in.notes.empty()) {
     o += "<section class=\"card\"><dl class=\"notes\">";
     for (const auto& [k, v] : in.notes)

@@ -270,7 +270,13 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     eng.destroy_all();
     if (rep.any_strategy_failed() && result.exit_code == 0) {
       result.exit_code = 1;
-      result.error = "a strategy failed during the run (see the summary)";
+      // The first failure's own words, so a sweep can list why each run failed.
+      for (const strategy_report& s : rep.strategies)
+        if (s.failed) {
+          result.error = "strategy '" + s.name + "' failed in " + s.failed_in + " at " +
+                         format_iso8601(s.failed_at_ns) + ": " + s.error;
+          break;
+        }
     }
     outputs.write(rep, first);
   } catch (const std::exception& e) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -14,6 +15,27 @@ namespace cats {
 
 using namespace sweep_util;  // NOLINT(google-build-using-namespace): this area's own helpers
 
+namespace {
+
+// The distinct errors of the failed runs with how many runs each, most frequent first.
+std::vector<std::pair<std::string, size_t>> failure_reasons(const sweep_result& r) {
+  std::vector<std::pair<std::string, size_t>> out;
+  for (size_t i : r.ranking) {
+    if (!r.runs[i].failed) continue;
+    auto it = std::find_if(out.begin(), out.end(),
+                           [&](const auto& e) { return e.first == r.runs[i].error; });
+    if (it == out.end())
+      out.emplace_back(r.runs[i].error, 1);
+    else
+      ++it->second;
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+}  // namespace
+
 std::string sweep_table(const sweep_result& r, size_t rows) {
   std::string out;
   out += "\nCATS sweep  " + std::to_string(r.runs.size()) + " of " +
@@ -23,6 +45,12 @@ std::string sweep_table(const sweep_result& r, size_t rows) {
          json_writer::format_double(r.run_seconds, 2) + " s on " + std::to_string(r.jobs) +
          " jobs\n";
   if (r.interrupted) out += "  INTERRUPTED: only the finished runs are ranked\n";
+  if (const size_t failed = r.failed_runs(); failed != 0) {
+    out += "  FAILED: " + std::to_string(failed) + " of " + std::to_string(r.ranking.size()) +
+           " runs (ranked last, no metrics)\n";
+    for (const auto& [error, count] : failure_reasons(r))
+      out += "    " + std::to_string(count) + " x " + error + "\n";
+  }
   out += std::string(90, '-') + "\n";
   char buf[256];
   // Columns: rank, one per parameter (its last name component), then the metrics.
@@ -84,6 +112,7 @@ std::string sweep_json(const sweep_result& r) {
   j.key("combinations").value(r.combinations);
   j.key("runs").value(static_cast<uint64_t>(r.runs.size()));
   j.key("interrupted").value(r.interrupted);
+  j.key("failed_runs").value(static_cast<uint64_t>(r.failed_runs()));
   j.key("jobs").value(static_cast<uint64_t>(r.jobs));
   j.key("decode_seconds").value(r.decode_seconds, 6);
   j.key("run_seconds").value(r.run_seconds, 6);
@@ -99,7 +128,12 @@ std::string sweep_json(const sweep_result& r) {
     for (size_t k = 0; k < run.values.size(); ++k) j.key(r.params[k].key).value(run.values[k]);
     j.end_object();
     j.key("status").value(run.failed ? "failed" : "ok");
-    if (run.failed) j.key("error").value(run.error);
+    if (run.failed) {
+      j.key("error").value(run.error);
+      j.key("metrics").null();
+      j.end_object();
+      continue;
+    }
     j.key("metrics").begin_object();
     for (const std::string& m : table_metrics) {
       const double v = metric_value(run.metrics, m);
@@ -159,8 +193,13 @@ void write_results_csv(const sweep_options& opt, const sweep_result& res) {
     const sweep_run& run = res.runs[r];
     std::string line = std::to_string(++rank);
     for (const std::string& v : run.values) line += "," + csv_field(v);
-    for (const std::string& m : table_metrics) line += "," + num(metric_value(run.metrics, m), 6);
-    line += "," + fixed_to_string(run.metrics.final_equity) + "," + fixed_to_string(run.fees_paid);
+    if (run.failed) {  // no metrics: empty cells, not zeros that read as a flat run
+      line += std::string(table_metrics.size() + 2, ',');
+    } else {
+      for (const std::string& m : table_metrics) line += "," + num(metric_value(run.metrics, m), 6);
+      line +=
+          "," + fixed_to_string(run.metrics.final_equity) + "," + fixed_to_string(run.fees_paid);
+    }
     line += std::string(",") + (run.failed ? "failed" : "ok") + "," + csv_field(run.error);
     csv << line << "\n";
   }

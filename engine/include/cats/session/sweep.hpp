@@ -87,6 +87,12 @@ struct sweep_result {
   std::string command;  ///< how to rerun the best combination alone; empty if none succeeded
   /// Failed runs rank last: the first one tells.
   bool any_succeeded() const { return !ranking.empty() && !runs[ranking.front()].failed; }
+  /// Finished runs that failed (a strategy error, a refused parameter value …).
+  size_t failed_runs() const {
+    size_t n = 0;
+    for (size_t i : ranking) n += runs[i].failed ? 1 : 0;
+    return n;
+  }
 };
 
 /// Runs the sweep. Throws config_error on bad options or config, std::runtime_error on bad data.
