@@ -1,4 +1,4 @@
-// Bollinger mean reversion: buy when the close falls below the lower band, sell at the middle.
+// Bollinger mean reversion: buy below the lower band, sell at the middle; the bands are plotted.
 #include <cats/indicators.hpp>
 #include <cats/strategy.hpp>
 
@@ -10,10 +10,11 @@ class bollinger_reversion final : public cats::strategy {
   };
   bollinger_reversion(cats::context& ctx, const cats::params& p)
       : strategy(ctx), bands_(static_cast<size_t>(p.get_int("window")), p.get_float("width")) {}
-
   void on_bar(const cats::bar& b) override {
     bands_.update(b.close());
     if (!bands_.ready()) return;
+    ctx().plot("upper", bands_.upper());
+    ctx().plot("lower", bands_.lower());
     const cats::position pos = ctx().position(b.instrument_id());
     const double close = b.close().to_double();
     if (pos.is_flat() && close < bands_.lower()) {
@@ -24,13 +25,11 @@ class bollinger_reversion final : public cats::strategy {
       ctx().sell_market(b.instrument_id(), pos.quantity);
     }
   }
-  // The bands go to the next build on hot reload; one with another window refuses them.
   uint32_t save_state(cats::state_writer& w) const override {
     bands_.save(w);
     return 1;
   }
-  void load_state(uint32_t, cats::state_reader& r) override { bands_.load(r); }
-
+  void load_state(uint32_t, cats::state_reader& r) override { bands_.load(r); }  // same window
  private:
   cats::bollinger bands_;
 };

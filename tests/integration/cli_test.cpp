@@ -247,6 +247,27 @@ TEST_F(Cli, BollingerExampleTradesWhereTheBandsSay) {
     EXPECT_EQ(got[i].side, want[i].side) << "fill " << i;
     EXPECT_EQ(got[i].price, want[i].price) << "fill " << i;
   }
+  // The bands it plots are in plots.csv, every bar from the first full window on.
+  const auto plots = csv_rows(out / "plots.csv");
+  ASSERT_EQ(plots.at(0),
+            (std::vector<std::string>{"time", "strategy", "series", "panel", "value"}));
+  ASSERT_EQ(plots.size(), 1 + 2 * (closes.size() - n + 1));
+  for (size_t i = n - 1, row = 1; i < closes.size(); ++i, row += 2) {
+    long double mean = 0, m2 = 0;
+    for (size_t k = i + 1 - n; k <= i; ++k) mean += closes[k] / 1e8L;
+    mean /= n;
+    for (size_t k = i + 1 - n; k <= i; ++k)
+      m2 += (closes[k] / 1e8L - mean) * (closes[k] / 1e8L - mean);
+    const long double sd = std::sqrt(m2 / n);
+    ASSERT_EQ(plots[row][2], "upper");
+    ASSERT_EQ(plots[row + 1][2], "lower");
+    EXPECT_EQ(plots[row][0], plots[row + 1][0]);
+    EXPECT_NEAR(std::stod(plots[row][4]), static_cast<double>(mean + 2.5L * sd), 1e-9 * mean) << i;
+    EXPECT_NEAR(std::stod(plots[row + 1][4]), static_cast<double>(mean - 2.5L * sd), 1e-9 * mean);
+    if (row > 1) {
+      EXPECT_LT(plots[row - 2][0], plots[row][0]) << "rows in time order";
+    }
+  }
 }
 
 TEST_F(Cli, SetOverridesChangeTheRun) {

@@ -198,6 +198,47 @@ TEST_F(Report, BacktestReportRendersInChromium) {
   EXPECT_GT(image.size(), 50'000u);
 }
 
+// What a strategy plots: its series over the price chart (with a gap where it gave NaN) and in a
+// panel under it, with a legend; every value in plots.csv, a replaced value only once.
+TEST_F(Report, StrategyPlotsAreDrawnOverThePriceAndInPanels) {
+  const fs::path data = dir_ / "plots.csv.data", out = dir_ / "plots";
+  test::run_result r =
+      test::run({cats_bin, "generate", "--out", data.string(), "--days", "3", "--seed", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path cfg = dir_ / "plots.toml";
+  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" CATS_TEST_PLUGIN_DIR
+                        "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"" +
+                            data.string() +
+                            "\"]\nformat = \"binance_klines\"\n[[strategy]]\nname = \"p\"\n"
+                            "plugin = \"plot_strategy\"\n");
+  r = test::run({cats_bin, "backtest", "--config", cfg.string(), "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t bars = 3 * 1440;
+  // sma from bar 20 (a gap row before: empty value), rsi from bar 15, mid on every bar.
+  const std::string csv = test::read_file(out / "plots.csv");
+  EXPECT_EQ(count(csv, ",p,sma,,"), bars);
+  EXPECT_EQ(count(csv, ",p,sma,,\n"), 19u) << "the NaN values are empty cells";
+  EXPECT_EQ(count(csv, ",p,rsi,RSI,"), bars - 14);
+  EXPECT_EQ(count(csv, ",p,mid,RSI,50\n"), bars) << "the replaced 0 is not written";
+  EXPECT_EQ(count(csv, ",p,mid,RSI,0\n"), 0u);
+
+  const std::string dom = dump_dom(out / "report.html");
+  ASSERT_NE(dom.find("data-rendered=\"ok\""), std::string::npos)
+      << dom.substr(0, std::min<size_t>(dom.size(), 400));
+  const std::string price = svg_of(dom, "price-svg"), panel = svg_of(dom, "panel-0-svg");
+  ASSERT_FALSE(panel.empty()) << "the RSI panel";
+  // Price: the price line and the SMA; the panel: the RSI and the 50 line, each decimated to at
+  // most 4000 points (3 days of minutes is 4320 values).
+  EXPECT_EQ(count(price, "stroke-width=\"1.1\""), 1u) << "one overlay series";
+  EXPECT_EQ(count(panel, "stroke-width=\"1.1\""), 2u) << "two series in the panel";
+  EXPECT_GT(attr(panel, "data-points"), 2 * 2000);
+  EXPECT_LE(attr(panel, "data-points"), 2 * 4000);
+  EXPECT_GT(attr(price, "data-points"), attr(panel, "data-points") / 2) << "price + sma";
+  EXPECT_NE(dom.find("</i>sma</span>"), std::string::npos) << "legend of the price chart";
+  EXPECT_NE(dom.find("</i>rsi</span>"), std::string::npos) << "legend of the panel";
+  EXPECT_NE(dom.find(">RSI</h2>"), std::string::npos) << "the panel's title";
+}
+
 TEST_F(Report, SweepHeatMapRendersInChromium) {
   // A 4 x 3 grid of fast x slow, twice over (fraction 1 and 0.5), ranked by a made-up Sharpe.
   sweep_html_input in;

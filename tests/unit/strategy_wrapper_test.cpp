@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 #include <cats/strategy.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
 #include "cats/plugin/params.hpp"
+#include "cats/report/html_report.hpp"
 #include "unit/config_values.hpp"
 
 namespace cats {
@@ -206,6 +208,84 @@ TEST(HostApi, LargerStructsFromNewerPluginsAreZeroFilledBeyondWhatTheHostKnows) 
   inst.struct_size = sizeof inst;
   EXPECT_EQ(host_api().find_instrument(host, cats_str_t{nullptr, 5}, &inst),
             CATS_E_INVALID_ARGUMENT);
+}
+
+struct plot_log final : plot_listener {
+  struct row {
+    std::string strategy;
+    uint32_t series;
+    std::string name, panel;
+    int64_t t;
+    double v;
+  };
+  std::vector<row> rows;
+  void on_plot(std::string_view strategy, uint32_t series, std::string_view name,
+               std::string_view panel, int64_t t, double v) noexcept override {
+    rows.push_back({std::string(strategy), series, std::string(name), std::string(panel), t, v});
+  }
+};
+
+TEST(HostApi, PlotChecksNamesPanelsAndTheSeriesLimit) {
+  instrument_registry instruments;
+  portfolio account(1000 * fixed_scale, "USDT");
+  engine eng(instruments, account);
+  std::string err;
+  ASSERT_TRUE(eng.add_strategy("t", *cats::detail::entry<thrower>("thrower", "1", ""), {}, err));
+  cats::context ctx(&host_api(), eng.strategies()[0]->host.get());
+  // No listener (live, sweeps): accepted and dropped.
+  EXPECT_TRUE(ctx.plot("sma", 1.5));
+  plot_log log;
+  eng.set_plot_listener(&log);
+  eng.set_time(7000);
+  EXPECT_TRUE(ctx.plot("sma", 2.5));
+  EXPECT_TRUE(ctx.plot("rsi", 55.0, "RSI"));
+  ASSERT_EQ(log.rows.size(), 2u);
+  EXPECT_EQ(log.rows[0].strategy, "t");
+  EXPECT_EQ(log.rows[0].series, 0u);
+  EXPECT_EQ(log.rows[0].t, 7000);
+  EXPECT_EQ(log.rows[0].v, 2.5);
+  EXPECT_EQ(log.rows[1].series, 1u);
+  EXPECT_EQ(log.rows[1].panel, "RSI");
+  // A series keeps its panel; names are 1-64 printable characters.
+  EXPECT_FALSE(ctx.plot("rsi", 1.0));
+  EXPECT_EQ(ctx.last_error(), "plot: series 'rsi' is drawn in panel 'RSI', not ''");
+  EXPECT_FALSE(ctx.plot("", 1.0));
+  EXPECT_FALSE(ctx.plot(std::string(65, 'x'), 1.0));
+  EXPECT_FALSE(ctx.plot("a\nb", 1.0));
+  EXPECT_NE(ctx.last_error().find("series 'a\\nb'"), std::string::npos) << ctx.last_error();
+  EXPECT_FALSE(ctx.plot("ok", 1.0, std::string(65, 'p')));
+  EXPECT_EQ(host_api().plot(eng.strategies()[0]->host.get(), cats_str_t{nullptr, 3}, {}, 1.0),
+            CATS_E_INVALID_ARGUMENT);
+  // At most 32 series per strategy: the 33rd is refused, the known ones still work.
+  for (int i = 2; i < 32; ++i) ASSERT_TRUE(ctx.plot("s" + std::to_string(i), i));
+  EXPECT_FALSE(ctx.plot("one_more", 1.0));
+  EXPECT_NE(ctx.last_error().find("at most 32 series"), std::string::npos) << ctx.last_error();
+  EXPECT_TRUE(ctx.plot("sma", std::numeric_limits<double>::quiet_NaN()));
+  EXPECT_EQ(log.rows.size(), 2u + 30u + 1u);
+  // A 1.2 host has no plot: refused with a reason, no call through a missing pointer.
+  cats_host_api_t old = host_api();
+  old.struct_size = offsetof(cats_host_api_t, plot);
+  old.plot = nullptr;
+  cats::context old_ctx(&old, eng.strategies()[0]->host.get());
+  EXPECT_FALSE(old_ctx.plot("sma", 1.0));
+  EXPECT_EQ(old_ctx.last_error(), "plot is not available: this host is older than ABI 1.3");
+}
+
+TEST(HostApi, ReportCollectorDecimatesPlotsAndReplacesSameTimeValues) {
+  report_collector c(nullptr, 8);
+  c.plot("s", 0, "x", "", 10, 1.0);
+  c.plot("s", 0, "x", "", 10, 2.0);  // same time: replaces
+  ASSERT_EQ(c.plots().size(), 1u);
+  ASSERT_EQ(c.plots()[0].points.size(), 1u);
+  EXPECT_EQ(c.plots()[0].points[0].second, 2.0);
+  for (int t = 11; t < 1000; ++t) c.plot("s", 0, "x", "", t, t);
+  const plot_series& s = c.plots()[0];
+  EXPECT_EQ(s.values, 990u);
+  EXPECT_LE(s.points.size(), 8u);
+  EXPECT_EQ(s.points.back().first, 999) << "the newest value is always kept";
+  for (size_t i = 1; i < s.points.size(); ++i) EXPECT_LT(s.points[i - 1].first, s.points[i].first);
+  c.plot("s", 1, "y", "P", 5, std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(std::isnan(c.plots()[1].points[0].second)) << "not finite = a gap";
 }
 
 // ---- state hand-over of the reference strategy

@@ -71,7 +71,8 @@ int backtest_command(const std::vector<std::string>& args) {
     std::fflush(cats::results_stream());
     if (out)
       spdlog::info(
-          "wrote summary.json, fills.csv, trades.csv, orders.csv, equity.csv and report.html to {}",
+          "wrote summary.json, fills.csv, trades.csv, orders.csv, equity.csv, plots.csv and "
+          "report.html to {}",
           out->string());
   }
   return result.exit_code;

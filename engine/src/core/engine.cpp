@@ -393,4 +393,46 @@ void engine::strategy_log(uint32_t slot, int32_t level, std::string_view message
   log_as(slot < slots_.size() ? slots_[slot]->name : none, now_, level, message);
 }
 
+namespace {
+
+// A series or panel name: 1..64 printable ASCII bytes (it becomes a CSV field and a chart label).
+bool plot_name_ok(std::string_view name, bool may_be_empty) {
+  if (name.empty()) return may_be_empty;
+  if (name.size() > engine::max_plot_name) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+}  // namespace
+
+cats_status_t engine::plot(uint32_t owner, std::string_view series, std::string_view panel,
+                           double value, std::string& error) {
+  if (owner >= slots_.size()) return CATS_E_INVALID_ARGUMENT;
+  if (!plot_name_ok(series, false) || !plot_name_ok(panel, true)) {
+    error = "plot: series and panel names are 1-" + std::to_string(max_plot_name) +
+            " printable characters (the panel may be empty), got series '" +
+            sanitize_log_text(series, 80) + "' panel '" + sanitize_log_text(panel, 80) + "'";
+    return CATS_E_INVALID_ARGUMENT;
+  }
+  strategy_slot& s = *slots_[owner];
+  auto it = std::find_if(s.plot_series.begin(), s.plot_series.end(),
+                         [&](const auto& p) { return p.first == series; });
+  if (it == s.plot_series.end()) {
+    if (s.plot_series.size() >= max_plot_series) {
+      error = "plot: a strategy may draw at most " + std::to_string(max_plot_series) +
+              " series; '" + std::string(series) + "' would be one more";
+      return CATS_E_REJECTED;
+    }
+    s.plot_series.emplace_back(std::string(series), std::string(panel));
+    it = std::prev(s.plot_series.end());
+  } else if (it->second != panel) {
+    error = "plot: series '" + std::string(series) + "' is drawn in panel '" + it->second +
+            "', not '" + std::string(panel) + "'";
+    return CATS_E_INVALID_ARGUMENT;
+  }
+  if (plot_listener_ != nullptr)
+    plot_listener_->on_plot(s.name, static_cast<uint32_t>(it - s.plot_series.begin()), it->first,
+                            it->second, now_, value);
+  return CATS_OK;
+}
+
 }  // namespace cats

@@ -273,6 +273,20 @@ cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) noexcept {
   });
 }
 
+cats_status_t api_plot(cats_host_t* h, cats_str_t series, cats_str_t panel, double value) noexcept {
+  engine* e = eng(h);
+  if (cats_status_t st; refused_while_detached(h, "plot", st)) return st;
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  if (bad_str(series) || bad_str(panel))
+    return error_out(h, CATS_E_INVALID_ARGUMENT, "plot: a name is null with a non-zero size");
+  return guard(h, [&]() -> cats_status_t {
+    std::string err;
+    const cats_status_t st = e->plot(h->slot, std::string_view(series.data, series.size),
+                                     std::string_view(panel.data, panel.size), value, err);
+    return st == CATS_OK ? CATS_OK : error_out(h, st, std::move(err));
+  });
+}
+
 cats_str_t api_last_error(cats_host_t* h) noexcept {
   if (h == nullptr) return {nullptr, 0};
   return {h->last_error.data(), h->last_error.size()};
@@ -298,6 +312,7 @@ const cats_host_api_t& host_api() noexcept {
     a.cancel_timer = api_cancel_timer;
     a.last_error = api_last_error;
     a.amend_order = api_amend_order;
+    a.plot = api_plot;
     return a;
   }();
   return api;

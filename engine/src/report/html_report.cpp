@@ -77,6 +77,40 @@ std::vector<equity_point> report_collector::points() const {
   return out;
 }
 
+void report_collector::plot(std::string_view strategy, uint32_t index, std::string_view name,
+                            std::string_view panel, int64_t ts_ns, double value) {
+  auto it = std::find_if(plots_.begin(), plots_.end(), [&](const plot_series& s) {
+    return s.index == index && s.strategy == strategy;
+  });
+  if (it == plots_.end()) {
+    plots_.push_back({std::string(strategy), std::string(name), std::string(panel), index, {}});
+    it = std::prev(plots_.end());
+    it->points.reserve(64);
+  }
+  plot_series& s = *it;
+  if (!std::isfinite(value)) value = std::nan("");
+  // The same time again replaces the value: the last point, or the bucket being filled.
+  if (!s.points.empty() && s.points.back().first == ts_ns) {
+    s.points.back().second = value;
+    return;
+  }
+  ++s.values;
+  // Buckets of `stride` values become one point (the last); a full buffer halves and the stride
+  // doubles, as for the equity curve: memory is bounded whatever the length of the run.
+  if (s.pending == 0) {
+    s.points.emplace_back(ts_ns, value);
+  } else {
+    s.points.back() = {ts_ns, value};
+  }
+  if (++s.pending < s.stride) return;
+  s.pending = 0;
+  if (s.points.size() < max_points_) return;
+  const size_t half = s.points.size() / 2;
+  for (size_t i = 0; i < half; ++i) s.points[i] = s.points[2 * i + 1];
+  s.points.resize(half);
+  s.stride *= 2;
+}
+
 int64_t report_collector::first_price() const noexcept {
   return first_price_ > 0 ? first_price_ : first_sampled_price_;
 }
@@ -387,6 +421,28 @@ void metrics_tables(std::string& o, const backtest_report& r) {
   o += "</table></div></section>\n";
 }
 
+// The panels the strategies' series are drawn in, in order of first use ("" = the price chart).
+std::vector<std::string> plot_panels(const report_collector& data) {
+  std::vector<std::string> panels;
+  for (const plot_series& s : data.plots())
+    if (!s.panel.empty() && std::find(panels.begin(), panels.end(), s.panel) == panels.end())
+      panels.push_back(s.panel);
+  return panels;
+}
+
+const char* plot_color(size_t i) {
+  static const char* const palette[] = {"#7c3aed", "#0891b2", "#d97706", "#db2777",
+                                        "#65a30d", "#4f46e5", "#0d9488", "#b45309"};
+  return palette[i % (sizeof palette / sizeof palette[0])];
+}
+
+// The series' name, with its strategy's when several strategies plot.
+std::string plot_label(const report_collector& data, const plot_series& s) {
+  for (const plot_series& o : data.plots())
+    if (o.strategy != s.strategy) return s.strategy + ": " + s.name;
+  return s.name;
+}
+
 // Equity vs buy and hold, drawdown, and the price with the fills marked (drawn by the page's
 // script from the chart data).
 void chart_cards(std::string& o, const backtest_report& r, const report_collector& data,
@@ -415,11 +471,34 @@ void chart_cards(std::string& o, const backtest_report& r, const report_collecto
     fills_note += " (the first " + std::to_string(data.fills().size()) + " of " +
                   std::to_string(data.total_fills()) + " fills; all are in fills.csv)";
   fills_note += ".";
+  std::string overlay_legend, panel_legend;
+  const std::vector<std::string> panels = plot_panels(data);
+  std::vector<std::string> panel_legends(panels.size());
+  uint64_t plotted = 0;
+  for (size_t i = 0; i < data.plots().size(); ++i) {
+    const plot_series& s = data.plots()[i];
+    plotted += s.values;
+    const std::string item = legend_item(plot_color(i), html_escape(plot_label(data, s)).c_str());
+    if (s.panel.empty()) {
+      overlay_legend += item;
+    } else {
+      panel_legends[static_cast<size_t>(std::find(panels.begin(), panels.end(), s.panel) -
+                                        panels.begin())] += item;
+    }
+  }
+  if (!data.plots().empty())
+    fills_note += " " + std::to_string(data.plots().size()) +
+                  " series plotted by the strategies (" + std::to_string(plotted) +
+                  " values, each series drawn with at most 4000 points; every value is in "
+                  "plots.csv).";
   chart_card(o, "price", ("Price &middot; " + html_escape(r.symbol)).c_str(),
              "<div class=\"legend\">" + legend_item("#334155", "Price") +
                  legend_item("#15803d", "Buy", true) + legend_item("#c2410c", "Sell", false, true) +
-                 "</div>",
+                 overlay_legend + "</div>",
              fills_note);
+  for (size_t k = 0; k < panels.size(); ++k)
+    chart_card(o, ("panel-" + std::to_string(k)).c_str(), html_escape(panels[k]).c_str(),
+               "<div class=\"legend\">" + panel_legends[k] + "</div>");
 }
 
 void monthly_returns(std::string& o, const backtest_report& r, const report_collector& data) {
@@ -528,6 +607,30 @@ std::string chart_data(const backtest_report& r, const report_collector& data,
         .number(fixed_text(f.price))
         .number(fixed_text(f.quantity));
     j.end_array();
+  }
+  j.end_array();
+  const std::vector<std::string> panels = plot_panels(data);
+  j.key("plots").begin_array();
+  for (size_t i = 0; i < data.plots().size(); ++i) {
+    const plot_series& s = data.plots()[i];
+    j.begin_object();
+    j.key("label").value(plot_label(data, s));
+    j.key("color").value(plot_color(i));
+    j.key("panel").value(
+        s.panel.empty() ? int64_t{-1}
+                        : static_cast<int64_t>(std::find(panels.begin(), panels.end(), s.panel) -
+                                               panels.begin()));
+    j.key("pts").begin_array();
+    for (const auto& [ts, v] : s.points) {
+      j.begin_array().value(ts / ns_per_ms);
+      if (std::isfinite(v))
+        j.value(v);
+      else
+        j.null();
+      j.end_array();
+    }
+    j.end_array();
+    j.end_object();
   }
   j.end_array();
   j.end_object();

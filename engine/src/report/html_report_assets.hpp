@@ -104,6 +104,9 @@ function dateTicks(lo,hi,n){var span=hi-lo,t=[],d,unit;
   return x.getUTCMonth()===0||pick[0]>=12?String(x.getUTCFullYear())+(pick[0]>=12?"":" "+MON[0]):MON[x.getUTCMonth()];};
  return{ticks:t,fmt:fmt};}
 function lowerBound(a,x){var lo=0,hi=a.length;while(lo<hi){var mid=(lo+hi)>>1;if(a[mid]<x)lo=mid+1;else hi=mid;}return lo;}
+// The index of the point of a (sorted) nearest to x; -1 when a is empty.
+function nearest(a,x){if(!a.length)return -1;var i=lowerBound(a,x);
+ if(i>=a.length||(i>0&&x-a[i-1]<a[i]-x))i--;return i;}
 
 // opts: {height, series:[{name,color,xs,ys,width,area,dash}], markers:[{x,y,kind}], yFmt, tipFmt,
 //        band:[x0,x1], yMin, yMax}
@@ -118,6 +121,7 @@ function lineChart(host,opts){
    xlo=Math.min(xlo,s.xs[i]);xhi=Math.max(xhi,s.xs[i]);ylo=Math.min(ylo,y);yhi=Math.max(yhi,y);}});
   (opts.markers||[]).forEach(function(m){ylo=Math.min(ylo,m.y);yhi=Math.max(yhi,m.y);});
   if(!isFinite(xlo))throw new Error("no data for "+host.id);
+  if(opts.xRange){xlo=Math.min(xlo,opts.xRange[0]);xhi=Math.max(xhi,opts.xRange[1]);}
   if(opts.yMin!==undefined)ylo=Math.min(ylo,opts.yMin);if(opts.yMax!==undefined)yhi=Math.max(yhi,opts.yMax);
   if(xhi===xlo)xhi=xlo+DAY;if(yhi===ylo){yhi+=Math.abs(yhi)*0.01+1;ylo-=Math.abs(ylo)*0.01+1;}
   var padY=(yhi-ylo)*0.04;if(opts.yMax===undefined)yhi+=padY;if(opts.yMin===undefined)ylo-=padY;
@@ -156,7 +160,8 @@ function lineChart(host,opts){
    if(i>0&&(i>=xs0.length||xv-xs0[i-1]<xs0[i]-xv))i--;if(i<0||i>=xs0.length)return;
    var x=X(xs0[i]);cross.setAttribute("x1",x);cross.setAttribute("x2",x);cross.setAttribute("visibility","visible");
    var html="<b>"+fmtDate(xs0[i],true)+"</b>";
-   opts.series.forEach(function(s,k){var y=s.ys[i];if(y===null||y===undefined){dots[k].setAttribute("visibility","hidden");return;}
+   opts.series.forEach(function(s,k){var j=s.xs===xs0?i:nearest(s.xs,xs0[i]),y=j<0?null:s.ys[j];
+    if(y===null||y===undefined){dots[k].setAttribute("visibility","hidden");return;}
     dots[k].setAttribute("cx",x);dots[k].setAttribute("cy",Y(y));dots[k].setAttribute("visibility","visible");
     html+="<br><span style=\"color:"+s.color+"\">&#9679;</span> "+s.name+": "+opts.tipFmt(y);});
    tip.innerHTML=html;tip.style.display="block";
@@ -242,8 +247,15 @@ boot(function(){
   yFmt:function(v,st){return fmtNum(v,st<1?1:0)+"%";},tipFmt:function(v){return fmtNum(v,2)+" %";}}));
  var marks=D.fills.map(function(f){return{x:f[0],y:f[2],kind:f[1]};});
  redraws.push(lineChart(document.getElementById("price"),{height:300,
-  series:[{name:D.symbol,color:"#334155",xs:xs,ys:px,width:1.2}],markers:marks,
+  series:[{name:D.symbol,color:"#334155",xs:xs,ys:px,width:1.2}].concat(plotted(-1)),markers:marks,
   yFmt:function(v,st){return fmtNum(v,st<1?2:0);},tipFmt:function(v){return fmtNum(v,2);}}));
+ // The strategies' own series: over the price (panel -1) and in their panels under it.
+ function plotted(panel){return (D.plots||[]).filter(function(p){return p.panel===panel;}).map(function(p){
+  return{name:p.label,color:p.color,width:1.1,xs:p.pts.map(function(q){return q[0];}),ys:p.pts.map(function(q){return q[1];})};});}
+ for(var k=0;document.getElementById("panel-"+k);k++){var ser=plotted(k);
+  if(!ser.some(function(s){return s.ys.some(function(y){return y!==null;});}))continue;
+  redraws.push(lineChart(document.getElementById("panel-"+k),{height:180,series:ser,xRange:[xs[0],xs[xs.length-1]],
+   yFmt:function(v,st){return fmtNum(v,st<1?2:0);},tipFmt:function(v){return fmtNum(v,4);}}));}
  return redraws;
 });
 )JS";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 
 #include "cats/core/engine.hpp"
@@ -110,7 +111,7 @@ void describe_run(const run_config& cfg, const event_source& src, const session_
 
 // The run's outputs: the metrics, and with --out equity.csv, fills.csv, trades.csv, orders.csv,
 // summary.json and report.html.
-class backtest_outputs final : public sample_listener {
+class backtest_outputs final : public sample_listener, public plot_listener {
  public:
   backtest_outputs(const std::optional<fs::path>& dir, const portfolio& account,
                    const instrument_registry& instruments)
@@ -126,6 +127,30 @@ class backtest_outputs final : public sample_listener {
     fills_.open(*dir_);
     orders_.open(*dir_);
     equity_csv_.open(*dir_ / "equity.csv", "time,equity,cash,position_value,drawdown_pct");
+    plots_csv_.open(*dir_ / "plots.csv", "time,strategy,series,panel,value");
+  }
+  /// What strategies plot, when there is an output folder (else the values are dropped).
+  plot_listener* plot_sink() { return dir_ ? this : nullptr; }
+
+  // plots.csv holds every value. A series' row waits until the engine's time moves on, because
+  // a second value at the same time replaces the first; rows stay in time order.
+  void on_plot(std::string_view strategy, uint32_t series, std::string_view name,
+               std::string_view panel, int64_t time_ns, double value) noexcept override {
+    try {
+      if (time_ns != plot_time_) flush_plots();
+      plot_time_ = time_ns;
+      auto it = std::find_if(pending_plots_.begin(), pending_plots_.end(), [&](const auto& p) {
+        return p.series == series && p.strategy == strategy;
+      });
+      if (it == pending_plots_.end())
+        pending_plots_.push_back(
+            {std::string(strategy), std::string(name), std::string(panel), series, value});
+      else
+        it->value = value;
+      html_.plot(strategy, series, name, panel, time_ns, value);
+    } catch (...) {
+      plot_failed_ = true;  // out of memory: the report says the plots are incomplete
+    }
   }
   /// orders.csv, when there is an output folder.
   order_observer* order_sink() { return dir_ ? &orders_ : nullptr; }
@@ -152,6 +177,9 @@ class backtest_outputs final : public sample_listener {
     fills_.close();
     orders_.close();
     equity_csv_.close();
+    flush_plots();
+    plots_csv_.close();
+    if (plot_failed_) throw std::runtime_error("plots.csv: values were lost (out of memory)");
     write_text(*dir_ / "summary.json", summary_json(rep));
     html_.set_first_price(first_price);
     write_text(*dir_ / "report.html", render_html_report(rep, html_));
@@ -165,6 +193,33 @@ class backtest_outputs final : public sample_listener {
   orders_recorder orders_;
   report_collector html_;  // report.html; forwards fills to fills_
   csv_file equity_csv_;
+
+  struct pending_plot {
+    std::string strategy, name, panel;
+    uint32_t series;
+    double value;
+  };
+  void flush_plots() {
+    for (const pending_plot& p : pending_plots_) {
+      std::string& o = plots_csv_.row();
+      o += format_iso8601(plot_time_);
+      o += ',';
+      o += csv_field(p.strategy);
+      o += ',';
+      o += csv_field(p.name);
+      o += ',';
+      o += csv_field(p.panel);
+      o += ',';
+      if (std::isfinite(p.value)) o += json_writer::format_double(p.value, -1);
+      o += '\n';
+    }
+    pending_plots_.clear();
+    plots_csv_.maybe_flush();
+  }
+  csv_file plots_csv_;
+  std::vector<pending_plot> pending_plots_;
+  int64_t plot_time_ = 0;
+  bool plot_failed_ = false;
 };
 
 void report_strategies(const engine& eng, backtest_report& rep) {
@@ -217,6 +272,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   }
   exchange.set_listener(&outputs.fill_sink());
   eng.set_order_observer(outputs.order_sink());
+  eng.set_plot_listener(outputs.plot_sink());
   market.set_sample_listener(&outputs);
   try {
     outputs.open();

@@ -42,8 +42,9 @@ extern "C" {
  *       sent book events.
  *  1.2: CATS_ORDER_STOP_MARKET, CATS_TIF_POST_ONLY, cats_order_request_t.stop_price,
  *       cats_order_update_event_t.stop_price, cats_host_api_t.amend_order. Requests written by
- *       1.0/1.1 plugins (smaller struct_size) keep working; they cannot ask for a stop. */
-#define CATS_ABI_MINOR 2
+ *       1.0/1.1 plugins (smaller struct_size) keep working; they cannot ask for a stop.
+ *  1.3: cats_host_api_t.plot (named values a strategy draws in the report). */
+#define CATS_ABI_MINOR 3
 
 /** Name of the one symbol every plugin exports. */
 #define CATS_ENTRY_SYMBOL "cats_strategy_entry"
@@ -461,6 +462,20 @@ typedef struct cats_host_api_t {
    */
   cats_status_t (*amend_order)(cats_host_t* host, uint64_t order_id, cats_fixed_t new_quantity,
                                cats_fixed_t new_limit_price);
+
+  /* --- ABI 1.3 (check CATS_HAS_FIELD(api, cats_host_api_t, plot) before calling) --- */
+
+  /**
+   * Records the value of a named series at the current engine time, for the report: an
+   * indicator, a signal, a band. `series` names it (1-64 printable bytes, unique per strategy);
+   * `panel` says where it is drawn: empty = over the price chart, otherwise the name (1-64
+   * printable bytes) of a panel under it, shared by every series that names it. A NaN or infinite
+   * value is a gap. A second value at the same time replaces the first. Both strings are borrowed
+   * for the call. A backtest writes every value to plots.csv and draws them in report.html; other
+   * modes accept and drop them. CATS_E_INVALID_ARGUMENT for a bad name, CATS_E_REJECTED past 32
+   * series per strategy (last_error says why).
+   */
+  cats_status_t (*plot)(cats_host_t* host, cats_str_t series, cats_str_t panel, double value);
 } cats_host_api_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -584,10 +599,11 @@ CATS_STATIC_ASSERT(offsetof(cats_order_request_t, stop_price) == 48, "cats_order
 CATS_STATIC_ASSERT(sizeof(cats_param_spec_t) == 56, "cats_param_spec_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_param_value_t) == 56, "cats_param_value_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_params_t) == 24, "cats_params_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_host_api_t) == 112, "cats_host_api_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_host_api_t) == 120, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, last_error) == 96, "cats_host_api_t layout");
 /* 1.2 appended amend_order at the end of the 1.1 table (104 bytes). */
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, amend_order) == 104, "cats_host_api_t layout");
+CATS_STATIC_ASSERT(offsetof(cats_host_api_t, plot) == 112, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_state_sink_t) == 24, "cats_state_sink_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_strategy_descriptor_t) == 144, "descriptor layout");
 CATS_STATIC_ASSERT(offsetof(cats_strategy_descriptor_t, create) == 80, "descriptor layout");

@@ -563,6 +563,20 @@ class context {
     }
     return call()->amend_order(host_, order_id, quantity.raw(), price.raw()) == CATS_OK;
   }
+  /// Draws `value` as the series `series` at the current engine time (ABI 1.3): over the price
+  /// chart, or in the panel called `panel` under it. NaN leaves a gap. Returns false when the host
+  /// refused it (a bad name, too many series) or is older than 1.3; last_error() says why. A
+  /// backtest writes the values to plots.csv and draws them in report.html.
+  ///
+  ///   ctx().plot("upper", bands.upper());          // on the price chart
+  ///   ctx().plot("rsi", rsi.value(), "RSI");       // in a panel called RSI
+  bool plot(std::string_view series, double value, std::string_view panel = {}) const noexcept {
+    if (!CATS_HAS_FIELD(api_, cats_host_api_t, plot) || api_->plot == nullptr) {
+      local_error_ = "plot is not available: this host is older than ABI 1.3";
+      return false;
+    }
+    return call()->plot(host_, to_cats_str(series), to_cats_str(panel), value) == CATS_OK;
+  }
   /// Why the last call of this instance that failed did: the host's message, or the SDK's when
   /// the host lacks the call.
   std::string_view last_error() const noexcept {

@@ -68,6 +68,16 @@ class order_observer {
                                std::string_view reason) = 0;
 };
 
+/// Receives the values strategies plot (host API `plot`, ABI 1.3): a backtest's report.
+class plot_listener {
+ public:
+  virtual ~plot_listener() = default;
+  /// `series`: the strategy's own index of the series (in order of first use), named `name` and
+  /// drawn in `panel` ("" = over the price). Engine thread; must not throw.
+  virtual void on_plot(std::string_view strategy, uint32_t series, std::string_view name,
+                       std::string_view panel, int64_t time_ns, double value) noexcept = 0;
+};
+
 /// Sends the strategies' orders to a venue: simulated in backtest, real in live mode.
 class order_router {
  public:
@@ -189,6 +199,8 @@ struct strategy_slot {
   uint64_t rejected = 0;  ///< orders refused after submit (risk engine, broker, venue)
   uint64_t fills = 0;
   uint64_t timers = 0;  ///< pending timers
+  /// The series this strategy plots: name and panel, in order of first use.
+  std::vector<std::pair<std::string, std::string>> plot_series;
   /// This strategy's own fills booked as positions and realized PnL (the account is shared by
   /// every strategy of a run; this is each one's share, for the operator's view).
   portfolio ledger{0, std::string()};
@@ -315,6 +327,12 @@ class engine {
   uint64_t add_timer(uint32_t owner, int64_t fire_at_ns, uint64_t user_data);
   bool cancel_timer(uint32_t owner, uint64_t timer_id);
   void strategy_log(uint32_t slot, int32_t level, std::string_view message) const;
+  /// Series one strategy may plot, and the longest name of a series or panel.
+  static constexpr size_t max_plot_series = 32, max_plot_name = 64;
+  /// The host API's plot: checks the names, then hands the value to the listener (none: dropped).
+  cats_status_t plot(uint32_t owner, std::string_view series, std::string_view panel, double value,
+                     std::string& error);
+  void set_plot_listener(plot_listener* l) noexcept { plot_listener_ = l; }
 
  private:
   struct timer_entry {
@@ -352,6 +370,7 @@ class engine {
   int64_t now_ = 0;
   uint64_t next_order_id_ = 1, next_fill_id_ = 1;
   order_observer* order_observer_ = nullptr;
+  plot_listener* plot_listener_ = nullptr;
   uint32_t event_flags_ = 0;
   std::vector<timer_entry> timers_;  // min-heap
   std::unordered_set<uint64_t> cancelled_timers_;

@@ -46,6 +46,16 @@ struct report_fill {
   std::string symbol;
 };
 
+/// A series a strategy plots (host API plot), decimated like the equity curve: at most
+/// `max_points`, each the last value of its bucket; NaN is a gap.
+struct plot_series {
+  std::string strategy, name, panel;  ///< panel "" = over the price chart
+  uint32_t index = 0;                 ///< the strategy's own index of the series
+  std::vector<std::pair<int64_t, double>> points;
+  uint64_t values = 0;  ///< values received (a replaced value at the same time counts once)
+  uint64_t stride = 1, pending = 0;
+};
+
 struct report_trade {
   std::string strategy, symbol;
   round_trip trade;
@@ -82,6 +92,10 @@ class report_collector final : public fill_listener {
   const std::vector<report_fill>& fills() const noexcept { return fills_; }
   uint64_t total_fills() const noexcept { return total_fills_; }
   const std::vector<report_trade>& trades() const noexcept { return trades_; }
+  /// A value a strategy plotted; a second value of a series at the same time replaces the first.
+  void plot(std::string_view strategy, uint32_t index, std::string_view name,
+            std::string_view panel, int64_t ts_ns, double value);
+  const std::vector<plot_series>& plots() const noexcept { return plots_; }
   uint64_t total_trades() const noexcept { return total_trades_; }
 
  private:
@@ -100,6 +114,7 @@ class report_collector final : public fill_listener {
   std::vector<report_fill> fills_;
   std::vector<report_trade> trades_;
   uint64_t total_fills_ = 0, total_trades_ = 0;
+  std::vector<plot_series> plots_;
 };
 
 /// The backtest report: one self-contained HTML page. Throws nothing but std::bad_alloc.
