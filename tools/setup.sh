@@ -12,7 +12,8 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3                                     # the independent reference in the tests
-  python3-pandas python3-numpy                # a second opinion on the SDK indicators
+  python3-pandas python3-numpy                # the Python module; a second opinion on indicators
+  pybind11-dev python3-dev                    # the Python module (python/)
   clang-format                                # the formatting check (tools/check_format.sh)
   clang-14 libclang-rt-14-dev                 # libFuzzer with ASan + UBSan (tools/fuzz.sh)
   chromium                                    # renders the HTML report headless in a test

@@ -56,34 +56,13 @@ std::optional<int> load_strategies(const cats::run_config& cfg,
                                    std::vector<cats::prepared_strategy>& strategies,
                                    bool private_copies) {
   guard_strategies();
-  const fs::path plugin_dir =
-      cfg.engine.plugin_dir.empty() ? cats::default_plugin_dir() : cfg.engine.plugin_dir;
-  for (const cats::strategy_section& s : cfg.strategies) {
-    if (!s.enabled) {
-      spdlog::info("strategy '{}' is disabled in the config", s.name);
-      continue;
-    }
-    std::string why;
-    const fs::path file = cats::resolve_plugin(s.plugin, plugin_dir, why);
-    if (file.empty()) return usage_error(s.where + ": strategy '" + s.name + "': " + why);
-    auto lib = private_copies
-                   ? cats::plugin_library::load_copy(file, cats::private_plugin_dir(), why)
-                   : cats::plugin_library::load(file, why);
-    if (!lib) {
-      spdlog::error("{}", why);
-      return exit_failure;
-    }
-    cats::prepared_strategy p;
-    p.name = s.name;
-    p.library = lib;
-    try {
-      p.params = cats::build_params(s, *lib);
-    } catch (const cats::config_error& e) {
-      return usage_error(e.what());
-    }
-    spdlog::info("strategy '{}': {} {} from {} ({})", s.name, lib->name(), lib->version(),
-                 file.string(), p.params.to_string());
-    strategies.push_back(std::move(p));
+  try {
+    strategies = cats::prepare_strategies(cfg, private_copies);
+  } catch (const cats::config_error& e) {
+    return usage_error(e.what());
+  } catch (const cats::plugin_load_error& e) {
+    spdlog::error("{}", e.what());
+    return exit_failure;
   }
   return std::nullopt;
 }

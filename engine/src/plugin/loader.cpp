@@ -11,6 +11,7 @@
 #include <boost/dll/shared_library.hpp>
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -299,6 +300,10 @@ fs::path resolve_plugin(const std::string& plugin, const fs::path& dir, std::str
 }
 
 fs::path default_plugin_dir() {
+  // CATS_PLUGIN_DIR first: the Python module sets it to the folder next to itself, because its
+  // executable is the interpreter.
+  if (const char* env = std::getenv("CATS_PLUGIN_DIR"); env != nullptr && *env != '\0')
+    return fs::path(env);
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return fs::path("plugins");

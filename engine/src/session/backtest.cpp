@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cats/core/engine.hpp"
+#include "cats/plugin/params.hpp"
 #include "cats/report/html_report.hpp"
 #include "cats/report/metrics.hpp"
 #include "cats/session/session.hpp"
@@ -244,6 +245,32 @@ void report_strategies(const engine& eng, backtest_report& rep) {
 }
 
 }  // namespace
+
+std::vector<prepared_strategy> prepare_strategies(const run_config& cfg, bool private_copies) {
+  std::vector<prepared_strategy> out;
+  const fs::path plugin_dir =
+      cfg.engine.plugin_dir.empty() ? default_plugin_dir() : cfg.engine.plugin_dir;
+  for (const strategy_section& s : cfg.strategies) {
+    if (!s.enabled) {
+      spdlog::info("strategy '{}' is disabled in the config", s.name);
+      continue;
+    }
+    std::string why;
+    const fs::path file = resolve_plugin(s.plugin, plugin_dir, why);
+    if (file.empty()) throw config_error(s.where + ": strategy '" + s.name + "': " + why);
+    auto lib = private_copies ? plugin_library::load_copy(file, private_plugin_dir(), why)
+                              : plugin_library::load(file, why);
+    if (!lib) throw plugin_load_error(why);
+    prepared_strategy p;
+    p.name = s.name;
+    p.library = lib;
+    p.params = build_params(s, *lib);
+    spdlog::info("strategy '{}': {} {} from {} ({})", s.name, lib->name(), lib->version(),
+                 file.string(), p.params.to_string());
+    out.push_back(std::move(p));
+  }
+  return out;
+}
 
 backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strategy> strategies,
                               const std::optional<fs::path>& out_dir, const run_options& options) {

@@ -3,8 +3,31 @@
 #include <signal.h>
 
 #include <cstddef>
+#include <cstdlib>
 
 namespace cats {
+
+namespace {
+
+// The thread's alternate stack, on the heap: a 64 KiB thread_local array would make the engine's
+// static TLS too large for a library that is dlopen'ed (the Python module could not be imported:
+// "cannot allocate memory in static TLS block"). At thread exit the stack is switched off before
+// it is freed, so no signal can run on freed memory.
+struct alt_stack {
+  void* memory = nullptr;
+  alt_stack() = default;
+  alt_stack(const alt_stack&) = delete;
+  alt_stack& operator=(const alt_stack&) = delete;
+  ~alt_stack() {
+    if (memory == nullptr) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    ::sigaltstack(&off, nullptr);
+    std::free(memory);
+  }
+};
+
+}  // namespace
 
 bool install_signal_stack() noexcept {
   constexpr size_t size = 64 * 1024;
@@ -17,10 +40,11 @@ bool install_signal_stack() noexcept {
     installed = true;
     return true;
   }
-  // thread_local storage: freed with the thread, never while the thread can still take a signal.
-  alignas(16) thread_local char stack[size];
+  thread_local alt_stack stack;
+  if (stack.memory == nullptr) stack.memory = std::aligned_alloc(16, size);
+  if (stack.memory == nullptr) return false;
   stack_t ss{};
-  ss.ss_sp = stack;
+  ss.ss_sp = stack.memory;
   ss.ss_size = size;
   installed = ::sigaltstack(&ss, nullptr) == 0;
   return installed;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,17 @@ struct prepared_strategy {
   std::shared_ptr<plugin_library> library;
   param_set params;
 };
+
+/// A plugin that cannot be loaded (missing entry, refused ABI, not a shared object).
+struct plugin_load_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The config's enabled strategies with their plugins loaded (private copies, for hot reload:
+/// `private_copies`) and their parameters checked. Throws config_error for a plugin that is not
+/// found or a bad parameter, plugin_load_error for one that cannot be loaded.
+std::vector<prepared_strategy> prepare_strategies(const run_config& cfg,
+                                                  bool private_copies = false);
 
 struct backtest_outcome {
   int exit_code = 0;  ///< 0 ok, 1 run failure (bad data, strategy refused or failed), 2 config
