@@ -184,6 +184,32 @@ TEST_F(Report, BacktestReportRendersInChromium) {
   const std::string months = dom.substr(months_at, dom.find("</table>", months_at) - months_at);
   EXPECT_EQ(count(months, " %</td>"), 4u + 1u);  // Jan..Apr 2024 and the year
 
+  // Candles on the price chart (one per drawn point), the rolling Sharpe ratio and the histogram
+  // of the 120 daily returns, a calendar cell per day, the deepest drawdowns of summary.json and
+  // the breakdown by strategy.
+  const std::string price = svg_of(dom, "price-svg");
+  // A candle per price point (the curve's starting point, the initial equity, has none).
+  EXPECT_GE(attr(price, "data-candles"), eq_points / 2 - 1);
+  EXPECT_LE(attr(price, "data-candles"), eq_points / 2);
+  EXPECT_EQ(attr(price, "data-log"), 0);
+  EXPECT_GT(attr(svg_of(dom, "rolling-sharpe-svg"), "data-points"), 120 - 30);
+  EXPECT_EQ(attr(svg_of(dom, "returns-hist-svg"), "data-points"), 120);
+  EXPECT_GT(attr(svg_of(dom, "returns-hist-svg"), "data-bars"), 4);
+  const size_t daily_at = dom.find("id=\"daily\"");
+  ASSERT_NE(daily_at, std::string::npos);
+  const std::string daily = dom.substr(daily_at, dom.find("</table>", daily_at) - daily_at);
+  EXPECT_EQ(count(daily, "<td class=\"d\""), 120u);
+  const std::string summary = test::read_file(out / "summary.json");
+  const size_t dd_at = dom.find("id=\"drawdowns\"");
+  ASSERT_NE(dd_at, std::string::npos);
+  const std::string dds = dom.substr(dd_at, dom.find("</table>", dd_at) - dd_at);
+  EXPECT_EQ(count(dds, "<tr>") - 1, count(summary, "\"depth_pct\""));
+  EXPECT_GE(count(summary, "\"depth_pct\""), 1u);
+  const size_t by_at = dom.find("id=\"by-strategy\"");
+  ASSERT_NE(by_at, std::string::npos);
+  EXPECT_NE(dom.find("<td class=\"t\">sma</td>", by_at), std::string::npos);
+  EXPECT_NE(dom.find("class=\"data sortable\" id=\"trades\""), std::string::npos);
+
   // A screenshot: the page paints (a blank page compresses to almost nothing).
   const fs::path png = dir_ / "report.png";
   const int rc =

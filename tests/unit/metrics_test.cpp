@@ -97,6 +97,43 @@ TEST(Metrics, DeeperLaterDrawdownReplacesTheEarlierOne) {
   EXPECT_TRUE(r.max_drawdown_recovered);
 }
 
+// Episodes from each peak to its recovery, the deepest five kept, deepest first, the open one at
+// the end included; the first is the maximum drawdown.
+TEST(Metrics, TheDeepestDrawdownEpisodesAreKeptInOrder) {
+  metrics_accumulator m;
+  m.begin(0, 100 * U);
+  // equity path (times in days):           depth of the episode
+  const int64_t path[] = {110, 99,  111,  // 110 -> 99: 10 %, recovered at 111 (day 3)
+                          105, 112,       // 111 -> 105: 5.4054 %
+                          112, 111, 113,  // equal to the peak is no drawdown; 112 -> 111: 0.8929 %
+                          100, 120,       // 113 -> 100: 11.5044 %
+                          119, 121,       // 120 -> 119: 0.8333 %
+                          118, 122,       // 121 -> 118: 2.4793 %
+                          90};            // 122 -> 90: 26.2295 %, not recovered
+  int64_t day = 0;
+  for (int64_t e : path) m.sample(++day * ns_per_day, e * U, false);
+  const backtest_metrics r = m.finish(ns_per_day);
+  ASSERT_EQ(r.drawdown_count, 5u);
+  const double want[] = {(1 - 90.0 / 122) * 100, (1 - 100.0 / 113) * 100, 10.0,
+                         (1 - 105.0 / 111) * 100, (1 - 118.0 / 121) * 100};
+  for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(r.drawdowns[i].depth_pct, want[i], 1e-9) << i;
+  EXPECT_EQ(r.drawdowns[0].peak_ts, 14 * ns_per_day);
+  EXPECT_EQ(r.drawdowns[0].trough_ts, 15 * ns_per_day);
+  EXPECT_FALSE(r.drawdowns[0].recovered);
+  EXPECT_EQ(r.drawdowns[0].end_ts, 15 * ns_per_day);
+  EXPECT_DOUBLE_EQ(r.drawdowns[0].depth_pct, r.max_drawdown_pct);
+  // 110 (day 1) -> 99 (day 2), back above at day 3.
+  EXPECT_EQ(r.drawdowns[2].peak_ts, 1 * ns_per_day);
+  EXPECT_EQ(r.drawdowns[2].trough_ts, 2 * ns_per_day);
+  EXPECT_EQ(r.drawdowns[2].end_ts, 3 * ns_per_day);
+  EXPECT_TRUE(r.drawdowns[2].recovered);
+  // No drawdown at all: no episode.
+  metrics_accumulator up;
+  up.begin(0, 100 * U);
+  for (int64_t k = 1; k < 5; ++k) up.sample(k * ns_per_day, (100 + k) * U, false);
+  EXPECT_EQ(up.finish(ns_per_day).drawdown_count, 0u);
+}
+
 TEST(Metrics, UndefinedRatiosAreNaNNotZero) {
   metrics_accumulator m;
   m.begin(0, 100 * U);

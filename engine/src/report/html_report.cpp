@@ -26,7 +26,9 @@ report_collector::report_collector(fill_listener* next, size_t max_points, size_
   points_.reserve(max_points_);
 }
 
-void report_collector::sample(int64_t ts_ns, int64_t equity, double drawdown_pct, int64_t price) {
+void report_collector::sample(int64_t ts_ns, int64_t equity, double drawdown_pct, int64_t price,
+                              int64_t open, int64_t high, int64_t low) {
+  if (open == 0) open = high = low = price;  // no candle given: a flat one at the price
   ++samples_;
   if (first_sampled_price_ == 0 && price > 0) first_sampled_price_ = price;
 
@@ -42,15 +44,27 @@ void report_collector::sample(int64_t ts_ns, int64_t equity, double drawdown_pct
     months_.back().equity = equity;
   }
 
+  // Day ends, the same way (the daily tables, the rolling Sharpe ratio, the distribution).
+  if (day_ends_.empty() || ts_ns > day_limit_ns_) {
+    const int64_t day = (ts_ns - 1) / ns_per_day;
+    day_ends_.emplace_back(day, equity);
+    day_limit_ns_ = (day + 1) * ns_per_day;
+  } else {
+    day_ends_.back().second = equity;
+  }
+
   // Decimation: a bucket of `stride_` samples becomes one point (its last sample, its deepest
   // drawdown); when the buffer is full, neighbours merge and the stride doubles.
   if (pending_count_ == 0) {
-    pending_ = {ts_ns, equity, drawdown_pct, price};
+    pending_ = {ts_ns, equity, drawdown_pct, price, open, high, low};
   } else {
     pending_.ts_ns = ts_ns;
     pending_.equity = equity;
     pending_.price = price;
     pending_.drawdown_pct = std::max(pending_.drawdown_pct, drawdown_pct);
+    if (pending_.open == 0) pending_.open = open;  // the first price seen in the bucket
+    if (high > pending_.high) pending_.high = high;
+    if (low > 0 && (pending_.low == 0 || low < pending_.low)) pending_.low = low;
   }
   if (++pending_count_ == stride_) {
     push(pending_);
@@ -63,8 +77,12 @@ void report_collector::push(const equity_point& p) {
   if (points_.size() < max_points_) return;
   const size_t half = points_.size() / 2;
   for (size_t i = 0; i < half; ++i) {
+    const equity_point& first = points_[2 * i];
     equity_point merged = points_[2 * i + 1];
-    merged.drawdown_pct = std::max(merged.drawdown_pct, points_[2 * i].drawdown_pct);
+    merged.drawdown_pct = std::max(merged.drawdown_pct, first.drawdown_pct);
+    if (first.open != 0) merged.open = first.open;
+    merged.high = std::max(merged.high, first.high);
+    if (first.low > 0 && (merged.low == 0 || first.low < merged.low)) merged.low = first.low;
     points_[i] = merged;
   }
   points_.resize(half);
@@ -125,6 +143,20 @@ std::vector<monthly_return> report_collector::monthly_returns(int64_t initial_eq
                          : std::nan("");
     out.push_back({m.year, m.month, r});
     prev = m.equity;
+  }
+  return out;
+}
+
+std::vector<std::pair<int64_t, double>> report_collector::daily_returns(
+    int64_t initial_equity) const {
+  std::vector<std::pair<int64_t, double>> out;
+  out.reserve(day_ends_.size());
+  int64_t prev = initial_equity;
+  for (const auto& [day, equity] : day_ends_) {
+    out.emplace_back(
+        day, prev > 0 ? (static_cast<double>(equity) / static_cast<double>(prev) - 1.0) * 100.0
+                      : std::nan(""));
+    prev = equity;
   }
   return out;
 }
@@ -226,6 +258,10 @@ const char* tone(double v) {
 std::string date_time(int64_t ts) {
   std::string s = format_iso8601(ts);
   return s.substr(0, 10) + " " + s.substr(11, 5);
+}
+
+std::string date_only(int64_t ts) {
+  return format_iso8601(ts).substr(0, 10);
 }
 
 void kv(std::string& o, std::string_view label, const std::string& value, std::string_view cls = {},
@@ -494,8 +530,12 @@ void chart_cards(std::string& o, const backtest_report& r, const report_collecto
   chart_card(o, "price", ("Price &middot; " + html_escape(r.symbol)).c_str(),
              "<div class=\"legend\">" + legend_item("#334155", "Price") +
                  legend_item("#15803d", "Buy", true) + legend_item("#c2410c", "Sell", false, true) +
-                 overlay_legend + "</div>",
-             fills_note);
+                 overlay_legend +
+                 "<label><input type=\"checkbox\" id=\"price-candles\" checked>candles</label>"
+                 "<label><input type=\"checkbox\" id=\"price-log\">log scale</label></div>",
+             fills_note +
+                 " Time charts: the wheel zooms, dragging pans, a double click shows everything; "
+                 "they move together.");
   for (size_t k = 0; k < panels.size(); ++k)
     chart_card(o, ("panel-" + std::to_string(k)).c_str(), html_escape(panels[k]).c_str(),
                "<div class=\"legend\">" + panel_legends[k] + "</div>");
@@ -541,13 +581,138 @@ void monthly_returns(std::string& o, const backtest_report& r, const report_coll
        "them.</p></section>\n";
 }
 
+// Rolling Sharpe ratio and the distribution of daily returns (drawn by the page's script).
+void analysis_cards(std::string& o, const report_collector& data) {
+  chart_card(
+      o, "rolling-sharpe", "Rolling Sharpe ratio &middot; 30 days", {},
+      "Annualised (&radic;365) Sharpe ratio of the daily returns over the 30 days up to each "
+      "day; zero risk-free rate.");
+  chart_card(o, "returns-hist", "Distribution of daily returns", {},
+             std::to_string(data.daily_returns(0).size()) +
+                 " days; each bar counts the days whose return falls in its range.");
+}
+
+// One row per month, one cell per day (colour: the day's return; the value in the tooltip), then
+// one row per year with a cell per week (Monday to Sunday, compounded).
+void daily_and_weekly_returns(std::string& o, const backtest_report& r,
+                              const report_collector& data) {
+  const auto days = data.daily_returns(r.metrics.initial_equity);
+  if (days.empty()) return;
+  double scale = 0.5;
+  for (const auto& d : days)
+    if (std::isfinite(d.second)) scale = std::max(scale, std::abs(d.second));
+  static constexpr const char* month_names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  o += "<section class=\"card\"><h2>Daily returns</h2><div class=\"hscroll\"><table "
+       "class=\"months cal\" id=\"daily\"><thead><tr><th></th>";
+  for (int d = 1; d <= 31; ++d) o += "<th>" + std::to_string(d) + "</th>";
+  o += "</tr></thead><tbody>\n";
+  for (size_t i = 0; i < days.size();) {
+    const civil_time first = to_civil(days[i].first * ns_per_day);
+    std::string cells[31];
+    for (; i < days.size(); ++i) {
+      const civil_time c = to_civil(days[i].first * ns_per_day);
+      if (c.year != first.year || c.month != first.month) break;
+      const double v = days[i].second;
+      cells[c.day - 1] = "<td class=\"d\" style=\"" + cell_colour(v, scale) + "\" title=\"" +
+                         date_only(days[i].first * ns_per_day) + ": " + pct(v, 2, true) +
+                         "\"></td>";
+    }
+    o += "<tr><td class=\"y\">" + std::to_string(first.year) + " " + month_names[first.month - 1] +
+         "</td>";
+    for (const std::string& c : cells) o += c.empty() ? "<td></td>" : c;
+    o += "</tr>\n";
+  }
+  o += "</tbody></table></div>";
+  // Weeks: Monday-based, numbered by the year of their Monday (1970-01-01 was a Thursday).
+  struct week {
+    int64_t monday;
+    double growth;
+  };
+  std::vector<week> weeks;
+  for (const auto& [day, ret] : days) {
+    const int64_t monday = day - ((day + 3) % 7 + 7) % 7;
+    if (weeks.empty() || weeks.back().monday != monday) weeks.push_back({monday, 1.0});
+    if (std::isfinite(ret)) weeks.back().growth *= 1.0 + ret / 100.0;
+  }
+  double wscale = 1.0;
+  for (const week& w : weeks) wscale = std::max(wscale, std::abs((w.growth - 1.0) * 100.0));
+  o += "<h2 style=\"margin-top:16px\">Weekly returns</h2><div class=\"hscroll\"><table "
+       "class=\"months cal\" id=\"weekly\"><thead><tr><th></th>";
+  for (int w = 1; w <= 53; ++w) o += "<th>" + std::to_string(w) + "</th>";
+  o += "</tr></thead><tbody>\n";
+  for (size_t i = 0; i < weeks.size();) {
+    const int64_t year = to_civil(weeks[i].monday * ns_per_day).year;
+    const int64_t jan1 = days_from_civil(year, 1, 1);
+    std::string cells[53];
+    for (; i < weeks.size() && to_civil(weeks[i].monday * ns_per_day).year == year; ++i) {
+      const size_t k = static_cast<size_t>(std::min<int64_t>(52, (weeks[i].monday - jan1) / 7));
+      const double v = (weeks[i].growth - 1.0) * 100.0;
+      cells[k] = "<td class=\"d\" style=\"" + cell_colour(v, wscale) + "\" title=\"week of " +
+                 date_only(weeks[i].monday * ns_per_day) + ": " + pct(v, 2, true) + "\"></td>";
+    }
+    o += "<tr><td class=\"y\">" + std::to_string(year) + "</td>";
+    for (const std::string& c : cells) o += c.empty() ? "<td></td>" : c;
+    o += "</tr>\n";
+  }
+  o += "</tbody></table></div><p class=\"note\">Colour: the return (green up, red down; hover "
+       "for the value). A day is its last equity sample against the day before; a week "
+       "compounds its days, Monday to Sunday, numbered within the year of its Monday.</p>"
+       "</section>\n";
+}
+
+// The deepest drawdowns, from peak to recovery.
+void drawdown_table(std::string& o, const backtest_report& r) {
+  const backtest_metrics& m = r.metrics;
+  o += "<section class=\"card\"><h2>Deepest drawdowns</h2><div class=\"scroll\"><table "
+       "class=\"data sortable\" id=\"drawdowns\"><thead><tr><th>#</th><th>Depth</th>"
+       "<th class=\"t\">Peak</th><th class=\"t\">Trough</th><th class=\"t\">Recovered</th>"
+       "<th>Length</th></tr></thead><tbody>\n";
+  for (size_t i = 0; i < m.drawdown_count; ++i) {
+    const drawdown_episode& d = m.drawdowns[i];
+    o += "<tr><td>" + std::to_string(i + 1) + "</td><td class=\"neg\" data-v=\"" +
+         num(d.depth_pct, 6) + "\">" + pct(-d.depth_pct, 2, false) + "</td><td class=\"t\">" +
+         date_time(d.peak_ts) + "</td><td class=\"t\">" + date_time(d.trough_ts) +
+         "</td><td class=\"t\">" + (d.recovered ? date_time(d.end_ts) : "not recovered") +
+         "</td><td data-v=\"" + std::to_string(d.end_ts - d.peak_ts) + "\">" +
+         html_escape(format_duration(d.end_ts - d.peak_ts)) + "</td></tr>\n";
+  }
+  if (m.drawdown_count == 0) o += "<tr><td colspan=\"6\" class=\"t\">No drawdown.</td></tr>\n";
+  o += "</tbody></table></div><p class=\"note\">Each from an equity peak to the sample where "
+       "the peak was reached again; all samples count, not only the drawn points.</p></section>\n";
+}
+
+// Closed round trips per strategy and per instrument.
+void breakdown_tables(std::string& o, const backtest_report& r) {
+  auto table = [&](const char* title, const char* id, const std::vector<pnl_breakdown>& rows) {
+    o += std::string("<section class=\"card\"><h2>") + title +
+         "</h2><div class=\"scroll\"><table class=\"data sortable\" id=\"" + id +
+         "\"><thead><tr><th class=\"t\">Name</th><th>Trades</th><th>Win rate</th><th>PnL</th>"
+         "<th>Fees</th></tr></thead><tbody>\n";
+    for (const pnl_breakdown& b : rows) {
+      const double win =
+          b.trades > 0 ? 100.0 * static_cast<double>(b.wins) / static_cast<double>(b.trades) : 0.0;
+      o += "<tr><td class=\"t\">" + html_escape(b.name) + "</td><td>" + std::to_string(b.trades) +
+           "</td><td data-v=\"" + num(win, 4) + "\">" + pct(win, 1, false) + "</td><td class=\"" +
+           tone(static_cast<double>(b.pnl)) + "\" data-v=\"" + fixed_to_string(b.pnl) + "\">" +
+           money(b.pnl) + "</td><td data-v=\"" + fixed_to_string(b.fees) + "\">" + money(b.fees) +
+           "</td></tr>\n";
+    }
+    if (rows.empty()) o += "<tr><td colspan=\"5\" class=\"t\">No round-trip trades.</td></tr>\n";
+    o += "</tbody></table></div><p class=\"note\">Closed round trips, PnL net of fees; an "
+         "open position at the end is not included.</p></section>\n";
+  };
+  table("PnL by strategy", "by-strategy", r.pnl_by_strategy);
+  table("PnL by instrument", "by-symbol", r.pnl_by_symbol);
+}
+
 void trade_list(std::string& o, const report_collector& data) {
   o += "<section class=\"card\"><h2>Trades</h2>";
   if (data.total_trades() > data.trades().size())
     o += "<p class=\"note\" style=\"margin:0 0 8px\">First " +
          std::to_string(data.trades().size()) + " of " + std::to_string(data.total_trades()) +
          " trades; all are in trades.csv.</p>";
-  o += "<div class=\"scroll\"><table class=\"data\" id=\"trades\"><thead><tr><th>#</th>"
+  o += "<div class=\"scroll\"><table class=\"data sortable\" id=\"trades\"><thead><tr><th>#</th>"
        "<th class=\"t\">Strategy</th><th class=\"t\">Side</th><th class=\"t\">Entry</th>"
        "<th class=\"t\">Exit</th><th>Duration</th><th>Quantity</th><th>Entry price</th>"
        "<th>Exit price</th><th>PnL</th><th>Return</th><th>Fees</th></tr></thead><tbody>\n";
@@ -557,12 +722,15 @@ void trade_list(std::string& o, const report_collector& data) {
     o += "<tr><td>" + std::to_string(++n) + "</td><td class=\"t\">" + html_escape(t.strategy) +
          "</td><td class=\"t\">" + (rt.direction > 0 ? "long" : "short") + "</td><td class=\"t\">" +
          date_time(rt.entry_ts_ns) + "</td><td class=\"t\">" + date_time(rt.exit_ts_ns) +
-         "</td><td>" + html_escape(format_duration(rt.exit_ts_ns - rt.entry_ts_ns)) + "</td><td>" +
-         fixed_to_string(rt.max_quantity) + "</td><td>" + group(fixed_to_string(rt.entry_price)) +
-         "</td><td>" + group(fixed_to_string(rt.exit_price)) + "</td><td class=\"" +
-         tone(static_cast<double>(rt.pnl)) + "\">" + money(rt.pnl) + "</td><td class=\"" +
-         tone(rt.return_pct) + "\">" + pct(rt.return_pct) + "</td><td>" + money(rt.fees) +
-         "</td></tr>\n";
+         "</td><td data-v=\"" + std::to_string(rt.exit_ts_ns - rt.entry_ts_ns) + "\">" +
+         html_escape(format_duration(rt.exit_ts_ns - rt.entry_ts_ns)) + "</td><td>" +
+         fixed_to_string(rt.max_quantity) + "</td><td data-v=\"" + fixed_to_string(rt.entry_price) +
+         "\">" + group(fixed_to_string(rt.entry_price)) + "</td><td data-v=\"" +
+         fixed_to_string(rt.exit_price) + "\">" + group(fixed_to_string(rt.exit_price)) +
+         "</td><td class=\"" + tone(static_cast<double>(rt.pnl)) + "\" data-v=\"" +
+         fixed_to_string(rt.pnl) + "\">" + money(rt.pnl) + "</td><td class=\"" +
+         tone(rt.return_pct) + "\" data-v=\"" + num(rt.return_pct, 6) + "\">" + pct(rt.return_pct) +
+         "</td><td data-v=\"" + fixed_to_string(rt.fees) + "\">" + money(rt.fees) + "</td></tr>\n";
   }
   if (n == 0) o += "<tr><td colspan=\"12\" class=\"t\">No round-trip trades.</td></tr>\n";
   o += "</tbody></table></div></section>\n";
@@ -595,7 +763,20 @@ std::string chart_data(const backtest_report& r, const report_collector& data,
         .value(p.ts_ns / ns_per_ms)
         .number(fixed_text(p.equity))
         .value(p.drawdown_pct, 4);
-    j.number(fixed_text(p.price)).end_array();
+    j.number(fixed_text(p.price));
+    j.number(fixed_text(p.open)).number(fixed_text(p.high)).number(fixed_text(p.low));
+    j.end_array();
+  }
+  j.end_array();
+  // Daily returns: the rolling Sharpe ratio and the distribution are drawn from them.
+  j.key("daily").begin_array();
+  for (const auto& [day, ret] : data.daily_returns(m.initial_equity)) {
+    j.begin_array().value(day * 86'400'000);
+    if (std::isfinite(ret))
+      j.value(ret, 6);
+    else
+      j.null();
+    j.end_array();
   }
   j.end_array();
   j.key("fills").begin_array();
@@ -648,7 +829,11 @@ std::string render_html_report(const backtest_report& r, const report_collector&
   metrics_tables(o, r);
   const std::vector<equity_point> pts = data.points();
   chart_cards(o, r, data, pts.size());
+  analysis_cards(o, data);
   monthly_returns(o, r, data);
+  daily_and_weekly_returns(o, r, data);
+  drawdown_table(o, r);
+  breakdown_tables(o, r);
   trade_list(o, data);
   page_end(o, "report-data", chart_data(r, data, pts), html_assets::backtest_js);
   return o;

@@ -17,8 +17,8 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
   *this = metrics_accumulator{};
   start_ts_ = last_ts_ = ts_ns;
   initial_ = last_equity_ = initial_equity;
-  peak_ = initial_equity;
-  peak_ts_ = ts_ns;
+  peak_ = trough_ = initial_equity;
+  peak_ts_ = trough_ts_ = ts_ns;
   dd_threshold_ = static_cast<double>(initial_equity);
 }
 
@@ -41,6 +41,11 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
   last_ts_ = ts_ns;
 
   if (equity >= peak_) {
+    if (trough_ < peak_) {  // an episode ended: rare, so the top list costs nothing per bar
+      keep_episode(episodes_, episode_count_, current_episode(ts_ns, true));
+    }
+    trough_ = equity;
+    trough_ts_ = ts_ns;
     if (max_dd_open_) {  // the deepest drawdown so far just recovered
       max_dd_open_ = false;
       max_dd_end_ts_ = ts_ns;
@@ -51,6 +56,10 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
     peak_index_ = n_;
     dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
     return;
+  }
+  if (equity < trough_) {
+    trough_ = equity;
+    trough_ts_ = ts_ns;
   }
   // Below the peak; only a new maximum drawdown needs the division.
   if (static_cast<double>(equity) >= dd_threshold_) return;
@@ -64,6 +73,28 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
     max_dd_open_ = true;
     dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
   }
+}
+
+drawdown_episode metrics_accumulator::current_episode(int64_t end_ts,
+                                                      bool recovered) const noexcept {
+  drawdown_episode e;
+  e.depth_pct =
+      peak_ > 0 ? (1.0 - static_cast<double>(trough_) / static_cast<double>(peak_)) * 100.0 : 100.0;
+  e.peak_ts = peak_ts_;
+  e.trough_ts = trough_ts_;
+  e.end_ts = end_ts;
+  e.recovered = recovered;
+  return e;
+}
+
+void metrics_accumulator::keep_episode(std::array<drawdown_episode, max_drawdown_episodes>& top,
+                                       size_t& n, const drawdown_episode& e) noexcept {
+  size_t at = n;
+  while (at > 0 && top[at - 1].depth_pct < e.depth_pct) --at;
+  if (at >= top.size()) return;  // shallower than every kept one
+  for (size_t i = std::min(n, top.size() - 1); i > at; --i) top[i] = top[i - 1];
+  top[at] = e;
+  n = std::min(n + 1, top.size());
 }
 
 double metrics_accumulator::drawdown_pct() const noexcept {
@@ -89,6 +120,10 @@ void metrics_accumulator::add_trade(const round_trip& t) noexcept {
 
 backtest_metrics metrics_accumulator::finish(int64_t interval_ns) const noexcept {
   backtest_metrics m;
+  m.drawdowns = episodes_;
+  m.drawdown_count = episode_count_;
+  if (trough_ < peak_)
+    keep_episode(m.drawdowns, m.drawdown_count, current_episode(last_ts_, false));
   m.samples = n_;
   m.start_ts_ns = start_ts_;
   m.end_ts_ns = last_ts_;

@@ -1,5 +1,6 @@
 #include "cats/report/report.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -77,6 +78,43 @@ void write_risk(json_writer& j, const risk_report& r) {
   j.key("breaches").value(r.breaches);
   j.end_object();
 }
+
+namespace {
+
+// The deepest drawdowns and the PnL by strategy and by instrument (summary.json).
+void write_drawdowns_and_breakdowns(json_writer& j, const backtest_report& r) {
+  const backtest_metrics& m = r.metrics;
+  j.key("drawdowns").begin_array();
+  for (size_t i = 0; i < m.drawdown_count; ++i) {
+    const drawdown_episode& d = m.drawdowns[i];
+    j.begin_object();
+    j.key("depth_pct").value(d.depth_pct, decimals);
+    j.key("peak").value(format_iso8601(d.peak_ts));
+    j.key("trough").value(format_iso8601(d.trough_ts));
+    j.key("end").value(format_iso8601(d.end_ts));
+    j.key("recovered").value(d.recovered);
+    j.key("duration_days").value(static_cast<double>(d.end_ts - d.peak_ts) / 86400e9, decimals);
+    j.end_object();
+  }
+  j.end_array();
+  auto breakdown = [&j](const char* key, const std::vector<pnl_breakdown>& rows) {
+    j.key(key).begin_array();
+    for (const pnl_breakdown& b : rows) {
+      j.begin_object();
+      j.key("name").value(b.name);
+      j.key("trades").value(b.trades);
+      j.key("wins").value(b.wins);
+      j.key("pnl").number(fixed_text(b.pnl));
+      j.key("fees").number(fixed_text(b.fees));
+      j.end_object();
+    }
+    j.end_array();
+  };
+  breakdown("pnl_by_strategy", r.pnl_by_strategy);
+  breakdown("pnl_by_symbol", r.pnl_by_symbol);
+}
+
+}  // namespace
 
 std::string summary_json(const backtest_report& r) {
   const backtest_metrics& m = r.metrics;
@@ -193,6 +231,8 @@ std::string summary_json(const backtest_report& r) {
   j.key("warnings").begin_array();
   for (const std::string& w : r.warnings) j.value(w);
   j.end_array();
+
+  write_drawdowns_and_breakdowns(j, r);
   j.end_object();
   return j.str() + "\n";
 }
@@ -386,6 +426,21 @@ void fills_recorder::on_fill(const strategy_slot& owner, const instrument_info& 
 void fills_recorder::on_round_trip(const strategy_slot& owner, const instrument_info& inst,
                                    const round_trip& t) {
   if (metrics != nullptr) metrics->add_trade(t);
+  // A scan: a run has a few strategies and instruments, and a round trip is rare next to a bar.
+  auto add = [&t](std::vector<pnl_breakdown>& into, const std::string& name) {
+    auto it = std::find_if(into.begin(), into.end(),
+                           [&](const pnl_breakdown& b) { return b.name == name; });
+    if (it == into.end()) {
+      into.push_back({name, 0, 0, 0, 0});
+      it = std::prev(into.end());
+    }
+    ++it->trades;
+    it->wins += t.pnl > 0 ? 1 : 0;
+    it->pnl += t.pnl;
+    it->fees += t.fees;
+  };
+  add(by_strategy_, owner.name);
+  add(by_symbol_, inst.symbol);
   if (!trades_.is_open()) return;
   std::string& o = trades_.row();
   append_time(o, t.entry_ts_ns);

@@ -158,9 +158,10 @@ class backtest_outputs final : public sample_listener, public plot_listener {
   /// Where the simulated exchange reports fills: report.html forwards them to fills.csv.
   fill_listener& fill_sink() { return dir_ ? static_cast<fill_listener&>(html_) : fills_; }
   metrics_accumulator& metrics() noexcept { return metrics_; }
+  const fills_recorder& round_trips() const noexcept { return fills_; }
 
   void on_start(int64_t ts) override { metrics_.begin(ts, account_.equity()); }
-  void on_sample(int64_t ts, int64_t price) override {
+  void on_sample(int64_t ts, const price_span& price) override {
     metrics_.sample(ts, account_.equity(), account_.has_exposure());
     if (equity_csv_.is_open()) {
       std::string& o = equity_csv_.row();
@@ -170,7 +171,9 @@ class backtest_outputs final : public sample_listener, public plot_listener {
       o += '\n';
       equity_csv_.maybe_flush();
     }
-    if (dir_) html_.sample(ts, account_.equity(), metrics_.drawdown_pct(), price);
+    if (dir_)
+      html_.sample(ts, account_.equity(), metrics_.drawdown_pct(), price.close, price.open,
+                   price.high, price.low);
   }
 
   void write(const backtest_report& rep, int64_t first_price) {
@@ -335,6 +338,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.warnings = rs.messages;
     rep.bars = market.samples();
     rep.metrics = outputs.metrics().finish(rep.interval_ns);
+    rep.pnl_by_strategy = outputs.round_trips().by_strategy();
+    rep.pnl_by_symbol = outputs.round_trips().by_symbol();
     rep.fees_paid = account.fees_paid();
     rep.final_position = account.position(primary).quantity;
     rep.orders = exchange.stats();

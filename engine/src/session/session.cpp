@@ -52,7 +52,11 @@ void session::start(int64_t ts) {
 }
 
 [[gnu::always_inline]] inline void session::take_sample(int64_t ts) {
-  if (samples_ != nullptr) samples_->on_sample(ts, last_close_);
+  if (samples_ != nullptr) {
+    if (!span_open_) span_ = {last_close_, last_close_, last_close_, last_close_};
+    samples_->on_sample(ts, span_);
+  }
+  span_open_ = false;
   ++samples_taken_;
   last_sampled_ = ts;
 }
@@ -88,7 +92,7 @@ void session::start(int64_t ts) {
   // With klines only the equity is sampled at every close: the shortest interval annualises.
   if (options_.bars_only && (bar_interval_ == 0 || bar.interval_ns < bar_interval_))
     bar_interval_ = bar.interval_ns;
-  if (!e.built) note_price(id, bar.open, bar.close);
+  if (!e.built) note_price(id, bar.open, bar.high, bar.low, bar.close);
   if (options_.bars_only || matches_bars(id)) {
     pending_ts_ = close_ts;
     engine_.run_timers_until(bar.open_time_ns);
@@ -145,7 +149,7 @@ void session::on_clock(int64_t now) {
     case market_event::kind::trade: {
       const cats_trade_event_t& t = e.trade;
       account_.mark(t.header.instrument_id, t.price);
-      note_price(t.header.instrument_id, t.price, t.price);
+      note_price(t.header.instrument_id, t.price, t.price, t.price, t.price);
       broker_.on_trade(t);
       tap(in);
       deliver(t.header);

@@ -25,6 +25,7 @@ struct equity_point {
   int64_t equity = 0;       ///< fixed point, account currency
   double drawdown_pct = 0;  ///< >= 0: the deepest drawdown within the bucket
   int64_t price = 0;        ///< last price of the primary instrument, 0 if none seen yet
+  int64_t open = 0, high = 0, low = 0;  ///< the price's candle over the bucket
 };
 
 /// Equity at the end of a calendar month (UTC), from the full-resolution samples.
@@ -69,7 +70,8 @@ class report_collector final : public fill_listener {
                             size_t max_fills = 5000, size_t max_trades = 2000);
 
   /// One equity sample (a bar close). `drawdown_pct` >= 0; `price` 0 = not known yet.
-  void sample(int64_t ts_ns, int64_t equity, double drawdown_pct, int64_t price);
+  void sample(int64_t ts_ns, int64_t equity, double drawdown_pct, int64_t price, int64_t open = 0,
+              int64_t high = 0, int64_t low = 0);
   /// The price buy & hold starts from (the first bar's open); else the first sampled price.
   void set_first_price(int64_t price) noexcept { first_price_ = price; }
 
@@ -88,6 +90,9 @@ class report_collector final : public fill_listener {
   const std::vector<month_end>& month_ends() const noexcept { return months_; }
   /// Return of every month; the first month is measured from `initial_equity`.
   std::vector<monthly_return> monthly_returns(int64_t initial_equity) const;
+  /// Return of every UTC day with a sample, as (days since the epoch, percent); the first day is
+  /// measured from `initial_equity`.
+  std::vector<std::pair<int64_t, double>> daily_returns(int64_t initial_equity) const;
 
   const std::vector<report_fill>& fills() const noexcept { return fills_; }
   uint64_t total_fills() const noexcept { return total_fills_; }
@@ -111,6 +116,8 @@ class report_collector final : public fill_listener {
   int64_t first_price_ = 0, first_sampled_price_ = 0;
   std::vector<month_end> months_;
   int64_t month_limit_ns_ = 0;  // samples after this belong to the next month
+  std::vector<std::pair<int64_t, int64_t>> day_ends_;  // (day since the epoch, equity)
+  int64_t day_limit_ns_ = 0;
   std::vector<report_fill> fills_;
   std::vector<report_trade> trades_;
   uint64_t total_fills_ = 0, total_trades_ = 0;

@@ -2,11 +2,24 @@
 // memory. docs/metrics.md gives every formula.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "cats/core/portfolio.hpp"
 
 namespace cats {
+
+/// One drawdown: from a peak of the equity to the sample where it was reached again.
+struct drawdown_episode {
+  double depth_pct = 0;  ///< (peak - trough) / peak, percent
+  int64_t peak_ts = 0, trough_ts = 0;
+  int64_t end_ts = 0;  ///< recovery, or the last sample when not recovered
+  bool recovered = false;
+};
+
+/// The deepest drawdowns a run keeps, deepest first.
+inline constexpr size_t max_drawdown_episodes = 5;
 
 struct backtest_metrics {
   uint64_t samples = 0;  ///< equity samples (one per bar close time)
@@ -36,6 +49,10 @@ struct backtest_metrics {
   double avg_trade_duration_ns = 0;
   double exposure_pct = 0;
   double periods_per_year = 0;
+  /// The deepest drawdowns (up to max_drawdown_episodes), deepest first; the first is the maximum
+  /// drawdown above.
+  std::array<drawdown_episode, max_drawdown_episodes> drawdowns{};
+  size_t drawdown_count = 0;
 };
 
 class metrics_accumulator {
@@ -68,6 +85,13 @@ class metrics_accumulator {
   int64_t max_dd_peak_ts_ = 0, max_dd_trough_ts_ = 0, max_dd_end_ts_ = 0;
   uint64_t max_dd_peak_index_ = 0, max_dd_end_index_ = 0;
   bool max_dd_open_ = false;  // the deepest drawdown has not recovered yet
+  // The current episode's trough, and the deepest finished episodes (deepest first).
+  int64_t trough_ = 0, trough_ts_ = 0;
+  std::array<drawdown_episode, max_drawdown_episodes> episodes_{};
+  size_t episode_count_ = 0;
+  static void keep_episode(std::array<drawdown_episode, max_drawdown_episodes>& top, size_t& n,
+                           const drawdown_episode& e) noexcept;
+  drawdown_episode current_episode(int64_t end_ts, bool recovered) const noexcept;
   // Trades.
   uint64_t trades_ = 0, wins_ = 0, losses_ = 0;
   int64_t gross_profit_ = 0, gross_loss_ = 0, pnl_sum_ = 0;

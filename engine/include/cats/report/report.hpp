@@ -37,6 +37,14 @@ struct risk_report {
   std::vector<std::pair<std::string, uint64_t>> refused_by_limit;  ///< the non-zero counters
 };
 
+/// Closed round trips of one strategy or one instrument.
+struct pnl_breakdown {
+  std::string name;  ///< the strategy's instance name, or the instrument
+  uint64_t trades = 0, wins = 0;
+  int64_t pnl = 0;   ///< net of fees, fixed point
+  int64_t fees = 0;  ///< fixed point
+};
+
 struct backtest_report {
   std::string symbol, currency;
   std::vector<std::string> files;
@@ -55,6 +63,8 @@ struct backtest_report {
   risk_report risk;
   std::vector<strategy_report> strategies;
   std::vector<std::string> warnings;
+  /// Closed round trips by strategy and by instrument, in order of first trade.
+  std::vector<pnl_breakdown> pnl_by_strategy, pnl_by_symbol;
 
   bool any_strategy_failed() const;
 };
@@ -128,9 +138,12 @@ class fills_recorder final : public fill_listener {
   /// Round trips are also counted into the metrics through this hook.
   metrics_accumulator* metrics = nullptr;
   void close();
+  const std::vector<pnl_breakdown>& by_strategy() const noexcept { return by_strategy_; }
+  const std::vector<pnl_breakdown>& by_symbol() const noexcept { return by_symbol_; }
 
  private:
   csv_file fills_, trades_;
+  std::vector<pnl_breakdown> by_strategy_, by_symbol_;
 };
 
 /// Appends an equity.csv row "time,equity,cash,position_value" (no newline) for `account` at

@@ -11,6 +11,7 @@
 
 #include <cats/sdk.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -46,6 +47,12 @@ struct session_options {
   uint32_t primary_instrument = 0;
 };
 
+/// The primary instrument's prices since the previous sample: the first open, the extremes and
+/// the last close (all the last close when nothing traded in between; 0 before any price).
+struct price_span {
+  int64_t open = 0, high = 0, low = 0, close = 0;
+};
+
 /// Receives the equity samples of a replay (the report's metrics, equity.csv, the HTML chart).
 class sample_listener {
  public:
@@ -53,8 +60,8 @@ class sample_listener {
   /// The strategies have started with the clock at `ts`.
   virtual void on_start(int64_t ts) = 0;
   /// The account at time `ts` (the engine's portfolio holds the values); `price` is the primary
-  /// instrument's last price.
-  virtual void on_sample(int64_t ts, int64_t price) = 0;
+  /// instrument's prices since the previous sample (price.close its last price).
+  virtual void on_sample(int64_t ts, const price_span& price) = 0;
 };
 
 class session {
@@ -110,10 +117,18 @@ class session {
   inline void replay_bar_clock(const market_event& e);
   inline void advance_to(int64_t ts);
   inline void take_sample(int64_t ts);
-  void note_price(uint32_t id, int64_t open, int64_t close) noexcept {
+  void note_price(uint32_t id, int64_t open, int64_t high, int64_t low, int64_t close) noexcept {
     if (id != options_.primary_instrument) return;
     if (first_open_ == 0) first_open_ = open;
     last_close_ = close;
+    if (!span_open_) {
+      span_ = {open, high, low, close};
+      span_open_ = true;
+    } else {
+      span_.high = std::max(span_.high, high);
+      span_.low = std::min(span_.low, low);
+      span_.close = close;
+    }
   }
   bool matches_bars(uint32_t id) const noexcept {
     return id < options_.bar_matched.size() && options_.bar_matched[id] != 0;
@@ -143,6 +158,8 @@ class session {
   uint64_t samples_taken_ = 0;
   int64_t bar_interval_ = 0;
   int64_t first_open_ = 0, last_close_ = 0;
+  price_span span_;         // the primary instrument since the last sample
+  bool span_open_ = false;  // a price arrived since the last sample
 };
 
 }  // namespace cats
