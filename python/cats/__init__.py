@@ -46,6 +46,16 @@ def _toml(value):
     raise TypeError(f"cannot express {value!r} ({type(value).__name__}) as a TOML value")
 
 
+def _value_text(value):
+    """A swept value as the command line writes it: booleans in TOML's words, others as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if "," in text:
+        raise ValueError(f"a swept value cannot contain a comma: {value!r}")
+    return text
+
+
 def _overrides(set, log_level):
     out = []
     if set is None:
@@ -171,7 +181,7 @@ def sweep(config, params, set=None, jobs=0, metric="sharpe", oos=0.0, walk_forwa
         if isinstance(values, str):
             specs.append(f"{key}={values}")
         else:
-            specs.append(f"{key}=" + ",".join(str(v) for v in values))
+            specs.append(f"{key}=" + ",".join(_value_text(v) for v in values))
     outputs = _Outputs(out, keep=out is not None)
     try:
         native = _cats.sweep(_os.fspath(config), specs, _overrides(set, log_level), jobs, metric,
@@ -182,18 +192,21 @@ def sweep(config, params, set=None, jobs=0, metric="sharpe", oos=0.0, walk_forwa
     if not native["any_succeeded"]:
         raise RuntimeError("no run of the sweep succeeded: " +
                            "; ".join(sorted({r.get("error", "") for r in result.results})))
-    if result.failed_runs and not allow_failures:
-        raise RuntimeError(f"{result.failed_runs} of {len(result.results)} runs failed "
-                           "(allow_failures=True keeps a partial sweep): " +
-                           "; ".join(sorted({r["error"] for r in result.results
-                                             if r["status"] == "failed"})))
+    oos_failed = result.summary.get("failed_out_of_sample", 0)
+    if (result.failed_runs or oos_failed) and not allow_failures:
+        reasons = sorted({r["error"] for r in result.results if r["status"] == "failed"})
+        more = f" and {len(reasons) - 5} other reasons" if len(reasons) > 5 else ""
+        raise RuntimeError(f"{result.failed_runs} of {len(result.results)} runs failed"
+                           + (f", {oos_failed} out-of-sample" if oos_failed else "")
+                           + " (allow_failures=True keeps a partial sweep): "
+                           + "; ".join(reasons[:5]) + more)
     return result
 
 
 def load(path, format=None, symbol="BINANCE:BTCUSDT"):
     """Reads a data file through the engine's readers into NumPy arrays: a dict of columns for
     klines (open_time, close_time, open, high, low, close, volume, …) or trades (time, trade_id,
-    price, quantity, side +1 buy / -1 sell). format: binance_klines (default for .csv/.zip/.gz),
+    price, quantity, side +1 buy / -1 sell / 0 unknown). format: binance_klines (default for .csv/.zip/.gz),
     binance_trades, binance_agg_trades, cats_record (default for .catsrec, which may hold both:
     then a dict {"bars": …, "trades": …})."""
     path = _os.fspath(path)

@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,10 +43,14 @@ extern "C" void on_interrupt(int) {
   interrupted.store(true);
 }
 
+// Only on the main thread, where Python's own SIGINT handling lives; a run started from another
+// thread leaves Ctrl-C to Python.
 class interrupt_scope {
  public:
   interrupt_scope() {
     interrupted.store(false);
+    const py::module_ threading = py::module_::import("threading");
+    if (!threading.attr("current_thread")().is(threading.attr("main_thread")())) return;
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
@@ -67,6 +73,17 @@ class interrupt_scope {
   bool installed_ = false;
 };
 
+// One run at a time in a process: runs share the logger and the SIGINT handler. A second
+// Python thread that starts a run waits here, without the GIL.
+std::mutex run_mutex;
+
+std::unique_lock<std::mutex> one_run_at_a_time() {
+  std::unique_lock<std::mutex> lock(run_mutex, std::defer_lock);
+  py::gil_scoped_release release;
+  lock.lock();
+  return lock;
+}
+
 // ---- tables ------------------------------------------------------------------------------------
 
 bool is_time_column(const std::string& name) {
@@ -74,13 +91,24 @@ bool is_time_column(const std::string& name) {
          name == "closed";
 }
 
-std::vector<std::string> split_csv_line(const std::string& line) {
+// Columns the engine writes as text, whatever they hold (a series called "20" stays "20").
+bool is_text_column(const std::string& name) {
+  static const char* const names[] = {"strategy",  "symbol", "side",         "liquidity",
+                                      "direction", "series", "panel",        "reason",
+                                      "status",    "type",   "time_in_force"};
+  return std::find(std::begin(names), std::end(names), name) != std::end(names);
+}
+
+// The records of a CSV file as the engine writes it (csv_field quotes a field with a comma, a
+// quote or a line break): a quoted field may span lines.
+std::vector<std::vector<std::string>> csv_records(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
   std::vector<std::string> cells(1);
   bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
         cells.back() += '"';
         ++i;
       } else if (c == '"') {
@@ -92,11 +120,15 @@ std::vector<std::string> split_csv_line(const std::string& line) {
       quoted = true;
     } else if (c == ',') {
       cells.emplace_back();
-    } else {
+    } else if (c == '\n') {
+      rows.push_back(std::move(cells));
+      cells.assign(1, std::string());
+    } else if (c != '\r') {
       cells.back() += c;
     }
   }
-  return cells;
+  if (cells.size() > 1 || !cells[0].empty()) rows.push_back(std::move(cells));
+  return rows;
 }
 
 template <class T>
@@ -130,7 +162,8 @@ py::object column(const std::string& name, const std::vector<std::string>& cells
     }
     return times_array(out);
   }
-  bool integers = !cells.empty(), numbers = !cells.empty();
+  bool integers = !cells.empty() && !is_text_column(name);
+  bool numbers = integers;
   for (const std::string& c : cells) {
     if (c.empty()) {
       integers = false;
@@ -161,33 +194,28 @@ py::object column(const std::string& name, const std::vector<std::string>& cells
 }
 
 // A CSV file of a run's outputs as {column: values}, in the file's column order.
-py::dict read_table(const fs::path& file) {
+std::string read_text(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(file.string() + ": cannot read");
-  std::string line;
-  if (!std::getline(in, line)) throw std::runtime_error(file.string() + ": empty, no header");
-  const std::vector<std::string> names = split_csv_line(line);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+py::dict read_table(const fs::path& file) {
+  std::vector<std::vector<std::string>> rows = csv_records(read_text(file));
+  if (rows.empty()) throw std::runtime_error(file.string() + ": empty, no header");
+  const std::vector<std::string> names = rows[0];
   std::vector<std::vector<std::string>> cols(names.size());
-  size_t row = 1;
-  while (std::getline(in, line)) {
-    ++row;
-    std::vector<std::string> cells = split_csv_line(line);
-    if (cells.size() != names.size())
-      throw std::runtime_error(file.string() + ":" + std::to_string(row) + ": " +
-                               std::to_string(cells.size()) + " fields, the header has " +
+  for (size_t row = 1; row < rows.size(); ++row) {
+    if (rows[row].size() != names.size())
+      throw std::runtime_error(file.string() + ": record " + std::to_string(row + 1) + ": " +
+                               std::to_string(rows[row].size()) + " fields, the header has " +
                                std::to_string(names.size()));
-    for (size_t k = 0; k < cells.size(); ++k) cols[k].push_back(std::move(cells[k]));
+    for (size_t k = 0; k < names.size(); ++k) cols[k].push_back(std::move(rows[row][k]));
   }
   py::dict out;
   for (size_t k = 0; k < names.size(); ++k)
     out[py::str(names[k])] = column(names[k], cols[k], file.string());
   return out;
-}
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::runtime_error(file.string() + ": cannot read");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Where the plugins are when the config does not say (engine.plugin_dir): the `cats` command
@@ -221,6 +249,7 @@ void start_logging(const cats::run_config& cfg) {
 // returns the summary JSON and the tables.
 py::dict backtest(const std::string& config, const std::vector<std::string>& overrides,
                   const std::string& out_dir) {
+  const std::unique_lock<std::mutex> lock = one_run_at_a_time();
   cats::run_config cfg = cats::load_config(config, overrides);
   start_logging(cfg);
   std::vector<cats::prepared_strategy> strategies = cats::prepare_strategies(cfg);
@@ -253,6 +282,7 @@ py::dict sweep(const std::string& config, const std::vector<std::string>& params
                const std::vector<std::string>& overrides, unsigned jobs, const std::string& metric,
                double oos, unsigned folds, std::optional<uint64_t> sample, uint64_t seed,
                const std::string& out_dir) {
+  const std::unique_lock<std::mutex> lock = one_run_at_a_time();
   const cats::run_config base = cats::load_config(config, overrides);
   start_logging(base);
   cats::sweep_options opt;
@@ -330,7 +360,9 @@ py::dict load(const std::string& path, const std::string& format, const std::str
           trades.id.push_back(static_cast<int64_t>(t.trade_id));
           trades.price.push_back(d(t.price));
           trades.quantity.push_back(d(t.quantity));
-          trades.side.push_back(static_cast<int8_t>(t.aggressor_side == CATS_SIDE_BUY ? 1 : -1));
+          trades.side.push_back(static_cast<int8_t>(t.aggressor_side == CATS_SIDE_BUY    ? 1
+                                                    : t.aggressor_side == CATS_SIDE_SELL ? -1
+                                                                                         : 0));
         }
       }
       error = stream.error();

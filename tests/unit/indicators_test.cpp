@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
@@ -518,6 +520,95 @@ TEST(Indicators, AStateOfAnotherShapeIsRefused) {
   // n, seq, size, then (seq, value) entries: swap the values of the first two.
   std::swap_ranges(bytes.begin() + 32, bytes.begin() + 40, bytes.begin() + 48);
   EXPECT_THROW(load(cats::rolling_max(4), bytes), cats::bad_state);
+}
+
+// Blobs a hostile or corrupted state could hold: each refused with bad_state, never trusted.
+TEST(Indicators, CraftedStatesAreRefused) {
+  auto load = [](auto&& ind, const cats::state_writer& w) {
+    cats::state_reader r(w.bytes().data(), w.bytes().size());
+    ind.load(r);
+  };
+  {  // a rolling maximum whose counter is about to wrap around
+    cats::state_writer w;
+    w.put<uint64_t>(5);
+    w.put<uint64_t>(~uint64_t{0} - 5);
+    w.put<uint64_t>(1);
+    w.put<uint64_t>(~uint64_t{0} - 6);
+    w.put<int64_t>(1);
+    EXPECT_THROW(load(cats::rolling_max(5), w), cats::bad_state);
+  }
+  {  // a history naming one instrument twice, or holding an empty series
+    cats::bar_history h(3);
+    const cats_bar_event_t e =
+        bar_event({fixed::from_int(1), fixed::from_int(2), fixed::from_int(1), fixed::from_int(2),
+                   fixed::from_int(1)},
+                  0);
+    h.push(cats::bar(e));
+    cats::state_writer one;
+    h.save(one);
+    cats::state_writer twice;
+    twice.put<uint64_t>(2);
+    for (int k = 0; k < 2; ++k) {
+      twice.put<uint32_t>(1);
+      twice.put<uint64_t>(1);
+      twice.put(cats::record_of(cats::bar(e)));
+    }
+    EXPECT_THROW(load(cats::bar_history(3), twice), cats::bad_state);
+    cats::state_writer empty;
+    empty.put<uint64_t>(1);
+    empty.put<uint32_t>(1);
+    empty.put<uint64_t>(0);
+    EXPECT_THROW(load(cats::bar_history(3), empty), cats::bad_state);
+    cats::bar_history ok(3);
+    load(ok, one);
+    EXPECT_EQ(ok(1).size(), 1u);
+  }
+  {  // a resampler bar that is not aligned to its interval
+    cats::resampler r(5 * minute);
+    const cats_bar_event_t e =
+        bar_event({fixed::from_int(1), fixed::from_int(2), fixed::from_int(1), fixed::from_int(2),
+                   fixed::from_int(1)},
+                  0);
+    r.update(cats::bar(e), [](const cats::bar&) {});
+    cats::state_writer w;
+    r.save(w);
+    std::vector<unsigned char> bytes = w.bytes();
+    // interval (8), open flag (1), then the event: its open_time_ns is 32 bytes in.
+    int64_t open_time = minute;
+    std::memcpy(bytes.data() + 9 + 32, &open_time, 8);
+    cats::state_reader rd(bytes.data(), bytes.size());
+    cats::resampler other(5 * minute);
+    EXPECT_THROW(other.load(rd), cats::bad_state);
+  }
+  {  // an RSI whose two averages saw different numbers of changes
+    cats::state_writer w;
+    cats::ema::wilder(3).save(w);
+    cats::ema g = cats::ema::wilder(3);
+    g.update(1.0);
+    g.save(w);
+    w.put<int64_t>(0);
+    w.put<uint8_t>(1);
+    EXPECT_THROW(load(cats::rsi(3), w), cats::bad_state);
+  }
+  {  // a VWAP with value but no volume
+    cats::state_writer w;
+    w.put<int64_t>(0);
+    w.put<int64_t>(0);
+    w.put<cats::int128_t>(5);
+    w.put<cats::int128_t>(0);
+    EXPECT_THROW(load(cats::vwap(0), w), cats::bad_state);
+  }
+}
+
+TEST(Indicators, AnOverflowLeavesTheVarianceAsItWas) {
+  cats::rolling_variance v(3);
+  const int64_t low = std::numeric_limits<int64_t>::min() + 1;
+  for (int64_t d : {0, 3, 5}) v.update(fixed::from_raw(low + d));
+  const double before = v.variance();
+  // The distance from the reference squared leaves 128 bits: refused, nothing changed.
+  EXPECT_THROW(v.update(fixed::from_raw(std::numeric_limits<int64_t>::max())), cats::error);
+  EXPECT_EQ(v.variance(), before);
+  EXPECT_EQ(v.last(), fixed::from_raw(low + 5));
 }
 
 TEST(Indicators, BadArgumentsAreRefusedWithAMessage) {

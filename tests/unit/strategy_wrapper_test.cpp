@@ -232,11 +232,14 @@ TEST(HostApi, PlotChecksNamesPanelsAndTheSeriesLimit) {
   std::string err;
   ASSERT_TRUE(eng.add_strategy("t", *cats::detail::entry<thrower>("thrower", "1", ""), {}, err));
   cats::context ctx(&host_api(), eng.strategies()[0]->host.get());
+  // Before the engine has a time (a constructor): refused, with the reason.
+  EXPECT_FALSE(ctx.plot("sma", 1.5));
+  EXPECT_NE(ctx.last_error().find("no time yet"), std::string::npos) << ctx.last_error();
+  eng.set_time(7000);
   // No listener (live, sweeps): accepted and dropped.
   EXPECT_TRUE(ctx.plot("sma", 1.5));
   plot_log log;
   eng.set_plot_listener(&log);
-  eng.set_time(7000);
   EXPECT_TRUE(ctx.plot("sma", 2.5));
   EXPECT_TRUE(ctx.plot("rsi", 55.0, "RSI"));
   ASSERT_EQ(log.rows.size(), 2u);

@@ -83,11 +83,15 @@ int sweep_command(const std::vector<std::string>& args) {
     }
     // A failed run is not a run with zero return: a sweep that lost some of its grid says so in
     // its exit code, unless the user accepts that.
-    if (const size_t failed = r.failed_runs(); failed != 0 && vm.count("allow-failures") == 0) {
-      std::fprintf(stderr,
-                   "cats: %zu of %zu runs failed (listed above and in the outputs); "
-                   "--allow-failures accepts a partial sweep\n",
-                   failed, r.ranking.size());
+    const size_t failed = r.failed_runs();
+    if ((failed != 0 || r.failed_out_of_sample != 0) && vm.count("allow-failures") == 0) {
+      if (failed != 0)
+        std::fprintf(stderr, "cats: %zu of %zu runs failed (listed above and in the outputs)\n",
+                     failed, r.ranking.size());
+      if (r.failed_out_of_sample != 0)
+        std::fprintf(stderr, "cats: %zu out-of-sample run(s) failed, first: %s\n",
+                     r.failed_out_of_sample, r.out_of_sample_error.c_str());
+      std::fprintf(stderr, "cats: --allow-failures accepts a partial sweep\n");
       return exit_failure;
     }
     return exit_ok;

@@ -413,6 +413,10 @@ cats_status_t engine::plot(uint32_t owner, std::string_view series, std::string_
             sanitize_log_text(series, 80) + "' panel '" + sanitize_log_text(panel, 80) + "'";
     return CATS_E_INVALID_ARGUMENT;
   }
+  if (now_ == 0) {
+    error = "plot: the engine has no time yet; plot from on_start or an event";
+    return CATS_E_REJECTED;
+  }
   strategy_slot& s = *slots_[owner];
   auto it = std::find_if(s.plot_series.begin(), s.plot_series.end(),
                          [&](const auto& p) { return p.first == series; });

@@ -108,6 +108,9 @@ function dateTicks(lo,hi,n){var span=hi-lo,t=[],d,unit;
   return x.getUTCMonth()===0||pick[0]>=12?String(x.getUTCFullYear())+(pick[0]>=12?"":" "+MON[0]):MON[x.getUTCMonth()];};
  return{ticks:t,fmt:fmt};}
 function lowerBound(a,x){var lo=0,hi=a.length;while(lo<hi){var mid=(lo+hi)>>1;if(a[mid]<x)lo=mid+1;else hi=mid;}return lo;}
+// Text for innerHTML: series and parameter names come from strategies and configs.
+function esc(t){return String(t).replace(/[&<>"']/g,function(c){
+ return{"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c];});}
 // The index of the point of a (sorted) nearest to x; -1 when a is empty.
 function nearest(a,x){if(!a.length)return -1;var i=lowerBound(a,x);
  if(i>=a.length||(i>0&&x-a[i-1]<a[i]-x))i--;return i;}
@@ -208,10 +211,10 @@ function lineChart(host,opts){
    opts.series.forEach(function(s,k){var j=s.xs===xs0?i:nearest(s.xs,xs0[i]),y=j<0?null:s.ys[j];
     if(y===null||y===undefined||ty(y)===null){dots[k].setAttribute("visibility","hidden");return;}
     dots[k].setAttribute("cx",x);dots[k].setAttribute("cy",Y(y));dots[k].setAttribute("visibility","visible");
-    html+="<br><span style=\"color:"+s.color+"\">&#9679;</span> "+s.name+": "+opts.tipFmt(y);});
+    html+="<br><span style=\"color:"+s.color+"\">&#9679;</span> "+esc(s.name)+": "+opts.tipFmt(y);});
    tip.innerHTML=html;tip.style.display="block";
    var left=x*r.width/W+12;if(left>r.width-220)left=x*r.width/W-220;tip.style.left=left+"px";tip.style.top="8px";};
-  svg.onmouseleave=function(){tip.style.display="none";cross.setAttribute("visibility","hidden");
+  svg.onmouseleave=function(){drag=null;tip.style.display="none";cross.setAttribute("visibility","hidden");
    dots.forEach(function(d){d.setAttribute("visibility","hidden");});};
  };
  draw();
@@ -293,7 +296,7 @@ function heatMap(host,opts){
    if(cw>46){var t=el("text",{x:x+cw/2,y:y+ch/2+4,"text-anchor":"middle","font-size":11,
     fill:c[2]!==null&&Math.abs(strength(c[2]))>0.6?"#fff":"#111827"},svg);t.textContent=c[2]===null?"n/a":fmtNum(c[2],Math.abs(c[2])>=100?0:2);}
    r.onmousemove=function(ev){var b=svg.getBoundingClientRect();
-    tip.innerHTML="<b>"+opts.xName+"="+opts.xs[c[0]]+", "+opts.yName+"="+opts.ys[c[1]]+"</b><br>"+opts.metric+": "+
+    tip.innerHTML="<b>"+esc(opts.xName)+"="+esc(opts.xs[c[0]])+", "+esc(opts.yName)+"="+esc(opts.ys[c[1]])+"</b><br>"+esc(opts.metric)+": "+
      fmtNum(c[2],4)+"<br>rank "+c[3]+(c[4]>1?" (best of "+c[4]+" runs)":"");
     tip.style.display="block";tip.style.left=Math.min(ev.clientX-b.left+12,b.width-200)+"px";
     tip.style.top=(ev.clientY-b.top+12)+"px";};

@@ -286,12 +286,13 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   describe_run(cfg, src, opts, rep);
 
   portfolio account(cfg.backtest.initial_cash, rep.currency);
+  // Before the engine: it outlives the strategies, whose destruction may still plot or log.
+  backtest_outputs outputs(out_dir, account, src.instruments);
   engine eng(src.instruments, account);
   sim_exchange exchange(eng, cfg.backtest.sim);
   risk_engine risk(eng, exchange, cfg.risk);
   session market(eng, account, risk.watches_market() ? static_cast<broker&>(risk) : exchange, opts);
   eng.set_router(&risk);  // every order passes the risk checks
-  backtest_outputs outputs(out_dir, account, src.instruments);
   // Off unless engine.callback_timeout is set: a replay has no wall clock to keep up with.
   std::unique_ptr<watchdog> dog;
   if (cfg.engine.callback_timeout_ms > 0) {

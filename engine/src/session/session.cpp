@@ -92,7 +92,7 @@ void session::start(int64_t ts) {
   // With klines only the equity is sampled at every close: the shortest interval annualises.
   if (options_.bars_only && (bar_interval_ == 0 || bar.interval_ns < bar_interval_))
     bar_interval_ = bar.interval_ns;
-  if (!e.built) note_price(id, bar.open, bar.high, bar.low, bar.close);
+  // The bar's prices count from its close: grid samples inside it still see the earlier ones.
   if (options_.bars_only || matches_bars(id)) {
     pending_ts_ = close_ts;
     engine_.run_timers_until(bar.open_time_ns);
@@ -103,6 +103,7 @@ void session::start(int64_t ts) {
       advance_to(close_ts - 1);
       pending_ts_ = close_ts;
     }
+    if (!e.built) note_price(id, bar.open, bar.high, bar.low, bar.close);
     engine_.run_timers_until(close_ts);
     engine_.set_time(close_ts);
     account_.mark(id, bar.close);
@@ -111,6 +112,7 @@ void session::start(int64_t ts) {
     // A bar of an instrument with ticks (built from its trades, or recorded): the trades already
     // marked the account and matched the orders.
     advance_to(close_ts - 1);
+    if (!e.built) note_price(id, bar.open, bar.high, bar.low, bar.close);
     engine_.run_timers_until(close_ts);
     engine_.set_time(std::max(close_ts, engine_.now()));
     pending_ts_ = engine_.now();

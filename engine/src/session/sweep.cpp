@@ -358,6 +358,11 @@ class sweep_runner {
       if (t.oos) {
         f.oos = out.metrics;
         f.oos_done = out.ok;
+        if (!out.ok) {
+          ++res_.failed_out_of_sample;
+          if (res_.out_of_sample_error.empty())
+            res_.out_of_sample_error = window + ": " + out.error;
+        }
       } else {
         f.is_metrics[t.run] = out.metrics;
         f.is_ok[t.run] = out.ok ? 1 : 0;
@@ -368,14 +373,22 @@ class sweep_runner {
       run.metrics = out.metrics;
       run.fees_paid = out.fees;
       run.done = true;
-      run.failed = !out.ok;
-      run.error = out.error;
       run.seconds = secs;
+    }
+    // A run that failed on any of its windows failed (the first failure says why).
+    if (!t.oos && !out.ok && !run.failed) {
+      run.failed = true;
+      run.error = t.fold >= 0 ? window + ": " + out.error : out.error;
     }
     if (runs_csv_.is_open()) {
       std::string line = std::to_string(t.run + 1) + "," + window;
       for (const std::string& v : run.values) line += "," + csv_field(v);
-      for (const std::string& m : table_metrics) line += "," + num(metric_value(out.metrics, m), 6);
+      if (out.ok) {
+        for (const std::string& m : table_metrics)
+          line += "," + num(metric_value(out.metrics, m), 6);
+      } else {  // no metrics: empty cells, as in results.csv
+        line += std::string(table_metrics.size(), ',');
+      }
       line += std::string(",") + (out.ok ? "ok" : "failed") + "," + csv_field(out.error) + "\n";
       runs_csv_ << line;
       runs_csv_.flush();

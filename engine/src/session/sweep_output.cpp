@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "cats/core/fixed.hpp"
 #include "cats/report/html_report.hpp"
@@ -17,22 +18,25 @@ using namespace sweep_util;  // NOLINT(google-build-using-namespace): this area'
 
 namespace {
 
-// The distinct errors of the failed runs with how many runs each, most frequent first.
+// The distinct errors of the failed runs with how many runs each, most frequent first (ties in
+// order of first appearance).
 std::vector<std::pair<std::string, size_t>> failure_reasons(const sweep_result& r) {
   std::vector<std::pair<std::string, size_t>> out;
+  std::unordered_map<std::string, size_t> index;
   for (size_t i : r.ranking) {
     if (!r.runs[i].failed) continue;
-    auto it = std::find_if(out.begin(), out.end(),
-                           [&](const auto& e) { return e.first == r.runs[i].error; });
-    if (it == out.end())
+    const auto [it, fresh] = index.emplace(r.runs[i].error, out.size());
+    if (fresh)
       out.emplace_back(r.runs[i].error, 1);
     else
-      ++it->second;
+      ++out[it->second].second;
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   return out;
 }
+
+constexpr size_t max_reasons_shown = 5;
 
 }  // namespace
 
@@ -48,9 +52,16 @@ std::string sweep_table(const sweep_result& r, size_t rows) {
   if (const size_t failed = r.failed_runs(); failed != 0) {
     out += "  FAILED: " + std::to_string(failed) + " of " + std::to_string(r.ranking.size()) +
            " runs (ranked last, no metrics)\n";
-    for (const auto& [error, count] : failure_reasons(r))
-      out += "    " + std::to_string(count) + " x " + error + "\n";
+    const auto reasons = failure_reasons(r);
+    for (size_t k = 0; k < reasons.size() && k < max_reasons_shown; ++k)
+      out += "    " + std::to_string(reasons[k].second) + " x " + reasons[k].first + "\n";
+    if (reasons.size() > max_reasons_shown)
+      out += "    ... and " + std::to_string(reasons.size() - max_reasons_shown) +
+             " other reasons (each run's in results.csv)\n";
   }
+  if (r.failed_out_of_sample != 0)
+    out += "  FAILED: " + std::to_string(r.failed_out_of_sample) +
+           " out-of-sample run(s) of a fold's winner; first: " + r.out_of_sample_error + "\n";
   out += std::string(90, '-') + "\n";
   char buf[256];
   // Columns: rank, one per parameter (its last name component), then the metrics.
@@ -113,6 +124,7 @@ std::string sweep_json(const sweep_result& r) {
   j.key("runs").value(static_cast<uint64_t>(r.runs.size()));
   j.key("interrupted").value(r.interrupted);
   j.key("failed_runs").value(static_cast<uint64_t>(r.failed_runs()));
+  j.key("failed_out_of_sample").value(static_cast<uint64_t>(r.failed_out_of_sample));
   j.key("jobs").value(static_cast<uint64_t>(r.jobs));
   j.key("decode_seconds").value(r.decode_seconds, 6);
   j.key("run_seconds").value(r.run_seconds, 6);

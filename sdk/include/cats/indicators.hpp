@@ -47,6 +47,11 @@ namespace detail {
 inline constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 inline constexpr double fixed_scale = static_cast<double>(CATS_FIXED_SCALE);
 
+// floor(t / step) for step > 0, with no overflow anywhere in int64.
+inline int64_t floor_div(int64_t t, int64_t step) noexcept {
+  return t / step - (t % step < 0 ? 1 : 0);
+}
+
 inline size_t checked_length(size_t n, const char* what) {
   if (n == 0)
     throw error(std::string(what) + ": the window must be at least 1", CATS_E_INVALID_ARGUMENT);
@@ -194,6 +199,7 @@ class ema {
   bool ready() const noexcept { return count_ == n_; }
   double value() const noexcept { return ready() ? value_ : detail::nan; }
   size_t length() const noexcept { return n_; }
+  size_t count() const noexcept { return count_; }
   double alpha() const noexcept { return alpha_; }
   void reset() noexcept {
     count_ = 0;
@@ -295,11 +301,18 @@ class rolling_variance {
                   CATS_E_INVALID_ARGUMENT);
   }
   void update(fixed x) {
-    if (window_.size() == 0) ref_ = x.raw();
-    int64_t old = 0;
-    const bool out = window_.push(x.raw(), old);
-    add(x.raw(), +1);
-    if (out) add(old, -1);
+    const int64_t ref = window_.size() == 0 ? x.raw() : ref_;
+    const bool out = window_.full();
+    const int64_t old = out ? window_.at(window_.capacity() - 1) : 0;
+    // Both sums are worked out before anything changes, so an overflow (values far outside any
+    // market) leaves the indicator as it was.
+    int128_t sum = sum_, sum_sq = sum_sq_;
+    accumulate(sum, sum_sq, ref, x.raw(), +1);
+    if (out) accumulate(sum, sum_sq, ref, old, -1);
+    window_.push(x.raw());
+    ref_ = ref;
+    sum_ = sum;
+    sum_sq_ = sum_sq;
     if (++since_recentre_ >= window_.capacity()) recentre();
   }
   bool ready() const noexcept { return window_.full(); }
@@ -336,11 +349,11 @@ class rolling_variance {
   }
 
  private:
-  void add(int64_t v, int sign) {
-    const int128_t d = static_cast<int128_t>(v) - ref_;
+  static void accumulate(int128_t& sum, int128_t& sum_sq, int64_t ref, int64_t v, int sign) {
+    const int128_t d = static_cast<int128_t>(v) - ref;
     const int128_t sq = detail::mul_exact(d, d, "rolling_variance");
-    sum_ = detail::add_exact(sum_, sign * d, "rolling_variance");
-    sum_sq_ = detail::add_exact(sum_sq_, sign * sq, "rolling_variance");
+    sum = detail::add_exact(sum, sign * d, "rolling_variance");
+    sum_sq = detail::add_exact(sum_sq, sign * sq, "rolling_variance");
   }
   void recentre() {
     since_recentre_ = 0;
@@ -348,9 +361,13 @@ class rolling_variance {
     if (k == 0) return;
     int128_t total = 0;
     for (size_t i = 0; i < k; ++i) total += window_.at(i);
-    ref_ = static_cast<int64_t>(total / static_cast<int128_t>(k));
-    sum_ = sum_sq_ = 0;
-    for (size_t i = 0; i < k; ++i) add(window_.at(i), +1);
+    // The mean is inside the window's range, so every distance fits where the values did.
+    const auto ref = static_cast<int64_t>(total / static_cast<int128_t>(k));
+    int128_t sum = 0, sum_sq = 0;
+    for (size_t i = 0; i < k; ++i) accumulate(sum, sum_sq, ref, window_.at(i), +1);
+    ref_ = ref;
+    sum_ = sum;
+    sum_sq_ = sum_sq;
   }
 
   detail::ring window_;
@@ -432,7 +449,7 @@ class rolling_extreme {
     while (!q_.empty() && (Max ? q_.back().second <= v : q_.back().second >= v)) q_.pop_back();
     q_.emplace_back(seq_, v);
     ++seq_;
-    while (q_.front().first + n_ < seq_) q_.pop_front();
+    while (seq_ - q_.front().first > n_) q_.pop_front();  // the newest always stays
   }
   bool ready() const noexcept { return seq_ >= n_; }
   fixed extreme() const noexcept { return fixed::from_raw(q_.empty() ? 0 : q_.front().second); }
@@ -454,7 +471,8 @@ class rolling_extreme {
     const auto n = r.get<uint64_t>();
     const auto seq = r.get<uint64_t>();
     const auto size = r.get<uint64_t>();
-    if (n != n_ || size > n || size > r.remaining() / 16 || (size == 0) != (seq == 0))
+    if (n != n_ || size > n || size > r.remaining() / 16 || (size == 0) != (seq == 0) ||
+        seq > (uint64_t{1} << 62))
       throw bad_state(std::string(what_) + ": saved window does not match this instance");
     std::deque<std::pair<uint64_t, int64_t>> q;
     for (uint64_t i = 0; i < size; ++i) {
@@ -585,10 +603,18 @@ class rsi {
     w.put<uint8_t>(has_prev_ ? 1 : 0);
   }
   void load(state_reader& r) {
-    gains_.load(r);
-    losses_.load(r);
-    prev_ = r.get<int64_t>();
-    has_prev_ = r.get<uint8_t>() != 0;
+    ema gains = gains_, losses = losses_;
+    gains.load(r);
+    losses.load(r);
+    const auto prev = r.get<int64_t>();
+    const auto has_prev = r.get<uint8_t>();
+    // Every change feeds both averages, and there are changes only after a first value.
+    if (gains.count() != losses.count() || has_prev > 1 || (gains.count() > 0 && has_prev == 0))
+      throw bad_state("rsi: saved averages do not belong together");
+    gains_ = gains;
+    losses_ = losses;
+    prev_ = prev;
+    has_prev_ = has_prev != 0;
   }
 
  private:
@@ -627,9 +653,19 @@ class macd {
     signal_.save(w);
   }
   void load(state_reader& r) {
-    fast_.load(r);
-    slow_.load(r);
-    signal_.load(r);
+    ema fast = fast_, slow = slow_, signal = signal_;
+    fast.load(r);
+    slow.load(r);
+    signal.load(r);
+    // Both averages saw the same values (the faster one fills first); the signal line starts
+    // once the slow EMA is ready.
+    const bool together =
+        slow.ready() ? fast.ready()
+                     : signal.count() == 0 && fast.count() == std::min(slow.count(), fast.length());
+    if (!together) throw bad_state("macd: saved averages do not belong together");
+    fast_ = fast;
+    slow_ = slow;
+    signal_ = signal;
   }
 
  private:
@@ -748,7 +784,7 @@ class vwap {
     const auto session = r.get<int64_t>();
     const auto pv3 = r.get<int128_t>();
     const auto volume = r.get<int128_t>();
-    if (len != session_ns_ || volume < 0)
+    if (len != session_ns_ || volume < 0 || (volume == 0 && pv3 != 0))
       throw bad_state("vwap: saved session length " + std::to_string(len) +
                       " ns, this instance uses " + std::to_string(session_ns_));
     session_ = session;
@@ -759,7 +795,7 @@ class vwap {
  private:
   void roll(int64_t time_ns) {
     if (session_ns_ == 0) return;
-    const int64_t s = time_ns >= 0 ? time_ns / session_ns_ : -((-time_ns - 1) / session_ns_) - 1;
+    const int64_t s = detail::floor_div(time_ns, session_ns_);
     if (s != session_) {
       pv3_ = volume_ = 0;
       session_ = s;
@@ -796,16 +832,23 @@ inline bar_record record_of(const bar& b) noexcept {
 /// The last n bars of one instrument, newest at [0].
 class bar_series {
  public:
-  explicit bar_series(size_t depth) : bars_(detail::checked_length(depth, "history")) {}
-  void push(const bar_record& b) noexcept {
-    bars_[next_] = b;
-    if (++next_ == bars_.size()) next_ = 0;
-    if (count_ < bars_.size()) ++count_;
+  // The storage grows with the bars up to `depth`: a deep history of an instrument that has had
+  // few bars (or a state blob that names many instruments) costs only what it holds.
+  explicit bar_series(size_t depth) : depth_(detail::checked_length(depth, "history")) {}
+  void push(const bar_record& b) {
+    if (bars_.size() < depth_) {
+      bars_.push_back(b);
+      next_ = bars_.size() == depth_ ? 0 : bars_.size();
+    } else {
+      bars_[next_] = b;
+      if (++next_ == depth_) next_ = 0;
+    }
+    count_ = bars_.size();
   }
   size_t size() const noexcept { return count_; }
-  size_t capacity() const noexcept { return bars_.size(); }
+  size_t capacity() const noexcept { return depth_; }
   bool empty() const noexcept { return count_ == 0; }
-  bool full() const noexcept { return count_ == bars_.size(); }
+  bool full() const noexcept { return count_ == depth_; }
   /// 0 = the newest bar; throws cats::error past the oldest kept.
   const bar_record& operator[](size_t age) const {
     if (age >= count_)
@@ -822,12 +865,15 @@ class bar_series {
     const auto count = r.get<uint64_t>();
     if (count > r.remaining() / sizeof(bar_record))
       throw bad_state("history: saved series is truncated");
+    if (count == 0) throw bad_state("history: saved series is empty");
+    bars_.clear();
     next_ = count_ = 0;
     // A deeper saved history keeps its newest bars.
     for (uint64_t i = 0; i < count; ++i) push(r.get<bar_record>());
   }
 
  private:
+  size_t depth_;
   std::vector<bar_record> bars_;
   size_t next_ = 0;
   size_t count_ = 0;
@@ -865,12 +911,19 @@ class bar_history {
   }
   void load(state_reader& r) {
     const auto n = r.get<uint64_t>();
-    if (n > r.remaining() / 12) throw bad_state("history: saved instrument count is too large");
-    series_.clear();
+    // Each saved instrument holds at least one bar.
+    if (n > r.remaining() / (12 + sizeof(bar_record)))
+      throw bad_state("history: saved instrument count is too large");
+    std::vector<std::pair<uint32_t, bar_series>> loaded;
     for (uint64_t i = 0; i < n; ++i) {
       const auto id = r.get<uint32_t>();
-      series_for(id).load(r);
+      for (const auto& [other, s] : loaded)
+        if (other == id)
+          throw bad_state("history: instrument " + std::to_string(id) + " saved twice");
+      loaded.emplace_back(id, bar_series(depth_));
+      loaded.back().second.load(r);
     }
+    series_ = std::move(loaded);
   }
 
  private:
@@ -943,20 +996,25 @@ class resampler {
   }
   void load(state_reader& r) {
     const auto interval = r.get<int64_t>();
-    const bool open = r.get<uint8_t>() != 0;
+    const auto flag = r.get<uint8_t>();
     const auto out = r.get<cats_bar_event_t>();
     if (interval != interval_)
       throw bad_state("resampler: saved interval " + std::to_string(interval) +
                       " ns, this instance uses " + std::to_string(interval_));
-    open_ = open;
+    // An open bar must be one this resampler could have built: aligned, of its interval, ending
+    // where its interval ends.
+    if (flag > 1 || (flag == 1 && (out.interval_ns != interval_ ||
+                                   out.open_time_ns != floor_to(out.open_time_ns) ||
+                                   out.open_time_ns > INT64_MAX - interval_ ||
+                                   out.header.exchange_ts_ns != out.open_time_ns + interval_ ||
+                                   out.header.struct_size != sizeof out || out.high < out.low)))
+      throw bad_state("resampler: saved bar is not one this resampler builds");
+    open_ = flag == 1;
     out_ = out;
   }
 
  private:
-  int64_t floor_to(int64_t t) const noexcept {
-    const int64_t q = t >= 0 ? t / interval_ : -((-t - 1) / interval_) - 1;
-    return q * interval_;
-  }
+  int64_t floor_to(int64_t t) const noexcept { return detail::floor_div(t, interval_) * interval_; }
   template <class F>
   void emit(F& on_bar) {
     open_ = false;  // first, so a throwing callback does not hand the same bar on twice

@@ -473,7 +473,7 @@ typedef struct cats_host_api_t {
    * value is a gap. A second value at the same time replaces the first. Both strings are borrowed
    * for the call. A backtest writes every value to plots.csv and draws them in report.html; other
    * modes accept and drop them. CATS_E_INVALID_ARGUMENT for a bad name, CATS_E_REJECTED past 32
-   * series per strategy (last_error says why).
+   * series per strategy or before the engine has a time (in create()); last_error says why.
    */
   cats_status_t (*plot)(cats_host_t* host, cats_str_t series, cats_str_t panel, double value);
 } cats_host_api_t;

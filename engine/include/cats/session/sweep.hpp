@@ -85,6 +85,9 @@ struct sweep_result {
   size_t data_events = 0, data_bytes = 0;
   unsigned jobs = 1;
   std::string command;  ///< how to rerun the best combination alone; empty if none succeeded
+  /// Walk-forward: out-of-sample runs of a fold's winner that failed, and the first one's reason.
+  size_t failed_out_of_sample = 0;
+  std::string out_of_sample_error;
   /// Failed runs rank last: the first one tells.
   bool any_succeeded() const { return !ranking.empty() && !runs[ranking.front()].failed; }
   /// Finished runs that failed (a strategy error, a refused parameter value …).
