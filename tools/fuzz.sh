@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-30}
 shift || true
 all=(kline_csv trade_csv binance_message okx_message record config text byte_source descriptor
-     state)
+     state indicators)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 
