@@ -68,68 +68,58 @@ void check(const std::vector<unsigned char>& blob, Make make, Feed feed) {
   }
 }
 
-void fuzz_one(uint8_t which, const std::vector<unsigned char>& blob) {
+// Calls f(make, feed) for the indicator `which` picks: how to build a fresh one and how to feed
+// it a bar (with the promises its outputs keep).
+template <class F>
+void with_indicator(uint8_t which, F&& f) {
   auto close = [](auto& i, const cats::bar& b) { i.update(b.close()); };
   auto whole = [](auto& i, const cats::bar& b) { i.update(b); };
   switch (which % 14) {
     case 0:
-      return check(
-          blob, [] { return cats::sma(5); }, close);
+      return f([] { return cats::sma(5); }, close);
     case 1:
-      return check(
-          blob, [] { return cats::ema(5); }, close);
+      return f([] { return cats::ema(5); }, close);
     case 2:
-      return check(
-          blob, [] { return cats::wma(5); }, close);
+      return f([] { return cats::wma(5); }, close);
     case 3:
-      return check(
-          blob, [] { return cats::rolling_variance(5, 1); }, close);
+      return f([] { return cats::rolling_variance(5, 1); }, close);
     case 4:
-      return check(
-          blob, [] { return cats::bollinger(5); }, close);
+      return f([] { return cats::bollinger(5); }, close);
     case 5:
-      return check(
-          blob, [] { return cats::rolling_max(5); }, close);
+      return f([] { return cats::rolling_max(5); }, close);
     case 6:
-      return check(
-          blob, [] { return cats::donchian(5); }, whole);
+      return f([] { return cats::donchian(5); }, whole);
     case 7:
-      return check(
-          blob, [] { return cats::roc(5); }, close);
+      return f([] { return cats::roc(5); }, close);
     case 8:
-      return check(
-          blob, [] { return cats::rsi(5); }, close);
+      return f([] { return cats::rsi(5); }, close);
     case 9:
-      return check(
-          blob, [] { return cats::macd(3, 6, 4); }, close);
+      return f([] { return cats::macd(3, 6, 4); }, close);
     case 10:
-      return check(
-          blob, [] { return cats::atr(5); }, whole);
+      return f([] { return cats::atr(5); }, whole);
     case 11:
-      return check(
-          blob, [] { return cats::vwap(3'600'000'000'000); }, whole);
+      return f([] { return cats::vwap(3'600'000'000'000); }, whole);
     case 12:
-      return check(
-          blob, [] { return cats::bar_history(4); },
-          [](cats::bar_history& h, const cats::bar& b) {
-            h.push(b);
-            (void)h.last(b.instrument_id(), 3);
-          });
+      return f([] { return cats::bar_history(4); },
+               [](cats::bar_history& h, const cats::bar& b) {
+                 h.push(b);
+                 require(h.last(b.instrument_id(), 3).size() <= 3);
+               });
     default:
-      return check(
-          blob, [] { return cats::resampler(300'000'000'000); },
-          [](cats::resampler& r, const cats::bar& b) {
-            r.update(b, [](const cats::bar& out) {
-              require(out.high() >= out.low() && out.interval_ns() == 300'000'000'000);
-            });
-          });
+      return f([] { return cats::resampler(300'000'000'000); },
+               [](cats::resampler& r, const cats::bar& b) {
+                 r.update(b, [](const cats::bar& out) {
+                   require(out.high() >= out.low() && out.interval_ns() == 300'000'000'000);
+                 });
+               });
   }
 }
 
 // A valid state of the indicator `which`, for the seeds: the indicator after some bars.
 std::vector<unsigned char> valid_state(uint8_t which, uint64_t bars) {
   std::vector<unsigned char> out;
-  auto grab = [&](auto ind, auto feed) {
+  with_indicator(which, [&](auto make, auto feed) {
+    auto ind = make();
     for (uint64_t k = 0; k < bars; ++k) {
       const cats_bar_event_t e = bar_at(
           static_cast<int64_t>(k), 4'000'000'000'000 + static_cast<int64_t>(k % 5) * 3'000'000);
@@ -138,53 +128,7 @@ std::vector<unsigned char> valid_state(uint8_t which, uint64_t bars) {
     cats::state_writer w;
     ind.save(w);
     out = w.bytes();
-  };
-  auto close = [](auto& i, const cats::bar& b) { i.update(b.close()); };
-  auto whole = [](auto& i, const cats::bar& b) { i.update(b); };
-  switch (which % 14) {
-    case 0:
-      grab(cats::sma(5), close);
-      break;
-    case 1:
-      grab(cats::ema(5), close);
-      break;
-    case 2:
-      grab(cats::wma(5), close);
-      break;
-    case 3:
-      grab(cats::rolling_variance(5, 1), close);
-      break;
-    case 4:
-      grab(cats::bollinger(5), close);
-      break;
-    case 5:
-      grab(cats::rolling_max(5), close);
-      break;
-    case 6:
-      grab(cats::donchian(5), whole);
-      break;
-    case 7:
-      grab(cats::roc(5), close);
-      break;
-    case 8:
-      grab(cats::rsi(5), close);
-      break;
-    case 9:
-      grab(cats::macd(3, 6, 4), close);
-      break;
-    case 10:
-      grab(cats::atr(5), whole);
-      break;
-    case 11:
-      grab(cats::vwap(3'600'000'000'000), whole);
-      break;
-    case 12:
-      grab(cats::bar_history(4), [](cats::bar_history& h, const cats::bar& b) { h.push(b); });
-      break;
-    default:
-      grab(cats::resampler(300'000'000'000),
-           [](cats::resampler& r, const cats::bar& b) { r.update(b, [](const cats::bar&) {}); });
-  }
+  });
   return out;
 }
 
@@ -192,7 +136,8 @@ std::vector<unsigned char> valid_state(uint8_t which, uint64_t bars) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  fuzz_one(data[0], std::vector<unsigned char>(data + 1, data + size));
+  const std::vector<unsigned char> blob(data + 1, data + size);
+  with_indicator(data[0], [&](auto make, auto feed) { check(blob, make, feed); });
   return 0;
 }
 
