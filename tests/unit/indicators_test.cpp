@@ -611,6 +611,27 @@ TEST(Indicators, AnOverflowLeavesTheVarianceAsItWas) {
   EXPECT_EQ(v.last(), fixed::from_raw(low + 5));
 }
 
+// Found by the indicators fuzz target: sums that a loaded state puts next to the limit, and
+// ranges between extreme values, throw cats::error instead of overflowing.
+TEST(Indicators, ExtremeStatesThrowInsteadOfOverflowing) {
+  cats::state_writer w;
+  w.put<int64_t>(0);
+  w.put<int64_t>(std::numeric_limits<int64_t>::min());
+  w.put<cats::int128_t>(0);
+  const cats::int128_t near_max = ~(static_cast<cats::int128_t>(1) << 127) - 5;
+  w.put<cats::int128_t>(near_max);
+  cats::vwap v;
+  cats::state_reader r(w.bytes().data(), w.bytes().size());
+  v.load(r);
+  EXPECT_THROW(v.update(0, fixed::from_int(1), fixed::from_int(1)), cats::error);
+  cats::true_range tr;
+  tr.update(fixed::from_raw(0), fixed::from_raw(0),
+            fixed::from_raw(std::numeric_limits<int64_t>::min()));
+  EXPECT_THROW(tr.update(fixed::from_raw(std::numeric_limits<int64_t>::max()), fixed::from_raw(0),
+                         fixed::from_raw(0)),
+               cats::error);
+}
+
 TEST(Indicators, BadArgumentsAreRefusedWithAMessage) {
   EXPECT_THROW(cats::sma(0), cats::error);
   EXPECT_THROW(cats::ema(0), cats::error);

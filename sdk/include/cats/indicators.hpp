@@ -69,6 +69,12 @@ inline int128_t add_exact(int128_t a, int128_t b, const char* what) {
     throw error(std::string(what) + ": sum out of range", CATS_E_INVALID_ARGUMENT);
   return out;
 }
+inline int64_t add_exact64(int64_t a, int64_t b, const char* what) {
+  int64_t out;
+  if (__builtin_add_overflow(a, b, &out))
+    throw error(std::string(what) + ": sum out of range", CATS_E_INVALID_ARGUMENT);
+  return out;
+}
 inline int128_t mul_exact(int128_t a, int128_t b, const char* what) {
   int128_t out;
   if (__builtin_mul_overflow(a, b, &out))
@@ -677,13 +683,13 @@ class macd {
 class true_range {
  public:
   void update(fixed high, fixed low, fixed close) {
-    fixed tr = high - low;
-    if (has_prev_) {
-      const fixed up = high - prev_close_, down = prev_close_ - low;
-      if (up > tr) tr = up;
-      if (down > tr) tr = down;
-    }
-    value_ = tr;
+    // In 128 bits: the differences of two extreme values do not fit in 64.
+    const int128_t h = high.raw(), l = low.raw(), c = prev_close_.raw();
+    int128_t tr = h - l;
+    if (has_prev_) tr = std::max({tr, h - c, c - l});
+    if (tr > std::numeric_limits<int64_t>::max() || tr < std::numeric_limits<int64_t>::min())
+      throw error("true_range: range out of range", CATS_E_INVALID_ARGUMENT);
+    value_ = fixed::from_raw(static_cast<int64_t>(tr));
     prev_close_ = close;
     has_prev_ = true;
   }
@@ -803,8 +809,10 @@ class vwap {
   }
   void add(int128_t price3, int64_t quantity) {
     if (quantity <= 0) return;
-    pv3_ = detail::add_exact(pv3_, detail::mul_exact(price3, quantity, "vwap"), "vwap");
-    volume_ += quantity;
+    const int128_t pv3 =
+        detail::add_exact(pv3_, detail::mul_exact(price3, quantity, "vwap"), "vwap");
+    volume_ = detail::add_exact(volume_, quantity, "vwap");
+    pv3_ = pv3;
   }
   int64_t session_ns_;
   int64_t session_ = std::numeric_limits<int64_t>::min();
@@ -970,15 +978,20 @@ class resampler {
       out_.header.exchange_ts_ns = start + interval_;
       open_ = true;
     } else {
-      if (b.raw().high > out_.high) out_.high = b.raw().high;
-      if (b.raw().low < out_.low) out_.low = b.raw().low;
-      out_.close = b.raw().close;
-      out_.volume += b.raw().volume;
-      out_.quote_volume += b.raw().quote_volume;
-      out_.taker_buy_volume += b.raw().taker_buy_volume;
-      out_.taker_buy_quote_volume += b.raw().taker_buy_quote_volume;
-      out_.trade_count += b.raw().trade_count;
-      out_.header.local_ts_ns = b.raw().header.local_ts_ns;
+      // The whole bar first: an overflow of a sum (a corrupt state) leaves it as it was.
+      cats_bar_event_t next = out_;
+      if (b.raw().high > next.high) next.high = b.raw().high;
+      if (b.raw().low < next.low) next.low = b.raw().low;
+      next.close = b.raw().close;
+      next.volume = detail::add_exact64(next.volume, b.raw().volume, "resampler");
+      next.quote_volume = detail::add_exact64(next.quote_volume, b.raw().quote_volume, "resampler");
+      next.taker_buy_volume =
+          detail::add_exact64(next.taker_buy_volume, b.raw().taker_buy_volume, "resampler");
+      next.taker_buy_quote_volume = detail::add_exact64(
+          next.taker_buy_quote_volume, b.raw().taker_buy_quote_volume, "resampler");
+      next.trade_count = detail::add_exact64(next.trade_count, b.raw().trade_count, "resampler");
+      next.header.local_ts_ns = b.raw().header.local_ts_ns;
+      out_ = next;
     }
     if (b.time_ns() >= out_.open_time_ns + interval_) emit(on_bar);
   }
