@@ -624,6 +624,16 @@ TEST(Indicators, ExtremeStatesThrowInsteadOfOverflowing) {
   cats::state_reader r(w.bytes().data(), w.bytes().size());
   v.load(r);
   EXPECT_THROW(v.update(0, fixed::from_int(1), fixed::from_int(1)), cats::error);
+  // A variance window of extremes: its squared distances leave 128 bits; refused on load.
+  cats::state_writer ext;
+  ext.put_vector(std::vector<int64_t>{std::numeric_limits<int64_t>::min(),
+                                      std::numeric_limits<int64_t>::max(),
+                                      std::numeric_limits<int64_t>::min()});
+  ext.put<uint64_t>(0);
+  ext.put<uint64_t>(3);
+  cats::rolling_variance var(3);
+  cats::state_reader er(ext.bytes().data(), ext.bytes().size());
+  EXPECT_THROW(var.load(er), cats::bad_state);
   cats::true_range tr;
   tr.update(fixed::from_raw(0), fixed::from_raw(0),
             fixed::from_raw(std::numeric_limits<int64_t>::min()));

@@ -269,15 +269,23 @@ class wma {
   }
   void save(state_writer& w) const { window_.save(w); }
   void load(state_reader& r) {
-    window_.load(r, "wma");
-    sum_ = numerator_ = 0;
-    const size_t k = window_.size();
-    for (size_t age = 0; age < k; ++age) {
-      sum_ += window_.at(age);
-      numerator_ = detail::add_exact(
-          numerator_, static_cast<int128_t>(window_.at(age)) * static_cast<int128_t>(k - age),
-          "wma");
+    detail::ring window = window_;  // nothing changes unless the whole state is good
+    window.load(r, "wma");
+    int128_t sum = 0, numerator = 0;
+    const size_t k = window.size();
+    try {
+      for (size_t age = 0; age < k; ++age) {
+        sum += window.at(age);
+        numerator = detail::add_exact(
+            numerator, detail::mul_exact(window.at(age), static_cast<int128_t>(k - age), "wma"),
+            "wma");
+      }
+    } catch (const error&) {
+      throw bad_state("wma: saved values out of range");
     }
+    window_ = std::move(window);
+    sum_ = sum;
+    numerator_ = numerator;
   }
 
  private:
@@ -350,8 +358,16 @@ class rolling_variance {
   }
   void save(state_writer& w) const { window_.save(w); }
   void load(state_reader& r) {
-    window_.load(r, "rolling_variance");
-    recentre();
+    rolling_variance next = *this;  // nothing changes unless the whole state is good
+    next.window_.load(r, "rolling_variance");
+    try {
+      next.recentre();
+    } catch (const bad_state&) {
+      throw;
+    } catch (const error&) {
+      throw bad_state("rolling_variance: saved values out of range");
+    }
+    *this = std::move(next);
   }
 
  private:
