@@ -20,9 +20,10 @@ class bollinger_reversion final : public cats::strategy {
     if (pos.is_flat() && close < bands_.lower()) {
       const cats::instrument i = ctx().get_instrument(b.instrument_id());
       const cats::fixed qty = cats::fixed::from_double(ctx().account().equity.to_double() / close);
-      if (!i.round_quantity(qty).is_zero()) ctx().buy_market(i.id, i.round_quantity(qty));
+      if (!i.round_quantity(qty).is_zero())
+        ctx().buy_market(i.id, i.round_quantity(qty), "closed below the lower band");
     } else if (pos.is_long() && close >= bands_.middle()) {
-      ctx().sell_market(b.instrument_id(), pos.quantity);
+      ctx().sell_market(b.instrument_id(), pos.quantity, "back at the middle");
     }
   }
   uint32_t save_state(cats::state_writer& w) const override {

@@ -59,9 +59,9 @@ class ma_crossover final : public cats::strategy {
       return;
     }
     if (prev <= 0 && diff > 0) {
-      target(1, b.close());
+      target(1, b.close(), "fast crossed above slow");
     } else if (prev >= 0 && diff < 0) {
-      target(allow_short_ ? -1 : 0, b.close());
+      target(allow_short_ ? -1 : 0, b.close(), "fast crossed below slow");
     }
   }
 
@@ -90,7 +90,8 @@ class ma_crossover final : public cats::strategy {
   }
 
   // Moves the position to `direction` (+1 long, 0 flat, -1 short) sized from equity at `price`.
-  void target(int direction, cats::fixed price) {
+  // `why` names the signal: the trade table's entry and exit reason.
+  void target(int direction, cats::fixed price, std::string_view why) {
     const cats::position pos = ctx().position(instrument_.id);
     cats::fixed want;
     if (direction != 0) {
@@ -102,9 +103,9 @@ class ma_crossover final : public cats::strategy {
     const cats::fixed delta = want - pos.quantity;
     if (delta.is_zero()) return;
     if (delta > cats::fixed())
-      ctx().buy_market(instrument_.id, delta);
+      ctx().buy_market(instrument_.id, delta, why);
     else
-      ctx().sell_market(instrument_.id, -delta);
+      ctx().sell_market(instrument_.id, -delta, why);
   }
 
   int64_t fast_len_, slow_len_;

@@ -182,12 +182,25 @@ TEST_F(Cli, OutputIsByteIdenticalForIdenticalInput) {
   }
   for (const auto& row : orders) {
     if (row[0] == "created") continue;
-    ASSERT_EQ(row.size(), 17u);
+    ASSERT_EQ(row.size(), 18u);
     EXPECT_TRUE(row[12] == "filled" || row[12] == "cancelled" || row[12] == "rejected") << row[12];
     int64_t q = 0;
     ASSERT_EQ(parse_fixed(row[13], q), parse_error::ok) << row[13];
     EXPECT_EQ(q, filled[row[3]]) << "order " << row[3];
+    // The reference plugin names its signal on every order (ABI 1.4).
+    EXPECT_TRUE(row[17] == "fast crossed above slow" || row[17] == "fast crossed below slow")
+        << row[17];
   }
+  // ... and the trades carry them: long only, so in on the cross up, out on the cross down.
+  size_t trade_rows = 0;
+  for (const auto& row : csv_rows(a / "trades.csv")) {
+    if (row[0] == "entry_time") continue;
+    ASSERT_EQ(row.size(), 13u);
+    EXPECT_EQ(row[11], "fast crossed above slow");
+    EXPECT_EQ(row[12], "fast crossed below slow");
+    ++trade_rows;
+  }
+  EXPECT_GT(trade_rows, 0u);
 }
 
 // The README's indicator example, a real plugin built against the SDK, trades exactly where the

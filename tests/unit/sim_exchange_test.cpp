@@ -1,5 +1,6 @@
 // Fill rules of the simulated exchange, each checked against fills worked out by hand.
 #include "cats/sim/sim_exchange.hpp"
+#include "cats/core/events.hpp"
 
 #include <gtest/gtest.h>
 #include <cats/strategy.hpp>
@@ -1027,6 +1028,70 @@ TEST(SimExchangeFills, TheTouchSizeIsTakenOncePerPrice) {
   // 100.02 x 1.0005 = 100.07001 -> 100.08; 0.5 x 100.08 = 50.04, fee 0.05004.
   EXPECT_EQ(h.take(),
             (strings{"fill 1 0.5 @ 100.08 fee 0.05004 taker pos 1", "order 1 filled filled 1"}));
+}
+
+}  // namespace
+}  // namespace cats
+
+namespace cats {
+namespace {
+
+struct trip_log final : fill_listener {
+  std::vector<round_trip> trips;
+  void on_fill(const strategy_slot&, const instrument_info&, const cats_fill_event_t&,
+               int64_t) override {}
+  void on_round_trip(const strategy_slot&, const instrument_info&, const round_trip& t) override {
+    trips.push_back(t);
+  }
+};
+
+// ABI 1.4: the order request's reason, checked by the host, becomes the entry reason of the trade
+// the order opens and the exit reason of the trade it closes, also when the fill happens inside
+// submit (a market order at the bar's close).
+TEST(SimExchange, OrderReasonsBecomeTheTradesEntryAndExitReasons) {
+  harness h(100'000 * U, fill_model::close);
+  trip_log log;
+  h.exchange.set_listener(&log);
+  h.bar("100", "101", "99", "100");
+  cats_host_t* host = h.eng.strategies()[0]->host.get();
+  auto send = [&](cats_side side, std::string_view why,
+                  uint32_t size = sizeof(cats_order_request_t)) {
+    cats_order_request_t r{};
+    r.struct_size = size;
+    r.instrument_id = h.inst;
+    r.side = side;
+    r.order_type = CATS_ORDER_MARKET;
+    r.quantity = px("1");
+    r.reason = {why.data(), why.size()};
+    uint64_t id = 0;
+    const cats_status_t st = host_api().submit_order(host, &r, &id);
+    h.eng.flush();
+    return std::pair{st, id};
+  };
+  const auto [st1, entry] = send(CATS_SIDE_BUY, "breakout");
+  ASSERT_EQ(st1, CATS_OK);
+  EXPECT_EQ(h.eng.order_reason(entry), "breakout");
+  EXPECT_EQ(h.account.position(h.inst).quantity, px("1"));  // filled inside submit
+  // Too long, or a control character: refused before anything is sent.
+  EXPECT_EQ(send(CATS_SIDE_SELL, std::string(65, 'x')).first, CATS_E_INVALID_ARGUMENT);
+  EXPECT_NE(to_string(host_api().last_error(host)).find("at most 64 bytes"), std::string::npos);
+  EXPECT_EQ(send(CATS_SIDE_SELL, "a\nb").first, CATS_E_INVALID_ARGUMENT);
+  EXPECT_NE(to_string(host_api().last_error(host)).find("control character"), std::string::npos);
+  EXPECT_EQ(h.account.position(h.inst).quantity, px("1"));
+  // The refused requests left no reason behind on the next order's id.
+  h.bar("100", "102", "99", "101");
+  const auto [st2, exit] = send(CATS_SIDE_SELL, "take profit");
+  ASSERT_EQ(st2, CATS_OK);
+  EXPECT_EQ(exit, entry + 1);
+  ASSERT_EQ(log.trips.size(), 1u);
+  EXPECT_EQ(log.trips[0].entry_reason, "breakout");
+  EXPECT_EQ(log.trips[0].exit_reason, "take profit");
+  EXPECT_EQ(log.trips[0].entry_order_id, entry);
+  EXPECT_EQ(log.trips[0].exit_order_id, exit);
+  // A plugin built for 1.2 has a smaller request: whatever lies beyond it is never read.
+  const auto [st3, old] = send(CATS_SIDE_BUY, "a\nb", offsetof(cats_order_request_t, reason));
+  ASSERT_EQ(st3, CATS_OK);
+  EXPECT_EQ(h.eng.order_reason(old), "");
 }
 
 }  // namespace

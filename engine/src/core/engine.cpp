@@ -192,6 +192,7 @@ bool engine::deliver(strategy_slot& slot, const cats_event_t& event) {
 }
 
 void engine::start() {
+  started_ = true;
   // Every strategy starts before any of them sees what the others caused.
   for (auto& s : slots_) call_on_start(*s);
   flush();
@@ -234,6 +235,81 @@ void engine::dispatch(const cats_event_t& event) {
     if (s->running && (!book || s->desc.abi_minor >= 1)) deliver(*s, event);
   }
   flush();
+}
+
+void engine::set_order_reason(uint64_t order_id, std::string_view reason) {
+  // Ids are handed out in sequence, so the table grows with the orders of the run.
+  if (reason.empty()) {
+    if (order_id < order_reason_.size()) order_reason_[order_id] = 0;
+    return;
+  }
+  if (order_id == 0 || order_id >= next_order_id_ + 1'000'000) return;
+  auto [it, added] =
+      reason_index_.try_emplace(std::string(reason), static_cast<uint32_t>(reasons_.size()));
+  if (added) reasons_.emplace_back(reason);
+  if (order_reason_.size() <= order_id) order_reason_.resize(order_id + 1, 0);
+  order_reason_[order_id] = it->second + 1;
+}
+
+std::string_view engine::order_reason(uint64_t order_id) const noexcept {
+  if (order_id >= order_reason_.size() || order_reason_[order_id] == 0) return {};
+  return reasons_[order_reason_[order_id] - 1];
+}
+
+cats_status_t engine::subscribe_bars(uint32_t owner, uint32_t instrument_id, int64_t interval_ns,
+                                     std::string& error) {
+  if (instruments_.get(instrument_id) == nullptr) {
+    error = "subscribe_bars: no instrument with id " + std::to_string(instrument_id);
+    return CATS_E_NOT_FOUND;
+  }
+  error = bar_timeframes::check_interval(interval_ns);
+  if (!error.empty()) {
+    error = "subscribe_bars: " + error;
+    return CATS_E_INVALID_ARGUMENT;
+  }
+  timeframes_.subscribe(owner, instrument_id, interval_ns, started_);
+  return CATS_OK;
+}
+
+void engine::build_bars(const market_event& e) {
+  if (e.type == market_event::kind::bar) {
+    // Bars the replay built from trades are not the feed's: the trades are the source.
+    if (e.built) return;
+    timeframes_.on_bar(e.bar, built_, bar_failures_);
+  } else if (e.type == market_event::kind::trade) {
+    const cats_trade_event_t& t = e.trade;
+    timeframes_.on_trade(t, fixed_mul(t.price, t.quantity, rounding::nearest), built_);
+  } else {
+    return;
+  }
+  if (!built_.empty() || !bar_failures_.empty()) deliver_built();
+}
+
+void engine::close_built_bars(int64_t now) {
+  timeframes_.close_due(now, built_);
+  if (!built_.empty()) deliver_built();
+}
+
+void engine::deliver_built() {
+  for (const bar_timeframes::failure& f : bar_failures_) {
+    for (uint32_t slot : timeframes_.subscribers(f.builder)) {
+      if (slot >= slots_.size() || !slots_[slot]->running) continue;
+      const instrument_info* inst = instruments_.get(f.instrument_id);
+      disable(slot, "subscribe_bars",
+              (inst != nullptr ? inst->symbol + ": " : std::string()) + f.message);
+    }
+  }
+  bar_failures_.clear();
+  for (bar_timeframes::built& b : built_) {
+    b.bar.header.flags |= event_flags_;
+    // By index: a strategy may subscribe to more bars from this very callback.
+    for (size_t k = 0; k < timeframes_.subscribers(b.builder).size(); ++k) {
+      const uint32_t slot = timeframes_.subscribers(b.builder)[k];
+      if (slot < slots_.size() && slots_[slot]->running) deliver(*slots_[slot], b.bar.header);
+    }
+    flush();
+  }
+  built_.clear();
 }
 
 void engine::post_order_update(uint32_t owner, const cats_order_update_event_t& event,

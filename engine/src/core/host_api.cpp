@@ -137,6 +137,7 @@ cats_status_t api_get_instrument(cats_host_t* h, uint32_t id, cats_instrument_t*
 }
 
 constexpr size_t request_1_0 = offsetof(cats_order_request_t, client_tag) + sizeof(uint64_t);
+constexpr uint64_t max_order_reason = 64;
 
 // The request as this host reads it: fields beyond the plugin's struct stay zero; a stop needs
 // the 1.2 field that carries its price.
@@ -151,6 +152,22 @@ cats_status_t read_request(cats_host_t* h, const cats_order_request_t* request,
             std::to_string(request->struct_size) + " (1.2 needs " +
             std::to_string(offsetof(cats_order_request_t, stop_price) + sizeof(cats_fixed_t)) +
             ")");
+  // A struct that ends inside the 1.4 reason has none.
+  if (!CATS_HAS_FIELD(request, cats_order_request_t, reason)) req.reason = {};
+  const cats_str_t why = req.reason;
+  if (why.size == 0) return CATS_OK;
+  if (why.data == nullptr || why.size > max_order_reason)
+    return error_out(h, CATS_E_INVALID_ARGUMENT,
+                     "an order's reason is at most " + std::to_string(max_order_reason) +
+                         " bytes with a non-null pointer (got " + std::to_string(why.size) +
+                         " bytes)");
+  for (uint64_t i = 0; i < why.size; ++i) {
+    const auto c = static_cast<unsigned char>(why.data[i]);
+    if (c < 0x20 || c == 0x7f)
+      return error_out(h, CATS_E_INVALID_ARGUMENT,
+                       "an order's reason has a control character (byte " + std::to_string(c) +
+                           " at offset " + std::to_string(i) + "); printable text only");
+  }
   return CATS_OK;
 }
 
@@ -173,7 +190,16 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
     cats_order_request_t req{};
     if (const cats_status_t st = read_request(h, request, req); st != CATS_OK) return st;
     std::string err;
+    // The reason is known before the broker runs: a fill at the bar's close happens inside
+    // submit, and its round trip and orders.csv row already name it.
+    const std::string_view why(req.reason.data, req.reason.size);
+    const uint64_t expected = e->peek_order_id();
+    if (!why.empty()) e->set_order_reason(expected, why);
     const cats_status_t st = e->router()->submit(h->slot, req, *out_order_id, err);
+    if (!why.empty() && (st != CATS_OK || *out_order_id != expected)) {
+      e->set_order_reason(expected, {});
+      if (st == CATS_OK) e->set_order_reason(*out_order_id, why);
+    }
     if (st != CATS_OK) return error_out(h, st, std::move(err));
     ++e->strategies()[h->slot]->orders;
     return CATS_OK;
@@ -287,6 +313,27 @@ cats_status_t api_plot(cats_host_t* h, cats_str_t series, cats_str_t panel, doub
   });
 }
 
+cats_status_t api_subscribe_bars(cats_host_t* h, uint32_t instrument_id,
+                                 int64_t interval_ns) noexcept {
+  engine* e = eng(h);
+  if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  return guard(h, [&]() -> cats_status_t {
+    if (h->detached) {
+      // A new version being created off the engine thread: checked now, applied at the swap.
+      if (e->instruments().get(instrument_id) == nullptr)
+        return error_out(h, CATS_E_NOT_FOUND,
+                         "subscribe_bars: no instrument with id " + std::to_string(instrument_id));
+      if (std::string why = bar_timeframes::check_interval(interval_ns); !why.empty())
+        return error_out(h, CATS_E_INVALID_ARGUMENT, "subscribe_bars: " + why);
+      h->bar_requests.emplace_back(instrument_id, interval_ns);
+      return CATS_OK;
+    }
+    std::string err;
+    const cats_status_t st = e->subscribe_bars(h->slot, instrument_id, interval_ns, err);
+    return st == CATS_OK ? CATS_OK : error_out(h, st, std::move(err));
+  });
+}
+
 cats_str_t api_last_error(cats_host_t* h) noexcept {
   if (h == nullptr) return {nullptr, 0};
   return {h->last_error.data(), h->last_error.size()};
@@ -313,6 +360,7 @@ const cats_host_api_t& host_api() noexcept {
     a.last_error = api_last_error;
     a.amend_order = api_amend_order;
     a.plot = api_plot;
+    a.subscribe_bars = api_subscribe_bars;
     return a;
   }();
   return api;

@@ -155,6 +155,11 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& re
   // A strategy that had failed (or was stopped) runs again in its new version.
   slot.failure.reset();
   slot.running = true;
+  // Bars the new version asked for in create(); the old version's subscriptions stay.
+  std::string ignored;
+  for (const auto& [id, interval] : slot.host->bar_requests)
+    subscribe_bars(c.slot, id, interval, ignored);  // checked when they were asked for
+  slot.host->bar_requests.clear();
   start_one(c.slot);
   timing.pause_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)

@@ -56,7 +56,8 @@ void portfolio::mark(uint32_t instrument_id, int64_t price) noexcept {
 }
 
 std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side, int64_t quantity,
-                                                int64_t price, int64_t fee, int64_t ts_ns) {
+                                                int64_t price, int64_t fee, int64_t ts_ns,
+                                                uint64_t order_id) {
   position_state& p = slot(instrument_id);
   std::optional<round_trip> closed;
   const int dir = side > 0 ? 1 : -1;
@@ -111,6 +112,8 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
                          ? 0
                          : fixed_div(p.trade_close_notional, p.trade_close_qty, rounding::nearest);
       t.entry_notional = p.trade_open_notional;
+      t.entry_order_id = p.trade_entry_order;
+      t.exit_order_id = order_id;
       t.fees = p.trade_fees;
       t.pnl = p.trade_cash_flow - p.trade_fees;
       t.return_pct =
@@ -129,6 +132,7 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
       p.in_trade = true;
       p.direction = dir;
       p.trade_entry_ts = ts_ns;
+      p.trade_entry_order = order_id;
       p.trade_max_qty = 0;
       p.trade_open_qty = p.trade_open_notional = 0;
       p.trade_close_qty = p.trade_close_notional = 0;

@@ -763,8 +763,8 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
   // delivers that much more; the cash moves by the traded notional (the fee, converted, makes up
   // the difference).
   const int64_t position_qty = r.quantity - dir * r.fee_base;
-  const auto closed =
-      acct.apply_fill(o.instrument_id, dir, position_qty, r.price, r.fee, engine_.now());
+  auto closed =
+      acct.apply_fill(o.instrument_id, dir, position_qty, r.price, r.fee, engine_.now(), o.id);
   json_writer w;
   w.begin_object().key("k").value("fill").key("ts").value(engine_.now()).key("id").value(o.id);
   w.key("cid").value(r.client_id).key("sym").value(o.symbol).key("tid").value(r.trade_id);
@@ -790,7 +790,10 @@ void venue_broker::apply_fill(order& o, const order_report& r) {
       const strategy_slot& owner = *engine_.strategies()[o.owner];
       const instrument_info& inst = *engine_.instruments().get(o.instrument_id);
       listener_->on_fill(owner, inst, f, acct.cash());
-      if (closed) listener_->on_round_trip(owner, inst, *closed);
+      if (closed) {
+        engine_.name_reasons(*closed);
+        listener_->on_round_trip(owner, inst, *closed);
+      }
     }
   }
   if (!working(o.st)) return;
@@ -968,7 +971,7 @@ bool venue_broker::replay_journal(std::string& error) {
           const int dir = o->side == CATS_SIDE_BUY ? 1 : -1;
           const int64_t position_qty = qty - dir * j_amount(j, "fee_base");
           engine_.account().apply_fill(o->instrument_id, dir, position_qty, px, j_amount(j, "fee"),
-                                       j_num(j, "ts"));
+                                       j_num(j, "ts"), o->id);
           if (o->owner < engine_.strategies().size())
             // The strategy's share books what was traded, as the fill event it got said.
             engine_.strategies()[o->owner]->ledger.apply_fill(o->instrument_id, dir, qty, px,

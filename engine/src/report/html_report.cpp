@@ -712,10 +712,12 @@ void trade_list(std::string& o, const report_collector& data) {
     o += "<p class=\"note\" style=\"margin:0 0 8px\">First " +
          std::to_string(data.trades().size()) + " of " + std::to_string(data.total_trades()) +
          " trades; all are in trades.csv.</p>";
-  o += "<div class=\"scroll\"><table class=\"data sortable\" id=\"trades\"><thead><tr><th>#</th>"
-       "<th class=\"t\">Strategy</th><th class=\"t\">Side</th><th class=\"t\">Entry</th>"
-       "<th class=\"t\">Exit</th><th>Duration</th><th>Quantity</th><th>Entry price</th>"
-       "<th>Exit price</th><th>PnL</th><th>Return</th><th>Fees</th></tr></thead><tbody>\n";
+  o +=
+      "<div class=\"scroll\"><table class=\"data sortable\" id=\"trades\"><thead><tr><th>#</th>"
+      "<th class=\"t\">Strategy</th><th class=\"t\">Side</th><th class=\"t\">Entry</th>"
+      "<th class=\"t\">Exit</th><th>Duration</th><th>Quantity</th><th>Entry price</th>"
+      "<th>Exit price</th><th>PnL</th><th>Return</th><th>Fees</th><th class=\"t\">Entry reason</th>"
+      "<th class=\"t\">Exit reason</th></tr></thead><tbody>\n";
   size_t n = 0;
   for (const report_trade& t : data.trades()) {
     const round_trip& rt = t.trade;
@@ -730,9 +732,11 @@ void trade_list(std::string& o, const report_collector& data) {
          "</td><td class=\"" + tone(static_cast<double>(rt.pnl)) + "\" data-v=\"" +
          fixed_to_string(rt.pnl) + "\">" + money(rt.pnl) + "</td><td class=\"" +
          tone(rt.return_pct) + "\" data-v=\"" + num(rt.return_pct, 6) + "\">" + pct(rt.return_pct) +
-         "</td><td data-v=\"" + fixed_to_string(rt.fees) + "\">" + money(rt.fees) + "</td></tr>\n";
+         "</td><td data-v=\"" + fixed_to_string(rt.fees) + "\">" + money(rt.fees) +
+         "</td><td class=\"t\">" + html_escape(rt.entry_reason) + "</td><td class=\"t\">" +
+         html_escape(rt.exit_reason) + "</td></tr>\n";
   }
-  if (n == 0) o += "<tr><td colspan=\"12\" class=\"t\">No round-trip trades.</td></tr>\n";
+  if (n == 0) o += "<tr><td colspan=\"14\" class=\"t\">No round-trip trades.</td></tr>\n";
   o += "</tbody></table></div></section>\n";
 }
 

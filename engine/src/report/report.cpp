@@ -390,7 +390,7 @@ void fills_recorder::open(const std::filesystem::path& dir) {
               "position_after,cash_after");
   trades_.open(dir / "trades.csv",
                "entry_time,exit_time,strategy,symbol,direction,max_quantity,entry_price,"
-               "exit_price,pnl,return_pct,fees");
+               "exit_price,pnl,return_pct,fees,entry_reason,exit_reason");
 }
 
 void fills_recorder::on_fill(const strategy_slot& owner, const instrument_info& inst,
@@ -462,6 +462,10 @@ void fills_recorder::on_round_trip(const strategy_slot& owner, const instrument_
   o += json_writer::format_double(t.return_pct, 6);
   o += ',';
   append_fixed(o, t.fees);
+  o += ',';
+  o += csv_field(t.entry_reason);
+  o += ',';
+  o += csv_field(t.exit_reason);
   o += '\n';
   trades_.maybe_flush();
 }
@@ -509,7 +513,7 @@ void orders_recorder::open(const std::filesystem::path& dir) {
   out_.open(dir / "orders.csv",
             "created,closed,strategy,order_id,client_tag,symbol,side,type,time_in_force,"
             "quantity,limit_price,stop_price,status,filled_quantity,avg_fill_price,updates,"
-            "reason");
+            "reason,order_reason");
 }
 
 void orders_recorder::on_order_update(std::string_view strategy, const cats_order_update_event_t& u,
@@ -568,6 +572,8 @@ void orders_recorder::write(const entry& e) {
   o += std::to_string(e.updates);
   o += ',';
   o += csv_field(e.reason);
+  o += ',';
+  if (reasons_ != nullptr) o += csv_field(reasons_->order_reason(u.order_id));
   o += '\n';
   out_.maybe_flush();
 }

@@ -437,6 +437,7 @@ void risk_engine::kill(const std::string& why) {
     std::string err;
     if (inner_.submit(risk_owner, r, id, err) == CATS_OK) {
       ++stats_.flatten_orders;
+      engine_.set_order_reason(id, "kill switch");
       spdlog::error("risk: kill switch: {} {} {} at market (order {})", side_name(r.side),
                     fixed_to_string(r.quantity), i.symbol, id);
     } else {

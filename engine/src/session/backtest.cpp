@@ -154,7 +154,10 @@ class backtest_outputs final : public sample_listener, public plot_listener {
     }
   }
   /// orders.csv, when there is an output folder.
-  order_observer* order_sink() { return dir_ ? &orders_ : nullptr; }
+  order_observer* order_sink(const engine& eng) {
+    orders_.set_reasons(&eng);
+    return dir_ ? &orders_ : nullptr;
+  }
   /// Where the simulated exchange reports fills: report.html forwards them to fills.csv.
   fill_listener& fill_sink() { return dir_ ? static_cast<fill_listener&>(html_) : fills_; }
   metrics_accumulator& metrics() noexcept { return metrics_; }
@@ -302,7 +305,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     dog = std::make_unique<watchdog>(eng.probe(), std::move(wo));
   }
   exchange.set_listener(&outputs.fill_sink());
-  eng.set_order_observer(outputs.order_sink());
+  eng.set_order_observer(outputs.order_sink(eng));
   eng.set_plot_listener(outputs.plot_sink());
   market.set_sample_listener(&outputs);
   try {

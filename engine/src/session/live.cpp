@@ -340,6 +340,7 @@ class live_session {
     fs::create_directories(*opt_.out_dir, ec);
     fills_.open(*opt_.out_dir);
     orders_csv_.open(*opt_.out_dir);
+    orders_csv_.set_reasons(&engine_);
     engine_.set_order_observer(&orders_csv_);
     equity_csv_.open(*opt_.out_dir / "equity.csv", "time,equity,cash,position_value");
     paper_.set_listener(&fills_);

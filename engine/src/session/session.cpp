@@ -15,6 +15,7 @@ session::session(engine& eng, portfolio& account, broker& broker, session_option
       books_(options_.book_depth) {
   engine_.set_router(&broker_);
   engine_.set_event_flags(options_.event_flags);
+  if (options_.wall_clock) engine_.set_bar_grace(options_.bar_grace_ns);
 }
 
 void session::start(int64_t ts) {
@@ -132,10 +133,33 @@ void session::start(int64_t ts) {
 void session::on_clock(int64_t now) {
   engine_.set_time(now);
   engine_.run_timers_until(now);
+  if (engine_.builds_bars()) engine_.close_built_bars(now);
+}
+
+// Replay: the built intervals that ended before `t` close at their end, before the event at `t`
+// (timers due by then fire first). Live runs close them in on_clock, by the wall clock.
+void session::close_built_bars(int64_t t) {
+  if (options_.wall_clock) return;
+  for (int64_t due = engine_.built_bars_due(); due < t; due = engine_.built_bars_due()) {
+    engine_.run_timers_until(due);
+    if (engine_.now() < due) engine_.set_time(due);
+    engine_.close_built_bars(due);
+  }
 }
 
 [[gnu::always_inline]] inline void session::step(const market_event& in, int64_t now) {
   const market_event& e = stamped(in);
+  if (engine_.builds_bars()) [[unlikely]] {
+    if (started_ && options_.deliver) close_built_bars(e.ts);
+    step_market(e, in, now);
+    if (options_.deliver) engine_.build_bars(in);
+    return;
+  }
+  step_market(e, in, now);
+}
+
+[[gnu::always_inline]] inline void session::step_market(const market_event& e,
+                                                        const market_event& in, int64_t now) {
   if (options_.wall_clock) {
     on_clock(now);  // the wall clock is the engine's time; timers due by now fire first
   } else if (e.type != market_event::kind::bar) {  // a tick: the clock moves to it first

@@ -635,7 +635,7 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
   // A fill cut by the volume on offer is part of a larger order: the order met the minimums.
   if (closing == 0 && !volume_limited && below_minimums(o, inst, qty, notional)) return true;
   const int64_t fee = fixed_mul(notional, fee_rate, rounding::up);
-  const auto closed = acct.apply_fill(o.instrument_id, dir, qty, price, fee, engine_.now());
+  auto closed = acct.apply_fill(o.instrument_id, dir, qty, price, fee, engine_.now(), o.id);
   o.filled += qty;
   o.filled_notional += notional;
   ++stats_.fills;
@@ -656,7 +656,10 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
   if (listener_ != nullptr && o.owner < engine_.strategies().size()) {
     const strategy_slot& owner = *engine_.strategies()[o.owner];
     listener_->on_fill(owner, inst, f, acct.cash());
-    if (closed) listener_->on_round_trip(owner, inst, *closed);
+    if (closed) {
+      engine_.name_reasons(*closed);
+      listener_->on_round_trip(owner, inst, *closed);
+    }
   }
   if (o.filled == o.quantity) {
     post_update(o, CATS_ORDER_FILLED, {});

@@ -43,8 +43,11 @@ extern "C" {
  *  1.2: CATS_ORDER_STOP_MARKET, CATS_TIF_POST_ONLY, cats_order_request_t.stop_price,
  *       cats_order_update_event_t.stop_price, cats_host_api_t.amend_order. Requests written by
  *       1.0/1.1 plugins (smaller struct_size) keep working; they cannot ask for a stop.
- *  1.3: cats_host_api_t.plot (named values a strategy draws in the report). */
-#define CATS_ABI_MINOR 3
+ *  1.3: cats_host_api_t.plot (named values a strategy draws in the report).
+ *  1.4: cats_host_api_t.subscribe_bars (bars of longer intervals built by the engine),
+ *       cats_order_request_t.reason (why an order was sent; the trade table's entry and exit
+ *       reasons). */
+#define CATS_ABI_MINOR 4
 
 /** Name of the one symbol every plugin exports. */
 #define CATS_ENTRY_SYMBOL "cats_strategy_entry"
@@ -362,6 +365,13 @@ typedef struct cats_order_request_t {
   /** Required for CATS_ORDER_STOP_MARKET (> 0, rounded to the tick size against the order);
    *  ignored otherwise. A request too small to hold it cannot be a stop order. */
   cats_fixed_t stop_price;
+
+  /* --- ABI 1.4 --- */
+  /** Why the strategy sends this order ("fast crossed above slow", "stop loss"): at most 64
+   *  printable bytes (UTF-8 allowed, no control characters), empty for none. Copied by the host;
+   *  the report shows it as the entry reason of the trade the order opens and the exit reason of
+   *  the trade it closes. A request with a bad reason is refused (CATS_E_INVALID_ARGUMENT). */
+  cats_str_t reason;
 } cats_order_request_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -476,6 +486,25 @@ typedef struct cats_host_api_t {
    * series per strategy or before the engine has a time (in create()); last_error says why.
    */
   cats_status_t (*plot)(cats_host_t* host, cats_str_t series, cats_str_t panel, double value);
+
+  /* --- ABI 1.4 (check CATS_HAS_FIELD(api, cats_host_api_t, subscribe_bars) before calling) --- */
+
+  /**
+   * Asks for bars of `interval_ns` of an instrument, built by the engine from the instrument's
+   * own bars (when its feed has bars; their interval must divide `interval_ns`) or else from its
+   * trades, the same way in backtest, paper and live runs. They arrive as CATS_EVENT_BAR events
+   * with cats_bar_event_t.interval_ns = `interval_ns`, only to the strategies that asked, right
+   * after the event that completed them (the feed's bar that ends the interval, or the first
+   * event after its end). Intervals are aligned to the epoch; a whole number of seconds from 1 s
+   * to 1 day. An interval without trades gives a flat bar at the last close (as venues publish;
+   * at most 1440 in a row, then the bars resume with the next trade); a first interval the engine
+   * saw only part of is not sent. A sum beyond the int64 range reads INT64_MAX. Asking twice is
+   * harmless; the subscription lasts for the run and survives a hot reload. Call it from create()
+   * or any callback. CATS_E_NOT_FOUND for an unknown instrument, CATS_E_INVALID_ARGUMENT for a
+   * bad interval; last_error says why. If the feed's bars cannot make the interval (5m bars from
+   * 1h bars), the strategy is disabled at the first such bar with a message that says so.
+   */
+  cats_status_t (*subscribe_bars)(cats_host_t* host, uint32_t instrument_id, int64_t interval_ns);
 } cats_host_api_t;
 
 /* ---------------------------------------------------------------------------------------------
@@ -592,18 +621,21 @@ CATS_STATIC_ASSERT(offsetof(cats_book_event_t, bids) == 64, "cats_book_event_t l
 CATS_STATIC_ASSERT(sizeof(cats_instrument_t) == 104, "cats_instrument_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_position_t) == 48, "cats_position_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_account_t) == 48, "cats_account_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_order_request_t) == 56, "cats_order_request_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_order_request_t) == 72, "cats_order_request_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_order_request_t, client_tag) == 40, "cats_order_request_t layout");
 /* 1.2 appended stop_price at the end of the 1.1 struct (48 bytes). */
 CATS_STATIC_ASSERT(offsetof(cats_order_request_t, stop_price) == 48, "cats_order_request_t layout");
+/* 1.4 appended reason at the end of the 1.2 struct (56 bytes). */
+CATS_STATIC_ASSERT(offsetof(cats_order_request_t, reason) == 56, "cats_order_request_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_param_spec_t) == 56, "cats_param_spec_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_param_value_t) == 56, "cats_param_value_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_params_t) == 24, "cats_params_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_host_api_t) == 120, "cats_host_api_t layout");
+CATS_STATIC_ASSERT(sizeof(cats_host_api_t) == 128, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, last_error) == 96, "cats_host_api_t layout");
 /* 1.2 appended amend_order at the end of the 1.1 table (104 bytes). */
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, amend_order) == 104, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, plot) == 112, "cats_host_api_t layout");
+CATS_STATIC_ASSERT(offsetof(cats_host_api_t, subscribe_bars) == 120, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_state_sink_t) == 24, "cats_state_sink_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_strategy_descriptor_t) == 144, "descriptor layout");
 CATS_STATIC_ASSERT(offsetof(cats_strategy_descriptor_t, create) == 80, "descriptor layout");

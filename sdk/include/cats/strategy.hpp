@@ -329,7 +329,24 @@ struct order_request {
   fixed limit_price;
   uint64_t client_tag = 0;
   fixed stop_price{};  ///< stop-market orders (ABI 1.2)
+  /// Why the order is sent, at most 64 printable bytes (ABI 1.4; an older host never sees it):
+  /// the trade table's entry reason of the trade it opens, the exit reason of the one it closes.
+  std::string_view reason{};
 };
+
+/// Bar intervals for subscribe_bars and the resampler, in nanoseconds.
+inline constexpr int64_t seconds(int64_t n) noexcept {
+  return n * 1'000'000'000;
+}
+inline constexpr int64_t minutes(int64_t n) noexcept {
+  return n * 60'000'000'000;
+}
+inline constexpr int64_t hours(int64_t n) noexcept {
+  return n * 3'600'000'000'000;
+}
+inline constexpr int64_t days(int64_t n) noexcept {
+  return n * 86'400'000'000'000;
+}
 
 // ------------------------------------------------------------------------------------------------
 // Parameters
@@ -501,9 +518,23 @@ class context {
     req.limit_price = r.limit_price.raw();
     req.client_tag = r.client_tag;
     req.stop_price = r.stop_price.raw();
+    // A host older than 1.4 reads struct_size bytes and never looks at the reason.
+    if (host_abi_minor() >= 4) req.reason = to_cats_str(r.reason);
     uint64_t id = 0;
     check(call()->submit_order(host_, &req, &id), "submit_order");
     return id;
+  }
+  /// Market orders with a reason (ABI 1.4): ctx().buy_market(id, qty, "fast crossed above slow").
+  uint64_t buy_market(uint32_t instrument_id, fixed quantity, std::string_view reason) const {
+    order_request r{instrument_id, CATS_SIDE_BUY, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {}, 0};
+    r.reason = reason;
+    return submit(r);
+  }
+  uint64_t sell_market(uint32_t instrument_id, fixed quantity, std::string_view reason) const {
+    order_request r{
+        instrument_id, CATS_SIDE_SELL, CATS_ORDER_MARKET, CATS_TIF_GTC, quantity, {}, 0};
+    r.reason = reason;
+    return submit(r);
   }
   uint64_t buy_market(uint32_t instrument_id, fixed quantity, uint64_t client_tag = 0) const {
     return submit(
@@ -576,6 +607,22 @@ class context {
       return false;
     }
     return call()->plot(host_, to_cats_str(series), to_cats_str(panel), value) == CATS_OK;
+  }
+  /// Asks the engine for bars of `interval_ns` of an instrument (ABI 1.4), built from its feed's
+  /// bars or trades the same way in every mode; they arrive through on_bar with that
+  /// interval_ns(), only to the strategies that asked. Call it in the constructor or any callback:
+  ///
+  ///   ctx().subscribe_bars(btc.id, cats::hours(1));
+  ///   void on_bar(const cats::bar& b) override { if (b.interval_ns() == cats::hours(1)) ... }
+  ///
+  /// Throws cats::error for an unknown instrument, an interval that is not a whole number of
+  /// seconds from 1 s to 1 day, or a host older than 1.4.
+  void subscribe_bars(uint32_t instrument_id, int64_t interval_ns) const {
+    if (!CATS_HAS_FIELD(api_, cats_host_api_t, subscribe_bars) || api_->subscribe_bars == nullptr) {
+      local_error_ = "subscribe_bars is not available: this host is older than ABI 1.4";
+      throw cats::error(local_error_, CATS_E_UNSUPPORTED);
+    }
+    check(call()->subscribe_bars(host_, instrument_id, interval_ns), "subscribe_bars");
   }
   /// Why the last call of this instance that failed did: the host's message, or the SDK's when
   /// the host lacks the call.

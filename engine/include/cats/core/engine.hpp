@@ -14,13 +14,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "cats/core/instrument.hpp"
+#include "cats/core/market_event.hpp"
 #include "cats/core/params.hpp"
 #include "cats/core/portfolio.hpp"
+#include "cats/core/timeframes.hpp"
 
 namespace cats {
 class engine;
@@ -35,6 +38,8 @@ struct cats_host_t {
   /// only the read-only part of the host API works then.
   bool detached = false;
   std::string name;  ///< the instance name, for logging while detached
+  /// Bar subscriptions (instrument, interval) made while detached: applied when it is swapped in.
+  std::vector<std::pair<uint32_t, int64_t>> bar_requests;
 };
 
 namespace cats {
@@ -283,6 +288,8 @@ class engine {
   /// Order and fill ids: unique within the run, whichever broker gives them out.
   uint64_t new_order_id() noexcept { return next_order_id_++; }
   uint64_t new_fill_id() noexcept { return next_fill_id_++; }
+  /// The id the next order will get.
+  uint64_t peek_order_id() const noexcept { return next_order_id_; }
   /// Sees every order update posted (orders.csv); null for none.
   void set_order_observer(order_observer* o) noexcept { order_observer_ = o; }
   /// Queues an order update or a fill for strategy `owner`.
@@ -334,6 +341,32 @@ class engine {
                      std::string& error);
   void set_plot_listener(plot_listener* l) noexcept { plot_listener_ = l; }
 
+  /// Why order `order_id` was sent (the request's reason, or the host's own for orders it sends);
+  /// empty when none was given (an empty `reason` clears it). Kept for the run: a trade's entry
+  /// reason is looked up when it closes.
+  void set_order_reason(uint64_t order_id, std::string_view reason);
+  std::string_view order_reason(uint64_t order_id) const noexcept;
+  /// Fills in a closed round trip's entry and exit reasons from its orders.
+  void name_reasons(round_trip& t) const {
+    t.entry_reason.assign(order_reason(t.entry_order_id));
+    t.exit_reason.assign(order_reason(t.exit_order_id));
+  }
+
+  /// The host API's subscribe_bars: checks the instrument and the interval, then adds `owner` to
+  /// the builder of those bars (core/timeframes.hpp).
+  cats_status_t subscribe_bars(uint32_t owner, uint32_t instrument_id, int64_t interval_ns,
+                               std::string& error);
+  /// Some strategy asked for built bars: the market step feeds them (checked inline per event).
+  bool builds_bars() const noexcept { return timeframes_.active(); }
+  /// The market step's hooks: a feed's bar or trade after the strategies saw it, and the clock
+  /// before an event (replay: `now` is the interval's end; live: the wall clock). Each delivers
+  /// the bars it completed to their subscribers.
+  void build_bars(const market_event& e);
+  int64_t built_bars_due() const noexcept { return timeframes_.next_due(); }
+  void close_built_bars(int64_t now);
+  /// Live runs: built intervals close this long after their end when no bar closes them.
+  void set_bar_grace(int64_t grace_ns) noexcept { timeframes_.configure(true, grace_ns); }
+
  private:
   struct timer_entry {
     int64_t at;
@@ -371,6 +404,14 @@ class engine {
   uint64_t next_order_id_ = 1, next_fill_id_ = 1;
   order_observer* order_observer_ = nullptr;
   plot_listener* plot_listener_ = nullptr;
+  bar_timeframes timeframes_;
+  std::vector<uint32_t> order_reason_;  // by order id: 1 + index into reasons_; 0 = none
+  std::vector<std::string> reasons_;    // each distinct reason once
+  std::unordered_map<std::string, uint32_t> reason_index_;
+  std::vector<bar_timeframes::built> built_;
+  std::vector<bar_timeframes::failure> bar_failures_;
+  void deliver_built();
+  bool started_ = false;
   uint32_t event_flags_ = 0;
   std::vector<timer_entry> timers_;  // min-heap
   std::unordered_set<uint64_t> cancelled_timers_;

@@ -24,7 +24,11 @@ struct round_trip {
   int64_t entry_notional = 0;
   int64_t pnl = 0;  ///< net of fees
   int64_t fees = 0;
-  double return_pct = 0;  ///< pnl / entry_notional * 100
+  double return_pct = 0;        ///< pnl / entry_notional * 100
+  uint64_t entry_order_id = 0;  ///< the order whose fill opened it (0: unknown)
+  uint64_t exit_order_id = 0;   ///< the order whose fill closed it
+  /// Why those orders were sent (the order request's reason), filled in by the broker.
+  std::string entry_reason, exit_reason;
 };
 
 struct position_state {
@@ -43,6 +47,7 @@ struct position_state {
   bool in_trade = false;
   int32_t direction = 0;
   int64_t trade_entry_ts = 0;
+  uint64_t trade_entry_order = 0;
   int64_t trade_max_qty = 0;
   int64_t trade_open_qty = 0, trade_open_notional = 0;
   int64_t trade_close_qty = 0, trade_close_notional = 0;
@@ -72,8 +77,10 @@ class portfolio {
 
   /// Books a fill: `quantity` > 0, `side` +1 buy / -1 sell, `fee` >= 0 in the account currency.
   /// Returns the round trip that the fill closed, if any (a flip closes one and opens another).
+  /// `order_id`: the order the fill belongs to (the round trip's entry and exit orders).
   std::optional<round_trip> apply_fill(uint32_t instrument_id, int side, int64_t quantity,
-                                       int64_t price, int64_t fee, int64_t ts_ns);
+                                       int64_t price, int64_t fee, int64_t ts_ns,
+                                       uint64_t order_id = 0);
 
  private:
   position_state& slot(uint32_t instrument_id);

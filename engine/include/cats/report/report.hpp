@@ -108,6 +108,8 @@ std::string csv_field(std::string_view s);
 class orders_recorder final : public order_observer {
  public:
   explicit orders_recorder(const instrument_registry& instruments) : instruments_(instruments) {}
+  /// The engine whose orders' reasons (order_reason column) are looked up; none: empty.
+  void set_reasons(const engine* e) noexcept { reasons_ = e; }
   void open(const std::filesystem::path& dir);
   void on_order_update(std::string_view strategy, const cats_order_update_event_t& update,
                        std::string_view reason) override;
@@ -123,6 +125,7 @@ class orders_recorder final : public order_observer {
   void write(const entry& e);
 
   const instrument_registry& instruments_;
+  const engine* reasons_ = nullptr;
   csv_file out_;
   std::map<uint64_t, entry> open_;  ///< by order id: close() writes them in id order
 };

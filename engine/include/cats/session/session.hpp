@@ -45,6 +45,9 @@ struct session_options {
   int64_t sample_ns = 0;
   /// Replay: the instrument whose first and last price a buy-and-hold comparison needs (0: none).
   uint32_t primary_instrument = 0;
+  /// Live: an interval of bars the engine builds (subscribe_bars) that no feed bar has closed
+  /// closes this long after its end, so that trades still on their way count.
+  int64_t bar_grace_ns = 2'000'000'000;
 };
 
 /// The primary instrument's prices since the previous sample: the first open, the extremes and
@@ -112,11 +115,13 @@ class session {
  private:
   // The parts of the step, inlined into on_event and replay (session.cpp): no call per stage.
   inline void step(const market_event& in, int64_t now);
+  inline void step_market(const market_event& e, const market_event& in, int64_t now);
   inline const market_event& stamped(const market_event& in);
   inline void on_bar(const market_event& e);
   inline void replay_bar_clock(const market_event& e);
   inline void advance_to(int64_t ts);
   inline void take_sample(int64_t ts);
+  void close_built_bars(int64_t t);
   void note_price(uint32_t id, int64_t open, int64_t high, int64_t low, int64_t close) noexcept {
     if (id != options_.primary_instrument) return;
     if (first_open_ == 0) first_open_ = open;
