@@ -179,6 +179,9 @@ TEST_F(Report, BacktestReportRendersInChromium) {
   ASSERT_NE(table_at, std::string::npos);
   const std::string table = dom.substr(table_at, dom.find("</table>", table_at) - table_at);
   EXPECT_EQ(count(table, "<tr>") - 1, trades);  // minus the header row
+  // Every trade says why it was entered and left (the reference plugin names its signals).
+  EXPECT_EQ(count(table, ">fast crossed above slow<"), trades);
+  EXPECT_EQ(count(table, ">fast crossed below slow<"), trades);
   const size_t months_at = dom.find("id=\"monthly\"");
   ASSERT_NE(months_at, std::string::npos);
   const std::string months = dom.substr(months_at, dom.find("</table>", months_at) - months_at);
@@ -285,6 +288,17 @@ TEST_F(Report, SweepHeatMapRendersInChromium) {
     return a.metrics[0].second > b.metrics[0].second;
   });
   in.notes = {{"Walk-forward", "3 folds, out-of-sample Sharpe 0.84"}};
+  // Two walk-forward folds: 30 in-sample points then 10 out-of-sample ones each.
+  for (int k = 0; k < 2; ++k) {
+    sweep_html_input::fold f;
+    f.title = "Fold " + std::to_string(k + 1) + ": fast=10 slow=120";
+    const int64_t day = 86'400'000'000'000;
+    for (int i = 0; i < 30; ++i) f.in_sample.emplace_back(day * (19'000 + i), 0.5 * i);
+    for (int i = 0; i < 10; ++i) f.out_of_sample.emplace_back(day * (19'030 + i), -0.3 * i);
+    f.in_sample_value = 1.5;
+    f.out_of_sample_value = -0.4;
+    in.folds.push_back(f);
+  }
   const fs::path file = dir_ / "sweep.html";
   test::write_file(file, render_sweep_html(in));
   const std::string dom = dump_dom(file);
@@ -294,6 +308,11 @@ TEST_F(Report, SweepHeatMapRendersInChromium) {
   EXPECT_EQ(attr(svg, "data-points"), 12);   // one cell per (fast, slow)
   EXPECT_GE(count(svg, "<rect"), 12u + 1u);  // the cells and the legend
   EXPECT_NE(svg.find("linearGradient"), std::string::npos);
+  for (const char* id : {"fold-1-svg", "fold-2-svg"}) {
+    const std::string fold = svg_of(dom, id);
+    EXPECT_EQ(attr(fold, "data-points"), 40) << id;  // both curves drawn
+    EXPECT_EQ(count(fold, "<path"), 2u) << id;
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -121,12 +122,36 @@ TEST_F(Sweep, ResultsEqualStandaloneBacktests) {
   EXPECT_NE(best.find("strategy.sma.fast="), std::string::npos);
 }
 
+// The value of the last [time, value] pair of the array `key` in the first object after `from`.
+double last_point(const std::string& text, const std::string& key, size_t from) {
+  const size_t start = text.find("\"" + key + "\":[", from);
+  if (start == std::string::npos) return std::nan("");
+  const size_t end = text.find("]]", start);
+  const size_t comma = text.rfind(',', end);
+  return std::stod(text.substr(comma + 1, end - comma - 1));
+}
+
 TEST_F(Sweep, WalkForwardAndSampling) {
+  const std::string out = (dir_->path() / "wf").string();
   const run_result r =
       run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=5:40:5", "--param",
            "strategy.slow=60:180:60", "--sample", "5", "--seed", "3", "--walk-forward", "2",
-           "--jobs", "2", "--json"});
+           "--jobs", "2", "--json", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // report.html draws each fold's winner in and out of sample; the curves end where the
+  // fold's figures say (the in-sample one is the winner run again).
+  const std::string html = test::read_file(out + "/report.html");
+  for (size_t k = 0, wf_at = r.out.find("\"walk_forward\""); k < 2; ++k) {
+    SCOPED_TRACE("fold " + std::to_string(k + 1));
+    const size_t fold = html.find("\"id\":\"fold-" + std::to_string(k + 1) + "\"");
+    ASSERT_NE(fold, std::string::npos);
+    wf_at = r.out.find("\"in_sample_return_pct\"", wf_at + 1);
+    ASSERT_NE(wf_at, std::string::npos);
+    EXPECT_NEAR(last_point(html, "is", fold),
+                std::stod(json_field(r.out, "in_sample_return_pct", wf_at)), 1e-6);
+    EXPECT_NEAR(last_point(html, "oos", fold),
+                std::stod(json_field(r.out, "out_of_sample_return_pct", wf_at)), 1e-6);
+  }
   EXPECT_EQ(json_field(r.out, "combinations"), "24");
   EXPECT_EQ(json_field(r.out, "runs"), "5");
   const size_t wf = r.out.find("\"walk_forward\"");

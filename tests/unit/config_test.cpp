@@ -479,6 +479,11 @@ TEST(LiveConfig, ErrorsNameTheKeyAndWhatIsAccepted) {
             "\"ws://127.0.0.1:9443\"");
   EXPECT_EQ(with("OKX:BTC-USDT", "BTC-USDT"),
             "cfg.toml:19:10: instrument.symbol: expected VENUE:SYMBOL, got \"BTC-USDT\"");
+  // One symbol twice (for a second bar interval, say): the error says what to do instead.
+  EXPECT_EQ(with("OKX:BTC-USDT", "BINANCE:BTCUSDT\"\nbar_interval = \"1h"),
+            "cfg.toml:19:10: instrument.symbol: listed twice: BINANCE:BTCUSDT (first at "
+            "cfg.toml:11:1); for bars of several intervals keep one entry and let each strategy "
+            "ask for the intervals it needs (subscribe_bars, docs/strategies.md)");
   EXPECT_EQ(with("[venues.binance]", "[venues.kraken]"),
             "cfg.toml:7:1: unknown venue [venues.kraken]; valid: binance, okx");
   EXPECT_EQ(with("read_timeout = 3", "read_timeout = 0"),

@@ -114,7 +114,11 @@ instrument_section load_instrument(const section& s,
            "unknown venue '" + in.venue + "'; live data is available from BINANCE and OKX");
   in.symbol = in.venue + ":" + in.name;
   for (const instrument_section& other : before)
-    if (other.symbol == in.symbol) s.fail(*s.get("symbol"), "symbol", "listed twice: " + in.symbol);
+    if (other.symbol == in.symbol)
+      s.fail(*s.get("symbol"), "symbol",
+             "listed twice: " + in.symbol + " (first at " + other.where +
+                 "); for bars of several intervals keep one entry and let each strategy ask "
+                 "for the intervals it needs (subscribe_bars, docs/strategies.md)");
   load_channels(s, in);
   if (auto v = s.string("bar_interval")) {
     static const std::vector<std::string> ok = {"1m", "3m", "5m", "15m", "30m", "1h",

@@ -1000,6 +1000,38 @@ void ranked_table(std::string& o, const sweep_html_input& in,
   o += "</tbody></table></div></section>\n";
 }
 
+// One chart per walk-forward fold: the winner's return in sample, then out of sample.
+void fold_charts(std::string& o, json_writer& j, const sweep_html_input& in) {
+  if (in.folds.empty()) return;
+  o += "<section class=\"card\"><h2>Walk-forward: in-sample vs out-of-sample</h2>"
+       "<div class=\"legend\">" +
+       legend_item("#2563eb", "In sample (the fold's winner)") +
+       legend_item("#ea580c", "Out of sample (the same parameters, never seen)") +
+       "</div><p class=\"note\" style=\"margin:0 0 8px\">Return in percent from the start of each "
+       "range. A strategy that only fits its in-sample data falls apart on the right.</p>"
+       "<div class=\"grid3\">";
+  j.key("folds").begin_array();
+  for (size_t k = 0; k < in.folds.size(); ++k) {
+    const sweep_html_input::fold& f = in.folds[k];
+    const std::string id = "fold-" + std::to_string(k + 1);
+    o += "<div><h2 style=\"font-size:13px;margin:8px 0 4px\">" + html_escape(f.title) +
+         "</h2><div class=\"chart\" id=\"" + id + "\"><svg id=\"" + id +
+         "-svg\" role=\"img\"></svg><div class=\"tip\"></div></div><p class=\"note\">" +
+         html_escape(in.metric) + ": " + sweep_number(f.in_sample_value) + " in sample, " +
+         sweep_number(f.out_of_sample_value) + " out of sample</p></div>";
+    j.begin_object().key("id").value(id);
+    for (const auto& [key, pts] :
+         {std::pair{"is", &f.in_sample}, std::pair{"oos", &f.out_of_sample}}) {
+      j.key(key).begin_array();
+      for (const auto& [t, v] : *pts) j.begin_array().value(t / 1'000'000).value(v).end_array();
+      j.end_array();
+    }
+    j.end_object();
+  }
+  j.end_array();
+  o += "</div></section>\n";
+}
+
 std::string failed_note(const sweep_html_input& in) {
   size_t failed = 0;
   for (const auto& row : in.rows) failed += row.failed ? 1 : 0;
@@ -1043,6 +1075,7 @@ std::string render_sweep_html(const sweep_html_input& in) {
       o += " (asked for '" + html_escape(in.heat_x) + "' and '" + html_escape(in.heat_y) + "')";
     o += ".</p></section>\n";
   }
+  fold_charts(o, j, in);
   j.end_object();
   ranked_table(o, in, metric_columns(in));
   page_end(o, "sweep-data", j.str(), html_assets::sweep_js);

@@ -382,10 +382,16 @@ boot(function(){
 
 inline constexpr const char* sweep_js = R"JS(
 boot(function(){
- var D=JSON.parse(document.getElementById("sweep-data").textContent);
+ var D=JSON.parse(document.getElementById("sweep-data").textContent),out=[];
  var host=document.getElementById("heatmap");
- if(!D.heat||!host)return[];
- return[heatMap(host,D.heat)];
+ if(D.heat&&host)out.push(heatMap(host,D.heat));
+ var col=function(p,k){return p.map(function(q){return q[k];});};
+ (D.folds||[]).forEach(function(f){var h=document.getElementById(f.id);if(!h)return;
+  out.push(lineChart(h,{height:200,
+   series:[{name:"In sample",color:"#2563eb",xs:col(f.is,0),ys:col(f.is,1),width:1.5},
+           {name:"Out of sample",color:"#ea580c",xs:col(f.oos,0),ys:col(f.oos,1),width:1.5}],
+   yFmt:function(v,st){return fmtNum(v,st<1?1:0)+"%";},tipFmt:function(v){return fmtNum(v,2)+" %";}}));});
+ return out;
 });
 )JS";
 

@@ -120,6 +120,7 @@ class backtest_outputs final : public sample_listener, public plot_listener {
     fills_.metrics = &metrics_;
   }
 
+  void set_curve(equity_curve* c) noexcept { curve_ = c; }
   void open() {
     if (!dir_) return;
     std::error_code ec;
@@ -163,9 +164,13 @@ class backtest_outputs final : public sample_listener, public plot_listener {
   metrics_accumulator& metrics() noexcept { return metrics_; }
   const fills_recorder& round_trips() const noexcept { return fills_; }
 
-  void on_start(int64_t ts) override { metrics_.begin(ts, account_.equity()); }
+  void on_start(int64_t ts) override {
+    metrics_.begin(ts, account_.equity());
+    if (curve_ != nullptr) curve_->add(ts, account_.equity());
+  }
   void on_sample(int64_t ts, const price_span& price) override {
     metrics_.sample(ts, account_.equity(), account_.has_exposure());
+    if (curve_ != nullptr) curve_->add(ts, account_.equity());
     if (equity_csv_.is_open()) {
       std::string& o = equity_csv_.row();
       append_equity_row(o, ts, account_);
@@ -199,6 +204,7 @@ class backtest_outputs final : public sample_listener, public plot_listener {
   fills_recorder fills_;
   orders_recorder orders_;
   report_collector html_;  // report.html; forwards fills to fills_
+  equity_curve* curve_ = nullptr;
   csv_file equity_csv_;
 
   struct pending_plot {
@@ -308,6 +314,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
   eng.set_order_observer(outputs.order_sink(eng));
   eng.set_plot_listener(outputs.plot_sink());
   market.set_sample_listener(&outputs);
+  outputs.set_curve(options.curve);
   try {
     outputs.open();
     for (prepared_strategy& s : strategies) {
@@ -332,6 +339,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.interval_ns = opts.bars_only ? market.bar_interval() : opts.sample_ns;
     const bool started = market.started();
     market.finish("end of data");
+    if (options.curve != nullptr) options.curve->finish();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const replay_stats rs = src.cursor->stats();

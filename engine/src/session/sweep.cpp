@@ -106,6 +106,7 @@ struct task {
   size_t run;  // combination
   int fold;    // -1: the whole range; k >= 0: fold k's in-sample; oos: fold k's out-of-sample
   bool oos = false;
+  bool curve = false;  // the fold's winner again on the in-sample range, for its equity curve
 };
 
 void check_options_before_config(const sweep_options& opt) {
@@ -267,7 +268,7 @@ class sweep_runner {
       if (folds == 0) tasks.push_back({r, -1, false});
       for (size_t k = 0; k < folds; ++k) tasks.push_back({r, static_cast<int>(k), false});
     }
-    total_ = tasks.size() + folds;
+    total_ = tasks.size() + 2 * folds;
     const auto t_runs = std::chrono::steady_clock::now();
     run_tasks(tasks);
     if (!stopped() && folds > 0) run_tasks(out_of_sample_tasks());
@@ -296,11 +297,13 @@ class sweep_runner {
       if (best == SIZE_MAX) continue;
       f.best = best;
       tasks.push_back({best, static_cast<int>(k), true});
+      tasks.push_back({best, static_cast<int>(k), false, true});
     }
     return tasks;
   }
 
   struct outcome {
+    equity_curve curve;
     backtest_metrics metrics;
     int64_t fees = 0;
     std::string error;
@@ -331,6 +334,7 @@ class sweep_runner {
       run_options ro;
       ro.shared = data_;
       ro.stop = opt_.stop;
+      if (t.oos || t.curve) ro.curve = &out.curve;
       backtest_outcome r = run_backtest(cfg, std::move(strategies), std::nullopt, ro);
       if (r.exit_code == 130) return false;
       out.metrics = r.report.metrics;
@@ -350,6 +354,10 @@ class sweep_runner {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard<std::mutex> lock(out_mutex_);
+    if (t.curve) {  // a drawing, not a result: the in-sample figures are in already
+      if (out.ok) res_.folds[static_cast<size_t>(t.fold)].is_curve = std::move(out.curve.points);
+      return true;
+    }
     sweep_run& run = res_.runs[t.run];
     std::string window = "all";
     if (t.fold >= 0) {
@@ -358,6 +366,7 @@ class sweep_runner {
       if (t.oos) {
         f.oos = out.metrics;
         f.oos_done = out.ok;
+        f.oos_curve = std::move(out.curve.points);
         if (!out.ok) {
           ++res_.failed_out_of_sample;
           if (res_.out_of_sample_error.empty())

@@ -183,6 +183,7 @@ std::string sweep_json(const sweep_result& r) {
         j.value(oos, 6);
       else
         j.null();
+      j.key("in_sample_return_pct").value(f.is_metrics[f.best].total_return_pct, 6);
       j.key("out_of_sample_return_pct").value(f.oos.total_return_pct, 6);
     }
     j.end_object();
@@ -260,6 +261,24 @@ sweep_html_input html_input(const sweep_options& opt, const sweep_result& res) {
             num(metric_value(f.oos, opt.metric), 3) + " (" + format_iso8601(f.oos_start) + " .. " +
             format_iso8601(f.oos_end) + "), return " + num(f.oos.total_return_pct, 2) + " %";
     in.notes.emplace_back("Fold " + std::to_string(k + 1), text);
+    sweep_html_input::fold chart;
+    chart.title = "Fold " + std::to_string(k + 1) + ":";
+    for (size_t p = 0; p < opt.params.size(); ++p)
+      chart.title += " " + opt.params[p].key + "=" + res.runs[f.best].values[p];
+    chart.in_sample_value = metric_value(f.is_metrics[f.best], opt.metric);
+    chart.out_of_sample_value = metric_value(f.oos, opt.metric);
+    // Percent from each range's first sample (its initial equity).
+    auto returns = [](const std::vector<std::pair<int64_t, int64_t>>& curve) {
+      std::vector<std::pair<int64_t, double>> out;
+      if (curve.empty() || curve.front().second == 0) return out;
+      const double base = static_cast<double>(curve.front().second);
+      for (const auto& [t, e] : curve)
+        out.emplace_back(t, (static_cast<double>(e) / base - 1.0) * 100.0);
+      return out;
+    };
+    chart.in_sample = returns(f.is_curve);
+    chart.out_of_sample = returns(f.oos_curve);
+    if (!chart.in_sample.empty()) in.folds.push_back(std::move(chart));
   }
   if (res.interrupted) in.notes.emplace_back("Interrupted", "only finished runs are shown");
   return in;

@@ -142,6 +142,14 @@ struct sweep_html_input {
   std::vector<row> rows;       ///< ranked, best first
   std::string heat_x, heat_y;  ///< parameter names; empty = the first two
   std::vector<std::pair<std::string, std::string>> notes;  ///< key/value lines shown above
+  /// Walk-forward: per fold, the in-sample winner's return (percent from its start) over the
+  /// in-sample range and over the out-of-sample range that follows.
+  struct fold {
+    std::string title;  ///< "Fold 1: fast=10 slow=120"
+    std::vector<std::pair<int64_t, double>> in_sample, out_of_sample;  ///< (time, return %)
+    double in_sample_value = 0, out_of_sample_value = 0;               ///< the ranking metric
+  };
+  std::vector<fold> folds;
 };
 
 /// The sweep report: the ranked table and a heat map of `metric` over two parameters (the best

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cats/config/config.hpp"
@@ -42,6 +44,32 @@ struct backtest_outcome {
   double seconds = 0;  ///< wall time of the replay loop
 };
 
+/// An equity curve kept to at most about `max_points` points (every stride-th sample; the stride
+/// doubles when the curve fills up; the first and the last sample always stay): a sweep's
+/// walk-forward folds draw it.
+struct equity_curve {
+  size_t max_points = 240;
+  std::vector<std::pair<int64_t, int64_t>> points;  ///< (time, equity)
+
+  void add(int64_t ts, int64_t equity) {
+    last_ = {ts, equity};
+    if (seen_++ % stride_ != 0) return;
+    points.push_back(last_);
+    if (points.size() < 2 * max_points) return;
+    for (size_t i = 1; i < points.size() / 2; ++i) points[i] = points[2 * i];
+    points.resize(points.size() / 2);
+    stride_ *= 2;
+  }
+  /// Adds the last sample if the stride skipped it.
+  void finish() {
+    if (seen_ != 0 && (points.empty() || points.back() != last_)) points.push_back(last_);
+  }
+
+ private:
+  uint64_t seen_ = 0, stride_ = 1;
+  std::pair<int64_t, int64_t> last_{};
+};
+
 struct run_options {
   /// Decoded market data shared by several runs (a sweep); null = stream the config's files.
   std::shared_ptr<const market_data> shared;
@@ -50,6 +78,8 @@ struct run_options {
   /// Set from another thread (a signal) to stop the replay early; the run then reports
   /// exit_code 130 and error "interrupted".
   const std::atomic<bool>* stop = nullptr;
+  /// Receives the run's equity curve (its first sample is the start); null = none.
+  equity_curve* curve = nullptr;
 };
 
 /// Runs the backtest described by `config` with already loaded strategies. Writes summary.json,

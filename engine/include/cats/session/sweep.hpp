@@ -71,6 +71,8 @@ struct sweep_fold {
   std::vector<uint8_t> is_ok;                ///< per run: its in-sample run succeeded
   backtest_metrics oos;                      ///< the winner on the out-of-sample range
   bool oos_done = false;
+  /// The winner's equity on the in-sample range (run again to draw it) and out of sample.
+  std::vector<std::pair<int64_t, int64_t>> is_curve, oos_curve;
 };
 
 struct sweep_result {
