@@ -480,9 +480,11 @@ TEST(LiveConfig, ErrorsNameTheKeyAndWhatIsAccepted) {
   EXPECT_EQ(with("OKX:BTC-USDT", "BTC-USDT"),
             "cfg.toml:19:10: instrument.symbol: expected VENUE:SYMBOL, got \"BTC-USDT\"");
   // One symbol twice (for a second bar interval, say): the error says what to do instead.
-  EXPECT_EQ(with("OKX:BTC-USDT", "BINANCE:BTCUSDT\"\nbar_interval = \"1h"),
-            "cfg.toml:19:10: instrument.symbol: listed twice: BINANCE:BTCUSDT (first at "
-            "cfg.toml:11:1); for bars of several intervals keep one entry and let each strategy "
+  EXPECT_EQ(load(std::string(live_good) + "\n[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\n", {},
+                 config_purpose::live)
+                .error,
+            "cfg.toml:26:10: instrument.symbol: listed twice: BINANCE:BTCUSDT (first at "
+            "cfg.toml:12:1); for bars of several intervals keep one entry and let each strategy "
             "ask for the intervals it needs (subscribe_bars, docs/strategies.md)");
   EXPECT_EQ(with("[venues.binance]", "[venues.kraken]"),
             "cfg.toml:7:1: unknown venue [venues.kraken]; valid: binance, okx");
