@@ -3,7 +3,8 @@
 // Long when the fast SMA of closes crosses above the slow SMA; flat (or short, with allow_short)
 // when it crosses below. Each entry commits `fraction` of the account's equity. Both averages are
 // the SDK's cats::sma: exact running sums of fixed-point closes, so each bar costs O(1) whatever
-// the window lengths, and the averages are compared exactly (cats::compare, no division).
+// the window lengths, and the averages are compared exactly (cats::compare, no division). With
+// `timeframe` it trades bars of that interval, which the engine builds from the feed (ABI 1.4).
 #include <cats/indicators.hpp>
 #include <cats/strategy.hpp>
 
@@ -21,6 +22,9 @@ class ma_crossover final : public cats::strategy {
        "instrument to trade; empty = the first one that has bars"},
       {"fraction", CATS_PARAM_FLOAT, "1.0", "fraction of equity committed per entry (0, 1]"},
       {"allow_short", CATS_PARAM_BOOL, "false", "go short on a downward cross instead of flat"},
+      {"timeframe", CATS_PARAM_STRING, "\"\"",
+       "bars to trade: \"\" = the feed's own, or \"15m\", \"1h\", \"4h\", \"1d\" ... built by the "
+       "engine from the feed"},
   };
 
   ma_crossover(cats::context& ctx, const cats::params& p)
@@ -29,6 +33,7 @@ class ma_crossover final : public cats::strategy {
         slow_len_(p.get_int("slow", 30)),
         fraction_(p.get_float("fraction", 1.0)),
         allow_short_(p.get_bool("allow_short", false)),
+        timeframe_(parse_timeframe(p.get_string("timeframe", ""))),
         fast_(static_cast<size_t>(fast_len_ > 0 ? fast_len_ : 1)),
         slow_(static_cast<size_t>(slow_len_ > 0 ? slow_len_ : 1)) {
     // The windows are built before these checks can run: a bad length is mapped to 1 above so
@@ -48,6 +53,7 @@ class ma_crossover final : public cats::strategy {
   void on_bar(const cats::bar& b) override {
     if (instrument_.id == 0) set_instrument(ctx().get_instrument(b.instrument_id()));
     if (b.instrument_id() != instrument_.id) return;
+    if (timeframe_ != 0 && b.interval_ns() != timeframe_) return;  // the feed's own bars
     fast_.update(b.close());
     slow_.update(b.close());
     if (!slow_.ready()) return;
@@ -83,8 +89,29 @@ class ma_crossover final : public cats::strategy {
   }
 
  private:
+  // "" -> 0 (the feed's bars); "90s", "15m", "1h", "1d" -> nanoseconds.
+  static int64_t parse_timeframe(const std::string& text) {
+    if (text.empty()) return 0;
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    const std::string unit = text.substr(digits);
+    const int64_t n = digits == 0 || digits > 6 ? 0 : std::stoll(text.substr(0, digits));
+    const int64_t ns = unit == "s"   ? cats::seconds(n)
+                       : unit == "m" ? cats::minutes(n)
+                       : unit == "h" ? cats::hours(n)
+                       : unit == "d" ? cats::days(n)
+                                     : 0;
+    if (ns <= 0)
+      throw cats::error(
+          "timeframe must be a number and a unit (s, m, h, d) such as \"15m\" or "
+          "\"1h\", got \"" +
+          text + "\"");
+    return ns;
+  }
+
   void set_instrument(cats::instrument i) {
     instrument_ = std::move(i);
+    if (timeframe_ != 0) ctx().subscribe_bars(instrument_.id, timeframe_);
     ctx().info("trading ", instrument_.symbol, " fast=", fast_len_, " slow=", slow_len_,
                " fraction=", fraction_, allow_short_ ? " long/short" : " long/flat");
   }
@@ -111,6 +138,7 @@ class ma_crossover final : public cats::strategy {
   int64_t fast_len_, slow_len_;
   double fraction_;
   bool allow_short_;
+  int64_t timeframe_;  // 0: the feed's bars
   cats::sma fast_, slow_;
   cats::instrument instrument_;
   int prev_diff_ = 0;
