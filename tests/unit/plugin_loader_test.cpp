@@ -42,7 +42,8 @@ TEST(PluginLoader, LoadsTheReferencePlugin) {
   auto lib = plugin_library::load(std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so", err);
   ASSERT_TRUE(lib) << err;
   EXPECT_EQ(lib->name(), "ma_crossover");
-  ASSERT_EQ(lib->params().size(), 5u);
+  ASSERT_EQ(lib->params().size(), 6u);
+  EXPECT_EQ(lib->params()[5].name, "timeframe");
   EXPECT_EQ(lib->params()[0].name, "fast");
   EXPECT_EQ(lib->params()[0].default_value, "10");
   EXPECT_EQ(lib->params()[1].default_value, "30");

@@ -381,5 +381,63 @@ TEST(Timeframes, ASubscriptionDuringTheRunSkipsThePartWindowItMissed) {
   expect_same(five, aggregate(rest, 5 * minute));
 }
 
+// A strategy compiled into the test, as the engine sees a plugin library.
+class builtin_module final : public strategy_module {
+ public:
+  const cats_strategy_descriptor_t& descriptor() const noexcept override {
+    return *cats::detail::entry<tf_strategy>("tf", "1", "");
+  }
+  std::string name() const override { return "tf"; }
+  std::string version() const override { return "1"; }
+  const std::filesystem::path& source() const noexcept override { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+param_set tf_params(const std::string& who, int64_t minutes, int64_t also) {
+  param_set ps;
+  ps.set({"who", CATS_PARAM_STRING, false, 0, 0, who});
+  ps.set({"minutes", CATS_PARAM_INT, false, minutes, 0, ""});
+  ps.set({"also", CATS_PARAM_INT, false, also, 0, ""});
+  return ps;
+}
+
+// A hot reload loses no built bar: the old version's 5m subscription carries over with its
+// half-built bar, and the new version's own 15m subscription (asked for in create(), off the
+// engine thread) starts with the first whole quarter hour.
+TEST(Timeframes, SubscriptionsAndHalfBuiltBarsSurviveAHotReload) {
+  rig r;
+  auto lib = std::make_shared<builtin_module>();
+  std::string err;
+  ASSERT_TRUE(r.eng.add_strategy("s", lib, tf_params("old", 5, 0), err)) << err;
+  r.start_session(false, true);
+  const std::vector<cats_bar_event_t> in = walk(r.id, 40);
+  size_t i = 0;
+  for (; in[i].open_time_ns < t0 + 12 * minute; ++i)
+    r.market->on_event(market_event::of(in[i], in[i].header.exchange_ts_ns));
+  strategy_candidate c;
+  ASSERT_TRUE(r.eng.prepare_candidate(0, "s", lib, tf_params("new", 0, 15), c, err)) << err;
+  std::shared_ptr<strategy_module> retired;
+  swap_timing timing;
+  ASSERT_TRUE(r.eng.swap_in(c, retired, timing, err)) << err;
+  for (; i < in.size(); ++i)
+    r.market->on_event(market_event::of(in[i], in[i].header.exchange_ts_ns));
+
+  std::vector<int64_t> five;  // minutes after t0 of the 5m bars, whichever version got them
+  for (const seen_bar& b : r.seen)
+    if (b.interval == 5 * minute) five.push_back((b.open_time - t0) / minute);
+  EXPECT_EQ(five, (std::vector<int64_t>{5, 10, 15, 20, 25, 30, 35}));
+  EXPECT_EQ(r.of("old", 5 * minute).size(), 1u);  // 00:05; 00:10 was half built at the swap
+  EXPECT_EQ(r.of("new", 5 * minute).size(), 6u);
+  const auto quarter = r.of("new", 15 * minute);
+  ASSERT_EQ(quarter.size(), 1u);  // 00:00 was half seen; 00:30 is not over at 00:40
+  EXPECT_EQ(quarter[0].open_time, t0 + 15 * minute);
+  std::vector<cats_bar_event_t> q;
+  for (const auto& b : in)
+    if (b.open_time_ns >= t0 + 15 * minute && b.open_time_ns < t0 + 30 * minute) q.push_back(b);
+  expect_same(quarter, aggregate(q, 15 * minute));
+}
+
 }  // namespace
 }  // namespace cats

@@ -268,6 +268,7 @@ cats_status_t engine::subscribe_bars(uint32_t owner, uint32_t instrument_id, int
     return CATS_E_INVALID_ARGUMENT;
   }
   timeframes_.subscribe(owner, instrument_id, interval_ns, started_);
+  builds_bars_ = true;
   return CATS_OK;
 }
 

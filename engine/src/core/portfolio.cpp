@@ -36,8 +36,12 @@ const position_state& portfolio::position(uint32_t instrument_id) const noexcept
   return instrument_id < positions_.size() ? positions_[instrument_id] : flat_position;
 }
 
+// A power of two: mark() runs for every bar and indexes the positions by instrument id.
+static_assert(sizeof(position_state) == 128, "position_state grew: keep rare fields elsewhere");
+
 position_state& portfolio::slot(uint32_t instrument_id) {
   if (instrument_id >= positions_.size()) positions_.resize(instrument_id + 1);
+  if (instrument_id >= entry_orders_.size()) entry_orders_.resize(positions_.size(), 0);
   return positions_[instrument_id];
 }
 
@@ -112,7 +116,7 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
                          ? 0
                          : fixed_div(p.trade_close_notional, p.trade_close_qty, rounding::nearest);
       t.entry_notional = p.trade_open_notional;
-      t.entry_order_id = p.trade_entry_order;
+      t.entry_order_id = entry_orders_[instrument_id];
       t.exit_order_id = order_id;
       t.fees = p.trade_fees;
       t.pnl = p.trade_cash_flow - p.trade_fees;
@@ -132,7 +136,7 @@ std::optional<round_trip> portfolio::apply_fill(uint32_t instrument_id, int side
       p.in_trade = true;
       p.direction = dir;
       p.trade_entry_ts = ts_ns;
-      p.trade_entry_order = order_id;
+      entry_orders_[instrument_id] = order_id;
       p.trade_max_qty = 0;
       p.trade_open_qty = p.trade_open_notional = 0;
       p.trade_close_qty = p.trade_close_notional = 0;

@@ -148,14 +148,18 @@ void session::close_built_bars(int64_t t) {
 }
 
 [[gnu::always_inline]] inline void session::step(const market_event& in, int64_t now) {
+  // Bars the engine builds for strategies that asked (subscribe_bars): none is the common case,
+  // kept to one test here; the step with them is out of line.
+  if (engine_.builds_bars()) [[unlikely]]
+    return step_building_bars(in, now);
+  step_market(stamped(in), in, now);
+}
+
+[[gnu::noinline]] void session::step_building_bars(const market_event& in, int64_t now) {
   const market_event& e = stamped(in);
-  if (engine_.builds_bars()) [[unlikely]] {
-    if (started_ && options_.deliver) close_built_bars(e.ts);
-    step_market(e, in, now);
-    if (options_.deliver) engine_.build_bars(in);
-    return;
-  }
+  if (started_ && options_.deliver) close_built_bars(e.ts);
   step_market(e, in, now);
+  if (options_.deliver) engine_.build_bars(in);
 }
 
 [[gnu::always_inline]] inline void session::step_market(const market_event& e,

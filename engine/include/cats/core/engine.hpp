@@ -357,7 +357,7 @@ class engine {
   cats_status_t subscribe_bars(uint32_t owner, uint32_t instrument_id, int64_t interval_ns,
                                std::string& error);
   /// Some strategy asked for built bars: the market step feeds them (checked inline per event).
-  bool builds_bars() const noexcept { return timeframes_.active(); }
+  bool builds_bars() const noexcept { return builds_bars_; }
   /// The market step's hooks: a feed's bar or trade after the strategies saw it, and the clock
   /// before an event (replay: `now` is the interval's end; live: the wall clock). Each delivers
   /// the bars it completed to their subscribers.
@@ -412,6 +412,7 @@ class engine {
   std::vector<bar_timeframes::failure> bar_failures_;
   void deliver_built();
   bool started_ = false;
+  bool builds_bars_ = false;  // timeframes_.active(), read once per market event
   uint32_t event_flags_ = 0;
   std::vector<timer_entry> timers_;  // min-heap
   std::unordered_set<uint64_t> cancelled_timers_;

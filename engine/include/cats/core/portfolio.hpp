@@ -47,7 +47,6 @@ struct position_state {
   bool in_trade = false;
   int32_t direction = 0;
   int64_t trade_entry_ts = 0;
-  uint64_t trade_entry_order = 0;
   int64_t trade_max_qty = 0;
   int64_t trade_open_qty = 0, trade_open_notional = 0;
   int64_t trade_close_qty = 0, trade_close_notional = 0;
@@ -92,7 +91,8 @@ class portfolio {
   int64_t fees_ = 0;
   int64_t market_value_ = 0;
   uint32_t open_positions_ = 0;
-  std::vector<position_state> positions_;  // index = instrument id
+  std::vector<position_state> positions_;  // index = instrument id (128 bytes each: keep it so)
+  std::vector<uint64_t> entry_orders_;     // index = instrument id: the open trade's first order
 };
 
 }  // namespace cats

@@ -122,6 +122,7 @@ class session {
   inline void advance_to(int64_t ts);
   inline void take_sample(int64_t ts);
   void close_built_bars(int64_t t);
+  void step_building_bars(const market_event& in, int64_t now);
   void note_price(uint32_t id, int64_t open, int64_t high, int64_t low, int64_t close) noexcept {
     if (id != options_.primary_instrument) return;
     if (first_open_ == 0) first_open_ = open;
