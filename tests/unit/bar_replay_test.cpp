@@ -127,6 +127,23 @@ TEST(BarReplay, GapsAreCountedNotFilled) {
                                      "2022-01-01T03:00:00Z");
 }
 
+// A close_time that does not describe the bars (here open_time + 1 ms on 1-hour bars) used to
+// make 2 ms bars with 1 799 999 missing after each; it is an error that says what is wrong.
+TEST(BarReplay, CloseTimesThatContradictTheBarSpacingAreAnError) {
+  test::temp_dir d;
+  const auto f = (d / "k.csv").string();
+  test::write_file(
+      f, bar_row(t0, "1", 2) + bar_row(t0 + hour_ms, "2", 2) + bar_row(t0 + 2 * hour_ms, "3", 2));
+  const auto r = run({{f, 1}});
+  EXPECT_EQ(r.error, f + ":3: close_time says the bars are 2ms long (close_time - open_time + 1 "
+                         "unit), but they are 1h apart; close_time must be the last instant of "
+                         "the bar (open_time + interval - 1 unit, as the venues write it)");
+  // Real gaps at the start (uneven) are gaps, not an error.
+  test::write_file(f, bar_row(t0, "1") + bar_row(t0 + 3 * hour_ms, "2") +
+                          bar_row(t0 + 5 * hour_ms, "3") + bar_row(t0 + 6 * hour_ms, "4"));
+  EXPECT_EQ(run({{f, 1}}).error, "");
+}
+
 TEST(BarReplay, ChangingIntervalIsAnError) {
   test::temp_dir d;
   const auto f = (d / "k.csv").string();

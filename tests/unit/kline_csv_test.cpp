@@ -101,6 +101,23 @@ TEST(KlineCsv, MicrosecondFilesAreDetected) {
   EXPECT_EQ(r.rows[0].close_time_ns, 1'735'689'659'999'999'000);
 }
 
+// Epoch seconds (written by exporters other than the venues) are read as seconds: as
+// milliseconds they would put 2024 data in January 1970 and the run would still "succeed".
+TEST(KlineCsv, EpochSecondsAreSecondsAndTimesBefore2001AreRefused) {
+  const auto r = read_all("1704067200,1,2,0.5,1.5,10,1704067259,1,1,1,1,0\n");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.unit, time_unit::seconds);
+  EXPECT_EQ(r.rows[0].open_time_ns, 1'704'067'200'000'000'000);
+  EXPECT_EQ(r.rows[0].close_time_ns, 1'704'067'259'000'000'000);
+  EXPECT_EQ(read_all("999999999,1,2,0.5,1.5,10,999999999,1,1,1,1,0\n").error,
+            "k.csv:1: open_time 999999999 is not an epoch time in seconds, milliseconds or "
+            "microseconds (after 2001)");
+  EXPECT_EQ(read_all("1704067200,1,2,0.5,1.5,10,1704067259,1,1,1,1,0\n"
+                     "1704067260000,1,2,0.5,1.5,10,1704067319999,1,1,1,1,0\n")
+                .error,
+            "k.csv:2: open_time 1704067260000 is in milliseconds but the file started in seconds");
+}
+
 TEST(KlineCsv, MixedTimeUnitsAreAnError) {
   const auto r = read_all(row1 + "\n" + "1640998800000000,1,1,1,1,1,1640998859999999,1,1,1,1,0\n");
   EXPECT_EQ(r.error,

@@ -308,7 +308,16 @@ TEST(TradeCsv, OrderAndValueChecks) {
             "t.csv:2: time 1723161255342000 is in microseconds but the file started in "
             "milliseconds");
   EXPECT_EQ(read_all("1,1,1,1,100000000000000000,True,True\n").error,
-            "t.csv:1: time 100000000000000000 is neither epoch milliseconds nor microseconds");
+            "t.csv:1: time 100000000000000000 is not an epoch time in seconds, milliseconds or "
+            "microseconds (after 2001)");
+  // Epoch seconds are seconds (as milliseconds they would be January 1970); before 2001, nothing.
+  const auto seconds = read_all("1,1,1,1,1723161255,True,True\n");
+  ASSERT_EQ(seconds.error, "");
+  EXPECT_EQ(seconds.unit, time_unit::seconds);
+  EXPECT_EQ(seconds.rows[0].time_ns, 1'723'161'255'000'000'000);
+  EXPECT_EQ(read_all("1,1,1,1,17231612,True,True\n").error,
+            "t.csv:1: time 17231612 is not an epoch time in seconds, milliseconds or microseconds "
+            "(after 2001)");
   EXPECT_EQ(read_all("1,1,1,1,9300000000000,True,True\n").error,
             "t.csv:1: time 9300000000000 is out of range (after the year 2262)");
   EXPECT_EQ(read_all("1,0,1,0,1723161255342,True,True\n").error, "t.csv:1: price must be positive");

@@ -90,8 +90,11 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
 
     const uint32_t inst = files_[best].instrument_id;
     instrument_track& t = tracks_[inst];
-    const int64_t interval = row.close_time_ns - row.open_time_ns +
-                             (readers_[best]->unit() == time_unit::microseconds ? 1000 : ns_per_ms);
+    // close_time is the interval's last instant: one unit of the file's times before its end.
+    const int64_t unit_ns = readers_[best]->unit() == time_unit::microseconds ? 1'000
+                            : readers_[best]->unit() == time_unit::seconds    ? ns_per_s
+                                                                              : ns_per_ms;
+    const int64_t interval = row.close_time_ns - row.open_time_ns + unit_ns;
     // Messages are built only when needed: this loop runs once per bar.
     auto where = [&] { return files_[best].path + ":" + std::to_string(row.line) + ": "; };
     if (t.seen) {
@@ -126,6 +129,24 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
         continue;
       }
       const int64_t expected = t.last_open + t.interval;
+      if (!t.spacing_confirmed) {
+        const int64_t spacing = row.open_time_ns - t.last_open;
+        if (spacing == t.interval) {
+          t.spacing_confirmed = true;
+        } else if (t.first_spacing == 0) {
+          t.first_spacing = spacing;
+        } else if (spacing == t.first_spacing) {
+          // Three bars, evenly spaced, each a "gap" apart: the close times are what is wrong.
+          error_ = where() + "close_time says the bars are " + format_interval(t.interval) +
+                   " long (close_time - open_time + 1 unit), but they are " +
+                   format_interval(spacing) +
+                   " apart; close_time must be the last instant of the bar (open_time + interval "
+                   "- 1 unit, as the venues write it)";
+          return status::error;
+        } else {
+          t.spacing_confirmed = true;  // irregular gaps: the data has holes, the times are right
+        }
+      }
       if (row.open_time_ns != expected) {
         ++stats_.gaps;
         const int64_t missing = (row.open_time_ns - t.last_open) / t.interval - 1;

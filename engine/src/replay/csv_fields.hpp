@@ -10,12 +10,40 @@
 #include <string>
 
 #include "cats/core/fixed.hpp"
+#include "cats/replay/kline_csv.hpp"
 
 namespace cats::csv {
 
 // Millisecond epochs stay below 1e14 until the year 5138; microsecond epochs pass 1e14 in 1973.
 constexpr int64_t us_threshold = 100'000'000'000'000;
 constexpr int64_t ns_threshold = 100'000'000'000'000'000;
+// Below 1e11 a millisecond epoch is before 1973-03-03: such a time is in seconds (from 1e9,
+// 2001-09-09, to 1e11, the year 5138), which exporters other than the venues write. Read as
+// milliseconds it would put the data in January 1970.
+constexpr int64_t ms_threshold = 100'000'000'000;
+constexpr int64_t s_floor = 1'000'000'000;
+
+/// The unit of an epoch time in a venue file; unknown when it is none of them (before 2001).
+constexpr time_unit unit_of(int64_t t) noexcept {
+  if (t >= ns_threshold || t < s_floor) return time_unit::unknown;
+  return t >= us_threshold   ? time_unit::microseconds
+         : t >= ms_threshold ? time_unit::milliseconds
+                             : time_unit::seconds;
+}
+/// Nanoseconds per unit.
+constexpr int64_t ns_per(time_unit u) noexcept {
+  return u == time_unit::microseconds ? 1'000 : u == time_unit::seconds ? 1'000'000'000 : 1'000'000;
+}
+inline const char* unit_name(time_unit u) noexcept {
+  return u == time_unit::microseconds ? "microseconds"
+         : u == time_unit::seconds    ? "seconds"
+                                      : "milliseconds";
+}
+/// Why `t` is not an epoch time a venue file may hold.
+inline std::string bad_epoch(const char* field, int64_t t) {
+  return std::string(field) + " " + std::to_string(t) +
+         " is not an epoch time in seconds, milliseconds or microseconds (after 2001)";
+}
 
 /// What was wrong with a field; `missing` and `extra` mean the row has too few or too many
 /// columns.

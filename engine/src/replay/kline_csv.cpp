@@ -132,19 +132,15 @@ bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
                              "'");
   }
   // Time unit: fixed by the first row of the file; later rows must agree.
-  if (open_time >= ns_threshold)
-    return reject(line_, "open_time " + std::to_string(open_time) +
-                             " is neither epoch milliseconds nor microseconds");
-  const time_unit u = open_time >= us_threshold ? time_unit::microseconds : time_unit::milliseconds;
+  const time_unit u = unit_of(open_time);
+  if (u == time_unit::unknown) return reject(line_, bad_epoch("open_time", open_time));
   if (unit_ == time_unit::unknown) {
     unit_ = u;
   } else if (u != unit_) {
-    return reject(line_, "open_time " + std::to_string(open_time) + " is in " +
-                             (u == time_unit::microseconds ? "microseconds" : "milliseconds") +
-                             " but the file started in " +
-                             (unit_ == time_unit::microseconds ? "microseconds" : "milliseconds"));
+    return reject(line_, "open_time " + std::to_string(open_time) + " is in " + unit_name(u) +
+                             " but the file started in " + unit_name(unit_));
   }
-  const int64_t mult = unit_ == time_unit::microseconds ? 1000 : ns_per_ms;
+  const int64_t mult = ns_per(unit_);
   // Nanoseconds since the epoch fit in int64 until 2262; later times are corrupt data here.
   if (open_time > INT64_MAX / mult || close_time > INT64_MAX / mult)
     return reject(line_, "open_time " + std::to_string(open_time) + " or close_time " +

@@ -87,10 +87,6 @@ bool quote_of(int64_t price, int64_t quantity, int64_t& out) {
   return true;
 }
 
-const char* unit_name(time_unit u) {
-  return u == time_unit::microseconds ? "microseconds" : "milliseconds";
-}
-
 }  // namespace
 
 const char* to_string(trade_file_kind kind) noexcept {
@@ -216,16 +212,15 @@ bool trade_csv_reader::parse_line(const char* b, const char* e, trade_row& r) {
 
   // Time unit: fixed by the first row of the file; later rows must agree.
   const char* time_name = columns_of(kind_)[kind_ == trade_file_kind::trades ? 4 : 5].name;
-  const time_unit u = t >= us_threshold ? time_unit::microseconds : time_unit::milliseconds;
+  const time_unit u = unit_of(t);
+  if (u == time_unit::unknown) [[unlikely]]
+    return reject(bad_epoch(time_name, t));
   if (u != unit_) [[unlikely]] {
-    if (t >= ns_threshold)
-      return reject(std::string(time_name) + " " + std::to_string(t) +
-                    " is neither epoch milliseconds nor microseconds");
     if (unit_ != time_unit::unknown)
       return reject(std::string(time_name) + " " + std::to_string(t) + " is in " + unit_name(u) +
                     " but the file started in " + unit_name(unit_));
     unit_ = u;
-    time_mult_ = u == time_unit::microseconds ? 1000 : ns_per_ms;
+    time_mult_ = ns_per(u);
   }
   // Nanoseconds since the epoch fit in int64 until 2262; later times are corrupt data here.
   if (t > INT64_MAX / time_mult_) [[unlikely]]

@@ -25,7 +25,7 @@ struct kline_row {
   uint64_t line = 0;  ///< 1-based line number in the file
 };
 
-enum class time_unit : uint8_t { unknown, milliseconds, microseconds };
+enum class time_unit : uint8_t { unknown, milliseconds, microseconds, seconds };
 
 struct kline_reader_options {
   bool skip_malformed = false;    ///< skip and count bad rows instead of stopping
