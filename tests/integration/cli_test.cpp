@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "cats/core/events.hpp"
 #include "cats/core/fixed.hpp"
+#include "cats/record/record_file.hpp"
 #include "integration/process.hpp"
 #include "test_util.hpp"
 
@@ -275,6 +277,60 @@ TEST_F(Cli, HourlyBarsBuiltByTheEngineTradeLikeHourlyKlines) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("cannot build 15m bars from the feed's 1h bars"), std::string::npos)
       << bad.err;
+}
+
+// A recording of bars only (no trades, quotes or books) used to leave a bar strategy with no fill
+// at all: its orders waited for ticks that never came. Its orders match on the bars now, as with
+// the same bars as klines, and the run says so.
+TEST_F(Cli, ABarOnlyRecordingTradesLikeTheSameKlines) {
+  const fs::path rec = dir_->path() / "bars-rec";
+  {
+    record_writer_options o;
+    o.dir = rec;
+    record_writer w(o);
+    for (const auto& r : csv_rows(data())) {
+      if (r.size() < 11) continue;
+      cats_bar_event_t b{};
+      const int64_t open = std::stoll(r[0]) * 1'000'000;
+      b.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, 1, open + 60'000'000'000, 0);
+      b.open_time_ns = open;
+      b.interval_ns = 60'000'000'000;
+      int64_t* fields[] = {&b.open, &b.high, &b.low, &b.close, &b.volume};
+      for (int k = 0; k < 5; ++k) ASSERT_EQ(parse_fixed(r[1 + k], *fields[k]), parse_error::ok);
+      w.write_bar("BINANCE:BTCUSDT", b);
+    }
+  }
+  std::vector<std::string> days;  // one file per UTC day, replayed in date order
+  for (const auto& e : fs::directory_iterator(rec)) days.push_back(e.path().string());
+  std::sort(days.begin(), days.end());
+  std::string files;
+  for (const std::string& f : days) files += (files.empty() ? "\"" : ", \"") + f + "\"";
+  auto config = [&](const std::string& name, const std::string& data_lines) {
+    const fs::path cfg = dir_->path() / name;
+    test::write_file(cfg, "[data]\nsymbol = \"BINANCE:BTCUSDT\"\n" + data_lines +
+                              "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n\n[backtest]\n"
+                              "initial_cash = 10000\nfee_bps = 10\n\n[[strategy]]\nname = "
+                              "\"sma\"\nplugin = \"ma_crossover\"\n[strategy.params]\nfast = 30\n"
+                              "slow = 120\n");
+    return cfg.string();
+  };
+  const fs::path a = dir_->path() / "rec-out", b = dir_->path() / "kl-out";
+  const run_result r =
+      run({cats_bin, "backtest", "--config",
+           config("rec.toml", "files = [" + files + "]\nformat = \"cats_record\"\n"), "--out",
+           a.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const run_result k =
+      run({cats_bin, "backtest", "--config", config("kl.toml", "files = [\"" + data() + "\"]\n"),
+           "--out", b.string(), "--json"});
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  const auto ta = csv_rows(a / "trades.csv"), tb = csv_rows(b / "trades.csv");
+  ASSERT_GT(ta.size(), 10u);
+  EXPECT_EQ(ta, tb);
+  EXPECT_NE(r.out.find("the recording has only bars of it (no trades, quotes or books), so its "
+                       "orders matched on the bars"),
+            std::string::npos)
+      << r.out;
 }
 
 // The README's indicator example, a real plugin built against the SDK, trades exactly where the

@@ -348,6 +348,17 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.gaps = rs.gaps;
     rep.missing_bars = rs.missing_bars;
     rep.warnings = rs.messages;
+    for (uint32_t id : market.matched_on_bars_without_ticks()) {
+      const instrument_info* i = src.instruments.get(id);
+      const std::string name = i != nullptr ? i->symbol : "instrument " + std::to_string(id);
+      rep.warnings.push_back(
+          market.had_ticks(id)
+              ? name + ": orders matched on its bars until its first trade, quote or book arrived"
+              : name +
+                    ": the recording has only bars of it (no trades, quotes or books), so its "
+                    "orders matched on the bars (open and close), as with klines");
+      rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !opts.bars_only, true);
+    }
     rep.bars = market.samples();
     rep.metrics = outputs.metrics().finish(rep.interval_ns);
     rep.pnl_by_strategy = outputs.round_trips().by_strategy();

@@ -94,7 +94,7 @@ void session::start(int64_t ts) {
   if (options_.bars_only && (bar_interval_ == 0 || bar.interval_ns < bar_interval_))
     bar_interval_ = bar.interval_ns;
   // The bar's prices count from its close: grid samples inside it still see the earlier ones.
-  if (options_.bars_only || matches_bars(id)) {
+  if (options_.bars_only || matches_bars(id) || lacks_ticks(e)) {
     pending_ts_ = close_ts;
     engine_.run_timers_until(bar.open_time_ns);
     if (engine_.now() < bar.open_time_ns) engine_.set_time(bar.open_time_ns);
@@ -178,6 +178,7 @@ void session::close_built_bars(int64_t t) {
       return;
     case market_event::kind::trade: {
       const cats_trade_event_t& t = e.trade;
+      if (!options_.wall_clock) saw_ticks(t.header.instrument_id);
       account_.mark(t.header.instrument_id, t.price);
       note_price(t.header.instrument_id, t.price, t.price, t.price, t.price);
       broker_.on_trade(t);
@@ -187,6 +188,7 @@ void session::close_built_bars(int64_t t) {
     }
     case market_event::kind::quote: {
       const cats_quote_event_t& q = e.quote;
+      if (!options_.wall_clock) saw_ticks(q.header.instrument_id);
       broker_.on_quote(q.header.instrument_id, q.bid_price, q.bid_quantity, q.ask_price,
                        q.ask_quantity);
       tap(in);
@@ -196,6 +198,7 @@ void session::close_built_bars(int64_t t) {
     case market_event::kind::book: {
       tap(in);
       const cats_book_event_t& b = books_.apply(*e.book, e.book_flags, options_.event_flags);
+      if (!options_.wall_clock) saw_ticks(b.header.instrument_id);
       broker_.on_quote(b.header.instrument_id, b.bid_count != 0 ? b.bids[0].price : 0,
                        b.bid_count != 0 ? b.bids[0].quantity : 0,
                        b.ask_count != 0 ? b.asks[0].price : 0,
@@ -206,6 +209,13 @@ void session::close_built_bars(int64_t t) {
     case market_event::kind::none:
       return;
   }
+}
+
+std::vector<uint32_t> session::matched_on_bars_without_ticks() const {
+  std::vector<uint32_t> out;
+  for (uint32_t id = 0; id < bars_without_ticks_.size(); ++id)
+    if (bars_without_ticks_[id] != 0) out.push_back(id);
+  return out;
 }
 
 void session::on_event(const market_event& in, int64_t now) {

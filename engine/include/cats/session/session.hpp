@@ -111,6 +111,11 @@ class session {
   /// Replay with bars only: the shortest bar interval seen (it annualises the statistics).
   int64_t bar_interval() const noexcept { return bar_interval_; }
   uint64_t samples() const noexcept { return samples_taken_; }
+  /// Replay: instruments whose feed should have had ticks (a recording) but whose orders matched
+  /// on their bars, because no trade, quote or book of theirs had arrived (yet) when their bars
+  /// did; those that never had a tick matched on bars the whole run.
+  std::vector<uint32_t> matched_on_bars_without_ticks() const;
+  bool had_ticks(uint32_t id) const noexcept { return id < ticked_.size() && ticked_[id] != 0; }
 
  private:
   // The parts of the step, inlined into on_event and replay (session.cpp): no call per stage.
@@ -139,6 +144,21 @@ class session {
   bool matches_bars(uint32_t id) const noexcept {
     return id < options_.bar_matched.size() && options_.bar_matched[id] != 0;
   }
+  // Ticks of an instrument have arrived: its orders match on them from now on.
+  void saw_ticks(uint32_t id) {
+    if (id >= ticked_.size()) [[unlikely]]
+      ticked_.resize(id + 1, 0);
+    ticked_[id] = 1;
+  }
+  // A recorded bar of an instrument with no ticks so far: matched like a kline, or no order of
+  // a bar strategy would ever fill (a recording of bars only).
+  bool lacks_ticks(const market_event& e) {
+    const uint32_t id = e.bar.header.instrument_id;
+    if (e.built || (id < ticked_.size() && ticked_[id] != 0)) return false;
+    if (id >= bars_without_ticks_.size()) bars_without_ticks_.resize(id + 1, 0);
+    bars_without_ticks_[id] = 1;
+    return true;
+  }
   void tap(const market_event& e) {
     for (market_tap* t : taps_) t->on_event(e);
   }
@@ -164,8 +184,10 @@ class session {
   uint64_t samples_taken_ = 0;
   int64_t bar_interval_ = 0;
   int64_t first_open_ = 0, last_close_ = 0;
-  price_span span_;         // the primary instrument since the last sample
-  bool span_open_ = false;  // a price arrived since the last sample
+  std::vector<uint8_t> ticked_;              // by instrument id: a trade, quote or book arrived
+  std::vector<uint8_t> bars_without_ticks_;  // by instrument id: a bar matched for lack of ticks
+  price_span span_;                          // the primary instrument since the last sample
+  bool span_open_ = false;                   // a price arrived since the last sample
 };
 
 }  // namespace cats
