@@ -95,7 +95,7 @@ class ma_crossover final : public cats::strategy {
     size_t digits = 0;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
     const std::string unit = text.substr(digits);
-    const int64_t n = digits == 0 || digits > 6 ? 0 : std::stoll(text.substr(0, digits));
+    const int64_t n = digits == 0 || digits > 5 ? 0 : std::stoll(text.substr(0, digits));
     const int64_t ns = unit == "s"   ? cats::seconds(n)
                        : unit == "m" ? cats::minutes(n)
                        : unit == "h" ? cats::hours(n)

@@ -36,6 +36,7 @@ class tf_strategy final : public cats::strategy {
     const uint32_t id = ctx().find_instrument("BINANCE:TEST").id;
     if (minutes_ > 0 && late_at_ == 0) ctx().subscribe_bars(id, cats::minutes(minutes_));
     if (p.get_int("also", 0) > 0) ctx().subscribe_bars(id, cats::minutes(p.get_int("also", 0)));
+    if (p.get_int("refuse", 0) != 0) throw cats::error("refused after subscribing");
   }
   void on_bar(const cats::bar& b) override {
     const cats_bar_event_t& r = b.raw();
@@ -60,6 +61,7 @@ struct rig {
   std::vector<seen_bar> seen;
   uint32_t id = 0;
 
+  bool receive_time = false;
   rig() {
     instrument_info i;
     i.symbol = "BINANCE:TEST";
@@ -69,8 +71,10 @@ struct rig {
     g_seen = &seen;
   }
   ~rig() { g_seen = nullptr; }
-  bool add(const std::string& who, int64_t minutes, int64_t late_at = 0, int64_t also = 0) {
+  bool add(const std::string& who, int64_t minutes, int64_t late_at = 0, int64_t also = 0,
+           bool refuse = false) {
     param_set ps;
+    ps.set({"refuse", CATS_PARAM_INT, false, refuse ? 1 : 0, 0, ""});
     ps.set({"who", CATS_PARAM_STRING, false, 0, 0, who});
     ps.set({"minutes", CATS_PARAM_INT, false, minutes, 0, ""});
     ps.set({"late_at", CATS_PARAM_INT, false, late_at, 0, ""});
@@ -78,7 +82,7 @@ struct rig {
     std::string err;
     const bool ok =
         eng.add_strategy(who, *cats::detail::entry<tf_strategy>("tf", "1", ""), std::move(ps), err);
-    EXPECT_TRUE(ok) << err;
+    EXPECT_TRUE(ok || refuse) << err;
     return ok;
   }
   void start_session(bool live, bool bars_only) {
@@ -88,6 +92,7 @@ struct rig {
     o.bars_only = bars_only;
     o.bar_matched.assign(id + 1, bars_only ? 1 : 0);
     o.sample_ns = minute;
+    o.receive_time_clock = receive_time;
     market.emplace(eng, account, exchange, o);
   }
   std::vector<seen_bar> of(const std::string& who, int64_t interval) const {
@@ -268,6 +273,11 @@ TEST(Timeframes, AnIntervalTheFeedsBarsCannotMakeDisablesTheSubscriberWithAReaso
       << odd.failure->message;
   EXPECT_TRUE(r.eng.strategies()[1]->running);
   EXPECT_EQ(r.of("plain", minute).size(), 8u);
+  // Asking for those bars now is refused at once, with the same reason.
+  cats::context plain(&host_api(), r.eng.strategies()[1]->host.get());
+  EXPECT_THROW(plain.subscribe_bars(r.id, cats::seconds(90)), cats::error);
+  EXPECT_NE(plain.last_error().find("cannot build 90s bars"), std::string::npos)
+      << plain.last_error();
 }
 
 cats_trade_event_t trade(uint32_t id, int64_t ts, int64_t price, int64_t qty, bool buy) {
@@ -379,6 +389,58 @@ TEST(Timeframes, ASubscriptionDuringTheRunSkipsThePartWindowItMissed) {
   for (const auto& b : in)
     if (b.open_time_ns >= t0 + 5 * minute) rest.push_back(b);
   expect_same(five, aggregate(rest, 5 * minute));
+}
+
+// A recording's clock is the receive time: a kline arrives a little after its minute ends, after
+// trades of the next minute. The built 5m bar waits (2 s) for it instead of closing without it.
+TEST(Timeframes, InARecordingTheBuiltBarWaitsForTheFeedsLateBar) {
+  rig r;
+  r.receive_time = true;
+  ASSERT_TRUE(r.add("s", 5));
+  r.start_session(false, false);
+  std::vector<cats_bar_event_t> klines;
+  for (int m = 0; m < 15; ++m) {
+    const int64_t open = t0 + m * minute;
+    for (int k = 0; k < 6; ++k) {  // trades every 10 s, received 5 ms after they happen
+      cats_trade_event_t t =
+          trade(r.id, open + k * 10'000'000'000, (100 + m) * fixed_scale, fixed_scale, true);
+      t.header.local_ts_ns += 5'000'000;
+      r.market->on_event(market_event::of(t, t.header.local_ts_ns));
+      if (k == 0 && m > 0) {  // the previous minute's kline, received 300 ms after it ended
+        cats_bar_event_t b = klines.back();
+        b.header.local_ts_ns = open + 300'000'000;
+        r.market->on_event(market_event::of(b, b.header.local_ts_ns));
+      }
+    }
+    klines.push_back(minute_bar(r.id, open, (100 + m) * fixed_scale, (101 + m) * fixed_scale,
+                                (99 + m) * fixed_scale, (100 + m) * fixed_scale, fixed_scale));
+  }
+  const auto five = r.of("s", 5 * minute);
+  std::vector<cats_bar_event_t> seen(klines.begin(), klines.end() - 1);  // the last never came
+  expect_same(five, aggregate(seen, 5 * minute));
+  ASSERT_EQ(five.size(), 2u);
+  EXPECT_EQ(five[0].close, 104 * fixed_scale);  // the 00:04 kline, 300 ms late, is in it
+}
+
+// A first subscription made while handling a bar counts that bar; a subscription to the feed's
+// own interval adds nothing (its bars are those bars); a strategy whose create() failed after
+// subscribing leaves nothing behind for the next strategy in its place.
+TEST(Timeframes, SubscriptionEdgeCases) {
+  rig r;
+  ASSERT_TRUE(r.add("first", 5, 1));  // subscribes in its first on_bar (00:00)
+  ASSERT_TRUE(r.add("same", 1));      // 1m bars from a 1m feed
+  ASSERT_FALSE(r.add("gone", 15, 0, 0, true));
+  ASSERT_TRUE(r.add("next", 0));  // takes the place of "gone"
+  r.start_session(false, true);
+  std::vector<cats_bar_event_t> in;
+  for (int m = 0; m < 15; ++m)
+    in.push_back(minute_bar(r.id, t0 + m * minute, 100 * fixed_scale, 101 * fixed_scale,
+                            99 * fixed_scale, 100 * fixed_scale, fixed_scale));
+  for (const auto& b : in) r.market->on_event(market_event::of(b, b.header.exchange_ts_ns));
+  expect_same(r.of("first", 5 * minute), aggregate(in, 5 * minute));
+  EXPECT_EQ(r.of("first", 5 * minute).size(), 3u);
+  EXPECT_EQ(r.of("same", minute).size(), in.size());
+  for (const seen_bar& b : r.seen) EXPECT_EQ(b.who == "next" ? b.interval : minute, minute);
 }
 
 // A strategy compiled into the test, as the engine sees a plugin library.

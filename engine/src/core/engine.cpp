@@ -137,6 +137,7 @@ bool engine::add_strategy(const std::string& name, const cats_strategy_descripto
             (message[0] != '\0' ? std::string(message) : std::string("create() failed")) +
             " (status " + std::to_string(st) + ")";
     if (instance != nullptr) d.destroy(instance);
+    timeframes_.unsubscribe(slot.host->slot);  // the next strategy may get this slot
     // Kept, not freed: the watchdog may still be reading the name the probe pointed at.
     refused_.push_back(std::move(slots_.back()));
     slots_.pop_back();
@@ -244,6 +245,11 @@ void engine::set_order_reason(uint64_t order_id, std::string_view reason) {
     return;
   }
   if (order_id == 0 || order_id >= next_order_id_ + 1'000'000) return;
+  // A strategy that writes a new text on every order ("stop at 101.25") keeps at most this many;
+  // later new ones read as one marker, so memory stays bounded (4 bytes per order beyond that).
+  if (reasons_.size() >= max_order_reasons &&
+      reason_index_.find(std::string(reason)) == reason_index_.end())
+    reason = "(more distinct order reasons than kept)";
   auto [it, added] =
       reason_index_.try_emplace(std::string(reason), static_cast<uint32_t>(reasons_.size()));
   if (added) reasons_.emplace_back(reason);
@@ -267,7 +273,11 @@ cats_status_t engine::subscribe_bars(uint32_t owner, uint32_t instrument_id, int
     error = "subscribe_bars: " + error;
     return CATS_E_INVALID_ARGUMENT;
   }
-  timeframes_.subscribe(owner, instrument_id, interval_ns, started_);
+  if (std::string why = timeframes_.subscribe(owner, instrument_id, interval_ns, started_);
+      !why.empty()) {
+    error = "subscribe_bars: " + instruments_.get(instrument_id)->symbol + ": " + why;
+    return CATS_E_INVALID_ARGUMENT;
+  }
   builds_bars_ = true;
   return CATS_OK;
 }

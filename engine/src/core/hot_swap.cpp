@@ -156,9 +156,11 @@ bool engine::swap_in(strategy_candidate& c, std::shared_ptr<strategy_module>& re
   slot.failure.reset();
   slot.running = true;
   // Bars the new version asked for in create(); the old version's subscriptions stay.
-  std::string ignored;
-  for (const auto& [id, interval] : slot.host->bar_requests)
-    subscribe_bars(c.slot, id, interval, ignored);  // checked when they were asked for
+  for (const auto& [id, interval] : slot.host->bar_requests) {
+    std::string why;
+    if (subscribe_bars(c.slot, id, interval, why) != CATS_OK)
+      spdlog::warn("strategy '{}': {}", slot.name, why);  // checked when asked for; since broken
+  }
   slot.host->bar_requests.clear();
   start_one(c.slot);
   timing.pause_ns =

@@ -32,15 +32,16 @@ int64_t bar_timeframes::floor_to(int64_t ts, int64_t interval) const noexcept {
   return start;
 }
 
-void bar_timeframes::subscribe(uint32_t slot, uint32_t instrument_id, int64_t interval_ns,
-                               bool watching_late) {
+std::string bar_timeframes::subscribe(uint32_t slot, uint32_t instrument_id, int64_t interval_ns,
+                                      bool watching_late) {
   if (instrument_id >= by_instrument_.size()) by_instrument_.resize(instrument_id + 1);
   for (uint32_t i : by_instrument_[instrument_id]) {
     builder& b = builders_[i];
     if (b.interval != interval_ns) continue;
+    if (b.broken) return b.failure;
     if (std::find(b.subscribers.begin(), b.subscribers.end(), slot) == b.subscribers.end())
       b.subscribers.push_back(slot);
-    return;
+    return {};
   }
   builder b;
   b.instrument_id = instrument_id;
@@ -52,6 +53,13 @@ void bar_timeframes::subscribe(uint32_t slot, uint32_t instrument_id, int64_t in
   // Shorter intervals first: a 5m and a 1h bar closed by one event arrive in that order.
   std::sort(by_instrument_[instrument_id].begin(), by_instrument_[instrument_id].end(),
             [&](uint32_t x, uint32_t y) { return builders_[x].interval < builders_[y].interval; });
+  return {};
+}
+
+void bar_timeframes::unsubscribe(uint32_t slot) {
+  for (builder& b : builders_)
+    b.subscribers.erase(std::remove(b.subscribers.begin(), b.subscribers.end(), slot),
+                        b.subscribers.end());
 }
 
 void bar_timeframes::begin(builder& b, int64_t start, bool partial) {
@@ -64,8 +72,8 @@ void bar_timeframes::begin(builder& b, int64_t start, bool partial) {
 }
 
 int64_t bar_timeframes::due_of(const builder& b) const noexcept {
-  if (!b.started || b.dormant || b.broken) return int64_max;
-  return b.win_start + b.interval + (wall_clock_ ? grace_ns_ : 0);
+  if (!b.started || b.dormant || b.broken || b.mirror) return int64_max;
+  return b.win_start + b.interval + grace_ns_;
 }
 
 void bar_timeframes::update_due() noexcept {
@@ -114,24 +122,40 @@ void bar_timeframes::on_bar(const cats_bar_event_t& bar, std::vector<built>& out
   bool changed = false;
   for (uint32_t i : by_instrument_[id]) {
     builder& b = builders_[i];
-    if (b.broken) continue;
+    if (b.broken || b.mirror) continue;
+    if (bar.interval_ns == b.interval) {
+      // The feed's own interval: its bars are those bars, already delivered to everybody, so
+      // this builder makes none (from trades either).
+      b.mirror = true;
+      b.started = false;
+      changed = true;
+      continue;
+    }
     const int64_t start = floor_to(bar.open_time_ns, b.interval);
     if (bar.interval_ns <= 0 || b.interval % bar.interval_ns != 0 ||
         floor_to(bar.open_time_ns + bar.interval_ns - 1, b.interval) != start) {
+      // Built from trades already (a feed with trades and bars): the trades stay the source.
+      if (b.started && !b.from_bars) continue;
       b.broken = true;
       changed = true;
-      failed.push_back({i, id,
-                        "cannot build " + format_interval(b.interval) + " bars from the feed's " +
-                            format_interval(bar.interval_ns) +
-                            " bars: " + format_interval(b.interval) + " is not a whole number of " +
-                            format_interval(bar.interval_ns) + " bars"});
+      b.failure = "cannot build " + format_interval(b.interval) + " bars from the feed's " +
+                  format_interval(bar.interval_ns) + " bars: " + format_interval(b.interval) +
+                  " is not a whole number of " + format_interval(bar.interval_ns) + " bars";
+      failed.push_back({i, id, b.failure});
       continue;
     }
-    if (!b.from_bars) {  // the feed has bars: they are the source from now on
+    if (!b.from_bars) {
+      // The feed has bars: they are the source from now on. Intervals the trades already closed
+      // stay closed; the one in progress starts again from the bars.
       b.from_bars = true;
+      if (b.started) b.emitted_until = b.win_start;
       b.started = false;
     }
     if (!b.started) {
+      if (start < b.emitted_until) {
+        ++late_;
+        continue;
+      }
       begin(b, start, bar.open_time_ns != start);
     } else if (start < b.win_start) {
       ++late_;
@@ -173,12 +197,13 @@ void bar_timeframes::on_trade(const cats_trade_event_t& t, int64_t quote_quantit
   const int64_t ts = t.header.exchange_ts_ns;
   for (uint32_t i : by_instrument_[id]) {
     builder& b = builders_[i];
-    if (b.broken || b.from_bars) continue;
+    if (b.broken || b.from_bars || b.mirror) continue;
     const int64_t start = floor_to(ts, b.interval);
     if (!b.started) {
-      // Replay: the data begins here, so its first interval is whole. Live, or a subscription
-      // made during the run: the trades before this one were not seen.
-      begin(b, start, (b.watching_late || wall_clock_) && ts != start);
+      // Replay: the data begins here, so its first interval is whole, unless the replay window
+      // begins inside it. Live, or a subscription made during the run: the trades before this
+      // one were not seen.
+      begin(b, start, ((b.watching_late || wall_clock_) && ts != start) || start < data_start_);
     } else if (start < b.win_start) {
       ++late_;
       continue;

@@ -397,6 +397,7 @@ replay_stream::replay_stream(const data_section& data, instrument_registry& inst
     if (f.format == "cats_record") {
       info.instrument_id = instruments.add(instrument_of(f));
       info.ticks = true;
+      info.recorded = true;
       sources_.push_back(std::make_unique<record_source>(f, instruments, info.instrument_id));
     } else if (f.format == "binance_trades" || f.format == "binance_agg_trades") {
       info.instrument_id = instruments.add(instrument_of(f));

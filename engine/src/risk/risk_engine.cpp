@@ -435,9 +435,14 @@ void risk_engine::kill(const std::string& why) {
     r.quantity = abs64(pos);
     uint64_t id = 0;
     std::string err;
-    if (inner_.submit(risk_owner, r, id, err) == CATS_OK) {
-      ++stats_.flatten_orders;
+    // Named before it is sent: a fill inside submit closes its trade with the reason.
+    const uint64_t expected = engine_.peek_order_id();
+    engine_.set_order_reason(expected, "kill switch");
+    const cats_status_t st = inner_.submit(risk_owner, r, id, err);
+    if (st != CATS_OK || id != expected) engine_.set_order_reason(expected, {});
+    if (st == CATS_OK) {
       engine_.set_order_reason(id, "kill switch");
+      ++stats_.flatten_orders;
       spdlog::error("risk: kill switch: {} {} {} at market (order {})", side_name(r.side),
                     fixed_to_string(r.quantity), i.symbol, id);
     } else {

@@ -78,6 +78,7 @@ session_options replay_options(const event_source& src) {
   o.bar_matched.assign(src.instruments.size() + 1, 0);
   o.bars_only = true;
   for (const feed_info& f : src.feeds) {
+    o.receive_time_clock = o.receive_time_clock || f.recorded;
     if (f.ticks) {
       o.bars_only = false;
       if (f.bar_interval_ns > 0 && (o.sample_ns == 0 || f.bar_interval_ns < o.sample_ns))

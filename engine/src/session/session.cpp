@@ -15,7 +15,9 @@ session::session(engine& eng, portfolio& account, broker& broker, session_option
       books_(options_.book_depth) {
   engine_.set_router(&broker_);
   engine_.set_event_flags(options_.event_flags);
-  if (options_.wall_clock) engine_.set_bar_grace(options_.bar_grace_ns);
+  engine_.configure_built_bars(
+      options_.wall_clock,
+      options_.wall_clock || options_.receive_time_clock ? options_.bar_grace_ns : 0);
 }
 
 void session::start(int64_t ts) {
@@ -153,6 +155,9 @@ void session::close_built_bars(int64_t t) {
   if (engine_.builds_bars()) [[unlikely]]
     return step_building_bars(in, now);
   step_market(stamped(in), in, now);
+  // A strategy asked for its first built bars while handling this event: it counts for them.
+  if (engine_.builds_bars() && options_.deliver) [[unlikely]]
+    engine_.build_bars(in);
 }
 
 [[gnu::noinline]] void session::step_building_bars(const market_event& in, int64_t now) {
@@ -226,6 +231,7 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
                                         const std::atomic<bool>* stop, bool progress) {
   progress_bar bar(progress, "events");
   replay_outcome out;
+  if (w.start) engine_.set_built_bars_start(*w.start);
   uint64_t seen = 0;
   // A bar that opened before the end closes up to its interval after it: events are read that
   // far past the end, so that every feed's last bar in the window is replayed.

@@ -334,7 +334,7 @@ struct order_request {
   std::string_view reason{};
 };
 
-/// Bar intervals for subscribe_bars and the resampler, in nanoseconds.
+/// Bar intervals for subscribe_bars and the resampler, in nanoseconds (n up to 100 000 days).
 inline constexpr int64_t seconds(int64_t n) noexcept {
   return n * 1'000'000'000;
 }

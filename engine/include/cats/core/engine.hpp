@@ -345,6 +345,7 @@ class engine {
   /// empty when none was given (an empty `reason` clears it). Kept for the run: a trade's entry
   /// reason is looked up when it closes.
   void set_order_reason(uint64_t order_id, std::string_view reason);
+  static constexpr size_t max_order_reasons = 100'000;
   std::string_view order_reason(uint64_t order_id) const noexcept;
   /// Fills in a closed round trip's entry and exit reasons from its orders.
   void name_reasons(round_trip& t) const {
@@ -364,8 +365,13 @@ class engine {
   void build_bars(const market_event& e);
   int64_t built_bars_due() const noexcept { return timeframes_.next_due(); }
   void close_built_bars(int64_t now);
-  /// Live runs: built intervals close this long after their end when no bar closes them.
-  void set_bar_grace(int64_t grace_ns) noexcept { timeframes_.configure(true, grace_ns); }
+  /// `wall_clock`: a live run. `grace_ns`: built intervals that time closes (no feed bar closed
+  /// them) wait this long after their end for data still on its way (a receive-time clock).
+  void configure_built_bars(bool wall_clock, int64_t grace_ns) noexcept {
+    timeframes_.configure(wall_clock, grace_ns);
+  }
+  /// Replay: the first time replayed; a built interval that begins before it is partial.
+  void set_built_bars_start(int64_t ts) noexcept { timeframes_.set_data_start(ts); }
 
  private:
   struct timer_entry {

@@ -33,17 +33,25 @@ class bar_timeframes {
     std::string message;
   };
 
-  /// `wall_clock`: a live run, where time-closed intervals wait `grace_ns` for late data and the
-  /// first interval is partial unless the data began at its start.
+  /// `wall_clock`: a live run, where the first interval is partial unless the data began at its
+  /// start. `grace_ns`: intervals that time closes wait this long for late data (the clock is a
+  /// receive time: live, or the replay of a recording).
   void configure(bool wall_clock, int64_t grace_ns) noexcept {
     wall_clock_ = wall_clock;
     grace_ns_ = grace_ns;
   }
+  /// Replay: the first time replayed (backtest.start, a walk-forward fold's start); a first
+  /// interval that begins before it is partial.
+  void set_data_start(int64_t ts) noexcept { data_start_ = ts; }
   /// Empty when `interval_ns` is acceptable, otherwise why not.
   static std::string check_interval(int64_t interval_ns);
   /// Adds `slot` to the builder of (instrument, interval), creating it. `watching_late`: the run
-  /// has begun, so the first interval the new builder sees is partial.
-  void subscribe(uint32_t slot, uint32_t instrument_id, int64_t interval_ns, bool watching_late);
+  /// has begun, so the first interval the new builder sees is partial. Returns why not (the
+  /// builder found that the feed cannot make the interval), or empty.
+  std::string subscribe(uint32_t slot, uint32_t instrument_id, int64_t interval_ns,
+                        bool watching_late);
+  /// A strategy that is gone before it ran (its create() failed): its slot may be reused.
+  void unsubscribe(uint32_t slot);
 
   bool active() const noexcept { return !builders_.empty(); }
   /// The earliest time at which an interval closes by time alone (INT64_MAX: none).
@@ -72,8 +80,11 @@ class bar_timeframes {
     bool skip = false;       // the current interval began before the builder saw data
     bool dormant = false;    // max_flat_bars in a row: nothing more until data arrives
     bool broken = false;
+    bool mirror = false;  // the feed's bars have this interval: nothing to build
     bool watching_late = false;
     int64_t win_start = 0;
+    int64_t emitted_until = std::numeric_limits<int64_t>::min();  // before: closed from trades
+    std::string failure;
     int64_t flat_run = 0;
     int64_t last_close = 0;
     cats_bar_event_t cur{};
@@ -91,6 +102,7 @@ class bar_timeframes {
   int64_t next_due_ = std::numeric_limits<int64_t>::max();
   bool wall_clock_ = false;
   int64_t grace_ns_ = 0;
+  int64_t data_start_ = std::numeric_limits<int64_t>::min();
   uint64_t late_ = 0;
 };
 

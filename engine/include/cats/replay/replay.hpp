@@ -50,6 +50,7 @@ class market_source {
 struct feed_info {
   uint32_t instrument_id = 0;   ///< 0 for recordings (they name their instruments)
   bool ticks = false;           ///< trades, quotes or books: orders match on ticks, not bars
+  bool recorded = false;        ///< a recording: its clock is the recorded receive time
   int64_t bar_interval_ns = 0;  ///< bars built from trades, or the kline interval once known
 };
 

@@ -45,9 +45,12 @@ struct session_options {
   int64_t sample_ns = 0;
   /// Replay: the instrument whose first and last price a buy-and-hold comparison needs (0: none).
   uint32_t primary_instrument = 0;
-  /// Live: an interval of bars the engine builds (subscribe_bars) that no feed bar has closed
-  /// closes this long after its end, so that trades still on their way count.
+  /// An interval of bars the engine builds (subscribe_bars) that no feed bar has closed closes
+  /// this long after its end, so that data still on its way counts: live runs, and replays
+  /// whose clock is a receive time (recordings). Replays of venue files use 0.
   int64_t bar_grace_ns = 2'000'000'000;
+  /// Replay: the clock is the recorded receive time (a recording is among the feeds).
+  bool receive_time_clock = false;
 };
 
 /// The primary instrument's prices since the previous sample: the first open, the extremes and
