@@ -495,14 +495,16 @@ typedef struct cats_host_api_t {
    * trades, the same way in backtest, paper and live runs. They arrive as CATS_EVENT_BAR events
    * with cats_bar_event_t.interval_ns = `interval_ns`, only to the strategies that asked, right
    * after the event that completed them (the feed's bar that ends the interval, or the first
-   * event after its end). Intervals are aligned to the epoch; a whole number of seconds from 1 s
-   * to 1 day. An interval without trades gives a flat bar at the last close (as venues publish;
-   * at most 1440 in a row, then the bars resume with the next trade); a first interval the engine
-   * saw only part of is not sent. A sum beyond the int64 range reads INT64_MAX. Asking twice is
-   * harmless; the subscription lasts for the run and survives a hot reload. Call it from create()
-   * or any callback. CATS_E_NOT_FOUND for an unknown instrument, CATS_E_INVALID_ARGUMENT for a
-   * bad interval; last_error says why. If the feed's bars cannot make the interval (5m bars from
-   * 1h bars), the strategy is disabled at the first such bar with a message that says so.
+   * event after its end; live runs and recordings, whose clock is the receive time, wait 2 s past
+   * the end). Asking for the feed's own interval adds nothing. Intervals are aligned to the
+   * epoch; a whole number of seconds from 1 s to 1 day. An interval without trades gives a flat bar
+   * at the last close (as venues publish; at most 1440 in a row, then the bars resume with the next
+   * trade); a first interval the engine saw only part of is not sent. A sum beyond the int64 range
+   * reads INT64_MAX. Asking twice is harmless; the subscription lasts for the run and survives a
+   * hot reload. Call it from create() or any callback. CATS_E_NOT_FOUND for an unknown instrument,
+   * CATS_E_INVALID_ARGUMENT for a bad interval; last_error says why. If the feed's bars cannot make
+   * the interval (5m bars from 1h bars), the strategy is disabled at the first such bar with a
+   * message that says so.
    */
   cats_status_t (*subscribe_bars)(cats_host_t* host, uint32_t instrument_id, int64_t interval_ns);
 } cats_host_api_t;
