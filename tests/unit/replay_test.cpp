@@ -166,6 +166,34 @@ TEST_F(Replay, TradesWithBarsAndFileErrors) {
   EXPECT_NE(stream.error().find("t2.csv:1: time goes backwards"), std::string::npos)
       << stream.error();
 
+  // Trade ids that jump (trades missing from the data) are counted, within a file and between
+  // two, and the first places named.
+  feed_section g = f;
+  g.bar_interval_ns = 0;
+  g.files = {file("g1.csv", "10,10,1,10," + std::to_string(t0 + 1000) + ",True,True\n11,10,1,10," +
+                                std::to_string(t0 + 2000) + ",True,True\n15,10,1,10," +
+                                std::to_string(t0 + 3000) + ",True,True\n"),
+             file("g2.csv", "16,10,1,10," + std::to_string(t0 + 4000) + ",True,True\n20,10,1,10," +
+                                std::to_string(t0 + 5000) + ",True,True\n")};
+  data_section gaps;
+  gaps.feeds = {g};
+  instrument_registry gi;
+  replay_stream gs(gaps, gi);
+  ASSERT_TRUE(gs.open()) << gs.error();
+  size_t n = 0;
+  while (gs.next() != nullptr) ++n;
+  EXPECT_EQ(n, 5u);
+  EXPECT_EQ(gs.stats().trade_id_gaps, 2u);
+  EXPECT_EQ(gs.stats().missing_trades, 6u);  // 12-14 and 17-19
+  ASSERT_EQ(gs.stats().messages.size(), 2u);
+  EXPECT_NE(gs.stats().messages[0].find("g1.csv:3: trade id jumps from 11 to 15: 3 trade(s) "
+                                        "missing"),
+            std::string::npos)
+      << gs.stats().messages[0];
+  EXPECT_NE(gs.stats().messages[1].find("g2.csv:2: trade id jumps from 16 to 20"),
+            std::string::npos)
+      << gs.stats().messages[1];
+
   data.feeds[0].files.push_back(dir_.path() / "missing.csv");
   instrument_registry again;
   replay_stream missing(data, again);

@@ -143,6 +143,7 @@ class trade_source final : public market_source {
       }
       last_ts_ = row_.time_ns;
       ++rows_;
+      note_trade_id();
       if (builder_) {
         make_trade();
         builder_->add(trade_, row_.quote_quantity);
@@ -166,6 +167,8 @@ class trade_source final : public market_source {
   void add_stats(replay_stats& into, size_t max_messages) const override {
     into.rows += rows_;
     into.skipped += skipped_ + done_skipped_ + (reader_ ? reader_->skipped() : 0);
+    into.trade_id_gaps += id_gaps_;
+    into.missing_trades += missing_ids_;
     for (const std::string& m : messages_) add_message(into, m, max_messages);
     if (reader_)
       for (const std::string& m : reader_->skip_messages()) add_message(into, m, max_messages);
@@ -200,6 +203,23 @@ class trade_source final : public market_source {
       if (messages_.size() < options_.max_kept_messages) messages_.push_back(m);
     last_where_ = reader_->path();
   }
+  // The venue numbers its trades (and aggTrades) one after the other: a jump is trades that are
+  // not in the files, within one or between two (a missing day, a cut download).
+  void note_trade_id() {
+    const uint64_t id = static_cast<uint64_t>(row_.id);
+    if (have_id_ && id > last_id_ + 1) [[unlikely]] {
+      ++id_gaps_;
+      missing_ids_ += id - last_id_ - 1;
+      if (messages_.size() < options_.max_kept_messages)
+        messages_.push_back(reader_->path() + ":" + std::to_string(row_.line) + ": " +
+                            (kind_ == trade_file_kind::agg_trades ? "agg_trade_id" : "trade id") +
+                            " jumps from " + std::to_string(last_id_) + " to " +
+                            std::to_string(id) + ": " + std::to_string(id - last_id_ - 1) +
+                            " trade(s) missing");
+    }
+    have_id_ = true;
+    last_id_ = id;
+  }
   void make_trade() {
     trade_ = cats_trade_event_t{};
     trade_.header =
@@ -230,6 +250,8 @@ class trade_source final : public market_source {
   int64_t last_ts_ = INT64_MIN;
   std::string last_where_ = "the previous file";
   uint64_t rows_ = 0, skipped_ = 0, done_skipped_ = 0;
+  bool have_id_ = false;
+  uint64_t last_id_ = 0, id_gaps_ = 0, missing_ids_ = 0;
   std::vector<uint64_t> sizes_;
   uint64_t total_ = 0, done_bytes_ = 0;
   std::vector<std::string> messages_;

@@ -116,6 +116,26 @@ void write_drawdowns_and_breakdowns(json_writer& j, const backtest_report& r) {
 
 }  // namespace
 
+namespace {
+
+// "data": what was read, and what was missing from it.
+void write_data(json_writer& j, const backtest_report& r) {
+  j.key("data").begin_object();
+  j.key("files").begin_array();
+  for (const std::string& f : r.files) j.value(f);
+  j.end_array();
+  j.key("rows").value(r.rows);
+  j.key("events").value(r.events);
+  j.key("skipped_rows").value(r.skipped_rows);
+  j.key("gaps").value(r.gaps);
+  j.key("missing_bars").value(r.missing_bars);
+  j.key("trade_id_gaps").value(r.trade_id_gaps);
+  j.key("missing_trades").value(r.missing_trades);
+  j.end_object();
+}
+
+}  // namespace
+
 std::string summary_json(const backtest_report& r) {
   const backtest_metrics& m = r.metrics;
   json_writer j(2);
@@ -179,16 +199,7 @@ std::string summary_json(const backtest_report& r) {
   j.key("fill_assumptions").value(r.fill_assumptions);
   j.end_object();
 
-  j.key("data").begin_object();
-  j.key("files").begin_array();
-  for (const std::string& f : r.files) j.value(f);
-  j.end_array();
-  j.key("rows").value(r.rows);
-  j.key("events").value(r.events);
-  j.key("skipped_rows").value(r.skipped_rows);
-  j.key("gaps").value(r.gaps);
-  j.key("missing_bars").value(r.missing_bars);
-  j.end_object();
+  write_data(j, r);
 
   j.key("strategies").begin_array();
   for (const strategy_report& s : r.strategies) {
@@ -334,11 +345,15 @@ std::string summary_table(const backtest_report& r) {
   if (r.risk.state != "active")
     line(out, "Trading state at end", r.risk.state + ": " + r.risk.state_reason);
   if (r.final_position != 0) line(out, "Open position at end", fixed_to_string(r.final_position));
-  if (r.skipped_rows > 0 || r.gaps > 0) {
+  if (r.skipped_rows > 0 || r.gaps > 0 || r.trade_id_gaps > 0) {
     out += std::string(64, '-') + "\n";
     line(out, "Skipped rows", std::to_string(r.skipped_rows));
-    line(out, "Gaps (missing bars)",
-         std::to_string(r.gaps) + " (" + std::to_string(r.missing_bars) + ")");
+    if (r.gaps > 0 || r.trade_id_gaps == 0)
+      line(out, "Gaps (missing bars)",
+           std::to_string(r.gaps) + " (" + std::to_string(r.missing_bars) + ")");
+    if (r.trade_id_gaps > 0)
+      line(out, "Trade id gaps (missing trades)",
+           std::to_string(r.trade_id_gaps) + " (" + std::to_string(r.missing_trades) + ")");
   }
   for (const strategy_report& s : r.strategies) {
     if (s.failed)

@@ -348,6 +348,8 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.skipped_rows = rs.skipped;
     rep.gaps = rs.gaps;
     rep.missing_bars = rs.missing_bars;
+    rep.trade_id_gaps = rs.trade_id_gaps;
+    rep.missing_trades = rs.missing_trades;
     rep.warnings = rs.messages;
     for (uint32_t id : market.matched_on_bars_without_ticks()) {
       const instrument_info* i = src.instruments.get(id);

@@ -28,6 +28,10 @@ struct replay_stats {
   uint64_t skipped = 0;  ///< malformed or out-of-order rows skipped
   uint64_t gaps = 0;     ///< places where bars are missing
   uint64_t missing_bars = 0;
+  /// Trade files: places where the venue's trade ids (aggTrade ids) jump, and how many ids the
+  /// jumps skip: trades that are not in the data, within a file or between two files.
+  uint64_t trade_id_gaps = 0;
+  uint64_t missing_trades = 0;
   std::vector<std::string> messages;  ///< first skip and gap messages, for the report
 };
 

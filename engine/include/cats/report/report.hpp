@@ -55,6 +55,7 @@ struct backtest_report {
   int64_t interval_ns = 0;
   uint64_t events = 0;  ///< market events replayed (bars, trades, quotes, book updates)
   uint64_t bars = 0, rows = 0, skipped_rows = 0, gaps = 0, missing_bars = 0;
+  uint64_t trade_id_gaps = 0, missing_trades = 0;  ///< trade files: jumps in the trade ids
   backtest_metrics metrics;
   int64_t fees_paid = 0;
   double buy_hold_return_pct = 0;
