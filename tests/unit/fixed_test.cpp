@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
+
 namespace cats {
 namespace {
 
@@ -72,6 +75,46 @@ TEST(Fixed, RoundingModes) {
   // 1.23456 lots of 0.001 -> 1.234
   EXPECT_EQ(round_to_step(123'456'000, 100'000, rounding::down), 123'400'000);
   EXPECT_EQ(round_to_step(100'050'001, 1'000'000, rounding::up), 101'000'000);
+}
+
+// fixed_mul's 64-bit path against the plain 128-bit product and division, in every rounding mode,
+// over values of every size and sign (the limits included).
+TEST(Fixed, MultiplyAgreesWithThe128BitDivisionEverywhere) {
+  std::mt19937_64 rng(20261205);
+  const int64_t edges[] = {0,
+                           1,
+                           -1,
+                           99'999'999,
+                           -99'999'999,
+                           100'000'000,
+                           -100'000'000,
+                           150'000'000,
+                           -150'000'000,
+                           4'200'012'345'678,
+                           92'233'720'368,
+                           -92'233'720'369,
+                           INT64_MAX,
+                           INT64_MIN,
+                           INT64_MAX / 3,
+                           INT64_MIN / 7};
+  auto draw = [&]() -> int64_t {
+    const int bits = static_cast<int>(rng() % 64);
+    int64_t v = static_cast<int64_t>(rng() >> (63 - bits) >> 1);
+    if (rng() % 2 == 0) v = -v;
+    return rng() % 16 == 0 ? edges[rng() % std::size(edges)] : v;
+  };
+  const rounding modes[] = {rounding::toward_zero, rounding::down, rounding::up, rounding::nearest};
+  for (int i = 0; i < 2'000'000; ++i) {
+    const int64_t a = draw(), b = draw();
+    const rounding m = modes[i % 4];
+    const auto want = static_cast<int64_t>(div_round(static_cast<int128_t>(a) * b, fixed_scale, m));
+    ASSERT_EQ(fixed_mul(a, b, m), want) << a << " x " << b << " mode " << i % 4;
+  }
+  // Ties: 0.5 units round away from zero to nearest, and as told otherwise.
+  EXPECT_EQ(fixed_mul(1, 50'000'000, rounding::nearest), 1);
+  EXPECT_EQ(fixed_mul(-1, 50'000'000, rounding::nearest), -1);
+  EXPECT_EQ(fixed_mul(-1, 50'000'000, rounding::down), -1);
+  EXPECT_EQ(fixed_mul(-1, 50'000'000, rounding::up), 0);
 }
 
 TEST(Fixed, MultiplyAndDivideExactly) {
