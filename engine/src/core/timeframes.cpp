@@ -115,6 +115,21 @@ void bar_timeframes::advance(size_t i, int64_t start, int64_t local_ts, std::vec
   }
 }
 
+bool bar_timeframes::enter(size_t i, int64_t start, bool partial, int64_t local_ts,
+                           std::vector<built>& out) {
+  builder& b = builders_[i];
+  if (!b.started) {
+    begin(b, start, partial);
+  } else if (start < b.win_start) {
+    ++late_;
+    return false;
+  } else {
+    advance(i, start, local_ts, out);
+  }
+  b.dormant = false;
+  return true;
+}
+
 void bar_timeframes::on_bar(const cats_bar_event_t& bar, std::vector<built>& out,
                             std::vector<failure>& failed) {
   const uint32_t id = bar.header.instrument_id;
@@ -151,20 +166,12 @@ void bar_timeframes::on_bar(const cats_bar_event_t& bar, std::vector<built>& out
       if (b.started) b.emitted_until = b.win_start;
       b.started = false;
     }
-    if (!b.started) {
-      if (start < b.emitted_until) {
-        ++late_;
-        continue;
-      }
-      begin(b, start, bar.open_time_ns != start);
-    } else if (start < b.win_start) {
+    if (!b.started && start < b.emitted_until) {  // closed from trades already
       ++late_;
       continue;
-    } else {
-      advance(i, start, bar.header.local_ts_ns, out);
     }
+    if (!enter(i, start, bar.open_time_ns != start, bar.header.local_ts_ns, out)) continue;
     changed = true;
-    b.dormant = false;
     cats_bar_event_t& c = b.cur;
     if (!b.has_data) {
       c = bar;
@@ -199,19 +206,12 @@ void bar_timeframes::on_trade(const cats_trade_event_t& t, int64_t quote_quantit
     builder& b = builders_[i];
     if (b.broken || b.from_bars || b.mirror) continue;
     const int64_t start = floor_to(ts, b.interval);
-    if (!b.started) {
-      // Replay: the data begins here, so its first interval is whole, unless the replay window
-      // begins inside it. Live, or a subscription made during the run: the trades before this
-      // one were not seen.
-      begin(b, start, ((b.watching_late || wall_clock_) && ts != start) || start < data_start_);
-    } else if (start < b.win_start) {
-      ++late_;
-      continue;
-    } else {
-      advance(i, start, t.header.local_ts_ns, out);
-    }
+    // A new builder, in a replay: the data begins here, so its first interval is whole, unless
+    // the replay window begins inside it. Live, or a subscription made during the run: the
+    // trades before this one were not seen.
+    const bool partial = ((b.watching_late || wall_clock_) && ts != start) || start < data_start_;
+    if (!enter(i, start, partial, t.header.local_ts_ns, out)) continue;
     changed = true;
-    b.dormant = false;
     cats_bar_event_t& c = b.cur;
     const int64_t qq = quote_quantity;
     if (!b.has_data) {

@@ -94,6 +94,9 @@ class bar_timeframes {
   void close_window(size_t i, int64_t local_ts, std::vector<built>& out);
   /// Closes the intervals before `start` (flat ones included, up to max_flat_bars).
   void advance(size_t i, int64_t start, int64_t local_ts, std::vector<built>& out);
+  /// Moves builder `i` to the interval that begins at `start` (a builder not started begins
+  /// there, partial if told); false when that interval is closed already (late data).
+  bool enter(size_t i, int64_t start, bool partial, int64_t local_ts, std::vector<built>& out);
   void update_due() noexcept;
   int64_t due_of(const builder& b) const noexcept;
 
