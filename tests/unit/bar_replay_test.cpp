@@ -135,9 +135,16 @@ TEST(BarReplay, CloseTimesThatContradictTheBarSpacingAreAnError) {
   test::write_file(
       f, bar_row(t0, "1", 2) + bar_row(t0 + hour_ms, "2", 2) + bar_row(t0 + 2 * hour_ms, "3", 2));
   const auto r = run({{f, 1}});
-  EXPECT_EQ(r.error, f + ":3: close_time says the bars are 2ms long (close_time - open_time + 1 "
-                         "unit), but they are 1h apart; close_time must be the last instant of "
-                         "the bar (open_time + interval - 1 unit, as the venues write it)");
+  EXPECT_EQ(r.error, f + ":1: close_time makes the bars 2ms long, not a whole number of seconds; "
+                         "close_time must be the bar's last instant (open_time + interval - 1 "
+                         "unit, as the venues write it)");
+  // close_time = the next bar's open: 60.001 s bars.
+  test::write_file(f, bar_row(t0, "1", hour_ms + 1) + bar_row(t0 + hour_ms, "2", hour_ms + 1));
+  EXPECT_NE(run({{f, 1}}).error.find(":1: close_time makes the bars"), std::string::npos);
+  // Gaps at the start, even or not, are gaps, not an error.
+  test::write_file(
+      f, bar_row(t0, "1") + bar_row(t0 + 2 * hour_ms, "2") + bar_row(t0 + 4 * hour_ms, "3"));
+  EXPECT_EQ(run({{f, 1}}).error, "");
   // Real gaps at the start (uneven) are gaps, not an error.
   test::write_file(f, bar_row(t0, "1") + bar_row(t0 + 3 * hour_ms, "2") +
                           bar_row(t0 + 5 * hour_ms, "3") + bar_row(t0 + 6 * hour_ms, "4"));

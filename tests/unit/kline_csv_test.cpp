@@ -109,6 +109,8 @@ TEST(KlineCsv, EpochSecondsAreSecondsAndTimesBefore2001AreRefused) {
   EXPECT_EQ(r.unit, time_unit::seconds);
   EXPECT_EQ(r.rows[0].open_time_ns, 1'704'067'200'000'000'000);
   EXPECT_EQ(r.rows[0].close_time_ns, 1'704'067'259'000'000'000);
+  // A 1-second bar in seconds: its last instant is its open.
+  EXPECT_EQ(read_all("1704067200,1,2,0.5,1.5,10,1704067200,1,1,1,1,0\n").error, "");
   EXPECT_EQ(read_all("999999999,1,2,0.5,1.5,10,999999999,1,1,1,1,0\n").error,
             "k.csv:1: open_time 999999999 is not an epoch time in seconds, milliseconds or "
             "microseconds (after 2001)");

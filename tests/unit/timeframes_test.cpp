@@ -443,6 +443,47 @@ TEST(Timeframes, SubscriptionEdgeCases) {
   for (const seen_bar& b : r.seen) EXPECT_EQ(b.who == "next" ? b.interval : minute, minute);
 }
 
+void feed_with_minute_bars(bool replay_built);
+
+// A trade feed whose replay builds 1m bars, or trades with 1m klines: a 1m subscription adds
+// nothing (everybody gets those bars already); a 30 s one keeps building from the trades.
+TEST(Timeframes, BuiltFeedBarsAndTradesWithKlines) {
+  for (const bool replay_built : {true, false}) {
+    SCOPED_TRACE(replay_built ? "bars built by the replay" : "klines with the trades");
+    feed_with_minute_bars(replay_built);
+  }
+}
+
+void feed_with_minute_bars(bool replay_built) {
+  rig r;
+  ASSERT_TRUE(r.add("one", 1));
+  ASSERT_TRUE(r.add("half", 0));
+  cats::context half(&host_api(), r.eng.strategies()[1]->host.get());
+  half.subscribe_bars(r.id, cats::seconds(30));
+  r.start_session(false, false);
+  int64_t built = 0;
+  for (int m = 0; m < 5; ++m) {
+    const int64_t open = t0 + m * minute;
+    for (int k = 0; k < 4; ++k) {
+      const cats_trade_event_t t =
+          trade(r.id, open + k * 15'000'000'000, (100 + k) * fixed_scale, fixed_scale, k % 2 == 0);
+      r.market->on_event(market_event::of(t, t.header.exchange_ts_ns));
+    }
+    // The minute's bar, as the replay builds it from the trades (and, as a kline, would send).
+    cats_bar_event_t b = minute_bar(r.id, open, 100 * fixed_scale, 103 * fixed_scale,
+                                    100 * fixed_scale, 103 * fixed_scale, 4 * fixed_scale);
+    r.market->on_event(market_event::of(b, b.header.exchange_ts_ns, replay_built));
+    ++built;
+  }
+  EXPECT_EQ(static_cast<int64_t>(r.of("one", minute).size()), built);  // once, not twice
+  EXPECT_TRUE(r.eng.strategies()[1]->running);
+  const auto halves = r.of("half", cats::seconds(30));
+  ASSERT_EQ(halves.size(), 9u);  // 00:00:00 ... 00:04:00; the last half minute is still open
+  EXPECT_EQ(halves[0].open, 100 * fixed_scale);
+  EXPECT_EQ(halves[0].close, 101 * fixed_scale);
+  EXPECT_EQ(halves[1].open, 102 * fixed_scale);
+}
+
 // A strategy compiled into the test, as the engine sees a plugin library.
 class builtin_module final : public strategy_module {
  public:

@@ -284,8 +284,9 @@ cats_status_t engine::subscribe_bars(uint32_t owner, uint32_t instrument_id, int
 
 void engine::build_bars(const market_event& e) {
   if (e.type == market_event::kind::bar) {
-    // Bars the replay built from trades are not the feed's: the trades are the source.
-    if (e.built) return;
+    // Bars the replay built from trades are not the feed's: the trades are the source; only a
+    // subscription to their own interval is told that they exist (it has nothing to build).
+    if (e.built) return timeframes_.note_built(e.bar);
     timeframes_.on_bar(e.bar, built_, bar_failures_);
   } else if (e.type == market_event::kind::trade) {
     const cats_trade_event_t& t = e.trade;

@@ -150,7 +150,9 @@ void bar_timeframes::on_bar(const cats_bar_event_t& bar, std::vector<built>& out
     if (bar.interval_ns <= 0 || b.interval % bar.interval_ns != 0 ||
         floor_to(bar.open_time_ns + bar.interval_ns - 1, b.interval) != start) {
       // Built from trades already (a feed with trades and bars): the trades stay the source.
-      if (b.started && !b.from_bars) continue;
+      // Before any trade, one such bar may still be followed by trades; a second one is a
+      // feed of bars only.
+      if ((b.started && !b.from_bars) || ++b.incompatible < 2) continue;
       b.broken = true;
       changed = true;
       b.failure = "cannot build " + format_interval(b.interval) + " bars from the feed's " +
@@ -234,6 +236,18 @@ void bar_timeframes::on_trade(const cats_trade_event_t& t, int64_t quote_quantit
     c.trade_count = add_sat(c.trade_count, 1);
   }
   if (changed) update_due();
+}
+
+void bar_timeframes::note_built(const cats_bar_event_t& bar) {
+  const uint32_t id = bar.header.instrument_id;
+  if (id >= by_instrument_.size()) return;
+  for (uint32_t i : by_instrument_[id]) {
+    builder& b = builders_[i];
+    if (b.mirror || b.interval != bar.interval_ns) continue;
+    b.mirror = true;
+    b.started = false;
+    update_due();
+  }
 }
 
 void bar_timeframes::close_due(int64_t now, std::vector<built>& out) {

@@ -129,24 +129,6 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
         continue;
       }
       const int64_t expected = t.last_open + t.interval;
-      if (!t.spacing_confirmed) {
-        const int64_t spacing = row.open_time_ns - t.last_open;
-        if (spacing == t.interval) {
-          t.spacing_confirmed = true;
-        } else if (t.first_spacing == 0) {
-          t.first_spacing = spacing;
-        } else if (spacing == t.first_spacing) {
-          // Three bars, evenly spaced, each a "gap" apart: the close times are what is wrong.
-          error_ = where() + "close_time says the bars are " + format_interval(t.interval) +
-                   " long (close_time - open_time + 1 unit), but they are " +
-                   format_interval(spacing) +
-                   " apart; close_time must be the last instant of the bar (open_time + interval "
-                   "- 1 unit, as the venues write it)";
-          return status::error;
-        } else {
-          t.spacing_confirmed = true;  // irregular gaps: the data has holes, the times are right
-        }
-      }
       if (row.open_time_ns != expected) {
         ++stats_.gaps;
         const int64_t missing = (row.open_time_ns - t.last_open) / t.interval - 1;
@@ -155,6 +137,15 @@ bar_replay::status bar_replay::next(cats_bar_event_t& bar) {
              format_iso8601(t.last_open) + " and " + format_iso8601(row.open_time_ns));
       }
     } else {
+      // Venues publish whole seconds (1s to 1M); anything else is a close_time that is not the
+      // bar's last instant: open_time + 1 on 1m bars (2 ms bars, 29 999 missing after each),
+      // or the next bar's open (60.001 s bars).
+      if (interval % ns_per_s != 0) {
+        error_ = where() + "close_time makes the bars " + format_interval(interval) +
+                 " long, not a whole number of seconds; close_time must be the bar's last "
+                 "instant (open_time + interval - 1 unit, as the venues write it)";
+        return status::error;
+      }
       t.seen = true;
       t.interval = interval;
       if (interval_ns_ == 0) interval_ns_ = interval;

@@ -147,7 +147,8 @@ bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
                              std::to_string(close_time) + " is out of range (after the year 2262)");
   r.open_time_ns = open_time * mult;
   r.close_time_ns = close_time * mult;
-  if (close_time <= open_time)
+  // In seconds, a 1-second bar's last instant is its open.
+  if (close_time < open_time || (close_time == open_time && unit_ != time_unit::seconds))
     return reject(line_, "close_time " + std::to_string(close_time) + " is not after open_time " +
                              std::to_string(open_time));
   if (r.open == 0 || r.high == 0 || r.low == 0 || r.close == 0)

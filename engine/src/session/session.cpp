@@ -108,7 +108,8 @@ void session::start(int64_t ts) {
     }
     if (!e.built) note_price(id, bar.open, bar.high, bar.low, bar.close);
     engine_.run_timers_until(close_ts);
-    engine_.set_time(close_ts);
+    // A recorded bar may close before the receive time other feeds have moved the clock to.
+    engine_.set_time(std::max(close_ts, engine_.now()));
     account_.mark(id, bar.close);
     broker_.on_bar_close(bar);
   } else {

@@ -503,7 +503,7 @@ typedef struct cats_host_api_t {
    * reads INT64_MAX. Asking twice is harmless; the subscription lasts for the run and survives a
    * hot reload. Call it from create() or any callback. CATS_E_NOT_FOUND for an unknown instrument,
    * CATS_E_INVALID_ARGUMENT for a bad interval; last_error says why. If the feed's bars cannot make
-   * the interval (5m bars from 1h bars), the strategy is disabled at the first such bar with a
+   * the interval (5m bars from 1h bars) and it has no trades, the strategy is disabled with a
    * message that says so.
    */
   cats_status_t (*subscribe_bars)(cats_host_t* host, uint32_t instrument_id, int64_t interval_ns);

@@ -62,6 +62,9 @@ class bar_timeframes {
   /// The clock reads `now`: intervals due by then (that ended at `now` or before; live: `grace_ns`
   /// before) close, each bar stamped with `now` as its local time.
   void close_due(int64_t now, std::vector<built>& out);
+  /// The replay built bars of `bar.interval_ns` from the feed's trades: a subscription to that
+  /// interval builds nothing (those bars are delivered to everybody).
+  void note_built(const cats_bar_event_t& bar);
 
   const std::vector<uint32_t>& subscribers(size_t builder) const noexcept {
     return builders_[builder].subscribers;
@@ -80,7 +83,8 @@ class bar_timeframes {
     bool skip = false;       // the current interval began before the builder saw data
     bool dormant = false;    // max_flat_bars in a row: nothing more until data arrives
     bool broken = false;
-    bool mirror = false;  // the feed's bars have this interval: nothing to build
+    bool mirror = false;   // the feed's bars have this interval: nothing to build
+    int incompatible = 0;  // feed bars that cannot make the interval, before any trade
     bool watching_late = false;
     int64_t win_start = 0;
     int64_t emitted_until = std::numeric_limits<int64_t>::min();  // before: closed from trades

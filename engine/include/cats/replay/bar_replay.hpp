@@ -69,11 +69,6 @@ class bar_replay {
     bool seen = false;
     size_t last_file = 0;
     uint64_t last_line = 0;
-    // Until two bars follow each other at exactly `interval`: the spacing of the first ones, to
-    // catch a close_time that does not describe the bars (a 1m file whose close_time is
-    // open_time + 1 reads as 2 ms bars with 29 999 missing after each).
-    bool spacing_confirmed = false;
-    int64_t first_spacing = 0;
   };
   bool advance(size_t i);
   bool reject(const std::string& message);

@@ -157,7 +157,10 @@ class session {
   // a bar strategy would ever fill (a recording of bars only).
   bool lacks_ticks(const market_event& e) {
     const uint32_t id = e.bar.header.instrument_id;
-    if (e.built || (id < ticked_.size() && ticked_[id] != 0)) return false;
+    // Recordings only: a klines feed's instrument is bar-matched already, and a venue file of
+    // trades has no bars but built ones.
+    if (!options_.receive_time_clock || e.built || (id < ticked_.size() && ticked_[id] != 0))
+      return false;
     if (id >= bars_without_ticks_.size()) bars_without_ticks_.resize(id + 1, 0);
     bars_without_ticks_[id] = 1;
     return true;
