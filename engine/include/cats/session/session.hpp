@@ -2,8 +2,9 @@
 // (cats backtest and sweep with replayed files, cats live with venue feeds, cats record with no
 // strategies). A new source or broker plugs in at an end; the step itself is never copied.
 //
-//   market_event -> clock (timers due before it fire) -> book builder -> broker matching
-//     -> portfolio mark -> taps (recorder, off-thread) -> strategies
+//   market_event -> clock (timers due before it fire; built bars time closed) -> book builder
+//     -> broker matching -> portfolio mark -> taps (recorder, off-thread) -> strategies
+//     -> built bars the event completed (core/timeframes.hpp), to the strategies that asked
 //
 // Order updates and fills the broker posts reach the strategies before the event that caused
 // them, as they would from a venue.
