@@ -2,9 +2,9 @@
 // every order update and fill it receives to a log, one line each, so a test can compare what the
 // strategy saw with what the (fake) venue did.
 //   plan = "lifecycle"  a market buy; a limit buy far below the bid, amended closer, then
-//                       cancelled; a marketable limit sell; a buy limit at the ask for more
-//                       than the ask shows, by 2.5 (more than a level of the fake ever holds:
-//                       it fills in parts, then rests)
+//                       cancelled; a marketable limit sell (50 ticks under the bid); a buy limit at
+//                       the ask for more than the ask shows, by 2.5 (more than a level of the fake
+//                       ever holds: it fills in parts, then rests)
 //   plan = "rest"       `count` limit buys far below the bid that rest; placed only if no
 //                       order was restored at start (a restarted run keeps the ones it has)
 //   plan = "none"       no orders
@@ -91,7 +91,9 @@ class trader final : public cats::strategy {
     far_ = ctx().buy_limit(id, cats::fixed::from_raw(50'000'000),
                            at(q.bid_price().raw() - 1000 * tick));
     far_price_ = q.bid_price().raw() - 500 * tick;
-    ctx().sell_limit(id, cats::fixed::from_raw(300'000), q.bid_price());
+    // 50 ticks under the bid: still marketable when the fake's book has moved down a few ticks
+    // before the order arrives (slow sanitizer builds); it fills at the book's own prices.
+    ctx().sell_limit(id, cats::fixed::from_raw(300'000), at(q.bid_price().raw() - 50 * tick));
     ctx().buy_limit(id, cats::fixed::from_raw(q.ask_quantity().raw() + 250'000'000), q.ask_price());
   }
 

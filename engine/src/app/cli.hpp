@@ -53,5 +53,6 @@ int live_command(const std::vector<std::string>& args, bool record);
 int generate_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
 int ctl_command(const std::vector<std::string>& args);
+int data_command(const std::vector<std::string>& args);
 
 }  // namespace cats::cli

@@ -18,6 +18,7 @@ const char* const main_help =
     "  live       paper-trade strategies on live market data (Binance, OKX)\n"
     "  record     record live market data to daily files that backtests replay\n"
     "  generate   write deterministic sample kline data (for demos and benchmarks)\n"
+    "  data       data convert: Binance files and recordings into one block-store file\n"
     "  plugins    list the plugins in a folder or inspect one plugin file\n"
     "  ctl        control a running `cats live` (ctl kill: the kill switch)\n"
     "  version    print the engine version and the SDK ABI version\n"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (cmd == "record") return cats::cli::live_command(rest, true);
     if (cmd == "plugins") return cats::cli::plugins_command(rest);
     if (cmd == "ctl") return cats::cli::ctl_command(rest);
+    if (cmd == "data") return cats::cli::data_command(rest);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cats: unexpected error: %s\n", e.what());
     return cats::cli::exit_failure;

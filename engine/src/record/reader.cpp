@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "cats/record/store.hpp"
 #include "codec.hpp"
 
 namespace cats {
@@ -120,7 +121,8 @@ std::string hex32(uint32_t v) {
 
 }  // namespace
 
-record_reader::record_reader(const std::filesystem::path& file) : impl_(std::make_unique<impl>()) {
+record_reader::record_reader(const std::filesystem::path& file, bool skip_damaged)
+    : impl_(std::make_unique<impl>()) {
   impl& r = *impl_;
   r.name = file.string();
   r.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -136,6 +138,14 @@ record_reader::record_reader(const std::filesystem::path& file) : impl_(std::mak
                              hex_bytes(p, std::min(have, sizeof file_magic)) +
                              ", expected 43 41 54 53 52 45 43 00 \"CATSREC\\0\")");
   }
+  if (have >= sizeof file_magic + 2 &&
+      decoder(p + sizeof file_magic).u16() == 2) {  // the block store
+    ::close(r.fd);
+    r.fd = -1;
+    r.buf = {};
+    store_ = std::make_unique<store_reader>(file, store_reader_options{skip_damaged});
+    return;
+  }
   if (have < file_header_size) {
     r.fail(error_, have == 0 ? "empty file (no file header; the writer stopped before its first "
                                "flush)"
@@ -148,7 +158,7 @@ record_reader::record_reader(const std::filesystem::path& file) : impl_(std::mak
   const uint16_t version = dec.u16();
   if (version != format_version) {
     throw std::runtime_error(r.name + ": unsupported format version " + std::to_string(version) +
-                             " (this build reads version " + std::to_string(format_version) + ")");
+                             " (this build reads versions 1 and 2)");
   }
   dec.skip(2 + 8);
   const uint32_t stored = dec.u32();
@@ -163,11 +173,21 @@ record_reader::record_reader(const std::filesystem::path& file) : impl_(std::mak
 record_reader::~record_reader() = default;
 
 void record_reader::set_resolver(symbol_resolver resolver) {
+  if (store_) return store_->set_resolver(std::move(resolver));
   impl_->resolver = std::move(resolver);
   impl_->ids.clear();
 }
 
+uint64_t record_reader::damaged_blocks() const noexcept {
+  return store_ ? store_->damaged_blocks() : 0;
+}
+
+std::vector<std::string> record_reader::damage_messages() const {
+  return store_ ? store_->messages() : std::vector<std::string>{};
+}
+
 const std::string& record_reader::symbol() const noexcept {
+  if (store_) return store_->symbol();
   return impl_->current_symbol != nullptr ? *impl_->current_symbol : impl_->no_symbol;
 }
 
@@ -217,6 +237,14 @@ bool record_reader::read_frame(uint8_t& type, uint32_t& len, uint64_t& at) {
 }
 
 bool record_reader::next(market_event& out) {
+  if (store_) {
+    if (store_->next(out)) {
+      ++records_;
+      return true;
+    }
+    error_ = store_->error();
+    return false;
+  }
   impl& r = *impl_;
   uint8_t type = 0;
   uint32_t len = 0;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "cats/core/fixed.hpp"
+#include "cats/record/store.hpp"
 #include "cats/util/time.hpp"
 #include "codec.hpp"
 
@@ -149,7 +150,9 @@ char* put_fixed(char* p, int64_t v) {
 struct record_writer::impl {
   record_writer_options opt;
   record_writer_stats& stats;
-  out_file rec;
+  out_file rec;                         // version 1
+  std::unique_ptr<store_writer> store;  // version 2
+  uint64_t closed_bytes = 0;            // of the store files closed before
   out_file trades_csv;
   out_file quotes_csv;
   int64_t day = 0;  // of the open file
@@ -178,6 +181,15 @@ struct record_writer::impl {
   void close_all() {
     // Close every file even when one fails; report the first failure.
     std::exception_ptr first;
+    if (store) {
+      try {
+        store->close();
+      } catch (...) {
+        first = std::current_exception();
+      }
+      closed_bytes += store->stats().bytes;
+      store.reset();
+    }
     for (out_file* f : {&rec, &trades_csv, &quotes_csv}) {
       try {
         f->close();
@@ -189,6 +201,7 @@ struct record_writer::impl {
   }
 
   void flush_all() {
+    if (store) store->flush();
     for (out_file* f : {&rec, &trades_csv, &quotes_csv}) {
       if (f->is_open()) f->flush();
     }
@@ -197,10 +210,12 @@ struct record_writer::impl {
   // Files only move forward in time: a record stamped before the open file's day (the clock
   // stepped back a little around midnight) stays in the open file rather than reopening
   // yesterday's as a new .N file.
+  bool is_open() const noexcept { return store != nullptr || rec.is_open(); }
+
   void prepare(int64_t local_ts_ns) {
-    if (rec.is_open() && local_ts_ns < day_end) return;
+    if (is_open() && local_ts_ns < day_end) return;
     const int64_t d = floor_day(local_ts_ns);
-    if (rec.is_open() && d <= day) return;  // only at the far end of the int64 range
+    if (is_open() && d <= day) return;  // only at the far end of the int64 range
     open_day(d, local_ts_ns);
   }
 
@@ -224,8 +239,12 @@ struct record_writer::impl {
           (std::filesystem::exists(trades_path, ec) || std::filesystem::exists(quotes_path, ec))) {
         continue;
       }
-      if (!rec.create(rec_path)) continue;  // another writer got there first
-      write_file_header();
+      if (opt.version == 2) {
+        store = std::make_unique<store_writer>(rec_path);  // writes its header at once
+      } else {
+        if (!rec.create(rec_path)) continue;  // another writer got there first
+        write_file_header();
+      }
       if (opt.csv) {
         if (!trades_csv.create(trades_path)) throw_io("cannot create", trades_path, EEXIST);
         if (!quotes_csv.create(quotes_path)) throw_io("cannot create", quotes_path, EEXIST);
@@ -297,6 +316,11 @@ struct record_writer::impl {
     return id;
   }
 
+  void append(const std::string& symbol, const market_event& e) {
+    store->append(symbol, e);
+    stats.bytes = closed_bytes + store->stats().bytes;
+  }
+
   static void put_ts(encoder& enc, const cats_event_t& h) noexcept {
     enc.i64(h.exchange_ts_ns);
     enc.i64(h.local_ts_ns);
@@ -353,6 +377,12 @@ record_writer::~record_writer() = default;
 void record_writer::write_trade(const std::string& symbol, const cats_trade_event_t& e) {
   impl& w = *impl_;
   w.prepare(e.header.local_ts_ns);
+  if (w.store) {
+    w.append(symbol, market_event::of(e, e.header.local_ts_ns));
+    if (w.opt.csv) w.csv_trade(symbol, e);
+    ++stats_.records;
+    return;
+  }
   const uint32_t id = w.symbol_id(symbol);
   encoder enc(w.begin_record(type_trade, trade_payload));
   enc.u32(id);
@@ -369,6 +399,12 @@ void record_writer::write_trade(const std::string& symbol, const cats_trade_even
 void record_writer::write_quote(const std::string& symbol, const cats_quote_event_t& e) {
   impl& w = *impl_;
   w.prepare(e.header.local_ts_ns);
+  if (w.store) {
+    w.append(symbol, market_event::of(e, e.header.local_ts_ns));
+    if (w.opt.csv) w.csv_quote(symbol, e);
+    ++stats_.records;
+    return;
+  }
   const uint32_t id = w.symbol_id(symbol);
   encoder enc(w.begin_record(type_quote, quote_payload));
   enc.u32(id);
@@ -385,6 +421,12 @@ void record_writer::write_quote(const std::string& symbol, const cats_quote_even
 void record_writer::write_bar(const std::string& symbol, const cats_bar_event_t& e) {
   impl& w = *impl_;
   w.prepare(e.header.local_ts_ns);
+  if (w.store) {
+    w.append(symbol, market_event::of(e, e.header.local_ts_ns));
+
+    ++stats_.records;
+    return;
+  }
   const uint32_t id = w.symbol_id(symbol);
   encoder enc(w.begin_record(type_bar, bar_payload));
   enc.u32(id);
@@ -408,6 +450,11 @@ void record_writer::write_book(const std::string& symbol, const book_update& u,
                                uint32_t book_flags) {
   impl& w = *impl_;
   w.prepare(u.local_ts_ns);
+  if (w.store) {
+    w.append(symbol, market_event::of(u, book_flags, u.local_ts_ns));
+    ++stats_.records;
+    return;
+  }
   const uint32_t id = w.symbol_id(symbol);
   if (u.bids.size() > max_payload || u.asks.size() > max_payload) {
     throw std::length_error("book update with too many levels to record");
@@ -467,6 +514,7 @@ void record_writer::flush() {
 }
 
 std::filesystem::path record_writer::current_file() const {
+  if (impl_->store) return impl_->store->path();
   return impl_->rec.is_open() ? impl_->rec.path() : std::filesystem::path();
 }
 

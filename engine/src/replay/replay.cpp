@@ -9,6 +9,7 @@
 #include "cats/core/events.hpp"
 #include "cats/core/fixed.hpp"
 #include "cats/record/record_file.hpp"
+#include "cats/record/store.hpp"
 #include "cats/replay/trade_csv.hpp"
 #include "cats/util/time.hpp"
 
@@ -263,8 +264,9 @@ class trade_source final : public market_source {
 
 class record_source final : public market_source {
  public:
-  record_source(const feed_section& feed, instrument_registry& instruments, uint32_t primary)
-      : feed_(feed), instruments_(instruments) {
+  record_source(const feed_section& feed, instrument_registry& instruments, uint32_t primary,
+                bool skip_damaged)
+      : feed_(feed), instruments_(instruments), skip_damaged_(skip_damaged) {
     ids_[feed.symbol] = primary;
     for (const auto& f : feed.files) total_ += file_size(f.string());
   }
@@ -291,21 +293,39 @@ class record_source final : public market_source {
         error_ = reader_->error();
         return false;
       }
+      keep_damage();
       done_bytes_ += file_size(feed_.files[file_].string());
       if (!open_file(file_ + 1)) return false;
     }
   }
   const std::string& error() const noexcept override { return error_; }
-  void add_stats(replay_stats& into, size_t) const override { into.rows += rows_; }
+  void add_stats(replay_stats& into, size_t max_messages) const override {
+    into.rows += rows_;
+    into.damaged_blocks += damaged_ + (reader_ ? reader_->damaged_blocks() : 0);
+    std::vector<std::string> all = messages_;
+    if (reader_) {
+      for (std::string& m : reader_->damage_messages()) all.push_back(std::move(m));
+    }
+    for (std::string& m : all) {
+      if (into.messages.size() < max_messages) into.messages.push_back(std::move(m));
+    }
+  }
   uint64_t bytes_done() const noexcept override { return done_bytes_; }
   uint64_t bytes_total() const noexcept override { return total_; }
 
  private:
+  // The damage counted by a finished file's reader.
+  void keep_damage() {
+    damaged_ += reader_->damaged_blocks();
+    for (std::string& m : reader_->damage_messages()) {
+      if (messages_.size() < 20) messages_.push_back(std::move(m));
+    }
+  }
   bool open_file(size_t i) {
     reader_.reset();
     file_ = i;
     if (i >= feed_.files.size()) return false;
-    reader_ = std::make_unique<record_reader>(feed_.files[i]);
+    reader_ = std::make_unique<record_reader>(feed_.files[i], skip_damaged_);
     reader_->set_resolver([this](const std::string& symbol) { return instrument_id(symbol); });
     return true;
   }
@@ -325,9 +345,11 @@ class record_source final : public market_source {
   const feed_section& feed_;
   instrument_registry& instruments_;
   std::unordered_map<std::string, uint32_t> ids_;
+  bool skip_damaged_;
   std::unique_ptr<record_reader> reader_;
   size_t file_ = 0;
-  uint64_t rows_ = 0, total_ = 0, done_bytes_ = 0;
+  uint64_t rows_ = 0, total_ = 0, done_bytes_ = 0, damaged_ = 0;
+  std::vector<std::string> messages_;
   std::string error_;
   bool unreadable_ = false;
 };
@@ -410,6 +432,20 @@ bool bar_builder::pop(cats_bar_event_t& out) {
 
 // ---- replay_stream ------------------------------------------------------------------------------
 
+namespace {
+
+// Block stores that hold bars and nothing else (converted klines): replayed like klines, with
+// orders matching on the bars and the equity sampled at every close.
+bool bars_only_store(const feed_section& f) {
+  for (const auto& file : f.files) {
+    const std::optional<uint16_t> kinds = store_record_kinds(file);
+    if (!kinds || *kinds != 1u << 3) return false;
+  }
+  return !f.files.empty();
+}
+
+}  // namespace
+
 replay_stream::replay_stream(const data_section& data, instrument_registry& instruments) {
   kline_reader_options options;
   options.skip_malformed = data.skip_malformed;
@@ -418,9 +454,10 @@ replay_stream::replay_stream(const data_section& data, instrument_registry& inst
     feed_info info;
     if (f.format == "cats_record") {
       info.instrument_id = instruments.add(instrument_of(f));
-      info.ticks = true;
+      info.ticks = !bars_only_store(f);
       info.recorded = true;
-      sources_.push_back(std::make_unique<record_source>(f, instruments, info.instrument_id));
+      sources_.push_back(
+          std::make_unique<record_source>(f, instruments, info.instrument_id, data.skip_malformed));
     } else if (f.format == "binance_trades" || f.format == "binance_agg_trades") {
       info.instrument_id = instruments.add(instrument_of(f));
       info.ticks = true;

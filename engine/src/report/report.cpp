@@ -131,6 +131,7 @@ void write_data(json_writer& j, const backtest_report& r) {
   j.key("missing_bars").value(r.missing_bars);
   j.key("trade_id_gaps").value(r.trade_id_gaps);
   j.key("missing_trades").value(r.missing_trades);
+  j.key("damaged_blocks").value(r.damaged_blocks);
   j.end_object();
 }
 
@@ -345,7 +346,7 @@ std::string summary_table(const backtest_report& r) {
   if (r.risk.state != "active")
     line(out, "Trading state at end", r.risk.state + ": " + r.risk.state_reason);
   if (r.final_position != 0) line(out, "Open position at end", fixed_to_string(r.final_position));
-  if (r.skipped_rows > 0 || r.gaps > 0 || r.trade_id_gaps > 0) {
+  if (r.skipped_rows > 0 || r.gaps > 0 || r.trade_id_gaps > 0 || r.damaged_blocks > 0) {
     out += std::string(64, '-') + "\n";
     line(out, "Skipped rows", std::to_string(r.skipped_rows));
     if (r.gaps > 0 || r.trade_id_gaps == 0)
@@ -354,6 +355,7 @@ std::string summary_table(const backtest_report& r) {
     if (r.trade_id_gaps > 0)
       line(out, "Trade id gaps (missing trades)",
            std::to_string(r.trade_id_gaps) + " (" + std::to_string(r.missing_trades) + ")");
+    if (r.damaged_blocks > 0) line(out, "Damaged blocks skipped", std::to_string(r.damaged_blocks));
   }
   for (const strategy_report& s : r.strategies) {
     if (s.failed)

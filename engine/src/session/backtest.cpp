@@ -350,6 +350,7 @@ backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strate
     rep.missing_bars = rs.missing_bars;
     rep.trade_id_gaps = rs.trade_id_gaps;
     rep.missing_trades = rs.missing_trades;
+    rep.damaged_blocks = rs.damaged_blocks;
     rep.warnings = rs.messages;
     for (uint32_t id : market.matched_on_bars_without_ticks()) {
       const instrument_info* i = src.instruments.get(id);

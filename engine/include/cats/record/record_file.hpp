@@ -26,6 +26,8 @@ struct record_writer_options {
   std::string prefix = "cats";  ///< files are <dir>/<prefix>-YYYY-MM-DD.catsrec
   bool csv = false;             ///< also write <prefix>-YYYY-MM-DD-trades.csv / -quotes.csv
   int64_t flush_interval_ns = 1'000'000'000;
+  /// 2: the block store (store.hpp; each flush writes one block); 1: the record-by-record format.
+  int version = 2;
 };
 
 struct record_writer_stats {
@@ -71,7 +73,9 @@ class record_reader {
   /// (wrong magic, unsupported version, bad header checksum). A file too short to hold the header
   /// but starting like one (also an empty file: a writer killed before its first flush) does not
   /// throw; next() reports it, like any other truncation.
-  explicit record_reader(const std::filesystem::path& file);
+  /// Version-2 files (the block store, cats/record/store.hpp) are read through a store_reader;
+  /// `skip_damaged` skips their damaged blocks (counted) instead of stopping at the first.
+  explicit record_reader(const std::filesystem::path& file, bool skip_damaged = false);
   ~record_reader();
   record_reader(const record_reader&) = delete;
   record_reader& operator=(const record_reader&) = delete;
@@ -91,6 +95,9 @@ class record_reader {
   const std::string& symbol() const noexcept;
   const std::string& error() const noexcept { return error_; }
   uint64_t records_read() const noexcept { return records_; }
+  /// Version 2: damaged blocks skipped and the first messages about them (none for version 1).
+  uint64_t damaged_blocks() const noexcept;
+  std::vector<std::string> damage_messages() const;
 
  private:
   enum class decoded { event, skipped, failed };
@@ -99,6 +106,7 @@ class record_reader {
 
   struct impl;
   std::unique_ptr<impl> impl_;
+  std::unique_ptr<class store_reader> store_;  // set for a version-2 file
   std::string error_;
   uint64_t records_ = 0;
 };

@@ -32,6 +32,8 @@ struct replay_stats {
   /// jumps skip: trades that are not in the data, within a file or between two files.
   uint64_t trade_id_gaps = 0;
   uint64_t missing_trades = 0;
+  /// Recordings (version 2) with on_error = "skip": damaged blocks skipped.
+  uint64_t damaged_blocks = 0;
   std::vector<std::string> messages;  ///< first skip and gap messages, for the report
 };
 

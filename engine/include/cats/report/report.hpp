@@ -56,6 +56,7 @@ struct backtest_report {
   uint64_t events = 0;  ///< market events replayed (bars, trades, quotes, book updates)
   uint64_t bars = 0, rows = 0, skipped_rows = 0, gaps = 0, missing_bars = 0;
   uint64_t trade_id_gaps = 0, missing_trades = 0;  ///< trade files: jumps in the trade ids
+  uint64_t damaged_blocks = 0;                     ///< recordings: damaged blocks skipped
   backtest_metrics metrics;
   int64_t fees_paid = 0;
   double buy_hold_return_pct = 0;

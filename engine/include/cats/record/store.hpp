@@ -1,0 +1,114 @@
+// The block store: version 2 of the .catsrec format (docs/record_format.md, "Version 2").
+//
+// Records are grouped in blocks. Each block has a 64-byte header (record count, time range, the
+// offset of the symbol table its ids refer to, a CRC-32C over the header and the records) and
+// fixed-size, 8-byte aligned records that name their instrument by a small id. The reader maps
+// the file and decodes records in place; a damaged block is reported with the file and offset,
+// and with `skip_damaged` it is skipped and counted instead of ending the replay. The writer only
+// ever writes whole blocks: a disk that fills up leaves a file that ends on a block boundary.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cats/core/market_event.hpp"
+
+namespace cats {
+
+struct store_writer_options {
+  /// A block is written once its records reach this many bytes (a larger book record makes a
+  /// larger block); flush() writes a shorter one.
+  size_t block_bytes = 64u << 10;
+  /// Replace an existing file: written to `<file>.part` and renamed over it by close(); a writer
+  /// destroyed without close() removes the .part and replaces nothing. Without `replace` an
+  /// existing file is never touched (creating it fails) and the destructor closes the file.
+  bool replace = false;
+};
+
+struct store_writer_stats {
+  uint64_t records = 0;
+  uint64_t blocks = 0;  ///< data and symbol blocks written
+  uint64_t bytes = 0;   ///< file size
+};
+
+/// Writes one store file. Not thread-safe: one thread writes.
+class store_writer {
+ public:
+  /// Throws std::runtime_error naming the file when it cannot be created.
+  store_writer(const std::filesystem::path& file, store_writer_options options = {});
+  ~store_writer();  ///< close(); an error is logged
+  store_writer(const store_writer&) = delete;
+  store_writer& operator=(const store_writer&) = delete;
+
+  /// `symbol` is "VENUE:SYMBOL" (at most 65535 distinct symbols and 65535 bytes each per file).
+  /// Throws std::runtime_error with the path and errno text when a block cannot be written; the
+  /// file then ends on the last whole block and the unwritten records are kept for a retry.
+  void append(const std::string& symbol, const market_event& e);
+  /// Writes the open block, if it holds any record.
+  void flush();
+  /// flush(), fdatasync and close (and, with `replace`, the rename). Idempotent.
+  void close();
+  const store_writer_stats& stats() const noexcept;
+  const std::filesystem::path& path() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+struct store_reader_options {
+  /// Skip damaged blocks (counted, with the first messages kept) instead of stopping at the
+  /// first one; `on_error = "skip"` in [data].
+  bool skip_damaged = false;
+};
+
+/// Reads one store file through a read-only mapping. Memory is the mapping (page cache, read
+/// ahead sequentially) plus the symbol table: nothing is copied or grows with the file.
+class store_reader {
+ public:
+  /// Throws std::runtime_error naming the file when it cannot be opened or mapped, is not a
+  /// version-2 file, or its header is damaged. An empty or short file does not throw: next()
+  /// reports it like any other truncation.
+  explicit store_reader(const std::filesystem::path& file, store_reader_options options = {});
+  ~store_reader();
+  store_reader(const store_reader&) = delete;
+  store_reader& operator=(const store_reader&) = delete;
+
+  /// Maps the file's symbols to the engine's instrument ids, called once per symbol when a record
+  /// first uses it. Without one, events carry the file's own symbol ids.
+  using symbol_resolver = std::function<uint32_t(const std::string& symbol)>;
+  void set_resolver(symbol_resolver resolver);
+
+  /// The next event, as record_reader::next gives it; false at the end or on an error
+  /// (error() says what and where; empty at a clean end).
+  bool next(market_event& out);
+  const std::string& symbol() const noexcept;
+  const std::string& error() const noexcept;
+  uint64_t records_read() const noexcept;
+  /// Damaged blocks skipped (skip_damaged) and the bytes they took; the first messages.
+  uint64_t damaged_blocks() const noexcept;
+  uint64_t damaged_bytes() const noexcept;
+  const std::vector<std::string>& messages() const noexcept;
+  /// Bytes of the file read so far and in all.
+  uint64_t bytes_done() const noexcept;
+  uint64_t bytes_total() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book) that a version-2 file holds,
+/// read from its block headers; nullopt when it is not one, cannot be read or is damaged.
+std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file);
+
+/// The format version of a .catsrec file (1 or 2), 0 when it does not start like one. Throws
+/// std::runtime_error when it cannot be opened.
+int record_file_version(const std::filesystem::path& file);
+
+}  // namespace cats

@@ -1,0 +1,791 @@
+// The block store (.catsrec version 2); the layout is documented in docs/record_format.md.
+#include "cats/record/store.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "cats/util/crc32c.hpp"
+#include "codec.hpp"
+
+namespace cats {
+
+using namespace record_codec;  // NOLINT(google-build-using-namespace): this area's own codec
+
+namespace {
+
+constexpr uint16_t store_version = 2;
+constexpr size_t store_header_size = 64;
+constexpr size_t block_header_size = 64;
+constexpr char block_magic[4] = {'C', 'B', 'L', 'K'};
+constexpr uint16_t block_data = 1;
+constexpr uint16_t block_symbols = 2;
+// A block's records can only exceed this through corruption (a book record of 4 M levels).
+constexpr uint64_t max_block_payload = 64u << 20;
+constexpr size_t record_head = 8;  // u8 type, u8 flags, u16 symbol id, u32 size
+constexpr size_t trade_size = record_head + 5 * 8;
+constexpr size_t quote_size = record_head + 6 * 8;
+constexpr size_t bar_size = record_head + 13 * 8;
+constexpr size_t book_fixed_size = record_head + 5 * 8 + 4 * 4;
+constexpr size_t kept_messages = 20;
+
+struct block_header {
+  uint32_t crc = 0;
+  uint16_t kind = 0;
+  uint16_t kinds = 0;  // data blocks: bit t set when the block holds a record of type t
+  uint32_t count = 0;
+  uint64_t payload = 0;
+  int64_t first_ts = 0, last_ts = 0;
+  uint64_t symtab = 0;
+  uint64_t sequence = 0;
+};
+
+void put_block_header(char* p, const block_header& h) {
+  encoder enc(p);
+  enc.bytes(block_magic, 4);
+  enc.u32(0);  // the CRC, set once the payload is in place
+  enc.u16(h.kind);
+  enc.u16(h.kinds);
+  enc.u32(h.count);
+  enc.u64(h.payload);
+  enc.i64(h.first_ts);
+  enc.i64(h.last_ts);
+  enc.u64(h.symtab);
+  enc.u64(h.sequence);
+  enc.u64(0);
+}
+
+block_header get_block_header(const char* p) {
+  decoder dec(p + 4);
+  block_header h;
+  h.crc = dec.u32();
+  h.kind = dec.u16();
+  h.kinds = dec.u16();
+  h.count = dec.u32();
+  h.payload = dec.u64();
+  h.first_ts = dec.i64();
+  h.last_ts = dec.i64();
+  h.symtab = dec.u64();
+  h.sequence = dec.u64();
+  return h;
+}
+
+// The CRC covers everything after the CRC field: the rest of the header and the records.
+uint32_t block_crc(const char* block, uint64_t payload) {
+  return crc32c(block + 8, block_header_size - 8 + payload);
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// ---- writer -------------------------------------------------------------------------------------
+
+struct store_writer::impl {
+  std::filesystem::path path;     // the file as named
+  std::filesystem::path writing;  // where the bytes go (path, or path.part with `replace`)
+  store_writer_options opt;
+  store_writer_stats stats;
+  int fd = -1;
+  std::vector<char> block;  // header room + records of the open data block
+  block_header open;        // its header fields so far
+  std::unordered_map<std::string, uint16_t> ids;
+  std::vector<std::string> names;  // by id - 1
+  uint64_t symtab = 0;             // offset of the symbol block in force
+  uint64_t sequence = 0;
+
+  void write_all(const char* data, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t w = ::write(fd, data + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        const int e = w < 0 ? errno : ENOSPC;
+        // The file ends on the last whole block: a partial block is cut off again.
+        if (done > 0 && ::ftruncate(fd, static_cast<off_t>(stats.bytes)) != 0) {
+          spdlog::error("store: cannot cut {} back to {} bytes: {}", writing.string(), stats.bytes,
+                        errno_text(errno));
+        }
+        if (done > 0) ::lseek(fd, static_cast<off_t>(stats.bytes), SEEK_SET);
+        throw_io("cannot write", writing, e);
+      }
+      done += static_cast<size_t>(w);
+    }
+    stats.bytes += n;
+  }
+
+  // Seals a block held in `buf` (header room first) and writes it.
+  void write_block(std::vector<char>& buf, block_header& h) {
+    h.payload = buf.size() - block_header_size;
+    h.sequence = sequence;
+    put_block_header(buf.data(), h);
+    encoder(buf.data() + 4).u32(block_crc(buf.data(), h.payload));
+    write_all(buf.data(), buf.size());
+    ++sequence;
+    ++stats.blocks;
+  }
+
+  void start_block() {
+    block.assign(block_header_size, 0);
+    open = block_header{};
+    open.kind = block_data;
+    open.symtab = symtab;
+    open.first_ts = std::numeric_limits<int64_t>::max();
+    open.last_ts = std::numeric_limits<int64_t>::min();
+  }
+
+  void flush() {
+    if (fd < 0 || open.count == 0) return;
+    write_block(block, open);
+    start_block();
+  }
+
+  // A new symbol: the open block (which does not use it) is written, then a symbol block with
+  // every symbol so far, which the following data blocks refer to.
+  uint16_t define(const std::string& symbol) {
+    if (names.size() >= std::numeric_limits<uint16_t>::max()) {
+      throw std::length_error(path.string() + ": more than 65535 symbols in one store file");
+    }
+    if (symbol.size() > std::numeric_limits<uint16_t>::max()) {
+      throw std::length_error("symbol longer than 65535 bytes");
+    }
+    flush();
+    names.push_back(symbol);
+    std::vector<char> buf(block_header_size, 0);
+    for (size_t i = 0; i < names.size(); ++i) {
+      const size_t at = buf.size();
+      const size_t n = names[i].size();
+      buf.resize(at + ((4 + n + 7) & ~size_t{7}), 0);
+      encoder enc(buf.data() + at);
+      enc.u16(static_cast<uint16_t>(i + 1));
+      enc.u16(static_cast<uint16_t>(n));
+      enc.bytes(names[i].data(), n);
+    }
+    block_header h;
+    h.kind = block_symbols;
+    h.count = static_cast<uint32_t>(names.size());
+    const uint64_t at = stats.bytes;
+    write_block(buf, h);
+    symtab = at;
+    const auto id = static_cast<uint16_t>(names.size());
+    ids.emplace(symbol, id);
+    start_block();
+    return id;
+  }
+
+  char* begin_record(uint8_t type, uint8_t flags, uint16_t id, size_t size, int64_t local_ts) {
+    if (size > max_block_payload) {
+      throw std::length_error("record of " + std::to_string(size) + " bytes exceeds the " +
+                              std::to_string(max_block_payload) + "-byte block limit");
+    }
+    if (open.count > 0 && block.size() - block_header_size + size > opt.block_bytes) flush();
+    const size_t at = block.size();
+    block.resize(at + size);
+    encoder enc(block.data() + at);
+    enc.u8(type);
+    enc.u8(flags);
+    enc.u16(id);
+    enc.u32(static_cast<uint32_t>(size));
+    ++open.count;
+    open.kinds = static_cast<uint16_t>(open.kinds | (1u << type));
+    open.first_ts = std::min(open.first_ts, local_ts);
+    open.last_ts = std::max(open.last_ts, local_ts);
+    ++stats.records;
+    return block.data() + at + record_head;
+  }
+
+  void close() {
+    if (fd < 0) return;
+    flush();
+    const int f = fd;
+    fd = -1;
+    if (::fdatasync(f) != 0 && errno != EINVAL && errno != EROFS) {
+      const int e = errno;
+      ::close(f);
+      throw_io("cannot sync", writing, e);
+    }
+    if (::close(f) != 0) throw_io("cannot close", writing, errno);
+    if (writing != path) {
+      std::error_code ec;
+      std::filesystem::rename(writing, path, ec);
+      if (ec) throw std::runtime_error("cannot rename " + writing.string() + ": " + ec.message());
+    }
+  }
+};
+
+store_writer::store_writer(const std::filesystem::path& file, store_writer_options options)
+    : impl_(std::make_unique<impl>()) {
+  impl& w = *impl_;
+  w.path = file;
+  w.opt = options;
+  w.opt.block_bytes = std::clamp<size_t>(w.opt.block_bytes, 256, max_block_payload);
+  w.writing = options.replace ? std::filesystem::path(file.string() + ".part") : file;
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (options.replace ? O_TRUNC : O_EXCL);
+  w.fd = ::open(w.writing.c_str(), flags, 0644);
+  if (w.fd < 0) {
+    throw_io(errno == EEXIST ? "will not overwrite" : "cannot create", w.writing, errno);
+  }
+  std::vector<char> head(store_header_size, 0);
+  encoder enc(head.data());
+  enc.bytes(file_magic, sizeof file_magic);
+  enc.u16(store_version);
+  enc.u16(0);
+  enc.u32(static_cast<uint32_t>(store_header_size));
+  enc.i64(now_ns());
+  enc.u32(static_cast<uint32_t>(w.opt.block_bytes));
+  encoder(head.data() + store_header_size - 4).u32(crc32c(head.data(), store_header_size - 4));
+  w.write_all(head.data(), head.size());
+  w.start_block();
+}
+
+store_writer::~store_writer() {
+  impl& w = *impl_;
+  if (w.writing != w.path && w.fd >= 0) {  // `replace` without close(): nothing is replaced
+    ::close(w.fd);
+    w.fd = -1;
+    std::error_code ec;
+    std::filesystem::remove(w.writing, ec);
+    return;
+  }
+  try {
+    w.close();
+  } catch (const std::exception& e) {
+    spdlog::error("store: {}", e.what());
+  }
+}
+
+void store_writer::append(const std::string& symbol, const market_event& e) {
+  impl& w = *impl_;
+  if (e.type == market_event::kind::none) return;
+  const auto found = w.ids.find(symbol);
+  const uint16_t id = found != w.ids.end() ? found->second : w.define(symbol);
+  switch (e.type) {
+    case market_event::kind::trade: {
+      const cats_trade_event_t& t = e.trade;
+      encoder enc(w.begin_record(type_trade, static_cast<uint8_t>(t.aggressor_side & 3), id,
+                                 trade_size, t.header.local_ts_ns));
+      enc.i64(t.header.exchange_ts_ns);
+      enc.i64(t.header.local_ts_ns);
+      enc.i64(t.price);
+      enc.i64(t.quantity);
+      enc.u64(t.trade_id);
+      break;
+    }
+    case market_event::kind::quote: {
+      const cats_quote_event_t& q = e.quote;
+      encoder enc(w.begin_record(type_quote, 0, id, quote_size, q.header.local_ts_ns));
+      for (int64_t v : {q.header.exchange_ts_ns, q.header.local_ts_ns, q.bid_price, q.bid_quantity,
+                        q.ask_price, q.ask_quantity})
+        enc.i64(v);
+      break;
+    }
+    case market_event::kind::bar: {
+      const cats_bar_event_t& b = e.bar;
+      encoder enc(w.begin_record(type_bar, 0, id, bar_size, b.header.local_ts_ns));
+      for (int64_t v : {b.header.exchange_ts_ns, b.header.local_ts_ns, b.open_time_ns,
+                        b.interval_ns, b.open, b.high, b.low, b.close, b.volume, b.quote_volume,
+                        b.taker_buy_volume, b.taker_buy_quote_volume, b.trade_count})
+        enc.i64(v);
+      break;
+    }
+    case market_event::kind::book: {
+      const book_update& u = *e.book;
+      const uint64_t levels = u.bids.size() + u.asks.size();
+      if (levels > max_block_payload / book_level_size) {
+        throw std::length_error("book update with too many levels to store");
+      }
+      const auto bits = static_cast<uint8_t>((u.snapshot ? book_bit_snapshot : 0) |
+                                             (u.has_checksum ? book_bit_has_checksum : 0));
+      encoder enc(w.begin_record(type_book, bits, id, book_fixed_size + book_level_size * levels,
+                                 u.local_ts_ns));
+      enc.i64(u.exchange_ts_ns);
+      enc.i64(u.local_ts_ns);
+      enc.u64(u.first_seq);
+      enc.u64(u.last_seq);
+      enc.i64(u.prev_seq);
+      enc.u32(e.book_flags);
+      enc.i32(u.checksum);
+      enc.u32(static_cast<uint32_t>(u.bids.size()));
+      enc.u32(static_cast<uint32_t>(u.asks.size()));
+      for (const auto* side : {&u.bids, &u.asks}) {
+        for (const book_level& l : *side) {
+          enc.i64(l.price);
+          enc.i64(l.quantity);
+        }
+      }
+      break;
+    }
+    case market_event::kind::none:
+      break;
+  }
+  if (w.block.size() - block_header_size >= w.opt.block_bytes) w.flush();
+}
+
+void store_writer::flush() {
+  impl_->flush();
+}
+
+void store_writer::close() {
+  impl_->close();
+}
+
+const store_writer_stats& store_writer::stats() const noexcept {
+  return impl_->stats;
+}
+
+const std::filesystem::path& store_writer::path() const noexcept {
+  return impl_->path;
+}
+
+// ---- reader -------------------------------------------------------------------------------------
+
+struct store_reader::impl {
+  std::string name;
+  store_reader_options opt;
+  const char* base = nullptr;  // the mapping
+  uint64_t size = 0;
+  uint64_t pos = 0;  // next block
+  const char* rec = nullptr;
+  const char* rec_end = nullptr;
+  uint32_t left = 0;                 // records left in the current block
+  uint64_t block_at = 0;             // offset of the current block
+  uint64_t symtab_at = 0;            // offset of the symbol block loaded last (0: none)
+  std::vector<std::string> symbols;  // by id - 1
+  struct resolved {
+    uint32_t id = 0;
+    bool known = false;
+  };
+  std::vector<resolved> ids;  // by file id
+  symbol_resolver resolver;
+  const std::string* current = nullptr;
+  const std::string none;
+  book_update book;
+  std::string error;
+  bool done = false;
+  uint64_t records = 0, damaged = 0, damaged_bytes = 0;
+  std::vector<std::string> messages;
+
+  ~impl() {
+    if (base != nullptr) ::munmap(const_cast<char*>(base), size);
+  }
+
+  bool fail(std::string message) {
+    error = name + ": " + std::move(message);
+    done = true;
+    return false;
+  }
+
+  // A damaged block at `at`: the end (an error), or with skip_damaged one more skipped block.
+  bool damage(uint64_t at, const std::string& what) {
+    const std::string where = "at byte " + std::to_string(at) + ": " + what;
+    if (!opt.skip_damaged) return fail(where);
+    ++damaged;
+    if (messages.size() < kept_messages) messages.push_back(name + ": " + where + " (skipped)");
+    return true;
+  }
+
+  // The block at `at` if it is whole and its CRC matches; `why` says otherwise.
+  bool check_block(uint64_t at, block_header& h, std::string& why) const {
+    if (size - at < block_header_size) {
+      why = "truncated block header (needs " + std::to_string(block_header_size) + " bytes, " +
+            std::to_string(size - at) + " left)";
+      return false;
+    }
+    const char* p = base + at;
+    if (std::memcmp(p, block_magic, 4) != 0) {
+      why = "no block starts here (damaged or not a block boundary)";
+      return false;
+    }
+    h = get_block_header(p);
+    if (h.payload > max_block_payload || h.payload % 8 != 0) {
+      why = "damaged block header (records of " + std::to_string(h.payload) + " bytes)";
+      return false;
+    }
+    if (size - at - block_header_size < h.payload) {
+      why = "truncated block (needs " + std::to_string(block_header_size + h.payload) + " bytes, " +
+            std::to_string(size - at) + " left)";
+      return false;
+    }
+    const uint32_t crc = block_crc(p, h.payload);
+    if (crc != h.crc) {
+      char b[96];
+      std::snprintf(b, sizeof b, "checksum mismatch in block (stored 0x%08x, computed 0x%08x)",
+                    h.crc, crc);
+      why = b;
+      return false;
+    }
+    return true;
+  }
+
+  // After a damaged block: the next offset where a whole block starts (or the end).
+  uint64_t resync(uint64_t from) const {
+    block_header h;
+    std::string why;
+    for (uint64_t at = (from + 8) & ~uint64_t{7}; at + block_header_size <= size; at += 8) {
+      if (std::memcmp(base + at, block_magic, 4) == 0 && check_block(at, h, why)) return at;
+    }
+    return size;
+  }
+
+  bool load_symbols(uint64_t at, const block_header& h, std::string& why) {
+    const char* p = base + at + block_header_size;
+    const char* end = p + h.payload;
+    std::vector<std::string> table;
+    for (uint32_t i = 0; i < h.count; ++i) {
+      if (end - p < 4) break;
+      decoder dec(p);
+      const uint16_t id = dec.u16();
+      const uint16_t n = dec.u16();
+      if (id != i + 1 || static_cast<size_t>(end - p) < 4u + n) break;
+      table.emplace_back(p + 4, n);
+      p += (4 + n + 7) & ~size_t{7};
+    }
+    if (table.size() != h.count) {
+      why = "malformed symbol block";
+      return false;
+    }
+    for (size_t i = 0; i < std::min(table.size(), symbols.size()); ++i) {
+      if (table[i] != symbols[i]) {
+        why = "symbol id " + std::to_string(i + 1) + " redefined (\"" + symbols[i] + "\", then \"" +
+              table[i] + "\")";
+        return false;
+      }
+    }
+    if (table.size() > symbols.size()) symbols = std::move(table);
+    symtab_at = at;
+    return true;
+  }
+
+  // Moves to the next data block with records; false at the end or on an error.
+  bool next_block() {
+    while (!done) {
+      if (pos == size) return false;
+      block_header h;
+      std::string why;
+      const uint64_t at = pos;
+      if (!check_block(at, h, why)) {
+        if (!damage(at, why)) return false;
+        const uint64_t next = resync(at);
+        damaged_bytes += next - at;
+        pos = next;
+        continue;
+      }
+      pos = at + block_header_size + h.payload;
+      if (h.kind == block_symbols) {
+        if (!load_symbols(at, h, why) && !damage(at, why)) return false;
+        continue;
+      }
+      if (h.kind != block_data) continue;  // a block kind from a newer writer
+      if (h.symtab != symtab_at && !refer(h, why)) {
+        if (!damage(at, why)) return false;
+        damaged_bytes += pos - at;
+        continue;
+      }
+      block_at = at;
+      rec = base + at + block_header_size;
+      rec_end = rec + h.payload;
+      left = h.count;
+      if (left > 0) return true;
+    }
+    return false;
+  }
+
+  // A data block whose symbol table is not the one loaded (the reader skipped it, or it is an
+  // older table): loads the one the block names.
+  bool refer(const block_header& h, std::string& why) {
+    block_header s;
+    if (h.symtab == 0) return true;  // no symbols: the block can only hold none
+    if (h.symtab >= size || !check_block(h.symtab, s, why) || s.kind != block_symbols) {
+      why = "block refers to a symbol table at byte " + std::to_string(h.symtab) +
+            " that is missing or damaged";
+      return false;
+    }
+    return load_symbols(h.symtab, s, why);
+  }
+
+  bool resolve(uint16_t file_id, uint32_t& out) {
+    if (file_id < ids.size() && ids[file_id].known) {
+      out = ids[file_id].id;
+      current = &symbols[file_id - 1];
+      return true;
+    }
+    if (file_id == 0 || file_id > symbols.size()) return false;
+    out = resolver ? resolver(symbols[file_id - 1]) : file_id;
+    if (ids.size() <= file_id) ids.resize(file_id + 1u);
+    ids[file_id] = {out, true};
+    current = &symbols[file_id - 1];
+    return true;
+  }
+
+  // The rest of the block as damaged (a record that does not fit its block).
+  bool bad_record(const char* p, const std::string& what) {
+    left = 0;
+    const auto at = static_cast<uint64_t>(p - base);
+    if (!damage(at, what + " (in the block at byte " + std::to_string(block_at) + ")")) {
+      return false;
+    }
+    damaged_bytes += static_cast<uint64_t>(rec_end - p);
+    return true;
+  }
+};
+
+namespace {
+
+void decode_header(decoder& dec, cats_event_t& h, size_t struct_size, cats_event_type t,
+                   uint32_t id) noexcept {
+  h.struct_size = static_cast<uint32_t>(struct_size);
+  h.type = t;
+  h.instrument_id = id;
+  h.flags = 0;
+  h.exchange_ts_ns = dec.i64();
+  h.local_ts_ns = dec.i64();
+}
+
+size_t minimum_size(uint8_t type) noexcept {
+  switch (type) {
+    case type_trade:
+      return trade_size;
+    case type_quote:
+      return quote_size;
+    case type_bar:
+      return bar_size;
+    case type_book:
+      return book_fixed_size;
+    default:
+      return record_head;
+  }
+}
+
+void decode_book(decoder& dec, uint8_t bits, uint32_t id, book_update& u, uint32_t& flags,
+                 uint32_t& nb, uint32_t& na) noexcept {
+  u.instrument_id = id;
+  u.exchange_ts_ns = dec.i64();
+  u.local_ts_ns = dec.i64();
+  u.first_seq = dec.u64();
+  u.last_seq = dec.u64();
+  u.prev_seq = dec.i64();
+  flags = dec.u32();
+  u.checksum = dec.i32();
+  u.snapshot = (bits & book_bit_snapshot) != 0;
+  u.has_checksum = (bits & book_bit_has_checksum) != 0;
+  nb = dec.u32();
+  na = dec.u32();
+}
+
+}  // namespace
+
+store_reader::store_reader(const std::filesystem::path& file, store_reader_options options)
+    : impl_(std::make_unique<impl>()) {
+  impl& r = *impl_;
+  r.name = file.string();
+  r.opt = options;
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("cannot open", file, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw_io("cannot stat", file, e);
+  }
+  r.size = static_cast<uint64_t>(st.st_size);
+  if (r.size > 0) {
+    void* m = ::mmap(nullptr, r.size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int e = errno;
+    ::close(fd);
+    if (m == MAP_FAILED) throw_io("cannot map", file, e);
+    r.base = static_cast<const char*>(m);
+    ::madvise(m, r.size, MADV_SEQUENTIAL);  // advice only: read ahead, drop pages behind
+  } else {
+    ::close(fd);
+  }
+  if (r.size < store_header_size) {
+    r.fail(r.size == 0 ? "empty file (no file header; the writer stopped before its first flush)"
+                       : "truncated file header at byte 0 (needs 64 bytes, " +
+                             std::to_string(r.size) + " left)");
+    return;
+  }
+  decoder dec(r.base + sizeof file_magic);
+  const uint16_t version = dec.u16();
+  if (std::memcmp(r.base, file_magic, sizeof file_magic) != 0 || version != store_version) {
+    throw std::runtime_error(r.name + ": not a version-2 CATS recording");
+  }
+  const uint32_t stored = decoder(r.base + store_header_size - 4).u32();
+  const uint32_t computed = crc32c(r.base, store_header_size - 4);
+  if (stored != computed) {
+    char b[96];
+    std::snprintf(b, sizeof b, ": file header checksum mismatch (stored 0x%08x, computed 0x%08x)",
+                  stored, computed);
+    throw std::runtime_error(r.name + b);
+  }
+  r.pos = store_header_size;
+}
+
+store_reader::~store_reader() = default;
+
+void store_reader::set_resolver(symbol_resolver resolver) {
+  impl_->resolver = std::move(resolver);
+  impl_->ids.clear();
+}
+
+bool store_reader::next(market_event& out) {
+  impl& r = *impl_;
+  for (;;) {
+    if (r.left == 0 && !r.next_block()) return false;
+    const char* p = r.rec;
+    decoder head(p);
+    const uint8_t type = head.u8();
+    const uint8_t flags = head.u8();
+    const uint16_t file_id = head.u16();
+    const uint32_t size = head.u32();
+    if (r.rec_end - p < static_cast<ptrdiff_t>(record_head) || size < minimum_size(type) ||
+        size % 8 != 0 || size > static_cast<uint64_t>(r.rec_end - p)) {
+      if (!r.bad_record(p, "malformed record")) return false;
+      continue;
+    }
+    r.rec = p + size;
+    --r.left;
+    if (type < type_trade || type > type_book) continue;  // a record type from a newer writer
+    uint32_t id = 0;
+    if (!r.resolve(file_id, id)) {
+      if (!r.bad_record(p, "record refers to undefined symbol id " + std::to_string(file_id))) {
+        return false;
+      }
+      continue;
+    }
+    decoder dec(p + record_head);
+    out.built = false;
+    out.book = nullptr;
+    out.book_flags = 0;
+    if (type == type_book) {
+      uint32_t book_flags = 0, nb = 0, na = 0;
+      decode_book(dec, flags, id, r.book, book_flags, nb, na);
+      if (book_fixed_size + book_level_size * (static_cast<uint64_t>(nb) + na) > size) {
+        if (!r.bad_record(p, "malformed book record")) return false;
+        continue;
+      }
+      for (auto [side, n] : {std::pair{&r.book.bids, nb}, std::pair{&r.book.asks, na}}) {
+        side->resize(n);
+        for (book_level& l : *side) {
+          l.price = dec.i64();
+          l.quantity = dec.i64();
+        }
+      }
+      out = market_event::of(r.book, book_flags, r.book.local_ts_ns);
+    } else if (type == type_bar) {
+      out.type = market_event::kind::bar;
+      cats_bar_event_t& b = out.bar;
+      b = cats_bar_event_t{};
+      decode_header(dec, b.header, sizeof b, CATS_EVENT_BAR, id);
+      for (int64_t* f :
+           {&b.open_time_ns, &b.interval_ns, &b.open, &b.high, &b.low, &b.close, &b.volume,
+            &b.quote_volume, &b.taker_buy_volume, &b.taker_buy_quote_volume, &b.trade_count})
+        *f = dec.i64();
+      out.ts = b.header.local_ts_ns;
+    } else if (type == type_trade) {
+      out.type = market_event::kind::trade;
+      cats_trade_event_t& t = out.trade;
+      t = cats_trade_event_t{};
+      decode_header(dec, t.header, sizeof t, CATS_EVENT_TRADE, id);
+      t.price = dec.i64();
+      t.quantity = dec.i64();
+      t.trade_id = dec.u64();
+      t.aggressor_side = flags & 3;
+      out.ts = t.header.local_ts_ns;
+    } else {
+      out.type = market_event::kind::quote;
+      cats_quote_event_t& q = out.quote;
+      q = cats_quote_event_t{};
+      decode_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
+      for (int64_t* f : {&q.bid_price, &q.bid_quantity, &q.ask_price, &q.ask_quantity})
+        *f = dec.i64();
+      out.ts = q.header.local_ts_ns;
+    }
+    ++r.records;
+    return true;
+  }
+}
+
+const std::string& store_reader::symbol() const noexcept {
+  return impl_->current != nullptr ? *impl_->current : impl_->none;
+}
+const std::string& store_reader::error() const noexcept {
+  return impl_->error;
+}
+uint64_t store_reader::records_read() const noexcept {
+  return impl_->records;
+}
+uint64_t store_reader::damaged_blocks() const noexcept {
+  return impl_->damaged;
+}
+uint64_t store_reader::damaged_bytes() const noexcept {
+  return impl_->damaged_bytes;
+}
+const std::vector<std::string>& store_reader::messages() const noexcept {
+  return impl_->messages;
+}
+uint64_t store_reader::bytes_done() const noexcept {
+  return impl_->left > 0 ? static_cast<uint64_t>(impl_->rec - impl_->base) : impl_->pos;
+}
+uint64_t store_reader::bytes_total() const noexcept {
+  return impl_->size;
+}
+
+std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  uint16_t kinds = 0;
+  bool whole = ::fstat(fd, &st) == 0;
+  const auto size = static_cast<uint64_t>(whole ? st.st_size : 0);
+  char head[block_header_size];
+  if (whole && (::pread(fd, head, 10, 0) != 10 || std::memcmp(head, file_magic, 8) != 0 ||
+                decoder(head + 8).u16() != store_version)) {
+    whole = false;
+  }
+  // Header to header: a few reads per megabyte of records.
+  for (uint64_t at = store_header_size; whole && at < size;) {
+    whole = size - at >= block_header_size &&
+            ::pread(fd, head, block_header_size, static_cast<off_t>(at)) ==
+                static_cast<ssize_t>(block_header_size) &&
+            std::memcmp(head, block_magic, 4) == 0;
+    if (!whole) break;
+    const block_header h = get_block_header(head);
+    if (h.kind == block_data) kinds = static_cast<uint16_t>(kinds | h.kinds);
+    at += block_header_size + h.payload;
+  }
+  ::close(fd);
+  if (!whole) return std::nullopt;
+  return kinds;
+}
+
+int record_file_version(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("cannot open", file, errno);
+  char head[10] = {};
+  ssize_t n = 0;
+  do {
+    n = ::pread(fd, head, sizeof head, 0);
+  } while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n < static_cast<ssize_t>(sizeof head) ||
+      std::memcmp(head, file_magic, sizeof file_magic) != 0) {
+    return 0;
+  }
+  return decoder(head + sizeof file_magic).u16();
+}
+
+}  // namespace cats

@@ -1,0 +1,485 @@
+// The block store (.catsrec version 2): CRC-32C, the byte layout of headers and records, a round
+// trip of every record kind, damage found and skipped, and a writer that runs out of room.
+#include "cats/record/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cats/record/record_file.hpp"
+#include "cats/util/crc32c.hpp"
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t t0 = 1706745600LL * 1'000'000'000;  // 2024-02-01
+
+TEST(Crc32c, KnownValuesAndTheTableAgreesWithTheInstruction) {
+  EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);  // the check value of CRC-32C
+  EXPECT_EQ(crc32c_portable("123456789", 9), 0xE3069283u);
+  EXPECT_EQ(crc32c("", 0), 0u);
+  const std::vector<unsigned char> zeros(32, 0);
+  EXPECT_EQ(crc32c(zeros.data(), 32), 0x8A9136AAu);  // RFC 3720, B.4: 32 bytes of zeros
+  std::mt19937_64 rng(7);
+  std::vector<unsigned char> buf(4096);
+  for (auto& b : buf) b = static_cast<unsigned char>(rng());
+  for (size_t n = 0; n < 300; ++n) {
+    const size_t off = rng() % 8;  // unaligned starts too
+    ASSERT_EQ(crc32c(buf.data() + off, n), crc32c_portable(buf.data() + off, n)) << n;
+  }
+  // Continuing a CRC equals one pass over the whole.
+  const uint32_t part = crc32c(buf.data(), 1000);
+  EXPECT_EQ(crc32c(buf.data() + 1000, 3000, part), crc32c(buf.data(), 4000));
+}
+
+market_event bar_event(uint32_t id, int64_t open, int64_t price) {
+  cats_bar_event_t b{};
+  b.header.struct_size = sizeof b;
+  b.header.type = CATS_EVENT_BAR;
+  b.header.instrument_id = id;
+  b.header.exchange_ts_ns = open + 60'000'000'000;
+  b.header.local_ts_ns = open + 60'000'000'001;
+  b.open_time_ns = open;
+  b.interval_ns = 60'000'000'000;
+  b.open = price;
+  b.high = price + 7;
+  b.low = price - 3;
+  b.close = price + 1;
+  b.volume = 123456789;
+  b.quote_volume = -5;  // stored as given
+  b.taker_buy_volume = 42;
+  b.taker_buy_quote_volume = 43;
+  b.trade_count = 1000;
+  return market_event::of(b, b.header.local_ts_ns);
+}
+
+market_event trade_event(int64_t ts, int64_t price, uint64_t id, int32_t side) {
+  cats_trade_event_t t{};
+  t.header.struct_size = sizeof t;
+  t.header.type = CATS_EVENT_TRADE;
+  t.header.exchange_ts_ns = ts - 5;
+  t.header.local_ts_ns = ts;
+  t.price = price;
+  t.quantity = 12000;
+  t.trade_id = id;
+  t.aggressor_side = side;
+  return market_event::of(t, ts);
+}
+
+market_event quote_event(int64_t ts, int64_t bid) {
+  cats_quote_event_t q{};
+  q.header.struct_size = sizeof q;
+  q.header.type = CATS_EVENT_QUOTE;
+  q.header.exchange_ts_ns = ts - 1;
+  q.header.local_ts_ns = ts;
+  q.bid_price = bid;
+  q.bid_quantity = 1;
+  q.ask_price = bid + 1;
+  q.ask_quantity = INT64_MAX;
+  return market_event::of(q, ts);
+}
+
+// What a test writes, in order, with the symbol of each event.
+struct written {
+  std::vector<std::string> symbols;
+  std::vector<market_event> events;
+  std::vector<book_update> books;  // reserved up front: events point into it
+};
+
+written sample(int n) {
+  written w;
+  w.books.reserve(static_cast<size_t>(n));
+  const char* names[] = {"BINANCE:BTCUSDT", "OKX:ETH-USDT", "BINANCE:SOLUSDT"};
+  for (int i = 0; i < n; ++i) {
+    const int64_t ts = t0 + int64_t{i} * 1'000'000;
+    // The third symbol first appears half-way: a second symbol table mid-file.
+    const std::string sym = names[i % (i < n / 2 ? 2 : 3)];
+    switch (i % 4) {
+      case 0:
+        w.events.push_back(trade_event(ts, 4'206'650'000'000 + i, 1000u + i, i % 3));
+        break;
+      case 1:
+        w.events.push_back(quote_event(ts, 100 + i));
+        break;
+      case 2:
+        w.events.push_back(bar_event(0, ts, 200 + i));
+        break;
+      default: {
+        book_update& u = w.books.emplace_back();
+        u.exchange_ts_ns = ts - 2;
+        u.local_ts_ns = ts;
+        u.snapshot = i % 8 == 3;
+        u.first_seq = 10u + i;
+        u.last_seq = 11u + i;
+        u.prev_seq = i % 2 == 0 ? -1 : i;
+        u.has_checksum = i % 8 == 7;
+        u.checksum = -i;
+        for (int k = 0; k < i % 5; ++k) u.bids.push_back({1000 - k, k});
+        for (int k = 0; k < i % 3; ++k) u.asks.push_back({1001 + k, 2 * k});
+        w.events.push_back(market_event::of(u, static_cast<uint32_t>(i % 3), ts));
+      }
+    }
+    w.symbols.push_back(sym);
+  }
+  return w;
+}
+
+void write_store(const fs::path& f, const written& w, size_t block_bytes = 4096) {
+  store_writer_options o;
+  o.block_bytes = block_bytes;
+  store_writer s(f, o);
+  for (size_t i = 0; i < w.events.size(); ++i) s.append(w.symbols[i], w.events[i]);
+  s.close();
+}
+
+void expect_same(const market_event& a, const market_event& b, const std::string& what) {
+  ASSERT_EQ(a.type, b.type) << what;
+  ASSERT_EQ(a.ts, b.ts) << what;
+  if (a.type == market_event::kind::book) {
+    const book_update& x = *a.book;
+    const book_update& y = *b.book;
+    EXPECT_EQ(a.book_flags, b.book_flags) << what;
+    EXPECT_EQ(std::tie(x.exchange_ts_ns, x.local_ts_ns, x.snapshot, x.first_seq, x.last_seq,
+                       x.prev_seq, x.has_checksum, x.checksum),
+              std::tie(y.exchange_ts_ns, y.local_ts_ns, y.snapshot, y.first_seq, y.last_seq,
+                       y.prev_seq, y.has_checksum, y.checksum))
+        << what;
+    ASSERT_EQ(x.bids.size(), y.bids.size()) << what;
+    ASSERT_EQ(x.asks.size(), y.asks.size()) << what;
+    for (size_t k = 0; k < x.bids.size(); ++k) {
+      EXPECT_EQ(x.bids[k].price, y.bids[k].price);
+      EXPECT_EQ(x.bids[k].quantity, y.bids[k].quantity);
+    }
+    for (size_t k = 0; k < x.asks.size(); ++k) {
+      EXPECT_EQ(x.asks[k].price, y.asks[k].price);
+      EXPECT_EQ(x.asks[k].quantity, y.asks[k].quantity);
+    }
+    return;
+  }
+  // Trades, quotes and bars: every byte of the SDK event but the engine's instrument id.
+  market_event a2 = a, b2 = b;
+  a2.bar.header.instrument_id = b2.bar.header.instrument_id = 0;
+  const size_t n = a.type == market_event::kind::trade   ? sizeof(cats_trade_event_t)
+                   : a.type == market_event::kind::quote ? sizeof(cats_quote_event_t)
+                                                         : sizeof(cats_bar_event_t);
+  EXPECT_EQ(std::memcmp(&a2.bar, &b2.bar, n), 0) << what;
+}
+
+TEST(Store, EveryKindRoundTripsAcrossBlocksAndSymbolTables) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "s.catsrec";
+  const written w = sample(2000);
+  write_store(f, w);
+  store_reader r(f);
+  std::vector<std::string> resolved;
+  r.set_resolver([&](const std::string& s) {
+    resolved.push_back(s);
+    return static_cast<uint32_t>(100 + resolved.size());
+  });
+  market_event e;
+  size_t i = 0;
+  for (; r.next(e); ++i) {
+    ASSERT_LT(i, w.events.size());
+    expect_same(e, w.events[i], "event " + std::to_string(i));
+    ASSERT_EQ(r.symbol(), w.symbols[i]) << i;
+  }
+  EXPECT_EQ(r.error(), "");
+  EXPECT_EQ(i, w.events.size());
+  EXPECT_EQ(r.records_read(), w.events.size());
+  // Each symbol resolved once, in order of first use.
+  EXPECT_EQ(resolved,
+            (std::vector<std::string>{"BINANCE:BTCUSDT", "OKX:ETH-USDT", "BINANCE:SOLUSDT"}));
+  // record_reader reads version 2 the same way.
+  record_reader rr(f);
+  size_t j = 0;
+  while (rr.next(e)) expect_same(e, w.events[j++], "record_reader");
+  EXPECT_EQ(rr.error(), "");
+  EXPECT_EQ(j, w.events.size());
+  EXPECT_EQ(record_file_version(f), 2);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(0x1e));
+}
+
+// The documented layout (docs/record_format.md, version 2), byte by byte.
+TEST(Store, ByteLayoutMatchesTheDocument) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "one.catsrec";
+  {
+    store_writer s(f);
+    s.append("BINANCE:BTCUSDT", trade_event(t0 + 1, 4'206'650'000'000, 0x0102030405060708, 2));
+    s.close();
+  }
+  const std::string b = test::read_file(f);
+  auto u16 = [&](size_t at) { return uint16_t(uint8_t(b[at]) | uint8_t(b[at + 1]) << 8); };
+  auto u32 = [&](size_t at) { return uint32_t(u16(at)) | uint32_t(u16(at + 2)) << 16; };
+  auto u64 = [&](size_t at) { return uint64_t(u32(at)) | uint64_t(u32(at + 4)) << 32; };
+  ASSERT_EQ(b.size(), 64u + (64 + 24) + (64 + 48));
+  EXPECT_EQ(b.substr(0, 8), std::string("CATSREC\0", 8));
+  EXPECT_EQ(u16(8), 2);
+  EXPECT_EQ(u32(12), 64u);
+  EXPECT_EQ(u32(24), 65536u);  // the block size the writer aimed at
+  EXPECT_EQ(u32(60), crc32c(b.data(), 60));
+  // The symbol block: kind 2, one symbol, 24 bytes of entries.
+  EXPECT_EQ(b.substr(64, 4), "CBLK");
+  EXPECT_EQ(u32(68), crc32c(b.data() + 72, 56 + 24));
+  EXPECT_EQ(u16(72), 2);
+  EXPECT_EQ(u32(76), 1u);
+  EXPECT_EQ(u64(80), 24u);
+  EXPECT_EQ(u64(112), 0u);  // sequence
+  EXPECT_EQ(u16(128), 1);   // id
+  EXPECT_EQ(u16(130), 15);  // name length
+  EXPECT_EQ(b.substr(132, 15), "BINANCE:BTCUSDT");
+  // The data block: kind 1, kinds = bit 1 (trades), one record, its time range, the symbol
+  // table's offset and sequence 1.
+  const size_t d = 152;
+  EXPECT_EQ(b.substr(d, 4), "CBLK");
+  EXPECT_EQ(u32(d + 4), crc32c(b.data() + d + 8, 56 + 48));
+  EXPECT_EQ(u16(d + 8), 1);
+  EXPECT_EQ(u16(d + 10), 2);
+  EXPECT_EQ(u32(d + 12), 1u);
+  EXPECT_EQ(u64(d + 16), 48u);
+  EXPECT_EQ(u64(d + 24), uint64_t(t0 + 1));
+  EXPECT_EQ(u64(d + 32), uint64_t(t0 + 1));
+  EXPECT_EQ(u64(d + 40), 64u);
+  EXPECT_EQ(u64(d + 48), 1u);
+  // The trade record: type 1, flags = side 2, symbol 1, size 48, then the fields.
+  const size_t r = d + 64;
+  EXPECT_EQ(uint8_t(b[r]), 1);
+  EXPECT_EQ(uint8_t(b[r + 1]), 2);
+  EXPECT_EQ(u16(r + 2), 1);
+  EXPECT_EQ(u32(r + 4), 48u);
+  EXPECT_EQ(u64(r + 8), uint64_t(t0 + 1 - 5));
+  EXPECT_EQ(u64(r + 16), uint64_t(t0 + 1));
+  EXPECT_EQ(u64(r + 24), 4'206'650'000'000u);
+  EXPECT_EQ(u64(r + 32), 12000u);
+  EXPECT_EQ(u64(r + 40), 0x0102030405060708u);
+}
+
+// Offsets of the blocks of a store file (walking the headers).
+std::vector<size_t> block_offsets(const std::string& b) {
+  std::vector<size_t> at;
+  for (size_t p = 64; p + 64 <= b.size();) {
+    at.push_back(p);
+    uint64_t len = 0;
+    std::memcpy(&len, b.data() + p + 16, 8);
+    p += 64 + len;
+  }
+  return at;
+}
+
+TEST(Store, ADamagedBlockIsNamedOrSkippedAndCounted) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "d.catsrec";
+  const written w = sample(400);  // two symbols only in the first half
+  write_store(f, w, 1024);
+  std::string b = test::read_file(f);
+  const std::vector<size_t> blocks = block_offsets(b);
+  ASSERT_GT(blocks.size(), 6u);
+  // Damage one record byte of the fourth block.
+  const size_t bad = blocks[3];
+  b[bad + 64 + 20] = static_cast<char>(b[bad + 64 + 20] ^ 0x40);
+  test::write_file(f, b);
+  uint32_t in_block = 0;
+  std::memcpy(&in_block, b.data() + bad + 12, 4);
+
+  {
+    store_reader r(f);
+    market_event e;
+    size_t n = 0;
+    while (r.next(e)) ++n;
+    EXPECT_EQ(
+        r.error(), f.string() + ": at byte " + std::to_string(bad) +
+                       ": checksum mismatch in block (stored 0x" +
+                       [&] {
+                         char h[16];
+                         uint32_t c = 0;
+                         std::memcpy(&c, b.data() + bad + 4, 4);
+                         std::snprintf(h, sizeof h, "%08x", c);
+                         return std::string(h);
+                       }() +
+                       ", computed 0x" +
+                       [&] {
+                         char h[16];
+                         uint64_t len = 0;
+                         std::memcpy(&len, b.data() + bad + 16, 8);
+                         std::snprintf(h, sizeof h, "%08x", crc32c(b.data() + bad + 8, 56 + len));
+                         return std::string(h);
+                       }() +
+                       ")");
+    EXPECT_GT(n, 0u);  // the blocks before it were read
+  }
+  {
+    store_reader r(f, {true});
+    market_event e;
+    size_t n = 0;
+    while (r.next(e)) ++n;
+    EXPECT_EQ(r.error(), "");
+    EXPECT_EQ(r.damaged_blocks(), 1u);
+    EXPECT_EQ(n, w.events.size() - in_block);
+    ASSERT_EQ(r.messages().size(), 1u);
+    EXPECT_NE(r.messages()[0].find("at byte " + std::to_string(bad)), std::string::npos);
+  }
+  // A damaged block header (the magic): the reader finds the next block and goes on.
+  b = test::read_file(f);
+  b[bad + 1] = 'X';
+  test::write_file(f, b);
+  store_reader r(f, {true});
+  market_event e;
+  size_t n = 0;
+  while (r.next(e)) ++n;
+  EXPECT_EQ(r.damaged_blocks(), 1u);
+  EXPECT_EQ(n, w.events.size() - in_block);
+  EXPECT_EQ(r.damaged_bytes(), blocks[4] - bad);
+}
+
+TEST(Store, ACutFileEndsInATruncatedBlockAndEmptyFilesAreNamed) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "c.catsrec";
+  const written w = sample(300);
+  write_store(f, w, 1024);
+  const std::string b = test::read_file(f);
+  const std::vector<size_t> blocks = block_offsets(b);
+  test::write_file(f, b.substr(0, b.size() - 9));
+  {
+    store_reader r(f);
+    market_event e;
+    while (r.next(e)) {
+    }
+    EXPECT_NE(
+        r.error().find(": at byte " + std::to_string(blocks.back()) + ": truncated block (needs "),
+        std::string::npos)
+        << r.error();
+  }
+  test::write_file(f, "");
+  store_reader empty(f);
+  market_event e;
+  EXPECT_FALSE(empty.next(e));
+  EXPECT_NE(empty.error().find("empty file"), std::string::npos);
+  test::write_file(f, b.substr(0, 40));
+  record_reader shortr(f);
+  EXPECT_FALSE(shortr.next(e));
+  EXPECT_EQ(shortr.error(), f.string() +
+                                ": truncated file header at byte 0 (needs 64 bytes, 40 "
+                                "left)");
+  std::string bad_head = b;
+  bad_head[20] ^= 1;
+  test::write_file(f, bad_head);
+  try {
+    store_reader r(f);
+    ADD_FAILURE() << "a damaged file header must throw";
+  } catch (const std::runtime_error& x) {
+    EXPECT_NE(std::string(x.what()).find("file header checksum mismatch"), std::string::npos);
+  }
+}
+
+// A disk that fills up (here: the file size limit) leaves a file that ends on a block boundary;
+// everything up to it reads back without an error.
+TEST(Store, AWriterOutOfRoomLeavesWholeBlocks) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "full.catsrec";
+  const written w = sample(3000);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit lim = old;
+  lim.rlim_cur = 20000;  // bytes
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &lim), 0);
+  std::string failure;
+  size_t appended = 0;
+  {
+    store_writer_options o;
+    o.block_bytes = 3000;
+    store_writer s(f, o);
+    try {
+      for (; appended < w.events.size(); ++appended)
+        s.append(w.symbols[appended], w.events[appended]);
+      s.close();
+    } catch (const std::runtime_error& x) {
+      failure = x.what();
+    }
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(failure.find("cannot write " + f.string()), std::string::npos) << failure;
+  EXPECT_LT(appended, w.events.size());
+  const std::string b = test::read_file(f);
+  EXPECT_LE(b.size(), 20000u);
+  std::vector<size_t> blocks = block_offsets(b);
+  ASSERT_FALSE(blocks.empty());
+  uint64_t last_len = 0;
+  std::memcpy(&last_len, b.data() + blocks.back() + 16, 8);
+  EXPECT_EQ(blocks.back() + 64 + last_len, b.size()) << "the file ends on a block boundary";
+  store_reader r(f);
+  market_event e;
+  size_t n = 0;
+  while (r.next(e)) expect_same(e, w.events[n++], "after the disk filled");
+  EXPECT_EQ(r.error(), "");
+  EXPECT_GT(n, 0u);
+}
+
+TEST(Store, AnExistingFileIsNeverOverwrittenUnlessReplaced) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "x.catsrec";
+  test::write_file(f, "keep me");
+  try {
+    store_writer s(f);
+    ADD_FAILURE() << "must not overwrite";
+  } catch (const std::runtime_error& x) {
+    EXPECT_NE(std::string(x.what()).find("will not overwrite " + f.string()), std::string::npos);
+  }
+  EXPECT_EQ(test::read_file(f), "keep me");
+  {
+    store_writer_options o;
+    o.replace = true;
+    store_writer s(f, o);
+    s.append("BINANCE:BTCUSDT", trade_event(t0, 1, 1, 1));
+    // Destroyed without close(): nothing is replaced.
+  }
+  EXPECT_EQ(test::read_file(f), "keep me");
+  EXPECT_FALSE(fs::exists(f.string() + ".part"));
+  {
+    store_writer_options o;
+    o.replace = true;
+    store_writer s(f, o);
+    s.append("BINANCE:BTCUSDT", trade_event(t0, 1, 1, 1));
+    s.close();
+  }
+  EXPECT_EQ(record_file_version(f), 2);
+}
+
+// The recorder writes version 2 by default; each flush ends a block.
+TEST(Store, TheRecorderWritesBlocksAndEachFlushEndsOne) {
+  test::temp_dir dir;
+  record_writer_options o;
+  o.dir = dir.path();
+  o.prefix = "md";
+  fs::path file;
+  {
+    record_writer w(o);
+    const written s = sample(40);
+    for (size_t i = 0; i < s.events.size(); ++i) {
+      w.write(s.symbols[i], s.events[i]);
+      if (i % 10 == 9) w.flush();
+    }
+    file = w.current_file();
+    // Flushed blocks can be read while the writer is open.
+    store_reader r(file);
+    market_event e;
+    size_t n = 0;
+    while (r.next(e)) ++n;
+    EXPECT_EQ(n, 40u);
+    EXPECT_EQ(r.error(), "");
+  }
+  EXPECT_EQ(record_file_version(file), 2);
+  EXPECT_EQ(file.filename(), "md-2024-02-01.catsrec");
+}
+
+}  // namespace
+}  // namespace cats
