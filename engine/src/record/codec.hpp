@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -45,8 +46,8 @@ constexpr size_t symbol_fixed_payload = 4 + 2;  // id, length; then the name
 constexpr uint8_t book_bit_snapshot = 0x1;
 constexpr uint8_t book_bit_has_checksum = 0x2;
 
-// Little-endian stores and loads, byte by byte so the format does not depend on the host; GCC and
-// Clang turn each into a single move on x86 and ARM.
+// Little-endian stores and loads: one unaligned move on a little-endian host, byte by byte
+// elsewhere, so the format does not depend on the host.
 class encoder {
  public:
   explicit encoder(char* p) noexcept : p_(p) {}
@@ -63,7 +64,11 @@ class encoder {
 
  private:
   void put(uint64_t v, int n) noexcept {
-    for (int i = 0; i < n; ++i) p_[i] = static_cast<char>(v >> (8 * i));
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(p_, &v, static_cast<size_t>(n));
+    } else {
+      for (int i = 0; i < n; ++i) p_[i] = static_cast<char>(v >> (8 * i));
+    }
     p_ += n;
   }
   char* p_;
@@ -84,7 +89,12 @@ class decoder {
  private:
   uint64_t get(int n) noexcept {
     uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(&v, p_, static_cast<size_t>(n));
+    } else {
+      for (int i = 0; i < n; ++i)
+        v |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    }
     p_ += n;
     return v;
   }

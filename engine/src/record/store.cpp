@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -364,6 +366,7 @@ struct store_reader::impl {
   uint32_t left = 0;                 // records left in the current block
   uint64_t block_at = 0;             // offset of the current block
   uint64_t symtab_at = 0;            // offset of the symbol block loaded last (0: none)
+  uint64_t released = 0;             // the mapping's pages before this offset were given back
   std::vector<std::string> symbols;  // by id - 1
   struct resolved {
     uint32_t id = 0;
@@ -496,12 +499,23 @@ struct store_reader::impl {
         continue;
       }
       block_at = at;
+      release_behind(at);
       rec = base + at + block_header_size;
       rec_end = rec + h.payload;
       left = h.count;
       if (left > 0) return true;
     }
     return false;
+  }
+
+  // The pages before `at` leave this process's memory (the page cache keeps them): what the
+  // replay holds stays the same however long the file is.
+  void release_behind(uint64_t at) {
+    constexpr uint64_t step = 16u << 20;
+    const uint64_t upto = at & ~(step - 1);
+    if (upto <= released) return;
+    ::madvise(const_cast<char*>(base) + released, upto - released, MADV_DONTNEED);
+    released = upto;
   }
 
   // A data block whose symbol table is not the one loaded (the reader skipped it, or it is an
@@ -688,12 +702,24 @@ bool store_reader::next(market_event& out) {
     } else if (type == type_bar) {
       out.type = market_event::kind::bar;
       cats_bar_event_t& b = out.bar;
-      b = cats_bar_event_t{};
-      decode_header(dec, b.header, sizeof b, CATS_EVENT_BAR, id);
-      for (int64_t* f :
-           {&b.open_time_ns, &b.interval_ns, &b.open, &b.high, &b.low, &b.close, &b.volume,
-            &b.quote_volume, &b.taker_buy_volume, &b.taker_buy_quote_volume, &b.trade_count})
-        *f = dec.i64();
+      b.header.struct_size = sizeof b;
+      b.header.type = CATS_EVENT_BAR;
+      b.header.instrument_id = id;
+      b.header.flags = 0;
+      if constexpr (std::endian::native == std::endian::little) {
+        // The record's 13 fields are the struct's from exchange_ts_ns on, in the same order.
+        static_assert(offsetof(cats_bar_event_t, trade_count) -
+                          offsetof(cats_bar_event_t, header.exchange_ts_ns) ==
+                      12 * 8);
+        std::memcpy(&b.header.exchange_ts_ns, p + record_head, 13 * 8);
+      } else {
+        b.header.exchange_ts_ns = dec.i64();
+        b.header.local_ts_ns = dec.i64();
+        for (int64_t* f :
+             {&b.open_time_ns, &b.interval_ns, &b.open, &b.high, &b.low, &b.close, &b.volume,
+              &b.quote_volume, &b.taker_buy_volume, &b.taker_buy_quote_volume, &b.trade_count})
+          *f = dec.i64();
+      }
       out.ts = b.header.local_ts_ns;
     } else if (type == type_trade) {
       out.type = market_event::kind::trade;
@@ -710,8 +736,10 @@ bool store_reader::next(market_event& out) {
       cats_quote_event_t& q = out.quote;
       q = cats_quote_event_t{};
       decode_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
-      for (int64_t* f : {&q.bid_price, &q.bid_quantity, &q.ask_price, &q.ask_quantity})
-        *f = dec.i64();
+      q.bid_price = dec.i64();
+      q.bid_quantity = dec.i64();
+      q.ask_price = dec.i64();
+      q.ask_quantity = dec.i64();
       out.ts = q.header.local_ts_ns;
     }
     ++r.records;

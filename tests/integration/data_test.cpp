@@ -1,0 +1,232 @@
+// `cats data convert` and the block store, with the real binary: converted data replays exactly
+// like its source, several files and kinds merge into one store in time order, damage is named
+// or skipped and counted, and bad input gets a clear error without a half-written store.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "integration/process.hpp"
+#include "test_util.hpp"
+
+namespace cats {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run;
+using test::run_result;
+
+const std::string cats_bin = CATS_BINARY;
+const std::string test_plugins = CATS_TEST_PLUGIN_DIR;
+
+class StoreCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    klines_ = (dir_.path() / "BTCUSDT-1m-2024-01.csv").string();
+    const run_result g =
+        run({cats_bin, "generate", "--out", klines_, "--days", "10", "--seed", "11"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+  }
+  std::string config(const std::string& name, const std::string& file, const std::string& format,
+                     const std::string& extra = "") {
+    const fs::path cfg = dir_.path() / (name + ".toml");
+    test::write_file(cfg,
+                     "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                     "files = [\"" +
+                         file + "\"]\nformat = \"" + format +
+                         "\"\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n" + extra +
+                         "[backtest]\nfee_bps = 10\nslippage_bps = 1\n[[strategy]]\n"
+                         "name = \"sma\"\nplugin = \"ma_crossover\"\n[strategy.params]\n"
+                         "fast = 30\nslow = 120\n");
+    return cfg.string();
+  }
+  std::string convert(const std::vector<std::string>& inputs, const std::string& name) {
+    const std::string out = (dir_.path() / name).string();
+    std::vector<std::string> args{cats_bin, "data", "convert"};
+    args.insert(args.end(), inputs.begin(), inputs.end());
+    args.insert(args.end(), {"--out", out});
+    const run_result r = run(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+    return out;
+  }
+  // The summary JSON without the lines that name the data files.
+  static std::string without_files(const std::string& json) {
+    std::string out;
+    bool in_files = false;
+    for (size_t pos = 0; pos < json.size();) {
+      const size_t eol = std::min(json.find('\n', pos), json.size());
+      const std::string line = json.substr(pos, eol - pos);
+      pos = eol + 1;
+      if (line.find("\"files\": [") != std::string::npos) in_files = true;
+      if (!in_files) out += line + "\n";
+      if (in_files && line.find(']') != std::string::npos) in_files = false;
+    }
+    return out;
+  }
+
+  test::temp_dir dir_;
+  std::string klines_;
+};
+
+TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
+  const std::string store = convert({klines_}, "btc.catsrec");
+  const run_result from_csv =
+      run({cats_bin, "backtest", "--config", config("csv", klines_, "binance_klines"), "--json"});
+  ASSERT_EQ(from_csv.exit_code, 0) << from_csv.err;
+  const run_result from_store =
+      run({cats_bin, "backtest", "--config", config("st", store, "cats_record"), "--json"});
+  ASSERT_EQ(from_store.exit_code, 0) << from_store.err;
+  EXPECT_NE(from_store.out.find("\"trades\": "), std::string::npos);
+  EXPECT_EQ(without_files(from_store.out), without_files(from_csv.out));
+  // The bars-only store is known as such before the run: no "only bars" warning.
+  EXPECT_NE(from_store.out.find("\"warnings\": []"), std::string::npos) << from_store.out;
+
+  std::vector<std::string> results;
+  for (const auto& [name, file, format] : {std::tuple{"sweep-csv", klines_, "binance_klines"},
+                                           std::tuple{"sweep-st", store, "cats_record"}}) {
+    const fs::path out = dir_.path() / name;
+    const run_result s = run({cats_bin, "sweep", "--config", config(name, file, format), "--param",
+                              "strategy.fast=10:30:20", "--param", "strategy.slow=60,120", "--jobs",
+                              "2", "--out", out.string()});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    results.push_back(test::read_file(out / "results.csv"));
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
+TEST_F(StoreCli, KlinesAndZippedTradesConvertToOneStoreInTimeOrder) {
+  const std::string trades = (dir_.path() / "trades.csv").string();
+  ASSERT_EQ(run({cats_bin, "generate", "--out", trades, "--trades", "20000", "--days", "1",
+                 "--start", "2024-01-02", "--price", "2500", "--seed", "5"})
+                .exit_code,
+            0);
+  const std::string zip = (dir_.path() / "ETHUSDT-trades-2024-01-02.zip").string();
+  const run_result z = run({CATS_PYTHON, "-c",
+                            "import sys, zipfile\n"
+                            "with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                            "    z.write(sys.argv[2], 'ETHUSDT-trades-2024-01-02.csv')\n",
+                            zip, trades});
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  const std::string out = (dir_.path() / "both.catsrec").string();
+  const run_result c = run({cats_bin, "data", "convert", klines_, zip, "--out", out});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_NE(c.out.find("(14400 bars, 20000 trades, 0 quotes, 0 books)"), std::string::npos)
+      << c.out;
+  // A probe strategy sees both instruments, every bar and trade, in time order.
+  const fs::path cfg = dir_.path() / "probe.toml";
+  const fs::path log = dir_.path() / "probe.log";
+  test::write_file(cfg, "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" + test_plugins +
+                            "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nformat = \"cats_record\"\n"
+                            "files = [\"" +
+                            out +
+                            "\"]\n[[strategy]]\nname = \"probe\"\nplugin = \"probe_strategy\"\n"
+                            "[strategy.params]\nlog = \"" +
+                            log.string() + "\"\n");
+  const run_result r = run({cats_bin, "backtest", "--config", cfg.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = test::read_file(log);
+  size_t bars = 0, trade_lines = 0;
+  int64_t last = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t eol = std::min(text.find('\n', pos), text.size());
+    const std::string line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    int64_t ts = 0;
+    if (line.rfind("bar ", 0) == 0) {
+      ++bars;
+      ts = std::stoll(line.substr(line.find(' ', 4) + 1));
+    } else if (line.rfind("trade ", 0) == 0) {
+      ++trade_lines;
+      ts = std::stoll(line.substr(line.rfind(' ') + 1));
+    }
+    if (ts != 0) {
+      EXPECT_GE(ts, last) << line;
+      last = ts;
+    }
+  }
+  EXPECT_EQ(bars, 14400u);
+  EXPECT_EQ(trade_lines, 20000u);
+}
+
+// The offset of the n-th block (walking the block headers) of a store file.
+size_t nth_block(const std::string& b, size_t n) {
+  size_t at = 64;
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t len = 0;
+    std::memcpy(&len, b.data() + at + 16, 8);
+    at += 64 + len;
+  }
+  return at;
+}
+
+TEST_F(StoreCli, ADamagedBlockStopsTheRunOrIsSkippedAndCounted) {
+  const std::string store = convert({klines_}, "dmg.catsrec");
+  std::string b = test::read_file(store);
+  const size_t bad = nth_block(b, 5);
+  b[bad + 300] = static_cast<char>(b[bad + 300] ^ 1);
+  test::write_file(store, b);
+  const run_result stop =
+      run({cats_bin, "backtest", "--config", config("dmg", store, "cats_record")});
+  EXPECT_EQ(stop.exit_code, 1);
+  EXPECT_NE(
+      stop.err.find(store + ": at byte " + std::to_string(bad) + ": checksum mismatch in block"),
+      std::string::npos)
+      << stop.err;
+  const run_result skip =
+      run({cats_bin, "backtest", "--config",
+           config("skip", store, "cats_record", "on_error = \"skip\"\n"), "--json"});
+  ASSERT_EQ(skip.exit_code, 0) << skip.err;
+  EXPECT_NE(skip.out.find("\"damaged_blocks\": 1"), std::string::npos) << skip.out;
+  EXPECT_NE(skip.out.find("at byte " + std::to_string(bad)), std::string::npos) << skip.out;
+  const run_result table = run({cats_bin, "backtest", "--config",
+                                config("skip2", store, "cats_record", "on_error = \"skip\"\n")});
+  EXPECT_NE(table.out.find("Damaged blocks skipped"), std::string::npos) << table.out;
+}
+
+TEST_F(StoreCli, BadInputIsAClearErrorAndLeavesNoStore) {
+  const std::string out = (dir_.path() / "x.catsrec").string();
+  // A file whose name says nothing.
+  const std::string odd = (dir_.path() / "prices.csv").string();
+  fs::copy_file(klines_, odd);
+  run_result r = run({cats_bin, "data", "convert", odd, "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(odd + ": cannot tell the symbol from the file name"), std::string::npos)
+      << r.err;
+  // ... converts once it is told.
+  r = run({cats_bin, "data", "convert", odd, "--symbol", "BINANCE:BTCUSDT", "--format",
+           "binance_klines", "--out", out});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // An existing store is not replaced without --force.
+  r = run({cats_bin, "data", "convert", klines_, "--out", out});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(out + " exists (--force replaces it)"), std::string::npos) << r.err;
+  // A malformed row: the file and line, and no store (nor a .part) left behind.
+  std::string text = test::read_file(klines_);
+  size_t line3 = 0;
+  for (int i = 0; i < 2; ++i) line3 = text.find('\n', line3) + 1;
+  text.replace(line3, text.find(',', line3) - line3, "17O4067320000");
+  const std::string broken = (dir_.path() / "ETHUSDT-1m-2024-01.csv").string();
+  test::write_file(broken, text);
+  const std::string out2 = (dir_.path() / "y.catsrec").string();
+  r = run({cats_bin, "data", "convert", broken, "--out", out2});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(broken + ":3"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out2));
+  EXPECT_FALSE(fs::exists(out2 + ".part"));
+  // ... or skipped and counted.
+  r = run({cats_bin, "data", "convert", broken, "--out", out2, "--on-error", "skip"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("skipped 1 malformed rows"), std::string::npos) << r.out;
+  // A missing input is named.
+  r = run({cats_bin, "data", "convert", (dir_.path() / "BTCUSDT-1m-2023-01.csv").string(), "--out",
+           (dir_.path() / "z.catsrec").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("BTCUSDT-1m-2023-01.csv"), std::string::npos) << r.err;
+  EXPECT_EQ(run({cats_bin, "data", "frobnicate"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cats
