@@ -11,8 +11,8 @@ cd "$(dirname "$0")/.."
 
 secs=${1:-30}
 shift || true
-all=(kline_csv trade_csv binance_message okx_message record config text byte_source descriptor
-     state indicators)
+all=(kline_csv trade_csv binance_message okx_message record store config text byte_source
+     descriptor state indicators)
 targets=("$@")
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all[@]}")
 

@@ -453,7 +453,7 @@ struct store_reader::impl {
       decoder dec(p);
       const uint16_t id = dec.u16();
       const uint16_t n = dec.u16();
-      if (id != i + 1 || static_cast<size_t>(end - p) < 4u + n) break;
+      if (id != i + 1 || n == 0 || static_cast<size_t>(end - p) < 4u + n) break;
       table.emplace_back(p + 4, n);
       p += (4 + n + 7) & ~size_t{7};
     }
@@ -673,6 +673,10 @@ bool store_reader::next(market_event& out) {
     r.rec = p + size;
     --r.left;
     if (type < type_trade || type > type_book) continue;  // a record type from a newer writer
+    if (type == type_trade && (flags & 3) == 3) {         // sides are 0 (unknown), 1 and 2
+      if (!r.bad_record(p, "malformed trade record (side 3)")) return false;
+      continue;
+    }
     uint32_t id = 0;
     if (!r.resolve(file_id, id)) {
       if (!r.bad_record(p, "record refers to undefined symbol id " + std::to_string(file_id))) {
