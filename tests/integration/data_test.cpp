@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "integration/fake_exchange.hpp"
 #include "integration/process.hpp"
 #include "test_util.hpp"
 
@@ -226,6 +228,140 @@ TEST_F(StoreCli, BadInputIsAClearErrorAndLeavesNoStore) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("BTCUSDT-1m-2023-01.csv"), std::string::npos) << r.err;
   EXPECT_EQ(run({cats_bin, "data", "frobnicate"}).exit_code, 2);
+}
+
+// `cats data download` against the fake exchange serving the public-data layout over HTTPS.
+class DataDownload : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(test::make_cert(dir_.path()));
+    const fs::path site = dir_.path() / "site";
+    const fs::path klines = site / "data/spot/monthly/klines/BTCUSDT/1m";
+    fs::create_directories(klines);
+    for (const char* month : {"2024-01", "2024-02"}) {
+      const std::string name = std::string("BTCUSDT-1m-") + month;
+      const fs::path csv = dir_.path() / (name + ".csv");
+      ASSERT_EQ(run({cats_bin, "generate", "--out", csv.string(), "--days", "3", "--start",
+                     std::string(month) + "-01"})
+                    .exit_code,
+                0);
+      // A zip and its .CHECKSUM, as the site publishes them.
+      const run_result z = run({CATS_PYTHON, "-c",
+                                "import sys, zipfile, hashlib\n"
+                                "zp, csv, name = sys.argv[1], sys.argv[2], sys.argv[3]\n"
+                                "with zipfile.ZipFile(zp, 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                                "    z.write(csv, name + '.csv')\n"
+                                "h = hashlib.sha256(open(zp, 'rb').read()).hexdigest()\n"
+                                "open(zp + '.CHECKSUM', 'w').write(h + '  ' + name + '.zip\\n')\n",
+                                (klines / (name + ".zip")).string(), csv.string(), name});
+      ASSERT_EQ(z.exit_code, 0) << z.err;
+    }
+    fake_ = std::make_unique<test::fake_exchange>(
+        dir_, std::vector<std::string>{"--rate", "0", "--data-dir", site.string()});
+    ASSERT_GT(fake_->port(), 0) << fake_->log();
+  }
+  run_result download(const std::string& from, const std::string& to,
+                      const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{cats_bin,
+                                  "data",
+                                  "download",
+                                  "--kind",
+                                  "klines",
+                                  "--symbol",
+                                  "BTCUSDT",
+                                  "--interval",
+                                  "1m",
+                                  "--from",
+                                  from,
+                                  "--to",
+                                  to,
+                                  "--dir",
+                                  out().string(),
+                                  "--base-url",
+                                  "https://" + fake_->base(),
+                                  "--ca-file",
+                                  (dir_.path() / "cert.pem").string(),
+                                  "--timeout",
+                                  "5"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+  fs::path out() const { return dir_.path() / "out"; }
+  fs::path served(const std::string& month) const {
+    return dir_.path() / "site/data/spot/monthly/klines/BTCUSDT/1m" /
+           ("BTCUSDT-1m-" + month + ".zip");
+  }
+
+  test::temp_dir dir_;
+  std::unique_ptr<test::fake_exchange> fake_;
+};
+
+TEST_F(DataDownload, FetchesChecksAndConvertsThenKeepsWhatIsThere) {
+  const std::string store = (out() / "btc.catsrec").string();
+  run_result r = download("2024-01", "2024-02", {"--store", store});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  for (const char* m : {"2024-01", "2024-02"}) {
+    EXPECT_EQ(test::read_file(out() / ("BTCUSDT-1m-" + std::string(m) + ".zip")),
+              test::read_file(served(m)));
+    EXPECT_NE(r.out.find("BTCUSDT-1m-" + std::string(m) + ".zip: "), std::string::npos);
+  }
+  EXPECT_NE(r.out.find("2 of 2 files here and checked"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(8640 bars, 0 trades"), std::string::npos) << r.out;
+  // Again: nothing is fetched twice.
+  r = download("2024-01", "2024-02");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("BTCUSDT-1m-2024-01.zip: already here, sha256 ok"), std::string::npos)
+      << r.out;
+  // A month the site does not have: named, the others still fetched, exit 1.
+  r = download("2023-12", "2024-01");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("BTCUSDT-1m-2023-12.zip.CHECKSUM: HTTP 404"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("1 of 2 files"), std::string::npos) << r.out;
+}
+
+TEST_F(DataDownload, ACutTransferIsResumedWhereItStopped) {
+  // Cut once: the next attempt asks for the rest (a Range request) and the file is whole.
+  fake_->control("POST", "/control/data?cut=3000&times=1");
+  run_result r = download("2024-01", "2024-01");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("(2 attempts)"), std::string::npos) << r.out;
+  EXPECT_EQ(test::read_file(out() / "BTCUSDT-1m-2024-01.zip"), test::read_file(served("2024-01")));
+  EXPECT_NE(fake_->log().find("cut after 3000 bytes"), std::string::npos);
+  // Cut every time: the command gives up, keeping the partial file; the next run resumes it.
+  fake_->control("POST", "/control/data?cut=5000&times=100");
+  r = download("2024-02", "2024-02");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("run the same command again to resume"), std::string::npos) << r.err;
+  // Five attempts, each resuming where the last stopped and cut 5000 bytes later.
+  EXPECT_EQ(fs::file_size(out() / "BTCUSDT-1m-2024-02.zip.part"), 25000u);
+  fake_->control("POST", "/control/data?cut=0&times=0");
+  r = download("2024-02", "2024-02");
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("(resumed a partial download)"), std::string::npos) << r.out;
+  EXPECT_EQ(test::read_file(out() / "BTCUSDT-1m-2024-02.zip"), test::read_file(served("2024-02")));
+  EXPECT_FALSE(fs::exists(out() / "BTCUSDT-1m-2024-02.zip.part"));
+}
+
+TEST_F(DataDownload, AFileThatFailsItsChecksumIsNotKept) {
+  const fs::path sum = served("2024-01").string() + ".CHECKSUM";
+  std::string text = test::read_file(sum);
+  text[0] = text[0] == 'a' ? 'b' : 'a';
+  test::write_file(sum, text);
+  const run_result r = download("2024-01", "2024-01");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("BTCUSDT-1m-2024-01.zip: SHA-256 mismatch (expected"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(out() / "BTCUSDT-1m-2024-01.zip"));
+  EXPECT_FALSE(fs::exists(out() / "BTCUSDT-1m-2024-01.zip.part"));
+  // Bad arguments are usage errors.
+  EXPECT_EQ(run({cats_bin, "data", "download", "--kind", "klines", "--symbol", "BTCUSDT", "--from",
+                 "2024-01", "--to", "2024-02"})
+                .exit_code,
+            2);  // no --interval
+  EXPECT_EQ(run({cats_bin, "data", "download", "--kind", "candles", "--symbol", "BTCUSDT", "--from",
+                 "2024-01", "--to", "2024-02"})
+                .exit_code,
+            2);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ const char* const usage =
     "usage: cats_fake_exchange --cert FILE --key FILE [--port N] [--port-file FILE] [--seed N]\n"
     "         [--symbols BTCUSDT,ETHUSDT] [--okx-symbols BTC-USDT] [--rate MSGS_PER_SEC]\n"
     "         [--count N|unlimited] [--script FILE] [--stamp-ns] [--trades-only]\n"
-    "         [--paced]\n"
+    "         [--paced] [--data-dir DIR]\n"
     "         [--start subscribe|now|control] [--api-key K --api-secret S --api-passphrase P]\n"
     "\n"
     "  --cert, --key     PEM certificate chain and private key for TLS\n"
@@ -30,6 +30,8 @@ const char* const usage =
     "  --script          replay a JSONL file of recorded messages instead of generating\n"
     "  --stamp-ns        trade ids (Binance \"t\"/\"a\", OKX \"tradeId\") are the send time in ns\n"
     "  --trades-only     every generated event is a trade (the book stays still)\n"
+    "  --data-dir        serve DIR/data/... as /data/... (Binance public-data layout; Range\n"
+    "                    requests; /control/data?cut=BYTES&times=N cuts the next N bodies)\n"
     "  --paced           each event goes out alone at its scheduled time (a spinning generator);\n"
     "                    the distribution of send lateness is printed at exit\n"
     "  --api-key, --api-secret, --api-passphrase  the private side's credentials (defaults\n"
@@ -118,6 +120,8 @@ int main(int argc, char** argv) {
       if (value != "unlimited" && !parse_number(value, opt.count)) {
         return usage_error("bad --count (a number or \"unlimited\")");
       }
+    } else if (arg == "--data-dir") {
+      opt.data_dir = value;
     } else if (arg == "--script") {
       opt.script_file = value;
     } else if (arg == "--start") {

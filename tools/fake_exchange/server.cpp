@@ -333,6 +333,10 @@ class server {
   std::set<ws_session*> okx_streams_;  // subscribed to the private `orders` channel
   private_side private_;
   bool drop_response_ = false;  // the request was processed; hang up without answering
+  // /control/data: the next cut_times_ /data/ bodies stop after cut_bytes_ bytes.
+  uint64_t cut_bytes_ = 0, cut_times_ = 0;
+  size_t cut_now_ = SIZE_MAX;  // the response being sent is cut after this many body bytes
+  response public_data(const request& req, const target& t);
   // /control/status: the next public_status_n_ public REST requests get this status.
   int public_status_code_ = 0, public_status_n_ = 0, public_status_retry_ = 0;
   bool started_ = false;
@@ -932,6 +936,16 @@ asio::awaitable<void> server::serve(tcp::socket socket) {
       beast::get_lowest_layer(stream).socket().close(ec);  // processed, never answered
       co_return;
     }
+    if (const size_t cut = std::exchange(cut_now_, SIZE_MAX); cut != SIZE_MAX) {
+      // The whole header (with the full length), part of the body, then the line goes dead.
+      http::response_serializer<http::string_body> sr{res};
+      co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec)
+        co_await asio::async_write(stream, asio::buffer(res.body().data(), cut),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+      beast::get_lowest_layer(stream).socket().close(ec);
+      co_return;
+    }
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (shutdown_after) {
       shutdown();
@@ -1131,9 +1145,53 @@ void server::after_events() {
 
 // ---- HTTP -------------------------------------------------------------------------------------
 
+// A file of the public-data folder, whole or from the offset of a "Range: bytes=N-" header.
+response server::public_data(const request& req, const target& t) {
+  // The folder mirrors the site's root: /data/spot/... is DIR/data/spot/...
+  const std::string_view rel = std::string_view(t.path).substr(1);
+  if (req.method() != http::verb::get)
+    return make_response(req, http::status::method_not_allowed, error_json("use GET"));
+  if (rel.size() <= 5 || rel.find("..") != std::string_view::npos || rel[5] == '/')
+    return make_response(req, http::status::not_found, error_json("no such file"));
+  const std::string file = opt_.data_dir + "/" + std::string(rel);
+  std::error_code fs_ec;
+  std::ifstream in(file, std::ios::binary);
+  if (!std::filesystem::is_regular_file(file, fs_ec) || !in)
+    return make_response(req, http::status::not_found, error_json("no such file"));
+  std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t size = body.size();
+  uint64_t from = 0;
+  const std::string_view range = req[http::field::range];
+  if (range.starts_with("bytes=") && range.ends_with("-") &&
+      parse_uint(std::string(range.substr(6, range.size() - 7)), from)) {
+    if (from >= size) {
+      response res = make_response(req, http::status::range_not_satisfiable, "");
+      res.set(http::field::content_range, "bytes */" + std::to_string(size));
+      return res;
+    }
+  } else {
+    from = 0;
+  }
+  response res = make_response(req, from > 0 ? http::status::partial_content : http::status::ok,
+                               body.substr(static_cast<size_t>(from)));
+  res.set(http::field::content_type, rel.ends_with(".CHECKSUM") ? "text/plain" : "application/zip");
+  res.set(http::field::accept_ranges, "bytes");
+  if (from > 0)
+    res.set(http::field::content_range, "bytes " + std::to_string(from) + "-" +
+                                            std::to_string(size - 1) + "/" + std::to_string(size));
+  if (cut_times_ > 0 && !rel.ends_with(".CHECKSUM") && res.body().size() > cut_bytes_) {
+    --cut_times_;
+    cut_now_ = static_cast<size_t>(cut_bytes_);
+    note("data: %s cut after %llu bytes", std::string(rel).c_str(),
+         static_cast<unsigned long long>(cut_bytes_));
+  }
+  return res;
+}
+
 response server::handle(const request& req, bool& shutdown_after) {
   const target t(req.target());
   if (t.path.starts_with("/control/")) return control(req, t, shutdown_after);
+  if (t.path.starts_with("/data/") && !opt_.data_dir.empty()) return public_data(req, t);
   if (t.path.starts_with("/api/v5/trade/") || t.path == "/api/v5/account/balance") {
     const okx_auth auth{req["OK-ACCESS-KEY"], req["OK-ACCESS-SIGN"], req["OK-ACCESS-TIMESTAMP"],
                         req["OK-ACCESS-PASSPHRASE"]};
@@ -1386,6 +1444,17 @@ response server::control(const request& req, const target& t, bool& shutdown_aft
     for (ws_session* s : sessions_) s->wake();
     note("control: stall %llu ms", static_cast<unsigned long long>(ms));
     return ok("{\"stall_ms\":" + std::to_string(ms) + "}");
+  }
+  if (action == "data") {
+    uint64_t cut = 0, times = 1;
+    const std::string *c = t.get("cut"), *k = t.get("times");
+    if (c == nullptr || !parse_uint(*c, cut) || (k != nullptr && !parse_uint(*k, times)))
+      return bad("data takes cut=BYTES and times=N");
+    cut_bytes_ = cut;
+    cut_times_ = times;
+    note("control: the next %llu /data/ bodies are cut after %llu bytes",
+         static_cast<unsigned long long>(times), static_cast<unsigned long long>(cut));
+    return ok("{\"cut\":" + std::to_string(cut) + ",\"times\":" + std::to_string(times) + "}");
   }
   if (action == "status") {
     uint64_t code = 429, n = 1, retry = 1;

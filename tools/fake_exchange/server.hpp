@@ -31,6 +31,8 @@ struct options {
   std::string api_passphrase = "cats-fake-passphrase";  ///< OKX
   /// When the generator (or the script) starts.
   enum class start_mode { on_subscribe, now, on_control } start = start_mode::on_subscribe;
+  /// Served under /data/ (the layout of Binance's public-data site), with Range requests.
+  std::string data_dir;
 };
 
 /// Runs until SIGINT/SIGTERM or POST /control/shutdown. Returns the process exit code; start-up
