@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "integration/fake_exchange.hpp"
@@ -86,17 +87,41 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
   // The bars-only store is known as such before the run: no "only bars" warning.
   EXPECT_NE(from_store.out.find("\"warnings\": []"), std::string::npos) << from_store.out;
 
-  std::vector<std::string> results;
-  for (const auto& [name, file, format] : {std::tuple{"sweep-csv", klines_, "binance_klines"},
-                                           std::tuple{"sweep-st", store, "cats_record"}}) {
-    const fs::path out = dir_.path() / name;
-    const run_result s = run({cats_bin, "sweep", "--config", config(name, file, format), "--param",
-                              "strategy.fast=10:30:20", "--param", "strategy.slow=60,120", "--jobs",
-                              "2", "--out", out.string()});
-    ASSERT_EQ(s.exit_code, 0) << s.err;
-    results.push_back(test::read_file(out / "results.csv"));
+  // A sweep over the store, sharing a decoded copy or streaming each run from the file (constant
+  // memory), ranks exactly as one over the CSV; so does a walk-forward one.
+  for (const char* extra : {"--metric", "--oos"}) {
+    std::vector<std::string> results;
+    for (const auto& [name, file, format, stream] :
+         {std::tuple{"sweep-csv", klines_, "binance_klines", false},
+          std::tuple{"sweep-st", store, "cats_record", false},
+          std::tuple{"sweep-stream", store, "cats_record", true}}) {
+      const fs::path out = dir_.path() / name;
+      std::vector<std::string> args{cats_bin,
+                                    "sweep",
+                                    "--config",
+                                    config(name, file, format),
+                                    "--param",
+                                    "strategy.fast=10:30:20",
+                                    "--param",
+                                    "strategy.slow=60,120",
+                                    "--jobs",
+                                    "2",
+                                    "--out",
+                                    out.string(),
+                                    "--json",
+                                    extra,
+                                    std::string(extra) == "--oos" ? "0.3" : "sharpe"};
+      if (stream) args.emplace_back("--stream");
+      const run_result s = run(args);
+      ASSERT_EQ(s.exit_code, 0) << s.err;
+      EXPECT_NE(s.out.find(std::string("\"data_streamed\": ") + (stream ? "true" : "false")),
+                std::string::npos);
+      results.push_back(test::read_file(out / "results.csv"));
+    }
+    EXPECT_NE(results[0].find("sharpe"), std::string::npos) << results[0];
+    EXPECT_EQ(results[0], results[1]) << extra;
+    EXPECT_EQ(results[0], results[2]) << extra;
   }
-  EXPECT_EQ(results[0], results[1]);
 }
 
 TEST_F(StoreCli, KlinesAndZippedTradesConvertToOneStoreInTimeOrder) {

@@ -40,13 +40,17 @@ int sweep_command(const std::vector<std::string>& args) {
       "out,o", po::value(&out_dir),
       "write runs.csv (as runs finish), results.csv, results.json, best.txt and report.html")(
       "json", "print the ranked results as JSON on stdout")(
+      "stream",
+      "each run streams the data from its files (constant memory) instead of sharing one decoded "
+      "copy; chosen by itself for block stores too large to decode")(
       "allow-failures",
       "exit 0 even when some runs failed (they are listed and ranked last either way)");
   po::variables_map vm;
-  if (auto rc = parse(args, desc, nullptr, vm,
-                      "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
-                      "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
-                      "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures]"))
+  if (auto rc =
+          parse(args, desc, nullptr, vm,
+                "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
+                "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
+                "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures] [--stream]"))
     return *rc;
   const bool json = vm.count("json") != 0;
   opt.config = config_file;
@@ -57,6 +61,7 @@ int sweep_command(const std::vector<std::string>& args) {
   if (!out_dir.empty()) opt.out_dir = fs::path(out_dir);
   opt.progress = !json;
   opt.stop = &stop_requested;
+  opt.stream = vm.count("stream") != 0;
   try {
     const cats::run_config base = cats::load_config(config_file, opt.overrides);
     std::string err;

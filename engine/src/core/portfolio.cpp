@@ -50,7 +50,7 @@ void portfolio::set_market_value(position_state& p, int64_t mv) noexcept {
   p.market_value = mv;
 }
 
-void portfolio::mark(uint32_t instrument_id, int64_t price) noexcept {
+void portfolio::mark_held(uint32_t instrument_id, int64_t price) noexcept {
   if (instrument_id >= positions_.size()) {
     positions_.resize(instrument_id + 1);
   }

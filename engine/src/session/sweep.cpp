@@ -1,6 +1,7 @@
 #include "cats/session/sweep.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +15,7 @@
 
 #include "cats/core/fixed.hpp"
 #include "cats/plugin/params.hpp"
+#include "cats/record/store.hpp"
 #include "cats/replay/replay.hpp"
 #include "cats/session/backtest.hpp"
 #include "cats/util/json_writer.hpp"
@@ -203,11 +205,20 @@ library_map load_plugins(const sweep_options& opt, const run_config& base) {
 }
 
 // Walk-forward windows over [start, end) of the data (the config's start/end narrow it).
-void make_folds(const sweep_options& opt, const run_config& base, const market_data& data,
+// The time range of the data: where the first event (a bar: its open) starts, and the last
+// event's time.
+struct data_span {
+  int64_t first = 0, last = 0;
+};
+
+data_span span_of(const market_event& first, int64_t last_ts) {
+  return {first.type == market_event::kind::bar ? first.bar.open_time_ns : first.ts, last_ts};
+}
+
+void make_folds(const sweep_options& opt, const run_config& base, const data_span& span,
                 sweep_result& res) {
-  const market_event& first = data.events().front();
-  int64_t t0 = first.type == market_event::kind::bar ? first.bar.open_time_ns : first.ts;
-  int64_t t1 = (data.last_ts() / ns_per_s + 1) * ns_per_s;  // past the last event, whole seconds
+  int64_t t0 = span.first;
+  int64_t t1 = (span.last / ns_per_s + 1) * ns_per_s;  // past the last event, whole seconds
   if (base.backtest.start_ns) t0 = std::max(t0, *base.backtest.start_ns);
   if (base.backtest.end_ns) t1 = std::min(t1, *base.backtest.end_ns);
   const unsigned folds = opt.folds > 0 ? opt.folds : (opt.oos_fraction > 0 ? 1 : 0);
@@ -471,6 +482,54 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
   return data;
 }
 
+// Runs stream from the files when asked, or when every feed is a block store whose decoded copy
+// would not fit the budget (a bar decodes to one market_event; a store bar takes 112 bytes).
+bool should_stream(const sweep_options& opt, const run_config& base) {
+  if (opt.stream) return true;
+  uint64_t store_bytes = 0;
+  for (const feed_section& f : base.data.feeds) {
+    if (f.format != "cats_record") return false;
+    for (const auto& file : f.files) {
+      if (!store_record_kinds(file)) return false;  // not a (readable) block store
+      std::error_code ec;
+      store_bytes += std::filesystem::file_size(file, ec);
+    }
+  }
+  uint64_t budget = opt.stream_budget_bytes;
+  if (budget == 0) {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    budget = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4
+                                   : uint64_t{4} << 30;
+  }
+  return store_bytes / 112 * sizeof(market_event) > budget;
+}
+
+// Streaming: one pass for the time range and the count (the runs read the files themselves).
+bool scan_data(const sweep_options& opt, const run_config& base, sweep_result& res,
+               data_span& span) {
+  const auto t0 = std::chrono::steady_clock::now();
+  instrument_registry instruments;
+  replay_stream stream(base.data, instruments);
+  if (!stream.open()) {
+    if (stream.unreadable()) throw config_error(stream.error());
+    throw std::runtime_error(stream.error());
+  }
+  size_t n = 0;
+  while (const market_event* e = stream.next()) {
+    if (n == 0) span = span_of(*e, e->ts);
+    span.last = e->ts;
+    ++n;
+    if ((n & 0xFFFFF) == 0 && opt.stop != nullptr && opt.stop->load()) return false;
+  }
+  if (!stream.error().empty()) throw std::runtime_error(stream.error());
+  if (n == 0) throw std::runtime_error("cats sweep: the data files hold no events");
+  res.decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.data_events = n;
+  res.data_bytes = 0;
+  res.streamed = true;
+  return true;
+}
+
 // Finished runs by the metric; failed and undefined ones last, ties by grid order.
 void rank(const sweep_options& opt, sweep_result& res) {
   const bool lower = metric_lower_is_better(opt.metric);
@@ -501,12 +560,22 @@ sweep_result run_sweep(const sweep_options& opt) {
   res.params = opt.params;
   make_grid(opt, res);
   library_map libraries = load_plugins(opt, base);
-  std::shared_ptr<const market_data> data = load_data(opt, base, res);
-  if (!data) {
-    res.interrupted = true;
-    return res;
+  std::shared_ptr<const market_data> data;
+  data_span span;
+  if (should_stream(opt, base)) {
+    if (!scan_data(opt, base, res, span)) {
+      res.interrupted = true;
+      return res;
+    }
+  } else {
+    data = load_data(opt, base, res);
+    if (!data) {
+      res.interrupted = true;
+      return res;
+    }
+    span = span_of(data->events().front(), data->last_ts());
   }
-  make_folds(opt, base, *data, res);
+  make_folds(opt, base, span, res);
   sweep_runner runner(opt, res, std::move(libraries), std::move(data));
   runner.open_runs_csv();
   runner.run_all();

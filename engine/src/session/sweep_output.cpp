@@ -44,8 +44,10 @@ std::string sweep_table(const sweep_result& r, size_t rows) {
   std::string out;
   out += "\nCATS sweep  " + std::to_string(r.runs.size()) + " of " +
          std::to_string(r.combinations) + " combinations, ranked by " + r.metric + "\n";
-  out += "  data decoded once: " + std::to_string(r.data_events) + " events in " +
-         json_writer::format_double(r.decode_seconds, 2) + " s; runs took " +
+  out += std::string(r.streamed ? "  data streamed by each run from the store: "
+                                : "  data decoded once: ") +
+         std::to_string(r.data_events) + " events (" + (r.streamed ? "scanned" : "read") + " in " +
+         json_writer::format_double(r.decode_seconds, 2) + " s); runs took " +
          json_writer::format_double(r.run_seconds, 2) + " s on " + std::to_string(r.jobs) +
          " jobs\n";
   if (r.interrupted) out += "  INTERRUPTED: only the finished runs are ranked\n";
@@ -129,6 +131,7 @@ std::string sweep_json(const sweep_result& r) {
   j.key("decode_seconds").value(r.decode_seconds, 6);
   j.key("run_seconds").value(r.run_seconds, 6);
   j.key("data_events").value(static_cast<uint64_t>(r.data_events));
+  j.key("data_streamed").value(r.streamed);
   j.key("best_command").value(r.command);
   j.key("results").begin_array();
   size_t rank = 0;
@@ -246,8 +249,11 @@ sweep_html_input html_input(const sweep_options& opt, const sweep_result& res) {
   in.notes.emplace_back(
       "Combinations", std::to_string(res.runs.size()) + " of " + std::to_string(res.combinations));
   in.notes.emplace_back("Ranked by", opt.metric + (lower ? " (lower is better)" : ""));
-  in.notes.emplace_back("Data", std::to_string(res.data_events) + " events, decoded once in " +
-                                    json_writer::format_double(res.decode_seconds, 2) + " s");
+  in.notes.emplace_back(
+      "Data", std::to_string(res.data_events) +
+                  (res.streamed ? " events, streamed by each run from the store"
+                                : " events, decoded once in " +
+                                      json_writer::format_double(res.decode_seconds, 2) + " s"));
   if (!res.command.empty()) in.notes.emplace_back("Best", res.command);
   for (size_t k = 0; k < res.folds.size(); ++k) {
     const sweep_fold& f = res.folds[k];

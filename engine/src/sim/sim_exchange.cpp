@@ -79,8 +79,8 @@ std::string describe_fill_rules(const sim_exchange_config& c, bool tick_data, bo
 sim_exchange::sim_exchange(engine& eng, sim_exchange_config config)
     : engine_(eng), config_(config), rng_(config.seed) {}
 
-sim_exchange::market_state& sim_exchange::market(uint32_t instrument_id) {
-  if (instrument_id >= markets_.size()) markets_.resize(instrument_id + 1);
+sim_exchange::market_state& sim_exchange::grow_markets(uint32_t instrument_id) {
+  markets_.resize(instrument_id + 1);
   return markets_[instrument_id];
 }
 
@@ -345,7 +345,8 @@ void sim_exchange::on_bar_close(const cats_bar_event_t& bar) {
 void sim_exchange::on_bar_open(const cats_bar_event_t& bar) {
   const uint32_t inst = bar.header.instrument_id;
   market(inst).bars = true;
-  apply_pending(true);  // sent before the first bar was known to be one: bars have no latency
+  // Sent before the first bar was known to be one: bars have no latency.
+  if (!pending_.empty()) apply_pending(true);
   if (working_.empty()) return;  // the common case: nothing to match
   // The pessimistic path: long or flat fears the low, so it comes first; short fears the high.
   const bool low_first = engine_.account().position(inst).quantity >= 0;

@@ -71,8 +71,14 @@ class portfolio {
   /// The position in an instrument (a flat, zeroed one if never traded).
   const position_state& position(uint32_t instrument_id) const noexcept;
 
-  /// Marks an instrument to a new price.
-  void mark(uint32_t instrument_id, int64_t price) noexcept;
+  /// Marks an instrument to a new price. Every bar and trade: the flat case is inline.
+  void mark(uint32_t instrument_id, int64_t price) noexcept {
+    if (instrument_id < positions_.size() && positions_[instrument_id].quantity == 0) [[likely]] {
+      positions_[instrument_id].mark_price = price;
+      return;
+    }
+    mark_held(instrument_id, price);
+  }
 
   /// Books a fill: `quantity` > 0, `side` +1 buy / -1 sell, `fee` >= 0 in the account currency.
   /// Returns the round trip that the fill closed, if any (a flip closes one and opens another).
@@ -84,6 +90,7 @@ class portfolio {
  private:
   position_state& slot(uint32_t instrument_id);
   void set_market_value(position_state& p, int64_t mv) noexcept;
+  void mark_held(uint32_t instrument_id, int64_t price) noexcept;
 
   std::string currency_;
   int64_t initial_cash_;

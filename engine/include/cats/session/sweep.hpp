@@ -52,6 +52,11 @@ struct sweep_options {
   std::optional<std::filesystem::path> out_dir;
   bool progress = false;
   const std::atomic<bool>* stop = nullptr;
+  /// Each run streams the data from its files instead of sharing a decoded copy: memory stays
+  /// constant however long the data. Chosen by itself for block stores whose decoded copy would
+  /// not fit the memory budget (stream_budget_bytes); `--stream` asks for it.
+  bool stream = false;
+  uint64_t stream_budget_bytes = 0;  ///< 0: a quarter of the machine's memory
 };
 
 struct sweep_run {
@@ -85,6 +90,7 @@ struct sweep_result {
   bool interrupted = false;
   double decode_seconds = 0, run_seconds = 0;
   size_t data_events = 0, data_bytes = 0;
+  bool streamed = false;  ///< runs streamed the data from the store (no decoded copy)
   unsigned jobs = 1;
   std::string command;  ///< how to rerun the best combination alone; empty if none succeeded
   /// Walk-forward: out-of-sample runs of a fold's winner that failed, and the first one's reason.

@@ -214,7 +214,13 @@ class sim_exchange final : public broker {
   order new_order(uint32_t owner, const cats_order_request_t& r);
   /// Queues an order update; `count` = false keeps it out of the rejected/cancelled statistics.
   void post_update(const order& o, cats_order_status status, std::string reason, bool count = true);
-  market_state& market(uint32_t instrument_id);
+  // Called several times a bar: the lookup is inline, growing the table is not.
+  market_state& market(uint32_t instrument_id) {
+    if (instrument_id < markets_.size()) [[likely]]
+      return markets_[instrument_id];
+    return grow_markets(instrument_id);
+  }
+  market_state& grow_markets(uint32_t instrument_id);
 
   engine& engine_;
   sim_exchange_config config_;
