@@ -15,8 +15,9 @@ int generate_command(const std::vector<std::string>& args) {
   double days_opt = 0;
   cats::sample_options o;
   po::options_description desc("options");
-  desc.add_options()("help,h", "show this help")("out,o", po::value(&out)->required(),
-                                                 "output CSV file")(
+  desc.add_options()("help,h", "show this help")(
+      "out,o", po::value(&out)->required(),
+      "output file: CSV, or a block store when it ends in .catsrec")(
       "bars", po::value(&bars), "number of bars (default: one year)")(
       "days", po::value(&days_opt), "number of days instead of --bars")(
       "interval", po::value(&interval)->default_value("1m"),
@@ -78,7 +79,10 @@ int generate_command(const std::vector<std::string>& args) {
   o.bars = bars;
   try {
     if (fs::path(out).has_parent_path()) fs::create_directories(fs::path(out).parent_path());
-    cats::write_sample_klines(out, o);
+    if (fs::path(out).extension() == ".catsrec")
+      cats::write_sample_store(out, o);  // the block store, as `cats data convert` makes it
+    else
+      cats::write_sample_klines(out, o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cats: %s\n", e.what());
     return exit_failure;

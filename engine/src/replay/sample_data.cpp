@@ -8,7 +8,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "cats/core/events.hpp"
 #include "cats/core/fixed.hpp"
+#include "cats/core/market_event.hpp"
+#include "cats/record/store.hpp"
 #include "cats/util/rng.hpp"
 
 namespace cats {
@@ -112,22 +115,23 @@ int64_t to_fixed(double v, int64_t step, rounding mode) {
 
 }  // namespace
 
-void write_sample_klines(const std::filesystem::path& file, const sample_options& o) {
-  chunked_file f(file);
+namespace {
+
+struct sample_bar {
+  int64_t open, high, low, close, volume, quote_volume, trades, taker_buy_volume, taker_buy_quote;
+};
+
+// The sample's bars, one call of `emit` each (open time in ns and the kline's values).
+template <class Emit>
+void generate_bars(const sample_options& o, Emit&& emit) {
   rng r(o.seed);
   const double year_ns = 365.0 * 86400.0 * 1e9;
   const double dt = static_cast<double>(o.interval_ns) / year_ns;
   const double bars_per_day = 86400.0 * 1e9 / static_cast<double>(o.interval_ns);
-  const int64_t tick = 1'000'000;                          // 0.01
-  const int64_t lot = 1'000;                               // 0.00001
-  const int64_t unit = o.microseconds ? 1000 : 1'000'000;  // ns per output time unit
+  const int64_t tick = 1'000'000;  // 0.01
+  const int64_t lot = 1'000;       // 0.00001
   int state = 2;
   double price = o.start_price;
-  std::string& out = f.buffer();
-  if (o.header)
-    out +=
-        "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
-        "taker_buy_base_volume,taker_buy_quote_volume,ignore\n";
   constexpr int steps = 6;  // sub-steps per bar for a realistic high/low
   for (uint64_t i = 0; i < o.bars; ++i) {
     const regime& g = regimes[state];
@@ -179,33 +183,73 @@ void write_sample_klines(const std::filesystem::path& file, const sample_options
     const int64_t trades = 1 + static_cast<int64_t>(static_cast<double>(v_fx) / 1e8 * 38.0 *
                                                     (0.8 + 0.4 * r.uniform()));
 
-    const int64_t open_t = (o.start_ns + static_cast<int64_t>(i) * o.interval_ns) / unit;
+    emit(o.start_ns + static_cast<int64_t>(i) * o.interval_ns,
+         sample_bar{o_fx, h_fx, l_fx, c_fx, v_fx, qv_fx, trades, tb_fx, tbq_fx});
+  }
+}
+
+}  // namespace
+
+void write_sample_klines(const std::filesystem::path& file, const sample_options& o) {
+  chunked_file f(file);
+  const int64_t unit = o.microseconds ? 1000 : 1'000'000;  // ns per output time unit
+  std::string& out = f.buffer();
+  if (o.header)
+    out +=
+        "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+        "taker_buy_base_volume,taker_buy_quote_volume,ignore\n";
+  generate_bars(o, [&](int64_t open_ns, const sample_bar& b) {
+    const int64_t open_t = open_ns / unit;
     const int64_t close_t = open_t + o.interval_ns / unit - 1;
     out += std::to_string(open_t);
     out += ',';
-    put_fixed8(out, o_fx);
+    put_fixed8(out, b.open);
     out += ',';
-    put_fixed8(out, h_fx);
+    put_fixed8(out, b.high);
     out += ',';
-    put_fixed8(out, l_fx);
+    put_fixed8(out, b.low);
     out += ',';
-    put_fixed8(out, c_fx);
+    put_fixed8(out, b.close);
     out += ',';
-    put_fixed8(out, v_fx);
+    put_fixed8(out, b.volume);
     out += ',';
     out += std::to_string(close_t);
     out += ',';
-    put_fixed8(out, qv_fx);
+    put_fixed8(out, b.quote_volume);
     out += ',';
-    out += std::to_string(trades);
+    out += std::to_string(b.trades);
     out += ',';
-    put_fixed8(out, tb_fx);
+    put_fixed8(out, b.taker_buy_volume);
     out += ',';
-    put_fixed8(out, tbq_fx);
+    put_fixed8(out, b.taker_buy_quote);
     out += ",0\n";
     f.maybe_flush();
-  }
+  });
   f.close();
+}
+
+void write_sample_store(const std::filesystem::path& file, const sample_options& o,
+                        const std::string& symbol) {
+  store_writer_options wo;
+  wo.replace = true;  // FILE.part, renamed once whole
+  store_writer w(file, wo);
+  generate_bars(o, [&](int64_t open_ns, const sample_bar& s) {
+    cats_bar_event_t b{};
+    b.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, 0, open_ns + o.interval_ns, 0);
+    b.open_time_ns = open_ns;
+    b.interval_ns = o.interval_ns;
+    b.open = s.open;
+    b.high = s.high;
+    b.low = s.low;
+    b.close = s.close;
+    b.volume = s.volume;
+    b.quote_volume = s.quote_volume;
+    b.taker_buy_volume = s.taker_buy_volume;
+    b.taker_buy_quote_volume = s.taker_buy_quote;
+    b.trade_count = s.trades;
+    w.append(symbol, market_event::of(b, b.header.local_ts_ns));
+  });
+  w.close();
 }
 
 void write_sample_trades(const std::filesystem::path& file, const sample_trades_options& o) {
