@@ -7,6 +7,8 @@
 #   MARKET=futures/um tools/fetch_binance_klines.sh BTCUSDT 1h 2023-01 2023-12
 #
 # Every archive is checked against the .CHECKSUM file Binance publishes next to it.
+# `cats data download` does the same natively (resumable, tested against the fake exchange) and
+# can convert to the block store; this script stays for machines without a build.
 set -euo pipefail
 
 if [[ $# -ne 4 ]]; then
