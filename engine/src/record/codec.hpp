@@ -2,9 +2,12 @@
 // layout is documented in docs/record_format.md; keep the two in step.
 #pragma once
 
+#include <cats/sdk.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <bit>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -154,6 +157,29 @@ inline std::string errno_text(int e) {
 
 [[noreturn]] inline void throw_io(const char* what, const std::filesystem::path& path, int e) {
   throw std::runtime_error(std::string(what) + " " + path.string() + ": " + errno_text(e));
+}
+
+// A finished file made durable (fdatasync; file systems that cannot are let be) and closed; the
+// descriptor is closed either way.
+inline void sync_and_close(int fd, const std::filesystem::path& path) {
+  if (::fdatasync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+    const int e = errno;
+    ::close(fd);
+    throw_io("cannot sync", path, e);
+  }
+  if (::close(fd) != 0) throw_io("cannot close", path, errno);
+}
+
+// The SDK header of a decoded trade, quote or bar: its kind, the engine's id, then the two
+// timestamps as stored (exchange, local).
+inline void read_event_header(decoder& dec, cats_event_t& h, size_t struct_size, cats_event_type t,
+                              uint32_t id) noexcept {
+  h.struct_size = static_cast<uint32_t>(struct_size);
+  h.type = t;
+  h.instrument_id = id;
+  h.flags = 0;
+  h.exchange_ts_ns = dec.i64();
+  h.local_ts_ns = dec.i64();
 }
 
 }  // namespace cats::record_codec

@@ -266,19 +266,9 @@ bool record_reader::next(market_event& out) {
 
 namespace {
 
-void read_header(decoder& dec, cats_event_t& h, size_t struct_size, cats_event_type t,
-                 uint32_t id) noexcept {
-  h.struct_size = static_cast<uint32_t>(struct_size);
-  h.type = t;
-  h.instrument_id = id;
-  h.flags = 0;
-  h.exchange_ts_ns = dec.i64();
-  h.local_ts_ns = dec.i64();
-}
-
 void read_trade(decoder& dec, uint32_t id, cats_trade_event_t& e) noexcept {
   e = cats_trade_event_t{};
-  read_header(dec, e.header, sizeof e, CATS_EVENT_TRADE, id);
+  read_event_header(dec, e.header, sizeof e, CATS_EVENT_TRADE, id);
   e.price = dec.i64();
   e.quantity = dec.i64();
   e.trade_id = dec.u64();
@@ -287,7 +277,7 @@ void read_trade(decoder& dec, uint32_t id, cats_trade_event_t& e) noexcept {
 
 void read_quote(decoder& dec, uint32_t id, cats_quote_event_t& e) noexcept {
   e = cats_quote_event_t{};
-  read_header(dec, e.header, sizeof e, CATS_EVENT_QUOTE, id);
+  read_event_header(dec, e.header, sizeof e, CATS_EVENT_QUOTE, id);
   e.bid_price = dec.i64();
   e.bid_quantity = dec.i64();
   e.ask_price = dec.i64();
@@ -296,7 +286,7 @@ void read_quote(decoder& dec, uint32_t id, cats_quote_event_t& e) noexcept {
 
 void read_bar(decoder& dec, uint32_t id, cats_bar_event_t& b) noexcept {
   b = cats_bar_event_t{};
-  read_header(dec, b.header, sizeof b, CATS_EVENT_BAR, id);
+  read_event_header(dec, b.header, sizeof b, CATS_EVENT_BAR, id);
   b.open_time_ns = dec.i64();
   b.interval_ns = dec.i64();
   b.open = dec.i64();

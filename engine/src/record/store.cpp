@@ -215,12 +215,7 @@ struct store_writer::impl {
     flush();
     const int f = fd;
     fd = -1;
-    if (::fdatasync(f) != 0 && errno != EINVAL && errno != EROFS) {
-      const int e = errno;
-      ::close(f);
-      throw_io("cannot sync", writing, e);
-    }
-    if (::close(f) != 0) throw_io("cannot close", writing, errno);
+    sync_and_close(f, writing);
     if (writing != path) {
       std::error_code ec;
       std::filesystem::rename(writing, path, ec);
@@ -559,16 +554,6 @@ struct store_reader::impl {
 
 namespace {
 
-void decode_header(decoder& dec, cats_event_t& h, size_t struct_size, cats_event_type t,
-                   uint32_t id) noexcept {
-  h.struct_size = static_cast<uint32_t>(struct_size);
-  h.type = t;
-  h.instrument_id = id;
-  h.flags = 0;
-  h.exchange_ts_ns = dec.i64();
-  h.local_ts_ns = dec.i64();
-}
-
 size_t minimum_size(uint8_t type) noexcept {
   switch (type) {
     case type_trade:
@@ -729,7 +714,7 @@ bool store_reader::next(market_event& out) {
       out.type = market_event::kind::trade;
       cats_trade_event_t& t = out.trade;
       t = cats_trade_event_t{};
-      decode_header(dec, t.header, sizeof t, CATS_EVENT_TRADE, id);
+      read_event_header(dec, t.header, sizeof t, CATS_EVENT_TRADE, id);
       t.price = dec.i64();
       t.quantity = dec.i64();
       t.trade_id = dec.u64();
@@ -739,7 +724,7 @@ bool store_reader::next(market_event& out) {
       out.type = market_event::kind::quote;
       cats_quote_event_t& q = out.quote;
       q = cats_quote_event_t{};
-      decode_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
+      read_event_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
       q.bid_price = dec.i64();
       q.bid_quantity = dec.i64();
       q.ask_price = dec.i64();

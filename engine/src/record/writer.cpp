@@ -103,12 +103,7 @@ class out_file {
     const int fd = fd_;
     fd_ = -1;
     // A finished day file is worth making durable; this happens once a day per file.
-    if (::fdatasync(fd) != 0 && errno != EINVAL && errno != EROFS) {
-      const int e = errno;
-      ::close(fd);
-      throw_io("cannot sync", path_, e);
-    }
-    if (::close(fd) != 0) throw_io("cannot close", path_, errno);
+    sync_and_close(fd, path_);
   }
 
  private:
