@@ -339,6 +339,41 @@ TEST(Store, ADamagedBlockIsNamedOrSkippedAndCounted) {
   EXPECT_EQ(r.damaged_bytes(), blocks[4] - bad);
 }
 
+// Lengths from a hostile file: a header walk that would wrap around ends, and a block that counts
+// more records than it holds is named instead of being read past its end.
+TEST(Store, LyingLengthsNeitherHangNorReadPastABlock) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "lie.catsrec";
+  {
+    store_writer s(f);
+    s.append("BINANCE:BTCUSDT", trade_event(t0, 1, 1, 1));
+    s.close();
+  }
+  std::string b = test::read_file(f);
+  const std::vector<size_t> blocks = block_offsets(b);
+  ASSERT_EQ(blocks.size(), 2u);  // the symbol table, the data
+  std::string wrap = b;
+  const uint64_t huge = ~uint64_t{63};  // 64 + this wraps to 0: the same header forever
+  std::memcpy(wrap.data() + blocks[1] + 16, &huge, 8);
+  test::write_file(f, wrap);
+  EXPECT_EQ(store_record_kinds(f), std::nullopt);
+  // One record more than the block holds, with a valid CRC.
+  std::string more = b;
+  const uint32_t count = 2;
+  std::memcpy(more.data() + blocks[1] + 12, &count, 4);
+  uint64_t len = 0;
+  std::memcpy(&len, more.data() + blocks[1] + 16, 8);
+  const uint32_t crc = crc32c(more.data() + blocks[1] + 8, 56 + len);
+  std::memcpy(more.data() + blocks[1] + 4, &crc, 4);
+  test::write_file(f, more);
+  store_reader r(f);
+  market_event e;
+  EXPECT_TRUE(r.next(e));
+  EXPECT_FALSE(r.next(e));
+  EXPECT_NE(r.error().find("the block's count is larger than its records"), std::string::npos)
+      << r.error();
+}
+
 TEST(Store, ACutFileEndsInATruncatedBlockAndEmptyFilesAreNamed) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "c.catsrec";

@@ -3,6 +3,7 @@
 #include "cats/net/download.hpp"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -46,7 +47,8 @@ struct attempt_state {
 // One GET (from byte `have` when resuming), its body streamed to the file or the string.
 asio::awaitable<void> one_attempt(attempt_state& s) {
   auto ex = co_await asio::this_coro::executor;
-  stream_t stream(ex, *make_context(s.opt->tls));
+  const std::shared_ptr<ssl::context> ctx = make_context(s.opt->tls);  // outlives the stream
+  stream_t stream(ex, *ctx);
   std::string refused;
   try {
     co_await connect_tls(stream, s.parts, s.opt->timeout, refused);
@@ -69,16 +71,30 @@ asio::awaitable<void> one_attempt(attempt_state& s) {
       const std::string range(parser.get()[http::field::content_range]);
       unsigned long long from = 0, to = 0, total = 0;
       if (std::sscanf(range.c_str(), "bytes %llu-%llu/%llu", &from, &to, &total) != 3 ||
-          from != s.have) {
-        s.error = "unexpected Content-Range '" + range + "'";
+          from != s.have || to + 1 != total) {
+        // Not the rest of our file: the partial one is dropped and the next attempt starts over.
+        s.error = "unexpected Content-Range '" + range + "' for a file of " +
+                  std::to_string(s.have) + " bytes (starting again)";
+        s.restart = true;
+        if (s.out != nullptr && (std::fflush(s.out) != 0 || ::ftruncate(::fileno(s.out), 0) != 0))
+          s.error = "cannot truncate the partial file";
         co_return;
       }
       s.total = total;
     } else if (s.status == 200) {
       s.restart = s.have > 0;  // no ranges here: the whole body again
-      if (parser.content_length()) s.total = *parser.content_length();
+      s.total = parser.content_length() ? *parser.content_length() : 0;
     } else if (s.status == 416 && s.have > 0) {
-      s.restart = true;  // the partial file is longer than the server's: start over
+      // "bytes */TOTAL": a partial file that is already whole (the last run stopped before the
+      // rename) is done; one longer than the server's is started over.
+      const std::string range(parser.get()[http::field::content_range]);
+      unsigned long long total = 0;
+      if (std::sscanf(range.c_str(), "bytes */%llu", &total) == 1 && total == s.have) {
+        s.total = total;
+        s.complete = true;
+        co_return;
+      }
+      s.restart = true;
     } else {
       co_return;
     }
@@ -177,19 +193,32 @@ download_result download_file(const std::string& url, const std::filesystem::pat
     s.status = 0;
     s.fetched = 0;
     s.restart = false;
+    s.complete = false;
     run_attempt(s);
-    std::fflush(s.out);
     r.status = s.status;
     r.fetched += s.fetched;
-    s.have += s.fetched;
+    if (s.restart) r.resumed = false;
+    // What is on disk, not what was counted, is where the next attempt goes on from.
+    struct stat st {};
+    if (std::fflush(s.out) != 0 || ::fstat(::fileno(s.out), &st) != 0) {
+      r.error = "cannot write " + part.string();
+      return r;
+    }
+    s.have = static_cast<uint64_t>(st.st_size);
+    if (s.complete && s.total != 0 && s.have < s.total) s.complete = false;  // a short 206
     if (s.complete) break;
     if (s.status == 404 || s.status == 403 || s.status == 401) {
       s.error = "HTTP " + std::to_string(s.status);
       break;
     }
     if (s.error.empty()) {
-      s.error = s.status == 0 ? "no response" : "HTTP " + std::to_string(s.status);
-      if (s.status != 416 && (s.status < 500 || s.status > 599) && s.status != 429) break;
+      if (s.status == 200 || s.status == 206 || s.status == 416) {
+        s.error = "the body ended at " + std::to_string(s.have) + " of " + std::to_string(s.total) +
+                  " bytes";  // the next attempt asks for the rest
+      } else {
+        s.error = s.status == 0 ? "no response" : "HTTP " + std::to_string(s.status);
+        if ((s.status < 500 || s.status > 599) && s.status != 429) break;
+      }
     }
     if (attempt < options.attempts)
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));

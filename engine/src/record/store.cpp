@@ -162,26 +162,30 @@ struct store_writer::impl {
     if (names.size() >= std::numeric_limits<uint16_t>::max()) {
       throw std::length_error(path.string() + ": more than 65535 symbols in one store file");
     }
-    if (symbol.size() > std::numeric_limits<uint16_t>::max()) {
-      throw std::length_error("symbol longer than 65535 bytes");
+    if (symbol.empty() || symbol.size() > std::numeric_limits<uint16_t>::max()) {
+      throw std::length_error("a symbol of 1 to 65535 bytes, not " + std::to_string(symbol.size()));
     }
     flush();
-    names.push_back(symbol);
     std::vector<char> buf(block_header_size, 0);
-    for (size_t i = 0; i < names.size(); ++i) {
+    auto put = [&buf](size_t id, const std::string& name) {
       const size_t at = buf.size();
-      const size_t n = names[i].size();
-      buf.resize(at + ((4 + n + 7) & ~size_t{7}), 0);
+      buf.resize(at + ((4 + name.size() + 7) & ~size_t{7}), 0);
       encoder enc(buf.data() + at);
-      enc.u16(static_cast<uint16_t>(i + 1));
-      enc.u16(static_cast<uint16_t>(n));
-      enc.bytes(names[i].data(), n);
+      enc.u16(static_cast<uint16_t>(id));
+      enc.u16(static_cast<uint16_t>(name.size()));
+      enc.bytes(name.data(), name.size());
+    };
+    for (size_t i = 0; i < names.size(); ++i) put(i + 1, names[i]);
+    put(names.size() + 1, symbol);
+    if (buf.size() - block_header_size > max_block_payload) {
+      throw std::length_error(path.string() + ": the symbol table exceeds a block");
     }
     block_header h;
     h.kind = block_symbols;
-    h.count = static_cast<uint32_t>(names.size());
+    h.count = static_cast<uint32_t>(names.size() + 1);
     const uint64_t at = stats.bytes;
-    write_block(buf, h);
+    write_block(buf, h);  // the symbol exists once its table is on file
+    names.push_back(symbol);
     symtab = at;
     const auto id = static_cast<uint16_t>(names.size());
     ids.emplace(symbol, id);
@@ -212,7 +216,13 @@ struct store_writer::impl {
 
   void close() {
     if (fd < 0) return;
-    flush();
+    try {
+      flush();
+    } catch (...) {  // the descriptor goes either way; the file ends on its last whole block
+      ::close(fd);
+      fd = -1;
+      throw;
+    }
     const int f = fd;
     fd = -1;
     sync_and_close(f, writing);
@@ -245,7 +255,15 @@ store_writer::store_writer(const std::filesystem::path& file, store_writer_optio
   enc.i64(now_ns());
   enc.u32(static_cast<uint32_t>(w.opt.block_bytes));
   encoder(head.data() + store_header_size - 4).u32(crc32c(head.data(), store_header_size - 4));
-  w.write_all(head.data(), head.size());
+  try {
+    w.write_all(head.data(), head.size());
+  } catch (...) {  // no file without a header: not even an empty one
+    ::close(w.fd);
+    w.fd = -1;
+    std::error_code ec;
+    std::filesystem::remove(w.writing, ec);
+    throw;
+  }
   w.start_block();
 }
 
@@ -273,7 +291,10 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
   switch (e.type) {
     case market_event::kind::trade: {
       const cats_trade_event_t& t = e.trade;
-      encoder enc(w.begin_record(type_trade, static_cast<uint8_t>(t.aggressor_side & 3), id,
+      const bool known_side =
+          t.aggressor_side >= CATS_SIDE_NONE && t.aggressor_side <= CATS_SIDE_SELL;
+      encoder enc(w.begin_record(type_trade,
+                                 known_side ? static_cast<uint8_t>(t.aggressor_side) : 0, id,
                                  trade_size, t.header.local_ts_ns));
       enc.i64(t.header.exchange_ts_ns);
       enc.i64(t.header.local_ts_ns);
@@ -329,7 +350,8 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
     case market_event::kind::none:
       break;
   }
-  if (w.block.size() - block_header_size >= w.opt.block_bytes) w.flush();
+  // A full block is written by the next append (before its record) or by flush(): a failed
+  // write then never leaves the caller unsure whether its record was kept.
 }
 
 void store_writer::flush() {
@@ -358,10 +380,11 @@ struct store_reader::impl {
   uint64_t pos = 0;  // next block
   const char* rec = nullptr;
   const char* rec_end = nullptr;
-  uint32_t left = 0;                 // records left in the current block
-  uint64_t block_at = 0;             // offset of the current block
-  uint64_t symtab_at = 0;            // offset of the symbol block loaded last (0: none)
-  uint64_t released = 0;             // the mapping's pages before this offset were given back
+  uint32_t left = 0;           // records left in the current block
+  uint64_t block_at = 0;       // offset of the current block
+  uint64_t symtab_at = 0;      // offset of the symbol block loaded last (0: none)
+  uint64_t released = 0;       // the mapping's pages before this offset were given back
+  uint64_t rescan_budget = 0;  // bytes the search for the next block may checksum (2x the file)
   std::vector<std::string> symbols;  // by id - 1
   struct resolved {
     uint32_t id = 0;
@@ -430,11 +453,18 @@ struct store_reader::impl {
   }
 
   // After a damaged block: the next offset where a whole block starts (or the end).
-  uint64_t resync(uint64_t from) const {
+  // Checksummed candidates cost their length: a file crafted with a "CBLK" every 8 bytes would
+  // otherwise cost (size / 8) x 64 MiB. Past this budget the rest of the file counts as damaged.
+  uint64_t resync(uint64_t from) {
     block_header h;
     std::string why;
     for (uint64_t at = (from + 8) & ~uint64_t{7}; at + block_header_size <= size; at += 8) {
-      if (std::memcmp(base + at, block_magic, 4) == 0 && check_block(at, h, why)) return at;
+      if (std::memcmp(base + at, block_magic, 4) != 0) continue;
+      const block_header c = get_block_header(base + at);
+      if (c.payload > max_block_payload || c.payload > size - at - block_header_size) continue;
+      if (rescan_budget < c.payload) return size;
+      rescan_budget -= c.payload;
+      if (check_block(at, h, why)) return at;
     }
     return size;
   }
@@ -463,7 +493,10 @@ struct store_reader::impl {
         return false;
       }
     }
-    if (table.size() > symbols.size()) symbols = std::move(table);
+    if (table.size() > symbols.size()) {
+      symbols = std::move(table);
+      current = nullptr;  // pointed into the old table; set again by the next record
+    }
     symtab_at = at;
     return true;
   }
@@ -608,6 +641,11 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
     if (m == MAP_FAILED) throw_io("cannot map", file, e);
     r.base = static_cast<const char*>(m);
     ::madvise(m, r.size, MADV_SEQUENTIAL);  // advice only: read ahead, drop pages behind
+#ifdef MADV_HUGEPAGE
+    // Huge pages for the mapping where the kernel backs read-only files with them (a file
+    // system and a kernel that can, THP enabled); refused elsewhere, which changes nothing.
+    ::madvise(m, r.size, MADV_HUGEPAGE);
+#endif
   } else {
     ::close(fd);
   }
@@ -631,6 +669,7 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
     throw std::runtime_error(r.name + b);
   }
   r.pos = store_header_size;
+  r.rescan_budget = 2 * r.size + (64u << 20);
 }
 
 store_reader::~store_reader() = default;
@@ -645,13 +684,17 @@ bool store_reader::next(market_event& out) {
   for (;;) {
     if (r.left == 0 && !r.next_block()) return false;
     const char* p = r.rec;
+    if (r.rec_end - p < static_cast<ptrdiff_t>(record_head)) {  // fewer records than counted
+      if (!r.bad_record(p, "malformed record (the block's count is larger than its records)"))
+        return false;
+      continue;
+    }
     decoder head(p);
     const uint8_t type = head.u8();
     const uint8_t flags = head.u8();
     const uint16_t file_id = head.u16();
     const uint32_t size = head.u32();
-    if (r.rec_end - p < static_cast<ptrdiff_t>(record_head) || size < minimum_size(type) ||
-        size % 8 != 0 || size > static_cast<uint64_t>(r.rec_end - p)) {
+    if (size < minimum_size(type) || size % 8 != 0 || size > static_cast<uint64_t>(r.rec_end - p)) {
       if (!r.bad_record(p, "malformed record")) return false;
       continue;
     }
@@ -781,6 +824,10 @@ std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
             std::memcmp(head, block_magic, 4) == 0;
     if (!whole) break;
     const block_header h = get_block_header(head);
+    // The reader's own limits: a length that does not fit ends the walk (no wrap-around).
+    whole = h.payload <= max_block_payload && h.payload % 8 == 0 &&
+            h.payload <= size - at - block_header_size;
+    if (!whole) break;
     if (h.kind == block_data) kinds = static_cast<uint16_t>(kinds | h.kinds);
     at += block_header_size + h.payload;
   }

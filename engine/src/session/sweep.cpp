@@ -483,16 +483,17 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
 }
 
 // Runs stream from the files when asked, or when every feed is a block store whose decoded copy
-// would not fit the budget (a bar decodes to one market_event; a store bar takes 112 bytes).
+// would not fit the budget (each record decodes to one market_event).
 bool should_stream(const sweep_options& opt, const run_config& base) {
   if (opt.stream) return true;
-  uint64_t store_bytes = 0;
+  uint64_t events = 0;  // at most: a bar record takes 112 bytes, a trade 48 (the smallest)
   for (const feed_section& f : base.data.feeds) {
     if (f.format != "cats_record") return false;
     for (const auto& file : f.files) {
-      if (!store_record_kinds(file)) return false;  // not a (readable) block store
+      const std::optional<uint16_t> kinds = store_record_kinds(file);
+      if (!kinds) return false;  // not a (readable) block store
       std::error_code ec;
-      store_bytes += std::filesystem::file_size(file, ec);
+      events += std::filesystem::file_size(file, ec) / (*kinds == 1u << 3 ? 112 : 48);
     }
   }
   uint64_t budget = opt.stream_budget_bytes;
@@ -501,7 +502,7 @@ bool should_stream(const sweep_options& opt, const run_config& base) {
     budget = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4
                                    : uint64_t{4} << 30;
   }
-  return store_bytes / 112 * sizeof(market_event) > budget;
+  return events * sizeof(market_event) > budget;
 }
 
 // Streaming: one pass for the time range and the count (the runs read the files themselves).
