@@ -33,15 +33,23 @@ void write_text(const fs::path& file, const std::string& text) {
 // The events of a run: streamed from the files (memory bounded), or read from a decoded copy
 // shared by several runs; either way through one cursor.
 struct event_source {
-  instrument_registry instruments;
+  instrument_registry own;
+  instrument_registry& instruments;
   std::unique_ptr<replay_stream> stream;
   std::unique_ptr<memory_cursor> memory;
   event_cursor* cursor = nullptr;
   std::vector<feed_info> feeds;
 
+  // A lockstep batch's registry (its cursor fills it as recordings name instruments), or our own.
+  explicit event_source(const run_options& options)
+      : instruments(options.lockstep != nullptr ? *options.lockstep->instruments : own) {}
+
   // False with the outcome's exit code and error set.
   bool open(const run_config& cfg, const run_options& options, backtest_outcome& result) {
-    if (options.shared) {
+    if (options.lockstep != nullptr) {
+      cursor = options.lockstep->cursor;  // read by the batch, offered to this run
+      feeds = options.lockstep->feeds;
+    } else if (options.shared) {
       instruments = options.shared->instruments();
       memory = std::make_unique<memory_cursor>(*options.shared);
       if (cfg.backtest.start_ns) memory->seek(*cfg.backtest.start_ns);
@@ -285,120 +293,208 @@ std::vector<prepared_strategy> prepare_strategies(const run_config& cfg, bool pr
   return out;
 }
 
-backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strategy> strategies,
-                              const std::optional<fs::path>& out_dir, const run_options& options) {
-  backtest_outcome result;
-  backtest_report& rep = result.report;
-  event_source src;
-  if (!src.open(cfg, options, result)) return result;
-  const session_options opts = replay_options(src);
-  const uint32_t primary = opts.primary_instrument;
-  describe_run(cfg, src, opts, rep);
+// One backtest's objects, from its events to its outputs, in the order they depend on each
+// other. run_backtest takes it through its own cursor; a sweep's lockstep batch offers it the
+// events of a cursor that several runs share.
+struct backtest_run::impl {
+  impl(const run_config& c, const std::optional<fs::path>& out_dir, const run_options& o)
+      : cfg(c),
+        options(o),
+        src(o),
+        opened(src.open(cfg, options, result)),
+        opts(opened ? replay_options(src) : session_options{}),
+        account(cfg.backtest.initial_cash, currency_of(src, opts, opened)),
+        outputs(out_dir, account, src.instruments),
+        eng(src.instruments, account),
+        exchange(eng, cfg.backtest.sim),
+        risk(eng, exchange, cfg.risk),
+        market(eng, account, risk.watches_market() ? static_cast<broker&>(risk) : exchange, opts) {}
 
-  portfolio account(cfg.backtest.initial_cash, rep.currency);
+  static std::string currency_of(const event_source& src, const session_options& o, bool opened) {
+    if (!opened) return "QUOTE";
+    const instrument_info& inst = *src.instruments.get(o.primary_instrument);
+    return inst.quote.empty() ? "QUOTE" : inst.quote;
+  }
+
+  const run_config& cfg;
+  const run_options& options;
+  backtest_outcome result;
+  event_source src;
+  bool opened;
+  session_options opts;
+  portfolio account;
   // Before the engine: it outlives the strategies, whose destruction may still plot or log.
-  backtest_outputs outputs(out_dir, account, src.instruments);
-  engine eng(src.instruments, account);
-  sim_exchange exchange(eng, cfg.backtest.sim);
-  risk_engine risk(eng, exchange, cfg.risk);
-  session market(eng, account, risk.watches_market() ? static_cast<broker&>(risk) : exchange, opts);
-  eng.set_router(&risk);  // every order passes the risk checks
-  // Off unless engine.callback_timeout is set: a replay has no wall clock to keep up with.
+  backtest_outputs outputs;
+  engine eng;
+  sim_exchange exchange;
+  risk_engine risk;
+  session market;
   std::unique_ptr<watchdog> dog;
+  session::window window;
+  session::replay_outcome replayed;
+  std::chrono::steady_clock::time_point t0;
+  bool ready = false;  // set up, strategies added: events may come
+};
+
+backtest_run::backtest_run(const run_config& cfg, std::vector<prepared_strategy> strategies,
+                           const std::optional<fs::path>& out_dir, const run_options& options)
+    : impl_(std::make_unique<impl>(cfg, out_dir, options)) {
+  impl& r = *impl_;
+  if (!r.opened) return;
+  describe_run(cfg, r.src, r.opts, r.result.report);
+  r.eng.set_router(&r.risk);  // every order passes the risk checks
+  // Off unless engine.callback_timeout is set: a replay has no wall clock to keep up with.
   if (cfg.engine.callback_timeout_ms > 0) {
     watchdog_options wo;
     wo.timeout_ns = cfg.engine.callback_timeout_ms * 1'000'000;
     wo.stop = options.stop;
-    dog = std::make_unique<watchdog>(eng.probe(), std::move(wo));
+    r.dog = std::make_unique<watchdog>(r.eng.probe(), std::move(wo));
   }
-  exchange.set_listener(&outputs.fill_sink());
-  eng.set_order_observer(outputs.order_sink(eng));
-  eng.set_plot_listener(outputs.plot_sink());
-  market.set_sample_listener(&outputs);
-  outputs.set_curve(options.curve);
+  r.exchange.set_listener(&r.outputs.fill_sink());
+  r.eng.set_order_observer(r.outputs.order_sink(r.eng));
+  r.eng.set_plot_listener(r.outputs.plot_sink());
+  r.market.set_sample_listener(&r.outputs);
+  r.outputs.set_curve(options.curve);
+  r.window = {cfg.backtest.start_ns, cfg.backtest.end_ns};
   try {
-    outputs.open();
+    r.outputs.open();
     for (prepared_strategy& s : strategies) {
       std::string err;
-      if (!eng.add_strategy(s.name, s.library, std::move(s.params), err)) {
-        result.exit_code = 1;
-        result.error = err;
-        return result;
+      if (!r.eng.add_strategy(s.name, s.library, std::move(s.params), err)) {
+        r.result.exit_code = 1;
+        r.result.error = err;
+        return;
       }
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    const session::replay_outcome r = market.replay(
-        *src.cursor, {cfg.backtest.start_ns, cfg.backtest.end_ns}, options.stop, options.progress);
-    rep.events = r.events;
-    if (r.interrupted) {
-      result.exit_code = 130;
-      result.error = "interrupted";
-    } else if (!src.cursor->error().empty()) {
-      result.exit_code = 1;
-      result.error = src.cursor->error();
-    }
-    rep.interval_ns = opts.bars_only ? market.bar_interval() : opts.sample_ns;
-    const bool started = market.started();
-    market.finish("end of data");
-    if (options.curve != nullptr) options.curve->finish();
-    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-    const replay_stats rs = src.cursor->stats();
-    rep.rows = rs.rows;
-    rep.skipped_rows = rs.skipped;
-    rep.gaps = rs.gaps;
-    rep.missing_bars = rs.missing_bars;
-    rep.trade_id_gaps = rs.trade_id_gaps;
-    rep.missing_trades = rs.missing_trades;
-    rep.damaged_blocks = rs.damaged_blocks;
-    rep.warnings = rs.messages;
-    for (uint32_t id : market.matched_on_bars_without_ticks()) {
-      const instrument_info* i = src.instruments.get(id);
-      const std::string name = i != nullptr ? i->symbol : "instrument " + std::to_string(id);
-      rep.warnings.push_back(
-          market.had_ticks(id)
-              ? name + ": orders matched on its bars until its first trade, quote or book arrived"
-              : name +
-                    ": the recording has only bars of it (no trades, quotes or books), so its "
-                    "orders matched on the bars (open and close), as with klines");
-      rep.fill_assumptions = describe_fill_rules(cfg.backtest.sim, !opts.bars_only, true);
-    }
-    rep.bars = market.samples();
-    rep.metrics = outputs.metrics().finish(rep.interval_ns);
-    rep.pnl_by_strategy = outputs.round_trips().by_strategy();
-    rep.pnl_by_symbol = outputs.round_trips().by_symbol();
-    rep.fees_paid = account.fees_paid();
-    rep.final_position = account.position(primary).quantity;
-    rep.orders = exchange.stats();
-    rep.risk = make_risk_report(risk, cfg.risk.present);
-    const int64_t first = market.first_price(), last = market.last_price();
-    rep.buy_hold_return_pct =
-        first > 0 ? (static_cast<double>(last) / static_cast<double>(first) - 1.0) * 100.0 : 0.0;
-    if (!started && result.error.empty()) {
-      result.exit_code = 1;
-      result.error =
-          "no bars to replay" + std::string(cfg.backtest.start_ns || cfg.backtest.end_ns
-                                                ? " between backtest.start and backtest.end"
-                                                : " in the data files");
-    }
-    report_strategies(eng, rep);
-    eng.destroy_all();
-    if (rep.any_strategy_failed() && result.exit_code == 0) {
-      result.exit_code = 1;
-      // The first failure's own words, so a sweep can list why each run failed.
-      for (const strategy_report& s : rep.strategies)
-        if (s.failed) {
-          result.error = "strategy '" + s.name + "' failed in " + s.failed_in + " at " +
-                         format_iso8601(s.failed_at_ns) + ": " + s.error;
-          break;
-        }
-    }
-    outputs.write(rep, first);
   } catch (const std::exception& e) {
-    result.exit_code = 1;
-    result.error = e.what();
+    r.result.exit_code = 1;
+    r.result.error = e.what();
+    return;
   }
-  return result;
+  r.t0 = std::chrono::steady_clock::now();
+  r.ready = true;
+}
+
+backtest_run::~backtest_run() = default;
+
+bool backtest_run::ready() const noexcept {
+  return impl_->ready;
+}
+
+bool backtest_run::offer(const market_event& event) {
+  impl& r = *impl_;
+  try {
+    return r.market.replay_one(event, r.window, r.replayed);
+  } catch (const std::exception& e) {
+    r.result.exit_code = 1;
+    r.result.error = e.what();
+    r.ready = false;
+    return false;
+  }
+}
+
+void backtest_run::replay() {
+  impl& r = *impl_;
+  try {
+    r.replayed = r.market.replay(*r.src.cursor, r.window, r.options.stop, r.options.progress);
+  } catch (const std::exception& e) {
+    r.result.exit_code = 1;
+    r.result.error = e.what();
+    r.ready = false;
+  }
+}
+
+backtest_outcome backtest_run::finish(bool interrupted) {
+  impl& r = *impl_;
+  if (!r.ready) return std::move(r.result);
+  if (interrupted) r.replayed.interrupted = true;
+  backtest_report& rep = r.result.report;
+  try {
+    rep.events = r.replayed.events;
+    if (r.replayed.interrupted) {
+      r.result.exit_code = 130;
+      r.result.error = "interrupted";
+    } else if (!r.src.cursor->error().empty()) {
+      r.result.exit_code = 1;
+      r.result.error = r.src.cursor->error();
+    }
+    report(rep);
+  } catch (const std::exception& e) {
+    r.result.exit_code = 1;
+    r.result.error = e.what();
+  }
+  return std::move(r.result);
+}
+
+// The end of the run: the last sample, on_stop, the figures and the files.
+void backtest_run::report(backtest_report& rep) {
+  impl& r = *impl_;
+  const session_options& opts = r.opts;
+  rep.interval_ns = opts.bars_only ? r.market.bar_interval() : opts.sample_ns;
+  const bool started = r.market.started();
+  r.market.finish("end of data");
+  if (r.options.curve != nullptr) r.options.curve->finish();
+  r.result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.t0).count();
+
+  const replay_stats rs = r.src.cursor->stats();
+  rep.rows = rs.rows;
+  rep.skipped_rows = rs.skipped;
+  rep.gaps = rs.gaps;
+  rep.missing_bars = rs.missing_bars;
+  rep.trade_id_gaps = rs.trade_id_gaps;
+  rep.missing_trades = rs.missing_trades;
+  rep.damaged_blocks = rs.damaged_blocks;
+  rep.warnings = rs.messages;
+  for (uint32_t id : r.market.matched_on_bars_without_ticks()) {
+    const instrument_info* i = r.src.instruments.get(id);
+    const std::string name = i != nullptr ? i->symbol : "instrument " + std::to_string(id);
+    rep.warnings.push_back(
+        r.market.had_ticks(id)
+            ? name + ": orders matched on its bars until its first trade, quote or book arrived"
+            : name +
+                  ": the recording has only bars of it (no trades, quotes or books), so its "
+                  "orders matched on the bars (open and close), as with klines");
+    rep.fill_assumptions = describe_fill_rules(r.cfg.backtest.sim, !opts.bars_only, true);
+  }
+  rep.bars = r.market.samples();
+  rep.metrics = r.outputs.metrics().finish(rep.interval_ns);
+  rep.pnl_by_strategy = r.outputs.round_trips().by_strategy();
+  rep.pnl_by_symbol = r.outputs.round_trips().by_symbol();
+  rep.fees_paid = r.account.fees_paid();
+  rep.final_position = r.account.position(opts.primary_instrument).quantity;
+  rep.orders = r.exchange.stats();
+  rep.risk = make_risk_report(r.risk, r.cfg.risk.present);
+  const int64_t first = r.market.first_price(), last = r.market.last_price();
+  rep.buy_hold_return_pct =
+      first > 0 ? (static_cast<double>(last) / static_cast<double>(first) - 1.0) * 100.0 : 0.0;
+  if (!started && r.result.error.empty()) {
+    r.result.exit_code = 1;
+    r.result.error =
+        "no bars to replay" + std::string(r.cfg.backtest.start_ns || r.cfg.backtest.end_ns
+                                              ? " between backtest.start and backtest.end"
+                                              : " in the data files");
+  }
+  report_strategies(r.eng, rep);
+  r.eng.destroy_all();
+  if (rep.any_strategy_failed() && r.result.exit_code == 0) {
+    r.result.exit_code = 1;
+    // The first failure's own words, so a sweep can list why each run failed.
+    for (const strategy_report& s : rep.strategies)
+      if (s.failed) {
+        r.result.error = "strategy '" + s.name + "' failed in " + s.failed_in + " at " +
+                         format_iso8601(s.failed_at_ns) + ": " + s.error;
+        break;
+      }
+  }
+  r.outputs.write(rep, first);
+}
+
+backtest_outcome run_backtest(const run_config& cfg, std::vector<prepared_strategy> strategies,
+                              const std::optional<fs::path>& out_dir, const run_options& options) {
+  backtest_run run(cfg, std::move(strategies), out_dir, options);
+  if (!run.ready()) return run.finish(false);
+  run.replay();
+  return run.finish(false);
 }
 
 }  // namespace cats

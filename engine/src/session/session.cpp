@@ -228,15 +228,25 @@ void session::on_event(const market_event& in, int64_t now) {
   step(in, now);
 }
 
+// Where an event falls: bars by their open time, other events by their time. A bar that opened
+// before the end closes up to its interval after it: events are read that far past the end, so
+// that every feed's last bar in the window is replayed.
+[[gnu::always_inline]] inline session::in_window session::place(const market_event& e,
+                                                                const window& w) {
+  const bool is_bar = e.type == market_event::kind::bar;
+  const int64_t t = is_bar ? e.bar.open_time_ns : e.ts;
+  if (w.start && t < *w.start) return in_window::skip;
+  if (w.end && t >= *w.end) return e.ts - horizon_ >= *w.end ? in_window::end : in_window::skip;
+  if (is_bar && e.bar.interval_ns > horizon_) horizon_ = e.bar.interval_ns;
+  return in_window::step;
+}
+
 session::replay_outcome session::replay(event_cursor& cursor, const window& w,
                                         const std::atomic<bool>* stop, bool progress) {
   progress_bar bar(progress, "events");
   replay_outcome out;
   if (w.start) engine_.set_built_bars_start(*w.start);
   uint64_t seen = 0;
-  // A bar that opened before the end closes up to its interval after it: events are read that
-  // far past the end, so that every feed's last bar in the window is replayed.
-  int64_t horizon = 0;
   while (const market_event* ev = cursor.next()) {
     // Every event: Ctrl-C is honoured at once even when a strategy takes milliseconds per event;
     // a relaxed load of a flag nobody writes costs what a load from L1 costs.
@@ -246,19 +256,23 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
       break;
     }
     if ((seen & 0x3FFF) == 0) bar.update(cursor.progress(), seen);
-    const bool is_bar = ev->type == market_event::kind::bar;
-    const int64_t t = is_bar ? ev->bar.open_time_ns : ev->ts;
-    if (w.start && t < *w.start) continue;
-    if (w.end && t >= *w.end) {
-      if (ev->ts - horizon >= *w.end) break;
-      continue;
-    }
-    if (is_bar && ev->bar.interval_ns > horizon) horizon = ev->bar.interval_ns;
+    const in_window where = place(*ev, w);
+    if (where == in_window::end) break;
+    if (where == in_window::skip) continue;
     ++out.events;
     step(*ev, 0);
   }
   bar.finish(seen);
   return out;
+}
+
+bool session::replay_one(const market_event& ev, const window& w, replay_outcome& out) {
+  const in_window where = place(ev, w);
+  if (where == in_window::step) {
+    ++out.events;
+    step(ev, 0);
+  }
+  return where != in_window::end;
 }
 
 void session::finish(std::string_view reason, int64_t now) {

@@ -70,9 +70,18 @@ struct equity_curve {
   std::pair<int64_t, int64_t> last_{};
 };
 
+/// A lockstep batch (a sweep): one cursor read once, each event offered to every run in turn.
+struct lockstep_source {
+  event_cursor* cursor = nullptr;
+  instrument_registry* instruments = nullptr;  ///< filled by the cursor as instruments appear
+  std::vector<feed_info> feeds;
+};
+
 struct run_options {
   /// Decoded market data shared by several runs (a sweep); null = stream the config's files.
   std::shared_ptr<const market_data> shared;
+  /// Set: the run reads no data itself; backtest_run::offer hands it the batch's events.
+  const lockstep_source* lockstep = nullptr;
   /// Draw a progress bar on stderr (only when it is a terminal).
   bool progress = false;
   /// Set from another thread (a signal) to stop the replay early; the run then reports
@@ -80,6 +89,32 @@ struct run_options {
   const std::atomic<bool>* stop = nullptr;
   /// Receives the run's equity curve (its first sample is the start); null = none.
   equity_curve* curve = nullptr;
+};
+
+/// One backtest, step by step: set up (the strategies started at the first event), then either
+/// replay() through its own cursor or offer() event by event (a sweep's lockstep batch), then
+/// finish() for the outcome.
+class backtest_run {
+ public:
+  backtest_run(const run_config& config, std::vector<prepared_strategy> strategies,
+               const std::optional<std::filesystem::path>& out_dir, const run_options& options);
+  ~backtest_run();
+  backtest_run(const backtest_run&) = delete;
+  backtest_run& operator=(const backtest_run&) = delete;
+
+  /// False when it could not be set up (finish() says why) or failed while running.
+  bool ready() const noexcept;
+  /// One event of the batch's cursor; false once the run's window has ended.
+  bool offer(const market_event& event);
+  /// Every event of the run's own cursor.
+  void replay();
+  /// The outcome; `interrupted`: the batch was stopped (exit code 130).
+  backtest_outcome finish(bool interrupted);
+
+ private:
+  void report(backtest_report& rep);
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
 /// Runs the backtest described by `config` with already loaded strategies. Writes summary.json,

@@ -102,6 +102,9 @@ class session {
   /// progress bar when `progress` is set and stderr is a terminal.
   replay_outcome replay(event_cursor& cursor, const window& w, const std::atomic<bool>* stop,
                         bool progress);
+  /// Lockstep replay (a sweep's runs taking turns at one read of the data): one event, under the
+  /// rules of replay(); false once the window has ended (no later event is for this run).
+  bool replay_one(const market_event& event, const window& w, replay_outcome& out);
   /// Live: time passes without an event (timers due by `now` fire).
   void on_clock(int64_t now);
   /// The end of the run: the last sample (replay), on_stop for every strategy, and every working
@@ -128,6 +131,10 @@ class session {
   inline const market_event& stamped(const market_event& in);
   inline void on_bar(const market_event& e);
   inline void replay_bar_clock(const market_event& e);
+  enum class in_window { skip, step, end };
+  inline in_window place(const market_event& e, const window& w);
+  int64_t horizon_ = 0;  // replay: the longest bar interval seen (events are read that far past
+                         // the end)
   inline void advance_to(int64_t ts);
   inline void take_sample(int64_t ts);
   void close_built_bars(int64_t t);
