@@ -207,7 +207,7 @@ class backtest_outputs final : public sample_listener, public plot_listener {
   }
 
  private:
-  const std::optional<fs::path>& dir_;
+  const std::optional<fs::path> dir_;  // a copy: the run may outlive its caller's value
   const portfolio& account_;
   metrics_accumulator metrics_;
   fills_recorder fills_;

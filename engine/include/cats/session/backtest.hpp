@@ -93,7 +93,7 @@ struct run_options {
 
 /// One backtest, step by step: set up (the strategies started at the first event), then either
 /// replay() through its own cursor or offer() event by event (a sweep's lockstep batch), then
-/// finish() for the outcome.
+/// finish() for the outcome. `config` and `options` (and what options point to) must outlive it.
 class backtest_run {
  public:
   backtest_run(const run_config& config, std::vector<prepared_strategy> strategies,
