@@ -3,8 +3,11 @@
 //                would cost without sharing)
 //   sweep      = `cats sweep` over a grid of SMA combinations with --jobs 1 and --jobs 2 (the data
 //                decoded once, shared read-only by the runs)
-// It prints runs/s, the speed-up from 1 to 2 jobs and the cost of one sweep run relative to a
-// standalone backtest. Usage: cats_sweep_bench [--bars N] [--repeat R] [--keep DIR]
+//   numpy      = tools/bench/numpy_sweep.py: the same grid the tuned NumPy way (each SMA once from
+//                a cumulative sum, vectorised positions, fees and Sharpe), data already in memory
+// It prints runs/s, the speed-up from 1 to 2 jobs, the cost of one sweep run relative to a
+// standalone backtest and to NumPy's time per combination. Usage: cats_sweep_bench [--bars N]
+// [--repeat R] [--keep DIR]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,6 +121,21 @@ int main(int argc, char** argv) {
   std::printf("%-34s %10.3f s = %.1f%% of a standalone run\n", "whole sweep / runs (jobs 1)",
               best_1 / static_cast<double>(runs),
               best_1 / static_cast<double>(runs) / best_alone * 100.0);
+  // The NumPy peer, in the same run (python3-numpy from Debian; skipped when missing).
+  const std::vector<std::string> peer = {
+      "/usr/bin/python3",    CATS_NUMPY_PEER, csv.string(), "5:50:5", "60:240:20", "10",
+      std::to_string(repeat)};
+  const pid_t pid = cats::bench::spawn(peer, dir / "numpy.txt", dir / "numpy.err");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double numpy_per = json_number(cats::bench::slurp(dir / "numpy.txt"), "per_combination_s");
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && numpy_per > 0) {
+    std::printf("%-34s %10.4f s per combination (data in memory)\n", "NumPy peer", numpy_per);
+    std::printf("%-34s %10.2fx NumPy's time per combination (target <= 0.5x)\n",
+                "one sweep run (jobs 1)", per_run_1 / numpy_per);
+  } else {
+    std::printf("NumPy peer skipped: %s\n", cats::bench::slurp(dir / "numpy.err").c_str());
+  }
   if (keep.empty()) fs::remove_all(dir);
   return 0;
 }
