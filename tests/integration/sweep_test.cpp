@@ -249,6 +249,31 @@ TEST_F(Sweep, SomeRunsFailingAreCountedListedAndFailTheExitCode) {
   EXPECT_NE(r.out.find("\"metrics\": null"), std::string::npos) << r.out;
 }
 
+// Runs share one read of the data in lockstep batches: a combination whose config is refused
+// fails alone, and its batch-mates' results equal their standalone backtests.
+TEST_F(Sweep, ARefusedCombinationFailsAloneInItsBatch) {
+  // Each value is fine alone; one pair is not (the end before the start).
+  const fs::path out = dir_->path() / "refused";
+  const run_result r = run({cats_bin, "sweep", "--config", config(), "--param",
+                            "backtest.start=2024-01-03,2024-01-08", "--param",
+                            "backtest.end=2024-01-06,2024-01-12", "--jobs", "1", "--metric",
+                            "total_return", "--allow-failures", "--json", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"failed_runs\": 1"), std::string::npos) << r.out;
+  for (const auto& [start, end] :
+       {std::pair{"2024-01-03", "2024-01-06"}, std::pair{"2024-01-03", "2024-01-12"},
+        std::pair{"2024-01-08", "2024-01-12"}}) {
+    const run_result alone = run({cats_bin, "backtest", "--config", config(), "--set",
+                                  std::string("backtest.start=") + start, "--set",
+                                  std::string("backtest.end=") + end, "--json"});
+    ASSERT_EQ(alone.exit_code, 0) << alone.err;
+    const std::string ret = json_field(alone.out, "total_return_pct");
+    EXPECT_NE(r.out.find("\"total_return\": " + ret), std::string::npos)
+        << start << ".." << end << ": " << ret << "\n"
+        << r.out;
+  }
+}
+
 TEST_F(Sweep, InterruptKeepsFinishedRuns) {
   // A year of minutes: each run takes long enough for the signal to land mid-sweep.
   const std::string year = (dir_->path() / "year.csv").string();

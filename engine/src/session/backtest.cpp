@@ -334,6 +334,11 @@ struct backtest_run::impl {
   session::replay_outcome replayed;
   std::chrono::steady_clock::time_point t0;
   bool ready = false;  // set up, strategies added: events may come
+  // The cursor's error and counts when this run's events ended: a lockstep batch's cursor goes on
+  // for the other runs, and what it meets later is not this run's.
+  bool input_ended = false;
+  std::string input_error;
+  replay_stats input_stats;
 };
 
 backtest_run::backtest_run(const run_config& cfg, std::vector<prepared_strategy> strategies,
@@ -356,6 +361,8 @@ backtest_run::backtest_run(const run_config& cfg, std::vector<prepared_strategy>
   r.market.set_sample_listener(&r.outputs);
   r.outputs.set_curve(options.curve);
   r.window = {cfg.backtest.start_ns, cfg.backtest.end_ns};
+  // Built bars count from the window's start (the first interval is partial), in lockstep too.
+  if (r.window.start) r.eng.set_built_bars_start(*r.window.start);
   try {
     r.outputs.open();
     for (prepared_strategy& s : strategies) {
@@ -404,9 +411,18 @@ void backtest_run::replay() {
   }
 }
 
+void backtest_run::end_input() {
+  impl& r = *impl_;
+  if (r.input_ended || r.src.cursor == nullptr) return;
+  r.input_ended = true;
+  r.input_error = r.src.cursor->error();
+  r.input_stats = r.src.cursor->stats();
+}
+
 backtest_outcome backtest_run::finish(bool interrupted) {
   impl& r = *impl_;
   if (!r.ready) return std::move(r.result);
+  end_input();
   if (interrupted) r.replayed.interrupted = true;
   backtest_report& rep = r.result.report;
   try {
@@ -414,9 +430,9 @@ backtest_outcome backtest_run::finish(bool interrupted) {
     if (r.replayed.interrupted) {
       r.result.exit_code = 130;
       r.result.error = "interrupted";
-    } else if (!r.src.cursor->error().empty()) {
+    } else if (!r.input_error.empty()) {
       r.result.exit_code = 1;
-      r.result.error = r.src.cursor->error();
+      r.result.error = r.input_error;
     }
     report(rep);
   } catch (const std::exception& e) {
@@ -436,7 +452,7 @@ void backtest_run::report(backtest_report& rep) {
   if (r.options.curve != nullptr) r.options.curve->finish();
   r.result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.t0).count();
 
-  const replay_stats rs = r.src.cursor->stats();
+  const replay_stats& rs = r.input_stats;
   rep.rows = rs.rows;
   rep.skipped_rows = rs.skipped;
   rep.gaps = rs.gaps;

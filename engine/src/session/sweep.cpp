@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -359,89 +360,127 @@ class sweep_runner {
     out.error = std::move(r.error);
   }
 
-  // A batch of tasks in lockstep: the data is read once (the shared copy, or the store streamed
-  // once for the whole batch) and each event goes to every run of the batch in turn, while it
-  // is still in cache. False when the sweep was interrupted (the batch is not a result).
-  bool run_batch(const std::vector<task>& list, size_t first, size_t last) {
-    const auto start = std::chrono::steady_clock::now();
-    const size_t n = last - first;
+  // A lockstep batch: its configs and options first (the cursor and the runs refer to them),
+  // then the data, then the runs (destroyed first).
+  struct batch {
+    explicit batch(size_t n) : cfgs(n), ros(n), outs(n), runs(n) {}
+    std::vector<std::optional<run_config>> cfgs;  // empty: the task's config failed
+    std::vector<run_options> ros;
+    std::vector<outcome> outs;
     instrument_registry registry;
     std::unique_ptr<memory_cursor> memory;
     std::unique_ptr<replay_stream> stream;
     lockstep_source src;
-    std::vector<run_config> cfgs;  // the runs keep references: no reallocation
-    std::vector<run_options> ros;
-    std::vector<outcome> outs(n);
-    std::vector<std::unique_ptr<backtest_run>> runs(n);
-    cfgs.reserve(n);
-    ros.reserve(n);
-    std::string setup_error;
-    try {
-      for (size_t i = 0; i < n; ++i) cfgs.push_back(task_config(list[first + i]));
-      if (data_) {
-        registry = data_->instruments();
-        memory = std::make_unique<memory_cursor>(*data_);
-        src.cursor = memory.get();
-        src.feeds = data_->feeds();
-      } else {
-        stream = std::make_unique<replay_stream>(cfgs.front().data, registry);
-        if (!stream->open()) throw std::runtime_error(stream->error());
-        src.cursor = stream.get();
-        src.feeds = stream->feeds();
-      }
-      src.instruments = &registry;
-    } catch (const std::exception& e) {
-      setup_error = e.what();
+    std::vector<std::unique_ptr<backtest_run>> runs;
+  };
+
+  // The batch's data: the shared copy (from the earliest start when every run has one) or the
+  // store streamed once. Throws when it cannot be opened.
+  void open_batch_data(batch& b) {
+    const run_config* any = nullptr;
+    std::optional<int64_t> earliest;
+    bool all_start = true;
+    for (const auto& c : b.cfgs) {
+      if (!c) continue;
+      if (any == nullptr) any = &*c;
+      all_start = all_start && c->backtest.start_ns.has_value();
+      if (c->backtest.start_ns && (!earliest || *c->backtest.start_ns < *earliest))
+        earliest = c->backtest.start_ns;
     }
-    size_t live = 0;
-    std::vector<uint8_t> active(n, 0);
-    for (size_t i = 0; i < n && setup_error.empty(); ++i) {
-      const task& t = list[first + i];
-      run_options& ro = ros.emplace_back();
-      ro.lockstep = &src;
-      ro.stop = opt_.stop;
-      if (t.oos || t.curve) ro.curve = &outs[i].curve;
+    if (any == nullptr) return;  // no run to feed
+    if (data_) {
+      b.registry = data_->instruments();
+      b.memory = std::make_unique<memory_cursor>(*data_);
+      if (all_start && earliest) b.memory->seek(*earliest);
+      b.src.cursor = b.memory.get();
+      b.src.feeds = data_->feeds();
+    } else {
+      b.stream = std::make_unique<replay_stream>(any->data, b.registry);  // data.* is not swept
+      if (!b.stream->open()) throw std::runtime_error(b.stream->error());
+      b.src.cursor = b.stream.get();
+      b.src.feeds = b.stream->feeds();
+    }
+    b.src.instruments = &b.registry;
+  }
+
+  // A batch of tasks in lockstep: the data is read once (the shared copy, or the store streamed
+  // once for the whole batch) and each event goes to every run of the batch in turn, while it
+  // is still in cache. A task whose config or set-up fails fails alone. False when the sweep was
+  // interrupted during the batch (it is then not a result).
+  bool run_batch(const std::vector<task>& list, size_t first, size_t last) {
+    const auto start = std::chrono::steady_clock::now();
+    const size_t n = last - first;
+    batch b(n);
+    for (size_t i = 0; i < n; ++i) {
       try {
-        runs[i] =
-            std::make_unique<backtest_run>(cfgs[i], task_strategies(cfgs[i]), std::nullopt, ro);
-        active[i] = runs[i]->ready() ? 1 : 0;
+        b.cfgs[i] = task_config(list[first + i]);
+      } catch (const std::exception& e) {
+        b.outs[i].error = e.what();
+      }
+    }
+    std::string data_error;
+    try {
+      open_batch_data(b);
+    } catch (const std::exception& e) {
+      data_error = e.what();
+    }
+    std::vector<uint8_t> active(n, 0);
+    size_t live = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!b.cfgs[i]) continue;
+      if (!data_error.empty()) {
+        b.outs[i].error = data_error;
+        continue;
+      }
+      const task& t = list[first + i];
+      b.ros[i].lockstep = &b.src;
+      b.ros[i].stop = opt_.stop;
+      if (t.oos || t.curve) b.ros[i].curve = &b.outs[i].curve;
+      try {
+        b.runs[i] = std::make_unique<backtest_run>(*b.cfgs[i], task_strategies(*b.cfgs[i]),
+                                                   std::nullopt, b.ros[i]);
+        active[i] = b.runs[i]->ready() ? 1 : 0;
         live += active[i];
       } catch (const std::exception& e) {
-        outs[i].error = e.what();
+        b.outs[i].error = e.what();
       }
     }
-    bool interrupted = false;
-    uint64_t seen = 0;
-    while (live > 0) {
-      const market_event* ev = src.cursor->next();
-      if (ev == nullptr) break;
-      if ((++seen & 0xFFF) == 0 && stopped()) {
-        interrupted = true;
-        break;
-      }
-      for (size_t i = 0; i < n; ++i) {
-        if (active[i] != 0 && !runs[i]->offer(*ev)) {
-          active[i] = 0;
-          --live;
+    std::string read_error;  // the cursor threw: the runs still reading fail with it
+    try {
+      while (live > 0) {
+        // Every event, as a lone backtest does: Ctrl-C is honoured at once.
+        if (stopped()) return false;
+        const market_event* ev = b.src.cursor->next();
+        if (ev == nullptr) break;
+        for (size_t i = 0; i < n; ++i) {
+          if (active[i] != 0 && !b.runs[i]->offer(*ev)) {
+            active[i] = 0;
+            --live;
+            b.runs[i]->end_input();  // its window is over: later data is not its
+          }
         }
       }
+    } catch (const std::exception& e) {
+      read_error = e.what();
     }
-    if (interrupted || stopped()) return false;
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
         static_cast<double>(n);
     for (size_t i = 0; i < n; ++i) {
-      if (!setup_error.empty()) {
-        outs[i].error = setup_error;
-      } else if (runs[i]) {
+      if (b.runs[i]) {
         try {
-          take(runs[i]->finish(false), outs[i]);
+          take(b.runs[i]->finish(false), b.outs[i]);
         } catch (const std::exception& e) {
-          outs[i].error = e.what();
+          b.outs[i].ok = false;
+          b.outs[i].error = e.what();
         }
-        runs[i].reset();
+        if (active[i] != 0 && !read_error.empty()) {
+          b.outs[i].ok = false;
+          b.outs[i].error = read_error;
+        }
+        b.runs[i].reset();
       }
-      record(list[first + i], outs[i], secs);
+      record(list[first + i], b.outs[i], secs);
       ++finished_;
     }
     return true;

@@ -108,6 +108,9 @@ class backtest_run {
   bool offer(const market_event& event);
   /// Every event of the run's own cursor.
   void replay();
+  /// The run's events have ended (its window, or the batch's cursor): the cursor's error and
+  /// counts as they are now are the run's. finish() calls it when nobody did.
+  void end_input();
   /// The outcome; `interrupted`: the batch was stopped (exit code 130).
   backtest_outcome finish(bool interrupted);
 

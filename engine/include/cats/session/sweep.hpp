@@ -66,7 +66,7 @@ struct sweep_run {
   int64_t fees_paid = 0;
   bool done = false, failed = false;
   std::string error;
-  double seconds = 0;
+  double seconds = 0;  ///< its lockstep batch's wall time divided by the batch's runs
 };
 
 struct sweep_fold {
