@@ -3,13 +3,13 @@
 // cats data download: those archives from the public-data site, checked and resumed.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <regex>
 
 #include "cats/net/download.hpp"
 #include "cats/record/store.hpp"
@@ -32,16 +32,42 @@ const char* const data_usage =
     "Binance file come from its name (BTCUSDT-1m-2024-01.zip, BTCUSDT-trades-2024-01-02.csv,\n"
     "BTCUSDT-aggTrades-2024-01.zip) unless --symbol and --format say otherwise.";
 
-// What a Binance public-data file name says: "BINANCE:BTCUSDT" and the feed format.
+// What a Binance public-data file name says: "BINANCE:BTCUSDT" and the feed format. Names look
+// like SYMBOL-KIND-YYYY-MM[-DD].(csv|zip), KIND being an interval (1s, 15m, 4h, 1d, 1w, 1mo),
+// "trades" or "aggTrades". (Parsed by hand: std::regex trips GCC 12's uninitialized-use check
+// in sanitizer builds.)
 bool from_name(const fs::path& file, std::string& symbol, std::string& format) {
-  static const std::regex name(
-      R"(^([A-Z0-9]+)-(trades|aggTrades|[0-9]+[smhdw]|1mo)-[0-9]{4}-[0-9]{2}(-[0-9]{2})?\.(csv|zip)$)");
-  std::smatch m;
-  const std::string base = file.filename().string();
-  if (!std::regex_match(base, m, name)) return false;
-  symbol = "BINANCE:" + m[1].str();
-  format = m[2] == "trades"      ? "binance_trades"
-           : m[2] == "aggTrades" ? "binance_agg_trades"
+  std::string base = file.filename().string();
+  if (!base.ends_with(".csv") && !base.ends_with(".zip")) return false;
+  base.resize(base.size() - 4);
+  std::vector<std::string> parts;
+  for (size_t at = 0;;) {
+    const size_t dash = base.find('-', at);
+    parts.push_back(base.substr(at, dash - at));
+    if (dash == std::string::npos) break;
+    at = dash + 1;
+  }
+  auto digits = [](const std::string& t, size_t n) {
+    return t.size() == n &&
+           std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (parts.size() != 4 && parts.size() != 5) return false;
+  const std::string& sym = parts[0];
+  const std::string& kind = parts[1];
+  if (sym.empty() || !std::all_of(sym.begin(), sym.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      }))
+    return false;
+  if (!digits(parts[2], 4) || !digits(parts[3], 2) || (parts.size() == 5 && !digits(parts[4], 2)))
+    return false;
+  const size_t unit = kind.find_first_not_of("0123456789");
+  const bool interval =
+      kind == "1mo" || (unit != std::string::npos && unit > 0 && unit + 1 == kind.size() &&
+                        std::string("smhdw").find(kind[unit]) != std::string::npos);
+  if (kind != "trades" && kind != "aggTrades" && !interval) return false;
+  symbol = "BINANCE:" + sym;
+  format = kind == "trades"      ? "binance_trades"
+           : kind == "aggTrades" ? "binance_agg_trades"
                                  : "binance_klines";
   return true;
 }
