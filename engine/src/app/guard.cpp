@@ -58,7 +58,16 @@ bool in_strategy(const char*& name, const char*& where) noexcept {
   return name != nullptr;
 }
 
+// Set by the first thread to take a fatal signal: the one that reports and ends the process.
+std::atomic<bool> crashing{false};
+
 extern "C" void on_fatal_signal(int sig, siginfo_t*, void*) {
+  // Two strategies on two sweep workers can crash at once. The handler stays installed (no
+  // SA_RESETHAND) so the second one cannot take the default action and end the process before
+  // the first has said what happened: it waits here for the first one's signal to end it.
+  if (crashing.exchange(true)) {
+    for (;;) ::pause();
+  }
   text t;
   const char *name = nullptr, *where = nullptr;
   t << "\ncats: fatal: " << signal_name(sig);
@@ -69,8 +78,12 @@ extern "C" void on_fatal_signal(int sig, siginfo_t*, void*) {
   else
     t << " in the engine (no strategy code was running). Please report this as a bug.\n";
   t.emit();
-  // SA_RESETHAND restored the default action; SA_NODEFER lets it act now: the process dies of
-  // the signal (and dumps core where enabled), so its exit status says what happened.
+  // The default action again, and SA_NODEFER lets it act now: the process dies of the signal
+  // (and dumps core where enabled), so its exit status says what happened.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
   ::raise(sig);
 }
 
@@ -100,7 +113,7 @@ void guard_strategies() {
   struct sigaction sa {};
   sa.sa_sigaction = on_fatal_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND | SA_NODEFER;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &sa, nullptr);
   // Registered last, so run first: before any static object of the engine is destroyed.
   std::atexit(on_exit_hook);
