@@ -579,6 +579,13 @@ TEST(Indicators, CraftedStatesAreRefused) {
     cats::state_reader rd(bytes.data(), bytes.size());
     cats::resampler other(5 * minute);
     EXPECT_THROW(other.load(rd), cats::bad_state);
+    // Within one interval of INT64_MIN (found by the indicators fuzz target: the check itself
+    // overflowed): refused, with no undefined arithmetic on the way.
+    open_time = std::numeric_limits<int64_t>::min() + 7;
+    std::memcpy(bytes.data() + 9 + 32, &open_time, 8);
+    cats::state_reader rd2(bytes.data(), bytes.size());
+    cats::resampler third(5 * minute);
+    EXPECT_THROW(third.load(rd2), cats::bad_state);
   }
   {  // an RSI whose two averages saw different numbers of changes
     cats::state_writer w;

@@ -1032,18 +1032,25 @@ class resampler {
                       " ns, this instance uses " + std::to_string(interval_));
     // An open bar must be one this resampler could have built: aligned, of its interval, ending
     // where its interval ends.
-    if (flag > 1 || (flag == 1 && (out.interval_ns != interval_ ||
-                                   out.open_time_ns != floor_to(out.open_time_ns) ||
-                                   out.open_time_ns > INT64_MAX - interval_ ||
-                                   out.header.exchange_ts_ns != out.open_time_ns + interval_ ||
-                                   out.header.struct_size != sizeof out || out.high < out.low)))
+    if (flag > 1 ||
+        (flag == 1 && (out.interval_ns != interval_ || out.open_time_ns % interval_ != 0 ||
+                       out.open_time_ns > INT64_MAX - interval_ ||
+                       out.header.exchange_ts_ns != out.open_time_ns + interval_ ||
+                       out.header.struct_size != sizeof out || out.high < out.low)))
       throw bad_state("resampler: saved bar is not one this resampler builds");
     open_ = flag == 1;
     out_ = out;
   }
 
  private:
-  int64_t floor_to(int64_t t) const noexcept { return detail::floor_div(t, interval_) * interval_; }
+  // The start of t's interval; a time within one interval of INT64_MIN (only a damaged or hostile
+  // input has one) saturates instead of overflowing.
+  int64_t floor_to(int64_t t) const noexcept {
+    const int64_t r = t % interval_;  // in (-interval, interval)
+    if (r >= 0) return t - r;
+    const int64_t up = t - r;  // t rounded towards zero: no overflow
+    return up >= INT64_MIN + interval_ ? up - interval_ : INT64_MIN;
+  }
   template <class F>
   void emit(F& on_bar) {
     open_ = false;  // first, so a throwing callback does not hand the same bar on twice
