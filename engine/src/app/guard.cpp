@@ -1,6 +1,7 @@
 #include "guard.hpp"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,14 +59,26 @@ bool in_strategy(const char*& name, const char*& where) noexcept {
   return name != nullptr;
 }
 
-// Set by the first thread to take a fatal signal: the one that reports and ends the process.
-std::atomic<bool> crashing{false};
+// The first thread to take a fatal signal: the one that reports and ends the process.
+std::atomic<long> crashing_thread{0};
+
+[[noreturn]] void die_of(int sig) noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  ::raise(sig);
+  ::_exit(128 + sig);  // not reached: the default action of these signals ends the process
+}
 
 extern "C" void on_fatal_signal(int sig, siginfo_t*, void*) {
   // Two strategies on two sweep workers can crash at once. The handler stays installed (no
   // SA_RESETHAND) so the second one cannot take the default action and end the process before
   // the first has said what happened: it waits here for the first one's signal to end it.
-  if (crashing.exchange(true)) {
+  const long me = ::syscall(SYS_gettid);
+  long first = 0;
+  if (!crashing_thread.compare_exchange_strong(first, me)) {
+    if (first == me) die_of(sig);  // the report itself crashed: end now rather than hang
     for (;;) ::pause();
   }
   text t;
@@ -80,11 +93,7 @@ extern "C" void on_fatal_signal(int sig, siginfo_t*, void*) {
   t.emit();
   // The default action again, and SA_NODEFER lets it act now: the process dies of the signal
   // (and dumps core where enabled), so its exit status says what happened.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  ::sigaction(sig, &dfl, nullptr);
-  ::raise(sig);
+  die_of(sig);
 }
 
 void on_process_exit() noexcept {
