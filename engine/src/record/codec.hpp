@@ -15,6 +15,9 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
+
+#include "cats/core/market_event.hpp"
 
 namespace cats::record_codec {
 
@@ -168,6 +171,26 @@ inline void sync_and_close(int fd, const std::filesystem::path& path) {
     throw_io("cannot sync", path, e);
   }
   if (::close(fd) != 0) throw_io("cannot close", path, errno);
+}
+
+// A book update's levels, bids then asks, each (price, quantity): the same in both versions.
+inline void write_levels(encoder& enc, const book_update& u) noexcept {
+  for (const auto* side : {&u.bids, &u.asks}) {
+    for (const book_level& l : *side) {
+      enc.i64(l.price);
+      enc.i64(l.quantity);
+    }
+  }
+}
+// ... read back into `u`, reusing its vectors' capacity; the caller checked the length.
+inline void read_levels(decoder& dec, book_update& u, uint32_t bids, uint32_t asks) {
+  for (auto [side, n] : {std::pair{&u.bids, bids}, std::pair{&u.asks, asks}}) {
+    side->resize(n);
+    for (book_level& l : *side) {
+      l.price = dec.i64();
+      l.quantity = dec.i64();
+    }
+  }
 }
 
 // The SDK header of a decoded trade, quote or bar: its kind, the engine's id, then the two

@@ -320,13 +320,7 @@ uint64_t read_book(decoder& dec, uint32_t id, uint32_t len, book_update& u,
   const uint32_t na = dec.u32();
   const uint64_t needed = book_fixed_payload + book_level_size * (static_cast<uint64_t>(nb) + na);
   if (len < needed) return needed;
-  for (auto [side, n] : {std::pair{&u.bids, nb}, std::pair{&u.asks, na}}) {
-    side->resize(n);
-    for (book_level& l : *side) {
-      l.price = dec.i64();
-      l.quantity = dec.i64();
-    }
-  }
+  read_levels(dec, u, nb, na);
   return 0;
 }
 

@@ -339,12 +339,7 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
       enc.i32(u.checksum);
       enc.u32(static_cast<uint32_t>(u.bids.size()));
       enc.u32(static_cast<uint32_t>(u.asks.size()));
-      for (const auto* side : {&u.bids, &u.asks}) {
-        for (const book_level& l : *side) {
-          enc.i64(l.price);
-          enc.i64(l.quantity);
-        }
-      }
+      write_levels(enc, u);
       break;
     }
     case market_event::kind::none:
@@ -723,13 +718,7 @@ bool store_reader::next(market_event& out) {
         if (!r.bad_record(p, "malformed book record")) return false;
         continue;
       }
-      for (auto [side, n] : {std::pair{&r.book.bids, nb}, std::pair{&r.book.asks, na}}) {
-        side->resize(n);
-        for (book_level& l : *side) {
-          l.price = dec.i64();
-          l.quantity = dec.i64();
-        }
-      }
+      read_levels(dec, r.book, nb, na);
       out = market_event::of(r.book, book_flags, r.book.local_ts_ns);
     } else if (type == type_bar) {
       out.type = market_event::kind::bar;

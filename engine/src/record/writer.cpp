@@ -468,12 +468,7 @@ void record_writer::write_book(const std::string& symbol, const book_update& u,
   enc.i32(u.checksum);
   enc.u32(static_cast<uint32_t>(u.bids.size()));
   enc.u32(static_cast<uint32_t>(u.asks.size()));
-  for (const auto* side : {&u.bids, &u.asks}) {
-    for (const book_level& l : *side) {
-      enc.i64(l.price);
-      enc.i64(l.quantity);
-    }
-  }
+  write_levels(enc, u);
   w.end_record();
   ++stats_.records;
 }
