@@ -17,6 +17,7 @@ packages=(
   clang-format                                # the formatting check (tools/check_format.sh)
   clang-14 libclang-rt-14-dev                 # libFuzzer with ASan + UBSan (tools/fuzz.sh)
   chromium                                    # renders the HTML report headless in a test
+  libnats-dev nats-server                     # the bus (NATS JetStream): client library, server
 )
 
 missing=()

@@ -49,7 +49,10 @@ extern "C" void on_kill_signal(int);
 
 int backtest_command(const std::vector<std::string>& args);
 int sweep_command(const std::vector<std::string>& args);
-int live_command(const std::vector<std::string>& args, bool record);
+/// `cats live` (strategies on live data), `cats record` (data to files), `cats collector` (data
+/// to the bus, and to files with [record]).
+enum class live_mode { live, record, collector };
+int live_command(const std::vector<std::string>& args, live_mode mode);
 int generate_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
 int ctl_command(const std::vector<std::string>& args);

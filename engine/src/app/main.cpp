@@ -17,6 +17,7 @@ const char* const main_help =
     "  sweep      run a backtest for every combination of parameter values, in parallel\n"
     "  live       paper-trade strategies on live market data (Binance, OKX)\n"
     "  record     record live market data to daily files that backtests replay\n"
+    "  collector  publish live market data to NATS JetStream for engines elsewhere\n"
     "  generate   write deterministic sample kline data (for demos and benchmarks)\n"
     "  data       data convert: Binance files and recordings into one block-store file\n"
     "  plugins    list the plugins in a folder or inspect one plugin file\n"
@@ -50,8 +51,9 @@ int main(int argc, char** argv) {
     if (cmd == "backtest") return cats::cli::backtest_command(rest);
     if (cmd == "sweep") return cats::cli::sweep_command(rest);
     if (cmd == "generate") return cats::cli::generate_command(rest);
-    if (cmd == "live") return cats::cli::live_command(rest, false);
-    if (cmd == "record") return cats::cli::live_command(rest, true);
+    if (cmd == "live") return cats::cli::live_command(rest, cats::cli::live_mode::live);
+    if (cmd == "record") return cats::cli::live_command(rest, cats::cli::live_mode::record);
+    if (cmd == "collector") return cats::cli::live_command(rest, cats::cli::live_mode::collector);
     if (cmd == "plugins") return cats::cli::plugins_command(rest);
     if (cmd == "ctl") return cats::cli::ctl_command(rest);
     if (cmd == "data") return cats::cli::data_command(rest);

@@ -301,7 +301,8 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
       cfg.strategies.push_back(load_strategy(s, base, fname, cfg.strategies));
     }
   }
-  if (cfg.strategies.empty() && purpose != config_purpose::record)
+  if (cfg.strategies.empty() && purpose != config_purpose::record &&
+      purpose != config_purpose::collector)
     throw config_error(fname + ": no [[strategy]] configured; add one with name and plugin");
   if (purpose == config_purpose::live)
     for (const strategy_section& st : cfg.strategies) {

@@ -28,6 +28,7 @@ void load_live(const toml::table& root, const fs::path& base, const std::string&
     l.journal_fsync = *v;
   }
   if (auto v = s.boolean("cancel_on_stop")) l.cancel_on_stop = *v;
+  if (auto v = s.string("source")) l.source = *v;  // checked once [bus] is read
   if (auto v = s.number("reconcile_timeout"))
     l.reconcile_timeout_ms = seconds_to_ms(s, "reconcile_timeout", *v, false);
   auto int_in = [&](std::string_view key, int64_t lo, int64_t hi, int64_t& out) {
@@ -75,6 +76,80 @@ void load_record(const toml::table& root, const fs::path& base, const std::strin
   if (auto v = s.boolean("csv")) r.csv = *v;
   if (purpose == config_purpose::record && r.dir.empty())
     throw config_error(s.loc() + ": [record] needs 'dir' (where the daily files go)");
+}
+
+// A NATS name: a stream, a consumer or a subject token.
+bool nats_name(const std::string& v) {
+  return !v.empty() && v.size() <= 64 &&
+         v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+             std::string::npos;
+}
+
+bool nats_url(const std::string& v) {
+  return (v.rfind("nats://", 0) == 0 || v.rfind("tls://", 0) == 0) && v.size() > 7 &&
+         v.find_first_of(" \t\n") == std::string::npos;
+}
+
+void load_bus(const toml::table& root, const fs::path& base, const std::string& fname,
+              bus_section& b) {
+  section s(root.get_as<toml::table>("bus"), "[bus]", bus_keys, fname);
+  b.present = s.table() != nullptr;
+  if (auto v = s.string("url")) {
+    if (!nats_url(*v)) s.fail(*s.get("url"), "url");
+    b.url = *v;
+  }
+  auto name = [&](std::string_view key, std::string& out) {
+    if (auto v = s.string(key)) {
+      if (!nats_name(*v)) s.fail(*s.get(key), key);
+      out = *v;
+    }
+  };
+  name("stream", b.stream);
+  name("prefix", b.prefix);
+  name("durable", b.durable);
+  if (auto v = s.number("max_age")) b.max_age_ms = seconds_to_ms(s, "max_age", *v, true);
+  if (const toml::node* n = s.get("max_bytes")) {
+    if (!n->is_integer() || n->as_integer()->get() < 0) s.fail(*n, "max_bytes");
+    b.max_bytes = n->as_integer()->get();
+  }
+  if (auto v = s.number("duplicate_window"))
+    b.duplicate_window_ms = seconds_to_ms(s, "duplicate_window", *v, false);
+  if (auto v = s.string("storage")) {
+    if (*v != "file" && *v != "memory") s.fail(*s.get("storage"), "storage");
+    b.memory_storage = *v == "memory";
+  }
+  if (auto v = s.string("start")) {
+    if (*v != "snapshot" && *v != "new" && *v != "all") s.fail(*s.get("start"), "start");
+    b.start = *v;
+  }
+  if (auto v = s.number("snapshot_interval"))
+    b.snapshot_interval_ms = seconds_to_ms(s, "snapshot_interval", *v, false);
+  if (const toml::node* n = s.get("max_pending")) {
+    if (!n->is_integer() || n->as_integer()->get() < 1 || n->as_integer()->get() > 1048576)
+      s.fail(*n, "max_pending");
+    b.max_pending = n->as_integer()->get();
+  }
+  if (auto v = s.number("ack_wait")) b.ack_wait_ms = seconds_to_ms(s, "ack_wait", *v, false);
+  if (auto v = s.number("connect_timeout"))
+    b.connect_timeout_ms = seconds_to_ms(s, "connect_timeout", *v, false);
+  if (auto v = s.string("user")) b.user = *v;
+  for (auto [key, out] : {std::pair<std::string_view, fs::path*>{"password_file", &b.password_file},
+                          {"creds_file", &b.creds_file},
+                          {"nkey_seed_file", &b.nkey_seed_file},
+                          {"ca_file", &b.ca_file}})
+    if (auto v = s.string(key)) *out = resolve_path(*s.get(key), *v, base);
+  if (!b.user.empty() && b.password_file.empty())
+    throw config_error(s.loc() +
+                       ": bus.user needs bus.password_file (the password is never "
+                       "written in the config)");
+  if (!b.password_file.empty() && b.user.empty())
+    throw config_error(s.loc() + ": bus.password_file needs bus.user");
+  if (static_cast<int>(!b.user.empty()) + static_cast<int>(!b.creds_file.empty()) +
+          static_cast<int>(!b.nkey_seed_file.empty()) >
+      1)
+    throw config_error(s.loc() +
+                       ": [bus] takes one way to authenticate: user + password_file, "
+                       "creds_file or nkey_seed_file");
 }
 
 // channels = ["trades", "quotes", ...]: what to subscribe to.
@@ -245,6 +320,18 @@ void load_live_sections(const toml::table& root, const fs::path& base, const std
   if (purpose == config_purpose::backtest) return;  // a backtest ignores the live sections
   load_live(root, base, fname, cfg.live);
   load_record(root, base, fname, purpose, cfg.record);
+  load_bus(root, base, fname, cfg.bus);
+  if (cfg.live.source != "venues" && cfg.live.source != "nats") {
+    if (!nats_url(cfg.live.source))
+      throw config_error(fname + ": live.source: expected \"venues\" or a nats:// URL, got \"" +
+                         cfg.live.source + "\"");
+    cfg.bus.url = cfg.live.source;
+    cfg.live.source = "nats";
+  }
+  if (purpose == config_purpose::collector && cfg.live.source == "nats")
+    throw config_error(fname +
+                       ": live.source: a collector reads the venues and publishes to "
+                       "the bus; it cannot read the bus itself");
   const toml::array* list = root.get_as<toml::array>("instrument");
   if (list == nullptr || list->empty())
     throw config_error(fname +

@@ -29,7 +29,8 @@ struct key_info {
 };
 
 extern const std::vector<key_info> top_keys, live_keys, record_keys, venue_keys, instrument_keys,
-    engine_keys, feed_keys, data_keys, backtest_keys, strategy_keys, risk_keys, risk_limit_keys;
+    engine_keys, feed_keys, data_keys, backtest_keys, strategy_keys, risk_keys, risk_limit_keys,
+    bus_keys;
 
 std::string key_list(const std::vector<key_info>& keys);
 const key_info* find_key(const std::vector<key_info>& keys, std::string_view name);

@@ -21,6 +21,7 @@ bool event_queue::try_push(owned_event& item) {
   owned_event& slot = slots_[tail & mask_];
   slot.event = item.event;
   slot.book = std::move(item.book);
+  slot.sequence = item.sequence;
   tail_.store(tail + 1, std::memory_order_release);
   notify_if_sleeping();
   return true;
@@ -42,6 +43,7 @@ bool event_queue::try_pop(owned_event& out) {
   out.event = slot.event;
   out.book = std::move(slot.book);
   out.event.book = out.book.get();
+  out.sequence = slot.sequence;
   head_.store(head + 1, std::memory_order_release);
   return true;
 }

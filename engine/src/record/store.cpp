@@ -283,19 +283,50 @@ store_writer::~store_writer() {
   }
 }
 
-void store_writer::append(const std::string& symbol, const market_event& e) {
-  impl& w = *impl_;
-  if (e.type == market_event::kind::none) return;
-  const auto found = w.ids.find(symbol);
-  const uint16_t id = found != w.ids.end() ? found->second : w.define(symbol);
+namespace {
+
+// What a record of `e` looks like: its type, flag bits, size and time.
+struct record_shape {
+  uint8_t type = 0, flags = 0;
+  size_t size = 0;
+  int64_t ts = 0;
+};
+
+record_shape shape_of(const market_event& e) {
   switch (e.type) {
     case market_event::kind::trade: {
       const cats_trade_event_t& t = e.trade;
       const bool known_side =
           t.aggressor_side >= CATS_SIDE_NONE && t.aggressor_side <= CATS_SIDE_SELL;
-      encoder enc(w.begin_record(type_trade,
-                                 known_side ? static_cast<uint8_t>(t.aggressor_side) : 0, id,
-                                 trade_size, t.header.local_ts_ns));
+      return {type_trade, known_side ? static_cast<uint8_t>(t.aggressor_side) : uint8_t{0},
+              trade_size, t.header.local_ts_ns};
+    }
+    case market_event::kind::quote:
+      return {type_quote, 0, quote_size, e.quote.header.local_ts_ns};
+    case market_event::kind::bar:
+      return {type_bar, 0, bar_size, e.bar.header.local_ts_ns};
+    case market_event::kind::book: {
+      const book_update& u = *e.book;
+      const uint64_t levels = u.bids.size() + u.asks.size();
+      if (levels > max_block_payload / book_level_size) {
+        throw std::length_error("book update with too many levels to store");
+      }
+      const auto bits = static_cast<uint8_t>((u.snapshot ? book_bit_snapshot : 0) |
+                                             (u.has_checksum ? book_bit_has_checksum : 0));
+      return {type_book, bits, book_fixed_size + book_level_size * levels, u.local_ts_ns};
+    }
+    case market_event::kind::none:
+      break;
+  }
+  return {};
+}
+
+// The record's fields after its 8-byte head.
+void encode_body(const market_event& e, char* body) {
+  encoder enc(body);
+  switch (e.type) {
+    case market_event::kind::trade: {
+      const cats_trade_event_t& t = e.trade;
       enc.i64(t.header.exchange_ts_ns);
       enc.i64(t.header.local_ts_ns);
       enc.i64(t.price);
@@ -305,7 +336,6 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
     }
     case market_event::kind::quote: {
       const cats_quote_event_t& q = e.quote;
-      encoder enc(w.begin_record(type_quote, 0, id, quote_size, q.header.local_ts_ns));
       for (int64_t v : {q.header.exchange_ts_ns, q.header.local_ts_ns, q.bid_price, q.bid_quantity,
                         q.ask_price, q.ask_quantity})
         enc.i64(v);
@@ -313,7 +343,6 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
     }
     case market_event::kind::bar: {
       const cats_bar_event_t& b = e.bar;
-      encoder enc(w.begin_record(type_bar, 0, id, bar_size, b.header.local_ts_ns));
       for (int64_t v : {b.header.exchange_ts_ns, b.header.local_ts_ns, b.open_time_ns,
                         b.interval_ns, b.open, b.high, b.low, b.close, b.volume, b.quote_volume,
                         b.taker_buy_volume, b.taker_buy_quote_volume, b.trade_count})
@@ -322,14 +351,6 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
     }
     case market_event::kind::book: {
       const book_update& u = *e.book;
-      const uint64_t levels = u.bids.size() + u.asks.size();
-      if (levels > max_block_payload / book_level_size) {
-        throw std::length_error("book update with too many levels to store");
-      }
-      const auto bits = static_cast<uint8_t>((u.snapshot ? book_bit_snapshot : 0) |
-                                             (u.has_checksum ? book_bit_has_checksum : 0));
-      encoder enc(w.begin_record(type_book, bits, id, book_fixed_size + book_level_size * levels,
-                                 u.local_ts_ns));
       enc.i64(u.exchange_ts_ns);
       enc.i64(u.local_ts_ns);
       enc.u64(u.first_seq);
@@ -345,6 +366,17 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
     case market_event::kind::none:
       break;
   }
+}
+
+}  // namespace
+
+void store_writer::append(const std::string& symbol, const market_event& e) {
+  impl& w = *impl_;
+  if (e.type == market_event::kind::none) return;
+  const auto found = w.ids.find(symbol);
+  const uint16_t id = found != w.ids.end() ? found->second : w.define(symbol);
+  const record_shape s = shape_of(e);
+  encode_body(e, w.begin_record(s.type, s.flags, id, s.size, s.ts));
   // A full block is written by the next append (before its record) or by flush(): a failed
   // write then never leaves the caller unsure whether its record was kept.
 }
@@ -613,6 +645,77 @@ void decode_book(decoder& dec, uint8_t bits, uint32_t id, book_update& u, uint32
   na = dec.u32();
 }
 
+// The head of a record of `avail` bytes: nullptr when it is sound, else what is wrong.
+// `known` is false for a record type from a newer writer (sound, to be skipped).
+const char* check_head(uint8_t type, uint8_t flags, uint32_t size, uint64_t avail, bool& known) {
+  known = false;
+  if (size < minimum_size(type) || size % 8 != 0 || size > avail) return "malformed record";
+  if (type < type_trade || type > type_book) return nullptr;
+  if (type == type_trade && (flags & 3) == 3) return "malformed trade record (side 3)";
+  known = true;
+  return nullptr;
+}
+
+// The fields of a sound record `p` of `size` bytes (its head checked) as an event of instrument
+// `id`; a book event points into `book`. False when the book's level counts exceed the record.
+inline bool decode_body(const char* p, uint8_t type, uint8_t flags, uint32_t size, uint32_t id,
+                        market_event& out, book_update& book) {
+  decoder dec(p + record_head);
+  out.built = false;
+  out.book = nullptr;
+  out.book_flags = 0;
+  if (type == type_book) {
+    uint32_t book_flags = 0, nb = 0, na = 0;
+    decode_book(dec, flags, id, book, book_flags, nb, na);
+    if (book_fixed_size + book_level_size * (static_cast<uint64_t>(nb) + na) > size) return false;
+    read_levels(dec, book, nb, na);
+    out = market_event::of(book, book_flags, book.local_ts_ns);
+  } else if (type == type_bar) {
+    out.type = market_event::kind::bar;
+    cats_bar_event_t& b = out.bar;
+    b.header.struct_size = sizeof b;
+    b.header.type = CATS_EVENT_BAR;
+    b.header.instrument_id = id;
+    b.header.flags = 0;
+    if constexpr (std::endian::native == std::endian::little) {
+      // The record's 13 fields are the struct's from exchange_ts_ns on, in the same order.
+      static_assert(offsetof(cats_bar_event_t, trade_count) -
+                        offsetof(cats_bar_event_t, header.exchange_ts_ns) ==
+                    12 * 8);
+      std::memcpy(&b.header.exchange_ts_ns, p + record_head, 13 * 8);
+    } else {
+      b.header.exchange_ts_ns = dec.i64();
+      b.header.local_ts_ns = dec.i64();
+      for (int64_t* f :
+           {&b.open_time_ns, &b.interval_ns, &b.open, &b.high, &b.low, &b.close, &b.volume,
+            &b.quote_volume, &b.taker_buy_volume, &b.taker_buy_quote_volume, &b.trade_count})
+        *f = dec.i64();
+    }
+    out.ts = b.header.local_ts_ns;
+  } else if (type == type_trade) {
+    out.type = market_event::kind::trade;
+    cats_trade_event_t& t = out.trade;
+    t = cats_trade_event_t{};
+    read_event_header(dec, t.header, sizeof t, CATS_EVENT_TRADE, id);
+    t.price = dec.i64();
+    t.quantity = dec.i64();
+    t.trade_id = dec.u64();
+    t.aggressor_side = flags & 3;
+    out.ts = t.header.local_ts_ns;
+  } else {
+    out.type = market_event::kind::quote;
+    cats_quote_event_t& q = out.quote;
+    q = cats_quote_event_t{};
+    read_event_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
+    q.bid_price = dec.i64();
+    q.bid_quantity = dec.i64();
+    q.ask_price = dec.i64();
+    q.ask_quantity = dec.i64();
+    out.ts = q.header.local_ts_ns;
+  }
+  return true;
+}
+
 }  // namespace
 
 store_reader::store_reader(const std::filesystem::path& file, store_reader_options options)
@@ -689,17 +792,15 @@ bool store_reader::next(market_event& out) {
     const uint8_t flags = head.u8();
     const uint16_t file_id = head.u16();
     const uint32_t size = head.u32();
-    if (size < minimum_size(type) || size % 8 != 0 || size > static_cast<uint64_t>(r.rec_end - p)) {
-      if (!r.bad_record(p, "malformed record")) return false;
+    bool known = false;
+    if (const char* bad =
+            check_head(type, flags, size, static_cast<uint64_t>(r.rec_end - p), known)) {
+      if (!r.bad_record(p, bad)) return false;
       continue;
     }
     r.rec = p + size;
     --r.left;
-    if (type < type_trade || type > type_book) continue;  // a record type from a newer writer
-    if (type == type_trade && (flags & 3) == 3) {         // sides are 0 (unknown), 1 and 2
-      if (!r.bad_record(p, "malformed trade record (side 3)")) return false;
-      continue;
-    }
+    if (!known) continue;  // a record type from a newer writer
     uint32_t id = 0;
     if (!r.resolve(file_id, id)) {
       if (!r.bad_record(p, "record refers to undefined symbol id " + std::to_string(file_id))) {
@@ -707,65 +808,52 @@ bool store_reader::next(market_event& out) {
       }
       continue;
     }
-    decoder dec(p + record_head);
-    out.built = false;
-    out.book = nullptr;
-    out.book_flags = 0;
-    if (type == type_book) {
-      uint32_t book_flags = 0, nb = 0, na = 0;
-      decode_book(dec, flags, id, r.book, book_flags, nb, na);
-      if (book_fixed_size + book_level_size * (static_cast<uint64_t>(nb) + na) > size) {
-        if (!r.bad_record(p, "malformed book record")) return false;
-        continue;
-      }
-      read_levels(dec, r.book, nb, na);
-      out = market_event::of(r.book, book_flags, r.book.local_ts_ns);
-    } else if (type == type_bar) {
-      out.type = market_event::kind::bar;
-      cats_bar_event_t& b = out.bar;
-      b.header.struct_size = sizeof b;
-      b.header.type = CATS_EVENT_BAR;
-      b.header.instrument_id = id;
-      b.header.flags = 0;
-      if constexpr (std::endian::native == std::endian::little) {
-        // The record's 13 fields are the struct's from exchange_ts_ns on, in the same order.
-        static_assert(offsetof(cats_bar_event_t, trade_count) -
-                          offsetof(cats_bar_event_t, header.exchange_ts_ns) ==
-                      12 * 8);
-        std::memcpy(&b.header.exchange_ts_ns, p + record_head, 13 * 8);
-      } else {
-        b.header.exchange_ts_ns = dec.i64();
-        b.header.local_ts_ns = dec.i64();
-        for (int64_t* f :
-             {&b.open_time_ns, &b.interval_ns, &b.open, &b.high, &b.low, &b.close, &b.volume,
-              &b.quote_volume, &b.taker_buy_volume, &b.taker_buy_quote_volume, &b.trade_count})
-          *f = dec.i64();
-      }
-      out.ts = b.header.local_ts_ns;
-    } else if (type == type_trade) {
-      out.type = market_event::kind::trade;
-      cats_trade_event_t& t = out.trade;
-      t = cats_trade_event_t{};
-      read_event_header(dec, t.header, sizeof t, CATS_EVENT_TRADE, id);
-      t.price = dec.i64();
-      t.quantity = dec.i64();
-      t.trade_id = dec.u64();
-      t.aggressor_side = flags & 3;
-      out.ts = t.header.local_ts_ns;
-    } else {
-      out.type = market_event::kind::quote;
-      cats_quote_event_t& q = out.quote;
-      q = cats_quote_event_t{};
-      read_event_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
-      q.bid_price = dec.i64();
-      q.bid_quantity = dec.i64();
-      q.ask_price = dec.i64();
-      q.ask_quantity = dec.i64();
-      out.ts = q.header.local_ts_ns;
+    if (!decode_body(p, type, flags, size, id, out, r.book)) {
+      if (!r.bad_record(p, "malformed book record")) return false;
+      continue;
     }
     ++r.records;
     return true;
   }
+}
+
+size_t event_record_size(const market_event& e) {
+  return shape_of(e).size;
+}
+
+size_t encode_event_record(const market_event& e, uint16_t symbol_id, char* out) {
+  const record_shape s = shape_of(e);
+  if (s.size == 0) return 0;
+  encoder enc(out);
+  enc.u8(s.type);
+  enc.u8(s.flags);
+  enc.u16(symbol_id);
+  enc.u32(static_cast<uint32_t>(s.size));
+  encode_body(e, out + record_head);
+  return s.size;
+}
+
+bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market_event& out,
+                         book_update& book, std::string& why) {
+  if (n < record_head) {
+    why = "a record of " + std::to_string(n) + " bytes (at least 8 expected)";
+    return false;
+  }
+  decoder head(p);
+  const uint8_t type = head.u8();
+  const uint8_t flags = head.u8();
+  head.u16();
+  const uint32_t size = head.u32();
+  bool known = false;
+  const char* bad = check_head(type, flags, size, n, known);
+  if (bad == nullptr && !known) bad = "unknown record type";
+  if (bad == nullptr && size != n) bad = "record size differs from the message size";
+  if (bad == nullptr && !decode_body(p, type, flags, size, instrument_id, out, book))
+    bad = "malformed book record";
+  if (bad == nullptr) return true;
+  why = std::string(bad) + " (type " + std::to_string(type) + ", " + std::to_string(size) +
+        " bytes in a message of " + std::to_string(n) + ")";
+  return false;
 }
 
 const std::string& store_reader::symbol() const noexcept {

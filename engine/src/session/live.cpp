@@ -457,6 +457,10 @@ class live_session {
       recorder_ = std::make_unique<record_tap>(ro, instruments_);
       market_.add_tap(*recorder_);
     }
+    if (opt_.make_taps) {
+      taps_ = opt_.make_taps(instruments_);
+      for (auto& t : taps_) market_.add_tap(*t);
+    }
     make_feeds();
     busy_poll_ = decide_busy_poll();
     if (!opt_.record_only) start_safety();
@@ -509,6 +513,12 @@ class live_session {
 
  private:
   void make_feeds() {
+    if (cfg_.live.source == "nats") {
+      if (!opt_.make_source)
+        throw std::invalid_argument("live.source = \"nats\" is not available here");
+      feeds_.push_back(opt_.make_source(instruments_, queue_, counters_, stopping_));
+      return;
+    }
     for (const venue_section& v : cfg_.venues) {
       feed_endpoints ep;
       ep.name = v.name;
@@ -682,6 +692,8 @@ class live_session {
 
   void handle(owned_event& item) {
     market_.on_event(item.event, wall_clock_ns());
+    if (item.sequence != 0)
+      for (auto& f : feeds_) f->delivered(item.sequence);
     if (!venues_.empty()) {
       const int64_t now = wall_clock_ns();
       for (venue_link& v : venues_) v.broker->poll(now);
@@ -730,6 +742,14 @@ class live_session {
         recorder_->close();
       } catch (const std::exception& e) {
         spdlog::error("record: {}", e.what());
+        exit_code = 1;
+      }
+    }
+    for (auto& t : taps_) {
+      try {
+        t->close();
+      } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
         exit_code = 1;
       }
     }
@@ -862,6 +882,7 @@ class live_session {
       asio::make_work_guard(io_)};
   std::vector<std::unique_ptr<venue_feed>> feeds_;
   std::unique_ptr<record_tap> recorder_;
+  std::vector<std::unique_ptr<market_tap>> taps_;
   fills_recorder fills_;
   orders_recorder orders_csv_{instruments_};
   csv_file equity_csv_;

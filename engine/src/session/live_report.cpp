@@ -34,6 +34,13 @@ void write_events(json_writer& j, const live_figures& f) {
   j.key("trades_missed").value(c.trades_missed.load());
   j.key("snapshot_failures").value(c.snapshot_failures.load());
   j.end_object();
+  j.key("bus").begin_object();
+  j.key("last_sequence").value(c.bus_sequence.load());
+  j.key("duplicates_dropped").value(c.bus_duplicates.load());
+  j.key("book_updates_before_snapshot").value(c.bus_before_snapshot.load());
+  j.key("expired_before_read").value(c.bus_expired.load());
+  j.key("consumer_restarts").value(c.bus_resyncs.load());
+  j.end_object();
 }
 
 void write_venues(json_writer& j, const live_figures& f) {
@@ -491,6 +498,12 @@ std::string live_summary_text(const live_figures& f) {
       "trades missed)\n",
       c.malformed.load(), c.unknown.load(), c.venue_errors.load(), c.dropped_quotes.load(),
       c.trade_gaps.load(), c.trades_missed.load());
+  if (c.bus_sequence.load() != 0)
+    t += fmt::format(
+        "bus: up to stream sequence {}; {} duplicates dropped, {} book updates before the first "
+        "full book, {} events expired before this engine read them, {} consumer restarts\n",
+        c.bus_sequence.load(), c.bus_duplicates.load(), c.bus_before_snapshot.load(),
+        c.bus_expired.load(), c.bus_resyncs.load());
   const std::vector<strategy_view> views = strategy_views(f);
   for (size_t i = 0; i < views.size(); ++i) {
     const auto& s = f.eng->strategies()[i];

@@ -171,6 +171,33 @@ struct live_section {
   std::string journal_fsync = "intents";
   bool cancel_on_stop = true;
   int64_t reconcile_timeout_ms = 15000;
+  /// Where market data comes from: "venues" (their WebSockets) or "nats" (a collector's stream on
+  /// the [bus]; `cats live --source nats://HOST:PORT`).
+  std::string source = "venues";
+};
+
+/// [bus]: NATS JetStream. `cats collector` publishes the normalized stream to it; `cats live
+/// --source nats://...` consumes it through a durable consumer of its own.
+struct bus_section {
+  bool present = false;
+  std::string url = "nats://127.0.0.1:4222";
+  std::string stream = "CATS";      ///< the JetStream stream; it holds the subjects <prefix>.>
+  std::string prefix = "cats";      ///< subjects <prefix>.<venue>.<symbol>.<kind>
+  int64_t max_age_ms = 86'400'000;  ///< retention by age; 0 = unlimited
+  int64_t max_bytes = 0;            ///< retention by size; 0 = unlimited
+  int64_t duplicate_window_ms = 120'000;  ///< the server drops a re-sent message within this
+  bool memory_storage = false;            ///< storage = "memory" (default "file")
+  std::string durable = "cats-engine";    ///< this engine's consumer (one per engine)
+  std::string start = "snapshot";         ///< a new consumer: "snapshot", "new" or "all"
+  int64_t snapshot_interval_ms = 5000;    ///< collector: full books this often
+  int64_t max_pending = 65536;            ///< collector: publishes awaiting the server's ack
+  int64_t ack_wait_ms = 30000;            ///< engine: redelivery after this without an ack
+  int64_t connect_timeout_ms = 30000;     ///< how long the first connection may take
+  std::string user;                       ///< with password_file
+  std::filesystem::path password_file;    ///< mode 0600
+  std::filesystem::path creds_file;       ///< a NATS .creds file (JWT + nkey seed), mode 0600
+  std::filesystem::path nkey_seed_file;   ///< an nkey seed, mode 0600
+  std::filesystem::path ca_file;          ///< TLS: the server's CA (implies TLS)
 };
 
 struct record_section {
@@ -200,12 +227,13 @@ struct run_config {
   live_section live;
   risk_section risk;
   record_section record;
+  bus_section bus;
   std::vector<venue_section> venues;  ///< one per venue the instruments use
   std::vector<instrument_section> instruments;
 };
 
 /// What a config is loaded for: the sections it must have differ.
-enum class config_purpose { backtest, live, record };
+enum class config_purpose { backtest, live, record, collector };
 
 /// Reads and validates a config file with --set overrides ("key=value", value in TOML syntax;
 /// a bare word is taken as a string). Throws config_error.

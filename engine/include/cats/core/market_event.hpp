@@ -109,6 +109,9 @@ struct market_event {
 struct owned_event {
   market_event event;
   std::unique_ptr<book_update> book;
+  /// The source's position of this event (a bus stream sequence), 0 when it has none: the engine
+  /// thread reports it back once the event has been through the market step.
+  uint64_t sequence = 0;
 
   owned_event() = default;
   explicit owned_event(const market_event& e) : event(e) {
@@ -130,6 +133,8 @@ class market_tap {
  public:
   virtual ~market_tap() = default;
   virtual void on_event(const market_event& e) = 0;
+  /// The run ends: hands on what is still held; throws what could not be handed on.
+  virtual void close() {}
 };
 
 }  // namespace cats

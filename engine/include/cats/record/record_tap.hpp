@@ -40,7 +40,7 @@ class record_tap final : public market_tap {
   void check();
   /// Writes what is queued, flushes and stops the thread; throws the writer's error unless
   /// on_event() or check() already did.
-  void close();
+  void close() override;
 
   /// Records, bytes and files written; exact after close().
   record_writer_stats stats() const;

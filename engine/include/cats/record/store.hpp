@@ -103,6 +103,18 @@ class store_reader {
   std::unique_ptr<impl> impl_;
 };
 
+/// One event as a store record (docs/record_format.md, "Version 2"): the 8-byte head with
+/// `symbol_id`, then the fields. The bus sends each event as one such record. Size 0 for an
+/// empty event; a book update with more levels than a block holds throws std::length_error.
+size_t event_record_size(const market_event& e);
+/// Writes event_record_size(e) bytes to `out` and returns that size.
+size_t encode_event_record(const market_event& e, uint16_t symbol_id, char* out);
+/// Reads one record of exactly `n` bytes as an event of `instrument_id` (a book update is decoded
+/// into `book`, which the event points to). False with `why` when the bytes are not one sound
+/// record.
+bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market_event& out,
+                         book_update& book, std::string& why);
+
 /// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book) that a version-2 file holds,
 /// read from its block headers; nullopt when it is not one, cannot be read or is damaged.
 std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file);

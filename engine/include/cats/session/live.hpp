@@ -4,12 +4,15 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cats/config/config.hpp"
 #include "cats/session/backtest.hpp"
+#include "cats/venues/venue_feed.hpp"
 
 namespace cats {
 
@@ -26,6 +29,14 @@ struct live_options {
   std::filesystem::path run_dir = ".";
   /// The process exit code when a strategy callback is stuck at shutdown (the watchdog).
   int stuck_exit_code = 3;
+  /// live.source = "nats": makes the market data source (the bus area builds it; it lives above
+  /// this one). Called once, before the run starts; throws what stops the run.
+  std::function<std::unique_ptr<venue_feed>(const instrument_registry&, event_queue&,
+                                            feed_counters&, const std::atomic<bool>& stopping)>
+      make_source;
+  /// More stages that watch the stream on the engine thread (the collector's publisher). Called
+  /// once the instruments are known, before the first event; the taps live until the run ends.
+  std::function<std::vector<std::unique_ptr<market_tap>>(const instrument_registry&)> make_taps;
 };
 
 /// The kill file and the pid file of a run folder.

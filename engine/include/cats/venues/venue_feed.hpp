@@ -27,6 +27,13 @@ struct feed_counters {
   /// Trade-id gaps on streams whose ids are consecutive (Binance trades or aggTrades, one of the
   /// two per instrument): how often, and how many trades were missed in all.
   std::atomic<uint64_t> trade_gaps{0}, trades_missed{0};
+  /// The bus as the source (`live.source = "nats"`): the last stream sequence through the market
+  /// step, messages dropped as already delivered (redeliveries, a restart's overlap), book
+  /// updates skipped until the instrument's first full book, events the stream no longer held
+  /// (its retention removed them before this engine read them), and consumer restarts after a
+  /// gap in the stream sequence.
+  std::atomic<uint64_t> bus_sequence{0}, bus_duplicates{0}, bus_before_snapshot{0}, bus_expired{0},
+      bus_resyncs{0};
 };
 
 /// Pushes normalized events into the queue with the configured overflow policy: quotes may be
@@ -66,14 +73,19 @@ struct feed_endpoints {
   bool permessage_deflate = false;
 };
 
+/// A live market data source: a venue's connection(s), or the bus.
 class venue_feed {
  public:
   virtual ~venue_feed() = default;
   virtual void start() = 0;
   virtual void stop() = 0;
   const std::string& name() const noexcept { return name_; }
-  const net::ws_stats& connection() const noexcept { return client_->stats(); }
+  virtual const net::ws_stats& connection() const noexcept { return client_->stats(); }
   const book_sync_stats& books() const noexcept { return book_stats_; }
+  /// Engine thread: the event of source position `sequence` (owned_event::sequence, never 0) has
+  /// been through the market step. A source that acknowledges what it delivered (the bus) does
+  /// so from here on.
+  virtual void delivered(uint64_t sequence) noexcept { (void)sequence; }
 
  protected:
   std::string name_;

@@ -1,0 +1,54 @@
+// One connection to NATS with its JetStream context (internal to the bus area): options and
+// credentials from [bus], reconnects counted like a venue connection's, and the stream.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <cstdint>
+#include <string>
+
+#include "cats/config/config.hpp"
+#include "cats/net/ws_client.hpp"
+
+namespace cats::bus {
+
+/// "what: <the library's status and last error>".
+std::string nats_error(const std::string& what, natsStatus s);
+
+struct stream_state {
+  int64_t created_ns = 0;
+  uint64_t first_seq = 0, last_seq = 0;
+};
+
+class link {
+ public:
+  /// Connects, retrying until connect_timeout has passed; throws std::runtime_error. `js_options`
+  /// may set the asynchronous publishing's limits and handlers.
+  link(const bus_section& config, const std::string& client_name, jsOptions* js_options = nullptr);
+  ~link();
+  link(const link&) = delete;
+  link& operator=(const link&) = delete;
+
+  natsConnection* connection() const noexcept { return nc_; }
+  jsCtx* js() const noexcept { return js_; }
+  net::ws_stats& stats() noexcept { return stats_; }
+  const bus_section& config() const noexcept { return cfg_; }
+
+  /// Creates the stream (subjects <prefix>.>) or brings its retention in line with the config.
+  void ensure_stream();
+  /// The stream's state; false when there is no such stream (yet).
+  bool state(stream_state& out) const;
+
+ private:
+  static void on_disconnected(natsConnection* nc, void* closure);
+  static void on_reconnected(natsConnection* nc, void* closure);
+
+  bus_section cfg_;
+  natsOptions* opts_ = nullptr;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+  net::ws_stats stats_;
+  std::atomic<int64_t> down_since_{0};
+};
+
+}  // namespace cats::bus
