@@ -158,7 +158,17 @@ class BusTest : public ::testing::Test {
 
   std::string stop(background& p, const std::string& name, const std::string& summary_dir) {
     p.signal(SIGINT);
-    EXPECT_EQ(p.wait(30), 0) << text(name + ".err");
+    const int rc = p.wait(30);
+    if (rc == -1 && p.running()) {  // hung: its threads' stacks say where
+      const std::string cmd = "gdb -batch -p " + std::to_string(p.pid()) +
+                              " -ex 'thread apply all bt' > '" + (dir_ / "stacks.txt").string() +
+                              "' 2>&1";
+      if (std::system(cmd.c_str()) != 0) {
+      }
+      ADD_FAILURE() << name << " did not stop:\n" << text("stacks.txt");
+      p.signal(SIGKILL);
+    }
+    EXPECT_EQ(rc, 0) << text(name + ".err");
     return fs::exists(dir_ / summary_dir / "summary.json")
                ? read_file(dir_ / summary_dir / "summary.json")
                : std::string("{}");
@@ -277,6 +287,80 @@ TEST_F(BusTest, ALateEngineStartsFromTheLatestWholeBook) {
   expect_consecutive(trade_ids("late"), "late");
   expect_same_book(fake, s, "binance", "BTCUSDT", "BINANCE:BTCUSDT");
   EXPECT_NE(text("late.err").find("latest whole books"), std::string::npos) << text("late.err");
+}
+
+// A sweep handed out over the bus to two workers, one of them killed in the middle of a run:
+// the run goes to the other worker once its acknowledgement is overdue, and the outputs equal a
+// local sweep's. Every run sleeps 0.4 s at its 100th event (the hostile plugin beside the SMA
+// strategy), so the kill lands inside a run.
+TEST_F(BusTest, ADistributedSweepWithAWorkerKilledMidRunEqualsALocalSweep) {
+  const fs::path coord = dir_ / "coord", store = dir_ / "store";
+  fs::create_directories(coord);
+  fs::create_directories(store);
+  const run_result g = test::run({CATS_BINARY, "generate", "--out", (coord / "sample.csv").string(),
+                                  "--days", "20", "--seed", "5"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  fs::copy_file(coord / "sample.csv", store / "sample.csv");  // the workers' own copy
+  const std::string sma = (fs::path(CATS_BINARY).parent_path().parent_path() / "lib" / "cats" /
+                           "plugins" / "ma_crossover.so")
+                              .string();
+  write_file(coord / "sweep.toml",
+             "[engine]\nlog_level = \"warn\"\nplugin_dir = \"" + std::string(CATS_TEST_PLUGIN_DIR) +
+                 "\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\nfiles = [\"sample.csv\"]\n"
+                 "tick_size = \"0.01\"\nlot_size = \"0.00001\"\n[backtest]\ninitial_cash = 10000\n"
+                 "fee_bps = 10\n[[strategy]]\nname = \"sma\"\nplugin = \"" +
+                 sma +
+                 "\"\n[strategy.params]\nfast = 30\nslow = 120\n[[strategy]]\nname = \"slow\"\n"
+                 "plugin = \"hostile_strategy\"\n[strategy.params]\nmode = \"sleep\"\nat = 100\n"
+                 "sleep_ms = 400\n");
+  const std::vector<std::string> grid = {"--param", "strategy.sma.fast=10:30:10", "--param",
+                                         "strategy.sma.slow=60,120"};
+  std::vector<std::string> local = {
+      CATS_BINARY, "sweep", "--config", (coord / "sweep.toml").string(),
+      "--jobs",    "2",     "--out",    (dir_ / "local").string()};
+  local.insert(local.end(), grid.begin(), grid.end());
+  const run_result l = test::run(local);
+  ASSERT_EQ(l.exit_code, 0) << l.err;
+
+  write_file(dir_ / "worker.toml", "[bus]\nack_wait = 2\n");
+  auto worker = [&](const std::string& name) {
+    return std::make_unique<background>(
+        std::vector<std::string>{CATS_BINARY, "worker", "--nats", url(), "--store", store.string(),
+                                 "--plugins", CATS_TEST_PLUGIN_DIR, "--config",
+                                 (dir_ / "worker.toml").string()},
+        (dir_ / (name + ".out")).string(), (dir_ / (name + ".err")).string());
+  };
+  auto a = worker("worker-a");
+  auto b = worker("worker-b");
+  std::vector<std::string> remote = {
+      CATS_BINARY, "sweep", "--config", (coord / "sweep.toml").string(),
+      "--workers", url(),   "--out",    (dir_ / "remote").string()};
+  remote.insert(remote.end(), grid.begin(), grid.end());
+  background coordinator(remote, (dir_ / "coordinator.out").string(),
+                         (dir_ / "coordinator.err").string());
+  // Worker b is killed as soon as it has started a run: the run is then sleeping inside.
+  std::string taken;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const std::string t = text("worker-b.err");
+        const size_t at = t.find(" run ");
+        if (at == std::string::npos) return false;
+        taken = t.substr(at, t.find(' ', at + 5) - at);
+        return true;
+      },
+      30))
+      << text("worker-b.err") << text("worker-a.err");
+  b->signal(SIGKILL);
+  b->wait(10);
+  EXPECT_EQ(coordinator.wait(60), 0) << text("coordinator.err") << text("worker-a.err");
+  a->signal(SIGINT);
+  EXPECT_EQ(a->wait(20), 0) << text("worker-a.err");
+
+  // The killed worker's run was done again by the other one; the outputs are the local sweep's.
+  EXPECT_NE(text("worker-a.err").find(taken + " "), std::string::npos) << taken << "\n"
+                                                                       << text("worker-a.err");
+  EXPECT_EQ(read_file(dir_ / "remote" / "results.csv"), read_file(dir_ / "local" / "results.csv"));
+  EXPECT_NE(read_file(dir_ / "remote" / "results.csv").find("ok"), std::string::npos);
 }
 
 TEST_F(BusTest, ABadBusConfigIsRefusedWithTheKey) {

@@ -11,11 +11,16 @@
 //              and the plugin call; the engine's own receive->strategy histogram is printed beside;
 //   busy_poll  the same with `live.busy_poll = true`, which cats turns off (with a warning) where
 //              the process may not use two cores more than its polling threads (one for the
-//              engine thread, one for the rest); the row says whether it ran.
+//              engine thread, one for the rest); the row says whether it ran;
+//   bus        the collector path: `cats collector` reads the venue and publishes to NATS
+//              JetStream (nats-server on loopback, file storage), and `cats live --source
+//              nats://...` consumes the stream: the same clock, so the row minus "default" is
+//              what the bus adds. Skipped where nats-server is not installed.
 // After each rate: cats' share, default minus transport at p50 and p99 (a rough split: tails
 // do not subtract exactly).
 //
 // Usage: cats_latency_bench [--rates 10000,50000,100000] [--seconds 10] [--spin-us N]
+//                           [--modes transport,default,busy_poll,bus]
 //   --spin-us sets live.spin_us (how long the engine thread spins before it sleeps) for cats.
 #include <signal.h>
 #include <sys/wait.h>
@@ -138,15 +143,69 @@ void print(long rate, const row& r) {
   std::fflush(stdout);
 }
 
+std::string nats_server() {
+  for (const char* p : {"/usr/bin/nats-server", "/usr/sbin/nats-server"})
+    if (fs::exists(p)) return p;
+  return {};
+}
+
+// A free loopback port for nats-server.
+int free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+// The bus path's other processes: nats-server and the collector, started before the engine.
+struct bus_path {
+  pid_t nats = -1, collector = -1;
+  std::string url;
+  bool start(const fs::path& run, const std::string& venue_port, const std::string& cert,
+             int seconds) {
+    const std::string port = std::to_string(free_port());
+    url = "nats://127.0.0.1:" + port;
+    nats =
+        spawn({nats_server(), "-js", "-a", "127.0.0.1", "-p", port, "-sd", (run / "js").string()},
+              run / "nats.out", run / "nats.err");
+    for (int i = 0; i < 200 && slurp(run / "nats.err").find("Server is ready") == std::string::npos;
+         ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::ofstream cfg(run / "collector.toml");
+    cfg << "[engine]\nlog_level = \"warn\"\n[live]\nstatus_interval = 0\nduration = " << seconds + 4
+        << "\n[bus]\nurl = \"" << url << "\"\n"
+        << "[venues.binance]\nws_url = \"wss://127.0.0.1:" << venue_port
+        << "\"\nrest_url = \"https://127.0.0.1:" << venue_port << "\"\nca_file = \"" << cert
+        << "\"\n[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n";
+    cfg.close();
+    collector = spawn({CATS_BINARY, "collector", "--config", (run / "collector.toml").string(),
+                       "--out", (run / "collector").string()},
+                      run / "collector.out", run / "collector.err");
+    return slurp(run / "nats.err").find("Server is ready") != std::string::npos;
+  }
+  void stop() {
+    for (pid_t p : {collector, nats}) {
+      if (p <= 0) continue;
+      kill(p, SIGTERM);
+      waitpid(p, nullptr, 0);
+    }
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<long> rates = {10000, 50000, 100000};
   int seconds = 10;
   long spin_us = -1;  // the default
+  std::vector<std::string> modes = {"transport", "default", "busy_poll", "bus"};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--spin-us") {
+    if (a == "--modes") {
+      modes.clear();
+      std::stringstream s(argv[i + 1]);
+      std::string item;
+      while (std::getline(s, item, ',')) modes.push_back(item);
+    } else if (a == "--spin-us") {
       spin_us = std::atol(argv[i + 1]);
     } else if (a == "--seconds") {
       seconds = std::atoi(argv[i + 1]);
@@ -158,7 +217,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: cats_latency_bench [--rates 10000,50000,100000] [--seconds 10] "
-                   "[--spin-us N]\n");
+                   "[--spin-us N] [--modes transport,default,busy_poll,bus]\n");
       return 2;
     }
   }
@@ -180,8 +239,12 @@ int main(int argc, char** argv) {
   for (const long rate : rates) {
     const long count = rate * seconds;
     const long skip = std::min(1000L, count / 10);
-    quantiles transport, plain;
-    for (const std::string mode : {"transport", "default", "busy_poll"}) {
+    quantiles transport, plain, bus;
+    for (const std::string& mode : modes) {
+      if (mode == "bus" && nats_server().empty()) {
+        std::printf("%8ld bus: skipped, nats-server is not installed\n", rate);
+        continue;
+      }
       const fs::path run = dir / (std::to_string(rate) + "-" + mode);
       fs::create_directories(run);
       const pid_t fake = spawn(
@@ -191,8 +254,19 @@ int main(int argc, char** argv) {
           run / "fake.out", run / "fake.err");
       const std::string port = cats::bench::wait_for_port(run / "port");
       row r;
-      r.mode = mode == "transport" ? "transport (no cats)" : mode;
+      r.mode = mode == "transport" ? "transport (no cats)"
+               : mode == "bus"     ? "bus (collector->NATS)"
+                                   : mode;
       int status = 0;
+      bus_path via;
+      if (mode == "bus" && !via.start(run, port, cert, seconds)) {
+        std::printf("  nats-server did not start:\n%s\n", slurp(run / "nats.err").c_str());
+        failed = true;
+        via.stop();
+        kill(fake, SIGTERM);
+        waitpid(fake, nullptr, 0);
+        continue;
+      }
       if (mode == "transport") {
         std::string error;
         r.q = bare_client(port, cert, count, skip, error);
@@ -210,13 +284,20 @@ int main(int argc, char** argv) {
             << "[venues.binance]\nws_url = \"wss://127.0.0.1:" << port
             << "\"\nrest_url = \"https://127.0.0.1:" << port << "\"\nca_file = \"" << cert << "\"\n"
             << "[[instrument]]\nsymbol = \"BINANCE:BTCUSDT\"\nchannels = [\"trades\"]\n"
+            << (mode == "bus" ? "[bus]\nstart = \"all\"\ndurable = \"bench\"\n" : "")
             << "[[strategy]]\nname = \"lat\"\nplugin = \"latency_probe\"\n[strategy.params]\n"
             << "out = \"" << (run / "latency.txt").string() << "\"\nskip = " << skip << "\n";
         cfg.close();
-        const pid_t cats = spawn({CATS_BINARY, "live", "--config", (run / "live.toml").string(),
-                                  "--out", (run / "out").string()},
-                                 run / "cats.out", run / "cats.err");
+        std::vector<std::string> argv = {CATS_BINARY, "live",
+                                         "--config",  (run / "live.toml").string(),
+                                         "--out",     (run / "out").string()};
+        if (mode == "bus") {
+          argv.push_back("--source");
+          argv.push_back(via.url);
+        }
+        const pid_t cats = spawn(argv, run / "cats.out", run / "cats.err");
         waitpid(cats, &status, 0);
+        via.stop();
         const std::string lat = slurp(run / "latency.txt");
         auto field = [&](const std::string& k) {
           const size_t p = lat.find(k + " ");
@@ -241,14 +322,21 @@ int main(int argc, char** argv) {
       print(rate, r);
       if (mode == "transport") transport = r.q;
       if (mode == "default") plain = r.q;
+      if (mode == "bus") bus = r.q;
       if (r.failed) {
         if (mode != "transport")
           std::printf("  cats failed (status %d):\n%s\n", status, slurp(run / "cats.err").c_str());
         failed = true;
       }
     }
-    std::printf("%8ld cats' share (default - transport): p50 %.1f us, p99 %.1f us\n", rate,
-                plain.p50 - transport.p50, plain.p99 - transport.p99);
+    if (transport.count > 0 && plain.count > 0)
+      std::printf("%8ld cats' share (default - transport): p50 %.1f us, p99 %.1f us\n", rate,
+                  plain.p50 - transport.p50, plain.p99 - transport.p99);
+    if (bus.count > 0 && plain.count > 0)
+      std::printf(
+          "%8ld the bus adds (bus - default): p50 %.1f us, p99 %.1f us; %zu of %zu "
+          "trades measured\n",
+          rate, bus.p50 - plain.p50, bus.p99 - plain.p99, bus.count, plain.count);
   }
   if (!failed) fs::remove_all(dir);
   return failed ? 1 : 0;

@@ -21,6 +21,7 @@ const char* const usage =
     "\n"
     "  --cert, --key     PEM certificate chain and private key for TLS\n"
     "  --port            port on 127.0.0.1 (default 0: an ephemeral port)\n"
+    "  --bind            listen on this IPv4 address instead of 127.0.0.1 (a container)\n"
     "  --port-file       write the port here (atomically) once listening\n"
     "  --seed            market seed (default 1)\n"
     "  --symbols         Binance symbols; --okx-symbols OKX instIds. With neither, BTCUSDT and\n"
@@ -96,6 +97,8 @@ int main(int argc, char** argv) {
       opt.key_file = value;
     } else if (arg == "--port") {
       if (!parse_number(value, opt.port)) return usage_error("bad --port");
+    } else if (arg == "--bind") {
+      opt.bind = value;
     } else if (arg == "--port-file") {
       opt.port_file = value;
     } else if (arg == "--api-key") {

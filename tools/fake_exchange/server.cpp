@@ -805,13 +805,18 @@ bool server::start(asio::io_context& ioc) {
   ioc_ = &ioc;
   beast::error_code ec;
   tcp::acceptor acceptor(ioc);
-  const tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), opt_.port);
+  const asio::ip::address_v4 addr = asio::ip::make_address_v4(opt_.bind, ec);
+  if (ec) {
+    note("--bind %s: not an IPv4 address", opt_.bind.c_str());
+    return false;
+  }
+  const tcp::endpoint ep(addr, opt_.port);
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    note("cannot listen on 127.0.0.1:%u: %s", static_cast<unsigned>(opt_.port),
+    note("cannot listen on %s:%u: %s", opt_.bind.c_str(), static_cast<unsigned>(opt_.port),
          ec.message().c_str());
     return false;
   }
@@ -835,7 +840,7 @@ bool server::start(asio::io_context& ioc) {
       return false;
     }
   }
-  std::printf("listening on 127.0.0.1:%u\n", port);
+  std::printf("listening on %s:%u\n", opt_.bind.c_str(), port);
   std::fflush(stdout);
 
   auto on_error = [](const char* what) {

@@ -12,8 +12,9 @@ namespace cats::fake {
 struct options {
   std::string cert_file;
   std::string key_file;
-  uint16_t port = 0;      ///< 0: an ephemeral port
-  std::string port_file;  ///< written atomically (temp name, then rename) once listening
+  uint16_t port = 0;               ///< 0: an ephemeral port
+  std::string bind = "127.0.0.1";  ///< the address to listen on (0.0.0.0 inside a container)
+  std::string port_file;           ///< written atomically (temp name, then rename) once listening
   uint64_t seed = 1;
   std::vector<std::string> binance_symbols;
   std::vector<std::string> okx_symbols;

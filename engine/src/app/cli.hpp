@@ -53,6 +53,7 @@ int sweep_command(const std::vector<std::string>& args);
 /// to the bus, and to files with [record]).
 enum class live_mode { live, record, collector };
 int live_command(const std::vector<std::string>& args, live_mode mode);
+int worker_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
 int plugins_command(const std::vector<std::string>& args);
 int ctl_command(const std::vector<std::string>& args);

@@ -18,6 +18,7 @@ const char* const main_help =
     "  live       paper-trade strategies on live market data (Binance, OKX)\n"
     "  record     record live market data to daily files that backtests replay\n"
     "  collector  publish live market data to NATS JetStream for engines elsewhere\n"
+    "  worker     run sweep runs that `cats sweep --workers` hands out over NATS\n"
     "  generate   write deterministic sample kline data (for demos and benchmarks)\n"
     "  data       data convert: Binance files and recordings into one block-store file\n"
     "  plugins    list the plugins in a folder or inspect one plugin file\n"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return cats::cli::generate_command(rest);
     if (cmd == "live") return cats::cli::live_command(rest, cats::cli::live_mode::live);
     if (cmd == "record") return cats::cli::live_command(rest, cats::cli::live_mode::record);
+    if (cmd == "worker") return cats::cli::worker_command(rest);
     if (cmd == "collector") return cats::cli::live_command(rest, cats::cli::live_mode::collector);
     if (cmd == "plugins") return cats::cli::plugins_command(rest);
     if (cmd == "ctl") return cats::cli::ctl_command(rest);

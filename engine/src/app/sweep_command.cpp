@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "cats/bus/bus.hpp"
 #include "cats/session/sweep.hpp"
 #include "cats/util/logging.hpp"
 #include "cli.hpp"
@@ -17,6 +18,7 @@ int sweep_command(const std::vector<std::string>& args) {
   cats::sweep_options opt;
   std::string config_file, out_dir;
   std::vector<std::string> params;
+  std::string workers;
   uint64_t sample = 0;
   po::options_description desc("options");
   desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
@@ -43,6 +45,9 @@ int sweep_command(const std::vector<std::string>& args) {
       "stream",
       "each run streams the data from its files (constant memory) instead of sharing one decoded "
       "copy; chosen by itself for block stores too large to decode")(
+      "workers", po::value(&workers),
+      "run on `cats worker`s elsewhere through the bus: nats://HOST:PORT ([bus] in the config "
+      "for the stream and credentials)")(
       "allow-failures",
       "exit 0 even when some runs failed (they are listed and ranked last either way)");
   po::variables_map vm;
@@ -50,7 +55,8 @@ int sweep_command(const std::vector<std::string>& args) {
           parse(args, desc, nullptr, vm,
                 "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
                 "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
-                "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures] [--stream]"))
+                "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures] [--stream] "
+                "[--workers nats://HOST:PORT]"))
     return *rc;
   const bool json = vm.count("json") != 0;
   opt.config = config_file;
@@ -71,6 +77,12 @@ int sweep_command(const std::vector<std::string>& args) {
     if (!cats::setup_logging(level, base.engine.log_file, err)) return usage_error(err);
     warn_missing_rules(base);
     for (const std::string& p : params) opt.params.push_back(cats::parse_sweep_param(p, base));
+    if (!workers.empty()) {
+      cats::bus_section bus = base.bus;
+      bus.url = workers;
+      opt.remote =
+          cats::bus::make_sweep_coordinator(bus, opt.config, opt.overrides, opt.params, opt.stop);
+    }
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     guard_strategies();

@@ -155,16 +155,21 @@ void link::on_reconnected(natsConnection* /*nc*/, void* closure) {
 }
 
 void link::ensure_stream() {
-  const std::string subjects = cfg_.prefix + ".>";
+  ensure_stream(cfg_.stream, cfg_.prefix + ".>", false, cfg_.max_age_ms);
+}
+
+void link::ensure_stream(const std::string& name, const std::string& subjects, bool work_queue,
+                         int64_t max_age_ms) {
   const char* subject_list[] = {subjects.c_str()};
   jsStreamConfig sc;
   jsStreamConfig_Init(&sc);
-  sc.Name = cfg_.stream.c_str();
+  sc.Name = name.c_str();
   sc.Subjects = subject_list;
   sc.SubjectsLen = 1;
+  sc.Retention = work_queue ? js_WorkQueuePolicy : js_LimitsPolicy;
   sc.Storage = cfg_.memory_storage ? js_MemoryStorage : js_FileStorage;
-  sc.MaxAge = cfg_.max_age_ms * 1'000'000;
-  sc.MaxBytes = cfg_.max_bytes > 0 ? cfg_.max_bytes : -1;
+  sc.MaxAge = max_age_ms * 1'000'000;
+  sc.MaxBytes = !work_queue && cfg_.max_bytes > 0 ? cfg_.max_bytes : -1;
   sc.Duplicates = cfg_.duplicate_window_ms * 1'000'000;
   sc.AllowDirect = true;
   jsStreamInfo* si = nullptr;
@@ -173,7 +178,7 @@ void link::ensure_stream() {
   if (s != NATS_OK && jerr == JSStreamNameExistErr)
     s = js_UpdateStream(&si, js_, &sc, nullptr, &jerr);
   if (s != NATS_OK)
-    throw std::runtime_error(nats_error("bus: cannot create or update the stream " + cfg_.stream +
+    throw std::runtime_error(nats_error("bus: cannot create or update the stream " + name +
                                             " (subjects " + subjects + ", JetStream error " +
                                             std::to_string(static_cast<int>(jerr)) + ")",
                                         s));

@@ -34,8 +34,13 @@ class link {
   net::ws_stats& stats() noexcept { return stats_; }
   const bus_section& config() const noexcept { return cfg_; }
 
-  /// Creates the stream (subjects <prefix>.>) or brings its retention in line with the config.
+  /// Creates the market stream (subjects <prefix>.>) or brings its retention in line with the
+  /// config.
   void ensure_stream();
+  /// Creates or updates another stream: a work queue (each message to one consumer, removed
+  /// once acknowledged) or one kept for `max_age_ms`.
+  void ensure_stream(const std::string& name, const std::string& subjects, bool work_queue,
+                     int64_t max_age_ms);
   /// The stream's state; false when there is no such stream (yet).
   bool state(stream_state& out) const;
 

@@ -117,7 +117,10 @@ class bus_source final : public venue_feed {
     std::error_code ec;
     std::filesystem::create_directories(run_dir, ec);
     position_ = std::make_unique<position_file>(run_dir / ("bus." + cfg.durable + ".position"));
-    nats_ = std::make_unique<link>(cfg, "cats-engine-" + cfg.durable);
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 2000;  // the reader's JetStream requests give up within 2 s (a server away)
+    nats_ = std::make_unique<link>(cfg, "cats-engine-" + cfg.durable, &jo);
     wait_for_stream();
     subscribe();
   }
@@ -282,6 +285,10 @@ class bus_source final : public venue_feed {
     int64_t last_warning = 0;
     while (!quit_.load() && !stopping_.load(std::memory_order_relaxed)) {
       acknowledge();
+      if (sub_ == nullptr) {  // a restart after a gap did not get through yet
+        restart_consumer();
+        continue;
+      }
       natsMsgList list{};
       jsErrCode jerr = static_cast<jsErrCode>(0);
       const natsStatus s = natsSubscription_Fetch(&list, sub_, 256, 100, &jerr);
@@ -312,17 +319,15 @@ class bus_source final : public venue_feed {
   // A gap in the stream sequence that retention does not explain: the consumer is made again
   // right after the last event pushed.
   void restart_consumer() {
-    counters_.bus_resyncs.fetch_add(1);
-    spdlog::warn("bus: a gap after stream sequence {}; reading again from there", handled_);
-    for (;;) {
-      try {
-        subscribe(handled_ + 1);
-        return;
-      } catch (const std::exception& e) {
-        spdlog::warn("{}", e.what());
-        if (quit_.load() || stopping_.load()) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
+    if (sub_ != nullptr) {
+      counters_.bus_resyncs.fetch_add(1);
+      spdlog::warn("bus: a gap after stream sequence {}; reading again from there", handled_);
+    }
+    try {
+      subscribe(handled_ + 1);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}", e.what());  // tried again by the reader's loop
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
   }
 

@@ -317,6 +317,13 @@ run_config load_config(const fs::path& file, const std::vector<std::string>& ove
   return cfg;
 }
 
+bus_section load_bus_config(const fs::path& file, const std::vector<std::string>& overrides) {
+  const toml::table root = parse_root(file, overrides);
+  bus_section b;
+  load_bus(root, file.parent_path(), file.string(), b);
+  return b;
+}
+
 std::string describe_routes(const run_config& cfg) {
   std::string out = "live.broker = " + cfg.live.broker;
   for (const instrument_section& i : cfg.instruments)

@@ -90,68 +90,6 @@ bool nats_url(const std::string& v) {
          v.find_first_of(" \t\n") == std::string::npos;
 }
 
-void load_bus(const toml::table& root, const fs::path& base, const std::string& fname,
-              bus_section& b) {
-  section s(root.get_as<toml::table>("bus"), "[bus]", bus_keys, fname);
-  b.present = s.table() != nullptr;
-  if (auto v = s.string("url")) {
-    if (!nats_url(*v)) s.fail(*s.get("url"), "url");
-    b.url = *v;
-  }
-  auto name = [&](std::string_view key, std::string& out) {
-    if (auto v = s.string(key)) {
-      if (!nats_name(*v)) s.fail(*s.get(key), key);
-      out = *v;
-    }
-  };
-  name("stream", b.stream);
-  name("prefix", b.prefix);
-  name("durable", b.durable);
-  if (auto v = s.number("max_age")) b.max_age_ms = seconds_to_ms(s, "max_age", *v, true);
-  if (const toml::node* n = s.get("max_bytes")) {
-    if (!n->is_integer() || n->as_integer()->get() < 0) s.fail(*n, "max_bytes");
-    b.max_bytes = n->as_integer()->get();
-  }
-  if (auto v = s.number("duplicate_window"))
-    b.duplicate_window_ms = seconds_to_ms(s, "duplicate_window", *v, false);
-  if (auto v = s.string("storage")) {
-    if (*v != "file" && *v != "memory") s.fail(*s.get("storage"), "storage");
-    b.memory_storage = *v == "memory";
-  }
-  if (auto v = s.string("start")) {
-    if (*v != "snapshot" && *v != "new" && *v != "all") s.fail(*s.get("start"), "start");
-    b.start = *v;
-  }
-  if (auto v = s.number("snapshot_interval"))
-    b.snapshot_interval_ms = seconds_to_ms(s, "snapshot_interval", *v, false);
-  if (const toml::node* n = s.get("max_pending")) {
-    if (!n->is_integer() || n->as_integer()->get() < 1 || n->as_integer()->get() > 1048576)
-      s.fail(*n, "max_pending");
-    b.max_pending = n->as_integer()->get();
-  }
-  if (auto v = s.number("ack_wait")) b.ack_wait_ms = seconds_to_ms(s, "ack_wait", *v, false);
-  if (auto v = s.number("connect_timeout"))
-    b.connect_timeout_ms = seconds_to_ms(s, "connect_timeout", *v, false);
-  if (auto v = s.string("user")) b.user = *v;
-  for (auto [key, out] : {std::pair<std::string_view, fs::path*>{"password_file", &b.password_file},
-                          {"creds_file", &b.creds_file},
-                          {"nkey_seed_file", &b.nkey_seed_file},
-                          {"ca_file", &b.ca_file}})
-    if (auto v = s.string(key)) *out = resolve_path(*s.get(key), *v, base);
-  if (!b.user.empty() && b.password_file.empty())
-    throw config_error(s.loc() +
-                       ": bus.user needs bus.password_file (the password is never "
-                       "written in the config)");
-  if (!b.password_file.empty() && b.user.empty())
-    throw config_error(s.loc() + ": bus.password_file needs bus.user");
-  if (static_cast<int>(!b.user.empty()) + static_cast<int>(!b.creds_file.empty()) +
-          static_cast<int>(!b.nkey_seed_file.empty()) >
-      1)
-    throw config_error(s.loc() +
-                       ": [bus] takes one way to authenticate: user + password_file, "
-                       "creds_file or nkey_seed_file");
-}
-
 // channels = ["trades", "quotes", ...]: what to subscribe to.
 void load_channels(const section& s, instrument_section& in) {
   const toml::node* c = s.get("channels");
@@ -315,12 +253,74 @@ void load_venues(const toml::table& root, const fs::path& base, const std::strin
 
 }  // namespace
 
+void load_bus(const toml::table& root, const fs::path& base, const std::string& fname,
+              bus_section& b) {
+  section s(root.get_as<toml::table>("bus"), "[bus]", bus_keys, fname);
+  b.present = s.table() != nullptr;
+  if (auto v = s.string("url")) {
+    if (!nats_url(*v)) s.fail(*s.get("url"), "url");
+    b.url = *v;
+  }
+  auto name = [&](std::string_view key, std::string& out) {
+    if (auto v = s.string(key)) {
+      if (!nats_name(*v)) s.fail(*s.get(key), key);
+      out = *v;
+    }
+  };
+  name("stream", b.stream);
+  name("prefix", b.prefix);
+  name("durable", b.durable);
+  if (auto v = s.number("max_age")) b.max_age_ms = seconds_to_ms(s, "max_age", *v, true);
+  if (const toml::node* n = s.get("max_bytes")) {
+    if (!n->is_integer() || n->as_integer()->get() < 0) s.fail(*n, "max_bytes");
+    b.max_bytes = n->as_integer()->get();
+  }
+  if (auto v = s.number("duplicate_window"))
+    b.duplicate_window_ms = seconds_to_ms(s, "duplicate_window", *v, false);
+  if (auto v = s.string("storage")) {
+    if (*v != "file" && *v != "memory") s.fail(*s.get("storage"), "storage");
+    b.memory_storage = *v == "memory";
+  }
+  if (auto v = s.string("start")) {
+    if (*v != "snapshot" && *v != "new" && *v != "all") s.fail(*s.get("start"), "start");
+    b.start = *v;
+  }
+  if (auto v = s.number("snapshot_interval"))
+    b.snapshot_interval_ms = seconds_to_ms(s, "snapshot_interval", *v, false);
+  if (const toml::node* n = s.get("max_pending")) {
+    if (!n->is_integer() || n->as_integer()->get() < 1 || n->as_integer()->get() > 1048576)
+      s.fail(*n, "max_pending");
+    b.max_pending = n->as_integer()->get();
+  }
+  if (auto v = s.number("ack_wait")) b.ack_wait_ms = seconds_to_ms(s, "ack_wait", *v, false);
+  if (auto v = s.number("connect_timeout"))
+    b.connect_timeout_ms = seconds_to_ms(s, "connect_timeout", *v, false);
+  if (auto v = s.string("user")) b.user = *v;
+  for (auto [key, out] : {std::pair<std::string_view, fs::path*>{"password_file", &b.password_file},
+                          {"creds_file", &b.creds_file},
+                          {"nkey_seed_file", &b.nkey_seed_file},
+                          {"ca_file", &b.ca_file}})
+    if (auto v = s.string(key)) *out = resolve_path(*s.get(key), *v, base);
+  if (!b.user.empty() && b.password_file.empty())
+    throw config_error(s.loc() +
+                       ": bus.user needs bus.password_file (the password is never "
+                       "written in the config)");
+  if (!b.password_file.empty() && b.user.empty())
+    throw config_error(s.loc() + ": bus.password_file needs bus.user");
+  if (static_cast<int>(!b.user.empty()) + static_cast<int>(!b.creds_file.empty()) +
+          static_cast<int>(!b.nkey_seed_file.empty()) >
+      1)
+    throw config_error(s.loc() +
+                       ": [bus] takes one way to authenticate: user + password_file, "
+                       "creds_file or nkey_seed_file");
+}
+
 void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
                         config_purpose purpose, run_config& cfg) {
-  if (purpose == config_purpose::backtest) return;  // a backtest ignores the live sections
+  load_bus(root, base, fname, cfg.bus);             // distributed sweeps use it too
+  if (purpose == config_purpose::backtest) return;  // a backtest ignores the other live sections
   load_live(root, base, fname, cfg.live);
   load_record(root, base, fname, purpose, cfg.record);
-  load_bus(root, base, fname, cfg.bus);
   if (cfg.live.source != "venues" && cfg.live.source != "nats") {
     if (!nats_url(cfg.live.source))
       throw config_error(fname + ": live.source: expected \"venues\" or a nats:// URL, got \"" +

@@ -64,7 +64,7 @@ void apply_override(toml::table& root, const std::string& expr) {
     return;
   }
   if (head == "engine" || head == "data" || head == "backtest" || head == "live" ||
-      head == "record" || head == "risk") {
+      head == "record" || head == "risk" || head == "bus") {
     if (path.size() != 2)
       throw config_error(source + ": expected " + head + ".<key>; keys of [" + head + "]: " +
                          key_list(head == "engine"   ? engine_keys
@@ -72,6 +72,7 @@ void apply_override(toml::table& root, const std::string& expr) {
                                   : head == "live"   ? live_keys
                                   : head == "record" ? record_keys
                                   : head == "risk"   ? risk_keys
+                                  : head == "bus"    ? bus_keys
                                                      : backtest_keys));
     if (!root.contains(head)) root.insert(head, toml::table{});
     toml::table* sec = root.get_as<toml::table>(head);

@@ -179,6 +179,9 @@ class section {
 /// [risk] and its per-instrument and per-strategy tables.
 void load_risk(const toml::table& root, const std::string& fname, run_config& cfg);
 
+/// [bus] alone (the live sections read it too).
+void load_bus(const toml::table& root, const fs::path& base, const std::string& fname,
+              bus_section& b);
 void load_live_sections(const toml::table& root, const fs::path& base, const std::string& fname,
                         config_purpose purpose, run_config& cfg);
 

@@ -13,13 +13,16 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cats/config/config.hpp"
 #include "cats/core/event_queue.hpp"
 #include "cats/core/instrument.hpp"
 #include "cats/core/market_event.hpp"
+#include "cats/session/sweep.hpp"
 #include "cats/venues/venue_feed.hpp"
 
 namespace cats::bus {
@@ -73,5 +76,29 @@ std::unique_ptr<venue_feed> make_source(const bus_section& config,
                                         const instrument_registry& instruments,
                                         const std::filesystem::path& run_dir, event_queue& queue,
                                         feed_counters& counters, const std::atomic<bool>& stopping);
+
+/// `cats sweep --workers nats://...`: hands each run of the sweep to the work queue (stream
+/// <stream>_WORK, subjects <prefix>.work.<sweep id>) with the config's text, the sweep's --set
+/// overrides and the run's values, and collects the outcomes (stream <stream>_RESULTS), which the
+/// sweep records exactly as its own runs'. Use as sweep_options::remote.
+remote_runner make_sweep_coordinator(const bus_section& config,
+                                     const std::filesystem::path& config_file,
+                                     const std::vector<std::string>& overrides,
+                                     const std::vector<sweep_param>& params,
+                                     const std::atomic<bool>* stop);
+
+struct worker_options {
+  std::filesystem::path store_dir;  ///< the data files, found by name
+  std::optional<std::filesystem::path> plugin_dir;
+  unsigned jobs = 1;       ///< runs at once
+  int max_deliveries = 3;  ///< a run that ended this many workers fails instead
+  const std::atomic<bool>* stop = nullptr;
+};
+
+/// `cats worker`: takes runs from the work queue until `stop`, runs each as the sweep itself would
+/// (one combination, this machine's data and plugins), publishes the outcome, then acknowledges
+/// the run. A worker killed mid-run never acknowledges: the run goes to another worker after
+/// bus.ack_wait. Returns the exit code.
+int run_worker(const bus_section& config, const worker_options& options);
 
 }  // namespace cats::bus

@@ -240,6 +240,10 @@ enum class config_purpose { backtest, live, record, collector };
 run_config load_config(const std::filesystem::path& file, const std::vector<std::string>& overrides,
                        config_purpose purpose = config_purpose::backtest);
 
+/// Only the [bus] section of a config file (a worker needs no strategies or instruments).
+bus_section load_bus_config(const std::filesystem::path& file,
+                            const std::vector<std::string>& overrides);
+
 /// True when `plugin` names a file (has a '/' or ends in ".so") rather than a plugin in the folder.
 bool is_plugin_path(const std::string& plugin) noexcept;
 

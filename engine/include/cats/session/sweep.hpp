@@ -36,6 +36,27 @@ const std::vector<std::string>& sweep_metrics();
 double metric_value(const backtest_metrics& m, const std::string& name);
 bool metric_lower_is_better(const std::string& name);
 
+/// What another machine reports of one run (a distributed sweep, `cats sweep --workers`).
+struct remote_outcome {
+  backtest_metrics metrics;
+  int64_t fees = 0;
+  bool ok = false;
+  std::string error;
+  double seconds = 0;
+};
+
+/// One run for another machine: its index in sweep_result::runs and its values, one per param.
+struct remote_job {
+  size_t run = 0;
+  std::vector<std::string> values;
+};
+
+/// Runs `jobs` elsewhere and calls `done` (on the calling thread) once per finished run; returns
+/// when all are done or the sweep's stop flag is set. Throws std::runtime_error when it cannot.
+using remote_runner =
+    std::function<void(const std::vector<remote_job>& jobs,
+                       const std::function<void(size_t run, remote_outcome&& outcome)>& done)>;
+
 struct sweep_options {
   std::filesystem::path config;
   std::vector<std::string> overrides;  ///< --set, applied to every run
@@ -57,6 +78,11 @@ struct sweep_options {
   /// not fit the memory budget (stream_budget_bytes); `--stream` asks for it.
   bool stream = false;
   uint64_t stream_budget_bytes = 0;  ///< 0: a quarter of the machine's memory
+  /// Runs on other machines (the bus's work queue) instead of local threads; no walk-forward.
+  remote_runner remote;
+  /// A worker's own folders: data files are looked up by name in data_dir, plugins in plugin_dir
+  /// (instead of where the coordinator's config says).
+  std::optional<std::filesystem::path> data_dir, plugin_dir;
 };
 
 struct sweep_run {
