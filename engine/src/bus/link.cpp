@@ -82,6 +82,7 @@ link::link(const bus_section& config, const std::string& client_name, jsOptions*
     natsOptions_SetMaxPingsOut(opts_, 3);
     natsOptions_SetDisconnectedCB(opts_, &link::on_disconnected, this);
     natsOptions_SetReconnectedCB(opts_, &link::on_reconnected, this);
+    natsOptions_SetClosedCB(opts_, &link::on_closed, this);
     if (cfg_.url.rfind("tls://", 0) == 0 || !cfg_.ca_file.empty()) {
       check(natsOptions_SetSecure(opts_, true), "bus TLS");
       if (!cfg_.ca_file.empty())
@@ -131,14 +132,27 @@ link::link(const bus_section& config, const std::string& client_name, jsOptions*
 }
 
 link::~link() {
-  if (nc_ != nullptr) natsConnection_Close(nc_);
+  closing_ = true;
+  if (nc_ != nullptr) {
+    natsConnection_Close(nc_);
+    std::unique_lock<std::mutex> lock(closed_mutex_);
+    closed_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
+  }
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (nc_ != nullptr) natsConnection_Destroy(nc_);
   if (opts_ != nullptr) natsOptions_Destroy(opts_);
 }
 
+void link::on_closed(natsConnection* /*nc*/, void* closure) {
+  auto* self = static_cast<link*>(closure);
+  const std::lock_guard<std::mutex> lock(self->closed_mutex_);
+  self->closed_ = true;
+  self->closed_cv_.notify_all();
+}
+
 void link::on_disconnected(natsConnection* /*nc*/, void* closure) {
   auto* self = static_cast<link*>(closure);
+  if (self->closing_.load()) return;
   if (!self->stats_.connected.exchange(false)) return;
   self->stats_.disconnects.fetch_add(1);
   self->down_since_ = wall_clock_ns();

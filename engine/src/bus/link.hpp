@@ -4,7 +4,10 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "cats/config/config.hpp"
@@ -47,6 +50,7 @@ class link {
  private:
   static void on_disconnected(natsConnection* nc, void* closure);
   static void on_reconnected(natsConnection* nc, void* closure);
+  static void on_closed(natsConnection* nc, void* closure);
 
   bus_section cfg_;
   natsOptions* opts_ = nullptr;
@@ -54,6 +58,12 @@ class link {
   jsCtx* js_ = nullptr;
   net::ws_stats stats_;
   std::atomic<int64_t> down_since_{0};
+  // The library calls back on a thread of its own, also while the connection closes: the
+  // destructor waits for the last callback (closed) before this object goes.
+  std::atomic<bool> closing_{false};
+  std::mutex closed_mutex_;
+  std::condition_variable closed_cv_;
+  bool closed_ = false;
 };
 
 }  // namespace cats::bus

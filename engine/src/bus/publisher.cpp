@@ -62,26 +62,37 @@ struct publisher::impl {
   uint64_t next_id = 0;
   uint64_t disconnects_seen = 0;
   int64_t next_snapshot = 0;
-  std::mutex mutex;  // guards error (written on the library's thread)
+  std::mutex mutex;  // guards error and retry (written on the library's thread)
   std::string error;
+  std::vector<natsMsg*> retry;  // not taken by the server yet: sent again in order
+  std::atomic<bool> retry_pending{false};
   std::unique_ptr<link> nats;
   bool closed = false;
 
   impl(const bus_section& c, const instrument_registry& i) : instruments(i), cfg(c) {}
 
-  // The library's thread. A refusal (a full stream that discards new messages, no JetStream)
-  // stops the collector: sending the message again later would put it out of order.
+  // The library's thread. A message the server could not take yet (JetStream still starting
+  // after a restart: no responders; an acknowledgement that timed out) is kept and sent again, in
+  // order, by the engine thread's next publish. A refusal (a full stream that discards new
+  // messages, no such stream) stops the collector: sending it again later would put it out of
+  // order.
   static void on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
     auto* self = static_cast<impl*>(closure);
     if (pa != nullptr || pae == nullptr) {
       self->stats.acked.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      const std::lock_guard<std::mutex> lock(self->mutex);
-      if (self->error.empty())
-        self->error = "bus: the server refused a message on " +
-                      std::string(natsMsg_GetSubject(msg)) + ": " +
-                      (pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err));
+      natsMsg_Destroy(msg);
+      return;
     }
+    const std::lock_guard<std::mutex> lock(self->mutex);
+    if (pae->Err == NATS_NO_RESPONDERS || pae->Err == NATS_TIMEOUT ||
+        pae->Err == NATS_CONNECTION_DISCONNECTED) {
+      self->retry.push_back(msg);  // ours now: the engine thread sends it again
+      self->retry_pending.store(true);
+      return;
+    }
+    if (self->error.empty())
+      self->error = "bus: the server refused a message on " + std::string(natsMsg_GetSubject(msg)) +
+                    ": " + (pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err));
     natsMsg_Destroy(msg);
   }
 
@@ -89,42 +100,72 @@ struct publisher::impl {
   // venue), so nothing newer overtakes what the server may not have. Once it is back, every
   // message still unacknowledged is sent again, in its original order, with its message id: the
   // server drops the copies it already stored.
-  void wait_until_connected() {
+  // `deadline_ns`: give up then (0: wait as long as it takes).
+  void wait_until_connected(int64_t deadline_ns = 0) {
     net::ws_stats& st = nats->stats();
     if (natsConnection_Status(nats->connection()) == NATS_CONN_STATUS_CONNECTED &&
-        st.disconnects.load(std::memory_order_relaxed) == disconnects_seen)
+        st.disconnects.load(std::memory_order_relaxed) == disconnects_seen &&
+        !retry_pending.load(std::memory_order_relaxed))
       return;
     for (;;) {
       const natsConnStatus cs = natsConnection_Status(nats->connection());
-      if (cs == NATS_CONN_STATUS_CONNECTED) break;
       if (cs == NATS_CONN_STATUS_CLOSED)
         throw std::runtime_error("bus: the connection to " + cfg.url + " was closed");
+      // Connected, and JetStream answers (a restarted server loads its streams first).
+      stream_state ignored;
+      if (cs == NATS_CONN_STATUS_CONNECTED) {
+        try {
+          if (nats->state(ignored)) break;
+        } catch (const std::exception&) {
+        }
+      }
+      throw_if_failed();
+      if (deadline_ns != 0 && wall_clock_ns() > deadline_ns)
+        throw std::runtime_error("bus: " + cfg.url + " did not come back; " +
+                                 std::to_string(stats.published.load() - stats.acked.load()) +
+                                 " published messages are not acknowledged");
       stats.stalls.fetch_add(1, std::memory_order_relaxed);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     disconnects_seen = st.disconnects.load();
     resend_unacknowledged();
   }
 
+  // Every message not acknowledged yet, and those the server could not take, again in their
+  // original order (the server drops the ones it already has).
   void resend_unacknowledged() {
+    std::vector<natsMsg*> msgs;
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      msgs.swap(retry);
+      retry_pending.store(false);
+    }
     natsMsgList pending{};
-    if (js_PublishAsyncGetPendingList(&pending, nats->js()) != NATS_OK) return;
-    std::vector<std::pair<uint64_t, int>> order;
-    for (int i = 0; i < pending.Count; ++i) {
+    if (js_PublishAsyncGetPendingList(&pending, nats->js()) == NATS_OK) {
+      for (int i = 0; i < pending.Count; ++i) {
+        msgs.push_back(pending.Msgs[i]);
+        pending.Msgs[i] = nullptr;
+      }
+      natsMsgList_Destroy(&pending);
+    }
+    if (msgs.empty()) return;
+    std::vector<std::pair<uint64_t, natsMsg*>> order;
+    for (natsMsg* m : msgs) {
       const char* id = nullptr;
       uint64_t n = 0;
-      if (natsMsgHeader_Get(pending.Msgs[i], "Nats-Msg-Id", &id) == NATS_OK && id != nullptr)
-        n = std::strtoull(std::strrchr(id, '-') != nullptr ? std::strrchr(id, '-') + 1 : id,
-                          nullptr, 10);
-      order.emplace_back(n, i);
+      if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) {
+        const char* dash = std::strrchr(id, '-');
+        n = std::strtoull(dash != nullptr ? dash + 1 : id, nullptr, 10);
+      }
+      order.emplace_back(n, m);
     }
-    std::sort(order.begin(), order.end());
-    for (const auto& [n, i] : order) {
-      send(pending.Msgs[i]);  // sets it to null: the library owns it again
+    std::sort(order.begin(), order.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& [n, m] : order) {
+      send(m);  // the library owns it again
       stats.resent.fetch_add(1, std::memory_order_relaxed);
     }
-    spdlog::info("bus: sent {} unacknowledged messages again after the reconnection", order.size());
-    natsMsgList_Destroy(&pending);
+    spdlog::info("bus: sent {} unacknowledged messages again", order.size());
   }
 
   // Hands `msg` to the library (which then owns it), waiting while too many await
@@ -144,6 +185,14 @@ struct publisher::impl {
       throw_if_failed();
       if (s != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+  }
+
+  void log_totals() const {
+    spdlog::info(
+        "bus: published {} messages ({} whole books, {} bytes), {} acknowledged, {} re-sent, "
+        "{} waits for acknowledgements",
+        stats.published.load(), stats.snapshots.load(), stats.bytes.load(), stats.acked.load(),
+        stats.resent.load(), stats.stalls.load());
   }
 
   void throw_if_failed() {
@@ -243,6 +292,8 @@ publisher::~publisher() {
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
   }
+  impl_->nats.reset();  // no callback after this
+  for (natsMsg* m : impl_->retry) natsMsg_Destroy(m);
 }
 
 void publisher::on_event(const market_event& e) {
@@ -280,22 +331,28 @@ void publisher::close() {
   impl& p = *impl_;
   if (p.closed) return;
   p.closed = true;
-  p.wait_until_connected();
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = 30000;
-  const natsStatus s = js_PublishAsyncComplete(p.nats->js(), &po);
-  const uint64_t published = p.stats.published.load(), acked = p.stats.acked.load();
-  spdlog::info(
-      "bus: published {} messages ({} whole books, {} bytes), {} acknowledged, {} re-sent, "
-      "{} waits for acknowledgements",
-      published, p.stats.snapshots.load(), p.stats.bytes.load(), acked, p.stats.resent.load(),
-      p.stats.stalls.load());
+  const int64_t deadline = wall_clock_ns() + 30'000'000'000;
+  natsStatus s = NATS_OK;
+  try {
+    for (;;) {  // until the server has every message (re-sent ones included)
+      p.wait_until_connected(deadline);
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = std::max<int64_t>(1, (deadline - wall_clock_ns()) / 1'000'000);
+      s = js_PublishAsyncComplete(p.nats->js(), &po);
+      if (!p.retry_pending.load() || wall_clock_ns() > deadline) break;
+    }
+  } catch (...) {
+    p.log_totals();
+    throw;
+  }
+  p.log_totals();
   p.throw_if_failed();
-  if (s != NATS_OK)
+  const uint64_t published = p.stats.published.load(), acked = p.stats.acked.load();
+  if (s != NATS_OK || p.retry_pending.load())
     throw std::runtime_error(nats_error(
         "bus: " + std::to_string(published - acked) + " published messages were not acknowledged",
-        s));
+        s != NATS_OK ? s : NATS_TIMEOUT));
 }
 
 const publisher_stats& publisher::stats() const noexcept {
@@ -303,7 +360,7 @@ const publisher_stats& publisher::stats() const noexcept {
 }
 
 const net::ws_stats& publisher::connection() const noexcept {
-  return impl_->nats->stats();
+  return impl_->nats->stats();  // valid until the publisher is destroyed
 }
 
 }  // namespace cats::bus

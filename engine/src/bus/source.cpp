@@ -95,7 +95,7 @@ kind_token parse_kind(std::string_view k) {
   return kind_token::other;
 }
 
-// The last message of a fetched batch, held to acknowledge (AckAll) everything up to it once
+// A message read (the newest of up to 256), held to acknowledge (AckAll) everything up to it once
 // every event pushed before it has been through the market step.
 struct held_message {
   natsMsg* msg = nullptr;
@@ -228,7 +228,7 @@ class bus_source final : public venue_feed {
     cc.Durable = cfg_.durable.c_str();
     cc.AckPolicy = js_AckAll;
     cc.AckWait = cfg_.ack_wait_ms * 1'000'000;
-    cc.MaxAckPending = 1 << 20;
+    cc.MaxAckPending = 65536;
     cc.FilterSubject = filter_.c_str();
     std::string how;
     if (from != 0) {
@@ -252,13 +252,15 @@ class bus_source final : public venue_feed {
       how = "with new events";
     }
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_PullSubscribe(&sub_, nats_->js(), filter_.c_str(), cfg_.durable.c_str(),
-                                          nullptr, &sub_opts_, &jerr);
+    const natsStatus s =
+        js_SubscribeSync(&sub_, nats_->js(), filter_.c_str(), nullptr, &sub_opts_, &jerr);
     if (s != NATS_OK)
       throw std::runtime_error(nats_error("bus: cannot subscribe as " + cfg_.durable + " to " +
                                               cfg_.stream + " (JetStream error " +
                                               std::to_string(static_cast<int>(jerr)) + ")",
                                           s));
+    // Never dropped by the library: the server holds back at MaxAckPending messages anyway.
+    natsSubscription_SetPendingLimits(sub_, 1 << 20, 1 << 30);
     spdlog::info("bus: reading stream {} on {} as {} {}", cfg_.stream, cfg_.url, cfg_.durable, how);
   }
 
@@ -281,7 +283,18 @@ class bus_source final : public venue_feed {
     natsMsg_Destroy(last);
   }
 
+  // A push consumer read one message at a time (the pull consumer's batch fetch of the
+  // packaged client library double-frees messages around a server restart). The server sends at
+  // most MaxAckPending unacknowledged messages, so the engine's pace holds it back.
   void run() {
+    natsMsg* last = nullptr;  // the newest message handled, kept to acknowledge up to it
+    int since_held = 0;
+    auto hold_last = [&] {
+      if (last == nullptr) return;
+      held_.push_back({last, queued_});
+      last = nullptr;
+      since_held = 0;
+    };
     int64_t last_warning = 0;
     while (!quit_.load() && !stopping_.load(std::memory_order_relaxed)) {
       acknowledge();
@@ -289,30 +302,34 @@ class bus_source final : public venue_feed {
         restart_consumer();
         continue;
       }
-      natsMsgList list{};
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      const natsStatus s = natsSubscription_Fetch(&list, sub_, 256, 100, &jerr);
-      if (s == NATS_TIMEOUT) continue;
-      if (s != NATS_OK) {
-        const int64_t now = wall_clock_ns();
-        if (nats_->stats().connected.load() && now - last_warning > 5'000'000'000) {
-          spdlog::warn("{}", nats_error("bus: fetching from " + cfg_.stream, s));
-          last_warning = now;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      natsMsg* m = nullptr;
+      const natsStatus s = natsSubscription_NextMsg(&m, sub_, 100);
+      if (s == NATS_TIMEOUT) {
+        hold_last();  // idle: acknowledge what is through
         continue;
       }
-      bool resync = false;
-      int i = 0;
-      for (; i < list.Count && !resync; ++i) resync = !handle(list.Msgs[i]);
-      natsMsg* keep = list.Count > 0 && !resync ? list.Msgs[list.Count - 1] : nullptr;
-      if (keep != nullptr) {
-        list.Msgs[list.Count - 1] = nullptr;
-        held_.push_back({keep, queued_});
+      if (s != NATS_OK) {  // a slow consumer's dropped messages show as a gap, handled below
+        const int64_t now = wall_clock_ns();
+        if (now - last_warning > 5'000'000'000) {
+          spdlog::warn("{}", nats_error("bus: reading " + cfg_.stream, s));
+          last_warning = now;
+        }
+        if (m != nullptr) natsMsg_Destroy(m);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
       }
-      natsMsgList_Destroy(&list);
-      if (resync) restart_consumer();
+      if (!handle(m)) {
+        natsMsg_Destroy(m);
+        if (last != nullptr) natsMsg_Destroy(last);
+        last = nullptr;
+        restart_consumer();
+        continue;
+      }
+      if (last != nullptr) natsMsg_Destroy(last);
+      last = m;
+      if (++since_held >= 256) hold_last();
     }
+    if (last != nullptr) natsMsg_Destroy(last);
     acknowledge();
   }
 

@@ -391,11 +391,16 @@ class worker_loop {
       const fs::path dir = w_.store_dir / ".cats-worker" / j.sweep;
       std::error_code ec;
       fs::create_directories(dir, ec);
+      // Workers on one machine share the folder: each writes its own temporary file and renames
+      // it, so a reader never sees a half-written config (they are all the same text).
       const fs::path file = dir / j.config_name;
+      const fs::path tmp = dir / (j.config_name + ".tmp." + me);
       {
-        std::ofstream out(file, std::ios::binary | std::ios::trunc);
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out << j.config;
       }
+      fs::rename(tmp, file, ec);
+      if (ec) o.error = "cannot write " + file.string() + ": " + ec.message();
       spdlog::info("worker: sweep {} run {} ({})", j.sweep, j.run + 1, join(j.keys, j.values));
       // Tells the server the run is still being worked on, so it is not handed to another
       // worker while it runs longer than ack_wait.
@@ -408,7 +413,7 @@ class worker_loop {
         while (!cv.wait_for(lock, every, [&] { return !running; }))
           natsMsg_InProgress(msg, nullptr);
       });
-      o = run_job(j, file, w_);
+      if (o.error.empty()) o = run_job(j, file, w_);
       {
         const std::lock_guard<std::mutex> lock(m);
         running = false;
