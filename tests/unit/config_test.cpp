@@ -93,7 +93,7 @@ TEST(Config, UnknownKeysListTheValidOnes) {
             "end");
   EXPECT_EQ(load(std::string(good) + "\n[extra]\n").error,
             "cfg.toml:23:2: unknown top-level key 'extra'; valid keys: engine, data, backtest, "
-            "strategy, live, record, venues, instrument, risk");
+            "strategy, live, record, venues, instrument, risk, bus");
 }
 
 TEST(Config, ReadsTheRiskSection) {
@@ -299,7 +299,7 @@ TEST(Config, SetErrorsNameTheOverride) {
             "--set fee_bps: expected key=value, e.g. backtest.fee_bps=10");
   EXPECT_EQ(load(good, {"risky.max=1"}).error,
             "--set risky.max=1: unknown section 'risky'; valid: engine, data, backtest, strategy, "
-            "live, record, venues, instrument, risk");
+            "live, record, venues, instrument, risk, bus");
   EXPECT_EQ(load(good, {"risk.max=1"}).error,
             "--set risk.max=1: unknown key 'max' in [risk]; valid keys: max_order_quantity, "
             "max_order_notional, max_position, max_open_orders, price_band, order_rate, "
@@ -602,6 +602,61 @@ TEST(Config, DataFeedsOfSeveralKinds) {
       "[[strategy]]\nname = \"s\"\nplugin = \"x\"\n");
   EXPECT_NE(r.error.find("[[data.feed]] is missing the required key 'files'"), std::string::npos)
       << r.error;
+}
+
+}  // namespace
+}  // namespace cats
+
+namespace cats {
+namespace {
+
+TEST(Config, BusSectionIsReadAndCheckedKeyByKey) {
+  const std::string bus =
+      std::string(good) +
+      "[bus]\nurl = \"nats://10.0.0.5:4222\"\nstream = \"MD\"\nprefix = \"md\"\n"
+      "max_age = 3600\nstorage = \"memory\"\ndurable = \"engine-2\"\n"
+      "start = \"new\"\nsnapshot_interval = 2.5\nack_wait = 10\n";
+  const auto r = load(bus);
+  ASSERT_EQ(r.error, "");
+  EXPECT_TRUE(r.cfg.bus.present);
+  EXPECT_EQ(r.cfg.bus.url, "nats://10.0.0.5:4222");
+  EXPECT_EQ(r.cfg.bus.stream, "MD");
+  EXPECT_EQ(r.cfg.bus.prefix, "md");
+  EXPECT_EQ(r.cfg.bus.max_age_ms, 3'600'000);
+  EXPECT_TRUE(r.cfg.bus.memory_storage);
+  EXPECT_EQ(r.cfg.bus.durable, "engine-2");
+  EXPECT_EQ(r.cfg.bus.start, "new");
+  EXPECT_EQ(r.cfg.bus.snapshot_interval_ms, 2500);
+  EXPECT_EQ(r.cfg.bus.ack_wait_ms, 10'000);
+  EXPECT_EQ(load(good, {"bus.durable=\"a.b\""}).error,
+            "--set bus.durable=\"a.b\": bus.durable: expected a consumer name (letters, digits, "
+            "'-' and '_'), got string \"a.b\"");
+  EXPECT_EQ(load(good, {"bus.url=\"http://x\""}).error,
+            "--set bus.url=\"http://x\": bus.url: expected a nats:// or tls:// URL, got string "
+            "\"http://x\"");
+  EXPECT_EQ(load(good, {"bus.start=\"later\""}).error,
+            "--set bus.start=\"later\": bus.start: expected \"snapshot\", \"new\" or \"all\", got "
+            "string \"later\"");
+  EXPECT_NE(load(good, {"bus.user=\"u\""}).error.find("bus.user needs bus.password_file"),
+            std::string::npos);
+  EXPECT_NE(load(good, {"bus.user=\"u\"", "bus.password_file=\"p\"", "bus.creds_file=\"c\""})
+                .error.find("one way to authenticate"),
+            std::string::npos);
+  EXPECT_NE(load(good, {"bus.stamp=1"}).error.find("unknown key 'stamp' in [bus]"),
+            std::string::npos);
+}
+
+TEST(Config, LiveSourceIsVenuesOrANatsUrl) {
+  const auto r = load(live_good, {"live.source=\"nats://127.0.0.1:4333\""}, config_purpose::live);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.cfg.live.source, "nats");
+  EXPECT_EQ(r.cfg.bus.url, "nats://127.0.0.1:4333");
+  EXPECT_NE(load(live_good, {"live.source=\"kafka://x\""}, config_purpose::live)
+                .error.find("live.source: expected \"venues\" or a nats:// URL"),
+            std::string::npos);
+  EXPECT_NE(load(live_good, {"live.source=\"nats://h:1\""}, config_purpose::collector)
+                .error.find("a collector reads the venues"),
+            std::string::npos);
 }
 
 }  // namespace
