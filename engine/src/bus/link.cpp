@@ -80,6 +80,9 @@ link::link(const bus_section& config, const std::string& client_name, jsOptions*
     natsOptions_SetReconnectBufSize(opts_, 64 << 20);  // publishes while reconnecting
     natsOptions_SetPingInterval(opts_, 2000);          // a dead peer is noticed in ~6 s
     natsOptions_SetMaxPingsOut(opts_, 3);
+    // Each publish and acknowledgement goes out at once: the library's default buffers them for
+    // its flusher thread, which waits a millisecond first (measured: +0.7 ms at p50 end to end).
+    natsOptions_SetSendAsap(opts_, true);
     natsOptions_SetDisconnectedCB(opts_, &link::on_disconnected, this);
     natsOptions_SetReconnectedCB(opts_, &link::on_reconnected, this);
     natsOptions_SetClosedCB(opts_, &link::on_closed, this);
