@@ -116,18 +116,7 @@ class BusTest : public ::testing::Test {
   }
 
   std::vector<uint64_t> trade_ids(const std::string& name) const {
-    std::vector<uint64_t> ids;
-    std::istringstream in(text(name + ".log"));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("trade ", 0) != 0) continue;
-      std::istringstream f(line.substr(6));
-      uint32_t inst = 0;
-      uint64_t id = 0;
-      f >> inst >> id;
-      ids.push_back(id);
-    }
-    return ids;
+    return probe_trade_ids(text(name + ".log"));
   }
 
   uint64_t last_trade(const fake_exchange& fake) const {
@@ -349,7 +338,7 @@ TEST_F(BusTest, ADistributedSweepWithAWorkerKilledMidRunEqualsALocalSweep) {
         return true;
       },
       30))
-      << text("worker-b.err") << text("worker-a.err");
+      << text("worker-b.err") << text("worker-a.err") << text("coordinator.err");
   b->signal(SIGKILL);
   b->wait(10);
   EXPECT_EQ(coordinator.wait(60), 0) << text("coordinator.err") << text("worker-a.err");

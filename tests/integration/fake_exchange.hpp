@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,22 @@ class fake_exchange {
   int port_ = 0;
   uint64_t count_ = 0;
 };
+
+// The trade ids in a probe plugin's log ("trade <instrument> <id> ..." lines), in order.
+inline std::vector<uint64_t> probe_trade_ids(const std::string& log) {
+  std::vector<uint64_t> ids;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("trade ", 0) != 0) continue;
+    std::istringstream f(line.substr(6));
+    uint32_t inst = 0;
+    uint64_t id = 0;
+    f >> inst >> id;
+    ids.push_back(id);
+  }
+  return ids;
+}
 
 inline simdjson::dom::element parse_json(simdjson::dom::parser& p, const std::string& text) {
   simdjson::dom::element e;

@@ -65,20 +65,7 @@ class LiveTest : public ::testing::Test {
   }
 
   // Trade ids seen by the strategy, in order.
-  std::vector<uint64_t> trade_ids() const {
-    std::vector<uint64_t> ids;
-    std::istringstream in(probe_log());
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("trade ", 0) != 0) continue;
-      std::istringstream f(line.substr(6));
-      uint32_t inst = 0;
-      uint64_t id = 0;
-      f >> inst >> id;
-      ids.push_back(id);
-    }
-    return ids;
-  }
+  std::vector<uint64_t> trade_ids() const { return probe_trade_ids(probe_log()); }
 
   // Stops cats with SIGINT, expects a clean exit and returns summary.json.
   std::string stop_cats(background& cats) {

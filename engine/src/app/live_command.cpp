@@ -91,7 +91,7 @@ int live_command(const std::vector<std::string>& args, live_mode mode) {
   if (collector)
     opt.make_taps = [&cfg](const cats::instrument_registry& instruments) {
       std::vector<std::unique_ptr<cats::market_tap>> taps;
-      taps.push_back(std::make_unique<cats::bus::publisher>(cfg.bus, instruments));
+      taps.push_back(std::make_unique<cats::bus::publisher>(cfg.bus, instruments, &stop_requested));
       return taps;
     };
   if (cfg.live.source == "nats") {
@@ -105,6 +105,7 @@ int live_command(const std::vector<std::string>& args, live_mode mode) {
     };
   }
   const int rc = cats::run_live(cfg, std::move(strategies), opt);
+  if (collector || cfg.live.source == "nats") cats::bus::close_library();
   cats::remove_private_plugin_dir();
   return rc;
 }

@@ -87,6 +87,7 @@ int sweep_command(const std::vector<std::string>& args) {
     std::signal(SIGTERM, on_stop_signal);
     guard_strategies();
     const cats::sweep_result r = cats::run_sweep(opt);
+    if (opt.remote) cats::bus::close_library();
     const std::string text = json ? cats::sweep_json(r) : cats::sweep_table(r);
     std::fwrite(text.data(), 1, text.size(), cats::results_stream());
     std::fflush(cats::results_stream());

@@ -57,7 +57,9 @@ int worker_command(const std::vector<std::string>& args) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   guard_strategies();
-  return cats::bus::run_worker(bus, w);
+  const int rc = cats::bus::run_worker(bus, w);
+  cats::bus::close_library();
+  return rc;
 }
 
 }  // namespace cats::cli

@@ -62,10 +62,15 @@ void check(natsStatus s, const std::string& what) {
 std::string nats_error(const std::string& what, natsStatus s) {
   std::string out = what + ": " + natsStatus_GetText(s);
   natsStatus last = NATS_OK;
-  const char* text = nats_GetLastError(&last);
-  if (text != nullptr && *text != '\0' && std::strstr(text, natsStatus_GetText(s)) != text)
+  const char* text = nats_GetLastError(&last);  // this thread's, and only if it is about `s`
+  if (last == s && text != nullptr && *text != '\0' &&
+      std::strstr(text, natsStatus_GetText(s)) != text)
     out += std::string(" (") + text + ")";
   return out;
+}
+
+void close_library() {
+  nats_CloseAndWait(2000);
 }
 
 link::link(const bus_section& config, const std::string& client_name, jsOptions* js_options)
@@ -127,6 +132,7 @@ link::link(const bus_section& config, const std::string& client_name, jsOptions*
     stats_.connects.fetch_add(1);
     check(natsConnection_JetStream(&js_, nc_, js_options), "bus: JetStream context");
   } catch (...) {
+    close_and_wait();
     if (js_ != nullptr) jsCtx_Destroy(js_);
     if (nc_ != nullptr) natsConnection_Destroy(nc_);
     if (opts_ != nullptr) natsOptions_Destroy(opts_);
@@ -134,13 +140,18 @@ link::link(const bus_section& config, const std::string& client_name, jsOptions*
   }
 }
 
-link::~link() {
+// The closed callback is the library's last word on this connection: after it, no callback
+// refers to this object.
+void link::close_and_wait() {
   closing_ = true;
-  if (nc_ != nullptr) {
-    natsConnection_Close(nc_);
-    std::unique_lock<std::mutex> lock(closed_mutex_);
-    closed_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
-  }
+  if (nc_ == nullptr) return;
+  natsConnection_Close(nc_);
+  std::unique_lock<std::mutex> lock(closed_mutex_);
+  closed_cv_.wait(lock, [this] { return closed_; });
+}
+
+link::~link() {
+  close_and_wait();
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (nc_ != nullptr) natsConnection_Destroy(nc_);
   if (opts_ != nullptr) natsOptions_Destroy(opts_);

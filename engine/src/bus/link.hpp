@@ -17,6 +17,7 @@ namespace cats::bus {
 
 /// "what: <the library's status and last error>".
 std::string nats_error(const std::string& what, natsStatus s);
+void close_library();
 
 struct stream_state {
   int64_t created_ns = 0;
@@ -51,6 +52,7 @@ class link {
   static void on_disconnected(natsConnection* nc, void* closure);
   static void on_reconnected(natsConnection* nc, void* closure);
   static void on_closed(natsConnection* nc, void* closure);
+  void close_and_wait();
 
   bus_section cfg_;
   natsOptions* opts_ = nullptr;

@@ -66,6 +66,8 @@ struct publisher::impl {
   std::string error;
   std::vector<natsMsg*> retry;  // not taken by the server yet: sent again in order
   std::atomic<bool> retry_pending{false};
+  std::atomic<bool> tearing_down{false};
+  const std::atomic<bool>* stop = nullptr;  // the run's stop flag: no endless wait once set
   std::unique_ptr<link> nats;
   bool closed = false;
 
@@ -78,8 +80,8 @@ struct publisher::impl {
   // order.
   static void on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
     auto* self = static_cast<impl*>(closure);
-    if (pa != nullptr || pae == nullptr) {
-      self->stats.acked.fetch_add(1, std::memory_order_relaxed);
+    if (pa != nullptr || pae == nullptr || self->tearing_down.load()) {
+      if (pa != nullptr) self->stats.acked.fetch_add(1, std::memory_order_relaxed);
       natsMsg_Destroy(msg);
       return;
     }
@@ -120,6 +122,10 @@ struct publisher::impl {
         }
       }
       throw_if_failed();
+      if (stop != nullptr && stop->load() && deadline_ns == 0)
+        throw std::runtime_error("bus: stopped while " + cfg.url + " was away; " +
+                                 std::to_string(stats.published.load() - stats.acked.load()) +
+                                 " published messages are not acknowledged");
       if (deadline_ns != 0 && wall_clock_ns() > deadline_ns)
         throw std::runtime_error("bus: " + cfg.url + " did not come back; " +
                                  std::to_string(stats.published.load() - stats.acked.load()) +
@@ -134,12 +140,9 @@ struct publisher::impl {
   // Every message not acknowledged yet, and those the server could not take, again in their
   // original order (the server drops the ones it already has).
   void resend_unacknowledged() {
+    // The library's pending list first, then the refused ones: one that comes back refused in
+    // between is in `retry` by then, not lost for this round.
     std::vector<natsMsg*> msgs;
-    {
-      const std::lock_guard<std::mutex> lock(mutex);
-      msgs.swap(retry);
-      retry_pending.store(false);
-    }
     natsMsgList pending{};
     if (js_PublishAsyncGetPendingList(&pending, nats->js()) == NATS_OK) {
       for (int i = 0; i < pending.Count; ++i) {
@@ -147,6 +150,12 @@ struct publisher::impl {
         pending.Msgs[i] = nullptr;
       }
       natsMsgList_Destroy(&pending);
+    }
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      msgs.insert(msgs.end(), retry.begin(), retry.end());
+      retry.clear();
+      retry_pending.store(false);
     }
     if (msgs.empty()) return;
     std::vector<std::pair<uint64_t, natsMsg*>> order;
@@ -161,30 +170,54 @@ struct publisher::impl {
     }
     std::sort(order.begin(), order.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [n, m] : order) {
-      send(m);  // the library owns it again
+    for (size_t i = 0; i < order.size(); ++i) {
+      try {
+        send(order[i].second);  // the library owns it again (or `retry` does)
+      } catch (...) {
+        for (size_t k = i + 1; k < order.size(); ++k) natsMsg_Destroy(order[k].second);
+        throw;
+      }
       stats.resent.fetch_add(1, std::memory_order_relaxed);
     }
     spdlog::info("bus: sent {} unacknowledged messages again", order.size());
   }
 
   // Hands `msg` to the library (which then owns it), waiting while too many await
-  // acknowledgement.
+  // acknowledgement. While the connection is away the message joins `retry` instead, to be sent
+  // in order with the unacknowledged ones once it is back (never ahead of them through the
+  // library's reconnect buffer).
   void send(natsMsg*& msg) {
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = 10000;  // a lost acknowledgement comes back as a timeout, and is sent again
     for (;;) {
-      const natsStatus s = js_PublishMsgAsync(nats->js(), &msg, nullptr);
+      const bool up = natsConnection_Status(nats->connection()) == NATS_CONN_STATUS_CONNECTED &&
+                      nats->stats().disconnects.load() == disconnects_seen;
+      const natsStatus s = up ? js_PublishMsgAsync(nats->js(), &msg, &po) : NATS_NOT_YET_CONNECTED;
       if (s == NATS_OK) return;
-      if (s != NATS_TIMEOUT && s != NATS_INSUFFICIENT_BUFFER && s != NATS_NOT_YET_CONNECTED &&
-          s != NATS_CONNECTION_DISCONNECTED) {
+      // The connection broke under this publish (the library gave the message back: ours).
+      if (!up || s == NATS_CONNECTION_DISCONNECTED || s == NATS_INSUFFICIENT_BUFFER ||
+          s == NATS_NOT_YET_CONNECTED || s == NATS_IO_ERROR || s == NATS_STALE_CONNECTION) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        retry.push_back(msg);
+        msg = nullptr;
+        retry_pending.store(true);
+        return;
+      }
+      if (s != NATS_TIMEOUT || (stop != nullptr && stop->load()) || has_failed()) {
         const std::string subj = natsMsg_GetSubject(msg);
         natsMsg_Destroy(msg);
         msg = nullptr;
+        throw_if_failed();
         throw std::runtime_error(nats_error("bus: cannot publish on " + subj, s));
       }
-      stats.stalls.fetch_add(1, std::memory_order_relaxed);
-      throw_if_failed();
-      if (s != NATS_TIMEOUT) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      stats.stalls.fetch_add(1, std::memory_order_relaxed);  // max_pending in flight: wait
     }
+  }
+
+  bool has_failed() {
+    const std::lock_guard<std::mutex> lock(mutex);
+    return !error.empty();
   }
 
   void log_totals() const {
@@ -256,9 +289,11 @@ struct publisher::impl {
   }
 };
 
-publisher::publisher(const bus_section& config, const instrument_registry& instruments)
+publisher::publisher(const bus_section& config, const instrument_registry& instruments,
+                     const std::atomic<bool>* stop)
     : impl_(std::make_unique<impl>(config, instruments)) {
   impl& p = *impl_;
+  p.stop = stop;
   for (const instrument_info& i : instruments.all()) {
     if (p.subjects.size() <= i.id) p.subjects.resize(i.id + 1);
     instrument_subjects& s = p.subjects[i.id];
@@ -292,6 +327,7 @@ publisher::~publisher() {
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
   }
+  impl_->tearing_down = true;
   impl_->nats.reset();  // no callback after this
   for (natsMsg* m : impl_->retry) natsMsg_Destroy(m);
 }
@@ -334,13 +370,15 @@ void publisher::close() {
   const int64_t deadline = wall_clock_ns() + 30'000'000'000;
   natsStatus s = NATS_OK;
   try {
-    for (;;) {  // until the server has every message (re-sent ones included)
+    // Short rounds until the server has every message: a connection lost meanwhile is waited
+    // for and what it lost sent again, within the 30 s.
+    for (;;) {
       p.wait_until_connected(deadline);
       jsPubOptions po;
       jsPubOptions_Init(&po);
-      po.MaxWait = std::max<int64_t>(1, (deadline - wall_clock_ns()) / 1'000'000);
+      po.MaxWait = 250;
       s = js_PublishAsyncComplete(p.nats->js(), &po);
-      if (!p.retry_pending.load() || wall_clock_ns() > deadline) break;
+      if ((s == NATS_OK && !p.retry_pending.load()) || wall_clock_ns() > deadline) break;
     }
   } catch (...) {
     p.log_totals();
@@ -350,9 +388,8 @@ void publisher::close() {
   p.throw_if_failed();
   const uint64_t published = p.stats.published.load(), acked = p.stats.acked.load();
   if (s != NATS_OK || p.retry_pending.load())
-    throw std::runtime_error(nats_error(
-        "bus: " + std::to_string(published - acked) + " published messages were not acknowledged",
-        s != NATS_OK ? s : NATS_TIMEOUT));
+    throw std::runtime_error("bus: " + std::to_string(published - acked) +
+                             " published messages were not acknowledged within 30 s");
 }
 
 const publisher_stats& publisher::stats() const noexcept {

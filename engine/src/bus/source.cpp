@@ -308,6 +308,14 @@ class bus_source final : public venue_feed {
         hold_last();  // idle: acknowledge what is through
         continue;
       }
+      if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_CONNECTION_CLOSED) {
+        spdlog::warn("{}", nats_error("bus: the subscription to " + cfg_.stream + " ended", s));
+        if (last != nullptr) natsMsg_Destroy(last);
+        last = nullptr;
+        restart_consumer();
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        continue;
+      }
       if (s != NATS_OK) {  // a slow consumer's dropped messages show as a gap, handled below
         const int64_t now = wall_clock_ns();
         if (now - last_warning > 5'000'000'000) {
@@ -341,7 +349,7 @@ class bus_source final : public venue_feed {
       spdlog::warn("bus: a gap after stream sequence {}; reading again from there", handled_);
     }
     try {
-      subscribe(handled_ + 1);
+      subscribe(handled_ == 0 ? 0 : handled_ + 1);  // nothing read yet: as at the start
     } catch (const std::exception& e) {
       spdlog::warn("{}", e.what());  // tried again by the reader's loop
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -433,7 +441,12 @@ class bus_source final : public venue_feed {
         "bus: {} events after sequence {} left the stream (retention) before this engine "
         "read them",
         lost, handled_);
-    return seq <= st.first_seq;
+    // Counted once: from here the events the stream still holds.
+    if (seq > st.first_seq) {
+      handled_ = st.first_seq - 1;
+      return false;
+    }
+    return true;
   }
 
   static uint64_t sequence_of(natsMsg* msg) {

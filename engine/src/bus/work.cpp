@@ -41,17 +41,29 @@ std::string work_stream(const bus_section& c) {
 std::string result_stream(const bus_section& c) {
   return c.stream + "_RESULTS";
 }
+// Subjects of their own: the market stream holds <prefix>.>, and JetStream refuses streams whose
+// subjects overlap.
+std::string work_subject(const bus_section& c, const std::string& sweep) {
+  return c.prefix + "_work." + sweep;
+}
+std::string result_subject(const bus_section& c, const std::string& sweep) {
+  return c.prefix + "_result." + sweep;
+}
 
 void ensure_work_streams(link& l) {
   const bus_section& c = l.config();
-  l.ensure_stream(work_stream(c), c.prefix + ".work.>", true, 0);
-  l.ensure_stream(result_stream(c), c.prefix + ".result.>", false, 7LL * 86'400'000);
+  l.ensure_stream(work_stream(c), work_subject(c, ">"), true, 0);
+  l.ensure_stream(result_stream(c), result_subject(c, ">"), false, 7LL * 86'400'000);
 }
 
+// The host's name as one subject token ("a.example.com" -> "a-example-com").
 std::string hostname() {
   char host[64] = {};
   ::gethostname(host, sizeof host - 1);
-  return host;
+  std::string out = host;
+  for (char& c : out)
+    if (c == '.' || c == '*' || c == '>' || c == ' ') c = '-';
+  return out.empty() ? "host" : out;
 }
 
 // Publishes and waits for the server to store it.
@@ -160,7 +172,7 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
   ensure_work_streams(l);
   const std::string sweep =
       hostname() + "-" + std::to_string(::getpid()) + "-" + std::to_string(wall_clock_ns());
-  const std::string results = cfg.prefix + ".result." + sweep;
+  const std::string results = result_subject(cfg, sweep);
   // Subscribed before the first job goes out: no outcome can be missed.
   jsSubOptions so;
   jsSubOptions_Init(&so);
@@ -168,7 +180,7 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
   const std::string rs = result_stream(cfg);
   so.Stream = rs.c_str();
   so.Config.DeliverPolicy = js_DeliverAll;
-  so.Config.AckPolicy = js_AckNone;
+  so.Ordered = true;  // no acks; re-created by the library after a reconnect or a missed message
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_SubscribeSync(&sub, l.js(), results.c_str(), nullptr, &so, &jerr);
@@ -177,7 +189,7 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
                                                                        natsSubscription_Destroy);
   const std::string name = config_file.filename().string();
   for (const remote_job& j : jobs)
-    publish_stored(l, cfg.prefix + ".work." + sweep,
+    publish_stored(l, work_subject(cfg, sweep),
                    job_message(sweep, name, text.str(), overrides, params, j),
                    sweep + "-" + std::to_string(j.run));
   spdlog::info("sweep: {} runs handed to the workers on {} (sweep {})", jobs.size(), cfg.url,
@@ -187,7 +199,7 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
   std::vector<uint8_t> seen(jobs.empty() ? 0 : jobs.back().run + 1, 0);
   while (finished < jobs.size()) {
     if (stop != nullptr && stop->load()) {
-      purge(l, work_stream(cfg), cfg.prefix + ".work." + sweep);
+      purge(l, work_stream(cfg), work_subject(cfg, sweep));
       spdlog::warn("sweep: interrupted; the runs not yet taken were withdrawn");
       return;
     }
@@ -231,6 +243,7 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
 struct job {
   std::string sweep, config_name, config;
   uint64_t run = 0;
+  bool build_mismatch = false;
   std::vector<std::string> overrides, keys, values;
 };
 
@@ -247,12 +260,13 @@ bool parse_job(const char* data, size_t n, job& j, std::string& why) {
     why = "build, sweep, run, config_name or config missing";
     return false;
   }
+  j.sweep = std::string(sweep);
   if (build != build_tag()) {
     why = "from a coordinator of another build (" + std::string(build) + ", this worker is " +
           build_tag() + ")";
+    j.build_mismatch = true;
     return false;
   }
-  j.sweep = std::string(sweep);
   j.config_name = fs::path(std::string(name)).filename().string();
   j.config = std::string(config);
   for (auto [key, out] :
@@ -334,7 +348,7 @@ class worker_loop {
   // One thread's loop: fetch a run, run it, publish the outcome, acknowledge.
   void run(unsigned index) {
     const bus_section& cfg = l_.config();
-    const std::string filter = cfg.prefix + ".work.>";
+    const std::string filter = work_subject(cfg, ">");
     const std::string ws = work_stream(cfg);
     jsSubOptions so;
     jsSubOptions_Init(&so);
@@ -354,9 +368,19 @@ class worker_loop {
     }
     const std::string me =
         hostname() + "-" + std::to_string(::getpid()) + "-" + std::to_string(index);
+    int64_t last_warning = 0;
     while (w_.stop == nullptr || !w_.stop->load()) {
       natsMsgList list{};
-      if (natsSubscription_Fetch(&list, sub, 1, 1000, nullptr) != NATS_OK) continue;
+      const natsStatus fs = natsSubscription_Fetch(&list, sub, 1, 1000, nullptr);
+      if (fs == NATS_TIMEOUT) continue;
+      if (fs != NATS_OK) {  // the server away: wait for it, saying so now and then
+        if (wall_clock_ns() - last_warning > 10'000'000'000) {
+          spdlog::warn("{}", nats_error("worker: taking runs from " + ws, fs));
+          last_warning = wall_clock_ns();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        continue;
+      }
       for (int i = 0; i < list.Count; ++i) handle(list.Msgs[i], me);
       natsMsgList_Destroy(&list);
     }
@@ -426,7 +450,7 @@ class worker_loop {
       }
     }
     try {
-      publish_stored(l_, cfg.prefix + ".result." + j.sweep, result_message(j.run, o, me),
+      publish_stored(l_, result_subject(cfg, j.sweep), result_message(j.run, o, me),
                      j.sweep + "-" + std::to_string(j.run) + "-result");
     } catch (const std::exception& e) {
       spdlog::error("worker: {}", e.what());

@@ -49,8 +49,10 @@ struct publisher_stats {
 /// message ids, which the server's duplicate window recognises.
 class publisher final : public market_tap {
  public:
-  /// Connects (waiting up to connect_timeout for the server); throws std::runtime_error.
-  publisher(const bus_section& config, const instrument_registry& instruments);
+  /// Connects (waiting up to connect_timeout for the server); throws std::runtime_error. Once
+  /// `stop` is set, waiting for a server that is away ends with an error instead of going on.
+  publisher(const bus_section& config, const instrument_registry& instruments,
+            const std::atomic<bool>* stop = nullptr);
   ~publisher() override;
   publisher(const publisher&) = delete;
   publisher& operator=(const publisher&) = delete;
@@ -100,5 +102,8 @@ struct worker_options {
 /// the run. A worker killed mid-run never acknowledges: the run goes to another worker after
 /// bus.ack_wait. Returns the exit code.
 int run_worker(const bus_section& config, const worker_options& options);
+
+/// Releases the client library's threads and memory; call once, after every bus object is gone.
+void close_library();
 
 }  // namespace cats::bus
