@@ -371,11 +371,11 @@ class worker_loop {
     int64_t last_warning = 0;
     while (w_.stop == nullptr || !w_.stop->load()) {
       natsMsgList list{};
-      const natsStatus fs = natsSubscription_Fetch(&list, sub, 1, 1000, nullptr);
-      if (fs == NATS_TIMEOUT) continue;
-      if (fs != NATS_OK) {  // the server away: wait for it, saying so now and then
+      const natsStatus st = natsSubscription_Fetch(&list, sub, 1, 1000, nullptr);
+      if (st == NATS_TIMEOUT) continue;
+      if (st != NATS_OK) {  // the server away: wait for it, saying so now and then
         if (wall_clock_ns() - last_warning > 10'000'000'000) {
-          spdlog::warn("{}", nats_error("worker: taking runs from " + ws, fs));
+          spdlog::warn("{}", nats_error("worker: taking runs from " + ws, st));
           last_warning = wall_clock_ns();
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
