@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -198,7 +199,10 @@ void link::ensure_stream(const std::string& name, const std::string& subjects, b
   sc.Storage = cfg_.memory_storage ? js_MemoryStorage : js_FileStorage;
   sc.MaxAge = max_age_ms * 1'000'000;
   sc.MaxBytes = !work_queue && cfg_.max_bytes > 0 ? cfg_.max_bytes : -1;
-  sc.Duplicates = cfg_.duplicate_window_ms * 1'000'000;
+  // JetStream refuses a duplicate window longer than the retention: a shorter max_age caps it.
+  const int64_t window_ms =
+      max_age_ms > 0 ? std::min(cfg_.duplicate_window_ms, max_age_ms) : cfg_.duplicate_window_ms;
+  sc.Duplicates = window_ms * 1'000'000;
   sc.AllowDirect = true;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);

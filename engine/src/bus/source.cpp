@@ -213,6 +213,7 @@ class bus_source final : public venue_feed {
         from = saved + 1;
         if (stream_.first_seq > from) {
           counters_.bus_expired.fetch_add(stream_.first_seq - from);
+          forget_books();
           spdlog::warn(
               "bus: {} events after sequence {} left the stream (retention) before this engine "
               "read them",
@@ -426,6 +427,10 @@ class bus_source final : public venue_feed {
   // A message this engine does not use: passed over, as if delivered once all before it are.
   void mark_skipped(uint64_t seq) noexcept { handled_ = seq; }
 
+  // Book updates were among the events lost: each book waits for its next whole book (which
+  // replaces it) before updates count again.
+  void forget_books() { std::fill(book_ready_.begin(), book_ready_.end(), false); }
+
   // Events the stream's retention removed before this engine read them explain a gap.
   bool explained_gap(uint64_t seq) {
     stream_state st;
@@ -437,6 +442,7 @@ class bus_source final : public venue_feed {
     if (st.first_seq <= handled_ + 1) return false;
     const uint64_t lost = std::min(seq, st.first_seq) - handled_ - 1;
     counters_.bus_expired.fetch_add(lost);
+    forget_books();
     spdlog::warn(
         "bus: {} events after sequence {} left the stream (retention) before this engine "
         "read them",
