@@ -80,7 +80,7 @@ std::unique_ptr<venue_feed> make_source(const bus_section& config,
                                         feed_counters& counters, const std::atomic<bool>& stopping);
 
 /// `cats sweep --workers nats://...`: hands each run of the sweep to the work queue (stream
-/// <stream>_WORK, subjects <prefix>.work.<sweep id>) with the config's text, the sweep's --set
+/// <stream>_WORK, subjects <prefix>_work.<sweep id>) with the config's text, the sweep's --set
 /// overrides and the run's values, and collects the outcomes (stream <stream>_RESULTS), which the
 /// sweep records exactly as its own runs'. Use as sweep_options::remote.
 remote_runner make_sweep_coordinator(const bus_section& config,
