@@ -19,18 +19,20 @@
 
 namespace cats::bus {
 
-std::string subject(std::string_view prefix, const instrument_info& instrument,
-                    std::string_view kind) {
+std::string subject_stem(const instrument_info& instrument) {
   if (instrument.name.empty() || instrument.name.find_first_of(".*> \t\r\n") != std::string::npos)
     throw std::invalid_argument("bus: the symbol \"" + instrument.name +
                                 "\" cannot be a NATS subject token");
-  std::string venue = instrument.venue;
-  std::transform(venue.begin(), venue.end(), venue.begin(),
+  std::string out = instrument.venue;
+  std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  std::string out;
-  out.reserve(prefix.size() + venue.size() + instrument.name.size() + kind.size() + 3);
-  out.append(prefix).append(".").append(venue).append(".").append(instrument.name).append(".");
-  out.append(kind);
+  return out + "." + instrument.name;
+}
+
+std::string subject(std::string_view prefix, const instrument_info& instrument,
+                    std::string_view kind) {
+  std::string out(prefix);
+  out.append(".").append(subject_stem(instrument)).append(".").append(kind);
   return out;
 }
 

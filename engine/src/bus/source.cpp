@@ -110,8 +110,7 @@ class bus_source final : public venue_feed {
       : cfg_(cfg), queue_(queue), counters_(counters), stopping_(stopping) {
     name_ = "nats";
     for (const instrument_info& i : instruments.all()) {
-      const std::string s = subject(cfg.prefix, i, "x");  // <prefix>.<venue>.<symbol>.x
-      ids_.emplace(s.substr(cfg.prefix.size() + 1, s.size() - cfg.prefix.size() - 3), i.id);
+      ids_.emplace(subject_stem(i), i.id);
       snap_subjects_.push_back(subject(cfg.prefix, i, "snap"));
     }
     std::error_code ec;

@@ -205,4 +205,25 @@ inline void read_event_header(decoder& dec, cats_event_t& h, size_t struct_size,
   h.local_ts_ns = dec.i64();
 }
 
+// A trade's fields as both format versions store them (timestamps, price, quantity, trade id);
+// the aggressor side is stored differently (version 1: an i32 after them; version 2: the record
+// head's flags), so the caller reads it.
+inline void read_trade_fields(decoder& dec, uint32_t id, cats_trade_event_t& e) noexcept {
+  e = cats_trade_event_t{};
+  read_event_header(dec, e.header, sizeof e, CATS_EVENT_TRADE, id);
+  e.price = dec.i64();
+  e.quantity = dec.i64();
+  e.trade_id = dec.u64();
+}
+
+// A quote as both format versions store it.
+inline void read_quote(decoder& dec, uint32_t id, cats_quote_event_t& e) noexcept {
+  e = cats_quote_event_t{};
+  read_event_header(dec, e.header, sizeof e, CATS_EVENT_QUOTE, id);
+  e.bid_price = dec.i64();
+  e.bid_quantity = dec.i64();
+  e.ask_price = dec.i64();
+  e.ask_quantity = dec.i64();
+}
+
 }  // namespace cats::record_codec

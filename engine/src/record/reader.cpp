@@ -267,21 +267,8 @@ bool record_reader::next(market_event& out) {
 namespace {
 
 void read_trade(decoder& dec, uint32_t id, cats_trade_event_t& e) noexcept {
-  e = cats_trade_event_t{};
-  read_event_header(dec, e.header, sizeof e, CATS_EVENT_TRADE, id);
-  e.price = dec.i64();
-  e.quantity = dec.i64();
-  e.trade_id = dec.u64();
+  read_trade_fields(dec, id, e);
   e.aggressor_side = dec.i32();
-}
-
-void read_quote(decoder& dec, uint32_t id, cats_quote_event_t& e) noexcept {
-  e = cats_quote_event_t{};
-  read_event_header(dec, e.header, sizeof e, CATS_EVENT_QUOTE, id);
-  e.bid_price = dec.i64();
-  e.bid_quantity = dec.i64();
-  e.ask_price = dec.i64();
-  e.ask_quantity = dec.i64();
 }
 
 void read_bar(decoder& dec, uint32_t id, cats_bar_event_t& b) noexcept {

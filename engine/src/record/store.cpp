@@ -694,24 +694,13 @@ inline bool decode_body(const char* p, uint8_t type, uint8_t flags, uint32_t siz
     out.ts = b.header.local_ts_ns;
   } else if (type == type_trade) {
     out.type = market_event::kind::trade;
-    cats_trade_event_t& t = out.trade;
-    t = cats_trade_event_t{};
-    read_event_header(dec, t.header, sizeof t, CATS_EVENT_TRADE, id);
-    t.price = dec.i64();
-    t.quantity = dec.i64();
-    t.trade_id = dec.u64();
-    t.aggressor_side = flags & 3;
-    out.ts = t.header.local_ts_ns;
+    read_trade_fields(dec, id, out.trade);
+    out.trade.aggressor_side = flags & 3;
+    out.ts = out.trade.header.local_ts_ns;
   } else {
     out.type = market_event::kind::quote;
-    cats_quote_event_t& q = out.quote;
-    q = cats_quote_event_t{};
-    read_event_header(dec, q.header, sizeof q, CATS_EVENT_QUOTE, id);
-    q.bid_price = dec.i64();
-    q.bid_quantity = dec.i64();
-    q.ask_price = dec.i64();
-    q.ask_quantity = dec.i64();
-    out.ts = q.header.local_ts_ns;
+    read_quote(dec, id, out.quote);
+    out.ts = out.quote.header.local_ts_ns;
   }
   return true;
 }

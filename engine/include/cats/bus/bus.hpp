@@ -27,8 +27,10 @@
 
 namespace cats::bus {
 
-/// <prefix>.<venue>.<symbol>.<kind>. Throws std::invalid_argument when the symbol cannot be a
-/// subject token (it holds '.', '*', '>' or white space).
+/// <venue>.<symbol> ("binance.BTCUSDT"). Throws std::invalid_argument when the symbol cannot be
+/// a subject token (it holds '.', '*', '>' or white space).
+std::string subject_stem(const instrument_info& instrument);
+/// <prefix>.<venue>.<symbol>.<kind>.
 std::string subject(std::string_view prefix, const instrument_info& instrument,
                     std::string_view kind);
 
