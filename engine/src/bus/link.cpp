@@ -183,6 +183,17 @@ void link::on_reconnected(natsConnection* /*nc*/, void* closure) {
   spdlog::info("bus: connected to {} again", self->cfg_.url);
 }
 
+natsStatus link::patiently(const std::string& what,
+                           const std::function<natsStatus()>& request) const {
+  const int64_t deadline = wall_clock_ns() + cfg_.connect_timeout_ms * 1'000'000;
+  for (bool said = false;; said = true) {
+    const natsStatus s = request();
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || wall_clock_ns() >= deadline) return s;
+    if (!said) spdlog::warn("bus: JetStream did not answer about {} yet; asking again", what);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
 void link::ensure_stream() {
   ensure_stream(cfg_.stream, cfg_.prefix + ".>", false, cfg_.max_age_ms);
 }
@@ -206,9 +217,13 @@ void link::ensure_stream(const std::string& name, const std::string& subjects, b
   sc.AllowDirect = true;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_AddStream(&si, js_, &sc, nullptr, &jerr);
-  if (s != NATS_OK && jerr == JSStreamNameExistErr)
-    s = js_UpdateStream(&si, js_, &sc, nullptr, &jerr);
+  const natsStatus s = patiently("the stream " + name, [&] {
+    jerr = static_cast<jsErrCode>(0);
+    natsStatus r = js_AddStream(&si, js_, &sc, nullptr, &jerr);
+    if (r != NATS_OK && jerr == JSStreamNameExistErr)
+      r = js_UpdateStream(&si, js_, &sc, nullptr, &jerr);
+    return r;
+  });
   if (s != NATS_OK)
     throw std::runtime_error(nats_error("bus: cannot create or update the stream " + name +
                                             " (subjects " + subjects + ", JetStream error " +

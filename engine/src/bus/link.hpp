@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -45,6 +46,9 @@ class link {
   /// once acknowledged) or one kept for `max_age_ms`.
   void ensure_stream(const std::string& name, const std::string& subjects, bool work_queue,
                      int64_t max_age_ms);
+  /// Runs a JetStream request again while the answer is a timeout or "no responders" (a server
+  /// still starting, or slow under load), until bus.connect_timeout; the last status.
+  natsStatus patiently(const std::string& what, const std::function<natsStatus()>& request) const;
   /// The stream's state; false when there is no such stream (yet).
   bool state(stream_state& out) const;
 

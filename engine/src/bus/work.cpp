@@ -183,7 +183,8 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
   so.Ordered = true;  // no acks; re-created by the library after a reconnect or a missed message
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_SubscribeSync(&sub, l.js(), results.c_str(), nullptr, &so, &jerr);
+  natsStatus s = l.patiently(
+      rs, [&] { return js_SubscribeSync(&sub, l.js(), results.c_str(), nullptr, &so, &jerr); });
   if (s != NATS_OK) throw std::runtime_error(nats_error("bus: cannot read " + results, s));
   std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> guard(sub,
                                                                        natsSubscription_Destroy);
@@ -359,8 +360,9 @@ class worker_loop {
     so.Config.FilterSubject = filter.c_str();
     natsSubscription* sub = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s =
-        js_PullSubscribe(&sub, l_.js(), filter.c_str(), "cats-workers", nullptr, &so, &jerr);
+    const natsStatus s = l_.patiently(ws, [&] {
+      return js_PullSubscribe(&sub, l_.js(), filter.c_str(), "cats-workers", nullptr, &so, &jerr);
+    });
     if (s != NATS_OK) {
       spdlog::error("{}", nats_error("worker: cannot take runs from " + ws, s));
       failed_ = true;
