@@ -495,6 +495,20 @@ bool replay_stream::open() {
 }
 
 const market_event* replay_stream::next() {
+  if (heads_.size() == 1) [[likely]] {  // one feed: nothing to merge
+    if (last_ == 0) {
+      if (!sources_[0]->next(heads_[0])) {
+        live_[0] = 0;
+        last_ = SIZE_MAX;
+        error_ = sources_[0]->error();
+        return nullptr;
+      }
+      return &heads_[0];
+    }
+    if (live_[0] == 0 || !error_.empty()) return nullptr;
+    last_ = 0;
+    return &heads_[0];
+  }
   if (last_ != SIZE_MAX) {
     // The event handed out last is done with: read the next one of its feed.
     const size_t i = last_;

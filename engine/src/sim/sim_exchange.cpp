@@ -623,12 +623,16 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
     opening = std::min(opening, affordable);
   }
   const int64_t qty = closing + opening;
-  const std::string funds_note = "insufficient buying power for " + std::string(side_name(o.side)) +
-                                 " " + fixed_to_string(remaining) + " " + inst.symbol + " at " +
-                                 fixed_to_string(price) + " (equity " +
-                                 fixed_to_string(acct.equity()) + ")";
+  // Written only for an order that buying power cut (most fills need no text): with the equity
+  // before the fill.
+  const int64_t equity_before = acct.equity();
+  auto funds_note = [&] {
+    return "insufficient buying power for " + std::string(side_name(o.side)) + " " +
+           fixed_to_string(remaining) + " " + inst.symbol + " at " + fixed_to_string(price) +
+           " (equity " + fixed_to_string(equity_before) + ")";
+  };
   if (qty <= 0) {
-    post_update(o, o.filled == 0 ? CATS_ORDER_REJECTED : CATS_ORDER_CANCELED, funds_note);
+    post_update(o, o.filled == 0 ? CATS_ORDER_REJECTED : CATS_ORDER_CANCELED, funds_note());
     return true;
   }
   const int64_t notional = fixed_mul(qty, price, rounding::nearest);
@@ -675,7 +679,7 @@ bool sim_exchange::execute(order& o, int64_t base_price, bool apply_slippage,
   ++stats_.capped;
   post_update(
       o, CATS_ORDER_CANCELED,
-      funds_note + "; filled " + fixed_to_string(o.filled) + " of " + fixed_to_string(o.quantity),
+      funds_note() + "; filled " + fixed_to_string(o.filled) + " of " + fixed_to_string(o.quantity),
       false);
   return true;
 }
