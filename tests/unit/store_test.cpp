@@ -218,6 +218,46 @@ TEST(Store, EveryKindRoundTripsAcrossBlocksAndSymbolTables) {
   EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(0x1e));
 }
 
+// Batches give what next() gives, and end early after a book event (its levels live in the
+// reader) and after the first event of a symbol new to the resolver.
+TEST(Store, BatchesGiveWhatNextGivesAndEndAtBooksAndNewSymbols) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "b.catsrec";
+  const written w = sample(2000);
+  write_store(f, w);
+  store_reader r(f);
+  size_t resolved = 0;
+  r.set_resolver([&](const std::string&) { return static_cast<uint32_t>(++resolved); });
+  std::vector<market_event> batch(16);
+  size_t i = 0, batches = 0;
+  for (size_t k; (k = r.next_batch(batch.data(), batch.size())) != 0; ++batches) {
+    for (size_t j = 0; j < k; ++j, ++i) {
+      ASSERT_LT(i, w.events.size());
+      // Only the batch's last event may be a book: its levels are the reader's until it reads on.
+      if (batch[j].type == market_event::kind::book) {
+        ASSERT_EQ(j, k - 1) << i;
+      }
+      expect_same(batch[j], w.events[i], "batched event " + std::to_string(i));
+    }
+    if (k < batch.size() && batch[k - 1].type != market_event::kind::book) {
+      // Ended early without a book: a new symbol, or the end.
+      EXPECT_TRUE(i == w.events.size() || w.symbols[i - 1] == "BINANCE:SOLUSDT" || i <= 2) << i;
+    }
+  }
+  EXPECT_EQ(r.error(), "");
+  EXPECT_EQ(i, w.events.size());
+  EXPECT_EQ(resolved, 3u);
+  EXPECT_EQ(r.next_batch(batch.data(), batch.size()), 0u);  // the end stays the end
+  // record_reader passes batches through.
+  record_reader rr(f);
+  size_t j = 0;
+  for (size_t k; (k = rr.next_batch(batch.data(), batch.size())) != 0;)
+    for (size_t m = 0; m < k; ++m) expect_same(batch[m], w.events[j++], "record_reader batch");
+  EXPECT_EQ(rr.error(), "");
+  EXPECT_EQ(j, w.events.size());
+  EXPECT_EQ(rr.records_read(), w.events.size());
+}
+
 // The documented layout (docs/record_format.md, version 2), byte by byte.
 TEST(Store, ByteLayoutMatchesTheDocument) {
   test::temp_dir dir;
@@ -336,6 +376,26 @@ TEST(Store, ADamagedBlockIsNamedOrSkippedAndCounted) {
     EXPECT_EQ(n, w.events.size() - in_block);
     ASSERT_EQ(r.messages().size(), 1u);
     EXPECT_NE(r.messages()[0].find("at byte " + std::to_string(bad)), std::string::npos);
+  }
+  {
+    // Batches skip the same block, and stop at the same error without salvage.
+    std::vector<market_event> batch(7);
+    store_reader skip(f, {true});
+    size_t n = 0;
+    for (size_t k; (k = skip.next_batch(batch.data(), batch.size())) != 0;) n += k;
+    EXPECT_EQ(skip.error(), "");
+    EXPECT_EQ(skip.damaged_blocks(), 1u);
+    EXPECT_EQ(n, w.events.size() - in_block);
+    store_reader one_by_one(f);
+    market_event e;
+    size_t before = 0;
+    while (one_by_one.next(e)) ++before;
+    store_reader strict(f);
+    n = 0;
+    for (size_t k; (k = strict.next_batch(batch.data(), batch.size())) != 0;) n += k;
+    EXPECT_EQ(strict.error(), one_by_one.error());
+    EXPECT_EQ(n, before);
+    EXPECT_GT(n, 0u);
   }
   // A damaged block header (the magic): the reader finds the next block and goes on.
   b = test::read_file(f);

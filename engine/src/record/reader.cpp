@@ -236,6 +236,16 @@ bool record_reader::read_frame(uint8_t& type, uint32_t& len, uint64_t& at) {
   return true;
 }
 
+size_t record_reader::next_batch(market_event* out, size_t n) {
+  if (store_) {
+    const size_t k = store_->next_batch(out, n);
+    records_ += k;
+    if (k == 0) error_ = store_->error();
+    return k;
+  }
+  return n != 0 && next(out[0]) ? 1 : 0;  // version 1: one at a time
+}
+
 bool record_reader::next(market_event& out) {
   if (store_) {
     if (store_->next(out)) {

@@ -418,6 +418,7 @@ struct store_reader::impl {
     bool known = false;
   };
   std::vector<resolved> ids;  // by file id
+  bool resolved_new = false;  // a symbol went through the resolver (next_batch ends there)
   symbol_resolver resolver;
   const std::string* current = nullptr;
   const std::string none;
@@ -594,6 +595,7 @@ struct store_reader::impl {
     }
     if (file_id == 0 || file_id > symbols.size()) return false;
     out = resolver ? resolver(symbols[file_id - 1]) : file_id;
+    resolved_new = true;
     if (ids.size() <= file_id) ids.resize(file_id + 1u);
     ids[file_id] = {out, true};
     current = &symbols[file_id - 1];
@@ -658,8 +660,9 @@ const char* check_head(uint8_t type, uint8_t flags, uint32_t size, uint64_t avai
 
 // The fields of a sound record `p` of `size` bytes (its head checked) as an event of instrument
 // `id`; a book event points into `book`. False when the book's level counts exceed the record.
-inline bool decode_body(const char* p, uint8_t type, uint8_t flags, uint32_t size, uint32_t id,
-                        market_event& out, book_update& book) {
+[[gnu::always_inline]] inline bool decode_body(const char* p, uint8_t type, uint8_t flags,
+                                               uint32_t size, uint32_t id, market_event& out,
+                                               book_update& book) {
   decoder dec(p + record_head);
   out.built = false;
   out.book = nullptr;
@@ -766,7 +769,7 @@ void store_reader::set_resolver(symbol_resolver resolver) {
   impl_->ids.clear();
 }
 
-bool store_reader::next(market_event& out) {
+[[gnu::always_inline]] inline bool store_reader::read(market_event& out) {
   impl& r = *impl_;
   for (;;) {
     if (r.left == 0 && !r.next_block()) return false;
@@ -804,6 +807,20 @@ bool store_reader::next(market_event& out) {
     ++r.records;
     return true;
   }
+}
+
+bool store_reader::next(market_event& out) {
+  return read(out);
+}
+
+size_t store_reader::next_batch(market_event* out, size_t n) {
+  impl& r = *impl_;
+  size_t k = 0;
+  r.resolved_new = false;
+  while (k < n && read(out[k])) {
+    if (out[k++].type == market_event::kind::book || r.resolved_new) break;
+  }
+  return k;
 }
 
 size_t event_record_size(const market_event& e) {

@@ -298,6 +298,28 @@ class record_source final : public market_source {
       if (!open_file(file_ + 1)) return false;
     }
   }
+  size_t next_batch(market_event* out, size_t n) override {
+    size_t k = 0;
+    while (k < n && reader_ && error_.empty()) {
+      const size_t got = reader_->next_batch(out + k, n - k);
+      if (got == 0) {  // the end of this file
+        if (!reader_->error().empty()) {
+          error_ = reader_->error();
+          break;
+        }
+        keep_damage();
+        done_bytes_ += file_size(feed_.files[file_].string());
+        if (!open_file(file_ + 1)) break;
+        continue;
+      }
+      k += got;
+      rows_ += got;
+      // The reader ended its batch early: a book event (its levels live in the reader) or a
+      // new symbol; either way the next read waits for the next batch.
+      if (k < n) break;
+    }
+    return k;
+  }
   const std::string& error() const noexcept override { return error_; }
   void add_stats(replay_stats& into, size_t max_messages) const override {
     into.rows += rows_;
@@ -473,7 +495,26 @@ replay_stream::replay_stream(const data_section& data, instrument_registry& inst
 
 replay_stream::~replay_stream() = default;
 
+// The next batch of the one feed; false at its end (error_ set on an error).
+bool replay_stream::refill() {
+  batch_pos_ = 0;
+  batch_len_ = batch_ended_ ? 0 : sources_[0]->next_batch(batch_.data(), batch_.size());
+  if (batch_len_ != 0) return true;
+  batch_ended_ = true;
+  error_ = sources_[0]->error();
+  return false;
+}
+
 bool replay_stream::open() {
+  if (sources_.size() == 1) {
+    if (!sources_[0]->open()) {
+      error_ = sources_[0]->error();
+      unreadable_ = sources_[0]->unreadable();
+      return false;
+    }
+    batch_.resize(64);  // 64 events: 9 KB, stays in the first-level cache
+    return refill() || error_.empty();
+  }
   heads_.resize(sources_.size());
   live_.assign(sources_.size(), 0);
   // Every file of every feed is opened first: a missing file is a configuration error.
@@ -495,19 +536,11 @@ bool replay_stream::open() {
 }
 
 const market_event* replay_stream::next() {
-  if (heads_.size() == 1) [[likely]] {  // one feed: nothing to merge
-    if (last_ == 0) {
-      if (!sources_[0]->next(heads_[0])) {
-        live_[0] = 0;
-        last_ = SIZE_MAX;
-        error_ = sources_[0]->error();
-        return nullptr;
-      }
-      return &heads_[0];
-    }
-    if (live_[0] == 0 || !error_.empty()) return nullptr;
-    last_ = 0;
-    return &heads_[0];
+  if (!batch_.empty()) [[likely]] {  // one feed
+    if (batch_pos_ < batch_len_) [[likely]]
+      return &batch_[batch_pos_++];
+    if (!refill()) return nullptr;
+    return &batch_[batch_pos_++];
   }
   if (last_ != SIZE_MAX) {
     // The event handed out last is done with: read the next one of its feed.

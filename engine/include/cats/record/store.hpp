@@ -87,6 +87,10 @@ class store_reader {
   /// The next event, as record_reader::next gives it; false at the end or on an error
   /// (error() says what and where; empty at a clean end).
   bool next(market_event& out);
+  /// Up to `n` events into `out`, as next() gives them; 0 at the end or on an error. A batch ends
+  /// early after a book event (it points into this reader's one book buffer) and after the first
+  /// event of a symbol new to the resolver (instruments register as their events come).
+  size_t next_batch(market_event* out, size_t n);
   const std::string& symbol() const noexcept;
   const std::string& error() const noexcept;
   uint64_t records_read() const noexcept;
@@ -99,6 +103,7 @@ class store_reader {
   uint64_t bytes_total() const noexcept;
 
  private:
+  bool read(market_event& out);  // next()'s body, inlined into both readers
   struct impl;
   std::unique_ptr<impl> impl_;
 };

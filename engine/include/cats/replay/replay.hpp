@@ -38,12 +38,28 @@ class market_source {
   virtual bool unreadable() const noexcept = 0;
   /// The next event; false at the end of the data or on an error (then error() is set).
   virtual bool next(market_event& out) = 0;
+  /// Up to `n` events into `out`; 0 at the end of the data or on an error. A batch ends early
+  /// after a book event (its levels live in the source until the next read).
+  virtual size_t next_batch(market_event* out, size_t n) {
+    size_t k = 0;
+    while (k < n && !drained_) {
+      if (!next(out[k])) {
+        drained_ = true;  // next() is not asked again once it said the end
+        break;
+      }
+      if (out[k++].type == market_event::kind::book) break;
+    }
+    return k;
+  }
   virtual const std::string& error() const noexcept = 0;
   /// Adds this source's rows, skips, gaps and first messages.
   virtual void add_stats(replay_stats& into, size_t max_messages) const = 0;
   /// Bytes of input consumed so far and in all (0 = unknown); for the progress bar.
   virtual uint64_t bytes_done() const noexcept { return 0; }
   virtual uint64_t bytes_total() const noexcept { return 0; }
+
+ private:
+  bool drained_ = false;
 };
 
 /// Per feed, what the runner needs to know.
@@ -85,11 +101,17 @@ class replay_stream final : public event_cursor {
   const std::vector<feed_info>& feeds() const noexcept { return feeds_; }
 
  private:
+  bool refill();
+
   std::vector<std::unique_ptr<market_source>> sources_;
   std::vector<market_event> heads_;  // each source's next event
   std::vector<uint8_t> live_;        // head i holds an event not yet returned
   std::vector<feed_info> feeds_;
   size_t last_ = SIZE_MAX;  // source of the event returned last: advanced on the next call
+  // One feed: nothing to merge, its events come in batches (fewer calls through the layers).
+  std::vector<market_event> batch_;
+  size_t batch_pos_ = 0, batch_len_ = 0;
+  bool batch_ended_ = false;
   std::string error_;
   bool unreadable_ = false;
   size_t max_messages_ = 20;
