@@ -421,6 +421,8 @@ struct store_reader::impl {
   bool resolved_new = false;  // a symbol went through the resolver (next_batch ends there)
   symbol_resolver resolver;
   const std::string* current = nullptr;
+  uint16_t last_file_id = 0;  // resolve()'s last answer (0: none; file ids start at 1)
+  uint32_t last_id = 0;
   const std::string none;
   book_update book;
   std::string error;
@@ -524,6 +526,7 @@ struct store_reader::impl {
     if (table.size() > symbols.size()) {
       symbols = std::move(table);
       current = nullptr;  // pointed into the old table; set again by the next record
+      last_file_id = 0;
     }
     symtab_at = at;
     return true;
@@ -587,7 +590,19 @@ struct store_reader::impl {
     return load_symbols(h.symtab, s, why);
   }
 
-  bool resolve(uint16_t file_id, uint32_t& out) {
+  // The symbol of the record before, again (the common case): `current` still names it.
+  [[gnu::always_inline]] bool resolve(uint16_t file_id, uint32_t& out) {
+    if (file_id == last_file_id && file_id != 0) [[likely]] {
+      out = last_id;
+      return true;
+    }
+    if (!resolve_table(file_id, out)) return false;
+    last_file_id = file_id;
+    last_id = out;
+    return true;
+  }
+
+  bool resolve_table(uint16_t file_id, uint32_t& out) {
     if (file_id < ids.size() && ids[file_id].known) {
       out = ids[file_id].id;
       current = &symbols[file_id - 1];
@@ -767,6 +782,7 @@ store_reader::~store_reader() = default;
 void store_reader::set_resolver(symbol_resolver resolver) {
   impl_->resolver = std::move(resolver);
   impl_->ids.clear();
+  impl_->last_file_id = 0;
 }
 
 [[gnu::always_inline]] inline bool store_reader::read(market_event& out) {
