@@ -258,6 +258,51 @@ TEST(Store, BatchesGiveWhatNextGivesAndEndAtBooksAndNewSymbols) {
   EXPECT_EQ(rr.records_read(), w.events.size());
 }
 
+// Symbols that first appear together share one symbol table and fill whole data blocks: 3,000
+// instruments with a trade each (a recorder starting on a whole venue) make a few tables, not one
+// per symbol (whose sizes grew with the square of the symbols).
+std::vector<size_t> block_offsets(const std::string& b);
+
+TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "many.catsrec";
+  constexpr int n = 3000;
+  auto name = [](int i) { return "BINANCE:SYM" + std::to_string(i) + "USDT"; };
+  {
+    store_writer s(f);
+    for (int i = 0; i < n; ++i) s.append(name(i), trade_event(t0 + i, 100 + i, 1000u + i, 1));
+    for (int i = 0; i < n; ++i) s.append(name(n - 1 - i), trade_event(t0 + n + i, 200 + i, 5u, 2));
+    s.close();
+  }
+  const std::string b = test::read_file(f);
+  size_t tables = 0, data = 0, table_bytes = 0;
+  for (const size_t at : block_offsets(b)) {
+    uint16_t kind = 0;
+    std::memcpy(&kind, b.data() + at + 8, 2);
+    uint64_t len = 0;
+    std::memcpy(&len, b.data() + at + 16, 8);
+    if (kind == 2) {
+      ++tables;
+      table_bytes += len;
+    } else {
+      ++data;
+    }
+  }
+  // 6,000 trades of 48 bytes in 64 KiB blocks: 5 data blocks, each after at most one table.
+  EXPECT_EQ(data, 5u);
+  EXPECT_LE(tables, data);
+  EXPECT_LT(table_bytes, 5u * n * 32);  // one per symbol was about n * n * 16 bytes
+  store_reader r(f);
+  market_event e;
+  int i = 0;
+  for (; r.next(e); ++i) {
+    ASSERT_EQ(r.symbol(), name(i < n ? i : 2 * n - 1 - i)) << i;
+    ASSERT_EQ(e.trade.price, i < n ? 100 + i : 200 + (i - n)) << i;
+  }
+  EXPECT_EQ(r.error(), "");
+  EXPECT_EQ(i, 2 * n);
+}
+
 // The documented layout (docs/record_format.md, version 2), byte by byte.
 TEST(Store, ByteLayoutMatchesTheDocument) {
   test::temp_dir dir;

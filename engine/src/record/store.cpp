@@ -108,6 +108,8 @@ struct store_writer::impl {
   std::unordered_map<std::string, uint16_t> ids;
   std::vector<std::string> names;  // by id - 1
   uint64_t symtab = 0;             // offset of the symbol block in force
+  size_t table_bytes = 0;          // entries of a table of every symbol so far
+  bool table_due = false;          // symbols defined since the last table on file
   uint64_t sequence = 0;
 
   void write_all(const char* data, size_t n) {
@@ -150,14 +152,22 @@ struct store_writer::impl {
     open.last_ts = std::numeric_limits<int64_t>::min();
   }
 
+  // The open data block is written after the symbol table its new symbols need (if any).
   void flush() {
     if (fd < 0 || open.count == 0) return;
+    if (table_due) write_table();
+    open.symtab = symtab;
     write_block(block, open);
     start_block();
   }
 
-  // A new symbol: the open block (which does not use it) is written, then a symbol block with
-  // every symbol so far, which the following data blocks refer to.
+  static size_t entry_size(const std::string& name) { return (4 + name.size() + 7) & ~size_t{7}; }
+
+  // A new symbol gets the next id at once; the symbol table that names it (every symbol so far)
+  // is written just before the first data block that uses it. Many symbols that first appear
+  // together (a recorder starting on hundreds of instruments) share one table and fill whole
+  // data blocks: a table per symbol, each flushing a data block of a few records, made the
+  // tables grow with the square of the symbols.
   uint16_t define(const std::string& symbol) {
     if (names.size() >= std::numeric_limits<uint16_t>::max()) {
       throw std::length_error(path.string() + ": more than 65535 symbols in one store file");
@@ -165,32 +175,36 @@ struct store_writer::impl {
     if (symbol.empty() || symbol.size() > std::numeric_limits<uint16_t>::max()) {
       throw std::length_error("a symbol of 1 to 65535 bytes, not " + std::to_string(symbol.size()));
     }
-    flush();
+    if (table_bytes + entry_size(symbol) > max_block_payload) {
+      throw std::length_error(path.string() + ": the symbol table exceeds a block");
+    }
+    names.push_back(symbol);
+    table_bytes += entry_size(symbol);
+    table_due = true;
+    const auto id = static_cast<uint16_t>(names.size());
+    ids.emplace(symbol, id);
+    return id;
+  }
+
+  void write_table() {
     std::vector<char> buf(block_header_size, 0);
-    auto put = [&buf](size_t id, const std::string& name) {
+    buf.reserve(block_header_size + table_bytes);
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& name = names[i];
       const size_t at = buf.size();
-      buf.resize(at + ((4 + name.size() + 7) & ~size_t{7}), 0);
+      buf.resize(at + entry_size(name), 0);
       encoder enc(buf.data() + at);
-      enc.u16(static_cast<uint16_t>(id));
+      enc.u16(static_cast<uint16_t>(i + 1));
       enc.u16(static_cast<uint16_t>(name.size()));
       enc.bytes(name.data(), name.size());
-    };
-    for (size_t i = 0; i < names.size(); ++i) put(i + 1, names[i]);
-    put(names.size() + 1, symbol);
-    if (buf.size() - block_header_size > max_block_payload) {
-      throw std::length_error(path.string() + ": the symbol table exceeds a block");
     }
     block_header h;
     h.kind = block_symbols;
-    h.count = static_cast<uint32_t>(names.size() + 1);
+    h.count = static_cast<uint32_t>(names.size());
     const uint64_t at = stats.bytes;
-    write_block(buf, h);  // the symbol exists once its table is on file
-    names.push_back(symbol);
+    write_block(buf, h);  // a symbol's records reach the file only after its table
     symtab = at;
-    const auto id = static_cast<uint16_t>(names.size());
-    ids.emplace(symbol, id);
-    start_block();
-    return id;
+    table_due = false;
   }
 
   char* begin_record(uint8_t type, uint8_t flags, uint16_t id, size_t size, int64_t local_ts) {
