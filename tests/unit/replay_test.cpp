@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include "cats/core/events.hpp"
+#include "cats/record/store.hpp"
 #include "cats/util/time.hpp"
 #include "test_util.hpp"
 
 namespace cats {
 namespace {
+
+namespace fs = std::filesystem;
 
 constexpr int64_t S = ns_per_s;
 constexpr int64_t P = fixed_scale;
@@ -134,6 +137,69 @@ TEST_F(Replay, MergesFeedsInTimeOrderWithTheConfigOrderBreakingTies) {
   ASSERT_NE(ev, nullptr);
   EXPECT_EQ(ev->ts, (t0 + 60'000) * ns_per_ms);
   EXPECT_EQ(ev->header().instrument_id, ia);
+}
+
+// One feed of block-store files comes in batches: in order across files, the rows counted are the
+// events handed out (not the ones read ahead), a new symbol registers when its first event is
+// asked for, and a damaged later file ends the stream with its name after the earlier events.
+TEST_F(Replay, OneStoreFeedAcrossFilesInBatches) {
+  const int64_t t0 = 1'704'067'200'000'000'000;
+  auto bar = [&](int64_t i, int64_t close) {
+    cats_bar_event_t b{};
+    b.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, 0, t0 + (i + 1) * 60 * S, 0);
+    b.header.local_ts_ns = b.header.exchange_ts_ns;
+    b.open_time_ns = t0 + i * 60 * S;
+    b.interval_ns = 60 * S;
+    b.open = b.high = b.low = b.close = close;
+    return market_event::of(b, b.header.local_ts_ns);
+  };
+  const fs::path one = dir_.path() / "one.catsrec", two = dir_.path() / "two.catsrec";
+  {
+    store_writer w(one);
+    for (int64_t i = 0; i < 300; ++i) w.append("BINANCE:AAAUSDT", bar(i, 100 + i));
+    w.close();
+    store_writer v(two);
+    for (int64_t i = 300; i < 400; ++i) v.append("BINANCE:AAAUSDT", bar(i, 100 + i));
+    for (int64_t i = 400; i < 500; ++i) v.append("BINANCE:BBBUSDT", bar(i, 100 + i));
+    v.close();
+  }
+  data_section data;
+  feed_section f;
+  f.symbol = "BINANCE:AAAUSDT";
+  f.format = "cats_record";
+  f.files = {one, two};
+  data.feeds = {f};
+  {
+    instrument_registry instruments;
+    replay_stream stream(data, instruments);
+    ASSERT_TRUE(stream.open()) << stream.error();
+    const size_t known = instruments.size();
+    int64_t i = 0;
+    while (const market_event* ev = stream.next()) {
+      ASSERT_EQ(ev->bar.close, 100 + i) << i;
+      // BBB registers when its first bar is asked for, not a batch earlier.
+      EXPECT_EQ(instruments.size(), i < 400 ? known : known + 1) << i;
+      if (++i == 250) {
+        EXPECT_EQ(stream.stats().rows, 250u);
+      }
+    }
+    EXPECT_EQ(stream.error(), "");
+    EXPECT_EQ(i, 500);
+    EXPECT_EQ(stream.stats().rows, 500u);
+  }
+  // The second file damaged: the first one's events, then its name.
+  std::string b = test::read_file(two);
+  b[b.size() - 10] = static_cast<char>(b[b.size() - 10] ^ 0x20);
+  test::write_file(two, b);
+  instrument_registry instruments;
+  replay_stream stream(data, instruments);
+  ASSERT_TRUE(stream.open()) << stream.error();
+  int64_t i = 0;
+  while (const market_event* ev = stream.next()) ASSERT_EQ(ev->bar.close, 100 + i++);
+  EXPECT_GE(i, 300);
+  EXPECT_LT(i, 500);
+  EXPECT_NE(stream.error().find("two.catsrec"), std::string::npos) << stream.error();
+  EXPECT_NE(stream.error().find("checksum mismatch"), std::string::npos) << stream.error();
 }
 
 TEST_F(Replay, TradesWithBarsAndFileErrors) {

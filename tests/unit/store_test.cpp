@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -219,34 +221,53 @@ TEST(Store, EveryKindRoundTripsAcrossBlocksAndSymbolTables) {
 }
 
 // Batches give what next() gives, and end early after a book event (its levels live in the
-// reader) and after the first event of a symbol new to the resolver.
+// reader) and before the first event of a symbol new to the resolver (it starts the next batch).
 TEST(Store, BatchesGiveWhatNextGivesAndEndAtBooksAndNewSymbols) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "b.catsrec";
   const written w = sample(2000);
   write_store(f, w);
   store_reader r(f);
-  size_t resolved = 0;
-  r.set_resolver([&](const std::string&) { return static_cast<uint32_t>(++resolved); });
+  std::vector<std::string> resolved;
+  size_t handed_out = 0;  // events given so far, when the resolver is asked
+  std::vector<size_t> resolved_at;
+  r.set_resolver([&](const std::string& s) {
+    resolved.push_back(s);
+    resolved_at.push_back(handed_out);
+    return static_cast<uint32_t>(resolved.size());
+  });
   std::vector<market_event> batch(16);
-  size_t i = 0, batches = 0;
-  for (size_t k; (k = r.next_batch(batch.data(), batch.size())) != 0; ++batches) {
+  std::set<std::string> seen;
+  size_t i = 0;
+  for (size_t k; (k = r.next_batch(batch.data(), batch.size())) != 0;) {
     for (size_t j = 0; j < k; ++j, ++i) {
       ASSERT_LT(i, w.events.size());
       // Only the batch's last event may be a book: its levels are the reader's until it reads on.
       if (batch[j].type == market_event::kind::book) {
         ASSERT_EQ(j, k - 1) << i;
       }
+      // A new symbol's event starts its batch.
+      if (seen.insert(w.symbols[i]).second) {
+        ASSERT_EQ(j, 0u) << i;
+      }
       expect_same(batch[j], w.events[i], "batched event " + std::to_string(i));
     }
+    handed_out = i;
     if (k < batch.size() && batch[k - 1].type != market_event::kind::book) {
-      // Ended early without a book: a new symbol, or the end.
-      EXPECT_TRUE(i == w.events.size() || w.symbols[i - 1] == "BINANCE:SOLUSDT" || i <= 2) << i;
+      // Ended early without a book: the next event is a new symbol's, or there is none.
+      EXPECT_TRUE(i == w.events.size() || seen.count(w.symbols[i]) == 0) << i;
     }
   }
   EXPECT_EQ(r.error(), "");
   EXPECT_EQ(i, w.events.size());
-  EXPECT_EQ(resolved, 3u);
+  // Each symbol was resolved when every event before its first had been handed out.
+  EXPECT_EQ(resolved,
+            (std::vector<std::string>{"BINANCE:BTCUSDT", "OKX:ETH-USDT", "BINANCE:SOLUSDT"}));
+  for (size_t s = 0; s < resolved.size(); ++s) {
+    const size_t first = static_cast<size_t>(
+        std::find(w.symbols.begin(), w.symbols.end(), resolved[s]) - w.symbols.begin());
+    EXPECT_EQ(resolved_at[s], first) << resolved[s];
+  }
   EXPECT_EQ(r.next_batch(batch.data(), batch.size()), 0u);  // the end stays the end
   // record_reader passes batches through.
   record_reader rr(f);
@@ -258,9 +279,6 @@ TEST(Store, BatchesGiveWhatNextGivesAndEndAtBooksAndNewSymbols) {
   EXPECT_EQ(rr.records_read(), w.events.size());
 }
 
-// Symbols that first appear together share one symbol table and fill whole data blocks: 3,000
-// instruments with a trade each (a recorder starting on a whole venue) make a few tables, not one
-// per symbol (whose sizes grew with the square of the symbols).
 std::vector<size_t> block_offsets(const std::string& b);
 
 TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
@@ -270,8 +288,12 @@ TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
   auto name = [](int i) { return "BINANCE:SYM" + std::to_string(i) + "USDT"; };
   {
     store_writer s(f);
-    for (int i = 0; i < n; ++i) s.append(name(i), trade_event(t0 + i, 100 + i, 1000u + i, 1));
-    for (int i = 0; i < n; ++i) s.append(name(n - 1 - i), trade_event(t0 + n + i, 200 + i, 5u, 2));
+    // Each new symbol twice in a row: the reader reuses the symbol of the record before, also
+    // where a new table comes between the two.
+    for (int i = 0; i < 2 * n; ++i)
+      s.append(name(i / 2), trade_event(t0 + i, 100 + i, 1000u + i, 1));
+    for (int i = 0; i < n; ++i)
+      s.append(name(n - 1 - i), trade_event(t0 + 2 * n + i, 20000 + i, 5u, 2));
     s.close();
   }
   const std::string b = test::read_file(f);
@@ -288,19 +310,27 @@ TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
       ++data;
     }
   }
-  // 6,000 trades of 48 bytes in 64 KiB blocks: 5 data blocks, each after at most one table.
-  EXPECT_EQ(data, 5u);
+  // 9,000 trades of 48 bytes in 64 KiB blocks: 7 data blocks, each after at most one table.
+  EXPECT_EQ(data, (3u * n * 48 + 65535) / 65536);
   EXPECT_LE(tables, data);
-  EXPECT_LT(table_bytes, 5u * n * 32);  // one per symbol was about n * n * 16 bytes
+  EXPECT_LT(table_bytes, data * n * 32);  // one per symbol was about n * n * 16 bytes
   store_reader r(f);
+  std::vector<uint32_t> ids;
+  r.set_resolver([&](const std::string&) {
+    ids.push_back(static_cast<uint32_t>(ids.size() + 7));
+    return ids.back();
+  });
   market_event e;
   int i = 0;
   for (; r.next(e); ++i) {
-    ASSERT_EQ(r.symbol(), name(i < n ? i : 2 * n - 1 - i)) << i;
-    ASSERT_EQ(e.trade.price, i < n ? 100 + i : 200 + (i - n)) << i;
+    const int sym = i < 2 * n ? i / 2 : 3 * n - 1 - i;
+    ASSERT_EQ(r.symbol(), name(sym)) << i;
+    ASSERT_EQ(e.trade.header.instrument_id, static_cast<uint32_t>(sym + 7)) << i;
+    ASSERT_EQ(e.trade.price, i < 2 * n ? 100 + i : 20000 + (i - 2 * n)) << i;
   }
   EXPECT_EQ(r.error(), "");
-  EXPECT_EQ(i, 2 * n);
+  EXPECT_EQ(i, 3 * n);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
 }
 
 // The documented layout (docs/record_format.md, version 2), byte by byte.

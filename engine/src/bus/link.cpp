@@ -183,13 +183,19 @@ void link::on_reconnected(natsConnection* /*nc*/, void* closure) {
   spdlog::info("bus: connected to {} again", self->cfg_.url);
 }
 
-natsStatus link::patiently(const std::string& what,
-                           const std::function<natsStatus()>& request) const {
+natsStatus link::patiently(const std::string& what, const std::function<natsStatus()>& request,
+                           const std::atomic<bool>* stop) const {
   const int64_t deadline = wall_clock_ns() + cfg_.connect_timeout_ms * 1'000'000;
   for (bool said = false;; said = true) {
     const natsStatus s = request();
-    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || wall_clock_ns() >= deadline) return s;
-    if (!said) spdlog::warn("bus: JetStream did not answer about {} yet; asking again", what);
+    if ((s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS) || wall_clock_ns() >= deadline ||
+        (stop != nullptr && stop->load()))
+      return s;
+    if (!said)
+      spdlog::warn(
+          "bus: JetStream did not answer about {} yet ({}); asking again for up to {} s (is "
+          "nats-server running with JetStream on, -js?)",
+          what, natsStatus_GetText(s), cfg_.connect_timeout_ms / 1000);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
@@ -199,7 +205,7 @@ void link::ensure_stream() {
 }
 
 void link::ensure_stream(const std::string& name, const std::string& subjects, bool work_queue,
-                         int64_t max_age_ms) {
+                         int64_t max_age_ms, const std::atomic<bool>* stop) {
   const char* subject_list[] = {subjects.c_str()};
   jsStreamConfig sc;
   jsStreamConfig_Init(&sc);
@@ -217,13 +223,16 @@ void link::ensure_stream(const std::string& name, const std::string& subjects, b
   sc.AllowDirect = true;
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  const natsStatus s = patiently("the stream " + name, [&] {
-    jerr = static_cast<jsErrCode>(0);
-    natsStatus r = js_AddStream(&si, js_, &sc, nullptr, &jerr);
-    if (r != NATS_OK && jerr == JSStreamNameExistErr)
-      r = js_UpdateStream(&si, js_, &sc, nullptr, &jerr);
-    return r;
-  });
+  const natsStatus s = patiently(
+      "the stream " + name,
+      [&] {
+        jerr = static_cast<jsErrCode>(0);
+        natsStatus r = js_AddStream(&si, js_, &sc, nullptr, &jerr);
+        if (r != NATS_OK && jerr == JSStreamNameExistErr)
+          r = js_UpdateStream(&si, js_, &sc, nullptr, &jerr);
+        return r;
+      },
+      stop);
   if (s != NATS_OK)
     throw std::runtime_error(nats_error("bus: cannot create or update the stream " + name +
                                             " (subjects " + subjects + ", JetStream error " +

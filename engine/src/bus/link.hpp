@@ -45,10 +45,11 @@ class link {
   /// Creates or updates another stream: a work queue (each message to one consumer, removed
   /// once acknowledged) or one kept for `max_age_ms`.
   void ensure_stream(const std::string& name, const std::string& subjects, bool work_queue,
-                     int64_t max_age_ms);
+                     int64_t max_age_ms, const std::atomic<bool>* stop = nullptr);
   /// Runs a JetStream request again while the answer is a timeout or "no responders" (a server
-  /// still starting, or slow under load), until bus.connect_timeout; the last status.
-  natsStatus patiently(const std::string& what, const std::function<natsStatus()>& request) const;
+  /// still starting, or slow under load), until bus.connect_timeout or `stop`; the last status.
+  natsStatus patiently(const std::string& what, const std::function<natsStatus()>& request,
+                       const std::atomic<bool>* stop = nullptr) const;
   /// The stream's state; false when there is no such stream (yet).
   bool state(stream_state& out) const;
 

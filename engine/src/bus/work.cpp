@@ -50,10 +50,10 @@ std::string result_subject(const bus_section& c, const std::string& sweep) {
   return c.prefix + "_result." + sweep;
 }
 
-void ensure_work_streams(link& l) {
+void ensure_work_streams(link& l, const std::atomic<bool>* stop) {
   const bus_section& c = l.config();
-  l.ensure_stream(work_stream(c), work_subject(c, ">"), true, 0);
-  l.ensure_stream(result_stream(c), result_subject(c, ">"), false, 7LL * 86'400'000);
+  l.ensure_stream(work_stream(c), work_subject(c, ">"), true, 0, stop);
+  l.ensure_stream(result_stream(c), result_subject(c, ">"), false, 7LL * 86'400'000, stop);
 }
 
 // The host's name as one subject token ("a.example.com" -> "a-example-com").
@@ -169,7 +169,7 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
   text << in.rdbuf();
   if (!in) throw std::runtime_error("cannot read " + config_file.string());
   link l(cfg, "cats-sweep");
-  ensure_work_streams(l);
+  ensure_work_streams(l, stop);
   const std::string sweep =
       hostname() + "-" + std::to_string(::getpid()) + "-" + std::to_string(wall_clock_ns());
   const std::string results = result_subject(cfg, sweep);
@@ -184,7 +184,8 @@ void coordinate(const bus_section& cfg, const fs::path& config_file,
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = l.patiently(
-      rs, [&] { return js_SubscribeSync(&sub, l.js(), results.c_str(), nullptr, &so, &jerr); });
+      rs, [&] { return js_SubscribeSync(&sub, l.js(), results.c_str(), nullptr, &so, &jerr); },
+      stop);
   if (s != NATS_OK) throw std::runtime_error(nats_error("bus: cannot read " + results, s));
   std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> guard(sub,
                                                                        natsSubscription_Destroy);
@@ -360,9 +361,13 @@ class worker_loop {
     so.Config.FilterSubject = filter.c_str();
     natsSubscription* sub = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = l_.patiently(ws, [&] {
-      return js_PullSubscribe(&sub, l_.js(), filter.c_str(), "cats-workers", nullptr, &so, &jerr);
-    });
+    const natsStatus s = l_.patiently(
+        ws,
+        [&] {
+          return js_PullSubscribe(&sub, l_.js(), filter.c_str(), "cats-workers", nullptr, &so,
+                                  &jerr);
+        },
+        w_.stop);
     if (s != NATS_OK) {
       spdlog::error("{}", nats_error("worker: cannot take runs from " + ws, s));
       failed_ = true;
@@ -491,7 +496,7 @@ remote_runner make_sweep_coordinator(const bus_section& config, const fs::path& 
 int run_worker(const bus_section& config, const worker_options& options) {
   try {
     link l(config, "cats-worker");
-    ensure_work_streams(l);
+    ensure_work_streams(l, options.stop);
     spdlog::info("worker: taking runs from {} on {}, {} at a time, data in {}", work_stream(config),
                  config.url, options.jobs, options.store_dir.string());
     worker_loop loop(l, options);

@@ -432,7 +432,8 @@ struct store_reader::impl {
     bool known = false;
   };
   std::vector<resolved> ids;  // by file id
-  bool resolved_new = false;  // a symbol went through the resolver (next_batch ends there)
+  bool hold_new = false;      // read() stops before a record of a symbol not resolved yet
+  bool held = false;          // ... and did
   symbol_resolver resolver;
   const std::string* current = nullptr;
   uint16_t last_file_id = 0;  // resolve()'s last answer (0: none; file ids start at 1)
@@ -604,6 +605,11 @@ struct store_reader::impl {
     return load_symbols(h.symtab, s, why);
   }
 
+  bool resolved(uint16_t file_id) const noexcept {
+    return (file_id == last_file_id && file_id != 0) ||
+           (file_id < ids.size() && ids[file_id].known);
+  }
+
   // The symbol of the record before, again (the common case): `current` still names it.
   [[gnu::always_inline]] bool resolve(uint16_t file_id, uint32_t& out) {
     if (file_id == last_file_id && file_id != 0) [[likely]] {
@@ -624,7 +630,6 @@ struct store_reader::impl {
     }
     if (file_id == 0 || file_id > symbols.size()) return false;
     out = resolver ? resolver(symbols[file_id - 1]) : file_id;
-    resolved_new = true;
     if (ids.size() <= file_id) ids.resize(file_id + 1u);
     ids[file_id] = {out, true};
     current = &symbols[file_id - 1];
@@ -820,6 +825,12 @@ void store_reader::set_resolver(symbol_resolver resolver) {
       if (!r.bad_record(p, bad)) return false;
       continue;
     }
+    // A batch ends before the first record of a symbol the resolver has not seen: the instrument
+    // registers when its event is asked for, not up to a batch earlier.
+    if (r.hold_new && known && !r.resolved(file_id)) [[unlikely]] {
+      r.held = true;
+      return false;
+    }
     r.rec = p + size;
     --r.left;
     if (!known) continue;  // a record type from a newer writer
@@ -846,10 +857,12 @@ bool store_reader::next(market_event& out) {
 size_t store_reader::next_batch(market_event* out, size_t n) {
   impl& r = *impl_;
   size_t k = 0;
-  r.resolved_new = false;
-  while (k < n && read(out[k])) {
-    if (out[k++].type == market_event::kind::book || r.resolved_new) break;
+  for (; k < n; r.hold_new = true) {
+    if (!read(out[k])) break;
+    if (out[k++].type == market_event::kind::book) break;  // its levels are in r.book
   }
+  r.hold_new = false;
+  r.held = false;
   return k;
 }
 

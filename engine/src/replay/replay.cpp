@@ -575,6 +575,7 @@ double replay_stream::progress() const noexcept {
 replay_stats replay_stream::stats() const {
   replay_stats out;
   for (const auto& s : sources_) s->add_stats(out, max_messages_);
+  out.rows -= batch_len_ - batch_pos_;  // read ahead, not handed out
   return out;
 }
 

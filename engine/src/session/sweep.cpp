@@ -580,8 +580,9 @@ class sweep_runner {
   void run_tasks(const std::vector<task>& list) {
     // Batches of at most max_batch runs, a whole number of them per job so the jobs end together.
     const size_t batches_per_job = (list.size() + jobs_ * max_batch - 1) / (jobs_ * max_batch);
-    // Sizes differ by one at most (100 runs on 2 jobs: 14 batches of 7 or 8, 50 runs a job; cut
-    // into whole batches of 8 they were 12 of 8 and one of 4, and one job ran 4 runs more).
+    // Sizes differ by one at most (100 runs on 2 jobs: 14 batches of 7 or 8, about 50 runs a job
+    // as jobs take the next batch when done; cut into whole batches of 8 they were 12 of 8 and one
+    // of 4, and one job ran 4 runs more).
     const size_t batches = std::min(list.size(), std::max<size_t>(1, batches_per_job * jobs_));
     const size_t base = list.size() / std::max<size_t>(1, batches);
     const size_t longer = list.size() % std::max<size_t>(1, batches);  // these take one more

@@ -91,7 +91,7 @@ class record_reader {
   /// "...: checksum mismatch in record at byte N"). Events carry no flags; `out.ts` is the receive
   /// time; `out.book` points to the reader's own update, valid until the next call.
   bool next(market_event& out);
-  /// Up to `n` events; 0 at the end or on an error. Ends early after a book event and after the
+  /// Up to `n` events; 0 at the end or on an error. Ends early after a book event and before the
   /// first event of a symbol new to the resolver (store_reader::next_batch).
   size_t next_batch(market_event* out, size_t n);
   /// "VENUE:SYMBOL" of the record next() returned last.

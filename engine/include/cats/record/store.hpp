@@ -88,8 +88,9 @@ class store_reader {
   /// (error() says what and where; empty at a clean end).
   bool next(market_event& out);
   /// Up to `n` events into `out`, as next() gives them; 0 at the end or on an error. A batch ends
-  /// early after a book event (it points into this reader's one book buffer) and after the first
-  /// event of a symbol new to the resolver (instruments register as their events come).
+  /// early after a book event (it points into this reader's one book buffer) and before the first
+  /// event of a symbol new to the resolver (it starts the next batch: instruments register when
+  /// their first event is asked for).
   size_t next_batch(market_event* out, size_t n);
   const std::string& symbol() const noexcept;
   const std::string& error() const noexcept;
@@ -103,7 +104,7 @@ class store_reader {
   uint64_t bytes_total() const noexcept;
 
  private:
-  bool read(market_event& out);  // next()'s body, inlined into both readers
+  inline bool read(market_event& out);  // next()'s body, inlined into both readers
   struct impl;
   std::unique_ptr<impl> impl_;
 };
