@@ -281,6 +281,9 @@ TEST(Store, BatchesGiveWhatNextGivesAndEndAtBooksAndNewSymbols) {
 
 std::vector<size_t> block_offsets(const std::string& b);
 
+// Symbols that first appear together share one symbol table and fill whole data blocks: 3,000
+// instruments with three trades each (a recorder starting on a whole venue) make a few tables, not
+// one per symbol (whose sizes grew with the square of the symbols).
 TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "many.catsrec";
