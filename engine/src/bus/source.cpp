@@ -252,8 +252,12 @@ class bus_source final : public venue_feed {
       how = "with new events";
     }
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s =
-        js_SubscribeSync(&sub_, nats_->js(), filter_.c_str(), nullptr, &sub_opts_, &jerr);
+    const natsStatus s = nats_->patiently(
+        "the consumer " + cfg_.durable,
+        [&] {
+          return js_SubscribeSync(&sub_, nats_->js(), filter_.c_str(), nullptr, &sub_opts_, &jerr);
+        },
+        &stopping_);
     if (s != NATS_OK)
       throw std::runtime_error(nats_error("bus: cannot subscribe as " + cfg_.durable + " to " +
                                               cfg_.stream + " (JetStream error " +
