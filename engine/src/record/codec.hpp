@@ -226,4 +226,22 @@ inline void read_quote(decoder& dec, uint32_t id, cats_quote_event_t& e) noexcep
   e.ask_quantity = dec.i64();
 }
 
+// A bar as both format versions store it: the two timestamps, then open time, interval, OHLC,
+// the volumes and the trade count.
+inline void read_bar(decoder& dec, uint32_t id, cats_bar_event_t& b) noexcept {
+  b = cats_bar_event_t{};
+  read_event_header(dec, b.header, sizeof b, CATS_EVENT_BAR, id);
+  b.open_time_ns = dec.i64();
+  b.interval_ns = dec.i64();
+  b.open = dec.i64();
+  b.high = dec.i64();
+  b.low = dec.i64();
+  b.close = dec.i64();
+  b.volume = dec.i64();
+  b.quote_volume = dec.i64();
+  b.taker_buy_volume = dec.i64();
+  b.taker_buy_quote_volume = dec.i64();
+  b.trade_count = dec.i64();
+}
+
 }  // namespace cats::record_codec

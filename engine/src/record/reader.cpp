@@ -281,22 +281,6 @@ void read_trade(decoder& dec, uint32_t id, cats_trade_event_t& e) noexcept {
   e.aggressor_side = dec.i32();
 }
 
-void read_bar(decoder& dec, uint32_t id, cats_bar_event_t& b) noexcept {
-  b = cats_bar_event_t{};
-  read_event_header(dec, b.header, sizeof b, CATS_EVENT_BAR, id);
-  b.open_time_ns = dec.i64();
-  b.interval_ns = dec.i64();
-  b.open = dec.i64();
-  b.high = dec.i64();
-  b.low = dec.i64();
-  b.close = dec.i64();
-  b.volume = dec.i64();
-  b.quote_volume = dec.i64();
-  b.taker_buy_volume = dec.i64();
-  b.taker_buy_quote_volume = dec.i64();
-  b.trade_count = dec.i64();
-}
-
 // A book record's payload after the symbol id into `u`, reusing its vectors' capacity (no
 // allocation per record once the largest book was seen). Returns 0, or the payload size the
 // level counts need when `len` is shorter.

@@ -710,23 +710,18 @@ const char* check_head(uint8_t type, uint8_t flags, uint32_t size, uint64_t avai
   } else if (type == type_bar) {
     out.type = market_event::kind::bar;
     cats_bar_event_t& b = out.bar;
-    b.header.struct_size = sizeof b;
-    b.header.type = CATS_EVENT_BAR;
-    b.header.instrument_id = id;
-    b.header.flags = 0;
     if constexpr (std::endian::native == std::endian::little) {
+      b.header.struct_size = sizeof b;
+      b.header.type = CATS_EVENT_BAR;
+      b.header.instrument_id = id;
+      b.header.flags = 0;
       // The record's 13 fields are the struct's from exchange_ts_ns on, in the same order.
       static_assert(offsetof(cats_bar_event_t, trade_count) -
                         offsetof(cats_bar_event_t, header.exchange_ts_ns) ==
                     12 * 8);
       std::memcpy(&b.header.exchange_ts_ns, p + record_head, 13 * 8);
     } else {
-      b.header.exchange_ts_ns = dec.i64();
-      b.header.local_ts_ns = dec.i64();
-      for (int64_t* f :
-           {&b.open_time_ns, &b.interval_ns, &b.open, &b.high, &b.low, &b.close, &b.volume,
-            &b.quote_volume, &b.taker_buy_volume, &b.taker_buy_quote_volume, &b.trade_count})
-        *f = dec.i64();
+      read_bar(dec, id, b);
     }
     out.ts = b.header.local_ts_ns;
   } else if (type == type_trade) {
