@@ -337,6 +337,65 @@ TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
 }
 
 // The documented layout (docs/record_format.md, version 2), byte by byte.
+// A file larger than the pager's window: a thread maps pages ahead of the reader and gives back
+// those behind it. The reader gives the same events, damage skipped or stopping at it alike, and a
+// reader dropped half-way ends its pager at once.
+TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "p.catsrec";
+  const written w = sample(40000);
+  write_store(f, w);
+  ASSERT_GT(fs::file_size(f), 8u * 65536);
+  store_reader_options paged;
+  paged.page_window = 65536;  // a pager for a file of 16 windows and more
+  auto read_all = [&](const store_reader_options& o, size_t stop_after) {
+    store_reader r(f, o);
+    std::vector<market_event> got;
+    std::vector<book_update> books;
+    books.reserve(w.events.size());
+    market_event e;
+    while (got.size() < stop_after && r.next(e)) {
+      if (e.type == market_event::kind::book) e.book = &books.emplace_back(*e.book);
+      got.push_back(e);
+    }
+    return std::make_pair(got.size(), r.error());
+  };
+  {
+    store_reader r(f, paged);
+    market_event e;
+    size_t i = 0;
+    for (; r.next(e); ++i) {
+      ASSERT_LT(i, w.events.size());
+      expect_same(e, w.events[i], "paged event " + std::to_string(i));
+    }
+    EXPECT_EQ(r.error(), "");
+    EXPECT_EQ(i, w.events.size());
+  }
+  // Dropped half-way, and at once: the pager thread is joined without waiting for the file.
+  EXPECT_EQ(read_all(paged, w.events.size() / 2).first, w.events.size() / 2);
+  EXPECT_EQ(read_all(paged, 1).first, 1u);
+
+  // Damage in the middle: stop with the same message, or skip the same block.
+  std::string b = test::read_file(f);
+  const std::vector<size_t> blocks = block_offsets(b);
+  ASSERT_GT(blocks.size(), 40u);
+  const size_t bad = blocks[blocks.size() / 2];
+  b[bad + 64 + 20] = static_cast<char>(b[bad + 64 + 20] ^ 0x40);
+  test::write_file(f, b);
+  store_reader_options direct;
+  direct.page_window = 0;
+  const auto stopped_paged = read_all(paged, SIZE_MAX);
+  const auto stopped_direct = read_all(direct, SIZE_MAX);
+  EXPECT_NE(stopped_direct.second, "");
+  EXPECT_EQ(stopped_paged, stopped_direct);
+  paged.skip_damaged = direct.skip_damaged = true;
+  const auto skipped_paged = read_all(paged, SIZE_MAX);
+  EXPECT_EQ(skipped_paged, read_all(direct, SIZE_MAX));
+  EXPECT_EQ(skipped_paged.second, "");
+  EXPECT_GT(skipped_paged.first, stopped_paged.first);
+  EXPECT_LT(skipped_paged.first, w.events.size());
+}
+
 TEST(Store, ByteLayoutMatchesTheDocument) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "one.catsrec";

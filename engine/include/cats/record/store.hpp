@@ -65,6 +65,9 @@ struct store_reader_options {
   /// Skip damaged blocks (counted, with the first messages kept) instead of stopping at the
   /// first one; `on_error = "skip"` in [data].
   bool skip_damaged = false;
+  /// Bytes a thread maps ahead of the reader (and gives back behind it) for files larger than
+  /// that, so that the reading thread takes no page faults; 0: the reader maps its own pages.
+  uint64_t page_window = 32u << 20;
 };
 
 /// Reads one store file through a read-only mapping. Memory is the mapping (page cache, read
