@@ -67,7 +67,7 @@ struct store_reader_options {
   bool skip_damaged = false;
   /// Bytes a thread maps ahead of the reader (and gives back behind it) for files larger than
   /// that, so that the reading thread takes no page faults; 0: the reader maps its own pages.
-  uint64_t page_window = 32u << 20;
+  uint64_t page_window = 16u << 20;
 };
 
 /// Reads one store file through a read-only mapping. Memory is the mapping (page cache, read
