@@ -441,6 +441,9 @@ class pager {
   pager(const pager&) = delete;
   pager& operator=(const pager&) = delete;
 
+  // The end of the last range MADV_POPULATE_READ mapped (not the fallback's): for tests.
+  uint64_t populated() const noexcept { return populated_.load(std::memory_order_relaxed); }
+
   // The reader is at `at`: wakes the pager when less than half its window is left ahead.
   void reading(uint64_t at) noexcept {
     reading_.store(at, std::memory_order_relaxed);
@@ -463,7 +466,8 @@ class pager {
         released = behind;
       }
       if (mapped < at) mapped = at & ~uint64_t{4095};
-      const uint64_t target = std::min(size_, at + window_);
+      // Page-aligned starts (madvise refuses others): the target is a page boundary or the end.
+      const uint64_t target = std::min(size_, (at + window_) & ~uint64_t{4095});
       if (mapped < target) {
         const uint64_t n = std::min(chunk_, target - mapped);
         populate(mapped, n);
@@ -477,7 +481,10 @@ class pager {
   void populate(uint64_t at, uint64_t n) noexcept {
     if (given_up_) return;
 #ifdef MADV_POPULATE_READ
-    if (::madvise(const_cast<char*>(base_) + at, n, MADV_POPULATE_READ) == 0) return;
+    if (::madvise(const_cast<char*>(base_) + at, n, MADV_POPULATE_READ) == 0) {
+      populated_.store(at + n, std::memory_order_relaxed);
+      return;
+    }
     // EINVAL: a kernel older than 5.14. Anything else (the file shrank under the mapping: EFAULT)
     // leaves the pages to the reader, which reports what it finds.
     if (errno != EINVAL) {
@@ -492,7 +499,7 @@ class pager {
 
   const char* base_;
   const uint64_t size_, window_, chunk_, step_;
-  std::atomic<uint64_t> reading_{0}, ready_{0};
+  std::atomic<uint64_t> reading_{0}, ready_{0}, populated_{0};
   std::atomic<uint32_t> bell_{0};
   std::atomic<bool> quit_{false};
   uint64_t woken_at_ = 0;  // the reader's: no second ring before it moved a chunk on
@@ -1030,6 +1037,10 @@ const std::vector<std::string>& store_reader::messages() const noexcept {
 uint64_t store_reader::bytes_done() const noexcept {
   return impl_->left > 0 ? static_cast<uint64_t>(impl_->rec - impl_->base) : impl_->pos;
 }
+uint64_t store_reader::paged_until() const noexcept {
+  return impl_->pages ? impl_->pages->populated() : 0;
+}
+
 uint64_t store_reader::bytes_total() const noexcept {
   return impl_->size;
 }

@@ -105,6 +105,9 @@ class store_reader {
   /// Bytes of the file read so far and in all.
   uint64_t bytes_done() const noexcept;
   uint64_t bytes_total() const noexcept;
+  /// The offset up to which the pager thread has last mapped the file with MADV_POPULATE_READ
+  /// (0 without one).
+  uint64_t paged_until() const noexcept;
 
  private:
   inline bool read(market_event& out);  // next()'s body, inlined into both readers
