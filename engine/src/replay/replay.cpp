@@ -535,12 +535,36 @@ bool replay_stream::open() {
   return true;
 }
 
+namespace {
+
+// The session's flags on an event it is about to take (a book's travel in its book_flags).
+[[gnu::always_inline]] inline market_event* stamped(market_event& e, uint32_t flags) noexcept {
+  if (flags != 0) {
+    switch (e.type) {
+      case market_event::kind::bar:
+        e.bar.header.flags |= flags;
+        break;
+      case market_event::kind::trade:
+        e.trade.header.flags |= flags;
+        break;
+      case market_event::kind::quote:
+        e.quote.header.flags |= flags;
+        break;
+      default:
+        break;
+    }
+  }
+  return &e;
+}
+
+}  // namespace
+
 const market_event* replay_stream::next() {
   if (!batch_.empty()) [[likely]] {  // one feed
     if (batch_pos_ < batch_len_) [[likely]]
-      return &batch_[batch_pos_++];
+      return stamped(batch_[batch_pos_++], stamp_);
     if (!refill()) return nullptr;
-    return &batch_[batch_pos_++];
+    return stamped(batch_[batch_pos_++], stamp_);
   }
   if (last_ != SIZE_MAX) {
     // The event handed out last is done with: read the next one of its feed.
@@ -560,7 +584,7 @@ const market_event* replay_stream::next() {
     if (live_[i] && (best == SIZE_MAX || heads_[i].ts < heads_[best].ts)) best = i;
   if (best == SIZE_MAX) return nullptr;
   last_ = best;
-  return &heads_[best];
+  return stamped(heads_[best], stamp_);
 }
 
 double replay_stream::progress() const noexcept {

@@ -29,9 +29,10 @@ void session::start(int64_t ts) {
 }
 
 // Sources never set the replay flag: the session adds its flags to a copy of the payload (64 or
-// 120 bytes), so that shared read-only data (a sweep's decoded copy) stays untouched.
+// 120 bytes), so that shared read-only data (a sweep's decoded copy) stays untouched. A cursor
+// that owns its events (the streaming replay) stamps them itself instead (replay()).
 [[gnu::always_inline]] inline const market_event& session::stamped(const market_event& in) {
-  if (options_.event_flags == 0 || in.type == market_event::kind::book) return in;
+  if (options_.event_flags == 0 || cursor_stamps_ || in.type == market_event::kind::book) return in;
   stamp_.type = in.type;
   stamp_.built = in.built;
   stamp_.ts = in.ts;
@@ -246,6 +247,18 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
   progress_bar bar(progress, "events");
   replay_outcome out;
   if (w.start) engine_.set_built_bars_start(*w.start);
+  // A cursor that owns its events stamps them: no copy per event here. Not with taps: they keep
+  // the events as the source gave them.
+  cursor_stamps_ =
+      options_.event_flags != 0 && taps_.empty() && cursor.stamp_events(options_.event_flags);
+  struct unstamp {
+    session& s;
+    event_cursor& c;
+    ~unstamp() {
+      if (s.cursor_stamps_) c.stamp_events(0);
+      s.cursor_stamps_ = false;
+    }
+  } restore{*this, cursor};
   uint64_t seen = 0;
   while (const market_event* ev = cursor.next()) {
     // Every event: Ctrl-C is honoured at once even when a strategy takes milliseconds per event;

@@ -69,6 +69,13 @@ class event_cursor {
   /// Fraction of the input consumed, in [0, 1], or a negative number when unknown.
   virtual double progress() const noexcept = 0;
   virtual replay_stats stats() const = 0;
+  /// A cursor that owns its events sets `flags` on the header of every trade, quote and bar it
+  /// hands out from now on (the session's replay flag), sparing the session a copy per event;
+  /// false for one that shares read-only events (the session then stamps copies).
+  virtual bool stamp_events(uint32_t flags) noexcept {
+    (void)flags;
+    return false;
+  }
 };
 
 /// Opens every feed of the config and merges them (k-way; see the top of this file).
@@ -84,6 +91,10 @@ class replay_stream final : public event_cursor {
   bool unreadable() const noexcept { return unreadable_; }
 
   const market_event* next() override;
+  bool stamp_events(uint32_t flags) noexcept override {
+    stamp_ = flags;
+    return true;
+  }
   const std::string& error() const noexcept override { return error_; }
   double progress() const noexcept override;
   replay_stats stats() const override;
@@ -100,6 +111,7 @@ class replay_stream final : public event_cursor {
   // One feed: nothing to merge, its events come in batches (fewer calls through the layers).
   std::vector<market_event> batch_;
   size_t batch_pos_ = 0, batch_len_ = 0;
+  uint32_t stamp_ = 0;  // stamp_events()
   bool batch_ended_ = false;
   std::string error_;
   bool unreadable_ = false;

@@ -188,6 +188,7 @@ class session {
   session_options options_;
   book_builder books_;
   std::vector<market_tap*> taps_;
+  bool cursor_stamps_ = false;  // replay(): the cursor sets the event flags itself
   sample_listener* samples_ = nullptr;
   market_event stamp_;  // the event with the session's flags, when they must be added
 
