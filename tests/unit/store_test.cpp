@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -339,7 +341,24 @@ TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(n));
 }
 
-// The documented layout (docs/record_format.md, version 2), byte by byte.
+// Resident bytes of this process's mapping of `file` (/proc/self/smaps), 0 when not mapped.
+uint64_t mapped_rss_bytes(const fs::path& file) {
+  std::ifstream in("/proc/self/smaps");
+  std::string line;
+  const std::string name = fs::canonical(file).string();
+  bool ours = false;
+  uint64_t total = 0;
+  while (std::getline(in, line)) {
+    if (line.find('-') < line.find(' ') && line.find(' ') != std::string::npos) {
+      ours = line.size() >= name.size() &&
+             line.compare(line.size() - name.size(), name.size(), name) == 0;
+    } else if (ours && line.rfind("Rss:", 0) == 0) {
+      total += std::stoull(line.substr(4)) * 1024;  // "Rss:   123 kB"
+    }
+  }
+  return total;
+}
+
 // A file larger than the pager's window: a thread maps pages ahead of the reader and gives back
 // those behind it. The reader gives the same events, damage skipped or stopping at it alike, and a
 // reader dropped half-way ends its pager at once.
@@ -348,9 +367,10 @@ TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
   const fs::path f = dir.path() / "p.catsrec";
   const written w = sample(40000);
   write_store(f, w);
-  ASSERT_GT(fs::file_size(f), 8u * 65536);
   store_reader_options paged;
-  paged.page_window = 65536;  // a pager for a file of 16 windows and more
+  // The smallest window the pager takes: 16 pages (64 KiB with 4 KiB pages).
+  paged.page_window = 16 * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  ASSERT_GT(fs::file_size(f), 8 * paged.page_window) << "a pager for a file of 8 windows and more";
   auto read_all = [&](const store_reader_options& o, size_t stop_after) {
     store_reader r(f, o);
     std::vector<market_event> got;
@@ -393,6 +413,9 @@ TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
         std::this_thread::sleep_for(std::chrono::microseconds(200));
       ASSERT_GE(r.paged_until(), want) << "read up to byte " << r.bytes_done();
     }
+    // ... and has given back what the reader passed: about a window and a half stays mapped.
+    const uint64_t kept = mapped_rss_bytes(f);
+    EXPECT_LE(kept, 4 * paged.page_window) << "of a file of " << size << " bytes";
   }
   // Dropped half-way, and at once: the pager thread is joined without waiting for the file.
   EXPECT_EQ(read_all(paged, w.events.size() / 2).first, w.events.size() / 2);
@@ -419,6 +442,7 @@ TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
   EXPECT_LT(skipped_paged.first, w.events.size());
 }
 
+// The documented layout (docs/record_format.md, version 2), byte by byte.
 TEST(Store, ByteLayoutMatchesTheDocument) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "one.catsrec";

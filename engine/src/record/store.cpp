@@ -418,18 +418,25 @@ const std::filesystem::path& store_writer::path() const noexcept {
 
 namespace {
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14; older C libraries lack the name
+#endif
+
 // Maps a file's pages ahead of its reader and gives back those behind it, on a thread of its
-// own: the page faults (one maps 16 pages of 4 KB, and a bar is 112 bytes) and the unmapping
-// cost the reading thread nothing. It maps a window ahead in chunks and sleeps until the reader
-// has used half of it; what it gives back goes in steps of half a window.
+// own: the page faults (one maps 16 pages, and a bar is 112 bytes) and the unmapping cost the
+// reading thread nothing. It maps a window ahead in chunks and sleeps until the reader has used
+// half of it; what it gives back goes in steps of half a window. Without MADV_POPULATE_READ (a
+// kernel before 5.14) it only gives pages back, and the reader faults them in itself: touching
+// them here instead could fault on a file cut short under the mapping before the reader would.
 class pager {
  public:
-  pager(const char* base, uint64_t size, uint64_t window)
+  pager(const char* base, uint64_t size, uint64_t window, uint64_t page)
       : base_(base),
         size_(size),
-        window_(window),
-        chunk_(std::max<uint64_t>(window / 16 / 4096 * 4096, 4096)),
-        step_(std::max<uint64_t>(window / 2 / 4096 * 4096, 4096)) {
+        page_(page),
+        window_(std::max(window, 16 * page) / page * page),
+        chunk_(std::max(window_ / 16 / page * page, page)),
+        step_(std::max(window_ / 2 / page * page, page)) {
     thread_ = std::thread([this] { run(); });
   }
   ~pager() {
@@ -441,7 +448,7 @@ class pager {
   pager(const pager&) = delete;
   pager& operator=(const pager&) = delete;
 
-  // The end of the last range MADV_POPULATE_READ mapped (not the fallback's): for tests.
+  // The end of the last range MADV_POPULATE_READ mapped: for tests.
   uint64_t populated() const noexcept { return populated_.load(std::memory_order_relaxed); }
 
   // The reader is at `at`: wakes the pager when less than half its window is left ahead.
@@ -457,18 +464,21 @@ class pager {
  private:
   void run() {
     uint64_t mapped = 0, released = 0;
-    while (!quit_.load()) {
+    for (;;) {
+      // The bell before the flag: a stop rung after this load changes the bell, and one rung
+      // before it is seen by the flag; either way the wait below does not sleep through it.
       const uint32_t rung = bell_.load();
+      if (quit_.load()) return;
       const uint64_t at = reading_.load(std::memory_order_relaxed);
       const uint64_t behind = at / step_ * step_;
       if (behind > released) {
         ::madvise(const_cast<char*>(base_) + released, behind - released, MADV_DONTNEED);
         released = behind;
       }
-      if (mapped < at) mapped = at & ~uint64_t{4095};
-      // Page-aligned starts (madvise refuses others): the target is a page boundary or the end.
-      const uint64_t target = std::min(size_, (at + window_) & ~uint64_t{4095});
-      if (mapped < target) {
+      if (mapped < at) mapped = at / page_ * page_;
+      // Ranges start on page boundaries (madvise refuses others): a target is one, or the end.
+      const uint64_t target = std::min(size_, (at + window_) / page_ * page_);
+      if (!given_up_ && mapped < target) {
         const uint64_t n = std::min(chunk_, target - mapped);
         populate(mapped, n);
         mapped += n;
@@ -479,31 +489,25 @@ class pager {
     }
   }
   void populate(uint64_t at, uint64_t n) noexcept {
-    if (given_up_) return;
-#ifdef MADV_POPULATE_READ
-    if (::madvise(const_cast<char*>(base_) + at, n, MADV_POPULATE_READ) == 0) {
-      populated_.store(at + n, std::memory_order_relaxed);
-      return;
+    for (int tries = 0; tries < 3; ++tries) {
+      if (::madvise(const_cast<char*>(base_) + at, n, MADV_POPULATE_READ) == 0) {
+        populated_.store(at + n, std::memory_order_relaxed);
+        return;
+      }
+      if (errno != EINTR && errno != EAGAIN) break;
     }
-    // EINVAL: a kernel older than 5.14. Anything else (the file shrank under the mapping: EFAULT)
-    // leaves the pages to the reader, which reports what it finds.
-    if (errno != EINVAL) {
-      given_up_ = true;
-      return;
-    }
-#endif
-    // One read a page faults it in, with its neighbours.
-    volatile char sink = 0;
-    for (uint64_t p = at; p < at + n; p += 4096) sink = sink + base_[p];
+    // EINVAL: a kernel without it; EFAULT: the file shrank under the mapping; ENOMEM. The reader
+    // faults its pages in itself and reports what it finds.
+    given_up_ = true;
   }
 
   const char* base_;
-  const uint64_t size_, window_, chunk_, step_;
+  const uint64_t size_, page_, window_, chunk_, step_;
   std::atomic<uint64_t> reading_{0}, ready_{0}, populated_{0};
   std::atomic<uint32_t> bell_{0};
   std::atomic<bool> quit_{false};
   uint64_t woken_at_ = 0;  // the reader's: no second ring before it moved a chunk on
-  bool given_up_ = false;  // the pager's: populating failed
+  bool given_up_ = false;  // the pager's: mapping ahead failed, only giving back goes on
   std::thread thread_;
 };
 
@@ -691,7 +695,9 @@ struct store_reader::impl {
     if (opt.page_window == 0 || pager_tried || size <= opt.page_window) return false;
     pager_tried = true;
     try {
-      pages = std::make_unique<pager>(base, size, opt.page_window);
+      const long page = ::sysconf(_SC_PAGESIZE);
+      pages = std::make_unique<pager>(base, size, opt.page_window,
+                                      page > 0 ? static_cast<uint64_t>(page) : 4096);
     } catch (const std::system_error&) {
       return false;
     }
