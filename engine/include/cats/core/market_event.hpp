@@ -39,7 +39,8 @@ struct book_update {
 /// pointer and becomes a cats_book_event_t once it is applied to the engine's book.
 ///
 /// The replay flag (CATS_EVENT_FLAG_REPLAY) is not set by sources: whether an event is replayed is
-/// a property of the session that delivers it.
+/// a property of the session that delivers it. The session stamps a copy, or asks a cursor that
+/// owns its events to stamp them as it hands them out (event_cursor::stamp_events).
 struct market_event {
   enum class kind : uint8_t { none, trade, quote, bar, book };
   kind type = kind::none;
