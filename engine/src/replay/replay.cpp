@@ -537,7 +537,7 @@ bool replay_stream::open() {
 
 namespace {
 
-// The session's flags on an event it is about to take (a book's travel in its book_flags).
+// The session's flags on an event it is about to take (a book's flags travel in book_flags).
 [[gnu::always_inline]] inline market_event* stamped(market_event& e, uint32_t flags) noexcept {
   if (flags != 0) {
     switch (e.type) {

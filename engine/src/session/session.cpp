@@ -248,8 +248,8 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
   replay_outcome out;
   if (w.start) engine_.set_built_bars_start(*w.start);
   // A cursor that owns its events stamps them: no copy per event here. Not with taps: they keep
-  // the events as the source gave them. The step's other users of the unstamped event, the
-  // engine's bar builder, read no flags from it (built bars get the session's flags).
+  // the events as the source gave them. The step's other user of the event as it came, the
+  // engine's bar builder, reads no flags from it (built bars get the session's flags).
   cursor_stamps_ =
       options_.event_flags != 0 && taps_.empty() && cursor.stamp_events(options_.event_flags);
   struct unstamp {
