@@ -1,7 +1,8 @@
 /* A strategy written in plain C against cats/sdk.h (proof that the ABI needs no C++), built in
  * several variants: one good, the others each broken in one way the loader must refuse.
  *
- *   CATS_TEST_GOOD            counts bars; param fail_at_bar = N returns an error on bar N
+ *   CATS_TEST_GOOD            counts bars (one by one, or runs of them: on_bars); param
+ *                             fail_at_bar = N returns an error on bar N
  *   CATS_TEST_MAJOR           claims ABI major CATS_ABI_MAJOR + 1
  *   CATS_TEST_MINOR           needs ABI minor CATS_ABI_MINOR + 1
  *   CATS_TEST_SMALL           descriptor smaller than ABI 1.0 allows
@@ -67,6 +68,23 @@ static cats_status_t c_on_event(cats_strategy_t* s, const cats_event_t* e) {
   return CATS_OK;
 }
 
+/* ABI 1.5: a run of bars in one call, by the contract a C plugin follows itself. */
+static cats_status_t c_on_bars(cats_strategy_t* s, cats_bar_span_t* span, uint32_t* out_handled) {
+  const char* at = (const char*)span->first;
+  uint32_t i;
+  for (i = 0; i < span->count; ++i, at += span->stride) {
+    cats_status_t st;
+    span->current = i;
+    st = c_on_event(s, &((const cats_bar_event_t*)(const void*)at)->header);
+    if (st != CATS_OK || span->stop != 0) {
+      *out_handled = i + 1;
+      return st;
+    }
+  }
+  *out_handled = span->count;
+  return CATS_OK;
+}
+
 static cats_str_t c_last_error(cats_strategy_t* s) {
   cats_str_t r;
   r.data = s->error;
@@ -101,6 +119,7 @@ static cats_strategy_descriptor_t descriptor = {
     NULL,
     NULL,
     c_last_error,
+    c_on_bars,
 };
 
 CATS_EXPORT const cats_strategy_descriptor_t* cats_strategy_entry(uint32_t host_major,

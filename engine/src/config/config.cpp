@@ -245,6 +245,7 @@ void load_backtest(const toml::table& root, const std::string& fname, backtest_s
              "must be in (0, 1], got " + json_writer::format_double(*v));
     fixed_from_double(*v, b.sim.participation);
   }
+  if (auto v = s.boolean("bar_spans")) b.bar_spans = *v;
   b.start_ns = s.timestamp("start");
   b.end_ns = s.timestamp("end");
   if (b.start_ns && b.end_ns && *b.end_ns <= *b.start_ns)

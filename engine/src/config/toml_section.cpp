@@ -129,7 +129,8 @@ const std::vector<key_info> backtest_keys = {
     {"seed", "an integer >= 0"},
     {"participation", "a number in (0, 1]"},
     {"start", "a date or date-time (UTC)"},
-    {"end", "a date or date-time (UTC)"}};
+    {"end", "a date or date-time (UTC)"},
+    {"bar_spans", "a boolean"}};
 const std::vector<key_info> strategy_keys = {{"name", "a string"},
                                              {"plugin", "a plugin name or .so path"},
                                              {"enabled", "a boolean"},

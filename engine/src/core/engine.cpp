@@ -238,6 +238,63 @@ void engine::dispatch(const cats_event_t& event) {
   flush();
 }
 
+strategy_slot* engine::bar_span_slot() noexcept {
+  if (pending_head_ != pending_.size() || !timers_.empty() || builds_bars_) return nullptr;
+  strategy_slot* only = nullptr;
+  for (auto& s : slots_) {
+    if (!s->running) continue;
+    if (only != nullptr) return nullptr;  // each bar goes to every strategy before the next one
+    only = s.get();
+  }
+  return only != nullptr && only->desc.on_bars != nullptr ? only : nullptr;
+}
+
+uint32_t engine::deliver_bars(strategy_slot& slot, cats_bar_span_t& span, bar_span_host& host) {
+  span_ = &span;
+  span_host_ = &host;
+  span_error_ = nullptr;
+  uint32_t handled = 0;
+  cats_status_t st;
+  bool over;
+  {
+    const callback_scope in(*this, slot, callback_name(CATS_EVENT_BAR));
+    st = slot.desc.on_bars(slot.instance, &span, &handled);
+    over = in.overran();
+  }
+  span_ = nullptr;
+  span_host_ = nullptr;
+  // A plugin that reports none, or more than it was given, broke the contract: it is disabled at
+  // the first bar (or the last) as if that bar had failed.
+  const bool bad = handled == 0 || handled > span.count;
+  const uint32_t reported = handled;
+  handled = std::clamp<uint32_t>(handled, 1, span.count);
+  slot.events += handled;
+  host.catch_up(handled - 1);
+  if (span_error_) std::rethrow_exception(std::exchange(span_error_, nullptr));
+  const char* where = callback_name(CATS_EVENT_BAR);
+  if (over) {
+    overran(slot, where);
+  } else if (bad) {
+    fail(slot, where, CATS_E_FAILED,
+         "on_bars reported " + std::to_string(reported) + " bars handled of " +
+             std::to_string(span.count));
+  } else if (st != CATS_OK) {
+    fail(slot, where, st, to_string(slot.desc.last_error(slot.instance)));
+  }
+  return handled;
+}
+
+void engine::sync_span_now(bool stop) noexcept {
+  if (stop) span_->stop = 1;
+  try {
+    span_host_->catch_up(std::min(span_->current, span_->count - 1));
+  } catch (...) {
+    // Rethrown when the strategy returns; it stops after this bar.
+    if (!span_error_) span_error_ = std::current_exception();
+    span_->stop = 1;
+  }
+}
+
 void engine::set_order_reason(uint64_t order_id, std::string_view reason) {
   // Ids are handed out in sequence, so the table grows with the orders of the run.
   if (reason.empty()) {

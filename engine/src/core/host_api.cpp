@@ -1,5 +1,8 @@
 // The host API table handed to every strategy (sdk.h's cats_host_api_t). Every function is
-// noexcept: nothing may unwind into a plugin, so each body runs inside guard().
+// noexcept: nothing may unwind into a plugin, so each body runs inside guard(). A strategy that is
+// handling a run of bars (on_bars) may call from any bar of it: each call first brings the market
+// to that bar (engine::sync_span), and a call that needs the host before the next bar (orders,
+// timers, subscriptions) ends the run after it.
 #include <algorithm>
 #include <cstring>
 
@@ -78,8 +81,10 @@ void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
       log_as(h->name, 0, level, std::string_view(message.data, message.size));
       return;
     }
-    if (engine* e = eng(h))
+    if (engine* e = eng(h)) {
+      e->sync_span(false);
       e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
+    }
   } catch (...) {
   }
 }
@@ -87,7 +92,9 @@ void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
 int64_t api_now(cats_host_t* h) noexcept {
   if (h != nullptr && h->detached) return wall_clock_ns();
   engine* e = eng(h);
-  return e != nullptr ? e->now() : 0;
+  if (e == nullptr) return 0;
+  e->sync_span(false);
+  return e->now();
 }
 
 // Calls that touch orders, positions, the account or timers belong to the engine thread; a
@@ -176,6 +183,7 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "submit_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(true);
   return guard(h, [&]() -> cats_status_t {
     if (request == nullptr || out_order_id == nullptr)
       return error_out(h, CATS_E_INVALID_ARGUMENT, "request and out_order_id must not be NULL");
@@ -210,6 +218,7 @@ cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) noexcept {
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "cancel_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(true);
   return guard(h, [&]() -> cats_status_t {
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
@@ -224,6 +233,7 @@ cats_status_t api_amend_order(cats_host_t* h, uint64_t order_id, cats_fixed_t ne
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "amend_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(true);
   return guard(h, [&]() -> cats_status_t {
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
@@ -239,6 +249,7 @@ cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id,
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "get_position", st)) return st;
   if (e == nullptr || too_small(out)) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(false);
   return guard(h, [&]() -> cats_status_t {
     if (e->instruments().get(instrument_id) == nullptr)
       return error_out(h, CATS_E_NOT_FOUND,
@@ -261,6 +272,7 @@ cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) noexcept {
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "get_account", st)) return st;
   if (e == nullptr || too_small(out)) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(false);
   const portfolio& a = e->account();
   cats_account_t full{};
   full.struct_size = sizeof full;
@@ -277,6 +289,7 @@ cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_da
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "set_timer", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(true);
   return guard(h, [&]() -> cats_status_t {
     const uint64_t id = e->add_timer(h->slot, fire_at_ns, user_data);
     if (id == 0)
@@ -292,6 +305,7 @@ cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) noexcept {
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "cancel_timer", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(true);
   return guard(h, [&]() -> cats_status_t {
     if (e->cancel_timer(h->slot, timer_id)) return CATS_OK;
     return error_out(h, CATS_E_NOT_FOUND,
@@ -303,6 +317,7 @@ cats_status_t api_plot(cats_host_t* h, cats_str_t series, cats_str_t panel, doub
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "plot", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  e->sync_span(false);
   if (bad_str(series) || bad_str(panel))
     return error_out(h, CATS_E_INVALID_ARGUMENT, "plot: a name is null with a non-zero size");
   return guard(h, [&]() -> cats_status_t {
@@ -317,6 +332,7 @@ cats_status_t api_subscribe_bars(cats_host_t* h, uint32_t instrument_id,
                                  int64_t interval_ns) noexcept {
   engine* e = eng(h);
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
+  if (!h->detached) e->sync_span(true);  // off the engine thread there is no span to stop
   return guard(h, [&]() -> cats_status_t {
     if (h->detached) {
       // A new version being created off the engine thread: checked now, applied at the swap.

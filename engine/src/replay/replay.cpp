@@ -498,6 +498,7 @@ replay_stream::~replay_stream() = default;
 // The next batch of the one feed; false at its end (error_ set on an error).
 bool replay_stream::refill() {
   batch_pos_ = 0;
+  stamped_to_ = 0;
   batch_len_ = batch_ended_ ? 0 : sources_[0]->next_batch(batch_.data(), batch_.size());
   if (batch_len_ != 0) return true;
   batch_ended_ = true;
@@ -587,6 +588,16 @@ const market_event* replay_stream::next() {
   return stamped(heads_[best], stamp_);
 }
 
+size_t replay_stream::peek_run(const market_event*& first) noexcept {
+  first = nullptr;
+  if (batch_.empty() || batch_pos_ == 0 || batch_pos_ >= batch_len_) return 0;
+  for (size_t i = std::max(stamped_to_, batch_pos_); i < batch_len_; ++i)
+    stamped(batch_[i], stamp_);
+  stamped_to_ = batch_len_;
+  first = &batch_[batch_pos_];
+  return batch_len_ - batch_pos_;
+}
+
 double replay_stream::progress() const noexcept {
   uint64_t done = 0, total = 0;
   for (const auto& s : sources_) {
@@ -609,6 +620,8 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
                                                      const std::atomic<bool>* stop) {
   auto md = std::make_shared<market_data>();
   replay_stream stream(data, md->instruments_);
+  // Every user of the data replays it: the replay flag is on it once, not on a copy per event.
+  stream.stamp_events(CATS_EVENT_FLAG_REPLAY);
   if (!stream.open()) {
     if (unreadable != nullptr) *unreadable = stream.unreadable();
     throw std::runtime_error(stream.error());

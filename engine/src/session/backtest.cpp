@@ -78,8 +78,9 @@ struct event_source {
 // Orders on an instrument with tick data (trades, quotes, books) match on the ticks; on an
 // instrument with only klines, on the bars. With klines alone the equity is sampled at every bar
 // close, otherwise on a fixed grid (the smallest built-bar interval, or one minute).
-session_options replay_options(const event_source& src) {
+session_options replay_options(const event_source& src, const run_config& cfg) {
   session_options o;
+  o.bar_spans = cfg.backtest.bar_spans;
   o.event_flags = CATS_EVENT_FLAG_REPLAY;
   o.book_depth = 20;
   o.primary_instrument = src.feeds.front().instrument_id;
@@ -302,7 +303,7 @@ struct backtest_run::impl {
         options(o),
         src(o),
         opened(src.open(cfg, options, result)),
-        opts(opened ? replay_options(src) : session_options{}),
+        opts(opened ? replay_options(src, c) : session_options{}),
         account(cfg.backtest.initial_cash, currency_of(src, opts, opened)),
         outputs(out_dir, account, src.instruments),
         eng(src.instruments, account),
@@ -388,10 +389,10 @@ bool backtest_run::ready() const noexcept {
   return impl_->ready;
 }
 
-bool backtest_run::offer(const market_event& event) {
+bool backtest_run::offer(const market_event* first, size_t count) {
   impl& r = *impl_;
   try {
-    return r.market.replay_one(event, r.window, r.replayed);
+    return r.market.replay_run(first, count, r.window, r.replayed);
   } catch (const std::exception& e) {
     r.result.exit_code = 1;
     r.result.error = e.what();

@@ -33,6 +33,8 @@ void session::start(int64_t ts) {
 // that owns its events (the streaming replay) stamps them itself instead (replay()).
 [[gnu::always_inline]] inline const market_event& session::stamped(const market_event& in) {
   if (options_.event_flags == 0 || cursor_stamps_ || in.type == market_event::kind::book) return in;
+  // Data stamped once for every replay of it (market_data) needs no copy either.
+  if (stamped_already(in.bar.header)) return in;  // the header is at the same place in each kind
   stamp_.type = in.type;
   stamp_.built = in.built;
   stamp_.ts = in.ts;
@@ -260,7 +262,7 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
       s.cursor_stamps_ = false;
     }
   } restore{*this, cursor};
-  uint64_t seen = 0;
+  uint64_t seen = 0, next_progress = 0x4000;
   while (const market_event* ev = cursor.next()) {
     // Every event: Ctrl-C is honoured at once even when a strategy takes milliseconds per event;
     // a relaxed load of a flag nobody writes costs what a load from L1 costs.
@@ -269,10 +271,25 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
       out.interrupted = true;
       break;
     }
-    if ((seen & 0x3FFF) == 0) bar.update(cursor.progress(), seen);
+    if (seen >= next_progress) {
+      bar.update(cursor.progress(), seen);
+      next_progress = seen + 0x4000;
+    }
     const in_window where = place(*ev, w);
     if (where == in_window::end) break;
     if (where == in_window::skip) continue;
+    if (span_ready(*ev)) {
+      // The bars decoded after this one, in the window, go with it in one call.
+      const market_event* more = nullptr;
+      const size_t ahead = cursor.peek_run(more);
+      const size_t n =
+          1 + (more == ev + 1 ? span_length(more, std::min(ahead, max_span - 1), w) : 0);
+      const uint32_t k = step_span(ev, n);
+      cursor.skip(k - 1);
+      out.events += k;
+      seen += k - 1;
+      continue;
+    }
     ++out.events;
     step(*ev, 0);
   }
@@ -280,13 +297,79 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
   return out;
 }
 
-bool session::replay_one(const market_event& ev, const window& w, replay_outcome& out) {
-  const in_window where = place(ev, w);
-  if (where == in_window::step) {
+bool session::replay_run(const market_event* first, size_t count, const window& w,
+                         replay_outcome& out) {
+  for (size_t i = 0; i < count;) {
+    const market_event& ev = first[i];
+    const in_window where = place(ev, w);
+    if (where == in_window::end) return false;
+    if (where == in_window::skip) {
+      ++i;
+      continue;
+    }
+    if (span_ready(ev)) {
+      const size_t n = 1 + span_length(first + i + 1, std::min(count - i - 1, max_span - 1), w);
+      const uint32_t k = step_span(first + i, n);
+      out.events += k;
+      i += k;
+      continue;
+    }
     ++out.events;
     step(ev, 0);
+    ++i;
   }
-  return where != in_window::end;
+  return true;
+}
+
+// ---- Runs of bars (ABI 1.5 on_bars)
+// -------------------------------------------------------------- A replay of bars only, with one
+// strategy that takes runs, no order working or waiting, no timer pending and nothing else between
+// the bars: the strategy gets the run in one call. Bar i's market side (clock, fills at its open,
+// marks, samples: replay_bar_clock) is done when the strategy returns, or earlier when it calls the
+// host from bar i (catch_up): it then finds everything as on_event's delivery of bar i would have.
+// A call that changes anything (an order, a timer) ends the run after that bar, so that the next
+// bar meets the order as it would have.
+
+[[gnu::always_inline]] inline bool session::span_ready(const market_event& e) {
+  if (!options_.bar_spans || !options_.bars_only || options_.wall_clock || !options_.deliver ||
+      !started_ || e.type != market_event::kind::bar || e.built || !taps_.empty() ||
+      !stamped_already(e.bar.header) || !broker_.idle())
+    return false;
+  span_slot_ = engine_.bar_span_slot();
+  return span_slot_ != nullptr;
+}
+
+// How many of next[0, n) may follow in the same run: bars, read as they are, in the window.
+[[gnu::always_inline]] inline size_t session::span_length(const market_event* next, size_t n,
+                                                          const window& w) {
+  size_t k = 0;
+  while (k < n && next[k].type == market_event::kind::bar && !next[k].built &&
+         stamped_already(next[k].bar.header) && place(next[k], w) == in_window::step)
+    ++k;
+  return k;
+}
+
+uint32_t session::step_span(const market_event* first, size_t count) {
+  cats_bar_span_t span{};
+  span.struct_size = sizeof span;
+  span.count = static_cast<uint32_t>(count);
+  span.stride = sizeof(market_event);
+  span.first = &first->bar;
+  span_events_ = first;
+  span_done_ = 0;
+  struct done_with {
+    session& s;
+    ~done_with() { s.span_events_ = nullptr; }
+  } reset{*this};
+  const uint32_t k = engine_.deliver_bars(*span_slot_, span, *this);
+  engine_.flush();  // what the strategy's calls caused, as after on_event
+  // A strategy that asked for built bars from the last bar counts that bar for them.
+  if (engine_.builds_bars()) engine_.build_bars(first[k - 1]);
+  return k;
+}
+
+void session::catch_up(uint32_t index) {
+  for (; span_done_ <= index; ++span_done_) replay_bar_clock(span_events_[span_done_]);
 }
 
 void session::finish(std::string_view reason, int64_t now) {

@@ -260,6 +260,10 @@ void make_folds(const sweep_options& opt, const run_config& base, const data_spa
 // outcome in the result (and in runs.csv as it finishes).
 class sweep_runner {
  public:
+  // A lockstep block: 256 events of 152 bytes (38 KiB) stay in the core's cache while every run
+  // of the batch takes them.
+  static constexpr size_t block_events = 256;
+
   sweep_runner(const sweep_options& opt, sweep_result& res, library_map libraries,
                std::shared_ptr<const market_data> data)
       : opt_(opt),
@@ -435,6 +439,7 @@ class sweep_runner {
     } else {
       b.stream = std::make_unique<replay_stream>(any->data, b.registry);  // data.* is not swept
       if (!b.stream->open()) throw std::runtime_error(b.stream->error());
+      b.stream->stamp_events(CATS_EVENT_FLAG_REPLAY);  // every run replays it: no copy per run
       b.src.cursor = b.stream.get();
       b.src.feeds = b.stream->feeds();
     }
@@ -483,20 +488,41 @@ class sweep_runner {
         b.outs[i].error = e.what();
       }
     }
+    // Events before the earliest end of a window end no run: they go to the runs in blocks (each
+    // run takes a block while it is in cache); from there on one by one, so that a run whose
+    // window ends reads the cursor's counts as they were at its last event.
+    std::optional<int64_t> first_end;
+    for (const auto& c : b.cfgs)
+      if (c && c->backtest.end_ns && (!first_end || *c->backtest.end_ns < *first_end))
+        first_end = c->backtest.end_ns;
+    // A pointer to the cursor (null when the data did not open).
+    event_cursor* const cursor = b.src.cursor;
     std::string read_error;  // the cursor threw: the runs still reading fail with it
     try {
       while (live > 0) {
-        // Every event, as a lone backtest does: Ctrl-C is honoured at once.
+        // Every block of at most 256 events (microseconds): Ctrl-C is honoured at once.
         if (stopped()) return false;
-        const market_event* ev = b.src.cursor->next();
+        const market_event* ev = cursor->next();
         if (ev == nullptr) break;
+        size_t count = 1;
+        const market_event* more = nullptr;
+        if (const size_t ahead = cursor->peek_run(more); more == ev + 1 && ahead > 0) {
+          const size_t limit = std::min<size_t>(ahead, block_events - 1);
+          if (!first_end) {
+            count += limit;
+          } else {
+            while (count - 1 < limit && more[count - 1].ts < *first_end) ++count;
+            if (ev->ts >= *first_end) count = 1;
+          }
+        }
         for (size_t i = 0; i < n; ++i) {
-          if (active[i] != 0 && !b.runs[i]->offer(*ev)) {
+          if (active[i] != 0 && !b.runs[i]->offer(ev, count)) {
             active[i] = 0;
             --live;
             b.runs[i]->end_input();  // its window is over: later data is not its
           }
         }
+        cursor->skip(count - 1);
       }
     } catch (const std::exception& e) {
       read_error = e.what();

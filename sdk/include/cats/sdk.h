@@ -46,8 +46,10 @@ extern "C" {
  *  1.3: cats_host_api_t.plot (named values a strategy draws in the report).
  *  1.4: cats_host_api_t.subscribe_bars (bars of longer intervals built by the engine),
  *       cats_order_request_t.reason (why an order was sent; the trade table's entry and exit
- *       reasons). */
-#define CATS_ABI_MINOR 4
+ *       reasons).
+ *  1.5: cats_strategy_descriptor_t.on_bars (runs of bars in one call, cats_bar_span_t). Hosts
+ *       older than 1.5 never call it; plugins that leave it NULL get every bar from on_event. */
+#define CATS_ABI_MINOR 5
 
 /** Name of the one symbol every plugin exports. */
 #define CATS_ENTRY_SYMBOL "cats_strategy_entry"
@@ -236,6 +238,28 @@ typedef struct cats_bar_event_t {
   cats_fixed_t taker_buy_quote_volume; /**< quote asset spent by taker buyers */
   int64_t trade_count;
 } cats_bar_event_t;
+
+/**
+ * A run of consecutive bars handed to on_bars (ABI 1.5): a replay whose bars follow each other
+ * with nothing else in between (no order working, no timer due, no other event). The host owns it.
+ * Bar i is at `(const char*)first + i * stride`; each is a whole cats_bar_event_t of this SDK
+ * (header.struct_size says so) with the flags on_event would have shown.
+ */
+typedef struct cats_bar_span_t {
+  uint32_t struct_size;
+  uint32_t count;  /**< bars in the run, at least 1 */
+  uint32_t stride; /**< bytes from one bar to the next */
+  /** Written by the plugin: the index of the bar it is handling, before it handles it. The host
+   *  reads it when the plugin calls into it, so that the time, the account and the prices it
+   *  answers with are those of that bar's close, as on_event would see them. */
+  uint32_t current;
+  const cats_bar_event_t* first;
+  /** Written by the host while the plugin handles bar `current`: nonzero when a call the plugin
+   *  made needs the host before the next bar (an order, a cancel, a timer, a subscription, a
+   *  failure). The plugin then returns after that bar. Read it after every bar. */
+  uint32_t stop;
+  uint32_t reserved;
+} cats_bar_span_t;
 
 /** A change of an order's status. Delivered only to the strategy that submitted the order. */
 typedef struct cats_order_update_event_t {
@@ -581,6 +605,17 @@ typedef struct cats_strategy_descriptor_t {
    * the next call into the instance.
    */
   cats_str_t (*last_error)(cats_strategy_t* instance);
+
+  /* --- ABI 1.5 (the host checks struct_size before reading it) --- */
+
+  /**
+   * Optional. Handles the bars of `span` one after the other exactly as on_event would, each
+   * after writing its index to span->current, and returns after the bar during which the host set
+   * span->stop (or after the last bar). Writes the number of bars it handled to `out_handled`
+   * (1 to span->count, the bar that failed included when it returns an error). The host calls it
+   * only in replays, on the engine thread; strategy.hpp writes it for every C++ strategy.
+   */
+  cats_status_t (*on_bars)(cats_strategy_t* instance, cats_bar_span_t* span, uint32_t* out_handled);
 } cats_strategy_descriptor_t;
 
 /**
@@ -639,9 +674,13 @@ CATS_STATIC_ASSERT(offsetof(cats_host_api_t, amend_order) == 104, "cats_host_api
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, plot) == 112, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(offsetof(cats_host_api_t, subscribe_bars) == 120, "cats_host_api_t layout");
 CATS_STATIC_ASSERT(sizeof(cats_state_sink_t) == 24, "cats_state_sink_t layout");
-CATS_STATIC_ASSERT(sizeof(cats_strategy_descriptor_t) == 144, "descriptor layout");
+/* 1.5 appended on_bars at the end of the 1.4 descriptor (144 bytes). */
+CATS_STATIC_ASSERT(sizeof(cats_strategy_descriptor_t) == 152, "descriptor layout");
 CATS_STATIC_ASSERT(offsetof(cats_strategy_descriptor_t, create) == 80, "descriptor layout");
 CATS_STATIC_ASSERT(offsetof(cats_strategy_descriptor_t, last_error) == 136, "descriptor layout");
+CATS_STATIC_ASSERT(offsetof(cats_strategy_descriptor_t, on_bars) == 144, "descriptor layout");
+CATS_STATIC_ASSERT(sizeof(cats_bar_span_t) == 32, "cats_bar_span_t layout");
+CATS_STATIC_ASSERT(offsetof(cats_bar_span_t, first) == 16, "cats_bar_span_t layout");
 #endif
 
 #ifdef __cplusplus

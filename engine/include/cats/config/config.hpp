@@ -111,6 +111,8 @@ struct backtest_section {
   sim_exchange_config sim;
   std::optional<int64_t> start_ns, end_ns;
   double fee_bps = 10, maker_fee_bps = 10, slippage_bps = 0, leverage = 1;
+  /// Runs of bars go to a strategy in one call when it takes them (session_options::bar_spans).
+  bool bar_spans = true;
 };
 
 /// One venue's endpoints (live and record modes). Defaults are the real public endpoints.

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -145,6 +146,18 @@ class broker : public order_router {
   virtual void open_orders(std::vector<open_order>& out) const = 0;
   /// How many orders are working (cheap).
   virtual size_t open_order_count() const noexcept = 0;
+  /// Nothing is working or waiting and nothing watches the market: a bar changes only the prices
+  /// this broker holds. A replay may then hand a strategy several bars in one call (on_bars).
+  virtual bool idle() const noexcept { return false; }
+};
+
+/// The market side of a run of bars handed to a strategy in one call (ABI 1.5 on_bars; the
+/// session is one): it brings the clock, the account and the broker to the close of the span's bar
+/// `index` and of every bar before it, as on_event's delivery of that bar would have found them.
+class bar_span_host {
+ public:
+  virtual ~bar_span_host() = default;
+  virtual void catch_up(uint32_t index) = 0;
 };
 
 /// Which strategy callback an engine is running right now. The engine thread writes it around
@@ -285,6 +298,20 @@ class engine {
 
   /// Delivers a market event to every running strategy, then everything that caused.
   void dispatch(const cats_event_t& event);
+  /// Replay: the strategy a run of bars may go to in one call (on_bars): the only running one,
+  /// when it has on_bars, no timer is pending, nothing is queued and no bars are built; else null.
+  strategy_slot* bar_span_slot() noexcept;
+  /// Hands `span` to `slot`'s on_bars. `host` keeps the market at the bar the strategy is on: its
+  /// calls into the host API bring it there first, and the bars it handled are caught up when it
+  /// returns. Returns how many it handled (at least 1); a failure disables it as on_event's
+  /// would, at the bar that failed. Nothing the strategy caused is flushed yet.
+  uint32_t deliver_bars(strategy_slot& slot, cats_bar_span_t& span, bar_span_host& host);
+  /// A host API call of a strategy handling a span: the market is brought to its current bar;
+  /// `stop` also ends the span after that bar (the call needs the host before the next one).
+  void sync_span(bool stop) noexcept {
+    if (span_ != nullptr) [[unlikely]]
+      sync_span_now(stop);
+  }
   /// Order and fill ids: unique within the run, whichever broker gives them out.
   uint64_t new_order_id() noexcept { return next_order_id_++; }
   uint64_t new_fill_id() noexcept { return next_fill_id_++; }
@@ -428,6 +455,11 @@ class engine {
   size_t pending_head_ = 0;
   bool flushing_ = false;
   callback_probe probe_;
+  // The span being handed to a strategy (deliver_bars), and the first failure of its market side.
+  cats_bar_span_t* span_ = nullptr;
+  bar_span_host* span_host_ = nullptr;
+  std::exception_ptr span_error_;
+  void sync_span_now(bool stop) noexcept;
 };
 
 /// A strategy's log message is cut after this many bytes.

@@ -76,6 +76,16 @@ class event_cursor {
     (void)flags;
     return false;
   }
+  /// The events after the one next() returned last that are decoded already and lie right after
+  /// it in memory (stamped like it), valid as long as it is: their count and the first in `first`;
+  /// 0 when there are none or the cursor reads one event at a time. A replay hands runs of bars
+  /// to a strategy in one call with them.
+  virtual size_t peek_run(const market_event*& first) noexcept {
+    first = nullptr;
+    return 0;
+  }
+  /// Takes `k` of the events peek_run() showed, as if next() had returned each.
+  virtual void skip(size_t k) noexcept { (void)k; }
 };
 
 /// Opens every feed of the config and merges them (k-way; see the top of this file).
@@ -93,8 +103,11 @@ class replay_stream final : public event_cursor {
   const market_event* next() override;
   bool stamp_events(uint32_t flags) noexcept override {
     stamp_ = flags;
+    stamped_to_ = batch_pos_;
     return true;
   }
+  size_t peek_run(const market_event*& first) noexcept override;
+  void skip(size_t k) noexcept override { batch_pos_ += k; }
   const std::string& error() const noexcept override { return error_; }
   double progress() const noexcept override;
   replay_stats stats() const override;
@@ -111,7 +124,8 @@ class replay_stream final : public event_cursor {
   // One feed: nothing to merge, its events come in batches (fewer calls through the layers).
   std::vector<market_event> batch_;
   size_t batch_pos_ = 0, batch_len_ = 0;
-  uint32_t stamp_ = 0;  // stamp_events()
+  size_t stamped_to_ = 0;  // peek_run() stamped the batch up to here
+  uint32_t stamp_ = 0;     // stamp_events()
   bool batch_ended_ = false;
   std::string error_;
   bool unreadable_ = false;
@@ -152,6 +166,11 @@ class memory_cursor final : public event_cursor {
   const market_event* next() override {
     return pos_ < data_.events().size() ? &data_.events()[pos_++] : nullptr;
   }
+  size_t peek_run(const market_event*& first) noexcept override {
+    first = data_.events().data() + pos_;
+    return data_.events().size() - pos_;
+  }
+  void skip(size_t k) noexcept override { pos_ += k; }
   const std::string& error() const noexcept override { return no_error_; }
   double progress() const noexcept override {
     return data_.events().empty()

@@ -92,7 +92,7 @@ struct run_options {
 };
 
 /// One backtest, step by step: set up (the strategies started at the first event), then either
-/// replay() through its own cursor or offer() event by event (a sweep's lockstep batch), then
+/// replay() through its own cursor or offer() run by run (a sweep's lockstep batch), then
 /// finish() for the outcome. `config` and `options` (and what options point to) must outlive it.
 class backtest_run {
  public:
@@ -104,8 +104,9 @@ class backtest_run {
 
   /// False when it could not be set up (finish() says why) or failed while running.
   bool ready() const noexcept;
-  /// One event of the batch's cursor; false once the run's window has ended.
-  bool offer(const market_event& event);
+  /// Events [first, first + count) of the batch's cursor, consecutive in memory; false once the
+  /// run's window has ended.
+  bool offer(const market_event* first, size_t count);
   /// Every event of the run's own cursor.
   void replay();
   /// The run's events have ended (its window, or the batch's cursor): the cursor's error and

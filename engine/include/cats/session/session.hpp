@@ -52,6 +52,11 @@ struct session_options {
   int64_t bar_grace_ns = 2'000'000'000;
   /// Replay: the clock is the recorded receive time (a recording is among the feeds).
   bool receive_time_clock = false;
+  /// Replay of bars only: runs of bars with nothing in between (no order working, no timer
+  /// pending, one strategy) go to the strategy in one call when it takes them (ABI 1.5 on_bars).
+  /// What it sees and what the run reports are the same either way; false delivers every bar
+  /// through on_event ([backtest] bar_spans, for comparing).
+  bool bar_spans = true;
 };
 
 /// The primary instrument's prices since the previous sample: the first open, the extremes and
@@ -71,7 +76,7 @@ class sample_listener {
   virtual void on_sample(int64_t ts, const price_span& price) = 0;
 };
 
-class session {
+class session final : bar_span_host {
  public:
   /// `broker` matches the strategies' orders (it is also the engine's router); `account` is the
   /// portfolio the engine reports to strategies.
@@ -102,9 +107,10 @@ class session {
   /// progress bar when `progress` is set and stderr is a terminal.
   replay_outcome replay(event_cursor& cursor, const window& w, const std::atomic<bool>* stop,
                         bool progress);
-  /// Lockstep replay (a sweep's runs taking turns at one read of the data): one event, under the
-  /// rules of replay(); false once the window has ended (no later event is for this run).
-  bool replay_one(const market_event& event, const window& w, replay_outcome& out);
+  /// Lockstep replay (a sweep's runs taking turns at one read of the data): the events
+  /// [first, first + count), consecutive in the data, under the rules of replay(); false once the
+  /// window has ended (no later event is for this run).
+  bool replay_run(const market_event* first, size_t count, const window& w, replay_outcome& out);
   /// Live: time passes without an event (timers due by `now` fire).
   void on_clock(int64_t now);
   /// The end of the run: the last sample (replay), on_stop for every strategy, and every working
@@ -136,6 +142,18 @@ class session {
   int64_t horizon_ = 0;  // replay: the longest bar interval seen (events are read that far past
                          // the end)
   inline void advance_to(int64_t ts);
+  // Runs of bars in one call to the strategy (session_options::bar_spans).
+  static constexpr size_t max_span = 1024;
+  inline bool span_ready(const market_event& e);
+  inline size_t span_length(const market_event* next, size_t n, const window& w);
+  uint32_t step_span(const market_event* first, size_t count);
+  void catch_up(uint32_t index) override;
+  bool stamped_already(const cats_event_t& header) const noexcept {
+    return (header.flags & options_.event_flags) == options_.event_flags;
+  }
+  strategy_slot* span_slot_ = nullptr;         // span_ready(): the strategy that takes the run
+  const market_event* span_events_ = nullptr;  // the run being handed over
+  uint32_t span_done_ = 0;                     // its bars the market has been brought through
   inline void take_sample(int64_t ts);
   void close_built_bars(int64_t t);
   void step_building_bars(const market_event& in, int64_t now);

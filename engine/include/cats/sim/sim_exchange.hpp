@@ -130,6 +130,7 @@ class sim_exchange final : public broker {
   uint64_t reject(uint32_t owner, const cats_order_request_t& request, std::string reason) override;
   void open_orders(std::vector<open_order>& out) const override;
   size_t open_order_count() const noexcept override { return working_.size(); }
+  bool idle() const noexcept override { return working_.empty() && pending_.empty(); }
 
   const sim_exchange_stats& stats() const noexcept { return stats_; }
   size_t working_orders() const noexcept { return working_.size(); }

@@ -96,6 +96,21 @@ inline void dispatch(strategy& s, const cats_event_t& e) {
   }
 }
 
+// on_bars (ABI 1.5): the bars of a span through the strategy's own on_bar, called by its static
+// type (no virtual call, no C call per bar), each after its index is written for the host, until
+// the host asks for a stop. `done` counts the bar that throws.
+template <class T>
+void run_bars(T& s, cats_bar_span_t& span, uint32_t& done) {
+  const char* at = reinterpret_cast<const char*>(span.first);
+  for (uint32_t i = 0; i < span.count; ++i, at += span.stride) {
+    span.current = i;
+    done = i + 1;
+    const cats_bar_event_t& e = *reinterpret_cast<const cats_bar_event_t*>(at);
+    deliver_as<cats_bar_event_t, bar>(e.header, [&](const bar& v) { s.T::on_bar(v); });
+    if (span.stop != 0) return;
+  }
+}
+
 // The declared parameters as a C table, built at compile time: the entry point allocates nothing.
 template <class T>
 constexpr auto make_param_table() {
@@ -213,6 +228,14 @@ const cats_strategy_descriptor_t* entry(const char* name, const char* version,
     d.last_error = [](cats_strategy_t* s) noexcept -> cats_str_t {
       const std::string& e = from(s)->last_error;
       return {e.data(), e.size()};
+    };
+    d.on_bars = [](cats_strategy_t* s, cats_bar_span_t* span, uint32_t* out_handled) noexcept {
+      instance* in = from(s);
+      uint32_t done = 0;
+      const cats_status_t st =
+          guard(in, [&] { run_bars<T>(static_cast<T&>(*in->impl), *span, done); });
+      if (out_handled != nullptr) *out_handled = done;
+      return st;
     };
     return d;
   }();
