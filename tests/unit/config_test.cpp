@@ -90,7 +90,7 @@ TEST(Config, UnknownKeysListTheValidOnes) {
   EXPECT_EQ(load(text).error,
             "cfg.toml:12:1: unknown key 'fe_bps' in [backtest]; valid keys: initial_cash, fill, "
             "fee_bps, maker_fee_bps, slippage_bps, leverage, latency, seed, participation, start, "
-            "end");
+            "end, bar_spans");
   EXPECT_EQ(load(std::string(good) + "\n[extra]\n").error,
             "cfg.toml:23:2: unknown top-level key 'extra'; valid keys: engine, data, backtest, "
             "strategy, live, record, venues, instrument, risk, bus");
@@ -292,7 +292,7 @@ TEST(Config, SetErrorsNameTheOverride) {
   EXPECT_EQ(load(good, {"backtest.fe_bps=1"}).error,
             "--set backtest.fe_bps=1: unknown key 'fe_bps' in [backtest]; valid keys: "
             "initial_cash, fill, fee_bps, maker_fee_bps, slippage_bps, leverage, latency, seed, "
-            "participation, start, end");
+            "participation, start, end, bar_spans");
   EXPECT_EQ(load(good, {"strategy.nope.fast=1"}).error,
             "--set strategy.nope.fast=1: no [[strategy]] named 'nope' (strategies: sma)");
   EXPECT_EQ(load(good, {"fee_bps"}).error,
