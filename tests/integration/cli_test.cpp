@@ -577,6 +577,90 @@ TEST_F(Cli, EventsReachTheStrategyInOrder) {
   EXPECT_EQ(json_number(r.out, "bars"), 6);
 }
 
+// Runs of bars in one call (ABI 1.5 on_bars) change nothing a strategy sees or a run reports:
+// the probe trades, sets a timer, fails or not, asks the host for the time, the account and its
+// position and plots on bars inside runs, and every line it logs and every output file are the
+// same with [backtest] bar_spans = false, which hands it every bar through on_event. The runs are
+// really used: the log says how many bars went that way.
+TEST_F(Cli, RunsOfBarsInOneCallChangeNothing) {
+  // From the block store: its reader decodes 64 bars at a time, so runs are up to 64 bars long
+  // (a CSV source hands out one row at a time: runs of one bar).
+  const std::string store = (dir_->path() / "spans.catsrec").string();
+  const run_result conv = run({cats_bin, "data", "convert", data(), "--out", store, "--symbol",
+                               "BINANCE:BTCUSDT", "--format", "binance_klines"});
+  ASSERT_EQ(conv.exit_code, 0) << conv.err;
+  struct variant {
+    std::string name, strategy;
+  };
+  const std::string probe = "[[strategy]]\nname = \"p\"\nplugin = \"" + test_plugins +
+                            "/probe_strategy.so\"\n[strategy.params]\n";
+  const std::vector<variant> variants = {
+      {"trading", probe + "buy_at_bar = 300\nsell_at_bar = 2000\ntimer_at_bar = 1200\n"
+                          "query_every = 7\nquantity = 0.05\n"},
+      {"failing", probe + "buy_at_bar = 50\nthrow_at_bar = 4000\nquery_every = 13\n"},
+      {"c", "[[strategy]]\nname = \"c\"\nplugin = \"" + test_plugins +
+                "/c_strategy_good.so\"\n[strategy.params]\nfail_at_bar = 5000\n"},
+      {"sma",
+       "[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n"
+       "[strategy.params]\nfast = 20\nslow = 90\n"}};
+  for (const variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    std::map<bool, run_result> res;
+    std::map<bool, std::string> logs;  // one file name for both: the params are in the summary
+    const fs::path log = dir_->path() / ("spans_" + v.name + ".log");
+    for (const bool spans : {true, false}) {
+      const std::string tag = v.name + (spans ? "_runs" : "_single");
+      const fs::path out = dir_->path() / ("spans_" + tag);
+      std::string strategy = v.strategy;
+      if (v.name == "trading" || v.name == "failing")
+        strategy += "log = \"" + log.string() + "\"\n";
+      const std::string cfg = (dir_->path() / ("spans_" + tag + ".toml")).string();
+      test::write_file(cfg,
+                       "[engine]\nlog_level = \"info\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                       "files = [\"" +
+                           store +
+                           "\"]\nformat = \"cats_record\"\ntick_size = \"0.01\"\n"
+                           "lot_size = \"0.00001\"\n[backtest]\nfee_bps = 10\nbar_spans = " +
+                           (spans ? "true" : "false") + "\n" + strategy);
+      res[spans] = run({cats_bin, "backtest", "--config", cfg, "--out", out.string(), "--json"});
+      ASSERT_EQ(res[spans].exit_code, v.name == "failing" || v.name == "c" ? 1 : 0)
+          << res[spans].err;
+      if (fs::exists(log)) logs[spans] = test::read_file(log);
+      fs::remove(log);
+    }
+    const fs::path a = dir_->path() / ("spans_" + v.name + "_runs");
+    const fs::path b = dir_->path() / ("spans_" + v.name + "_single");
+    EXPECT_TRUE(res[true].out == res[false].out) << res[true].out;
+    for (const char* f : {"summary.json", "fills.csv", "trades.csv", "orders.csv", "equity.csv",
+                          "plots.csv", "report.html"}) {
+      EXPECT_EQ(fs::exists(a / f), fs::exists(b / f)) << f;
+      if (fs::exists(a / f)) {
+        EXPECT_TRUE(test::read_file(a / f) == test::read_file(b / f)) << f;
+      }
+    }
+    if (v.name == "trading" || v.name == "failing") {
+      EXPECT_TRUE(logs[true] == logs[false]) << "the probe saw something else";
+      EXPECT_NE(logs[true].find("\nquery "), std::string::npos);
+      EXPECT_NE(logs[true].find("\nfill "), std::string::npos);
+    }
+    // Most bars went in runs many bars long (all but those around orders); none without them.
+    const size_t said = res[true].err.find(" runs of bars (on_bars)");
+    ASSERT_NE(said, std::string::npos) << res[true].err;
+    // "I 12:00:00.000 19987 of 20160 events reached the strategy in 12 runs of bars (on_bars)"
+    const size_t line = res[true].err.rfind('\n', said) + 1;
+    const size_t count = res[true].err.find(' ', res[true].err.find(' ', line) + 1) + 1;
+    const double in_runs = std::stod(res[true].err.substr(count));
+    const double runs = std::stod(res[true].err.substr(res[true].err.rfind(' ', said - 1)));
+    EXPECT_GT(in_runs, 3000.0) << res[true].err.substr(line, said - line);
+    EXPECT_GT(in_runs / runs, 20.0) << res[true].err.substr(line, said - line);
+    EXPECT_EQ(res[false].err.find("runs of bars"), std::string::npos);
+  }
+  // The failures happened inside runs, at the same bar and time either way.
+  EXPECT_NE(test::read_file(dir_->path() / "spans_failing_runs" / "summary.json")
+                .find("probe: deliberate failure at bar 4000"),
+            std::string::npos);
+}
+
 TEST_F(Cli, PluginsInspectAndList) {
   run_result r =
       run({cats_bin, "plugins", "inspect", std::string(CATS_PLUGIN_DIR) + "/ma_crossover.so"});

@@ -21,6 +21,8 @@ class probe final : public cats::strategy {
       {"timer_at_bar", CATS_PARAM_INT, "0", "on this bar, set a timer for 30 s later"},
       {"buy_at_trade", CATS_PARAM_INT, "0", "market-buy `quantity` on this trade (1-based)"},
       {"log_books", CATS_PARAM_BOOL, "true", "log book events (one line each)"},
+      {"query_every", CATS_PARAM_INT, "0",
+       "every N bars, log the time, account and position the host reports, and plot the close"},
   };
 
   probe(cats::context& ctx, const cats::params& p)
@@ -31,6 +33,7 @@ class probe final : public cats::strategy {
         timer_at_(p.get_int("timer_at_bar")),
         buy_at_trade_(p.get_int("buy_at_trade")),
         log_books_(p.get_bool("log_books")),
+        query_every_(p.get_int("query_every")),
         qty_(cats::fixed::from_double(p.get_float("quantity"))) {
     const std::string fail = p.get_string("fail_create");
     if (!fail.empty()) throw std::invalid_argument(fail);
@@ -52,6 +55,14 @@ class probe final : public cats::strategy {
     if (bars_ == buy_at_) ctx().buy_market(b.instrument_id(), qty_);
     if (bars_ == sell_at_) ctx().sell_market(b.instrument_id(), qty_);
     if (bars_ == timer_at_) ctx().set_timer(b.time_ns() + 30'000'000'000, 7);
+    if (query_every_ > 0 && bars_ % query_every_ == 0) {
+      const cats::account a = ctx().account();
+      const cats::position pos = ctx().position(b.instrument_id());
+      write("query " + std::to_string(ctx().now_ns()) + " equity " + a.equity.to_string() +
+            " cash " + a.cash.to_string() + " pos " + pos.quantity.to_string() + " mark " +
+            pos.mark_price.to_string());
+      ctx().plot("close", b.close().to_double());
+    }
   }
   void on_trade(const cats::trade& t) override {
     ++trades_;
@@ -105,6 +116,7 @@ class probe final : public cats::strategy {
 
   int64_t throw_at_, buy_at_, sell_at_, timer_at_, buy_at_trade_;
   bool log_books_;
+  int64_t query_every_;
   int64_t trades_ = 0;
   cats::fixed qty_;
   int64_t bars_ = 0;

@@ -372,7 +372,7 @@ TEST(Params, DefaultsAreFilledInDeclaredOrder) {
   auto lib = probe();
   const param_set p =
       build_params(with_params({{"throw_at_bar", integer(3)}, {"quantity", integer(2)}}), *lib);
-  ASSERT_EQ(p.entries().size(), 9u);
+  ASSERT_EQ(p.entries().size(), 10u);
   EXPECT_EQ(p.entries()[0].name, "log");
   EXPECT_EQ(p.entries()[0].s, "");
   EXPECT_EQ(p.find("throw_at_bar")->i, 3);
@@ -390,7 +390,7 @@ TEST(Params, UnknownAndMistypedParametersAreConfigErrors) {
     EXPECT_EQ(std::string(e.what()),
               "cfg.toml:12:5: strategy 'p' (probe 2.3.4) has no parameter 'throw_at'; valid: log, "
               "fail_create, throw_at_bar, buy_at_bar, sell_at_bar, quantity, timer_at_bar, "
-              "buy_at_trade, log_books");
+              "buy_at_trade, log_books, query_every");
   }
   try {
     build_params(with_params({{"throw_at_bar", text("3")}}), *lib);

@@ -428,6 +428,9 @@ backtest_outcome backtest_run::finish(bool interrupted) {
   backtest_report& rep = r.result.report;
   try {
     rep.events = r.replayed.events;
+    if (r.market.bar_runs() != 0)
+      spdlog::info("{} of {} events reached the strategy in {} runs of bars (on_bars)",
+                   r.market.bars_in_runs(), r.replayed.events, r.market.bar_runs());
     if (r.replayed.interrupted) {
       r.result.exit_code = 130;
       r.result.error = "interrupted";

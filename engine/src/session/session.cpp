@@ -339,12 +339,16 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
   return span_slot_ != nullptr;
 }
 
-// How many of next[0, n) may follow in the same run: bars, read as they are, in the window.
+// How many of next[0, n) may follow next[-1] in the same run: bars of its instrument, read as they
+// are, in the window.
 [[gnu::always_inline]] inline size_t session::span_length(const market_event* next, size_t n,
                                                           const window& w) {
+  // One instrument: the broker keeps the last bar's prices of each (catch_up).
+  const uint32_t id = next[-1].bar.header.instrument_id;
   size_t k = 0;
   while (k < n && next[k].type == market_event::kind::bar && !next[k].built &&
-         stamped_already(next[k].bar.header) && place(next[k], w) == in_window::step)
+         next[k].bar.header.instrument_id == id && stamped_already(next[k].bar.header) &&
+         place(next[k], w) == in_window::step)
     ++k;
   return k;
 }
@@ -362,14 +366,31 @@ uint32_t session::step_span(const market_event* first, size_t count) {
     ~done_with() { s.span_events_ = nullptr; }
   } reset{*this};
   const uint32_t k = engine_.deliver_bars(*span_slot_, span, *this);
+  ++span_calls_;
+  span_bars_ += k;
   engine_.flush();  // what the strategy's calls caused, as after on_event
   // A strategy that asked for built bars from the last bar counts that bar for them.
   if (engine_.builds_bars()) engine_.build_bars(first[k - 1]);
   return k;
 }
 
+// replay_bar_clock for a bar of a run: no timer is pending, nothing is queued and the broker is
+// idle, so the bars before `index` only move the clock, the prices, the marks and the samples; the
+// broker sees bar `index` alone (what an idle broker keeps of a bar is the last one's prices).
 void session::catch_up(uint32_t index) {
-  for (; span_done_ <= index; ++span_done_) replay_bar_clock(span_events_[span_done_]);
+  if (span_done_ > index) return;
+  for (; span_done_ < index; ++span_done_) {
+    const cats_bar_event_t& bar = span_events_[span_done_].bar;
+    const int64_t close_ts = bar.header.exchange_ts_ns;
+    if (close_ts != pending_ts_) take_sample(pending_ts_);
+    if (bar_interval_ == 0 || bar.interval_ns < bar_interval_) bar_interval_ = bar.interval_ns;
+    pending_ts_ = close_ts;
+    engine_.set_time(std::max({close_ts, bar.open_time_ns, engine_.now()}));
+    note_price(bar.header.instrument_id, bar.open, bar.high, bar.low, bar.close);
+    account_.mark(bar.header.instrument_id, bar.close);
+  }
+  replay_bar_clock(span_events_[index]);
+  span_done_ = index + 1;
 }
 
 void session::finish(std::string_view reason, int64_t now) {

@@ -129,6 +129,9 @@ class session final : bar_span_host {
   /// did; those that never had a tick matched on bars the whole run.
   std::vector<uint32_t> matched_on_bars_without_ticks() const;
   bool had_ticks(uint32_t id) const noexcept { return id < ticked_.size() && ticked_[id] != 0; }
+  /// Replay: the calls that handed a strategy a run of bars (on_bars), and the bars they took.
+  uint64_t bar_runs() const noexcept { return span_calls_; }
+  uint64_t bars_in_runs() const noexcept { return span_bars_; }
 
  private:
   // The parts of the step, inlined into on_event and replay (session.cpp): no call per stage.
@@ -154,6 +157,7 @@ class session final : bar_span_host {
   strategy_slot* span_slot_ = nullptr;         // span_ready(): the strategy that takes the run
   const market_event* span_events_ = nullptr;  // the run being handed over
   uint32_t span_done_ = 0;                     // its bars the market has been brought through
+  uint64_t span_calls_ = 0, span_bars_ = 0;    // runs handed over, and the bars in them
   inline void take_sample(int64_t ts);
   void close_built_bars(int64_t t);
   void step_building_bars(const market_event& in, int64_t now);
