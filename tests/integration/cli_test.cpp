@@ -627,6 +627,17 @@ TEST_F(Cli, RunsOfBarsInOneCallChangeNothing) {
           << res[spans].err;
       if (fs::exists(log)) logs[spans] = test::read_file(log);
       fs::remove(log);
+      // Without files the samples of a run of bars go to the metrics in one call.
+      const run_result bare = run({cats_bin, "backtest", "--config", cfg, "--json"});
+      EXPECT_TRUE(bare.out == res[spans].out) << bare.out;
+      fs::remove(log);
+      // A watchdog times every call: then every bar is its own call.
+      if (spans && v.name == "sma") {
+        const run_result timed = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
+                                      "engine.callback_timeout=10"});
+        EXPECT_TRUE(timed.out == res[spans].out) << timed.out;
+        EXPECT_EQ(timed.err.find("runs of bars"), std::string::npos) << timed.err;
+      }
     }
     const fs::path a = dir_->path() / ("spans_" + v.name + "_runs");
     const fs::path b = dir_->path() / ("spans_" + v.name + "_single");

@@ -253,6 +253,9 @@ uint32_t engine::deliver_bars(strategy_slot& slot, cats_bar_span_t& span, bar_sp
   span_ = &span;
   span_host_ = &host;
   span_error_ = nullptr;
+  span_stop_at_ = UINT32_MAX;
+  span_synced_ = 0;
+  span_broken_.clear();
   uint32_t handled = 0;
   cats_status_t st;
   bool over;
@@ -263,36 +266,62 @@ uint32_t engine::deliver_bars(strategy_slot& slot, cats_bar_span_t& span, bar_sp
   }
   span_ = nullptr;
   span_host_ = nullptr;
-  // A plugin that reports none, or more than it was given, broke the contract: it is disabled at
-  // the first bar (or the last) as if that bar had failed.
-  const bool bad = handled == 0 || handled > span.count;
-  const uint32_t reported = handled;
-  handled = std::clamp<uint32_t>(handled, 1, span.count);
-  slot.events += handled;
-  host.catch_up(handled - 1);
   if (span_error_) std::rethrow_exception(std::exchange(span_error_, nullptr));
+  // What it may report: at least the bars its calls caught up (at least 1), at most the bar it
+  // was asked to stop at. Otherwise it broke the contract: it is disabled, and the bars it
+  // should not have seen yet are stepped without it.
+  const uint32_t low = std::max<uint32_t>(1, host.caught_up());
+  const uint32_t high = span_stop_at_ != UINT32_MAX ? span_stop_at_ + 1 : span.count;
+  if (span_broken_.empty() && (handled < low || handled > high))
+    span_broken_ = "on_bars reported " + std::to_string(handled) + " of " +
+                   std::to_string(span.count) + " bars handled; " +
+                   (handled > high && span_stop_at_ != UINT32_MAX
+                        ? "it was asked to stop after bar " + std::to_string(span_stop_at_ + 1)
+                        : "expected " + std::to_string(low) + " to " + std::to_string(high));
+  const uint32_t done = std::clamp(handled, low, std::max(low, high));
+  slot.events += done;
+  host.catch_up(done - 1);
   const char* where = callback_name(CATS_EVENT_BAR);
   if (over) {
     overran(slot, where);
-  } else if (bad) {
-    fail(slot, where, CATS_E_FAILED,
-         "on_bars reported " + std::to_string(reported) + " bars handled of " +
-             std::to_string(span.count));
+  } else if (!span_broken_.empty()) {
+    fail(slot, where, CATS_E_FAILED, span_broken_);
   } else if (st != CATS_OK) {
     fail(slot, where, st, to_string(slot.desc.last_error(slot.instance)));
   }
-  return handled;
+  return done;
 }
 
-void engine::sync_span_now(bool stop) noexcept {
+bool engine::sync_span_now(bool stop) noexcept {
+  if (!span_broken_.empty() || span_error_) return false;
+  const uint32_t at = span_->current;
+  if (at >= span_->count || at < span_synced_ ||
+      (span_stop_at_ != UINT32_MAX && at > span_stop_at_)) {
+    try {
+      span_broken_ =
+          at >= span_->count || at < span_synced_
+              ? "on_bars called the host from bar " + std::to_string(at + 1) + " of " +
+                    std::to_string(span_->count) + " after bar " + std::to_string(span_synced_ + 1)
+              : "on_bars called the host from bar " + std::to_string(at + 1) +
+                    " after it was asked to stop after bar " + std::to_string(span_stop_at_ + 1);
+    } catch (...) {
+      span_broken_ = "on_bars broke its contract";
+    }
+    span_->stop = 1;
+    return false;
+  }
+  span_synced_ = at;
+  if (stop && span_stop_at_ == UINT32_MAX) span_stop_at_ = at;
   if (stop) span_->stop = 1;
   try {
-    span_host_->catch_up(std::min(span_->current, span_->count - 1));
+    span_host_->catch_up(at);
   } catch (...) {
-    // Rethrown when the strategy returns; it stops after this bar.
-    if (!span_error_) span_error_ = std::current_exception();
+    // Rethrown when the strategy returns (the run fails); no more catching up until then.
+    span_error_ = std::current_exception();
     span_->stop = 1;
+    return false;
   }
+  return true;
 }
 
 void engine::set_order_reason(uint64_t order_id, std::string_view reason) {

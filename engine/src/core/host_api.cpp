@@ -82,7 +82,7 @@ void api_log(cats_host_t* h, int32_t level, cats_str_t message) noexcept {
       return;
     }
     if (engine* e = eng(h)) {
-      e->sync_span(false);
+      (void)e->sync_span(false);
       e->strategy_log(h->slot, level, std::string_view(message.data, message.size));
     }
   } catch (...) {
@@ -93,8 +93,16 @@ int64_t api_now(cats_host_t* h) noexcept {
   if (h != nullptr && h->detached) return wall_clock_ns();
   engine* e = eng(h);
   if (e == nullptr) return 0;
-  e->sync_span(false);
+  (void)e->sync_span(false);
   return e->now();
+}
+
+// A call from a strategy that broke its run of bars' contract, or after the host failed in it.
+cats_status_t span_refused(cats_host_t* h, const engine& e) noexcept {
+  return error_out(h, CATS_E_REJECTED,
+                   e.span_refusal().empty()
+                       ? std::string("the host failed while bringing the market to this bar")
+                       : e.span_refusal());
 }
 
 // Calls that touch orders, positions, the account or timers belong to the engine thread; a
@@ -183,7 +191,7 @@ cats_status_t api_submit_order(cats_host_t* h, const cats_order_request_t* reque
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "submit_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(true);
+  if (!e->sync_span(true)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     if (request == nullptr || out_order_id == nullptr)
       return error_out(h, CATS_E_INVALID_ARGUMENT, "request and out_order_id must not be NULL");
@@ -218,7 +226,7 @@ cats_status_t api_cancel_order(cats_host_t* h, uint64_t order_id) noexcept {
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "cancel_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(true);
+  if (!e->sync_span(true)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
@@ -233,7 +241,7 @@ cats_status_t api_amend_order(cats_host_t* h, uint64_t order_id, cats_fixed_t ne
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "amend_order", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(true);
+  if (!e->sync_span(true)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     if (e->router() == nullptr)
       return error_out(h, CATS_E_UNSUPPORTED, "this run has no order routing");
@@ -249,7 +257,7 @@ cats_status_t api_get_position(cats_host_t* h, uint32_t instrument_id,
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "get_position", st)) return st;
   if (e == nullptr || too_small(out)) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(false);
+  if (!e->sync_span(false)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     if (e->instruments().get(instrument_id) == nullptr)
       return error_out(h, CATS_E_NOT_FOUND,
@@ -272,7 +280,7 @@ cats_status_t api_get_account(cats_host_t* h, cats_account_t* out) noexcept {
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "get_account", st)) return st;
   if (e == nullptr || too_small(out)) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(false);
+  if (!e->sync_span(false)) return span_refused(h, *e);
   const portfolio& a = e->account();
   cats_account_t full{};
   full.struct_size = sizeof full;
@@ -289,7 +297,7 @@ cats_status_t api_set_timer(cats_host_t* h, int64_t fire_at_ns, uint64_t user_da
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "set_timer", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(true);
+  if (!e->sync_span(true)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     const uint64_t id = e->add_timer(h->slot, fire_at_ns, user_data);
     if (id == 0)
@@ -305,7 +313,7 @@ cats_status_t api_cancel_timer(cats_host_t* h, uint64_t timer_id) noexcept {
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "cancel_timer", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(true);
+  if (!e->sync_span(true)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     if (e->cancel_timer(h->slot, timer_id)) return CATS_OK;
     return error_out(h, CATS_E_NOT_FOUND,
@@ -317,7 +325,7 @@ cats_status_t api_plot(cats_host_t* h, cats_str_t series, cats_str_t panel, doub
   engine* e = eng(h);
   if (cats_status_t st; refused_while_detached(h, "plot", st)) return st;
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  e->sync_span(false);
+  if (!e->sync_span(false)) return span_refused(h, *e);
   if (bad_str(series) || bad_str(panel))
     return error_out(h, CATS_E_INVALID_ARGUMENT, "plot: a name is null with a non-zero size");
   return guard(h, [&]() -> cats_status_t {
@@ -332,7 +340,8 @@ cats_status_t api_subscribe_bars(cats_host_t* h, uint32_t instrument_id,
                                  int64_t interval_ns) noexcept {
   engine* e = eng(h);
   if (e == nullptr) return CATS_E_INVALID_ARGUMENT;
-  if (!h->detached) e->sync_span(true);  // off the engine thread there is no span to stop
+  // Off the engine thread there is no span to stop.
+  if (!h->detached && !e->sync_span(true)) return span_refused(h, *e);
   return guard(h, [&]() -> cats_status_t {
     if (h->detached) {
       // A new version being created off the engine thread: checked now, applied at the swap.

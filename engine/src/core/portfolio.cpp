@@ -50,6 +50,13 @@ void portfolio::set_market_value(position_state& p, int64_t mv) noexcept {
   p.market_value = mv;
 }
 
+int64_t portfolio::equity_marked_at(uint32_t instrument_id, int64_t price) const noexcept {
+  if (instrument_id >= positions_.size() || positions_[instrument_id].quantity == 0)
+    return equity();
+  const position_state& p = positions_[instrument_id];
+  return cash_ + market_value_ - p.market_value + notional_of(p.quantity, price);
+}
+
 void portfolio::mark_held(uint32_t instrument_id, int64_t price) noexcept {
   if (instrument_id >= positions_.size()) {
     positions_.resize(instrument_id + 1);

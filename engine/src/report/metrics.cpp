@@ -22,7 +22,8 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
   dd_threshold_ = static_cast<double>(initial_equity);
 }
 
-void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
+[[gnu::always_inline]] inline void metrics_accumulator::add_sample(int64_t ts_ns, int64_t equity,
+                                                                   bool exposed) noexcept {
   // Once equity has gone to zero or below, returns have no meaning (the account is ruined).
   if (last_equity_ <= 0) ruined_ = true;
   // Flat periods (equity unchanged) are common and need no division.
@@ -73,6 +74,15 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
     max_dd_open_ = true;
     dd_threshold_ = static_cast<double>(peak_) * (1.0 - max_dd_ / 100.0);
   }
+}
+
+void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept {
+  add_sample(ts_ns, equity, exposed);
+}
+
+void metrics_accumulator::sample_many(const int64_t* ts_ns, const int64_t* equity, size_t n,
+                                      bool exposed) noexcept {
+  for (size_t i = 0; i < n; ++i) add_sample(ts_ns[i], equity[i], exposed);
 }
 
 drawdown_episode metrics_accumulator::current_episode(int64_t end_ts,

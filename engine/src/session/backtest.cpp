@@ -80,7 +80,8 @@ struct event_source {
 // close, otherwise on a fixed grid (the smallest built-bar interval, or one minute).
 session_options replay_options(const event_source& src, const run_config& cfg) {
   session_options o;
-  o.bar_spans = cfg.backtest.bar_spans;
+  // A watchdog times each call into a strategy: a run of bars would be timed as one call.
+  o.bar_spans = cfg.backtest.bar_spans && cfg.engine.callback_timeout_ms <= 0;
   o.event_flags = CATS_EVENT_FLAG_REPLAY;
   o.book_depth = 20;
   o.primary_instrument = src.feeds.front().instrument_id;
@@ -177,6 +178,13 @@ class backtest_outputs final : public sample_listener, public plot_listener {
   void on_start(int64_t ts) override {
     metrics_.begin(ts, account_.equity());
     if (curve_ != nullptr) curve_->add(ts, account_.equity());
+  }
+  // Without files (a sweep's run, `cats backtest` without --out) only the equity counts.
+  bool takes_equity_only() const noexcept override { return !dir_ && !equity_csv_.is_open(); }
+  void on_samples(const int64_t* ts, const int64_t* equity, size_t n, bool exposed) override {
+    metrics_.sample_many(ts, equity, n, exposed);
+    if (curve_ != nullptr)
+      for (size_t i = 0; i < n; ++i) curve_->add(ts[i], equity[i]);
   }
   void on_sample(int64_t ts, const price_span& price) override {
     metrics_.sample(ts, account_.equity(), account_.has_exposure());
@@ -392,7 +400,7 @@ bool backtest_run::ready() const noexcept {
 bool backtest_run::offer(const market_event* first, size_t count) {
   impl& r = *impl_;
   try {
-    return r.market.replay_run(first, count, r.window, r.replayed);
+    return r.market.replay_run(first, count, r.window, r.replayed, r.options.stop);
   } catch (const std::exception& e) {
     r.result.exit_code = 1;
     r.result.error = e.what();

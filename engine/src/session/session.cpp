@@ -264,8 +264,9 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
   } restore{*this, cursor};
   uint64_t seen = 0, next_progress = 0x4000;
   while (const market_event* ev = cursor.next()) {
-    // Every event: Ctrl-C is honoured at once even when a strategy takes milliseconds per event;
-    // a relaxed load of a flag nobody writes costs what a load from L1 costs.
+    // Every event, and every run of at most max_span bars: Ctrl-C is honoured soon even when a
+    // strategy takes milliseconds per event; a relaxed load of a flag nobody writes costs what a
+    // load from L1 costs.
     ++seen;
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) [[unlikely]] {
       out.interrupted = true;
@@ -298,8 +299,12 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
 }
 
 bool session::replay_run(const market_event* first, size_t count, const window& w,
-                         replay_outcome& out) {
+                         replay_outcome& out, const std::atomic<bool>* stop) {
   for (size_t i = 0; i < count;) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) [[unlikely]] {
+      out.interrupted = true;
+      return true;
+    }
     const market_event& ev = first[i];
     const in_window where = place(ev, w);
     if (where == in_window::end) return false;
@@ -353,6 +358,50 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
   return k;
 }
 
+// The loop of catch_up over bars [span_done_, index) with the samples in one call, when the
+// listener needs only the equity: the equity at each close is computed from the position, which
+// no bar of the run changes, and the account is marked once, at the last close. False (nothing
+// done) when the times do not strictly increase (a sample per close time).
+bool session::catch_up_in_bulk(uint32_t index) {
+  if (samples_ == nullptr || !samples_->takes_equity_only()) return false;
+  const market_event* bars = span_events_ + span_done_;
+  const size_t n = index - span_done_;
+  int64_t t = pending_ts_;
+  for (size_t k = 0; k < n; ++k) {
+    if (bars[k].bar.header.exchange_ts_ns <= t) return false;
+    t = bars[k].bar.header.exchange_ts_ns;
+  }
+  const uint32_t id = bars[0].bar.header.instrument_id;  // one instrument per run
+  bulk_ts_.resize(n);
+  bulk_equity_.resize(n);
+  // The sample of the bar before the first (the account is marked there), then each bar's close
+  // but the last, whose sample comes with the next bar.
+  bulk_ts_[0] = pending_ts_;
+  bulk_equity_[0] = account_.equity();
+  for (size_t k = 1; k < n; ++k) {
+    const cats_bar_event_t& b = bars[k - 1].bar;
+    bulk_ts_[k] = b.header.exchange_ts_ns;
+    bulk_equity_[k] = account_.equity_marked_at(id, b.close);
+  }
+  samples_->on_samples(bulk_ts_.data(), bulk_equity_.data(), n, account_.has_exposure());
+  samples_taken_ += n;
+  last_sampled_ = bulk_ts_[n - 1];
+  span_open_ = false;
+  int64_t now = engine_.now();
+  for (size_t k = 0; k < n; ++k) {
+    const cats_bar_event_t& b = bars[k].bar;
+    if (bar_interval_ == 0 || b.interval_ns < bar_interval_) bar_interval_ = b.interval_ns;
+    now = std::max({now, b.open_time_ns, b.header.exchange_ts_ns});
+  }
+  engine_.set_time(now);
+  const cats_bar_event_t& last = bars[n - 1].bar;
+  pending_ts_ = last.header.exchange_ts_ns;
+  if (id == options_.primary_instrument && first_open_ == 0) first_open_ = bars[0].bar.open;
+  note_price(id, last.open, last.high, last.low, last.close);
+  account_.mark(id, last.close);
+  return true;
+}
+
 uint32_t session::step_span(const market_event* first, size_t count) {
   cats_bar_span_t span{};
   span.struct_size = sizeof span;
@@ -379,6 +428,7 @@ uint32_t session::step_span(const market_event* first, size_t count) {
 // broker sees bar `index` alone (what an idle broker keeps of a bar is the last one's prices).
 void session::catch_up(uint32_t index) {
   if (span_done_ > index) return;
+  if (index > span_done_ + 1 && catch_up_in_bulk(index)) span_done_ = index;
   for (; span_done_ < index; ++span_done_) {
     const cats_bar_event_t& bar = span_events_[span_done_].bar;
     const int64_t close_ts = bar.header.exchange_ts_ns;

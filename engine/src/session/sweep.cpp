@@ -500,7 +500,7 @@ class sweep_runner {
     std::string read_error;  // the cursor threw: the runs still reading fail with it
     try {
       while (live > 0) {
-        // Every block of at most 256 events (microseconds): Ctrl-C is honoured at once.
+        // Every block (the runs also check between their runs of bars): Ctrl-C is honoured soon.
         if (stopped()) return false;
         const market_event* ev = cursor->next();
         if (ev == nullptr) break;

@@ -241,22 +241,27 @@ typedef struct cats_bar_event_t {
 
 /**
  * A run of consecutive bars handed to on_bars (ABI 1.5): a replay whose bars follow each other
- * with nothing else in between (no order working, no timer due, no other event). The host owns it.
- * Bar i is at `(const char*)first + i * stride`; each is a whole cats_bar_event_t of this SDK
- * (header.struct_size says so) with the flags on_event would have shown.
+ * with nothing else in between (one strategy, no order working, no timer pending, no other
+ * event). Owned by the host; it and the bars are valid only during the on_bars call.
+ * Bar i is at `(const char*)first + i * stride` (never `first[i]`: the stride is larger than a
+ * bar); each is a whole cats_bar_event_t of this SDK with the flags on_event would have shown.
+ * `struct_size` is the host's sizeof(cats_bar_span_t); `reserved` is 0.
  */
 typedef struct cats_bar_span_t {
   uint32_t struct_size;
   uint32_t count;  /**< bars in the run, at least 1 */
   uint32_t stride; /**< bytes from one bar to the next */
-  /** Written by the plugin: the index of the bar it is handling, before it handles it. The host
-   *  reads it when the plugin calls into it, so that the time, the account and the prices it
-   *  answers with are those of that bar's close, as on_event would see them. */
+  /** Written by the plugin: the index of the bar it is handling, before it handles it (and so
+   *  before any host call made for it); it only grows. The host reads it when the plugin calls
+   *  into it and answers as on_event's delivery of that bar would: its close is the time, the
+   *  account and the position are marked there. */
   uint32_t current;
   const cats_bar_event_t* first;
-  /** Written by the host while the plugin handles bar `current`: nonzero when a call the plugin
-   *  made needs the host before the next bar (an order, a cancel, a timer, a subscription, a
-   *  failure). The plugin then returns after that bar. Read it after every bar. */
+  /** Written by the host during a host call: nonzero once a call needs the host before the next
+   *  bar (an order, a cancel, an amend, a timer, a subscription, a failure). The plugin must then
+   *  return after the bar it is handling: a host call from a later bar is refused
+   *  (CATS_E_REJECTED) and the strategy is disabled, as it is when `out_handled` says it went on.
+   *  Read it after every bar. */
   uint32_t stop;
   uint32_t reserved;
 } cats_bar_span_t;
@@ -611,9 +616,10 @@ typedef struct cats_strategy_descriptor_t {
   /**
    * Optional. Handles the bars of `span` one after the other exactly as on_event would, each
    * after writing its index to span->current, and returns after the bar during which the host set
-   * span->stop (or after the last bar). Writes the number of bars it handled to `out_handled`
-   * (1 to span->count, the bar that failed included when it returns an error). The host calls it
-   * only in replays, on the engine thread; strategy.hpp writes it for every C++ strategy.
+   * span->stop (or after the last bar). Writes the number of bars it handled to `out_handled`:
+   * from 1 to span->count, the bar it returns from included (also when it returns an error: that
+   * bar failed), never fewer than the last bar it called the host from. The host calls it only in
+   * replays, on the engine thread; strategy.hpp writes it for every C++ strategy.
    */
   cats_status_t (*on_bars)(cats_strategy_t* instance, cats_bar_span_t* span, uint32_t* out_handled);
 } cats_strategy_descriptor_t;

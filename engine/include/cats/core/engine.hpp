@@ -158,6 +158,8 @@ class bar_span_host {
  public:
   virtual ~bar_span_host() = default;
   virtual void catch_up(uint32_t index) = 0;
+  /// How many bars of the span the market has been brought through.
+  virtual uint32_t caught_up() const noexcept = 0;
 };
 
 /// Which strategy callback an engine is running right now. The engine thread writes it around
@@ -308,10 +310,15 @@ class engine {
   uint32_t deliver_bars(strategy_slot& slot, cats_bar_span_t& span, bar_span_host& host);
   /// A host API call of a strategy handling a span: the market is brought to its current bar;
   /// `stop` also ends the span after that bar (the call needs the host before the next one).
-  void sync_span(bool stop) noexcept {
+  /// False when the strategy broke the span's contract (it called from a bar after the one it
+  /// was asked to stop at, or from an earlier bar than before): the call is then refused.
+  bool sync_span(bool stop) noexcept {
     if (span_ != nullptr) [[unlikely]]
-      sync_span_now(stop);
+      return sync_span_now(stop);
+    return true;
   }
+  /// Why the last sync_span refused (for the host API's last_error).
+  const std::string& span_refusal() const noexcept { return span_broken_; }
   /// Order and fill ids: unique within the run, whichever broker gives them out.
   uint64_t new_order_id() noexcept { return next_order_id_++; }
   uint64_t new_fill_id() noexcept { return next_fill_id_++; }
@@ -459,7 +466,10 @@ class engine {
   cats_bar_span_t* span_ = nullptr;
   bar_span_host* span_host_ = nullptr;
   std::exception_ptr span_error_;
-  void sync_span_now(bool stop) noexcept;
+  uint32_t span_stop_at_ = 0;  // the bar the strategy was asked to stop after (UINT32_MAX: none)
+  uint32_t span_synced_ = 0;   // the latest bar a host call came from
+  std::string span_broken_;    // how the strategy broke the span's contract (empty: it did not)
+  bool sync_span_now(bool stop) noexcept;
 };
 
 /// A strategy's log message is cut after this many bytes.

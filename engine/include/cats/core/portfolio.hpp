@@ -71,6 +71,9 @@ class portfolio {
   /// The position in an instrument (a flat, zeroed one if never traded).
   const position_state& position(uint32_t instrument_id) const noexcept;
 
+  /// The equity the account would have with `instrument_id` marked at `price` (nothing changes).
+  int64_t equity_marked_at(uint32_t instrument_id, int64_t price) const noexcept;
+
   /// Marks an instrument to a new price. Every bar and trade: the flat case is inline.
   void mark(uint32_t instrument_id, int64_t price) noexcept {
     if (instrument_id < positions_.size() && positions_[instrument_id].quantity == 0) [[likely]] {

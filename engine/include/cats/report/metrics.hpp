@@ -61,6 +61,8 @@ class metrics_accumulator {
   void begin(int64_t ts_ns, int64_t initial_equity) noexcept;
   /// One equity sample at a bar close.
   void sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept;
+  /// `n` samples in a row, as sample() for each (a run of bars: the loop keeps its sums close).
+  void sample_many(const int64_t* ts_ns, const int64_t* equity, size_t n, bool exposed) noexcept;
   void add_trade(const round_trip& t) noexcept;
   /// Final figures; `interval_ns` annualises the per-bar statistics on a 365-day year.
   backtest_metrics finish(int64_t interval_ns) const noexcept;
@@ -69,6 +71,7 @@ class metrics_accumulator {
   double drawdown_pct() const noexcept;
 
  private:
+  inline void add_sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept;
   int64_t start_ts_ = 0, last_ts_ = 0;
   int64_t initial_ = 0, last_equity_ = 0;
   uint64_t n_ = 0;

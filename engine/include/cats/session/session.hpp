@@ -74,6 +74,17 @@ class sample_listener {
   /// The account at time `ts` (the engine's portfolio holds the values); `price` is the primary
   /// instrument's prices since the previous sample (price.close its last price).
   virtual void on_sample(int64_t ts, const price_span& price) = 0;
+  /// True when the equity alone is all the listener uses: the samples of a run of bars may then
+  /// come in one on_samples call, taken before the portfolio has moved through those bars.
+  virtual bool takes_equity_only() const noexcept { return false; }
+  /// `n` samples at times `ts` with equity `equity`, the exposure the same in all of them (only
+  /// called when takes_equity_only()).
+  virtual void on_samples(const int64_t* ts, const int64_t* equity, size_t n, bool exposed) {
+    (void)ts;
+    (void)equity;
+    (void)n;
+    (void)exposed;
+  }
 };
 
 class session final : bar_span_host {
@@ -109,8 +120,9 @@ class session final : bar_span_host {
                         bool progress);
   /// Lockstep replay (a sweep's runs taking turns at one read of the data): the events
   /// [first, first + count), consecutive in the data, under the rules of replay(); false once the
-  /// window has ended (no later event is for this run).
-  bool replay_run(const market_event* first, size_t count, const window& w, replay_outcome& out);
+  /// window has ended (no later event is for this run). `stop` set: returns at once, interrupted.
+  bool replay_run(const market_event* first, size_t count, const window& w, replay_outcome& out,
+                  const std::atomic<bool>* stop = nullptr);
   /// Live: time passes without an event (timers due by `now` fire).
   void on_clock(int64_t now);
   /// The end of the run: the last sample (replay), on_stop for every strategy, and every working
@@ -146,11 +158,15 @@ class session final : bar_span_host {
                          // the end)
   inline void advance_to(int64_t ts);
   // Runs of bars in one call to the strategy (session_options::bar_spans).
-  static constexpr size_t max_span = 1024;
+  // 64 bars: Ctrl-C waits at most that many bars of a slow strategy.
+  static constexpr size_t max_span = 64;
   inline bool span_ready(const market_event& e);
   inline size_t span_length(const market_event* next, size_t n, const window& w);
   uint32_t step_span(const market_event* first, size_t count);
   void catch_up(uint32_t index) override;
+  uint32_t caught_up() const noexcept override { return span_done_; }
+  bool catch_up_in_bulk(uint32_t index);
+  std::vector<int64_t> bulk_ts_, bulk_equity_;  // catch_up_in_bulk's samples
   bool stamped_already(const cats_event_t& header) const noexcept {
     return (header.flags & options_.event_flags) == options_.event_flags;
   }

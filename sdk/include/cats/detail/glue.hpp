@@ -98,7 +98,8 @@ inline void dispatch(strategy& s, const cats_event_t& e) {
 
 // on_bars (ABI 1.5): the bars of a span through the strategy's own on_bar, called by its static
 // type (no virtual call, no C call per bar), each after its index is written for the host, until
-// the host asks for a stop. `done` counts the bar that throws.
+// the host asks for a stop. `done` counts the bar that throws. Every C++ strategy takes runs of
+// bars this way; nothing in the strategy changes.
 template <class T>
 void run_bars(T& s, cats_bar_span_t& span, uint32_t& done) {
   const char* at = reinterpret_cast<const char*>(span.first);
@@ -106,7 +107,14 @@ void run_bars(T& s, cats_bar_span_t& span, uint32_t& done) {
     span.current = i;
     done = i + 1;
     const cats_bar_event_t& e = *reinterpret_cast<const cats_bar_event_t*>(at);
-    deliver_as<cats_bar_event_t, bar>(e.header, [&](const bar& v) { s.T::on_bar(v); });
+    deliver_as<cats_bar_event_t, bar>(e.header, [&](const bar& v) {
+      // The instance is exactly a T: its own on_bar, called directly when it is public (a
+      // private override is reached through the base, as on_event does).
+      if constexpr (requires(T & t, const bar& b) { t.T::on_bar(b); })
+        s.T::on_bar(v);
+      else
+        static_cast<strategy&>(s).on_bar(v);
+    });
     if (span.stop != 0) return;
   }
 }
