@@ -666,6 +666,69 @@ TEST_F(Cli, RunsOfBarsInOneCallChangeNothing) {
     EXPECT_GT(in_runs / runs, 20.0) << res[true].err.substr(line, said - line);
     EXPECT_EQ(res[false].err.find("runs of bars"), std::string::npos);
   }
+  // A plugin that breaks the contract is disabled with a message that says how, at the bar where
+  // it was asked to stop; the bars after it are stepped without it. Delivered one by one, the
+  // same plugin just trades.
+  const std::string c_cfg = (dir_->path() / "spans_abuse.toml").string();
+  test::write_file(c_cfg,
+                   "[engine]\nlog_level = \"warn\"\n[data]\nsymbol = \"BINANCE:BTCUSDT\"\n"
+                   "files = [\"" +
+                       store +
+                       "\"]\nformat = \"cats_record\"\ntick_size = \"0.01\"\n"
+                       "lot_size = \"0.00001\"\n[backtest]\nfee_bps = 10\n[[strategy]]\n"
+                       "name = \"c\"\nplugin = \"" +
+                       test_plugins +
+                       "/c_strategy_good.so\"\n[strategy.params]\norder_at_bar = 100\n");
+  for (const char* abuse : {"1", "2"}) {
+    SCOPED_TRACE(abuse);
+    const run_result bad = run({cats_bin, "backtest", "--config", c_cfg, "--json", "--set",
+                                std::string("strategy.c.span_abuse=") + abuse});
+    EXPECT_EQ(bad.exit_code, 1) << bad.err;
+    EXPECT_NE(bad.err.find(std::string(abuse) == "1"
+                               ? "on_bars called the host from bar 37 of a run of 64 after it "
+                                 "was asked to stop after bar 36"
+                               : "on_bars reported 64 of 64 bars handled; it was asked to stop "
+                                 "after bar 36"),
+              std::string::npos)
+        << bad.err;
+    // Failed at bar 100 (the 36th of the run from bar 65), its order cancelled with it.
+    EXPECT_NE(bad.err.find("failed in on_event(bar) at 2024-01-01T01:40:00Z"), std::string::npos);
+    EXPECT_EQ(json_number(bad.out, "fills"), 0) << bad.out;
+    const run_result fine =
+        run({cats_bin, "backtest", "--config", c_cfg, "--json", "--set",
+             std::string("strategy.c.span_abuse=") + abuse, "--set", "backtest.bar_spans=false"});
+    EXPECT_EQ(fine.exit_code, 0) << fine.err;
+    EXPECT_EQ(json_number(fine.out, "fills"), 1) << fine.out;
+  }
+  // Sweeps (lockstep blocks over the shared copy, and the store streamed) give the same results.
+  for (const char* stream : {"false", "true"}) {
+    std::map<bool, std::string> rows;
+    for (const bool spans : {true, false}) {
+      const fs::path out =
+          dir_->path() / (std::string("spans_sweep_") + stream + (spans ? "1" : "0"));
+      std::vector<std::string> argv = {
+          cats_bin,   "sweep",
+          "--config", (dir_->path() / "spans_sma_runs.toml").string(),
+          "--param",  "strategy.fast=10:30:10",
+          "--param",  "strategy.slow=60:120:60",
+          "--out",    out.string(),
+          "--set",    std::string("backtest.bar_spans=") + (spans ? "true" : "false")};
+      if (std::string(stream) == "true") argv.push_back("--stream");
+      const run_result r = run(argv);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      // Rows in the order the runs finished (two threads): sorted.
+      std::vector<std::string> lines;
+      const std::string csv = test::read_file(out / "runs.csv");
+      for (size_t a = 0, e; (e = csv.find('\n', a)) != std::string::npos; a = e + 1)
+        lines.push_back(csv.substr(a, e - a));
+      std::sort(lines.begin(), lines.end());
+      std::string kept;
+      for (const std::string& l : lines) kept += l + "\n";
+      rows[spans] = kept;
+    }
+    EXPECT_EQ(rows[true], rows[false]);
+    EXPECT_GT(rows[true].size(), 200u);
+  }
   // The failures happened inside runs, at the same bar and time either way.
   EXPECT_NE(test::read_file(dir_->path() / "spans_failing_runs" / "summary.json")
                 .find("probe: deliberate failure at bar 4000"),

@@ -31,7 +31,7 @@ TEST(PluginLoader, LoadsAGoodCPlugin) {
   EXPECT_EQ(lib->name(), "c_strategy");
   EXPECT_EQ(lib->version(), "0.1.0");
   EXPECT_EQ(lib->description(), "a strategy in plain C");
-  ASSERT_EQ(lib->params().size(), 1u);
+  ASSERT_EQ(lib->params().size(), 3u);
   EXPECT_EQ(lib->params()[0].name, "fail_at_bar");
   EXPECT_EQ(lib->params()[0].type, CATS_PARAM_INT);
   EXPECT_EQ(lib->descriptor().abi_major, 1u);

@@ -302,8 +302,9 @@ bool engine::sync_span_now(bool stop) noexcept {
           at >= span_->count || at < span_synced_
               ? "on_bars called the host from bar " + std::to_string(at + 1) + " of " +
                     std::to_string(span_->count) + " after bar " + std::to_string(span_synced_ + 1)
-              : "on_bars called the host from bar " + std::to_string(at + 1) +
-                    " after it was asked to stop after bar " + std::to_string(span_stop_at_ + 1);
+              : "on_bars called the host from bar " + std::to_string(at + 1) + " of a run of " +
+                    std::to_string(span_->count) + " after it was asked to stop after bar " +
+                    std::to_string(span_stop_at_ + 1);
     } catch (...) {
       span_broken_ = "on_bars broke its contract";
     }
