@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "cats/config/config.hpp"
 #include "cats/core/engine.hpp"
@@ -76,6 +79,70 @@ TEST(StrategyWrapper, UnknownEventTypesAreIgnored) {
   e.struct_size = sizeof e;
   e.type = 99;
   EXPECT_EQ(w.d->on_event(w.s, &e), CATS_OK);
+}
+
+// on_bars (ABI 1.5), written by the SDK for every strategy: the bars of the span in order, each
+// index written before its bar, a stop honoured after the bar that set it, and the bar that
+// throws counted. A private on_bar override (reached through the base) works as a public one.
+class private_bars : public cats::strategy {
+ public:
+  private_bars(cats::context& c, const cats::params& p)
+      : strategy(c), throw_at_(p.get_int("throw_at", 0)) {}
+  static std::vector<int64_t> seen;
+  static cats_bar_span_t* span;
+
+ private:
+  void on_bar(const cats::bar& b) override {
+    seen.push_back(b.close().raw());
+    EXPECT_EQ(static_cast<int64_t>(span->current) + 1, b.close().raw());  // its index
+    if (b.close().raw() == 3) span->stop = 1;  // as the host does on an order
+    if (b.close().raw() == throw_at_) throw std::runtime_error("bar " + std::to_string(throw_at_));
+  }
+  int64_t throw_at_;
+};
+std::vector<int64_t> private_bars::seen;
+cats_bar_span_t* private_bars::span = nullptr;
+
+TEST(StrategyWrapper, OnBarsHandsTheRunToOnBarUntilTheHostAsksForAStop) {
+  const auto* d = cats::detail::entry<private_bars>("bars", "1.0", "");
+  ASSERT_NE(d->on_bars, nullptr);
+  // Bars in a wider record, as the host's events hold them: the stride is honoured.
+  struct wide {
+    cats_bar_event_t bar;
+    char other[32];
+  };
+  std::vector<wide> bars(6);
+  for (size_t i = 0; i < bars.size(); ++i) {
+    bars[i].bar.header.struct_size = sizeof(cats_bar_event_t);
+    bars[i].bar.header.type = CATS_EVENT_BAR;
+    bars[i].bar.close = static_cast<int64_t>(i) + 1;
+  }
+  for (const int64_t throw_at : {0, 2}) {
+    param_set ps;
+    ps.set({"throw_at", CATS_PARAM_INT, false, throw_at, 0, ""});
+    cats_strategy_t* s = nullptr;
+    char err[64];
+    ASSERT_EQ(d->create(&host_api(), nullptr, ps.c_params(), &s, err, sizeof err), CATS_OK);
+    cats_bar_span_t span{};
+    span.struct_size = sizeof span;
+    span.count = static_cast<uint32_t>(bars.size());
+    span.stride = sizeof(wide);
+    span.first = &bars[0].bar;
+    private_bars::span = &span;
+    private_bars::seen.clear();
+    uint32_t handled = 0;
+    const cats_status_t st = d->on_bars(s, &span, &handled);
+    if (throw_at == 0) {
+      EXPECT_EQ(st, CATS_OK);
+      EXPECT_EQ(handled, 3u);  // stopped after the third bar
+      EXPECT_EQ(private_bars::seen, (std::vector<int64_t>{1, 2, 3}));
+    } else {
+      EXPECT_EQ(st, CATS_E_EXCEPTION);
+      EXPECT_EQ(handled, 2u);  // the bar that threw counts
+      EXPECT_EQ(std::string(to_string_view(d->last_error(s))), "bar 2");
+    }
+    d->destroy(s);
+  }
 }
 
 class needs_1_1 final : public cats::strategy {
