@@ -279,17 +279,19 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
     const in_window where = place(*ev, w);
     if (where == in_window::end) break;
     if (where == in_window::skip) continue;
-    if (span_ready(*ev)) {
-      // The bars decoded after this one, in the window, go with it in one call.
-      const market_event* more = nullptr;
-      const size_t ahead = cursor.peek_run(more);
-      const size_t n =
-          1 + (more == ev + 1 ? span_length(more, std::min(ahead, max_span - 1), w) : 0);
-      const uint32_t k = step_span(ev, n);
-      cursor.skip(k - 1);
-      out.events += k;
-      seen += k - 1;
-      continue;
+    // The bars decoded after this one, in the window, go with it in one call (a source that
+    // hands out one event at a time has none: a call per bar then costs less than a run).
+    const market_event* more = nullptr;
+    const size_t ahead = options_.bar_spans ? cursor.peek_run(more) : 0;
+    if (ahead != 0 && more == ev + 1 && span_ready(*ev)) {
+      const size_t n = 1 + span_length(more, std::min(ahead, max_span - 1), w);
+      if (n > 1) {
+        const uint32_t k = step_span(ev, n);
+        cursor.skip(k - 1);
+        out.events += k;
+        seen += k - 1;
+        continue;
+      }
     }
     ++out.events;
     step(*ev, 0);
@@ -312,12 +314,14 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
       ++i;
       continue;
     }
-    if (span_ready(ev)) {
+    if (i + 1 < count && span_ready(ev)) {
       const size_t n = 1 + span_length(first + i + 1, std::min(count - i - 1, max_span - 1), w);
-      const uint32_t k = step_span(first + i, n);
-      out.events += k;
-      i += k;
-      continue;
+      if (n > 1) {
+        const uint32_t k = step_span(first + i, n);
+        out.events += k;
+        i += k;
+        continue;
+      }
     }
     ++out.events;
     step(ev, 0);
