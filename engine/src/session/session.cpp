@@ -330,14 +330,13 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
   return true;
 }
 
-// ---- Runs of bars (ABI 1.5 on_bars)
-// -------------------------------------------------------------- A replay of bars only, with one
-// strategy that takes runs, no order working or waiting, no timer pending and nothing else between
-// the bars: the strategy gets the run in one call. Bar i's market side (clock, fills at its open,
-// marks, samples: replay_bar_clock) is done when the strategy returns, or earlier when it calls the
-// host from bar i (catch_up): it then finds everything as on_event's delivery of bar i would have.
-// A call that changes anything (an order, a timer) ends the run after that bar, so that the next
-// bar meets the order as it would have.
+// ---- Runs of bars (ABI 1.5 on_bars) ----
+// A replay of bars only, with one strategy that takes runs, no order working or waiting, no timer
+// pending and nothing else between the bars: the strategy gets the run in one call. Bar i's market
+// side (clock, fills at its open, marks, samples: replay_bar_clock) is done when the strategy
+// returns, or earlier when it calls the host from bar i (catch_up): it then finds everything as
+// on_event's delivery of bar i would have. A call that changes anything (an order, a timer) ends
+// the run after that bar, so that the next bar meets the order as it would have.
 
 [[gnu::always_inline]] inline bool session::span_ready(const market_event& e) {
   if (!options_.bar_spans || !options_.bars_only || options_.wall_clock || !options_.deliver ||
