@@ -29,13 +29,15 @@ struct read_result {
   time_unit unit = time_unit::unknown;
 };
 
-read_result read_all(const std::string& text, kline_reader_options opts = {}) {
+read_result read_all(const std::string& text, kline_reader_options opts = {},
+                     bool* reads_ahead = nullptr) {
   test::temp_dir dir;
   const auto file = dir / "k.csv";
   test::write_file(file, text);
   kline_csv_reader r(file.string(), opts);
   read_result out;
   EXPECT_TRUE(r.open());
+  if (reads_ahead != nullptr) *reads_ahead = r.reads_ahead();
   kline_row row;
   for (;;) {
     const auto st = r.next(row);
@@ -53,6 +55,8 @@ read_result read_all(const std::string& text, kline_reader_options opts = {}) {
   }
   out.skipped = r.skipped();
   out.messages = r.skip_messages();
+  for (std::string& m : out.messages)
+    if (m.rfind(file.string(), 0) == 0) m = "k.csv" + m.substr(file.string().size());
   out.header = r.had_header();
   out.unit = r.unit();
   return out;
@@ -207,6 +211,138 @@ TEST(KlineCsv, OverlongLineIsAnErrorNotAHang) {
   o.buffer_size = 4096;
   const auto r = read_all(std::string(10000, '1') + "\n", o);
   EXPECT_EQ(r.error, "k.csv:1: line longer than 4096 bytes");
+}
+
+// A row of about 100 bytes; `tail` is its last column (Binance's "ignore": any text but a comma).
+std::string numbered_row(int i, const std::string& tail = "0") {
+  const int64_t t = 1'640'995'200'000 + int64_t{i} * 60'000;
+  return std::to_string(t) + ",100." + std::to_string(i % 100) + ",101,99,100.5,1.25," +
+         std::to_string(t + 59'999) + ",125.5," + std::to_string(i) + ",0.5,50.25," + tail;
+}
+
+// Adds rows, each ended by `eol`, until the text is at least `bytes` long.
+void add_rows(std::string& text, size_t bytes, int& i, const char* eol = "\n") {
+  while (text.size() < bytes) text += numbered_row(i++) + eol;
+}
+
+// Adds one row whose newline lands at byte `at` (at least 200 bytes ahead).
+void row_ending_at(std::string& text, size_t at, int& i) {
+  const size_t plain = numbered_row(i).size();  // with the one-byte tail "0"
+  ASSERT_GE(at, text.size() + plain);
+  std::string tail(at - text.size() - plain + 1, 'x');
+  tail[0] = '0';
+  text += numbered_row(i++, tail) + "\n";
+  ASSERT_EQ(text[at], '\n');
+}
+
+void expect_same_reading(const std::string& text, kline_reader_options o, const char* what) {
+  SCOPED_TRACE(what);
+  o.threads = 1;
+  const read_result one = read_all(text, o);
+  for (unsigned threads : {2u, 3u}) {
+    o.threads = threads;
+    bool ahead = false;
+    const read_result many = read_all(text, o, &ahead);
+    ASSERT_TRUE(ahead) << "the file is large enough to be read ahead";
+    EXPECT_EQ(many.error, one.error);
+    EXPECT_EQ(many.skipped, one.skipped);
+    EXPECT_EQ(many.messages, one.messages);
+    EXPECT_EQ(many.header, one.header);
+    EXPECT_EQ(many.unit, one.unit);
+    ASSERT_EQ(many.rows.size(), one.rows.size());
+    for (size_t k = 0; k < one.rows.size(); ++k) {
+      const kline_row &a = one.rows[k], &b = many.rows[k];
+      ASSERT_TRUE(a.open_time_ns == b.open_time_ns && a.close_time_ns == b.close_time_ns &&
+                  a.open == b.open && a.high == b.high && a.low == b.low && a.close == b.close &&
+                  a.volume == b.volume && a.quote_volume == b.quote_volume &&
+                  a.taker_buy_volume == b.taker_buy_volume &&
+                  a.taker_buy_quote_volume == b.taker_buy_quote_volume &&
+                  a.trade_count == b.trade_count && a.line == b.line)
+          << "row " << k << " (line " << a.line << " against " << b.line << ")";
+    }
+  }
+}
+
+TEST(KlineCsv, ReadingAheadOnThreadsGivesTheSameRowsAndErrors) {
+  constexpr size_t mib = 1u << 20;  // the windows are 2 MiB
+  {
+    // A BOM, a header, CRLF, blank lines, a newline at the last byte of window 0 and one at the
+    // first byte of window 2, and a last line without a newline.
+    int i = 0;
+    std::string text = "\xEF\xBB\xBF" + header + "\r\n";
+    add_rows(text, mib, i, "\r\n");
+    text += "\n\n";
+    row_ending_at(text, 2 * mib - 1, i);
+    add_rows(text, 4 * mib - 400, i);
+    text += "\r\n";
+    row_ending_at(text, 4 * mib, i);
+    add_rows(text, 5 * mib, i);
+    text += numbered_row(i++);
+    expect_same_reading(text, {}, "clean");
+    const read_result r = read_all(text);
+    ASSERT_EQ(r.error, "");
+    EXPECT_TRUE(r.header);
+    EXPECT_EQ(r.rows.size(), static_cast<size_t>(i));
+  }
+  {
+    // Bad rows in several windows: skipped and counted, or the first one stops the reading.
+    int i = 0;
+    std::string text;
+    add_rows(text, mib, i);
+    text += "1640995200000,1,2\n";
+    add_rows(text, 2 * mib + 50, i);
+    std::string bad = numbered_row(i++);
+    bad[20] = 'q';
+    text += bad + "\n";
+    add_rows(text, 3 * mib, i);
+    text += "1640995200,1,1,1,1,1,1640995259,1,1,1,1,0\n";  // seconds in a file of milliseconds
+    text += "Open_time,looks,like,a,header,but,is,not,line,one,x,y\n";
+    add_rows(text, 5 * mib, i);
+    kline_reader_options skip;
+    skip.skip_malformed = true;
+    expect_same_reading(text, skip, "skipped");
+    const read_result r = read_all(text, skip);
+    EXPECT_EQ(r.skipped, 4u);
+    expect_same_reading(text, {}, "stopped");
+    EXPECT_NE(read_all(text).error, "");
+  }
+  {
+    // A line longer than the buffer deep in the file, and one that spans a whole window.
+    int i = 0;
+    std::string text;
+    add_rows(text, 3 * mib, i);
+    text += numbered_row(i++, std::string(5000, 'x')) + "\n";
+    add_rows(text, 5 * mib, i);
+    kline_reader_options small;
+    small.buffer_size = 4096;
+    expect_same_reading(text, small, "too long");
+    EXPECT_NE(read_all(text, small).error.find("line longer than 4096 bytes"), std::string::npos);
+    // At the limit: 4095 bytes are a line, 4096 are not.
+    auto row_of_length = [&](size_t n) {
+      std::string r = numbered_row(i++);
+      r.pop_back();
+      return r + std::string(n - r.size(), 'x');
+    };
+    i = 0;
+    text.clear();
+    add_rows(text, 3 * mib, i);
+    text += row_of_length(4095) + "\n";
+    add_rows(text, 4 * mib + 10, i);
+    text += row_of_length(4096) + "\n";
+    add_rows(text, 5 * mib, i);
+    expect_same_reading(text, small, "at the limit");
+    const read_result limit = read_all(text, small);
+    EXPECT_NE(limit.error.find("line longer than 4096 bytes"), std::string::npos) << limit.error;
+    EXPECT_GT(limit.rows.size(), 40000u);
+    i = 0;
+    text.clear();
+    add_rows(text, mib, i);
+    text += numbered_row(i++, std::string(3 * mib, 'x')) + "\n";
+    add_rows(text, 6 * mib, i);
+    kline_reader_options big;
+    big.buffer_size = 4 * mib;
+    expect_same_reading(text, big, "a window inside one line");
+  }
 }
 
 TEST(KlineCsv, MissingFile) {

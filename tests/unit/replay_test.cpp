@@ -6,6 +6,7 @@
 
 #include "cats/core/events.hpp"
 #include "cats/record/store.hpp"
+#include "cats/replay/sample_data.hpp"
 #include "cats/util/time.hpp"
 #include "test_util.hpp"
 
@@ -137,6 +138,46 @@ TEST_F(Replay, MergesFeedsInTimeOrderWithTheConfigOrderBreakingTies) {
   ASSERT_NE(ev, nullptr);
   EXPECT_EQ(ev->ts, (t0 + 60'000) * ns_per_ms);
   EXPECT_EQ(ev->header().instrument_id, ia);
+}
+
+// Files parsed ahead on several threads give the decoded copy of one thread, event for event: two
+// monthly files of one feed with a gap between them, merged with a second feed.
+TEST_F(Replay, TheDecodedCopyIsTheSameOnSeveralThreads) {
+  const int64_t minute = 60 * S;
+  sample_options o;
+  o.bars = 40'000;  // about 5.6 MB a file: read ahead in windows of 2 MiB
+  const fs::path a1 = dir_.path() / "a-1.csv", a2 = dir_.path() / "a-2.csv",
+                 b = dir_.path() / "b.csv";
+  write_sample_klines(a1, o);
+  o.start_ns += (40'000 + 17) * minute;  // 17 bars missing between the files
+  o.seed = 7;
+  write_sample_klines(a2, o);
+  o.start_ns -= 3 * minute;
+  o.bars = 50'000;
+  o.header = true;
+  o.microseconds = true;
+  write_sample_klines(b, o);
+  data_section data;
+  feed_section fa, fb;
+  fa.symbol = "BINANCE:AAAUSDT";
+  fa.files = {a1, a2};
+  fb.symbol = "BINANCE:BBBUSDT";
+  fb.files = {b};
+  data.feeds = {fa, fb};
+  const auto one = market_data::load(data, nullptr, nullptr, 1);
+  const auto three = market_data::load(data, nullptr, nullptr, 3);
+  ASSERT_EQ(one->events().size(), 130'000u);
+  ASSERT_EQ(three->events().size(), one->events().size());
+  for (size_t i = 0; i < one->events().size(); ++i) {
+    const market_event &x = one->events()[i], &y = three->events()[i];
+    ASSERT_TRUE(x.ts == y.ts && std::memcmp(&x.bar, &y.bar, sizeof x.bar) == 0) << "event " << i;
+  }
+  EXPECT_EQ(one->stats().gaps, 1u);
+  EXPECT_EQ(one->stats().missing_bars, 17u);
+  EXPECT_EQ(three->stats().gaps, one->stats().gaps);
+  EXPECT_EQ(three->stats().missing_bars, one->stats().missing_bars);
+  EXPECT_EQ(three->stats().rows, one->stats().rows);
+  EXPECT_EQ(three->stats().messages, one->stats().messages);
 }
 
 // One feed of block-store files comes in batches: in order across files, the rows counted are the

@@ -1,7 +1,15 @@
 #include "cats/replay/kline_csv.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "cats/core/fixed.hpp"
 #include "cats/util/time.hpp"
@@ -46,6 +54,26 @@ const char* describe(field_error e) {
   return "?";
 }
 
+// The twelve fields of a row, with nothing checked that needs the rows before it; the times as
+// written. On failure, `err` and `field` (0-based) say what and where.
+bool parse_fields(const char* b, const char* e, kline_row& r, int64_t& open_time,
+                  int64_t& close_time, field_error& err, int& field) {
+  const char* p = b;
+  auto check = [&](field_error fe, int idx) {
+    if (fe == field_error::none) return true;
+    err = fe;
+    field = idx;
+    return false;
+  };
+  return check(parse_int(p, e, open_time), 0) && check(parse_decimal(p, e, r.open), 1) &&
+         check(parse_decimal(p, e, r.high), 2) && check(parse_decimal(p, e, r.low), 3) &&
+         check(parse_decimal(p, e, r.close), 4) && check(parse_decimal(p, e, r.volume), 5) &&
+         check(parse_int(p, e, close_time), 6) && check(parse_decimal(p, e, r.quote_volume), 7) &&
+         check(parse_int(p, e, r.trade_count), 8) &&
+         check(parse_decimal(p, e, r.taker_buy_volume), 9) &&
+         check(parse_decimal(p, e, r.taker_buy_quote_volume), 10) && check(skip_field(p, e), 11);
+}
+
 }  // namespace
 
 kline_csv_reader::kline_csv_reader(std::string path, kline_reader_options options)
@@ -53,10 +81,296 @@ kline_csv_reader::kline_csv_reader(std::string path, kline_reader_options option
   if (options_.buffer_size < 4096) options_.buffer_size = 4096;
 }
 
+// ---- reading ahead on several threads ----------------------------------------------------------
+//
+// The file is cut into windows of `window_bytes`; a window owns the lines that start in it (the
+// last one may run past its end). Whoever claims a window (a helper, or the caller when it gets
+// there first) reads it with pread, splits its lines as line_reader would (CR, BOM, the longest
+// line) and parses their fields. The caller then takes the windows in order and does everything
+// that depends on the rows before a line: line numbers, the header, the time unit, the messages.
+// A line the fast parse does not accept is parsed again by the caller's own parse_line, so every
+// error reads exactly as it does without helpers. At most `depth` windows are parsed and not yet
+// taken, so memory stays bounded whatever the file's size.
+struct kline_csv_reader::ahead {
+  static constexpr uint64_t window_bytes = 2u << 20;
+  static constexpr size_t padding = 64;  // after the bytes: the sentinel and the 8-byte loads
+
+  enum class kind : uint8_t { blank, row, slow, too_long };
+  struct line {
+    uint32_t begin = 0, end = 0;  // in the window's bytes, CR and BOM already cut
+    kind what = kind::blank;
+  };
+  struct window {
+    // The bytes from one byte before the window (to find its first line), then `padding` more;
+    // not zero-filled: every byte the parsers read is the file's or a sentinel.
+    std::unique_ptr<char[]> bytes;
+    size_t len = 0, capacity = 0;
+    std::vector<line> lines;      // every line it owns, blank ones included
+    std::vector<kline_row> rows;  // the lines of kind row, times as written in the file
+    std::string error;            // a read error after the lines
+    uint64_t end_offset = 0;      // file offset after its last line
+    bool ready = false;
+  };
+
+  ahead(int fd_, uint64_t size_, size_t max_line_, unsigned threads_, std::string path_)
+      : fd(fd_),
+        size(size_),
+        max_line(max_line_),
+        threads(threads_),
+        path(std::move(path_)),
+        count((size_ + window_bytes - 1) / window_bytes),
+        depth(2 * threads_),
+        slots(2 * threads_) {}
+  ~ahead() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+    }
+    room.notify_all();
+    for (std::thread& t : helpers) t.join();
+    ::close(fd);
+  }
+
+  // Reads [at, at + n) into w.bytes after what is there; false with w.error set on a failure.
+  bool read(window& w, uint64_t at, size_t n) {
+    if (w.len + n + padding > w.capacity) {
+      const size_t cap = std::max(w.len + n + padding, w.capacity + w.capacity / 2);
+      auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+      if (w.len > 0) std::memcpy(bigger.get(), w.bytes.get(), w.len);
+      w.bytes = std::move(bigger);
+      w.capacity = cap;
+    }
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r =
+          ::pread(fd, w.bytes.get() + w.len + got, n - got, static_cast<off_t>(at + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        w.error = path + ": " +
+                  (r < 0 ? std::string("read failed: ") + std::strerror(errno)
+                         : std::string("the file got shorter while being read"));
+        w.len += got;
+        return false;
+      }
+      got += static_cast<size_t>(r);
+    }
+    w.len += n;
+    // The sentinel after a last line without a newline, and zeros for the 8-byte loads.
+    std::memset(w.bytes.get() + w.len, 0, padding);
+    w.bytes[w.len] = '\n';
+    return true;
+  }
+
+  void fill(uint64_t index, window& w) {
+    w.len = 0;
+    w.lines.clear();
+    w.rows.clear();
+    w.error.clear();
+    const uint64_t lo = index * window_bytes, hi = std::min(size, lo + window_bytes);
+    const uint64_t from = lo == 0 ? 0 : lo - 1;  // file offset of bytes[0]
+    w.end_offset = hi;
+    if (!read(w, from, static_cast<size_t>(hi - from))) return;
+    const char* const base = w.bytes.get();
+    // The first line that starts in the window: at its start, or after the first newline.
+    size_t pos = 0;
+    if (lo > 0) {
+      const void* nl = std::memchr(base, '\n', w.len);
+      if (nl == nullptr) return;  // one long line runs through the whole window
+      pos = static_cast<size_t>(static_cast<const char*>(nl) - base) + 1;
+    }
+    while (from + pos < hi) {
+      // The line's end: a newline, or the end of the file; read on past the window for it.
+      size_t end = 0;
+      for (;;) {
+        const void* nl = std::memchr(w.bytes.get() + pos, '\n', w.len - pos);
+        if (nl != nullptr) {
+          end = static_cast<size_t>(static_cast<const char*>(nl) - w.bytes.get());
+          break;
+        }
+        if (from + w.len >= size || w.len - pos >= max_line) {
+          end = w.len;
+          break;
+        }
+        const uint64_t more = std::min<uint64_t>(size - (from + w.len), 64u << 10);
+        if (!read(w, from + w.len, static_cast<size_t>(more))) return;
+      }
+      char* const data = w.bytes.get();
+      if (end - pos >= max_line) {  // line_reader refuses it: its buffer cannot hold it
+        w.lines.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(pos), kind::too_long});
+        w.end_offset = size;
+        return;  // the caller stops there
+      }
+      const char* b = data + pos;
+      const char* e = data + end;
+      if (e > b && e[-1] == '\r') --e;
+      if (from + pos == 0 && e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;
+      line l{static_cast<uint32_t>(b - data), static_cast<uint32_t>(e - data), kind::blank};
+      if (b != e) {
+        l.what = kind::slow;
+        if (!std::isalpha(static_cast<unsigned char>(*b))) {
+          kline_row& r = w.rows.emplace_back();
+          field_error err = field_error::none;
+          int field = 0;
+          if (parse_fields(b, e, r, r.open_time_ns, r.close_time_ns, err, field))
+            l.what = kind::row;
+          else
+            w.rows.pop_back();
+        }
+      }
+      w.lines.push_back(l);
+      pos = end + 1;
+      w.end_offset = from + std::min(pos, w.len);
+    }
+  }
+
+  // Helpers claim the next window while fewer than `depth` wait to be taken.
+  void help() {
+    for (;;) {
+      uint64_t index = 0;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        room.wait(lock, [&] { return stop || next_claim >= count || next_claim < taken + depth; });
+        if (stop || next_claim >= count) return;
+        index = next_claim++;
+      }
+      window& w = slots[index % depth];
+      fill(index, w);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        w.ready = true;
+      }
+      ready.notify_all();
+    }
+  }
+
+  // The caller's window `taken`. While a helper still parses it, the caller parses the next
+  // unclaimed window itself rather than wait (two threads on two cores stay busy).
+  window* acquire() {
+    if (taken >= count) return nullptr;
+    window& w = slots[taken % depth];
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!w.ready) {
+      if (next_claim < count && next_claim < taken + depth) {
+        const uint64_t index = next_claim++;
+        lock.unlock();
+        fill(index, slots[index % depth]);
+        lock.lock();
+        slots[index % depth].ready = true;
+      } else {
+        ready.wait(lock);
+      }
+    }
+    return &w;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      slots[taken % depth].ready = false;
+      ++taken;
+    }
+    room.notify_all();
+    // Helpers start once the caller is past the first window: a file that is opened and then
+    // waits its turn (the next month of a merge) holds one window and no thread.
+    if (helpers.empty() && count > 1)
+      for (unsigned i = 1; i < threads; ++i) helpers.emplace_back([this] { help(); });
+  }
+
+  const int fd;
+  const uint64_t size;
+  const size_t max_line;
+  const unsigned threads;
+  const std::string path;
+  const uint64_t count;  // windows
+  const uint64_t depth;  // windows parsed ahead at most
+  std::vector<window> slots;
+  std::vector<std::thread> helpers;
+  std::mutex mutex;
+  std::condition_variable ready, room;
+  uint64_t next_claim = 0;  // the next window nobody has claimed
+  uint64_t taken = 0;       // the caller's window (the ones before it are done)
+  bool stop = false;
+  // The caller's place in its window.
+  window* current = nullptr;
+  size_t line_index = 0, row_index = 0;
+};
+
 kline_csv_reader::~kline_csv_reader() = default;
 
 bool kline_csv_reader::open() {
+  const std::string& p = path_;
+  const auto ends_with = [&](const char* suffix) {
+    const size_t n = std::strlen(suffix);
+    if (p.size() < n) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (std::tolower(static_cast<unsigned char>(p[p.size() - n + i])) != suffix[i]) return false;
+    return true;
+  };
+  const bool plain = !ends_with(".gz") && !ends_with(".zip") && p.find('#') == std::string::npos;
+  if (options_.threads > 1 && plain) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<uint64_t>(st.st_size) >= 2 * ahead::window_bytes) {
+      ahead_ = std::make_unique<ahead>(fd, static_cast<uint64_t>(st.st_size), options_.buffer_size,
+                                       options_.threads, path_);
+      return true;
+    }
+    if (fd >= 0) ::close(fd);
+  }
   return lines_.open(path_, options_.buffer_size, error_);
+}
+
+double kline_csv_reader::fraction_read() const noexcept {
+  if (!ahead_) return lines_.fraction();
+  const ahead& a = *ahead_;
+  const uint64_t done = a.current != nullptr ? a.current->end_offset
+                        : a.taken >= a.count ? a.size
+                                             : a.taken * ahead::window_bytes;
+  return static_cast<double>(done) / static_cast<double>(a.size);
+}
+
+kline_csv_reader::status kline_csv_reader::next_ahead(kline_row& row) {
+  ahead& a = *ahead_;
+  for (;;) {
+    if (a.current == nullptr) {
+      a.current = a.acquire();
+      if (a.current == nullptr) return status::end;
+      a.line_index = a.row_index = 0;
+    }
+    ahead::window& w = *a.current;
+    if (a.line_index == w.lines.size()) {
+      if (!w.error.empty()) {
+        error_ = w.error;
+        return status::error;
+      }
+      a.current = nullptr;
+      a.release();
+      continue;
+    }
+    const ahead::line& l = w.lines[a.line_index++];
+    ++line_;
+    switch (l.what) {
+      case ahead::kind::blank:
+        continue;
+      case ahead::kind::too_long:
+        error_ = path_ + ":" + std::to_string(line_) + ": line longer than " +
+                 std::to_string(options_.buffer_size) + " bytes";
+        return status::error;
+      case ahead::kind::row: {
+        row = w.rows[a.row_index++];
+        if (check_row(row.open_time_ns, row.close_time_ns, row)) {
+          row.line = line_;
+          ++rows_;
+          return status::row;
+        }
+        break;
+      }
+      case ahead::kind::slow:
+        if (take(w.bytes.get() + l.begin, w.bytes.get() + l.end, row)) return status::row;
+        break;
+    }
+    if (!error_.empty()) return status::error;
+  }
 }
 
 bool kline_csv_reader::reject(uint64_t line, const std::string& what) {
@@ -72,6 +386,7 @@ bool kline_csv_reader::reject(uint64_t line, const std::string& what) {
 
 kline_csv_reader::status kline_csv_reader::next(kline_row& row) {
   if (!error_.empty()) return status::error;
+  if (ahead_) return next_ahead(row);
   for (;;) {
     const char* b = nullptr;
     const char* e = nullptr;
@@ -80,57 +395,47 @@ kline_csv_reader::status kline_csv_reader::next(kline_row& row) {
       return st == line_reader::status::end ? status::end : status::error;
     line_ = lines_.line_number();
     if (b == e) continue;  // blank line
-    // A header row starts with a letter ("open_time,open,..."); anything else is data.
-    if (line_ == 1 && std::isalpha(static_cast<unsigned char>(*b))) {
-      had_header_ = true;
-      continue;
-    }
-    if (parse_line(b, e, row)) {
-      row.line = line_;
-      ++rows_;
-      return status::row;
-    }
+    if (take(b, e, row)) return status::row;
     if (!error_.empty()) return status::error;
   }
 }
 
+bool kline_csv_reader::take(const char* b, const char* e, kline_row& row) {
+  // A header row starts with a letter ("open_time,open,..."); anything else is data.
+  if (line_ == 1 && std::isalpha(static_cast<unsigned char>(*b))) {
+    had_header_ = true;
+    return false;
+  }
+  if (!parse_line(b, e, row)) return false;
+  row.line = line_;
+  ++rows_;
+  return true;
+}
+
 bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
-  const char* p = b;
   int64_t open_time = 0, close_time = 0;
   field_error err = field_error::none;
   int field = 0;
-  auto check = [&](field_error fe, int idx) {
-    if (fe == field_error::none) return true;
-    err = fe;
-    field = idx;
-    return false;
-  };
-  const bool ok =
-      check(parse_int(p, e, open_time), 0) && check(parse_decimal(p, e, r.open), 1) &&
-      check(parse_decimal(p, e, r.high), 2) && check(parse_decimal(p, e, r.low), 3) &&
-      check(parse_decimal(p, e, r.close), 4) && check(parse_decimal(p, e, r.volume), 5) &&
-      check(parse_int(p, e, close_time), 6) && check(parse_decimal(p, e, r.quote_volume), 7) &&
-      check(parse_int(p, e, r.trade_count), 8) &&
-      check(parse_decimal(p, e, r.taker_buy_volume), 9) &&
-      check(parse_decimal(p, e, r.taker_buy_quote_volume), 10) && check(skip_field(p, e), 11);
-  if (!ok) {
-    if (err == field_error::missing || (field == 11 && err == field_error::bad_char)) {
-      int columns = 1;
-      for (const char* q = b; q < e; ++q) columns += *q == ',';
-      return reject(line_, "expected 12 comma-separated columns, found " + std::to_string(columns));
-    }
-    // Find the offending field's text for the message.
-    const char* fb = b;
-    for (int i = 0; i < field && fb < e; ++i) {
-      while (fb < e && *fb != ',') ++fb;
-      if (fb < e) ++fb;
-    }
-    const char* fe = fb;
-    while (fe < e && *fe != ',') ++fe;
-    return reject(line_, std::string("column ") + std::to_string(field + 1) + " (" +
-                             field_names[field] + "): " + describe(err) + ": '" + show(fb, fe) +
-                             "'");
+  if (parse_fields(b, e, r, open_time, close_time, err, field))
+    return check_row(open_time, close_time, r);
+  if (err == field_error::missing || (field == 11 && err == field_error::bad_char)) {
+    int columns = 1;
+    for (const char* q = b; q < e; ++q) columns += *q == ',';
+    return reject(line_, "expected 12 comma-separated columns, found " + std::to_string(columns));
   }
+  // Find the offending field's text for the message.
+  const char* fb = b;
+  for (int i = 0; i < field && fb < e; ++i) {
+    while (fb < e && *fb != ',') ++fb;
+    if (fb < e) ++fb;
+  }
+  const char* fe = fb;
+  while (fe < e && *fe != ',') ++fe;
+  return reject(line_, std::string("column ") + std::to_string(field + 1) + " (" +
+                           field_names[field] + "): " + describe(err) + ": '" + show(fb, fe) + "'");
+}
+
+bool kline_csv_reader::check_row(int64_t open_time, int64_t close_time, kline_row& r) {
   // Time unit: fixed by the first row of the file; later rows must agree.
   const time_unit u = unit_of(open_time);
   if (u == time_unit::unknown) return reject(line_, bad_epoch("open_time", open_time));

@@ -663,7 +663,10 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
   bool unreadable = false;
   std::shared_ptr<const market_data> data;
   try {
-    data = market_data::load(base.data, &unreadable, opt.stop);
+    // The runs' threads parse the files first (the rows and their order are the same).
+    const unsigned threads =
+        opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+    data = market_data::load(base.data, &unreadable, opt.stop, threads);
   } catch (const std::runtime_error& e) {
     if (unreadable) throw config_error(e.what());
     throw;

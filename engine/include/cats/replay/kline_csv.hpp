@@ -5,6 +5,8 @@
 // microseconds, detected per file. Reads through a fixed buffer, so memory does not grow with the
 // file. Every number is parsed exactly into 8-decimal fixed point, never through double. The path
 // may name a plain, `.gz` or `.zip` file (`archive.zip#entry.csv` for one of several entries).
+// A plain file can be read and parsed ahead on several threads (kline_reader_options::threads):
+// the rows, the errors and their order are the same as with one.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,10 @@ struct kline_reader_options {
   bool skip_malformed = false;    ///< skip and count bad rows instead of stopping
   size_t buffer_size = 1u << 20;  ///< read size; also the longest line accepted
   size_t max_kept_messages = 20;  ///< how many skip messages to keep for the report
+  /// Threads that read and parse a plain file, the caller's included: windows of 2 MiB are parsed
+  /// ahead by threads - 1 helpers while the caller checks and hands out the rows in file order.
+  /// 0 or 1, a compressed file, or a file under 4 MiB: the caller alone.
+  unsigned threads = 1;
 };
 
 class kline_csv_reader {
@@ -51,15 +57,24 @@ class kline_csv_reader {
   const std::string& path() const noexcept { return path_; }
   const std::string& error() const noexcept { return error_; }
   /// Fraction of the file read so far (negative when unknown), for progress bars.
-  double fraction_read() const noexcept { return lines_.fraction(); }
+  double fraction_read() const noexcept;
   time_unit unit() const noexcept { return unit_; }
+  /// Whether helpers read and parse the file ahead (options.threads > 1 on a large plain file).
+  bool reads_ahead() const noexcept { return ahead_ != nullptr; }
   bool had_header() const noexcept { return had_header_; }
   uint64_t rows() const noexcept { return rows_; }
   uint64_t skipped() const noexcept { return skipped_; }
   const std::vector<std::string>& skip_messages() const noexcept { return skip_messages_; }
 
  private:
+  struct ahead;  // the windows parsed ahead on other threads (options.threads > 1)
+  status next_ahead(kline_row& row);
+  /// A non-blank line: the header, a row (true), or a bad row.
+  bool take(const char* begin, const char* end, kline_row& row);
   bool parse_line(const char* begin, const char* end, kline_row& row);
+  /// The checks that depend on the rows before (the file's time unit) and the ones that need the
+  /// whole row; `open_time` and `close_time` as written in the file.
+  bool check_row(int64_t open_time, int64_t close_time, kline_row& row);
   /// Records a bad row (an error, or a skip in skip mode); always returns false.
   bool reject(uint64_t line, const std::string& what);
 
@@ -73,6 +88,7 @@ class kline_csv_reader {
   uint64_t skipped_ = 0;
   std::vector<std::string> skip_messages_;
   std::string error_;
+  std::unique_ptr<ahead> ahead_;
 };
 
 }  // namespace cats

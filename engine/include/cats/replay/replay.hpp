@@ -92,7 +92,8 @@ class event_cursor {
 class replay_stream final : public event_cursor {
  public:
   /// Registers the feeds' instruments in `instruments` (recordings add theirs as they appear).
-  replay_stream(const data_section& data, instrument_registry& instruments);
+  /// `threads` read and parse plain kline files (kline_reader_options::threads).
+  replay_stream(const data_section& data, instrument_registry& instruments, unsigned threads = 1);
   ~replay_stream() override;
 
   /// Opens the files and reads the first event of each feed; false with error() set when a file
@@ -137,9 +138,11 @@ class market_data {
  public:
   /// Reads everything; throws std::runtime_error with the reader's message on bad data.
   /// `unreadable` is set when a file could not be opened (a configuration error). When `stop` is
-  /// set while reading, returns what was read so far.
+  /// set while reading, returns what was read so far. Plain kline files are parsed on `threads`
+  /// threads (the events are the same).
   static std::shared_ptr<const market_data> load(const data_section& data, bool* unreadable,
-                                                 const std::atomic<bool>* stop = nullptr);
+                                                 const std::atomic<bool>* stop = nullptr,
+                                                 unsigned threads = 1);
 
   const std::vector<market_event>& events() const noexcept { return events_; }
   const instrument_registry& instruments() const noexcept { return instruments_; }
