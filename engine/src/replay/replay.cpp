@@ -1,6 +1,5 @@
 #include "cats/replay/replay.hpp"
 
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -21,17 +20,6 @@ namespace {
 uint64_t file_size(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
-// Asks for transparent huge pages over the whole 2 MiB pages inside [p, p + n): a decoded copy of
-// millions of events then takes one page fault per 2 MiB instead of one per 4 KiB. Advice only.
-void advise_huge_pages([[maybe_unused]] void* p, [[maybe_unused]] size_t n) {
-#ifdef MADV_HUGEPAGE
-  constexpr uintptr_t huge = 2u << 20;
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(p) + huge - 1) & ~(huge - 1);
-  const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(huge - 1);
-  if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-#endif
 }
 
 void add_message(replay_stats& into, const std::string& m, size_t max_messages) {
@@ -653,7 +641,6 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
       rows += file_size(name) / (f.format == "binance_klines" ? 140 : 65);
     }
   md->events_.reserve(static_cast<size_t>(std::min<uint64_t>(rows + 1024, 1ull << 26)));
-  advise_huge_pages(md->events_.data(), md->events_.capacity() * sizeof(market_event));
   uint64_t n = 0;
   while (const market_event* ev = stream.next()) {
     if ((++n & 0x3FF) == 0 && stop != nullptr && stop->load(std::memory_order_relaxed)) break;
