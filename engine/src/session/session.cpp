@@ -96,8 +96,7 @@ void session::start(int64_t ts) {
     take_sample(pending_ts_);
   }
   // With klines only the equity is sampled at every close: the shortest interval annualises.
-  if (options_.bars_only && (bar_interval_ == 0 || bar.interval_ns < bar_interval_))
-    bar_interval_ = bar.interval_ns;
+  if (options_.bars_only) note_interval(bar.interval_ns);
   // The bar's prices count from its close: grid samples inside it still see the earlier ones.
   if (options_.bars_only || matches_bars(id) || lacks_ticks(e)) {
     pending_ts_ = close_ts;
@@ -283,18 +282,10 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
     // hands out one event at a time has none: a call per bar then costs less than a run).
     const market_event* more = nullptr;
     const size_t ahead = options_.bar_spans ? cursor.peek_run(more) : 0;
-    if (ahead != 0 && more == ev + 1 && span_ready(*ev)) {
-      const size_t n = 1 + span_length(more, std::min(ahead, max_span - 1), w);
-      if (n > 1) {
-        const uint32_t k = step_span(ev, n);
-        cursor.skip(k - 1);
-        out.events += k;
-        seen += k - 1;
-        continue;
-      }
-    }
-    ++out.events;
-    step(*ev, 0);
+    const size_t k = step_from(ev, more == ev + 1 ? ahead : 0, w);
+    if (k > 1) cursor.skip(k - 1);
+    out.events += k;
+    seen += k - 1;
   }
   bar.finish(seen);
   return out;
@@ -314,20 +305,23 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
       ++i;
       continue;
     }
-    if (i + 1 < count && span_ready(ev)) {
-      const size_t n = 1 + span_length(first + i + 1, std::min(count - i - 1, max_span - 1), w);
-      if (n > 1) {
-        const uint32_t k = step_span(first + i, n);
-        out.events += k;
-        i += k;
-        continue;
-      }
-    }
-    ++out.events;
-    step(ev, 0);
-    ++i;
+    const size_t k = step_from(&ev, count - i - 1, w);
+    out.events += k;
+    i += k;
   }
   return true;
+}
+
+// Steps `ev`, with the bars after it in one run of bars when they may go (`ahead` events follow it
+// in memory); returns how many events it took.
+[[gnu::always_inline]] inline size_t session::step_from(const market_event* ev, size_t ahead,
+                                                        const window& w) {
+  if (ahead != 0 && span_ready(*ev)) {
+    const size_t n = 1 + span_length(ev + 1, std::min(ahead, max_span - 1), w);
+    if (n > 1) return step_span(ev, n);
+  }
+  step(*ev, 0);
+  return 1;
 }
 
 // ---- Runs of bars (ABI 1.5 on_bars) ----
@@ -393,7 +387,7 @@ bool session::catch_up_in_bulk(uint32_t index) {
   int64_t now = engine_.now();
   for (size_t k = 0; k < n; ++k) {
     const cats_bar_event_t& b = bars[k].bar;
-    if (bar_interval_ == 0 || b.interval_ns < bar_interval_) bar_interval_ = b.interval_ns;
+    note_interval(b.interval_ns);
     now = std::max({now, b.open_time_ns, b.header.exchange_ts_ns});
   }
   engine_.set_time(now);
@@ -436,7 +430,7 @@ void session::catch_up(uint32_t index) {
     const cats_bar_event_t& bar = span_events_[span_done_].bar;
     const int64_t close_ts = bar.header.exchange_ts_ns;
     if (close_ts != pending_ts_) take_sample(pending_ts_);
-    if (bar_interval_ == 0 || bar.interval_ns < bar_interval_) bar_interval_ = bar.interval_ns;
+    note_interval(bar.interval_ns);
     pending_ts_ = close_ts;
     engine_.set_time(std::max({close_ts, bar.open_time_ns, engine_.now()}));
     note_price(bar.header.instrument_id, bar.open, bar.high, bar.low, bar.close);

@@ -162,6 +162,10 @@ class session final : bar_span_host {
   static constexpr size_t max_span = 64;
   inline bool span_ready(const market_event& e);
   inline size_t span_length(const market_event* next, size_t n, const window& w);
+  inline size_t step_from(const market_event* ev, size_t ahead, const window& w);
+  void note_interval(int64_t ns) noexcept {
+    if (bar_interval_ == 0 || ns < bar_interval_) bar_interval_ = ns;
+  }
   uint32_t step_span(const market_event* first, size_t count);
   void catch_up(uint32_t index) override;
   uint32_t caught_up() const noexcept override { return span_done_; }
