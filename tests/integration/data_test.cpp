@@ -236,6 +236,10 @@ TEST_F(StoreCli, BadInputIsAClearErrorAndLeavesNoStore) {
   r = run({cats_bin, "data", "convert", klines_, "--out", out});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(out + " exists (--force replaces it)"), std::string::npos) << r.err;
+  // A thread count out of range.
+  r = run({cats_bin, "data", "convert", klines_, "--out", out, "--force", "--threads", "-2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--threads: expected 0 to 256, got -2"), std::string::npos) << r.err;
   // A malformed row: the file and line, and no store (nor a .part) left behind.
   std::string text = test::read_file(klines_);
   size_t line3 = 0;

@@ -124,6 +124,7 @@ struct convert_options {
   std::string symbol, format;
   bool skip = false, force = false;
   size_t block_kib = 64;
+  int threads = 0;  // 0: every core
 };
 
 int convert_files(const std::vector<std::string>& inputs, const std::string& out,
@@ -140,8 +141,10 @@ int convert_files(const std::vector<std::string>& inputs, const std::string& out
 
   const auto started = std::chrono::steady_clock::now();
   instrument_registry instruments;
-  // Plain kline files are parsed on every core; the rows and their order are the same.
-  replay_stream stream(data, instruments, std::max(1u, std::thread::hardware_concurrency()));
+  // Plain kline files are parsed on several threads; the rows and their order are the same.
+  replay_stream stream(data, instruments,
+                       o.threads != 0 ? static_cast<unsigned>(o.threads)
+                                      : std::max(1u, std::thread::hardware_concurrency()));
   if (!stream.open()) {
     std::fprintf(stderr, "cats: %s\n", stream.error().c_str());
     return stream.unreadable() ? exit_usage : exit_failure;
@@ -205,7 +208,9 @@ int convert(const std::vector<std::string>& args) {
       "force", "replace FILE if it exists")(
       "on-error", po::value(&on_error)->default_value("stop"),
       "stop, or skip malformed rows and damaged blocks (counted)")(
-      "block-kib", po::value(&o.block_kib)->default_value(64), "records per block, in KiB");
+      "block-kib", po::value(&o.block_kib)->default_value(64), "records per block, in KiB")(
+      "threads", po::value(&o.threads)->default_value(0),
+      "threads that parse plain kline files (0: every core)");
   po::positional_options_description pos;
   pos.add("in", -1);
   po::variables_map vm;
@@ -215,6 +220,8 @@ int convert(const std::vector<std::string>& args) {
     return usage_error("--on-error: expected stop or skip, got '" + on_error + "'");
   if (o.block_kib == 0 || o.block_kib > 65536)
     return usage_error("--block-kib: expected 1 to 65536, got " + std::to_string(o.block_kib));
+  if (o.threads < 0 || o.threads > 256)
+    return usage_error("--threads: expected 0 to 256, got " + std::to_string(o.threads));
   o.force = vm.count("force") != 0;
   o.skip = on_error == "skip";
   return convert_files(inputs, out, o);
