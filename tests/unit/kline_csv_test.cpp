@@ -22,6 +22,7 @@ const std::string header =
 
 struct read_result {
   std::vector<kline_row> rows;
+  uint64_t helper_windows = 0;  // windows parsed by helper threads
   std::string error;
   uint64_t skipped = 0;
   std::vector<std::string> messages;
@@ -53,6 +54,7 @@ read_result read_all(const std::string& text, kline_reader_options opts = {},
     }
     break;
   }
+  out.helper_windows = r.windows_read_ahead();
   out.skipped = r.skipped();
   out.messages = r.skip_messages();
   for (std::string& m : out.messages)
@@ -225,21 +227,36 @@ void add_rows(std::string& text, size_t bytes, int& i, const char* eol = "\n") {
   while (text.size() < bytes) text += numbered_row(i++) + eol;
 }
 
+// A row of exactly `n` bytes (its last column padded).
+std::string row_of_length(int& i, size_t n) {
+  std::string r = numbered_row(i++);
+  r.pop_back();
+  return r + std::string(n - r.size(), 'x');
+}
+
 // Adds one row whose newline lands at byte `at` (at least 200 bytes ahead).
 void row_ending_at(std::string& text, size_t at, int& i) {
-  const size_t plain = numbered_row(i).size();  // with the one-byte tail "0"
-  ASSERT_GE(at, text.size() + plain);
-  std::string tail(at - text.size() - plain + 1, 'x');
-  tail[0] = '0';
-  text += numbered_row(i++, tail) + "\n";
+  ASSERT_GE(at, text.size() + 200);
+  text += row_of_length(i, at - text.size()) + "\n";
   ASSERT_EQ(text[at], '\n');
+}
+
+// The windows read ahead in these tests: the first of 64 KiB, then 256 KiB each.
+constexpr size_t test_window = 256u << 10;
+constexpr size_t window_start(size_t k) {
+  return k == 0 ? 0 : (64u << 10) + (k - 1) * test_window;
+}
+
+kline_reader_options ahead_options(kline_reader_options o = {}) {
+  o.read_ahead_window = test_window;
+  return o;
 }
 
 void expect_same_reading(const std::string& text, kline_reader_options o, const char* what) {
   SCOPED_TRACE(what);
   o.threads = 1;
   const read_result one = read_all(text, o);
-  for (unsigned threads : {2u, 3u}) {
+  for (unsigned threads : {2u, 3u, 8u}) {
     o.threads = threads;
     bool ahead = false;
     const read_result many = read_all(text, o, &ahead);
@@ -264,22 +281,22 @@ void expect_same_reading(const std::string& text, kline_reader_options o, const 
 }
 
 TEST(KlineCsv, ReadingAheadOnThreadsGivesTheSameRowsAndErrors) {
-  constexpr size_t mib = 1u << 20;  // the windows are 2 MiB
   {
-    // A BOM, a header, CRLF, blank lines, a newline at the last byte of window 0 and one at the
-    // first byte of window 2, and a last line without a newline.
+    // A BOM, a header, CRLF, blank lines, a newline at the last byte of window 3 and one at the
+    // first byte of window 5, a window of blank lines, and a last line without a newline.
     int i = 0;
     std::string text = "\xEF\xBB\xBF" + header + "\r\n";
-    add_rows(text, mib, i, "\r\n");
+    add_rows(text, 100'000, i, "\r\n");
     text += "\n\n";
-    row_ending_at(text, 2 * mib - 1, i);
-    add_rows(text, 4 * mib - 400, i);
+    row_ending_at(text, window_start(4) - 1, i);
+    add_rows(text, window_start(5) - 400, i);
     text += "\r\n";
-    row_ending_at(text, 4 * mib, i);
-    add_rows(text, 5 * mib, i);
+    row_ending_at(text, window_start(5), i);
+    text += std::string(test_window + 5000, '\n');
+    add_rows(text, window_start(9), i);
     text += numbered_row(i++);
-    expect_same_reading(text, {}, "clean");
-    const read_result r = read_all(text);
+    expect_same_reading(text, ahead_options(), "clean");
+    const read_result r = read_all(text, ahead_options());
     ASSERT_EQ(r.error, "");
     EXPECT_TRUE(r.header);
     EXPECT_EQ(r.rows.size(), static_cast<size_t>(i));
@@ -288,60 +305,76 @@ TEST(KlineCsv, ReadingAheadOnThreadsGivesTheSameRowsAndErrors) {
     // Bad rows in several windows: skipped and counted, or the first one stops the reading.
     int i = 0;
     std::string text;
-    add_rows(text, mib, i);
+    add_rows(text, 300'000, i);
     text += "1640995200000,1,2\n";
-    add_rows(text, 2 * mib + 50, i);
+    add_rows(text, 600'000, i);
     std::string bad = numbered_row(i++);
     bad[20] = 'q';
     text += bad + "\n";
-    add_rows(text, 3 * mib, i);
+    add_rows(text, 900'000, i);
     text += "1640995200,1,1,1,1,1,1640995259,1,1,1,1,0\n";  // seconds in a file of milliseconds
     text += "Open_time,looks,like,a,header,but,is,not,line,one,x,y\n";
-    add_rows(text, 5 * mib, i);
-    kline_reader_options skip;
-    skip.skip_malformed = true;
+    add_rows(text, 1'500'000, i);
+    const kline_reader_options skip = [] {
+      kline_reader_options o = ahead_options();
+      o.skip_malformed = true;
+      return o;
+    }();
     expect_same_reading(text, skip, "skipped");
-    const read_result r = read_all(text, skip);
-    EXPECT_EQ(r.skipped, 4u);
-    expect_same_reading(text, {}, "stopped");
-    EXPECT_NE(read_all(text).error, "");
+    EXPECT_EQ(read_all(text, skip).skipped, 4u);
+    expect_same_reading(text, ahead_options(), "stopped");
+    EXPECT_NE(read_all(text, ahead_options()).error, "");
   }
+  kline_reader_options small = ahead_options();
+  small.buffer_size = 4096;
   {
-    // A line longer than the buffer deep in the file, and one that spans a whole window.
+    // Lines at the longest limit deep in the file: 4095 bytes are a line, 4096 are not.
     int i = 0;
     std::string text;
-    add_rows(text, 3 * mib, i);
-    text += numbered_row(i++, std::string(5000, 'x')) + "\n";
-    add_rows(text, 5 * mib, i);
-    kline_reader_options small;
-    small.buffer_size = 4096;
-    expect_same_reading(text, small, "too long");
-    EXPECT_NE(read_all(text, small).error.find("line longer than 4096 bytes"), std::string::npos);
-    // At the limit: 4095 bytes are a line, 4096 are not.
-    auto row_of_length = [&](size_t n) {
-      std::string r = numbered_row(i++);
-      r.pop_back();
-      return r + std::string(n - r.size(), 'x');
-    };
-    i = 0;
-    text.clear();
-    add_rows(text, 3 * mib, i);
-    text += row_of_length(4095) + "\n";
-    add_rows(text, 4 * mib + 10, i);
-    text += row_of_length(4096) + "\n";
-    add_rows(text, 5 * mib, i);
+    add_rows(text, 700'000, i);
+    text += row_of_length(i, 4095) + "\n";
+    add_rows(text, 900'000, i);
+    text += row_of_length(i, 4096) + "\n";
+    add_rows(text, 1'500'000, i);
     expect_same_reading(text, small, "at the limit");
-    const read_result limit = read_all(text, small);
-    EXPECT_NE(limit.error.find("line longer than 4096 bytes"), std::string::npos) << limit.error;
-    EXPECT_GT(limit.rows.size(), 40000u);
+    const read_result r = read_all(text, small);
+    std::string expected = "k.csv:";  // every line before it is a row
+    expected += std::to_string(r.rows.size() + 1);
+    expected += ": line longer than 4096 bytes";
+    EXPECT_EQ(r.error, expected);
+    // ... and as the last line, without a newline, in a file that ends on a window boundary.
     i = 0;
     text.clear();
-    add_rows(text, mib, i);
-    text += numbered_row(i++, std::string(3 * mib, 'x')) + "\n";
-    add_rows(text, 6 * mib, i);
-    kline_reader_options big;
-    big.buffer_size = 4 * mib;
-    expect_same_reading(text, big, "a window inside one line");
+    add_rows(text, window_start(6) - 4096 - 400, i);
+    row_ending_at(text, window_start(6) - 4097, i);
+    text += row_of_length(i, 4096);
+    ASSERT_EQ(text.size(), window_start(6));
+    expect_same_reading(text, small, "a long last line");
+    EXPECT_NE(read_all(text, small).error.find("line longer than 4096"), std::string::npos);
+    text.back() = '\n';  // 4095 bytes and a newline: a line, and a file that ends on the boundary
+    expect_same_reading(text, small, "ends on a boundary");
+    EXPECT_EQ(read_all(text, small).error, "");
+  }
+  {
+    // A line longer than three windows.
+    int i = 0;
+    std::string text;
+    add_rows(text, 200'000, i);
+    text += numbered_row(i++, std::string(3 * test_window, 'x')) + "\n";
+    add_rows(text, 1'800'000, i);
+    expect_same_reading(text, ahead_options(), "a window inside one line");
+  }
+  {
+    // The helper threads do parse windows (the caller parses those it reaches first).
+    int i = 0;
+    std::string text;
+    add_rows(text, 3'000'000, i);
+    kline_reader_options o = ahead_options();
+    o.threads = 3;
+    uint64_t by_helpers = 0;
+    for (int attempt = 0; attempt < 50 && by_helpers == 0; ++attempt)
+      by_helpers = read_all(text, o).helper_windows;
+    EXPECT_GT(by_helpers, 0u);
   }
 }
 

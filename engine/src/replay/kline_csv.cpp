@@ -83,55 +83,77 @@ kline_csv_reader::kline_csv_reader(std::string path, kline_reader_options option
 
 // ---- reading ahead on several threads ----------------------------------------------------------
 //
-// The file is cut into windows of `window_bytes`; a window owns the lines that start in it (the
-// last one may run past its end). Whoever claims a window (a helper, or the caller when it gets
-// there first) reads it with pread, splits its lines as line_reader would (CR, BOM, the longest
-// line) and parses their fields. The caller then takes the windows in order and does everything
-// that depends on the rows before a line: line numbers, the header, the time unit, the messages.
-// A line the fast parse does not accept is parsed again by the caller's own parse_line, so every
-// error reads exactly as it does without helpers. At most `depth` windows are parsed and not yet
-// taken, so memory stays bounded whatever the file's size.
+// The file is cut into windows: the first of 64 KiB (a file opened to wait its turn in a merge
+// holds little), then `window_bytes` each. A window owns the lines that start in it (the last one
+// may run past its end). Whoever claims a window (a helper, or the caller when it gets there
+// first) reads it with pread, splits its lines as line_reader would (CR, BOM, the longest line)
+// and parses their fields. The caller then takes the windows in order and does everything that
+// depends on the rows before a line: line numbers, the header, the time unit, the messages. A line
+// the fast parse does not accept is parsed again by the caller's own parse_line, so every error
+// reads exactly as it does without helpers. At most `depth` windows are parsed and not yet taken,
+// so memory stays bounded whatever the file's size; at the end of the file, or on an error, the
+// helpers are joined and the windows freed.
 struct kline_csv_reader::ahead {
-  static constexpr uint64_t window_bytes = 2u << 20;
-  static constexpr size_t padding = 64;  // after the bytes: the sentinel and the 8-byte loads
+  static constexpr uint64_t first_bytes = 64u << 10;
+  static constexpr size_t padding = 64;       // after the bytes: the sentinel and the 8-byte loads
+  static constexpr unsigned max_threads = 4;  // the caller's checks in order bound the gain
 
-  enum class kind : uint8_t { blank, row, slow, too_long };
+  enum class kind : uint8_t { row, slow, too_long };
   struct line {
     uint32_t begin = 0, end = 0;  // in the window's bytes, CR and BOM already cut
-    kind what = kind::blank;
+    uint32_t blanks_before = 0;   // blank lines between the previous line and this one
+    kind what = kind::row;
   };
   struct window {
     // The bytes from one byte before the window (to find its first line), then `padding` more;
     // not zero-filled: every byte the parsers read is the file's or a sentinel.
     std::unique_ptr<char[]> bytes;
     size_t len = 0, capacity = 0;
-    std::vector<line> lines;      // every line it owns, blank ones included
-    std::vector<kline_row> rows;  // the lines of kind row, times as written in the file
-    std::string error;            // a read error after the lines
-    uint64_t end_offset = 0;      // file offset after its last line
+    std::vector<line> lines;       // the non-blank lines it owns
+    std::vector<kline_row> rows;   // the lines of kind row, times as written in the file
+    uint64_t trailing_blanks = 0;  // blank lines after the last of `lines`
+    std::string error;             // a read error after the lines
+    uint64_t end_offset = 0;       // file offset after its last line
     bool ready = false;
   };
 
-  ahead(int fd_, uint64_t size_, size_t max_line_, unsigned threads_, std::string path_)
+  ahead(int fd_, uint64_t size_, size_t max_line_, unsigned threads_, uint64_t window_bytes_,
+        std::string path_)
       : fd(fd_),
         size(size_),
         max_line(max_line_),
-        threads(threads_),
+        window_bytes(window_bytes_),
+        threads(std::min(threads_, max_threads)),
         path(std::move(path_)),
-        count((size_ + window_bytes - 1) / window_bytes),
-        depth(2 * threads_),
-        slots(2 * threads_) {}
+        count(size_ <= first_bytes ? 1
+                                   : 1 + (size_ - first_bytes + window_bytes_ - 1) / window_bytes_),
+        depth(std::min<uint64_t>(2 * threads, count)),
+        slots(depth) {}
   ~ahead() {
+    finish();
+    ::close(fd);
+  }
+
+  // Joins the helpers and frees the windows (at the end of the file, or when the caller stops).
+  void finish() {
     {
       std::lock_guard<std::mutex> lock(mutex);
       stop = true;
     }
     room.notify_all();
     for (std::thread& t : helpers) t.join();
-    ::close(fd);
+    helpers.clear();
+    slots.clear();
+    slots.shrink_to_fit();
+    current = nullptr;
+  }
+
+  uint64_t start_of(uint64_t index) const noexcept {
+    return index == 0 ? 0 : std::min(size, first_bytes + (index - 1) * window_bytes);
   }
 
   // Reads [at, at + n) into w.bytes after what is there; false with w.error set on a failure.
+  // The sentinel and the padding follow whatever was read, either way.
   bool read(window& w, uint64_t at, size_t n) {
     if (w.len + n + padding > w.capacity) {
       const size_t cap = std::max(w.len + n + padding, w.capacity + w.capacity / 2);
@@ -141,6 +163,7 @@ struct kline_csv_reader::ahead {
       w.capacity = cap;
     }
     size_t got = 0;
+    bool ok = true;
     while (got < n) {
       const ssize_t r =
           ::pread(fd, w.bytes.get() + w.len + got, n - got, static_cast<off_t>(at + got));
@@ -149,36 +172,36 @@ struct kline_csv_reader::ahead {
         w.error = path + ": " +
                   (r < 0 ? std::string("read failed: ") + std::strerror(errno)
                          : std::string("the file got shorter while being read"));
-        w.len += got;
-        return false;
+        ok = false;
+        break;
       }
       got += static_cast<size_t>(r);
     }
-    w.len += n;
-    // The sentinel after a last line without a newline, and zeros for the 8-byte loads.
+    w.len += got;
     std::memset(w.bytes.get() + w.len, 0, padding);
     w.bytes[w.len] = '\n';
-    return true;
+    return ok;
   }
 
   void fill(uint64_t index, window& w) {
     w.len = 0;
     w.lines.clear();
     w.rows.clear();
+    w.trailing_blanks = 0;
     w.error.clear();
-    const uint64_t lo = index * window_bytes, hi = std::min(size, lo + window_bytes);
+    const uint64_t lo = start_of(index), end_of_window = start_of(index + 1);
     const uint64_t from = lo == 0 ? 0 : lo - 1;  // file offset of bytes[0]
-    w.end_offset = hi;
-    if (!read(w, from, static_cast<size_t>(hi - from))) return;
-    const char* const base = w.bytes.get();
+    w.end_offset = end_of_window;
+    if (!read(w, from, static_cast<size_t>(end_of_window - from))) return;
     // The first line that starts in the window: at its start, or after the first newline.
     size_t pos = 0;
     if (lo > 0) {
-      const void* nl = std::memchr(base, '\n', w.len);
+      const void* nl = std::memchr(w.bytes.get(), '\n', w.len);
       if (nl == nullptr) return;  // one long line runs through the whole window
-      pos = static_cast<size_t>(static_cast<const char*>(nl) - base) + 1;
+      pos = static_cast<size_t>(static_cast<const char*>(nl) - w.bytes.get()) + 1;
     }
-    while (from + pos < hi) {
+    uint32_t blanks = 0;
+    while (from + pos < end_of_window) {
       // The line's end: a newline, or the end of the file; read on past the window for it.
       size_t end = 0;
       for (;;) {
@@ -192,11 +215,15 @@ struct kline_csv_reader::ahead {
           break;
         }
         const uint64_t more = std::min<uint64_t>(size - (from + w.len), 64u << 10);
-        if (!read(w, from + w.len, static_cast<size_t>(more))) return;
+        if (!read(w, from + w.len, static_cast<size_t>(more))) {
+          w.trailing_blanks = blanks;
+          return;
+        }
       }
       char* const data = w.bytes.get();
       if (end - pos >= max_line) {  // line_reader refuses it: its buffer cannot hold it
-        w.lines.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(pos), kind::too_long});
+        w.lines.push_back(
+            {static_cast<uint32_t>(pos), static_cast<uint32_t>(pos), blanks, kind::too_long});
         w.end_offset = size;
         return;  // the caller stops there
       }
@@ -204,23 +231,26 @@ struct kline_csv_reader::ahead {
       const char* e = data + end;
       if (e > b && e[-1] == '\r') --e;
       if (from + pos == 0 && e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;
-      line l{static_cast<uint32_t>(b - data), static_cast<uint32_t>(e - data), kind::blank};
-      if (b != e) {
-        l.what = kind::slow;
-        if (!std::isalpha(static_cast<unsigned char>(*b))) {
-          kline_row& r = w.rows.emplace_back();
-          field_error err = field_error::none;
-          int field = 0;
-          if (parse_fields(b, e, r, r.open_time_ns, r.close_time_ns, err, field))
-            l.what = kind::row;
-          else
-            w.rows.pop_back();
-        }
-      }
-      w.lines.push_back(l);
       pos = end + 1;
       w.end_offset = from + std::min(pos, w.len);
+      if (b == e) {
+        ++blanks;
+        continue;
+      }
+      line l{static_cast<uint32_t>(b - data), static_cast<uint32_t>(e - data), blanks, kind::slow};
+      blanks = 0;
+      if (!std::isalpha(static_cast<unsigned char>(*b))) {
+        kline_row& r = w.rows.emplace_back();
+        field_error err = field_error::none;
+        int field = 0;
+        if (parse_fields(b, e, r, r.open_time_ns, r.close_time_ns, err, field))
+          l.what = kind::row;
+        else
+          w.rows.pop_back();
+      }
+      w.lines.push_back(l);
     }
+    w.trailing_blanks = blanks;
   }
 
   // Helpers claim the next window while fewer than `depth` wait to be taken.
@@ -234,10 +264,15 @@ struct kline_csv_reader::ahead {
         index = next_claim++;
       }
       window& w = slots[index % depth];
-      fill(index, w);
+      try {
+        fill(index, w);
+      } catch (const std::exception& e) {  // out of memory: the caller reports it in its turn
+        w.error = path + ": reading ahead failed: " + e.what();
+      }
       {
         std::lock_guard<std::mutex> lock(mutex);
         w.ready = true;
+        ++helper_windows;
       }
       ready.notify_all();
     }
@@ -246,7 +281,7 @@ struct kline_csv_reader::ahead {
   // The caller's window `taken`. While a helper still parses it, the caller parses the next
   // unclaimed window itself rather than wait (two threads on two cores stay busy).
   window* acquire() {
-    if (taken >= count) return nullptr;
+    if (taken >= count || slots.empty()) return nullptr;
     window& w = slots[taken % depth];
     std::unique_lock<std::mutex> lock(mutex);
     while (!w.ready) {
@@ -270,14 +305,22 @@ struct kline_csv_reader::ahead {
     }
     room.notify_all();
     // Helpers start once the caller is past the first window: a file that is opened and then
-    // waits its turn (the next month of a merge) holds one window and no thread.
-    if (helpers.empty() && count > 1)
-      for (unsigned i = 1; i < threads; ++i) helpers.emplace_back([this] { help(); });
+    // waits its turn (the next month of a merge) holds one small window and no thread. A thread
+    // that cannot be made leaves its share to the caller.
+    if (!started && taken < count) {
+      started = true;
+      const uint64_t wanted = std::min<uint64_t>(threads - 1, count - taken);
+      try {
+        for (uint64_t i = 0; i < wanted; ++i) helpers.emplace_back([this] { help(); });
+      } catch (const std::system_error&) {
+      }
+    }
   }
 
   const int fd;
   const uint64_t size;
   const size_t max_line;
+  const uint64_t window_bytes;
   const unsigned threads;
   const std::string path;
   const uint64_t count;  // windows
@@ -289,9 +332,11 @@ struct kline_csv_reader::ahead {
   uint64_t next_claim = 0;  // the next window nobody has claimed
   uint64_t taken = 0;       // the caller's window (the ones before it are done)
   bool stop = false;
+  bool started = false;  // helpers
   // The caller's place in its window.
   window* current = nullptr;
   size_t line_index = 0, row_index = 0;
+  uint64_t helper_windows = 0;  // filled by helpers: for tests
 };
 
 kline_csv_reader::~kline_csv_reader() = default;
@@ -306,13 +351,16 @@ bool kline_csv_reader::open() {
     return true;
   };
   const bool plain = !ends_with(".gz") && !ends_with(".zip") && p.find('#') == std::string::npos;
-  if (options_.threads > 1 && plain) {
+  // Offsets in a window are 32-bit: lines up to 1 GiB read ahead, longer limits read in line.
+  const uint64_t window = std::max<uint64_t>(options_.read_ahead_window, 4096);
+  if (options_.threads > 1 && plain && options_.buffer_size <= (size_t{1} << 30) &&
+      window <= (uint64_t{1} << 30)) {
     const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
     if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        static_cast<uint64_t>(st.st_size) >= 2 * ahead::window_bytes) {
+        static_cast<uint64_t>(st.st_size) >= 2 * window) {
       ahead_ = std::make_unique<ahead>(fd, static_cast<uint64_t>(st.st_size), options_.buffer_size,
-                                       options_.threads, path_);
+                                       options_.threads, window, path_);
       return true;
     }
     if (fd >= 0) ::close(fd);
@@ -323,10 +371,14 @@ bool kline_csv_reader::open() {
 double kline_csv_reader::fraction_read() const noexcept {
   if (!ahead_) return lines_.fraction();
   const ahead& a = *ahead_;
-  const uint64_t done = a.current != nullptr ? a.current->end_offset
-                        : a.taken >= a.count ? a.size
-                                             : a.taken * ahead::window_bytes;
+  const uint64_t done = a.current != nullptr ? a.current->end_offset : a.start_of(a.taken);
   return static_cast<double>(done) / static_cast<double>(a.size);
+}
+
+uint64_t kline_csv_reader::windows_read_ahead() const noexcept {
+  if (!ahead_) return 0;
+  std::lock_guard<std::mutex> lock(ahead_->mutex);
+  return ahead_->helper_windows;
 }
 
 kline_csv_reader::status kline_csv_reader::next_ahead(kline_row& row) {
@@ -334,13 +386,18 @@ kline_csv_reader::status kline_csv_reader::next_ahead(kline_row& row) {
   for (;;) {
     if (a.current == nullptr) {
       a.current = a.acquire();
-      if (a.current == nullptr) return status::end;
+      if (a.current == nullptr) {
+        a.finish();  // the end: the helpers are done, the windows go
+        return status::end;
+      }
       a.line_index = a.row_index = 0;
     }
     ahead::window& w = *a.current;
     if (a.line_index == w.lines.size()) {
+      line_ += w.trailing_blanks;
       if (!w.error.empty()) {
         error_ = w.error;
+        a.finish();
         return status::error;
       }
       a.current = nullptr;
@@ -348,13 +405,12 @@ kline_csv_reader::status kline_csv_reader::next_ahead(kline_row& row) {
       continue;
     }
     const ahead::line& l = w.lines[a.line_index++];
-    ++line_;
+    line_ += uint64_t{l.blanks_before} + 1;
     switch (l.what) {
-      case ahead::kind::blank:
-        continue;
       case ahead::kind::too_long:
         error_ = path_ + ":" + std::to_string(line_) + ": line longer than " +
                  std::to_string(options_.buffer_size) + " bytes";
+        a.finish();
         return status::error;
       case ahead::kind::row: {
         row = w.rows[a.row_index++];
@@ -369,7 +425,10 @@ kline_csv_reader::status kline_csv_reader::next_ahead(kline_row& row) {
         if (take(w.bytes.get() + l.begin, w.bytes.get() + l.end, row)) return status::row;
         break;
     }
-    if (!error_.empty()) return status::error;
+    if (!error_.empty()) {
+      a.finish();
+      return status::error;
+    }
   }
 }
 

@@ -33,10 +33,13 @@ struct kline_reader_options {
   bool skip_malformed = false;    ///< skip and count bad rows instead of stopping
   size_t buffer_size = 1u << 20;  ///< read size; also the longest line accepted
   size_t max_kept_messages = 20;  ///< how many skip messages to keep for the report
-  /// Threads that read and parse a plain file, the caller's included: windows of 2 MiB are parsed
-  /// ahead by threads - 1 helpers while the caller checks and hands out the rows in file order.
-  /// 0 or 1, a compressed file, or a file under 4 MiB: the caller alone.
+  /// Threads that read and parse a plain file, the caller's included (at most 4): windows of
+  /// `read_ahead_window` bytes are parsed ahead by the helpers while the caller checks and hands
+  /// out the rows in file order. 0 or 1, a compressed file, or a file under two windows: the
+  /// caller alone. A file that grows or shrinks while it is read ahead is read as it was at
+  /// open() (a shrunk one is an error).
   unsigned threads = 1;
+  size_t read_ahead_window = 1u << 20;
 };
 
 class kline_csv_reader {
@@ -61,6 +64,8 @@ class kline_csv_reader {
   time_unit unit() const noexcept { return unit_; }
   /// Whether helpers read and parse the file ahead (options.threads > 1 on a large plain file).
   bool reads_ahead() const noexcept { return ahead_ != nullptr; }
+  /// Windows the helper threads have parsed (the caller parses the others itself).
+  uint64_t windows_read_ahead() const noexcept;
   bool had_header() const noexcept { return had_header_; }
   uint64_t rows() const noexcept { return rows_; }
   uint64_t skipped() const noexcept { return skipped_; }
