@@ -111,10 +111,31 @@ inline field_error skip_field(const char*& p, const char* end) {
   return p == end ? field_error::none : field_error::bad_char;
 }
 
+/// The text of column `field` (0-based) of the row [b, e), for messages.
+inline std::string field_text(const char* b, const char* e, int field);
+
 inline std::string show(const char* b, const char* e) {
   std::string s(b, static_cast<size_t>(e - b));
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
+}
+
+/// Columns of the row [b, e): one more than its commas.
+inline int count_columns(const char* b, const char* e) {
+  int n = 1;
+  for (const char* q = b; q < e; ++q) n += *q == ',';
+  return n;
+}
+
+inline std::string field_text(const char* b, const char* e, int field) {
+  const char* fb = b;
+  for (int i = 0; i < field && fb < e; ++i) {
+    while (fb < e && *fb != ',') ++fb;
+    if (fb < e) ++fb;
+  }
+  const char* fe = fb;
+  while (fe < e && *fe != ',') ++fe;
+  return show(fb, fe);
 }
 
 // Parses True/False/true/false. The last column of a row ends at `end`, any other one at ','

@@ -478,20 +478,12 @@ bool kline_csv_reader::parse_line(const char* b, const char* e, kline_row& r) {
   if (parse_fields(b, e, r, open_time, close_time, err, field))
     return check_row(open_time, close_time, r);
   if (err == field_error::missing || (field == 11 && err == field_error::bad_char)) {
-    int columns = 1;
-    for (const char* q = b; q < e; ++q) columns += *q == ',';
-    return reject(line_, "expected 12 comma-separated columns, found " + std::to_string(columns));
+    return reject(
+        line_, "expected 12 comma-separated columns, found " + std::to_string(count_columns(b, e)));
   }
-  // Find the offending field's text for the message.
-  const char* fb = b;
-  for (int i = 0; i < field && fb < e; ++i) {
-    while (fb < e && *fb != ',') ++fb;
-    if (fb < e) ++fb;
-  }
-  const char* fe = fb;
-  while (fe < e && *fe != ',') ++fe;
   return reject(line_, std::string("column ") + std::to_string(field + 1) + " (" +
-                           field_names[field] + "): " + describe(err) + ": '" + show(fb, fe) + "'");
+                           field_names[field] + "): " + describe(err) + ": '" +
+                           field_text(b, e, field) + "'");
 }
 
 bool kline_csv_reader::check_row(int64_t open_time, int64_t close_time, kline_row& r) {

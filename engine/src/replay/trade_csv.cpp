@@ -54,12 +54,6 @@ std::string layout_text(trade_file_kind kind, int n) {
   return s;
 }
 
-int count_columns(const char* b, const char* e) {
-  int n = 1;
-  for (const char* q = b; q < e; ++q) n += *q == ',';
-  return n;
-}
-
 bool equal_ci(const char* b, const char* e, const std::string& s) {
   if (static_cast<size_t>(e - b) != s.size()) return false;
   for (size_t i = 0; i < s.size(); ++i)
@@ -260,16 +254,8 @@ bool trade_csv_reader::parse_line(const char* b, const char* e, trade_row& r) {
   if ((err == field_error::missing || err == field_error::extra) && found != columns_)
     return reject("expected " + std::to_string(columns_) + " comma-separated columns, found " +
                   std::to_string(found));
-  // Find the offending field's text for the message.
-  const char* fb = b;
-  for (int i = 0; i < field && fb < e; ++i) {
-    while (fb < e && *fb != ',') ++fb;
-    if (fb < e) ++fb;
-  }
-  const char* fe = fb;
-  while (fe < e && *fe != ',') ++fe;
   const column& c = columns_of(kind_)[field];
-  const std::string got = "'" + show(fb, fe) + "'";
+  const std::string got = "'" + field_text(b, e, field) + "'";
   std::string what = std::string("field '") + c.name + "': ";
   if (err == field_error::too_many_decimals) {
     what += "more than 8 decimal places, got " + got;
