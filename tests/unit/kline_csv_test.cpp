@@ -356,6 +356,35 @@ TEST(KlineCsv, ReadingAheadOnThreadsGivesTheSameRowsAndErrors) {
     EXPECT_EQ(read_all(text, small).error, "");
   }
   {
+    // A first line of 100 KiB after a BOM (longer than the first window); a CR on the last byte of
+    // window 3 with its LF on the first of window 4; a blank line that starts window 6.
+    int i = 0;
+    std::string text = "\xEF\xBB\xBF" + numbered_row(i++, std::string(100'000, 'x')) + "\n";
+    add_rows(text, window_start(4) - 400, i);
+    row_ending_at(text, window_start(4) - 1, i);
+    text.back() = '\r';
+    text += "\n";
+    add_rows(text, window_start(6) - 400, i);
+    row_ending_at(text, window_start(6) - 1, i);
+    text += "\n";
+    add_rows(text, window_start(8), i);
+    ASSERT_EQ(text[window_start(4) - 1], '\r');
+    ASSERT_EQ(text[window_start(6)], '\n');
+    expect_same_reading(text, ahead_options(), "edges");
+    const read_result r = read_all(text, ahead_options());
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.rows.size(), static_cast<size_t>(i));
+    // A line over the limit that runs across a window's end, with no newline for 100 KB.
+    i = 0;
+    text.clear();
+    add_rows(text, window_start(3) - 400, i);
+    row_ending_at(text, window_start(3) - 101, i);
+    text += row_of_length(i, 100'000) + "\n";
+    add_rows(text, window_start(6), i);
+    expect_same_reading(text, small, "too long across an edge");
+    EXPECT_NE(read_all(text, small).error.find("line longer than 4096"), std::string::npos);
+  }
+  {
     // A line longer than three windows.
     int i = 0;
     std::string text;

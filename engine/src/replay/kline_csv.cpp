@@ -112,8 +112,9 @@ struct kline_csv_reader::ahead {
     std::vector<line> lines;       // the non-blank lines it owns
     std::vector<kline_row> rows;   // the lines of kind row, times as written in the file
     uint64_t trailing_blanks = 0;  // blank lines after the last of `lines`
-    std::string error;             // a read error after the lines
-    uint64_t end_offset = 0;       // file offset after its last line
+    std::string error;             // what went wrong after the lines (when `failed`)
+    bool failed = false;
+    uint64_t end_offset = 0;  // file offset after its last line
     bool ready = false;
   };
 
@@ -167,10 +168,12 @@ struct kline_csv_reader::ahead {
     while (got < n) {
       const ssize_t r =
           ::pread(fd, w.bytes.get() + w.len + got, n - got, static_cast<off_t>(at + got));
-      if (r < 0 && errno == EINTR) continue;
+      const int err = errno;
+      if (r < 0 && err == EINTR) continue;
       if (r <= 0) {
+        w.failed = true;
         w.error = path + ": " +
-                  (r < 0 ? std::string("read failed: ") + std::strerror(errno)
+                  (r < 0 ? std::string("read failed: ") + std::strerror(err)
                          : std::string("the file got shorter while being read"));
         ok = false;
         break;
@@ -189,6 +192,7 @@ struct kline_csv_reader::ahead {
     w.rows.clear();
     w.trailing_blanks = 0;
     w.error.clear();
+    w.failed = false;
     const uint64_t lo = start_of(index), end_of_window = start_of(index + 1);
     const uint64_t from = lo == 0 ? 0 : lo - 1;  // file offset of bytes[0]
     w.end_offset = end_of_window;
@@ -203,9 +207,9 @@ struct kline_csv_reader::ahead {
     uint32_t blanks = 0;
     while (from + pos < end_of_window) {
       // The line's end: a newline, or the end of the file; read on past the window for it.
-      size_t end = 0;
+      size_t end = 0, scan = pos;  // bytes before `scan` hold no newline
       for (;;) {
-        const void* nl = std::memchr(w.bytes.get() + pos, '\n', w.len - pos);
+        const void* nl = std::memchr(w.bytes.get() + scan, '\n', w.len - scan);
         if (nl != nullptr) {
           end = static_cast<size_t>(static_cast<const char*>(nl) - w.bytes.get());
           break;
@@ -214,6 +218,7 @@ struct kline_csv_reader::ahead {
           end = w.len;
           break;
         }
+        scan = w.len;
         const uint64_t more = std::min<uint64_t>(size - (from + w.len), 64u << 10);
         if (!read(w, from + w.len, static_cast<size_t>(more))) {
           w.trailing_blanks = blanks;
@@ -253,6 +258,19 @@ struct kline_csv_reader::ahead {
     w.trailing_blanks = blanks;
   }
 
+  // fill(), with a failure (out of memory) kept in the window for the caller to report in turn.
+  void guarded_fill(uint64_t index, window& w) noexcept {
+    try {
+      fill(index, w);
+    } catch (const std::exception& e) {
+      w.failed = true;
+      try {
+        w.error = path + ": reading ahead failed: " + e.what();
+      } catch (...) {  // the caller says what it can
+      }
+    }
+  }
+
   // Helpers claim the next window while fewer than `depth` wait to be taken.
   void help() {
     for (;;) {
@@ -264,11 +282,7 @@ struct kline_csv_reader::ahead {
         index = next_claim++;
       }
       window& w = slots[index % depth];
-      try {
-        fill(index, w);
-      } catch (const std::exception& e) {  // out of memory: the caller reports it in its turn
-        w.error = path + ": reading ahead failed: " + e.what();
-      }
+      guarded_fill(index, w);
       {
         std::lock_guard<std::mutex> lock(mutex);
         w.ready = true;
@@ -288,7 +302,7 @@ struct kline_csv_reader::ahead {
       if (next_claim < count && next_claim < taken + depth) {
         const uint64_t index = next_claim++;
         lock.unlock();
-        fill(index, slots[index % depth]);
+        guarded_fill(index, slots[index % depth]);
         lock.lock();
         slots[index % depth].ready = true;
       } else {
@@ -311,8 +325,9 @@ struct kline_csv_reader::ahead {
       started = true;
       const uint64_t wanted = std::min<uint64_t>(threads - 1, count - taken);
       try {
+        helpers.reserve(wanted);
         for (uint64_t i = 0; i < wanted; ++i) helpers.emplace_back([this] { help(); });
-      } catch (const std::system_error&) {
+      } catch (const std::exception&) {
       }
     }
   }
@@ -395,8 +410,8 @@ kline_csv_reader::status kline_csv_reader::next_ahead(kline_row& row) {
     ahead::window& w = *a.current;
     if (a.line_index == w.lines.size()) {
       line_ += w.trailing_blanks;
-      if (!w.error.empty()) {
-        error_ = w.error;
+      if (w.failed) {
+        error_ = w.error.empty() ? path_ + ": reading ahead failed" : w.error;
         a.finish();
         return status::error;
       }
