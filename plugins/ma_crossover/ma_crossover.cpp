@@ -51,7 +51,7 @@ class ma_crossover final : public cats::strategy {
   }
 
   void on_bar(const cats::bar& b) override {
-    if (instrument_.id == 0) set_instrument(ctx().get_instrument(b.instrument_id()));
+    if (instrument_.id == 0) adopt(b.instrument_id());
     if (b.instrument_id() != instrument_.id) return;
     if (timeframe_ != 0 && b.interval_ns() != timeframe_) return;  // the feed's own bars
     fast_.update(b.close());
@@ -109,6 +109,9 @@ class ma_crossover final : public cats::strategy {
     return ns;
   }
 
+  // The first instrument that has bars, when no symbol was given: once, out of line like target().
+  [[gnu::noinline]] void adopt(uint32_t id) { set_instrument(ctx().get_instrument(id)); }
+
   void set_instrument(cats::instrument i) {
     instrument_ = std::move(i);
     if (timeframe_ != 0) ctx().subscribe_bars(instrument_.id, timeframe_);
@@ -117,8 +120,9 @@ class ma_crossover final : public cats::strategy {
   }
 
   // Moves the position to `direction` (+1 long, 0 flat, -1 short) sized from equity at `price`.
-  // `why` names the signal: the trade table's entry and exit reason.
-  void target(int direction, cats::fixed price, std::string_view why) {
+  // `why` names the signal: the trade table's entry and exit reason. Out of line: a cross is rare,
+  // and on_bar, called for every bar, keeps a small frame without it.
+  [[gnu::noinline]] void target(int direction, cats::fixed price, std::string_view why) {
     const cats::position pos = ctx().position(instrument_.id);
     cats::fixed want;
     if (direction != 0) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "cats/util/time.hpp"
 
@@ -132,6 +135,102 @@ TEST(Metrics, TheDeepestDrawdownEpisodesAreKeptInOrder) {
   up.begin(0, 100 * U);
   for (int64_t k = 1; k < 5; ++k) up.sample(k * ns_per_day, (100 + k) * U, false);
   EXPECT_EQ(up.finish(ns_per_day).drawdown_count, 0u);
+}
+
+// The same bits: a double that is NaN in one is NaN in the other.
+void expect_same(double a, double b, const char* what) {
+  EXPECT_TRUE(std::memcmp(&a, &b, sizeof a) == 0) << what << ": " << a << " vs " << b;
+}
+
+void expect_same(const backtest_metrics& a, const backtest_metrics& b) {
+  EXPECT_EQ(a.samples, b.samples);
+  EXPECT_EQ(a.end_ts_ns, b.end_ts_ns);
+  EXPECT_EQ(a.final_equity, b.final_equity);
+  expect_same(a.total_return_pct, b.total_return_pct, "total return");
+  expect_same(a.max_drawdown_pct, b.max_drawdown_pct, "max drawdown");
+  EXPECT_EQ(a.max_drawdown_peak_ts, b.max_drawdown_peak_ts);
+  EXPECT_EQ(a.max_drawdown_trough_ts, b.max_drawdown_trough_ts);
+  EXPECT_EQ(a.max_drawdown_end_ts, b.max_drawdown_end_ts);
+  EXPECT_EQ(a.max_drawdown_recovered, b.max_drawdown_recovered);
+  EXPECT_EQ(a.max_drawdown_duration_bars, b.max_drawdown_duration_bars);
+  expect_same(a.volatility_pct, b.volatility_pct, "volatility");
+  expect_same(a.sharpe, b.sharpe, "sharpe");
+  expect_same(a.sortino, b.sortino, "sortino");
+  expect_same(a.calmar, b.calmar, "calmar");
+  expect_same(a.exposure_pct, b.exposure_pct, "exposure");
+  ASSERT_EQ(a.drawdown_count, b.drawdown_count);
+  for (size_t i = 0; i < a.drawdown_count; ++i) {
+    expect_same(a.drawdowns[i].depth_pct, b.drawdowns[i].depth_pct, "episode depth");
+    EXPECT_EQ(a.drawdowns[i].peak_ts, b.drawdowns[i].peak_ts) << i;
+    EXPECT_EQ(a.drawdowns[i].trough_ts, b.drawdowns[i].trough_ts) << i;
+    EXPECT_EQ(a.drawdowns[i].end_ts, b.drawdowns[i].end_ts) << i;
+    EXPECT_EQ(a.drawdowns[i].recovered, b.drawdowns[i].recovered) << i;
+  }
+}
+
+// A run's samples come one by one (sample), a run of bars at a time (sample_many), or as one
+// flat run without exposure (sample_flat): every figure is the same to the bit, whatever the
+// grouping. The path has flat stretches at a peak, in a drawdown, below the deepest drawdown's
+// threshold, right after a move, at the start (a first return of 0) and after a first return
+// that is not 0 (shifted sums), and an account ruined at the end.
+TEST(Metrics, SamplesInRunsOrFlatRunsGiveTheSameFigures) {
+  for (const int variant : {0, 1, 2}) {  // 1: the first return is not 0; 2: ruined at the end
+    SCOPED_TRACE(variant);
+    struct step {
+      int64_t equity;
+      size_t repeat;  // this equity this many times (a flat stretch when > 1)
+      bool exposed;
+    };
+    std::vector<step> path = {
+        {100, 5, false}, {104, 1, true},  {105, 1, true},  {103, 1, true}, {104, 7, false},
+        {101, 3, true},  {97, 4, false},  {98, 1, true},   {99, 1, true},  {99, 6, false},
+        {106, 2, true},  {106, 9, false}, {90, 5, false},  {88, 1, true},  {95, 3, false},
+        {107, 4, true},  {103, 8, false}, {60, 1, true},   {61, 1, true},  {60, 3, true},
+        {60, 12, false}, {70, 2, false},  {110, 5, false}, {111, 1, true}, {109, 1, true}};
+    if (variant == 1) path.insert(path.begin(), {102, 1, true});
+    if (variant == 2) path.insert(path.end(), {{0, 2, true}, {-5, 3, false}, {-5, 4, false}});
+    std::vector<int64_t> ts, equity;
+    std::vector<uint8_t> exposed;
+    for (const step& s : path)
+      for (size_t k = 0; k < s.repeat; ++k) {
+        ts.push_back(static_cast<int64_t>(ts.size() + 1) * ns_per_day);
+        equity.push_back(s.equity * U / 7);  // not round numbers: returns with long fractions
+        exposed.push_back(s.exposed ? 1 : 0);
+      }
+    metrics_accumulator one;
+    one.begin(0, 100 * U / 7);
+    for (size_t i = 0; i < ts.size(); ++i) one.sample(ts[i], equity[i], exposed[i] != 0);
+    const backtest_metrics want = one.finish(ns_per_day);
+    // Groups of 1..6 samples: a group of one equity without exposure goes in as a flat run, any
+    // other through sample_many.
+    for (size_t seed = 1; seed <= 40; ++seed) {
+      SCOPED_TRACE(seed);
+      metrics_accumulator m, ref;  // ref: one by one, in step with m
+      m.begin(0, 100 * U / 7);
+      ref.begin(0, 100 * U / 7);
+      size_t flat_runs = 0;
+      for (size_t i = 0, g = seed; i < ts.size(); g = g * 7 + 3) {
+        size_t n = std::min<size_t>(1 + g % 6, ts.size() - i);
+        // One exposure per call, as a run of bars has.
+        size_t same = 1;
+        while (same < n && exposed[i + same] == exposed[i]) ++same;
+        n = same;
+        bool flat = n >= 2 && exposed[i] == 0;
+        for (size_t k = 1; k < n && flat; ++k) flat = equity[i + k] == equity[i];
+        if (flat) {
+          m.sample_flat(ts[i], ts[i + n - 1], n, equity[i]);
+          ++flat_runs;
+        } else {
+          m.sample_many(&ts[i], &equity[i], n, exposed[i] != 0);
+        }
+        for (size_t k = i; k < i + n; ++k) ref.sample(ts[k], equity[k], exposed[k] != 0);
+        i += n;
+        expect_same(m.drawdown_pct(), ref.drawdown_pct(), "drawdown after a group");
+      }
+      EXPECT_GT(flat_runs, 5u);
+      expect_same(m.finish(ns_per_day), want);
+    }
+  }
 }
 
 TEST(Metrics, UndefinedRatiosAreNaNNotZero) {

@@ -7,6 +7,7 @@
 #include "cats/core/events.hpp"
 #include "cats/record/store.hpp"
 #include "cats/replay/sample_data.hpp"
+#include "cats/session/session.hpp"
 #include "cats/util/time.hpp"
 #include "test_util.hpp"
 
@@ -178,6 +179,67 @@ TEST_F(Replay, TheDecodedCopyIsTheSameOnSeveralThreads) {
   EXPECT_EQ(three->stats().missing_bars, one->stats().missing_bars);
   EXPECT_EQ(three->stats().rows, one->stats().rows);
   EXPECT_EQ(three->stats().messages, one->stats().messages);
+}
+
+// A run of uniform bars (one instrument, flags and interval, read as they are, open times that
+// never go back, closes that always move on) ends at the first bar that breaks any of it: the
+// sweep finds it once for every run, and the runs then skip their own checks.
+TEST(UniformBars, EndAtTheFirstBarThatDiffers) {
+  const int64_t t0 = 1'704'067'200'000'000'000;
+  auto bars = [&] {
+    std::vector<market_event> v;
+    for (int64_t i = 0; i < 8; ++i) {
+      cats_bar_event_t b{};
+      b.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, 3, t0 + (i + 1) * 60 * S, 0);
+      b.header.flags = CATS_EVENT_FLAG_REPLAY;
+      b.open_time_ns = t0 + i * 60 * S;
+      b.interval_ns = 60 * S;
+      b.open = b.high = b.low = b.close = 100 + i;
+      v.push_back(market_event::of(b, b.header.exchange_ts_ns));
+    }
+    return v;
+  };
+  std::vector<market_event> v = bars();
+  EXPECT_EQ(session::uniform_bars(v.data(), v.size()), 8u);
+  EXPECT_EQ(session::uniform_bars(v.data(), 5), 5u);
+  EXPECT_EQ(session::uniform_bars(v.data(), 1), 1u);
+  EXPECT_EQ(session::uniform_bars(v.data(), 0), 0u);
+  v[4].bar.open_time_ns = v[3].bar.open_time_ns;  // an open time may repeat
+  EXPECT_EQ(session::uniform_bars(v.data(), v.size()), 8u);
+  // What breaks the run at bar 5, and how long the run from bar 5 on then is (0: not a bar the
+  // run takes; 1: its neighbours differ from it; 3: it only differs from the bar before).
+  struct broken {
+    const char* what;
+    void (*apply)(market_event& e, const market_event& before);
+    size_t from_it;
+  };
+  const std::vector<broken> breaks = {
+      {"a trade", [](market_event& e, const market_event&) { e.type = market_event::kind::trade; },
+       0},
+      {"built", [](market_event& e, const market_event&) { e.built = true; }, 0},
+      {"another instrument",
+       [](market_event& e, const market_event&) { e.bar.header.instrument_id = 4; }, 1},
+      {"other flags", [](market_event& e, const market_event&) { e.bar.header.flags = 0; }, 1},
+      {"another interval",
+       [](market_event& e, const market_event&) { e.bar.interval_ns = 120 * S; }, 1},
+      {"an open time back",
+       [](market_event& e, const market_event& before) {
+         e.bar.open_time_ns = before.bar.open_time_ns - 1;
+       },
+       3},
+      {"the same close",
+       [](market_event& e, const market_event& before) {
+         e.bar.header.exchange_ts_ns = before.bar.header.exchange_ts_ns;
+       },
+       3},
+  };
+  for (const broken& b : breaks) {
+    SCOPED_TRACE(b.what);
+    v = bars();
+    b.apply(v[5], v[4]);
+    EXPECT_EQ(session::uniform_bars(v.data(), v.size()), 5u);
+    EXPECT_EQ(session::uniform_bars(v.data() + 5, 3), b.from_it);
+  }
 }
 
 // One feed of block-store files comes in batches: in order across files, the rows counted are the

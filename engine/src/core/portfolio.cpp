@@ -1,6 +1,8 @@
 #include "cats/core/portfolio.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 namespace cats {
 
@@ -55,6 +57,23 @@ int64_t portfolio::equity_marked_at(uint32_t instrument_id, int64_t price) const
     return equity();
   const position_state& p = positions_[instrument_id];
   return cash_ + market_value_ - p.market_value + notional_of(p.quantity, price);
+}
+
+void portfolio::equity_marked_along(uint32_t instrument_id, const int64_t* first_price,
+                                    size_t stride, size_t n, int64_t* out) const noexcept {
+  const int64_t qty =
+      instrument_id < positions_.size() ? positions_[instrument_id].quantity : int64_t{0};
+  if (qty == 0) {
+    std::fill(out, out + n, equity());
+    return;
+  }
+  const int64_t others = cash_ + market_value_ - positions_[instrument_id].market_value;
+  const char* at = reinterpret_cast<const char*>(first_price);
+  for (size_t k = 0; k < n; ++k, at += stride) {
+    int64_t price;
+    std::memcpy(&price, at, sizeof price);
+    out[k] = others + notional_of(qty, price);
+  }
 }
 
 void portfolio::mark_held(uint32_t instrument_id, int64_t price) noexcept {

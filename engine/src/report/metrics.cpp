@@ -40,7 +40,13 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
   if (exposed) ++exposed_;
   last_equity_ = equity;
   last_ts_ = ts_ns;
+  if (equity >= peak_ || equity < trough_ || static_cast<double>(equity) < dd_threshold_)
+    move_extremes(ts_ns, equity);
+}
 
+// A sample (the n_-th) at a new peak, a new trough, or below the deepest drawdown's threshold.
+[[gnu::always_inline]] inline void metrics_accumulator::move_extremes(int64_t ts_ns,
+                                                                      int64_t equity) noexcept {
   if (equity >= peak_) {
     if (trough_ < peak_) {  // an episode ended: rare, so the top list costs nothing per bar
       keep_episode(episodes_, episode_count_, current_episode(ts_ns, true));
@@ -80,9 +86,63 @@ void metrics_accumulator::sample(int64_t ts_ns, int64_t equity, bool exposed) no
   add_sample(ts_ns, equity, exposed);
 }
 
+// As add_sample for each, with the sums and counts in registers: the loop stores nothing per
+// sample but at a new peak, trough or drawdown.
 void metrics_accumulator::sample_many(const int64_t* ts_ns, const int64_t* equity, size_t n,
                                       bool exposed) noexcept {
-  for (size_t i = 0; i < n; ++i) add_sample(ts_ns[i], equity[i], exposed);
+  if (n == 0) return;
+  add_sample(ts_ns[0], equity[0], exposed);  // the first return sets the shift
+  const double shift = shift_;
+  double sum = sum_, sum_sq = sum_sq_, down = downside_sq_;
+  int64_t last = last_equity_;
+  bool ruined = ruined_;
+  for (size_t i = 1; i < n; ++i) {
+    const int64_t e = equity[i];
+    if (last <= 0) ruined = true;
+    const double r =
+        e == last || last <= 0 ? 0.0 : static_cast<double>(e) / static_cast<double>(last) - 1.0;
+    const double d = r - shift;
+    sum += d;
+    sum_sq += d * d;
+    if (r < 0) down += r * r;
+    last = e;
+    if (e >= peak_ || e < trough_ || static_cast<double>(e) < dd_threshold_) {
+      n_ += i;  // move_extremes reads the sample's index
+      move_extremes(ts_ns[i], e);
+      n_ -= i;
+    }
+  }
+  sum_ = sum;
+  sum_sq_ = sum_sq;
+  downside_sq_ = down;
+  ruined_ = ruined;
+  last_equity_ = last;
+  n_ += n - 1;
+  if (exposed) exposed_ += n - 1;
+  last_ts_ = ts_ns[n - 1];
+}
+
+void metrics_accumulator::sample_flat(int64_t first_ts, int64_t last_ts, size_t n,
+                                      int64_t equity) noexcept {
+  // The first sample may move the equity (from the last one) and the peak, trough and open
+  // drawdown with it; each later one has a return of 0, so it moves nothing but the count, the
+  // shifted sums, the last time and, at a peak, the peak's (and trough's) time and index.
+  add_sample(first_ts, equity, false);
+  const size_t more = n - 1;
+  const double d = 0.0 - shift_;
+  if (d != 0.0) {
+    for (size_t i = 0; i < more; ++i) {  // as add_sample adds them, for the same rounding
+      sum_ += d;
+      sum_sq_ += d * d;
+    }
+  }
+  if (last_equity_ <= 0) ruined_ = true;
+  n_ += more;
+  last_ts_ = last_ts;
+  if (equity >= peak_) {  // the first sample made it the peak (and the trough)
+    peak_ts_ = trough_ts_ = last_ts;
+    peak_index_ = n_;
+  }
 }
 
 drawdown_episode metrics_accumulator::current_episode(int64_t end_ts,

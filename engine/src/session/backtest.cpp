@@ -181,6 +181,12 @@ class backtest_outputs final : public sample_listener, public plot_listener {
   }
   // Without files (a sweep's run, `cats backtest` without --out) only the equity counts.
   bool takes_equity_only() const noexcept override { return !dir_ && !equity_csv_.is_open(); }
+  bool takes_flat_runs() const noexcept override {
+    return takes_equity_only() && curve_ == nullptr;
+  }
+  void on_flat_samples(int64_t first_ts, int64_t last_ts, size_t n, int64_t equity) override {
+    metrics_.sample_flat(first_ts, last_ts, n, equity);
+  }
   void on_samples(const int64_t* ts, const int64_t* equity, size_t n, bool exposed) override {
     metrics_.sample_many(ts, equity, n, exposed);
     if (curve_ != nullptr)
@@ -397,10 +403,10 @@ bool backtest_run::ready() const noexcept {
   return impl_->ready;
 }
 
-bool backtest_run::offer(const market_event* first, size_t count) {
+bool backtest_run::offer(const market_event* first, size_t count, size_t uniform) {
   impl& r = *impl_;
   try {
-    return r.market.replay_run(first, count, r.window, r.replayed, r.options.stop);
+    return r.market.replay_run(first, count, r.window, r.replayed, r.options.stop, uniform);
   } catch (const std::exception& e) {
     r.result.exit_code = 1;
     r.result.error = e.what();

@@ -282,7 +282,7 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
     // hands out one event at a time has none: a call per bar then costs less than a run).
     const market_event* more = nullptr;
     const size_t ahead = options_.bar_spans ? cursor.peek_run(more) : 0;
-    const size_t k = step_from(ev, more == ev + 1 ? ahead : 0, w);
+    const size_t k = step_from(ev, more == ev + 1 ? ahead : 0, unknown_uniform, w);
     if (k > 1) cursor.skip(k - 1);
     out.events += k;
     seen += k - 1;
@@ -292,7 +292,7 @@ session::replay_outcome session::replay(event_cursor& cursor, const window& w,
 }
 
 bool session::replay_run(const market_event* first, size_t count, const window& w,
-                         replay_outcome& out, const std::atomic<bool>* stop) {
+                         replay_outcome& out, const std::atomic<bool>* stop, size_t uniform) {
   for (size_t i = 0; i < count;) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) [[unlikely]] {
       out.interrupted = true;
@@ -305,20 +305,45 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
       ++i;
       continue;
     }
-    const size_t k = step_from(&ev, count - i - 1, w);
+    const size_t after = uniform == unknown_uniform ? unknown_uniform
+                         : i < uniform              ? uniform - i - 1
+                                                    : 0;
+    const size_t k = step_from(&ev, count - i - 1, after, w);
     out.events += k;
     i += k;
   }
   return true;
 }
 
+size_t session::uniform_bars(const market_event* ev, size_t n) noexcept {
+  if (n == 0 || ev[0].type != market_event::kind::bar || ev[0].built) return 0;
+  const cats_bar_event_t& first = ev[0].bar;
+  size_t k = 1;
+  while (k < n) {
+    const market_event& e = ev[k];
+    const cats_bar_event_t& b = e.bar;
+    const cats_bar_event_t& before = ev[k - 1].bar;
+    if (e.type != market_event::kind::bar || e.built ||
+        b.header.instrument_id != first.header.instrument_id ||
+        b.header.flags != first.header.flags || b.interval_ns != first.interval_ns ||
+        b.open_time_ns < before.open_time_ns ||
+        b.header.exchange_ts_ns <= before.header.exchange_ts_ns)
+      break;
+    ++k;
+  }
+  return k;
+}
+
 // Steps `ev`, with the bars after it in one run of bars when they may go (`ahead` events follow it
-// in memory); returns how many events it took.
+// in memory, the first `uniform` of them uniform_bars() with it, or unknown_uniform); returns how
+// many events it took.
 [[gnu::always_inline]] inline size_t session::step_from(const market_event* ev, size_t ahead,
-                                                        const window& w) {
+                                                        size_t uniform, const window& w) {
   if (ahead != 0 && span_ready(*ev)) {
-    const size_t n = 1 + span_length(ev + 1, std::min(ahead, max_span - 1), w);
-    if (n > 1) return step_span(ev, n);
+    const size_t most = std::min(ahead, max_span - 1);
+    if (uniform == unknown_uniform) uniform = uniform_bars(ev, most + 1) - 1;
+    const size_t n = 1 + span_length(ev + 1, most, uniform, w);
+    if (n > 1) return step_span(ev, n, n - 1 <= uniform);
   }
   step(*ev, 0);
   return 1;
@@ -344,7 +369,13 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
 // How many of next[0, n) may follow next[-1] in the same run: bars of its instrument, read as they
 // are, in the window.
 [[gnu::always_inline]] inline size_t session::span_length(const market_event* next, size_t n,
-                                                          const window& w) {
+                                                          size_t uniform, const window& w) {
+  // Uniform bars (stamped as next[-1] is) are in the window up to the last one that is: their
+  // open times never go back, and next[-1] was in it.
+  if (uniform != 0) {
+    const size_t k = std::min(n, uniform);
+    if (place(next[k - 1], w) == in_window::step) return k;
+  }
   // One instrument: the broker keeps the last bar's prices of each (catch_up).
   const uint32_t id = next[-1].bar.header.instrument_id;
   size_t k = 0;
@@ -357,41 +388,52 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
 
 // The loop of catch_up over bars [span_done_, index) with the samples in one call, when the
 // listener needs only the equity: the equity at each close is computed from the position, which
-// no bar of the run changes, and the account is marked once, at the last close. False (nothing
-// done) when the times do not strictly increase (a sample per close time).
+// no bar of the run changes, and the account is marked once, at the last close. Without a
+// position the equity is the same at every close: the listener may take the samples as one flat
+// run. False (nothing done) when the times do not strictly increase (a sample per close time).
 bool session::catch_up_in_bulk(uint32_t index) {
   if (samples_ == nullptr || !samples_->takes_equity_only()) return false;
   const market_event* bars = span_events_ + span_done_;
   const size_t n = index - span_done_;
-  int64_t t = pending_ts_;
-  for (size_t k = 0; k < n; ++k) {
-    if (bars[k].bar.header.exchange_ts_ns <= t) return false;
-    t = bars[k].bar.header.exchange_ts_ns;
+  const cats_bar_event_t& last = bars[n - 1].bar;
+  int64_t now = engine_.now();
+  if (span_uniform_) {
+    // One interval; open times that never go back and closes that always move on.
+    if (bars[0].bar.header.exchange_ts_ns <= pending_ts_) return false;
+    note_interval(bars[0].bar.interval_ns);
+    now = std::max({now, last.open_time_ns, last.header.exchange_ts_ns});
+  } else {
+    int64_t t = pending_ts_;
+    for (size_t k = 0; k < n; ++k) {
+      if (bars[k].bar.header.exchange_ts_ns <= t) return false;
+      t = bars[k].bar.header.exchange_ts_ns;
+    }
+    for (size_t k = 0; k < n; ++k) {
+      const cats_bar_event_t& b = bars[k].bar;
+      note_interval(b.interval_ns);
+      now = std::max({now, b.open_time_ns, b.header.exchange_ts_ns});
+    }
   }
   const uint32_t id = bars[0].bar.header.instrument_id;  // one instrument per run
-  bulk_ts_.resize(n);
-  bulk_equity_.resize(n);
   // The sample of the bar before the first (the account is marked there), then each bar's close
   // but the last, whose sample comes with the next bar.
-  bulk_ts_[0] = pending_ts_;
-  bulk_equity_[0] = account_.equity();
-  for (size_t k = 1; k < n; ++k) {
-    const cats_bar_event_t& b = bars[k - 1].bar;
-    bulk_ts_[k] = b.header.exchange_ts_ns;
-    bulk_equity_[k] = account_.equity_marked_at(id, b.close);
+  const int64_t last_sample = bars[n - 2].bar.header.exchange_ts_ns;
+  if (!account_.has_exposure() && samples_->takes_flat_runs()) {
+    samples_->on_flat_samples(pending_ts_, last_sample, n, account_.equity());
+  } else {
+    bulk_ts_.resize(n);
+    bulk_equity_.resize(n);
+    bulk_ts_[0] = pending_ts_;
+    bulk_equity_[0] = account_.equity();
+    for (size_t k = 1; k < n; ++k) bulk_ts_[k] = bars[k - 1].bar.header.exchange_ts_ns;
+    account_.equity_marked_along(id, &bars[0].bar.close, sizeof(market_event), n - 1,
+                                 bulk_equity_.data() + 1);
+    samples_->on_samples(bulk_ts_.data(), bulk_equity_.data(), n, account_.has_exposure());
   }
-  samples_->on_samples(bulk_ts_.data(), bulk_equity_.data(), n, account_.has_exposure());
   samples_taken_ += n;
-  last_sampled_ = bulk_ts_[n - 1];
+  last_sampled_ = last_sample;
   span_open_ = false;
-  int64_t now = engine_.now();
-  for (size_t k = 0; k < n; ++k) {
-    const cats_bar_event_t& b = bars[k].bar;
-    note_interval(b.interval_ns);
-    now = std::max({now, b.open_time_ns, b.header.exchange_ts_ns});
-  }
   engine_.set_time(now);
-  const cats_bar_event_t& last = bars[n - 1].bar;
   pending_ts_ = last.header.exchange_ts_ns;
   if (id == options_.primary_instrument && first_open_ == 0) first_open_ = bars[0].bar.open;
   note_price(id, last.open, last.high, last.low, last.close);
@@ -399,7 +441,7 @@ bool session::catch_up_in_bulk(uint32_t index) {
   return true;
 }
 
-uint32_t session::step_span(const market_event* first, size_t count) {
+uint32_t session::step_span(const market_event* first, size_t count, bool uniform) {
   cats_bar_span_t span{};
   span.struct_size = sizeof span;
   span.count = static_cast<uint32_t>(count);
@@ -407,6 +449,7 @@ uint32_t session::step_span(const market_event* first, size_t count) {
   span.first = &first->bar;
   span_events_ = first;
   span_done_ = 0;
+  span_uniform_ = uniform;
   struct done_with {
     session& s;
     ~done_with() { s.span_events_ = nullptr; }

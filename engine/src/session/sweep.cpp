@@ -19,6 +19,7 @@
 #include "cats/record/store.hpp"
 #include "cats/replay/replay.hpp"
 #include "cats/session/backtest.hpp"
+#include "cats/session/session.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
 #include "cats/util/rng.hpp"
@@ -515,8 +516,11 @@ class sweep_runner {
             if (ev->ts >= *first_end) count = 1;
           }
         }
+        // Found once for every run of the batch: each hands its strategy runs of these bars
+        // without looking at them first.
+        const size_t uniform = session::uniform_bars(ev, count);
         for (size_t i = 0; i < n; ++i) {
-          if (active[i] != 0 && !b.runs[i]->offer(ev, count)) {
+          if (active[i] != 0 && !b.runs[i]->offer(ev, count, uniform)) {
             active[i] = 0;
             --live;
             b.runs[i]->end_input();  // its window is over: later data is not its

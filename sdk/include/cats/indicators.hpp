@@ -41,6 +41,7 @@
 namespace cats {
 
 __extension__ typedef __int128 int128_t;
+__extension__ typedef unsigned __int128 uint128_t;
 
 namespace detail {
 
@@ -151,31 +152,43 @@ class sma {
   void update(fixed x) {
     int64_t old = 0;
     const bool out = window_.push(x.raw(), old);
-    sum_ += static_cast<int128_t>(x.raw()) - (out ? old : 0);  // at most n * 2^63: no overflow
+    set_sum(sum() + (static_cast<int128_t>(x.raw()) - (out ? old : 0)));  // at most n * 2^63
   }
   bool ready() const noexcept { return window_.full(); }
   double value() const noexcept {
-    return ready() ? static_cast<double>(sum_) / static_cast<double>(length()) / detail::fixed_scale
-                   : detail::nan;
+    return ready()
+               ? static_cast<double>(sum()) / static_cast<double>(length()) / detail::fixed_scale
+               : detail::nan;
   }
   /// The exact sum of the window in raw fixed-point units.
-  int128_t sum() const noexcept { return sum_; }
+  int128_t sum() const noexcept {
+    return static_cast<int128_t>((static_cast<uint128_t>(static_cast<uint64_t>(sum_high_)) << 64) |
+                                 sum_low_);
+  }
   size_t length() const noexcept { return window_.capacity(); }
   size_t count() const noexcept { return window_.size(); }
   void reset() noexcept {
     window_.clear();
-    sum_ = 0;
+    set_sum(0);
   }
   void save(state_writer& w) const { window_.save(w); }
   void load(state_reader& r) {
     window_.load(r, "sma");
-    sum_ = 0;
-    for (size_t i = 0; i < window_.size(); ++i) sum_ += window_.at(i);
+    int128_t s = 0;
+    for (size_t i = 0; i < window_.size(); ++i) s += window_.at(i);
+    set_sum(s);
   }
 
  private:
+  // The sum in two words, each stored on its own: GCC 12 otherwise builds the 16-byte value on the
+  // stack and reloads it whole on every update, a failed store forward (about 3x slower).
+  void set_sum(int128_t s) noexcept {
+    sum_low_ = static_cast<uint64_t>(s);
+    sum_high_ = static_cast<int64_t>(static_cast<uint128_t>(s) >> 64);
+  }
   detail::ring window_;
-  int128_t sum_ = 0;
+  uint64_t sum_low_ = 0;
+  int64_t sum_high_ = 0;
 };
 
 /// The sign of a.value() - b.value(), exactly (cross-multiplied sums, no division): -1, 0 or 1.

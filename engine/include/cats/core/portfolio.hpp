@@ -73,6 +73,10 @@ class portfolio {
 
   /// The equity the account would have with `instrument_id` marked at `price` (nothing changes).
   int64_t equity_marked_at(uint32_t instrument_id, int64_t price) const noexcept;
+  /// equity_marked_at(instrument_id, price) for `n` prices, each `stride` bytes after the one
+  /// before, into out[0, n) (the closes of a run of bars, in place in their events).
+  void equity_marked_along(uint32_t instrument_id, const int64_t* first_price, size_t stride,
+                           size_t n, int64_t* out) const noexcept;
 
   /// Marks an instrument to a new price. Every bar and trade: the flat case is inline.
   void mark(uint32_t instrument_id, int64_t price) noexcept {

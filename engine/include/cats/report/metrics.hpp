@@ -63,6 +63,10 @@ class metrics_accumulator {
   void sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept;
   /// `n` samples in a row, as sample() for each (a run of bars: the loop keeps its sums close).
   void sample_many(const int64_t* ts_ns, const int64_t* equity, size_t n, bool exposed) noexcept;
+  /// `n` (>= 2) samples without exposure, all with equity `equity`, at strictly increasing times
+  /// from `first_ts` to `last_ts`: the same figures as sample() for each, without a step per
+  /// sample where the equity does not move.
+  void sample_flat(int64_t first_ts, int64_t last_ts, size_t n, int64_t equity) noexcept;
   void add_trade(const round_trip& t) noexcept;
   /// Final figures; `interval_ns` annualises the per-bar statistics on a 365-day year.
   backtest_metrics finish(int64_t interval_ns) const noexcept;
@@ -72,6 +76,7 @@ class metrics_accumulator {
 
  private:
   inline void add_sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept;
+  inline void move_extremes(int64_t ts_ns, int64_t equity) noexcept;
   int64_t start_ts_ = 0, last_ts_ = 0;
   int64_t initial_ = 0, last_equity_ = 0;
   uint64_t n_ = 0;

@@ -104,9 +104,9 @@ class backtest_run {
 
   /// False when it could not be set up (finish() says why) or failed while running.
   bool ready() const noexcept;
-  /// Events [first, first + count) of the batch's cursor, consecutive in memory; false once the
-  /// run's window has ended.
-  bool offer(const market_event* first, size_t count);
+  /// Events [first, first + count) of the batch's cursor, consecutive in memory, the first
+  /// `uniform` of them session::uniform_bars(); false once the run's window has ended.
+  bool offer(const market_event* first, size_t count, size_t uniform);
   /// Every event of the run's own cursor.
   void replay();
   /// The run's events have ended (its window, or the batch's cursor): the cursor's error and

@@ -77,6 +77,9 @@ class sample_listener {
   /// True when the equity alone is all the listener uses: the samples of a run of bars may then
   /// come in one on_samples call, taken before the portfolio has moved through those bars.
   virtual bool takes_equity_only() const noexcept { return false; }
+  /// True when, besides, the times of a run of samples with one equity and no exposure do not
+  /// matter but for the first and the last: such a run may come in one on_flat_samples call.
+  virtual bool takes_flat_runs() const noexcept { return false; }
   /// `n` samples at times `ts` with equity `equity`, the exposure the same in all of them (only
   /// called when takes_equity_only()).
   virtual void on_samples(const int64_t* ts, const int64_t* equity, size_t n, bool exposed) {
@@ -84,6 +87,14 @@ class sample_listener {
     (void)equity;
     (void)n;
     (void)exposed;
+  }
+  /// `n` (>= 2) samples from `first_ts` to `last_ts`, strictly increasing, all with equity
+  /// `equity` and no exposure (only called when takes_flat_runs()).
+  virtual void on_flat_samples(int64_t first_ts, int64_t last_ts, size_t n, int64_t equity) {
+    (void)first_ts;
+    (void)last_ts;
+    (void)n;
+    (void)equity;
   }
 };
 
@@ -121,8 +132,14 @@ class session final : bar_span_host {
   /// Lockstep replay (a sweep's runs taking turns at one read of the data): the events
   /// [first, first + count), consecutive in the data, under the rules of replay(); false once the
   /// window has ended (no later event is for this run). `stop` set: returns at once, interrupted.
+  /// `uniform`: how many events from `first` on are uniform_bars(), when the caller knows.
   bool replay_run(const market_event* first, size_t count, const window& w, replay_outcome& out,
-                  const std::atomic<bool>* stop = nullptr);
+                  const std::atomic<bool>* stop = nullptr, size_t uniform = SIZE_MAX);
+  /// How many of ev[0, n) (n >= 1) are bars like ev[0]: read as they are (not built), of its
+  /// instrument, with its flags and interval, open times that never go back and close times that
+  /// always move on; 0 when ev[0] is not such a bar. A run of them goes to a strategy in one call
+  /// without a check per bar (a sweep finds them once for all its runs).
+  static size_t uniform_bars(const market_event* ev, size_t n) noexcept;
   /// Live: time passes without an event (timers due by `now` fire).
   void on_clock(int64_t now);
   /// The end of the run: the last sample (replay), on_stop for every strategy, and every working
@@ -160,13 +177,14 @@ class session final : bar_span_host {
   // Runs of bars in one call to the strategy (session_options::bar_spans).
   // 64 bars: Ctrl-C waits at most that many bars of a slow strategy.
   static constexpr size_t max_span = 64;
+  static constexpr size_t unknown_uniform = SIZE_MAX;  // step_from: find the uniform bars out
   inline bool span_ready(const market_event& e);
-  inline size_t span_length(const market_event* next, size_t n, const window& w);
-  inline size_t step_from(const market_event* ev, size_t ahead, const window& w);
+  inline size_t span_length(const market_event* next, size_t n, size_t uniform, const window& w);
+  inline size_t step_from(const market_event* ev, size_t ahead, size_t uniform, const window& w);
   void note_interval(int64_t ns) noexcept {
     if (bar_interval_ == 0 || ns < bar_interval_) bar_interval_ = ns;
   }
-  uint32_t step_span(const market_event* first, size_t count);
+  uint32_t step_span(const market_event* first, size_t count, bool uniform);
   void catch_up(uint32_t index) override;
   uint32_t caught_up() const noexcept override { return span_done_; }
   bool catch_up_in_bulk(uint32_t index);
@@ -177,6 +195,7 @@ class session final : bar_span_host {
   strategy_slot* span_slot_ = nullptr;         // span_ready(): the strategy that takes the run
   const market_event* span_events_ = nullptr;  // the run being handed over
   uint32_t span_done_ = 0;                     // its bars the market has been brought through
+  bool span_uniform_ = false;                  // its bars are uniform_bars()
   uint64_t span_calls_ = 0, span_bars_ = 0;    // runs handed over, and the bars in them
   inline void take_sample(int64_t ts);
   void close_built_bars(int64_t t);
