@@ -165,6 +165,39 @@ TEST(Indicators, CompareOfTwoSmasIsExactWhereDoublesTie) {
   EXPECT_EQ(cats::compare(a, a), 0);
 }
 
+// The sum is kept in 64 bits while it fits and in 128 beyond: a window of huge prices goes past
+// 2^63 and back, and the sum, the average and the comparison stay exact all the way.
+TEST(Indicators, SmaSumIsExactPastSixtyFourBitsAndBack) {
+  const int64_t huge = INT64_MAX / 2 + 12345;  // three of them overflow 64 bits
+  std::vector<int64_t> xs = {huge, huge, huge, huge, 7, -3, 5, huge, -huge, -huge, -huge, 1, 2, 3};
+  cats::sma a(3), b(2);
+  std::vector<int64_t> seen;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    SCOPED_TRACE(i);
+    a.update(fixed::from_raw(xs[i]));
+    b.update(fixed::from_raw(xs[i]));
+    seen.push_back(xs[i]);
+    cats::int128_t want_a = 0, want_b = 0;
+    for (size_t k = seen.size() >= 3 ? seen.size() - 3 : 0; k < seen.size(); ++k) want_a += seen[k];
+    for (size_t k = seen.size() >= 2 ? seen.size() - 2 : 0; k < seen.size(); ++k) want_b += seen[k];
+    EXPECT_TRUE(a.sum() == want_a);
+    EXPECT_TRUE(b.sum() == want_b);
+    const cats::int128_t l = want_a * 2, r = want_b * 3;
+    EXPECT_EQ(cats::compare(a, b), l > r ? 1 : (l < r ? -1 : 0));
+    EXPECT_EQ(cats::compare(b, a), l > r ? -1 : (l < r ? 1 : 0));
+  }
+  int64_t narrow = 0;
+  EXPECT_TRUE(a.narrow_sum(narrow));  // 1 + 2 + 3 fits again
+  EXPECT_EQ(narrow, 6);
+  a.update(fixed::from_raw(huge));
+  a.update(fixed::from_raw(huge));
+  a.update(fixed::from_raw(huge));
+  EXPECT_FALSE(a.narrow_sum(narrow));
+  a.reset();
+  EXPECT_TRUE(a.narrow_sum(narrow));
+  EXPECT_EQ(narrow, 0);
+}
+
 TEST(Indicators, DispersionMatchesTwoPassFormulas) {
   const auto bars = walk(1200, 2.5, 2);
   const auto x = closes_of(bars);

@@ -36,7 +36,9 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
   const double d = r - shift_;
   sum_ += d;
   sum_sq_ += d * d;
-  if (r < 0) downside_sq_ += r * r;
+  // Without a branch: the sign of a return is a coin toss (the same bits as adding only r < 0).
+  const double below = std::min(r, 0.0);
+  downside_sq_ += below * below;
   if (exposed) ++exposed_;
   last_equity_ = equity;
   last_ts_ = ts_ns;
@@ -104,7 +106,8 @@ void metrics_accumulator::sample_many(const int64_t* ts_ns, const int64_t* equit
     const double d = r - shift;
     sum += d;
     sum_sq += d * d;
-    if (r < 0) down += r * r;
+    const double below = std::min(r, 0.0);
+    down += below * below;
     last = e;
     if (e >= peak_ || e < trough_ || static_cast<double>(e) < dd_threshold_) {
       n_ += i;  // move_extremes reads the sample's index

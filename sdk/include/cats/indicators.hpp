@@ -152,7 +152,15 @@ class sma {
   void update(fixed x) {
     int64_t old = 0;
     const bool out = window_.push(x.raw(), old);
-    set_sum(sum() + (static_cast<int128_t>(x.raw()) - (out ? old : 0)));  // at most n * 2^63
+    // The sum fits in 64 bits for any price a market has (n prices of up to 2^63 need up to
+    // 64 + log2(n) bits): 64-bit adds then, 128 bits once it does not fit.
+    int64_t s = 0;
+    if (!wide_ && !__builtin_add_overflow(narrow_, x.raw(), &s) &&
+        !__builtin_sub_overflow(s, out ? old : 0, &s)) {
+      narrow_ = s;
+      return;
+    }
+    set_sum(sum() + (static_cast<int128_t>(x.raw()) - (out ? old : 0)));
   }
   bool ready() const noexcept { return window_.full(); }
   double value() const noexcept {
@@ -162,8 +170,14 @@ class sma {
   }
   /// The exact sum of the window in raw fixed-point units.
   int128_t sum() const noexcept {
-    return static_cast<int128_t>((static_cast<uint128_t>(static_cast<uint64_t>(sum_high_)) << 64) |
-                                 sum_low_);
+    if (!wide_) return narrow_;
+    return static_cast<int128_t>((static_cast<uint128_t>(static_cast<uint64_t>(high_)) << 64) |
+                                 static_cast<uint64_t>(narrow_));
+  }
+  /// The sum when it fits in 64 bits (else false): compare() needs no 128-bit product then.
+  bool narrow_sum(int64_t& out) const noexcept {
+    out = narrow_;
+    return !wide_;
   }
   size_t length() const noexcept { return window_.capacity(); }
   size_t count() const noexcept { return window_.size(); }
@@ -180,21 +194,31 @@ class sma {
   }
 
  private:
-  // The sum in two words, each stored on its own: GCC 12 otherwise builds the 16-byte value on the
-  // stack and reloads it whole on every update, a failed store forward (about 3x slower).
   void set_sum(int128_t s) noexcept {
-    sum_low_ = static_cast<uint64_t>(s);
-    sum_high_ = static_cast<int64_t>(static_cast<uint128_t>(s) >> 64);
+    wide_ = s < INT64_MIN || s > INT64_MAX;
+    narrow_ = static_cast<int64_t>(static_cast<uint64_t>(static_cast<uint128_t>(s)));
+    high_ = static_cast<int64_t>(static_cast<uint128_t>(s) >> 64);
   }
   detail::ring window_;
-  uint64_t sum_low_ = 0;
-  int64_t sum_high_ = 0;
+  // The sum: narrow_ alone, or with wide_ the low word of a 128-bit one whose high word is high_
+  // (two words, each stored on its own: GCC 12 builds a 16-byte value on the stack and reloads it
+  // whole, a failed store forward on every update).
+  int64_t narrow_ = 0;
+  int64_t high_ = 0;
+  bool wide_ = false;
 };
 
 /// The sign of a.value() - b.value(), exactly (cross-multiplied sums, no division): -1, 0 or 1.
 inline int compare(const sma& a, const sma& b) noexcept {
-  const int128_t lhs = a.sum() * static_cast<int128_t>(b.length());
-  const int128_t rhs = b.sum() * static_cast<int128_t>(a.length());
+  int64_t sa = 0, sb = 0;
+  int128_t lhs, rhs;
+  if (a.narrow_sum(sa) && b.narrow_sum(sb)) {  // 64 x 64 bits: one multiply each
+    lhs = static_cast<int128_t>(sa) * static_cast<int64_t>(b.length());
+    rhs = static_cast<int128_t>(sb) * static_cast<int64_t>(a.length());
+  } else {
+    lhs = a.sum() * static_cast<int128_t>(b.length());
+    rhs = b.sum() * static_cast<int128_t>(a.length());
+  }
   return lhs > rhs ? 1 : (lhs < rhs ? -1 : 0);
 }
 
