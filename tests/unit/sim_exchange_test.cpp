@@ -1094,5 +1094,23 @@ TEST(SimExchange, OrderReasonsBecomeTheTradesEntryAndExitReasons) {
   EXPECT_EQ(h.eng.order_reason(old), "");
 }
 
+// Each distinct reason is kept once, up to engine::max_order_reasons; beyond that a new text reads
+// as one marker, while the reasons already kept still name their orders.
+TEST(SimExchange, OrderReasonsAreKeptOnceAndBounded) {
+  harness h(100'000 * U, fill_model::close);
+  const uint64_t cap = engine::max_order_reasons;
+  for (uint64_t id = 1; id <= cap; ++id) h.eng.set_order_reason(id, "reason " + std::to_string(id));
+  h.eng.set_order_reason(cap + 1, "one more");
+  h.eng.set_order_reason(cap + 2, "reason 7");
+  h.eng.set_order_reason(cap + 3, "and another");
+  EXPECT_EQ(h.eng.order_reason(1), "reason 1");
+  EXPECT_EQ(h.eng.order_reason(cap), "reason " + std::to_string(cap));
+  EXPECT_EQ(h.eng.order_reason(cap + 1), "(more distinct order reasons than kept)");
+  EXPECT_EQ(h.eng.order_reason(cap + 2), "reason 7");
+  EXPECT_EQ(h.eng.order_reason(cap + 3), "(more distinct order reasons than kept)");
+  h.eng.set_order_reason(cap + 2, "");  // cleared
+  EXPECT_EQ(h.eng.order_reason(cap + 2), "");
+}
+
 }  // namespace
 }  // namespace cats

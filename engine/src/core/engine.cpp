@@ -334,12 +334,17 @@ void engine::set_order_reason(uint64_t order_id, std::string_view reason) {
   if (order_id == 0 || order_id >= next_order_id_ + 1'000'000) return;
   // A strategy that writes a new text on every order ("stop at 101.25") keeps at most this many;
   // later new ones read as one marker, so memory stays bounded (4 bytes per order beyond that).
-  if (reasons_.size() >= max_order_reasons &&
-      reason_index_.find(std::string(reason)) == reason_index_.end())
-    reason = "(more distinct order reasons than kept)";
-  auto [it, added] =
-      reason_index_.try_emplace(std::string(reason), static_cast<uint32_t>(reasons_.size()));
-  if (added) reasons_.emplace_back(reason);
+  auto it = reason_index_.find(reason);
+  if (it == reason_index_.end()) {
+    if (reasons_.size() >= max_order_reasons) {
+      reason = "(more distinct order reasons than kept)";
+      it = reason_index_.find(reason);
+    }
+    if (it == reason_index_.end()) {
+      it = reason_index_.emplace(std::string(reason), static_cast<uint32_t>(reasons_.size())).first;
+      reasons_.emplace_back(reason);
+    }
+  }
   if (order_reason_.size() <= order_id) order_reason_.resize(order_id + 1, 0);
   order_reason_[order_id] = it->second + 1;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -447,7 +448,14 @@ class engine {
   bar_timeframes timeframes_;
   std::vector<uint32_t> order_reason_;  // by order id: 1 + index into reasons_; 0 = none
   std::vector<std::string> reasons_;    // each distinct reason once
-  std::unordered_map<std::string, uint32_t> reason_index_;
+  // Looked up by string_view: a reason already kept costs no allocation on each order.
+  struct text_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, uint32_t, text_hash, std::equal_to<>> reason_index_;
   std::vector<bar_timeframes::built> built_;
   std::vector<bar_timeframes::failure> bar_failures_;
   void deliver_built();
