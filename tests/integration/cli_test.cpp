@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cats/core/events.hpp"
@@ -575,6 +576,67 @@ TEST_F(Cli, EventsReachTheStrategyInOrder) {
   EXPECT_EQ(lines[14], "stop");
   EXPECT_EQ(json_number(r.out, "trades"), 1);
   EXPECT_EQ(json_number(r.out, "bars"), 6);
+}
+
+// A kline CSV parsed ahead on several threads (data.parse_threads) gives the very run one thread
+// gives: the report (with the rows it skipped), every output file, and with on_error = "stop" the
+// same error at the same line. The file (2.8 MB) spans three read-ahead
+// windows, and the bad rows sit in two of them.
+TEST_F(Cli, ParseThreadsChangeNothingButTheSpeed) {
+  const auto cores = [] { return std::max(1u, std::thread::hardware_concurrency()); };
+  const std::string text = test::read_file(data());
+  std::string bad;
+  size_t line = 0;
+  for (size_t a = 0, e; (e = text.find('\n', a)) != std::string::npos; a = e + 1) {
+    bad += text.substr(a, e + 1 - a);
+    if (++line == 3000) bad += "1704067200000,abc,1,1,1,1,1704067259999,1,1,1,1,0\n";
+    if (line == 17000) bad += "1704067200000,1,1\n";
+  }
+  ASSERT_GT(bad.size(), 2'500'000u);
+  const std::string file = (dir_->path() / "threads_bad.csv").string();
+  test::write_file(file, bad);
+  const std::string cfg = config("threads", file);
+  std::map<std::string, run_result> res;
+  for (const char* threads : {"1", "2", "4", "0"}) {
+    SCOPED_TRACE(threads);
+    const fs::path out = dir_->path() / (std::string("threads_") + threads);
+    res[threads] = run({cats_bin, "backtest", "--config", cfg, "--out", out.string(), "--json",
+                        "--set", "data.on_error=skip", "--set", "engine.log_level=debug", "--set",
+                        std::string("data.parse_threads=") + threads});
+    ASSERT_EQ(res[threads].exit_code, 0) << res[threads].err;
+    // Read ahead on the threads asked for (every core: this machine's, at most 4 a file).
+    const size_t said = res[threads].err.find("threads_bad.csv: parsed ahead on ");
+    if (std::string(threads) == "1" || (std::string(threads) == "0" && cores() < 2)) {
+      EXPECT_EQ(said, std::string::npos) << res[threads].err;
+    } else {
+      ASSERT_NE(said, std::string::npos) << res[threads].err;
+      const unsigned want = std::string(threads) == "0" ? std::min(cores(), 4u)
+                                                        : static_cast<unsigned>(std::stoi(threads));
+      EXPECT_EQ(res[threads].err.substr(said + 33, res[threads].err.find('\n', said) - said - 33),
+                std::to_string(want) + " threads");
+    }
+    EXPECT_EQ(json_number(res[threads].out, "skipped_rows"), 2) << res[threads].out;
+    // Stopping at the first bad row: its file, line and column (the log's clock not compared).
+    const run_result stop = run({cats_bin, "backtest", "--config", cfg, "--json", "--set",
+                                 std::string("data.parse_threads=") + threads});
+    EXPECT_EQ(stop.exit_code, 1);
+    const size_t at = stop.err.find("threads_bad.csv:");
+    ASSERT_NE(at, std::string::npos) << stop.err;
+    res[std::string(threads) + "_stop"].out = stop.err.substr(at, stop.err.find('\n', at) - at);
+  }
+  EXPECT_EQ(res["1_stop"].out, "threads_bad.csv:3001: column 2 (open): not a number: 'abc'");
+  for (const char* threads : {"2", "4", "0"}) {
+    SCOPED_TRACE(threads);
+    EXPECT_TRUE(res[threads].out == res["1"].out) << res[threads].out;
+    EXPECT_EQ(res[std::string(threads) + "_stop"].out, res["1_stop"].out);
+    for (const char* f : {"summary.json", "fills.csv", "trades.csv", "orders.csv", "equity.csv"}) {
+      const fs::path a = dir_->path() / "threads_1" / f;
+      const fs::path b = dir_->path() / (std::string("threads_") + threads) / f;
+      ASSERT_TRUE(fs::exists(a) && fs::exists(b)) << f;
+      EXPECT_TRUE(test::read_file(a) == test::read_file(b)) << f;
+    }
+  }
+  EXPECT_GT(json_number(res["1"].out, "trades"), 10);
 }
 
 // Runs of bars in one call (ABI 1.5 on_bars) change nothing a strategy sees or a run reports:

@@ -158,6 +158,31 @@ TEST(Config, WrongTypesSayWhatWasExpected) {
             "cfg.toml:7:13: data.tick_size: not a decimal number: string \"0.001x\"");
 }
 
+TEST(Config, ParseThreadsIsACountOfThreadsOrEveryCore) {
+  EXPECT_EQ(load(good).cfg.data.parse_threads, 0u);  // every core
+  const auto at = [](const char* value) {
+    const std::string text = good;
+    const size_t cut = text.find("tick_size");
+    std::string edited = text.substr(0, cut);
+    edited += "parse_threads = ";
+    edited += value;
+    edited += '\n';
+    edited += text.substr(cut);
+    return load(edited);
+  };
+  EXPECT_EQ(at("3").cfg.data.parse_threads, 3u);
+  EXPECT_EQ(at("256").cfg.data.parse_threads, 256u);
+  for (const char* bad : {"-1", "257", "2.5", "\"two\""}) {
+    const std::string e = at(bad).error;
+    EXPECT_EQ(e.rfind("cfg.toml:7:17: data.parse_threads: expected an integer from 0 (every core) "
+                      "to 256, got ",
+                      0),
+              0u)
+        << e;
+  }
+  EXPECT_EQ(load(good, {"data.parse_threads=2"}).cfg.data.parse_threads, 2u);
+}
+
 TEST(Config, MissingRequiredKeys) {
   std::string text = good;
   text.erase(text.find("files = "), std::string("files = [\"a.csv\", \"sub/b.csv\"]\n").size());

@@ -542,6 +542,16 @@ TEST(ByteSource, KlinesInAZipAndAGzipReadLikeThePlainFile) {
   }
 }
 
+// One rule for what is compressed, in any case: what open_byte_source inflates.
+TEST(ByteSource, CompressedPathsAreTheOnesThatAreInflated) {
+  for (const char* p :
+       {"a.gz", "A.GZ", "k.zip", "K.Zip", "k.zip#x.csv", "K.ZIP#x#y.csv", "dir.zip/k.zip#e"})
+    EXPECT_TRUE(compressed_path(p)) << p;
+  for (const char* p : {"a.csv", "a.gz.csv", "a.zip.csv", "notes#1.csv", "a#zip", "zip", "gz",
+                        "a.tgz", "a.zipx#e", ""})
+    EXPECT_FALSE(compressed_path(p)) << p;
+}
+
 TEST(ByteSource, MultiEntryZipNeedsAnEntryName) {
   test::temp_dir dir;
   const std::string zip = (dir / "m.zip").string();

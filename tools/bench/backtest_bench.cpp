@@ -1,8 +1,10 @@
 // Replay throughput, measured side by side in one run:
 //   ceiling  = a bare parse of the kline file: every field of every row to fixed point, nothing
-//   else backtest = the real `cats backtest` process with the reference plugin on the same file
-// and the ratio between them, plus the backtest's peak RSS at each size (it must not grow with
-// the number of bars). Usage: cats_backtest_bench [--bars N,N,...] [--repeat R] [--keep DIR]
+//              else
+//   backtest = the real `cats backtest` process with the reference plugin on the same file
+// (both on one thread: data.parse_threads = 1) and the ratio between them, plus the backtest's
+// peak RSS at each size (it must not grow with the number of bars).
+// Usage: cats_backtest_bench [--bars N,N,...] [--repeat R] [--keep DIR]
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -121,7 +123,8 @@ int main(int argc, char** argv) {
                           "files = [\""
                        << csv.string()
                        << "\"]\ntick_size = \"0.01\"\n"
-                          "lot_size = \"0.00001\"\n[backtest]\nfee_bps = 10\n[[strategy]]\n"
+                          "lot_size = \"0.00001\"\nparse_threads = 1\n[backtest]\n"
+                          "fee_bps = 10\n[[strategy]]\n"
                           "name = \"sma\"\nplugin = \"ma_crossover\"\n";
     bare_parse(csv.string());  // warm the page cache
     double best_parse = 1e30, best_run = 1e30;

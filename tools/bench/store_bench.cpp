@@ -149,7 +149,9 @@ void write_config(const fs::path& cfg, const fs::path& data, bool store) {
                         "files = [\""
                      << data.string() << "\"]\nformat = \""
                      << (store ? "cats_record" : "binance_klines")
-                     << "\"\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n[backtest]\n"
+                     << "\"\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n"
+                        // One core each: the CSV is parsed on one thread, as the store is read.
+                        "parse_threads = 1\n[backtest]\n"
                         "fee_bps = 10\n[[strategy]]\nname = \"sma\"\nplugin = \"ma_crossover\"\n";
 }
 

@@ -154,6 +154,11 @@ void load_data(const toml::table& root, const fs::path& base, const std::string&
     if (*v != "stop" && *v != "skip") s.fail(*s.get("on_error"), "on_error");
     d.skip_malformed = *v == "skip";
   }
+  if (const toml::node* n = s.get("parse_threads")) {
+    const toml::value<int64_t>* i = n->as_integer();
+    if (i == nullptr || i->get() < 0 || i->get() > 256) s.fail(*n, "parse_threads");
+    d.parse_threads = static_cast<unsigned>(i->get());
+  }
   const toml::node* extra = t->get("feed");
   const toml::array* feeds = extra != nullptr ? extra->as_array() : nullptr;
   if (extra != nullptr && (feeds == nullptr || !feeds->is_array_of_tables()))

@@ -113,6 +113,7 @@ const std::vector<key_info> feed_keys = {
 const std::vector<key_info> data_keys = [] {
   std::vector<key_info> keys = feed_keys;
   keys.push_back({"on_error", "\"stop\" or \"skip\""});
+  keys.push_back({"parse_threads", "an integer from 0 (every core) to 256"});
   keys.push_back({"feed", "[[data.feed]] tables, one per further feed"});
   return keys;
 }();

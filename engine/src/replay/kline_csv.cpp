@@ -1,6 +1,7 @@
 #include "cats/replay/kline_csv.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -357,25 +358,18 @@ struct kline_csv_reader::ahead {
 kline_csv_reader::~kline_csv_reader() = default;
 
 bool kline_csv_reader::open() {
-  const std::string& p = path_;
-  const auto ends_with = [&](const char* suffix) {
-    const size_t n = std::strlen(suffix);
-    if (p.size() < n) return false;
-    for (size_t i = 0; i < n; ++i)
-      if (std::tolower(static_cast<unsigned char>(p[p.size() - n + i])) != suffix[i]) return false;
-    return true;
-  };
-  const bool plain = !ends_with(".gz") && !ends_with(".zip") && p.find('#') == std::string::npos;
+  const bool plain = !compressed_path(path_);
   // Offsets in a window are 32-bit: lines up to 1 GiB read ahead, longer limits read in line.
   const uint64_t window = std::max<uint64_t>(options_.read_ahead_window, 4096);
   if (options_.threads > 1 && plain && options_.buffer_size <= (size_t{1} << 30) &&
       window <= (uint64_t{1} << 30)) {
-    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
     if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         static_cast<uint64_t>(st.st_size) >= 2 * window) {
       ahead_ = std::make_unique<ahead>(fd, static_cast<uint64_t>(st.st_size), options_.buffer_size,
                                        options_.threads, window, path_);
+      spdlog::debug("{}: parsed ahead on {} threads", path_, ahead_->threads);
       return true;
     }
     if (fd >= 0) ::close(fd);

@@ -636,8 +636,7 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
   for (const feed_section& f : data.feeds)
     for (const auto& file : f.files) {
       const std::string name = file.string();
-      if (name.ends_with(".zip") || name.ends_with(".gz") || name.find(".zip#") != name.npos)
-        continue;
+      if (compressed_path(name)) continue;
       rows += file_size(name) / (f.format == "binance_klines" ? 140 : 65);
     }
   md->events_.reserve(static_cast<size_t>(std::min<uint64_t>(rows + 1024, 1ull << 26)));

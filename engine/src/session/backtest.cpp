@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include "cats/core/engine.hpp"
 #include "cats/plugin/params.hpp"
@@ -56,7 +57,10 @@ struct event_source {
       feeds = options.shared->feeds();
       cursor = memory.get();
     } else {
-      stream = std::make_unique<replay_stream>(cfg.data, instruments);
+      const unsigned threads = cfg.data.parse_threads != 0
+                                   ? cfg.data.parse_threads
+                                   : std::max(1u, std::thread::hardware_concurrency());
+      stream = std::make_unique<replay_stream>(cfg.data, instruments, threads);
       if (!stream->open()) {
         // A file that cannot be opened is a configuration error; bad content is a run failure.
         result.exit_code = stream->unreadable() ? 2 : 1;

@@ -224,18 +224,29 @@ std::unique_ptr<byte_source> open_zip(const std::string& archive, const std::str
   return std::make_unique<zip_source>(za, zf, archive + ": entry " + name + ": ", size);
 }
 
-}  // namespace
-
-std::unique_ptr<byte_source> open_byte_source(const std::string& path, std::string& error) {
-  if (ends_with_ci(path, ".zip")) return open_zip(path, nullptr, error);
-  // "archive.zip#entry.csv": the last ".zip#" splits it, so entry names may contain '#'.
+// "archive.zip#entry.csv": the last ".zip#" splits it, so entry names may contain '#'. The
+// position of that '#', or npos.
+size_t zip_entry_split(const std::string& path) {
   for (size_t at = path.size(); at != std::string::npos && at > 0;) {
     at = path.rfind('#', at - 1);
     if (at == std::string::npos) break;
-    if (ends_with_ci(path.substr(0, at), ".zip")) {
-      const std::string entry = path.substr(at + 1);
-      return open_zip(path.substr(0, at), &entry, error);
-    }
+    if (ends_with_ci(path.substr(0, at), ".zip")) return at;
+  }
+  return std::string::npos;
+}
+
+}  // namespace
+
+bool compressed_path(const std::string& path) {
+  return ends_with_ci(path, ".zip") || ends_with_ci(path, ".gz") ||
+         zip_entry_split(path) != std::string::npos;
+}
+
+std::unique_ptr<byte_source> open_byte_source(const std::string& path, std::string& error) {
+  if (ends_with_ci(path, ".zip")) return open_zip(path, nullptr, error);
+  if (const size_t at = zip_entry_split(path); at != std::string::npos) {
+    const std::string entry = path.substr(at + 1);
+    return open_zip(path.substr(0, at), &entry, error);
   }
   const int fd = open_file(path, error);
   if (fd < 0) return nullptr;

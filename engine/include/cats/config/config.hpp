@@ -104,6 +104,9 @@ struct feed_section {
 struct data_section {
   std::vector<feed_section> feeds;
   bool skip_malformed = false;
+  /// Threads that parse a plain kline CSV file ahead of the replay (at most 4 per file); 0: every
+  /// core. The rows, their order and every message are those of one thread.
+  unsigned parse_threads = 0;
 };
 
 struct backtest_section {

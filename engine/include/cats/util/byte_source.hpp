@@ -27,6 +27,9 @@ class byte_source {
 /// zlib, anything else as a plain file. Null with `error` set ("path: cannot open: ...",
 /// "path: not a zip archive", "path: holds 2 entries (a.csv, b.csv); name one as path#entry").
 std::unique_ptr<byte_source> open_byte_source(const std::string& path, std::string& error);
+/// True when open_byte_source inflates what `path` names (`*.gz`, `*.zip`, `*.zip#entry`, in any
+/// case): its size on disk is not the size of the data, and it cannot be read at an offset.
+bool compressed_path(const std::string& path);
 
 /// Splits off text-file lines from a byte source through one fixed buffer, so memory does not
 /// grow with the file. The parsers that use it rely on two guarantees, which let their loops run
