@@ -728,6 +728,21 @@ TEST_F(Cli, RunsOfBarsInOneCallChangeNothing) {
     EXPECT_GT(in_runs / runs, 20.0) << res[true].err.substr(line, said - line);
     EXPECT_EQ(res[false].err.find("runs of bars"), std::string::npos);
   }
+  // A window that starts and ends inside the store's blocks of 64 bars: the runs stop at its end.
+  {
+    std::map<bool, run_result> windowed;
+    for (const bool spans : {true, false}) {
+      windowed[spans] =
+          run({cats_bin, "backtest", "--config", (dir_->path() / "spans_sma_runs.toml").string(),
+               "--json", "--set", "backtest.start=2024-01-02T03:17:00Z", "--set",
+               "backtest.end=2024-01-09T13:03:00Z", "--set",
+               std::string("backtest.bar_spans=") + (spans ? "true" : "false")});
+      ASSERT_EQ(windowed[spans].exit_code, 0) << windowed[spans].err;
+    }
+    EXPECT_TRUE(windowed[true].out == windowed[false].out) << windowed[true].out;
+    EXPECT_NE(windowed[true].out.find("\"end\": \"2024-01-09T13:03:00Z\""), std::string::npos)
+        << windowed[true].out;
+  }
   // A plugin that breaks the contract is disabled with a message that says how, at the bar where
   // it was asked to stop; the bars after it are stepped without it. Delivered one by one, the
   // same plugin just trades.

@@ -274,6 +274,53 @@ TEST_F(Sweep, ARefusedCombinationFailsAloneInItsBatch) {
   }
 }
 
+// Windows that start and end inside the sweep's blocks, over one feed (blocks of uniform bars,
+// runs of bars in one call) and over two merged feeds (the bars of the two instruments alternate:
+// nothing is uniform for long), give exactly the figures of each combination run alone.
+TEST_F(Sweep, WindowsInsideBlocksAndMergedFeedsEqualStandaloneRunsExactly) {
+  const std::string other = (dir_->path() / "other.csv").string();
+  ASSERT_EQ(run({cats_bin, "generate", "--out", other, "--days", "10", "--seed", "5"}).exit_code,
+            0);
+  const std::string merged = (dir_->path() / "merged.toml").string();
+  std::string text = read_text(config());
+  text.replace(text.find("[backtest]"), 0,
+               "[[data.feed]]\nsymbol = \"BINANCE:ETHUSDT\"\nfiles = [\"" + other +
+                   "\"]\ntick_size = \"0.01\"\nlot_size = \"0.00001\"\n\n");
+  text += "symbol = \"BINANCE:BTCUSDT\"\n";  // the strategy trades the first feed
+  test::write_file(merged, text);
+  for (const std::string& cfg : {config(), merged}) {
+    SCOPED_TRACE(cfg);
+    const run_result r = run({cats_bin, "sweep", "--config", cfg, "--param",
+                              "backtest.start=2024-01-02T03:17:00Z,2024-01-04T11:59:00Z", "--param",
+                              "strategy.fast=10,30", "--set", "backtest.end=2024-01-07T13:03:00Z",
+                              "--jobs", "1", "--metric", "total_return", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* start : {"2024-01-02T03:17:00Z", "2024-01-04T11:59:00Z"}) {
+      for (const char* fast : {"10", "30"}) {
+        SCOPED_TRACE(std::string(start) + " fast=" + fast);
+        std::string key = "\"backtest.start\": \"";
+        key += start;
+        key += "\",\n        \"strategy.sma.fast\": \"";
+        key += fast;
+        key += "\"";
+        const size_t at = r.out.find(key);
+        ASSERT_NE(at, std::string::npos) << key << "\n" << r.out;
+        const run_result alone = run({cats_bin, "backtest", "--config", cfg, "--set",
+                                      std::string("backtest.start=") + start, "--set",
+                                      "backtest.end=2024-01-07T13:03:00Z", "--set",
+                                      std::string("strategy.sma.fast=") + fast, "--json"});
+        ASSERT_EQ(alone.exit_code, 0) << alone.err;
+        EXPECT_EQ(json_field(r.out, "total_return", at), json_field(alone.out, "total_return_pct"));
+        EXPECT_EQ(json_field(r.out, "sharpe", at), json_field(alone.out, "sharpe"));
+        EXPECT_EQ(json_field(r.out, "max_drawdown", at), json_field(alone.out, "max_drawdown_pct"));
+        EXPECT_EQ(json_field(r.out, "final_equity", at), json_field(alone.out, "final_equity"));
+        EXPECT_EQ(json_field(r.out, "trades", at), json_field(alone.out, "trades"));
+        EXPECT_NE(json_field(alone.out, "trades"), "0");
+      }
+    }
+  }
+}
+
 TEST_F(Sweep, InterruptKeepsFinishedRuns) {
   // A year of minutes: each run takes long enough for the signal to land mid-sweep.
   const std::string year = (dir_->path() / "year.csv").string();

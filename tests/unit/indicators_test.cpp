@@ -186,6 +186,26 @@ TEST(Indicators, SmaSumIsExactPastSixtyFourBitsAndBack) {
     EXPECT_EQ(cats::compare(a, b), l > r ? 1 : (l < r ? -1 : 0));
     EXPECT_EQ(cats::compare(b, a), l > r ? -1 : (l < r ? 1 : 0));
   }
+  // An add that overflows 64 bits while the sum after the value that leaves fits; the extremes.
+  for (const std::vector<int64_t>& run :
+       {std::vector<int64_t>{INT64_MAX, -1, INT64_MAX, 5, INT64_MAX},
+        std::vector<int64_t>{INT64_MIN, INT64_MIN, INT64_MIN, 3, INT64_MIN, INT64_MAX},
+        std::vector<int64_t>{INT64_MIN, INT64_MAX, INT64_MIN, INT64_MAX, 0, -1}}) {
+    cats::sma two(2), three(3);
+    std::vector<int64_t> got;
+    for (const int64_t v : run) {
+      two.update(fixed::from_raw(v));
+      three.update(fixed::from_raw(v));
+      got.push_back(v);
+      cats::int128_t want2 = 0, want3 = 0;
+      for (size_t k = got.size() >= 2 ? got.size() - 2 : 0; k < got.size(); ++k) want2 += got[k];
+      for (size_t k = got.size() >= 3 ? got.size() - 3 : 0; k < got.size(); ++k) want3 += got[k];
+      EXPECT_TRUE(two.sum() == want2) << got.size();
+      EXPECT_TRUE(three.sum() == want3) << got.size();
+      const cats::int128_t l = want2 * 3, r = want3 * 2;
+      EXPECT_EQ(cats::compare(two, three), l > r ? 1 : (l < r ? -1 : 0)) << got.size();
+    }
+  }
   int64_t narrow = 0;
   EXPECT_TRUE(a.narrow_sum(narrow));  // 1 + 2 + 3 fits again
   EXPECT_EQ(narrow, 6);

@@ -1,6 +1,5 @@
 // Replay throughput, measured side by side in one run:
-//   ceiling  = a bare parse of the kline file: every field of every row to fixed point, nothing
-//              else
+//   ceiling  = a bare parse of the kline file (every field of every row to fixed point)
 //   backtest = the real `cats backtest` process with the reference plugin on the same file
 // (both on one thread: data.parse_threads = 1) and the ratio between them, plus the backtest's
 // peak RSS at each size (it must not grow with the number of bars).

@@ -129,12 +129,16 @@ void metrics_accumulator::sample_flat(int64_t first_ts, int64_t last_ts, size_t 
                                       int64_t equity) noexcept {
   // The first sample may move the equity (from the last one) and the peak, trough and open
   // drawdown with it; each later one has a return of 0, so it moves nothing but the count, the
-  // shifted sums, the last time and, at a peak, the peak's (and trough's) time and index.
+  // shifted sums, the last time and, at a peak, the peak's (and trough's) time and index. The
+  // shifted sums take a step per sample only when the first return was not 0 (the same adds as
+  // add_sample's, for the same rounding).
+  if (n == 0) return;
   add_sample(first_ts, equity, false);
+  if (n == 1) return;
   const size_t more = n - 1;
   const double d = 0.0 - shift_;
   if (d != 0.0) {
-    for (size_t i = 0; i < more; ++i) {  // as add_sample adds them, for the same rounding
+    for (size_t i = 0; i < more; ++i) {
       sum_ += d;
       sum_sq_ += d * d;
     }

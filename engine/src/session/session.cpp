@@ -305,9 +305,9 @@ bool session::replay_run(const market_event* first, size_t count, const window& 
       ++i;
       continue;
     }
-    const size_t after = uniform == unknown_uniform ? unknown_uniform
-                         : i < uniform              ? uniform - i - 1
-                                                    : 0;
+    // Past the uniform bars the caller found, the run finds its own.
+    const size_t after =
+        uniform != unknown_uniform && i < uniform ? uniform - i - 1 : unknown_uniform;
     const size_t k = step_from(&ev, count - i - 1, after, w);
     out.events += k;
     i += k;
@@ -370,15 +370,15 @@ size_t session::uniform_bars(const market_event* ev, size_t n) noexcept {
 // are, in the window.
 [[gnu::always_inline]] inline size_t session::span_length(const market_event* next, size_t n,
                                                           size_t uniform, const window& w) {
-  // Uniform bars (stamped as next[-1] is) are in the window up to the last one that is: their
-  // open times never go back, and next[-1] was in it.
+  // Uniform bars (stamped as next[-1] is) are all in the window when the last one is: their open
+  // times never go back, and next[-1] was in it. The bars after them are looked at one by one.
+  size_t k = 0;
   if (uniform != 0) {
-    const size_t k = std::min(n, uniform);
-    if (place(next[k - 1], w) == in_window::step) return k;
+    const size_t u = std::min(n, uniform);
+    if (place(next[u - 1], w) == in_window::step) k = u;
   }
   // One instrument: the broker keeps the last bar's prices of each (catch_up).
   const uint32_t id = next[-1].bar.header.instrument_id;
-  size_t k = 0;
   while (k < n && next[k].type == market_event::kind::bar && !next[k].built &&
          next[k].bar.header.instrument_id == id && stamped_already(next[k].bar.header) &&
          place(next[k], w) == in_window::step)

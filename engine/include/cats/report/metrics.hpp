@@ -63,9 +63,9 @@ class metrics_accumulator {
   void sample(int64_t ts_ns, int64_t equity, bool exposed) noexcept;
   /// `n` samples in a row, as sample() for each (a run of bars: the loop keeps its sums close).
   void sample_many(const int64_t* ts_ns, const int64_t* equity, size_t n, bool exposed) noexcept;
-  /// `n` (>= 2) samples without exposure, all with equity `equity`, at strictly increasing times
-  /// from `first_ts` to `last_ts`: the same figures as sample() for each, without a step per
-  /// sample where the equity does not move.
+  /// `n` samples without exposure, all with equity `equity`, at strictly increasing times from
+  /// `first_ts` to `last_ts`: the same figures as sample() for each. O(1) when the first return
+  /// of the run was 0 (the sums then do not move); else two adds per sample.
   void sample_flat(int64_t first_ts, int64_t last_ts, size_t n, int64_t equity) noexcept;
   void add_trade(const round_trip& t) noexcept;
   /// Final figures; `interval_ns` annualises the per-bar statistics on a 365-day year.
