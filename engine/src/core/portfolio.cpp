@@ -52,13 +52,6 @@ void portfolio::set_market_value(position_state& p, int64_t mv) noexcept {
   p.market_value = mv;
 }
 
-int64_t portfolio::equity_marked_at(uint32_t instrument_id, int64_t price) const noexcept {
-  if (instrument_id >= positions_.size() || positions_[instrument_id].quantity == 0)
-    return equity();
-  const position_state& p = positions_[instrument_id];
-  return cash_ + market_value_ - p.market_value + notional_of(p.quantity, price);
-}
-
 void portfolio::equity_marked_along(uint32_t instrument_id, const int64_t* first_price,
                                     size_t stride, size_t n, int64_t* out) const noexcept {
   const int64_t qty =

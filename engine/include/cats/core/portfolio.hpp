@@ -71,10 +71,9 @@ class portfolio {
   /// The position in an instrument (a flat, zeroed one if never traded).
   const position_state& position(uint32_t instrument_id) const noexcept;
 
-  /// The equity the account would have with `instrument_id` marked at `price` (nothing changes).
-  int64_t equity_marked_at(uint32_t instrument_id, int64_t price) const noexcept;
-  /// equity_marked_at(instrument_id, price) for `n` prices, each `stride` bytes after the one
-  /// before, into out[0, n) (the closes of a run of bars, in place in their events).
+  /// The equity the account would have with `instrument_id` marked at each of `n` prices, each
+  /// `stride` bytes after the one before, into out[0, n) (the closes of a run of bars, in place
+  /// in their events); nothing changes.
   void equity_marked_along(uint32_t instrument_id, const int64_t* first_price, size_t stride,
                            size_t n, int64_t* out) const noexcept;
 
