@@ -11,6 +11,21 @@ namespace cats {
 namespace {
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 constexpr double year_ns = 365.0 * 86400.0 * 1e9;
+
+// The return from `last` to `equity`: 0 for a flat period (no division) and once the account is
+// ruined (equity at or below zero: returns have no meaning).
+[[gnu::always_inline]] inline double period_return(int64_t equity, int64_t last) noexcept {
+  return equity == last || last <= 0
+             ? 0.0
+             : static_cast<double>(equity) / static_cast<double>(last) - 1.0;
+}
+
+// A return's share of the downside sum, without a branch: the sign of a return is a coin toss
+// (the same bits as adding r * r only when r < 0).
+[[gnu::always_inline]] inline double downside_square(double r) noexcept {
+  const double below = std::min(r, 0.0);
+  return below * below;
+}
 }  // namespace
 
 void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept {
@@ -26,19 +41,14 @@ void metrics_accumulator::begin(int64_t ts_ns, int64_t initial_equity) noexcept 
                                                                    bool exposed) noexcept {
   // Once equity has gone to zero or below, returns have no meaning (the account is ruined).
   if (last_equity_ <= 0) ruined_ = true;
-  // Flat periods (equity unchanged) are common and need no division.
-  const double r = equity == last_equity_ || last_equity_ <= 0
-                       ? 0.0
-                       : static_cast<double>(equity) / static_cast<double>(last_equity_) - 1.0;
+  const double r = period_return(equity, last_equity_);
   // Sums shifted by the first return keep the variance accurate without a division per sample.
   if (n_ == 0) shift_ = r;
   ++n_;
   const double d = r - shift_;
   sum_ += d;
   sum_sq_ += d * d;
-  // Without a branch: the sign of a return is a coin toss (the same bits as adding only r < 0).
-  const double below = std::min(r, 0.0);
-  downside_sq_ += below * below;
+  downside_sq_ += downside_square(r);
   if (exposed) ++exposed_;
   last_equity_ = equity;
   last_ts_ = ts_ns;
@@ -101,13 +111,11 @@ void metrics_accumulator::sample_many(const int64_t* ts_ns, const int64_t* equit
   for (size_t i = 1; i < n; ++i) {
     const int64_t e = equity[i];
     if (last <= 0) ruined = true;
-    const double r =
-        e == last || last <= 0 ? 0.0 : static_cast<double>(e) / static_cast<double>(last) - 1.0;
+    const double r = period_return(e, last);
     const double d = r - shift;
     sum += d;
     sum_sq += d * d;
-    const double below = std::min(r, 0.0);
-    down += below * below;
+    down += downside_square(r);
     last = e;
     if (e >= peak_ || e < trough_ || static_cast<double>(e) < dd_threshold_) {
       n_ += i;  // move_extremes reads the sample's index
