@@ -418,6 +418,22 @@ const std::filesystem::path& store_writer::path() const noexcept {
 
 namespace {
 
+// What is wrong with the block at `at` of a mapping of `size` bytes (its header read into `h`);
+// with `crc_known`, its checksum was found good before and is not computed again.
+enum class block_fault { none, short_header, no_magic, bad_payload, truncated, checksum };
+
+block_fault find_block_fault(const char* base, uint64_t size, uint64_t at, block_header& h,
+                             bool crc_known) {
+  if (size - at < block_header_size) return block_fault::short_header;
+  const char* p = base + at;
+  if (std::memcmp(p, block_magic, 4) != 0) return block_fault::no_magic;
+  h = get_block_header(p);
+  if (h.payload > max_block_payload || h.payload % 8 != 0) return block_fault::bad_payload;
+  if (size - at - block_header_size < h.payload) return block_fault::truncated;
+  if (!crc_known && block_crc(p, h.payload) != h.crc) return block_fault::checksum;
+  return block_fault::none;
+}
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22  // Linux 5.14; older C libraries lack the name
 #endif
@@ -428,6 +444,9 @@ namespace {
 // half of it; what it gives back goes in steps of half a window. Without MADV_POPULATE_READ (a
 // kernel before 5.14) it only gives pages back, and the reader faults them in itself: touching
 // them here instead could fault on a file cut short under the mapping before the reader would.
+// In the pages it mapped, it also checks the blocks' CRCs a little ahead of the reader, walking
+// the chain of blocks from the first one and stopping for good at the first fault: the reader
+// skips the CRC of a block before `verified()` and finds the data in the shared cache.
 class pager {
  public:
   pager(const char* base, uint64_t size, uint64_t window, uint64_t page)
@@ -451,11 +470,18 @@ class pager {
   // The end of the last range MADV_POPULATE_READ mapped: for tests.
   uint64_t populated() const noexcept { return populated_.load(std::memory_order_relaxed); }
 
+  // Every block of the reader's chain that starts before this offset is whole and its CRC
+  // matches (0: none checked yet).
+  uint64_t verified() const noexcept { return verified_.load(std::memory_order_acquire); }
+
   // The reader is at `at`: wakes the pager when less than half its window is left ahead.
   void reading(uint64_t at) noexcept {
     reading_.store(at, std::memory_order_relaxed);
-    if (at + window_ / 2 >= ready_.load(std::memory_order_relaxed) && at >= woken_at_) {
-      woken_at_ = at + chunk_;
+    const bool due = at + window_ / 2 >= ready_.load(std::memory_order_relaxed) ||
+                     (chain_ok_.load(std::memory_order_relaxed) &&
+                      at + verify_lead / 2 >= verified_.load(std::memory_order_relaxed));
+    if (due && at >= woken_at_) {
+      woken_at_ = at + std::min(chunk_, verify_lead / 4);
       bell_.fetch_add(1);
       bell_.notify_one();
     }
@@ -476,6 +502,8 @@ class pager {
         released = behind;
       }
       if (mapped < at) mapped = at / page_ * page_;
+      // The CRCs near the reader first, then the pages further ahead.
+      if (!given_up_ && at > 0) verify(at, std::min(mapped, at + verify_lead));
       // Ranges start on page boundaries (madvise refuses others): a target is one, or the end.
       const uint64_t target = std::min(size_, (at + window_) / page_ * page_);
       if (!given_up_ && mapped < target) {
@@ -486,6 +514,23 @@ class pager {
         continue;
       }
       bell_.wait(rung);
+    }
+  }
+  // Checks the CRCs of the chain's blocks that lie whole before `upto` (pages this thread
+  // mapped), from the block the reader is at (`at`, one it found whole) when the chain is behind.
+  void verify(uint64_t at, uint64_t upto) noexcept {
+    if (chain_ < at) chain_ = at;
+    block_header h;
+    while (chain_ok_.load(std::memory_order_relaxed) && chain_ + block_header_size <= upto) {
+      const bool sound = find_block_fault(base_, size_, chain_, h, true) == block_fault::none;
+      const uint64_t end = chain_ + block_header_size + h.payload;
+      if (sound && end > upto) return;  // checked once it is mapped whole
+      if (!sound || block_crc(base_ + chain_, h.payload) != h.crc) {
+        chain_ok_.store(false, std::memory_order_relaxed);  // the reader finds it and says why
+        return;
+      }
+      chain_ = end;
+      verified_.store(end, std::memory_order_release);
     }
   }
   void populate(uint64_t at, uint64_t n) noexcept {
@@ -503,7 +548,12 @@ class pager {
 
   const char* base_;
   const uint64_t size_, page_, window_, chunk_, step_;
-  std::atomic<uint64_t> reading_{0}, ready_{0}, populated_{0};
+  // How far ahead of the reader the CRCs are checked: near enough that the blocks are still in the
+  // shared cache when the reader gets there.
+  static constexpr uint64_t verify_lead = 2u << 20;
+  std::atomic<uint64_t> reading_{0}, ready_{0}, populated_{0}, verified_{0};
+  std::atomic<bool> chain_ok_{true};
+  uint64_t chain_ = store_header_size;  // the pager's: the next block of the chain to check
   std::atomic<uint32_t> bell_{0};
   std::atomic<bool> quit_{false};
   uint64_t woken_at_ = 0;  // the reader's: no second ring before it moved a chunk on
@@ -568,37 +618,39 @@ struct store_reader::impl {
     return true;
   }
 
-  // The block at `at` if it is whole and its CRC matches; `why` says otherwise.
-  bool check_block(uint64_t at, block_header& h, std::string& why) const {
-    if (size - at < block_header_size) {
-      why = "truncated block header (needs " + std::to_string(block_header_size) + " bytes, " +
-            std::to_string(size - at) + " left)";
-      return false;
+  // The block at `at` if it is whole and its CRC matches; `why` says otherwise. For a block on the
+  // chain from the first block on (`on_chain`: next_block's walk), the CRC the pager already
+  // checked is not computed again: the pager walks the same chain and stops at its first fault.
+  bool check_block(uint64_t at, block_header& h, std::string& why, bool on_chain = false) const {
+    const bool checked = on_chain && pages && at < pages->verified();
+    const block_fault f = find_block_fault(base, size, at, h, checked);
+    if (f == block_fault::none) return true;
+    why = describe(f, at, h);
+    return false;
+  }
+
+  std::string describe(block_fault f, uint64_t at, const block_header& h) const {
+    switch (f) {
+      case block_fault::short_header:
+        return "truncated block header (needs " + std::to_string(block_header_size) + " bytes, " +
+               std::to_string(size - at) + " left)";
+      case block_fault::no_magic:
+        return "no block starts here (damaged or not a block boundary)";
+      case block_fault::bad_payload:
+        return "damaged block header (records of " + std::to_string(h.payload) + " bytes)";
+      case block_fault::truncated:
+        return "truncated block (needs " + std::to_string(block_header_size + h.payload) +
+               " bytes, " + std::to_string(size - at) + " left)";
+      case block_fault::checksum: {
+        char b[96];
+        std::snprintf(b, sizeof b, "checksum mismatch in block (stored 0x%08x, computed 0x%08x)",
+                      h.crc, block_crc(base + at, h.payload));
+        return b;
+      }
+      case block_fault::none:
+        break;
     }
-    const char* p = base + at;
-    if (std::memcmp(p, block_magic, 4) != 0) {
-      why = "no block starts here (damaged or not a block boundary)";
-      return false;
-    }
-    h = get_block_header(p);
-    if (h.payload > max_block_payload || h.payload % 8 != 0) {
-      why = "damaged block header (records of " + std::to_string(h.payload) + " bytes)";
-      return false;
-    }
-    if (size - at - block_header_size < h.payload) {
-      why = "truncated block (needs " + std::to_string(block_header_size + h.payload) + " bytes, " +
-            std::to_string(size - at) + " left)";
-      return false;
-    }
-    const uint32_t crc = block_crc(p, h.payload);
-    if (crc != h.crc) {
-      char b[96];
-      std::snprintf(b, sizeof b, "checksum mismatch in block (stored 0x%08x, computed 0x%08x)",
-                    h.crc, crc);
-      why = b;
-      return false;
-    }
-    return true;
+    return {};
   }
 
   // After a damaged block: the next offset where a whole block starts (or the end).
@@ -658,7 +710,7 @@ struct store_reader::impl {
       block_header h;
       std::string why;
       const uint64_t at = pos;
-      if (!check_block(at, h, why)) {
+      if (!check_block(at, h, why, true)) {
         if (!damage(at, why)) return false;
         const uint64_t next = resync(at);
         damaged_bytes += next - at;
@@ -1045,6 +1097,9 @@ uint64_t store_reader::bytes_done() const noexcept {
 }
 uint64_t store_reader::paged_until() const noexcept {
   return impl_->pages ? impl_->pages->populated() : 0;
+}
+uint64_t store_reader::checked_until() const noexcept {
+  return impl_->pages ? impl_->pages->verified() : 0;
 }
 
 uint64_t store_reader::bytes_total() const noexcept {

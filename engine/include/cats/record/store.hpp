@@ -108,6 +108,10 @@ class store_reader {
   /// The offset up to which the pager thread has last mapped the file with MADV_POPULATE_READ
   /// (0 without one).
   uint64_t paged_until() const noexcept;
+  /// The offset up to which the pager thread has checked the blocks' CRCs, block by block from
+  /// the first one (0 without one): the reader does not compute them again. It stops for good
+  /// at the first block that is not whole or whose CRC does not match.
+  uint64_t checked_until() const noexcept;
 
  private:
   inline bool read(market_event& out);  // next()'s body, inlined into both readers
