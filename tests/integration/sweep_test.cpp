@@ -170,6 +170,18 @@ TEST_F(Sweep, WalkForwardAndSampling) {
             again.out.substr(again.out.find("\"results\"")));
 }
 
+// Without --jobs a sweep runs as many jobs as the cores the process may use: those of its CPU
+// affinity (taskset, cpusets) and cgroup CPU quota (docker run --cpus), not the machine's.
+TEST_F(Sweep, JobsDefaultToTheCoresTheProcessMayUse) {
+  const std::string taskset = "/usr/bin/taskset";
+  if (!fs::exists(taskset) || std::system((taskset + " -c 0 true").c_str()) != 0)
+    GTEST_SKIP() << "no usable " << taskset << " here";
+  const run_result r = run({taskset, "-c", "0", cats_bin, "sweep", "--config", config(), "--param",
+                            "strategy.fast=10,20", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json_field(r.out, "jobs"), "1") << r.out;
+}
+
 TEST_F(Sweep, BadParamsAreUsageErrors) {
   run_result r = run({cats_bin, "sweep", "--config", config(), "--param", "strategy.fast=10:5:1"});
   EXPECT_EQ(r.exit_code, 2);

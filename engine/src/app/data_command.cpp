@@ -15,6 +15,7 @@
 #include "cats/net/download.hpp"
 #include "cats/record/store.hpp"
 #include "cats/replay/replay.hpp"
+#include "cats/util/cpu.hpp"
 #include "cats/util/time.hpp"
 #include "cli.hpp"
 
@@ -143,8 +144,7 @@ int convert_files(const std::vector<std::string>& inputs, const std::string& out
   instrument_registry instruments;
   // Plain kline files are parsed on several threads; the rows and their order are the same.
   replay_stream stream(data, instruments,
-                       o.threads != 0 ? static_cast<unsigned>(o.threads)
-                                      : std::max(1u, std::thread::hardware_concurrency()));
+                       o.threads != 0 ? static_cast<unsigned>(o.threads) : usable_cores());
   if (!stream.open()) {
     std::fprintf(stderr, "cats: %s\n", stream.error().c_str());
     return stream.unreadable() ? exit_usage : exit_failure;

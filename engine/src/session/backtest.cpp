@@ -15,6 +15,7 @@
 #include "cats/session/session.hpp"
 #include "cats/session/watchdog.hpp"
 #include "cats/sim/sim_exchange.hpp"
+#include "cats/util/cpu.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/time.hpp"
 
@@ -57,9 +58,8 @@ struct event_source {
       feeds = options.shared->feeds();
       cursor = memory.get();
     } else {
-      const unsigned threads = cfg.data.parse_threads != 0
-                                   ? cfg.data.parse_threads
-                                   : std::max(1u, std::thread::hardware_concurrency());
+      const unsigned threads =
+          cfg.data.parse_threads != 0 ? cfg.data.parse_threads : usable_cores();
       stream = std::make_unique<replay_stream>(cfg.data, instruments, threads);
       if (!stream->open()) {
         // A file that cannot be opened is a configuration error; bad content is a run failure.

@@ -20,6 +20,7 @@
 #include "cats/replay/replay.hpp"
 #include "cats/session/backtest.hpp"
 #include "cats/session/session.hpp"
+#include "cats/util/cpu.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
 #include "cats/util/rng.hpp"
@@ -272,7 +273,7 @@ class sweep_runner {
         libraries_(std::move(libraries)),
         data_(std::move(data)),
         bar_(opt.progress, "runs") {
-    jobs_ = opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+    jobs_ = opt.jobs != 0 ? opt.jobs : usable_cores();
     res_.jobs = jobs_;
   }
 
@@ -668,8 +669,7 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
   std::shared_ptr<const market_data> data;
   try {
     // The runs' threads parse the files first (the rows and their order are the same).
-    const unsigned threads =
-        opt.jobs != 0 ? opt.jobs : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads = opt.jobs != 0 ? opt.jobs : usable_cores();
     data = market_data::load(base.data, &unreadable, opt.stop, threads);
   } catch (const std::runtime_error& e) {
     if (unreadable) throw config_error(e.what());
