@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <fstream>
@@ -120,6 +121,37 @@ TEST_F(Sweep, ResultsEqualStandaloneBacktests) {
   const std::string best = read_text(out / "best.txt");
   EXPECT_NE(best.find("cats backtest --config"), std::string::npos);
   EXPECT_NE(best.find("strategy.sma.fast="), std::string::npos);
+}
+
+// Every run once, whatever the jobs: batches shrink from 8 runs to 1 towards the end when several
+// jobs take them (to 4 when streaming), and each run's figures are those of one job.
+TEST_F(Sweep, EveryRunRunsOnceWhateverTheJobs) {
+  std::vector<std::string> sorted_runs;
+  for (const char* jobs : {"1", "2", "3", "2 --stream"}) {
+    const std::string name = std::string("jobs ") + jobs;
+    const fs::path out = dir_->path() / name;
+    std::vector<std::string> args{cats_bin,   "sweep",
+                                  "--config", config(),
+                                  "--param",  "strategy.fast=5:60:5",
+                                  "--param",  "strategy.slow=70:150:20",
+                                  "--jobs",   std::string(jobs).substr(0, 1),
+                                  "--out",    out.string(),
+                                  "--json"};
+    if (std::string(jobs).find("--stream") != std::string::npos) args.push_back("--stream");
+    const run_result r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(json_field(r.out, "runs"), "60") << jobs;
+    std::istringstream in(read_text(out / "runs.csv"));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    ASSERT_EQ(lines.size(), 61u) << "a header and 60 runs on " << jobs << " jobs";
+    std::sort(lines.begin(), lines.end());
+    EXPECT_EQ(std::adjacent_find(lines.begin(), lines.end()), lines.end()) << jobs;
+    std::string all;
+    for (const std::string& l : lines) all += l + "\n";
+    sorted_runs.push_back(all);
+  }
+  for (size_t i = 1; i < sorted_runs.size(); ++i) EXPECT_EQ(sorted_runs[i], sorted_runs[0]) << i;
 }
 
 // The value of the last [time, value] pair of the array `key` in the first object after `from`.

@@ -609,23 +609,33 @@ class sweep_runner {
   }
 
   void run_tasks(const std::vector<task>& list) {
-    // Batches of at most max_batch runs, a whole number of them per job so the jobs end together.
-    const size_t batches_per_job = (list.size() + jobs_ * max_batch - 1) / (jobs_ * max_batch);
-    // Sizes differ by one at most (100 runs on 2 jobs: 14 batches of 7 or 8, about 50 runs a job
-    // as jobs take the next batch when done; cut into whole batches of 8 they were 12 of 8 and one
-    // of 4, and one job ran 4 runs more).
-    const size_t batches = std::min(list.size(), std::max<size_t>(1, batches_per_job * jobs_));
-    const size_t base = list.size() / std::max<size_t>(1, batches);
-    const size_t longer = list.size() % std::max<size_t>(1, batches);  // these take one more
-    auto first_of = [&](size_t i) { return i * base + std::min(i, longer); };
+    // Batches of at most max_batch runs, taken by each job when it is done with the one before.
+    // Runs differ in cost (a fast average trades more), so with several jobs the batches shrink
+    // towards the end, to a quarter of what is left per job: the jobs then end about one run
+    // apart rather than one batch apart (a batch of one run costs within noise what a run in a
+    // batch of 8 does; see max_batch). 100 runs over 1 M bars on 2 jobs, 5 sweeps each: the two
+    // jobs ended 0.066 to 0.098 s apart with 14 equal batches, 0.004 to 0.032 s apart now.
+    // Streamed, each batch reads the store once, and a batch under 4 runs costs a run more.
+    const size_t smallest = data_ ? 1 : max_batch / 2;
     std::atomic<size_t> next{0};
+    auto take = [&](size_t& first, size_t& last) {
+      size_t at = next.load();
+      for (;;) {
+        if (at >= list.size()) return false;
+        const size_t left = list.size() - at;
+        const size_t n =
+            jobs_ == 1 ? max_batch : std::clamp(left / (4 * size_t{jobs_}), smallest, max_batch);
+        if (next.compare_exchange_weak(at, at + std::min(n, left))) {
+          first = at;
+          last = at + std::min(n, left);
+          return true;
+        }
+      }
+    };
     auto worker = [&] {
       install_signal_stack();  // a strategy's stack overflow still gets its crash report
-      for (;;) {
-        if (stopped()) return;
-        const size_t i = next.fetch_add(1);
-        if (i >= batches) return;
-        if (!run_batch(list, first_of(i), first_of(i + 1))) return;
+      for (size_t first = 0, last = 0; !stopped() && take(first, last);) {
+        if (!run_batch(list, first, last)) return;
       }
     };
     std::vector<std::thread> threads;
