@@ -127,31 +127,37 @@ TEST_F(Sweep, ResultsEqualStandaloneBacktests) {
 // jobs take them (to 4 when streaming), and each run's figures are those of one job.
 TEST_F(Sweep, EveryRunRunsOnceWhateverTheJobs) {
   std::vector<std::string> sorted_runs;
-  for (const char* jobs : {"1", "2", "3", "2 --stream"}) {
-    const std::string name = std::string("jobs ") + jobs;
-    const fs::path out = dir_->path() / name;
+  std::vector<std::string> walk_forward;
+  for (const char* jobs : {"1", "2", "3", "2 --stream", "1 --walk-forward", "3 --walk-forward"}) {
+    const std::string how = jobs;
+    const fs::path out = dir_->path() / ("jobs " + how);
     std::vector<std::string> args{cats_bin,   "sweep",
                                   "--config", config(),
                                   "--param",  "strategy.fast=5:60:5",
                                   "--param",  "strategy.slow=70:150:20",
-                                  "--jobs",   std::string(jobs).substr(0, 1),
+                                  "--jobs",   how.substr(0, 1),
                                   "--out",    out.string(),
                                   "--json"};
-    if (std::string(jobs).find("--stream") != std::string::npos) args.push_back("--stream");
+    if (how.find("--stream") != std::string::npos) args.push_back("--stream");
+    const bool folds = how.find("--walk-forward") != std::string::npos;
+    if (folds) args.insert(args.end(), {"--walk-forward", "2"});
     const run_result r = run(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(json_field(r.out, "runs"), "60") << jobs;
+    EXPECT_EQ(json_field(r.out, "runs"), "60") << how;
     std::istringstream in(read_text(out / "runs.csv"));
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) lines.push_back(line);
-    ASSERT_EQ(lines.size(), 61u) << "a header and 60 runs on " << jobs << " jobs";
+    // With 2 folds: every run in sample on each, and each fold's winner out of sample.
+    ASSERT_EQ(lines.size(), folds ? 1u + 2 * 60 + 2 : 61u) << how;
     std::sort(lines.begin(), lines.end());
-    EXPECT_EQ(std::adjacent_find(lines.begin(), lines.end()), lines.end()) << jobs;
+    EXPECT_EQ(std::adjacent_find(lines.begin(), lines.end()), lines.end()) << how;
     std::string all;
     for (const std::string& l : lines) all += l + "\n";
-    sorted_runs.push_back(all);
+    (folds ? walk_forward : sorted_runs).push_back(all);
   }
   for (size_t i = 1; i < sorted_runs.size(); ++i) EXPECT_EQ(sorted_runs[i], sorted_runs[0]) << i;
+  ASSERT_EQ(walk_forward.size(), 2u);
+  EXPECT_EQ(walk_forward[1], walk_forward[0]);
 }
 
 // The value of the last [time, value] pair of the array `key` in the first object after `from`.

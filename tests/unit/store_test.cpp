@@ -456,11 +456,57 @@ TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
     EXPECT_EQ(r.error(), stopped_direct.second);
   }
   paged.skip_damaged = direct.skip_damaged = true;
+  {
+    // Past the damaged block the reader checks every CRC itself: the pager stopped there.
+    store_reader r(f, paged);
+    market_event e;
+    while (r.next(e)) {
+    }
+    EXPECT_EQ(r.damaged_blocks(), 1u);
+    EXPECT_LE(r.checked_until(), bad);
+  }
   const auto skipped_paged = read_all(paged, SIZE_MAX);
   EXPECT_EQ(skipped_paged, read_all(direct, SIZE_MAX));
   EXPECT_EQ(skipped_paged.second, "");
   EXPECT_GT(skipped_paged.first, stopped_paged.first);
   EXPECT_LT(skipped_paged.first, w.events.size());
+}
+
+// A file cut short while it is read: the pager stops checking CRCs ahead (its pages past the new
+// end would raise SIGBUS on the pager's thread) and the reader checks the rest itself.
+TEST(Store, ThePagerStopsCheckingAFileThatBecameShorter) {
+  void* probe = ::mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(probe, MAP_FAILED);
+  const bool can_populate = ::madvise(probe, 4096, 22 /* MADV_POPULATE_READ */) == 0;
+  ::munmap(probe, 4096);
+  if (!can_populate)
+    GTEST_SKIP() << "a kernel without MADV_POPULATE_READ: the pager checks nothing";
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "s.catsrec";
+  write_store(f, sample(40000));
+  const uint64_t size = fs::file_size(f);
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  // The cut stays inside the last page: the reader reads zeros there, not past the file's end.
+  if (size % page >= 1 && size % page <= 8)
+    GTEST_SKIP() << "the file ends 1 to 8 bytes into a page";
+  store_reader_options paged;
+  paged.page_window = 16 * page;
+  store_reader r(f, paged);
+  market_event e;
+  ASSERT_TRUE(r.next(e));
+  auto wait_for = [&](auto done) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+  };
+  wait_for([&] { return r.checked_until() > 0; });
+  ASSERT_GT(r.checked_until(), 0u);
+  fs::resize_file(f, size - 8);
+  size_t read = 1;
+  while (r.next(e)) ++read;
+  // At the cut the pager was at most a window ahead of the reader's first block.
+  EXPECT_LT(r.checked_until(), 4 * paged.page_window) << "read " << read << " events";
+  EXPECT_GT(read, 30000u) << r.error();
 }
 
 // The documented layout (docs/record_format.md, version 2), byte by byte.

@@ -125,7 +125,7 @@ struct convert_options {
   std::string symbol, format;
   bool skip = false, force = false;
   size_t block_kib = 64;
-  int threads = 0;  // 0: every core
+  int threads = 0;  // 0: every core this process may use
 };
 
 int convert_files(const std::vector<std::string>& inputs, const std::string& out,
@@ -210,7 +210,7 @@ int convert(const std::vector<std::string>& args) {
       "stop, or skip malformed rows and damaged blocks (counted)")(
       "block-kib", po::value(&o.block_kib)->default_value(64), "records per block, in KiB")(
       "threads", po::value(&o.threads)->default_value(0),
-      "threads that parse plain kline files (0: every core)");
+      "threads that parse plain kline files (0: every core this process may use)");
   po::positional_options_description pos;
   pos.add("in", -1);
   po::variables_map vm;

@@ -28,7 +28,8 @@ int sweep_command(const std::vector<std::string>& args) {
       "strategy.<param> names the only strategy, strategy.<name>.<param> one of several; any "
       "backtest.* key works too (repeatable)")("set", po::value(&opt.overrides)->composing(),
                                                "override a config key for every run")(
-      "jobs,j", po::value(&opt.jobs)->default_value(0), "parallel runs (0 = every core)")(
+      "jobs,j", po::value(&opt.jobs)->default_value(0),
+      "parallel runs (0 = every core this process may use)")(
       "metric,m", po::value(&opt.metric)->default_value("sharpe"),
       "rank by: sharpe, sortino, calmar, total_return, cagr, max_drawdown, volatility, "
       "profit_factor, win_rate, trades, exposure, avg_trade_return")(

@@ -422,15 +422,22 @@ namespace {
 // with `crc_known`, its checksum was found good before and is not computed again.
 enum class block_fault { none, short_header, no_magic, bad_payload, truncated, checksum };
 
-block_fault find_block_fault(const char* base, uint64_t size, uint64_t at, block_header& h,
-                             bool crc_known) {
-  if (size - at < block_header_size) return block_fault::short_header;
-  const char* p = base + at;
+// The header part of it: `p` holds the block's first bytes (all 64 when `left`, the bytes from
+// there to the end of the file, allows), `h` gets the header.
+block_fault header_fault(const char* p, uint64_t left, block_header& h) {
+  if (left < block_header_size) return block_fault::short_header;
   if (std::memcmp(p, block_magic, 4) != 0) return block_fault::no_magic;
   h = get_block_header(p);
   if (h.payload > max_block_payload || h.payload % 8 != 0) return block_fault::bad_payload;
-  if (size - at - block_header_size < h.payload) return block_fault::truncated;
-  if (!crc_known && block_crc(p, h.payload) != h.crc) return block_fault::checksum;
+  if (left - block_header_size < h.payload) return block_fault::truncated;
+  return block_fault::none;
+}
+
+block_fault find_block_fault(const char* base, uint64_t size, uint64_t at, block_header& h,
+                             bool crc_known) {
+  const block_fault f = header_fault(base + at, size - at, h);
+  if (f != block_fault::none) return f;
+  if (!crc_known && block_crc(base + at, h.payload) != h.crc) return block_fault::checksum;
   return block_fault::none;
 }
 
@@ -445,12 +452,14 @@ block_fault find_block_fault(const char* base, uint64_t size, uint64_t at, block
 // kernel before 5.14) it only gives pages back, and the reader faults them in itself: touching
 // them here instead could fault on a file cut short under the mapping before the reader would.
 // In the pages it mapped, it also checks the blocks' CRCs a little ahead of the reader, walking
-// the chain of blocks from the first one and stopping for good at the first fault: the reader
-// skips the CRC of a block before `verified()` and finds the data in the shared cache.
+// the chain of blocks from the first one and stopping for good at the first fault or once the file
+// is shorter than its mapping: the reader skips the CRC of a block before `verified()` and finds
+// its data in the shared cache.
 class pager {
  public:
-  pager(const char* base, uint64_t size, uint64_t window, uint64_t page)
+  pager(const char* base, int fd, uint64_t size, uint64_t window, uint64_t page)
       : base_(base),
+        fd_(fd),
         size_(size),
         page_(page),
         window_(std::max(window, 16 * page) / page * page),
@@ -516,12 +525,21 @@ class pager {
       bell_.wait(rung);
     }
   }
-  // Checks the CRCs of the chain's blocks that lie whole before `upto` (pages this thread
-  // mapped), from the block the reader is at (`at`, one it found whole) when the chain is behind.
+  // Checks the CRCs of the chain's blocks that lie whole before `upto` (pages this thread mapped),
+  // from the block the reader is at (`at`, one it found whole) when the chain is behind. A file
+  // that became shorter than its mapping ends the checks for good: its pages past the new end
+  // would raise SIGBUS here, where the reader might never have gone. (Reading them with pread()
+  // instead was measured: the copy loses most of what the checks ahead gain.)
   void verify(uint64_t at, uint64_t upto) noexcept {
     if (chain_ < at) chain_ = at;
+    if (!chain_ok_.load(std::memory_order_relaxed) || chain_ + block_header_size > upto) return;
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < size_) {
+      chain_ok_.store(false, std::memory_order_relaxed);
+      return;
+    }
     block_header h;
-    while (chain_ok_.load(std::memory_order_relaxed) && chain_ + block_header_size <= upto) {
+    while (chain_ + block_header_size <= upto) {
       const bool sound = find_block_fault(base_, size_, chain_, h, true) == block_fault::none;
       const uint64_t end = chain_ + block_header_size + h.payload;
       if (sound && end > upto) return;  // checked once it is mapped whole
@@ -542,11 +560,13 @@ class pager {
       if (errno != EINTR && errno != EAGAIN) break;
     }
     // EINVAL: a kernel without it; EFAULT: the file shrank under the mapping; ENOMEM. The reader
-    // faults its pages in itself and reports what it finds.
+    // faults its pages in itself, checks every CRC and reports what it finds.
     given_up_ = true;
+    chain_ok_.store(false, std::memory_order_relaxed);
   }
 
   const char* base_;
+  const int fd_;  // the reader's, open while this pager lives: its size is checked
   const uint64_t size_, page_, window_, chunk_, step_;
   // How far ahead of the reader the CRCs are checked: near enough that the blocks are still in the
   // shared cache when the reader gets there.
@@ -567,6 +587,7 @@ struct store_reader::impl {
   std::string name;
   store_reader_options opt;
   const char* base = nullptr;  // the mapping
+  int fd = -1;                 // the file while a pager may read it (-1: closed)
   uint64_t size = 0;
   uint64_t pos = 0;  // next block
   const char* rec = nullptr;
@@ -601,6 +622,7 @@ struct store_reader::impl {
   ~impl() {
     pages.reset();
     if (base != nullptr) ::munmap(const_cast<char*>(base), size);
+    if (fd >= 0) ::close(fd);
   }
 
   bool fail(std::string message) {
@@ -660,9 +682,8 @@ struct store_reader::impl {
     block_header h;
     std::string why;
     for (uint64_t at = (from + 8) & ~uint64_t{7}; at + block_header_size <= size; at += 8) {
-      if (std::memcmp(base + at, block_magic, 4) != 0) continue;
-      const block_header c = get_block_header(base + at);
-      if (c.payload > max_block_payload || c.payload > size - at - block_header_size) continue;
+      block_header c;
+      if (header_fault(base + at, size - at, c) != block_fault::none) continue;
       if (rescan_budget < c.payload) return size;
       rescan_budget -= c.payload;
       if (check_block(at, h, why)) return at;
@@ -744,11 +765,11 @@ struct store_reader::impl {
   // At the first read (not when a file is only opened to be checked), for files larger than its
   // window. Without a thread (none can be started) the reader maps and releases its own pages.
   bool start_pager() {
-    if (opt.page_window == 0 || pager_tried || size <= opt.page_window) return false;
+    if (opt.page_window == 0 || pager_tried || size <= opt.page_window || fd < 0) return false;
     pager_tried = true;
     try {
       const long page = ::sysconf(_SC_PAGESIZE);
-      pages = std::make_unique<pager>(base, size, opt.page_window,
+      pages = std::make_unique<pager>(base, fd, size, opt.page_window,
                                       page > 0 ? static_cast<uint64_t>(page) : 4096);
     } catch (const std::system_error&) {
       return false;
@@ -920,18 +941,13 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
   r.opt = options;
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_io("cannot open", file, errno);
+  r.fd = fd;  // closed with the reader
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int e = errno;
-    ::close(fd);
-    throw_io("cannot stat", file, e);
-  }
+  if (::fstat(fd, &st) != 0) throw_io("cannot stat", file, errno);
   r.size = static_cast<uint64_t>(st.st_size);
   if (r.size > 0) {
     void* m = ::mmap(nullptr, r.size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const int e = errno;
-    ::close(fd);
-    if (m == MAP_FAILED) throw_io("cannot map", file, e);
+    if (m == MAP_FAILED) throw_io("cannot map", file, errno);
     r.base = static_cast<const char*>(m);
     ::madvise(m, r.size, MADV_SEQUENTIAL);  // advice only: read ahead, drop pages behind
 #ifdef MADV_HUGEPAGE
@@ -939,8 +955,10 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
     // system and a kernel that can, THP enabled); refused elsewhere, which changes nothing.
     ::madvise(m, r.size, MADV_HUGEPAGE);
 #endif
-  } else {
+  }
+  if (r.opt.page_window == 0 || r.size <= r.opt.page_window) {  // no pager will read it
     ::close(fd);
+    r.fd = -1;
   }
   if (r.size < store_header_size) {
     r.fail(r.size == 0 ? "empty file (no file header; the writer stopped before its first flush)"

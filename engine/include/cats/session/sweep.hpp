@@ -61,7 +61,7 @@ struct sweep_options {
   std::filesystem::path config;
   std::vector<std::string> overrides;  ///< --set, applied to every run
   std::vector<sweep_param> params;
-  unsigned jobs = 0;               ///< 0 = every core
+  unsigned jobs = 0;               ///< 0 = usable_cores(): affinity and cgroup CPU quota
   std::optional<uint64_t> sample;  ///< run a random sample of this many combinations
   uint64_t seed = 1;
   std::string metric = "sharpe";
