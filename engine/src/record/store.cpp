@@ -1138,15 +1138,12 @@ std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
   }
   // Header to header: a few reads per megabyte of records.
   for (uint64_t at = store_header_size; whole && at < size;) {
+    // The reader's own checks: a length that does not fit ends the walk (no wrap-around).
+    block_header h;
     whole = size - at >= block_header_size &&
             ::pread(fd, head, block_header_size, static_cast<off_t>(at)) ==
                 static_cast<ssize_t>(block_header_size) &&
-            std::memcmp(head, block_magic, 4) == 0;
-    if (!whole) break;
-    const block_header h = get_block_header(head);
-    // The reader's own limits: a length that does not fit ends the walk (no wrap-around).
-    whole = h.payload <= max_block_payload && h.payload % 8 == 0 &&
-            h.payload <= size - at - block_header_size;
+            header_fault(head, size - at, h) == block_fault::none;
     if (!whole) break;
     if (h.kind == block_data) kinds = static_cast<uint16_t>(kinds | h.kinds);
     at += block_header_size + h.payload;
