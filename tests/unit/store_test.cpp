@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -341,6 +342,14 @@ TEST(Store, ManyNewSymbolsShareTablesAndFillWholeBlocks) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(n));
 }
 
+// Waits up to 10 s for `done()`: the pager works on a thread of its own.
+template <class F>
+void wait_for(F done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+
 // Resident bytes of this process's mapping of `file` (/proc/self/smaps), 0 when not mapped.
 uint64_t mapped_rss_bytes(const fs::path& file) {
   std::ifstream in("/proc/self/smaps");
@@ -408,18 +417,14 @@ TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
       while (r.next(e) && r.bytes_done() < step * paged.page_window / 4) {
       }
       const uint64_t want = std::min(size, r.bytes_done() + paged.page_window / 4);
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (r.paged_until() < want && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      wait_for([&] { return r.paged_until() >= want; });
       ASSERT_GE(r.paged_until(), want) << "read up to byte " << r.bytes_done();
     }
     // ... and has given back what the reader passed: about a window and a half stays mapped.
     const uint64_t kept = mapped_rss_bytes(f);
     EXPECT_LE(kept, 4 * paged.page_window) << "of a file of " << size << " bytes";
     // ... and checked the CRCs of the blocks it mapped, up to the last one.
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (r.checked_until() < size && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    wait_for([&] { return r.checked_until() >= size; });
     EXPECT_EQ(r.checked_until(), size);
   }
   // Dropped half-way, and at once: the pager thread is joined without waiting for the file.
@@ -439,40 +444,32 @@ TEST(Store, PagesMappedAheadOnAnotherThreadChangeNothingRead) {
   const auto stopped_direct = read_all(direct, SIZE_MAX);
   EXPECT_NE(stopped_direct.second, "");
   EXPECT_EQ(stopped_paged, stopped_direct);
-  if (can_populate) {
-    // The pager's checks stop for good at the damaged block, which the reader then finds itself,
-    // however far ahead the pager got: here it is held until the pager stands at the block.
-    store_reader r(f, paged);
+  // A reader held half a window before the damaged block until the pager stands at it; then read
+  // to the end. The pager's checks stop there for good, however far ahead it got, and the reader
+  // finds the block itself.
+  auto read_past_the_pager_at_bad = [&](const store_reader_options& o) {
+    auto r = std::make_unique<store_reader>(f, o);
     market_event e;
-    while (r.bytes_done() + paged.page_window / 2 < bad && r.next(e)) {
+    while (r->bytes_done() + o.page_window / 2 < bad && r->next(e)) {
     }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (r.checked_until() < bad && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    EXPECT_EQ(r.checked_until(), bad);
-    while (r.next(e)) {
+    wait_for([&] { return r->checked_until() >= bad; });
+    EXPECT_EQ(r->checked_until(), bad);
+    while (r->next(e)) {
     }
-    EXPECT_EQ(r.checked_until(), bad);
-    EXPECT_EQ(r.error(), stopped_direct.second);
+    EXPECT_EQ(r->checked_until(), bad);
+    return r;
+  };
+  if (can_populate) {
+    EXPECT_EQ(read_past_the_pager_at_bad(paged)->error(), stopped_direct.second);
   }
   paged.skip_damaged = direct.skip_damaged = true;
   if (can_populate) {
-    // A pager that found the damaged block stops for good, even when the reader skips it and goes
-    // on: past it the reader checks every CRC itself. (A pager that had not got there yet takes up
-    // the reader's blocks after the skip: they are the reader's chain from then on.)
-    store_reader r(f, paged);
-    market_event e;
-    while (r.bytes_done() + paged.page_window / 2 < bad && r.next(e)) {
-    }
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (r.checked_until() < bad && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    ASSERT_EQ(r.checked_until(), bad);
-    while (r.next(e)) {
-    }
-    EXPECT_EQ(r.damaged_blocks(), 1u);
-    EXPECT_EQ(r.error(), "");
-    EXPECT_EQ(r.checked_until(), bad);
+    // ... even when the reader skips the block and goes on: past it the reader checks every CRC
+    // itself. (A pager that had not got there yet takes up the reader's blocks after the skip:
+    // they are the reader's chain from then on.)
+    const auto r = read_past_the_pager_at_bad(paged);
+    EXPECT_EQ(r->damaged_blocks(), 1u);
+    EXPECT_EQ(r->error(), "");
   }
   const auto skipped_paged = read_all(paged, SIZE_MAX);
   EXPECT_EQ(skipped_paged, read_all(direct, SIZE_MAX));
@@ -503,11 +500,6 @@ TEST(Store, ThePagerStopsCheckingAFileThatBecameShorter) {
   store_reader r(f, paged);
   market_event e;
   ASSERT_TRUE(r.next(e));
-  auto wait_for = [&](auto done) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done() && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-  };
   wait_for([&] { return r.checked_until() > 0; });
   ASSERT_GT(r.checked_until(), 0u);
   fs::resize_file(f, size - 8);

@@ -623,11 +623,12 @@ class sweep_runner {
       for (;;) {
         if (at >= list.size()) return false;
         const size_t left = list.size() - at;
-        const size_t n =
-            jobs_ == 1 ? max_batch : std::clamp(left / (4 * size_t{jobs_}), smallest, max_batch);
-        if (next.compare_exchange_weak(at, at + std::min(n, left))) {
+        const size_t n = std::min(
+            left,
+            jobs_ == 1 ? max_batch : std::clamp(left / (4 * size_t{jobs_}), smallest, max_batch));
+        if (next.compare_exchange_weak(at, at + n)) {
           first = at;
-          last = at + std::min(n, left);
+          last = at + n;
           return true;
         }
       }
