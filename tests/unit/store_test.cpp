@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "cats/record/record_file.hpp"
@@ -528,6 +529,11 @@ TEST(Store, ByteLayoutMatchesTheDocument) {
   EXPECT_EQ(u16(8), 2);
   EXPECT_EQ(u32(12), 64u);
   EXPECT_EQ(u32(24), 65536u);  // the block size the writer aimed at
+  // The summary a closed file gets: its record types (trades), "closed", its size.
+  EXPECT_EQ(u16(28), 1 << 1);
+  EXPECT_EQ(u16(30), 1);
+  EXPECT_EQ(u64(32), b.size());
+  EXPECT_EQ(b.substr(40, 20), std::string(20, '\0'));
   EXPECT_EQ(u32(60), crc32c(b.data(), 60));
   // The symbol block: kind 2, one symbol, 24 bytes of entries.
   EXPECT_EQ(b.substr(64, 4), "CBLK");
@@ -575,6 +581,108 @@ std::vector<size_t> block_offsets(const std::string& b) {
     p += 64 + len;
   }
   return at;
+}
+
+// A file's header, with its CRC set again.
+void put_header(std::string& b, size_t at, uint64_t v, size_t n) {
+  std::memcpy(b.data() + at, &v, n);
+  const uint32_t crc = crc32c(b.data(), 60);
+  std::memcpy(b.data() + 60, &crc, 4);
+}
+
+// A file closed in good order lists its record types in its header: store_record_kinds reads
+// them there (one read, not one per block) as long as the file has the size it was closed with,
+// and walks the blocks otherwise (a file still being written, one from a writer without the
+// summary, one cut short). A block with record types the header does not list is damage.
+TEST(Store, AClosedFileListsItsRecordTypesAndTheReaderHoldsItToThem) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "s.catsrec";
+  // Bars, then a block of trades alone at the end.
+  store_writer_options o;
+  o.block_bytes = 1024;
+  std::vector<market_event> bars;
+  {
+    store_writer s(f, o);
+    for (int i = 0; i < 40; ++i) {
+      bars.push_back(bar_event(0, t0 + int64_t{i} * 60'000'000'000, 1000 + i));
+      s.append("BINANCE:BTCUSDT", bars.back());
+    }
+    s.flush();
+    // Still being written: no summary yet, the blocks say what it holds.
+    EXPECT_EQ(test::read_file(f).substr(28, 12), std::string(12, '\0'));
+    EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 3));
+    s.append("BINANCE:BTCUSDT", trade_event(t0 + 3'000'000'000'000, 5, 1, 1));
+    s.close();
+  }
+  const std::string b = test::read_file(f);
+  const std::vector<size_t> blocks = block_offsets(b);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 1 | 1 << 3));
+  // The summary is what store_record_kinds reads: a header that lists bars alone is believed ...
+  std::string bars_only = b;
+  put_header(bars_only, 28, 1 << 3, 2);
+  test::write_file(f, bars_only);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 3));
+  // ... and the reader holds the file to it: the block of trades is damage, named or skipped.
+  auto read_all = [&](bool skip) {
+    store_reader r(f, {skip});
+    market_event e;
+    size_t n = 0;
+    while (r.next(e)) {
+      if (n < bars.size()) expect_same(e, bars[n], "bar " + std::to_string(n));
+      ++n;
+    }
+    return std::make_tuple(n, r.error(), r.damaged_blocks());
+  };
+  const auto [strict_n, strict_error, strict_damaged] = read_all(false);
+  EXPECT_EQ(strict_n, bars.size());
+  EXPECT_EQ(strict_error, f.string() + ": at byte " + std::to_string(blocks.back()) +
+                              ": block holds record types the file header does not list (0x2, "
+                              "listed 0x8)");
+  const auto [skip_n, skip_error, skip_damaged] = read_all(true);
+  EXPECT_EQ(skip_n, bars.size());
+  EXPECT_EQ(skip_error, "");
+  EXPECT_EQ(skip_damaged, 1u);
+  // A file of another size than it was closed with is walked block by block: cut after the
+  // bars, it holds bars alone, whatever its header says.
+  test::write_file(f, b.substr(0, blocks.back()));
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 3));
+  EXPECT_EQ(std::get<0>(read_all(false)), bars.size());
+  // So is a file without the summary (as the first writers of version 2 left it).
+  std::string plain = b;
+  put_header(plain, 28, 0, 12);
+  test::write_file(f, plain);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 1 | 1 << 3));
+  EXPECT_EQ(std::get<0>(read_all(false)), bars.size() + 1);
+  // A summary is believed only under the header's CRC.
+  std::string bad = bars_only;
+  bad[60] ^= 1;
+  test::write_file(f, bad);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 1 | 1 << 3));
+  // A block's header is held to its records in turn: one that lists bars alone (its CRC set
+  // again) while a trade follows the bars is damage from the trade on.
+  {
+    store_writer s(f, store_writer_options{.block_bytes = 1 << 16, .replace = true});
+    for (const market_event& e : bars) s.append("BINANCE:BTCUSDT", e);
+    s.append("BINANCE:BTCUSDT", trade_event(t0 + 3'000'000'000'000, 5, 1, 1));
+    s.close();
+  }
+  std::string lying = test::read_file(f);
+  const size_t data = block_offsets(lying).back();
+  const uint16_t only_bars = 1 << 3;
+  std::memcpy(lying.data() + data + 10, &only_bars, 2);
+  uint64_t len = 0;
+  std::memcpy(&len, lying.data() + data + 16, 8);
+  const uint32_t crc = crc32c(lying.data() + data + 8, 56 + len);
+  std::memcpy(lying.data() + data + 4, &crc, 4);
+  put_header(lying, 28, 0, 12);  // and no summary: the block headers are all there is
+  test::write_file(f, lying);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 3));
+  const auto [n, error, damaged] = read_all(false);
+  EXPECT_EQ(n, bars.size());
+  EXPECT_EQ(error, f.string() + ": at byte " + std::to_string(data + 64 + bars.size() * 112) +
+                       ": record of type 1 that its block header does not list (in the block at "
+                       "byte " +
+                       std::to_string(data) + ")");
 }
 
 TEST(Store, ADamagedBlockIsNamedOrSkippedAndCounted) {
@@ -678,6 +786,7 @@ TEST(Store, LyingLengthsNeitherHangNorReadPastABlock) {
   std::string wrap = b;
   const uint64_t huge = ~uint64_t{63};  // 64 + this wraps to 0: the same header forever
   std::memcpy(wrap.data() + blocks[1] + 16, &huge, 8);
+  put_header(wrap, 28, 0, 12);  // no summary: the headers are walked
   test::write_file(f, wrap);
   EXPECT_EQ(store_record_kinds(f), std::nullopt);
   // One record more than the block holds, with a valid CRC.

@@ -90,6 +90,46 @@ uint32_t block_crc(const char* block, uint64_t payload) {
   return crc32c(block + 8, block_header_size - 8 + payload);
 }
 
+// The file header (64 bytes, CRC last). A writer that closes a file in good order writes it again
+// with the summary: the union of its data blocks' record types and its size then, so that a
+// reader learns what the file holds from its first 64 bytes instead of a read per block.
+struct file_summary {
+  uint16_t kinds = 0;
+  uint64_t size = 0;
+};
+constexpr uint16_t summary_closed = 1;  // bit of the header's summary flags: the summary is set
+
+void put_file_header(char* p, int64_t created_ns, uint32_t block_bytes,
+                     const file_summary* summary) {
+  std::memset(p, 0, store_header_size);
+  encoder enc(p);
+  enc.bytes(file_magic, sizeof file_magic);
+  enc.u16(store_version);
+  enc.u16(0);
+  enc.u32(static_cast<uint32_t>(store_header_size));
+  enc.i64(created_ns);
+  enc.u32(block_bytes);
+  if (summary != nullptr) {
+    enc.u16(summary->kinds);
+    enc.u16(summary_closed);
+    enc.u64(summary->size);
+  }
+  encoder(p + store_header_size - 4).u32(crc32c(p, store_header_size - 4));
+}
+
+// The summary of a sound file header `p` (its CRC checked) when the file still has the size it
+// had when it was closed; nullopt for a file still being written, one whose writer was killed,
+// and one cut short or grown since.
+std::optional<file_summary> closed_summary(const char* p, uint64_t file_size) {
+  decoder dec(p + 28);
+  file_summary s;
+  s.kinds = dec.u16();
+  const uint16_t flags = dec.u16();
+  s.size = dec.u64();
+  if ((flags & summary_closed) == 0 || s.size != file_size) return std::nullopt;
+  return s;
+}
+
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -114,6 +154,8 @@ struct store_writer::impl {
   size_t table_bytes = 0;          // entries of a table of every symbol so far
   bool table_due = false;          // symbols defined since the last table on file
   uint64_t sequence = 0;
+  int64_t created_ns = 0;  // the file header's
+  uint16_t kinds = 0;      // the union of the data blocks' record types so far
 
   void write_all(const char* data, size_t n) {
     size_t done = 0;
@@ -161,6 +203,7 @@ struct store_writer::impl {
     if (table_due) write_table();
     open.symtab = symtab;
     write_block(block, open);
+    kinds = static_cast<uint16_t>(kinds | open.kinds);
     start_block();
   }
 
@@ -240,6 +283,15 @@ struct store_writer::impl {
       fd = -1;
       throw;
     }
+    // Every block is on file: the header gets the summary. A failed write leaves the header
+    // as it was (no summary), which readers take as a file to scan block by block.
+    char head[store_header_size];
+    const file_summary summary{kinds, stats.bytes};
+    put_file_header(head, created_ns, static_cast<uint32_t>(opt.block_bytes), &summary);
+    if (::pwrite(fd, head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) {
+      spdlog::warn("store: cannot write the summary into the header of {}: {}", writing.string(),
+                   errno_text(errno));
+    }
     const int f = fd;
     fd = -1;
     sync_and_close(f, writing);
@@ -264,14 +316,8 @@ store_writer::store_writer(const std::filesystem::path& file, store_writer_optio
     throw_io(errno == EEXIST ? "will not overwrite" : "cannot create", w.writing, errno);
   }
   std::vector<char> head(store_header_size, 0);
-  encoder enc(head.data());
-  enc.bytes(file_magic, sizeof file_magic);
-  enc.u16(store_version);
-  enc.u16(0);
-  enc.u32(static_cast<uint32_t>(store_header_size));
-  enc.i64(now_ns());
-  enc.u32(static_cast<uint32_t>(w.opt.block_bytes));
-  encoder(head.data() + store_header_size - 4).u32(crc32c(head.data(), store_header_size - 4));
+  w.created_ns = now_ns();
+  put_file_header(head.data(), w.created_ns, static_cast<uint32_t>(w.opt.block_bytes), nullptr);
   try {
     w.write_all(head.data(), head.size());
   } catch (...) {  // no file without a header: not even an empty one
@@ -593,6 +639,7 @@ struct store_reader::impl {
   const char* rec = nullptr;
   const char* rec_end = nullptr;
   uint32_t left = 0;           // records left in the current block
+  uint16_t block_kinds = 0;    // the record types its header lists
   uint64_t block_at = 0;       // offset of the current block
   uint64_t symtab_at = 0;      // offset of the symbol block loaded last (0: none)
   uint64_t released = 0;       // the mapping's pages before this offset were given back
@@ -618,6 +665,9 @@ struct store_reader::impl {
 
   std::unique_ptr<pager> pages;  // options.page_window: faults and unmapping on another thread
   bool pager_tried = false;
+  // The record types the file header lists for a file closed in good order (what a backtest
+  // decided from, store_record_kinds): a data block with others is damage. All bits otherwise.
+  uint16_t listed_kinds = 0xffff;
 
   ~impl() {
     pages.reset();
@@ -744,7 +794,18 @@ struct store_reader::impl {
         continue;
       }
       if (h.kind != block_data) continue;  // a block kind from a newer writer
-      if (h.symtab != symtab_at && !refer(h, why)) {
+      bool sound = true;
+      if ((h.kinds & ~listed_kinds) != 0) [[unlikely]] {
+        char b[112];
+        std::snprintf(b, sizeof b,
+                      "block holds record types the file header does not list (0x%x, listed 0x%x)",
+                      h.kinds, listed_kinds);
+        why = b;
+        sound = false;
+      } else if (h.symtab != symtab_at) {
+        sound = refer(h, why);
+      }
+      if (!sound) {
         if (!damage(at, why)) return false;
         damaged_bytes += pos - at;
         continue;
@@ -757,6 +818,7 @@ struct store_reader::impl {
       rec = base + at + block_header_size;
       rec_end = rec + h.payload;
       left = h.count;
+      block_kinds = h.kinds;
       if (left > 0) return true;
     }
     return false;
@@ -979,6 +1041,8 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
                   stored, computed);
     throw std::runtime_error(r.name + b);
   }
+  if (const std::optional<file_summary> s = closed_summary(r.base, r.size))
+    r.listed_kinds = s->kinds;
   r.pos = store_header_size;
   r.rescan_budget = 2 * r.size + (64u << 20);
 }
@@ -1017,6 +1081,15 @@ void store_reader::set_resolver(symbol_resolver resolver) {
     if (r.hold_new && known && !r.resolved(file_id)) [[unlikely]] {
       r.held = true;
       return false;
+    }
+    // What the block's header lists is what the file says it holds (store_record_kinds): a
+    // record of another type would reach a replay set up without it (a store of bars only).
+    if (known && ((r.block_kinds >> type) & 1) == 0) [[unlikely]] {
+      if (!r.bad_record(p, "record of type " + std::to_string(type) +
+                               " that its block header does not list")) {
+        return false;
+      }
+      continue;
     }
     r.rec = p + size;
     --r.left;
@@ -1132,11 +1205,20 @@ std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
   bool whole = ::fstat(fd, &st) == 0;
   const auto size = static_cast<uint64_t>(whole ? st.st_size : 0);
   char head[block_header_size];
-  if (whole && (::pread(fd, head, 10, 0) != 10 || std::memcmp(head, file_magic, 8) != 0 ||
-                decoder(head + 8).u16() != store_version)) {
+  static_assert(block_header_size == store_header_size);
+  if (whole &&
+      (::pread(fd, head, store_header_size, 0) != store_header_size ||
+       std::memcmp(head, file_magic, 8) != 0 || decoder(head + 8).u16() != store_version)) {
     whole = false;
   }
-  // Header to header: a few reads per megabyte of records.
+  // A file closed in good order says it in its header (checked by its CRC) ...
+  if (whole && decoder(head + store_header_size - 4).u32() == crc32c(head, store_header_size - 4)) {
+    if (const std::optional<file_summary> s = closed_summary(head, size)) {
+      ::close(fd);
+      return s->kinds;
+    }
+  }
+  // ... others are read header to header: a few reads per megabyte of records.
   for (uint64_t at = store_header_size; whole && at < size;) {
     // The reader's own checks: a length that does not fit ends the walk (no wrap-around).
     block_header h;

@@ -131,8 +131,10 @@ size_t encode_event_record(const market_event& e, uint16_t symbol_id, char* out)
 bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market_event& out,
                          book_update& book, std::string& why);
 
-/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book) that a version-2 file holds,
-/// read from its block headers; nullopt when it is not one, cannot be read or is damaged.
+/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book) that a version-2 file holds:
+/// the summary in the header of a file closed in good order (while it has the size it was closed
+/// with; a reader then reports a block with other types as damage), else read from its block
+/// headers. nullopt when it is not one, cannot be read, or its block headers, walked, are damaged.
 std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file);
 
 /// The format version of a .catsrec file (1 or 2), 0 when it does not start like one. Throws
