@@ -1,5 +1,5 @@
-// The block store (.catsrec version 2): CRC-32C, the byte layout of headers and records, a round
-// trip of every record kind, damage found and skipped, and a writer that runs out of room.
+// The block store (.catsrec versions 2 and 3): CRC-32C, the byte layout of headers and records, a
+// round trip of every record kind, damage found and skipped, and a writer that runs out of room.
 #include "cats/record/store.hpp"
 
 #include <gtest/gtest.h>
@@ -223,7 +223,7 @@ TEST(Store, EveryKindRoundTripsAcrossBlocksAndSymbolTables) {
   while (rr.next(e)) expect_same(e, w.events[j++], "record_reader");
   EXPECT_EQ(rr.error(), "");
   EXPECT_EQ(j, w.events.size());
-  EXPECT_EQ(record_file_version(f), 2);
+  EXPECT_EQ(record_file_version(f), 3);
   EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(0x1e));
 }
 
@@ -526,7 +526,7 @@ TEST(Store, ByteLayoutMatchesTheDocument) {
   auto u64 = [&](size_t at) { return uint64_t(u32(at)) | uint64_t(u32(at + 4)) << 32; };
   ASSERT_EQ(b.size(), 64u + (64 + 24) + (64 + 48));
   EXPECT_EQ(b.substr(0, 8), std::string("CATSREC\0", 8));
-  EXPECT_EQ(u16(8), 2);
+  EXPECT_EQ(u16(8), 3);
   EXPECT_EQ(u32(12), 64u);
   EXPECT_EQ(u32(24), 65536u);  // the block size the writer aimed at
   // The summary a closed file gets: its record types (trades), "closed", its size.
@@ -583,9 +583,212 @@ std::vector<size_t> block_offsets(const std::string& b) {
   return at;
 }
 
+// The record types of a store's data blocks, record by record.
+std::vector<int> record_types(const std::string& b) {
+  std::vector<int> out;
+  for (const size_t at : block_offsets(b)) {
+    if (b[at + 8] != 1) continue;  // not a data block
+    uint64_t len = 0;
+    std::memcpy(&len, b.data() + at + 16, 8);
+    for (size_t p = at + 64; p < at + 64 + len;) {
+      uint32_t size = 0;
+      std::memcpy(&size, b.data() + p + 4, 4);
+      out.push_back(static_cast<uint8_t>(b[p]));
+      p += size;
+    }
+  }
+  return out;
+}
+
+// A Binance kline as the converter makes it: the close time 1 ms before the next open, prices on
+// the 0.01 grid, volumes with 5 decimals.
+market_event kline(int64_t open_time, int64_t open) {
+  cats_bar_event_t b{};
+  b.header.struct_size = sizeof b;
+  b.header.type = CATS_EVENT_BAR;
+  b.open_time_ns = open_time;
+  b.interval_ns = 60'000'000'000;
+  b.header.exchange_ts_ns = b.header.local_ts_ns = open_time + 59'999'000'000;
+  b.open = open;
+  b.high = open + 305'000'000;
+  b.low = open - 2'497'000'000;
+  b.close = open - 2'210'000'000;
+  b.volume = 1'554'795'000;
+  b.quote_volume = 65'283'120'858'771;
+  b.taker_buy_volume = 456'004'000;
+  b.taker_buy_quote_volume = 19'146'809'865'020;
+  b.trade_count = 640;
+  return market_event::of(b, b.header.local_ts_ns);
+}
+
+// A bar whose fields fit is written in 72 bytes (type 5) and read back exactly; any other bar,
+// and every bar with pack_bars off, is written whole (type 3). The packed layout byte by byte.
+TEST(Store, BarsThatFitArePackedAndEveryBarReadsBackExactly) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "p.catsrec";
+  {
+    store_writer s(f);
+    s.append("BINANCE:BTCUSDT", kline(t0, 4'199'902'000'000));
+    s.close();
+  }
+  const std::string one = test::read_file(f);
+  ASSERT_EQ(one.size(), 64u + (64 + 24) + (64 + 72));
+  const size_t r = 64 + 88 + 64;
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    std::memcpy(&v, one.data() + at, 4);
+    return v;
+  };
+  auto i64 = [&](size_t at) {
+    int64_t v = 0;
+    std::memcpy(&v, one.data() + at, 8);
+    return v;
+  };
+  EXPECT_EQ(uint8_t(one[r]), 5);
+  EXPECT_EQ(uint8_t(one[r + 1]), 6 | 3 << 4);  // prices in 10^6 (0.01), volumes in 10^3
+  EXPECT_EQ(u32(r + 4), 72u);
+  EXPECT_EQ(i64(r + 8), t0);
+  EXPECT_EQ(i64(r + 16), 4'199'902'000'000);
+  EXPECT_EQ(i64(r + 24), 65'283'120'858'771);
+  EXPECT_EQ(i64(r + 32), 19'146'809'865'020);
+  EXPECT_EQ(u32(r + 40), 60'000u);                           // interval, ms
+  EXPECT_EQ(static_cast<int32_t>(u32(r + 44)), -1'000'000);  // close - open - interval, ns
+  EXPECT_EQ(static_cast<int32_t>(u32(r + 48)), 305);
+  EXPECT_EQ(static_cast<int32_t>(u32(r + 52)), -2'497);
+  EXPECT_EQ(static_cast<int32_t>(u32(r + 56)), -2'210);
+  EXPECT_EQ(u32(r + 60), 1'554'795u);
+  EXPECT_EQ(u32(r + 64), 456'004u);
+  EXPECT_EQ(u32(r + 68), 640u);
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 5));
+  EXPECT_TRUE(store_holds_only_bars(1 << 5));
+
+  // Bars at the edges of what packs, each with the type it must get.
+  std::vector<std::pair<market_event, int>> bars;
+  auto add = [&](int type, auto change) {
+    market_event e =
+        kline(t0 + static_cast<int64_t>(bars.size()) * 60'000'000'000, 4'199'902'000'000);
+    change(e.bar);
+    e.ts = e.bar.header.local_ts_ns;
+    bars.emplace_back(e, type);
+  };
+  add(5, [](cats_bar_event_t&) {});
+  add(3, [](cats_bar_event_t& b) { b.header.local_ts_ns += 1; });  // received after the close
+  add(3, [](cats_bar_event_t& b) { b.interval_ns += 1; });         // not whole milliseconds
+  auto interval = [](cats_bar_event_t& b, int64_t ns) {  // closing 1 ms before the next open
+    b.interval_ns = ns;
+    b.header.exchange_ts_ns = b.header.local_ts_ns = b.open_time_ns + ns - 1'000'000;
+  };
+  add(5, [&](cats_bar_event_t& b) { interval(b, int64_t{UINT32_MAX} * 1'000'000); });
+  add(3, [&](cats_bar_event_t& b) { interval(b, (int64_t{UINT32_MAX} + 1) * 1'000'000); });
+  add(3, [](cats_bar_event_t& b) { b.interval_ns = -60'000'000'000; });
+  add(5, [](cats_bar_event_t& b) {
+    b.header.exchange_ts_ns = b.header.local_ts_ns = b.open_time_ns + b.interval_ns + INT32_MAX;
+  });
+  add(3, [](cats_bar_event_t& b) {
+    b.header.exchange_ts_ns = b.header.local_ts_ns = b.open_time_ns + b.interval_ns + INT32_MIN - 1;
+  });
+  add(5, [](cats_bar_event_t& b) {  // in units of 1
+    b.high = b.open + INT32_MAX;
+    b.low = b.close = b.open + INT32_MIN;
+  });
+  add(3, [](cats_bar_event_t& b) {
+    b.high = b.open + int64_t{INT32_MAX} + 1;
+    b.low = b.close = b.open;
+  });
+  add(5, [](cats_bar_event_t& b) { b.high = b.open + int64_t{INT32_MAX} * 1000; });  // of 10^3
+  add(5, [](cats_bar_event_t& b) {  // 10^15 is the largest unit
+    b.open = 0;
+    b.high = 2'000'000'000'000'000'000;
+    b.low = b.close = 0;
+  });
+  add(3, [](cats_bar_event_t& b) {  // the deltas overflow
+    b.open = INT64_MIN;
+    b.high = INT64_MAX;
+  });
+  add(3, [](cats_bar_event_t& b) { b.low = b.open + int64_t{INT32_MIN} * 10 - 10; });
+  add(5, [](cats_bar_event_t& b) { b.volume = b.taker_buy_volume = 0; });
+  add(5, [](cats_bar_event_t& b) {
+    b.volume = int64_t{UINT32_MAX} * 100'000;
+    b.taker_buy_volume = 0;
+  });
+  add(3, [](cats_bar_event_t& b) {
+    b.volume = int64_t{UINT32_MAX} * 100'000 + 100;
+    b.taker_buy_volume = 0;
+  });
+  add(3, [](cats_bar_event_t& b) { b.taker_buy_volume = -1'000; });
+  add(5, [](cats_bar_event_t& b) { b.quote_volume = INT64_MIN; });  // stored whole either way
+  add(5, [](cats_bar_event_t& b) { b.trade_count = UINT32_MAX; });
+  add(3, [](cats_bar_event_t& b) { b.trade_count = int64_t{UINT32_MAX} + 1; });
+  add(3, [](cats_bar_event_t& b) { b.trade_count = -1; });
+  add(5, [](cats_bar_event_t& b) {
+    b.open_time_ns = INT64_MIN / 2;
+    b.header.exchange_ts_ns = b.header.local_ts_ns = INT64_MIN / 2 + 59'999'000'000;
+  });
+  // And random ones: near a kline (small steps on decimal grids) or anything at all, field by
+  // field, so that some pack and some do not.
+  std::mt19937_64 rng(13);
+  auto any = [&] { return static_cast<int64_t>(rng()) >> (rng() % 64); };
+  auto step = [&] {
+    static constexpr int64_t units[] = {1, 10, 1000, 1'000'000, 100'000'000};
+    return (static_cast<int64_t>(rng() % 200'001) - 100'000) * units[rng() % 5];
+  };
+  auto near_open = [&](int64_t open) {  // wraps around, as any int64 may
+    return static_cast<int64_t>(static_cast<uint64_t>(open) + static_cast<uint64_t>(step()));
+  };
+  for (int i = 0; i < 2000; ++i) {
+    add(0, [&](cats_bar_event_t& b) {
+      const bool near = rng() % 8 != 0;
+      b.open = any();
+      b.high = near ? near_open(b.open) : any();
+      b.low = near ? near_open(b.open) : any();
+      b.close = near ? near_open(b.open) : any();
+      b.volume = near ? std::abs(step()) : any();
+      b.taker_buy_volume = near ? b.volume / 2 : any();
+      b.quote_volume = any();
+      b.taker_buy_quote_volume = any();
+      b.trade_count = near ? static_cast<int64_t>(rng() % 100'000) : any();
+      if (!near) b.header.exchange_ts_ns = b.header.local_ts_ns = any();
+      if (!near) b.open_time_ns = any();
+    });
+  }
+  for (const bool pack : {true, false}) {
+    {
+      store_writer s(f,
+                     store_writer_options{.block_bytes = 4096, .replace = true, .pack_bars = pack});
+      for (const auto& [e, type] : bars) s.append("BINANCE:BTCUSDT", e);
+      s.close();
+    }
+    const std::vector<int> types = record_types(test::read_file(f));
+    ASSERT_EQ(types.size(), bars.size());
+    size_t packed = 0;
+    for (size_t i = 0; i < bars.size(); ++i) {
+      packed += types[i] == 5 ? 1 : 0;
+      if (!pack) {
+        EXPECT_EQ(types[i], 3) << i;
+      } else if (bars[i].second != 0) {
+        EXPECT_EQ(types[i], bars[i].second) << i;
+      }
+    }
+    if (pack) {
+      EXPECT_GT(packed, 500u);  // random bars near a kline pack too
+    }
+    store_reader rd(f);
+    market_event e;
+    size_t n = 0;
+    while (rd.next(e)) {
+      ASSERT_LT(n, bars.size());
+      expect_same(e, bars[n].first, "bar " + std::to_string(n));
+      ++n;
+    }
+    EXPECT_EQ(rd.error(), "");
+    EXPECT_EQ(n, bars.size());
+  }
+}
+
 // A file's header, with its CRC set again.
 void put_header(std::string& b, size_t at, uint64_t v, size_t n) {
-  std::memcpy(b.data() + at, &v, n);
+  std::memset(b.data() + at, 0, n);  // bytes past the value's 8 are 0
+  std::memcpy(b.data() + at, &v, std::min<size_t>(n, 8));
   const uint32_t crc = crc32c(b.data(), 60);
   std::memcpy(b.data() + 60, &crc, 4);
 }
@@ -918,10 +1121,10 @@ TEST(Store, AnExistingFileIsNeverOverwrittenUnlessReplaced) {
     s.append("BINANCE:BTCUSDT", trade_event(t0, 1, 1, 1));
     s.close();
   }
-  EXPECT_EQ(record_file_version(f), 2);
+  EXPECT_EQ(record_file_version(f), 3);
 }
 
-// The recorder writes version 2 by default; each flush ends a block.
+// The recorder writes the block store by default; each flush ends a block.
 TEST(Store, TheRecorderWritesBlocksAndEachFlushEndsOne) {
   test::temp_dir dir;
   record_writer_options o;
@@ -944,7 +1147,7 @@ TEST(Store, TheRecorderWritesBlocksAndEachFlushEndsOne) {
     EXPECT_EQ(n, 40u);
     EXPECT_EQ(r.error(), "");
   }
-  EXPECT_EQ(record_file_version(file), 2);
+  EXPECT_EQ(record_file_version(file), 3);
   EXPECT_EQ(file.filename(), "md-2024-02-01.catsrec");
 }
 

@@ -1,5 +1,5 @@
 // cats data convert: Binance public-data files (klines, trades, aggTrades; CSV or zip) and
-// recordings of either version into one block store file (docs/record_format.md, version 2).
+// recordings of either version into one block store file (docs/record_format.md, the block store).
 // cats data download: those archives from the public-data site, checked and resumed.
 #include <unistd.h>
 

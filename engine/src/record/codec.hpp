@@ -23,6 +23,13 @@ namespace cats::record_codec {
 
 constexpr char file_magic[8] = {'C', 'A', 'T', 'S', 'R', 'E', 'C', '\0'};
 constexpr uint16_t format_version = 1;
+// The block store (store.cpp): version 2, and version 3, which adds the packed bar (type 5). A
+// writer writes 3, so that a reader of version 2 alone refuses the file instead of skipping its
+// bars as a record type it does not know.
+constexpr uint16_t block_store_version = 3;
+constexpr bool is_block_store_version(uint16_t v) noexcept {
+  return v == 2 || v == block_store_version;
+}
 constexpr size_t file_header_size = 24;   // magic, version, reserved, created_ns, crc32
 constexpr size_t record_header_size = 5;  // u32 payload length, u8 type
 constexpr size_t record_crc_size = 4;
@@ -37,6 +44,7 @@ enum record_type : uint8_t {
   type_quote = 2,
   type_bar = 3,
   type_book = 4,
+  type_packed_bar = 5,  // version 3 of the block store: a bar in 72 bytes where it fits exactly
   type_symbol = 16,
 };
 

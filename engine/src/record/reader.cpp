@@ -139,7 +139,7 @@ record_reader::record_reader(const std::filesystem::path& file, bool skip_damage
                              ", expected 43 41 54 53 52 45 43 00 \"CATSREC\\0\")");
   }
   if (have >= sizeof file_magic + 2 &&
-      decoder(p + sizeof file_magic).u16() == 2) {  // the block store
+      is_block_store_version(decoder(p + sizeof file_magic).u16())) {
     ::close(r.fd);
     r.fd = -1;
     r.buf = {};
@@ -158,7 +158,7 @@ record_reader::record_reader(const std::filesystem::path& file, bool skip_damage
   const uint16_t version = dec.u16();
   if (version != format_version) {
     throw std::runtime_error(r.name + ": unsupported format version " + std::to_string(version) +
-                             " (this build reads versions 1 and 2)");
+                             " (this build reads versions 1 to 3)");
   }
   dec.skip(2 + 8);
   const uint32_t stored = dec.u32();

@@ -1,4 +1,5 @@
-// The block store (.catsrec version 2); the layout is documented in docs/record_format.md.
+// The block store (.catsrec versions 2 and 3); the layout is documented in
+// docs/record_format.md.
 #include "cats/record/store.hpp"
 
 #include <fcntl.h>
@@ -29,7 +30,6 @@ using namespace record_codec;  // NOLINT(google-build-using-namespace): this are
 
 namespace {
 
-constexpr uint16_t store_version = 2;
 constexpr size_t store_header_size = 64;
 constexpr size_t block_header_size = 64;
 constexpr char block_magic[4] = {'C', 'B', 'L', 'K'};
@@ -41,6 +41,7 @@ constexpr size_t record_head = 8;  // u8 type, u8 flags, u16 symbol id, u32 size
 constexpr size_t trade_size = record_head + 5 * 8;
 constexpr size_t quote_size = record_head + 6 * 8;
 constexpr size_t bar_size = record_head + 13 * 8;
+constexpr size_t packed_bar_size = record_head + 4 * 8 + 8 * 4;
 constexpr size_t book_fixed_size = record_head + 5 * 8 + 4 * 4;
 constexpr size_t kept_messages = 20;
 
@@ -104,7 +105,7 @@ void put_file_header(char* p, int64_t created_ns, uint32_t block_bytes,
   std::memset(p, 0, store_header_size);
   encoder enc(p);
   enc.bytes(file_magic, sizeof file_magic);
-  enc.u16(store_version);
+  enc.u16(block_store_version);
   enc.u16(0);
   enc.u32(static_cast<uint32_t>(store_header_size));
   enc.i64(created_ns);
@@ -348,26 +349,175 @@ store_writer::~store_writer() {
 
 namespace {
 
-// What a record of `e` looks like: its type, flag bits, size and time.
+// ---- packed bars ----
+// A bar whose fields fit (see docs/record_format.md, "type 5"): the open time, the open and the
+// two quote volumes whole; the interval in milliseconds; the close time as an offset from the
+// open time plus the interval; high, low and close as offsets from the open in units of 10^p
+// (p, 0..15, in the flags' low nibble); volume and taker-buy volume in units of 10^q (the high
+// nibble); the trade count. A Binance kline fits: its prices are on a tick grid, its volumes have
+// a few decimals, and its close time is the open time plus the interval less 1 ms.
+
+constexpr int64_t pow10_table[16] = {1,
+                                     10,
+                                     100,
+                                     1000,
+                                     10000,
+                                     100000,
+                                     1000000,
+                                     10000000,
+                                     100000000,
+                                     1000000000,
+                                     10000000000,
+                                     100000000000,
+                                     1000000000000,
+                                     10000000000000,
+                                     100000000000000,
+                                     1000000000000000};
+
+struct packed_bar {
+  uint8_t flags = 0;
+  uint32_t interval_ms = 0;
+  int32_t close_offset = 0;
+  int32_t high = 0, low = 0, close = 0;
+  uint32_t volume = 0, taker_buy_volume = 0, trade_count = 0;
+};
+
+// The largest p (at most 15) such that 10^p divides every value (0 divides by any).
+int common_decimal_zeros(std::initializer_list<int64_t> values) noexcept {
+  int p = 15;
+  for (const int64_t v : values) {
+    int z = 0;
+    while (z < p && v % pow10_table[z + 1] == 0) ++z;
+    p = std::min(p, z);
+  }
+  return p;
+}
+
+// The bar's fields after the head, unpacked from `p` (a record of packed_bar_size bytes). Every
+// sum wraps (a hostile record gives some values, never undefined behaviour); a record the writer
+// packed gives the bar exactly.
+[[gnu::always_inline]] inline void unpack_bar(const char* p, uint8_t flags, cats_bar_event_t& b) {
+  decoder dec(p + record_head);
+  const auto open_time = static_cast<uint64_t>(dec.i64());
+  const auto open = static_cast<uint64_t>(dec.i64());
+  b.quote_volume = dec.i64();
+  b.taker_buy_quote_volume = dec.i64();
+  const uint64_t interval = uint64_t{dec.u32()} * 1'000'000u;
+  const auto close_offset = static_cast<uint64_t>(int64_t{dec.i32()});
+  const auto price_unit = static_cast<uint64_t>(pow10_table[flags & 15]);
+  const auto volume_unit = static_cast<uint64_t>(pow10_table[flags >> 4]);
+  const auto high = static_cast<uint64_t>(int64_t{dec.i32()});
+  const auto low = static_cast<uint64_t>(int64_t{dec.i32()});
+  const auto close = static_cast<uint64_t>(int64_t{dec.i32()});
+  b.open_time_ns = static_cast<int64_t>(open_time);
+  b.interval_ns = static_cast<int64_t>(interval);
+  b.header.exchange_ts_ns = static_cast<int64_t>(open_time + interval + close_offset);
+  b.header.local_ts_ns = b.header.exchange_ts_ns;
+  b.open = static_cast<int64_t>(open);
+  b.high = static_cast<int64_t>(open + high * price_unit);
+  b.low = static_cast<int64_t>(open + low * price_unit);
+  b.close = static_cast<int64_t>(open + close * price_unit);
+  b.volume = static_cast<int64_t>(uint64_t{dec.u32()} * volume_unit);
+  b.taker_buy_volume = static_cast<int64_t>(uint64_t{dec.u32()} * volume_unit);
+  b.trade_count = int64_t{dec.u32()};
+}
+
+void put_packed_bar(char* body, const cats_bar_event_t& b, const packed_bar& k) {
+  encoder enc(body);
+  enc.i64(b.open_time_ns);
+  enc.i64(b.open);
+  enc.i64(b.quote_volume);
+  enc.i64(b.taker_buy_quote_volume);
+  enc.u32(k.interval_ms);
+  enc.i32(k.close_offset);
+  enc.i32(k.high);
+  enc.i32(k.low);
+  enc.i32(k.close);
+  enc.u32(k.volume);
+  enc.u32(k.taker_buy_volume);
+  enc.u32(k.trade_count);
+}
+
+// The packed form of `b` when it gives `b` back exactly.
+std::optional<packed_bar> pack_bar(const cats_bar_event_t& b) {
+  const cats_event_t& h = b.header;
+  packed_bar k;
+  int64_t close_offset = 0, dh = 0, dl = 0, dc = 0;
+  if (h.local_ts_ns != h.exchange_ts_ns || b.interval_ns < 0 || b.interval_ns % 1'000'000 != 0 ||
+      b.interval_ns / 1'000'000 > UINT32_MAX ||
+      __builtin_sub_overflow(h.exchange_ts_ns, b.open_time_ns, &close_offset) ||
+      __builtin_sub_overflow(close_offset, b.interval_ns, &close_offset) ||
+      close_offset < INT32_MIN || close_offset > INT32_MAX ||
+      __builtin_sub_overflow(b.high, b.open, &dh) || __builtin_sub_overflow(b.low, b.open, &dl) ||
+      __builtin_sub_overflow(b.close, b.open, &dc) || b.volume < 0 || b.taker_buy_volume < 0 ||
+      b.trade_count < 0 || b.trade_count > UINT32_MAX) {
+    return std::nullopt;
+  }
+  const int p = common_decimal_zeros({dh, dl, dc});
+  const int q = common_decimal_zeros({b.volume, b.taker_buy_volume});
+  const int64_t pu = pow10_table[p], qu = pow10_table[q];
+  auto fits_i32 = [](int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; };
+  if (!fits_i32(dh / pu) || !fits_i32(dl / pu) || !fits_i32(dc / pu) ||
+      b.volume / qu > UINT32_MAX || b.taker_buy_volume / qu > UINT32_MAX) {
+    return std::nullopt;
+  }
+  k.flags = static_cast<uint8_t>(p | q << 4);
+  k.interval_ms = static_cast<uint32_t>(b.interval_ns / 1'000'000);
+  k.close_offset = static_cast<int32_t>(close_offset);
+  k.high = static_cast<int32_t>(dh / pu);
+  k.low = static_cast<int32_t>(dl / pu);
+  k.close = static_cast<int32_t>(dc / pu);
+  k.volume = static_cast<uint32_t>(b.volume / qu);
+  k.taker_buy_volume = static_cast<uint32_t>(b.taker_buy_volume / qu);
+  k.trade_count = static_cast<uint32_t>(b.trade_count);
+  // What the reader will make of it, compared field by field: the bar comes back exactly or
+  // is stored whole.
+  char rec[packed_bar_size];
+  put_packed_bar(rec + record_head, b, k);
+  cats_bar_event_t back{};
+  unpack_bar(rec, k.flags, back);
+  if (back.header.exchange_ts_ns != h.exchange_ts_ns || back.header.local_ts_ns != h.local_ts_ns ||
+      back.open_time_ns != b.open_time_ns || back.interval_ns != b.interval_ns ||
+      back.open != b.open || back.high != b.high || back.low != b.low || back.close != b.close ||
+      back.volume != b.volume || back.quote_volume != b.quote_volume ||
+      back.taker_buy_volume != b.taker_buy_volume ||
+      back.taker_buy_quote_volume != b.taker_buy_quote_volume ||
+      back.trade_count != b.trade_count) {
+    return std::nullopt;
+  }
+  return k;
+}
+
+// What a record of `e` looks like: its type, flag bits, size and time (and a packed bar's
+// fields).
 struct record_shape {
   uint8_t type = 0, flags = 0;
   size_t size = 0;
   int64_t ts = 0;
+  packed_bar packed;
 };
 
-record_shape shape_of(const market_event& e) {
+// With `pack`, a bar that packs exactly is a packed bar.
+record_shape shape_of(const market_event& e, bool pack) {
   switch (e.type) {
     case market_event::kind::trade: {
       const cats_trade_event_t& t = e.trade;
       const bool known_side =
           t.aggressor_side >= CATS_SIDE_NONE && t.aggressor_side <= CATS_SIDE_SELL;
-      return {type_trade, known_side ? static_cast<uint8_t>(t.aggressor_side) : uint8_t{0},
-              trade_size, t.header.local_ts_ns};
+      return {type_trade,
+              known_side ? static_cast<uint8_t>(t.aggressor_side) : uint8_t{0},
+              trade_size,
+              t.header.local_ts_ns,
+              {}};
     }
     case market_event::kind::quote:
-      return {type_quote, 0, quote_size, e.quote.header.local_ts_ns};
+      return {type_quote, 0, quote_size, e.quote.header.local_ts_ns, {}};
     case market_event::kind::bar:
-      return {type_bar, 0, bar_size, e.bar.header.local_ts_ns};
+      if (pack) {
+        if (const std::optional<packed_bar> k = pack_bar(e.bar))
+          return {type_packed_bar, k->flags, packed_bar_size, e.bar.header.local_ts_ns, *k};
+      }
+      return {type_bar, 0, bar_size, e.bar.header.local_ts_ns, {}};
     case market_event::kind::book: {
       const book_update& u = *e.book;
       const uint64_t levels = u.bids.size() + u.asks.size();
@@ -376,7 +526,7 @@ record_shape shape_of(const market_event& e) {
       }
       const auto bits = static_cast<uint8_t>((u.snapshot ? book_bit_snapshot : 0) |
                                              (u.has_checksum ? book_bit_has_checksum : 0));
-      return {type_book, bits, book_fixed_size + book_level_size * levels, u.local_ts_ns};
+      return {type_book, bits, book_fixed_size + book_level_size * levels, u.local_ts_ns, {}};
     }
     case market_event::kind::none:
       break;
@@ -385,8 +535,12 @@ record_shape shape_of(const market_event& e) {
 }
 
 // The record's fields after its 8-byte head.
-void encode_body(const market_event& e, char* body) {
+void encode_body(const market_event& e, const record_shape& shape, char* body) {
   encoder enc(body);
+  if (shape.type == type_packed_bar) {
+    put_packed_bar(body, e.bar, shape.packed);
+    return;
+  }
   switch (e.type) {
     case market_event::kind::trade: {
       const cats_trade_event_t& t = e.trade;
@@ -438,8 +592,8 @@ void store_writer::append(const std::string& symbol, const market_event& e) {
   if (e.type == market_event::kind::none) return;
   const auto found = w.ids.find(symbol);
   const uint16_t id = found != w.ids.end() ? found->second : w.define(symbol);
-  const record_shape s = shape_of(e);
-  encode_body(e, w.begin_record(s.type, s.flags, id, s.size, s.ts));
+  const record_shape s = shape_of(e, w.opt.pack_bars);
+  encode_body(e, s, w.begin_record(s.type, s.flags, id, s.size, s.ts));
   // A full block is written by the next append (before its record) or by flush(): a failed
   // write then never leaves the caller unsure whether its record was kept.
 }
@@ -893,6 +1047,12 @@ struct store_reader::impl {
     return true;
   }
 
+  // The records from `rec` on that are bars of the symbol of the record before (of sizes this
+  // build writes, of types the block lists) into `out`, up to `n`: what read() would make of
+  // them, with its checks made for the run as a whole. Stops at anything else, which read()
+  // then takes.
+  size_t bar_run(market_event* out, size_t n);
+
   // The rest of the block as damaged (a record that does not fit its block).
   bool bad_record(const char* p, const std::string& what) {
     left = 0;
@@ -915,6 +1075,8 @@ size_t minimum_size(uint8_t type) noexcept {
       return quote_size;
     case type_bar:
       return bar_size;
+    case type_packed_bar:
+      return packed_bar_size;
     case type_book:
       return book_fixed_size;
     default:
@@ -943,7 +1105,7 @@ void decode_book(decoder& dec, uint8_t bits, uint32_t id, book_update& u, uint32
 const char* check_head(uint8_t type, uint8_t flags, uint32_t size, uint64_t avail, bool& known) {
   known = false;
   if (size < minimum_size(type) || size % 8 != 0 || size > avail) return "malformed record";
-  if (type < type_trade || type > type_book) return nullptr;
+  if (type < type_trade || type > type_packed_bar) return nullptr;
   if (type == type_trade && (flags & 3) == 3) return "malformed trade record (side 3)";
   known = true;
   return nullptr;
@@ -964,6 +1126,15 @@ const char* check_head(uint8_t type, uint8_t flags, uint32_t size, uint64_t avai
     if (book_fixed_size + book_level_size * (static_cast<uint64_t>(nb) + na) > size) return false;
     read_levels(dec, book, nb, na);
     out = market_event::of(book, book_flags, book.local_ts_ns);
+  } else if (type == type_packed_bar) {
+    out.type = market_event::kind::bar;
+    cats_bar_event_t& b = out.bar;
+    b.header.struct_size = sizeof b;
+    b.header.type = CATS_EVENT_BAR;
+    b.header.instrument_id = id;
+    b.header.flags = 0;
+    unpack_bar(p, flags, b);
+    out.ts = b.header.local_ts_ns;
   } else if (type == type_bar) {
     out.type = market_event::kind::bar;
     cats_bar_event_t& b = out.bar;
@@ -1030,8 +1201,8 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
   }
   decoder dec(r.base + sizeof file_magic);
   const uint16_t version = dec.u16();
-  if (std::memcmp(r.base, file_magic, sizeof file_magic) != 0 || version != store_version) {
-    throw std::runtime_error(r.name + ": not a version-2 CATS recording");
+  if (std::memcmp(r.base, file_magic, sizeof file_magic) != 0 || !is_block_store_version(version)) {
+    throw std::runtime_error(r.name + ": not a CATS block store (version 2 or 3)");
   }
   const uint32_t stored = decoder(r.base + store_header_size - 4).u32();
   const uint32_t computed = crc32c(r.base, store_header_size - 4);
@@ -1114,10 +1285,44 @@ bool store_reader::next(market_event& out) {
   return read(out);
 }
 
+size_t store_reader::impl::bar_run(market_event* out, size_t n) {
+  if (left == 0 || last_file_id == 0) return 0;
+  const bool packed = ((block_kinds >> type_packed_bar) & 1) != 0;
+  const bool whole = ((block_kinds >> type_bar) & 1) != 0;
+  const char* p = rec;
+  size_t k = 0;
+  for (const size_t most = std::min<size_t>(n, left); k < most; ++k) {
+    decoder head(p);
+    const uint8_t type = head.u8();
+    const uint8_t flags = head.u8();
+    const uint16_t file_id = head.u16();
+    const uint32_t size = head.u32();
+    if (file_id != last_file_id) break;
+    market_event& e = out[k];
+    if (type == type_packed_bar && packed && size == packed_bar_size &&
+        rec_end - p >= static_cast<ptrdiff_t>(packed_bar_size)) {
+      decode_body(p, type, flags, size, last_id, e, book);
+    } else if (type == type_bar && whole && size == bar_size &&
+               rec_end - p >= static_cast<ptrdiff_t>(bar_size)) {
+      decode_body(p, type, flags, size, last_id, e, book);
+    } else {
+      break;
+    }
+    p += size;
+  }
+  rec = p;
+  left -= static_cast<uint32_t>(k);
+  records += k;
+  return k;
+}
+
 size_t store_reader::next_batch(market_event* out, size_t n) {
   impl& r = *impl_;
   size_t k = 0;
-  for (; k < n; r.hold_new = true) {
+  while (k < n) {
+    k += r.bar_run(out + k, n - k);
+    if (k == n) break;
+    r.hold_new = k > 0;  // the batch's first event may be of a new symbol, no later one
     if (!read(out[k])) break;
     if (out[k++].type == market_event::kind::book) break;  // its levels are in r.book
   }
@@ -1126,19 +1331,21 @@ size_t store_reader::next_batch(market_event* out, size_t n) {
   return k;
 }
 
+// One record on its own (a bus message): bars whole, as every reader of the block store reads
+// them.
 size_t event_record_size(const market_event& e) {
-  return shape_of(e).size;
+  return shape_of(e, false).size;
 }
 
 size_t encode_event_record(const market_event& e, uint16_t symbol_id, char* out) {
-  const record_shape s = shape_of(e);
+  const record_shape s = shape_of(e, false);
   if (s.size == 0) return 0;
   encoder enc(out);
   enc.u8(s.type);
   enc.u8(s.flags);
   enc.u16(symbol_id);
   enc.u32(static_cast<uint32_t>(s.size));
-  encode_body(e, out + record_head);
+  encode_body(e, s, out + record_head);
   return s.size;
 }
 
@@ -1208,7 +1415,7 @@ std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
   static_assert(block_header_size == store_header_size);
   if (whole &&
       (::pread(fd, head, store_header_size, 0) != store_header_size ||
-       std::memcmp(head, file_magic, 8) != 0 || decoder(head + 8).u16() != store_version)) {
+       std::memcmp(head, file_magic, 8) != 0 || !is_block_store_version(decoder(head + 8).u16()))) {
     whole = false;
   }
   // A file closed in good order says it in its header (checked by its CRC) ...

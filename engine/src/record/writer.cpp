@@ -146,7 +146,7 @@ struct record_writer::impl {
   record_writer_options opt;
   record_writer_stats& stats;
   out_file rec;                         // version 1
-  std::unique_ptr<store_writer> store;  // version 2
+  std::unique_ptr<store_writer> store;  // the block store
   uint64_t closed_bytes = 0;            // of the store files closed before
   out_file trades_csv;
   out_file quotes_csv;

@@ -461,7 +461,7 @@ namespace {
 bool bars_only_store(const feed_section& f) {
   for (const auto& file : f.files) {
     const std::optional<uint16_t> kinds = store_record_kinds(file);
-    if (!kinds || *kinds != 1u << 3) return false;
+    if (!kinds || !store_holds_only_bars(*kinds)) return false;
   }
   return !f.files.empty();
 }

@@ -699,14 +699,17 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
 // would not fit the budget (each record decodes to one market_event).
 bool should_stream(const sweep_options& opt, const run_config& base) {
   if (opt.stream) return true;
-  uint64_t events = 0;  // at most: a bar record takes 112 bytes, a trade 48 (the smallest)
+  uint64_t events = 0;  // at most: a bar record takes 112 bytes (72 packed), a trade 48
   for (const feed_section& f : base.data.feeds) {
     if (f.format != "cats_record") return false;
     for (const auto& file : f.files) {
       const std::optional<uint16_t> kinds = store_record_kinds(file);
       if (!kinds) return false;  // not a (readable) block store
       std::error_code ec;
-      events += std::filesystem::file_size(file, ec) / (*kinds == 1u << 3 ? 112 : 48);
+      const uint64_t smallest = !store_holds_only_bars(*kinds) ? 48
+                                : (*kinds & (1u << 5)) != 0    ? 72
+                                                               : 112;
+      events += std::filesystem::file_size(file, ec) / smallest;
     }
   }
   uint64_t budget = opt.stream_budget_bytes;

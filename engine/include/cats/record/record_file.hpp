@@ -26,7 +26,8 @@ struct record_writer_options {
   std::string prefix = "cats";  ///< files are <dir>/<prefix>-YYYY-MM-DD.catsrec
   bool csv = false;             ///< also write <prefix>-YYYY-MM-DD-trades.csv / -quotes.csv
   int64_t flush_interval_ns = 1'000'000'000;
-  /// 2: the block store (store.hpp; each flush writes one block); 1: the record-by-record format.
+  /// 2: the block store (store.hpp, files of format version 3; each flush writes one block); 1:
+  /// the record-by-record format.
   int version = 2;
 };
 
@@ -98,7 +99,7 @@ class record_reader {
   const std::string& symbol() const noexcept;
   const std::string& error() const noexcept { return error_; }
   uint64_t records_read() const noexcept { return records_; }
-  /// Version 2: damaged blocks skipped and the first messages about them (none for version 1).
+  /// Block stores: damaged blocks skipped and the first messages about them (none for version 1).
   uint64_t damaged_blocks() const noexcept;
   std::vector<std::string> damage_messages() const;
 
@@ -109,7 +110,7 @@ class record_reader {
 
   struct impl;
   std::unique_ptr<impl> impl_;
-  std::unique_ptr<class store_reader> store_;  // set for a version-2 file
+  std::unique_ptr<class store_reader> store_;  // set for a block store (version 2 or 3)
   std::string error_;
   uint64_t records_ = 0;
 };

@@ -1,4 +1,4 @@
-// The block store: version 2 of the .catsrec format (docs/record_format.md, "Version 2").
+// The block store: versions 2 and 3 of the .catsrec format (docs/record_format.md, "Version 2").
 //
 // Records are grouped in blocks. Each block has a 64-byte header (record count, time range, the
 // offset of the symbol table its ids refer to, a CRC-32C over the header and the records) and
@@ -28,6 +28,8 @@ struct store_writer_options {
   /// destroyed without close() removes the .part and replaces nothing. Without `replace` an
   /// existing file is never touched (creating it fails) and the destructor closes the file.
   bool replace = false;
+  /// Bars whose fields fit are written as packed bars (72 bytes, not 112; exact either way).
+  bool pack_bars = true;
 };
 
 struct store_writer_stats {
@@ -75,8 +77,8 @@ struct store_reader_options {
 class store_reader {
  public:
   /// Throws std::runtime_error naming the file when it cannot be opened or mapped, is not a
-  /// version-2 file, or its header is damaged. An empty or short file does not throw: next()
-  /// reports it like any other truncation.
+  /// block store (version 2 or 3), or its header is damaged. An empty or short file does not throw:
+  /// next() reports it like any other truncation.
   explicit store_reader(const std::filesystem::path& file, store_reader_options options = {});
   ~store_reader();
   store_reader(const store_reader&) = delete;
@@ -131,11 +133,19 @@ size_t encode_event_record(const market_event& e, uint16_t symbol_id, char* out)
 bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market_event& out,
                          book_update& book, std::string& why);
 
-/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book) that a version-2 file holds:
-/// the summary in the header of a file closed in good order (while it has the size it was closed
-/// with; a reader then reports a block with other types as damage), else read from its block
-/// headers. nullopt when it is not one, cannot be read, or its block headers, walked, are damaged.
+/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book, 5 packed bar) that a block
+/// store holds: the summary in the header of a file closed in good order (while it has the size
+/// it was closed with; a reader then reports a block with other types as damage), else read from
+/// its block headers. nullopt when it is not one, cannot be read, or its block headers, walked, are
+/// damaged.
 std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file);
+
+/// The record types of bars in store_record_kinds(): whole (3) and packed (5).
+inline constexpr uint16_t store_bar_kinds = 1u << 3 | 1u << 5;
+/// Kinds of a store that holds bars and nothing else.
+constexpr bool store_holds_only_bars(uint16_t kinds) noexcept {
+  return kinds != 0 && (kinds & ~store_bar_kinds) == 0;
+}
 
 /// The format version of a .catsrec file (1 or 2), 0 when it does not start like one. Throws
 /// std::runtime_error when it cannot be opened.
