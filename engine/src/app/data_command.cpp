@@ -29,7 +29,7 @@ const char* const data_usage =
     "usage: cats data convert IN... --out FILE [options]\n"
     "\n"
     "Converts Binance public-data files (klines, trades, aggTrades; .csv or .zip) and .catsrec\n"
-    "recordings (version 1 or 2) into one block-store file that `cats backtest` and `cats sweep`\n"
+    "recordings (any version) into one block-store file that `cats backtest` and `cats sweep`\n"
     "read through a memory mapping. Events are merged in time order. The symbol and the kind of a\n"
     "Binance file come from its name (BTCUSDT-1m-2024-01.zip, BTCUSDT-trades-2024-01-02.csv,\n"
     "BTCUSDT-aggTrades-2024-01.zip) unless --symbol and --format say otherwise.";
