@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -52,14 +53,29 @@ struct read_back {
   std::string error;
 };
 
-// Everything a reader gives; the book updates copied (the reader reuses its own).
-read_back read_all(const std::string& path, bool skip) {
+// Everything a reader gives, record by record, or with `batch` through next_batch() in batches of
+// that many (no symbols then); the book updates copied (the reader reuses its own).
+read_back read_all(const std::string& path, bool skip, size_t batch = 0) {
   read_back out;
   try {
     cats::store_reader r(path, {skip});
     cats::market_event e;
     size_t n = 0;
-    while (r.next(e)) {
+    if (batch > 0) {
+      std::vector<cats::market_event> got(batch);
+      while (const size_t k = r.next_batch(got.data(), batch)) {
+        require(k <= batch);
+        for (size_t i = 0; i < k; ++i) {
+          require(got[i].type != cats::market_event::kind::none);
+          // A book ends its batch: its levels are the reader's until the next call.
+          require(got[i].type != cats::market_event::kind::book || i + 1 == k);
+          if (got[i].type == cats::market_event::kind::book) out.books.push_back(*got[i].book);
+          out.events.push_back(got[i]);
+          require(++n <= (1u << 22));
+        }
+      }
+    }
+    while (batch == 0 && r.next(e)) {
       require(e.type != cats::market_event::kind::none && !r.symbol().empty());
       out.symbols.push_back(r.symbol());
       if (e.type == cats::market_event::kind::book) out.books.push_back(*e.book);
@@ -83,6 +99,13 @@ read_back read_all(const std::string& path, bool skip) {
 
 bool same(const cats::market_event& a, const cats::market_event& b) {
   if (a.type != b.type || a.ts != b.ts) return false;
+  // The event's own struct (the union's bytes past it are what an earlier event left there),
+  // up to a trade's tail padding.
+  if (a.type == cats::market_event::kind::trade)
+    return std::memcmp(&a.trade, &b.trade,
+                       offsetof(cats_trade_event_t, aggressor_side) + sizeof(int32_t)) == 0;
+  if (a.type == cats::market_event::kind::quote)
+    return std::memcmp(&a.quote, &b.quote, sizeof a.quote) == 0;
   if (a.type != cats::market_event::kind::book)
     return std::memcmp(&a.bar, &b.bar, sizeof a.bar) == 0;
   const cats::book_update &x = *a.book, &y = *b.book;
@@ -120,6 +143,13 @@ void check_bytes(const std::string& bytes) {
   }
   const read_back strict = read_all(path, false);
   const read_back skipping = read_all(path, true);
+  // In batches (runs of bars decoded at once): the same events and the same end.
+  for (const bool skip : {false, true}) {
+    const read_back& one = skip ? skipping : strict;
+    const read_back batched = read_all(path, skip, 1 + bytes.size() % 67);
+    require(batched.error == one.error && batched.events.size() == one.events.size());
+    for (size_t i = 0; i < one.events.size(); ++i) require(same(batched.events[i], one.events[i]));
+  }
   close(fd);
   require(skipping.events.size() >= strict.events.size());
   // What the file says it holds is all a strict reader gives (a replay is set up from it). A

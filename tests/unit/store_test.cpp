@@ -1009,6 +1009,47 @@ TEST(Store, LyingLengthsNeitherHangNorReadPastABlock) {
       << r.error();
 }
 
+// The same lie about a block of bars read in batches, where runs of bars are decoded at once: the
+// run stops at the block's last record and the count is named as next() names it. The file ends
+// on a page boundary right after that block, where a read past it would fault.
+TEST(Store, ABlockOfBarsCountingMoreThanItHoldsIsNamedInBatchesToo) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "lie.catsrec";
+  {
+    store_writer s(f);
+    for (int i = 0; i < 53; ++i) {
+      s.append("BINANCE:BTCUSDT", kline(t0 + int64_t{i} * 60'000'000'000, 4'199'902'000'000));
+      if (i == 50) s.flush();  // 51 bars, then 2
+    }
+    s.close();
+  }
+  std::string b = test::read_file(f);
+  ASSERT_EQ(b.size(), 4096u);
+  const size_t last = block_offsets(b).back();
+  const uint32_t count = 3;
+  std::memcpy(b.data() + last + 12, &count, 4);
+  const uint32_t crc = crc32c(b.data() + last + 8, 56 + 2 * 72);
+  std::memcpy(b.data() + last + 4, &crc, 4);
+  test::write_file(f, b);
+  const std::string want = f.string() + ": at byte " + std::to_string(b.size()) +
+                           ": malformed record (the block's count is larger than its records) "
+                           "(in the block at byte " +
+                           std::to_string(last) + ")";
+  store_reader one(f);
+  market_event e;
+  size_t n = 0;
+  while (one.next(e)) ++n;
+  EXPECT_EQ(n, 53u);
+  EXPECT_EQ(one.error(), want);
+  store_reader batched(f);
+  std::vector<market_event> got(64);
+  size_t m = 0;
+  while (const size_t k = batched.next_batch(got.data(), got.size())) m += k;
+  EXPECT_EQ(m, 53u);
+  EXPECT_EQ(batched.records_read(), 53u);
+  EXPECT_EQ(batched.error(), want);
+}
+
 TEST(Store, ACutFileEndsInATruncatedBlockAndEmptyFilesAreNamed) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "c.catsrec";

@@ -275,6 +275,19 @@ struct store_writer::impl {
     return block.data() + at + record_head;
   }
 
+  // The 64-byte file header at offset 0, whole.
+  bool write_header(const char* head) const {
+    size_t done = 0;
+    while (done < store_header_size) {
+      const ssize_t w =
+          ::pwrite(fd, head + done, store_header_size - done, static_cast<off_t>(done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      done += static_cast<size_t>(w);
+    }
+    return true;
+  }
+
   void close() {
     if (fd < 0) return;
     try {
@@ -284,14 +297,21 @@ struct store_writer::impl {
       fd = -1;
       throw;
     }
-    // Every block is on file: the header gets the summary. A failed write leaves the header
-    // as it was (no summary), which readers take as a file to scan block by block.
+    // Every block is on file: the header gets the summary. Where that write fails, the header
+    // written at the start (no summary) goes back, so that readers walk the blocks.
     char head[store_header_size];
     const file_summary summary{kinds, stats.bytes};
     put_file_header(head, created_ns, static_cast<uint32_t>(opt.block_bytes), &summary);
-    if (::pwrite(fd, head, sizeof head, 0) != static_cast<ssize_t>(sizeof head)) {
+    if (!write_header(head)) {
+      const int e = errno;
       spdlog::warn("store: cannot write the summary into the header of {}: {}", writing.string(),
-                   errno_text(errno));
+                   errno_text(e));
+      put_file_header(head, created_ns, static_cast<uint32_t>(opt.block_bytes), nullptr);
+      if (!write_header(head)) {
+        ::close(fd);
+        fd = -1;
+        throw_io("cannot write the header of", writing, errno);
+      }
     }
     const int f = fd;
     fd = -1;
@@ -1292,6 +1312,7 @@ size_t store_reader::impl::bar_run(market_event* out, size_t n) {
   const char* p = rec;
   size_t k = 0;
   for (const size_t most = std::min<size_t>(n, left); k < most; ++k) {
+    if (rec_end - p < static_cast<ptrdiff_t>(record_head)) break;  // read() names it
     decoder head(p);
     const uint8_t type = head.u8();
     const uint8_t flags = head.u8();
@@ -1414,7 +1435,7 @@ std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
   char head[block_header_size];
   static_assert(block_header_size == store_header_size);
   if (whole &&
-      (::pread(fd, head, store_header_size, 0) != store_header_size ||
+      (::pread(fd, head, store_header_size, 0) != static_cast<ssize_t>(store_header_size) ||
        std::memcmp(head, file_magic, 8) != 0 || !is_block_store_version(decoder(head + 8).u16()))) {
     whole = false;
   }

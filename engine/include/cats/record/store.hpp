@@ -147,7 +147,7 @@ constexpr bool store_holds_only_bars(uint16_t kinds) noexcept {
   return kinds != 0 && (kinds & ~store_bar_kinds) == 0;
 }
 
-/// The format version of a .catsrec file (1 or 2), 0 when it does not start like one. Throws
+/// The format version of a .catsrec file (1, 2 or 3), 0 when it does not start like one. Throws
 /// std::runtime_error when it cannot be opened.
 int record_file_version(const std::filesystem::path& file);
 
