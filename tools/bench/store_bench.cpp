@@ -47,6 +47,8 @@ struct walk_result {
 // Block to block through a mapping; a whole bar's close is at byte 64 of its record, a packed
 // bar's is its open (byte 16) plus the 32-bit offset at byte 56 in units of 10^(flags & 15).
 walk_result bare_walk(const std::string& file, bool crc) {
+  int64_t unit[16];  // 10^0 .. 10^15
+  for (int64_t i = 0, v = 1; i < 16; ++i, v *= 10) unit[i] = v;
   walk_result r;
   const auto t0 = clock_type::now();
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
@@ -74,26 +76,10 @@ walk_result bare_walk(const std::string& file, bool crc) {
         int64_t close = 0;
         std::memcpy(&rsize, p + 4, 4);
         if (p[0] == 5) {
-          static constexpr int64_t units[16] = {1,
-                                                10,
-                                                100,
-                                                1000,
-                                                10000,
-                                                100000,
-                                                1000000,
-                                                10000000,
-                                                100000000,
-                                                1000000000,
-                                                10000000000,
-                                                100000000000,
-                                                1000000000000,
-                                                10000000000000,
-                                                100000000000000,
-                                                1000000000000000};
           int32_t offset = 0;
           std::memcpy(&close, p + 16, 8);
           std::memcpy(&offset, p + 56, 4);
-          close += offset * units[static_cast<uint8_t>(p[1]) & 15];
+          close += offset * unit[static_cast<uint8_t>(p[1]) & 15];
         } else {
           std::memcpy(&close, p + 64, 8);
         }

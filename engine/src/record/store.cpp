@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cerrno>
@@ -377,22 +378,16 @@ namespace {
 // nibble); the trade count. A Binance kline fits: its prices are on a tick grid, its volumes have
 // a few decimals, and its close time is the open time plus the interval less 1 ms.
 
-constexpr int64_t pow10_table[16] = {1,
-                                     10,
-                                     100,
-                                     1000,
-                                     10000,
-                                     100000,
-                                     1000000,
-                                     10000000,
-                                     100000000,
-                                     1000000000,
-                                     10000000000,
-                                     100000000000,
-                                     1000000000000,
-                                     10000000000000,
-                                     100000000000000,
-                                     1000000000000000};
+// 10^0 .. 10^15: the units of a packed bar's prices and volumes.
+constexpr std::array<int64_t, 16> pow10_table = [] {
+  std::array<int64_t, 16> t{};
+  int64_t v = 1;
+  for (int64_t& x : t) {
+    x = v;
+    v *= 10;
+  }
+  return t;
+}();
 
 struct packed_bar {
   uint8_t flags = 0;
