@@ -375,8 +375,8 @@ namespace {
 // two quote volumes whole; the interval in milliseconds; the close time as an offset from the
 // open time plus the interval; high, low and close as offsets from the open in units of 10^p
 // (p, 0..15, in the flags' low nibble); volume and taker-buy volume in units of 10^q (the high
-// nibble); the trade count. A Binance kline fits: its prices are on a tick grid, its volumes have
-// a few decimals, and its close time is the open time plus the interval less 1 ms.
+// nibble); the trade count. A one-minute Binance kline fits: its prices are on a tick grid, its
+// volumes have a few decimals, and its close time is the open time plus the interval less 1 ms.
 
 // 10^0 .. 10^15: the units of a packed bar's prices and volumes.
 constexpr std::array<int64_t, 16> pow10_table = [] {
