@@ -973,6 +973,105 @@ TEST(Store, ADamagedBlockIsNamedOrSkippedAndCounted) {
   EXPECT_EQ(r.damaged_bytes(), blocks[4] - bad);
 }
 
+// A replay that starts later passes over the blocks before its start by their headers alone (the
+// mapping, or pread for a file with a pager) and reads every event from there exactly; damage
+// inside a block it passes over does not matter, a header it cannot pass is reported.
+TEST(Store, AReplayThatStartsLaterPassesOverTheBlocksBeforeIt) {
+  test::temp_dir dir;
+  const fs::path f = dir.path() / "later.catsrec";
+  written w = sample(6000);  // the third symbol, and its table, from event 3000 on
+  for (size_t i = 0; i < w.events.size(); ++i) {  // in time order: bars received at their slot
+    if (w.events[i].type == market_event::kind::bar)
+      w.events[i] = bar_event(0, t0 + static_cast<int64_t>(i) * 1'000'000 - 60'000'000'001,
+                              200 + static_cast<int64_t>(i));
+    ASSERT_TRUE(i == 0 || w.events[i].ts > w.events[i - 1].ts) << i;
+  }
+  write_store(f, w);
+  const size_t first = 4500;  // the first event the replay wants
+  const int64_t start = w.events[first].ts;
+  ASSERT_LT(w.events[first - 1].ts, start);
+  store_reader_options paged;  // the pread path: the smallest window a pager takes
+  paged.page_window = 16 * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  ASSERT_GT(fs::file_size(f), paged.page_window);
+  for (const store_reader_options& o : {store_reader_options{}, paged}) {
+    const std::string how = o.page_window == paged.page_window ? "pager" : "mapping";
+    store_reader r(f, o);
+    const uint64_t passed = r.skip_before(start);
+    EXPECT_GT(passed, fs::file_size(f) / 2) << how;
+    EXPECT_LT(passed, fs::file_size(f) * 9 / 10) << how;
+    std::vector<market_event> batch(5);
+    std::vector<std::string> symbols;
+    std::vector<market_event> got;
+    for (size_t k; (k = r.next_batch(batch.data(), batch.size())) != 0;) {
+      for (size_t i = 0; i < k; ++i) {
+        got.push_back(batch[i]);
+        if (batch[i].type == market_event::kind::book) got.back().book = nullptr;
+      }
+      symbols.push_back(r.symbol());  // the batch's last event's
+    }
+    EXPECT_EQ(r.error(), "") << how;
+    EXPECT_EQ(r.skip_before(start), 0u) << "once reading has begun";
+    // A suffix of what was written, from a block boundary at or before the first event wanted.
+    ASSERT_GE(got.size(), w.events.size() - first) << how;
+    ASSERT_LT(got.size(), w.events.size() - first + 200) << how;  // 4 KiB blocks
+    const size_t from = w.events.size() - got.size();
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (got[i].type == market_event::kind::book) continue;  // its levels live in the reader
+      expect_same(got[i], w.events[from + i], how + " event " + std::to_string(from + i));
+    }
+    EXPECT_EQ(symbols.back(), w.symbols.back()) << how;
+    // record_reader passes the same blocks over.
+    record_reader rr(f);
+    rr.skip_before(start);
+    market_event e;
+    size_t n = 0;
+    while (rr.next(e)) ++n;
+    EXPECT_EQ(n, got.size()) << how;
+  }
+  {
+    store_reader r(f);
+    EXPECT_LT(r.skip_before(INT64_MIN), 4096u);  // the first symbol table at most
+    market_event e;
+    size_t n = 0;
+    while (r.next(e)) ++n;
+    EXPECT_EQ(n, w.events.size());
+    EXPECT_EQ(r.error(), "");
+    store_reader all(f);
+    EXPECT_EQ(all.skip_before(INT64_MAX), fs::file_size(f) - 64);
+    EXPECT_FALSE(all.next(e));
+    EXPECT_EQ(all.error(), "");
+  }
+  std::string b = test::read_file(f);
+  const std::vector<size_t> blocks = block_offsets(b);
+  ASSERT_GT(blocks.size(), 10u);
+  // A record byte of the third block: read from the start, the checksum fails; passed over, the
+  // block is not read at all.
+  b[blocks[2] + 64 + 20] = static_cast<char>(b[blocks[2] + 64 + 20] ^ 0x40);
+  test::write_file(f, b);
+  {
+    store_reader r(f);
+    market_event e;
+    while (r.next(e)) {
+    }
+    EXPECT_NE(r.error().find("checksum mismatch"), std::string::npos) << r.error();
+    store_reader later(f);
+    later.skip_before(start);
+    size_t n = 0;
+    while (later.next(e)) ++n;
+    EXPECT_EQ(later.error(), "");
+    EXPECT_GE(n, w.events.size() - first);
+  }
+  // A block header it cannot pass (the fourth block's magic): it stops there, and reading names it.
+  b[blocks[3] + 1] = 'X';
+  test::write_file(f, b);
+  store_reader r(f);
+  EXPECT_EQ(r.skip_before(start), blocks[3] - 64);
+  market_event e;
+  EXPECT_FALSE(r.next(e));
+  EXPECT_EQ(r.error(), f.string() + ": at byte " + std::to_string(blocks[3]) +
+                           ": no block starts here (damaged or not a block boundary)");
+}
+
 // Lengths from a hostile file: a header walk that would wrap around ends, and a block that counts
 // more records than it holds is named instead of being read past its end.
 TEST(Store, LyingLengthsNeitherHangNorReadPastABlock) {

@@ -246,6 +246,10 @@ size_t record_reader::next_batch(market_event* out, size_t n) {
   return n != 0 && next(out[0]) ? 1 : 0;  // version 1: one at a time
 }
 
+void record_reader::skip_before(int64_t ts) {
+  if (store_) store_->skip_before(ts);
+}
+
 bool record_reader::next(market_event& out) {
   if (store_) {
     if (store_->next(out)) {

@@ -1394,6 +1394,31 @@ const std::string& store_reader::symbol() const noexcept {
 const std::string& store_reader::error() const noexcept {
   return impl_->error;
 }
+uint64_t store_reader::skip_before(int64_t ts) {
+  impl& r = *impl_;
+  if (r.done || r.left != 0 || r.pos != store_header_size) return 0;
+  uint64_t at = r.pos;
+  char head[block_header_size];
+  while (at < r.size) {
+    // A file large enough for a pager still has its descriptor: its headers are read with pread,
+    // so that passing over gigabytes maps none of them (a touch maps the pages around it).
+    const char* p = r.base + at;
+    if (r.fd >= 0) {
+      const ssize_t got = ::pread(r.fd, head, sizeof head, static_cast<off_t>(at));
+      if (got != static_cast<ssize_t>(std::min<uint64_t>(sizeof head, r.size - at))) break;
+      p = head;
+    }
+    block_header h;
+    if (header_fault(p, r.size - at, h) != block_fault::none) break;
+    if (h.kind == block_data && h.count != 0 && h.last_ts >= ts) break;
+    // Symbol tables are passed over too: a data block read later loads the one it refers to.
+    at += block_header_size + h.payload;
+  }
+  const uint64_t passed = at - r.pos;
+  r.pos = at;
+  return passed;
+}
+
 uint64_t store_reader::records_read() const noexcept {
   return impl_->records;
 }

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -281,6 +282,7 @@ class record_source final : public market_source {
     }
   }
   bool unreadable() const noexcept override { return unreadable_; }
+  void start_at(int64_t ts) override { start_ = ts; }
 
   bool next(market_event& out) override {
     for (;;) {
@@ -349,6 +351,7 @@ class record_source final : public market_source {
     if (i >= feed_.files.size()) return false;
     reader_ = std::make_unique<record_reader>(feed_.files[i], skip_damaged_);
     reader_->set_resolver([this](const std::string& symbol) { return instrument_id(symbol); });
+    if (start_) reader_->skip_before(*start_);
     return true;
   }
   // The feed's instrument, or one registered as it first appears (default tick and lot sizes).
@@ -369,6 +372,7 @@ class record_source final : public market_source {
   std::unordered_map<std::string, uint32_t> ids_;
   bool skip_damaged_;
   std::unique_ptr<record_reader> reader_;
+  std::optional<int64_t> start_;  // start_at(): each file passes over its blocks before it
   size_t file_ = 0;
   uint64_t rows_ = 0, total_ = 0, done_bytes_ = 0, damaged_ = 0;
   std::vector<std::string> messages_;
@@ -506,6 +510,10 @@ bool replay_stream::refill() {
   batch_ended_ = true;
   error_ = sources_[0]->error();
   return false;
+}
+
+void replay_stream::start_at(int64_t ts) {
+  for (auto& s : sources_) s->start_at(ts);
 }
 
 bool replay_stream::open() {

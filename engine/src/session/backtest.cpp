@@ -61,6 +61,7 @@ struct event_source {
       const unsigned threads =
           cfg.data.parse_threads != 0 ? cfg.data.parse_threads : usable_cores();
       stream = std::make_unique<replay_stream>(cfg.data, instruments, threads);
+      if (cfg.backtest.start_ns) stream->start_at(*cfg.backtest.start_ns);  // as seek() above
       if (!stream->open()) {
         // A file that cannot be opened is a configuration error; bad content is a run failure.
         result.exit_code = stream->unreadable() ? 2 : 1;

@@ -440,6 +440,7 @@ class sweep_runner {
       b.src.feeds = data_->feeds();
     } else {
       b.stream = std::make_unique<replay_stream>(any->data, b.registry);  // data.* is not swept
+      if (all_start && earliest) b.stream->start_at(*earliest);
       if (!b.stream->open()) throw std::runtime_error(b.stream->error());
       b.stream->stamp_events(CATS_EVENT_FLAG_REPLAY);  // every run replays it: no copy per run
       b.src.cursor = b.stream.get();
@@ -697,6 +698,12 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
 
 // Runs stream from the files when asked, or when every feed is a block store whose decoded copy
 // would not fit the budget (each record decodes to one market_event).
+// Block stores stream unless a walk-forward's copy fits. A lockstep batch decodes each block
+// of the store once, while it is in cache, which costs what reading the shared copy costs (100
+// runs over 1 M packed bars, one job: 2.08-2.49 s streamed against 2.22-2.67 s with the copy, peak
+// RSS 37 MB against 156 MB). Walk-forward batches hold runs of different windows, so a streamed
+// batch decodes the whole range that its windows span, which the copy has done once for all
+// (3 folds: 6.7-6.8 s against 6.0-6.1 s).
 bool should_stream(const sweep_options& opt, const run_config& base) {
   if (opt.stream) return true;
   uint64_t events = 0;  // at most: a bar record takes 112 bytes (72 packed), a trade 48
@@ -712,6 +719,7 @@ bool should_stream(const sweep_options& opt, const run_config& base) {
       events += std::filesystem::file_size(file, ec) / smallest;
     }
   }
+  if (opt.folds == 0 && opt.oos_fraction <= 0) return true;
   uint64_t budget = opt.stream_budget_bytes;
   if (budget == 0) {
     const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);

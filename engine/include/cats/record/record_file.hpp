@@ -95,6 +95,9 @@ class record_reader {
   /// Up to `n` events; 0 at the end or on an error. Ends early after a book event and before the
   /// first event of a symbol new to the resolver (store_reader::next_batch).
   size_t next_batch(market_event* out, size_t n);
+  /// A block store passes over its blocks before `ts` before the first read
+  /// (store_reader::skip_before); a version 1 recording has no blocks and reads them all.
+  void skip_before(int64_t ts);
   /// "VENUE:SYMBOL" of the record next() returned last.
   const std::string& symbol() const noexcept;
   const std::string& error() const noexcept { return error_; }

@@ -97,6 +97,12 @@ class store_reader {
   /// event of a symbol new to the resolver (it starts the next batch: instruments register when
   /// their first event is asked for).
   size_t next_batch(market_event* out, size_t n);
+  /// Before the first read: passes over the blocks whose records all lie before `ts` (their
+  /// header's last_ts, the largest local time), reading only their headers. A replay whose window
+  /// starts at `ts` decodes and checks nothing before it. Stops at the first data block that
+  /// reaches `ts` and at a header that is not sound (reading reports it there). Returns the bytes
+  /// passed over; 0 once reading has begun.
+  uint64_t skip_before(int64_t ts);
   const std::string& symbol() const noexcept;
   const std::string& error() const noexcept;
   uint64_t records_read() const noexcept;

@@ -43,6 +43,10 @@ class market_source {
   /// read ahead without changing what they report (the block store) give more than one; the
   /// others one, so that their counts of skipped rows and gaps stay those of the events used.
   virtual size_t next_batch(market_event* out, size_t n) { return n != 0 && next(*out) ? 1 : 0; }
+  /// Before open(): a replay that skips every event before `ts` is coming. A source that can pass
+  /// over them without reading them (the block store, by its block headers) may leave them out;
+  /// the others give them all.
+  virtual void start_at(int64_t ts) { (void)ts; }
   virtual const std::string& error() const noexcept = 0;
   /// Adds this source's rows, skips, gaps and first messages.
   virtual void add_stats(replay_stats& into, size_t max_messages) const = 0;
@@ -100,6 +104,9 @@ class replay_stream final : public event_cursor {
   /// cannot be opened (unreadable() is then true) or the first rows are bad.
   bool open();
   bool unreadable() const noexcept { return unreadable_; }
+  /// Before open(): the replay skips every event before `ts`, so the feeds may leave them out
+  /// (market_source::start_at).
+  void start_at(int64_t ts);
 
   const market_event* next() override;
   bool stamp_events(uint32_t flags) noexcept override {
