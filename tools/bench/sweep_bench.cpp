@@ -2,12 +2,14 @@
 //   standalone = one `cats backtest` process (read, decode and replay the file: what each run
 //                would cost without sharing)
 //   sweep      = `cats sweep` over a grid of SMA combinations with --jobs 1 and --jobs 2 (the data
-//                decoded once, shared read-only by the runs)
+//                decoded once, shared read-only by the runs), then the same over the data as a
+//                block store (streamed by each lockstep batch, no copy), with each one's peak RSS
 //   numpy      = tools/bench/numpy_sweep.py: the same grid the tuned NumPy way (each SMA once from
 //                a cumulative sum, vectorised positions, fees and Sharpe), data already in memory
 // It prints runs/s, the speed-up from 1 to 2 jobs, the cost of one sweep run relative to a
 // standalone backtest and to NumPy's time per combination. Usage: cats_sweep_bench [--bars N]
 // [--repeat R] [--keep DIR]
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,12 +30,17 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+// The peak RSS of the last command timed(), in KiB.
+long last_max_rss_kb = 0;
+
 // Runs the command, returns its wall time; exits the benchmark if it fails.
 double timed(const std::vector<std::string>& argv, const fs::path& dir) {
   const auto t0 = clock_type::now();
   const pid_t pid = cats::bench::spawn(argv, dir / "out.txt", dir / "err.txt");
   int status = 0;
-  waitpid(pid, &status, 0);
+  struct rusage use {};
+  wait4(pid, &status, 0, &use);
+  last_max_rss_kb = use.ru_maxrss;
   const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::fprintf(stderr, "failed: %s ...\n%s\n", argv[1].c_str(),
@@ -99,13 +106,39 @@ int main(int argc, char** argv) {
   };
   const std::vector<std::string> alone = {bin, "backtest", "--config", cfg.string(), "--json"};
 
+  // The same bars as a block store, which sweeps stream from (no decoded copy).
+  const fs::path store = dir / ("bars-" + std::to_string(bars) + ".catsrec");
+  timed({bin, "data", "convert", csv.string(), "--symbol", "BINANCE:BTCUSDT", "--format",
+         "binance_klines", "--out", store.string(), "--force"},
+        dir);
+  const fs::path store_cfg = dir / "sweep-store.toml";
+  {
+    std::string text = cats::bench::slurp(cfg);
+    const std::string files = "files = [\"" + csv.string() + "\"]\n";
+    text.replace(text.find(files), files.size(),
+                 "files = [\"" + store.string() + "\"]\nformat = \"cats_record\"\n");
+    std::ofstream(store_cfg) << text;
+  }
+  auto sweep_store = [&](int jobs) {
+    std::vector<std::string> a = sweep(jobs);
+    a[3] = store_cfg.string();
+    return a;
+  };
+
   timed(alone, dir);  // warm the page cache
   double best_alone = 1e30, best_1 = 1e30, best_2 = 1e30, decode = 0;
-  for (int k = 0; k < repeat; ++k) {
+  double store_1 = 1e30, store_2 = 1e30, scan = 0;
+  long rss_copy = 0, rss_store = 0;
+  for (int k = 0; k < repeat; ++k) {  // interleaved: machine noise hits all alike
     best_alone = std::min(best_alone, timed(alone, dir));
     best_1 = std::min(best_1, timed(sweep(1), dir));
     decode = json_number(cats::bench::slurp(dir / "out.txt"), "decode_seconds");
+    rss_copy = std::max(rss_copy, last_max_rss_kb);
     best_2 = std::min(best_2, timed(sweep(2), dir));
+    store_1 = std::min(store_1, timed(sweep_store(1), dir));
+    scan = json_number(cats::bench::slurp(dir / "out.txt"), "decode_seconds");
+    rss_store = std::max(rss_store, last_max_rss_kb);
+    store_2 = std::min(store_2, timed(sweep_store(2), dir));
   }
   const double per_run_1 = (best_1 - decode) / static_cast<double>(runs);
   std::printf("bars %llu, %zu combinations (fast 5..50 x slow 60..240), best of %d\n",
@@ -116,6 +149,16 @@ int main(int argc, char** argv) {
   std::printf("%-34s %10.3f s  (%.1f runs/s)\n", "cats sweep --jobs 2", best_2,
               static_cast<double>(runs) / best_2);
   std::printf("%-34s %10.2fx  (target >= 1.9x)\n", "speed-up 1 -> 2 jobs", best_1 / best_2);
+  std::printf("%-34s %10.3f s  (%.1f runs/s, scan %.3f s)\n", "store: cats sweep --jobs 1", store_1,
+              static_cast<double>(runs) / store_1, scan);
+  std::printf("%-34s %10.3f s  (%.1f runs/s)\n", "store: cats sweep --jobs 2", store_2,
+              static_cast<double>(runs) / store_2);
+  std::printf("%-34s %10.2fx\n", "store: speed-up 1 -> 2 jobs", store_1 / store_2);
+  const double per_bar = 1024.0 / static_cast<double>(bars);
+  std::printf("%-34s %10.1f MB (%.0f bytes a bar) CSV, decoded copy\n", "peak RSS, jobs 1",
+              static_cast<double>(rss_copy) / 1024.0, static_cast<double>(rss_copy) * per_bar);
+  std::printf("%-34s %10.1f MB store, streamed (the same for any number of bars)\n", "",
+              static_cast<double>(rss_store) / 1024.0);
   std::printf("%-34s %10.3f s = %.1f%% of a standalone run (target < 33%%)\n",
               "one sweep run (jobs 1, after decode)", per_run_1, per_run_1 / best_alone * 100.0);
   std::printf("%-34s %10.3f s = %.1f%% of a standalone run\n", "whole sweep / runs (jobs 1)",
