@@ -1041,9 +1041,18 @@ TEST(Store, AReplayThatStartsLaterPassesOverTheBlocksBeforeIt) {
     EXPECT_FALSE(all.next(e));
     EXPECT_EQ(all.error(), "");
   }
+  // What the block headers say without the records (a streamed sweep's count and time range).
+  const std::optional<store_extent> extent = store_extent_of(f);
+  ASSERT_TRUE(extent.has_value());
+  EXPECT_EQ(extent->records, w.events.size());
+  EXPECT_EQ(extent->first_ts, w.events.front().ts);
+  EXPECT_EQ(extent->last_ts, w.events.back().ts);
   std::string b = test::read_file(f);
   const std::vector<size_t> blocks = block_offsets(b);
   ASSERT_GT(blocks.size(), 10u);
+  test::write_file(dir.path() / "cut.catsrec", b.substr(0, b.size() - 8));
+  EXPECT_FALSE(store_extent_of(dir.path() / "cut.catsrec")) << "the last block runs past the end";
+  EXPECT_FALSE(store_extent_of(dir.path() / "none.catsrec"));
   // A record byte of the third block: read from the start, the checksum fails; passed over, the
   // block is not read at all.
   b[blocks[2] + 64 + 20] = static_cast<char>(b[blocks[2] + 64 + 20] ^ 0x40);
@@ -1070,6 +1079,7 @@ TEST(Store, AReplayThatStartsLaterPassesOverTheBlocksBeforeIt) {
   EXPECT_FALSE(r.next(e));
   EXPECT_EQ(r.error(), f.string() + ": at byte " + std::to_string(blocks[3]) +
                            ": no block starts here (damaged or not a block boundary)");
+  EXPECT_FALSE(store_extent_of(f)) << "a header the walk cannot pass";
 }
 
 // Lengths from a hostile file: a header walk that would wrap around ends, and a block that counts

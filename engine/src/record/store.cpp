@@ -1445,42 +1445,83 @@ uint64_t store_reader::bytes_total() const noexcept {
   return impl_->size;
 }
 
-std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st {};
-  uint16_t kinds = 0;
-  bool whole = ::fstat(fd, &st) == 0;
-  const auto size = static_cast<uint64_t>(whole ? st.st_size : 0);
-  char head[block_header_size];
-  static_assert(block_header_size == store_header_size);
-  if (whole &&
-      (::pread(fd, head, store_header_size, 0) != static_cast<ssize_t>(store_header_size) ||
-       std::memcmp(head, file_magic, 8) != 0 || !is_block_store_version(decoder(head + 8).u16()))) {
-    whole = false;
-  }
-  // A file closed in good order says it in its header (checked by its CRC) ...
-  if (whole && decoder(head + store_header_size - 4).u32() == crc32c(head, store_header_size - 4)) {
-    if (const std::optional<file_summary> s = closed_summary(head, size)) {
-      ::close(fd);
-      return s->kinds;
+namespace {
+
+// A block store opened for its headers: the file header in `head`; fd -1 when the file cannot be
+// read or is not a block store.
+struct store_headers {
+  explicit store_headers(const std::filesystem::path& file)
+      : fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC)) {
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 &&
+        ::pread(fd, head, store_header_size, 0) == static_cast<ssize_t>(store_header_size) &&
+        std::memcmp(head, file_magic, 8) == 0 && is_block_store_version(decoder(head + 8).u16())) {
+      size = static_cast<uint64_t>(st.st_size);
+      return;
     }
+    if (fd >= 0) ::close(fd);
+    fd = -1;
   }
-  // ... others are read header to header: a few reads per megabyte of records.
-  for (uint64_t at = store_header_size; whole && at < size;) {
-    // The reader's own checks: a length that does not fit ends the walk (no wrap-around).
-    block_header h;
-    whole = size - at >= block_header_size &&
-            ::pread(fd, head, block_header_size, static_cast<off_t>(at)) ==
-                static_cast<ssize_t>(block_header_size) &&
-            header_fault(head, size - at, h) == block_fault::none;
-    if (!whole) break;
-    if (h.kind == block_data) kinds = static_cast<uint16_t>(kinds | h.kinds);
-    at += block_header_size + h.payload;
+  ~store_headers() {
+    if (fd >= 0) ::close(fd);
   }
-  ::close(fd);
-  if (!whole) return std::nullopt;
+  store_headers(const store_headers&) = delete;
+  store_headers& operator=(const store_headers&) = delete;
+
+  // Calls f(header) for every block, header to header (a few reads per megabyte of records);
+  // false when a header is not sound or runs past the end (the reader's own checks: a length that
+  // does not fit ends the walk, no wrap-around).
+  template <class F>
+  bool each_block(F&& f) const {
+    char h_bytes[block_header_size];
+    for (uint64_t at = store_header_size; at < size;) {
+      block_header h;
+      if (size - at < block_header_size ||
+          ::pread(fd, h_bytes, block_header_size, static_cast<off_t>(at)) !=
+              static_cast<ssize_t>(block_header_size) ||
+          header_fault(h_bytes, size - at, h) != block_fault::none)
+        return false;
+      f(h);
+      at += block_header_size + h.payload;
+    }
+    return true;
+  }
+
+  int fd;
+  uint64_t size = 0;
+  char head[store_header_size];
+};
+
+}  // namespace
+
+std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file) {
+  const store_headers s(file);
+  if (s.fd < 0) return std::nullopt;
+  // A file closed in good order says it in its header (checked by its CRC) ...
+  if (decoder(s.head + store_header_size - 4).u32() == crc32c(s.head, store_header_size - 4)) {
+    if (const std::optional<file_summary> sum = closed_summary(s.head, s.size)) return sum->kinds;
+  }
+  // ... others are read header to header.
+  uint16_t kinds = 0;
+  if (!s.each_block([&](const block_header& h) {
+        if (h.kind == block_data) kinds = static_cast<uint16_t>(kinds | h.kinds);
+      }))
+    return std::nullopt;
   return kinds;
+}
+
+std::optional<store_extent> store_extent_of(const std::filesystem::path& file) {
+  const store_headers s(file);
+  if (s.fd < 0) return std::nullopt;
+  store_extent e;
+  if (!s.each_block([&](const block_header& h) {
+        if (h.kind != block_data || h.count == 0) return;
+        e.records += h.count;
+        e.first_ts = std::min(e.first_ts, h.first_ts);
+        e.last_ts = std::max(e.last_ts, h.last_ts);
+      }))
+    return std::nullopt;
+  return e;
 }
 
 int record_file_version(const std::filesystem::path& file) {

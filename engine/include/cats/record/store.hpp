@@ -146,6 +146,16 @@ bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market
 /// damaged.
 std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file);
 
+/// What a block store's block headers say of its records, read without the records (a pread per
+/// block, nothing mapped): how many there are, and the smallest and largest local time among them.
+struct store_extent {
+  uint64_t records = 0;
+  int64_t first_ts = INT64_MAX, last_ts = INT64_MIN;  ///< unchanged when there is no record
+};
+/// nullopt when it is not a block store, cannot be read, or a block header is not sound or runs
+/// past the end (the records then have to be read to know). The records' CRCs are not checked.
+std::optional<store_extent> store_extent_of(const std::filesystem::path& file);
+
 /// The record types of bars in store_record_kinds(): whole (3) and packed (5).
 inline constexpr uint16_t store_bar_kinds = 1u << 3 | 1u << 5;
 /// Kinds of a store that holds bars and nothing else.
