@@ -117,9 +117,9 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
   EXPECT_EQ(without_rows(later[1]), without_rows(later[0]));
   EXPECT_NE(later[0], without_files(from_csv.out)) << "the window changes the run";
 
-  // A sweep over the store, sharing a decoded copy or streaming each run from the file (constant
-  // memory), ranks exactly as one over the CSV; so does a walk-forward one. A store streams by
-  // itself, but for a walk-forward whose copy fits.
+  // A sweep over the store, streamed by each lockstep batch from the file (constant memory; by
+  // itself, and with --stream), ranks exactly as one over the CSV's decoded copy; so does a
+  // walk-forward one.
   for (const char* extra : {"--metric", "--oos"}) {
     std::vector<std::string> results;
     for (const auto& [name, file, format, stream] :
@@ -145,8 +145,7 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
       if (stream) args.emplace_back("--stream");
       const run_result s = run(args);
       ASSERT_EQ(s.exit_code, 0) << s.err;
-      const bool streams =
-          stream || (std::string(format) == "cats_record" && std::string(extra) != "--oos");
+      const bool streams = stream || std::string(format) == "cats_record";
       EXPECT_NE(s.out.find(std::string("\"data_streamed\": ") + (streams ? "true" : "false")),
                 std::string::npos)
           << name << " " << extra;

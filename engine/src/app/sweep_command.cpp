@@ -45,7 +45,7 @@ int sweep_command(const std::vector<std::string>& args) {
       "json", "print the ranked results as JSON on stdout")(
       "stream",
       "each run streams the data from its files (constant memory) instead of sharing one decoded "
-      "copy; chosen by itself for block stores (for a walk-forward, when its copy would not fit)")(
+      "copy; chosen by itself for block stores")(
       "workers", po::value(&workers),
       "run on `cats worker`s elsewhere through the bus: nats://HOST:PORT ([bus] in the config "
       "for the stream and credentials)")(

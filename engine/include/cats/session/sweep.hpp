@@ -74,11 +74,9 @@ struct sweep_options {
   bool progress = false;
   const std::atomic<bool>* stop = nullptr;
   /// Each run streams the data from its files instead of sharing a decoded copy: memory stays
-  /// constant however long the data. Chosen by itself for block stores, except for a walk-forward
-  /// whose decoded copy fits the memory budget (stream_budget_bytes); `--stream` asks for it
+  /// constant however long the data. Chosen by itself for block stores; `--stream` asks for it
   /// whatever the data.
   bool stream = false;
-  uint64_t stream_budget_bytes = 0;  ///< 0: a quarter of the machine's memory
   /// Runs on other machines (the bus's work queue) instead of local threads; no walk-forward.
   remote_runner remote;
   /// A worker's own folders: data files are looked up by name in data_dir, plugins in plugin_dir
