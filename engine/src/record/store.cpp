@@ -656,6 +656,19 @@ block_fault find_block_fault(const char* base, uint64_t size, uint64_t at, block
   return block_fault::none;
 }
 
+// The block header at `at`: through the mapping `base`, or with a descriptor (fd >= 0) read with
+// pread, so that walking the headers of gigabytes maps none of their pages (a touch maps the pages
+// around it). What header_fault says of it; short_header when the read comes up short.
+block_fault header_at(int fd, const char* base, uint64_t size, uint64_t at, block_header& h) {
+  if (fd < 0) return header_fault(base + at, size - at, h);
+  char head[block_header_size];
+  if (size - at < block_header_size ||
+      ::pread(fd, head, block_header_size, static_cast<off_t>(at)) !=
+          static_cast<ssize_t>(block_header_size))
+    return block_fault::short_header;
+  return header_fault(head, size - at, h);
+}
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22  // Linux 5.14; older C libraries lack the name
 #endif
@@ -672,7 +685,8 @@ block_fault find_block_fault(const char* base, uint64_t size, uint64_t at, block
 // its data in the shared cache.
 class pager {
  public:
-  pager(const char* base, int fd, uint64_t size, uint64_t window, uint64_t page)
+  // `start`: where the reader begins (past what skip_before passed over, which is not mapped).
+  pager(const char* base, int fd, uint64_t size, uint64_t window, uint64_t page, uint64_t start)
       : base_(base),
         fd_(fd),
         size_(size),
@@ -680,6 +694,7 @@ class pager {
         window_(std::max(window, 16 * page) / page * page),
         chunk_(std::max(window_ / 16 / page * page, page)),
         step_(std::max(window_ / 2 / page * page, page)) {
+    reading_.store(start, std::memory_order_relaxed);
     thread_ = std::thread([this] { run(); });
   }
   ~pager() {
@@ -980,7 +995,7 @@ struct store_reader::impl {
         continue;
       }
       block_at = at;
-      if (pages || start_pager())
+      if (pages || start_pager(at))
         pages->reading(at);
       else
         release_behind(at);
@@ -995,13 +1010,13 @@ struct store_reader::impl {
 
   // At the first read (not when a file is only opened to be checked), for files larger than its
   // window. Without a thread (none can be started) the reader maps and releases its own pages.
-  bool start_pager() {
+  bool start_pager(uint64_t at) {
     if (opt.page_window == 0 || pager_tried || size <= opt.page_window || fd < 0) return false;
     pager_tried = true;
     try {
       const long page = ::sysconf(_SC_PAGESIZE);
       pages = std::make_unique<pager>(base, fd, size, opt.page_window,
-                                      page > 0 ? static_cast<uint64_t>(page) : 4096);
+                                      page > 0 ? static_cast<uint64_t>(page) : 4096, at);
     } catch (const std::system_error&) {
       return false;
     }
@@ -1397,25 +1412,41 @@ const std::string& store_reader::error() const noexcept {
 uint64_t store_reader::skip_before(int64_t ts) {
   impl& r = *impl_;
   if (r.done || r.left != 0 || r.pos != store_header_size) return 0;
-  uint64_t at = r.pos;
-  char head[block_header_size];
+  // A header is trusted without its block's CRC, so it must fit the chain: blocks are numbered
+  // one after the other, and a data block's times are in order. Where one does not (a length, a
+  // number or a time damaged), the walk goes back a block, as the length that led there may be
+  // what is wrong, and reading checks the CRCs from there.
+  uint64_t at = r.pos, before = r.pos, symtab = 0;
+  std::optional<uint64_t> number;
   while (at < r.size) {
-    // A file large enough for a pager still has its descriptor: its headers are read with pread,
-    // so that passing over gigabytes maps none of them (a touch maps the pages around it).
-    const char* p = r.base + at;
-    if (r.fd >= 0) {
-      const ssize_t got = ::pread(r.fd, head, sizeof head, static_cast<off_t>(at));
-      if (got != static_cast<ssize_t>(std::min<uint64_t>(sizeof head, r.size - at))) break;
-      p = head;
-    }
     block_header h;
-    if (header_fault(p, r.size - at, h) != block_fault::none) break;
+    if (header_at(r.fd, r.base, r.size, at, h) != block_fault::none ||
+        (number && h.sequence != *number + 1) ||
+        (h.kind == block_data && h.count != 0 && h.first_ts > h.last_ts)) {
+      at = before;
+      break;
+    }
     if (h.kind == block_data && h.count != 0 && h.last_ts >= ts) break;
-    // Symbol tables are passed over too: a data block read later loads the one it refers to.
+    if (h.kind == block_symbols) symtab = at;
+    number = h.sequence;
+    before = at;
     at += block_header_size + h.payload;
   }
+  if (symtab >= at) symtab = 0;  // read again from there
   const uint64_t passed = at - r.pos;
   r.pos = at;
+  // The symbols of what was passed over are registered as a read from the start would have done
+  // it (in the order they first appear, which is their ids' order), so that instruments and their
+  // ids do not depend on the window. A table that is damaged is left to the block that refers to
+  // it, which reports it.
+  std::string why;
+  block_header h;
+  if (symtab != 0 && r.check_block(symtab, h, why) && h.kind == block_symbols &&
+      r.load_symbols(symtab, h, why)) {
+    uint32_t id = 0;
+    for (size_t i = 1; i <= r.symbols.size() && i <= UINT16_MAX; ++i)
+      r.resolve_table(static_cast<uint16_t>(i), id);
+  }
   return passed;
 }
 
@@ -1473,14 +1504,9 @@ struct store_headers {
   // does not fit ends the walk, no wrap-around).
   template <class F>
   bool each_block(F&& f) const {
-    char h_bytes[block_header_size];
     for (uint64_t at = store_header_size; at < size;) {
       block_header h;
-      if (size - at < block_header_size ||
-          ::pread(fd, h_bytes, block_header_size, static_cast<off_t>(at)) !=
-              static_cast<ssize_t>(block_header_size) ||
-          header_fault(h_bytes, size - at, h) != block_fault::none)
-        return false;
+      if (header_at(fd, nullptr, size, at, h) != block_fault::none) return false;
       f(h);
       at += block_header_size + h.payload;
     }
