@@ -125,7 +125,8 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
     for (const auto& [name, file, format, stream] :
          {std::tuple{"sweep-csv", klines_, "binance_klines", false},
           std::tuple{"sweep-st", store, "cats_record", false},
-          std::tuple{"sweep-stream", store, "cats_record", true}}) {
+          std::tuple{"sweep-stream", store, "cats_record", true},
+          std::tuple{"sweep-capped", klines_, "binance_klines", false}}) {
       const fs::path out = dir_.path() / name;
       std::vector<std::string> args{cats_bin,
                                     "sweep",
@@ -143,9 +144,14 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
                                     extra,
                                     std::string(extra) == "--oos" ? "0.3" : "sharpe"};
       if (stream) args.emplace_back("--stream");
+      // A copy over its budget (the CSV's is about 2 MB): the runs stream the CSV instead.
+      const bool capped = std::string(name) == "sweep-capped";
+      if (capped) args.insert(args.end(), {"--max-copy", "1"});
       const run_result s = run(args);
       ASSERT_EQ(s.exit_code, 0) << s.err;
-      const bool streams = stream || std::string(format) == "cats_record";
+      EXPECT_EQ(s.err.find("more than the 1 MB a copy may take") != std::string::npos, capped)
+          << s.err;
+      const bool streams = stream || capped || std::string(format) == "cats_record";
       EXPECT_NE(s.out.find(std::string("\"data_streamed\": ") + (streams ? "true" : "false")),
                 std::string::npos)
           << name << " " << extra;
@@ -154,6 +160,7 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
     EXPECT_NE(results[0].find("sharpe"), std::string::npos) << results[0];
     EXPECT_EQ(results[0], results[1]) << extra;
     EXPECT_EQ(results[0], results[2]) << extra;
+    EXPECT_EQ(results[0], results[3]) << extra;
   }
 }
 

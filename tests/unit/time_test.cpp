@@ -1,6 +1,7 @@
 #include "cats/util/time.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "cats/util/cpu.hpp"
 
@@ -87,6 +88,11 @@ TEST(Cpu, BusyPollingNeedsACoreForTheEngineThreadToo) {
             "latency worse, not better)");
   EXPECT_FALSE(busy_polling_fits(2, 3, why));
   EXPECT_GE(usable_cores(), 1u);
+  // The memory: never more than the machine has, and not nothing.
+  const uint64_t physical = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                            static_cast<uint64_t>(::sysconf(_SC_PAGE_SIZE));
+  EXPECT_LE(usable_memory(), physical);
+  EXPECT_GT(usable_memory(), uint64_t{64} << 20);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ int sweep_command(const std::vector<std::string>& args) {
   std::string config_file, out_dir;
   std::vector<std::string> params;
   std::string workers;
-  uint64_t sample = 0;
+  uint64_t sample = 0, max_copy_mb = 0;
   po::options_description desc("options");
   desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
                                                  "TOML config file (see config/backtest.toml)")(
@@ -45,7 +45,10 @@ int sweep_command(const std::vector<std::string>& args) {
       "json", "print the ranked results as JSON on stdout")(
       "stream",
       "each run streams the data from its files (constant memory) instead of sharing one decoded "
-      "copy; chosen by itself for block stores")(
+      "copy; chosen by itself for block stores and for data whose copy would pass --max-copy")(
+      "max-copy", po::value(&max_copy_mb),
+      "the most memory, in MB, a decoded copy of the data may take (default: a quarter of the "
+      "memory this process may use); past it the runs stream the files")(
       "workers", po::value(&workers),
       "run on `cats worker`s elsewhere through the bus: nats://HOST:PORT ([bus] in the config "
       "for the stream and credentials)")(
@@ -57,7 +60,7 @@ int sweep_command(const std::vector<std::string>& args) {
                 "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
                 "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
                 "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures] [--stream] "
-                "[--workers nats://HOST:PORT]"))
+                "[--max-copy MB] [--workers nats://HOST:PORT]"))
     return *rc;
   const bool json = vm.count("json") != 0;
   opt.config = config_file;
@@ -69,6 +72,11 @@ int sweep_command(const std::vector<std::string>& args) {
   opt.progress = !json;
   opt.stop = &stop_requested;
   opt.stream = vm.count("stream") != 0;
+  if (vm.count("max-copy") != 0) {
+    if (max_copy_mb == 0 || max_copy_mb > (uint64_t{1} << 40))
+      return usage_error("--max-copy must be a number of MB from 1 to 2^40");
+    opt.max_copy_bytes = max_copy_mb << 20;
+  }
   try {
     const cats::run_config base = cats::load_config(config_file, opt.overrides);
     std::string err;

@@ -20,6 +20,7 @@
 #include "cats/replay/replay.hpp"
 #include "cats/session/backtest.hpp"
 #include "cats/session/session.hpp"
+#include "cats/util/byte_source.hpp"
 #include "cats/util/cpu.hpp"
 #include "cats/util/json_writer.hpp"
 #include "cats/util/progress.hpp"
@@ -706,18 +707,54 @@ std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run
   return data;
 }
 
-// Runs stream from the files when asked, and always when every feed is a block store. A lockstep
-// batch decodes each block of the store once, while it is in cache, which costs what reading the
-// shared copy costs, and memory stays constant. 100 runs over 1 M packed bars, one job: 2.08-2.49 s
-// streamed against 2.22-2.67 s with the copy, peak RSS 37 MB against 156 MB; a walk-forward of 3
-// folds (its batches one window each): 3.53-4.04 s against 3.34-4.09 s.
+// Bytes the decoded copy of the data would take, from the size of its files (a kline row is about
+// 140 bytes, a trade row 65, a version 1 record 57; each becomes one market_event). A compressed
+// file counts its uncompressed size where the archive says it (zip), else ten times its own.
+uint64_t copy_bytes(const run_config& base) {
+  uint64_t rows = 0;
+  for (const feed_section& f : base.data.feeds) {
+    const uint64_t per_row = f.format == "binance_klines" ? 140
+                             : f.format == "cats_record"  ? 57
+                                                          : 65;
+    for (const auto& file : f.files) {
+      const std::string name = file.string();
+      std::error_code ec;
+      uint64_t bytes = std::filesystem::file_size(name, ec);
+      if (ec) bytes = 0;
+      if (compressed_path(name)) {
+        std::string error;
+        const std::unique_ptr<byte_source> src = open_byte_source(name, error);
+        bytes = src && src->size() != 0 ? src->size() : 10 * bytes;
+      }
+      rows += bytes / per_row;
+    }
+  }
+  return rows * sizeof(market_event);
+}
+
+// Runs stream from the files when asked; always when every feed is a block store (a lockstep batch
+// decodes each block once, while it is in cache, which costs what reading the shared copy costs,
+// and memory stays constant: 100 runs over 1 M packed bars, one job, 2.08-2.49 s streamed against
+// 2.22-2.67 s with the copy, peak RSS 37 MB against 156 MB; a walk-forward of 3 folds 3.53-4.04 s
+// against 3.34-4.09 s); and when the copy would not fit its budget, rather than be killed for want
+// of memory (each batch then parses the files itself).
 bool should_stream(const sweep_options& opt, const run_config& base) {
   if (opt.stream) return true;
+  bool stores = true;
   for (const feed_section& f : base.data.feeds) {
-    if (f.format != "cats_record") return false;
     for (const auto& file : f.files)
-      if (!store_record_kinds(file)) return false;  // not a (readable) block store
+      stores = stores && f.format == "cats_record" && store_record_kinds(file).has_value();
   }
+  if (stores) return true;
+  const uint64_t need = copy_bytes(base);
+  const uint64_t budget = opt.max_copy_bytes != 0 ? opt.max_copy_bytes : usable_memory() / 4;
+  if (need <= budget) return false;
+  spdlog::warn(
+      "cats sweep: a decoded copy of the data would take about {} MB, more than the {} MB a copy "
+      "may take (--max-copy; by default a quarter of the memory this process may use): each batch "
+      "of runs reads the files itself instead, parsing them once per batch. A block store streams "
+      "as fast as the copy: cats data convert FILES --out STORE.catsrec",
+      need >> 20, budget >> 20);
   return true;
 }
 

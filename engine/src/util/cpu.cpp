@@ -1,6 +1,7 @@
 #include "cats/util/cpu.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -77,7 +78,60 @@ unsigned quota_cores() {
   return best;
 }
 
+// A memory limit in bytes from the first line of `file` (0 for none: "max", or v1's huge number
+// for no limit, which is above any machine's memory and loses to it below).
+uint64_t limit_in(const std::string& file) {
+  std::ifstream in(file);
+  std::string v;
+  if (!(in >> v) || v == "max") return 0;
+  try {
+    return std::stoull(v);
+  } catch (...) {
+    return 0;
+  }
+}
+
+// The smallest memory limit from `root` + `path` up to `root` (the file `name` in each); 0 when
+// none.
+uint64_t smallest_limit(const std::string& root, const std::string& path, const char* name) {
+  std::string dir = root + (path == "/" ? std::string() : path);
+  uint64_t best = 0;
+  for (;;) {
+    if (const uint64_t l = limit_in(dir + "/" + name); l != 0)
+      best = best == 0 ? l : std::min(best, l);
+    const size_t slash = dir.rfind('/');
+    if (dir.size() <= root.size() || slash == std::string::npos || slash < root.size()) break;
+    dir.resize(slash);
+  }
+  return best;
+}
+
 }  // namespace
+
+uint64_t usable_memory() noexcept {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+  uint64_t bytes = pages > 0 && page > 0
+                       ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+                       : uint64_t{4} << 30;
+  try {
+    std::ifstream self("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(self, line)) {
+      // "0::/path" (v2) or "5:memory:/path" (v1)
+      const size_t a = line.find(':'), b = line.find(':', a + 1);
+      if (a == std::string::npos || b == std::string::npos) continue;
+      const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+      uint64_t l = 0;
+      if (controllers.empty())
+        l = smallest_limit("/sys/fs/cgroup", path, "memory.max");
+      else if (("," + controllers + ",").find(",memory,") != std::string::npos)
+        l = smallest_limit("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes");
+      if (l != 0) bytes = std::min(bytes, l);
+    }
+  } catch (...) {
+  }
+  return bytes;
+}
 
 unsigned usable_cores() noexcept {
   unsigned cores = 0;

@@ -74,9 +74,10 @@ struct sweep_options {
   bool progress = false;
   const std::atomic<bool>* stop = nullptr;
   /// Each run streams the data from its files instead of sharing a decoded copy: memory stays
-  /// constant however long the data. Chosen by itself for block stores; `--stream` asks for it
-  /// whatever the data.
+  /// constant however long the data. Chosen by itself for block stores, and for other files whose
+  /// copy would take more than max_copy_bytes; `--stream` asks for it whatever the data.
   bool stream = false;
+  uint64_t max_copy_bytes = 0;  ///< 0: a quarter of usable_memory()
   /// Runs on other machines (the bus's work queue) instead of local threads; no walk-forward.
   remote_runner remote;
   /// A worker's own folders: data files are looked up by name in data_dir, plugins in plugin_dir
