@@ -149,6 +149,13 @@ TEST_F(Sweep, EveryRunRunsOnceWhateverTheJobs) {
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     // With 2 folds: every run in sample on each, and each fold's winner out of sample.
     ASSERT_EQ(lines.size(), folds ? 1u + 2 * 60 + 2 : 61u) << how;
+    // One job takes the windows in order: the last fold first (the one runs are ranked by, so
+    // that a sweep stopped early ranks what finished), every run on it, then the first fold.
+    if (folds && how[0] == '1') {
+      EXPECT_EQ(lines[1].rfind("1,is2,", 0), 0u) << lines[1];
+      EXPECT_EQ(lines[60].rfind("60,is2,", 0), 0u) << lines[60];
+      EXPECT_EQ(lines[61].rfind("1,is1,", 0), 0u) << lines[61];
+    }
     std::sort(lines.begin(), lines.end());
     EXPECT_EQ(std::adjacent_find(lines.begin(), lines.end()), lines.end()) << how;
     std::string all;

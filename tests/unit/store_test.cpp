@@ -1098,8 +1098,44 @@ TEST(Store, AReplayThatStartsLaterPassesOverTheBlocksBeforeIt) {
     EXPECT_NE(r.error().find("at byte " + std::to_string(blocks[4]) + ": "), std::string::npos)
         << r.error();
   }
+  // Times out of order in a header (the fifth block's first time after its last): the walk goes
+  // back to the block before it.
+  {
+    std::string odd = b;
+    int64_t last = 0;
+    std::memcpy(&last, odd.data() + blocks[4] + 32, 8);
+    const int64_t first = last + 1;
+    std::memcpy(odd.data() + blocks[4] + 24, &first, 8);
+    test::write_file(f, odd);
+    store_reader r(f);
+    EXPECT_EQ(r.skip_before(start), blocks[3] - 64);
+  }
+  // The block after the symbol table that brings the third symbol cannot be passed (its magic):
+  // the walk goes back onto the table, and its symbols are still resolved, in id order.
+  {
+    size_t table = 0;
+    for (size_t i = 1; i + 1 < blocks.size() && table == 0; ++i) {
+      uint16_t kind = 0;
+      std::memcpy(&kind, b.data() + blocks[i] + 8, 2);
+      if (kind == 2) table = i;  // a symbol table
+    }
+    ASSERT_GT(table, 0u) << "a second symbol table mid-file";
+    std::string cut = b;
+    cut[blocks[table + 1] + 1] = 'X';
+    test::write_file(f, cut);
+    store_reader r(f);
+    std::vector<std::string> resolved;
+    r.set_resolver([&](const std::string& sym) {
+      resolved.push_back(sym);
+      return static_cast<uint32_t>(resolved.size());
+    });
+    EXPECT_EQ(r.skip_before(start), blocks[table] - 64);
+    EXPECT_EQ(resolved,
+              (std::vector<std::string>{"BINANCE:BTCUSDT", "OKX:ETH-USDT", "BINANCE:SOLUSDT"}));
+    EXPECT_EQ(r.symbol(), "") << "no record read yet";
+  }
   // A block header it cannot pass (the fourth block's magic): it stops at the block before (whose
-  // length led there), and reading names the damage.
+  // length led there), and reading checks that one: here the record byte flipped above.
   b[blocks[3] + 1] = 'X';
   test::write_file(f, b);
   store_reader r(f);

@@ -1432,13 +1432,14 @@ uint64_t store_reader::skip_before(int64_t ts) {
     before = at;
     at += block_header_size + h.payload;
   }
-  if (symtab >= at) symtab = 0;  // read again from there
   const uint64_t passed = at - r.pos;
   r.pos = at;
-  // The symbols of what was passed over are registered as a read from the start would have done
-  // it (in the order they first appear, which is their ids' order), so that instruments and their
-  // ids do not depend on the window. A table that is damaged is left to the block that refers to
-  // it, which reports it.
+  // The symbols of what was passed over are registered as a read of this file from its start
+  // would have done it (in the order they first appear, which is their ids' order), so that the
+  // file's instruments and their ids do not depend on the window (with several files merged, each
+  // file's are registered when it is opened). A table that is damaged is left to the block that
+  // refers to it, which reports it. A table the walk went back onto is read here and again by
+  // reading: tables only grow, so that changes nothing.
   std::string why;
   block_header h;
   if (symtab != 0 && r.check_block(symtab, h, why) && h.kind == block_symbols &&
@@ -1446,6 +1447,7 @@ uint64_t store_reader::skip_before(int64_t ts) {
     uint32_t id = 0;
     for (size_t i = 1; i <= r.symbols.size() && i <= UINT16_MAX; ++i)
       r.resolve_table(static_cast<uint16_t>(i), id);
+    r.current = nullptr;  // no record read yet: symbol() names none
   }
   return passed;
 }

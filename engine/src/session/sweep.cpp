@@ -597,7 +597,8 @@ class sweep_runner {
       run.done = true;
       run.seconds = secs;
     }
-    // A run that failed on any of its windows failed (the first failure says why).
+    // A run that failed on any of its windows failed (the first failure recorded says why; with
+    // walk-forward the last fold runs first).
     if (!t.oos && !out.ok && !run.failed) {
       run.failed = true;
       run.error = t.fold >= 0 ? window + ": " + out.error : out.error;

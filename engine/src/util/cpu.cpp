@@ -1,6 +1,7 @@
 #include "cats/util/cpu.hpp"
 
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -130,6 +131,9 @@ uint64_t usable_memory() noexcept {
     }
   } catch (...) {
   }
+  struct rlimit as {};  // ulimit -v
+  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+    bytes = std::min<uint64_t>(bytes, as.rlim_cur);
   return bytes;
 }
 

@@ -100,7 +100,9 @@ class store_reader {
   /// Before the first read: passes over the blocks whose records all lie before `ts` (their
   /// header's last_ts, the largest local time), reading only their headers. A replay whose window
   /// starts at `ts` decodes and checks nothing before it. Stops at the first data block that
-  /// reaches `ts` and at a header that is not sound (reading reports it there). Returns the bytes
+  /// reaches `ts`; at a header that is not sound or does not follow the one before (its sequence
+  /// number, its times) it goes back a block, and reading checks the CRCs from there. Then
+  /// resolves the symbols of the last symbol table passed over, in id order. Returns the bytes
   /// passed over; 0 once reading has begun.
   uint64_t skip_before(int64_t ts);
   const std::string& symbol() const noexcept;

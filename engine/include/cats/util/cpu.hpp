@@ -12,9 +12,9 @@ namespace cats {
 /// Cores this process may run on at once (at least 1).
 unsigned usable_cores() noexcept;
 
-/// Bytes of memory this process may use: the machine's physical memory, or the memory limit of
-/// its cgroup or one above it (cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`; containers'
-/// `--memory`), whichever is smaller.
+/// Bytes of memory this process may use: the machine's physical memory, the memory limit of its
+/// cgroup or one above it (cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`; containers'
+/// `--memory`) and its address-space limit (`ulimit -v`), whichever is smallest.
 uint64_t usable_memory() noexcept;
 
 /// Whether `busy_threads` threads that never sleep fit: they need a core each, plus one for the
