@@ -795,21 +795,21 @@ bool scan_data(const sweep_options& opt, const run_config& base, sweep_result& r
     if (stream.unreadable()) throw config_error(stream.error());
     throw std::runtime_error(stream.error());
   }
-  size_t n = 0;
-  const std::optional<store_extent> headers = headers_extent(base);
-  while (const market_event* e = stream.next()) {
-    if (n == 0) span = span_of(*e, e->ts);
-    span.last = e->ts;
-    ++n;
-    if (headers) {
-      n = headers->records;
-      span.last = std::max(span.last, headers->last_ts);
-      break;
+  const market_event* first = stream.next();
+  if (first == nullptr && !stream.error().empty()) throw std::runtime_error(stream.error());
+  if (first == nullptr) throw std::runtime_error("cats sweep: the data files hold no events");
+  span = span_of(*first, first->ts);
+  size_t n = 1;
+  if (const std::optional<store_extent> headers = headers_extent(base)) {
+    n = headers->records;
+    span.last = std::max(span.last, headers->last_ts);
+  } else {
+    while (const market_event* e = stream.next()) {
+      span.last = e->ts;
+      if ((++n & 0xFFFFF) == 0 && opt.stop != nullptr && opt.stop->load()) return false;
     }
-    if ((n & 0xFFFFF) == 0 && opt.stop != nullptr && opt.stop->load()) return false;
+    if (!stream.error().empty()) throw std::runtime_error(stream.error());
   }
-  if (!stream.error().empty()) throw std::runtime_error(stream.error());
-  if (n == 0) throw std::runtime_error("cats sweep: the data files hold no events");
   res.decode_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.data_events = n;
   res.data_bytes = 0;

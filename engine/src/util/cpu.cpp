@@ -41,13 +41,14 @@ unsigned v1_cores(const std::string& dir) {
   return whole_cores(quota, period);
 }
 
-// The smallest quota from `root` + `path` up to `root`; 0 when none.
-unsigned smallest_quota(const std::string& root, const std::string& path,
-                        unsigned (*read)(const std::string&)) {
+// The smallest nonzero value `read(dir)` gives from `root` + `path` up to `root` (a limit set
+// higher up the cgroup hierarchy bounds every group below it); 0 when none.
+template <class T, class Read>
+T smallest_up(const std::string& root, const std::string& path, Read read) {
   std::string dir = root + (path == "/" ? std::string() : path);
-  unsigned best = 0;
+  T best = 0;
   for (;;) {
-    if (const unsigned c = read(dir); c != 0) best = best == 0 ? c : std::min(best, c);
+    if (const T v = read(dir); v != 0) best = best == 0 ? v : std::min(best, v);
     const size_t slash = dir.rfind('/');
     if (dir.size() <= root.size() || slash == std::string::npos || slash < root.size()) break;
     dir.resize(slash);
@@ -55,27 +56,36 @@ unsigned smallest_quota(const std::string& root, const std::string& path,
   return best;
 }
 
+// Calls `fn(controllers, path)` for each line of /proc/self/cgroup: "0::/path" (v2, no
+// controllers), "4:cpu,cpuacct:/path" (v1). `controllers` comes wrapped in commas (",cpu,cpuacct,")
+// so that a search for ",cpu," finds only the whole name.
+template <class Fn>
+void each_cgroup(Fn fn) {
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(self, line)) {
+    const size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    fn("," + line.substr(a + 1, b - a - 1) + ",", line.substr(b + 1));
+  }
+}
+
 // The CPU quota on this process (cgroup v2, or v1's cpu controller), from its own cgroup
 // (/proc/self/cgroup) up to the root; 0 when there is none.
 unsigned quota_cores() {
-  std::ifstream self("/proc/self/cgroup");
-  std::string line;
   unsigned best = 0;
   auto keep = [&](unsigned c) {
     if (c != 0) best = best == 0 ? c : std::min(best, c);
   };
-  while (std::getline(self, line)) {
-    // "0::/path" (v2), "4:cpu,cpuacct:/path" or "1:cpu:/path" (v1)
-    const size_t a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-    if (controllers.empty()) {
-      keep(smallest_quota("/sys/fs/cgroup", path, v2_cores));
-    } else if (("," + controllers + ",").find(",cpu,") != std::string::npos) {
-      keep(smallest_quota("/sys/fs/cgroup/" + controllers, path, v1_cores));
-      keep(smallest_quota("/sys/fs/cgroup/cpu", path, v1_cores));
+  each_cgroup([&](const std::string& controllers, const std::string& path) {
+    if (controllers == ",,") {
+      keep(smallest_up<unsigned>("/sys/fs/cgroup", path, v2_cores));
+    } else if (controllers.find(",cpu,") != std::string::npos) {
+      const std::string names = controllers.substr(1, controllers.size() - 2);
+      keep(smallest_up<unsigned>("/sys/fs/cgroup/" + names, path, v1_cores));
+      keep(smallest_up<unsigned>("/sys/fs/cgroup/cpu", path, v1_cores));
     }
-  }
+  });
   return best;
 }
 
@@ -92,21 +102,6 @@ uint64_t limit_in(const std::string& file) {
   }
 }
 
-// The smallest memory limit from `root` + `path` up to `root` (the file `name` in each); 0 when
-// none.
-uint64_t smallest_limit(const std::string& root, const std::string& path, const char* name) {
-  std::string dir = root + (path == "/" ? std::string() : path);
-  uint64_t best = 0;
-  for (;;) {
-    if (const uint64_t l = limit_in(dir + "/" + name); l != 0)
-      best = best == 0 ? l : std::min(best, l);
-    const size_t slash = dir.rfind('/');
-    if (dir.size() <= root.size() || slash == std::string::npos || slash < root.size()) break;
-    dir.resize(slash);
-  }
-  return best;
-}
-
 }  // namespace
 
 uint64_t usable_memory() noexcept {
@@ -115,20 +110,17 @@ uint64_t usable_memory() noexcept {
                        ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
                        : uint64_t{4} << 30;
   try {
-    std::ifstream self("/proc/self/cgroup");
-    std::string line;
-    while (std::getline(self, line)) {
-      // "0::/path" (v2) or "5:memory:/path" (v1)
-      const size_t a = line.find(':'), b = line.find(':', a + 1);
-      if (a == std::string::npos || b == std::string::npos) continue;
-      const std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    each_cgroup([&](const std::string& controllers, const std::string& path) {
       uint64_t l = 0;
-      if (controllers.empty())
-        l = smallest_limit("/sys/fs/cgroup", path, "memory.max");
-      else if (("," + controllers + ",").find(",memory,") != std::string::npos)
-        l = smallest_limit("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes");
+      if (controllers == ",,")
+        l = smallest_up<uint64_t>("/sys/fs/cgroup", path,
+                                  [](const std::string& d) { return limit_in(d + "/memory.max"); });
+      else if (controllers.find(",memory,") != std::string::npos)
+        l = smallest_up<uint64_t>("/sys/fs/cgroup/memory", path, [](const std::string& d) {
+          return limit_in(d + "/memory.limit_in_bytes");
+        });
       if (l != 0) bytes = std::min(bytes, l);
-    }
+    });
   } catch (...) {
   }
   struct rlimit as {};  // ulimit -v
