@@ -1090,6 +1090,7 @@ TEST(Store, AReplayThatStartsLaterPassesOverTheBlocksBeforeIt) {
     len += blocks[6] - blocks[5];
     std::memcpy(lie.data() + blocks[4] + 16, &len, 8);
     test::write_file(f, lie);
+    EXPECT_FALSE(store_extent_of(f)) << "a count left out: the records are read instead";
     store_reader r(f);
     EXPECT_EQ(r.skip_before(start), blocks[4] - 64);
     market_event e;
@@ -1107,8 +1108,48 @@ TEST(Store, AReplayThatStartsLaterPassesOverTheBlocksBeforeIt) {
     const int64_t first = last + 1;
     std::memcpy(odd.data() + blocks[4] + 24, &first, 8);
     test::write_file(f, odd);
+    EXPECT_FALSE(store_extent_of(f));
     store_reader r(f);
     EXPECT_EQ(r.skip_before(start), blocks[3] - 64);
+  }
+  // A header whose damage the chain cannot see, in the block that holds the start: its last time
+  // lowered below the start (still after its first), or its count or record types damaged. The
+  // walk would pass it, and it is the last block passed: its CRC fails, so reading starts there
+  // and reports it rather than lose the events of the window it holds.
+  {
+    size_t holder = 0;
+    for (size_t i = 1; i < blocks.size() && holder == 0; ++i) {
+      uint16_t kind = 0;
+      int64_t last = 0;
+      std::memcpy(&kind, b.data() + blocks[i] + 8, 2);
+      std::memcpy(&last, b.data() + blocks[i] + 32, 8);
+      if (kind == 1 && last >= start) holder = i;  // a data block
+    }
+    ASSERT_GT(holder, 4u);
+    int64_t first_in = 0;
+    std::memcpy(&first_in, b.data() + blocks[holder] + 24, 8);
+    ASSERT_LT(first_in, start) << "the start inside the block";
+    for (int damage = 0; damage < 3; ++damage) {
+      std::string hidden = b;
+      const int64_t lowered = start - 1;
+      const uint32_t none = 0;
+      const uint16_t newer = 1u << 9;  // records of a type from a newer writer: passed over
+      if (damage == 0) std::memcpy(hidden.data() + blocks[holder] + 32, &lowered, 8);
+      if (damage == 1) std::memcpy(hidden.data() + blocks[holder] + 12, &none, 4);
+      if (damage == 2) std::memcpy(hidden.data() + blocks[holder] + 10, &newer, 2);
+      test::write_file(f, hidden);
+      store_reader r(f);
+      EXPECT_EQ(r.skip_before(start), blocks[holder] - 64) << "damage " << damage;
+      market_event e;
+      while (r.next(e)) {
+      }
+      EXPECT_NE(r.error().find("at byte " + std::to_string(blocks[holder]) + ": checksum mismatch"),
+                std::string::npos)
+          << "damage " << damage << ": " << r.error();
+      if (damage == 2) {
+        EXPECT_FALSE(store_extent_of(f)) << "records the reader would not count";
+      }
+    }
   }
   // The block after the symbol table that brings the third symbol cannot be passed (its magic):
   // the walk goes back onto the table, and its symbols are still resolved, in id order.

@@ -47,6 +47,9 @@ enum record_type : uint8_t {
   type_packed_bar = 5,  // version 3 of the block store: a bar in 72 bytes where it fits exactly
   type_symbol = 16,
 };
+// A block header's `kinds` bits of the record types this version reads.
+constexpr uint16_t known_record_kinds =
+    1u << type_trade | 1u << type_quote | 1u << type_bar | 1u << type_book | 1u << type_packed_bar;
 
 // Minimum payload sizes of this version; a longer payload is accepted and its tail ignored
 // (fields are only ever appended).

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -667,6 +668,14 @@ block_fault header_at(int fd, const char* base, uint64_t size, uint64_t at, bloc
           static_cast<ssize_t>(block_header_size))
     return block_fault::short_header;
   return header_fault(head, size - at, h);
+}
+
+// Whether a header read without its block's CRC fits the chain after the block numbered
+// `number` (none: the first block): the numbers follow one another, and a data block's times are
+// in order. A length that lands on a later block, or a damaged number or time, does not.
+bool fits_chain(const block_header& h, const std::optional<uint64_t>& number) noexcept {
+  return (!number || h.sequence == *number + 1) &&
+         !(h.kind == block_data && h.count != 0 && h.first_ts > h.last_ts);
 }
 
 #ifndef MADV_POPULATE_READ
@@ -1420,9 +1429,7 @@ uint64_t store_reader::skip_before(int64_t ts) {
   std::optional<uint64_t> number;
   while (at < r.size) {
     block_header h;
-    if (header_at(r.fd, r.base, r.size, at, h) != block_fault::none ||
-        (number && h.sequence != *number + 1) ||
-        (h.kind == block_data && h.count != 0 && h.first_ts > h.last_ts)) {
+    if (header_at(r.fd, r.base, r.size, at, h) != block_fault::none || !fits_chain(h, number)) {
       at = before;
       break;
     }
@@ -1431,6 +1438,15 @@ uint64_t store_reader::skip_before(int64_t ts) {
     number = h.sequence;
     before = at;
     at += block_header_size + h.payload;
+  }
+  // The chain cannot vouch for every field: a last time lowered but still after the first, a count
+  // or kind damaged, would pass a block that holds the start, and the last header has no next one
+  // to check it. With times in order only the last block passed can hold events at or after the
+  // start, so its CRC is checked (one block); where it fails, reading starts there and reports it.
+  if (at > before) {
+    std::string why;
+    block_header last;
+    if (!r.check_block(before, last, why)) at = before;
   }
   const uint64_t passed = at - r.pos;
   r.pos = at;
@@ -1504,12 +1520,16 @@ struct store_headers {
   // Calls f(header) for every block, header to header (a few reads per megabyte of records);
   // false when a header is not sound or runs past the end (the reader's own checks: a length that
   // does not fit ends the walk, no wrap-around).
+  // A header that does not fit the chain (fits_chain) ends it too.
   template <class F>
   bool each_block(F&& f) const {
+    std::optional<uint64_t> number;
     for (uint64_t at = store_header_size; at < size;) {
       block_header h;
-      if (header_at(fd, nullptr, size, at, h) != block_fault::none) return false;
+      if (header_at(fd, nullptr, size, at, h) != block_fault::none || !fits_chain(h, number))
+        return false;
       f(h);
+      number = h.sequence;
       at += block_header_size + h.payload;
     }
     return true;
@@ -1542,12 +1562,15 @@ std::optional<store_extent> store_extent_of(const std::filesystem::path& file) {
   const store_headers s(file);
   if (s.fd < 0) return std::nullopt;
   store_extent e;
+  bool known = true;  // records of a type from a newer writer count in a header, not in a read
   if (!s.each_block([&](const block_header& h) {
         if (h.kind != block_data || h.count == 0) return;
+        known = known && (h.kinds & ~known_record_kinds) == 0;
         e.records += h.count;
         e.first_ts = std::min(e.first_ts, h.first_ts);
         e.last_ts = std::max(e.last_ts, h.last_ts);
-      }))
+      }) ||
+      !known)
     return std::nullopt;
   return e;
 }

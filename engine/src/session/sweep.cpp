@@ -805,7 +805,7 @@ bool scan_data(const sweep_options& opt, const run_config& base, sweep_result& r
     span.last = std::max(span.last, headers->last_ts);
   } else {
     while (const market_event* e = stream.next()) {
-      span.last = e->ts;
+      span.last = std::max(span.last, e->ts);  // the latest time, as the headers give it
       if ((++n & 0xFFFFF) == 0 && opt.stop != nullptr && opt.stop->load()) return false;
     }
     if (!stream.error().empty()) throw std::runtime_error(stream.error());

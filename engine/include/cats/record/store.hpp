@@ -154,8 +154,10 @@ struct store_extent {
   uint64_t records = 0;
   int64_t first_ts = INT64_MAX, last_ts = INT64_MIN;  ///< unchanged when there is no record
 };
-/// nullopt when it is not a block store, cannot be read, or a block header is not sound or runs
-/// past the end (the records then have to be read to know). The records' CRCs are not checked.
+/// nullopt when it is not a block store, cannot be read, or a block header is not sound, runs past
+/// the end, does not follow the block before it (its number) or lists its times out of order, or a
+/// block holds records of a type this version does not read (they would count here, not in a read):
+/// the records then have to be read to know. The records' CRCs are not checked.
 std::optional<store_extent> store_extent_of(const std::filesystem::path& file);
 
 /// The record types of bars in store_record_kinds(): whole (3) and packed (5).
