@@ -1427,26 +1427,37 @@ uint64_t store_reader::skip_before(int64_t ts) {
   // what is wrong, and reading checks the CRCs from there.
   uint64_t at = r.pos, before = r.pos, symtab = 0;
   std::optional<uint64_t> number;
+  // The blocks passed since the last data block with records passed (that one first), and the
+  // block the walk went back onto.
+  std::vector<uint64_t> tail;
   while (at < r.size) {
     block_header h;
     if (header_at(r.fd, r.base, r.size, at, h) != block_fault::none || !fits_chain(h, number)) {
-      at = before;
+      at = before;  // still in the tail: checked below like the blocks passed
       break;
     }
     if (h.kind == block_data && h.count != 0 && h.last_ts >= ts) break;
     if (h.kind == block_symbols) symtab = at;
+    if (h.kind == block_data && h.count != 0) tail.clear();
+    tail.push_back(at);
     number = h.sequence;
     before = at;
     at += block_header_size + h.payload;
   }
-  // The chain cannot vouch for every field: a last time lowered but still after the first, a count
-  // or kind damaged, would pass a block that holds the start, and the last header has no next one
-  // to check it. With times in order only the last block passed can hold events at or after the
-  // start, so its CRC is checked (one block); where it fails, reading starts there and reports it.
-  if (at > before) {
+  // The chain cannot vouch for every field: a last time lowered but still after the first, or a
+  // count or kind damaged, would pass a block that holds the start, and the last header has no next
+  // one to check it. With times in order, only the last data block passed can hold events at or
+  // after the start, and only blocks without records (symbol tables, empty blocks, blocks of a kind
+  // from a newer writer) lie between it and where the walk stopped: their CRCs are checked from the
+  // last one back to that data block (usually one block or two). Reading starts at the earliest
+  // that fails, and reports it.
+  for (size_t i = tail.size(); i-- > 0;) {
     std::string why;
-    block_header last;
-    if (!r.check_block(before, last, why)) at = before;
+    block_header h;
+    if (!r.check_block(tail[i], h, why))
+      at = tail[i];
+    else if (h.kind == block_data && h.count != 0)
+      break;  // sound: all its records are before the start
   }
   const uint64_t passed = at - r.pos;
   r.pos = at;
