@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstddef>
 #include <cstdint>
@@ -270,6 +271,18 @@ std::string fuzz_seed_file(uint64_t& rng, uint64_t (*next)(uint64_t&)) {
         b.low = price - 5;
         b.volume = static_cast<int64_t>(next(rng) % 10'000'000'000);
         w.append(sym, cats::market_event::of(b, ts));
+        // Then the next minutes' bars, which the writer puts in a bar run with it where they fit.
+        for (uint64_t k = next(rng) % 6; k > 0 && b.header.local_ts_ns == ts; --k) {
+          b.open_time_ns += b.interval_ns;
+          b.header.exchange_ts_ns = b.header.local_ts_ns = b.header.exchange_ts_ns + b.interval_ns;
+          b.open = b.close;
+          b.close = b.open + static_cast<int64_t>(next(rng) % 3) * 1'000'000 - 1'000'000;
+          b.high = std::max(b.open, b.close) + 1'000'000;
+          b.low = std::min(b.open, b.close) - 1'000'000;
+          b.volume = static_cast<int64_t>(next(rng) % 1'000) * 1'000;
+          b.trade_count = static_cast<int64_t>(next(rng) % 100);
+          w.append(sym, cats::market_event::of(b, b.header.local_ts_ns));
+        }
       } else {
         u = cats::book_update{};
         u.exchange_ts_ns = ts - 2;

@@ -618,15 +618,15 @@ TEST(RecordFile, HeaderErrorsNameTheFileAndWhatWasFound) {
                             ": not a CATS recording (starts with 43 41 54 58, expected 43 41 54 53 "
                             "52 45 43 00 \"CATSREC\\0\")");
 
-  std::string v4 = s.bytes;
-  v4[8] = 4;
+  std::string v4 = s.bytes;  // a version after the block store's
+  v4[8] = 5;
   std::string head = v4.substr(0, 20);
   std::string c;
   put(c, crc(head), 4);
   v4.replace(20, 4, c);
   test::write_file(f, v4);
   EXPECT_EQ(message(f),
-            f.string() + ": unsupported format version 4 (this build reads versions 1 to 3)");
+            f.string() + ": unsupported format version 5 (this build reads versions 1 to 4)");
 
   std::string created = s.bytes;
   created[15] = static_cast<char>(created[15] ^ 1);

@@ -223,7 +223,7 @@ TEST(Store, EveryKindRoundTripsAcrossBlocksAndSymbolTables) {
   while (rr.next(e)) expect_same(e, w.events[j++], "record_reader");
   EXPECT_EQ(rr.error(), "");
   EXPECT_EQ(j, w.events.size());
-  EXPECT_EQ(record_file_version(f), 3);
+  EXPECT_EQ(record_file_version(f), 4);
   EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(0x1e));
 }
 
@@ -526,7 +526,7 @@ TEST(Store, ByteLayoutMatchesTheDocument) {
   auto u64 = [&](size_t at) { return uint64_t(u32(at)) | uint64_t(u32(at + 4)) << 32; };
   ASSERT_EQ(b.size(), 64u + (64 + 24) + (64 + 48));
   EXPECT_EQ(b.substr(0, 8), std::string("CATSREC\0", 8));
-  EXPECT_EQ(u16(8), 3);
+  EXPECT_EQ(u16(8), 4);
   EXPECT_EQ(u32(12), 64u);
   EXPECT_EQ(u32(24), 65536u);  // the block size the writer aimed at
   // The summary a closed file gets: its record types (trades), "closed", its size.
@@ -591,9 +591,10 @@ std::vector<int> record_types(const std::string& b) {
     uint64_t len = 0;
     std::memcpy(&len, b.data() + at + 16, 8);
     for (size_t p = at + 64; p < at + 64 + len;) {
-      uint32_t size = 0;
+      uint32_t size = 0, bars = 1;
       std::memcpy(&size, b.data() + p + 4, 4);
-      out.push_back(static_cast<uint8_t>(b[p]));
+      if (b[p] == 6) std::memcpy(&bars, b.data() + p + 8 + 24, 4);  // a bar run: one per bar
+      out.insert(out.end(), bars, static_cast<uint8_t>(b[p]));
       p += size;
     }
   }
@@ -760,17 +761,21 @@ TEST(Store, BarsThatFitArePackedAndEveryBarReadsBackExactly) {
     }
     const std::vector<int> types = record_types(test::read_file(f));
     ASSERT_EQ(types.size(), bars.size());
-    size_t packed = 0;
+    size_t packed = 0, in_runs = 0;
     for (size_t i = 0; i < bars.size(); ++i) {
-      packed += types[i] == 5 ? 1 : 0;
+      packed += types[i] == 5 || types[i] == 6 ? 1 : 0;
+      in_runs += types[i] == 6 ? 1 : 0;
       if (!pack) {
         EXPECT_EQ(types[i], 3) << i;
-      } else if (bars[i].second != 0) {
-        EXPECT_EQ(types[i], bars[i].second) << i;
+      } else if (bars[i].second == 3) {
+        EXPECT_EQ(types[i], 3) << i;
+      } else if (bars[i].second == 5) {  // packed on its own, or in a run with its neighbours
+        EXPECT_TRUE(types[i] == 5 || types[i] == 6) << i << ": " << types[i];
       }
     }
     if (pack) {
       EXPECT_GT(packed, 500u);  // random bars near a kline pack too
+      EXPECT_GT(in_runs, 10u) << "consecutive minutes with opens near each other join runs";
     }
     store_reader rd(f);
     market_event e;
@@ -1260,7 +1265,7 @@ TEST(Store, ABlockOfBarsCountingMoreThanItHoldsIsNamedInBatchesToo) {
   test::temp_dir dir;
   const fs::path f = dir.path() / "lie.catsrec";
   {
-    store_writer s(f);
+    store_writer s(f, store_writer_options{.bar_runs = false});  // packed bars, one a record
     for (int i = 0; i < 53; ++i) {
       s.append("BINANCE:BTCUSDT", kline(t0 + int64_t{i} * 60'000'000'000, 4'199'902'000'000));
       if (i == 50) s.flush();  // 51 bars, then 2
@@ -1292,6 +1297,141 @@ TEST(Store, ABlockOfBarsCountingMoreThanItHoldsIsNamedInBatchesToo) {
   EXPECT_EQ(m, 53u);
   EXPECT_EQ(batched.records_read(), 53u);
   EXPECT_EQ(batched.error(), want);
+}
+
+// Consecutive bars of one symbol that fit are written as bar runs (type 6), 44 bytes a bar, and
+// read back exactly, one by one and in batches of any size. A run ends at a gap, another interval,
+// another symbol, a price step finer than the run's, a flush, and a full block.
+TEST(Store, ConsecutiveBarsShareRunsOf44BytesABar) {
+  test::temp_dir dir;
+  std::mt19937_64 rng(5);
+  std::vector<std::pair<std::string, market_event>> bars;
+  int64_t open_time = t0, price = 4'199'902'000'000;
+  auto add = [&](const std::string& symbol, int64_t interval = 60'000'000'000) {
+    market_event e = kline(open_time, price);
+    cats_bar_event_t& b = e.bar;
+    auto ticks = [&](int64_t most) {  // on the 0.01 grid
+      return (static_cast<int64_t>(rng() % static_cast<uint64_t>(2 * most + 1)) - most) * 1'000'000;
+    };
+    b.interval_ns = interval;
+    b.header.exchange_ts_ns = b.header.local_ts_ns = open_time + interval - 1'000'000;
+    b.high = b.open + std::abs(ticks(20'000));
+    b.low = b.open - std::abs(ticks(20'000));
+    b.close = b.open + ticks(20'000);
+    b.volume = static_cast<int64_t>(rng() % 100'000'000) * 1'000;  // 5 decimals
+    b.taker_buy_volume = b.volume / 2'000 * 1'000;
+    b.quote_volume = static_cast<int64_t>(rng() >> 4);  // any, stored whole
+    b.taker_buy_quote_volume = b.quote_volume / 3;
+    b.trade_count = static_cast<int64_t>(rng() % 50'000);
+    e.ts = b.header.local_ts_ns;
+    price = b.close + ticks(50);
+    open_time += interval;
+    bars.emplace_back(symbol, e);
+    return &bars.back().second.bar;
+  };
+  auto write = [&](const fs::path& f, size_t flush_at = SIZE_MAX) {
+    store_writer s(f, store_writer_options{.replace = true});
+    for (size_t i = 0; i < bars.size(); ++i) {
+      s.append(bars[i].first, bars[i].second);
+      if (i == flush_at) s.flush();
+    }
+    s.close();
+  };
+  auto expect_read_back = [&](const fs::path& f) {
+    for (const size_t batch : {size_t{0}, size_t{1}, size_t{3}, size_t{64}, size_t{1000}}) {
+      const std::string how = "batches of " + std::to_string(batch);
+      store_reader r(f);
+      std::vector<market_event> got(std::max<size_t>(batch, 1));
+      size_t n = 0;
+      for (;;) {
+        const size_t k = batch == 0 ? (r.next(got[0]) ? 1 : 0) : r.next_batch(got.data(), batch);
+        if (k == 0) break;
+        for (size_t i = 0; i < k && n + i < bars.size(); ++i)
+          expect_same(got[i], bars[n + i].second, how + ", bar " + std::to_string(n + i));
+        if (batch == 0 && n < bars.size()) {
+          EXPECT_EQ(r.symbol(), bars[n].first) << n;
+        }
+        n += k;
+      }
+      EXPECT_EQ(r.error(), "") << how;
+      EXPECT_EQ(n, bars.size()) << how;
+      EXPECT_EQ(r.records_read(), bars.size()) << how;
+    }
+  };
+  for (int i = 0; i < 6000; ++i) add("BINANCE:BTCUSDT");
+  const fs::path f = dir.path() / "runs.catsrec";
+  write(f);
+  const std::string b = test::read_file(f);
+  const std::vector<int> types = record_types(b);
+  ASSERT_EQ(types.size(), bars.size());
+  EXPECT_EQ(std::count(types.begin(), types.end(), 6), 6000) << "every bar in a run";
+  EXPECT_LE(static_cast<double>(b.size()) / 6000.0, 45.0) << b.size() << " bytes";
+  EXPECT_EQ(store_record_kinds(f), std::optional<uint16_t>(1 << 6));
+  const std::optional<store_extent> extent = store_extent_of(f);
+  ASSERT_TRUE(extent.has_value());
+  EXPECT_EQ(extent->records, 6000u);
+  EXPECT_EQ(extent->last_ts, bars.back().second.ts);
+  expect_read_back(f);
+
+  // Where runs end: each bar still reads back exactly.
+  open_time += 60'000'000'000;  // a minute missing
+  for (int i = 0; i < 10; ++i) add("BINANCE:BTCUSDT");
+  add("BINANCE:ETHUSDT");  // another symbol between two bars of a run
+  for (int i = 0; i < 10; ++i) add("BINANCE:BTCUSDT");
+  add("BINANCE:BTCUSDT", 300'000'000'000);  // five minutes
+  add("BINANCE:BTCUSDT", 300'000'000'000);
+  for (int i = 0; i < 10; ++i) add("BINANCE:BTCUSDT");
+  cats_bar_event_t* odd = add("BINANCE:BTCUSDT");
+  odd->close = odd->open + 1;  // a step of 10^-8: finer than the run's 0.01
+  for (int i = 0; i < 10; ++i) add("BINANCE:BTCUSDT");
+  const fs::path g = dir.path() / "breaks.catsrec";
+  write(g, 3000);
+  const std::vector<int> broken = record_types(test::read_file(g));
+  ASSERT_EQ(broken.size(), bars.size());
+  EXPECT_EQ(broken[6010], 5) << "the other symbol's bar, alone";
+  EXPECT_GT(std::count(broken.begin(), broken.end(), 6), 6000 - 64);
+  expect_read_back(g);
+
+  // Runs with their counts damaged (the block's CRC set again): named alike one by one and in
+  // batches.
+  const size_t first = block_offsets(b).at(1);  // the first data block, after the symbol table
+  ASSERT_EQ(b[first + 8], 1);
+  ASSERT_EQ(b[first + 64], 6);
+  auto damaged = [&](const char* what, size_t at, uint32_t value, const std::string& want) {
+    std::string d = b;
+    std::memcpy(d.data() + at, &value, 4);
+    uint64_t len = 0;
+    std::memcpy(&len, d.data() + first + 16, 8);
+    const uint32_t crc = crc32c(d.data() + first + 8, 56 + len);
+    std::memcpy(d.data() + first + 4, &crc, 4);
+    const fs::path h = dir.path() / "damaged.catsrec";
+    test::write_file(h, d);
+    store_reader one(h);
+    market_event e;
+    size_t n = 0;
+    while (one.next(e)) ++n;
+    EXPECT_NE(one.error().find(want), std::string::npos) << what << ": " << one.error();
+    store_reader batched(h);
+    std::vector<market_event> got(100);
+    size_t m = 0;
+    while (const size_t k = batched.next_batch(got.data(), got.size())) m += k;
+    EXPECT_EQ(batched.error(), one.error()) << what;
+    EXPECT_EQ(m, n) << what;
+    return n;
+  };
+  uint32_t count = 0, run_bars = 0;
+  std::memcpy(&count, b.data() + first + 12, 4);
+  std::memcpy(&run_bars, b.data() + first + 64 + 32, 4);
+  ASSERT_EQ(count, run_bars) << "one run fills the block";
+  const std::string at_run = "at byte " + std::to_string(first + 64) + ": malformed bar run";
+  EXPECT_EQ(damaged("block count one short", first + 12, count - 1,
+                    at_run + " (" + std::to_string(run_bars) + " bars)"),
+            0u);
+  EXPECT_EQ(damaged("no bar", first + 64 + 32, 0, at_run + " (0 bars)"), 0u);
+  EXPECT_EQ(damaged("more bars than the record holds", first + 64 + 32, run_bars + 1, at_run), 0u);
+  EXPECT_EQ(damaged("block count one more", first + 12, count + 1,
+                    "the block's count is larger than its records"),
+            run_bars);
 }
 
 TEST(Store, ACutFileEndsInATruncatedBlockAndEmptyFilesAreNamed) {
@@ -1406,7 +1546,7 @@ TEST(Store, AnExistingFileIsNeverOverwrittenUnlessReplaced) {
     s.append("BINANCE:BTCUSDT", trade_event(t0, 1, 1, 1));
     s.close();
   }
-  EXPECT_EQ(record_file_version(f), 3);
+  EXPECT_EQ(record_file_version(f), 4);
 }
 
 // The recorder writes the block store by default; each flush ends a block.
@@ -1432,7 +1572,7 @@ TEST(Store, TheRecorderWritesBlocksAndEachFlushEndsOne) {
     EXPECT_EQ(n, 40u);
     EXPECT_EQ(r.error(), "");
   }
-  EXPECT_EQ(record_file_version(file), 3);
+  EXPECT_EQ(record_file_version(file), 4);
   EXPECT_EQ(file.filename(), "md-2024-02-01.catsrec");
 }
 

@@ -23,12 +23,12 @@ namespace cats::record_codec {
 
 constexpr char file_magic[8] = {'C', 'A', 'T', 'S', 'R', 'E', 'C', '\0'};
 constexpr uint16_t format_version = 1;
-// The block store (store.cpp): version 2, and version 3, which adds the packed bar (type 5). A
-// writer writes 3, so that a reader of version 2 alone refuses the file instead of skipping its
-// bars as a record type it does not know.
-constexpr uint16_t block_store_version = 3;
+// The block store (store.cpp): version 2; version 3, which adds the packed bar (type 5); version 4,
+// which adds the bar run (type 6). A writer writes 4, so that a reader of an earlier version
+// refuses the file instead of skipping its bars as a record type it does not know.
+constexpr uint16_t block_store_version = 4;
 constexpr bool is_block_store_version(uint16_t v) noexcept {
-  return v == 2 || v == block_store_version;
+  return v >= 2 && v <= block_store_version;
 }
 constexpr size_t file_header_size = 24;   // magic, version, reserved, created_ns, crc32
 constexpr size_t record_header_size = 5;  // u32 payload length, u8 type
@@ -45,11 +45,13 @@ enum record_type : uint8_t {
   type_bar = 3,
   type_book = 4,
   type_packed_bar = 5,  // version 3 of the block store: a bar in 72 bytes where it fits exactly
+  type_bar_run = 6,     // version 4: consecutive bars of one symbol, 44 bytes each
   type_symbol = 16,
 };
 // A block header's `kinds` bits of the record types this version reads.
-constexpr uint16_t known_record_kinds =
-    1u << type_trade | 1u << type_quote | 1u << type_bar | 1u << type_book | 1u << type_packed_bar;
+constexpr uint16_t known_record_kinds = 1u << type_trade | 1u << type_quote | 1u << type_bar |
+                                        1u << type_book | 1u << type_packed_bar |
+                                        1u << type_bar_run;
 
 // Minimum payload sizes of this version; a longer payload is accepted and its tail ignored
 // (fields are only ever appended).

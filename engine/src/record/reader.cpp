@@ -160,7 +160,8 @@ record_reader::record_reader(const std::filesystem::path& file, bool skip_damage
   const uint16_t version = dec.u16();
   if (version != format_version) {
     throw std::runtime_error(r.name + ": unsupported format version " + std::to_string(version) +
-                             " (this build reads versions 1 to 3)");
+                             " (this build reads versions 1 to " +
+                             std::to_string(record_codec::block_store_version) + ")");
   }
   dec.skip(2 + 8);
   const uint32_t stored = dec.u32();

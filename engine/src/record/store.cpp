@@ -44,7 +44,22 @@ constexpr size_t trade_size = record_head + 5 * 8;
 constexpr size_t quote_size = record_head + 6 * 8;
 constexpr size_t bar_size = record_head + 13 * 8;
 constexpr size_t packed_bar_size = record_head + 4 * 8 + 8 * 4;
+// A bar run: the head, 32 bytes for the run, then 44 bytes a bar; 8-byte aligned like every record.
+constexpr size_t run_head = record_head + 32;
+constexpr size_t run_entry = 44;
+constexpr size_t run_size(uint64_t bars) noexcept {
+  return static_cast<size_t>((run_head + run_entry * bars + 7) & ~uint64_t{7});
+}
 constexpr size_t book_fixed_size = record_head + 5 * 8 + 4 * 4;
+
+// What a run shares, as the writer keeps it for the run that ends its open block (see put_run_bar).
+struct run_shape {
+  uint8_t flags = 0;
+  int64_t open_time = 0, base_open = 0, interval_ns = 0;
+  int32_t close_offset = 0;
+  int64_t price_unit = 1, volume_unit = 1;
+};
+
 constexpr size_t kept_messages = 20;
 
 struct block_header {
@@ -159,6 +174,16 @@ struct store_writer::impl {
   uint64_t sequence = 0;
   int64_t created_ns = 0;  // the file header's
   uint16_t kinds = 0;      // the union of the data blocks' record types so far
+  // The record the open block ends with when a bar may join it: a packed bar (`bars` 1, the bar
+  // kept in `first`), which the next bar turns into a run of two, or a run.
+  struct {
+    size_t at = 0;  // its offset in `block` (0: none)
+    uint16_t id = 0;
+    uint32_t bars = 0;
+    cats_bar_event_t first{};
+    run_shape shape;
+  } tail;
+  uint32_t packed_in_block = 0;  // packed bars in the open block (its header lists them while any)
 
   void write_all(const char* data, size_t n) {
     size_t done = 0;
@@ -192,6 +217,8 @@ struct store_writer::impl {
   }
 
   void start_block() {
+    tail.at = 0;
+    packed_in_block = 0;
     block.assign(block_header_size, 0);
     open = block_header{};
     open.kind = block_data;
@@ -269,13 +296,23 @@ struct store_writer::impl {
     enc.u8(flags);
     enc.u16(id);
     enc.u32(static_cast<uint32_t>(size));
-    ++open.count;
     open.kinds = static_cast<uint16_t>(open.kinds | (1u << type));
+    counted(local_ts);
+    return block.data() + at + record_head;
+  }
+
+  // One more event in the open block.
+  void counted(int64_t local_ts) {
+    ++open.count;
     open.first_ts = std::min(open.first_ts, local_ts);
     open.last_ts = std::max(open.last_ts, local_ts);
     ++stats.records;
-    return block.data() + at + record_head;
   }
+
+  // Bar `b` of symbol `id` added to the run (or packed bar) the open block ends with, when it is
+  // the next bar of that run and reads back exactly from it; false otherwise (nothing written).
+  bool join_run(uint16_t id, const cats_bar_event_t& b);
+  bool start_run(const cats_bar_event_t& b);
 
   // The 64-byte file header at offset 0, whole.
   bool write_header(const char* head) const {
@@ -454,6 +491,15 @@ void put_packed_bar(char* body, const cats_bar_event_t& b, const packed_bar& k) 
   enc.u32(k.trade_count);
 }
 
+bool same_bar(const cats_bar_event_t& a, const cats_bar_event_t& b) noexcept {
+  return a.header.exchange_ts_ns == b.header.exchange_ts_ns &&
+         a.header.local_ts_ns == b.header.local_ts_ns && a.open_time_ns == b.open_time_ns &&
+         a.interval_ns == b.interval_ns && a.open == b.open && a.high == b.high && a.low == b.low &&
+         a.close == b.close && a.volume == b.volume && a.quote_volume == b.quote_volume &&
+         a.taker_buy_volume == b.taker_buy_volume &&
+         a.taker_buy_quote_volume == b.taker_buy_quote_volume && a.trade_count == b.trade_count;
+}
+
 // The packed form of `b` when it gives `b` back exactly.
 std::optional<packed_bar> pack_bar(const cats_bar_event_t& b) {
   const cats_event_t& h = b.header;
@@ -492,16 +538,122 @@ std::optional<packed_bar> pack_bar(const cats_bar_event_t& b) {
   put_packed_bar(rec + record_head, b, k);
   cats_bar_event_t back{};
   unpack_bar(rec, k.flags, back);
-  if (back.header.exchange_ts_ns != h.exchange_ts_ns || back.header.local_ts_ns != h.local_ts_ns ||
-      back.open_time_ns != b.open_time_ns || back.interval_ns != b.interval_ns ||
-      back.open != b.open || back.high != b.high || back.low != b.low || back.close != b.close ||
-      back.volume != b.volume || back.quote_volume != b.quote_volume ||
-      back.taker_buy_volume != b.taker_buy_volume ||
-      back.taker_buy_quote_volume != b.taker_buy_quote_volume ||
-      back.trade_count != b.trade_count) {
-    return std::nullopt;
-  }
+  if (!same_bar(back, b)) return std::nullopt;
   return k;
+}
+
+// ---- Bar runs (type 6) ---------------------------------------------------------------------
+// After the head (flags: bits 0-3 p, bits 4-7 q, as a packed bar's): i64 open_time_ns of the first
+// bar, i64 base open, u32 interval_ms, i32 close_offset, u32 bars, u32 reserved (0); then per bar
+// i64 quote_volume, i64 taker_buy_quote_volume, i32 open (from the base), i32 high, i32 low,
+// i32 close (from the bar's open), in units of 10^p, u32 volume, u32 taker_buy_volume (units of
+// 10^q), u32 trade_count. Bar k opens at open_time_ns + k x interval.
+
+// A run being read: the next bar's entry and time, and what every bar of it shares.
+struct run_cursor {
+  const char* next = nullptr;
+  uint32_t left = 0;  // bars not read yet
+  uint32_t id = 0;    // the instrument
+  uint64_t open_time = 0, interval = 0, close_offset = 0, base_open = 0;
+  uint64_t price_unit = 1, volume_unit = 1;
+};
+
+// The cursor at the first bar of the run record `p` of `size` bytes (its head checked); false when
+// it holds no bar or fewer entries than it counts. Every sum wraps, as a packed bar's.
+bool open_run(const char* p, uint8_t flags, uint32_t size, uint32_t id, run_cursor& c) noexcept {
+  decoder dec(p + record_head);
+  c.open_time = static_cast<uint64_t>(dec.i64());
+  c.base_open = static_cast<uint64_t>(dec.i64());
+  c.interval = uint64_t{dec.u32()} * 1'000'000u;
+  c.close_offset = static_cast<uint64_t>(int64_t{dec.i32()});
+  const uint32_t bars = dec.u32();
+  c.price_unit = static_cast<uint64_t>(pow10_table[flags & 15]);
+  c.volume_unit = static_cast<uint64_t>(pow10_table[flags >> 4]);
+  c.id = id;
+  c.next = p + run_head;
+  c.left = bars;
+  return bars != 0 && run_size(bars) <= size;
+}
+
+// The cursor's bar as an event; the cursor moves to the next one.
+[[gnu::always_inline]] inline void read_run_bar(run_cursor& c, market_event& out) noexcept {
+  decoder dec(c.next);
+  out.type = market_event::kind::bar;
+  out.built = false;
+  out.book = nullptr;
+  out.book_flags = 0;
+  cats_bar_event_t& b = out.bar;
+  b.header.struct_size = sizeof b;
+  b.header.type = CATS_EVENT_BAR;
+  b.header.instrument_id = c.id;
+  b.header.flags = 0;
+  b.quote_volume = dec.i64();
+  b.taker_buy_quote_volume = dec.i64();
+  const uint64_t open = c.base_open + static_cast<uint64_t>(int64_t{dec.i32()}) * c.price_unit;
+  const auto high = static_cast<uint64_t>(int64_t{dec.i32()});
+  const auto low = static_cast<uint64_t>(int64_t{dec.i32()});
+  const auto close = static_cast<uint64_t>(int64_t{dec.i32()});
+  b.open = static_cast<int64_t>(open);
+  b.high = static_cast<int64_t>(open + high * c.price_unit);
+  b.low = static_cast<int64_t>(open + low * c.price_unit);
+  b.close = static_cast<int64_t>(open + close * c.price_unit);
+  b.volume = static_cast<int64_t>(uint64_t{dec.u32()} * c.volume_unit);
+  b.taker_buy_volume = static_cast<int64_t>(uint64_t{dec.u32()} * c.volume_unit);
+  b.trade_count = int64_t{dec.u32()};
+  b.open_time_ns = static_cast<int64_t>(c.open_time);
+  b.interval_ns = static_cast<int64_t>(c.interval);
+  b.header.exchange_ts_ns = static_cast<int64_t>(c.open_time + c.interval + c.close_offset);
+  b.header.local_ts_ns = b.header.exchange_ts_ns;
+  out.ts = b.header.local_ts_ns;
+  c.open_time += c.interval;
+  c.next += run_entry;
+  --c.left;
+}
+
+// Bar `b` as the entry at `out` of a run of shape `r` whose bar `index` it is: false unless it
+// reads back exactly (its time, interval and close offset the run's, its prices and volumes whole
+// units that fit).
+bool put_run_bar(char* out, const run_shape& r, uint64_t index, const cats_bar_event_t& b) {
+  int64_t open_time = 0, close_offset = 0, d[4] = {};
+  if (b.interval_ns != r.interval_ns || b.header.local_ts_ns != b.header.exchange_ts_ns ||
+      __builtin_mul_overflow(static_cast<int64_t>(index), r.interval_ns, &open_time) ||
+      __builtin_add_overflow(open_time, r.open_time, &open_time) || b.open_time_ns != open_time ||
+      __builtin_sub_overflow(b.header.exchange_ts_ns, b.open_time_ns, &close_offset) ||
+      __builtin_sub_overflow(close_offset, b.interval_ns, &close_offset) ||
+      close_offset != r.close_offset || __builtin_sub_overflow(b.open, r.base_open, &d[0]) ||
+      __builtin_sub_overflow(b.high, b.open, &d[1]) ||
+      __builtin_sub_overflow(b.low, b.open, &d[2]) ||
+      __builtin_sub_overflow(b.close, b.open, &d[3]) || b.volume < 0 || b.taker_buy_volume < 0 ||
+      b.trade_count < 0 || b.trade_count > UINT32_MAX) {
+    return false;
+  }
+  encoder enc(out);
+  enc.i64(b.quote_volume);
+  enc.i64(b.taker_buy_quote_volume);
+  for (const int64_t v : d) {
+    if (v % r.price_unit != 0 || v / r.price_unit < INT32_MIN || v / r.price_unit > INT32_MAX)
+      return false;
+    enc.i32(static_cast<int32_t>(v / r.price_unit));
+  }
+  for (const int64_t v : {b.volume, b.taker_buy_volume}) {
+    if (v % r.volume_unit != 0 || v / r.volume_unit > UINT32_MAX) return false;
+    enc.u32(static_cast<uint32_t>(v / r.volume_unit));
+  }
+  enc.u32(static_cast<uint32_t>(b.trade_count));
+  // What a reader makes of it, compared field by field.
+  char rec[run_size(1)] = {};
+  encoder head(rec + record_head);
+  head.i64(open_time);
+  head.i64(r.base_open);
+  head.u32(static_cast<uint32_t>(r.interval_ns / 1'000'000));
+  head.i32(r.close_offset);
+  head.u32(1);
+  std::memcpy(rec + run_head, out, run_entry);
+  run_cursor c;
+  market_event back;
+  if (!open_run(rec, r.flags, sizeof rec, b.header.instrument_id, c)) return false;
+  read_run_bar(c, back);
+  return same_bar(back.bar, b);
 }
 
 // What a record of `e` looks like: its type, flag bits, size and time (and a packed bar's
@@ -603,13 +755,89 @@ void encode_body(const market_event& e, const record_shape& shape, char* body) {
 
 }  // namespace
 
+bool store_writer::impl::join_run(uint16_t id, const cats_bar_event_t& b) {
+  if (tail.at == 0 || tail.id != id) return false;
+  if (tail.bars == 1) return start_run(b);
+  const size_t grown = run_size(uint64_t{tail.bars} + 1);
+  if (tail.at - block_header_size + grown > opt.block_bytes || tail.bars == UINT32_MAX)
+    return false;
+  char entry[run_entry];
+  if (!put_run_bar(entry, tail.shape, tail.bars, b)) return false;
+  block.resize(tail.at + grown);
+  std::memcpy(block.data() + tail.at + run_head + run_entry * tail.bars, entry, run_entry);
+  ++tail.bars;
+  encoder(block.data() + tail.at + 4).u32(static_cast<uint32_t>(grown));
+  encoder(block.data() + tail.at + record_head + 24).u32(tail.bars);
+  counted(b.header.local_ts_ns);
+  return true;
+}
+
+// The packed bar the block ends with and `b` as a run of two, sharing the most decimal zeros of
+// both bars' price steps (and of the step between their opens) and of their volumes.
+bool store_writer::impl::start_run(const cats_bar_event_t& b) {
+  const cats_bar_event_t& a = tail.first;
+  auto step = [](int64_t x, int64_t y) {
+    int64_t d = 0;
+    return __builtin_sub_overflow(x, y, &d) ? int64_t{1} : d;  // 1: no decimal zero
+  };
+  const int p = common_decimal_zeros(
+      {step(a.high, a.open), step(a.low, a.open), step(a.close, a.open), step(b.high, b.open),
+       step(b.low, b.open), step(b.close, b.open), step(b.open, a.open)});
+  const int q = common_decimal_zeros({a.volume, a.taker_buy_volume, b.volume, b.taker_buy_volume});
+  run_shape r;
+  r.flags = static_cast<uint8_t>(p | q << 4);
+  r.open_time = a.open_time_ns;
+  r.base_open = a.open;
+  r.interval_ns = a.interval_ns;  // whole milliseconds that fit 32 bits: `a` packed
+  r.close_offset = static_cast<int32_t>(a.header.exchange_ts_ns - a.open_time_ns - a.interval_ns);
+  r.price_unit = pow10_table[p];
+  r.volume_unit = pow10_table[q];
+  const size_t size = run_size(2);
+  char entries[2 * run_entry];
+  if (tail.at - block_header_size + size > opt.block_bytes || !put_run_bar(entries, r, 0, a) ||
+      !put_run_bar(entries + run_entry, r, 1, b)) {
+    return false;
+  }
+  block.resize(tail.at + size);
+  encoder enc(block.data() + tail.at);
+  enc.u8(type_bar_run);
+  enc.u8(r.flags);
+  enc.u16(tail.id);
+  enc.u32(static_cast<uint32_t>(size));
+  enc.i64(r.open_time);
+  enc.i64(r.base_open);
+  enc.u32(static_cast<uint32_t>(r.interval_ns / 1'000'000));
+  enc.i32(r.close_offset);
+  enc.u32(2);
+  enc.u32(0);
+  std::memcpy(block.data() + tail.at + run_head, entries, sizeof entries);
+  if (--packed_in_block == 0)
+    open.kinds = static_cast<uint16_t>(open.kinds & ~(1u << type_packed_bar));
+  open.kinds = static_cast<uint16_t>(open.kinds | (1u << type_bar_run));
+  tail.bars = 2;
+  tail.shape = r;
+  counted(b.header.local_ts_ns);
+  return true;
+}
+
 void store_writer::append(const std::string& symbol, const market_event& e) {
   impl& w = *impl_;
   if (e.type == market_event::kind::none) return;
   const auto found = w.ids.find(symbol);
   const uint16_t id = found != w.ids.end() ? found->second : w.define(symbol);
+  if (e.type == market_event::kind::bar && w.opt.pack_bars && w.opt.bar_runs &&
+      w.join_run(id, e.bar))
+    return;
   const record_shape s = shape_of(e, w.opt.pack_bars);
   encode_body(e, s, w.begin_record(s.type, s.flags, id, s.size, s.ts));
+  w.tail.at = 0;
+  if (s.type == type_packed_bar) {  // the next bar of the symbol may make it a run
+    w.tail.at = w.block.size() - s.size;
+    w.tail.id = id;
+    w.tail.bars = 1;
+    w.tail.first = e.bar;
+    ++w.packed_in_block;
+  }
   // A full block is written by the next append (before its record) or by flush(): a failed
   // write then never leaves the caller unsure whether its record was kept.
 }
@@ -831,7 +1059,8 @@ struct store_reader::impl {
   uint64_t pos = 0;  // next block
   const char* rec = nullptr;
   const char* rec_end = nullptr;
-  uint32_t left = 0;           // records left in the current block
+  uint32_t left = 0;           // events left in the current block (a run's bars count one each)
+  run_cursor run;              // the bar run being read (run.left bars of `left` are its)
   uint16_t block_kinds = 0;    // the record types its header lists
   uint64_t block_at = 0;       // offset of the current block
   uint64_t symtab_at = 0;      // offset of the symbol block loaded last (0: none)
@@ -1011,6 +1240,7 @@ struct store_reader::impl {
       rec = base + at + block_header_size;
       rec_end = rec + h.payload;
       left = h.count;
+      run.left = 0;
       block_kinds = h.kinds;
       if (left > 0) return true;
     }
@@ -1095,6 +1325,7 @@ struct store_reader::impl {
   // The rest of the block as damaged (a record that does not fit its block).
   bool bad_record(const char* p, const std::string& what) {
     left = 0;
+    run.left = 0;
     const auto at = static_cast<uint64_t>(p - base);
     if (!damage(at, what + " (in the block at byte " + std::to_string(block_at) + ")")) {
       return false;
@@ -1116,6 +1347,8 @@ size_t minimum_size(uint8_t type) noexcept {
       return bar_size;
     case type_packed_bar:
       return packed_bar_size;
+    case type_bar_run:
+      return run_size(1);
     case type_book:
       return book_fixed_size;
     default:
@@ -1144,7 +1377,7 @@ void decode_book(decoder& dec, uint8_t bits, uint32_t id, book_update& u, uint32
 const char* check_head(uint8_t type, uint8_t flags, uint32_t size, uint64_t avail, bool& known) {
   known = false;
   if (size < minimum_size(type) || size % 8 != 0 || size > avail) return "malformed record";
-  if (type < type_trade || type > type_packed_bar) return nullptr;
+  if (type < type_trade || type > type_bar_run) return nullptr;
   if (type == type_trade && (flags & 3) == 3) return "malformed trade record (side 3)";
   known = true;
   return nullptr;
@@ -1241,7 +1474,7 @@ store_reader::store_reader(const std::filesystem::path& file, store_reader_optio
   decoder dec(r.base + sizeof file_magic);
   const uint16_t version = dec.u16();
   if (std::memcmp(r.base, file_magic, sizeof file_magic) != 0 || !is_block_store_version(version)) {
-    throw std::runtime_error(r.name + ": not a CATS block store (version 2 or 3)");
+    throw std::runtime_error(r.name + ": not a CATS block store (version 2 to 4)");
   }
   const uint32_t stored = decoder(r.base + store_header_size - 4).u32();
   const uint32_t computed = crc32c(r.base, store_header_size - 4);
@@ -1268,6 +1501,12 @@ void store_reader::set_resolver(symbol_resolver resolver) {
 [[gnu::always_inline]] inline bool store_reader::read(market_event& out) {
   impl& r = *impl_;
   for (;;) {
+    if (r.run.left != 0) {  // the next bar of a run (its record checked when it was reached)
+      read_run_bar(r.run, out);
+      --r.left;
+      ++r.records;
+      return true;
+    }
     if (r.left == 0 && !r.next_block()) return false;
     const char* p = r.rec;
     if (r.rec_end - p < static_cast<ptrdiff_t>(record_head)) {  // fewer records than counted
@@ -1311,7 +1550,15 @@ void store_reader::set_resolver(symbol_resolver resolver) {
       }
       continue;
     }
-    if (!decode_body(p, type, flags, size, id, out, r.book)) {
+    if (type == type_bar_run) {
+      // Its bars count in the block's events: the first is read now, the rest by the calls after.
+      if (!open_run(p, flags, size, id, r.run) || r.run.left - 1 > r.left) {
+        if (!r.bad_record(p, "malformed bar run (" + std::to_string(r.run.left) + " bars)"))
+          return false;
+        continue;
+      }
+      read_run_bar(r.run, out);
+    } else if (!decode_body(p, type, flags, size, id, out, r.book)) {
       if (!r.bad_record(p, "malformed book record")) return false;
       continue;
     }
@@ -1325,6 +1572,13 @@ bool store_reader::next(market_event& out) {
 }
 
 size_t store_reader::impl::bar_run(market_event* out, size_t n) {
+  if (run.left != 0) {  // the rest of a bar run, whose record read() checked when it reached it
+    const uint32_t m = static_cast<uint32_t>(std::min<size_t>(n, run.left));
+    for (uint32_t k = 0; k < m; ++k) read_run_bar(run, out[k]);
+    left -= m;
+    records += m;
+    return m;
+  }
   if (left == 0 || last_file_id == 0) return 0;
   const bool packed = ((block_kinds >> type_packed_bar) & 1) != 0;
   const bool whole = ((block_kinds >> type_bar) & 1) != 0;
@@ -1403,6 +1657,7 @@ bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market
   bool known = false;
   const char* bad = check_head(type, flags, size, n, known);
   if (bad == nullptr && !known) bad = "unknown record type";
+  if (bad == nullptr && type == type_bar_run) bad = "a bar run is not a message";
   if (bad == nullptr && size != n) bad = "record size differs from the message size";
   if (bad == nullptr && !decode_body(p, type, flags, size, instrument_id, out, book))
     bad = "malformed book record";

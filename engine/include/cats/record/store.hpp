@@ -30,6 +30,9 @@ struct store_writer_options {
   bool replace = false;
   /// Bars whose fields fit are written as packed bars (72 bytes, not 112; exact either way).
   bool pack_bars = true;
+  /// With pack_bars, the consecutive bars of one symbol (each opening one interval after the one
+  /// before, in a block) that fit are written as a bar run: 44 bytes a bar.
+  bool bar_runs = true;
 };
 
 struct store_writer_stats {
@@ -141,11 +144,11 @@ size_t encode_event_record(const market_event& e, uint16_t symbol_id, char* out)
 bool decode_event_record(const char* p, size_t n, uint32_t instrument_id, market_event& out,
                          book_update& book, std::string& why);
 
-/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book, 5 packed bar) that a block
-/// store holds: the summary in the header of a file closed in good order (while it has the size
-/// it was closed with; a reader then reports a block with other types as damage), else read from
-/// its block headers. nullopt when it is not one, cannot be read, or its block headers, walked, are
-/// damaged.
+/// The record types (bit 1 << type: 1 trade, 2 quote, 3 bar, 4 book, 5 packed bar, 6 bar run) that
+/// a block store holds: the summary in the header of a file closed in good order (while it has the
+/// size it was closed with; a reader then reports a block with other types as damage), else read
+/// from its block headers. nullopt when it is not one, cannot be read, or its block headers,
+/// walked, are damaged.
 std::optional<uint16_t> store_record_kinds(const std::filesystem::path& file);
 
 /// What a block store's block headers say of its records, read without the records (a pread per
@@ -160,8 +163,8 @@ struct store_extent {
 /// the records then have to be read to know. The records' CRCs are not checked.
 std::optional<store_extent> store_extent_of(const std::filesystem::path& file);
 
-/// The record types of bars in store_record_kinds(): whole (3) and packed (5).
-inline constexpr uint16_t store_bar_kinds = 1u << 3 | 1u << 5;
+/// The record types of bars in store_record_kinds(): whole (3), packed (5) and runs (6).
+inline constexpr uint16_t store_bar_kinds = 1u << 3 | 1u << 5 | 1u << 6;
 /// Kinds of a store that holds bars and nothing else.
 constexpr bool store_holds_only_bars(uint16_t kinds) noexcept {
   return kinds != 0 && (kinds & ~store_bar_kinds) == 0;
