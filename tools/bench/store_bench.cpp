@@ -45,7 +45,9 @@ struct walk_result {
 };
 
 // Block to block through a mapping; a whole bar's close is at byte 64 of its record, a packed
-// bar's is its open (byte 16) plus the 32-bit offset at byte 56 in units of 10^(flags & 15).
+// bar's is its open (byte 16) plus the 32-bit offset at byte 56 in units of 10^(flags & 15), and
+// a bar run's bar k is the run's base open (byte 16) plus the bar's open and close offsets (bytes
+// 16 and 28 of its 44, from byte 40) in those units.
 walk_result bare_walk(const std::string& file, bool crc) {
   int64_t unit[16];  // 10^0 .. 10^15
   for (int64_t i = 0, v = 1; i < 16; ++i, v *= 10) unit[i] = v;
@@ -75,6 +77,22 @@ walk_result bare_walk(const std::string& file, bool crc) {
         uint32_t rsize = 0;
         int64_t close = 0;
         std::memcpy(&rsize, p + 4, 4);
+        if (p[0] == 6) {  // a bar run: n bars of 44 bytes from byte 40, opens from a base
+          const int64_t u = unit[static_cast<uint8_t>(p[1]) & 15];
+          int64_t base = 0;
+          uint32_t n = 0;
+          std::memcpy(&base, p + 16, 8);
+          std::memcpy(&n, p + 32, 4);
+          for (uint32_t k = 0; k < n; ++k) {
+            int32_t open = 0, offset = 0;
+            std::memcpy(&open, p + 40 + 44 * k + 16, 4);
+            std::memcpy(&offset, p + 40 + 44 * k + 28, 4);
+            r.checksum += base + (int64_t{open} + offset) * u;
+          }
+          i += n - 1;
+          p += rsize;
+          continue;
+        }
         if (p[0] == 5) {
           int32_t offset = 0;
           std::memcpy(&close, p + 16, 8);
