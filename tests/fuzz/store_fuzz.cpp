@@ -272,7 +272,8 @@ std::string fuzz_seed_file(uint64_t& rng, uint64_t (*next)(uint64_t&)) {
         b.volume = static_cast<int64_t>(next(rng) % 10'000'000'000);
         w.append(sym, cats::market_event::of(b, ts));
         // Then the next minutes' bars, which the writer puts in a bar run with it where they fit.
-        for (uint64_t k = next(rng) % 6; k > 0 && b.header.local_ts_ns == ts; --k) {
+        const bool packable = b.header.local_ts_ns == ts;
+        for (uint64_t k = next(rng) % 6; k > 0 && packable; --k) {
           b.open_time_ns += b.interval_ns;
           b.header.exchange_ts_ns = b.header.local_ts_ns = b.header.exchange_ts_ns + b.interval_ns;
           b.open = b.close;

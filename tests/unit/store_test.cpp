@@ -1432,6 +1432,65 @@ TEST(Store, ConsecutiveBarsShareRunsOf44BytesABar) {
   EXPECT_EQ(damaged("block count one more", first + 12, count + 1,
                     "the block's count is larger than its records"),
             run_bars);
+
+  // The run's layout, byte by byte (docs/record_format.md, "The bar run").
+  const char* run = b.data() + first + 64;
+  auto i64 = [&](size_t at) {
+    int64_t v = 0;
+    std::memcpy(&v, run + at, 8);
+    return v;
+  };
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    std::memcpy(&v, run + at, 4);
+    return v;
+  };
+  const cats_bar_event_t& b0 = bars[0].second.bar;
+  EXPECT_EQ(uint8_t(run[1]), 6 | 3 << 4);  // prices in 10^6 (0.01), volumes in 10^3
+  EXPECT_EQ(u32(4), (40 + 44 * run_bars + 7) / 8 * 8);
+  EXPECT_EQ(i64(8), t0);
+  EXPECT_EQ(i64(16), b0.open);                           // the base open
+  EXPECT_EQ(u32(24), 60'000u);                           // interval, ms
+  EXPECT_EQ(static_cast<int32_t>(u32(28)), -1'000'000);  // close - open - interval, ns
+  EXPECT_EQ(u32(32), run_bars);
+  EXPECT_EQ(u32(36), 0u);
+  for (size_t k : {size_t{0}, size_t{1}, size_t{run_bars - 1}}) {
+    const cats_bar_event_t& x = bars[k].second.bar;
+    const size_t at = 40 + 44 * k;
+    EXPECT_EQ(i64(at), x.quote_volume) << k;
+    EXPECT_EQ(i64(at + 8), x.taker_buy_quote_volume) << k;
+    EXPECT_EQ(static_cast<int32_t>(u32(at + 16)), (x.open - b0.open) / 1'000'000) << k;
+    EXPECT_EQ(static_cast<int32_t>(u32(at + 20)), (x.high - x.open) / 1'000'000) << k;
+    EXPECT_EQ(static_cast<int32_t>(u32(at + 24)), (x.low - x.open) / 1'000'000) << k;
+    EXPECT_EQ(static_cast<int32_t>(u32(at + 28)), (x.close - x.open) / 1'000'000) << k;
+    EXPECT_EQ(u32(at + 32), x.volume / 1'000) << k;
+    EXPECT_EQ(u32(at + 36), x.taker_buy_volume / 1'000) << k;
+    EXPECT_EQ(u32(at + 40), x.trade_count) << k;
+  }
+
+  // A run that began with flat, empty bars (which allow the largest units) takes a moving bar by
+  // writing its bars again in the finer units the moving bar needs: one run for all of them.
+  bars.clear();
+  open_time = t0;
+  for (int i = 0; i < 4; ++i) {
+    cats_bar_event_t* flat = add("BINANCE:BTCUSDT");
+    flat->high = flat->low = flat->close = flat->open;
+    flat->volume = flat->taker_buy_volume = flat->trade_count = 0;
+  }
+  for (int i = 0; i < 50; ++i) add("BINANCE:BTCUSDT");
+  bars[30].second.bar.close = bars[30].second.bar.open + 30'000;  // then units of 10^4
+  const fs::path flat = dir.path() / "flat.catsrec";
+  write(flat);
+  const std::string fb = test::read_file(flat);
+  const std::vector<int> ft = record_types(fb);
+  EXPECT_EQ(std::count(ft.begin(), ft.end(), 6), 54);
+  const size_t data = block_offsets(fb).at(1);
+  EXPECT_EQ(fb[data + 64], 6);
+  uint32_t in_run = 0;
+  std::memcpy(&in_run, fb.data() + data + 64 + 32, 4);
+  EXPECT_EQ(in_run, 54u) << "one run";
+  EXPECT_EQ(uint8_t(fb[data + 64 + 1]), 4 | 3 << 4);
+  expect_read_back(flat);
 }
 
 TEST(Store, ACutFileEndsInATruncatedBlockAndEmptyFilesAreNamed) {

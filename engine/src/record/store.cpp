@@ -1,4 +1,4 @@
-// The block store (.catsrec versions 2 and 3); the layout is documented in
+// The block store (.catsrec versions 2 to 4); the layout is documented in
 // docs/record_format.md.
 #include "cats/record/store.hpp"
 
@@ -313,6 +313,7 @@ struct store_writer::impl {
   // the next bar of that run and reads back exactly from it; false otherwise (nothing written).
   bool join_run(uint16_t id, const cats_bar_event_t& b);
   bool start_run(const cats_bar_event_t& b);
+  bool refine_run(const cats_bar_event_t& b);
 
   // The 64-byte file header at offset 0, whole.
   bool write_header(const char* head) const {
@@ -762,7 +763,10 @@ bool store_writer::impl::join_run(uint16_t id, const cats_bar_event_t& b) {
   if (tail.at - block_header_size + grown > opt.block_bytes || tail.bars == UINT32_MAX)
     return false;
   char entry[run_entry];
-  if (!put_run_bar(entry, tail.shape, tail.bars, b)) return false;
+  if (!put_run_bar(entry, tail.shape, tail.bars, b) &&
+      (!refine_run(b) || !put_run_bar(entry, tail.shape, tail.bars, b))) {
+    return false;
+  }
   block.resize(tail.at + grown);
   std::memcpy(block.data() + tail.at + run_head + run_entry * tail.bars, entry, run_entry);
   ++tail.bars;
@@ -772,17 +776,66 @@ bool store_writer::impl::join_run(uint16_t id, const cats_bar_event_t& b) {
   return true;
 }
 
+namespace {
+// A step from y to x, or 1 (no decimal zero) where it overflows.
+int64_t price_step(int64_t x, int64_t y) noexcept {
+  int64_t d = 0;
+  return __builtin_sub_overflow(x, y, &d) ? int64_t{1} : d;
+}
+}  // namespace
+
+// The run's units made as fine as bar `b`, the run's next bar, needs (a run that began with flat or
+// empty bars took the largest units they allowed): each bar in it is written again in the finer
+// units. False when `b` is not the run's next bar, needs no finer unit, or a bar would not fit.
+bool store_writer::impl::refine_run(const cats_bar_event_t& b) {
+  run_shape& r = tail.shape;
+  int64_t open_time = 0;
+  if (b.interval_ns != r.interval_ns ||
+      __builtin_mul_overflow(int64_t{tail.bars}, r.interval_ns, &open_time) ||
+      __builtin_add_overflow(open_time, r.open_time, &open_time) || b.open_time_ns != open_time) {
+    return false;
+  }
+  const int p0 = r.flags & 15, q0 = r.flags >> 4;
+  const int p = std::min(
+      p0, common_decimal_zeros({price_step(b.high, b.open), price_step(b.low, b.open),
+                                price_step(b.close, b.open), price_step(b.open, r.base_open)}));
+  const int q = std::min(q0, common_decimal_zeros({b.volume, b.taker_buy_volume}));
+  if (p == p0 && q == q0) return false;
+  const int64_t pf = pow10_table[p0 - p], qf = pow10_table[q0 - q];
+  char* const bars = block.data() + tail.at + run_head;
+  for (int pass = 0; pass < 2; ++pass) {  // every bar checked before any is written
+    for (uint32_t k = 0; k < tail.bars; ++k) {
+      char* const at = bars + run_entry * k + 16;  // i32 open, high, low, close; u32 volumes
+      decoder dec(at);
+      encoder enc(at);
+      for (int i = 0; i < 4; ++i) {
+        int64_t v = 0;
+        if (__builtin_mul_overflow(int64_t{dec.i32()}, pf, &v) || v < INT32_MIN || v > INT32_MAX)
+          return false;
+        if (pass == 1) enc.i32(static_cast<int32_t>(v));
+      }
+      for (int i = 0; i < 2; ++i) {
+        int64_t v = 0;
+        if (__builtin_mul_overflow(int64_t{dec.u32()}, qf, &v) || v > UINT32_MAX) return false;
+        if (pass == 1) enc.u32(static_cast<uint32_t>(v));
+      }
+    }
+  }
+  r.flags = static_cast<uint8_t>(p | q << 4);
+  r.price_unit = pow10_table[p];
+  r.volume_unit = pow10_table[q];
+  block[tail.at + 1] = static_cast<char>(r.flags);
+  return true;
+}
+
 // The packed bar the block ends with and `b` as a run of two, sharing the most decimal zeros of
 // both bars' price steps (and of the step between their opens) and of their volumes.
 bool store_writer::impl::start_run(const cats_bar_event_t& b) {
   const cats_bar_event_t& a = tail.first;
-  auto step = [](int64_t x, int64_t y) {
-    int64_t d = 0;
-    return __builtin_sub_overflow(x, y, &d) ? int64_t{1} : d;  // 1: no decimal zero
-  };
-  const int p = common_decimal_zeros(
-      {step(a.high, a.open), step(a.low, a.open), step(a.close, a.open), step(b.high, b.open),
-       step(b.low, b.open), step(b.close, b.open), step(b.open, a.open)});
+  const int p = common_decimal_zeros({price_step(a.high, a.open), price_step(a.low, a.open),
+                                      price_step(a.close, a.open), price_step(b.high, b.open),
+                                      price_step(b.low, b.open), price_step(b.close, b.open),
+                                      price_step(b.open, a.open)});
   const int q = common_decimal_zeros({a.volume, a.taker_buy_volume, b.volume, b.taker_buy_volume});
   run_shape r;
   r.flags = static_cast<uint8_t>(p | q << 4);

@@ -26,7 +26,7 @@ struct record_writer_options {
   std::string prefix = "cats";  ///< files are <dir>/<prefix>-YYYY-MM-DD.catsrec
   bool csv = false;             ///< also write <prefix>-YYYY-MM-DD-trades.csv / -quotes.csv
   int64_t flush_interval_ns = 1'000'000'000;
-  /// 2: the block store (store.hpp, files of format version 3; each flush writes one block); 1:
+  /// 2: the block store (store.hpp, files of format version 4; each flush writes one block); 1:
   /// the record-by-record format.
   int version = 2;
 };
@@ -113,7 +113,7 @@ class record_reader {
 
   struct impl;
   std::unique_ptr<impl> impl_;
-  std::unique_ptr<class store_reader> store_;  // set for a block store (version 2 or 3)
+  std::unique_ptr<class store_reader> store_;  // set for a block store (version 2 to 4)
   std::string error_;
   uint64_t records_ = 0;
 };

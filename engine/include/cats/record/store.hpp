@@ -1,8 +1,9 @@
-// The block store: versions 2 and 3 of the .catsrec format (docs/record_format.md, "Version 2").
+// The block store: versions 2 to 4 of the .catsrec format (docs/record_format.md, "Version 2").
 //
-// Records are grouped in blocks. Each block has a 64-byte header (record count, time range, the
+// Records are grouped in blocks. Each block has a 64-byte header (event count, time range, the
 // offset of the symbol table its ids refer to, a CRC-32C over the header and the records) and
-// fixed-size, 8-byte aligned records that name their instrument by a small id. The reader maps
+// 8-byte aligned records, of a fixed size per type but the bar run (consecutive bars of one
+// symbol, 44 bytes each), that name their instrument by a small id. The reader maps
 // the file and decodes records in place; a damaged block is reported with the file and offset,
 // and with `skip_damaged` it is skipped and counted instead of ending the replay. The writer only
 // ever writes whole blocks: a disk that fills up leaves a file that ends on a block boundary.
@@ -80,8 +81,8 @@ struct store_reader_options {
 class store_reader {
  public:
   /// Throws std::runtime_error naming the file when it cannot be opened or mapped, is not a
-  /// block store (version 2 or 3), or its header is damaged. An empty or short file does not throw:
-  /// next() reports it like any other truncation.
+  /// block store (version 2, 3 or 4), or its header is damaged. An empty or short file does not
+  /// throw: next() reports it like any other truncation.
   explicit store_reader(const std::filesystem::path& file, store_reader_options options = {});
   ~store_reader();
   store_reader(const store_reader&) = delete;
@@ -170,7 +171,7 @@ constexpr bool store_holds_only_bars(uint16_t kinds) noexcept {
   return kinds != 0 && (kinds & ~store_bar_kinds) == 0;
 }
 
-/// The format version of a .catsrec file (1, 2 or 3), 0 when it does not start like one. Throws
+/// The format version of a .catsrec file (1 to 4), 0 when it does not start like one. Throws
 /// std::runtime_error when it cannot be opened.
 int record_file_version(const std::filesystem::path& file);
 

@@ -21,7 +21,7 @@ struct sample_options {
 
 /// Writes the sample to `file`; throws std::runtime_error on I/O errors.
 void write_sample_klines(const std::filesystem::path& file, const sample_options& options);
-/// The same bars written straight to a block store (.catsrec version 3) under `symbol`; the
+/// The same bars written straight to a block store (.catsrec version 4) under `symbol`; the
 /// store equals what `cats data convert` makes of the CSV. microseconds and header do not apply.
 void write_sample_store(const std::filesystem::path& file, const sample_options& options,
                         const std::string& symbol = "BINANCE:BTCUSDT");
