@@ -266,10 +266,11 @@ std::string fuzz_seed_file(uint64_t& rng, uint64_t (*next)(uint64_t&)) {
         b.header.local_ts_ns = ts + static_cast<int64_t>(next(rng) % 2);  // 1: stored whole
         b.open_time_ns = ts - 60'000'000'000;
         b.interval_ns = 60'000'000'000;
+        const bool flat = next(rng) % 2 == 0;  // a run from it starts in the largest units
         b.open = b.close = price;
-        b.high = price + 5;
-        b.low = price - 5;
-        b.volume = static_cast<int64_t>(next(rng) % 10'000'000'000);
+        b.high = flat ? price : price + 5;
+        b.low = flat ? price : price - 5;
+        b.volume = flat ? 0 : static_cast<int64_t>(next(rng) % 10'000'000'000);
         w.append(sym, cats::market_event::of(b, ts));
         // Then the next minutes' bars, which the writer puts in a bar run with it where they fit.
         const bool packable = b.header.local_ts_ns == ts;

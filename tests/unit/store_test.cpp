@@ -1301,7 +1301,7 @@ TEST(Store, ABlockOfBarsCountingMoreThanItHoldsIsNamedInBatchesToo) {
 
 // Consecutive bars of one symbol that fit are written as bar runs (type 6), 44 bytes a bar, and
 // read back exactly, one by one and in batches of any size. A run ends at a gap, another interval,
-// another symbol, a price step finer than the run's, a flush, and a full block.
+// another symbol, a price step finer than its bars would fit in, a flush, and a full block.
 TEST(Store, ConsecutiveBarsShareRunsOf44BytesABar) {
   test::temp_dir dir;
   std::mt19937_64 rng(5);
@@ -1382,7 +1382,7 @@ TEST(Store, ConsecutiveBarsShareRunsOf44BytesABar) {
   add("BINANCE:BTCUSDT", 300'000'000'000);
   for (int i = 0; i < 10; ++i) add("BINANCE:BTCUSDT");
   cats_bar_event_t* odd = add("BINANCE:BTCUSDT");
-  odd->close = odd->open + 1;  // a step of 10^-8: finer than the run's 0.01
+  odd->close = odd->open + 1;  // a step of 10^-8: the run's bars do not fit units of 1
   for (int i = 0; i < 10; ++i) add("BINANCE:BTCUSDT");
   const fs::path g = dir.path() / "breaks.catsrec";
   write(g, 3000);
@@ -1490,6 +1490,18 @@ TEST(Store, ConsecutiveBarsShareRunsOf44BytesABar) {
   std::memcpy(&in_run, fb.data() + data + 64 + 32, 4);
   EXPECT_EQ(in_run, 54u) << "one run";
   EXPECT_EQ(uint8_t(fb[data + 64 + 1]), 4 | 3 << 4);
+  expect_read_back(flat);
+  // A bar that needs finer units but would not join the run anyway (it closes 1 ms later) leaves
+  // the run as it was, in the units of its empty bars, and is packed on its own.
+  bars.resize(4);
+  open_time = t0 + 4 * int64_t{60'000'000'000};
+  cats_bar_event_t* late = add("BINANCE:BTCUSDT");
+  late->header.exchange_ts_ns = late->header.local_ts_ns = late->header.local_ts_ns + 1'000'000;
+  bars.back().second.ts = late->header.local_ts_ns;
+  write(flat);
+  const std::string lb = test::read_file(flat);
+  EXPECT_EQ(record_types(lb), (std::vector<int>{6, 6, 6, 6, 5}));
+  EXPECT_EQ(uint8_t(lb[data + 64 + 1]) >> 4, 15) << "volumes still in units of 10^15";
   expect_read_back(flat);
 }
 

@@ -786,21 +786,23 @@ int64_t price_step(int64_t x, int64_t y) noexcept {
 
 // The run's units made as fine as bar `b`, the run's next bar, needs (a run that began with flat or
 // empty bars took the largest units they allowed): each bar in it is written again in the finer
-// units. False when `b` is not the run's next bar, needs no finer unit, or a bar would not fit.
+// units. False, the run unchanged, when `b` needs no finer unit, would not join the run in the
+// finer units either (another interval, a gap, a value that does not fit), or a bar already in the
+// run would not fit them.
 bool store_writer::impl::refine_run(const cats_bar_event_t& b) {
   run_shape& r = tail.shape;
-  int64_t open_time = 0;
-  if (b.interval_ns != r.interval_ns ||
-      __builtin_mul_overflow(int64_t{tail.bars}, r.interval_ns, &open_time) ||
-      __builtin_add_overflow(open_time, r.open_time, &open_time) || b.open_time_ns != open_time) {
-    return false;
-  }
   const int p0 = r.flags & 15, q0 = r.flags >> 4;
   const int p = std::min(
       p0, common_decimal_zeros({price_step(b.high, b.open), price_step(b.low, b.open),
                                 price_step(b.close, b.open), price_step(b.open, r.base_open)}));
   const int q = std::min(q0, common_decimal_zeros({b.volume, b.taker_buy_volume}));
   if (p == p0 && q == q0) return false;
+  run_shape finer = r;
+  finer.flags = static_cast<uint8_t>(p | q << 4);
+  finer.price_unit = pow10_table[p];
+  finer.volume_unit = pow10_table[q];
+  char entry[run_entry];
+  if (!put_run_bar(entry, finer, tail.bars, b)) return false;  // the units are not all it lacks
   const int64_t pf = pow10_table[p0 - p], qf = pow10_table[q0 - q];
   char* const bars = block.data() + tail.at + run_head;
   for (int pass = 0; pass < 2; ++pass) {  // every bar checked before any is written
@@ -821,9 +823,7 @@ bool store_writer::impl::refine_run(const cats_bar_event_t& b) {
       }
     }
   }
-  r.flags = static_cast<uint8_t>(p | q << 4);
-  r.price_unit = pow10_table[p];
-  r.volume_unit = pow10_table[q];
+  r = finer;
   block[tail.at + 1] = static_cast<char>(r.flags);
   return true;
 }
