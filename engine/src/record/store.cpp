@@ -611,6 +611,18 @@ bool open_run(const char* p, uint8_t flags, uint32_t size, uint32_t id, run_curs
   --c.left;
 }
 
+// The 32 bytes after the head of the run record at `p`: what its bars share, the first one's open
+// time and how many there are.
+void put_run_header(char* p, const run_shape& r, int64_t open_time, uint32_t bars) {
+  encoder enc(p + record_head);
+  enc.i64(open_time);
+  enc.i64(r.base_open);
+  enc.u32(static_cast<uint32_t>(r.interval_ns / 1'000'000));
+  enc.i32(r.close_offset);
+  enc.u32(bars);
+  enc.u32(0);
+}
+
 // Bar `b` as the entry at `out` of a run of shape `r` whose bar `index` it is: false unless it
 // reads back exactly (its time, interval and close offset the run's, its prices and volumes whole
 // units that fit).
@@ -643,12 +655,7 @@ bool put_run_bar(char* out, const run_shape& r, uint64_t index, const cats_bar_e
   enc.u32(static_cast<uint32_t>(b.trade_count));
   // What a reader makes of it, compared field by field.
   char rec[run_size(1)] = {};
-  encoder head(rec + record_head);
-  head.i64(open_time);
-  head.i64(r.base_open);
-  head.u32(static_cast<uint32_t>(r.interval_ns / 1'000'000));
-  head.i32(r.close_offset);
-  head.u32(1);
+  put_run_header(rec, r, open_time, 1);
   std::memcpy(rec + run_head, out, run_entry);
   run_cursor c;
   market_event back;
@@ -857,12 +864,7 @@ bool store_writer::impl::start_run(const cats_bar_event_t& b) {
   enc.u8(r.flags);
   enc.u16(tail.id);
   enc.u32(static_cast<uint32_t>(size));
-  enc.i64(r.open_time);
-  enc.i64(r.base_open);
-  enc.u32(static_cast<uint32_t>(r.interval_ns / 1'000'000));
-  enc.i32(r.close_offset);
-  enc.u32(2);
-  enc.u32(0);
+  put_run_header(block.data() + tail.at, r, r.open_time, 2);
   std::memcpy(block.data() + tail.at + run_head, entries, sizeof entries);
   if (--packed_in_block == 0)
     open.kinds = static_cast<uint16_t>(open.kinds & ~(1u << type_packed_bar));
@@ -951,12 +953,16 @@ block_fault header_at(int fd, const char* base, uint64_t size, uint64_t at, bloc
   return header_fault(head, size - at, h);
 }
 
+// A data block with records (its times mean something).
+bool holds_records(const block_header& h) noexcept {
+  return h.kind == block_data && h.count != 0;
+}
+
 // Whether a header read without its block's CRC fits the chain after the block numbered
 // `number` (none: the first block): the numbers follow one another, and a data block's times are
 // in order. A length that lands on a later block, or a damaged number or time, does not.
 bool fits_chain(const block_header& h, const std::optional<uint64_t>& number) noexcept {
-  return (!number || h.sequence == *number + 1) &&
-         !(h.kind == block_data && h.count != 0 && h.first_ts > h.last_ts);
+  return (!number || h.sequence == *number + 1) && !(holds_records(h) && h.first_ts > h.last_ts);
 }
 
 #ifndef MADV_POPULATE_READ
@@ -1744,9 +1750,9 @@ uint64_t store_reader::skip_before(int64_t ts) {
       at = before;  // still in the tail: checked below like the blocks passed
       break;
     }
-    if (h.kind == block_data && h.count != 0 && h.last_ts >= ts) break;
+    if (holds_records(h) && h.last_ts >= ts) break;
     if (h.kind == block_symbols) symtab = at;
-    if (h.kind == block_data && h.count != 0) tail.clear();
+    if (holds_records(h)) tail.clear();
     tail.push_back(at);
     number = h.sequence;
     before = at;
@@ -1764,7 +1770,7 @@ uint64_t store_reader::skip_before(int64_t ts) {
     block_header h;
     if (!r.check_block(tail[i], h, why))
       at = tail[i];
-    else if (h.kind == block_data && h.count != 0)
+    else if (holds_records(h))
       break;  // sound: all its records are before the start
   }
   const uint64_t passed = at - r.pos;
@@ -1883,7 +1889,7 @@ std::optional<store_extent> store_extent_of(const std::filesystem::path& file) {
   store_extent e;
   bool known = true;  // records of a type from a newer writer count in a header, not in a read
   if (!s.each_block([&](const block_header& h) {
-        if (h.kind != block_data || h.count == 0) return;
+        if (!holds_records(h)) return;
         known = known && (h.kinds & ~known_record_kinds) == 0;
         e.records += h.count;
         e.first_ts = std::min(e.first_ts, h.first_ts);

@@ -57,8 +57,7 @@ T smallest_up(const std::string& root, const std::string& path, Read read) {
 }
 
 // Calls `fn(controllers, path)` for each line of /proc/self/cgroup: "0::/path" (v2, no
-// controllers), "4:cpu,cpuacct:/path" (v1). `controllers` comes wrapped in commas (",cpu,cpuacct,")
-// so that a search for ",cpu," finds only the whole name.
+// controllers), "4:cpu,cpuacct:/path" (v1).
 template <class Fn>
 void each_cgroup(Fn fn) {
   std::ifstream self("/proc/self/cgroup");
@@ -66,8 +65,13 @@ void each_cgroup(Fn fn) {
   while (std::getline(self, line)) {
     const size_t a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
-    fn("," + line.substr(a + 1, b - a - 1) + ",", line.substr(b + 1));
+    fn(line.substr(a + 1, b - a - 1), line.substr(b + 1));
   }
+}
+
+// Whether a v1 line's comma-separated controllers name `name` whole ("cpu" is not "cpuset").
+bool lists(const std::string& controllers, const char* name) {
+  return ("," + controllers + ",").find("," + std::string(name) + ",") != std::string::npos;
 }
 
 // The CPU quota on this process (cgroup v2, or v1's cpu controller), from its own cgroup
@@ -78,11 +82,10 @@ unsigned quota_cores() {
     if (c != 0) best = best == 0 ? c : std::min(best, c);
   };
   each_cgroup([&](const std::string& controllers, const std::string& path) {
-    if (controllers == ",,") {
+    if (controllers.empty()) {
       keep(smallest_up<unsigned>("/sys/fs/cgroup", path, v2_cores));
-    } else if (controllers.find(",cpu,") != std::string::npos) {
-      const std::string names = controllers.substr(1, controllers.size() - 2);
-      keep(smallest_up<unsigned>("/sys/fs/cgroup/" + names, path, v1_cores));
+    } else if (lists(controllers, "cpu")) {
+      keep(smallest_up<unsigned>("/sys/fs/cgroup/" + controllers, path, v1_cores));
       keep(smallest_up<unsigned>("/sys/fs/cgroup/cpu", path, v1_cores));
     }
   });
@@ -112,10 +115,10 @@ uint64_t usable_memory() noexcept {
   try {
     each_cgroup([&](const std::string& controllers, const std::string& path) {
       uint64_t l = 0;
-      if (controllers == ",,")
+      if (controllers.empty())
         l = smallest_up<uint64_t>("/sys/fs/cgroup", path,
                                   [](const std::string& d) { return limit_in(d + "/memory.max"); });
-      else if (controllers.find(",memory,") != std::string::npos)
+      else if (lists(controllers, "memory"))
         l = smallest_up<uint64_t>("/sys/fs/cgroup/memory", path, [](const std::string& d) {
           return limit_in(d + "/memory.limit_in_bytes");
         });
