@@ -119,15 +119,16 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
   EXPECT_NE(later[0], without_files(from_csv.out)) << "the window changes the run";
 
   // A sweep over the store, streamed by each lockstep batch from the file (constant memory; by
-  // itself, and with --stream), ranks exactly as one over the CSV's decoded copy; so does a
-  // walk-forward one.
+  // itself, and with --stream), ranks exactly as one over the CSV's copy (an in-memory store, or
+  // decoded events with --copy events); so does a walk-forward one.
   for (const char* extra : {"--metric", "--oos"}) {
     std::vector<std::string> results;
     for (const auto& [name, file, format, stream] :
          {std::tuple{"sweep-csv", klines_, "binance_klines", false},
           std::tuple{"sweep-st", store, "cats_record", false},
           std::tuple{"sweep-stream", store, "cats_record", true},
-          std::tuple{"sweep-capped", klines_, "binance_klines", false}}) {
+          std::tuple{"sweep-capped", klines_, "binance_klines", false},
+          std::tuple{"sweep-events", klines_, "binance_klines", false}}) {
       const fs::path out = dir_.path() / name;
       std::vector<std::string> args{cats_bin,
                                     "sweep",
@@ -148,6 +149,8 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
       // A copy over its budget (the CSV's is about 2 MB): the runs stream the CSV instead.
       const bool capped = std::string(name) == "sweep-capped";
       if (capped) args.insert(args.end(), {"--max-copy", "1"});
+      const bool events = std::string(name) == "sweep-events";
+      if (events) args.insert(args.end(), {"--copy", "events"});
       const run_result s = run(args);
       ASSERT_EQ(s.exit_code, 0) << s.err;
       EXPECT_EQ(s.err.find("more than the 1 MB a copy may take") != std::string::npos, capped)
@@ -156,12 +159,16 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
       EXPECT_NE(s.out.find(std::string("\"data_streamed\": ") + (streams ? "true" : "false")),
                 std::string::npos)
           << name << " " << extra;
+      const char* copy = streams ? "none" : events ? "events" : "store";
+      EXPECT_NE(s.out.find(std::string("\"data_copy\": \"") + copy + "\""), std::string::npos)
+          << name << " " << extra;
       results.push_back(test::read_file(out / "results.csv"));
     }
     EXPECT_NE(results[0].find("sharpe"), std::string::npos) << results[0];
     EXPECT_EQ(results[0], results[1]) << extra;
     EXPECT_EQ(results[0], results[2]) << extra;
     EXPECT_EQ(results[0], results[3]) << extra;
+    EXPECT_EQ(results[0], results[4]) << extra;
   }
 }
 

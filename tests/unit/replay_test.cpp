@@ -1,10 +1,15 @@
 // The merged replay stream: bars built from trades, the k-way merge of several feeds and kinds,
-// the tie-break for equal times, and the decoded copy a sweep shares.
+// the tie-break for equal times, and the copies a sweep shares (decoded events, an in-memory
+// store).
 #include "cats/replay/replay.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "cats/core/events.hpp"
+#include "cats/record/record_file.hpp"
 #include "cats/record/store.hpp"
 #include "cats/replay/sample_data.hpp"
 #include "cats/session/session.hpp"
@@ -179,6 +184,228 @@ TEST_F(Replay, TheDecodedCopyIsTheSameOnSeveralThreads) {
   EXPECT_EQ(three->stats().missing_bars, one->stats().missing_bars);
   EXPECT_EQ(three->stats().rows, one->stats().rows);
   EXPECT_EQ(three->stats().messages, one->stats().messages);
+}
+
+// The same event, field by field (a union member's bytes, a book's levels).
+::testing::AssertionResult same_event(const market_event& x, const market_event& y) {
+  if (x.type != y.type || x.built != y.built || x.ts != y.ts || x.book_flags != y.book_flags)
+    return ::testing::AssertionFailure() << "kind, time or flags differ";
+  bool same = true;
+  switch (x.type) {
+    case market_event::kind::trade:
+      same = std::memcmp(&x.trade, &y.trade, sizeof x.trade) == 0;
+      break;
+    case market_event::kind::quote:
+      same = std::memcmp(&x.quote, &y.quote, sizeof x.quote) == 0;
+      break;
+    case market_event::kind::bar:
+      same = std::memcmp(&x.bar, &y.bar, sizeof x.bar) == 0;
+      break;
+    case market_event::kind::book: {
+      const book_update &a = *x.book, &b = *y.book;
+      auto levels = [](const std::vector<book_level>& u, const std::vector<book_level>& v) {
+        return u.size() == v.size() &&
+               std::equal(u.begin(), u.end(), v.begin(), [](book_level l, book_level m) {
+                 return l.price == m.price && l.quantity == m.quantity;
+               });
+      };
+      same = a.instrument_id == b.instrument_id && a.exchange_ts_ns == b.exchange_ts_ns &&
+             a.local_ts_ns == b.local_ts_ns && a.snapshot == b.snapshot &&
+             a.first_seq == b.first_seq && a.last_seq == b.last_seq && a.prev_seq == b.prev_seq &&
+             a.has_checksum == b.has_checksum && a.checksum == b.checksum &&
+             levels(a.bids, b.bids) && levels(a.asks, b.asks);
+      break;
+    }
+    default:
+      break;
+  }
+  if (!same) return ::testing::AssertionFailure() << "the payloads differ";
+  return ::testing::AssertionSuccess();
+}
+
+// The in-memory store a sweep shares holds the decoded copy event for event: klines across two
+// files with a gap, Binance trades, and a version 1 recording of quotes, books and trades (one of
+// them of a symbol the config does not name), merged; from the start and from a later one.
+TEST_F(Replay, TheStoreCopyHoldsTheDecodedCopyEventForEvent) {
+  const int64_t minute = 60 * S;
+  sample_options o;
+  o.bars = 3'000;
+  const fs::path a1 = dir_.path() / "a-1.csv", a2 = dir_.path() / "a-2.csv";
+  write_sample_klines(a1, o);
+  o.start_ns += (3'000 + 17) * minute;  // 17 bars missing between the files
+  o.seed = 7;
+  write_sample_klines(a2, o);
+  sample_trades_options t;
+  t.trades = 20'000;
+  t.span_ns = 4'000 * minute;
+  write_sample_trades(dir_.path() / "b.csv", t);
+  fs::path recording;
+  {
+    record_writer_options ro;
+    ro.dir = dir_.path() / "rec";
+    ro.version = 1;
+    record_writer w(ro);
+    const int64_t t0 = o.start_ns - 1'000 * minute;
+    for (int64_t i = 0; i < 600; ++i) {
+      const int64_t at = t0 + i * 7 * S;
+      cats_quote_event_t q{};
+      q.header = event_header<cats_quote_event_t>(CATS_EVENT_QUOTE, 0, at - 3, 0);
+      q.header.local_ts_ns = at;
+      q.bid_price = (100 + i) * P;
+      q.bid_quantity = 3 * P + i;
+      q.ask_price = (101 + i) * P;
+      q.ask_quantity = 5 * P - i;
+      w.write_quote("BINANCE:CCCUSDT", q);
+      book_update u;
+      u.exchange_ts_ns = at - 2;
+      u.local_ts_ns = at + 1;
+      u.snapshot = i % 50 == 0;
+      u.first_seq = static_cast<uint64_t>(10 * i + 1);
+      u.last_seq = static_cast<uint64_t>(10 * i + 9);
+      u.prev_seq = i % 3 == 0 ? -1 : 10 * i;
+      u.has_checksum = i % 2 == 0;
+      u.checksum = static_cast<int32_t>(-7 * i);
+      for (int64_t k = 0; k < i % 5; ++k) u.bids.push_back({(100 - k) * P, (k + i) * P / 3});
+      for (int64_t k = 0; k < i % 4; ++k) u.asks.push_back({(101 + k) * P, k * P});
+      w.write_book("BINANCE:CCCUSDT", u, i % 7 == 0 ? CATS_BOOK_FLAG_RESYNC : 0);
+      cats_trade_event_t tr{};
+      tr.header = event_header<cats_trade_event_t>(CATS_EVENT_TRADE, 0, at, 0);
+      tr.header.local_ts_ns = at + 2;
+      tr.price = (99 + i) * P + i;
+      tr.quantity = P / 7 + i;
+      tr.trade_id = static_cast<uint64_t>(1'000'000 + i);
+      tr.aggressor_side = i % 3 == 0 ? CATS_SIDE_BUY : i % 3 == 1 ? CATS_SIDE_SELL : CATS_SIDE_NONE;
+      w.write_trade("OKX:ZZZ-USDT", tr);
+    }
+    recording = w.current_file();
+  }
+  data_section data;
+  feed_section fa, fb, fc;
+  fa.symbol = "BINANCE:AAAUSDT";
+  fa.files = {a1, a2};
+  fa.tick_size = P / 100;
+  fa.lot_size = P / 100'000;
+  fb.symbol = "BINANCE:BBBUSDT";
+  fb.format = "binance_trades";
+  fb.files = {dir_.path() / "b.csv"};
+  fc.symbol = "BINANCE:CCCUSDT";
+  fc.format = "cats_record";
+  fc.files = {recording};
+  data.feeds = {fa, fb, fc};
+
+  const auto md = market_data::load(data, nullptr, nullptr, 2);
+  const auto sc = store_copy::load(data, nullptr, nullptr, 2);
+  ASSERT_NE(sc, nullptr);
+  ASSERT_EQ(sc->events(), md->events().size());
+  ASSERT_EQ(md->events().size(), 6'000u + 20'000u + 3 * 600u);
+  EXPECT_EQ(sc->stats().rows, md->stats().rows);
+  EXPECT_EQ(sc->stats().missing_bars, 17u);
+  EXPECT_EQ(sc->last_ts(), md->last_ts());
+  EXPECT_EQ(sc->first_event().ts, md->events().front().ts);  // unstamped: for the time range
+  EXPECT_EQ(sc->first_event().type, md->events().front().type);
+  ASSERT_EQ(sc->feeds().size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const feed_info &x = sc->feeds()[i], &y = md->feeds()[i];
+    EXPECT_EQ(x.instrument_id, y.instrument_id) << i;
+    EXPECT_EQ(x.ticks, y.ticks) << i;
+    EXPECT_EQ(x.recorded, y.recorded) << i;
+    EXPECT_EQ(x.bar_interval_ns, y.bar_interval_ns) << i;
+  }
+  ASSERT_EQ(sc->data().feeds.size(), 1u);
+  EXPECT_EQ(sc->data().feeds[0].format, "cats_record");
+
+  for (const int64_t start : {int64_t{0}, o.start_ns - 200 * minute}) {
+    instrument_registry registry = sc->instruments();
+    replay_stream stream(sc->data(), registry);
+    if (start != 0) stream.start_at(start);
+    ASSERT_TRUE(stream.open()) << stream.error();
+    stream.stamp_events(CATS_EVENT_FLAG_REPLAY);  // as market_data's are, and as a sweep does
+    memory_cursor cursor(*md);
+    if (start != 0) cursor.seek(start);
+    size_t n = 0;
+    while (const market_event* x = stream.next()) {
+      if (x->ts < start) continue;  // start_at passes whole blocks only
+      const market_event* y = cursor.next();
+      ASSERT_NE(y, nullptr) << n;
+      ASSERT_TRUE(same_event(*x, *y)) << "event " << n << " from " << start;
+      ++n;
+    }
+    EXPECT_EQ(stream.error(), "");
+    EXPECT_EQ(cursor.next(), nullptr) << "the copy ended early, after " << n;
+    // Every symbol under the id the files gave it, with the config's rules.
+    ASSERT_EQ(registry.size(), md->instruments().size());
+    for (const instrument_info& i : md->instruments().all()) {
+      const instrument_info* j = registry.find(i.symbol);
+      ASSERT_NE(j, nullptr) << i.symbol;
+      EXPECT_EQ(j->id, i.id) << i.symbol;
+      EXPECT_EQ(j->tick_size, i.tick_size) << i.symbol;
+      EXPECT_EQ(j->lot_size, i.lot_size) << i.symbol;
+    }
+  }
+
+  // Bars built from trades are the replay's, not the data's: no store copy.
+  data.feeds[1].bar_interval_ns = minute;
+  EXPECT_EQ(store_copy::load(data, nullptr), nullptr);
+}
+
+// One symbol's klines take 44 bytes a bar in the store copy (runs), against 144 decoded.
+TEST_F(Replay, TheStoreCopyOfKlinesTakes44BytesABar) {
+  sample_options o;
+  o.bars = 100'000;
+  const fs::path a = dir_.path() / "a.csv";
+  write_sample_klines(a, o);
+  data_section data;
+  feed_section f;
+  f.symbol = "BINANCE:AAAUSDT";
+  f.files = {a};
+  data.feeds = {f};
+  const auto sc = store_copy::load(data, nullptr);
+  ASSERT_NE(sc, nullptr);
+  EXPECT_EQ(sc->events(), 100'000u);
+  EXPECT_LE(sc->bytes(), 45u * 100'000u);
+  // A bad row: the same message as the decoded copy's, naming the file and line.
+  test::write_file(a, test::read_file(a) + "1,2,3\n");
+  std::string decoded, stored;
+  try {
+    market_data::load(data, nullptr);
+  } catch (const std::runtime_error& e) {
+    decoded = e.what();
+  }
+  try {
+    store_copy::load(data, nullptr);
+  } catch (const std::runtime_error& e) {
+    stored = e.what();
+  }
+  EXPECT_NE(decoded.find("a.csv:100001"), std::string::npos) << decoded;
+  EXPECT_EQ(stored, decoded);
+}
+
+// The in-memory store's writer writes into an empty file that exists, and no other.
+TEST_F(Replay, AStoreWrittenInPlaceMustBeEmpty) {
+  const fs::path f = dir_.path() / "x.catsrec";
+  store_writer_options wo;
+  wo.in_place = true;
+  EXPECT_THROW(store_writer(f, wo), std::runtime_error);  // not there
+  test::write_file(f, "x");
+  try {
+    store_writer w(f, wo);
+    ADD_FAILURE() << "wrote into a file that was not empty";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not empty"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(test::read_file(f), "x");
+  test::write_file(f, "");
+  {
+    store_writer w(f, wo);
+    cats_bar_event_t b{};
+    b.header = event_header<cats_bar_event_t>(CATS_EVENT_BAR, 0, 120 * S, 0);
+    b.open_time_ns = 60 * S;
+    b.interval_ns = 60 * S;
+    b.open = b.high = b.low = b.close = 5 * P;
+    w.append("BINANCE:AAAUSDT", market_event::of(b, 120 * S));
+    w.close();
+  }
+  EXPECT_EQ(store_record_kinds(f).value_or(0) != 0, true);
 }
 
 // A run of uniform bars (one instrument, flags and interval, read as they are, open times that

@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 
 #include "cats/bus/bus.hpp"
 #include "cats/session/sweep.hpp"
@@ -14,11 +15,29 @@ namespace cats::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// --copy and --max-copy into `opt`; the exit code of a bad value.
+std::optional<int> copy_flags(const std::string& copy, bool max_given, uint64_t max_copy_mb,
+                              cats::sweep_options& opt) {
+  if (copy != "store" && copy != "events")
+    return usage_error("--copy: expected store or events, got '" + copy + "'");
+  opt.decoded_copy = copy == "events";
+  if (max_given) {
+    if (max_copy_mb == 0 || max_copy_mb > (uint64_t{1} << 40))
+      return usage_error("--max-copy must be a number of MB from 1 to 2^40");
+    opt.max_copy_bytes = max_copy_mb << 20;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int sweep_command(const std::vector<std::string>& args) {
   cats::sweep_options opt;
   std::string config_file, out_dir;
   std::vector<std::string> params;
-  std::string workers;
+  std::string workers, copy = "store";
   uint64_t sample = 0, max_copy_mb = 0;
   po::options_description desc("options");
   desc.add_options()("help,h", "show this help")("config,c", po::value(&config_file)->required(),
@@ -44,11 +63,14 @@ int sweep_command(const std::vector<std::string>& args) {
       "write runs.csv (as runs finish), results.csv, results.json, best.txt and report.html")(
       "json", "print the ranked results as JSON on stdout")(
       "stream",
-      "each run streams the data from its files (constant memory) instead of sharing one decoded "
-      "copy; chosen by itself for block stores and for data whose copy would pass --max-copy")(
+      "each run streams the data from its files (constant memory) instead of sharing one copy; "
+      "chosen by itself for block stores and for data whose copy would pass --max-copy")(
+      "copy", po::value(&copy),
+      "what the copy the runs share holds: store (default: an in-memory block store, 44 bytes a "
+      "bar) or events (decoded, 152 bytes each); bars built from trades always take events")(
       "max-copy", po::value(&max_copy_mb),
-      "the most memory, in MB, a decoded copy of the data may take (default: a quarter of the "
-      "memory this process may use); past it the runs stream the files")(
+      "the most memory, in MB, the copy of the data may take (default: a quarter of the memory "
+      "this process may use); past it the runs stream the files")(
       "workers", po::value(&workers),
       "run on `cats worker`s elsewhere through the bus: nats://HOST:PORT ([bus] in the config "
       "for the stream and credentials)")(
@@ -60,7 +82,7 @@ int sweep_command(const std::vector<std::string>& args) {
                 "usage: cats sweep --config FILE --param key=from:to:step [--param ...] "
                 "[--set key=value]... [--jobs N] [--metric M] [--sample N] "
                 "[--oos F | --walk-forward N] [--out DIR] [--json] [--allow-failures] [--stream] "
-                "[--max-copy MB] [--workers nats://HOST:PORT]"))
+                "[--copy store|events] [--max-copy MB] [--workers nats://HOST:PORT]"))
     return *rc;
   const bool json = vm.count("json") != 0;
   opt.config = config_file;
@@ -72,11 +94,7 @@ int sweep_command(const std::vector<std::string>& args) {
   opt.progress = !json;
   opt.stop = &stop_requested;
   opt.stream = vm.count("stream") != 0;
-  if (vm.count("max-copy") != 0) {
-    if (max_copy_mb == 0 || max_copy_mb > (uint64_t{1} << 40))
-      return usage_error("--max-copy must be a number of MB from 1 to 2^40");
-    opt.max_copy_bytes = max_copy_mb << 20;
-  }
+  if (auto rc = copy_flags(copy, vm.count("max-copy") != 0, max_copy_mb, opt)) return *rc;
   try {
     const cats::run_config base = cats::load_config(config_file, opt.overrides);
     std::string err;

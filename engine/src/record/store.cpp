@@ -370,11 +370,22 @@ store_writer::store_writer(const std::filesystem::path& file, store_writer_optio
   w.path = file;
   w.opt = options;
   w.opt.block_bytes = std::clamp<size_t>(w.opt.block_bytes, 256, max_block_payload);
+  if (options.replace && options.in_place)
+    throw std::invalid_argument("store_writer: replace and in_place together");
   w.writing = options.replace ? std::filesystem::path(file.string() + ".part") : file;
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (options.replace ? O_TRUNC : O_EXCL);
+  const int flags = O_WRONLY | O_CLOEXEC |
+                    (options.in_place  ? 0
+                     : options.replace ? O_CREAT | O_TRUNC
+                                       : O_CREAT | O_EXCL);
   w.fd = ::open(w.writing.c_str(), flags, 0644);
   if (w.fd < 0) {
     throw_io(errno == EEXIST ? "will not overwrite" : "cannot create", w.writing, errno);
+  }
+  struct stat st {};
+  if (options.in_place && (::fstat(w.fd, &st) != 0 || st.st_size != 0)) {
+    ::close(w.fd);
+    w.fd = -1;
+    throw std::runtime_error(w.writing.string() + ": will not write into a file that is not empty");
   }
   std::vector<char> head(store_header_size, 0);
   w.created_ns = now_ns();
@@ -385,7 +396,7 @@ store_writer::store_writer(const std::filesystem::path& file, store_writer_optio
     ::close(w.fd);
     w.fd = -1;
     std::error_code ec;
-    std::filesystem::remove(w.writing, ec);
+    if (!options.in_place) std::filesystem::remove(w.writing, ec);
     throw;
   }
   w.start_block();

@@ -1,10 +1,15 @@
 #include "cats/replay/replay.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <unordered_map>
 
 #include "cats/core/events.hpp"
@@ -661,6 +666,61 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
   md->feeds_ = stream.feeds();
   md->stats_ = stream.stats();
   return md;
+}
+
+// ---- store_copy ---------------------------------------------------------------------------------
+
+std::shared_ptr<const store_copy> store_copy::load(const data_section& data, bool* unreadable,
+                                                   const std::atomic<bool>* stop,
+                                                   unsigned threads) {
+  if (data.feeds.empty()) return nullptr;
+  for (const feed_section& f : data.feeds)
+    if (f.bar_interval_ns != 0) return nullptr;  // built bars: the replay's, not the data's
+  const int fd = ::memfd_create("cats-sweep-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return nullptr;
+  std::shared_ptr<store_copy> sc(new store_copy);
+  sc->fd_ = fd;
+  const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  replay_stream stream(data, sc->instruments_, threads);
+  if (!stream.open()) {
+    if (unreadable != nullptr) *unreadable = stream.unreadable();
+    throw std::runtime_error(stream.error());
+  }
+  store_writer_options wo;
+  wo.in_place = true;
+  store_writer writer(path, wo);
+  uint64_t n = 0;
+  while (const market_event* ev = stream.next()) {
+    if ((++n & 0x3FF) == 0 && stop != nullptr && stop->load(std::memory_order_relaxed)) break;
+    const instrument_info* inst = sc->instruments_.get(ev->instrument_id());
+    if (inst == nullptr) throw std::logic_error("event of an unregistered instrument");
+    writer.append(inst->symbol, *ev);
+    if (n == 1) {
+      sc->first_ = *ev;
+      sc->first_.book = nullptr;
+    }
+    sc->last_ts_ = std::max(sc->last_ts_, ev->ts);
+  }
+  if (!stream.error().empty()) throw std::runtime_error(stream.error());
+  writer.close();
+  sc->events_ = writer.stats().records;
+  sc->bytes_ = writer.stats().bytes;
+  // Sealed: nothing writes to it any more, through this descriptor or another.
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    throw std::runtime_error("cannot seal the in-memory store: " +
+                             std::error_code(errno, std::system_category()).message());
+  sc->feeds_ = stream.feeds();
+  sc->stats_ = stream.stats();
+  feed_section feed = data.feeds.front();  // its instrument's rules, for the record source
+  feed.format = "cats_record";
+  feed.files = {path};
+  sc->data_.feeds = {std::move(feed)};
+  sc->data_.skip_malformed = false;  // written just now: any damage is an error
+  return sc;
+}
+
+store_copy::~store_copy() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 size_t market_data::memory_bytes() const noexcept {

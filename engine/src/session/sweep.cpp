@@ -81,7 +81,7 @@ sweep_param parse_sweep_param(const std::string& spec, const run_config& base) {
   }
   if (parts[0] == "data")
     throw config_error("--param " + spec +
-                       ": data.* cannot be swept: every run shares one decoded copy of the data");
+                       ": data.* cannot be swept: every run shares one copy of the data");
   if (parts.size() >= 3 && parts[0] == "strategy" && parts.back() == "plugin")
     throw config_error("--param " + spec + ": a strategy's plugin cannot be swept");
 
@@ -259,8 +259,8 @@ void make_folds(const sweep_options& opt, const run_config& base, const data_spa
   }
 }
 
-// Runs the tasks of a sweep on `jobs` threads over one decoded copy of the data, recording each
-// outcome in the result (and in runs.csv as it finishes).
+// Runs the tasks of a sweep on `jobs` threads over one copy of the data (or its store files),
+// recording each outcome in the result (and in runs.csv as it finishes).
 class sweep_runner {
  public:
   // A lockstep block: 256 events of 152 bytes (38 KiB) stay in the core's cache while every run
@@ -268,11 +268,12 @@ class sweep_runner {
   static constexpr size_t block_events = 256;
 
   sweep_runner(const sweep_options& opt, sweep_result& res, library_map libraries,
-               std::shared_ptr<const market_data> data)
+               std::shared_ptr<const market_data> data, std::shared_ptr<const store_copy> copy)
       : opt_(opt),
         res_(res),
         libraries_(std::move(libraries)),
         data_(std::move(data)),
+        copy_(std::move(copy)),
         bar_(opt.progress, "runs") {
     jobs_ = opt.jobs != 0 ? opt.jobs : usable_cores();
     res_.jobs = jobs_;
@@ -426,8 +427,9 @@ class sweep_runner {
     std::vector<std::unique_ptr<backtest_run>> runs;
   };
 
-  // The batch's data: the shared copy (from the earliest start when every run has one) or the
-  // store streamed once. Throws when it cannot be opened.
+  // The batch's data: the shared decoded copy (from the earliest start when every run has one),
+  // or a store streamed once (the shared in-memory one, or the files). Throws when it cannot be
+  // opened.
   void open_batch_data(batch& b) {
     const run_config* any = nullptr;
     std::optional<int64_t> earliest;
@@ -447,12 +449,15 @@ class sweep_runner {
       b.src.cursor = b.memory.get();
       b.src.feeds = data_->feeds();
     } else {
-      b.stream = std::make_unique<replay_stream>(any->data, b.registry);  // data.* is not swept
+      // The in-memory store, its symbols under the ids the files gave them; or the files
+      // themselves (data.* is not swept).
+      if (copy_) b.registry = copy_->instruments();
+      b.stream = std::make_unique<replay_stream>(copy_ ? copy_->data() : any->data, b.registry);
       if (all_start && earliest) b.stream->start_at(*earliest);
       if (!b.stream->open()) throw std::runtime_error(b.stream->error());
       b.stream->stamp_events(CATS_EVENT_FLAG_REPLAY);  // every run replays it: no copy per run
       b.src.cursor = b.stream.get();
-      b.src.feeds = b.stream->feeds();
+      b.src.feeds = copy_ ? copy_->feeds() : b.stream->feeds();
     }
     b.src.instruments = &b.registry;
   }
@@ -677,6 +682,7 @@ class sweep_runner {
   sweep_result& res_;
   library_map libraries_;
   std::shared_ptr<const market_data> data_;
+  std::shared_ptr<const store_copy> copy_;
   unsigned jobs_ = 1;
   size_t total_ = 0;  // tasks in all, for the progress bar
   std::atomic<size_t> finished_{0};
@@ -685,33 +691,53 @@ class sweep_runner {
   std::ofstream runs_csv_;
 };
 
-// The data, read and decoded once; null when interrupted while decoding.
-std::shared_ptr<const market_data> load_data(const sweep_options& opt, const run_config& base,
-                                             sweep_result& res) {
+// The copy of the data the runs share, read once: an in-memory block store, or decoded events
+// (--copy events, or bars built from trades).
+struct shared_copy {
+  std::shared_ptr<const store_copy> store;
+  std::shared_ptr<const market_data> events;
+};
+
+// Reads the copy; false when interrupted while reading (nothing ran).
+bool load_data(const sweep_options& opt, const run_config& base, sweep_result& res,
+               shared_copy& copy, data_span& span) {
   const auto t_decode = std::chrono::steady_clock::now();
   bool unreadable = false;
-  std::shared_ptr<const market_data> data;
   try {
     // The runs' threads parse the files first (the rows and their order are the same).
     const unsigned threads = opt.jobs != 0 ? opt.jobs : usable_cores();
-    data = market_data::load(base.data, &unreadable, opt.stop, threads);
+    if (!opt.decoded_copy) copy.store = store_copy::load(base.data, &unreadable, opt.stop, threads);
+    if (!copy.store) copy.events = market_data::load(base.data, &unreadable, opt.stop, threads);
   } catch (const std::runtime_error& e) {
     if (unreadable) throw config_error(e.what());
     throw;
   }
   res.decode_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_decode).count();
-  res.data_events = data->events().size();
-  res.data_bytes = data->memory_bytes();
-  if (opt.stop != nullptr && opt.stop->load()) return nullptr;  // nothing ran
-  if (data->events().empty()) throw std::runtime_error("cats sweep: the data files hold no events");
-  return data;
+  if (opt.stop != nullptr && opt.stop->load()) return false;
+  if (copy.store) {
+    res.store_copy = true;
+    res.data_events = copy.store->events();
+    res.data_bytes = copy.store->bytes();
+    if (res.data_events != 0) span = span_of(copy.store->first_event(), copy.store->last_ts());
+  } else {
+    res.data_events = copy.events->events().size();
+    res.data_bytes = copy.events->memory_bytes();
+    if (res.data_events != 0) span = span_of(copy.events->events().front(), copy.events->last_ts());
+  }
+  if (res.data_events == 0) throw std::runtime_error("cats sweep: the data files hold no events");
+  return true;
 }
 
-// Bytes the decoded copy of the data would take, from the size of its files (a kline row is about
-// 140 bytes, a trade row 65, a version 1 record 57; each becomes one market_event). A compressed
-// file counts its uncompressed size where the archive says it (zip), else ten times its own.
-uint64_t copy_bytes(const run_config& base) {
+// A bar in the in-memory store takes 44 bytes in a run of one symbol's bars, 72 packed (several
+// symbols' bars merged); a trade 56. The estimate takes the packed size.
+constexpr uint64_t store_copy_event_bytes = 72;
+
+// Bytes the copy of the data would take, from the size of its files (a kline row is about 140
+// bytes, a trade row 65, a version 1 record 57; each becomes one event, of `event_bytes`). A
+// compressed file counts its uncompressed size where the archive says it (zip), else ten times
+// its own.
+uint64_t copy_bytes(const run_config& base, uint64_t event_bytes) {
   uint64_t rows = 0;
   for (const feed_section& f : base.data.feeds) {
     const uint64_t per_row = f.format == "binance_klines" ? 140
@@ -730,7 +756,16 @@ uint64_t copy_bytes(const run_config& base) {
       rows += bytes / per_row;
     }
   }
-  return rows * sizeof(market_event);
+  return rows * event_bytes;
+}
+
+// The copy holds decoded events when asked, or when a feed builds bars from its trades (a store
+// holds the data's events only).
+bool decoded_copy(const sweep_options& opt, const run_config& base) {
+  if (opt.decoded_copy) return true;
+  for (const feed_section& f : base.data.feeds)
+    if (f.bar_interval_ns != 0) return true;
+  return false;
 }
 
 // Runs stream from the files when asked; always when every feed is a block store (a lockstep batch
@@ -747,11 +782,12 @@ bool should_stream(const sweep_options& opt, const run_config& base) {
       stores = stores && f.format == "cats_record" && store_record_kinds(file).has_value();
   }
   if (stores) return true;
-  const uint64_t need = copy_bytes(base);
+  const uint64_t need =
+      copy_bytes(base, decoded_copy(opt, base) ? sizeof(market_event) : store_copy_event_bytes);
   const uint64_t budget = opt.max_copy_bytes != 0 ? opt.max_copy_bytes : usable_memory() / 4;
   if (need <= budget) return false;
   spdlog::warn(
-      "cats sweep: a decoded copy of the data would take about {} MB, more than the {} MB a copy "
+      "cats sweep: a copy of the data would take about {} MB, more than the {} MB a copy "
       "may take (--max-copy; by default a quarter of the memory this process may use): each batch "
       "of runs reads the files itself instead, parsing them once per batch. A block store streams "
       "as fast as the copy: cats data convert FILES --out STORE.catsrec",
@@ -847,7 +883,7 @@ sweep_result run_sweep(const sweep_options& opt) {
   res.params = opt.params;
   make_grid(opt, res);
   library_map libraries = load_plugins(opt, base);
-  std::shared_ptr<const market_data> data;
+  shared_copy copy;
   data_span span;
   if (opt.remote) {
     // The workers read the data; this machine only hands out the runs and collects them.
@@ -856,16 +892,13 @@ sweep_result run_sweep(const sweep_options& opt) {
       res.interrupted = true;
       return res;
     }
-  } else {
-    data = load_data(opt, base, res);
-    if (!data) {
-      res.interrupted = true;
-      return res;
-    }
-    span = span_of(data->events().front(), data->last_ts());
+  } else if (!load_data(opt, base, res, copy, span)) {
+    res.interrupted = true;
+    return res;
   }
   make_folds(opt, base, span, res);
-  sweep_runner runner(opt, res, std::move(libraries), std::move(data));
+  sweep_runner runner(opt, res, std::move(libraries), std::move(copy.events),
+                      std::move(copy.store));
   runner.open_runs_csv();
   runner.run_all();
   rank(opt, res);

@@ -38,16 +38,27 @@ std::vector<std::pair<std::string, size_t>> failure_reasons(const sweep_result& 
 
 constexpr size_t max_reasons_shown = 5;
 
+// Where the runs took the data from: "1000000 events streamed by each run from the store",
+// "1000000 events read once into an in-memory store (44.1 MB, 44.1 bytes an event)".
+std::string data_note(const sweep_result& r) {
+  const std::string events = std::to_string(r.data_events) + " events";
+  if (r.streamed) return events + " streamed by each run from the store";
+  const double per = r.data_events == 0
+                         ? 0.0
+                         : static_cast<double>(r.data_bytes) / static_cast<double>(r.data_events);
+  return events + (r.store_copy ? " read once into an in-memory store (" : " decoded once (") +
+         json_writer::format_double(static_cast<double>(r.data_bytes) / 1e6, 1) + " MB, " +
+         json_writer::format_double(per, 1) + " bytes an event)";
+}
+
 }  // namespace
 
 std::string sweep_table(const sweep_result& r, size_t rows) {
   std::string out;
   out += "\nCATS sweep  " + std::to_string(r.runs.size()) + " of " +
          std::to_string(r.combinations) + " combinations, ranked by " + r.metric + "\n";
-  out += std::string(r.streamed ? "  data streamed by each run from the store: "
-                                : "  data decoded once: ") +
-         std::to_string(r.data_events) + " events (" + (r.streamed ? "scanned" : "read") + " in " +
-         json_writer::format_double(r.decode_seconds, 2) + " s); runs took " +
+  out += "  data: " + data_note(r) + ", " + (r.streamed ? "scanned" : "read") + " in " +
+         json_writer::format_double(r.decode_seconds, 2) + " s; runs took " +
          json_writer::format_double(r.run_seconds, 2) + " s on " + std::to_string(r.jobs) +
          " jobs\n";
   if (r.interrupted) out += "  INTERRUPTED: only the finished runs are ranked\n";
@@ -132,6 +143,8 @@ std::string sweep_json(const sweep_result& r) {
   j.key("run_seconds").value(r.run_seconds, 6);
   j.key("data_events").value(static_cast<uint64_t>(r.data_events));
   j.key("data_streamed").value(r.streamed);
+  j.key("data_copy").value(r.streamed ? "none" : r.store_copy ? "store" : "events");
+  j.key("data_copy_bytes").value(static_cast<uint64_t>(r.data_bytes));
   j.key("best_command").value(r.command);
   j.key("results").begin_array();
   size_t rank = 0;
@@ -250,10 +263,10 @@ sweep_html_input html_input(const sweep_options& opt, const sweep_result& res) {
       "Combinations", std::to_string(res.runs.size()) + " of " + std::to_string(res.combinations));
   in.notes.emplace_back("Ranked by", opt.metric + (lower ? " (lower is better)" : ""));
   in.notes.emplace_back(
-      "Data", std::to_string(res.data_events) +
-                  (res.streamed ? " events, streamed by each run from the store"
-                                : " events, decoded once in " +
-                                      json_writer::format_double(res.decode_seconds, 2) + " s"));
+      "Data",
+      data_note(res) +
+          (res.streamed ? ""
+                        : ", read in " + json_writer::format_double(res.decode_seconds, 2) + " s"));
   if (!res.command.empty()) in.notes.emplace_back("Best", res.command);
   for (size_t k = 0; k < res.folds.size(); ++k) {
     const sweep_fold& f = res.folds[k];

@@ -29,6 +29,9 @@ struct store_writer_options {
   /// destroyed without close() removes the .part and replaces nothing. Without `replace` an
   /// existing file is never touched (creating it fails) and the destructor closes the file.
   bool replace = false;
+  /// The file exists and is empty (an in-memory file's /proc/self/fd path): written where it is,
+  /// neither created nor replaced. Not with `replace`.
+  bool in_place = false;
   /// Bars whose fields fit are written as packed bars (72 bytes, not 112; exact either way).
   bool pack_bars = true;
   /// With pack_bars, the consecutive bars of one symbol (each opening one interval after the one

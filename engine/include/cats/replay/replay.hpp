@@ -169,6 +169,49 @@ class market_data {
   replay_stats stats_;
 };
 
+/// The whole merged stream of a config written once into a block store held in memory (a sealed
+/// memfd), which many runs then stream read-only: the copy a sweep shares. A bar takes 44 bytes
+/// in a run of one symbol's bars (72 packed, 112 otherwise) and a trade 56, where market_data
+/// holds 152 bytes an event; stepping it costs what stepping market_data costs. Each event reads
+/// back exactly as the files gave it (docs/record_format.md).
+class store_copy {
+ public:
+  /// Reads everything, as market_data::load (the same errors, and `stop`), into the store; null
+  /// when the data cannot go into one: a feed builds bars from its trades (they are the replay's,
+  /// not the data's), or the system offers no in-memory file.
+  static std::shared_ptr<const store_copy> load(const data_section& data, bool* unreadable,
+                                                const std::atomic<bool>* stop = nullptr,
+                                                unsigned threads = 1);
+  ~store_copy();
+  store_copy(const store_copy&) = delete;
+  store_copy& operator=(const store_copy&) = delete;
+
+  /// One feed of format cats_record, reading the copy; its symbol is the first feed's.
+  const data_section& data() const noexcept { return data_; }
+  /// The instruments as the files registered them; a cursor over data() registers into a copy
+  /// of these, which gives every symbol the id it had.
+  const instrument_registry& instruments() const noexcept { return instruments_; }
+  /// The feeds of the files (not of data()): how runs match orders and sample equity.
+  const std::vector<feed_info>& feeds() const noexcept { return feeds_; }
+  const replay_stats& stats() const noexcept { return stats_; }
+  uint64_t events() const noexcept { return events_; }
+  uint64_t bytes() const noexcept { return bytes_; }  ///< the store's size
+  /// The first event (without its book levels) and the latest event time.
+  const market_event& first_event() const noexcept { return first_; }
+  int64_t last_ts() const noexcept { return last_ts_; }
+
+ private:
+  store_copy() = default;
+  int fd_ = -1;
+  data_section data_;
+  instrument_registry instruments_;
+  std::vector<feed_info> feeds_;
+  replay_stats stats_;
+  uint64_t events_ = 0, bytes_ = 0;
+  market_event first_;
+  int64_t last_ts_ = 0;
+};
+
 /// Reads a market_data's events in order.
 class memory_cursor final : public event_cursor {
  public:

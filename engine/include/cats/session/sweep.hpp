@@ -73,11 +73,14 @@ struct sweep_options {
   std::optional<std::filesystem::path> out_dir;
   bool progress = false;
   const std::atomic<bool>* stop = nullptr;
-  /// Each run streams the data from its files instead of sharing a decoded copy: memory stays
-  /// constant however long the data. Chosen by itself for block stores, and for other files whose
-  /// copy would take more than max_copy_bytes; `--stream` asks for it whatever the data.
+  /// Each run streams the data from its files instead of sharing a copy: memory stays constant
+  /// however long the data. Chosen by itself for block stores, and for other files whose copy
+  /// would take more than max_copy_bytes; `--stream` asks for it whatever the data.
   bool stream = false;
   uint64_t max_copy_bytes = 0;  ///< 0: a quarter of usable_memory()
+  /// The copy the runs share holds decoded events (152 bytes each) instead of an in-memory block
+  /// store (store_copy: 44 bytes a bar in runs); `--copy events`. Built bars always take events.
+  bool decoded_copy = false;
   /// Runs on other machines (the bus's work queue) instead of local threads; no walk-forward.
   remote_runner remote;
   /// A worker's own folders: data files are looked up by name in data_dir, plugins in plugin_dir
@@ -115,8 +118,10 @@ struct sweep_result {
   uint64_t combinations = 0;  ///< in the whole grid
   bool interrupted = false;
   double decode_seconds = 0, run_seconds = 0;
-  size_t data_events = 0, data_bytes = 0;
-  bool streamed = false;  ///< runs streamed the data from the store (no decoded copy)
+  size_t data_events = 0;
+  size_t data_bytes = 0;    ///< what the shared copy holds (0 when streamed)
+  bool streamed = false;    ///< runs streamed the data from the store (no copy)
+  bool store_copy = false;  ///< the copy is an in-memory block store (else decoded events)
   unsigned jobs = 1;
   std::string command;  ///< how to rerun the best combination alone; empty if none succeeded
   /// Walk-forward: out-of-sample runs of a fold's winner that failed, and the first one's reason.
