@@ -346,10 +346,13 @@ class sweep_runner {
                   finished_.load());
     });
   }
-  // Runs per lockstep batch. Measured (100 runs over 1 M bars, one job): with the decoded copy
-  // 1 run 5.99 s, 2: 5.65, 4: 6.12, 8: 5.75, 16: 6.33, 32: 7.47 s (more runs' state than the
-  // caches hold); streamed from the store 10.37, 8.23, 6.98, 6.47, 7.13, 7.64 s.
-  static constexpr size_t max_batch = 8;
+  // Runs per lockstep batch: each batch reads (and checks) the data once, so more runs share that
+  // cost, until their state no longer stays in cache. Measured (100 runs over 1 M one-minute bars,
+  // one job, 3 rounds interleaved): streamed from a store file, 8 runs 1.96-2.05 s, 16: 1.83-2.14,
+  // 32: 1.81-1.91; the CSV's in-memory store 8: 2.17-2.29, 16: 2.00-2.15, 32: 1.98-2.09, 64:
+  // 1.94-2.00; with decoded events 8: 2.05-2.09, 32: 1.91-2.17, 64: 1.94-1.99. Two jobs, the store
+  // file: 8 runs 1.08-1.26 s, 32: 0.97-1.02.
+  static constexpr size_t max_batch = 32;
 
   std::vector<task> out_of_sample_tasks() {
     const bool lower = metric_lower_is_better(opt_.metric);
@@ -627,10 +630,12 @@ class sweep_runner {
     // Batches of at most max_batch runs, taken by each job when it is done with the one before.
     // Runs differ in cost (a fast average trades more), so with several jobs the batches shrink
     // towards the end, to a quarter of what is left per job: the jobs then end about one run
-    // apart rather than one batch apart (a batch of one run costs within noise what a run in a
-    // batch of 8 does; see max_batch). 100 runs over 1 M bars on 2 jobs, 5 sweeps each: the two
+    // apart rather than one batch apart (with decoded events a batch of one run costs within noise
+    // what a run in a batch of 8 does). 100 runs over 1 M bars on 2 jobs, 5 sweeps each: the two
     // jobs ended 0.066 to 0.098 s apart with 14 equal batches, 0.004 to 0.032 s apart now.
-    // Streamed, each batch reads the store once, and a batch under 4 runs costs a run more.
+    // Streamed (a store file or the in-memory one), each batch reads the store once: with 2 jobs
+    // (3 rounds) batches of at least 16 runs took 0.99-1.11 s, of at least 8 1.08-1.28 s, of at
+    // least 4 1.10-1.19 s.
     const size_t smallest = data_ ? 1 : max_batch / 2;
     std::atomic<size_t> next{0};
     auto take = [&](size_t& first, size_t& last) {
