@@ -1,6 +1,7 @@
 #include "cats/replay/replay.hpp"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -680,15 +681,23 @@ std::shared_ptr<const store_copy> store_copy::load(const data_section& data, boo
   if (fd < 0) return nullptr;
   std::shared_ptr<store_copy> sc(new store_copy);
   sc->fd_ = fd;
+  // Written through its /proc path (the writer opens a file by name): without /proc, no copy.
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  std::optional<store_writer> w;
+  try {
+    store_writer_options wo;
+    wo.in_place = true;
+    w.emplace(path, wo);
+  } catch (const std::runtime_error& e) {
+    spdlog::debug("no in-memory store: {}", e.what());
+    return nullptr;
+  }
+  store_writer& writer = *w;
   replay_stream stream(data, sc->instruments_, threads);
   if (!stream.open()) {
     if (unreadable != nullptr) *unreadable = stream.unreadable();
     throw std::runtime_error(stream.error());
   }
-  store_writer_options wo;
-  wo.in_place = true;
-  store_writer writer(path, wo);
   uint64_t n = 0;
   while (const market_event* ev = stream.next()) {
     if ((++n & 0x3FF) == 0 && stop != nullptr && stop->load(std::memory_order_relaxed)) break;
