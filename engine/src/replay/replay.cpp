@@ -280,6 +280,10 @@ class record_source final : public market_source {
   bool open() override {
     try {
       for (const auto& f : feed_.files) record_reader probe(f);  // throws naming the file
+      reads_ahead_ = std::all_of(feed_.files.begin(), feed_.files.end(), [](const auto& f) {
+        const std::optional<uint16_t> kinds = store_record_kinds(f);
+        return kinds && (*kinds & 1u << 4) == 0;  // a block store without books
+      });
       return open_file(0);
     } catch (const std::exception& e) {
       error_ = e.what();
@@ -289,6 +293,7 @@ class record_source final : public market_source {
   }
   bool unreadable() const noexcept override { return unreadable_; }
   void start_at(int64_t ts) override { start_ = ts; }
+  bool reads_ahead() const noexcept override { return reads_ahead_; }
 
   bool next(market_event& out) override {
     for (;;) {
@@ -384,6 +389,7 @@ class record_source final : public market_source {
   std::vector<std::string> messages_;
   std::string error_;
   bool unreadable_ = false;
+  bool reads_ahead_ = false;  // every file a block store without books
 };
 
 instrument_info instrument_of(const feed_section& f) {
@@ -511,11 +517,36 @@ replay_stream::~replay_stream() = default;
 bool replay_stream::refill() {
   batch_pos_ = 0;
   stamped_to_ = 0;
-  batch_len_ = batch_ended_ ? 0 : sources_[0]->next_batch(batch_.data(), batch_.size());
+  if (sources_.size() == 1) {
+    batch_len_ = batch_ended_ ? 0 : sources_[0]->next_batch(batch_.data(), batch_.size());
+    if (batch_len_ != 0) return true;
+    batch_ended_ = true;
+    error_ = sources_[0]->error();
+    return false;
+  }
+  batch_len_ = batch_ended_ ? 0 : merge_batch();
   if (batch_len_ != 0) return true;
   batch_ended_ = true;
-  error_ = sources_[0]->error();
+  error_ = merge_error_;
   return false;
+}
+
+// Several feeds that read ahead: the next events of the merge, in the order next() gives them
+// one by one (the earliest head; equal times to the feed listed first). A source's error ends the
+// batch after its events read before it; it is reported when they have been handed out.
+size_t replay_stream::merge_batch() {
+  size_t n = 0;
+  while (n < batch_.size() && merge_error_.empty()) {
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < heads_.size(); ++i)
+      if (live_[i] && (best == SIZE_MAX || heads_[i].ts < heads_[best].ts)) best = i;
+    if (best == SIZE_MAX) break;
+    batch_[n] = heads_[best];
+    batch_feed_[n++] = static_cast<uint32_t>(best);
+    live_[best] = sources_[best]->next(heads_[best]) ? 1 : 0;
+    if (!live_[best] && !sources_[best]->error().empty()) merge_error_ = sources_[best]->error();
+  }
+  return n;
 }
 
 void replay_stream::start_at(int64_t ts) {
@@ -549,6 +580,14 @@ bool replay_stream::open() {
       return false;
     }
   }
+  // Feeds of block stores without books (a sweep's in-memory stores): merged in batches, which
+  // the lockstep hands its runs whole, as it does one feed's.
+  if (std::all_of(sources_.begin(), sources_.end(),
+                  [](const auto& s) { return s->reads_ahead(); })) {
+    batch_.resize(64);
+    batch_feed_.resize(64);
+    return refill() || error_.empty();
+  }
   return true;
 }
 
@@ -577,7 +616,7 @@ namespace {
 }  // namespace
 
 const market_event* replay_stream::next() {
-  if (!batch_.empty()) [[likely]] {  // one feed
+  if (!batch_.empty()) [[likely]] {  // one feed, or feeds that read ahead
     if (batch_pos_ < batch_len_) [[likely]]
       return stamped(batch_[batch_pos_++], stamp_);
     if (!refill()) return nullptr;
@@ -677,22 +716,31 @@ std::shared_ptr<const store_copy> store_copy::load(const data_section& data, boo
   if (data.feeds.empty()) return nullptr;
   for (const feed_section& f : data.feeds)
     if (f.bar_interval_ns != 0) return nullptr;  // built bars: the replay's, not the data's
-  const int fd = ::memfd_create("cats-sweep-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return nullptr;
+  // One store per feed, so that each symbol's bars follow each other (runs of bars) however the
+  // feeds interleave; reading them merges them again as the files were merged (by time, equal
+  // times to the feed listed first). Written through /proc (the writer opens a file by name):
+  // without /proc, or without memfd, no copy.
   std::shared_ptr<store_copy> sc(new store_copy);
-  sc->fd_ = fd;
-  // Written through its /proc path (the writer opens a file by name): without /proc, no copy.
-  const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  std::optional<store_writer> w;
-  try {
-    store_writer_options wo;
-    wo.in_place = true;
-    w.emplace(path, wo);
-  } catch (const std::runtime_error& e) {
-    spdlog::debug("no in-memory store: {}", e.what());
-    return nullptr;
+  std::vector<std::optional<store_writer>> writers(data.feeds.size());
+  sc->data_.feeds = data.feeds;  // each feed's instrument and rules, for its record source
+  for (size_t i = 0; i < data.feeds.size(); ++i) {
+    const int fd = ::memfd_create("cats-sweep-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return nullptr;
+    sc->fds_.push_back(fd);
+    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    try {
+      store_writer_options wo;
+      wo.in_place = true;
+      writers[i].emplace(path, wo);
+    } catch (const std::runtime_error& e) {
+      spdlog::debug("no in-memory store: {}", e.what());
+      return nullptr;
+    }
+    feed_section& f = sc->data_.feeds[i];
+    f.format = "cats_record";
+    f.files = {path};
   }
-  store_writer& writer = *w;
+  sc->data_.skip_malformed = false;  // written just now: any damage is an error
   replay_stream stream(data, sc->instruments_, threads);
   if (!stream.open()) {
     if (unreadable != nullptr) *unreadable = stream.unreadable();
@@ -703,7 +751,7 @@ std::shared_ptr<const store_copy> store_copy::load(const data_section& data, boo
     if ((++n & 0x3FF) == 0 && stop != nullptr && stop->load(std::memory_order_relaxed)) break;
     const instrument_info* inst = sc->instruments_.get(ev->instrument_id());
     if (inst == nullptr) throw std::logic_error("event of an unregistered instrument");
-    writer.append(inst->symbol, *ev);
+    writers[stream.last_feed()]->append(inst->symbol, *ev);
     if (n == 1) {
       sc->first_ = *ev;
       sc->first_.book = nullptr;
@@ -711,25 +759,23 @@ std::shared_ptr<const store_copy> store_copy::load(const data_section& data, boo
     sc->last_ts_ = std::max(sc->last_ts_, ev->ts);
   }
   if (!stream.error().empty()) throw std::runtime_error(stream.error());
-  writer.close();
-  sc->events_ = writer.stats().records;
-  sc->bytes_ = writer.stats().bytes;
-  // Sealed: nothing writes to it any more, through this descriptor or another.
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-    throw std::runtime_error("cannot seal the in-memory store: " +
-                             std::error_code(errno, std::system_category()).message());
+  for (size_t i = 0; i < writers.size(); ++i) {
+    writers[i]->close();
+    sc->events_ += writers[i]->stats().records;
+    sc->bytes_ += writers[i]->stats().bytes;
+    // Sealed: nothing writes to it any more, through this descriptor or another.
+    if (::fcntl(sc->fds_[i], F_ADD_SEALS,
+                F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+      throw std::runtime_error("cannot seal the in-memory store: " +
+                               std::error_code(errno, std::system_category()).message());
+  }
   sc->feeds_ = stream.feeds();
   sc->stats_ = stream.stats();
-  feed_section feed = data.feeds.front();  // its instrument's rules, for the record source
-  feed.format = "cats_record";
-  feed.files = {path};
-  sc->data_.feeds = {std::move(feed)};
-  sc->data_.skip_malformed = false;  // written just now: any damage is an error
   return sc;
 }
 
 store_copy::~store_copy() {
-  if (fd_ >= 0) ::close(fd_);
+  for (const int fd : fds_) ::close(fd);
 }
 
 size_t market_data::memory_bytes() const noexcept {

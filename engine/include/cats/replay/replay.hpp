@@ -43,6 +43,9 @@ class market_source {
   /// read ahead without changing what they report (the block store) give more than one; the
   /// others one, so that their counts of skipped rows and gaps stay those of the events used.
   virtual size_t next_batch(market_event* out, size_t n) { return n != 0 && next(*out) ? 1 : 0; }
+  /// After open(): reading ahead changes nothing this source reports and no event of it borrows
+  /// what the next read replaces (no book): a merge of such sources reads ahead in batches.
+  virtual bool reads_ahead() const noexcept { return false; }
   /// Before open(): a replay that skips every event before `ts` is coming. A source that can pass
   /// over them without reading them (the block store, by its block headers) may leave them out;
   /// the others give them all.
@@ -120,9 +123,14 @@ class replay_stream final : public event_cursor {
   double progress() const noexcept override;
   replay_stats stats() const override;
   const std::vector<feed_info>& feeds() const noexcept { return feeds_; }
+  /// The feed (index into data.feeds) of the event next() returned last.
+  size_t last_feed() const noexcept {
+    return sources_.size() == 1 ? 0 : batch_.empty() ? last_ : batch_feed_[batch_pos_ - 1];
+  }
 
  private:
   bool refill();
+  size_t merge_batch();
 
   std::vector<std::unique_ptr<market_source>> sources_;
   std::vector<market_event> heads_;  // each source's next event
@@ -130,7 +138,11 @@ class replay_stream final : public event_cursor {
   std::vector<feed_info> feeds_;
   size_t last_ = SIZE_MAX;  // source of the event returned last: advanced on the next call
   // One feed: nothing to merge, its events come in batches (fewer calls through the layers).
+  // Several feeds whose sources all read ahead: the merge fills batches, batch_feed_ naming each
+  // event's feed (merge_error_ waits until the events read before it are handed out).
   std::vector<market_event> batch_;
+  std::vector<uint32_t> batch_feed_;
+  std::string merge_error_;
   size_t batch_pos_ = 0, batch_len_ = 0;
   size_t stamped_to_ = 0;  // peek_run() stamped the batch up to here
   uint32_t stamp_ = 0;     // stamp_events()
@@ -169,11 +181,11 @@ class market_data {
   replay_stats stats_;
 };
 
-/// The whole merged stream of a config written once into a block store held in memory (a sealed
-/// memfd), which many runs then stream read-only: the copy a sweep shares. A bar takes 44 bytes
-/// in a run of one symbol's bars (72 packed, 112 otherwise) and a trade 56, where market_data
-/// holds 152 bytes an event; stepping it costs what stepping market_data costs. Each event reads
-/// back exactly as the files gave it (docs/record_format.md).
+/// The data of a config written once into block stores held in memory (a sealed memfd per feed),
+/// which many runs then stream read-only and merge as the files merge: the copy a sweep shares. A
+/// bar takes 44 bytes in a run of its feed's bars (72 packed, 112 otherwise) and a trade 56, where
+/// market_data holds 144 bytes an event; stepping it costs about what stepping market_data costs.
+/// Each event reads back exactly as the files gave it (docs/record_format.md).
 class store_copy {
  public:
   /// Reads everything, as market_data::load (the same errors, and `stop`), into the store; null
@@ -186,7 +198,7 @@ class store_copy {
   store_copy(const store_copy&) = delete;
   store_copy& operator=(const store_copy&) = delete;
 
-  /// One feed of format cats_record, reading the copy; its symbol is the first feed's.
+  /// The files' feeds, each of format cats_record reading its part of the copy.
   const data_section& data() const noexcept { return data_; }
   /// The instruments as the files registered them; a cursor over data() registers into a copy
   /// of these, which gives every symbol the id it had.
@@ -202,7 +214,7 @@ class store_copy {
 
  private:
   store_copy() = default;
-  int fd_ = -1;
+  std::vector<int> fds_;  // one sealed memfd per feed
   data_section data_;
   instrument_registry instruments_;
   std::vector<feed_info> feeds_;
