@@ -172,6 +172,45 @@ TEST_F(StoreCli, ConvertedKlinesBacktestAndSweepExactlyLikeTheCsv) {
   }
 }
 
+// The copy's estimate (72 bytes an event, about 140 bytes a kline row) can be short: short
+// rows of bars that do not pack (a volume finer than 32 bits of its units). A store that grows
+// past --max-copy while it is written is given up, and the runs stream the CSV instead, ranking
+// as they would with the copy.
+TEST_F(StoreCli, AnInMemoryStorePastTheBudgetGivesWayToStreaming) {
+  const std::string csv = (dir_.path() / "short.csv").string();
+  {
+    std::string text;
+    const int64_t t0 = 1'704'067'200'000;
+    for (int64_t i = 0; i < 22'000; ++i) {
+      const std::string px = std::to_string(100 + (i * 7919) % 13) + "." + std::to_string(i % 10);
+      text += std::to_string(t0 + i * 60'000) + "," + px + "," + px + "," + px + "," + px +
+              ",123456789.12345678," + std::to_string(t0 + i * 60'000 + 59'999) + ",1,1,0,0,0\n";
+    }
+    test::write_file(csv, text);
+    ASSERT_LT(text.size(), 1'900'000u);  // estimated under 1 MB: 13.6 k rows of 72 bytes
+  }
+  const std::string cfg = config("short", csv, "binance_klines");
+  std::vector<std::string> results;
+  for (const bool capped : {false, true}) {
+    const fs::path out = dir_.path() / (capped ? "capped" : "copy");
+    std::vector<std::string> args{
+        cats_bin, "sweep", "--config", cfg,          "--param", "strategy.fast=10,30",
+        "--jobs", "2",     "--out",    out.string(), "--json"};
+    if (capped) args.insert(args.end(), {"--max-copy", "1"});
+    const run_result s = run(args);
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    EXPECT_EQ(s.err.find("the in-memory store would take more than the 1 MB a copy may take") !=
+                  std::string::npos,
+              capped)
+        << s.err;
+    EXPECT_NE(s.out.find(std::string("\"data_copy\": \"") + (capped ? "none" : "store") + "\""),
+              std::string::npos)
+        << s.out;
+    results.push_back(test::read_file(out / "results.csv"));
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
 TEST_F(StoreCli, KlinesAndZippedTradesConvertToOneStoreInTimeOrder) {
   const std::string trades = (dir_.path() / "trades.csv").string();
   ASSERT_EQ(run({cats_bin, "generate", "--out", trades, "--trades", "20000", "--days", "1",

@@ -67,7 +67,7 @@ int sweep_command(const std::vector<std::string>& args) {
       "chosen by itself for block stores and for data whose copy would pass --max-copy")(
       "copy", po::value(&copy),
       "what the copy the runs share holds: store (default: an in-memory block store, 44 bytes a "
-      "bar) or events (decoded, 152 bytes each); bars built from trades always take events")(
+      "bar) or events (decoded, 144 bytes each); bars built from trades always take events")(
       "max-copy", po::value(&max_copy_mb),
       "the most memory, in MB, the copy of the data may take (default: a quarter of the memory "
       "this process may use); past it the runs stream the files")(

@@ -710,35 +710,59 @@ std::shared_ptr<const market_data> market_data::load(const data_section& data, b
 
 // ---- store_copy ---------------------------------------------------------------------------------
 
+namespace {
+
+// A new in-memory file and the /proc path it is written and read through (the store's writer and
+// readers open files by name); -1 where the system has no memfd, or no /proc to reach it by.
+int memory_file(std::string& path) {
+  const int fd = ::memfd_create("cats-sweep-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -1;
+  path = "/proc/self/fd/" + std::to_string(fd);
+  if (::access(path.c_str(), R_OK | W_OK) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+bool store_copy::available() {
+  std::string path;
+  const int fd = memory_file(path);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
 std::shared_ptr<const store_copy> store_copy::load(const data_section& data, bool* unreadable,
-                                                   const std::atomic<bool>* stop,
-                                                   unsigned threads) {
+                                                   const std::atomic<bool>* stop, unsigned threads,
+                                                   uint64_t max_bytes, std::string* why_not) {
   if (data.feeds.empty()) return nullptr;
   for (const feed_section& f : data.feeds)
     if (f.bar_interval_ns != 0) return nullptr;  // built bars: the replay's, not the data's
   // One store per feed, so that each symbol's bars follow each other (runs of bars) however the
   // feeds interleave; reading them merges them again as the files were merged (by time, equal
-  // times to the feed listed first). Written through /proc (the writer opens a file by name):
-  // without /proc, or without memfd, no copy.
+  // times to the feed listed first).
   std::shared_ptr<store_copy> sc(new store_copy);
   std::vector<std::optional<store_writer>> writers(data.feeds.size());
   sc->data_.feeds = data.feeds;  // each feed's instrument and rules, for its record source
-  for (size_t i = 0; i < data.feeds.size(); ++i) {
-    const int fd = ::memfd_create("cats-sweep-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) return nullptr;
-    sc->fds_.push_back(fd);
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    try {
+  try {
+    for (size_t i = 0; i < data.feeds.size(); ++i) {
+      std::string path;
+      const int fd = memory_file(path);
+      if (fd < 0) return nullptr;
+      sc->fds_.push_back(fd);
       store_writer_options wo;
       wo.in_place = true;
       writers[i].emplace(path, wo);
-    } catch (const std::runtime_error& e) {
-      spdlog::debug("no in-memory store: {}", e.what());
-      return nullptr;
+      feed_section& f = sc->data_.feeds[i];
+      f.format = "cats_record";
+      f.files = {path};
     }
-    feed_section& f = sc->data_.feeds[i];
-    f.format = "cats_record";
-    f.files = {path};
+  } catch (const std::runtime_error& e) {
+    spdlog::debug("no in-memory store: {}", e.what());
+    return nullptr;
   }
   sc->data_.skip_malformed = false;  // written just now: any damage is an error
   replay_stream stream(data, sc->instruments_, threads);
@@ -746,28 +770,55 @@ std::shared_ptr<const store_copy> store_copy::load(const data_section& data, boo
     if (unreadable != nullptr) *unreadable = stream.unreadable();
     throw std::runtime_error(stream.error());
   }
+  // What the writers hold so far: blocks written, and the block each one is filling.
+  auto held = [&] {
+    uint64_t b = 0;
+    for (const auto& w : writers) b += w->stats().bytes + (64u << 10);
+    return b;
+  };
+  // A write that fails is the memory's doing (or more symbols than a store names), not the data's.
+  std::string failed;
+  auto write = [&](auto&& op) {
+    try {
+      op();
+    } catch (const std::exception& e) {
+      failed = std::string("cannot write the in-memory store: ") + e.what();
+    }
+    return failed.empty();
+  };
   uint64_t n = 0;
   while (const market_event* ev = stream.next()) {
-    if ((++n & 0x3FF) == 0 && stop != nullptr && stop->load(std::memory_order_relaxed)) break;
+    if ((++n & 0x3FF) == 0) {
+      if (stop != nullptr && stop->load(std::memory_order_relaxed)) break;
+      if (held() > max_bytes) {
+        failed = "the in-memory store would take more than the " + std::to_string(max_bytes >> 20) +
+                 " MB a copy may take";
+        break;
+      }
+    }
     const instrument_info* inst = sc->instruments_.get(ev->instrument_id());
     if (inst == nullptr) throw std::logic_error("event of an unregistered instrument");
-    writers[stream.last_feed()]->append(inst->symbol, *ev);
+    if (!write([&] { writers[stream.last_feed()]->append(inst->symbol, *ev); })) break;
     if (n == 1) {
       sc->first_ = *ev;
       sc->first_.book = nullptr;
     }
     sc->last_ts_ = std::max(sc->last_ts_, ev->ts);
   }
-  if (!stream.error().empty()) throw std::runtime_error(stream.error());
-  for (size_t i = 0; i < writers.size(); ++i) {
-    writers[i]->close();
+  if (failed.empty() && !stream.error().empty()) throw std::runtime_error(stream.error());
+  for (size_t i = 0; failed.empty() && i < writers.size(); ++i) {
+    if (!write([&] { writers[i]->close(); })) break;
     sc->events_ += writers[i]->stats().records;
     sc->bytes_ += writers[i]->stats().bytes;
     // Sealed: nothing writes to it any more, through this descriptor or another.
     if (::fcntl(sc->fds_[i], F_ADD_SEALS,
                 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
-      throw std::runtime_error("cannot seal the in-memory store: " +
-                               std::error_code(errno, std::system_category()).message());
+      failed = "cannot seal the in-memory store: " +
+               std::error_code(errno, std::system_category()).message();
+  }
+  if (!failed.empty()) {
+    if (why_not != nullptr) *why_not = failed;
+    return nullptr;
   }
   sc->feeds_ = stream.feeds();
   sc->stats_ = stream.stats();

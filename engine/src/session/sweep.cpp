@@ -263,7 +263,7 @@ void make_folds(const sweep_options& opt, const run_config& base, const data_spa
 // recording each outcome in the result (and in runs.csv as it finishes).
 class sweep_runner {
  public:
-  // A lockstep block: 256 events of 152 bytes (38 KiB) stay in the core's cache while every run
+  // A lockstep block: 256 events of 144 bytes (36 KiB) stay in the core's cache while every run
   // of the batch takes them.
   static constexpr size_t block_events = 256;
 
@@ -643,9 +643,11 @@ class sweep_runner {
       for (;;) {
         if (at >= list.size()) return false;
         const size_t left = list.size() - at;
-        size_t n = std::min(
-            left,
-            jobs_ == 1 ? max_batch : std::clamp(left / (4 * size_t{jobs_}), smallest, max_batch));
+        // Never so large that a job is left without a batch while runs remain.
+        const size_t least = std::min(smallest, std::max<size_t>(1, left / jobs_));
+        size_t n =
+            std::min(left, jobs_ == 1 ? max_batch
+                                      : std::clamp(left / (4 * size_t{jobs_}), least, max_batch));
         while (n > 1 &&
                (list[at + n - 1].fold != list[at].fold || list[at + n - 1].oos != list[at].oos))
           --n;  // one window per batch
@@ -703,39 +705,9 @@ struct shared_copy {
   std::shared_ptr<const market_data> events;
 };
 
-// Reads the copy; false when interrupted while reading (nothing ran).
-bool load_data(const sweep_options& opt, const run_config& base, sweep_result& res,
-               shared_copy& copy, data_span& span) {
-  const auto t_decode = std::chrono::steady_clock::now();
-  bool unreadable = false;
-  try {
-    // The runs' threads parse the files first (the rows and their order are the same).
-    const unsigned threads = opt.jobs != 0 ? opt.jobs : usable_cores();
-    if (!opt.decoded_copy) copy.store = store_copy::load(base.data, &unreadable, opt.stop, threads);
-    if (!copy.store) copy.events = market_data::load(base.data, &unreadable, opt.stop, threads);
-  } catch (const std::runtime_error& e) {
-    if (unreadable) throw config_error(e.what());
-    throw;
-  }
-  res.decode_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_decode).count();
-  if (opt.stop != nullptr && opt.stop->load()) return false;
-  if (copy.store) {
-    res.store_copy = true;
-    res.data_events = copy.store->events();
-    res.data_bytes = copy.store->bytes();
-    if (res.data_events != 0) span = span_of(copy.store->first_event(), copy.store->last_ts());
-  } else {
-    res.data_events = copy.events->events().size();
-    res.data_bytes = copy.events->memory_bytes();
-    if (res.data_events != 0) span = span_of(copy.events->events().front(), copy.events->last_ts());
-  }
-  if (res.data_events == 0) throw std::runtime_error("cats sweep: the data files hold no events");
-  return true;
-}
-
-// A bar in the in-memory store takes 44 bytes in a run of one symbol's bars, 72 packed (several
-// symbols' bars merged); a trade 56. The estimate takes the packed size.
+// A bar in the in-memory store takes 44 bytes in a run of its feed's bars, 72 packed, 112 whole
+// (fields that do not pack); a trade 48. The estimate takes the packed size; a store that grows
+// past the budget all the same is given up while it is written (store_copy::load).
 constexpr uint64_t store_copy_event_bytes = 72;
 
 // Bytes the copy of the data would take, from the size of its files (a kline row is about 140
@@ -764,13 +736,19 @@ uint64_t copy_bytes(const run_config& base, uint64_t event_bytes) {
   return rows * event_bytes;
 }
 
-// The copy holds decoded events when asked, or when a feed builds bars from its trades (a store
-// holds the data's events only).
+// The copy holds decoded events when asked, when a feed builds bars from its trades (a store
+// holds the data's events only), or where the system offers no in-memory file.
 bool decoded_copy(const sweep_options& opt, const run_config& base) {
   if (opt.decoded_copy) return true;
   for (const feed_section& f : base.data.feeds)
     if (f.bar_interval_ns != 0) return true;
-  return false;
+  return !store_copy::available();
+}
+
+// The most memory the copy may take: --max-copy, by default a quarter of what this process may
+// use.
+uint64_t copy_budget(const sweep_options& opt) {
+  return opt.max_copy_bytes != 0 ? opt.max_copy_bytes : usable_memory() / 4;
 }
 
 // Runs stream from the files when asked; always when every feed is a block store (a lockstep batch
@@ -789,7 +767,7 @@ bool should_stream(const sweep_options& opt, const run_config& base) {
   if (stores) return true;
   const uint64_t need =
       copy_bytes(base, decoded_copy(opt, base) ? sizeof(market_event) : store_copy_event_bytes);
-  const uint64_t budget = opt.max_copy_bytes != 0 ? opt.max_copy_bytes : usable_memory() / 4;
+  const uint64_t budget = copy_budget(opt);
   if (need <= budget) return false;
   spdlog::warn(
       "cats sweep: a copy of the data would take about {} MB, more than the {} MB a copy "
@@ -798,6 +776,59 @@ bool should_stream(const sweep_options& opt, const run_config& base) {
       "as fast as the copy: cats data convert FILES --out STORE.catsrec",
       need >> 20, budget >> 20);
   return true;
+}
+
+// How the runs get the data: from a shared copy, or each batch from the files.
+enum class data_plan { copy, stream, interrupted };
+
+// Reads the copy: an in-memory store, or decoded events where the system offers no in-memory
+// file (or --copy events, or built bars). The estimate passed (should_stream): a store that grows
+// past the budget after all (bars that do not pack), or that memory cannot hold, is given up for
+// streaming; so are decoded events that would not fit.
+data_plan load_data(const sweep_options& opt, const run_config& base, sweep_result& res,
+                    shared_copy& copy, data_span& span) {
+  const auto t_decode = std::chrono::steady_clock::now();
+  bool unreadable = false;
+  try {
+    // The runs' threads parse the files first (the rows and their order are the same).
+    const unsigned threads = opt.jobs != 0 ? opt.jobs : usable_cores();
+    std::string why_not;
+    if (!decoded_copy(opt, base))
+      copy.store =
+          store_copy::load(base.data, &unreadable, opt.stop, threads, copy_budget(opt), &why_not);
+    if (!why_not.empty()) {
+      spdlog::warn("cats sweep: {}: each batch of runs reads the files itself instead", why_not);
+      return data_plan::stream;
+    }
+    if (!copy.store) {
+      if (copy_bytes(base, sizeof(market_event)) > copy_budget(opt)) {
+        spdlog::warn(
+            "cats sweep: no in-memory store here, and decoded events would take more than the {} "
+            "MB a copy may take: each batch of runs reads the files itself instead",
+            copy_budget(opt) >> 20);
+        return data_plan::stream;
+      }
+      copy.events = market_data::load(base.data, &unreadable, opt.stop, threads);
+    }
+  } catch (const std::runtime_error& e) {
+    if (unreadable) throw config_error(e.what());
+    throw;
+  }
+  res.decode_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_decode).count();
+  if (opt.stop != nullptr && opt.stop->load()) return data_plan::interrupted;
+  if (copy.store) {
+    res.store_copy = true;
+    res.data_events = copy.store->events();
+    res.data_bytes = copy.store->bytes();
+    if (res.data_events != 0) span = span_of(copy.store->first_event(), copy.store->last_ts());
+  } else {
+    res.data_events = copy.events->events().size();
+    res.data_bytes = copy.events->memory_bytes();
+    if (res.data_events != 0) span = span_of(copy.events->events().front(), copy.events->last_ts());
+  }
+  if (res.data_events == 0) throw std::runtime_error("cats sweep: the data files hold no events");
+  return data_plan::copy;
 }
 
 // What the block headers of every file say (records, times), when every feed is a block store
@@ -892,14 +923,15 @@ sweep_result run_sweep(const sweep_options& opt) {
   data_span span;
   if (opt.remote) {
     // The workers read the data; this machine only hands out the runs and collects them.
-  } else if (should_stream(opt, base)) {
-    if (!scan_data(opt, base, res, span)) {
+  } else {
+    data_plan plan = should_stream(opt, base) ? data_plan::stream : data_plan::copy;
+    if (plan == data_plan::copy) plan = load_data(opt, base, res, copy, span);
+    if (plan == data_plan::stream && !scan_data(opt, base, res, span))
+      plan = data_plan::interrupted;
+    if (plan == data_plan::interrupted) {
       res.interrupted = true;
       return res;
     }
-  } else if (!load_data(opt, base, res, copy, span)) {
-    res.interrupted = true;
-    return res;
   }
   make_folds(opt, base, span, res);
   sweep_runner runner(opt, res, std::move(libraries), std::move(copy.events),

@@ -183,17 +183,22 @@ class market_data {
 
 /// The data of a config written once into block stores held in memory (a sealed memfd per feed),
 /// which many runs then stream read-only and merge as the files merge: the copy a sweep shares. A
-/// bar takes 44 bytes in a run of its feed's bars (72 packed, 112 otherwise) and a trade 56, where
+/// bar takes 44 bytes in a run of its feed's bars (72 packed, 112 whole) and a trade 48, where
 /// market_data holds 144 bytes an event; stepping it costs about what stepping market_data costs.
 /// Each event reads back exactly as the files gave it (docs/record_format.md).
 class store_copy {
  public:
-  /// Reads everything, as market_data::load (the same errors, and `stop`), into the store; null
+  /// Reads everything, as market_data::load (the same errors, and `stop`), into the store. Null
   /// when the data cannot go into one: a feed builds bars from its trades (they are the replay's,
-  /// not the data's), or the system offers no in-memory file.
+  /// not the data's), or the system offers no in-memory file (`why_not` then empty); or, with
+  /// `why_not` saying so, when the store would pass `max_bytes` or cannot be written (memory).
   static std::shared_ptr<const store_copy> load(const data_section& data, bool* unreadable,
                                                 const std::atomic<bool>* stop = nullptr,
-                                                unsigned threads = 1);
+                                                unsigned threads = 1,
+                                                uint64_t max_bytes = UINT64_MAX,
+                                                std::string* why_not = nullptr);
+  /// Whether this system offers the in-memory files (memfd and /proc) a store copy needs.
+  static bool available();
   ~store_copy();
   store_copy(const store_copy&) = delete;
   store_copy& operator=(const store_copy&) = delete;
@@ -221,7 +226,7 @@ class store_copy {
   replay_stats stats_;
   uint64_t events_ = 0, bytes_ = 0;
   market_event first_;
-  int64_t last_ts_ = 0;
+  int64_t last_ts_ = INT64_MIN;
 };
 
 /// Reads a market_data's events in order.

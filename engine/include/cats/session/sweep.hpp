@@ -78,7 +78,7 @@ struct sweep_options {
   /// would take more than max_copy_bytes; `--stream` asks for it whatever the data.
   bool stream = false;
   uint64_t max_copy_bytes = 0;  ///< 0: a quarter of usable_memory()
-  /// The copy the runs share holds decoded events (152 bytes each) instead of an in-memory block
+  /// The copy the runs share holds decoded events (144 bytes each) instead of an in-memory block
   /// store (store_copy: 44 bytes a bar in runs); `--copy events`. Built bars always take events.
   bool decoded_copy = false;
   /// Runs on other machines (the bus's work queue) instead of local threads; no walk-forward.
