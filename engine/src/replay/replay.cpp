@@ -271,19 +271,19 @@ class trade_source final : public market_source {
 
 class record_source final : public market_source {
  public:
+  // `reads_ahead`: every file a block store without books (kinds_of).
   record_source(const feed_section& feed, instrument_registry& instruments, uint32_t primary,
-                bool skip_damaged)
-      : feed_(feed), instruments_(instruments), skip_damaged_(skip_damaged) {
+                bool skip_damaged, bool reads_ahead)
+      : feed_(feed),
+        instruments_(instruments),
+        skip_damaged_(skip_damaged),
+        reads_ahead_(reads_ahead) {
     ids_[feed.symbol] = primary;
     for (const auto& f : feed.files) total_ += file_size(f.string());
   }
   bool open() override {
     try {
       for (const auto& f : feed_.files) record_reader probe(f);  // throws naming the file
-      reads_ahead_ = std::all_of(feed_.files.begin(), feed_.files.end(), [](const auto& f) {
-        const std::optional<uint16_t> kinds = store_record_kinds(f);
-        return kinds && (*kinds & 1u << 4) == 0;  // a block store without books
-      });
       return open_file(0);
     } catch (const std::exception& e) {
       error_ = e.what();
@@ -382,6 +382,7 @@ class record_source final : public market_source {
   instrument_registry& instruments_;
   std::unordered_map<std::string, uint32_t> ids_;
   bool skip_damaged_;
+  bool reads_ahead_;
   std::unique_ptr<record_reader> reader_;
   std::optional<int64_t> start_;  // start_at(): each file passes over its blocks before it
   size_t file_ = 0;
@@ -389,7 +390,6 @@ class record_source final : public market_source {
   std::vector<std::string> messages_;
   std::string error_;
   bool unreadable_ = false;
-  bool reads_ahead_ = false;  // every file a block store without books
 };
 
 instrument_info instrument_of(const feed_section& f) {
@@ -472,14 +472,21 @@ bool bar_builder::pop(cats_bar_event_t& out) {
 
 namespace {
 
-// Block stores that hold bars and nothing else (converted klines): replayed like klines, with
-// orders matching on the bars and the equity sampled at every close.
-bool bars_only_store(const feed_section& f) {
+// What a recording feed's files hold, each file's record types read once. `bars_only`: block
+// stores that hold bars and nothing else (converted klines), replayed like klines, with orders
+// matching on the bars and the equity sampled at every close. `no_books`: block stores without
+// books, whose source reads ahead.
+struct store_kinds {
+  bool bars_only = false, no_books = false;
+};
+store_kinds kinds_of(const feed_section& f) {
+  store_kinds out{!f.files.empty(), true};
   for (const auto& file : f.files) {
     const std::optional<uint16_t> kinds = store_record_kinds(file);
-    if (!kinds || !store_holds_only_bars(*kinds)) return false;
+    out.bars_only = out.bars_only && kinds && store_holds_only_bars(*kinds);
+    out.no_books = out.no_books && kinds && (*kinds & 1u << 4) == 0;
   }
-  return !f.files.empty();
+  return out;
 }
 
 }  // namespace
@@ -494,10 +501,11 @@ replay_stream::replay_stream(const data_section& data, instrument_registry& inst
     feed_info info;
     if (f.format == "cats_record") {
       info.instrument_id = instruments.add(instrument_of(f));
-      info.ticks = !bars_only_store(f);
+      const store_kinds kinds = kinds_of(f);
+      info.ticks = !kinds.bars_only;
       info.recorded = true;
-      sources_.push_back(
-          std::make_unique<record_source>(f, instruments, info.instrument_id, data.skip_malformed));
+      sources_.push_back(std::make_unique<record_source>(f, instruments, info.instrument_id,
+                                                         data.skip_malformed, kinds.no_books));
     } else if (f.format == "binance_trades" || f.format == "binance_agg_trades") {
       info.instrument_id = instruments.add(instrument_of(f));
       info.ticks = true;
@@ -531,15 +539,22 @@ bool replay_stream::refill() {
   return false;
 }
 
+// The source whose head goes next: the earliest, equal times to the feed listed first; SIZE_MAX
+// when every source has ended. Feeds are few, so a linear scan beats a heap here.
+size_t replay_stream::earliest() const noexcept {
+  size_t best = SIZE_MAX;
+  for (size_t i = 0; i < heads_.size(); ++i)
+    if (live_[i] && (best == SIZE_MAX || heads_[i].ts < heads_[best].ts)) best = i;
+  return best;
+}
+
 // Several feeds that read ahead: the next events of the merge, in the order next() gives them
 // one by one (the earliest head; equal times to the feed listed first). A source's error ends the
 // batch after its events read before it; it is reported when they have been handed out.
 size_t replay_stream::merge_batch() {
   size_t n = 0;
   while (n < batch_.size() && merge_error_.empty()) {
-    size_t best = SIZE_MAX;
-    for (size_t i = 0; i < heads_.size(); ++i)
-      if (live_[i] && (best == SIZE_MAX || heads_[i].ts < heads_[best].ts)) best = i;
+    const size_t best = earliest();
     if (best == SIZE_MAX) break;
     batch_[n] = heads_[best];
     batch_feed_[n++] = static_cast<uint32_t>(best);
@@ -633,11 +648,7 @@ const market_event* replay_stream::next() {
     }
   }
   if (!error_.empty()) return nullptr;
-  // The earliest head; equal times go to the feed listed first. Feeds are few, so a linear scan
-  // beats a heap here.
-  size_t best = SIZE_MAX;
-  for (size_t i = 0; i < heads_.size(); ++i)
-    if (live_[i] && (best == SIZE_MAX || heads_[i].ts < heads_[best].ts)) best = i;
+  const size_t best = earliest();
   if (best == SIZE_MAX) return nullptr;
   last_ = best;
   return stamped(heads_[best], stamp_);

@@ -757,7 +757,7 @@ uint64_t copy_budget(const sweep_options& opt) {
 // 2.22-2.67 s with the copy, peak RSS 37 MB against 156 MB; a walk-forward of 3 folds 3.53-4.04 s
 // against 3.34-4.09 s); and when the copy would not fit its budget, rather than be killed for want
 // of memory (each batch then parses the files itself).
-bool should_stream(const sweep_options& opt, const run_config& base) {
+bool should_stream(const sweep_options& opt, const run_config& base, bool decoded) {
   if (opt.stream) return true;
   bool stores = true;
   for (const feed_section& f : base.data.feeds) {
@@ -765,8 +765,7 @@ bool should_stream(const sweep_options& opt, const run_config& base) {
       stores = stores && f.format == "cats_record" && store_record_kinds(file).has_value();
   }
   if (stores) return true;
-  const uint64_t need =
-      copy_bytes(base, decoded_copy(opt, base) ? sizeof(market_event) : store_copy_event_bytes);
+  const uint64_t need = copy_bytes(base, decoded ? sizeof(market_event) : store_copy_event_bytes);
   const uint64_t budget = copy_budget(opt);
   if (need <= budget) return false;
   spdlog::warn(
@@ -785,15 +784,15 @@ enum class data_plan { copy, stream, interrupted };
 // file (or --copy events, or built bars). The estimate passed (should_stream): a store that grows
 // past the budget after all (bars that do not pack), or that memory cannot hold, is given up for
 // streaming; so are decoded events that would not fit.
-data_plan load_data(const sweep_options& opt, const run_config& base, sweep_result& res,
-                    shared_copy& copy, data_span& span) {
+data_plan load_data(const sweep_options& opt, const run_config& base, bool decoded,
+                    sweep_result& res, shared_copy& copy, data_span& span) {
   const auto t_decode = std::chrono::steady_clock::now();
   bool unreadable = false;
   try {
     // The runs' threads parse the files first (the rows and their order are the same).
     const unsigned threads = opt.jobs != 0 ? opt.jobs : usable_cores();
     std::string why_not;
-    if (!decoded_copy(opt, base))
+    if (!decoded)
       copy.store =
           store_copy::load(base.data, &unreadable, opt.stop, threads, copy_budget(opt), &why_not);
     if (!why_not.empty()) {
@@ -924,8 +923,9 @@ sweep_result run_sweep(const sweep_options& opt) {
   if (opt.remote) {
     // The workers read the data; this machine only hands out the runs and collects them.
   } else {
-    data_plan plan = should_stream(opt, base) ? data_plan::stream : data_plan::copy;
-    if (plan == data_plan::copy) plan = load_data(opt, base, res, copy, span);
+    const bool decoded = decoded_copy(opt, base);
+    data_plan plan = should_stream(opt, base, decoded) ? data_plan::stream : data_plan::copy;
+    if (plan == data_plan::copy) plan = load_data(opt, base, decoded, res, copy, span);
     if (plan == data_plan::stream && !scan_data(opt, base, res, span))
       plan = data_plan::interrupted;
     if (plan == data_plan::interrupted) {

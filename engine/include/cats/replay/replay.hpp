@@ -130,6 +130,7 @@ class replay_stream final : public event_cursor {
 
  private:
   bool refill();
+  size_t earliest() const noexcept;
   size_t merge_batch();
 
   std::vector<std::unique_ptr<market_source>> sources_;
